@@ -1,0 +1,327 @@
+/**
+ * The scenario AST: what the parser produces and what the validator, the runner and the tools read.
+ *
+ * Every node carries `location` (Peggy's LocationRange). Nodes that a diagnostic can point at more
+ * precisely than their whole statement (a name, a key, a value) carry that node's own location.
+ * Parameter references (`$fmt`) stay in the text of words and strings; `instantiate()` substitutes
+ * them, once per value of an `each` statement, before validation and execution.
+ */
+
+export interface Position {
+  offset: number;
+  line: number;
+  column: number;
+}
+
+export interface Location {
+  /** The file name as given to the parser (used in diagnostics). */
+  source: string;
+  start: Position;
+  end: Position;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values (right-hand sides of key=value)
+
+/** A quoted string: "…" with JSON-style escapes. */
+export interface StringValue {
+  type: "string";
+  value: string;
+  location: Location;
+}
+
+/** A number, possibly with a size suffix (64k, 1M): `value` is in bytes, `raw` as written. */
+export interface NumberValue {
+  type: "number";
+  value: number;
+  raw: string;
+  location: Location;
+}
+
+/** on/off/true/false. */
+export interface BoolValue {
+  type: "bool";
+  value: boolean;
+  location: Location;
+}
+
+/** `null` (e.g. backing=null). */
+export interface NullValue {
+  type: "null";
+  location: Location;
+}
+
+/**
+ * A bare word: a node name or implicit-node path (top/backing/file), an enum value (threads), a file
+ * name relative to the scratch directory (top.qcow2). What it means depends on the key.
+ */
+export interface WordValue {
+  type: "word";
+  value: string;
+  location: Location;
+}
+
+/** `[a, b]` — e.g. take-child-perms=[resize, write]. */
+export interface ListValue {
+  type: "list";
+  items: Value[];
+  location: Location;
+}
+
+/** An inline child: `(DRIVER key=value …)` or `(NAME: DRIVER key=value …)`. */
+export interface ChildValue {
+  type: "child";
+  name?: Identifier;
+  driver: Identifier;
+  options: OptionNode[];
+  location: Location;
+}
+
+/** A JSON object or array as written (qmp arguments, or an option value given as JSON). */
+export interface JsonValue {
+  type: "json";
+  value: unknown;
+  location: Location;
+}
+
+export type Value =
+  | StringValue
+  | NumberValue
+  | BoolValue
+  | NullValue
+  | WordValue
+  | ListValue
+  | ChildValue
+  | JsonValue;
+
+/** A name with its own location: node names, drivers, keys of tags and requirements. */
+export interface Identifier {
+  type: "identifier";
+  name: string;
+  location: Location;
+}
+
+/** `key=value`; `key` is dotted as written (file.driver). */
+export interface OptionNode {
+  type: "option";
+  key: string;
+  keyLocation: Location;
+  value: Value;
+  location: Location;
+}
+
+/** A node reference: a node name, or a path from a named node through child edges (top/backing/file). */
+export interface NodeRef {
+  type: "noderef";
+  /** As written, e.g. "top/backing/file". */
+  text: string;
+  /** The named node the path starts from. */
+  root: string;
+  /** Child edge names after the root ([] for a plain name). */
+  path: string[];
+  location: Location;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expectations
+
+export interface ErrorMatchExact {
+  type: "exact";
+  text: string;
+  location: Location;
+}
+
+export interface ErrorMatchRegex {
+  type: "regex";
+  pattern: string;
+  flags: string;
+  location: Location;
+}
+
+/** `-> ok`, `-> error "…"`, `-> error /…/`. A step without one must succeed. */
+export type Expectation =
+  | { type: "ok"; location: Location }
+  | { type: "error"; match: ErrorMatchExact | ErrorMatchRegex; location: Location };
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+
+interface StatementBase {
+  /** The statement's source text, as written (one line, or the whole block for `{ … }` forms). */
+  text: string;
+  location: Location;
+}
+
+/** `scenario "title"` */
+export interface TitleStatement extends StatementBase {
+  type: "title";
+  title: string;
+}
+
+/** `tags reopen quick` */
+export interface TagsStatement extends StatementBase {
+  type: "tags";
+  tags: Identifier[];
+}
+
+/**
+ * `require driver qcow2 blkdebug`, `require engine qemu`, `require qemu >= 7.2`, `require io`.
+ * `what` names an entry of the requirement registry; an unknown one is a validation error.
+ */
+export interface RequireStatement extends StatementBase {
+  type: "require";
+  what: Identifier;
+  args: WordValue[];
+}
+
+/** `each fmt in qcow2 raw` — the scenario runs once per value with `$fmt` substituted. */
+export interface EachStatement extends StatementBase {
+  type: "each";
+  variable: Identifier;
+  values: WordValue[];
+}
+
+/** `image top.qcow2 qcow2 1M backing=base.qcow2 backing-fmt=qcow2` */
+export interface ImageStatement extends StatementBase {
+  type: "image";
+  path: WordValue | StringValue;
+  format: Identifier;
+  size: NumberValue;
+  options: OptionNode[];
+}
+
+/** `add NAME: DRIVER key=value …` (also each line of a `graph { … }` block). */
+export interface AddStatement extends StatementBase {
+  type: "add";
+  name: Identifier;
+  driver: Identifier;
+  options: OptionNode[];
+  expectation?: Expectation;
+}
+
+/** `graph { NAME: DRIVER …  NAME: DRIVER … }` — several adds, one blockdev-add each, in order. */
+export interface GraphStatement extends StatementBase {
+  type: "graph";
+  nodes: AddStatement[];
+}
+
+export interface ReopenEntry {
+  type: "reopen-entry";
+  node: NodeRef;
+  options: OptionNode[];
+  location: Location;
+}
+
+/**
+ * `reopen NODE k=v …` (one node), `reopen { NODE k=v … }` (one transaction, several nodes).
+ * mode "delta": the runner merges the options into the node's tracked options (245's reopen()).
+ * mode "raw" (`reopen raw …`): exactly the options written, plus node-name, are sent.
+ */
+export interface ReopenStatement extends StatementBase {
+  type: "reopen";
+  mode: "delta" | "raw";
+  entries: ReopenEntry[];
+  expectation?: Expectation;
+}
+
+/** `del NODE` — blockdev-del. */
+export interface DelStatement extends StatementBase {
+  type: "del";
+  node: NodeRef;
+  expectation?: Expectation;
+}
+
+/** `export NODE [writable] [id=ID] [name=NAME]` — nbd-server-start once, then block-export-add. */
+export interface ExportStatement extends StatementBase {
+  type: "export";
+  node: NodeRef;
+  writable: boolean;
+  options: OptionNode[];
+  expectation?: Expectation;
+}
+
+/** `unexport ID-OR-NODE` — block-export-del, then wait for BLOCK_EXPORT_DELETED. */
+export interface UnexportStatement extends StatementBase {
+  type: "unexport";
+  target: Identifier;
+  expectation?: Expectation;
+}
+
+/** `io NODE "write -P 0xa5 0 64k"` — a qemu-io command; its output goes to the transcript. */
+export interface IoStatement extends StatementBase {
+  type: "io";
+  node: NodeRef;
+  command: StringValue;
+  expectation?: Expectation;
+}
+
+/** `qmp COMMAND {json}` — the escape hatch; the reply goes to the transcript. */
+export interface QmpStatement extends StatementBase {
+  type: "qmp";
+  command: Identifier;
+  args?: JsonValue;
+  expectation?: Expectation;
+}
+
+/** One edge in `expect edge …` or `expect graph { … }`: `PARENT -NAME-> CHILD perm=… shared=…`. */
+export interface EdgeSpec {
+  type: "edge";
+  parent: NodeRef;
+  name: Identifier;
+  child: NodeRef;
+  /** Permission names as written (QAPI names); undefined when not asserted. */
+  perm?: Identifier[];
+  shared?: Identifier[];
+  location: Location;
+}
+
+export type Assertion =
+  | { kind: "edge"; edge: EdgeSpec }
+  | { kind: "ro" | "rw" | "gone" | "exists"; node: NodeRef }
+  /** The graph's edges are exactly these (every edge listed, none extra). */
+  | { kind: "graph"; edges: EdgeSpec[] };
+
+/** `expect …` — an assertion on the engine's current state. */
+export interface ExpectStatement extends StatementBase {
+  type: "expect";
+  assertion: Assertion;
+}
+
+/** `show graph`, `show nodes`, `show node NAME` — writes normalized state to the transcript. */
+export interface ShowStatement extends StatementBase {
+  type: "show";
+  what: "graph" | "nodes" | "node";
+  node?: NodeRef;
+}
+
+/** `## title` — starts a phase; failures report the phase they happened in. */
+export interface PhaseStatement extends StatementBase {
+  type: "phase";
+  title: string;
+}
+
+export type Statement =
+  | TitleStatement
+  | TagsStatement
+  | RequireStatement
+  | EachStatement
+  | ImageStatement
+  | AddStatement
+  | GraphStatement
+  | ReopenStatement
+  | DelStatement
+  | ExportStatement
+  | UnexportStatement
+  | IoStatement
+  | QmpStatement
+  | ExpectStatement
+  | ShowStatement
+  | PhaseStatement;
+
+/** A parsed scenario file. */
+export interface Scenario {
+  type: "scenario";
+  /** Path as given (relative to the project root when discovered). */
+  file: string;
+  statements: Statement[];
+}
