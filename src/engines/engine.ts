@@ -28,6 +28,8 @@ export interface EngineInfo {
   drivers: string[];
   /** Whether `io` (qemu-io through HMP) works on this engine. */
   io: boolean;
+  /** The QMP greeting object exactly as this engine's QEMU sends it ({"QMP": {version, capabilities}}). */
+  greeting: Record<string, unknown>;
 }
 
 /** An image to create in the engine's scratch directory before or during a scenario. */
@@ -61,7 +63,11 @@ export interface Engine {
   start(opts: EngineStartOptions): Promise<void>;
   /** Create an image file in the scratch directory (qemu-img for qemu; written directly by the model). */
   createImage(spec: ImageSpec): Promise<void>;
-  /** Send one QMP command. QMP errors come back as `{error}` replies; transport failures throw. */
+  /**
+   * Send one QMP command. After start() the engine is in command mode (capabilities negotiated), so
+   * `qmp_capabilities` gets QEMU's "already complete" error, as on a real monitor.
+   * QMP errors come back as `{error}` replies; transport failures throw.
+   */
   qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply>;
   /** Events received since the last call, oldest first; the queue is emptied. */
   takeEvents(): QmpEvent[];
