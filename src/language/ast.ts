@@ -3,7 +3,7 @@
  *
  * Every node carries `location` (Peggy's LocationRange). Nodes that a diagnostic can point at more
  * precisely than their whole statement (a name, a key, a value) carry that node's own location.
- * Parameter references (`$fmt`) stay in the text of words and strings; `instantiate()` substitutes
+ * Parameter references (`$fmt`) stay in the text of words and strings; `expandParameters()` substitutes
  * them, once per value of an `each` statement, before validation and execution.
  */
 
@@ -42,6 +42,11 @@ export interface NumberValue {
 export interface BoolValue {
   type: "bool";
   value: boolean;
+  /**
+   * As written. Some QAPI options are enums that include "on"/"off" (detect-zeroes=on|off|unmap);
+   * the runner sends `raw` for those.
+   */
+  raw: "on" | "off" | "true" | "false";
   location: Location;
 }
 
@@ -150,6 +155,12 @@ interface StatementBase {
   /** The statement's source text, as written (one line, or the whole block for `{ … }` forms). */
   text: string;
   location: Location;
+  /**
+   * `-> ok` / `-> error …` as written. The grammar accepts it after any statement so that a
+   * misplaced one gets a clear diagnostic; after validation it is only present on statements that
+   * send a command (add, graph entries, reopen, del, export, unexport, io, qmp).
+   */
+  expectation?: Expectation;
 }
 
 /** `scenario "title"` */
@@ -196,7 +207,6 @@ export interface AddStatement extends StatementBase {
   name: Identifier;
   driver: Identifier;
   options: OptionNode[];
-  expectation?: Expectation;
 }
 
 /** `graph { NAME: DRIVER …  NAME: DRIVER … }` — several adds, one blockdev-add each, in order. */
@@ -221,14 +231,12 @@ export interface ReopenStatement extends StatementBase {
   type: "reopen";
   mode: "delta" | "raw";
   entries: ReopenEntry[];
-  expectation?: Expectation;
 }
 
 /** `del NODE` — blockdev-del. */
 export interface DelStatement extends StatementBase {
   type: "del";
   node: NodeRef;
-  expectation?: Expectation;
 }
 
 /** `export NODE [writable] [id=ID] [name=NAME]` — nbd-server-start once, then block-export-add. */
@@ -237,14 +245,12 @@ export interface ExportStatement extends StatementBase {
   node: NodeRef;
   writable: boolean;
   options: OptionNode[];
-  expectation?: Expectation;
 }
 
 /** `unexport ID-OR-NODE` — block-export-del, then wait for BLOCK_EXPORT_DELETED. */
 export interface UnexportStatement extends StatementBase {
   type: "unexport";
   target: Identifier;
-  expectation?: Expectation;
 }
 
 /** `io NODE "write -P 0xa5 0 64k"` — a qemu-io command; its output goes to the transcript. */
@@ -252,7 +258,6 @@ export interface IoStatement extends StatementBase {
   type: "io";
   node: NodeRef;
   command: StringValue;
-  expectation?: Expectation;
 }
 
 /** `qmp COMMAND {json}` — the escape hatch; the reply goes to the transcript. */
@@ -260,13 +265,25 @@ export interface QmpStatement extends StatementBase {
   type: "qmp";
   command: Identifier;
   args?: JsonValue;
-  expectation?: Expectation;
+}
+
+/**
+ * The BlockBackend of an export as an edge's parent: `export e0 -root-> top`. Its text is the
+ * transcript's label for it ("export e0").
+ */
+export interface ExportRef {
+  type: "exportref";
+  /** The export id (block-export-add `id`). */
+  id: string;
+  /** As written, normalized to "export ID". */
+  text: string;
+  location: Location;
 }
 
 /** One edge in `expect edge …` or `expect graph { … }`: `PARENT -NAME-> CHILD perm=… shared=…`. */
 export interface EdgeSpec {
   type: "edge";
-  parent: NodeRef;
+  parent: NodeRef | ExportRef;
   name: Identifier;
   child: NodeRef;
   /** Permission names as written (QAPI names); undefined when not asserted. */

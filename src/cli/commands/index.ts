@@ -1,11 +1,16 @@
 import type { Command } from "../command.js";
 import { notYet } from "../not-yet.js";
+import { qmpCommand } from "./qmp.js";
+import { check } from "./check.js";
+import { runCommand } from "./run.js";
+import { acceptCommand } from "./accept.js";
+import { graphCommand } from "./graph.js";
 
 /** The command table, in the order `blockcheck --help` lists it. */
 export const commands: Command[] = [
-  notYet("run", "run scenarios and compare their transcripts with golden files"),
-  notYet("check", "parse and validate scenario files"),
-  notYet("accept", "promote .out.bad files to golden files"),
-  notYet("qmp", "speak QMP on stdin/stdout to an engine"),
-  notYet("graph", "print a scenario's final block graph"),
+  runCommand,
+  check,
+  acceptCommand,
+  qmpCommand,
+  graphCommand,
 ];

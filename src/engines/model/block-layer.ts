@@ -1,0 +1,89 @@
+/**
+ * The model's synchronous core: a QEMU 7.2 block layer answering QMP commands. `execute` validates
+ * the arguments as QEMU's QAPI layer does, runs the command, and returns the reply with every
+ * object's keys in the order QEMU prints them. No promises, so benchmarks can drive it directly.
+ */
+import type { QmpEvent, QmpReply } from "../engine.js";
+import { blockdevAdd } from "./commands/blockdev-add.js";
+import { blockdevDel } from "./commands/blockdev-del.js";
+import { blockdevReopen } from "./commands/blockdev-reopen.js";
+import { blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
+import type { CommandHandler } from "./commands/handler.js";
+import { objectAdd, objectDel } from "./commands/objects.js";
+import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
+import { queryVersion } from "./commands/version.js";
+import { LayerState } from "./layer-state.js";
+import { validateQmpCommand } from "./qapi/validate.js";
+import { toQdictOrder } from "./qdict-order.js";
+import { QmpFailure } from "./qmp-failure.js";
+
+/** How to build a model. */
+export interface BlockLayerOptions {
+  /** Directory that relative filenames resolve against (the engine's workdir). */
+  workdir: string;
+  /** Seed for the two random digits of auto node names (default: fixed, so runs repeat). */
+  seed?: number;
+}
+
+const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHandler>([
+  ["query-version", queryVersion],
+  ["blockdev-add", blockdevAdd],
+  ["blockdev-del", blockdevDel],
+  ["blockdev-reopen", blockdevReopen],
+  ["x-debug-query-block-graph", xDebugQueryBlockGraph],
+  ["query-named-block-nodes", queryNamedBlockNodes],
+  ["object-add", objectAdd],
+  ["object-del", objectDel],
+  ["nbd-server-start", nbdServerStart],
+  ["nbd-server-stop", nbdServerStop],
+  ["block-export-add", blockExportAdd],
+  ["block-export-del", blockExportDel],
+  ["query-block-exports", queryBlockExports],
+]);
+
+export class BlockLayer {
+  private readonly state: LayerState;
+  private quitting = false;
+
+  constructor(opts: BlockLayerOptions) {
+    this.state = new LayerState(opts.workdir, opts.seed);
+  }
+
+  /** Names of the commands the model implements. */
+  static commandNames(): string[] {
+    return [...COMMANDS.keys(), "qmp_capabilities", "quit"].sort();
+  }
+
+  /** Whether `quit` was executed (the caller then shuts the engine down). */
+  get quitRequested(): boolean {
+    return this.quitting;
+  }
+
+  /** Run one QMP command in command mode. QMP errors are replies; model bugs throw. */
+  execute(command: string, args?: Record<string, unknown>): QmpReply {
+    const checked = validateQmpCommand(command, args);
+    if (!checked.ok) return { error: checked.error };
+    if (command === "qmp_capabilities") {
+      return { error: { class: "CommandNotFound", desc: "Capabilities negotiation is already complete, command ignored" } };
+    }
+    if (command === "quit") {
+      this.quitting = true;
+      return { return: {} };
+    }
+    const handler = COMMANDS.get(command);
+    if (!handler) {
+      return { error: { class: "GenericError", desc: `The model engine does not implement '${command}'` } };
+    }
+    try {
+      return { return: toQdictOrder(handler(this.state, checked.args)) };
+    } catch (e) {
+      if (e instanceof QmpFailure) return { error: e.body };
+      throw e;
+    }
+  }
+
+  /** Events queued since the last call, oldest first. */
+  takeEvents(): QmpEvent[] {
+    return this.state.events.splice(0);
+  }
+}

@@ -1,0 +1,96 @@
+/** nbd-server-start/-stop and block-export-add/-del: NBD exports as anonymous BlockBackend parents. */
+import type { BlockBackend } from "../graph.js";
+import { attachEdge, detachAndRelease } from "../graph-ops.js";
+import type { BlockExport, LayerState } from "../layer-state.js";
+import { idWellformed } from "../node-names.js";
+import { refreshPerms, setChildPerm } from "../perm-refresh.js";
+import { PERM_ALL, PERM_CONSISTENT_READ, PERM_RESIZE, PERM_WRITE } from "../perms.js";
+import { fail } from "../qmp-failure.js";
+import { ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
+import { Transaction } from "../transaction.js";
+import type { CommandHandler } from "./handler.js";
+
+export const nbdServerStart: CommandHandler = (state) => {
+  if (state.nbdServerRunning) fail("NBD server already running");
+  state.nbdServerRunning = true;
+  return {};
+};
+
+export const nbdServerStop: CommandHandler = (state) => {
+  if (!state.nbdServerRunning) fail("NBD server not running");
+  // blk_exp_close_all_type walks the export list, which QEMU builds newest-first.
+  for (const exp of [...state.exports.values()].reverse()) removeExport(state, exp);
+  state.nbdServerRunning = false;
+  return {};
+};
+
+/** Drop the export's BlockBackend (its edge goes, perms relax) and announce it. */
+function removeExport(state: LayerState, exp: BlockExport): void {
+  if (exp.bb.root) detachAndRelease(state, exp.bb.root);
+  exp.bb.root = null;
+  state.backends.delete(exp.bb);
+  state.exports.delete(exp.id);
+  state.emit("BLOCK_EXPORT_DELETED", { id: exp.id });
+}
+
+/** Run one permission-changing step on its own transaction (QEMU commits each step separately). */
+function inTransaction(body: (tran: Transaction) => void): void {
+  const tran = new Transaction();
+  try {
+    body(tran);
+  } catch (e) {
+    tran.abort();
+    throw e;
+  }
+  tran.commit();
+}
+
+export const blockExportAdd: CommandHandler = (state, args) => {
+  const id = String(args["id"]);
+  const nodeName = String(args["node-name"]);
+  const writable = args["writable"] === true;
+  if (!idWellformed(id)) fail("Invalid block export id");
+  if (state.exports.has(id)) fail(`Block export id '${id}' is already in use`);
+  const node = state.nodes.get(nodeName) ?? fail(`Cannot find device='' nor node-name='${nodeName}'`);
+  if (writable && node.readOnly) fail("Cannot export read-only node as writable");
+
+  const bb: BlockBackend = { serial: state.nextSerial(), root: null };
+  const perm = PERM_CONSISTENT_READ | (writable ? PERM_WRITE : 0);
+  // blk_insert_bs: a root attach refreshes from the child.
+  inTransaction((tran) => {
+    bb.root = attachEdge({ kind: "bb", bb }, node, "root", ROLE_FILTERED | ROLE_PRIMARY, tran, { perm, shared: PERM_ALL });
+    refreshPerms(state, [node], tran);
+  });
+  const root = bb.root!;
+  const release = (): void => {
+    detachAndRelease(state, root);
+    bb.root = null;
+  };
+  try {
+    if (!state.nbdServerRunning) fail("NBD server not running");
+    const name = typeof args["name"] === "string" ? args["name"] : nodeName;
+    for (const e of state.exports.values()) if (e.name === name) fail(`NBD server already has export named '${name}'`);
+    // nbd_export_create: resize is never shared while exported.
+    inTransaction((tran) => {
+      setChildPerm(root, root.perm, root.shared & ~PERM_RESIZE, tran);
+      refreshPerms(state, [node], tran);
+    });
+    state.backends.add(bb);
+    state.exports.set(id, { id, name, bb, node });
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return {};
+};
+
+export const blockExportDel: CommandHandler = (state, args) => {
+  const id = String(args["id"]);
+  const exp = state.exports.get(id) ?? fail(`Export '${id}' is not found`);
+  removeExport(state, exp);
+  return {};
+};
+
+/** query-block-exports: BlockExportInfo per export, newest first (QEMU's export list is prepended). */
+export const queryBlockExports: CommandHandler = (state) =>
+  [...state.exports.values()].reverse().map((e) => ({ id: e.id, type: "nbd", "node-name": e.node.name, "shutting-down": false }));

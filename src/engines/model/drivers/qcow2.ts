@@ -1,0 +1,61 @@
+/** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
+import { readImageHeader, type Qcow2Header } from "../image-header.js";
+import { type BdsNode, childNamed } from "../graph.js";
+import { fail } from "../qmp-failure.js";
+import { ROLE_DATA, ROLE_IMAGE } from "../roles.js";
+import type { DriverDef } from "./driver.js";
+import { formatOf } from "./underlying.js";
+
+/** Driver state of a qcow2 node. */
+export interface Qcow2State {
+  header: Qcow2Header;
+  allocated: number;
+}
+
+const RUNTIME_OPTS = [
+  "lazy-refcounts",
+  "pass-discard-request",
+  "pass-discard-snapshot",
+  "pass-discard-other",
+  "overlap-check",
+  "cache-size",
+  "l2-cache-size",
+  "l2-cache-entry-size",
+  "refcount-cache-size",
+  "cache-clean-interval",
+];
+
+function readHeader(node: BdsNode): Qcow2State {
+  const child = childNamed(node, "file");
+  const file = child ? formatOf(child.bs) : null;
+  if (!file) fail("Image is not in qcow2 format");
+  const info = readImageHeader(file.absPath);
+  if (!info.qcow2) fail("Image is not in qcow2 format");
+  return { header: info.qcow2, allocated: info.allocated };
+}
+
+export function qcow2State(node: BdsNode): Qcow2State {
+  return node.state as unknown as Qcow2State;
+}
+
+export const qcow2Driver: DriverDef = {
+  name: "qcow2",
+  protocol: false,
+  isFilter: false,
+  isFormat: true,
+  supportsBacking: true,
+  supportsReopen: true,
+  mutableOpts: [...RUNTIME_OPTS, "overlap-check.template", "overlap-check.main-header"],
+  reopenOpts: RUNTIME_OPTS,
+
+  open(ctx) {
+    ctx.openChild("file", ROLE_IMAGE, false);
+    const st = readHeader(ctx.node);
+    ctx.node.state = st as unknown as Record<string, unknown>;
+    ctx.node.size = st.header.virtualSize;
+    ctx.node.backingFile = st.header.backingFile;
+    ctx.node.autoBackingFile = st.header.backingFile;
+    const dataFile = ctx.openChild("data-file", ROLE_DATA, true);
+    if (dataFile) fail("'data-file' can only be set for images with an external data file");
+  },
+};

@@ -1,0 +1,64 @@
+/** `raw` (raw-format.c): a pass-through format, optionally a window (`offset`, `size`) of its file. */
+import { PERM_RESIZE, PERM_WRITE } from "../perms.js";
+import { fail } from "../qmp-failure.js";
+import { ROLE_DATA, ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
+import { defaultPerms } from "../child-perms.js";
+import type { BdsNode, Flat } from "../graph.js";
+import { childNamed } from "../graph.js";
+import type { DriverDef } from "./driver.js";
+
+/** `raw_apply_options`: the window must fit in the file and be sector-aligned. */
+function applyWindow(node: BdsNode, options: Flat): number {
+  const fileSize = childNamed(node, "file")?.bs.size ?? 0;
+  const offset = typeof options["offset"] === "number" ? options["offset"] : 0;
+  const hasSize = typeof options["size"] === "number";
+  const size = hasSize ? (options["size"] as number) : fileSize - offset;
+  if (offset > fileSize) {
+    fail(`Offset (${offset}) cannot be greater than size of the containing file (${fileSize})`);
+  }
+  if (hasSize && fileSize - offset < size) {
+    fail(
+      `The sum of offset (${offset}) and size (${size}) has to be smaller or equal to the ` +
+        ` actual size of the containing file (${fileSize})`,
+    );
+  }
+  if (size % 512 !== 0) fail("Specified size is not multiple of 512");
+  return size;
+}
+
+export const rawDriver: DriverDef = {
+  name: "raw",
+  protocol: false,
+  isFilter: false,
+  isFormat: true,
+  supportsBacking: false,
+  supportsReopen: true,
+  mutableOpts: ["offset", "size"],
+  strongOpts: ["offset", "size"],
+  reopenOpts: ["offset", "size"],
+
+  open(ctx) {
+    // Only a real window (non-zero offset, or a size) makes the file a DATA child rather than a filtered one.
+    const offset = ctx.options["offset"];
+    const window = (typeof offset === "number" && offset !== 0) || "size" in ctx.options;
+    ctx.openChild("file", (window ? ROLE_DATA : ROLE_FILTERED) | ROLE_PRIMARY, false);
+    ctx.node.size = applyWindow(ctx.node, ctx.options);
+  },
+
+  /** `raw_child_perm`: the default rule, but never more write/resize than the parents asked for. */
+  childPerm({ child, P, S, writable }) {
+    const [perm, shared] = defaultPerms(child.role, P, S, writable);
+    return [(perm & ~(PERM_WRITE | PERM_RESIZE)) | (P & (PERM_WRITE | PERM_RESIZE)), shared];
+  },
+
+  refreshSize(node) {
+    node.size = applyWindow(node, node.options);
+  },
+
+  reopenPrepare(node, options) {
+    const size = applyWindow(node, options);
+    return () => {
+      node.size = size;
+    };
+  },
+};

@@ -1,0 +1,108 @@
+/**
+ * Graph mutations, each recording its undo in a Transaction: register a node name, attach and
+ * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
+ */
+import { fileState } from "./drivers/file.js";
+import { type BdsNode, type Child, type ParentRef, removeFrom } from "./graph.js";
+import type { LayerState } from "./layer-state.js";
+import { refreshPerms } from "./perm-refresh.js";
+import { PERM_ALL } from "./perms.js";
+import { QmpFailure } from "./qmp-failure.js";
+import { Transaction } from "./transaction.js";
+
+/** Insert a named node at the end of graph_bdrv_states. */
+export function registerNode(state: LayerState, node: BdsNode, tran: Transaction): void {
+  state.nodes.set(node.name, node);
+  tran.addUndo(() => {
+    state.nodes.delete(node.name);
+    if (node.driver.name === "file" && node.state["absPath"] !== undefined) releaseLocks(state, node);
+    node.freed = true;
+  });
+}
+
+/** `bdrv_attach_child_noperm`: a new edge at the head of both lists; perms come from the refresh. */
+export function attachEdge(
+  parent: ParentRef,
+  bs: BdsNode,
+  name: string,
+  role: number,
+  tran: Transaction,
+  perms: { perm: number; shared: number } = { perm: 0, shared: PERM_ALL },
+): Child {
+  const c: Child = { name, role, parent, bs, perm: perms.perm, shared: perms.shared, fresh: true };
+  if (parent.kind === "node") parent.node.children.push(c);
+  bs.parents.push(c);
+  tran.addUndo(() => detachLists(c));
+  return c;
+}
+
+/** Remove an edge from both lists, inside a transaction (restored at its old list position on abort). */
+export function removeEdge(c: Child, tran: Transaction): void {
+  const parentList = c.parent.kind === "node" ? c.parent.node.children : null;
+  const pi = parentList ? parentList.indexOf(c) : -1;
+  const ci = c.bs.parents.indexOf(c);
+  detachLists(c);
+  tran.addUndo(() => {
+    if (parentList && pi >= 0) parentList.splice(pi, 0, c);
+    if (ci >= 0) c.bs.parents.splice(ci, 0, c);
+  });
+}
+
+function detachLists(c: Child): void {
+  if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
+  removeFrom(c.bs.parents, c);
+}
+
+/** Whether nothing holds the node any more (no parent edge, not owned by the monitor). */
+export function unreferenced(node: BdsNode): boolean {
+  return node.parents.length === 0 && !node.monitorOwned;
+}
+
+/**
+ * `bdrv_detach_child` outside a transaction: the edge goes, the old child's perms are refreshed with
+ * errors ignored (only restrictions are lifted), and the child is freed if that was its last reference.
+ */
+export function detachAndRelease(state: LayerState, c: Child): void {
+  detachLists(c);
+  relaxPerms(state, c.bs);
+  if (unreferenced(c.bs)) freeNode(state, c.bs);
+}
+
+/** A refresh whose failure is ignored (QEMU passes errp=NULL). */
+export function relaxPerms(state: LayerState, node: BdsNode): void {
+  if (node.freed) return;
+  const tran = new Transaction();
+  try {
+    refreshPerms(state, [node], tran);
+    tran.commit();
+  } catch (e) {
+    tran.abort();
+    if (!(e instanceof QmpFailure)) throw e;
+  }
+}
+
+/** `bdrv_delete`: close the node (releasing its children, freeing orphans) and drop its name. */
+export function freeNode(state: LayerState, root: BdsNode): void {
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.freed) continue;
+    node.freed = true;
+    state.nodes.delete(node.name);
+    if (node.driver.name === "file") releaseLocks(state, node);
+    for (let i = node.children.length - 1; i >= 0; i--) {
+      const c = node.children[i]!;
+      detachLists(c);
+      relaxPerms(state, c.bs);
+      if (unreferenced(c.bs)) stack.push(c.bs);
+    }
+  }
+}
+
+/** A closed file node gives up its lock bytes. */
+export function releaseLocks(state: LayerState, node: BdsNode): void {
+  const st = fileState(node);
+  state.locksFor(st.absPath).move([st.heldPerm, st.heldUnshared], [0, 0]);
+  st.heldPerm = 0;
+  st.heldUnshared = 0;
+}

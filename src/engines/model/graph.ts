@@ -1,0 +1,105 @@
+/**
+ * The block graph: nodes (BlockDriverState), child edges (BdrvChild) and non-node parents
+ * (BlockBackend). List orders follow QEMU: QEMU inserts children and parents at the list head, so its
+ * lists are newest-first; here arrays are kept oldest-first (cheap push) and read backwards where
+ * QEMU's order matters.
+ */
+import type { DriverDef } from "./drivers/driver.js";
+
+/** Flattened QDict options (dotted keys, e.g. "unshare-child-perms.0"), in insertion order. */
+export type Flat = Record<string, unknown>;
+
+/** Who holds a child edge: another node, or a BlockBackend (exports). */
+export type ParentRef = { kind: "node"; node: BdsNode } | { kind: "bb"; bb: BlockBackend };
+
+/** A BdrvChild: one edge from a parent to a node, with the permissions it takes and shares. */
+export interface Child {
+  /** Child name as QEMU shows it ("file", "backing", "image", "data-file", "root"). */
+  name: string;
+  /** BdrvChildRole flags. */
+  role: number;
+  parent: ParentRef;
+  bs: BdsNode;
+  perm: number;
+  shared: number;
+  /** Attached since the last permission refresh processed its child (forces that child's check). */
+  fresh: boolean;
+}
+
+/** A BlockDriverState. */
+export interface BdsNode {
+  /** Creation serial, unique for the engine's lifetime. */
+  readonly serial: number;
+  name: string;
+  autoNamed: boolean;
+  driver: DriverDef;
+  /** bs->options: effective options without children's options and references. */
+  options: Flat;
+  /** bs->explicit_options: what was given explicitly (not inherited), without children. */
+  explicitOptions: Flat;
+  readOnly: boolean;
+  forceShare: boolean;
+  /** Child edges, oldest first. */
+  children: Child[];
+  /** Edges into this node, oldest first. */
+  parents: Child[];
+  /** Created as a blockdev-add root, so the monitor holds a reference. */
+  monitorOwned: boolean;
+  /** The parent that created this node inline (bs->inherits_from). */
+  inheritsFrom: BdsNode | null;
+  /** Implicit job filters (never created here, kept for the reopen rules). */
+  implicit: boolean;
+  /** Image size in bytes as this node sees it (total_sectors is derived from it). */
+  size: number;
+  /** bl.request_alignment. */
+  alignment: number;
+  /** bs->backing_file: the backing file name from the image header ("" if none). */
+  backingFile: string;
+  /** bs->auto_backing_file: the header's backing name, or the implicit backing's filename once opened. */
+  autoBackingFile: string;
+  /** Driver-private state (file name, lock state, throttle group, …). */
+  state: Record<string, unknown>;
+  /** Whether the node was freed (stale references must not be used). */
+  freed: boolean;
+}
+
+/** A BlockBackend; in qemu-storage-daemon all of them are anonymous (exports). */
+export interface BlockBackend {
+  readonly serial: number;
+  root: Child | null;
+}
+
+/** The parent's description in permission-conflict messages (`get_parent_desc`). */
+export function parentDescription(parent: ParentRef): string {
+  return parent.kind === "node" ? `node '${parent.node.name}'` : "an unnamed block device";
+}
+
+/** The named child of a node (QEMU: bs->file / bs->backing / by name), or undefined. */
+export function childNamed(node: BdsNode, name: string): Child | undefined {
+  for (let i = node.children.length - 1; i >= 0; i--) {
+    const c = node.children[i]!;
+    if (c.name === name) return c;
+  }
+  return undefined;
+}
+
+/** Remove one element from an array by identity (lists here are short). */
+export function removeFrom<T>(list: T[], item: T): number {
+  const i = list.lastIndexOf(item);
+  if (i >= 0) list.splice(i, 1);
+  return i;
+}
+
+/** Whether `target` is reachable from `from` through child edges (explicit stack: deep chains). */
+export function reaches(from: BdsNode, target: BdsNode): boolean {
+  const seen = new Set<BdsNode>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n === target) return true;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const c of n.children) stack.push(c.bs);
+  }
+  return false;
+}

@@ -1,0 +1,59 @@
+/**
+ * The qcow2 on-disk format, as much of it as blockcheck reads and writes (QEMU's docs/interop/qcow2.txt
+ * and block/qcow2.c). All fields are big-endian.
+ */
+
+export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
+
+/** Header field offsets. */
+export const H = {
+  magic: 0,
+  version: 4,
+  backingFileOffset: 8,
+  backingFileSize: 16,
+  clusterBits: 20,
+  size: 24,
+  cryptMethod: 32,
+  l1Size: 36,
+  l1TableOffset: 40,
+  refcountTableOffset: 48,
+  refcountTableClusters: 56,
+  nbSnapshots: 60,
+  snapshotsOffset: 64,
+  incompatibleFeatures: 72,
+  compatibleFeatures: 80,
+  autoclearFeatures: 88,
+  refcountOrder: 96,
+  headerLength: 100,
+  compressionType: 104,
+} as const;
+
+/** Length of a version 2 header; version 3 headers store their own length (112 from QEMU 5.0 on). */
+export const V2_HEADER_LENGTH = 72;
+export const V3_HEADER_LENGTH = 112;
+
+/** Header extension types. */
+export const EXT_END = 0;
+export const EXT_BACKING_FORMAT = 0xe2792aca;
+export const EXT_FEATURE_TABLE = 0x6803f857;
+
+/** qemu-img 7.2's feature name table, in the order it writes it: [type, bit, name]. */
+export const FEATURE_TABLE: readonly [number, number, string][] = [
+  [0, 0, "dirty bit"],
+  [0, 1, "corrupt bit"],
+  [0, 2, "external data file"],
+  [0, 3, "compression type"],
+  [0, 4, "extended L2 entries"],
+  [1, 0, "lazy refcounts"],
+  [2, 0, "bitmaps"],
+  [2, 1, "raw external data"],
+];
+export const FEATURE_NAME_LENGTH = 46;
+
+/** QEMU's limits (block/qcow2.h). */
+export const MIN_CLUSTER_BITS = 9;
+export const MAX_CLUSTER_BITS = 21;
+export const MAX_BACKING_FILE_NAME = 1023;
+
+/** Round up to a multiple of `n`. */
+export const roundUp = (x: number, n: number) => Math.ceil(x / n) * n;

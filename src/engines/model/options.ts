@@ -1,0 +1,81 @@
+/** QDict option helpers: flattening, sub-dict extraction and QEMU's loose boolean parsing. */
+import type { Flat } from "./graph.js";
+import { ROLE_COW } from "./roles.js";
+
+/** `qdict_flatten`: nested dicts and lists become dotted keys ("file.driver", "perms.0"). */
+export function flatten(value: Record<string, unknown>, prefix = "", out: Flat = {}): Flat {
+  for (const [key, v] of Object.entries(value)) {
+    const full = prefix + key;
+    // Empty lists and dicts stay as they are (qdict_flatten only expands non-empty ones).
+    if (Array.isArray(v) && v.length > 0) {
+      flatten(Object.fromEntries(v.map((item, i) => [String(i), item])), `${full}.`, out);
+    } else if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
+      flatten(v as Record<string, unknown>, `${full}.`, out);
+    } else {
+      out[full] = v;
+    }
+  }
+  return out;
+}
+
+/** `qdict_extract_subqdict`: move "prefix.*" keys out of `options` into a new dict without the prefix. */
+export function extractSub(options: Flat, prefix: string): Flat {
+  const sub: Flat = {};
+  for (const key of Object.keys(options)) {
+    if (key.startsWith(prefix)) {
+      sub[key.slice(prefix.length)] = options[key];
+      delete options[key];
+    }
+  }
+  return sub;
+}
+
+/** Whether any key starts with `prefix`. */
+export function hasSub(options: Flat, prefix: string): boolean {
+  for (const key in options) if (key.startsWith(prefix)) return true;
+  return false;
+}
+
+/** A boolean option as QemuOpts parses it (QAPI gives booleans; inherited defaults are "on"/"off"). */
+export function optBool(value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback;
+  return value === true || value === "on" || value === "true" || value === "yes";
+}
+
+/** The list stored flattened under "key.0", "key.1", … */
+export function flatList(options: Flat, key: string): unknown[] {
+  const list: unknown[] = [];
+  for (let i = 0; `${key}.${i}` in options; i++) list.push(options[`${key}.${i}`]);
+  return list;
+}
+
+/** `qobject_is_equal` for flattened scalars (types matter: 1 is not "1"). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return a === b;
+}
+
+/** `qdict_copy_default`: copy `key` from `src` unless `dst` has it. */
+export function copyDefault(dst: Flat, src: Flat, key: string): void {
+  if (!(key in dst) && key in src) dst[key] = src[key];
+}
+
+/** `qdict_set_default_str`. */
+export function setDefault(dst: Flat, key: string, value: unknown): void {
+  if (!(key in dst)) dst[key] = value;
+}
+
+/** `bdrv_inherited_options` of child_of_bds: what an inline child takes from its parent's options. */
+export function inheritChildOptions(child: Flat, parent: Flat, role: number): void {
+  copyDefault(child, parent, "cache.direct");
+  copyDefault(child, parent, "cache.no-flush");
+  copyDefault(child, parent, "force-share");
+  if (role & ROLE_COW) {
+    // Backing files are opened read-only by default.
+    setDefault(child, "read-only", "on");
+    setDefault(child, "auto-read-only", "off");
+  } else {
+    copyDefault(child, parent, "read-only");
+    copyDefault(child, parent, "auto-read-only");
+  }
+  setDefault(child, "discard", "unmap");
+}

@@ -1,0 +1,196 @@
+/**
+ * `bdrv_list_refresh_perms` of QEMU 7.2: after the graph was changed inside a transaction, visit
+ * nodes in topological order (`bdrv_topological_dfs`, children newest-first, later start nodes
+ * first) and for each: the parent-pair conflict check, the read-only and alignment checks, the
+ * driver's check (file locks), then the new permissions of its child edges.
+ *
+ * QEMU visits every descendant of the start nodes, which makes building an N-deep chain O(N²). The
+ * model first finds the nodes whose inputs (incoming edge permissions, new edges, reopen state) can
+ * change at all, and visits only those, still in QEMU's relative order. The others were consistent
+ * before and get identical inputs, so they cannot fail and would compute identical child perms.
+ */
+import type { PermPair } from "./child-perms.js";
+import { defaultPerms } from "./child-perms.js";
+import { fileState } from "./drivers/file.js";
+import { type BdsNode, type Child, parentDescription } from "./graph.js";
+import type { LayerState } from "./layer-state.js";
+import { PERM_ALL, PERM_RESIZE, PERM_WRITE, PERM_WRITE_UNCHANGED, permNamesForMessage } from "./perms.js";
+import { fail } from "./qmp-failure.js";
+import type { Transaction } from "./transaction.js";
+
+/** Post-reopen read-only flags of the nodes in a reopen queue (`bdrv_is_writable_after_reopen`). */
+export type ReopenFlags = ReadonlyMap<BdsNode, boolean>;
+
+function writableAfter(node: BdsNode, q: ReopenFlags | undefined): boolean {
+  const ro = q?.get(node);
+  return !(ro ?? node.readOnly);
+}
+
+/** Cumulative perm (OR) and shared perm (AND) over the edges into `node`. */
+export function cumulativePerms(node: BdsNode, override?: ReadonlyMap<Child, PermPair>): PermPair {
+  let perm = 0;
+  let shared = PERM_ALL;
+  for (const c of node.parents) {
+    const o = override?.get(c);
+    perm |= o ? o[0] : c.perm;
+    shared &= o ? o[1] : c.shared;
+  }
+  return [perm, shared];
+}
+
+/** `bdrv_child_perm`: the driver's rule, then force-share on the child shares everything. */
+export function childPerms(node: BdsNode, child: Child, P: number, S: number, writable: boolean): PermPair {
+  const pair = node.driver.childPerm
+    ? node.driver.childPerm({ node, child, P, S, writable })
+    : defaultPerms(child.role, P, S, writable);
+  if (child.bs.forceShare) pair[1] = PERM_ALL;
+  return pair;
+}
+
+/** Nodes whose inputs may change, and the set of edges whose permissions change. */
+function findDirty(starts: readonly BdsNode[], q: ReopenFlags | undefined): Set<BdsNode> {
+  const tentative = new Map<Child, PermPair>();
+  const dirty = new Set<BdsNode>(starts);
+  const work = [...starts];
+  while (work.length > 0) {
+    const n = work.pop()!;
+    const [P, S] = cumulativePerms(n, tentative);
+    const writable = writableAfter(n, q);
+    for (const c of n.children) {
+      const next = childPerms(n, c, P, S, writable);
+      const cur = tentative.get(c) ?? [c.perm, c.shared];
+      const changed = next[0] !== cur[0] || next[1] !== cur[1];
+      if (changed) tentative.set(c, next);
+      if (changed || c.fresh || q?.has(c.bs)) {
+        if (!dirty.has(c.bs)) {
+          dirty.add(c.bs);
+          work.push(c.bs);
+        } else if (changed) {
+          work.push(c.bs);
+        }
+      }
+    }
+  }
+  return dirty;
+}
+
+/** `bdrv_topological_dfs` over the dirty nodes, for each start in turn, sharing `found`. */
+function topologicalOrder(starts: readonly BdsNode[], dirty: ReadonlySet<BdsNode>): BdsNode[] {
+  const found = new Set<BdsNode>();
+  const post: BdsNode[] = [];
+  for (const start of starts) {
+    if (found.has(start)) continue;
+    found.add(start);
+    // Explicit stack of (node, next child index counting down = newest first): chains are deep.
+    const stack: Array<[BdsNode, number]> = [[start, start.children.length - 1]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [n, i] = top;
+      if (i < 0) {
+        stack.pop();
+        post.push(n);
+        continue;
+      }
+      top[1] = i - 1;
+      const c = n.children[i]!.bs;
+      if (dirty.has(c) && !found.has(c)) {
+        found.add(c);
+        stack.push([c, c.children.length - 1]);
+      }
+    }
+  }
+  return post.reverse();
+}
+
+/** `bdrv_parent_perms_conflict`: parents newest-first; b needs, a unshares. */
+function checkParentConflicts(node: BdsNode): void {
+  const ps = node.parents;
+  for (let i = ps.length - 1; i >= 0; i--) {
+    const a = ps[i]!;
+    for (let j = ps.length - 1; j >= 0; j--) {
+      if (i === j) continue;
+      const b = ps[j]!;
+      const missing = b.perm & ~a.shared & PERM_ALL;
+      if (missing) {
+        fail(
+          `Permission conflict on node '${node.name}': permissions '${permNamesForMessage(missing)}' are both ` +
+            `required by ${parentDescription(b.parent)} (uses node '${node.name}' as '${b.name}' child) and ` +
+            `unshared by ${parentDescription(a.parent)} (uses node '${node.name}' as '${a.name}' child).`,
+        );
+      }
+    }
+  }
+}
+
+/** Set an edge's permissions inside the transaction. */
+export function setChildPerm(c: Child, perm: number, shared: number, tran: Transaction): void {
+  if (c.perm === perm && c.shared === shared) return;
+  const old: PermPair = [c.perm, c.shared];
+  c.perm = perm;
+  c.shared = shared;
+  tran.addUndo(() => {
+    c.perm = old[0];
+    c.shared = old[1];
+  });
+}
+
+/** `bdrv_node_refresh_perm`. */
+function refreshNode(state: LayerState, node: BdsNode, q: ReopenFlags | undefined, tran: Transaction): void {
+  const [P, S] = cumulativePerms(node);
+  const writable = writableAfter(node, q);
+  if (P & (PERM_WRITE | PERM_WRITE_UNCHANGED) && !writable) {
+    if (node.readOnly) fail("Block node is read-only");
+    fail(`Read-only block node '${node.name}' cannot support read-write users`);
+  }
+  if (P & (PERM_WRITE | PERM_WRITE_UNCHANGED) && !(P & PERM_RESIZE)) {
+    const bytes = Math.ceil(node.size / 512) * 512;
+    if (bytes % node.alignment !== 0) {
+      fail("Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment");
+    }
+  }
+  if (node.driver.checkPerm) {
+    const locks = node.driver.name === "file" ? state.locksFor(fileState(node).absPath) : undefined;
+    node.driver.checkPerm(node, P, S, locks);
+  }
+  if (node.driver.name === "file") holdLocks(state, node, P, S, tran);
+  for (let i = node.children.length - 1; i >= 0; i--) {
+    const c = node.children[i]!;
+    const [perm, shared] = childPerms(node, c, P, S, writable);
+    setChildPerm(c, perm, shared, tran);
+    c.fresh = false;
+  }
+}
+
+/** file-posix holds old|new lock bytes while the transaction is open, only the new ones after. */
+function holdLocks(state: LayerState, node: BdsNode, P: number, S: number, tran: Transaction): void {
+  const st = fileState(node);
+  if (!st.locking) return;
+  const table = state.locksFor(st.absPath);
+  const set = (perm: number, unshared: number): void => {
+    table.move([st.heldPerm, st.heldUnshared], [perm, unshared]);
+    st.heldPerm = perm;
+    st.heldUnshared = unshared;
+  };
+  const old = [st.heldPerm, st.heldUnshared] as const;
+  const unshared = ~S & PERM_ALL;
+  set(old[0] | P, old[1] | unshared);
+  tran.addUndo(() => {
+    if (!node.freed) set(old[0], old[1]);
+  });
+  tran.addCommit(() => {
+    if (!node.freed) set(P, unshared);
+  });
+}
+
+/**
+ * Refresh permissions starting from `starts` (in QEMU's start order). Throws the first QmpFailure
+ * QEMU would report; the caller aborts the transaction.
+ */
+export function refreshPerms(state: LayerState, starts: readonly BdsNode[], tran: Transaction, q?: ReopenFlags): void {
+  const live = starts.filter((n) => !n.freed);
+  const order = topologicalOrder(live, findDirty(live, q));
+  for (const node of order) {
+    checkParentConflicts(node);
+    refreshNode(state, node, q, tran);
+  }
+}

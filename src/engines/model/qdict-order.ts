@@ -1,0 +1,51 @@
+/**
+ * QEMU prints every QMP object from a QDict, whose iteration order is its hash-bucket order, not the
+ * order members were inserted. Reproducing it makes model replies byte-identical to QEMU's JSON.
+ */
+
+const BUCKETS = 512; // QDICT_BUCKET_MAX in include/qapi/qmp/qdict.h
+
+/** `tdb_hash` from qobject/qdict.c, in 32-bit unsigned arithmetic. */
+function tdbHash(name: string): number {
+  let value = Math.imul(0x238f13af, name.length) >>> 0;
+  for (let i = 0; i < name.length; i++) {
+    value = (value + (name.charCodeAt(i) << ((i * 5) % 24))) >>> 0;
+  }
+  return (Math.imul(1103515243, value) + 12345) >>> 0;
+}
+
+const bucketCache = new Map<string, number>();
+
+/** The QDict bucket of a key (cached: the same few hundred keys recur in every reply). */
+export function qdictBucket(key: string): number {
+  let b = bucketCache.get(key);
+  if (b === undefined) {
+    b = tdbHash(key) % BUCKETS;
+    bucketCache.set(key, b);
+  }
+  return b;
+}
+
+/**
+ * Keys in the order QEMU iterates a QDict built by inserting them in the given order: ascending
+ * bucket, and within a bucket the most recently inserted first (entries are inserted at the head).
+ */
+export function qdictKeyOrder(keys: readonly string[]): string[] {
+  return keys
+    .map((key, index) => ({ key, index, bucket: qdictBucket(key) }))
+    .sort((a, b) => a.bucket - b.bucket || b.index - a.index)
+    .map((e) => e.key);
+}
+
+/**
+ * A deep copy of a JSON value with every object's keys in QDict order. Build objects in QAPI schema
+ * order (the order QEMU's output visitor inserts members) before calling this.
+ */
+export function toQdictOrder(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toQdictOrder);
+  if (value === null || typeof value !== "object") return value;
+  const src = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of qdictKeyOrder(Object.keys(src))) out[key] = toQdictOrder(src[key]);
+  return out;
+}

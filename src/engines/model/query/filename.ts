@@ -1,0 +1,128 @@
+/**
+ * `bdrv_refresh_filename`: a node's filename is its "exact" filename when one exists (a protocol's
+ * file name, inherited by a format node directly on top of it), otherwise `json:` + its full open
+ * options (driver, strong runtime options, children's full options). Computed bottom-up with an
+ * explicit stack and cached for one query, so deep chains stay linear.
+ */
+import { type BdsNode, childNamed } from "../graph.js";
+import { qdictKeyOrder } from "../qdict-order.js";
+import { ROLE_PRIMARY } from "../roles.js";
+import { fileState } from "../drivers/file.js";
+
+/** bs->filename is a PATH_MAX buffer; longer json: names are cut and end in "...". */
+const PATH_MAX = 4096;
+
+interface NodeFilename {
+  exact: string;
+  /**
+   * The start of the JSON text of bs->full_open_options, at most PATH_MAX characters: all a
+   * filename can show. Keeping only a prefix keeps deep chains linear (each level nests the one below).
+   */
+  fullJson: string;
+  filename: string;
+}
+
+/** A value of the options dict: a scalar, or a child's (already serialized) full options. */
+type OptValue = { json: string } | unknown;
+
+/** QEMU's JSON text of a scalar (qobject_to_json). */
+function scalarJson(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+/** The dict's JSON text in QDict key order with ", " / ": " separators, cut after PATH_MAX characters. */
+function serializeCapped(opts: Record<string, OptValue>): string {
+  let out = "{";
+  let first = true;
+  for (const key of qdictKeyOrder(Object.keys(opts))) {
+    // Past PATH_MAX nothing more can show; cutting here bounds every level's text.
+    if (out.length > PATH_MAX) return out.slice(0, PATH_MAX + 1);
+    const v = opts[key];
+    const text = v !== null && typeof v === "object" && "json" in v ? (v as { json: string }).json : scalarJson(v);
+    out += `${first ? "" : ", "}${JSON.stringify(key)}: ${text}`;
+    first = false;
+  }
+  out += "}";
+  return out.length > PATH_MAX ? out.slice(0, PATH_MAX + 1) : out;
+}
+
+const onlyKeys = (opts: Record<string, unknown>, allowed: readonly string[]): boolean =>
+  Object.keys(opts).every((k) => allowed.includes(k));
+
+export class FilenameCache {
+  private readonly done = new Map<BdsNode, NodeFilename>();
+
+  /** bs->filename after a refresh. */
+  filename(node: BdsNode): string {
+    return this.get(node).filename;
+  }
+
+  private get(node: BdsNode): NodeFilename {
+    const cached = this.done.get(node);
+    if (cached) return cached;
+    // Post-order over children without recursion.
+    const stack: Array<[BdsNode, boolean]> = [[node, false]];
+    while (stack.length > 0) {
+      const [n, expanded] = stack.pop()!;
+      if (this.done.has(n)) continue;
+      if (!expanded) {
+        stack.push([n, true]);
+        for (const c of n.children) if (!this.done.has(c.bs)) stack.push([c.bs, false]);
+        continue;
+      }
+      this.done.set(n, this.compute(n));
+    }
+    return this.done.get(node)!;
+  }
+
+  private compute(n: BdsNode): NodeFilename {
+    const opts: Record<string, OptValue> = {};
+    let strong = false;
+    for (const key of ["driver", "filename", ...(n.driver.strongOpts ?? [])]) {
+      let given = false;
+      if (key.endsWith(".")) {
+        for (const k of Object.keys(n.options)) {
+          if (k.startsWith(key)) {
+            opts[k] = n.options[k];
+            given = true;
+          }
+        }
+      } else if (key in n.options) {
+        opts[key] = n.options[key];
+        given = true;
+      }
+      if (given && key !== "driver" && key !== "filename") strong = true;
+    }
+    if (!("driver" in opts)) opts["driver"] = n.driver.name;
+    const backing = childNamed(n, "backing");
+    const overridden = backing ? n.autoBackingFile !== this.done.get(backing.bs)!.filename : n.autoBackingFile !== "";
+    for (let i = n.children.length - 1; i >= 0; i--) {
+      const c = n.children[i]!;
+      if (c === backing && !overridden) continue;
+      opts[c.name] = { json: this.done.get(c.bs)!.fullJson };
+    }
+    if (overridden && !backing) opts["backing"] = null;
+
+    const primary = n.children.find((c) => c.role & ROLE_PRIMARY)?.bs;
+    const primaryExact = primary ? this.done.get(primary)!.exact : "";
+    let exact = "";
+    if (n.driver.name === "file") {
+      exact = fileState(n).filename;
+    } else if (n.driver.name === "null-co") {
+      if (onlyKeys(opts, ["filename", "driver", "latency-ns"])) exact = "null-co://";
+    } else if (n.driver.name === "blkdebug") {
+      if (primaryExact && onlyKeys(opts, ["config", "image", "x-image", "driver"])) {
+        exact = `blkdebug:${typeof n.options["config"] === "string" ? n.options["config"] : ""}:${primaryExact}`;
+      }
+    } else if (primary && primaryExact && primary.driver.protocol && !n.driver.isFilter && !(strong || overridden)) {
+      exact = primaryExact;
+    }
+    const fullJson = serializeCapped(opts);
+    let filename = exact;
+    if (!filename) {
+      filename = `json:${fullJson}`;
+      if (filename.length >= PATH_MAX) filename = `${filename.slice(0, PATH_MAX - 4)}...`;
+    }
+    return { exact, fullJson, filename };
+  }
+}

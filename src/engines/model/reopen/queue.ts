@@ -1,0 +1,105 @@
+/**
+ * `bdrv_reopen_queue_child`: the reopen queue in pre-order. Each entry gets its new options by QEMU's
+ * precedence (explicit, old explicit of a duplicate/kept child, inherited, old effective), and
+ * children are queued only when they were created inline by the node (`inherits_from`).
+ */
+import type { BdsNode, Flat } from "../graph.js";
+import { extractSub, inheritChildOptions, optBool } from "../options.js";
+
+/** One node in a blockdev-reopen transaction. */
+export interface ReopenEntry {
+  bs: BdsNode;
+  /** New effective options (flattened). */
+  options: Flat;
+  explicitOptions: Flat;
+  /** Read-only after the reopen (from the final options). */
+  readOnly: boolean;
+  /** Neither "backing" nor "backing.driver" was given (only set for keep_old=false entries). */
+  backingMissing: boolean;
+  oldBacking: BdsNode | null;
+  oldFile: BdsNode | null;
+  /** Driver commit actions (e.g. a throttle group change) from prepare. */
+  driverCommit: (() => void) | null;
+}
+
+/** The queue: entries in order plus a lookup by node. */
+export class ReopenQueue {
+  readonly entries: ReopenEntry[] = [];
+  private readonly byNode = new Map<BdsNode, ReopenEntry>();
+
+  get(node: BdsNode): ReopenEntry | undefined {
+    return this.byNode.get(node);
+  }
+
+  /** Post-reopen read-only flags, for the permission refresh. */
+  flags(): Map<BdsNode, boolean> {
+    return new Map(this.entries.map((e) => [e.bs, e.readOnly]));
+  }
+
+  /** Queue `bs` with `options` (keepOld: keep its old options where not given). */
+  add(bs: BdsNode, options: Flat, keepOld: boolean, parentOptions: Flat | null, role: number): void {
+    // Pre-order with an explicit stack (node, options, keepOld, parent options, role): chains are deep.
+    const stack: Array<[BdsNode, Flat, boolean, Flat | null, number]> = [[bs, options, keepOld, parentOptions, role]];
+    while (stack.length > 0) {
+      const [node, opts, keep, parentOpts, childRole] = stack.pop()!;
+      const children = this.addOne(node, opts, keep, parentOpts, childRole);
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    }
+  }
+
+  private addOne(
+    bs: BdsNode,
+    options: Flat,
+    keepOld: boolean,
+    parentOptions: Flat | null,
+    role: number,
+  ): Array<[BdsNode, Flat, boolean, Flat | null, number]> {
+    const existing = this.byNode.get(bs);
+    if (existing || keepOld) joinOptions(options, existing ? existing.explicitOptions : bs.explicitOptions);
+    const explicitOptions: Flat = { ...options };
+    if (parentOptions) inheritChildOptions(options, parentOptions, role);
+    if (keepOld) joinOptions(options, bs.options);
+    const entry: ReopenEntry = existing ?? {
+      bs,
+      options,
+      explicitOptions,
+      readOnly: false,
+      backingMissing: false,
+      oldBacking: null,
+      oldFile: null,
+      driverCommit: null,
+    };
+    entry.options = options;
+    entry.explicitOptions = explicitOptions;
+    entry.readOnly = optBool(options["read-only"]);
+    if (!existing) {
+      this.entries.push(entry);
+      this.byNode.set(bs, entry);
+    }
+    if (!keepOld) entry.backingMissing = !("backing" in options) && !("backing.driver" in options);
+
+    const queued: Array<[BdsNode, Flat, boolean, Flat | null, number]> = [];
+    for (let i = bs.children.length - 1; i >= 0; i--) {
+      const child = bs.children[i]!;
+      if (child.bs.inheritsFrom !== bs) continue;
+      let childOptions: Flat = {};
+      // Children of a kept entry keep their options too, unless given new ones below.
+      let childKeepOld = keepOld;
+      if (child.name in options) {
+        // Only a reference to the current child keeps it in the queue (with its old options).
+        if (options[child.name] !== child.bs.name) continue;
+        childKeepOld = true;
+      } else {
+        extractSub(explicitOptions, `${child.name}.`);
+        childOptions = extractSub(options, `${child.name}.`);
+      }
+      queued.push([child.bs, childOptions, childKeepOld, options, child.role]);
+    }
+    return queued;
+  }
+}
+
+/** `bdrv_join_options`: fill in what `options` lacks from `old`. */
+function joinOptions(options: Flat, old: Flat): void {
+  for (const [k, v] of Object.entries(old)) if (!(k in options)) options[k] = v;
+}

@@ -1,0 +1,58 @@
+/**
+ * `bdrv_reopen_multiple`: prepare every entry in queue order (the first error aborts), refresh
+ * permissions over {bs, old backing, old file} of every entry with the post-reopen flags, then commit
+ * in reverse queue order — or roll the whole transaction back.
+ */
+import type { BdsNode, Flat } from "../graph.js";
+import type { LayerState } from "../layer-state.js";
+import { refreshPerms } from "../perm-refresh.js";
+import { Transaction } from "../transaction.js";
+import { prepareEntry } from "./prepare.js";
+import type { ReopenEntry, ReopenQueue } from "./queue.js";
+
+/** Apply one prepared entry (`bdrv_reopen_commit`). */
+function commitEntry(entry: ReopenEntry): void {
+  const bs = entry.bs;
+  const options = { ...entry.options };
+  const explicit = { ...entry.explicitOptions };
+  for (const c of bs.children) {
+    delete options[c.name];
+    delete explicit[c.name];
+  }
+  delete options["backing"];
+  delete explicit["backing"];
+  // QEMU keeps a shallow clone of the reopen options, which reverses the order of keys that share a
+  // QDict bucket; reversing the insertion order reproduces that for later "cannot be reset" errors.
+  bs.options = reverseKeys(options);
+  bs.explicitOptions = explicit;
+  bs.readOnly = entry.readOnly;
+  entry.driverCommit?.();
+  if (bs.driver.refreshSize) bs.driver.refreshSize(bs);
+  else if (bs.driver.isFilter) bs.size = (bs.children.find((c) => c.name === "file" || c.name === "image")?.bs ?? bs).size;
+}
+
+/** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
+export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
+  const tran = new Transaction();
+  try {
+    for (const entry of queue.entries) prepareEntry(state, entry, tran);
+    const starts: BdsNode[] = [];
+    for (const e of queue.entries) {
+      starts.push(e.bs);
+      if (e.oldBacking) starts.push(e.oldBacking);
+      if (e.oldFile) starts.push(e.oldFile);
+    }
+    refreshPerms(state, starts, tran, queue.flags());
+  } catch (e) {
+    tran.abort();
+    throw e;
+  }
+  for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(queue.entries[i]!);
+  tran.commit();
+}
+
+function reverseKeys(options: Flat): Flat {
+  const out: Flat = {};
+  for (const k of Object.keys(options).reverse()) out[k] = options[k];
+  return out;
+}

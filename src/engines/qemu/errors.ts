@@ -1,0 +1,90 @@
+/**
+ * Typed failures of the qemu engine. Each names what was being done, how QEMU ended (exit code or
+ * signal) where it did, and the tail of QEMU's log, so a crash reads as a bug report.
+ */
+import { BlockcheckError } from "../../errors.js";
+import type { ExitStatus } from "./qemu-process.js";
+
+/** "exit code 1" / "signal SIGKILL" / "still running". */
+export function describeExit(status: ExitStatus | undefined): string {
+  if (!status) return "still running";
+  if (status.signal) return `killed by signal ${status.signal}`;
+  return `exit code ${status.exitCode ?? "unknown"}`;
+}
+
+function withLog(message: string, logTail: string): string {
+  return logTail.trim() ? `${message}\n--- QEMU log (tail) ---\n${logTail.trimEnd()}` : `${message} (QEMU log is empty)`;
+}
+
+/** QEMU did not come up: it exited, never connected to the monitor socket in time, or was aborted. */
+export class QemuStartError extends BlockcheckError {
+  constructor(
+    message: string,
+    readonly commandLine: string,
+    readonly exit: ExitStatus | undefined,
+    readonly logTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super("E_QEMU_START", withLog(`${message}\ncommand line: ${commandLine}`, logTail), options);
+  }
+}
+
+/** QEMU died (crash, abort, kill) while or before `command` ran. */
+export class QemuCrashedError extends BlockcheckError {
+  constructor(
+    readonly command: string,
+    readonly exit: ExitStatus | undefined,
+    readonly logTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super("E_QEMU_CRASHED", withLog(`QEMU died during '${command}' (${describeExit(exit)})`, logTail), options);
+  }
+}
+
+/** `command` got no reply within the per-call timeout; QEMU is considered hung and is killed. */
+export class QemuTimeoutError extends BlockcheckError {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+    readonly logTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super("E_QEMU_TIMEOUT", withLog(`QEMU did not answer '${command}' within ${timeoutMs} ms; it was killed`, logTail), options);
+  }
+}
+
+/** The monitor connection broke while QEMU itself kept running (e.g. QEMU sent something that is not QMP). */
+export class QemuConnectionError extends BlockcheckError {
+  constructor(
+    readonly command: string,
+    readonly logTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super("E_QEMU_CONNECTION", withLog(`QMP connection to QEMU failed during '${command}'; QEMU was killed`, logTail), options);
+  }
+}
+
+/** The engine was used out of order: before start(), after stop(), after an earlier fatal failure, start() twice. */
+export class QemuEngineStateError extends BlockcheckError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_QEMU_STATE", message, options);
+  }
+}
+
+/** `io` on an engine started without `needsIo` (qemu-storage-daemon has no HMP, hence no qemu-io). */
+export class QemuIoUnavailableError extends BlockcheckError {
+  constructor() {
+    super("E_QEMU_NO_IO", "io needs qemu-system (HMP qemu-io); start the engine with needsIo");
+  }
+}
+
+/** `qemu-img create` failed. */
+export class QemuImgError extends BlockcheckError {
+  constructor(
+    readonly commandLine: string,
+    readonly output: string,
+    options?: { cause?: unknown },
+  ) {
+    super("E_QEMU_IMG", `qemu-img failed: ${commandLine}\n${output.trimEnd()}`, options);
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The qemu engine: real QEMU 7.2 driven over QMP, one process per scenario.
+ *
+ * start() listens on a UNIX socket in the scenario's scratch dir (in a 0700 subdirectory unless the
+ * scratch dir is already private) and starts qemu-storage-daemon — or qemu-system with `-M none` when
+ * the scenario needs HMP qemu-io — with its monitor connecting to that socket. QEMU's stdout and
+ * stderr go to a log file beside it. Version and drivers are asked once per binary (query-version,
+ * query-qmp-schema) and cached.
+ * Transport failures become typed errors naming the command, how QEMU ended and the log tail; a QMP
+ * `{"error"}` is an ordinary reply. stop() is `quit`, a bounded wait, then SIGKILL; it is idempotent,
+ * and the reaper kills whatever is still alive if the Node process is interrupted.
+ */
+import type { Engine, EngineInfo, EngineStartOptions, ImageSpec, QmpEvent, QmpReply } from "../engine.js";
+import { QmpClient } from "../../qmp/client.js";
+import { QmpEventTimeoutError } from "../../qmp/errors.js";
+import { socketTransport } from "../../qmp/transport.js";
+import { binaryVariable, resolveBinaries, type QemuBinaries } from "./binaries.js";
+import { blockdevDrivers, defaultCapabilityCache, parseVersion, type CapabilityCache } from "./capabilities.js";
+import { QemuEngineStateError, QemuIoUnavailableError, QemuStartError } from "./errors.js";
+import { explainFault } from "./explain-fault.js";
+import { HmpQemuIo } from "./hmp-qemu-io.js";
+import { createImage } from "./images.js";
+import { logTail } from "./log-file.js";
+import { monitorArgs } from "./monitor-args.js";
+import { QemuProcess } from "./qemu-process.js";
+import { createScratchArea, type ScratchArea } from "./scratch.js";
+
+export interface QemuEngineOptions {
+  /** Binaries to run; each wins over its environment variable (QSD_PROG, QEMU_PROG, …) and PATH. */
+  binaries?: Partial<QemuBinaries>;
+  /** Environment to read the *_PROG variables from (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** Bound on each QMP call and each qemu-img run (default 30 s). A call that outlives it means QEMU hung. */
+  callTimeoutMs?: number;
+  /** Bound on spawn → monitor connected → negotiated (default 10 s). */
+  startTimeoutMs?: number;
+  /** How long stop() waits for QEMU to exit after `quit` before SIGKILL (default 5 s). */
+  quitTimeoutMs?: number;
+  /** Keep QEMU's log (and the engine's own directory, if it made one) after stop() (default false). */
+  keepScratch?: boolean;
+  /** Where to memoise version and drivers per binary (default: one cache shared in this process). */
+  capabilityCache?: CapabilityCache;
+}
+
+type State = "new" | "starting" | "running" | "stopping" | "stopped";
+
+export class QemuEngine implements Engine {
+  readonly kind = "qemu" as const;
+  readonly #binaries: QemuBinaries;
+  readonly #callTimeoutMs: number;
+  readonly #startTimeoutMs: number;
+  readonly #quitTimeoutMs: number;
+  readonly #keepScratch: boolean;
+  readonly #capabilityCache: CapabilityCache;
+
+  #state: State = "new";
+  #workdir: string | undefined;
+  #scratch: ScratchArea | undefined;
+  #process: QemuProcess | undefined;
+  #client: QmpClient | undefined;
+  #info: EngineInfo | undefined;
+  #io: HmpQemuIo | undefined;
+  #started: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+  /** Set when we killed QEMU ourselves (hang, broken monitor): later calls say so instead of "crashed". */
+  #killedBecause: string | undefined;
+  #unlistenAbort: (() => void) | undefined;
+
+  constructor(opts: QemuEngineOptions = {}) {
+    this.#binaries = resolveBinaries(opts.binaries, opts.env);
+    this.#callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+    this.#startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+    this.#quitTimeoutMs = opts.quitTimeoutMs ?? 5_000;
+    this.#keepScratch = opts.keepScratch ?? false;
+    this.#capabilityCache = opts.capabilityCache ?? defaultCapabilityCache;
+  }
+
+  /** The QEMU process id while one exists (diagnostics and tests). */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  /** The private directory holding QEMU's log once started (the workdir itself when that is 0700). */
+  get scratchDir(): string | undefined {
+    return this.#scratch?.dir;
+  }
+
+  /** QEMU's log (stdout and stderr) once started; kept after stop() only with keepScratch. */
+  get logPath(): string | undefined {
+    return this.#scratch?.logPath;
+  }
+
+  describe(): EngineInfo {
+    if (!this.#info) throw new QemuEngineStateError("describe() before the qemu engine has started");
+    return this.#info;
+  }
+
+  start(opts: EngineStartOptions): Promise<void> {
+    if (this.#state !== "new") return Promise.reject(new QemuEngineStateError(`start() on a ${this.#state} qemu engine`));
+    this.#state = "starting";
+    this.#started = this.#start(opts);
+    return this.#started;
+  }
+
+  async #start(opts: EngineStartOptions): Promise<void> {
+    const needsIo = opts.needsIo ?? false;
+    const which = needsIo ? "qemu" : "qsd";
+    const binary = this.#binaries[which];
+    try {
+      this.#workdir = opts.workdir;
+      this.#scratch = await createScratchArea(opts.workdir);
+      const launched = await QemuProcess.launch({
+        binary,
+        args: monitorArgs(which, this.#scratch.socketPath),
+        binaryVariable: binaryVariable(which),
+        socketPath: this.#scratch.socketPath,
+        logPath: this.#scratch.logPath,
+        timeoutMs: this.#startTimeoutMs,
+        signal: opts.signal,
+      });
+      this.#process = launched.process;
+      this.#client = new QmpClient();
+      const greeting = await this.#client
+        .connect(socketTransport(launched.socket), { timeoutMs: this.#startTimeoutMs, signal: opts.signal })
+        .catch(async (cause: unknown) => {
+          const process = launched.process;
+          const exit = (await process.waitExit(100)) ?? (await process.kill());
+          throw new QemuStartError("QMP negotiation failed", process.commandLine, exit, await this.#tail(), { cause });
+        });
+      const { version, drivers } = await this.#capabilityCache.get(binary, async () => ({
+        version: parseVersion(await this.#call("query-version")),
+        drivers: blockdevDrivers(await this.#call("query-qmp-schema")),
+      }));
+      this.#info = { kind: "qemu", version, drivers, io: needsIo, greeting };
+      if (needsIo) this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch.logPath);
+      this.#listenAbort(opts.signal);
+      this.#state = "running";
+    } catch (error) {
+      await this.#teardown();
+      this.#state = "stopped";
+      throw error;
+    }
+  }
+
+  async createImage(spec: ImageSpec): Promise<void> {
+    if (this.#state !== "running" || !this.#workdir) {
+      throw new QemuEngineStateError(`createImage() on a ${this.#state} qemu engine`);
+    }
+    await createImage(spec, { binary: this.#binaries.img, workdir: this.#workdir, timeoutMs: this.#callTimeoutMs });
+  }
+
+  qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
+    return this.#call(command, args);
+  }
+
+  takeEvents(): QmpEvent[] {
+    return this.#client?.takeEvents() ?? [];
+  }
+
+  async waitEvent(name: string, timeoutMs: number): Promise<QmpEvent> {
+    const client = this.#usableClient(`waitEvent(${name})`);
+    try {
+      return await client.waitEvent(name, timeoutMs);
+    } catch (error) {
+      if (error instanceof QmpEventTimeoutError) throw error;
+      throw await this.#fault(`waitEvent(${name})`, error);
+    }
+  }
+
+  io(node: string, command: string): Promise<string> {
+    if (!this.#io) {
+      return Promise.reject(this.#info ? new QemuIoUnavailableError() : new QemuEngineStateError("io() before start()"));
+    }
+    return this.#io.run(node, command);
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state === "starting") await this.#started?.catch(() => undefined);
+    if (this.#state === "stopped" || this.#state === "new") {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "stopping";
+    try {
+      await this.#teardown();
+    } finally {
+      this.#state = "stopped";
+    }
+  }
+
+  /**
+   * quit → bounded wait → SIGKILL; close the monitor; remove the scratch area. Safe in any state. The
+   * scratch area goes while QEMU exits: nothing there is needed any more, and unlinking a file QEMU
+   * still has open is harmless.
+   */
+  async #teardown(): Promise<void> {
+    this.#unlistenAbort?.();
+    const process = this.#process;
+    const client = this.#client;
+    const removed = this.#removeScratch();
+    try {
+      if (process && !process.exitStatus && client?.state === "running") {
+        const deadline = Date.now() + this.#quitTimeoutMs;
+        await client.execute("quit", undefined, { timeoutMs: this.#quitTimeoutMs }).catch(() => undefined);
+        await process.waitExit(Math.max(0, deadline - Date.now()));
+      }
+      client?.close();
+      if (process && !process.exitStatus) await process.kill();
+    } finally {
+      await removed;
+    }
+  }
+
+  async #removeScratch(): Promise<void> {
+    await this.#scratch?.remove({ keep: this.#keepScratch });
+  }
+
+  async #call(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
+    const client = this.#usableClient(command);
+    try {
+      return await client.execute(command, args, { timeoutMs: this.#callTimeoutMs });
+    } catch (error) {
+      throw await this.#fault(command, error);
+    }
+  }
+
+  #usableClient(command: string): QmpClient {
+    const usable = this.#state === "running" || (this.#state === "starting" && this.#client?.state === "running");
+    if (!usable || !this.#client) throw new QemuEngineStateError(`'${command}' on a ${this.#state} qemu engine`);
+    if (this.#killedBecause) throw new QemuEngineStateError(`'${command}': QEMU is gone (${this.#killedBecause})`);
+    return this.#client;
+  }
+
+  /** Turn a transport failure during `command` into the engine's typed error, killing a hung QEMU. */
+  async #fault(command: string, error: unknown): Promise<unknown> {
+    if (this.#state === "stopping" || this.#state === "stopped") {
+      return new QemuEngineStateError(`'${command}' was interrupted: the qemu engine stopped`, { cause: error });
+    }
+    if (this.#killedBecause) return new QemuEngineStateError(`'${command}': QEMU is gone (${this.#killedBecause})`);
+    if (!this.#process || !this.#scratch) return error;
+    const verdict = await explainFault(command, error, this.#process, this.#scratch.logPath);
+    this.#killedBecause ??= verdict.killedBecause;
+    return verdict.error;
+  }
+
+  #tail(): Promise<string> {
+    return this.#scratch ? logTail(this.#scratch.logPath) : Promise.resolve("");
+  }
+
+  #listenAbort(signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    const onAbort = () => void this.stop();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#unlistenAbort = () => signal.removeEventListener("abort", onAbort);
+    if (signal.aborted) onAbort();
+  }
+}

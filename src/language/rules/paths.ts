@@ -1,0 +1,99 @@
+/**
+ * Files live in the scenario's scratch directory: an absolute path, or `..` that climbs out of it,
+ * is an error wherever a path is written (image paths, `backing=`, `filename=`-like options, and
+ * "filename" members of qmp arguments). This holds even for statements written to fail.
+ */
+import type { Location, OptionNode, Value } from "../ast.js";
+import { error, type Diagnostic } from "../diagnostic.js";
+import type { SchemaView } from "../schema.js";
+import { steps } from "../walk.js";
+import type { Rule } from "./rule.js";
+
+export const scratchPaths: Rule = {
+  name: "scratch-paths",
+  on: "expansion",
+  check({ scenario, schema }) {
+    const out: Diagnostic[] = [];
+    const checkValue = (v: Value) => {
+      if (v.type === "word" || v.type === "string") checkPath(v.value, v.location, out);
+    };
+    for (const s of steps(scenario)) {
+      if (s.type === "image") {
+        checkValue(s.path);
+        for (const o of s.options) if (o.key === "backing") checkValue(o.value);
+      }
+      if (s.type === "add") checkOptions(s.driver.name, s.options, schema, checkValue);
+      if (s.type === "reopen") for (const e of s.entries) checkOptions(undefined, e.options, schema, checkValue);
+      if (s.type === "qmp" && s.args) checkJson(s.args.value, s.args.location, out);
+    }
+    return out;
+  },
+};
+
+/** True for keys that name a host file whatever the driver (`filename`, `file.filename`). */
+function isFilenameKey(key: string): boolean {
+  return key === "filename" || key.endsWith(".filename");
+}
+
+function checkOptions(
+  driver: string | undefined,
+  options: readonly OptionNode[],
+  schema: SchemaView,
+  checkValue: (v: Value) => void,
+): void {
+  for (const o of options) {
+    if (o.value.type === "child") {
+      checkOptions(o.value.driver.name, o.value.options, schema, checkValue);
+    } else if (isFilenameKey(o.key) || (driver !== undefined && schema.lookupOption(driver, o.key)?.path)) {
+      checkValue(o.value);
+    }
+  }
+}
+
+/** qmp arguments are sent as written (only `$TEST_DIR` is replaced), so a file must start there. */
+function checkJson(value: unknown, location: Location, out: Diagnostic[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) checkJson(v, location, out);
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "filename" && typeof v === "string") checkQmpPath(v, location, out);
+      else checkJson(v, location, out);
+    }
+  }
+}
+
+function checkQmpPath(path: string, location: Location, out: Diagnostic[]): void {
+  const prefix = "$TEST_DIR/";
+  if (path.startsWith(prefix)) {
+    checkPath(path.slice(prefix.length), location, out);
+  } else if (path.startsWith("/")) {
+    checkPath(path, location, out);
+  } else {
+    out.push(
+      error(`qmp filename '${path}' is not in the scratch directory`, location, [
+        `qmp arguments are sent as written: write "${prefix}${path}"`,
+      ]),
+    );
+  }
+}
+
+/** Reports `path` if it is absolute or climbs out of the scratch directory. */
+export function checkPath(path: string, location: Location, out: Diagnostic[]): void {
+  if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) {
+    out.push(
+      error(`absolute path '${path}' escapes the scratch directory`, location, [
+        "paths are relative to the scenario's scratch directory",
+      ]),
+    );
+    return;
+  }
+  let depth = 0;
+  for (const part of path.split("/")) {
+    if (part === "..") depth--;
+    else if (part !== "." && part !== "") depth++;
+    if (depth < 0) {
+      out.push(error(`path '${path}' escapes the scratch directory`, location, ["'..' climbs above the scratch directory"]));
+      return;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * QMP framing: QEMU writes one JSON object per line ("\r\n"-terminated). The decoder turns a byte stream
+ * into parsed objects and reports anything else (bad JSON, a non-object, an absurdly long line) as a
+ * protocol error rather than crashing or buffering without bound.
+ */
+import { StringDecoder } from "node:string_decoder";
+import { QmpProtocolError } from "./errors.js";
+
+/** A line longer than this is not QMP from any sane peer (QEMU's full schema is about 200 KiB). */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+export type JsonObject = Record<string, unknown>;
+
+/** Incremental line decoder; feed it chunks, it returns the complete messages found so far. */
+export class JsonLineDecoder {
+  readonly #utf8 = new StringDecoder("utf8");
+  #buffer = "";
+  /** How far #buffer has been searched for "\n" already, so long lines are not rescanned per chunk. */
+  #scanned = 0;
+
+  /** Decode a chunk; throws QmpProtocolError on the first line that is not a JSON object. */
+  push(chunk: Buffer | string): JsonObject[] {
+    this.#buffer += typeof chunk === "string" ? chunk : this.#utf8.write(chunk);
+    const messages: JsonObject[] = [];
+    let start = 0;
+    for (;;) {
+      const end = this.#buffer.indexOf("\n", Math.max(start, this.#scanned));
+      if (end < 0) break;
+      const line = this.#buffer.slice(start, end).trim();
+      start = end + 1;
+      if (line.length > 0) messages.push(parseLine(line));
+    }
+    this.#buffer = this.#buffer.slice(start);
+    this.#scanned = this.#buffer.length;
+    if (this.#buffer.length > MAX_LINE_BYTES) {
+      throw new QmpProtocolError(`a message exceeds ${MAX_LINE_BYTES} bytes without a line end`);
+    }
+    return messages;
+  }
+
+  /** Text received after the last complete line (a peer that closed mid-message leaves some). */
+  get pending(): string {
+    return this.#buffer;
+  }
+}
+
+function parseLine(line: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (cause) {
+    throw new QmpProtocolError(`not JSON: ${excerpt(line)}`, { cause });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new QmpProtocolError(`not a JSON object: ${excerpt(line)}`);
+  }
+  return value as JsonObject;
+}
+
+/** Encode one command for the wire. */
+export function encodeMessage(message: JsonObject): string {
+  return JSON.stringify(message) + "\n";
+}
+
+function excerpt(text: string): string {
+  return JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
+}

@@ -1,0 +1,129 @@
+/**
+ * The console reporter.
+ *
+ * On a terminal: one progress line redrawn in place — `[12/40] 1 failed · reopen/detach (model) · ETA 3s`.
+ * Elsewhere: one plain line per finished run — `PASS reopen/detach (model) 12ms`.
+ * At the end: failures first (location, phase, the statement, expected/actual, diffs, kept scratch
+ * directories), then the slowest runs with the change against the previous run, engine-specific
+ * goldens, orphan goldens, and a count line.
+ */
+import { fitWidth, formatDelta, formatDuration, indent } from "./format.js";
+import type { Reporter, ReporterContext } from "./reporter.js";
+import type { RunInfo, RunSummary, ScenarioResult } from "./results.js";
+
+const SLOWEST = 5;
+
+/** Build a console reporter writing to `ctx.out`. */
+export function consoleReporter(ctx: ReporterContext): Reporter {
+  const paint = (code: number, s: string) => (ctx.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  let info: RunInfo = { total: 0, engines: [], jobs: 1 };
+  let started = 0;
+  let done = 0;
+  let failed = 0;
+  const running: string[] = [];
+  let lineShown = false;
+
+  const clearLine = () => {
+    if (lineShown) ctx.out.write("\r\x1b[K");
+    lineShown = false;
+  };
+  const drawLine = () => {
+    if (!ctx.isTTY) return;
+    const elapsed = ctx.now() - started;
+    const eta = done > 0 && done < info.total ? ` · ETA ${formatDuration((elapsed / done) * (info.total - done))}` : "";
+    const current = running.length > 0 ? ` · ${running[running.length - 1]}` : "";
+    const fails = failed > 0 ? ` · ${failed} failed` : "";
+    clearLine();
+    ctx.out.write(fitWidth(`[${done}/${info.total}]${fails}${current}${eta}`, ctx.columns));
+    lineShown = true;
+  };
+
+  return {
+    onRunStart(i) {
+      info = i;
+      started = ctx.now();
+      drawLine();
+    },
+    onScenarioStart(id) {
+      running.push(id);
+      drawLine();
+    },
+    onScenarioEnd(r) {
+      const i = running.indexOf(r.id);
+      if (i >= 0) running.splice(i, 1);
+      done++;
+      if (r.status === "fail") failed++;
+      if (ctx.isTTY) {
+        if (r.status === "fail") {
+          clearLine();
+          ctx.out.write(`${paint(31, "FAIL")} ${r.id}\n`);
+        }
+        drawLine();
+      } else {
+        ctx.out.write(statusLine(r, paint) + "\n");
+      }
+    },
+    onRunEnd(summary) {
+      clearLine();
+      ctx.out.write(renderSummary(summary, ctx, paint));
+    },
+  };
+}
+
+function statusLine(r: ScenarioResult, paint: (c: number, s: string) => string): string {
+  if (r.status === "skip") return `${paint(33, "SKIP")} ${r.id} (${r.skipReason ?? "skipped"})`;
+  const word = r.status === "pass" ? paint(32, "PASS") : paint(31, "FAIL");
+  return `${word} ${r.id} ${formatDuration(r.durationMs)}`;
+}
+
+function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s: string) => string): string {
+  const out: string[] = [];
+  const failures = s.results.filter((r) => r.status === "fail");
+  if (failures.length > 0) {
+    out.push("", paint(1, "Failures:"));
+    for (const r of failures) out.push("", renderFailure(r, paint));
+  }
+  const ran = s.results.filter((r) => r.status !== "skip");
+  const slowest = [...ran].sort((a, b) => b.durationMs - a.durationMs || cmp(a.id, b.id)).slice(0, SLOWEST);
+  if (slowest.length > 0) {
+    out.push("", paint(1, "Slowest:"));
+    const w = Math.max(...slowest.map((r) => formatDuration(r.durationMs).length));
+    for (const r of slowest) {
+      const prev = ctx.previousTimes.get(r.id);
+      const delta = prev === undefined ? "" : `  (${formatDelta(r.durationMs - prev)} vs last run)`;
+      out.push(`  ${formatDuration(r.durationMs).padStart(w)}  ${r.id}${delta}`);
+    }
+  }
+  if (s.engineSpecific.length > 0) {
+    out.push("", paint(1, `Engine-specific goldens (${s.engineSpecific.length}):`));
+    for (const e of s.engineSpecific) out.push(`  ${e.file} — ${e.reason}`);
+  }
+  if (s.orphans.length > 0) {
+    const what = s.pruned ? "Removed goldens without a scenario" : "Goldens without a scenario (remove with --prune)";
+    out.push("", paint(1, `${what} (${s.orphans.length}):`), ...s.orphans.map((o) => `  ${o}`));
+  }
+  const count = (st: string) => s.results.filter((r) => r.status === st).length;
+  const parts = [`${count("pass")} passed`, `${count("fail")} failed`, `${count("skip")} skipped`];
+  if (s.notRun > 0) parts.push(`${s.notRun} not run (--bail)`);
+  out.push("", `${parts.join(", ")} (${s.results.length + s.notRun} runs) in ${formatDuration(s.durationMs)}`);
+  return out.join("\n") + "\n";
+}
+
+/** One failed run in full. */
+export function renderFailure(r: ScenarioResult, paint: (c: number, s: string) => string = (_c, s) => s): string {
+  const lines = [`${paint(31, "FAIL")} ${r.id}${r.title ? ` — ${r.title}` : ""}`];
+  for (const f of r.failures) {
+    const where = f.location ? `${f.location}: ` : "";
+    const phase = f.phase ? ` (in phase "${f.phase}")` : "";
+    lines.push(`  ${where}${f.message}${phase}`);
+    if (f.source) lines.push(indent(f.source, "    | "));
+    if (f.details) lines.push(indent(f.details, "    "));
+    if (f.diff) lines.push(indent(f.diff, "    "));
+  }
+  if (r.scratchDir) lines.push(`  scratch directory kept: ${r.scratchDir}`);
+  return lines.join("\n");
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

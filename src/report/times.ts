@@ -1,0 +1,30 @@
+/**
+ * Previous run times (like qemu-iotests' check.time), kept in `.blockcheck/times.json` as
+ * `{ "reopen/detach (model)": 12 }`. Read on every run; written after a run, except with CI set
+ * (CI writes nothing). Only runs that ran (not skipped) are recorded; others keep their old time.
+ */
+import { readFile } from "node:fs/promises";
+import { writeAtomic } from "../golden/store.js";
+import type { ScenarioResult } from "./results.js";
+
+/** Times from the file; an absent or unreadable file means no previous times. */
+export async function readTimes(file: string): Promise<Map<string, number>> {
+  try {
+    const data = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    return new Map(Object.entries(data).filter((e): e is [string, number] => typeof e[1] === "number"));
+  } catch {
+    return new Map();
+  }
+}
+
+/** Merge this run's times into the previous ones and write the file atomically. */
+export async function writeTimes(
+  file: string,
+  previous: ReadonlyMap<string, number>,
+  results: readonly ScenarioResult[],
+): Promise<void> {
+  const merged = new Map(previous);
+  for (const r of results) if (r.status !== "skip") merged.set(r.id, Math.round(r.durationMs));
+  const sorted = Object.fromEntries([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  await writeAtomic(file, JSON.stringify(sorted, null, 2) + "\n");
+}

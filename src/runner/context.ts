@@ -1,0 +1,58 @@
+/**
+ * Per-run state shared by the steps of one scenario run on one engine: the engine, the scratch
+ * directory, tracked reopen options, exports, the current phase. One per run; never shared.
+ */
+import type { Engine } from "../engines/engine.js";
+import type { Location, Statement } from "../language/ast.js";
+import type { ExportRef } from "../transcript/labels.js";
+import type { Failure } from "../report/results.js";
+import { OptionTracker } from "./option-tracker.js";
+
+export interface StepContext {
+  engine: Engine;
+  /** Absolute scratch directory ($TEST_DIR). */
+  workdir: string;
+  /** The scratch directory as given and as resolved (for $TEST_DIR normalization). */
+  scratchDirs: string[];
+  /** Scenario file as shown in messages. */
+  file: string;
+  tracker: OptionTracker;
+  /** Exports this run created and has not deleted, oldest first. */
+  exports: ExportRef[];
+  nbdServerStarted: boolean;
+  /** Title of the current `## …` phase. */
+  phase?: string;
+  /** How long to wait for asynchronous events (BLOCK_EXPORT_DELETED). */
+  eventTimeoutMs: number;
+}
+
+/** A fresh context for one run. */
+export function createContext(engine: Engine, workdir: string, scratchDirs: string[], file: string): StepContext {
+  return {
+    engine,
+    workdir,
+    scratchDirs,
+    file,
+    tracker: new OptionTracker(),
+    exports: [],
+    nbdServerStarted: false,
+    eventTimeoutMs: 10_000,
+  };
+}
+
+/** A failure located at a statement, carrying its phase and text. */
+export function stepFailure(
+  ctx: StepContext,
+  stmt: Statement,
+  kind: Failure["kind"],
+  message: string,
+  at: Location = stmt.location,
+): Failure {
+  return {
+    kind,
+    message,
+    location: `${ctx.file}:${at.start.line}`,
+    ...(ctx.phase !== undefined ? { phase: ctx.phase } : {}),
+    source: stmt.text,
+  };
+}

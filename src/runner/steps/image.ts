@@ -1,0 +1,49 @@
+/** `image PATH FORMAT SIZE [backing=FILE] [backing-fmt=FMT]` → engine.createImage. */
+import path from "node:path";
+import { BlockcheckError } from "../../errors.js";
+import type { ImageStatement } from "../../language/ast.js";
+import type { ImageSpec } from "../../engines/engine.js";
+import type { StepContext } from "../context.js";
+import { StepError } from "../errors.js";
+import { normalizePlain } from "../graph-state.js";
+import { scratchPath } from "../scratch-path.js";
+import { finish, type StepResult } from "./step.js";
+
+const FORMATS = ["qcow2", "raw"] as const;
+type Format = (typeof FORMATS)[number];
+
+export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats: Map<string, Format>): Promise<StepResult> {
+  const rel = stmt.path.value;
+  const abs = scratchPath(ctx.workdir, rel, stmt.path.location);
+  const format = asFormat(stmt.format.name, stmt.format.location);
+  const spec: ImageSpec = { path: path.relative(ctx.workdir, abs), format, size: stmt.size.value };
+  for (const opt of stmt.options) {
+    const value = opt.value.type === "word" || opt.value.type === "string" ? opt.value.value : undefined;
+    if (value === undefined) throw new StepError(`image option '${opt.key}' takes a file name or format`, opt.value.location);
+    if (opt.key === "backing") {
+      const backingAbs = scratchPath(ctx.workdir, path.join(path.dirname(spec.path), value), opt.value.location);
+      spec.backingFile = value;
+      spec.backingFormat ??= formats.get(path.relative(ctx.workdir, backingAbs));
+    } else if (opt.key === "backing-fmt" || opt.key === "backing_fmt") {
+      spec.backingFormat = asFormat(value, opt.value.location);
+    } else {
+      throw new StepError(`unknown image option '${opt.key}' (image options: backing, backing-fmt)`, opt.keyLocation);
+    }
+  }
+  if (spec.backingFile !== undefined) spec.backingFormat ??= "qcow2";
+  try {
+    await ctx.engine.createImage(spec);
+  } catch (e) {
+    if (!(e instanceof BlockcheckError)) throw e;
+    return finish(ctx, stmt, { ok: false, desc: normalizePlain(ctx, e.message) }, []);
+  }
+  formats.set(spec.path, format);
+  return finish(ctx, stmt, { ok: true }, []);
+}
+
+function asFormat(name: string, location: ImageStatement["location"]): Format {
+  if (!(FORMATS as readonly string[]).includes(name)) {
+    throw new StepError(`image format must be qcow2 or raw, not '${name}'`, location);
+  }
+  return name as Format;
+}

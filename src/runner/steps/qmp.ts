@@ -1,0 +1,37 @@
+/**
+ * `qmp COMMAND {json}`: the escape hatch. `$TEST_DIR` in argument strings becomes the scratch
+ * directory; the reply goes into the transcript normalized, with object keys sorted (engines need not
+ * agree on key order): `ok` for an empty return, `return: JSON` otherwise, `error: DESC` on error.
+ */
+import type { QmpStatement } from "../../language/ast.js";
+import { stableJson } from "../../transcript/normalize.js";
+import type { StepContext } from "../context.js";
+import { StepError } from "../errors.js";
+import { normalizeMessage } from "../graph-state.js";
+import { finish, type StepResult } from "./step.js";
+
+export async function qmpStep(ctx: StepContext, stmt: QmpStatement): Promise<StepResult> {
+  const args = stmt.args ? substitute(stmt.args.value, ctx.workdir) : undefined;
+  if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    throw new StepError("qmp arguments must be a JSON object", stmt.args!.location);
+  }
+  const reply = await ctx.engine.qmp(stmt.command.name, args as Record<string, unknown> | undefined);
+  if ("error" in reply) return finish(ctx, stmt, { ok: false, desc: await normalizeMessage(ctx, reply.error.desc) }, []);
+  const empty = isEmptyObject(reply.return);
+  const r = finish(ctx, stmt, { ok: true }, []);
+  if (!empty) r.blocks[0]!.output = [`return: ${await normalizeMessage(ctx, stableJson(reply.return))}`];
+  return r;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+function substitute(v: unknown, workdir: string): unknown {
+  if (typeof v === "string") return v.split("$TEST_DIR").join(workdir);
+  if (Array.isArray(v)) return v.map((x) => substitute(x, workdir));
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, substitute(x, workdir)]));
+  }
+  return v;
+}

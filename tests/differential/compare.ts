@@ -1,0 +1,30 @@
+/**
+ * Comparing two normalized runs step by step, and describing the first step where they differ.
+ */
+import { normalizeRun } from "./normalize.js";
+import type { RecordedStep } from "./steps.js";
+
+export interface RunDifference {
+  /** Index of the first step whose normalized lines differ. */
+  step: number;
+  /** That step as the reference (QEMU) answered it, and as the engine under test did. */
+  expected: string[];
+  actual: string[];
+}
+
+/** The first differing step, or undefined when the runs agree. A shorter run differs where it stops. */
+export function firstDifference(expected: readonly RecordedStep[], actual: readonly RecordedStep[]): RunDifference | undefined {
+  const a = normalizeRun(expected);
+  const b = normalizeRun(actual);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? ["(no step)"];
+    const y = b[i] ?? ["(no step)"];
+    if (x.join("\n") !== y.join("\n")) return { step: i, expected: x, actual: y };
+  }
+  return undefined;
+}
+
+/** A readable report: the diverging step's lines from both sides. */
+export function formatDifference(d: RunDifference, names: { expected: string; actual: string } = { expected: "qemu", actual: "model" }): string {
+  return [`step ${d.step + 1} differs`, `--- ${names.expected}`, ...d.expected, `+++ ${names.actual}`, ...d.actual].join("\n");
+}

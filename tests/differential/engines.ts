@@ -1,0 +1,25 @@
+/**
+ * Engine sessions for the differential tests and the fixture recorder: a fresh engine in a fresh
+ * scratch directory, always stopped and cleaned up.
+ */
+import type { Engine } from "../../src/engines/engine.js";
+import { withScratchDir } from "./scratch-dir.js";
+import { createEngine } from "../../src/engines/create.js";
+
+/** Real qemu-storage-daemon. */
+export function qemuEngine(): Engine {
+  return createEngine("qemu");
+}
+
+/** Start `make()` in a private scratch directory, run `body`, then stop it and remove the directory. */
+export async function withEngine<T>(make: () => Engine, body: (engine: Engine, workdir: string) => Promise<T>): Promise<T> {
+  return withScratchDir("run", async (workdir) => {
+    const engine = make();
+    try {
+      await engine.start({ workdir });
+      return await body(engine, workdir);
+    } finally {
+      await engine.stop();
+    }
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * blockdev-add commands for the generator: every driver, children given inline or by reference
+ * (named nodes by name, auto-named ones by path), and the usual mistakes (bad references, duplicate
+ * and invalid names, missing files, read-only conflicts).
+ */
+import { isAutoName } from "./block-graph.js";
+import type { GenState, LiveView } from "./gen-state.js";
+import { QCOW2_IMAGES, RAW_IMAGES } from "./gen-images.js";
+import type { Prng } from "./prng.js";
+import { node, qmp, type Json, type QmpStep } from "./steps.js";
+
+type Dict = { [key: string]: Json };
+
+const PERMS = ["consistent-read", "write", "write-unchanged", "resize"] as const;
+const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
+
+/** A reference to an existing node: its name, or its path when it is auto-named. */
+export function nodeRef(view: LiveView, name: string): Json {
+  return isAutoName(name) ? node(view.graph.pathOf(name)) : name;
+}
+
+/** A random existing node, as a reference. */
+export function anyNodeRef(rng: Prng, view: LiveView): Json | undefined {
+  const names = view.graph.referableNames();
+  return names.length === 0 ? undefined : nodeRef(view, rng.pick(names));
+}
+
+/** A node name for a new node: usually fresh, sometimes taken or invalid. */
+export function newName(rng: Prng, state: GenState, view: LiveView, prefix: string): string {
+  const r = rng.next();
+  const taken = view.graph.referableNames().filter((n) => !isAutoName(n));
+  if (r < 0.06 && taken.length > 0) return rng.pick(taken);
+  if (r < 0.08) return rng.pick(["1bad", "", "x".repeat(32), "#block1"]);
+  return state.freshName(prefix);
+}
+
+function maybeReadOnly(rng: Prng, d: Dict, p = 0.3): Dict {
+  if (rng.chance(p)) d["read-only"] = true;
+  return d;
+}
+
+/** An inline protocol node on an image (or a missing file, rarely). */
+function inlineFile(rng: Prng, state: GenState, images: readonly string[]): Dict {
+  const img = rng.chance(0.03) ? "does-not-exist.img" : rng.pick(images);
+  const d: Dict = { driver: "file", filename: `$TEST_DIR/${img}` };
+  if (rng.chance(0.3)) d["node-name"] = state.freshName("if");
+  if (rng.chance(0.08)) d.locking = "off";
+  return maybeReadOnly(rng, d, 0.15);
+}
+
+/** A child for `file`/`image`: an inline dict or an existing node (or a name that does not exist). */
+function childRef(rng: Prng, state: GenState, view: LiveView, images: readonly string[]): Json {
+  const r = rng.next();
+  if (r < 0.04) return "nosuch";
+  const existing = anyNodeRef(rng, view);
+  if (r < 0.5 && existing !== undefined) return existing;
+  if (r < 0.58) return maybeReadOnly(rng, { driver: "null-co" }, 0.2);
+  return inlineFile(rng, state, images);
+}
+
+function protocolNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const name = newName(rng, state, view, "f");
+  if (rng.chance(0.3)) return qmp("blockdev-add", maybeReadOnly(rng, { driver: "null-co", "node-name": name }));
+  const d = inlineFile(rng, state, [...RAW_IMAGES, ...QCOW2_IMAGES]);
+  d["node-name"] = name;
+  if (rng.chance(0.05)) d["force-share"] = true;
+  return qmp("blockdev-add", d);
+}
+
+function rawNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const d: Dict = { driver: "raw", "node-name": newName(rng, state, view, "r"), file: childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]) };
+  if (rng.chance(0.2)) d.offset = rng.pick([0, 512, 4096]);
+  if (rng.chance(0.15)) d.size = rng.pick([4096, 65536]);
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.25));
+}
+
+function qcow2Node(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const file = childRef(rng, state, view, QCOW2_IMAGES);
+  const d: Dict = { driver: "qcow2", "node-name": newName(rng, state, view, "q"), file };
+  const r = rng.next();
+  if (r < 0.15) d.backing = null;
+  else if (r < 0.35) {
+    // Never the file child again: one node as both file and backing of a qcow2 leads to a QEMU 7.2 abort.
+    const other = anyNodeRef(rng, view);
+    if (other !== undefined && JSON.stringify(other) !== JSON.stringify(file)) d.backing = other;
+  }
+  if (rng.chance(0.03)) d["data-file"] = inlineFile(rng, state, RAW_IMAGES);
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.3));
+}
+
+function permSubset(rng: Prng): Json[] {
+  return rng.subset(PERMS, 0.35);
+}
+
+function filterNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const driver = rng.pick(FILTERS);
+  const d: Dict = { driver, "node-name": newName(rng, state, view, driver[0]!) };
+  const child = childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]);
+  if (driver === "blkdebug") {
+    d.image = child;
+    if (rng.chance(0.5)) d["take-child-perms"] = permSubset(rng);
+    if (rng.chance(0.5)) d["unshare-child-perms"] = permSubset(rng);
+    if (rng.chance(0.2)) d.align = 4096;
+  } else {
+    d.file = child;
+  }
+  if (driver === "throttle") {
+    const groups = [...state.throttleGroups];
+    d["throttle-group"] = groups.length > 0 && rng.chance(0.85) ? rng.pick(groups) : "nosuch";
+  }
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.2));
+}
+
+/** A blockdev-add of some driver. */
+export function addStep(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const kind = rng.weighted({ protocol: 4, raw: 3, qcow2: 4, filter: 5, broken: 0.4 });
+  switch (kind) {
+    case "protocol":
+      return protocolNode(rng, state, view);
+    case "raw":
+      return rawNode(rng, state, view);
+    case "qcow2":
+      return qcow2Node(rng, state, view);
+    case "filter":
+      return filterNode(rng, state, view);
+    case "broken":
+      return qmp("blockdev-add", rng.pick<Dict>([{ driver: "raw", "node-name": state.freshName("x") }, { driver: "nosuchdrv", "node-name": "x" }, { driver: "null-co" }]));
+  }
+}

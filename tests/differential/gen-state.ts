@@ -1,0 +1,98 @@
+/**
+ * What the sequence generator knows besides the live graph: which nodes the monitor owns, the
+ * options each node was opened or last reopened with (as qemu-iotests 245's reopen helper tracks
+ * them), exports, the NBD server and throttle groups. It learns only from commands that succeeded.
+ */
+import type { BlockGraph } from "./block-graph.js";
+import type { Json, RecordedQmpStep } from "./steps.js";
+
+type Dict = { [key: string]: Json };
+
+/** Option keys that hold a child: a node name or an inline dict. */
+export const CHILD_KEYS = ["file", "image", "backing", "data-file"] as const;
+
+/** One entry of query-named-block-nodes, reduced to what the generator uses. */
+export interface NodeInfo {
+  name: string;
+  drv: string;
+  ro: boolean;
+  file: string;
+}
+
+/** The live state the generator decides from, queried before each step. */
+export interface LiveView {
+  graph: BlockGraph;
+  nodes: NodeInfo[];
+}
+
+function isDict(v: Json | undefined): v is Dict {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** The node's own options: everything but its children and its name. */
+export function ownOptions(d: Dict): Dict {
+  const out: Dict = {};
+  for (const [k, v] of Object.entries(d)) {
+    if (k !== "node-name" && !(CHILD_KEYS as readonly string[]).includes(k)) out[k] = v;
+  }
+  return out;
+}
+
+export class GenState {
+  /** Roots created by blockdev-add and not deleted. */
+  readonly owned = new Set<string>();
+  /** Options per node name (auto names are never reused within one daemon). */
+  readonly options = new Map<string, Dict>();
+  /** Export id → node name. */
+  readonly exports = new Map<string, string>();
+  readonly throttleGroups = new Set<string>();
+  serverRunning = false;
+  private counter = 0;
+
+  /** A name not used before in this sequence. */
+  freshName(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  /** Learn from a step that ran; `after` is the graph once it finished. */
+  observe(step: RecordedQmpStep, after: LiveView): void {
+    if (!("return" in step.reply)) return;
+    const args = (step.arguments ?? {}) as Dict;
+    switch (step.execute) {
+      case "blockdev-add": {
+        const name = args["node-name"] as string;
+        this.owned.add(name);
+        this.learnTree(name, args, after.graph);
+        break;
+      }
+      case "blockdev-del":
+        this.owned.delete(args["node-name"] as string);
+        break;
+      case "blockdev-reopen":
+        for (const entry of args.options as Dict[]) this.learnTree(entry["node-name"] as string, entry, after.graph);
+        break;
+      case "object-add":
+        this.throttleGroups.add(args.id as string);
+        break;
+      case "nbd-server-start":
+        this.serverRunning = true;
+        break;
+      case "block-export-add":
+        this.exports.set(args.id as string, args["node-name"] as string);
+        break;
+      case "block-export-del":
+        this.exports.delete(args.id as string);
+        break;
+    }
+  }
+
+  private learnTree(name: string, d: Dict, graph: BlockGraph): void {
+    this.options.set(name, ownOptions(d));
+    for (const key of CHILD_KEYS) {
+      const child = d[key];
+      if (!isDict(child)) continue;
+      const childName = graph.child(name, key);
+      if (childName !== undefined) this.learnTree(childName, child, graph);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Turn a recorded run into comparable text lines: graph queries are rendered edge by edge in QEMU's
+ * output order, query-named-block-nodes is cut down to the fields the model answers (name, driver,
+ * read-only), and auto names (`#block123`, random in QEMU) become `#auto1`, `#auto2`… in order of
+ * first appearance in the run. Two engines that agree give identical lines.
+ */
+import type { QmpReply } from "../../src/engines/engine.js";
+import type { GraphEdge, GraphNode } from "./block-graph.js";
+import type { RecordedQmpStep, RecordedStep } from "./steps.js";
+
+// QEMU auto names have at least three digits (counter + two random ones); `#block1` is a user typo.
+const AUTO_NAME = /#block\d{3,}/g;
+
+/** Maps one engine's auto names to stable labels, by first appearance. */
+class AutoNameLabels {
+  private readonly labels = new Map<string, string>();
+
+  apply(text: string): string {
+    return text.replace(AUTO_NAME, (name) => {
+      let label = this.labels.get(name);
+      if (label === undefined) {
+        label = `#auto${this.labels.size + 1}`;
+        this.labels.set(name, label);
+      }
+      return label;
+    });
+  }
+}
+
+function perms(p: string[]): string {
+  return p.join(",");
+}
+
+function renderGraph(ret: { nodes: GraphNode[]; edges: GraphEdge[] }): string[] {
+  const label = new Map<number, string>();
+  for (const n of ret.nodes) label.set(n.id, n.type === "block-driver" ? n.name : `${n.type}(${n.name === "" ? `#${n.id}` : n.name})`);
+  const lines = ret.nodes.map((n) => `   node ${n.id} ${label.get(n.id)}`);
+  for (const e of ret.edges) {
+    lines.push(`   edge ${label.get(e.parent)} -[${e.name}]-> ${label.get(e.child)} perm=${perms(e.perm)} shared=${perms(e["shared-perm"])}`);
+  }
+  return lines;
+}
+
+function renderNamedNodes(ret: Array<Record<string, unknown>>): string[] {
+  return ret.map((n) => `   node ${String(n["node-name"])} drv=${String(n.drv)} ro=${String(n.ro)}`);
+}
+
+function renderReply(execute: string, reply: QmpReply): string[] {
+  if ("return" in reply) {
+    if (execute === "x-debug-query-block-graph") return ["<- graph", ...renderGraph(reply.return as { nodes: GraphNode[]; edges: GraphEdge[] })];
+    if (execute === "query-named-block-nodes") return ["<- nodes", ...renderNamedNodes(reply.return as Array<Record<string, unknown>>)];
+    return [`<- ${JSON.stringify(reply)}`];
+  }
+  return [`<- error ${reply.error.class}: ${reply.error.desc}`];
+}
+
+function renderQmp(step: RecordedQmpStep): string[] {
+  const cmd = step.arguments === undefined ? step.execute : `${step.execute} ${JSON.stringify(step.arguments)}`;
+  return [`-> ${cmd}`, ...renderReply(step.execute, step.reply), ...step.events.map((e) => `<- event ${JSON.stringify(e)}`)];
+}
+
+/** The lines of one step, before auto names are labelled. */
+function renderStep(step: RecordedStep): string[] {
+  if (step.kind === "image") {
+    const s = step.spec;
+    return [`image ${s.path} ${s.format} ${s.size}${s.backingFile ? ` backing=${s.backingFile} (${s.backingFormat ?? "?"})` : ""}`];
+  }
+  return renderQmp(step);
+}
+
+/** Normalized lines for a whole run, one group per step. */
+export function normalizeRun(steps: readonly RecordedStep[]): string[][] {
+  const labels = new AutoNameLabels();
+  return steps.map((s) => renderStep(s).map((line) => labels.apply(line)));
+}

@@ -1,0 +1,112 @@
+/**
+ * Running sequences on an engine. `runStep` sends input steps (resolving `{"$node": path}` on the
+ * live graph); `replayStep` re-sends a recorded step on another engine, translating the recorded
+ * auto names through their paths. Both return what happened as a RecordedStep.
+ */
+import type { Engine, QmpReply } from "../../src/engines/engine.js";
+import { BlockGraph, isAutoName, NodePathError } from "./block-graph.js";
+import { AWAITED_EVENT, recordEvent, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
+
+/** How long an awaited event (e.g. BLOCK_EXPORT_DELETED) may take. */
+const EVENT_TIMEOUT_MS = 5_000;
+
+/** Replace every string in a JSON value. */
+export function mapStrings(value: Json, f: (s: string) => string): Json {
+  if (typeof value === "string") return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (value !== null && typeof value === "object") {
+    const out: { [k: string]: Json } = {};
+    for (const [k, v] of Object.entries(value)) out[k] = mapStrings(v, f);
+    return out;
+  }
+  return value;
+}
+
+function toTestDir(value: Json, workdir: string): Json {
+  return mapStrings(value, (s) => s.split(workdir).join("$TEST_DIR"));
+}
+
+function fromTestDir(value: Json, workdir: string): Json {
+  return mapStrings(value, (s) => s.split("$TEST_DIR").join(workdir));
+}
+
+/** Replace `{"$node": path}` objects by node names; `refs` collects auto name → path. */
+async function resolveNodeRefs(value: Json, lookup: () => Promise<BlockGraph>, refs: Record<string, string>): Promise<Json> {
+  if (Array.isArray(value)) {
+    const out: Json[] = [];
+    for (const v of value) out.push(await resolveNodeRefs(v, lookup, refs));
+    return out;
+  }
+  if (value !== null && typeof value === "object") {
+    const path = value.$node;
+    if (typeof path === "string" && Object.keys(value).length === 1) {
+      const name = (await lookup()).resolve(path);
+      if (isAutoName(name)) refs[name] = path;
+      return name;
+    }
+    const out: { [k: string]: Json } = {};
+    for (const [k, v] of Object.entries(value)) out[k] = await resolveNodeRefs(v, lookup, refs);
+    return out;
+  }
+  return value;
+}
+
+async function send(engine: Engine, workdir: string, execute: string, args: { [k: string]: Json } | undefined, refs: Record<string, string>): Promise<RecordedQmpStep> {
+  const sent = args === undefined ? undefined : (fromTestDir(args, workdir) as { [k: string]: Json });
+  const reply = await engine.qmp(execute, sent);
+  const events = [];
+  if ("return" in reply && AWAITED_EVENT[execute]) events.push(recordEvent(await engine.waitEvent(AWAITED_EVENT[execute]!, EVENT_TIMEOUT_MS)));
+  events.push(...engine.takeEvents().map(recordEvent));
+  const step: RecordedQmpStep = { kind: "qmp", execute, reply: toTestDir(reply as unknown as Json, workdir) as unknown as QmpReply, events: toTestDir(events as unknown as Json, workdir) as unknown as RecordedQmpStep["events"] };
+  if (args !== undefined) step.arguments = args;
+  if (Object.keys(refs).length > 0) step.refs = refs;
+  return step;
+}
+
+/** Run one input step; node paths are resolved against the engine's current graph. */
+export async function runStep(engine: Engine, workdir: string, step: Step): Promise<RecordedStep> {
+  if (step.kind === "image") {
+    await engine.createImage(step.spec);
+    return step;
+  }
+  const refs: Record<string, string> = {};
+  let graph: BlockGraph | undefined;
+  const lookup = async () => (graph ??= await BlockGraph.query(engine));
+  const args = step.arguments === undefined ? undefined : ((await resolveNodeRefs(step.arguments, lookup, refs)) as { [k: string]: Json });
+  return send(engine, workdir, step.execute, args, refs);
+}
+
+/** Re-run a recorded step on `engine`, mapping the recorded auto names to this engine's nodes. */
+export async function replayStep(engine: Engine, workdir: string, step: RecordedStep): Promise<RecordedStep> {
+  if (step.kind === "image") return runStep(engine, workdir, step);
+  let args = step.arguments;
+  const refs: Record<string, string> = {};
+  if (step.refs && args !== undefined) {
+    const graph = await BlockGraph.query(engine);
+    const names = new Map<string, string>();
+    for (const [recorded, path] of Object.entries(step.refs)) {
+      const mine = graph.resolve(path);
+      if (!isAutoName(mine)) throw new NodePathError(`path '${path}' leads to named node '${mine}', not an auto-named one`);
+      names.set(recorded, mine);
+      refs[mine] = path;
+    }
+    args = mapStrings(args, (s) => names.get(s) ?? s) as { [k: string]: Json };
+  }
+  return send(engine, workdir, step.execute, args, refs);
+}
+
+/** Run input steps in order; stops at the first thrown (transport) error, which propagates. */
+export async function runSteps(engine: Engine, workdir: string, steps: readonly Step[]): Promise<RecordedStep[]> {
+  const out: RecordedStep[] = [];
+  for (const s of steps) out.push(await runStep(engine, workdir, s));
+  return out;
+}
+
+/**
+ * Replay recorded steps in order into `out` (so a caller keeps what ran before a throw, e.g. a node
+ * path that no longer resolves because the engines already disagreed), and return it.
+ */
+export async function replaySteps(engine: Engine, workdir: string, steps: readonly RecordedStep[], out: RecordedStep[] = []): Promise<RecordedStep[]> {
+  for (const s of steps) out.push(await replayStep(engine, workdir, s));
+  return out;
+}

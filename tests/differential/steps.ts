@@ -1,0 +1,75 @@
+/**
+ * Command sequences: what a test or a fixture sends (input steps) and what came back (recorded steps).
+ *
+ * Input steps may name implicit nodes by their path from a named node — `{"$node": "q0/backing/file"}`
+ * anywhere in the arguments — and write the scratch directory as `$TEST_DIR` inside strings. A
+ * recorded step keeps the arguments as sent, with `$TEST_DIR` restored and with each auto name it
+ * used listed in `refs` (auto name → path), so a replay on another engine can translate it.
+ */
+import type { ImageSpec, QmpEvent, QmpReply } from "../../src/engines/engine.js";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Create an image in the scratch directory. */
+export interface ImageStep {
+  kind: "image";
+  spec: ImageSpec;
+}
+
+/** One QMP command; `arguments` may hold `{"$node": path}` references and `$TEST_DIR`. */
+export interface QmpStep {
+  kind: "qmp";
+  execute: string;
+  arguments?: { [key: string]: Json };
+}
+
+export type Step = ImageStep | QmpStep;
+
+/** An event as compared: no timestamp. */
+export interface RecordedEvent {
+  event: string;
+  data?: Json;
+}
+
+/** A QMP step as it ran: arguments as sent (auto names real, paths as `$TEST_DIR`), reply, events. */
+export interface RecordedQmpStep {
+  kind: "qmp";
+  execute: string;
+  arguments?: { [key: string]: Json };
+  /** Auto names used in `arguments`, each with the path it was resolved from. */
+  refs?: Record<string, string>;
+  reply: QmpReply;
+  events: RecordedEvent[];
+}
+
+export type RecordedStep = ImageStep | RecordedQmpStep;
+
+/** After these commands succeed, QEMU finishes the work asynchronously and reports it with an event. */
+export const AWAITED_EVENT: Readonly<Record<string, string>> = {
+  "block-export-del": "BLOCK_EXPORT_DELETED",
+};
+
+/** Shorthand for building QMP steps in hand-written sequences. */
+export function qmp(execute: string, args?: { [key: string]: Json }): QmpStep {
+  return args === undefined ? { kind: "qmp", execute } : { kind: "qmp", execute, arguments: args };
+}
+
+/** Shorthand for an image step. */
+export function image(path: string, format: "qcow2" | "raw", size: number, backing?: { file: string; format: "qcow2" | "raw" }): ImageStep {
+  const spec: ImageSpec = { path, format, size };
+  if (backing) {
+    spec.backingFile = backing.file;
+    spec.backingFormat = backing.format;
+  }
+  return { kind: "image", spec };
+}
+
+/** A `{"$node": path}` reference to a (usually auto-named) node, resolved when the step runs. */
+export function node(path: string): Json {
+  return { $node: path };
+}
+
+/** Strip what differs between runs of the same event (the timestamp). */
+export function recordEvent(ev: QmpEvent): RecordedEvent {
+  return ev.data === undefined ? { event: ev.event } : { event: ev.event, data: ev.data as Json };
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { expandParameters, parseScenario } from "../../src/language/index.js";
+
+function expand(text: string) {
+  const { scenario, diagnostics } = parseScenario(text, "t.scn");
+  expect(diagnostics).toEqual([]);
+  return expandParameters(scenario);
+}
+
+describe("expandParameters", () => {
+  it("a scenario without each gives one run with no suffix", () => {
+    const runs = expand("add a: null-co");
+    expect(runs.map((r) => [r.bindings, r.suffix])).toEqual([[{}, ""]]);
+  });
+
+  it("one run per value, $name substituted everywhere, statement text included", () => {
+    const runs = expand('each fmt in qcow2 raw\nimage d.$fmt $fmt 1M\nadd top: $fmt file=(file filename="d.$fmt")');
+    expect(runs.map((r) => r.suffix)).toEqual(["fmt=qcow2", "fmt=raw"]);
+    const add = runs[1]!.scenario.statements[2]!;
+    expect(add).toMatchObject({
+      type: "add",
+      driver: { name: "raw" },
+      text: 'add top: raw file=(file filename="d.raw")',
+      options: [{ value: { type: "child", options: [{ value: { type: "string", value: "d.raw" } }] } }],
+    });
+    expect(runs[0]!.scenario.statements[1]).toMatchObject({ type: "image", path: { value: "d.qcow2" }, format: { name: "qcow2" } });
+  });
+
+  it("several each statements give the cartesian product, first one outermost", () => {
+    const runs = expand("each a in 1 2\neach b in x y");
+    expect(runs.map((r) => r.suffix)).toEqual(["a=1,b=x", "a=1,b=y", "a=2,b=x", "a=2,b=y"]);
+    expect(runs[3]!.bindings).toEqual({ a: "2", b: "y" });
+  });
+
+  it("node references, JSON and error texts are substituted; locations are kept", () => {
+    const [run] = expand('each n in top\ndel $n/file -> error "no $n"\nqmp x {"node-name": "$n", "k": ["$n"]}');
+    const [, del, qmp] = run!.scenario.statements;
+    expect(del).toMatchObject({ node: { text: "top/file", root: "top", path: ["file"], location: { start: { line: 2, column: 5 } } } });
+    expect(del!.expectation).toMatchObject({ match: { text: "no top" } });
+    expect(qmp).toMatchObject({ args: { value: { "node-name": "top", k: ["top"] } } });
+  });
+
+  it("a word that becomes a number or a boolean takes that type; $$ is a literal $", () => {
+    const [run] = expand('each s in 64k\neach ro in on\nadd a: null-co size=$s read-only=$ro\nqmp x {"a": "$$x $TEST_DIR"}');
+    expect(run!.scenario.statements[2]).toMatchObject({
+      options: [{ value: { type: "number", value: 65536, raw: "64k" } }, { value: { type: "bool", value: true, raw: "on" } }],
+    });
+    expect(run!.scenario.statements[3]).toMatchObject({ args: { value: { a: "$x $TEST_DIR" } } });
+  });
+
+  it("does not change the scenario it was given", () => {
+    const { scenario } = parseScenario("each f in a\nadd n: null-co x=$f", "t.scn");
+    const before = JSON.stringify(scenario);
+    expandParameters(scenario);
+    expect(JSON.stringify(scenario)).toBe(before);
+  });
+});

@@ -1,0 +1,178 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ImageSpec } from "../../src/engines/engine.js";
+import { ImageFormatError, ImageReadError, ImageSpecError } from "../../src/engines/model/images/image-errors.js";
+import { readImageInfo } from "../../src/engines/model/images/read-image-info.js";
+import { writeImage } from "../../src/engines/model/images/write-image.js";
+import { describeWithQemu } from "../support/qemu.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), "blockcheck-images-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const at = (name: string) => path.join(dir, name);
+const make = (name: string, spec: Omit<ImageSpec, "path">) => writeImage(at(name), { path: name, ...spec });
+
+describe("writeImage and readImageInfo", () => {
+  it("round-trips a qcow2 image with a backing file and format", () => {
+    make("top.qcow2", { format: "qcow2", size: 1 << 20, backingFile: "base.qcow2", backingFormat: "qcow2" });
+    expect(readImageInfo(at("top.qcow2"))).toEqual({
+      format: "qcow2",
+      virtualSize: 1 << 20,
+      size: 0x30008,
+      backingFile: "base.qcow2",
+      backingFormat: "qcow2",
+      clusterSize: 65536,
+    });
+  });
+
+  it("keeps a relative backing path as written and allows a backing file without a format", () => {
+    make("t.qcow2", { format: "qcow2", size: 3 << 20, backingFile: "../base.img" });
+    expect(readImageInfo(at("t.qcow2"))).toMatchObject({ backingFile: "../base.img", virtualSize: 3 << 20 });
+    expect(readImageInfo(at("t.qcow2")).backingFormat).toBeUndefined();
+  });
+
+  it("makes raw images sparse and rounds sizes up to 512 bytes, as qemu-img does", () => {
+    make("r.img", { format: "raw", size: 1000 });
+    expect(readImageInfo(at("r.img"))).toEqual({ format: "raw", virtualSize: 1024, size: 1024 });
+    make("q.qcow2", { format: "qcow2", size: 1000 });
+    expect(readImageInfo(at("q.qcow2")).virtualSize).toBe(1024);
+  });
+
+  it("replaces an existing file", () => {
+    make("x", { format: "qcow2", size: 1 << 20 });
+    make("x", { format: "raw", size: 4096 });
+    expect(readImageInfo(at("x"))).toEqual({ format: "raw", virtualSize: 4096, size: 4096 });
+  });
+
+  it("refuses a raw image with a backing file with qemu-img's message", () => {
+    expect(() => make("r.img", { format: "raw", size: 512, backingFile: "b" })).toThrow(
+      new ImageSpecError("Backing file not supported for file format 'raw'"),
+    );
+  });
+
+  it("reads version 2 headers", () => {
+    const h = Buffer.alloc(512);
+    h.writeUInt32BE(0x514649fb, 0);
+    h.writeUInt32BE(2, 4);
+    h.writeBigUInt64BE(72n, 8); // backing name right after the 72-byte header, no extensions
+    h.writeUInt32BE(4, 16);
+    h.writeUInt32BE(12, 20);
+    h.writeBigUInt64BE(8192n, 24);
+    h.write("b.im", 72, "latin1");
+    writeFileSync(at("v2.qcow2"), h);
+    expect(readImageInfo(at("v2.qcow2"))).toEqual({ format: "qcow2", virtualSize: 8192, size: 512, backingFile: "b.im", clusterSize: 4096 });
+  });
+
+  it("reports unreadable files with their errno", () => {
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      throw new Error("no error");
+    };
+    const missing = err(() => readImageInfo(at("nosuch")));
+    expect(missing).toBeInstanceOf(ImageReadError);
+    expect(missing).toMatchObject({ code: "E_IMAGE_READ", errno: "ENOENT" });
+    mkdirSync(at("d"));
+    expect(err(() => readImageInfo(at("d")))).toMatchObject({ code: "E_IMAGE_READ", errno: "EISDIR" });
+  });
+
+  it("rejects bad or short qcow2 headers with QEMU's messages; short files read as zero-padded", () => {
+    const magic = Buffer.from([0x51, 0x46, 0x49, 0xfb]);
+    writeFileSync(at("short"), magic);
+    expect(() => readImageInfo(at("short"))).toThrow(new ImageFormatError(at("short"), "Unsupported qcow2 version 0"));
+    const h = Buffer.alloc(112);
+    magic.copy(h);
+    h.writeUInt32BE(3, 4);
+    h.writeUInt32BE(8, 20);
+    writeFileSync(at("bits"), h);
+    expect(() => readImageInfo(at("bits"))).toThrow("Unsupported cluster size: 2^8");
+    h.writeUInt32BE(16, 20);
+    h.writeUInt32BE(100, 100);
+    writeFileSync(at("hlen"), h);
+    expect(() => readImageInfo(at("hlen"))).toThrow("qcow2 header too short");
+    writeFileSync(at("tiny"), Buffer.from("QF"));
+    expect(readImageInfo(at("tiny"))).toEqual({ format: "raw", virtualSize: 2, size: 2 });
+  });
+});
+
+const qemuImg = process.env.QEMU_IMG_PROG ?? "qemu-img";
+const imgIn = (cwd: string, ...args: string[]) => execFileSync(qemuImg, args, { cwd, encoding: "utf8", timeout: 20_000 });
+const img = (...args: string[]) => imgIn(dir, ...args);
+
+/** qemu-img info on `side/name`, run inside `side`, without the field that depends on allocation. */
+function info(side: string, name: string): Record<string, unknown> {
+  const { "actual-size": _a, ...rest } = JSON.parse(imgIn(path.join(dir, side), "info", "--output=json", name)) as Record<string, unknown>;
+  return rest;
+}
+
+/** In creation order: qemu-img opens a backing file, so it must exist first. */
+const specs: [string, Omit<ImageSpec, "path">][] = [
+  ["base.raw", { format: "raw", size: 1 << 20 }],
+  ["odd.raw", { format: "raw", size: 1000 }],
+  ["empty.qcow2", { format: "qcow2", size: 0 }],
+  ["odd.qcow2", { format: "qcow2", size: 1000 }],
+  ["base.qcow2", { format: "qcow2", size: 1 << 20 }],
+  ["top.qcow2", { format: "qcow2", size: 1 << 20, backingFile: "base.qcow2", backingFormat: "qcow2" }],
+  ["sub/rel.qcow2", { format: "qcow2", size: 3 << 20, backingFile: "../base.qcow2", backingFormat: "qcow2" }],
+  ["over-raw.qcow2", { format: "qcow2", size: 2 << 20, backingFile: "base.raw", backingFormat: "raw" }],
+  ["big.qcow2", { format: "qcow2", size: 100 * 2 ** 30 }],
+  ["huge.qcow2", { format: "qcow2", size: 5 * 2 ** 40 }],
+];
+
+describeWithQemu("images against qemu-img", () => {
+  /** Make every spec twice: `qemu/NAME` with qemu-img, `model/NAME` with writeImage. */
+  function makeBoth(): void {
+    for (const side of ["qemu", "model"]) mkdirSync(path.join(dir, side, "sub"), { recursive: true });
+    for (const [name, spec] of specs) {
+      const args = ["create", "-q", "-f", spec.format];
+      if (spec.backingFile) args.push("-b", spec.backingFile, "-F", spec.backingFormat!);
+      img(...args, `qemu/${name}`, String(spec.size));
+      writeImage(at(`model/${name}`), { path: name, ...spec });
+    }
+  }
+
+  it("writes the same bytes as qemu-img create", () => {
+    makeBoth();
+    for (const [name] of specs) {
+      expect(statSync(at(`model/${name}`)).size, name).toBe(statSync(at(`qemu/${name}`)).size);
+      expect(readFileSync(at(`model/${name}`)).equals(readFileSync(at(`qemu/${name}`))), name).toBe(true);
+    }
+  });
+
+  it("passes qemu-img check and gives the same qemu-img info", () => {
+    makeBoth();
+    for (const [name, spec] of specs) {
+      if (spec.format === "qcow2") img("check", "-q", `model/${name}`);
+      expect(info("model", name), name).toEqual(info("qemu", name));
+    }
+  });
+
+  it("reads qemu-img's images", () => {
+    makeBoth();
+    for (const [name, spec] of specs) {
+      const i = readImageInfo(at(`qemu/${name}`));
+      const q = info("qemu", name);
+      expect(i.format, name).toBe(spec.format);
+      expect(i.virtualSize, name).toBe(q["virtual-size"]);
+      expect(i.size, name).toBe(statSync(at(`qemu/${name}`)).size);
+      expect(i.clusterSize, name).toBe(q["cluster-size"]);
+      expect(i.backingFile, name).toBe(q["backing-filename"]);
+      expect(i.backingFormat, name).toBe(q["backing-filename-format"]);
+    }
+  });
+
+  it("reads a qcow2 version 2 image made by qemu-img", () => {
+    img("create", "-q", "-f", "raw", "b.raw", "1M");
+    img("create", "-q", "-f", "qcow2", "-o", "compat=0.10,cluster_size=4096", "-b", "b.raw", "-F", "raw", "v2.qcow2", "1M");
+    expect(readImageInfo(at("v2.qcow2"))).toMatchObject({ format: "qcow2", virtualSize: 1 << 20, clusterSize: 4096, backingFile: "b.raw", backingFormat: "raw" });
+  });
+});
