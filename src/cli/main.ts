@@ -31,7 +31,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     const options = Object.fromEntries(
-      Object.entries(cmd.options).map(([k, o]) => [k, { type: o.type, short: o.short, multiple: o.multiple }]),
+      // parseArgs rejects `short: undefined` / `multiple: undefined`, so only set fields are passed.
+      Object.entries(cmd.options).map(([k, o]) => [
+        k,
+        { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+      ]),
     );
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (e) {
