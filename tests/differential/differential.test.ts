@@ -18,15 +18,6 @@ const PARALLEL = 4;
 /** Failures shown in full (shrunk); the rest are listed by signature. */
 const DETAILED = 3;
 
-/**
- * Known divergence, one cause (KNOWN-DIFFERENCES.md): after `blockdev-reopen` of a qcow2 with
- * `file` = its backing's file node and `backing` = its backing, both succeed and keep the old file,
- * but QEMU then lists `backing` before `file` (the old file child goes back to the head of the
- * children list) and the model does not. These seeds must keep failing with a difference: when the
- * model is fixed the test fails until they are removed here, so this list can only shrink.
- */
-const KNOWN_DIVERGENT = BASE_SEED === 20260728 ? new Set([4010834915, 3329914446, 2603787323]) : new Set<number>();
-
 const factories: EngineFactories = { qemu: qemuEngine, model: () => createEngine("model") };
 
 async function runSeeds(seeds: number[]): Promise<CaseOutcome[]> {
@@ -51,10 +42,7 @@ describeWithQemu("model vs qemu-storage-daemon on random sequences", () => {
       const seeds = Array.from({ length: CHUNK }, (_, i) => sequenceSeed(BASE_SEED, start + i));
       const outcomes = await runSeeds(seeds);
       outcomes.forEach((o) => addFigures(figures, o));
-      const disagreeing = outcomes.filter((o) => o.difference || o.modelError || o.qemuCrash);
-      const fixed = outcomes.filter((o) => KNOWN_DIVERGENT.has(o.seed) && !o.difference);
-      expect(fixed.map((o) => o.seed), "known divergences that now agree: remove them from KNOWN_DIVERGENT").toEqual([]);
-      const failed = disagreeing.filter((o) => !(KNOWN_DIVERGENT.has(o.seed) && o.difference && !o.modelError && !o.qemuCrash));
+      const failed = outcomes.filter((o) => o.difference || o.modelError || o.qemuCrash);
       const reports: string[] = [];
       for (const o of failed.slice(0, DETAILED)) reports.push(formatFailure(o, o.qemuCrash ? undefined : await shrink(o, factories)));
       const signatures = [...new Set(failed.map(failureSignature))];

@@ -36,15 +36,16 @@ export function attachEdge(
   return c;
 }
 
-/** Remove an edge from both lists, inside a transaction (restored at its old list position on abort). */
+/**
+ * Remove an edge from both lists, inside a transaction. On abort QEMU re-attaches the child
+ * (`bdrv_replace_child_abort`), which inserts it at the head of both lists, not at its old place:
+ * after a failed reopen that tried to replace `file`, `file` is listed after `backing`.
+ */
 export function removeEdge(c: Child, tran: Transaction): void {
-  const parentList = c.parent.kind === "node" ? c.parent.node.children : null;
-  const pi = parentList ? parentList.indexOf(c) : -1;
-  const ci = c.bs.parents.indexOf(c);
   detachLists(c);
   tran.addUndo(() => {
-    if (parentList && pi >= 0) parentList.splice(pi, 0, c);
-    if (ci >= 0) c.bs.parents.splice(ci, 0, c);
+    if (c.parent.kind === "node") c.parent.node.children.push(c);
+    c.bs.parents.push(c);
   });
 }
 
