@@ -43,6 +43,11 @@ export interface ImageSpec {
   backingFile?: string;
   /** Format of the backing file, written into the header. */
   backingFormat?: "qcow2" | "raw";
+  /**
+   * qcow2 only: keep guest data in this external raw file (relative to the scratch directory, which
+   * is also where QEMU resolves it when it opens the image); it is created with the image.
+   */
+  dataFile?: string;
 }
 
 export interface EngineStartOptions {

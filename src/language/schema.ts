@@ -23,7 +23,7 @@ export const qapiSchema: SchemaView = { listDrivers, optionKeys, lookupOption };
 export const IMAGE_FORMATS: readonly string[] = ["qcow2", "raw"];
 
 /** Options of `image` statements. */
-export const IMAGE_OPTIONS: readonly string[] = ["backing", "backing-fmt"];
+export const IMAGE_OPTIONS: readonly string[] = ["backing", "backing-fmt", "data-file"];
 
 /** Options of `export` statements besides `writable` (block-export-add members the runner passes on). */
 export const EXPORT_OPTIONS: readonly string[] = ["id", "name", "description", "writethrough"];

@@ -36,7 +36,14 @@ export function newName(rng: Prng, state: GenState, view: LiveView, prefix: stri
 
 function maybeReadOnly(rng: Prng, d: Dict, p = 0.3): Dict {
   if (rng.chance(p)) d["read-only"] = true;
+  maybeZeroes(rng, d);
   return d;
+}
+
+/** detect-zeroes=unmap is only allowed with BDRV_O_UNMAP, which roots get from discard=unmap alone. */
+export function maybeZeroes(rng: Prng, d: Dict, p = 0.06): void {
+  if (rng.chance(p)) d["detect-zeroes"] = rng.pick(["unmap", "unmap", "on", "off"]);
+  if (rng.chance(p)) d.discard = rng.pick(["unmap", "ignore"]);
 }
 
 /** An inline protocol node on an image (or a missing file, rarely). */
@@ -84,7 +91,12 @@ function qcow2Node(rng: Prng, state: GenState, view: LiveView): QmpStep {
     const other = anyNodeRef(rng, view);
     if (other !== undefined && JSON.stringify(other) !== JSON.stringify(file)) d.backing = other;
   }
-  if (rng.chance(0.03)) d["data-file"] = inlineFile(rng, state, RAW_IMAGES);
+  // data.qcow2 names its data file in the header; giving one replaces it (or fails on other images).
+  const onDataImage = typeof file === "object" && file !== null && !Array.isArray(file) && file.filename === "$TEST_DIR/data.qcow2";
+  if (rng.chance(onDataImage ? 0.4 : 0.03)) {
+    const ref = anyNodeRef(rng, view);
+    d["data-file"] = rng.chance(0.3) && ref !== undefined ? ref : inlineFile(rng, state, RAW_IMAGES);
+  }
   return qmp("blockdev-add", maybeReadOnly(rng, d, 0.3));
 }
 

@@ -10,7 +10,7 @@
  * - child links change only on monitor-owned nodes, and in a multi-entry reopen only when no other
  *   entry names a node below the changed one (use-after-free segfaults in throttle/qcow2 reopens).
  */
-import { nodeRef, anyNodeRef } from "./gen-add.js";
+import { nodeRef, anyNodeRef, maybeZeroes } from "./gen-add.js";
 import { CHILD_KEYS, type GenState, type LiveView } from "./gen-state.js";
 import { QCOW2_IMAGES, RAW_IMAGES } from "./gen-images.js";
 import type { Prng } from "./prng.js";
@@ -94,6 +94,10 @@ function applyChange(rng: Prng, view: LiveView, state: GenState, name: string, e
 
 /** Change an option that may or may not be changeable by reopen. */
 function alterOption(rng: Prng, state: GenState, e: Dict): void {
+  if (rng.chance(0.15)) {
+    maybeZeroes(rng, e, 0.7);
+    return;
+  }
   switch (e.driver) {
     case "file":
       if (rng.chance(0.4)) e.filename = `$TEST_DIR/${rng.pick([...RAW_IMAGES, ...QCOW2_IMAGES])}`;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageSpec } from "../../src/engines/engine.js";
 import { ImageFormatError, ImageReadError, ImageSpecError } from "../../src/engines/model/images/image-errors.js";
 import { readImageInfo } from "../../src/engines/model/images/read-image-info.js";
+import { readImageHeader } from "../../src/engines/model/image-header.js";
 import { writeImage } from "../../src/engines/model/images/write-image.js";
 import { describeWithQemu } from "../support/qemu.js";
 
@@ -126,6 +127,8 @@ const specs: [string, Omit<ImageSpec, "path">][] = [
   ["over-raw.qcow2", { format: "qcow2", size: 2 << 20, backingFile: "base.raw", backingFormat: "raw" }],
   ["big.qcow2", { format: "qcow2", size: 100 * 2 ** 30 }],
   ["huge.qcow2", { format: "qcow2", size: 5 * 2 ** 40 }],
+  // The data file's name is stored as given and resolved against the working directory.
+  ["data.qcow2", { format: "qcow2", size: 1 << 20, dataFile: "data.img" }],
 ];
 
 describeWithQemu("images against qemu-img", () => {
@@ -135,23 +138,27 @@ describeWithQemu("images against qemu-img", () => {
     for (const [name, spec] of specs) {
       const args = ["create", "-q", "-f", spec.format];
       if (spec.backingFile) args.push("-b", spec.backingFile, "-F", spec.backingFormat!);
-      img(...args, `qemu/${name}`, String(spec.size));
+      if (spec.dataFile) args.push("-o", `data_file=${spec.dataFile}`);
+      imgIn(path.join(dir, "qemu"), ...args, name, String(spec.size));
+      if (spec.dataFile) writeImage(at(`model/${spec.dataFile}`), { path: spec.dataFile, format: "raw", size: spec.size });
       writeImage(at(`model/${name}`), { path: name, ...spec });
     }
   }
 
   it("writes the same bytes as qemu-img create", () => {
     makeBoth();
-    for (const [name] of specs) {
-      expect(statSync(at(`model/${name}`)).size, name).toBe(statSync(at(`qemu/${name}`)).size);
-      expect(readFileSync(at(`model/${name}`)).equals(readFileSync(at(`qemu/${name}`))), name).toBe(true);
+    for (const [image, spec] of specs) {
+      for (const name of spec.dataFile ? [image, spec.dataFile] : [image]) {
+        expect(statSync(at(`model/${name}`)).size, name).toBe(statSync(at(`qemu/${name}`)).size);
+        expect(readFileSync(at(`model/${name}`)).equals(readFileSync(at(`qemu/${name}`))), name).toBe(true);
+      }
     }
   });
 
   it("passes qemu-img check and gives the same qemu-img info", () => {
     makeBoth();
     for (const [name, spec] of specs) {
-      if (spec.format === "qcow2") img("check", "-q", `model/${name}`);
+      if (spec.format === "qcow2") imgIn(path.join(dir, "model"), "check", "-q", name);
       expect(info("model", name), name).toEqual(info("qemu", name));
     }
   });
@@ -167,6 +174,9 @@ describeWithQemu("images against qemu-img", () => {
       expect(i.clusterSize, name).toBe(q["cluster-size"]);
       expect(i.backingFile, name).toBe(q["backing-filename"]);
       expect(i.backingFormat, name).toBe(q["backing-filename-format"]);
+      const header = readImageHeader(at(`qemu/${name}`)).qcow2;
+      const specific = (q["format-specific"] as { data?: Record<string, unknown> } | undefined)?.data;
+      if (header) expect({ external: header.externalDataFile, name: header.dataFile }, name).toEqual({ external: spec.dataFile !== undefined, name: specific?.["data-file"] ?? "" });
     }
   });
 

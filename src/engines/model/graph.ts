@@ -39,6 +39,8 @@ export interface BdsNode {
   explicitOptions: Flat;
   readOnly: boolean;
   forceShare: boolean;
+  /** BDRV_O_UNMAP in bs->open_flags: what a detect-zeroes=unmap without a discard option relies on. */
+  unmap: boolean;
   /** Child edges, oldest first. */
   children: Child[];
   /** Edges into this node, oldest first. */

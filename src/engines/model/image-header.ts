@@ -1,13 +1,11 @@
 /**
- * The little the drivers need from an image file: whether it is qcow2, its virtual size and the
- * backing file named in its header. Reads only the header, synchronously (the model's core is
- * synchronous so benchmarks can drive it without promises).
+ * The little the drivers need from an image file: whether it is qcow2, its virtual size, the backing
+ * and data files named in its header, and where guest offset 0 is mapped. Reads the header and one
+ * L1 and L2 entry, synchronously (the model's core is synchronous so benchmarks can drive it
+ * without promises).
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-
-const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
-const EXT_BACKING_FORMAT = 0xe2792aca;
-const EXT_END = 0;
+import { EXT_BACKING_FORMAT, EXT_DATA_FILE, EXT_END, INCOMPAT_DATA_FILE, QCOW2_MAGIC } from "./images/qcow2-format.js";
 
 /** What the qcow2 driver learns from the header. */
 export interface Qcow2Header {
@@ -19,6 +17,15 @@ export interface Qcow2Header {
   version: number;
   clusterSize: number;
   refcountBits: number;
+  /** The image keeps its guest data in an external data file (incompatible feature bit 2). */
+  externalDataFile: boolean;
+  /** The external data file's name from the header extension ("" when none), as stored. */
+  dataFile: string;
+  /**
+   * Where guest offset 0 reads from: an unallocated cluster reads the backing file, a zero cluster
+   * zeros, and "data" is somewhere in the image file (the model does not follow it).
+   */
+  firstCluster: "unallocated" | "zero" | "data";
 }
 
 /** File size and, if the file is qcow2, its header. Throws the fs error (with its `code`) on failure. */
@@ -48,15 +55,48 @@ function parseQcow2(fd: number, head: Buffer): Qcow2Header | null {
     backingFile = buf.toString("utf8");
   }
   let backingFormat = "";
+  let dataFile = "";
   let off = version >= 3 && head.length >= 104 ? head.readUInt32BE(100) : 72;
   while (off + 8 <= head.length) {
     const type = head.readUInt32BE(off);
     const len = head.readUInt32BE(off + 4);
     if (type === EXT_END) break;
     if (type === EXT_BACKING_FORMAT) backingFormat = head.toString("utf8", off + 8, off + 8 + len);
+    if (type === EXT_DATA_FILE) dataFile = head.toString("utf8", off + 8, off + 8 + len);
     off += 8 + ((len + 7) & ~7);
   }
   const clusterSize = 2 ** head.readUInt32BE(20);
   const refcountBits = version >= 3 && head.length >= 100 ? 2 ** head.readUInt32BE(96) : 16;
-  return { virtualSize, backingFile, backingFormat, version, clusterSize, refcountBits };
+  const externalDataFile = version >= 3 && (Number(head.readBigUInt64BE(72) & 0xffffffffn) & INCOMPAT_DATA_FILE) !== 0;
+  return {
+    virtualSize,
+    backingFile,
+    backingFormat,
+    version,
+    clusterSize,
+    refcountBits,
+    externalDataFile,
+    dataFile,
+    firstCluster: firstCluster(fd, head, version),
+  };
+}
+
+const L2_OFFSET_MASK = 0x00fffffffffffe00n;
+const QCOW_OFLAG_COMPRESSED = 1n << 62n;
+const QCOW_OFLAG_ZERO = 1n;
+
+/** The L1 and L2 entries of guest cluster 0 (qcow2.txt, "Cluster mapping"). */
+function firstCluster(fd: number, head: Buffer, version: number): Qcow2Header["firstCluster"] {
+  const readEntry = (offset: bigint): bigint => {
+    const buf = Buffer.alloc(8);
+    readSync(fd, buf, 0, 8, Number(offset));
+    return buf.readBigUInt64BE(0);
+  };
+  const l1Size = head.readUInt32BE(36);
+  if (l1Size === 0) return "unallocated";
+  const l2Offset = readEntry(head.readBigUInt64BE(40)) & L2_OFFSET_MASK;
+  if (l2Offset === 0n) return "unallocated";
+  const entry = readEntry(l2Offset);
+  if (version >= 3 && !(entry & QCOW_OFLAG_COMPRESSED) && entry & QCOW_OFLAG_ZERO) return "zero";
+  return entry === 0n ? "unallocated" : "data";
 }

@@ -3,7 +3,8 @@
  * The work happens synchronously in BlockLayer; this class adds the engine lifecycle, images and
  * the asynchronous event API.
  */
-import { resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { BlockcheckError } from "../../errors.js";
 import type { Engine, EngineInfo, EngineStartOptions, ImageSpec, QmpEvent, QmpReply } from "../engine.js";
 import { BlockLayer } from "./block-layer.js";
@@ -54,7 +55,15 @@ export class ModelEngine implements Engine {
 
   async createImage(spec: ImageSpec): Promise<void> {
     this.running();
-    writeImage(resolve(this.workdir, spec.path), spec);
+    // As the qemu engine does before running qemu-img, which makes the external data file first
+    // (a raw file of the image's size).
+    const create = (rel: string, s: ImageSpec) => {
+      const abs = resolve(this.workdir, rel);
+      mkdirSync(dirname(abs), { recursive: true });
+      writeImage(abs, s);
+    };
+    if (spec.dataFile !== undefined) create(spec.dataFile, { path: spec.dataFile, format: "raw", size: spec.size });
+    create(spec.path, spec);
   }
 
   async qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {

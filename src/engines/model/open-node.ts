@@ -13,12 +13,12 @@ import { type BdsNode, type Child, type Flat, childNamed } from "./graph.js";
 import { attachEdge, registerNode } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { assignNodeName } from "./node-names.js";
-import { extractSub, hasSub, inheritChildOptions, optBool } from "./options.js";
+import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "./qdict-order.js";
-import { ROLE_COW, ROLE_IMAGE } from "./roles.js";
+import { ROLE_COW, ROLE_IMAGE, ROLE_PRIMARY } from "./roles.js";
 import type { Transaction } from "./transaction.js";
 
 /** One node to open. */
@@ -35,10 +35,27 @@ export interface OpenRequest {
 }
 
 /** `bdrv_get_full_backing_filename`: relative names are relative to the image's directory. */
-export function fullBackingFilename(imageFilename: string, backing: string): string {
-  if (isAbsolute(backing)) return backing;
-  const slash = imageFilename.lastIndexOf("/");
-  return slash < 0 ? backing : imageFilename.slice(0, slash + 1) + backing;
+export function fullBackingFilename(node: BdsNode, backing: string): string {
+  return isAbsolute(backing) ? backing : nodeDirname(node) + backing;
+}
+
+/**
+ * `bdrv_dirname`: asked of the primary child down to the protocol node, whose filename gives the
+ * directory, so a qcow2 over blkdebug over a file finds its backing file beside that file.
+ */
+function nodeDirname(node: BdsNode): string {
+  let n = node;
+  for (let c = primaryChild(n); c; c = primaryChild(n)) n = c;
+  const exact = nodeFilename(n);
+  // path_combine(exact, ""): keep everything up to the last '/' (or past a "proto:" prefix).
+  const slash = exact.lastIndexOf("/");
+  if (slash >= 0) return exact.slice(0, slash + 1);
+  const colon = exact.indexOf(":");
+  return colon >= 0 ? exact.slice(0, colon + 1) : "";
+}
+
+function primaryChild(node: BdsNode): BdsNode | undefined {
+  return node.children.find((c) => c.role & ROLE_PRIMARY)?.bs;
 }
 
 /** The filename QEMU shows for a node (bs->filename). */
@@ -86,6 +103,7 @@ export class NodeOpener {
       explicitOptions: explicit,
       readOnly: optBool(options["read-only"]),
       forceShare: optBool(options["force-share"]),
+      unmap: options["discard"] === "unmap",
       children: [],
       parents: [],
       monitorOwned: false,
@@ -110,6 +128,7 @@ export class NodeOpener {
       }
     }
     if (node.forceShare && !node.readOnly) fail("force-share=on can only be used with read-only images");
+    checkDetectZeroes(options, node.unmap);
     const name = options["node-name"];
     node.name = assignNodeName(this.state, typeof name === "string" ? name : undefined);
     node.autoNamed = typeof name !== "string";
@@ -119,6 +138,18 @@ export class NodeOpener {
       node,
       options,
       openChild: (childName, role, allowNone) => this.openChild(node, options, preOpened, childName, role, allowNone),
+      openChildFromFile: (childName, role, filename) => {
+        const bs = this.open({ options: { driver: "file", filename }, parent: node, parentOptions: options, role });
+        return this.attach(node, bs, childName, role);
+      },
+      setChildRole: (child, role) => {
+        const old = child.role;
+        child.role = role;
+        this.tran.addUndo(() => {
+          child.role = old;
+        });
+        refreshPerms(this.state, [node], this.tran);
+      },
       resolvePath: (filename) => resolve(this.state.workdir, filename),
       hasThrottleGroup: (id) => this.state.throttleGroups.has(id),
     };
@@ -177,7 +208,7 @@ export class NodeOpener {
         backing = this.open({ options: sub, parent: node, parentOptions: options, role: ROLE_COW });
       } else {
         backing = this.openImplicitBacking(node, options);
-        node.autoBackingFile = fullBackingFilename(nodeFilename(node), node.backingFile);
+        node.autoBackingFile = fullBackingFilename(node, node.backingFile);
       }
     } catch (e) {
       if (e instanceof QmpFailure) fail(`Could not open backing file: ${e.body.desc}`);
@@ -188,7 +219,7 @@ export class NodeOpener {
 
   /** The backing file named in the header: format from the header, else probed. */
   private openImplicitBacking(node: BdsNode, options: Flat): BdsNode {
-    const filename = fullBackingFilename(nodeFilename(node), node.backingFile);
+    const filename = fullBackingFilename(node, node.backingFile);
     const header = (node.state as { header?: { backingFormat: string } }).header;
     let format = header?.backingFormat ?? "";
     if (format === "") {

@@ -1,5 +1,6 @@
 /** QDict option helpers: flattening, sub-dict extraction and QEMU's loose boolean parsing. */
 import type { Flat } from "./graph.js";
+import { fail } from "./qmp-failure.js";
 import { ROLE_COW } from "./roles.js";
 
 /** `qdict_flatten`: nested dicts and lists become dotted keys ("file.driver", "perms.0"). */
@@ -78,4 +79,14 @@ export function inheritChildOptions(child: Flat, parent: Flat, role: number): vo
     copyDefault(child, parent, "auto-read-only");
   }
   setDefault(child, "discard", "unmap");
+}
+
+/**
+ * `bdrv_parse_detect_zeroes` against the open flags: unmapping zero writes needs BDRV_O_UNMAP,
+ * which inline children get from their parent and a root node only from discard=unmap.
+ */
+export function checkDetectZeroes(options: Flat, unmap: boolean): void {
+  if (options["detect-zeroes"] === "unmap" && !unmap) {
+    fail("setting detect-zeroes to unmap is not allowed without setting discard operation to unmap");
+  }
 }

@@ -19,7 +19,8 @@ export function qemuImgCreateArgs(spec: ImageSpec): string[] {
   const backing = spec.backingFile
     ? ["-b", spec.backingFile, ...(spec.backingFormat ? ["-F", spec.backingFormat] : [])]
     : [];
-  return ["create", "-q", "-f", spec.format, ...backing, spec.path, String(spec.size)];
+  const dataFile = spec.dataFile !== undefined ? ["-o", `data_file=${spec.dataFile.replaceAll(",", ",,")}`] : [];
+  return ["create", "-q", "-f", spec.format, ...backing, ...dataFile, spec.path, String(spec.size)];
 }
 
 /** Create the image; QemuImgError with qemu-img's own message on failure. */

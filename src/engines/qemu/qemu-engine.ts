@@ -115,6 +115,7 @@ export class QemuEngine implements Engine {
         binaryVariable: binaryVariable(which),
         socketPath: this.#scratch.socketPath,
         logPath: this.#scratch.logPath,
+        cwd: opts.workdir,
         timeoutMs: this.#startTimeoutMs,
         signal: opts.signal,
       });

@@ -26,6 +26,11 @@ export interface LaunchOptions {
   binaryVariable: string;
   socketPath: string;
   logPath: string;
+  /**
+   * The process's working directory. QEMU opens some names from image headers (an external data
+   * file) relative to it, so it must be the directory the model resolves against too.
+   */
+  cwd: string;
   /** Bound on spawn → monitor connected. */
   timeoutMs: number;
   signal?: AbortSignal;
@@ -135,6 +140,7 @@ export class QemuProcess implements Reapable {
     const logFd = openSync(opts.logPath, "a", 0o600) as 3;
     try {
       const subprocess = execa(opts.binary, opts.args, {
+        cwd: opts.cwd,
         stdin: "ignore",
         stdout: logFd,
         stderr: logFd,

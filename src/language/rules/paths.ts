@@ -20,7 +20,7 @@ export const scratchPaths: Rule = {
     for (const s of steps(scenario)) {
       if (s.type === "image") {
         checkValue(s.path);
-        for (const o of s.options) if (o.key === "backing") checkValue(o.value);
+        for (const o of s.options) if (o.key === "backing" || o.key === "data-file") checkValue(o.value);
       }
       if (s.type === "add") checkOptions(s.driver.name, s.options, schema, checkValue);
       if (s.type === "reopen") for (const e of s.entries) checkOptions(undefined, e.options, schema, checkValue);

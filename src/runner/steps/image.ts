@@ -1,4 +1,4 @@
-/** `image PATH FORMAT SIZE [backing=FILE] [backing-fmt=FMT]` → engine.createImage. */
+/** `image PATH FORMAT SIZE [backing=FILE] [backing-fmt=FMT] [data-file=FILE]` → engine.createImage. */
 import path from "node:path";
 import { BlockcheckError } from "../../errors.js";
 import type { ImageStatement } from "../../language/ast.js";
@@ -26,8 +26,12 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
       spec.backingFormat ??= formats.get(path.relative(ctx.workdir, backingAbs));
     } else if (opt.key === "backing-fmt" || opt.key === "backing_fmt") {
       spec.backingFormat = asFormat(value, opt.value.location);
+    } else if (opt.key === "data-file" || opt.key === "data_file") {
+      if (format !== "qcow2") throw new StepError("only a qcow2 image can have a data-file", opt.keyLocation);
+      // Relative to the scratch directory, not to the image: QEMU opens it from its working directory.
+      spec.dataFile = path.relative(ctx.workdir, scratchPath(ctx.workdir, value, opt.value.location));
     } else {
-      throw new StepError(`unknown image option '${opt.key}' (image options: backing, backing-fmt)`, opt.keyLocation);
+      throw new StepError(`unknown image option '${opt.key}' (image options: backing, backing-fmt, data-file)`, opt.keyLocation);
     }
   }
   if (spec.backingFile !== undefined) spec.backingFormat ??= "qcow2";

@@ -1,7 +1,9 @@
 /** `copy-on-read`: a filter that always writes back what it reads, so it takes write-unchanged. */
-import { PERM_WRITE_UNCHANGED } from "../perms.js";
+import { PERM_CONSISTENT_READ, PERM_RESIZE, PERM_WRITE, PERM_WRITE_UNCHANGED } from "../perms.js";
 import { ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
+
+const PASSTHROUGH = PERM_CONSISTENT_READ | PERM_WRITE | PERM_RESIZE;
 
 export const copyOnReadDriver: DriverDef = {
   name: "copy-on-read",
@@ -18,8 +20,8 @@ export const copyOnReadDriver: DriverDef = {
     ctx.node.size = file.bs.size;
   },
 
-  /** `cor_child_perm`. */
+  /** `cor_child_perm`: write-unchanged is always taken and always shared, whatever the parents share. */
   childPerm({ P, S }) {
-    return [P | PERM_WRITE_UNCHANGED, S];
+    return [(P & PASSTHROUGH) | PERM_WRITE_UNCHANGED, (S & PASSTHROUGH) | PERM_WRITE_UNCHANGED];
   },
 };

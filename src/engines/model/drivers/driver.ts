@@ -17,6 +17,10 @@ export interface OpenContext {
    * (inline), attach it (refreshing permissions) and return the edge, or null when absent and allowed.
    */
   openChild(name: string, role: number, allowNone: boolean): Child | null;
+  /** `bdrv_open_child` with a filename from the image header: a protocol node on that file, attached. */
+  openChildFromFile(name: string, role: number, filename: string): Child;
+  /** Change an attached child's role (inside the open's transaction) and refresh its permissions. */
+  setChildRole(child: Child, role: number): void;
   /** Resolve a filename as given against the engine's working directory. */
   resolvePath(filename: string): string;
   /** Whether a throttle group with this id exists. */

@@ -49,13 +49,22 @@ export const qcow2Driver: DriverDef = {
   reopenOpts: RUNTIME_OPTS,
 
   open(ctx) {
-    ctx.openChild("file", ROLE_IMAGE, false);
+    const file = ctx.openChild("file", ROLE_IMAGE, false)!;
     const st = readHeader(ctx.node);
     ctx.node.state = st as unknown as Record<string, unknown>;
     ctx.node.size = st.header.virtualSize;
     ctx.node.backingFile = st.header.backingFile;
     ctx.node.autoBackingFile = st.header.backingFile;
-    const dataFile = ctx.openChild("data-file", ROLE_DATA, true);
-    if (dataFile) fail("'data-file' can only be set for images with an external data file");
+    let dataFile = ctx.openChild("data-file", ROLE_DATA, true);
+    if (!st.header.externalDataFile) {
+      if (dataFile) fail("'data-file' can only be set for images with an external data file");
+      return;
+    }
+    // The header's name is opened as given: QEMU resolves it against its working directory, not
+    // against the image's directory as it does for backing files.
+    if (!dataFile && st.header.dataFile !== "") dataFile = ctx.openChildFromFile("data-file", ROLE_DATA, st.header.dataFile);
+    if (!dataFile) fail("'data-file' is required for this image");
+    // The file child keeps only metadata now.
+    ctx.setChildRole(file, file.role & ~ROLE_DATA);
   },
 };

@@ -51,8 +51,15 @@ export const rawDriver: DriverDef = {
     return [(perm & ~(PERM_WRITE | PERM_RESIZE)) | (P & (PERM_WRITE | PERM_RESIZE)), shared];
   },
 
+  /**
+   * `raw_getlength`, which never fails: after a reopen that moved the window onto a smaller file
+   * (checked against the old one in prepare) the node is simply empty.
+   */
   refreshSize(node) {
-    node.size = applyWindow(node, node.options);
+    const len = childNamed(node, "file")?.bs.size ?? 0;
+    const offset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
+    if (len < offset) node.size = 0;
+    else node.size = "size" in node.options ? Math.min(node.size, len - offset) : len - offset;
   },
 
   reopenPrepare(node, options) {

@@ -36,6 +36,10 @@ export const V3_HEADER_LENGTH = 112;
 export const EXT_END = 0;
 export const EXT_BACKING_FORMAT = 0xe2792aca;
 export const EXT_FEATURE_TABLE = 0x6803f857;
+export const EXT_DATA_FILE = 0x44415441;
+
+/** Incompatible feature bit: guest data lives in an external data file. */
+export const INCOMPAT_DATA_FILE = 1 << 2;
 
 /** qemu-img 7.2's feature name table, in the order it writes it: [type, bit, name]. */
 export const FEATURE_TABLE: readonly [number, number, string][] = [

@@ -9,11 +9,13 @@ import type { ImageSpec } from "../../engine.js";
 import { ImageReadError, ImageSpecError } from "./image-errors.js";
 import {
   EXT_BACKING_FORMAT,
+  EXT_DATA_FILE,
   EXT_END,
   EXT_FEATURE_TABLE,
   FEATURE_NAME_LENGTH,
   FEATURE_TABLE,
   H,
+  INCOMPAT_DATA_FILE,
   MAX_BACKING_FILE_NAME,
   QCOW2_MAGIC,
   V3_HEADER_LENGTH,
@@ -31,6 +33,9 @@ export function writeImage(absPath: string, spec: ImageSpec): void {
   if (!Number.isSafeInteger(spec.size) || spec.size < 0) throw new ImageSpecError(`invalid image size ${spec.size}`);
   if (spec.format === "raw" && spec.backingFile !== undefined) {
     throw new ImageSpecError("Backing file not supported for file format 'raw'");
+  }
+  if (spec.format === "raw" && spec.dataFile !== undefined) {
+    throw new ImageSpecError("Invalid parameter 'data_file'");
   }
   // qemu-img rounds every size up to whole 512-byte sectors.
   const size = roundUp(spec.size, 512);
@@ -50,7 +55,7 @@ export function writeImage(absPath: string, spec: ImageSpec): void {
 }
 
 /** The non-zero parts of a fresh qcow2 image and its file length. */
-export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | "backingFormat">): {
+export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | "backingFormat" | "dataFile">): {
   chunks: { offset: number; bytes: Buffer }[];
   length: number;
 } {
@@ -68,6 +73,7 @@ export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | 
   header.writeUInt32BE(1, H.refcountTableClusters);
   header.writeUInt32BE(REFCOUNT_ORDER, H.refcountOrder);
   header.writeUInt32BE(V3_HEADER_LENGTH, H.headerLength);
+  if (spec.dataFile !== undefined) header.writeBigUInt64BE(BigInt(INCOMPAT_DATA_FILE), H.incompatibleFeatures);
 
   let offset = V3_HEADER_LENGTH;
   const extension = (type: number, data: Buffer) => {
@@ -77,6 +83,7 @@ export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | 
     offset += 8 + roundUp(data.length, 8);
   };
   if (spec.backingFormat !== undefined) extension(EXT_BACKING_FORMAT, Buffer.from(spec.backingFormat, "utf8"));
+  if (spec.dataFile !== undefined) extension(EXT_DATA_FILE, Buffer.from(spec.dataFile, "utf8"));
   extension(EXT_FEATURE_TABLE, featureTable());
   extension(EXT_END, Buffer.alloc(0));
 

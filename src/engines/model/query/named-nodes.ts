@@ -92,20 +92,21 @@ function imageInfo(node: BdsNode, cache: ChainCache): Record<string, unknown> {
     const h = qcow2State(node).header;
     if (h.backingFile !== "") {
       info["backing-filename"] = h.backingFile;
-      info["full-backing-filename"] = fullBackingFilename(cache.filename(node), h.backingFile);
+      info["full-backing-filename"] = fullBackingFilename(node, h.backingFile);
       if (h.backingFormat !== "") info["backing-filename-format"] = h.backingFormat;
     }
-    info["format-specific"] = {
-      type: "qcow2",
-      data: {
-        compat: h.version >= 3 ? "1.1" : "0.10",
-        "compression-type": "zlib",
-        "lazy-refcounts": false,
-        "refcount-bits": h.refcountBits,
-        corrupt: false,
-        "extended-l2": false,
-      },
+    const data: Record<string, unknown> = {
+      compat: h.version >= 3 ? "1.1" : "0.10",
+      "compression-type": "zlib",
+      "lazy-refcounts": false,
+      "refcount-bits": h.refcountBits,
     };
+    // The header's name, even when the data-file child was given explicitly.
+    if (h.dataFile !== "") data["data-file"] = h.dataFile;
+    if (h.externalDataFile) data["data-file-raw"] = false;
+    data["corrupt"] = false;
+    data["extended-l2"] = false;
+    info["format-specific"] = { type: "qcow2", data };
   }
   return info;
 }

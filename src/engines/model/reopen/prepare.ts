@@ -8,6 +8,7 @@ import { type BdsNode, childNamed, reaches } from "../graph.js";
 import type { Flat } from "../graph.js";
 import { attachEdge, removeEdge, unreferenced, freeNode } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
+import { checkDetectZeroes } from "../options.js";
 import { qdictKeyOrder } from "../qdict-order.js";
 import { fail } from "../qmp-failure.js";
 import { ROLE_COW, ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
@@ -44,6 +45,7 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
   for (const k of GENERIC_CONSUMED) delete opts[k];
   restringify(opts, GENERIC_PUT_BACK);
 
+  checkDetectZeroes(entry.options, entry.unmap);
   if (!drv.supportsReopen) {
     fail(`Block format '${drv.name}' used by node '${bs.name}' does not support reopening files`);
   }

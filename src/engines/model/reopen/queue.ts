@@ -14,6 +14,8 @@ export interface ReopenEntry {
   explicitOptions: Flat;
   /** Read-only after the reopen (from the final options). */
   readOnly: boolean;
+  /** BDRV_O_UNMAP after the reopen: from the discard option, else kept from the node's open flags. */
+  unmap: boolean;
   /** Neither "backing" nor "backing.driver" was given (only set for keep_old=false entries). */
   backingMissing: boolean;
   oldBacking: BdsNode | null;
@@ -64,6 +66,7 @@ export class ReopenQueue {
       options,
       explicitOptions,
       readOnly: false,
+      unmap: false,
       backingMissing: false,
       oldBacking: null,
       oldFile: null,
@@ -72,6 +75,7 @@ export class ReopenQueue {
     entry.options = options;
     entry.explicitOptions = explicitOptions;
     entry.readOnly = optBool(options["read-only"]);
+    entry.unmap = "discard" in options ? options["discard"] === "unmap" : bs.unmap;
     if (!existing) {
       this.entries.push(entry);
       this.byNode.set(bs, entry);

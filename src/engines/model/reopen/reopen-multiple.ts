@@ -26,6 +26,7 @@ function commitEntry(entry: ReopenEntry): void {
   bs.options = reverseKeys(options);
   bs.explicitOptions = explicit;
   bs.readOnly = entry.readOnly;
+  bs.unmap = entry.unmap;
   entry.driverCommit?.();
   if (bs.driver.refreshSize) bs.driver.refreshSize(bs);
   else if (bs.driver.isFilter) bs.size = (bs.children.find((c) => c.name === "file" || c.name === "image")?.bs ?? bs).size;
