@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ImageSpec, QmpReply } from "../src/engines/engine.js";
 import { BlockLayer } from "../src/engines/model/block-layer.js";
-import { writeImage } from "../src/engines/model/image-writer.js";
+import { writeImage } from "../src/engines/model/images/write-image.js";
 import { QemuEngine } from "../src/engines/qemu/qemu-engine.js";
 
 type EngineKind = "model" | "qemu";

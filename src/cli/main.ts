@@ -3,7 +3,7 @@ import { BlockcheckError } from "../errors.js";
 import type { CliIo, Command } from "./command.js";
 import { commands } from "./commands/index.js";
 import { renderCommandHelp, renderOverview } from "./help.js";
-import { didYouMean } from "./did-you-mean.js";
+import { didYouMean } from "../text/did-you-mean.js";
 
 /** Entry point of the `blockcheck` binary; returns the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {

@@ -17,7 +17,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { ConfigError } from "../errors.js";
-import { didYouMean } from "../cli/did-you-mean.js";
+import { didYouMean } from "../text/did-you-mean.js";
 import { locateKey, parseJsonLocated } from "./json-location.js";
 
 export type EngineChoice = "model" | "qemu" | "both";

@@ -5,7 +5,7 @@
  * text is parsed again, alone, from the start rule of its context, and Peggy's error for it is
  * mapped back into the file.
  */
-import { didYouMean } from "../cli/did-you-mean.js";
+import { didYouMean } from "../text/did-you-mean.js";
 import type { Location, Position } from "./ast.js";
 import { COMMANDS } from "./commands.js";
 import { error, type Diagnostic } from "./diagnostic.js";

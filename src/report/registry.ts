@@ -1,6 +1,6 @@
 /** Reporters by name, as `--reporter NAME` selects them. */
 import { UsageError } from "../errors.js";
-import { didYouMean } from "../cli/did-you-mean.js";
+import { didYouMean } from "../text/did-you-mean.js";
 import { consoleReporter } from "./console.js";
 import { jsonReporter } from "./json.js";
 import { junitReporter } from "./junit.js";

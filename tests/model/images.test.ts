@@ -1,12 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageSpec } from "../../src/engines/engine.js";
 import { ImageFormatError, ImageReadError, ImageSpecError } from "../../src/engines/model/images/image-errors.js";
-import { readImageInfo } from "../../src/engines/model/images/read-image-info.js";
-import { readImageHeader } from "../../src/engines/model/image-header.js";
+import { readImage, readImageInfo } from "../../src/engines/model/images/read-image.js";
 import { writeImage } from "../../src/engines/model/images/write-image.js";
 import { describeWithQemu } from "../support/qemu.js";
 
@@ -79,11 +78,13 @@ describe("writeImage and readImageInfo", () => {
       }
       throw new Error("no error");
     };
-    const missing = err(() => readImageInfo(at("nosuch")));
-    expect(missing).toBeInstanceOf(ImageReadError);
-    expect(missing).toMatchObject({ code: "E_IMAGE_READ", errno: "ENOENT" });
     mkdirSync(at("d"));
-    expect(err(() => readImageInfo(at("d")))).toMatchObject({ code: "E_IMAGE_READ", errno: "EISDIR" });
+    for (const read of [readImageInfo, readImage]) {
+      const missing = err(() => read(at("nosuch")));
+      expect(missing).toBeInstanceOf(ImageReadError);
+      expect(missing).toMatchObject({ code: "E_IMAGE_READ", errno: "ENOENT" });
+      expect(err(() => read(at("d")))).toMatchObject({ code: "E_IMAGE_READ", errno: "EISDIR" });
+    }
   });
 
   it("rejects bad or short qcow2 headers with QEMU's messages; short files read as zero-padded", () => {
@@ -102,6 +103,42 @@ describe("writeImage and readImageInfo", () => {
     expect(() => readImageInfo(at("hlen"))).toThrow("qcow2 header too short");
     writeFileSync(at("tiny"), Buffer.from("QF"));
     expect(readImageInfo(at("tiny"))).toEqual({ format: "raw", virtualSize: 2, size: 2 });
+  });
+});
+
+describe("readImage", () => {
+  it("gives the drivers headers qemu-img info rejects, but takes a file shorter than a header for raw", () => {
+    const h = Buffer.alloc(512);
+    h.writeUInt32BE(0x514649fb, 0);
+    h.writeUInt32BE(4, 4);
+    h.writeUInt32BE(8, 20);
+    h.writeBigUInt64BE(4096n, 24);
+    writeFileSync(at("v4"), h);
+    expect(() => readImageInfo(at("v4"))).toThrow("Unsupported qcow2 version 4");
+    expect(readImage(at("v4"))).toMatchObject({ fileSize: 512, qcow2: { version: 4, clusterSize: 256, virtualSize: 4096 } });
+    writeFileSync(at("short"), h.subarray(0, 71));
+    expect(readImage(at("short"))).toMatchObject({ fileSize: 71, qcow2: null });
+  });
+
+  it("reads where guest cluster 0 is mapped from its L1 and L2 entries", () => {
+    make("m.qcow2", { format: "qcow2", size: 1 << 20 });
+    const first = () => readImage(at("m.qcow2")).qcow2?.firstCluster;
+    const poke = (offset: number, entry: bigint) => {
+      const fd = openSync(at("m.qcow2"), "r+");
+      const buf = Buffer.alloc(8);
+      buf.writeBigUInt64BE(entry);
+      writeSync(fd, buf, 0, 8, offset);
+      closeSync(fd);
+    };
+    expect(first()).toBe("unallocated");
+    // writeImage puts the L1 table in cluster 3; point its first entry (with the COPIED flag) at an L2 table in cluster 4.
+    const copied = 1n << 63n;
+    poke(3 << 16, BigInt(4 << 16) | copied);
+    expect(first()).toBe("unallocated");
+    poke(4 << 16, 1n);
+    expect(first()).toBe("zero");
+    poke(4 << 16, BigInt(5 << 16) | copied);
+    expect(first()).toBe("data");
   });
 });
 
@@ -174,7 +211,7 @@ describeWithQemu("images against qemu-img", () => {
       expect(i.clusterSize, name).toBe(q["cluster-size"]);
       expect(i.backingFile, name).toBe(q["backing-filename"]);
       expect(i.backingFormat, name).toBe(q["backing-filename-format"]);
-      const header = readImageHeader(at(`qemu/${name}`)).qcow2;
+      const header = readImage(at(`qemu/${name}`)).qcow2;
       const specific = (q["format-specific"] as { data?: Record<string, unknown> } | undefined)?.data;
       if (header) expect({ external: header.externalDataFile, name: header.dataFile }, name).toEqual({ external: spec.dataFile !== undefined, name: specific?.["data-file"] ?? "" });
     }

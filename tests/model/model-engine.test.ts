@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ModelEngine, ModelEngineStateError } from "../../src/engines/model/model-engine.js";
+import { ModelEngine } from "../../src/engines/model/model-engine.js";
+import { QmpEventTimeoutError } from "../../src/qmp/errors.js";
 import { qemuJson } from "./support/qsd.js";
 
 describe("ModelEngine", () => {
@@ -58,7 +59,7 @@ describe("ModelEngine", () => {
     await engine.qmp("block-export-del", { id: "e0" });
     expect(await engine.waitEvent("BLOCK_EXPORT_DELETED", 1000)).toMatchObject({ event: "BLOCK_EXPORT_DELETED", data: { id: "e0" } });
     expect(engine.takeEvents()).toEqual([]);
-    await expect(engine.waitEvent("BLOCK_EXPORT_DELETED", 10)).rejects.toBeInstanceOf(ModelEngineStateError);
+    await expect(engine.waitEvent("BLOCK_EXPORT_DELETED", 10)).rejects.toBeInstanceOf(QmpEventTimeoutError);
   });
 
   it("refuses commands after quit and after stop; stop is idempotent", async () => {

@@ -5,7 +5,7 @@ import { createEngine, type EngineKind } from "../../engines/create.js";
 import { UsageError } from "../../errors.js";
 import { serveQmpOverStdio } from "../../qmp/stdio-server.js";
 import type { Command } from "../command.js";
-import { didYouMean } from "../did-you-mean.js";
+import { didYouMean } from "../../text/did-you-mean.js";
 
 const ENGINES: readonly EngineKind[] = ["model", "qemu"];
 

@@ -6,6 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BlockcheckError } from "../../errors.js";
+import { QmpEventTimeoutError } from "../../qmp/errors.js";
 import type { Engine, EngineInfo, EngineStartOptions, ImageSpec, QmpEvent, QmpReply } from "../engine.js";
 import { BlockLayer } from "./block-layer.js";
 import { MODEL_PACKAGE, MODEL_VERSION } from "./commands/version.js";
@@ -85,7 +86,7 @@ export class ModelEngine implements Engine {
     this.takeEvents().forEach((e) => this.events.push(e));
     const i = this.events.findIndex((e) => e.event === name);
     if (i >= 0) return this.events.splice(i, 1)[0]!;
-    throw new ModelEngineStateError(`model engine: no ${name} event within ${timeoutMs} ms`);
+    throw new QmpEventTimeoutError(name, timeoutMs);
   }
 
   async stop(): Promise<void> {

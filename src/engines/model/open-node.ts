@@ -8,9 +8,9 @@ import { isAbsolute, resolve } from "node:path";
 import { findDriver } from "./drivers/index.js";
 import type { OpenContext } from "./drivers/driver.js";
 import { fileState } from "./drivers/file.js";
-import { readImageHeader } from "./image-header.js";
 import { type BdsNode, type Child, type Flat, childNamed } from "./graph.js";
 import { attachEdge, registerNode } from "./graph-ops.js";
+import { readImage } from "./images/read-image.js";
 import type { LayerState } from "./layer-state.js";
 import { assignNodeName } from "./node-names.js";
 import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool } from "./options.js";
@@ -224,7 +224,7 @@ export class NodeOpener {
     let format = header?.backingFormat ?? "";
     if (format === "") {
       try {
-        format = readImageHeader(resolve(this.state.workdir, filename)).qcow2 ? "qcow2" : "raw";
+        format = readImage(resolve(this.state.workdir, filename)).qcow2 ? "qcow2" : "raw";
       } catch {
         format = "raw";
       }

@@ -1,4 +1,4 @@
-import { didYouMean } from "../../cli/did-you-mean.js";
+import { didYouMean } from "../../text/did-you-mean.js";
 
 /** A "did you mean" note for `word` among `candidates`, or no note. */
 export function suggest(word: string, candidates: Iterable<string>): string[] {

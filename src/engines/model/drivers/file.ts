@@ -1,5 +1,6 @@
 /** file-posix (`file`): a host file, no children; image locking across nodes on the same file. */
-import { readImageHeader } from "../image-header.js";
+import { ImageReadError } from "../images/image-errors.js";
+import { readImage } from "../images/read-image.js";
 import type { BdsNode } from "../graph.js";
 import { fail } from "../qmp-failure.js";
 import { PERM_ALL, permMessageName } from "../perms.js";
@@ -45,10 +46,10 @@ export const fileDriver: DriverDef = {
     const absPath = ctx.resolvePath(filename);
     let info;
     try {
-      info = readImageHeader(absPath);
+      info = readImage(absPath);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? "EIO";
-      fail(`Could not open '${filename}': ${ERRNO_TEXT[code] ?? "Input/output error"}`);
+      if (!(e instanceof ImageReadError)) throw e;
+      fail(`Could not open '${filename}': ${ERRNO_TEXT[e.errno] ?? "Input/output error"}`);
     }
     const state: FileState = {
       filename,

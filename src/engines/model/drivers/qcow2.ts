@@ -1,5 +1,5 @@
 /** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
-import { readImageHeader, type Qcow2Header } from "../image-header.js";
+import { readImage, type Qcow2Header } from "../images/read-image.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { fail } from "../qmp-failure.js";
 import { ROLE_DATA, ROLE_IMAGE } from "../roles.js";
@@ -29,7 +29,7 @@ function readHeader(node: BdsNode): Qcow2State {
   const child = childNamed(node, "file");
   const file = child ? formatOf(child.bs) : null;
   if (!file) fail("Image is not in qcow2 format");
-  const info = readImageHeader(file.absPath);
+  const info = readImage(file.absPath);
   if (!info.qcow2) fail("Image is not in qcow2 format");
   return { header: info.qcow2, allocated: info.allocated };
 }

@@ -1,26 +1,21 @@
 /** `throttle`: a filter bound to a throttle group (object-add throttle-group). */
 import { fail } from "../qmp-failure.js";
-import { ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
+import { FILTER_DEFAULTS, openFilteredFile } from "./filter.js";
 
 function checkGroup(group: unknown, exists: (id: string) => boolean): void {
   if (typeof group !== "string" || !exists(group)) fail(`Throttle group '${String(group)}' does not exist`);
 }
 
 export const throttleDriver: DriverDef = {
+  ...FILTER_DEFAULTS,
   name: "throttle",
-  protocol: false,
-  isFilter: true,
-  isFormat: false,
-  supportsBacking: false,
   supportsReopen: true,
-  mutableOpts: [],
   strongOpts: ["throttle-group"],
   reopenOpts: ["throttle-group"],
 
   open(ctx) {
-    const file = ctx.openChild("file", ROLE_FILTERED | ROLE_PRIMARY, false)!;
-    ctx.node.size = file.bs.size;
+    openFilteredFile(ctx);
     checkGroup(ctx.options["throttle-group"], (id) => ctx.hasThrottleGroup(id));
     ctx.node.state = { group: ctx.options["throttle-group"] };
   },

@@ -1,7 +1,7 @@
 /** Finding the host file below a node, for drivers that read image headers. */
 import type { BdsNode } from "../graph.js";
 import { childNamed } from "../graph.js";
-import type { Qcow2Header } from "../image-header.js";
+import type { Qcow2Header } from "../images/read-image.js";
 import { fileState, type FileState } from "./file.js";
 
 /**

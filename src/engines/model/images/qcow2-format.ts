@@ -31,6 +31,16 @@ export const H = {
 /** Length of a version 2 header; version 3 headers store their own length (112 from QEMU 5.0 on). */
 export const V2_HEADER_LENGTH = 72;
 export const V3_HEADER_LENGTH = 112;
+/** A version 3 header holds at least the fields up to and including header_length. */
+export const V3_MIN_HEADER_LENGTH = 104;
+
+/** Version 2 headers have no refcount_order field: their refcounts are always 16 bits wide. */
+export const V2_REFCOUNT_ORDER = 4;
+
+/** A header extension starts with its type and its data length (4 bytes each). */
+export const EXT_HEADER_LENGTH = 8;
+/** Extension data is padded to a multiple of this. */
+export const EXT_ALIGNMENT = 8;
 
 /** Header extension types. */
 export const EXT_END = 0;
@@ -40,6 +50,14 @@ export const EXT_DATA_FILE = 0x44415441;
 
 /** Incompatible feature bit: guest data lives in an external data file. */
 export const INCOMPAT_DATA_FILE = 1 << 2;
+
+/** L1 and L2 tables are arrays of 64-bit entries. */
+export const TABLE_ENTRY_SIZE = 8;
+/** The bits of an L1 entry holding the L2 table's offset. */
+export const L1E_OFFSET_MASK = 0x00fffffffffffe00n;
+/** L2 entry flags: the cluster is compressed; the cluster reads as zeros (version 3, uncompressed only). */
+export const QCOW_OFLAG_COMPRESSED = 1n << 62n;
+export const QCOW_OFLAG_ZERO = 1n;
 
 /** qemu-img 7.2's feature name table, in the order it writes it: [type, bit, name]. */
 export const FEATURE_TABLE: readonly [number, number, string][] = [

@@ -1,0 +1,257 @@
+/**
+ * Reading image files: qcow2 (QEMU's docs/interop/qcow2.txt) when the magic is there, raw otherwise.
+ * One parse of the header serves two readers. `readImage` gives the drivers what blockdev-add needs
+ * and accepts whatever header it finds, as the model's drivers always have; `readImageInfo` sums the
+ * image up as `qemu-img info` does and rejects, with QEMU's own messages, the headers QEMU 7.2's
+ * qcow2_do_open rejects.
+ *
+ * Synchronous, because the model's core is (benchmarks drive it without promises). Reads stay in the
+ * header cluster, plus one L1 and one L2 entry.
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { ImageFormatError, ImageReadError } from "./image-errors.js";
+import {
+  EXT_ALIGNMENT,
+  EXT_BACKING_FORMAT,
+  EXT_DATA_FILE,
+  EXT_END,
+  EXT_HEADER_LENGTH,
+  H,
+  INCOMPAT_DATA_FILE,
+  L1E_OFFSET_MASK,
+  MAX_BACKING_FILE_NAME,
+  MAX_CLUSTER_BITS,
+  MIN_CLUSTER_BITS,
+  QCOW2_MAGIC,
+  QCOW_OFLAG_COMPRESSED,
+  QCOW_OFLAG_ZERO,
+  TABLE_ENTRY_SIZE,
+  V2_HEADER_LENGTH,
+  V2_REFCOUNT_ORDER,
+  V3_HEADER_LENGTH,
+  V3_MIN_HEADER_LENGTH,
+  roundUp,
+} from "./qcow2-format.js";
+
+/** What the drivers learn from an image file. */
+export interface ImageFile {
+  fileSize: number;
+  /** Bytes the host file system allocated to the file. */
+  allocated: number;
+  /** The qcow2 header, or null when the drivers take the file for raw. */
+  qcow2: Qcow2Header | null;
+}
+
+/** What the qcow2 driver learns from the header. */
+export interface Qcow2Header {
+  virtualSize: number;
+  /** Backing file name exactly as stored ("" when none). */
+  backingFile: string;
+  /** Backing format from the header extension ("" when none). */
+  backingFormat: string;
+  version: number;
+  clusterSize: number;
+  refcountBits: number;
+  /** The image keeps its guest data in an external data file (incompatible feature bit 2). */
+  externalDataFile: boolean;
+  /** The external data file's name from the header extension ("" when none), as stored. */
+  dataFile: string;
+  /**
+   * Where guest offset 0 reads from: an unallocated cluster reads the backing file, a zero cluster
+   * zeros, and "data" is somewhere in the image file (the model does not follow it).
+   */
+  firstCluster: "unallocated" | "zero" | "data";
+}
+
+/** An image as `qemu-img info` would summarise it. */
+export interface ImageInfo {
+  format: "qcow2" | "raw";
+  /** Guest-visible size in bytes (for raw: the file size). */
+  virtualSize: number;
+  /** Size of the file in bytes. */
+  size: number;
+  /** Backing file name exactly as stored in the header (qcow2 only). */
+  backingFile?: string;
+  /** Backing format from the header extension (qcow2 only, when present). */
+  backingFormat?: string;
+  /** Cluster size in bytes (qcow2 only). */
+  clusterSize?: number;
+}
+
+/**
+ * Read `absPath` for the drivers. Never rejects a header: blockdev-add in the model opens what it
+ * finds. Throws ImageReadError when the file cannot be opened or read.
+ */
+export function readImage(absPath: string): ImageFile {
+  return withImage(absPath, (image) => {
+    const fields = readFields(image);
+    // A file with the magic but shorter than a version 2 header opens as raw, as it always has in
+    // the model (readImageInfo rejects it instead).
+    const isQcow2 = image.size >= V2_HEADER_LENGTH && fields.magic === QCOW2_MAGIC;
+    return { fileSize: image.size, allocated: image.allocated, qcow2: isQcow2 ? qcow2Header(image, fields) : null };
+  });
+}
+
+/** Read `absPath`'s format, sizes and backing file. Throws ImageReadError or ImageFormatError. */
+export function readImageInfo(absPath: string): ImageInfo {
+  return withImage(absPath, (image) => {
+    const fields = readFields(image);
+    // A file too short for a whole header still counts if it has the magic: the missing fields
+    // read as zeros, and fail the checks below.
+    if (fields.magic !== QCOW2_MAGIC) return { format: "raw", virtualSize: image.size, size: image.size };
+    const problem = headerProblem(fields);
+    if (problem !== undefined) throw new ImageFormatError(absPath, problem);
+    const { virtualSize, clusterBits } = fields;
+    const info: ImageInfo = { format: "qcow2", virtualSize, size: image.size, clusterSize: 2 ** clusterBits };
+    // qemu-img shows a backing format only along with a backing file.
+    const { backingFile, backingFormat } = readNames(image, fields);
+    if (backingFile !== "") {
+      info.backingFile = backingFile;
+      if (backingFormat !== "") info.backingFormat = backingFormat;
+    }
+    return info;
+  });
+}
+
+/** An open image file. Reads past its end see zeros, as they do through QEMU's block layer. */
+interface ImageBytes {
+  size: number;
+  allocated: number;
+  read(offset: number, length: number): Buffer;
+}
+
+/** The first read; it usually covers the header, its extensions and the backing file name. */
+const HEAD_LENGTH = 4096;
+/** st_blocks counts 512-byte units whatever the file system's block size. */
+const STAT_BLOCK_SIZE = 512;
+
+function withImage<T>(absPath: string, use: (image: ImageBytes) => T): T {
+  const fd = fsCall(absPath, () => openSync(absPath, "r"));
+  try {
+    const { size, blocks } = fsCall(absPath, () => fstatSync(fd));
+    const pread = (offset: number, length: number): Buffer => {
+      const buf = Buffer.alloc(length);
+      if (offset < size) fsCall(absPath, () => readSync(fd, buf, 0, Math.min(length, size - offset), offset));
+      return buf;
+    };
+    // Read even when nothing in it is needed: a directory opens, and only reading it fails (EISDIR).
+    const head = pread(0, HEAD_LENGTH);
+    const read = (offset: number, length: number) =>
+      offset + length <= HEAD_LENGTH ? head.subarray(offset, offset + length) : pread(offset, length);
+    return use({ size, allocated: blocks * STAT_BLOCK_SIZE, read });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Run a file system call, turning its failure into an ImageReadError carrying the errno. */
+function fsCall<T>(absPath: string, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    throw new ImageReadError(absPath, (e as NodeJS.ErrnoException).code ?? "EIO", { cause: e });
+  }
+}
+
+/** The fixed-size part of a qcow2 header, with version 2's implied values for the fields it lacks. */
+interface HeaderFields {
+  magic: number;
+  version: number;
+  backingFileOffset: number;
+  backingFileSize: number;
+  clusterBits: number;
+  virtualSize: number;
+  l1Size: number;
+  l1TableOffset: number;
+  incompatibleFeatures: bigint;
+  refcountOrder: number;
+  headerLength: number;
+}
+
+function readFields(image: ImageBytes): HeaderFields {
+  const h = image.read(0, V3_HEADER_LENGTH);
+  const version = h.readUInt32BE(H.version);
+  // Versions above 3 (which only the drivers accept) read like version 3.
+  const v3 = version >= 3;
+  return {
+    magic: h.readUInt32BE(H.magic),
+    version,
+    backingFileOffset: Number(h.readBigUInt64BE(H.backingFileOffset)),
+    backingFileSize: h.readUInt32BE(H.backingFileSize),
+    clusterBits: h.readUInt32BE(H.clusterBits),
+    virtualSize: Number(h.readBigUInt64BE(H.size)),
+    l1Size: h.readUInt32BE(H.l1Size),
+    l1TableOffset: Number(h.readBigUInt64BE(H.l1TableOffset)),
+    incompatibleFeatures: v3 ? h.readBigUInt64BE(H.incompatibleFeatures) : 0n,
+    refcountOrder: v3 ? h.readUInt32BE(H.refcountOrder) : V2_REFCOUNT_ORDER,
+    headerLength: v3 ? h.readUInt32BE(H.headerLength) : V2_HEADER_LENGTH,
+  };
+}
+
+/** QEMU 7.2's objection to the header (qcow2_do_open's checks, in its order), or undefined. */
+function headerProblem(f: HeaderFields): string | undefined {
+  if (f.version !== 2 && f.version !== 3) return `Unsupported qcow2 version ${f.version}`;
+  if (f.clusterBits < MIN_CLUSTER_BITS || f.clusterBits > MAX_CLUSTER_BITS) return `Unsupported cluster size: 2^${f.clusterBits}`;
+  const clusterSize = 2 ** f.clusterBits;
+  if (f.version === 3 && f.headerLength < V3_MIN_HEADER_LENGTH) return "qcow2 header too short";
+  if (f.headerLength > clusterSize) return "qcow2 header exceeds cluster size";
+  if (f.backingFileOffset > clusterSize) return "Invalid backing file offset";
+  const maxName = Math.min(MAX_BACKING_FILE_NAME, clusterSize - f.backingFileOffset);
+  if (f.backingFileOffset !== 0 && f.backingFileSize > maxName) return "Backing file name too long";
+  return undefined;
+}
+
+function qcow2Header(image: ImageBytes, f: HeaderFields): Qcow2Header {
+  return {
+    virtualSize: f.virtualSize,
+    ...readNames(image, f),
+    version: f.version,
+    clusterSize: 2 ** f.clusterBits,
+    refcountBits: 2 ** f.refcountOrder,
+    externalDataFile: (f.incompatibleFeatures & BigInt(INCOMPAT_DATA_FILE)) !== 0n,
+    firstCluster: firstCluster(image, f),
+  };
+}
+
+type HeaderNames = Pick<Qcow2Header, "backingFile" | "backingFormat" | "dataFile">;
+
+/** The names the header stores, "" for those it lacks. Where an extension repeats, the last wins, as in QEMU. */
+function readNames(image: ImageBytes, f: HeaderFields): HeaderNames {
+  const names: HeaderNames = { backingFile: "", backingFormat: "", dataFile: "" };
+  // The extensions run up to the backing file name, else to the end of the header cluster; past
+  // the end of the file there are only zeros, which read as the end marker.
+  const end = Math.min(f.backingFileOffset || 2 ** f.clusterBits, image.size);
+  let offset = f.headerLength;
+  while (offset + EXT_HEADER_LENGTH <= end) {
+    const ext = image.read(offset, EXT_HEADER_LENGTH);
+    const type = ext.readUInt32BE(0);
+    const length = ext.readUInt32BE(4);
+    if (type === EXT_END) break;
+    const dataOffset = offset + EXT_HEADER_LENGTH;
+    // Clipped to the extension area, so a corrupt length cannot make us read (or allocate) more.
+    const data = () => image.read(dataOffset, Math.min(length, end - dataOffset)).toString("utf8");
+    if (type === EXT_BACKING_FORMAT) names.backingFormat = data();
+    if (type === EXT_DATA_FILE) names.dataFile = data();
+    offset = dataOffset + roundUp(length, EXT_ALIGNMENT);
+  }
+  if (f.backingFileOffset !== 0 && f.backingFileSize !== 0) {
+    names.backingFile = image.read(f.backingFileOffset, f.backingFileSize).toString("utf8");
+  }
+  return names;
+}
+
+/** Where guest cluster 0 is mapped, from its L1 and L2 entries (qcow2.txt, "Cluster mapping"). */
+function firstCluster(image: ImageBytes, f: HeaderFields): Qcow2Header["firstCluster"] {
+  if (f.l1Size === 0) return "unallocated";
+  const l2Offset = tableEntry(image, f.l1TableOffset) & L1E_OFFSET_MASK;
+  if (l2Offset === 0n) return "unallocated";
+  const entry = tableEntry(image, Number(l2Offset));
+  // Version 2 has no zero flag, and in a compressed entry that bit belongs to the compressed size.
+  const zero = f.version >= 3 && (entry & QCOW_OFLAG_COMPRESSED) === 0n && (entry & QCOW_OFLAG_ZERO) !== 0n;
+  if (zero) return "zero";
+  return entry === 0n ? "unallocated" : "data";
+}
+
+function tableEntry(image: ImageBytes, offset: number): bigint {
+  return image.read(offset, TABLE_ENTRY_SIZE).readBigUInt64BE(0);
+}
