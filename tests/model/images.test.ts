@@ -188,6 +188,8 @@ describeWithQemu("images against qemu-img", () => {
       for (const name of spec.dataFile ? [image, spec.dataFile] : [image]) {
         expect(statSync(at(`model/${name}`)).size, name).toBe(statSync(at(`qemu/${name}`)).size);
         expect(readFileSync(at(`model/${name}`)).equals(readFileSync(at(`qemu/${name}`))), name).toBe(true);
+        // Allocation is what query-named-block-nodes reports as actual-size.
+        expect(statSync(at(`model/${name}`)).blocks, `${name} allocation`).toBe(statSync(at(`qemu/${name}`)).blocks);
       }
     }
   });

@@ -1,5 +1,6 @@
 /**
- * Create an image file as `qemu-img create` 7.2 does, byte for byte: raw as a sparse file, qcow2 as
+ * Create an image file as `qemu-img create` 7.2 does, byte for byte and block for block (the
+ * allocation is QEMU's actual-size): raw as a sparse file, qcow2 as
  * a version 3 image with 64 KiB clusters laid out like QEMU's (header and extensions in cluster 0,
  * refcount table in cluster 1, one refcount block in cluster 2, the L1 table from cluster 3, the file
  * ending where the L1 table ends).
@@ -39,7 +40,7 @@ export function writeImage(absPath: string, spec: ImageSpec): void {
   }
   // qemu-img rounds every size up to whole 512-byte sectors.
   const size = roundUp(spec.size, 512);
-  const pieces = spec.format === "raw" ? { chunks: [], length: size } : qcow2Layout(size, spec);
+  const pieces = spec.format === "raw" ? rawLayout(size) : qcow2Layout(size, spec);
   let fd: number;
   try {
     fd = openSync(absPath, "w");
@@ -54,7 +55,17 @@ export function writeImage(absPath: string, spec: ImageSpec): void {
   }
 }
 
-/** The non-zero parts of a fresh qcow2 image and its file length. */
+/**
+ * A raw file is sparse except for its first block, which file-posix writes with zeros when it grows
+ * an empty file (`allocate_first_block`, to speed up later alignment probing): 512 bytes for files
+ * under 4 KiB, else 4 KiB.
+ */
+function rawLayout(size: number): { chunks: { offset: number; bytes: Buffer }[]; length: number } {
+  if (size === 0) return { chunks: [], length: 0 };
+  return { chunks: [{ offset: 0, bytes: Buffer.alloc(size < 4096 ? 512 : 4096) }], length: size };
+}
+
+/** The parts of a fresh qcow2 image that qemu-img writes, and its file length. */
 export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | "backingFormat" | "dataFile">): {
   chunks: { offset: number; bytes: Buffer }[];
   length: number;
@@ -98,20 +109,21 @@ export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | 
     offset += name.length;
   }
 
-  const refcountTable = Buffer.alloc(8);
+  const refcountTable = Buffer.alloc(CLUSTER);
   refcountTable.writeBigUInt64BE(BigInt(2 * CLUSTER));
   const used = 3 + (l1Size > 0 ? l1Clusters : 0);
-  const refcountBlock = Buffer.alloc(used * 2);
+  const refcountBlock = Buffer.alloc(CLUSTER);
   for (let i = 0; i < used; i++) refcountBlock.writeUInt16BE(1, i * 2);
 
-  return {
-    chunks: [
-      { offset: 0, bytes: header.subarray(0, offset) },
-      { offset: CLUSTER, bytes: refcountTable },
-      { offset: 2 * CLUSTER, bytes: refcountBlock },
-    ],
-    length: l1Size > 0 ? l1Offset + l1Size * 8 : 3 * CLUSTER,
-  };
+  // Whole clusters and the whole (zero) L1 table are written, not just their non-zero bytes, so the
+  // file's allocation — the "actual-size" QEMU reports — is the same as qemu-img's.
+  const chunks = [
+    { offset: 0, bytes: header },
+    { offset: CLUSTER, bytes: refcountTable },
+    { offset: 2 * CLUSTER, bytes: refcountBlock },
+  ];
+  if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: Buffer.alloc(l1Size * 8) });
+  return { chunks, length: l1Size > 0 ? l1Offset + l1Size * 8 : 3 * CLUSTER };
 }
 
 function featureTable(): Buffer {

@@ -9,7 +9,9 @@ import { fullBackingFilename } from "../open-node.js";
 import { FilenameCache } from "./filename.js";
 import { optBool } from "../options.js";
 import { qcow2State } from "../drivers/qcow2.js";
-import { ROLE_COW } from "../roles.js";
+import { ROLE_COW, ROLE_DATA, ROLE_FILTERED, ROLE_METADATA } from "../roles.js";
+
+const STORAGE_ROLES = ROLE_DATA | ROLE_METADATA | ROLE_FILTERED;
 
 /** `bdrv_filter_or_cow_child`: the filtered child of a filter, or the COW (backing) child. */
 function filterOrCowChild(node: BdsNode): BdsNode | undefined {
@@ -37,7 +39,16 @@ class ChainCache {
       if (n.driver.name === "file") return { value: (n.state as { allocated: number }).allocated };
       if (n.driver.name === "null-co") return { value: 0 };
       if (n.driver.protocol || !childNamed(n, "file")) return { value: undefined };
-      return undefined;
+      // A format node sums its storage children (`bdrv_sum_allocated_file_size`): a qcow2 with an
+      // external data file counts both files. Usually `file` is the only one, and the walk goes on.
+      const storage = n.driver.isFilter ? [] : n.children.filter((c) => c.name !== "file" && c.role & STORAGE_ROLES);
+      if (storage.length === 0) return undefined;
+      let sum: number | undefined = this.allocatedSize(childNamed(n, "file")!.bs);
+      for (const c of storage) {
+        const size = sum === undefined ? undefined : this.allocatedSize(c.bs);
+        sum = size === undefined ? undefined : sum! + size;
+      }
+      return { value: sum };
     });
   }
 
