@@ -1,7 +1,8 @@
 /**
  * Seeded differential test: random command sequences run on real qemu-storage-daemon (which the
- * generator follows) and are replayed on the model; normalized replies must be identical. A QEMU
- * crash is a finding and fails the test too. Set BLOCKCHECK_SEED to explore other sequences.
+ * generator follows) and are replayed on the model; normalized replies must be identical, and then
+ * the reply JSON too, byte for byte apart from auto-name digits. A QEMU crash is a finding and fails
+ * the test too. Set BLOCKCHECK_SEED to explore other sequences.
  */
 import { afterAll, expect, it } from "vitest";
 import { createEngine } from "../../src/engines/create.js";

@@ -12,7 +12,7 @@ import type { RecordedQmpStep, RecordedStep } from "./steps.js";
 const AUTO_NAME = /#block\d{3,}/g;
 
 /** Maps one engine's auto names to stable labels, by first appearance. */
-class AutoNameLabels {
+export class AutoNameLabels {
   private readonly labels = new Map<string, string>();
 
   apply(text: string): string {
