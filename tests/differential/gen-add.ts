@@ -81,8 +81,25 @@ function rawNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
   return qmp("blockdev-add", maybeReadOnly(rng, d, 0.25));
 }
 
+/**
+ * Whether reading the guest data of `ref` goes through a copy-on-read node. QEMU then writes what it
+ * read into the image below (allocating clusters, growing the file): guest I/O, which the model does
+ * not follow. Opening a qcow2 reads its header that way.
+ */
+function readsThroughCopyOnRead(view: LiveView, ref: Json): boolean {
+  const name = typeof ref === "string" ? ref : isNodeRef(ref) ? view.graph.resolve(ref.$node) : undefined;
+  if (name === undefined || !view.graph.driverNode(name)) return false;
+  const below = [name, ...view.graph.descendants(name)];
+  return below.some((n) => view.nodes.find((info) => info.name === n)?.drv === "copy-on-read");
+}
+
+function isNodeRef(v: Json): v is { $node: string } {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && typeof v.$node === "string";
+}
+
 function qcow2Node(rng: Prng, state: GenState, view: LiveView): QmpStep {
-  const file = childRef(rng, state, view, QCOW2_IMAGES);
+  let file = childRef(rng, state, view, QCOW2_IMAGES);
+  if (readsThroughCopyOnRead(view, file)) file = inlineFile(rng, state, QCOW2_IMAGES);
   const d: Dict = { driver: "qcow2", "node-name": newName(rng, state, view, "q"), file };
   const r = rng.next();
   if (r < 0.15) d.backing = null;

@@ -12,6 +12,7 @@
 import type { PermPair } from "./child-perms.js";
 import { defaultPerms } from "./child-perms.js";
 import { fileState } from "./drivers/file.js";
+import { nodeLength } from "./node-length.js";
 import { type BdsNode, type Child, parentDescription } from "./graph.js";
 import type { LayerState } from "./layer-state.js";
 import { PERM_ALL, PERM_RESIZE, PERM_WRITE, PERM_WRITE_UNCHANGED, permNamesForMessage } from "./perms.js";
@@ -143,7 +144,7 @@ function refreshNode(state: LayerState, node: BdsNode, q: ReopenFlags | undefine
     fail(`Read-only block node '${node.name}' cannot support read-write users`);
   }
   if (P & (PERM_WRITE | PERM_WRITE_UNCHANGED) && !(P & PERM_RESIZE)) {
-    const bytes = Math.ceil(node.size / 512) * 512;
+    const bytes = Math.ceil(nodeLength(node) / 512) * 512;
     if (bytes % node.alignment !== 0) {
       fail("Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment");
     }

@@ -3,6 +3,7 @@ import { fail } from "../qmp-failure.js";
 import { flatList } from "../options.js";
 import { permsFromQapiList } from "../perms.js";
 import { defaultPerms } from "../child-perms.js";
+import { nodeLength } from "../node-length.js";
 import { ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
 
@@ -30,7 +31,7 @@ export const blkdebugDriver: DriverDef = {
     };
     ctx.node.state = st as unknown as Record<string, unknown>;
     const image = ctx.openChild("image", ROLE_FILTERED | ROLE_PRIMARY, false)!;
-    ctx.node.size = image.bs.size;
+    ctx.node.size = nodeLength(image.bs);
     const align = ctx.options["align"];
     if (typeof align === "number") {
       if (align >= 2 ** 31 - 1 || align <= 0 || (align & (align - 1)) !== 0) {

@@ -62,6 +62,9 @@ export interface DriverDef {
   reopenPrepare?(node: BdsNode, options: Flat, ctx: { hasThrottleGroup(id: string): boolean }): () => void;
   /** `strong_runtime_opts`: options that make the node's filename a json: description (a trailing "." is a prefix). */
   readonly strongOpts?: readonly string[];
-  /** Recompute the node's size after its children changed (`bdrv_refresh_total_sectors`). */
-  refreshSize?(node: BdsNode): void;
+  /**
+   * `.bdrv_getlength` of a driver with `has_variable_length`, asked on every query (see
+   * node-length.ts); `length` measures another node the same way. Absent: the size from open.
+   */
+  getLength?(node: BdsNode, length: (n: BdsNode) => number): number;
 }

@@ -5,11 +5,13 @@ import { ROLE_DATA, ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
 import { defaultPerms } from "../child-perms.js";
 import type { BdsNode, Flat } from "../graph.js";
 import { childNamed } from "../graph.js";
+import { nodeLength } from "../node-length.js";
 import type { DriverDef } from "./driver.js";
 
 /** `raw_apply_options`: the window must fit in the file and be sector-aligned. */
 function applyWindow(node: BdsNode, options: Flat): number {
-  const fileSize = childNamed(node, "file")?.bs.size ?? 0;
+  const file = childNamed(node, "file");
+  const fileSize = file ? nodeLength(file.bs) : 0;
   const offset = typeof options["offset"] === "number" ? options["offset"] : 0;
   const hasSize = typeof options["size"] === "number";
   const size = hasSize ? (options["size"] as number) : fileSize - offset;
@@ -52,14 +54,16 @@ export const rawDriver: DriverDef = {
   },
 
   /**
-   * `raw_getlength`, which never fails: after a reopen that moved the window onto a smaller file
-   * (checked against the old one in prepare) the node is simply empty.
+   * `raw_getlength`, which never fails and keeps what it finds in s->size: after a reopen that moved
+   * the window onto a smaller file (checked against the old one in prepare) the node is empty.
    */
-  refreshSize(node) {
-    const len = childNamed(node, "file")?.bs.size ?? 0;
+  getLength(node, length) {
+    const file = childNamed(node, "file");
+    const len = file ? length(file.bs) : 0;
     const offset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
     if (len < offset) node.size = 0;
     else node.size = "size" in node.options ? Math.min(node.size, len - offset) : len - offset;
+    return node.size;
   },
 
   reopenPrepare(node, options) {

@@ -5,6 +5,7 @@
  */
 import { childNamed, type BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
+import { nodeLength } from "../node-length.js";
 import { fullBackingFilename } from "../open-node.js";
 import { FilenameCache } from "./filename.js";
 import { optBool } from "../options.js";
@@ -97,7 +98,7 @@ function imageInfo(node: BdsNode, cache: ChainCache): Record<string, unknown> {
   if (infoFrom) info["dirty-flag"] = false;
   const allocated = cache.allocatedSize(node);
   if (allocated !== undefined) info["actual-size"] = allocated;
-  info["virtual-size"] = node.size;
+  info["virtual-size"] = nodeLength(node);
   if (infoFrom?.driver.name === "qcow2") info["cluster-size"] = qcow2State(infoFrom).header.clusterSize;
   if (node.driver.name === "qcow2") {
     const h = qcow2State(node).header;

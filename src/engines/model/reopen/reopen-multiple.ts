@@ -28,8 +28,6 @@ function commitEntry(entry: ReopenEntry): void {
   bs.readOnly = entry.readOnly;
   bs.unmap = entry.unmap;
   entry.driverCommit?.();
-  if (bs.driver.refreshSize) bs.driver.refreshSize(bs);
-  else if (bs.driver.isFilter) bs.size = (bs.children.find((c) => c.name === "file" || c.name === "image")?.bs ?? bs).size;
 }
 
 /** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
