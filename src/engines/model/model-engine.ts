@@ -63,7 +63,7 @@ export class ModelEngine implements Engine {
       mkdirSync(dirname(abs), { recursive: true });
       writeImage(abs, s);
     };
-    if (spec.dataFile !== undefined) create(spec.dataFile, { path: spec.dataFile, format: "raw", size: spec.size });
+    if (spec.format === "qcow2" && spec.dataFile !== undefined) create(spec.dataFile, { path: spec.dataFile, format: "raw", size: spec.size });
     create(spec.path, spec);
   }
 

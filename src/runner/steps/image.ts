@@ -26,7 +26,7 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
       spec.backingFormat ??= formats.get(path.relative(ctx.workdir, backingAbs));
     } else if (opt.key === "backing-fmt" || opt.key === "backing_fmt") {
       spec.backingFormat = asFormat(value, opt.value.location);
-    } else if (opt.key === "data-file" || opt.key === "data_file") {
+    } else if (opt.key === "data-file") {
       if (format !== "qcow2") throw new StepError("only a qcow2 image can have a data-file", opt.keyLocation);
       // Relative to the scratch directory, not to the image: QEMU opens it from its working directory.
       spec.dataFile = path.relative(ctx.workdir, scratchPath(ctx.workdir, value, opt.value.location));
