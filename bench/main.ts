@@ -3,6 +3,7 @@
  * prints its own table; `npm run bench -- model` runs one part.
  */
 const parts: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  input: () => import("./input.js"),
   model: () => import("./model.js"),
   qemu: () => import("./qemu.js"),
   runner: () => import("./runner.js"),

@@ -13,12 +13,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ImageSpec, QmpReply } from "../src/engines/engine.js";
+import type { EngineKind, ImageSpec, QmpReply } from "../src/engines/engine.js";
 import { BlockLayer } from "../src/engines/model/block-layer.js";
 import { writeImage } from "../src/engines/model/images/write-image.js";
 import { QemuEngine } from "../src/engines/qemu/qemu-engine.js";
-
-type EngineKind = "model" | "qemu";
 
 /** Just what the bench drives: the model's synchronous core, or a real QEMU engine. */
 interface Target {

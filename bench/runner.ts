@@ -12,8 +12,8 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createEngine } from "../src/engines/create.js";
-import type { EngineName } from "../src/report/results.js";
+import { createEngine } from "../src/engines/factory/create.js";
+import type { EngineName } from "../src/runner/results.js";
 import { runScenarios, type RunOptions } from "../src/runner/run-all.js";
 
 const COUNT = 1_000;

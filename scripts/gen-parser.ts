@@ -1,13 +1,18 @@
 /**
- * Regenerates the scenario parser from grammar/scenario.peggy: `npm run gen:parser`.
+ * Regenerates the scenario parser and its type declarations from grammar/scenario.peggy:
+ * `npm run gen:parser`.
  *
- * The output is checked in (src/language/generated/scenario-parser.js) so that neither the build nor
- * a user needs Peggy; tests/language/generated-parser.test.ts fails when it is stale.
+ * Both are checked in (src/language/generated/scenario-parser.js and .d.ts) so that neither the
+ * build nor a user needs Peggy; tests/language/generated-parser.test.ts fails when they are stale.
+ * Peggy's own CLI writes them: only it emits declarations (`--dts`), typed per start rule with
+ * `--return-types`, so the code that calls the parser needs no casts.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import peggy from "peggy";
+import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -15,36 +20,79 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const GRAMMAR_PATH = "grammar/scenario.peggy";
 /** The generated parser, relative to the repository root. */
 export const PARSER_PATH = "src/language/generated/scenario-parser.js";
+/** Its declarations, where TypeScript looks for them: next to it, with the same base name. */
+export const DECLARATIONS_PATH = "src/language/generated/scenario-parser.d.ts";
 
-/** Rules the parser may start from: the whole file, and each unit that error recovery re-parses. */
-export const START_RULES = ["Scenario", "StatementLine", "GraphEntryLine", "ReopenEntryLine", "EdgeLine"];
+/**
+ * Rules the parser may start from (the whole file, and each unit that error recovery re-parses),
+ * each with the type it returns, as the declarations file spells it (relative to that file).
+ */
+export const START_RULES: Readonly<Record<string, string>> = {
+  Scenario: 'import("../raw-ast.js").RawScenario',
+  StatementLine: 'import("../raw-ast.js").RawStatement',
+  GraphEntryLine: 'import("../ast.js").AddStatement',
+  ReopenEntryLine: 'import("../ast.js").ReopenEntry',
+  EdgeLine: 'import("../ast.js").EdgeSpec',
+};
 
 const HEADER = `// GENERATED FILE — DO NOT EDIT.
 // Source: ${GRAMMAR_PATH}. Regenerate with \`npm run gen:parser\`.
 `;
 
-/** The parser source that `npm run gen:parser` writes, generated from `grammarText`. */
-export function generateParserSource(grammarText: string): string {
-  const source = peggy.generate(grammarText, {
-    output: "source",
-    format: "es",
-    allowedStartRules: START_RULES,
-    // Recovery skips brackets that may never close; without memoization that backtracking is
-    // exponential in the nesting depth.
-    cache: true,
-    grammarSource: GRAMMAR_PATH,
-  });
-  return HEADER + source;
+/** What `npm run gen:parser` writes. */
+export interface GeneratedParser {
+  /** The parser, an ES module. */
+  parser: string;
+  /** Its TypeScript declarations. */
+  declarations: string;
 }
 
-/** Reads the grammar from the repository and writes the parser; returns the written path. */
-export function writeParser(): string {
-  const grammar = readFileSync(join(root, GRAMMAR_PATH), "utf8");
-  const out = join(root, PARSER_PATH);
-  writeFileSync(out, generateParserSource(grammar));
-  return out;
+/**
+ * The parser and declarations that `grammarText` generates. Peggy's CLI runs in a private
+ * directory, so nothing in the repository is touched; a grammar error or a Peggy warning throws
+ * with Peggy's message.
+ */
+export function generateParser(grammarText: string): GeneratedParser {
+  const work = mkdtempSync(join(tmpdir(), "gen-parser-"));
+  try {
+    // The grammar sits at its repository path inside the private directory, so that Peggy's
+    // messages point at grammar/scenario.peggy.
+    mkdirSync(join(work, dirname(GRAMMAR_PATH)), { recursive: true });
+    writeFileSync(join(work, GRAMMAR_PATH), grammarText);
+    const args = [
+      "--format", "es",
+      "--allowed-start-rules", Object.keys(START_RULES).join(","),
+      // Recovery skips brackets that may never close; without memoization that backtracking is
+      // exponential in the nesting depth.
+      "--cache",
+      "--dts",
+      "--return-types", JSON.stringify(START_RULES),
+      "--output", "out/parser.js",
+      GRAMMAR_PATH,
+    ];
+    const peggy = createRequire(import.meta.url).resolve("peggy/bin/peggy.js");
+    const run = spawnSync(process.execPath, [peggy, ...args], { cwd: work, encoding: "utf8" });
+    if (run.error) throw run.error;
+    if (run.status !== 0) throw new Error(`peggy could not generate the parser:\n${run.stderr}${run.stdout}`);
+    // Peggy prints warnings (an unused rule, say) and still succeeds; a checked-in grammar has none.
+    if (run.stderr.trim() !== "") throw new Error(`peggy warned about ${GRAMMAR_PATH}:\n${run.stderr}`);
+    return {
+      parser: HEADER + readFileSync(join(work, "out/parser.js"), "utf8"),
+      declarations: HEADER + readFileSync(join(work, "out/parser.d.ts"), "utf8"),
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Reads the grammar from the repository and writes the parser and its declarations; returns their paths. */
+export function writeParser(): string[] {
+  const generated = generateParser(readFileSync(join(root, GRAMMAR_PATH), "utf8"));
+  writeFileSync(join(root, PARSER_PATH), generated.parser);
+  writeFileSync(join(root, DECLARATIONS_PATH), generated.declarations);
+  return [PARSER_PATH, DECLARATIONS_PATH];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.stdout.write(`wrote ${writeParser()}\n`);
+  for (const path of writeParser()) process.stdout.write(`wrote ${path}\n`);
 }

@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main.js";
 import { describeWithQemu } from "./support/qemu.js";
-import { runQsdStdio } from "./qmp/stdio-qsd-batch.js";
+import { runQsdStdio } from "./monitor/qsd-batch.js";
 
 let dir: string;
 beforeEach(() => {

@@ -4,7 +4,7 @@
  * golden run `npx blockcheck run --update PATH`.
  */
 import { describe, it } from "vitest";
-import { defineScenarioTests, loadScenarioSuite } from "../src/runner/vitest.js";
+import { defineScenarioTests, loadScenarioSuite } from "../src/vitest/scenario-tests.js";
 import { describeWithQemu } from "./support/qemu.js";
 
 const suite = await loadScenarioSuite({ cwd: process.cwd() });

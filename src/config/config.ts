@@ -16,11 +16,12 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import type { EngineKind } from "../engines/engine.js";
 import { ConfigError } from "../errors.js";
 import { didYouMean } from "../text/did-you-mean.js";
 import { locateKey, parseJsonLocated } from "./json-location.js";
 
-export type EngineChoice = "model" | "qemu" | "both";
+export type EngineChoice = EngineKind | "both";
 
 export interface BlockcheckConfig {
   /** Scenario root, absolute. */

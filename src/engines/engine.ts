@@ -1,33 +1,39 @@
 /**
  * The interface both engines implement. The runner drives an Engine without knowing which one it is;
- * an engine knows nothing of scenarios or transcripts.
+ * an engine knows nothing of scenarios or transcripts. docs/engines.md explains the design.
  */
+import type { QmpEventMatch } from "../qmp/event-match.js";
+import type { QmpEvent, QmpReply } from "../qmp/wire.js";
 
-/** A QMP error object, exactly as QEMU puts it on the wire. */
-export interface QmpErrorBody {
-  class: string;
-  desc: string;
-}
+export type { QmpErrorBody, QmpEvent, QmpReply } from "../qmp/wire.js";
+export type { QmpEventMatch } from "../qmp/event-match.js";
 
-/** A reply to one command: QMP errors are ordinary replies, never exceptions. */
-export type QmpReply = { return: unknown } | { error: QmpErrorBody };
+/** The engines, by name; the one list every other place (goldens, results, configuration) uses. */
+export const ENGINE_KINDS = ["model", "qemu"] as const;
 
-/** An asynchronous QMP event (e.g. BLOCK_EXPORT_DELETED). */
-export interface QmpEvent {
-  event: string;
-  data?: Record<string, unknown>;
-  timestamp?: { seconds: number; microseconds: number };
-}
+/** Which engine: the TypeScript model of QEMU 7.2, or real QEMU over QMP. */
+export type EngineKind = (typeof ENGINE_KINDS)[number];
+
+/**
+ * What an engine may be able to do beyond the common ground, each with the noun a skip reason uses
+ * ("the model engine has no qemu-io"). A scenario asks for one with `require FEATURE`.
+ */
+export const ENGINE_FEATURES = {
+  io: { noun: "qemu-io", summary: "qemu-io commands on a node (HMP qemu-io, so qemu-system only)" },
+} as const satisfies Record<string, { noun: string; summary: string }>;
+
+/** A feature an engine may have (see ENGINE_FEATURES). */
+export type EngineFeature = keyof typeof ENGINE_FEATURES;
 
 /** What an engine is and can do; scenarios' requirements are checked against it. */
 export interface EngineInfo {
-  kind: "model" | "qemu";
+  kind: EngineKind;
   /** QEMU version this engine is (model) or talks to (qemu), e.g. { major: 7, minor: 2, micro: 22 }. */
   version: { major: number; minor: number; micro: number };
   /** Block driver names blockdev-add accepts (QAPI BlockdevDriver values). */
   drivers: string[];
-  /** Whether `io` (qemu-io through HMP) works on this engine. */
-  io: boolean;
+  /** The features this engine has, as started (the qemu engine has `io` only when started for it). */
+  features: ReadonlySet<EngineFeature>;
   /** The QMP greeting object exactly as this engine's QEMU sends it ({"QMP": {version, capabilities}}). */
   greeting: Record<string, unknown>;
 }
@@ -55,14 +61,41 @@ export interface EngineStartOptions {
   workdir: string;
   /** Aborting stops the engine and fails pending calls. */
   signal?: AbortSignal;
-  /** Whether the scenario uses `io` (the qemu engine then starts qemu-system instead of the daemon). */
-  needsIo?: boolean;
+  /**
+   * The features the scenario needs (default none), so the engine can set itself up for them: the
+   * qemu engine starts qemu-system instead of the daemon for `io`. An engine that lacks one still
+   * starts; describe() then says so and the scenario is skipped.
+   */
+  features?: ReadonlySet<EngineFeature>;
 }
+
+/** How to wait for an event. */
+export interface WaitEventOptions {
+  /** Give up after this long: wall-clock time on the qemu engine, virtual time on the model. */
+  timeoutMs: number;
+  /** Only an event whose data contains this (compared recursively; see qmp/event-match.ts). */
+  match?: QmpEventMatch;
+}
+
+/** How a process ended: a code or a signal name (e.g. "SIGABRT"). */
+export interface ExitStatus {
+  exitCode: number | undefined;
+  signal: string | undefined;
+}
+
+/** How an engine ended, as stop() reports it. */
+export type EngineStopOutcome =
+  /** QEMU exited with status 0 (after quit), or never ran. */
+  | { kind: "clean" }
+  /** QEMU died by a signal or with a non-zero status, during a command or at quit. */
+  | { kind: "crashed"; exit: ExitStatus; logTail: string }
+  /** QEMU hung (at quit, or earlier) and was SIGKILLed. */
+  | { kind: "killed"; reason: string; logTail: string };
 
 export interface Engine {
   /** Which engine this is. */
-  readonly kind: "model" | "qemu";
-  /** Version, drivers and io support; valid after start(). */
+  readonly kind: EngineKind;
+  /** Version, drivers and features; valid after start(). */
   describe(): EngineInfo;
   /** Start (for qemu: spawn the process and negotiate QMP). Called once. */
   start(opts: EngineStartOptions): Promise<void>;
@@ -71,15 +104,22 @@ export interface Engine {
   /**
    * Send one QMP command. After start() the engine is in command mode (capabilities negotiated), so
    * `qmp_capabilities` gets QEMU's "already complete" error, as on a real monitor.
-   * QMP errors come back as `{error}` replies; transport failures throw.
+   * QMP errors come back as `{error}` replies; transport failures throw, and a QEMU that dies (or,
+   * on the model, would die) throws an EngineCrashedError.
    */
   qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply>;
   /** Events received since the last call, oldest first; the queue is emptied. */
   takeEvents(): QmpEvent[];
-  /** Wait for an event with this name (taking it off the queue); rejects after timeoutMs. */
-  waitEvent(name: string, timeoutMs: number): Promise<QmpEvent>;
-  /** Run a qemu-io command on a node and return its raw output; only where describe().io is true. */
-  io?(node: string, command: string): Promise<string>;
-  /** Stop the engine. Always safe, idempotent, and leaves no process behind. */
-  stop(): Promise<void>;
+  /**
+   * The first queued or arriving event with this name whose data contains `match`, taken off the
+   * queue; events that do not match stay queued. Rejects with QmpEventTimeoutError after timeoutMs.
+   */
+  waitEvent(name: string, opts: WaitEventOptions): Promise<QmpEvent>;
+  /**
+   * Run a qemu-io command on a node and return its raw output. Needs the `io` feature; without it
+   * fails with EngineFeatureMissingError.
+   */
+  io(node: string, command: string): Promise<string>;
+  /** Stop the engine and say how it ended. Always safe, idempotent, and leaves no process behind. */
+  stop(): Promise<EngineStopOutcome>;
 }

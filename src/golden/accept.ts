@@ -1,6 +1,7 @@
 /** `blockcheck accept`: promote `.out.bad` files to goldens (each by an atomic rename). */
 import { readdir, rename } from "node:fs/promises";
 import path from "node:path";
+import { FileSystemError, isErrnoException, onFile } from "../file-errors.js";
 
 /** Every `.out.bad` under `dir` (recursively), sorted; [] when `dir` does not exist. */
 export async function findBadFiles(dir: string): Promise<string[]> {
@@ -16,7 +17,7 @@ export async function acceptBadFiles(badFiles: readonly string[]): Promise<strin
   const done: string[] = [];
   for (const bad of badFiles) {
     const golden = bad.slice(0, -".bad".length);
-    await rename(bad, golden);
+    await onFile(`rename ${bad} to`, golden, () => rename(bad, golden));
     done.push(golden);
   }
   return done;
@@ -28,8 +29,9 @@ export async function walk(dir: string, visit: (file: string) => void): Promise<
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw e;
+    // No directory there (or a file where one would be): nothing to visit.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return;
+    throw isErrnoException(e) ? new FileSystemError("read directory", dir, e) : e;
   }
   for (const e of entries) {
     const full = path.join(dir, e.name);

@@ -7,12 +7,15 @@
  * - different: fail with a unified diff and write `.out.bad` beside the golden — or, with `update`,
  *   rewrite the golden atomically (only then, and only that one);
  * - missing: fail naming the command that creates it — or, with `update`, create it;
- * - with `ci` nothing is ever written or removed, whatever `update` says.
+ * - with `ci` nothing is ever written or removed, whatever `update` says;
+ * - a file-system failure (read-only directory, full disk, no permission) is this golden's result,
+ *   naming the file; a mismatch whose `.out.bad` cannot be written keeps its diff.
  */
 import path from "node:path";
+import { FileSystemError } from "../file-errors.js";
 import { renderDiff } from "./diff.js";
 import { joinEngineGolden, splitEngineGolden } from "./engine-specific.js";
-import { badPath, commonGoldenPath, engineGoldenPath, type EngineName, type GoldenName } from "./paths.js";
+import { badPath, commonGoldenPath, engineGoldenPath, resolveGoldenPath, type EngineName, type GoldenName } from "./paths.js";
 import { readIfExists, removeIfExists, writeAtomic } from "./store.js";
 
 export interface GoldenCheckOptions {
@@ -37,15 +40,25 @@ export interface GoldenCheckOptions {
 export type GoldenResult =
   | { status: "match"; file: string; engineReason?: string }
   | { status: "created" | "updated"; file: string; engineReason?: string }
-  | { status: "mismatch"; file: string; diff: string; badFile?: string; engineReason?: string }
+  | { status: "mismatch"; file: string; diff: string; badFile?: string; badError?: string; engineReason?: string }
   | { status: "missing"; file: string; message: string }
-  | { status: "invalid"; file: string; message: string };
+  | { status: "invalid"; file: string; message: string }
+  | { status: "error"; file: string; message: string };
 
 /** Compare (and, when asked and allowed, write) one golden. */
 export async function checkGolden(opts: GoldenCheckOptions): Promise<GoldenResult> {
-  const specificAbs = path.join(opts.goldenRoot, engineGoldenPath(opts.golden, opts.engine));
-  const commonAbs = path.join(opts.goldenRoot, commonGoldenPath(opts.golden));
   const show = (abs: string) => path.relative(opts.cwd, abs) || abs;
+  try {
+    return await check(opts, show);
+  } catch (e) {
+    if (!(e instanceof FileSystemError)) throw e;
+    return { status: "error", file: show(e.path), message: e.describe(show) };
+  }
+}
+
+async function check(opts: GoldenCheckOptions, show: (abs: string) => string): Promise<GoldenResult> {
+  const specificAbs = resolveGoldenPath(opts.goldenRoot, engineGoldenPath(opts.golden, opts.engine));
+  const commonAbs = resolveGoldenPath(opts.goldenRoot, commonGoldenPath(opts.golden));
   const writable = opts.update && !opts.ci;
 
   const specific = await readIfExists(specificAbs);
@@ -98,7 +111,12 @@ export async function checkGolden(opts: GoldenCheckOptions): Promise<GoldenResul
       color: opts.color,
     });
     if (opts.ci) return { status: "mismatch", file: show(abs), diff, ...extra };
-    await writeAtomic(bad, compose(opts.actual));
+    try {
+      await writeAtomic(bad, compose(opts.actual));
+    } catch (e) {
+      if (!(e instanceof FileSystemError)) throw e;
+      return { status: "mismatch", file: show(abs), diff, badError: e.describe(show), ...extra };
+    }
     return { status: "mismatch", file: show(abs), diff, badFile: show(bad), ...extra };
   }
 }

@@ -4,16 +4,12 @@
  */
 import path from "node:path";
 import { walk } from "./accept.js";
-import { commonGoldenPath, engineGoldenPath, type GoldenName } from "./paths.js";
+import { goldenPaths, type GoldenName } from "./paths.js";
 
 /** Golden files (absolute, sorted) that belong to none of `known`. */
 export async function findOrphanGoldens(goldenRoot: string, known: readonly GoldenName[]): Promise<string[]> {
   const expected = new Set<string>();
-  for (const g of known) {
-    expected.add(commonGoldenPath(g));
-    expected.add(engineGoldenPath(g, "model"));
-    expected.add(engineGoldenPath(g, "qemu"));
-  }
+  for (const g of known) for (const p of goldenPaths(g)) expected.add(p);
   const orphans: string[] = [];
   await walk(goldenRoot, (f) => {
     if (!f.endsWith(".out")) return;

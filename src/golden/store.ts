@@ -1,7 +1,18 @@
-/** Reading and writing golden files: atomic writes, so a crash never leaves half a golden. */
+/**
+ * Reading and writing golden files. A write goes to a temporary file beside the golden, is fsync'd,
+ * renamed into place and the directory fsync'd, so a crash or power loss leaves the old golden or the
+ * new one, never half of one. The temporary file is `.NAME.PID-RANDOM.tmp`: removed on every exit
+ * path we see (error, signal), and one left by a run that was killed is swept by the next run, which
+ * can tell from the pid that its writer is gone. File-system failures are FileSystemErrors naming
+ * the file.
+ */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
 import path from "node:path";
+import { FileSystemError, isErrnoException, onFile } from "../file-errors.js";
+import { cleanupOnExit } from "../lifetime/exit-cleanup.js";
+import { pidAlive } from "../lifetime/owner.js";
 
 /** File contents, or undefined when the file does not exist. */
 export async function readIfExists(file: string): Promise<string | undefined> {
@@ -9,19 +20,32 @@ export async function readIfExists(file: string): Promise<string | undefined> {
     return await readFile(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
+    throw isErrnoException(e) ? new FileSystemError("read", file, e) : e;
   }
 }
 
-/** Write via a temporary file in the same directory and rename it into place. */
+/** Write `text` to `file` atomically and durably. */
 export async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  const dir = path.dirname(file);
+  await onFile("create directory", dir, () => mkdir(dir, { recursive: true }));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
+  const forget = cleanupOnExit(() => rmSync(tmp, { force: true }));
   try {
-    await writeFile(tmp, text, { flag: "wx" });
-    await rename(tmp, file);
+    await onFile("write", file, async () => {
+      const handle = await open(tmp, "wx");
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, file);
+    });
+    await syncDirectory(dir);
   } finally {
-    await rm(tmp, { force: true });
+    // Normally renamed away already; if it cannot be removed, the next run sweeps it.
+    await rm(tmp, { force: true }).catch(() => undefined);
+    forget();
   }
 }
 
@@ -32,6 +56,46 @@ export async function removeIfExists(file: string): Promise<boolean> {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
+    throw isErrnoException(e) ? new FileSystemError("remove", file, e) : e;
+  }
+}
+
+/** `.NAME.PID-HEX.tmp` as written now; `.NAME.HEX.tmp` as written before the pid was recorded. */
+const TEMP = /^\..+\.(?:(\d+)-)?[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Remove temporary files under `dir` whose writer is gone (best effort: a directory we cannot read
+ * or a file we cannot remove is left alone). Returns the files removed.
+ */
+export async function sweepStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const visit = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) await visit(full);
+      const m = e.isFile() ? TEMP.exec(e.name) : null;
+      // Without a pid (older versions) the writer cannot be asked: such a file is always stale.
+      if (m && (m[1] === undefined || !pidAlive(Number(m[1])))) {
+        if (await rm(full).then(() => true, () => false)) removed.push(full);
+      }
+    }
+  };
+  await visit(dir);
+  return removed.sort();
+}
+
+/** fsync a directory so a rename in it is on disk; file systems that cannot do it are let be. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EINVAL" || code === "ENOTSUP" || code === "EISDIR" || code === "EBADF") return;
+    throw isErrnoException(e) ? new FileSystemError("sync directory", dir, e) : e;
+  } finally {
+    await handle?.close();
   }
 }

@@ -4,7 +4,8 @@
  */
 import type { Location, Scenario, Statement } from "./ast.js";
 import { error, sortDiagnostics, type Diagnostic } from "./diagnostic.js";
-import { parseRaw, type StartRule, type SyntaxErrorNode } from "./peggy-parser.js";
+import { parseRaw, type StartRule } from "./peggy-parser.js";
+import type { RawStatement, SyntaxErrorNode } from "./raw-ast.js";
 import { ScenarioError } from "./scenario-error.js";
 import { syntaxDiagnostic } from "./syntax-diagnostic.js";
 
@@ -56,19 +57,31 @@ export function parseScenario(text: string, file: string): ParseResult {
 }
 
 /** Removes the syntax-error lines of a block statement, diagnosing each. */
-function dropBadBlockLines(s: Statement, diagnostics: Diagnostic[], unparsed: SyntaxErrorNode[]): Statement {
-  const keep = <T>(items: T[], rule: StartRule): T[] =>
-    items.filter((item) => {
-      const bad = item as unknown as SyntaxErrorNode;
-      if (bad.type !== "syntax-error") return true;
-      diagnostics.push(syntaxDiagnostic(bad, rule));
-      if (rule === "GraphEntryLine") unparsed.push(bad);
-      return false;
-    });
-  if (s.type === "graph") s.nodes = keep(s.nodes, "GraphEntryLine");
-  if (s.type === "reopen") s.entries = keep(s.entries, "ReopenEntryLine");
-  if (s.type === "expect" && s.assertion.kind === "graph") s.assertion.edges = keep(s.assertion.edges, "EdgeLine");
+function dropBadBlockLines(s: RawStatement, diagnostics: Diagnostic[], unparsed: SyntaxErrorNode[]): Statement {
+  const keep = <T extends { type: string }>(items: Array<T | SyntaxErrorNode>, rule: StartRule): T[] => {
+    const kept: T[] = [];
+    for (const item of items) {
+      if (!isSyntaxError(item)) {
+        kept.push(item);
+        continue;
+      }
+      diagnostics.push(syntaxDiagnostic(item, rule));
+      if (rule === "GraphEntryLine") unparsed.push(item);
+    }
+    return kept;
+  };
+  // Spreading keeps each statement's keys in their order, so the AST reads as the parser built it.
+  if (s.type === "graph") return { ...s, nodes: keep(s.nodes, "GraphEntryLine") };
+  if (s.type === "reopen") return { ...s, entries: keep(s.entries, "ReopenEntryLine") };
+  if (s.type === "expect") {
+    const a = s.assertion;
+    return { ...s, assertion: a.kind === "graph" ? { ...a, edges: keep(a.edges, "EdgeLine") } : a };
+  }
   return s;
+}
+
+function isSyntaxError<T extends { type: string }>(item: T | SyntaxErrorNode): item is SyntaxErrorNode {
+  return item.type === "syntax-error";
 }
 
 /** `add NAME …` / `NAME: …` at the start, and `(NAME: …` inline children, of text that did not parse. */

@@ -9,7 +9,8 @@ import { didYouMean } from "../text/did-you-mean.js";
 import type { Location, Position } from "./ast.js";
 import { COMMANDS } from "./commands.js";
 import { error, type Diagnostic } from "./diagnostic.js";
-import { parseError, type PeggyExpectation, type StartRule, type SyntaxErrorNode } from "./peggy-parser.js";
+import { parseError, type PeggyExpectation, type StartRule } from "./peggy-parser.js";
+import type { SyntaxErrorNode } from "./raw-ast.js";
 
 /** The diagnostic for one syntax-error node; `rule` is the start rule for its context. */
 export function syntaxDiagnostic(node: SyntaxErrorNode, rule: StartRule): Diagnostic {
@@ -32,7 +33,7 @@ export function syntaxDiagnostic(node: SyntaxErrorNode, rule: StartRule): Diagno
     return error("unterminated string", location, ["a string ends with '\"' on the line where it starts"]);
   }
   const message = token ? `unexpected '${token}'` : "unexpected end of line";
-  const expected = describeExpected(failure.expected ?? []);
+  const expected = describeExpected(failure.expected);
   return error(message, location, expected ? [`expected ${expected}`] : []);
 }
 

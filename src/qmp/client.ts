@@ -7,11 +7,12 @@
  *   idle ──connect()──▶ connecting ──greeting + capabilities──▶ running ──close()──▶ disconnecting ──▶ closed
  *                          └──────── peer gone / garbage / timeout ──────┴────────────────────────────▶ closed
  */
-import type { QmpEvent, QmpReply } from "../engines/engine.js";
 import { QmpDisconnectedError, QmpProtocolError, QmpStateError, QmpTimeoutError } from "./errors.js";
 import { EventQueue } from "./event-queue.js";
+import type { QmpEventMatch } from "./event-match.js";
 import { encodeMessage, JsonLineDecoder, type JsonObject } from "./framing.js";
 import type { QmpTransport } from "./transport.js";
+import type { QmpEvent, QmpReply } from "./wire.js";
 
 export type QmpClientState = "idle" | "connecting" | "running" | "disconnecting" | "closed";
 
@@ -124,9 +125,12 @@ export class QmpClient {
     return this.#events.take();
   }
 
-  /** The first queued event with this name, or the next to arrive; QmpEventTimeoutError after timeoutMs. */
-  waitEvent(name: string, timeoutMs: number): Promise<QmpEvent> {
-    return this.#events.wait(name, timeoutMs);
+  /**
+   * The first queued event with this name whose data contains `match`, or the next to arrive;
+   * events that do not match stay queued. QmpEventTimeoutError after timeoutMs.
+   */
+  waitEvent(name: string, timeoutMs: number, match?: QmpEventMatch): Promise<QmpEvent> {
+    return this.#events.wait(name, timeoutMs, match);
   }
 
   /** Close the connection; pending calls fail with QmpDisconnectedError. Idempotent. */

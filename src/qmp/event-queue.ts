@@ -1,12 +1,15 @@
 /**
  * Asynchronous QMP events, kept apart from replies: queued in arrival order until taken, or handed
- * straight to a waiter that asked for that event name.
+ * straight to a waiter that asked for that event (its name and, optionally, data it must contain).
+ * Events no waiter wants stay queued for the next one (machine.py's events_wait).
  */
-import type { QmpEvent } from "../engines/engine.js";
 import { QmpEventTimeoutError } from "./errors.js";
+import { eventMatches, type QmpEventMatch } from "./event-match.js";
+import type { QmpEvent } from "./wire.js";
 
 interface Waiter {
   name: string;
+  match: QmpEventMatch | undefined;
   resolve(event: QmpEvent): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -17,10 +20,10 @@ export class EventQueue {
   readonly #waiters = new Set<Waiter>();
   #failure: Error | undefined;
 
-  /** Deliver an event: to the oldest waiter for its name, else onto the queue. */
+  /** Deliver an event: to the oldest waiter that wants it, else onto the queue. */
   push(event: QmpEvent): void {
     for (const waiter of this.#waiters) {
-      if (waiter.name === event.event) {
+      if (eventMatches(event, waiter.name, waiter.match)) {
         this.#settle(waiter);
         waiter.resolve(event);
         return;
@@ -36,14 +39,15 @@ export class EventQueue {
     return events;
   }
 
-  /** The first queued event with this name (taken off the queue), or the next one to arrive. */
-  wait(name: string, timeoutMs: number): Promise<QmpEvent> {
-    const index = this.#events.findIndex((e) => e.event === name);
+  /** The first queued event with this name and data (taken off the queue), or the next one to arrive. */
+  wait(name: string, timeoutMs: number, match?: QmpEventMatch): Promise<QmpEvent> {
+    const index = this.#events.findIndex((e) => eventMatches(e, name, match));
     if (index >= 0) return Promise.resolve(this.#events.splice(index, 1)[0]!);
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         name,
+        match,
         resolve,
         reject,
         timer: setTimeout(() => {

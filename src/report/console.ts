@@ -7,9 +7,10 @@
  * directories), then the slowest runs with the change against the previous run, engine-specific
  * goldens, orphan goldens, and a count line.
  */
+import type { Reporter } from "../runner/reporter.js";
+import type { RunInfo, RunSummary, ScenarioResult } from "../runner/results.js";
 import { fitWidth, formatDelta, formatDuration, indent } from "./format.js";
-import type { Reporter, ReporterContext } from "./reporter.js";
-import type { RunInfo, RunSummary, ScenarioResult } from "./results.js";
+import type { ReporterContext } from "./reporter.js";
 
 const SLOWEST = 5;
 

@@ -1,7 +1,8 @@
 /** The JSON reporter: the whole results model as one JSON document at the end of the run. */
-import type { Reporter, ReporterContext } from "./reporter.js";
-import type { RunSummary } from "./results.js";
-import { runFailed } from "./results.js";
+import type { Reporter } from "../runner/reporter.js";
+import type { RunSummary } from "../runner/results.js";
+import { runFailed } from "../runner/results.js";
+import type { ReporterContext } from "./reporter.js";
 import { stripAnsi } from "./tap.js";
 
 /** Build a JSON reporter writing to `ctx.out`. */

@@ -3,9 +3,10 @@
  * `<failure>` with the full failure text, `<skipped>` with the reason. Written at the end of the run.
  * XML 1.0 cannot carry most control characters even as references, so they are written as `\uXXXX`.
  */
-import type { Reporter, ReporterContext } from "./reporter.js";
+import type { Reporter } from "../runner/reporter.js";
+import type { RunSummary, ScenarioResult } from "../runner/results.js";
 import { renderFailure } from "./console.js";
-import type { RunSummary, ScenarioResult } from "./results.js";
+import type { ReporterContext } from "./reporter.js";
 import { stripAnsi } from "./tap.js";
 
 /** Build a JUnit XML reporter writing to `ctx.out`. */

@@ -1,10 +1,11 @@
 /** Reporters by name, as `--reporter NAME` selects them. */
 import { UsageError } from "../errors.js";
+import type { Reporter } from "../runner/reporter.js";
 import { didYouMean } from "../text/did-you-mean.js";
 import { consoleReporter } from "./console.js";
 import { jsonReporter } from "./json.js";
 import { junitReporter } from "./junit.js";
-import type { Reporter, ReporterContext } from "./reporter.js";
+import type { ReporterContext } from "./reporter.js";
 import { tapReporter } from "./tap.js";
 
 const reporters: Record<string, (ctx: ReporterContext) => Reporter> = {

@@ -1,8 +1,8 @@
 /**
- * The reporter interface: every hook is optional, and a reporter writes only to the stream it is
- * given. Clock, colour and terminal width are injected so output can be pinned in tests.
+ * Where and how a reporter writes: a reporter writes only to the stream it is given, and clock,
+ * colour and terminal width are injected so output can be pinned in tests. The hooks it implements
+ * are the runner's (src/runner/reporter.ts).
  */
-import type { RunInfo, RunSummary, ScenarioResult } from "./results.js";
 
 /** Where and how a reporter writes. */
 export interface ReporterContext {
@@ -18,25 +18,4 @@ export interface ReporterContext {
   now(): number;
   /** Times of the previous run by result id (ms), for the "change since last run" column. */
   previousTimes: ReadonlyMap<string, number>;
-}
-
-export interface Reporter {
-  /** Before any scenario starts. */
-  onRunStart?(info: RunInfo): void;
-  /** A scenario run starts (with -j, several are running at once). */
-  onScenarioStart?(id: string): void;
-  /** A scenario run finished. */
-  onScenarioEnd?(result: ScenarioResult): void;
-  /** Everything is done; the summary is final. */
-  onRunEnd?(summary: RunSummary): void;
-}
-
-/** Several reporters behind one, in order. */
-export function combineReporters(reporters: readonly Reporter[]): Required<Reporter> {
-  return {
-    onRunStart: (i) => reporters.forEach((r) => r.onRunStart?.(i)),
-    onScenarioStart: (id) => reporters.forEach((r) => r.onScenarioStart?.(id)),
-    onScenarioEnd: (res) => reporters.forEach((r) => r.onScenarioEnd?.(res)),
-    onRunEnd: (s) => reporters.forEach((r) => r.onRunEnd?.(s)),
-  };
 }

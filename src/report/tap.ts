@@ -2,8 +2,9 @@
  * TAP version 13: one test point per scenario run as it finishes, failures with a YAML diagnostic
  * block, skips as `# SKIP reason`, and the plan at the end (the total is only final after --bail).
  */
-import type { Reporter, ReporterContext } from "./reporter.js";
-import type { Failure, ScenarioResult } from "./results.js";
+import type { Reporter } from "../runner/reporter.js";
+import type { Failure, ScenarioResult } from "../runner/results.js";
+import type { ReporterContext } from "./reporter.js";
 
 /** Build a TAP 13 reporter writing to `ctx.out`. */
 export function tapReporter(ctx: ReporterContext): Reporter {

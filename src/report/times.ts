@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { writeAtomic } from "../golden/store.js";
-import type { ScenarioResult } from "./results.js";
+import type { ScenarioResult } from "../runner/results.js";
 
 /** Times from the file; an absent or unreadable file means no previous times. */
 export async function readTimes(file: string): Promise<Map<string, number>> {

@@ -5,7 +5,7 @@
 import type { Engine } from "../engines/engine.js";
 import type { Location, Statement } from "../language/ast.js";
 import type { ExportRef } from "../transcript/labels.js";
-import type { Failure } from "../report/results.js";
+import type { Failure } from "./results.js";
 import { OptionTracker } from "./option-tracker.js";
 
 export interface StepContext {

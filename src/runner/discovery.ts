@@ -37,7 +37,7 @@ export async function discover(root: string, args: readonly string[], cwd: strin
     if (st?.isDirectory()) hits = all.filter((s) => s.abs.startsWith(abs + path.sep));
     else if (st?.isFile()) {
       if (!abs.endsWith(".scn")) throw new UsageError(`'${arg}' is not a scenario file (.scn)`);
-      hits = [all.find((s) => s.abs === abs) ?? { abs, rel: outsideRel(root, abs) }];
+      hits = [all.find((s) => s.abs === abs) ?? outside(arg, root, cwd)];
     } else {
       const re = globToRegExp(arg.replace(/\.scn$/, ""));
       hits = all.filter((s) => re.test(s.rel.replace(/\.scn$/, "")));
@@ -52,10 +52,22 @@ function toRel(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join("/");
 }
 
-/** A scenario outside the root keeps its golden name from its own file name. */
-function outsideRel(root: string, abs: string): string {
-  const rel = toRel(root, abs);
-  return rel.startsWith("..") ? path.basename(abs) : rel;
+/**
+ * A scenario file that is not under the root (or is hidden from the walk, e.g. behind a symbolic
+ * link): its golden would have no name of its own — two such `same.scn` would share one — so it is
+ * refused.
+ */
+function outside(arg: string, root: string, cwd: string): never {
+  const shownRoot = path.relative(cwd, root) || ".";
+  throw new UsageError(
+    `'${arg}' is outside the scenario root ${shownRoot}: its golden file would have no name of its own; ` +
+      `move it under ${shownRoot} (or set "scenarios" in blockcheck.config.json)`,
+  );
+}
+
+/** A scenario's name: its path under the root without `.scn` (`reopen/detach`). */
+export function scenarioName(rel: string): string {
+  return rel.replace(/\.scn$/, "");
 }
 
 /** `*` within a path segment, `**` across segments, `?` one character. */

@@ -4,9 +4,10 @@
  */
 import { BlockcheckError } from "../errors.js";
 import type { NodeRef } from "../language/ast.js";
-import { parseBlockGraph, resolveNodePath, type BlockGraph, type GraphNode } from "../transcript/block-graph.js";
+import { mentionsAutoName } from "../graph-view/auto-name.js";
+import { parseBlockGraph, resolveNodePath, type BlockGraph, type GraphNode } from "../graph-view/block-graph.js";
+import { parseNamedNodes, type NamedNodeInfo } from "../graph-view/named-nodes.js";
 import { implicitNameMap, labelGraph } from "../transcript/labels.js";
-import { parseNamedNodes, type NamedNodeInfo } from "../transcript/named-nodes.js";
 import { normalizeText } from "../transcript/normalize.js";
 import type { StepContext } from "./context.js";
 import { StepError } from "./errors.js";
@@ -48,7 +49,7 @@ export function normalizePlain(ctx: StepContext, text: string): string {
 
 /** Normalize an engine message; queries the graph only when the text names an auto-named node. */
 export async function normalizeMessage(ctx: StepContext, text: string): Promise<string> {
-  return /#block\d/.test(text) ? (await graphState(ctx)).normalize(text) : normalizePlain(ctx, text);
+  return mentionsAutoName(text) ? (await graphState(ctx)).normalize(text) : normalizePlain(ctx, text);
 }
 
 /** The graph node a reference names now, or undefined. */

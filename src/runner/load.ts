@@ -5,8 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { FileSystemError, isErrnoException } from "../file-errors.js";
 import { expandParameters, formatDiagnostics, loadScenario, ScenarioError } from "../language/index.js";
-import type { ScenarioFile } from "./discovery.js";
+import { scenarioName, type ScenarioFile } from "./discovery.js";
 import { metadataOf, type ScenarioInstance } from "./instance.js";
 
 /** A file that cannot run: its diagnostics, formatted. */
@@ -24,8 +25,15 @@ export type ScenarioLoader = (file: ScenarioFile, cwd: string) => Promise<LoadRe
 /** Parse, validate and expand one file with the scenario language. */
 export const loadScenarioFile: ScenarioLoader = async (file, cwd) => {
   const shown = path.relative(cwd, file.abs) || file.abs;
-  const name = file.rel.replace(/\.scn$/, "");
-  const text = await readFile(file.abs, "utf8");
+  const name = scenarioName(file.rel);
+  let text: string;
+  try {
+    text = await readFile(file.abs, "utf8");
+  } catch (e) {
+    if (!isErrnoException(e)) throw e;
+    // One unreadable file fails as a file that does not load; the others still run.
+    return { ok: false, failure: { file: shown, name, message: new FileSystemError("read", shown, e).message } };
+  }
   try {
     const loaded = loadScenario(text, shown);
     if (loaded.diagnostics.length > 0) {

@@ -1,52 +1,50 @@
 /**
- * `require …` checked against the engine: a requirement not met skips the scenario with a stated
- * reason. The registry names every requirement; an unknown one is an error, never silently true.
+ * `require …` checked against the engine, through the registry the checker validates with
+ * (src/language/rules/requirements.ts): a requirement not met skips the scenario with a stated
+ * reason; an unknown or malformed one is an error, never silently true. The features a scenario
+ * needs are also what the engine is started with.
  */
-import type { EngineInfo } from "../engines/engine.js";
-import type { RequireStatement, Scenario } from "../language/ast.js";
+import type { EngineFeature, EngineInfo } from "../engines/engine.js";
+import type { Scenario, Statement } from "../language/ast.js";
+import { missingFeature, REQUIREMENTS } from "../language/rules/requirements.js";
+import { qapiSchema } from "../language/schema.js";
 import { StepError } from "./errors.js";
 
-type Check = (info: EngineInfo, args: string[], stmt: RequireStatement) => string | undefined;
+/** Statements that need a feature whether or not the scenario says `require` (the checker insists it does). */
+const IMPLIED: Partial<Record<Statement["type"], EngineFeature>> = { io: "io" };
 
-const registry: Record<string, Check> = {
-  driver: (info, args) => {
-    const missing = args.filter((d) => !info.drivers.includes(d));
-    return missing.length ? `requires driver ${missing.join(", ")}; the ${info.kind} engine does not have it` : undefined;
-  },
-  engine: (info, args) => (args.includes(info.kind) ? undefined : `requires engine ${args.join(" or ")}`),
-  io: (info) => (info.io ? undefined : `requires io; the ${info.kind} engine has no qemu-io`),
-  qemu: (info, args, stmt) => checkVersion(info, args, stmt),
-};
-
-/** The reason to skip, or undefined when every requirement holds (an `io` statement implies `require io`). */
+/** The reason to skip, or undefined when every requirement holds. */
 export function unmetRequirement(scenario: Scenario, info: EngineInfo): string | undefined {
   for (const stmt of scenario.statements) {
-    if (stmt.type === "require") {
-      const check = registry[stmt.what.name];
-      if (!check) throw new StepError(`unknown requirement '${stmt.what.name}'`, stmt.what.location);
-      const reason = check(info, stmt.args.map((a) => a.value), stmt);
-      if (reason) return reason;
-    }
+    if (stmt.type !== "require") continue;
+    const req = REQUIREMENTS[stmt.what.name];
+    if (!req) throw new StepError(`unknown requirement '${stmt.what.name}'`, stmt.what.location);
+    const [problem] = req.validate(stmt.args, stmt, qapiSchema);
+    if (problem) throw new StepError(problem.message, problem.location);
+    const reason = req.unmet(info, stmt.args.map((a) => a.value));
+    if (reason) return reason;
   }
-  if (usesIo(scenario) && !info.io) return `requires io; the ${info.kind} engine has no qemu-io`;
+  for (const feature of impliedFeatures(scenario)) {
+    if (!info.features.has(feature)) return missingFeature(info, feature);
+  }
   return undefined;
 }
 
-/** Whether any statement is an `io` step. */
-export function usesIo(scenario: Scenario): boolean {
-  return scenario.statements.some((s) => s.type === "io");
+/** Every feature the scenario asks for or uses; the engine is started with these. */
+export function neededFeatures(scenario: Scenario): Set<EngineFeature> {
+  const needed = impliedFeatures(scenario);
+  for (const stmt of scenario.statements) {
+    const feature = stmt.type === "require" ? REQUIREMENTS[stmt.what.name]?.feature : undefined;
+    if (feature) needed.add(feature);
+  }
+  return needed;
 }
 
-function checkVersion(info: EngineInfo, args: string[], stmt: RequireStatement): string | undefined {
-  const [op, want] = args.length === 2 ? args : [">=", args[0]];
-  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(want ?? "");
-  if (!m || !["<", "<=", "==", "!=", ">=", ">"].includes(op!)) {
-    throw new StepError(`'require qemu' takes OP VERSION, e.g. '>= 7.2'`, stmt.location);
+function impliedFeatures(scenario: Scenario): Set<EngineFeature> {
+  const out = new Set<EngineFeature>();
+  for (const stmt of scenario.statements) {
+    const feature = IMPLIED[stmt.type];
+    if (feature) out.add(feature);
   }
-  const v = info.version;
-  const have = [v.major, v.minor, v.micro];
-  const need = [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
-  const c = have[0]! - need[0]! || have[1]! - need[1]! || have[2]! - need[2]!;
-  const ok = { "<": c < 0, "<=": c <= 0, "==": c === 0, "!=": c !== 0, ">=": c >= 0, ">": c > 0 }[op!];
-  return ok ? undefined : `requires qemu ${op} ${want}; the ${info.kind} engine is ${have.join(".")}`;
+  return out;
 }

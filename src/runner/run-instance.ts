@@ -4,13 +4,15 @@
  * mirror QEMU). With both engines and --update only QEMU's transcript is written. Scratch
  * directories are removed on success and kept on failure.
  */
+import path from "node:path";
 import type { Engine } from "../engines/engine.js";
 import { checkGolden, type GoldenResult } from "../golden/check.js";
 import { renderDiff } from "../golden/diff.js";
-import { resultId, type EngineName, type Failure, type ScenarioResult } from "../report/results.js";
+import { resultId, type EngineName, type Failure, type ScenarioResult } from "./results.js";
 import type { ScenarioInstance } from "./instance.js";
 import { runOnEngine, type EngineRun } from "./run-on-engine.js";
-import { createScratch, removeScratch } from "./scratch.js";
+import { QMP_LOG, withQmpLog } from "./qmp-log.js";
+import { createScratch, settleScratch } from "./scratch.js";
 
 export interface InstanceOptions {
   cwd: string;
@@ -38,8 +40,8 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
   for (const engine of order) {
     let update = opts.update && (engine === "qemu" || !opts.engines.includes("qemu"));
     opts.onStart?.(resultId(inst.name, inst.suffix, engine));
-    const scratch = await createScratch(opts.scratchParent);
-    const run = await runOnEngine(inst, opts.makeEngine(engine), scratch, {
+    const scratch = await createScratch(opts.scratchParent, { keep: opts.keepScratch });
+    const run = await runOnEngine(inst, withQmpLog(opts.makeEngine(engine), path.join(scratch.dir, QMP_LOG)), scratch, {
       timeoutMs: opts.timeoutMs,
       ...(opts.now ? { now: opts.now } : {}),
     });
@@ -49,7 +51,7 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
       if (run.failures.length > 0) update = false;
       golden = await checkGolden({
         goldenRoot: opts.goldenRoot,
-        golden: { name: inst.name, suffix: inst.suffix },
+        golden: { name: inst.name, bindings: inst.bindings },
         engine,
         actual: run.transcript,
         update,
@@ -63,7 +65,7 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
       if (run.failures.length > 0) run.status = "fail";
     }
     const keep = opts.keepScratch || (run.status === "fail" && opts.keepFailed !== false);
-    if (!keep) await removeScratch(scratch);
+    await settleScratch(scratch, keep);
     runs.push({ engine, run, ...(golden ? { golden } : {}), scratchDir: scratch.dir, keep });
   }
   const model = runs.find((r) => r.engine === "model");
@@ -103,13 +105,15 @@ function goldenFailure(g: GoldenResult): Failure | undefined {
     case "mismatch":
       return {
         kind: "golden",
-        message: `transcript differs from ${g.file}${g.badFile ? ` (actual written to ${g.badFile})` : ""}`,
+        message: `transcript differs from ${g.file}${g.badFile ? ` (actual written to ${g.badFile})` : g.badError ? ` (${g.badError})` : ""}`,
         diff: g.diff,
       };
     case "missing":
       return { kind: "missing-golden", message: g.message };
     case "invalid":
       return { kind: "golden", message: g.message };
+    case "error":
+      return { kind: "error", message: g.message };
     default:
       return undefined;
   }

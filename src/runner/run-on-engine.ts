@@ -1,16 +1,20 @@
 /**
- * One scenario instance on one fresh engine: start it in a private scratch directory, check the
- * requirements, run the statements in order, and always stop the engine. Produces the transcript
- * and the failures of the steps; golden comparison is the caller's.
+ * One scenario instance on one fresh engine: start it in a private scratch directory with the
+ * features the scenario needs, check the requirements, run the statements in order, and always stop
+ * the engine. A QEMU that crashes stops the run; one that does not end cleanly at quit fails it.
+ * Produces the transcript and the failures of the steps; golden comparison is the caller's.
  */
 import { BlockcheckError } from "../errors.js";
+import { errnoReason, isErrnoException } from "../file-errors.js";
 import type { Engine } from "../engines/engine.js";
-import type { Failure } from "../report/results.js";
+import { EngineCrashedError } from "../engines/errors.js";
+import type { Failure } from "./results.js";
 import { renderTranscript, type TranscriptBlock } from "../transcript/transcript.js";
 import { createContext, type StepContext } from "./context.js";
+import { crashedStep, RUN_STOPPED, uncleanEnd } from "./engine-end.js";
 import { ScenarioTimeoutError, StepError } from "./errors.js";
 import type { ScenarioInstance } from "./instance.js";
-import { unmetRequirement, usesIo } from "./requirements.js";
+import { neededFeatures, unmetRequirement } from "./requirements.js";
 import type { Scratch } from "./scratch.js";
 import { runStatement, type StepMemory } from "./steps/index.js";
 
@@ -53,23 +57,33 @@ export async function runOnEngine(
     }, opts.timeoutMs);
   });
   let skipReason: string | undefined;
+  // Whether the run got to its end on its own: only then does an unclean end of the engine count.
+  let completed = false;
   try {
     await Promise.race([
       (async () => {
-        await engine.start({ workdir: scratch.dir, signal: abort.signal, needsIo: usesIo(inst.scenario) });
+        await engine.start({ workdir: scratch.dir, signal: abort.signal, features: neededFeatures(inst.scenario) });
         skipReason = unmetRequirement(inst.scenario, engine.describe());
-        if (skipReason !== undefined) return;
-        await runStatements(ctx, inst, blocks, failures, abort.signal);
+        if (skipReason !== undefined) {
+          completed = true;
+          return;
+        }
+        if ((await runStatements(ctx, inst, blocks, failures, abort.signal)) === "crashed") return;
         await opts.inspect?.(ctx);
+        completed = true;
       })(),
       timeout,
     ]);
   } catch (e) {
     failures.push(errorFailure(ctx, e));
-    blocks.push({ step: "(run stopped)", output: [] });
+    blocks.push(RUN_STOPPED);
   } finally {
     clearTimeout(timer);
-    await engine.stop();
+    const end = uncleanEnd(await engine.stop());
+    if (completed && end) {
+      blocks.push(end.block);
+      failures.push(end.failure);
+    }
   }
   const durationMs = now() - t0;
   if (skipReason !== undefined && failures.length === 0) return { status: "skip", failures, skipReason, durationMs };
@@ -83,15 +97,22 @@ async function runStatements(
   blocks: TranscriptBlock[],
   failures: Failure[],
   signal: AbortSignal,
-): Promise<void> {
+): Promise<"done" | "crashed"> {
   const mem: StepMemory = { imageFormats: new Map() };
   for (const stmt of inst.scenario.statements) {
-    if (signal.aborted) return;
+    if (signal.aborted) return "done";
     try {
       const r = await runStatement(ctx, stmt, mem);
       blocks.push(...r.blocks);
       failures.push(...r.failures);
     } catch (e) {
+      if (e instanceof EngineCrashedError) {
+        // The step's own output is lost with QEMU; the story ends with how it died.
+        const crash = crashedStep(ctx, stmt, e);
+        blocks.push(crash.block, RUN_STOPPED);
+        failures.push(crash.failure);
+        return "crashed";
+      }
       if (!(e instanceof StepError)) throw e;
       // A statement the runner cannot carry out: the rest of the story would be meaningless.
       blocks.push({ step: stmt.text, output: [`runner error: ${e.message}`] });
@@ -102,14 +123,18 @@ async function runStatements(
         ...(ctx.phase !== undefined ? { phase: ctx.phase } : {}),
         source: stmt.text,
       });
-      return;
+      return "done";
     }
   }
+  return "done";
 }
 
 function errorFailure(ctx: StepContext, e: unknown): Failure {
   if (e instanceof ScenarioTimeoutError) return { kind: "timeout", message: e.message, ...phase(ctx) };
   if (e instanceof BlockcheckError) return { kind: "error", message: `${e.code}: ${e.message}`, ...phase(ctx) };
+  // A file system that fails under an engine (a full disk under the model's images) is this run's
+  // failure, not a crash of the whole run.
+  if (isErrnoException(e)) return { kind: "error", message: `file system: ${errnoReason(e)}${e.path ? `: ${e.path}` : ""}`, ...phase(ctx) };
   throw e;
 }
 

@@ -1,14 +1,14 @@
 /**
- * Stable, engine-neutral names for every node of a block graph.
+ * Stable, engine-neutral names for every node of a block graph, as transcripts print them.
  *
- * - a node with a user-given node-name keeps it;
- * - an implicit node (`#block123`) is named by its path from a named node: `top/backing/file`. Among
- *   all paths of minimal length the lexicographically smallest wins, so the rule depends only on the
- *   graph's shape, never on QEMU's random auto names or either engine's creation order;
+ * - block-driver nodes are named by path (src/graph-view/node-paths.ts): a user-given node-name
+ *   as it is, an implicit node by its path from a named node, `top/backing/file`;
  * - an export's BlockBackend is `export ID`, a job is `job ID`, any other BlockBackend `unnamed BB`;
  * - an implicit node reachable only from a BlockBackend or job gets that parent's label as the root.
  */
-import { isImplicitName, type BlockGraph, type GraphNode } from "./block-graph.js";
+import { isAutoName } from "../graph-view/auto-name.js";
+import type { BlockGraph } from "../graph-view/block-graph.js";
+import { extendPaths, pathsFromNamedNodes } from "../graph-view/node-paths.js";
 
 /** An export the runner created: its id and the node-name it was created on. */
 export interface ExportRef {
@@ -18,15 +18,10 @@ export interface ExportRef {
 
 /** Labels for every node id of the graph. */
 export function labelGraph(graph: BlockGraph, exports: readonly ExportRef[] = []): Map<number, string> {
-  const labels = new Map<number, string>();
-  for (const n of graph.nodes.values()) {
-    if (n.type === "block-driver" && !isImplicitName(n.name)) labels.set(n.id, n.name);
-    if (n.type === "block-job") labels.set(n.id, `job ${n.name}`);
-  }
+  const labels = pathsFromNamedNodes(graph);
+  for (const n of graph.nodes.values()) if (n.type === "block-job") labels.set(n.id, `job ${n.name}`);
   labelBackends(graph, exports, labels);
-  const isNamedDriver = (n: GraphNode) => n.type === "block-driver" && labels.has(n.id);
-  spreadAlongEdges(graph, labels, [...graph.nodes.values()].filter(isNamedDriver).map((n) => n.id));
-  spreadAlongEdges(
+  extendPaths(
     graph,
     labels,
     [...graph.nodes.values()].filter((n) => n.type !== "block-driver").map((n) => n.id),
@@ -52,27 +47,11 @@ function labelBackends(graph: BlockGraph, exports: readonly ExportRef[], labels:
   }
 }
 
-/** Breadth-first from `start`: each unlabelled child gets the smallest `parent/edge` at its depth. */
-function spreadAlongEdges(graph: BlockGraph, labels: Map<number, string>, start: number[]): void {
-  let frontier = new Set(start);
-  while (frontier.size > 0) {
-    const candidates = new Map<number, string>();
-    for (const e of graph.edges) {
-      if (!frontier.has(e.parent) || labels.has(e.child)) continue;
-      const label = `${labels.get(e.parent)}/${e.name}`;
-      const best = candidates.get(e.child);
-      if (best === undefined || label < best) candidates.set(e.child, label);
-    }
-    for (const [id, label] of candidates) labels.set(id, label);
-    frontier = new Set(candidates.keys());
-  }
-}
-
-/** node-name → label for implicit block-driver nodes, to rewrite `#block123` inside messages. */
+/** node-name → label for auto-named block-driver nodes, to rewrite `#block123` inside messages. */
 export function implicitNameMap(graph: BlockGraph, labels: Map<number, string>): Map<string, string> {
   const map = new Map<string, string>();
   for (const n of graph.nodes.values()) {
-    if (n.type === "block-driver" && isImplicitName(n.name) && n.name !== "") map.set(n.name, labels.get(n.id)!);
+    if (n.type === "block-driver" && isAutoName(n.name)) map.set(n.name, labels.get(n.id)!);
   }
   return map;
 }

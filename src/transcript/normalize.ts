@@ -3,6 +3,7 @@
  * directory becomes `$TEST_DIR`, QEMU's random auto names (`#block123`) become graph paths, and
  * qemu-io's timing line loses its numbers (as qemu-iotests' _filter_qemu_io does).
  */
+import { replaceAutoNames } from "../graph-view/auto-name.js";
 
 export interface NormalizeOptions {
   /** Absolute scratch directory paths (as given and as resolved), replaced by `$TEST_DIR`. */
@@ -11,7 +12,6 @@ export interface NormalizeOptions {
   implicitNames?: ReadonlyMap<string, string>;
 }
 
-const AUTO_NAME = /#block\d+/g;
 const IO_TIMING = /^(\S+ \S+, \d+ ops?); .*$/gm;
 
 /** Normalize one piece of text (an error message, a reply, qemu-io output). */
@@ -19,7 +19,7 @@ export function normalizeText(text: string, opts: NormalizeOptions): string {
   let out = text;
   const dirs = [...new Set(opts.scratchDirs)].filter((d) => d.length > 1).sort((a, b) => b.length - a.length);
   for (const dir of dirs) out = out.split(dir.replace(/\/+$/, "")).join("$TEST_DIR");
-  out = out.replace(AUTO_NAME, (name) => opts.implicitNames?.get(name) ?? "#block?");
+  out = replaceAutoNames(out, (name) => opts.implicitNames?.get(name) ?? "#block?");
   return out;
 }
 

@@ -11,7 +11,7 @@
  * Edges between block nodes come first, then BlockBackend (export) edges, then job edges; each group
  * sorted by (parent, edge name, child) label. Permissions are in QEMU's bit order.
  */
-import type { BlockGraph, GraphEdge } from "./block-graph.js";
+import type { BlockGraph, GraphEdge } from "../graph-view/block-graph.js";
 import { formatPerms } from "./perms.js";
 
 const GROUP = { "block-driver": 0, "block-backend": 1, "block-job": 2 } as const;

@@ -17,8 +17,8 @@
  * Only protocol (`file`) nodes show a filename: for format nodes QEMU derives it in ways (json:
  * pseudo-filenames) that are not part of what a scenario tests.
  */
-import { findDriverNode, type BlockGraph, type GraphNode } from "./block-graph.js";
-import type { NamedNodeInfo } from "./named-nodes.js";
+import { findDriverNode, type BlockGraph, type GraphNode } from "../graph-view/block-graph.js";
+import type { NamedNodeInfo } from "../graph-view/named-nodes.js";
 import { formatPerms } from "./perms.js";
 
 export interface NodeView {

@@ -1,23 +1,16 @@
 /**
- * A read-only view of `x-debug-query-block-graph`: look nodes up by name, follow paths such as
- * `q0/backing/file`, and name an auto-named node by its path from a named node.
+ * The generator's view of `x-debug-query-block-graph`, by node name: look nodes up, follow paths
+ * such as `q0/backing/file`, and name an auto-named node by its path from a named node. Parsing and
+ * the path rule are the ones transcripts use (src/graph-view), so the oracle refers to a node exactly
+ * as a scenario would.
  */
+import { isAutoName } from "../../src/graph-view/auto-name.js";
+import { parseBlockGraph, walkNodePath, type BlockGraph as ParsedGraph, type GraphEdge, type GraphNode } from "../../src/graph-view/block-graph.js";
+import { pathsFromNamedNodes, splitNodePath } from "../../src/graph-view/node-paths.js";
 import { BlockcheckError } from "../../src/errors.js";
 import type { Engine } from "../../src/engines/engine.js";
 
-export interface GraphNode {
-  id: number;
-  name: string;
-  type: string;
-}
-
-export interface GraphEdge {
-  name: string;
-  parent: number;
-  child: number;
-  perm: string[];
-  "shared-perm": string[];
-}
+export type { GraphEdge, GraphNode };
 
 /** A path did not lead to a node, or a query failed. */
 export class NodePathError extends BlockcheckError {
@@ -26,26 +19,16 @@ export class NodePathError extends BlockcheckError {
   }
 }
 
-/** True for QEMU's generated node names (`#block123`); users cannot create names starting with `#`. */
-export function isAutoName(name: string): boolean {
-  return name.startsWith("#");
-}
-
 export class BlockGraph {
-  private readonly byId = new Map<number, GraphNode>();
+  private readonly paths: Map<number, string>;
 
-  constructor(
-    readonly nodes: GraphNode[],
-    readonly edges: GraphEdge[],
-  ) {
-    for (const n of nodes) this.byId.set(n.id, n);
+  private constructor(private readonly graph: ParsedGraph) {
+    this.paths = pathsFromNamedNodes(graph);
   }
 
   /** Parse the `return` value of x-debug-query-block-graph. */
   static from(ret: unknown): BlockGraph {
-    const r = ret as { nodes?: GraphNode[]; edges?: GraphEdge[] };
-    if (!Array.isArray(r?.nodes) || !Array.isArray(r?.edges)) throw new NodePathError("malformed x-debug-query-block-graph reply");
-    return new BlockGraph(r.nodes, r.edges);
+    return new BlockGraph(parseBlockGraph(ret));
   }
 
   /** Query the engine's current graph. */
@@ -56,35 +39,30 @@ export class BlockGraph {
   }
 
   node(id: number): GraphNode | undefined {
-    return this.byId.get(id);
+    return this.graph.nodes.get(id);
   }
 
   /** The block-driver node with this name. */
   driverNode(name: string): GraphNode | undefined {
-    return this.nodes.find((n) => n.type === "block-driver" && n.name === name);
+    for (const n of this.graph.nodes.values()) if (n.type === "block-driver" && n.name === name) return n;
+    return undefined;
   }
 
   /** Names of all block-driver nodes, in output order. */
   driverNames(): string[] {
-    return this.nodes.filter((n) => n.type === "block-driver").map((n) => n.name);
+    return [...this.graph.nodes.values()].filter((n) => n.type === "block-driver").map((n) => n.name);
   }
 
   /** Edges out of a node, in output order. */
   childEdges(name: string): GraphEdge[] {
     const n = this.driverNode(name);
-    return n ? this.edges.filter((e) => e.parent === n.id) : [];
-  }
-
-  /** Edges into a node, in output order. */
-  parentEdges(name: string): GraphEdge[] {
-    const n = this.driverNode(name);
-    return n ? this.edges.filter((e) => e.child === n.id) : [];
+    return n ? this.graph.edges.filter((e) => e.parent === n.id) : [];
   }
 
   /** The child named `edge` of node `name`, if any. */
   child(name: string, edge: string): string | undefined {
     const e = this.childEdges(name).find((x) => x.name === edge);
-    return e ? this.byId.get(e.child)?.name : undefined;
+    return e ? this.node(e.child)?.name : undefined;
   }
 
   /** All nodes reachable from `name` through child edges (not including `name` unless in a cycle). */
@@ -93,7 +71,7 @@ export class BlockGraph {
     const stack = [name];
     while (stack.length > 0) {
       for (const e of this.childEdges(stack.pop()!)) {
-        const c = this.byId.get(e.child)?.name;
+        const c = this.node(e.child)?.name;
         if (c !== undefined && !seen.has(c)) {
           seen.add(c);
           stack.push(c);
@@ -108,51 +86,24 @@ export class BlockGraph {
    * auto-named node kept alive only by an export has no such path.)
    */
   referableNames(): string[] {
-    return this.driverNames().filter((n) => {
-      try {
-        this.pathOf(n);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    return [...this.graph.nodes.values()].filter((n) => n.type === "block-driver" && this.paths.has(n.id)).map((n) => n.name);
   }
 
   /** Follow `a/b/c`: start at named node `a`, then the child edges `b` and `c`. */
   resolve(path: string): string {
-    const [first, ...edges] = path.split("/");
-    if (!first || !this.driverNode(first)) throw new NodePathError(`no node named '${first}' (in path '${path}')`);
-    let at = first;
-    for (const edge of edges) {
-      const next = this.child(at, edge);
-      if (next === undefined) throw new NodePathError(`node '${at}' has no '${edge}' child (in path '${path}')`);
-      at = next;
-    }
-    return at;
+    const { root, edges } = splitNodePath(path);
+    const walk = walkNodePath(this.graph, root, edges);
+    if ("node" in walk) return walk.node.name;
+    if (!walk.at) throw new NodePathError(`no node named '${root}' (in path '${path}')`);
+    throw new NodePathError(`node '${walk.at.name}' has no '${walk.missing}' child (in path '${path}')`);
   }
 
-  /**
-   * The shortest path to `name` from a named node (the node itself if it is named). Ties go to the
-   * first parent edge in output order, so the same graph always gives the same path.
-   */
+  /** The node's path from a named node (the node itself if it is named), as transcripts name it. */
   pathOf(name: string): string {
     if (!isAutoName(name)) return name;
-    const seen = new Set<string>([name]);
-    let frontier: Array<{ at: string; suffix: string }> = [{ at: name, suffix: "" }];
-    while (frontier.length > 0) {
-      const next: typeof frontier = [];
-      for (const { at, suffix } of frontier) {
-        for (const e of this.parentEdges(at)) {
-          const p = this.byId.get(e.parent);
-          if (!p || p.type !== "block-driver" || seen.has(p.name)) continue;
-          const s = `/${e.name}${suffix}`;
-          if (!isAutoName(p.name)) return p.name + s;
-          seen.add(p.name);
-          next.push({ at: p.name, suffix: s });
-        }
-      }
-      frontier = next;
-    }
-    throw new NodePathError(`auto-named node '${name}' has no path from a named node`);
+    const node = this.driverNode(name);
+    const path = node && this.paths.get(node.id);
+    if (path === undefined) throw new NodePathError(`auto-named node '${name}' has no path from a named node`);
+    return path;
   }
 }

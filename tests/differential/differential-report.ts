@@ -2,6 +2,7 @@
  * Figures and failure reports for the differential run: how much was exercised, and for each
  * disagreement the seed, the commands to reproduce it, and both engines' answers.
  */
+import { replaceAutoNames } from "../../src/graph-view/auto-name.js";
 import { formatDifference } from "./compare.js";
 import type { CaseOutcome } from "./run-differential.js";
 import type { Step } from "./steps.js";
@@ -27,7 +28,7 @@ export function addFigures(f: Figures, o: CaseOutcome): void {
     f.commands++;
     if ("error" in s.reply) {
       f.errorReplies++;
-      f.messages.add(s.reply.error.desc.replace(/#block\d{3,}/g, "#blockNNN"));
+      f.messages.add(replaceAutoNames(s.reply.error.desc, () => "#blockNNN"));
       f.templates.add(messageTemplate(s.reply.error.desc));
     }
   }

@@ -5,11 +5,11 @@
  * the test too. Set BLOCKCHECK_SEED to explore other sequences.
  */
 import { afterAll, expect, it } from "vitest";
-import { createEngine } from "../../src/engines/create.js";
+import { createEngine } from "../../src/engines/factory/create.js";
 import { describeWithQemu } from "../support/qemu.js";
 import { addFigures, emptyFigures, failureSignature, formatFailure, formatFigures } from "./differential-report.js";
 import { qemuEngine } from "./engines.js";
-import { sequenceSeed } from "./prng.js";
+import { sequenceSeed } from "../../src/fuzz/prng.js";
 import { runCase, shrink, type CaseOutcome, type EngineFactories } from "./run-differential.js";
 
 const BASE_SEED = Number(process.env.BLOCKCHECK_SEED ?? 20260728);

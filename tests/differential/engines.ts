@@ -4,7 +4,7 @@
  */
 import type { Engine } from "../../src/engines/engine.js";
 import { withScratchDir } from "./scratch-dir.js";
-import { createEngine } from "../../src/engines/create.js";
+import { createEngine } from "../../src/engines/factory/create.js";
 
 /** Real qemu-storage-daemon. */
 export function qemuEngine(): Engine {

@@ -3,10 +3,10 @@
  * (named nodes by name, auto-named ones by path), and the usual mistakes (bad references, duplicate
  * and invalid names, missing files, read-only conflicts).
  */
-import { isAutoName } from "./block-graph.js";
+import { isAutoName } from "../../src/graph-view/auto-name.js";
 import type { GenState, LiveView } from "./gen-state.js";
 import { QCOW2_IMAGES, RAW_IMAGES } from "./gen-images.js";
-import type { Prng } from "./prng.js";
+import type { Prng } from "../../src/fuzz/prng.js";
 import { node, qmp, type Json, type QmpStep } from "./steps.js";
 
 type Dict = { [key: string]: Json };

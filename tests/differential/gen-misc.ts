@@ -4,7 +4,7 @@
  */
 import { anyNodeRef, nodeRef } from "./gen-add.js";
 import type { GenState, LiveView } from "./gen-state.js";
-import type { Prng } from "./prng.js";
+import type { Prng } from "../../src/fuzz/prng.js";
 import { qmp, type Json, type QmpStep } from "./steps.js";
 
 /** Delete an owned node mostly; sometimes an inline/implicit one or one that does not exist. */

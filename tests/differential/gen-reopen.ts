@@ -13,7 +13,7 @@
 import { nodeRef, anyNodeRef, maybeZeroes } from "./gen-add.js";
 import { CHILD_KEYS, type GenState, type LiveView } from "./gen-state.js";
 import { QCOW2_IMAGES, RAW_IMAGES } from "./gen-images.js";
-import type { Prng } from "./prng.js";
+import type { Prng } from "../../src/fuzz/prng.js";
 import { qmp, type Json, type QmpStep } from "./steps.js";
 
 type Dict = { [key: string]: Json };

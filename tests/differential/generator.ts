@@ -7,7 +7,7 @@ import { addStep } from "./gen-add.js";
 import { delStep, exportAddStep, exportDelStep, queryStep, serverStep, throttleGroupStep } from "./gen-misc.js";
 import { reopenStep } from "./gen-reopen.js";
 import { GenState, type LiveView } from "./gen-state.js";
-import { Prng } from "./prng.js";
+import { Prng } from "../../src/fuzz/prng.js";
 import type { QmpStep, RecordedQmpStep } from "./steps.js";
 
 export class SequenceGenerator {

@@ -6,7 +6,7 @@ import { expect, it } from "vitest";
 import { describeWithQemu } from "../support/qemu.js";
 import { formatFailure } from "./differential-report.js";
 import { qemuEngine } from "./engines.js";
-import { sequenceSeed } from "./prng.js";
+import { sequenceSeed } from "../../src/fuzz/prng.js";
 import { runCase } from "./run-differential.js";
 
 describeWithQemu("differential harness: QEMU against QEMU", () => {

@@ -5,18 +5,17 @@
  * first appearance in the run. Two engines that agree give identical lines.
  */
 import type { QmpReply } from "../../src/engines/engine.js";
-import type { GraphEdge, GraphNode } from "./block-graph.js";
+import { replaceAutoNames } from "../../src/graph-view/auto-name.js";
+import { parseBlockGraph } from "../../src/graph-view/block-graph.js";
+import { GraphReplyError } from "../../src/graph-view/errors.js";
 import type { RecordedQmpStep, RecordedStep } from "./steps.js";
-
-// QEMU auto names have at least three digits (counter + two random ones); `#block1` is a user typo.
-const AUTO_NAME = /#block\d{3,}/g;
 
 /** Maps one engine's auto names to stable labels, by first appearance. */
 export class AutoNameLabels {
   private readonly labels = new Map<string, string>();
 
   apply(text: string): string {
-    return text.replace(AUTO_NAME, (name) => {
+    return replaceAutoNames(text, (name) => {
       let label = this.labels.get(name);
       if (label === undefined) {
         label = `#auto${this.labels.size + 1}`;
@@ -31,12 +30,20 @@ function perms(p: string[]): string {
   return p.join(",");
 }
 
-function renderGraph(ret: { nodes: GraphNode[]; edges: GraphEdge[] }): string[] {
+/** Nodes and edges in QEMU's output order; a reply that is no graph is shown as such, to be compared. */
+function renderGraph(ret: unknown): string[] {
+  let graph;
+  try {
+    graph = parseBlockGraph(ret);
+  } catch (e) {
+    if (e instanceof GraphReplyError) return [`   ${e.message}`];
+    throw e;
+  }
   const label = new Map<number, string>();
-  for (const n of ret.nodes) label.set(n.id, n.type === "block-driver" ? n.name : `${n.type}(${n.name === "" ? `#${n.id}` : n.name})`);
-  const lines = ret.nodes.map((n) => `   node ${n.id} ${label.get(n.id)}`);
-  for (const e of ret.edges) {
-    lines.push(`   edge ${label.get(e.parent)} -[${e.name}]-> ${label.get(e.child)} perm=${perms(e.perm)} shared=${perms(e["shared-perm"])}`);
+  for (const n of graph.nodes.values()) label.set(n.id, n.type === "block-driver" ? n.name : `${n.type}(${n.name === "" ? `#${n.id}` : n.name})`);
+  const lines = [...graph.nodes.values()].map((n) => `   node ${n.id} ${label.get(n.id)}`);
+  for (const e of graph.edges) {
+    lines.push(`   edge ${label.get(e.parent)} -[${e.name}]-> ${label.get(e.child)} perm=${perms(e.perm)} shared=${perms(e.shared)}`);
   }
   return lines;
 }
@@ -47,7 +54,7 @@ function renderNamedNodes(ret: Array<Record<string, unknown>>): string[] {
 
 function renderReply(execute: string, reply: QmpReply): string[] {
   if ("return" in reply) {
-    if (execute === "x-debug-query-block-graph") return ["<- graph", ...renderGraph(reply.return as { nodes: GraphNode[]; edges: GraphEdge[] })];
+    if (execute === "x-debug-query-block-graph") return ["<- graph", ...renderGraph(reply.return)];
     if (execute === "query-named-block-nodes") return ["<- nodes", ...renderNamedNodes(reply.return as Array<Record<string, unknown>>)];
     return [`<- ${JSON.stringify(reply)}`];
   }

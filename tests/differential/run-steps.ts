@@ -4,7 +4,8 @@
  * auto names through their paths. Both return what happened as a RecordedStep.
  */
 import type { Engine, QmpReply } from "../../src/engines/engine.js";
-import { BlockGraph, isAutoName, NodePathError } from "./block-graph.js";
+import { isAutoName } from "../../src/graph-view/auto-name.js";
+import { BlockGraph, NodePathError } from "./block-graph.js";
 import { AWAITED_EVENT, recordEvent, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
 
 /** How long an awaited event (e.g. BLOCK_EXPORT_DELETED) may take. */
@@ -55,7 +56,7 @@ async function send(engine: Engine, workdir: string, execute: string, args: { [k
   const sent = args === undefined ? undefined : (fromTestDir(args, workdir) as { [k: string]: Json });
   const reply = await engine.qmp(execute, sent);
   const events = [];
-  if ("return" in reply && AWAITED_EVENT[execute]) events.push(recordEvent(await engine.waitEvent(AWAITED_EVENT[execute]!, EVENT_TIMEOUT_MS)));
+  if ("return" in reply && AWAITED_EVENT[execute]) events.push(recordEvent(await engine.waitEvent(AWAITED_EVENT[execute]!, { timeoutMs: EVENT_TIMEOUT_MS })));
   events.push(...engine.takeEvents().map(recordEvent));
   const step: RecordedQmpStep = { kind: "qmp", execute, reply: toTestDir(reply as unknown as Json, workdir) as unknown as QmpReply, events: toTestDir(events as unknown as Json, workdir) as unknown as RecordedQmpStep["events"] };
   if (args !== undefined) step.arguments = args;

@@ -18,7 +18,7 @@ afterEach(async () => {
 function opts(over: Partial<GoldenCheckOptions> = {}): GoldenCheckOptions {
   return {
     goldenRoot: path.join(root, "golden"),
-    golden: { name: "reopen/detach", suffix: "" },
+    golden: { name: "reopen/detach", bindings: [] },
     engine: "model",
     actual: "a\nb\n",
     update: false,
@@ -58,7 +58,7 @@ describe("checkGolden", () => {
     expect(await exists(golden() + ".bad")).toBe(false);
     expect(await readFile(golden(), "utf8")).toBe("a\nB\n");
 
-    const missing = await checkGolden(opts({ ci: true, update: true, golden: { name: "new/one", suffix: "fmt=raw" } }));
+    const missing = await checkGolden(opts({ ci: true, update: true, golden: { name: "new/one", bindings: [["fmt", "raw"]] } }));
     expect(missing).toEqual({
       status: "missing",
       file: "golden/new/one.fmt=raw.out",
@@ -123,8 +123,8 @@ describe("accept and orphans", () => {
       await writeFile(path.join(g, f), "");
     }
     const orphans = await findOrphanGoldens(g, [
-      { name: "a", suffix: "" },
-      { name: "b", suffix: "fmt=raw" },
+      { name: "a", bindings: [] },
+      { name: "b", bindings: [["fmt", "raw"]] },
     ]);
     expect(orphans.map((o) => path.relative(g, o))).toEqual(["b.out", "gone/c.out"]);
   });

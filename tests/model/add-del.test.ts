@@ -78,6 +78,22 @@ describe("blockdev-add and blockdev-del", () => {
     expect(counters).toEqual([0, 2, 3, 4]);
   });
 
+  it("a throttle node references its group from open to close, and across a reopen", () => {
+    f.ok("object-add", { "qom-type": "throttle-group", id: "g1" });
+    f.ok("object-add", { "qom-type": "throttle-group", id: "g2" });
+    f.ok("blockdev-add", { driver: "throttle", "node-name": "t0", "throttle-group": "g1", file: { driver: "null-co", "node-name": "n0" } });
+    expect(f.err("object-del", { id: "g1" })).toBe("object 'g1' is in use, can not be deleted");
+    expect(f.reopen({ driver: "throttle", "node-name": "t0", "throttle-group": "g2", file: "n0" })).toBe("ok");
+    expect(f.err("object-del", { id: "g2" })).toBe("object 'g2' is in use, can not be deleted");
+    f.ok("object-del", { id: "g1" });
+    // Opened inside an add that fails afterwards, it is closed again and lets go.
+    expect(f.err("blockdev-add", { driver: "qcow2", "node-name": "q", file: { driver: "throttle", "throttle-group": "g2", file: { driver: "file", filename: "raw.img", locking: "off" } } })).toBe(
+      "Image is not in qcow2 format",
+    );
+    f.ok("blockdev-del", { "node-name": "t0" });
+    f.ok("object-del", { id: "g2" });
+  });
+
   it("auto names repeat for the same seed", () => {
     const names = (): string[] => {
       const g = new Fixture();

@@ -93,4 +93,27 @@ describeWithQemu("model against qemu-storage-daemon", () => {
     ];
     expect(await compareWithQemu(steps)).toEqual([]);
   });
+
+  it("commit order: a freed old child's shared file node drops its lock bytes; throttle groups are referenced while used", async () => {
+    const steps: Step[] = [
+      ["blockdev-add", { driver: "file", "node-name": "fb", filename: "raw.img" }],
+      ["blockdev-add", { driver: "raw", "node-name": "r", file: { driver: "blkdebug", image: "fb", "take-child-perms": ["consistent-read"] } }],
+      ["blockdev-add", { driver: "file", "node-name": "f1", filename: "other.img" }],
+      ["blockdev-reopen", { options: [{ driver: "raw", "node-name": "r", file: "f1" }, { driver: "file", "node-name": "fb", filename: "raw.img" }] }],
+      ["blockdev-add", { driver: "blkdebug", "node-name": "d", image: { driver: "file", filename: "raw.img" }, "unshare-child-perms": ["consistent-read"] }],
+      ["x-debug-query-block-graph"],
+      ["object-add", { "qom-type": "throttle-group", id: "g1" }],
+      ["object-add", { "qom-type": "throttle-group", id: "g2" }],
+      ["blockdev-add", { driver: "throttle", "node-name": "th", "throttle-group": "g1", file: { driver: "null-co", "node-name": "nn" } }],
+      ["object-del", { id: "g1" }],
+      ["blockdev-reopen", { options: [{ driver: "throttle", "node-name": "th", "throttle-group": "g2", file: "nn" }] }],
+      ["object-del", { id: "g2" }],
+      ["object-del", { id: "g1" }],
+      // A throttle node opened inside an add that fails later gives its group back.
+      ["blockdev-add", { driver: "qcow2", "node-name": "q", file: { driver: "throttle", "throttle-group": "g2", file: { driver: "file", filename: "raw.img" } } }],
+      ["blockdev-del", { "node-name": "th" }],
+      ["object-del", { id: "g2" }],
+    ];
+    expect(await compareWithQemu(steps)).toEqual([]);
+  });
 });

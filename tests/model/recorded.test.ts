@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createEngine } from "../../src/engines/create.js";
+import { createEngine } from "../../src/engines/factory/create.js";
 import { firstDifference, firstRawDifference, formatDifference } from "../differential/compare.js";
 import { withEngine } from "../differential/engines.js";
 import { readFixture } from "../differential/fixture-file.js";

@@ -137,6 +137,17 @@ describe("blockdev-reopen", () => {
     expect(f.reopen({ driver: "throttle", "node-name": "t0", "throttle-group": "nope", file: "n1" })).toBe("Throttle group 'nope' does not exist");
   });
 
+  it("a freed old child's file node keeps no stale lock bytes: its perms commit before the subtree is freed", () => {
+    // tran_commit runs newest-first: the file node's set_perm (taken while the old child still read
+    // it) commits first, then the old child is freed and the file node relaxed. Committing
+    // oldest-first left it holding the "consistent read" byte for a parent that was gone.
+    f.ok("blockdev-add", { driver: "file", "node-name": "fb", filename: "raw.img" });
+    f.ok("blockdev-add", { driver: "raw", "node-name": "r", file: { driver: "blkdebug", image: "fb", "take-child-perms": ["consistent-read"] } });
+    f.ok("blockdev-add", { driver: "file", "node-name": "f1", filename: "other.img" });
+    expect(f.reopen({ driver: "raw", "node-name": "r", file: "f1" }, { driver: "file", "node-name": "fb", filename: "raw.img" })).toBe("ok");
+    f.ok("blockdev-add", { driver: "blkdebug", "node-name": "d", image: { driver: "file", filename: "raw.img" }, "unshare-child-perms": ["consistent-read"] });
+  });
+
   it("a failed multi-node reopen rolls back every entry", () => {
     f.ok("blockdev-add", { driver: "null-co", "node-name": "n0" });
     f.ok("blockdev-add", { driver: "raw", "node-name": "r0", file: "n0" });

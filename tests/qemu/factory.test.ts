@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { createEngine } from "../../src/engines/create.js";
+import { createEngine } from "../../src/engines/factory/create.js";
 import { QemuEngine } from "../../src/engines/qemu/qemu-engine.js";
 import { describeWithQemu } from "../support/qemu.js";
 

@@ -46,7 +46,8 @@ describe("qemu engine faults (fake QEMU)", () => {
   it("starts, reports what the binary says, and stops cleanly", async () => {
     const e = engine("ok");
     await e.start({ workdir });
-    expect(e.describe()).toMatchObject({ kind: "qemu", version: { major: 6, minor: 1, micro: 0 }, drivers: ["file", "raw"], io: false });
+    expect(e.describe()).toMatchObject({ kind: "qemu", version: { major: 6, minor: 1, micro: 0 }, drivers: ["file", "raw"] });
+    expect([...e.describe().features]).toEqual([]);
     expect(reaper.size).toBe(1);
     const pid = e.pid;
     await e.stop();

@@ -16,7 +16,7 @@ describeWithQemu("qemu engine io (qemu-system -M none)", () => {
   beforeAll(async () => {
     workdir = mkdtempSync(join(tmpdir(), "bc-qemu-test-"));
     e = new QemuEngine();
-    await e.start({ workdir, needsIo: true });
+    await e.start({ workdir, features: new Set(["io"]) });
     await e.createImage({ path: "disk.qcow2", format: "qcow2", size: 1 << 20 });
     await e.qmp("blockdev-add", { driver: "qcow2", "node-name": "disk", file: { driver: "file", filename: join(workdir, "disk.qcow2") } });
   });
@@ -28,7 +28,8 @@ describeWithQemu("qemu engine io (qemu-system -M none)", () => {
   });
 
   it("describes io support and the same QEMU", () => {
-    expect(e.describe()).toMatchObject({ io: true, version: { major: 7, minor: 2 } });
+    expect(e.describe()).toMatchObject({ version: { major: 7, minor: 2 } });
+    expect([...e.describe().features]).toEqual(["io"]);
     expect(e.describe().drivers).toContain("qcow2");
   });
 

@@ -1,5 +1,5 @@
 /** A fixed results model for reporter tests: pass, fail (with hostile characters), skip. */
-import type { RunSummary, ScenarioResult } from "../../src/report/results.js";
+import type { RunSummary, ScenarioResult } from "../../src/runner/results.js";
 
 export const passed: ScenarioResult = {
   id: "reopen/detach[fmt=qcow2] (model)",

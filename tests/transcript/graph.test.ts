@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseBlockGraph, resolveNodePath } from "../../src/transcript/block-graph.js";
+import { parseBlockGraph, resolveNodePath } from "../../src/graph-view/block-graph.js";
 import { labelGraph } from "../../src/transcript/labels.js";
 import { renderGraph } from "../../src/transcript/render-graph.js";
 import { formatPerms, sortPerms } from "../../src/transcript/perms.js";
-import { TranscriptError } from "../../src/transcript/errors.js";
+import { GraphReplyError } from "../../src/graph-view/errors.js";
 
 // QEMU 7.2's x-debug-query-block-graph for: q0 (qcow2, implicit file and backing chain), r0 raw on f0,
 // plus a writable export on q0 — ids, node order and descending perm order exactly as QEMU prints them.
@@ -104,7 +104,7 @@ describe("show graph", () => {
   });
 
   it("rejects a reply that is not a block graph with a typed error", () => {
-    expect(() => parseBlockGraph({ nodes: [] })).toThrow(TranscriptError);
+    expect(() => parseBlockGraph({ nodes: [] })).toThrow(GraphReplyError);
     expect(() => parseBlockGraph({ nodes: [], edges: [{ parent: 1 }] })).toThrow(/malformed edge/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { normalizeIoOutput, normalizeText, stableJson } from "../../src/transcript/normalize.js";
 import { renderTranscript } from "../../src/transcript/transcript.js";
 import { renderNodes } from "../../src/transcript/render-nodes.js";
-import { parseBlockGraph } from "../../src/transcript/block-graph.js";
+import { parseBlockGraph } from "../../src/graph-view/block-graph.js";
 import { labelGraph } from "../../src/transcript/labels.js";
 
 describe("normalizeText", () => {

@@ -4,7 +4,7 @@ import { loadConfig } from "../../config/config.js";
 import { UsageError } from "../../errors.js";
 import { acceptBadFiles, findBadFiles } from "../../golden/accept.js";
 import { goldenStem } from "../../golden/paths.js";
-import { discover } from "../../runner/discovery.js";
+import { discover, scenarioName } from "../../runner/discovery.js";
 import { isCi } from "../../runner/env.js";
 import type { Command } from "../command.js";
 
@@ -23,7 +23,7 @@ export const acceptCommand: Command = {
     const config = await loadConfig(io.cwd);
     let bad = await findBadFiles(config.golden);
     if (positionals.length > 0) {
-      const stems = (await discover(config.scenarios, positionals, io.cwd)).map((s) => goldenStem(s.rel) + ".");
+      const stems = (await discover(config.scenarios, positionals, io.cwd)).map((s) => goldenStem(scenarioName(s.rel)) + ".");
       bad = bad.filter((b) => {
         const rel = path.relative(config.golden, b).split(path.sep).join("/");
         return stems.some((stem) => rel.startsWith(stem));

@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { loadConfig } from "../../config/config.js";
-import { createEngine } from "../../engines/create.js";
+import { createEngine } from "../../engines/factory/create.js";
 import { UsageError } from "../../errors.js";
 import { renderGraph } from "../../transcript/render-graph.js";
 import { graphState } from "../../runner/graph-state.js";

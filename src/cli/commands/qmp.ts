@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import path from "node:path";
-import { createEngine, type EngineKind } from "../../engines/create.js";
+import { createEngine } from "../../engines/factory/create.js";
+import { ENGINE_KINDS, type EngineKind } from "../../engines/engine.js";
 import { UsageError } from "../../errors.js";
-import { serveQmpOverStdio } from "../../qmp/stdio-server.js";
+import { serveQmpOverStdio } from "../../monitor/stdio-server.js";
 import type { Command } from "../command.js";
+import { createScratch, removeScratch } from "../../runner/scratch.js";
 import { didYouMean } from "../../text/did-you-mean.js";
-
-const ENGINES: readonly EngineKind[] = ["model", "qemu"];
 
 /** `blockcheck qmp`: one engine, spoken to in QMP over standard input and output. */
 export const qmpCommand: Command = {
@@ -32,14 +31,16 @@ export const qmpCommand: Command = {
   },
   async run({ values }, io) {
     const kind = (values.engine as string | undefined) ?? "model";
-    if (!ENGINES.includes(kind as EngineKind)) {
-      const hint = didYouMean(kind, ENGINES);
-      throw new UsageError(`unknown engine '${kind}'${hint ? ` (did you mean '${hint}'?)` : ""}; engines: ${ENGINES.join(", ")}`);
+    if (!ENGINE_KINDS.includes(kind as EngineKind)) {
+      const hint = didYouMean(kind, ENGINE_KINDS);
+      throw new UsageError(`unknown engine '${kind}'${hint ? ` (did you mean '${hint}'?)` : ""}; engines: ${ENGINE_KINDS.join(", ")}`);
     }
     const given = values.workdir as string | undefined;
     const workdir = given !== undefined ? path.resolve(io.cwd, given) : kind === "model" ? io.cwd : undefined;
     if (workdir !== undefined && !isDirectory(workdir)) throw new UsageError(`--workdir: '${given}' is not a directory`);
-    const scratch = workdir ?? mkdtempSync(path.join(tmpdir(), "blockcheck-qmp-"));
+    // A scratch directory of our own is removed at the end, on a signal, or by the next run if we are killed.
+    const own = workdir === undefined ? await createScratch() : undefined;
+    const scratch = workdir ?? own!.dir;
     try {
       const engine = createEngine(kind as EngineKind);
       try {
@@ -51,7 +52,7 @@ export const qmpCommand: Command = {
       await serveQmpOverStdio(engine, io.stdin, io.stdout);
       return 0;
     } finally {
-      if (workdir === undefined) rmSync(scratch, { recursive: true, force: true });
+      if (own) await removeScratch(own);
     }
   },
 };

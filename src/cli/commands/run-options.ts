@@ -2,7 +2,7 @@
 import os from "node:os";
 import { UsageError } from "../../errors.js";
 import type { BlockcheckConfig, EngineChoice } from "../../config/config.js";
-import type { EngineName } from "../../report/results.js";
+import type { EngineName } from "../../runner/results.js";
 import { parseShard, type SelectionOptions } from "../../runner/selection.js";
 
 export interface RunFlags {

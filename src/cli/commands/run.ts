@@ -2,13 +2,18 @@
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import { loadConfig } from "../../config/config.js";
-import { createEngine } from "../../engines/create.js";
+import { createEngine } from "../../engines/factory/create.js";
+import { parentDeathWarning } from "../../engines/qemu/die-with-parent.js";
 import { UsageError } from "../../errors.js";
+import { FileSystemError, onFile } from "../../file-errors.js";
+import { sweepStaleTemps } from "../../golden/store.js";
 import { createReporter, reporterNames } from "../../report/registry.js";
-import type { Reporter, ReporterContext } from "../../report/reporter.js";
-import { runFailed } from "../../report/results.js";
+import type { ReporterContext } from "../../report/reporter.js";
+import type { Reporter } from "../../runner/reporter.js";
+import { runFailed, type RunSummary } from "../../runner/results.js";
 import { readTimes, writeTimes } from "../../report/times.js";
 import { isCi, wantsColor } from "../../runner/env.js";
 import { planRun, runScenarios } from "../../runner/run-all.js";
@@ -26,7 +31,9 @@ export const runCommand: Command = {
   description: [
     "Runs every scenario under the scenario root (tests/scenarios), or those PATH names: files,",
     "directories, or globs over scenario names (reopen/*). Each scenario, and each parameter value,",
-    "runs on a fresh engine in a private scratch directory, removed on success and kept on failure.",
+    "runs on a fresh engine in a private scratch directory, removed on success and kept on failure",
+    "(with the images, .qmp.log and QEMU's log). Interrupted runs remove theirs; what a killed run left",
+    "is swept by the next one.",
     "A transcript that differs from its golden file prints a diff and writes NAME.out.bad beside it.",
     "",
     "With CI set in the environment nothing is written: no .out.bad, no --update, no times file, and a",
@@ -59,7 +66,11 @@ export const runCommand: Command = {
       return plan.failures.length > 0 ? 1 : 0;
     }
     if (values.update && ci) io.stderr.write("blockcheck run: CI is set, so --update writes nothing\n");
+    const deathWarning = flags.engines.includes("qemu") ? parentDeathWarning() : undefined;
+    if (deathWarning) io.stderr.write(`blockcheck run: warning: ${deathWarning}\n`);
     const timesFile = path.join(io.cwd, TIMES_FILE);
+    // The times file is written atomically too; a killed run may have left its temporary file.
+    if (!ci) await sweepStaleTemps(path.dirname(timesFile));
     const previousTimes = await readTimes(timesFile);
     const color = wantsColor(io.env, io.stdout.isTTY);
     const { reporters, close } = await openReporters(values, io, { color, previousTimes });
@@ -80,11 +91,13 @@ export const runCommand: Command = {
         prune: values.prune === true,
         selection: flags.selection,
         color,
-        makeEngine: (kind) => createEngine(kind, { qemu: { binaries: config.binaries, env: io.env } }),
+        // The runner owns each scratch directory (it removes it, or keeps it whole for inspection), so
+        // QEMU's log stays in it whatever happens.
+        makeEngine: (kind) => createEngine(kind, { qemu: { binaries: config.binaries, env: io.env, keepScratch: true } }),
         reporters,
       });
       failed = runFailed(summary);
-      if (!ci) await writeTimes(timesFile, previousTimes, summary.results);
+      if (!ci) await saveTimes(timesFile, previousTimes, summary, io);
     } finally {
       await close();
     }
@@ -112,8 +125,13 @@ async function openReporters(
   const stdoutCtx = base(io.stdout, io.stdout.isTTY === true, opts.color);
   if (output === undefined) return { reporters: [createReporter(name, stdoutCtx)], close: async () => {} };
   const file = path.resolve(io.cwd, output);
-  await mkdir(path.dirname(file), { recursive: true });
-  const stream = createWriteStream(file);
+  // Opened before anything runs, so that an unwritable file is an error now, not a crash at the end.
+  const stream = await onFile("write --output", file, async () => {
+    await mkdir(path.dirname(file), { recursive: true });
+    const s = createWriteStream(file);
+    await once(s, "open");
+    return s;
+  });
   const reporter = createReporter(name, base(stream, false, false));
   const reporters = name === "console" ? [reporter] : [createReporter("console", stdoutCtx), reporter];
   return {
@@ -123,4 +141,14 @@ async function openReporters(
       await finished(stream);
     },
   };
+}
+
+/** Write the run times; a file that cannot be written costs only the times, so it is a warning. */
+async function saveTimes(file: string, previous: ReadonlyMap<string, number>, summary: RunSummary, io: CliIo): Promise<void> {
+  try {
+    await writeTimes(file, previous, summary.results);
+  } catch (e) {
+    if (!(e instanceof FileSystemError)) throw e;
+    io.stderr.write(`blockcheck run: warning: run times not saved: ${e.describe((abs) => path.relative(io.cwd, abs) || abs)}\n`);
+  }
 }

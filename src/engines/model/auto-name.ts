@@ -3,6 +3,8 @@
  * come from a seeded PRNG so a model run is reproducible; the counter is consumed exactly where QEMU
  * consumes it (every auto-named open, including ones that fail later).
  */
+import { formatAutoName } from "../../graph-view/auto-name.js";
+
 export class AutoNamer {
   private counter = 0;
   private state: number;
@@ -13,8 +15,7 @@ export class AutoNamer {
 
   /** The next auto name, e.g. "#block025". */
   next(): string {
-    const digits = this.random() % 100;
-    return `#block${this.counter++}${digits < 10 ? "0" : ""}${digits}`;
+    return formatAutoName(this.counter++, this.random() % 100);
   }
 
   /** xorshift32: tiny, fast and deterministic. */

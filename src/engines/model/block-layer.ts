@@ -13,8 +13,9 @@ import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { LayerState } from "./layer-state.js";
-import { validateQmpCommand } from "./qapi/validate.js";
-import { toQdictOrder } from "./qdict-order.js";
+import { validateQmpCommand } from "../../qapi/validate.js";
+import { toQdictOrder } from "../../qapi/qdict-order.js";
+import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
 import { QmpFailure } from "./qmp-failure.js";
 
 /** How to build a model. */
@@ -59,7 +60,10 @@ export class BlockLayer {
     return this.quitting;
   }
 
-  /** Run one QMP command in command mode. QMP errors are replies; model bugs throw. */
+  /**
+   * Run one QMP command in command mode. QMP errors are replies; where QEMU 7.2 would crash this
+   * throws QemuWouldCrashError (the engine reports it as QEMU's crash); model bugs throw.
+   */
   execute(command: string, args?: Record<string, unknown>): QmpReply {
     const checked = validateQmpCommand(command, args);
     if (!checked.ok) return { error: checked.error };
@@ -78,6 +82,7 @@ export class BlockLayer {
       return { return: toQdictOrder(handler(this.state, checked.args)) };
     } catch (e) {
       if (e instanceof QmpFailure) return { error: e.body };
+      if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e });
       throw e;
     }
   }

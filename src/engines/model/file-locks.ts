@@ -3,7 +3,7 @@
  * (100+p) and each "unshared" byte (200+p). Counts make a node's check O(1) however many nodes open
  * the same image (a 100,000-deep chain may open one base image 100,000 times).
  */
-import { PERM_ALL } from "./perms.js";
+import { BLK_PERM_ALL } from "./perms.js";
 
 export class FileLockTable {
   private readonly held = [0, 0, 0, 0];
@@ -27,6 +27,6 @@ export class FileLockTable {
       if (this.held[i]! - (own[0] & bit ? 1 : 0) > 0) held |= bit;
       if (this.unshared[i]! - (own[1] & bit ? 1 : 0) > 0) unshared |= bit;
     }
-    return { held: held & PERM_ALL, unshared: unshared & PERM_ALL };
+    return { held: held & BLK_PERM_ALL, unshared: unshared & BLK_PERM_ALL };
   }
 }

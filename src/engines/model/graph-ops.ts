@@ -1,22 +1,23 @@
 /**
- * Graph mutations, each recording its undo in a Transaction: register a node name, attach and
+ * Graph mutations, each recording how to finish in a Transaction: register a node name, attach and
  * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
  */
-import { fileState } from "./drivers/file.js";
+import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, type ParentRef, removeFrom } from "./graph.js";
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
-import { PERM_ALL } from "./perms.js";
+import { BLK_PERM_ALL } from "./perms.js";
 import { QmpFailure } from "./qmp-failure.js";
-import { Transaction } from "./transaction.js";
+import { runInTransaction, type Transaction } from "./transaction.js";
 
-/** Insert a named node at the end of graph_bdrv_states. */
+/** Insert a named node at the end of graph_bdrv_states; an abort drops it again. */
 export function registerNode(state: LayerState, node: BdsNode, tran: Transaction): void {
   state.nodes.set(node.name, node);
-  tran.addUndo(() => {
-    state.nodes.delete(node.name);
-    if (node.driver.name === "file" && node.state["absPath"] !== undefined) releaseLocks(state, node);
-    node.freed = true;
+  tran.add({
+    abort: () => {
+      state.nodes.delete(node.name);
+      node.freed = true;
+    },
   });
 }
 
@@ -27,12 +28,12 @@ export function attachEdge(
   name: string,
   role: number,
   tran: Transaction,
-  perms: { perm: number; shared: number } = { perm: 0, shared: PERM_ALL },
+  perms: { perm: number; shared: number } = { perm: 0, shared: BLK_PERM_ALL },
 ): Child {
   const c: Child = { name, role, parent, bs, perm: perms.perm, shared: perms.shared, fresh: true };
   if (parent.kind === "node") parent.node.children.push(c);
   bs.parents.push(c);
-  tran.addUndo(() => detachLists(c));
+  tran.add({ abort: () => detachLists(c) });
   return c;
 }
 
@@ -43,9 +44,11 @@ export function attachEdge(
  */
 export function removeEdge(c: Child, tran: Transaction): void {
   detachLists(c);
-  tran.addUndo(() => {
-    if (c.parent.kind === "node") c.parent.node.children.push(c);
-    c.bs.parents.push(c);
+  tran.add({
+    abort: () => {
+      if (c.parent.kind === "node") c.parent.node.children.push(c);
+      c.bs.parents.push(c);
+    },
   });
 }
 
@@ -69,20 +72,20 @@ export function detachAndRelease(state: LayerState, c: Child): void {
   if (unreferenced(c.bs)) freeNode(state, c.bs);
 }
 
-/** A refresh whose failure is ignored (QEMU passes errp=NULL). */
-export function relaxPerms(state: LayerState, node: BdsNode): void {
+/** `bdrv_refresh_perms(bs, NULL, NULL)`: a refresh in its own transaction, its failure ignored. */
+export function relaxPerms(host: DriverHost, node: BdsNode): void {
   if (node.freed) return;
-  const tran = new Transaction();
   try {
-    refreshPerms(state, [node], tran);
-    tran.commit();
+    runInTransaction((tran) => refreshPerms(host, [node], tran));
   } catch (e) {
-    tran.abort();
     if (!(e instanceof QmpFailure)) throw e;
   }
 }
 
-/** `bdrv_delete`: close the node (releasing its children, freeing orphans) and drop its name. */
+/**
+ * `bdrv_delete` → `bdrv_close`: the driver closes first, then the children go newest-first (each
+ * relaxed, and freed when that was its last reference), and the name is dropped.
+ */
 export function freeNode(state: LayerState, root: BdsNode): void {
   const stack = [root];
   while (stack.length > 0) {
@@ -90,7 +93,7 @@ export function freeNode(state: LayerState, root: BdsNode): void {
     if (node.freed) continue;
     node.freed = true;
     state.nodes.delete(node.name);
-    if (node.driver.name === "file") releaseLocks(state, node);
+    node.driver.close?.(node, state);
     for (let i = node.children.length - 1; i >= 0; i--) {
       const c = node.children[i]!;
       detachLists(c);
@@ -98,12 +101,4 @@ export function freeNode(state: LayerState, root: BdsNode): void {
       if (unreferenced(c.bs)) stack.push(c.bs);
     }
   }
-}
-
-/** A closed file node gives up its lock bytes. */
-export function releaseLocks(state: LayerState, node: BdsNode): void {
-  const st = fileState(node);
-  state.locksFor(st.absPath).move([st.heldPerm, st.heldUnshared], [0, 0]);
-  st.heldPerm = 0;
-  st.heldUnshared = 0;
 }

@@ -5,6 +5,8 @@
  * QEMU's order matters.
  */
 import type { DriverDef } from "./drivers/driver.js";
+import type { OpaqueBox } from "./opaque.js";
+import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
 
 /** Flattened QDict options (dotted keys, e.g. "unshare-child-perms.0"), in insertion order. */
 export type Flat = Record<string, unknown>;
@@ -31,6 +33,7 @@ export interface BdsNode {
   /** Creation serial, unique for the engine's lifetime. */
   readonly serial: number;
   name: string;
+  /** The node got a generated "#block…" name (no node-name was given); transcripts name it by path. */
   autoNamed: boolean;
   driver: DriverDef;
   /** bs->options: effective options without children's options and references. */
@@ -49,7 +52,12 @@ export interface BdsNode {
   monitorOwned: boolean;
   /** The parent that created this node inline (bs->inherits_from). */
   inheritsFrom: BdsNode | null;
-  /** Implicit job filters (never created here, kept for the reopen rules). */
+  /**
+   * bs->implicit: a filter node a block job inserted without being given a node-name (commit_top,
+   * mirror_top, …), which QEMU hides (reopen may not replace it; it is skipped when comparing a new
+   * child with the old). Not to be confused with nodes opened inline or from an image header, which
+   * are ordinary nodes, auto-named or not. No modelled command creates such a node yet.
+   */
   implicit: boolean;
   /** Image size in bytes as this node sees it (total_sectors is derived from it). */
   size: number;
@@ -57,10 +65,17 @@ export interface BdsNode {
   alignment: number;
   /** bs->backing_file: the backing file name from the image header ("" if none). */
   backingFile: string;
-  /** bs->auto_backing_file: the header's backing name, or the implicit backing's filename once opened. */
+  /** bs->backing_format: the backing format from the image header ("" if none). */
+  backingFormat: string;
+  /** bs->auto_backing_file: the header's backing name, or the header-named backing's filename once opened. */
   autoBackingFile: string;
-  /** Driver-private state (file name, lock state, throttle group, …). */
-  state: Record<string, unknown>;
+  /**
+   * bs->exact_filename as bdrv_open_common sets it (the `filename` option, "" if none). Only a node
+   * without a refreshFilename hook and without a primary child (file-posix) keeps it.
+   */
+  exactFilename: string;
+  /** bs->opaque: the driver's private state, read only through that driver's OpaqueSlot. */
+  opaque: OpaqueBox | null;
   /** Whether the node was freed (stale references must not be used). */
   freed: boolean;
 }
@@ -83,6 +98,28 @@ export function childNamed(node: BdsNode, name: string): Child | undefined {
     if (c.name === name) return c;
   }
   return undefined;
+}
+
+/** `bdrv_primary_child`: the child with the PRIMARY role, if any. */
+export function primaryChild(node: BdsNode): Child | undefined {
+  return node.children.find((c) => c.role & BDRV_CHILD_PRIMARY);
+}
+
+/** `bdrv_filter_child`: a filter's FILTERED child (its `file`, or blkdebug's `image`); none for other nodes. */
+export function filteredChild(node: BdsNode): Child | undefined {
+  if (!node.driver.isFilter) return undefined;
+  return node.children.find((c) => c.role & BDRV_CHILD_FILTERED);
+}
+
+/** `bdrv_skip_implicit_filters`: down through implicit filter nodes to the first other node. */
+export function skipImplicitFilters(node: BdsNode): BdsNode {
+  let n = node;
+  while (n.implicit) {
+    const c = filteredChild(n);
+    if (!c) break;
+    n = c.bs;
+  }
+  return n;
 }
 
 /** Remove one element from an array by identity (lists here are short). */

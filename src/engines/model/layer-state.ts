@@ -5,7 +5,9 @@
 import type { QmpEvent } from "../engine.js";
 import { AutoNamer } from "./auto-name.js";
 import { FileLockTable } from "./file-locks.js";
+import type { DriverHost } from "./drivers/driver.js";
 import type { BdsNode, BlockBackend } from "./graph.js";
+import { ThrottleGroups } from "./throttle-groups.js";
 
 /** An NBD block export: an anonymous BlockBackend on a node. */
 export interface BlockExport {
@@ -16,13 +18,13 @@ export interface BlockExport {
   node: BdsNode;
 }
 
-export class LayerState {
+export class LayerState implements DriverHost {
   /** Named nodes in graph_bdrv_states order (name assignment order); lookups by name. */
   readonly nodes = new Map<string, BdsNode>();
   /** BlockBackends in creation order. */
   readonly backends = new Set<BlockBackend>();
   readonly exports = new Map<string, BlockExport>();
-  readonly throttleGroups = new Set<string>();
+  readonly throttleGroups = new ThrottleGroups();
   nbdServerRunning = false;
   /** Image lock counts by absolute path. */
   readonly fileLocks = new Map<string, FileLockTable>();

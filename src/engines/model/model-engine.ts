@@ -1,17 +1,35 @@
 /**
  * The model engine: QEMU 7.2's block layer embedded in TypeScript, behind the Engine interface.
- * The work happens synchronously in BlockLayer; this class adds the engine lifecycle, images and
- * the asynchronous event API.
+ * Commands run synchronously in BlockLayer; this class adds the engine lifecycle, images, the event
+ * queue, and the main loop whose virtual clock asynchronous work and event waits advance on.
+ *
+ * Where QEMU 7.2 would crash, the block layer throws QemuWouldCrashError; the engine reports it as
+ * the qemu engine reports a real crash (EngineCrashedError), answers nothing more, and stop() says
+ * which signal QEMU would have died of.
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BlockcheckError } from "../../errors.js";
+import { eventMatches } from "../../qmp/event-match.js";
 import { QmpEventTimeoutError } from "../../qmp/errors.js";
-import type { Engine, EngineInfo, EngineStartOptions, ImageSpec, QmpEvent, QmpReply } from "../engine.js";
+import type {
+  Engine,
+  EngineInfo,
+  EngineStartOptions,
+  EngineStopOutcome,
+  ExitStatus,
+  ImageSpec,
+  QmpEvent,
+  QmpReply,
+  WaitEventOptions,
+} from "../engine.js";
+import { EngineCrashedError, EngineFeatureMissingError } from "../errors.js";
 import { BlockLayer } from "./block-layer.js";
 import { MODEL_PACKAGE, MODEL_VERSION } from "./commands/version.js";
 import { driverNames } from "./drivers/index.js";
 import { writeImage } from "./images/write-image.js";
+import { MainLoop, msToNs } from "./main-loop.js";
+import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
 
 /** The model engine used in the wrong state (before start, after stop or quit). */
 export class ModelEngineStateError extends BlockcheckError {
@@ -26,12 +44,27 @@ export interface ModelEngineOptions {
   seed?: number;
 }
 
+type State = "new" | "running" | "crashed" | "stopped";
+
+/** Where the model stopped because QEMU would have crashed. */
+interface Crash {
+  command: string;
+  exit: ExitStatus;
+  /** What QEMU would print (e.g. its assertion message): the model's "log tail". */
+  detail: string;
+}
+
 export class ModelEngine implements Engine {
   readonly kind = "model" as const;
-  private layer: BlockLayer | null = null;
-  private workdir = "";
-  private readonly events: QmpEvent[] = [];
-  private stopped = false;
+  /** The main loop and its virtual clock, for the block layer's asynchronous tasks (and tests). */
+  readonly loop = new MainLoop();
+  #state: State = "new";
+  #layer: BlockLayer | undefined;
+  #workdir = "";
+  #events: QmpEvent[] = [];
+  #crash: Crash | undefined;
+  /** Wall-clock time at start, in µs: event timestamps are this plus the virtual clock. */
+  #epochUs = 0;
 
   constructor(private readonly opts: ModelEngineOptions = {}) {}
 
@@ -40,7 +73,7 @@ export class ModelEngine implements Engine {
       kind: "model",
       version: { ...MODEL_VERSION },
       drivers: driverNames(),
-      io: false,
+      features: new Set(),
       greeting: {
         QMP: { version: { qemu: { micro: MODEL_VERSION.micro, minor: MODEL_VERSION.minor, major: MODEL_VERSION.major }, package: MODEL_PACKAGE }, capabilities: ["oob"] },
       },
@@ -48,18 +81,22 @@ export class ModelEngine implements Engine {
   }
 
   async start(opts: EngineStartOptions): Promise<void> {
-    if (this.layer || this.stopped) throw new ModelEngineStateError("model engine: start() may be called only once");
-    this.workdir = opts.workdir;
-    this.layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed });
+    if (this.#state !== "new") throw new ModelEngineStateError("model engine: start() may be called only once");
+    this.#workdir = opts.workdir;
+    this.#layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed });
+    // The one wall-clock read: timestamps only, never progress.
+    this.#epochUs = Date.now() * 1000;
+    this.#state = "running";
     opts.signal?.addEventListener("abort", () => void this.stop(), { once: true });
   }
 
   async createImage(spec: ImageSpec): Promise<void> {
-    this.running();
+    // qemu-img needs no running QEMU, so images can still be made after a crash.
+    if (this.#state !== "running" && this.#state !== "crashed") this.#live("createImage");
     // As the qemu engine does before running qemu-img, which makes the external data file first
     // (a raw file of the image's size).
     const create = (rel: string, s: ImageSpec) => {
-      const abs = resolve(this.workdir, rel);
+      const abs = resolve(this.#workdir, rel);
       mkdirSync(dirname(abs), { recursive: true });
       writeImage(abs, s);
     };
@@ -68,34 +105,95 @@ export class ModelEngine implements Engine {
   }
 
   async qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
-    const layer = this.running();
-    const reply = layer.execute(command, args);
-    this.events.push(...layer.takeEvents());
-    if (layer.quitRequested) this.stopped = true;
+    const layer = this.#live(command);
+    const reply = this.#guard(command, () => {
+      const r = layer.execute(command, args);
+      // QEMU goes back to its main loop before it reads the next command: what the command
+      // scheduled to run "soon" has run by then. Time does not pass.
+      this.loop.runBottomHalves();
+      return r;
+    });
+    this.#collect();
+    if (layer.quitRequested) this.#state = "stopped";
     return reply;
   }
 
   takeEvents(): QmpEvent[] {
-    if (this.layer) this.events.push(...this.layer.takeEvents());
-    return this.events.splice(0);
+    this.#collect();
+    return this.#events.splice(0);
   }
 
-  async waitEvent(name: string, timeoutMs: number): Promise<QmpEvent> {
-    // The model emits events synchronously, so an event that is not queued now never comes:
-    // fail at once rather than sleeping through the timeout.
-    this.takeEvents().forEach((e) => this.events.push(e));
-    const i = this.events.findIndex((e) => e.event === name);
-    if (i >= 0) return this.events.splice(i, 1)[0]!;
-    throw new QmpEventTimeoutError(name, timeoutMs);
+  async waitEvent(name: string, opts: WaitEventOptions): Promise<QmpEvent> {
+    const what = `waitEvent(${name})`;
+    this.#live(what);
+    const deadlineNs = this.loop.nowNs + msToNs(opts.timeoutMs);
+    return this.#guard(what, () => {
+      // Timer by timer, so the wait stops at the first matching event and leaves the rest of the
+      // work for later; nothing more is due before the deadline means the event never comes in time.
+      do {
+        this.#collect();
+        const i = this.#events.findIndex((e) => eventMatches(e, name, opts.match));
+        if (i >= 0) return this.#events.splice(i, 1)[0]!;
+      } while (this.loop.step(deadlineNs));
+      this.loop.advanceTo(deadlineNs);
+      throw new QmpEventTimeoutError(name, opts.timeoutMs);
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  async io(node: string, command: string): Promise<string> {
+    throw new EngineFeatureMissingError("model", "io", `cannot run '${command}' on ${node}: the model does not do guest I/O`);
   }
 
-  private running(): BlockLayer {
-    if (!this.layer) throw new ModelEngineStateError("model engine: not started");
-    if (this.stopped) throw new ModelEngineStateError("model engine: stopped (quit or stop() was called)");
-    return this.layer;
+  /** Queue an event as QEMU's monitor would send it, stamped with the virtual clock. */
+  emit(event: string, data?: Record<string, unknown>): void {
+    this.#events.push(this.#stamp({ event, ...(data !== undefined ? { data } : {}) }));
+  }
+
+  async stop(): Promise<EngineStopOutcome> {
+    this.#state = "stopped";
+    if (!this.#crash) return { kind: "clean" };
+    return { kind: "crashed", exit: { ...this.#crash.exit }, logTail: this.#crash.detail };
+  }
+
+  /** The block layer, if the engine can take a command now; else the error a caller gets. */
+  #live(command: string): BlockLayer {
+    if (this.#state === "crashed" && this.#crash) {
+      const c = this.#crash;
+      throw new EngineCrashedError(command, c.exit, `QEMU is dead: it would have died during '${c.command}' (${c.exit.signal}); '${command}' cannot run`);
+    }
+    if (this.#state === "new" || !this.#layer) throw new ModelEngineStateError("model engine: not started");
+    if (this.#state !== "running") throw new ModelEngineStateError("model engine: stopped (quit or stop() was called)");
+    return this.#layer;
+  }
+
+  /**
+   * Run `work`; where QEMU would crash in it, this engine crashes. Timers and bottom halves run
+   * outside any command handler, so a QemuAbort from them arrives here unnamed.
+   */
+  #guard<T>(command: string, work: () => T): T {
+    try {
+      return work();
+    } catch (e) {
+      if (!(e instanceof QemuWouldCrashError || e instanceof QemuAbort)) throw e;
+      const exit: ExitStatus = { exitCode: undefined, signal: e.signal };
+      this.#crash = { command, exit, detail: e.detail };
+      this.#state = "crashed";
+      throw new EngineCrashedError(
+        command,
+        exit,
+        `QEMU died during '${command}' (killed by signal ${e.signal}): the model stops where QEMU 7.2 crashes\n--- QEMU 7.2 prints ---\n${e.detail}`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** Move the block layer's events to the queue, stamped with the virtual clock. */
+  #collect(): void {
+    if (this.#layer) for (const e of this.#layer.takeEvents()) this.#events.push(this.#stamp(e));
+  }
+
+  #stamp(e: QmpEvent): QmpEvent {
+    const us = this.#epochUs + Math.floor(this.loop.nowNs / 1000);
+    return { ...e, timestamp: { seconds: Math.floor(us / 1_000_000), microseconds: us % 1_000_000 } };
   }
 }

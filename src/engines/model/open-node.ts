@@ -1,24 +1,24 @@
 /**
  * `bdrv_open_inherit` for blockdev-add: option inheritance, the `file` child opened before the node
  * is named, name assignment, the driver's open (children attached one by one, each refreshing
- * permissions), then the backing file — explicit, or implicit from the image header.
+ * permissions), then the backing file — explicit, or the one the image header names.
  * Every change is recorded in the caller's Transaction, so a failure leaves nothing behind.
  */
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
+import { fullBackingFilename } from "./backing-filename.js";
 import { findDriver } from "./drivers/index.js";
 import type { OpenContext } from "./drivers/driver.js";
-import { fileState } from "./drivers/file.js";
-import { type BdsNode, type Child, type Flat, childNamed } from "./graph.js";
+import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, registerNode } from "./graph-ops.js";
 import { readImage } from "./images/read-image.js";
 import type { LayerState } from "./layer-state.js";
 import { assignNodeName } from "./node-names.js";
 import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
-import { PERM_ALL } from "./perms.js";
+import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
-import { qdictKeyOrder } from "./qdict-order.js";
-import { ROLE_COW, ROLE_IMAGE, ROLE_PRIMARY } from "./roles.js";
+import { qdictKeyOrder } from "../../qapi/qdict-order.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
 import type { Transaction } from "./transaction.js";
 
 /** One node to open. */
@@ -30,47 +30,8 @@ export interface OpenRequest {
   /** The parent's effective options, to inherit from. */
   parentOptions: Flat | null;
   role: number;
-  /** A filename to open (implicit backing files). */
+  /** A filename to open (a backing file named by an image header). */
   filename?: string;
-}
-
-/** `bdrv_get_full_backing_filename`: relative names are relative to the image's directory. */
-export function fullBackingFilename(node: BdsNode, backing: string): string {
-  return isAbsolute(backing) ? backing : nodeDirname(node) + backing;
-}
-
-/**
- * `bdrv_dirname`: asked of the primary child down to the protocol node, whose filename gives the
- * directory, so a qcow2 over blkdebug over a file finds its backing file beside that file.
- */
-function nodeDirname(node: BdsNode): string {
-  let n = node;
-  for (let c = primaryChild(n); c; c = primaryChild(n)) n = c;
-  const exact = nodeFilename(n);
-  // path_combine(exact, ""): keep everything up to the last '/' (or past a "proto:" prefix).
-  const slash = exact.lastIndexOf("/");
-  if (slash >= 0) return exact.slice(0, slash + 1);
-  const colon = exact.indexOf(":");
-  return colon >= 0 ? exact.slice(0, colon + 1) : "";
-}
-
-function primaryChild(node: BdsNode): BdsNode | undefined {
-  return node.children.find((c) => c.role & ROLE_PRIMARY)?.bs;
-}
-
-/** The filename QEMU shows for a node (bs->filename). */
-export function nodeFilename(node: BdsNode): string {
-  let n: BdsNode | undefined = node;
-  while (n) {
-    if (n.driver.name === "file") return fileState(n).filename;
-    if (n.driver.name === "null-co") return "null-co://";
-    if (n.driver.name === "blkdebug") {
-      const image = childNamed(n, "image");
-      return image ? `blkdebug::${nodeFilename(image.bs)}` : "";
-    }
-    n = childNamed(n, "file")?.bs;
-  }
-  return "";
 }
 
 export class NodeOpener {
@@ -112,16 +73,18 @@ export class NodeOpener {
       size: 0,
       alignment: 1,
       backingFile: "",
+      backingFormat: "",
       autoBackingFile: "",
-      state: {},
+      exactFilename: typeof options["filename"] === "string" ? options["filename"] : "",
+      opaque: null,
       freed: false,
     };
     const preOpened = new Map<string, BdsNode>();
     if (!driver.protocol) {
       // The file child is opened (for format probing) before this node gets its name.
       const file = req.filename
-        ? this.open({ options: { driver: "file", filename: req.filename }, parent: node, parentOptions: options, role: ROLE_IMAGE })
-        : this.resolveChild(node, options, "file", ROLE_IMAGE);
+        ? this.open({ options: { driver: "file", filename: req.filename }, parent: node, parentOptions: options, role: BDRV_CHILD_IMAGE })
+        : this.resolveChild(node, options, "file", BDRV_CHILD_IMAGE);
       if (file) {
         preOpened.set("file", file);
         options["file"] = file.name;
@@ -129,9 +92,9 @@ export class NodeOpener {
     }
     if (node.forceShare && !node.readOnly) fail("force-share=on can only be used with read-only images");
     checkDetectZeroes(options, node.unmap);
-    const name = options["node-name"];
-    node.name = assignNodeName(this.state, typeof name === "string" ? name : undefined);
-    node.autoNamed = typeof name !== "string";
+    const requested = options["node-name"];
+    node.name = assignNodeName(this.state, typeof requested === "string" ? requested : undefined);
+    node.autoNamed = typeof requested !== "string";
     registerNode(this.state, node, this.tran);
 
     const ctx: OpenContext = {
@@ -145,15 +108,19 @@ export class NodeOpener {
       setChildRole: (child, role) => {
         const old = child.role;
         child.role = role;
-        this.tran.addUndo(() => {
-          child.role = old;
+        this.tran.add({
+          abort: () => {
+            child.role = old;
+          },
         });
         refreshPerms(this.state, [node], this.tran);
       },
       resolvePath: (filename) => resolve(this.state.workdir, filename),
-      hasThrottleGroup: (id) => this.state.throttleGroups.has(id),
+      host: this.state,
     };
     driver.open(ctx);
+    // An open that fails later (a backing file, a leftover option) closes the node again.
+    this.tran.add({ abort: () => driver.close?.(node, this.state) });
     if (driver.supportsBacking) this.openBacking(node, options);
     for (const c of node.children) stripChild(options, explicit, c.name);
     stripChild(options, explicit, "backing");
@@ -189,7 +156,7 @@ export class NodeOpener {
 
   /** Attach `bs` below `parent` and refresh permissions from the parent. */
   attach(parent: BdsNode, bs: BdsNode, name: string, role: number): Child {
-    const c = attachEdge({ kind: "node", node: parent }, bs, name, role, this.tran, { perm: 0, shared: PERM_ALL });
+    const c = attachEdge({ kind: "node", node: parent }, bs, name, role, this.tran, { perm: 0, shared: BLK_PERM_ALL });
     refreshPerms(this.state, [parent], this.tran);
     return c;
   }
@@ -198,30 +165,31 @@ export class NodeOpener {
   private openBacking(node: BdsNode, options: Flat): void {
     const value = options["backing"];
     if (value === null) return;
-    if (typeof value !== "string" && !hasSub(options, "backing.") && node.backingFile === "") return;
+    const inline = hasSub(options, "backing.");
+    if (typeof value !== "string" && !inline && node.backingFile === "") return;
+    // The header's name is made absolute before anything is opened; failing that is not an open error.
+    const headerNamed = typeof value !== "string" && !inline ? fullBackingFilename(node, node.backingFile) : "";
     let backing: BdsNode;
     try {
       if (typeof value === "string") {
         backing = this.lookupReference(value);
-      } else if (hasSub(options, "backing.")) {
+      } else if (inline) {
         const sub = extractSub(options, "backing.");
-        backing = this.open({ options: sub, parent: node, parentOptions: options, role: ROLE_COW });
+        backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW });
       } else {
-        backing = this.openImplicitBacking(node, options);
-        node.autoBackingFile = fullBackingFilename(node, node.backingFile);
+        backing = this.openHeaderBacking(node, options, headerNamed);
+        node.autoBackingFile = headerNamed;
       }
     } catch (e) {
       if (e instanceof QmpFailure) fail(`Could not open backing file: ${e.body.desc}`);
       throw e;
     }
-    this.attach(node, backing, "backing", ROLE_COW);
+    this.attach(node, backing, "backing", BDRV_CHILD_COW);
   }
 
-  /** The backing file named in the header: format from the header, else probed. */
-  private openImplicitBacking(node: BdsNode, options: Flat): BdsNode {
-    const filename = fullBackingFilename(node, node.backingFile);
-    const header = (node.state as { header?: { backingFormat: string } }).header;
-    let format = header?.backingFormat ?? "";
+  /** The backing file named in the header: format from the header (bs->backing_format), else probed. */
+  private openHeaderBacking(node: BdsNode, options: Flat, filename: string): BdsNode {
+    let format = node.backingFormat;
     if (format === "") {
       try {
         format = readImage(resolve(this.state.workdir, filename)).qcow2 ? "qcow2" : "raw";
@@ -229,7 +197,7 @@ export class NodeOpener {
         format = "raw";
       }
     }
-    return this.open({ options: { driver: format }, parent: node, parentOptions: options, role: ROLE_COW, filename });
+    return this.open({ options: { driver: format }, parent: node, parentOptions: options, role: BDRV_CHILD_COW, filename });
   }
 }
 

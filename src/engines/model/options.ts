@@ -1,7 +1,7 @@
 /** QDict option helpers: flattening, sub-dict extraction and QEMU's loose boolean parsing. */
 import type { Flat } from "./graph.js";
 import { fail } from "./qmp-failure.js";
-import { ROLE_COW } from "./roles.js";
+import { BDRV_CHILD_COW } from "./roles.js";
 
 /** `qdict_flatten`: nested dicts and lists become dotted keys ("file.driver", "perms.0"). */
 export function flatten(value: Record<string, unknown>, prefix = "", out: Flat = {}): Flat {
@@ -43,6 +43,21 @@ export function optBool(value: unknown, fallback = false): boolean {
   return value === true || value === "on" || value === "true" || value === "yes";
 }
 
+/** How QemuOpts prints a value it absorbed from a QDict. */
+function qemuOptString(v: unknown): unknown {
+  if (typeof v === "boolean") return v ? "on" : "off";
+  if (typeof v === "number") return String(v);
+  return v;
+}
+
+/**
+ * `qemu_opts_to_qdict` after `qemu_opts_absorb_qdict`: the options among `keys` come back as the
+ * strings QemuOpts keeps, so a reopen compares them as strings.
+ */
+export function qemuOptsToQdict(opts: Flat, keys: readonly string[]): void {
+  for (const k of keys) if (k in opts) opts[k] = qemuOptString(opts[k]);
+}
+
 /** The list stored flattened under "key.0", "key.1", … */
 export function flatList(options: Flat, key: string): unknown[] {
   const list: unknown[] = [];
@@ -70,7 +85,7 @@ export function inheritChildOptions(child: Flat, parent: Flat, role: number): vo
   copyDefault(child, parent, "cache.direct");
   copyDefault(child, parent, "cache.no-flush");
   copyDefault(child, parent, "force-share");
-  if (role & ROLE_COW) {
+  if (role & BDRV_CHILD_COW) {
     // Backing files are opened read-only by default.
     setDefault(child, "read-only", "on");
     setDefault(child, "auto-read-only", "off");

@@ -10,12 +10,11 @@
  * before and get identical inputs, so they cannot fail and would compute identical child perms.
  */
 import type { PermPair } from "./child-perms.js";
-import { defaultPerms } from "./child-perms.js";
-import { fileState } from "./drivers/file.js";
-import { nodeLength } from "./node-length.js";
+import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, parentDescription } from "./graph.js";
-import type { LayerState } from "./layer-state.js";
-import { PERM_ALL, PERM_RESIZE, PERM_WRITE, PERM_WRITE_UNCHANGED, permNamesForMessage } from "./perms.js";
+import { nodeLength } from "./node-length.js";
+import { BLK_PERM_ALL, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED, permNamesForMessage } from "./perms.js";
+import { qemuAssert } from "./qemu-would-crash.js";
 import { fail } from "./qmp-failure.js";
 import type { Transaction } from "./transaction.js";
 
@@ -30,7 +29,7 @@ function writableAfter(node: BdsNode, q: ReopenFlags | undefined): boolean {
 /** Cumulative perm (OR) and shared perm (AND) over the edges into `node`. */
 export function cumulativePerms(node: BdsNode, override?: ReadonlyMap<Child, PermPair>): PermPair {
   let perm = 0;
-  let shared = PERM_ALL;
+  let shared = BLK_PERM_ALL;
   for (const c of node.parents) {
     const o = override?.get(c);
     perm |= o ? o[0] : c.perm;
@@ -41,10 +40,10 @@ export function cumulativePerms(node: BdsNode, override?: ReadonlyMap<Child, Per
 
 /** `bdrv_child_perm`: the driver's rule, then force-share on the child shares everything. */
 export function childPerms(node: BdsNode, child: Child, P: number, S: number, writable: boolean): PermPair {
-  const pair = node.driver.childPerm
-    ? node.driver.childPerm({ node, child, P, S, writable })
-    : defaultPerms(child.role, P, S, writable);
-  if (child.bs.forceShare) pair[1] = PERM_ALL;
+  const rule = node.driver.childPerm;
+  if (!rule) qemuAssert({ file: "../../block.c", line: 2262, func: "bdrv_child_perm" }, "bs->drv && bs->drv->bdrv_child_perm");
+  const pair = rule({ node, child, P, S, writable });
+  if (child.bs.forceShare) pair[1] = BLK_PERM_ALL;
   return pair;
 }
 
@@ -55,6 +54,8 @@ function findDirty(starts: readonly BdsNode[], q: ReopenFlags | undefined): Set<
   const work = [...starts];
   while (work.length > 0) {
     const n = work.pop()!;
+    // A driver without child rules has no children; if it had, the refresh itself says so (below).
+    if (!n.driver.childPerm) continue;
     const [P, S] = cumulativePerms(n, tentative);
     const writable = writableAfter(n, q);
     for (const c of n.children) {
@@ -104,14 +105,14 @@ function topologicalOrder(starts: readonly BdsNode[], dirty: ReadonlySet<BdsNode
 }
 
 /** `bdrv_parent_perms_conflict`: parents newest-first; b needs, a unshares. */
-function checkParentConflicts(node: BdsNode): void {
+export function parentPermsConflict(node: BdsNode): void {
   const ps = node.parents;
   for (let i = ps.length - 1; i >= 0; i--) {
     const a = ps[i]!;
     for (let j = ps.length - 1; j >= 0; j--) {
       if (i === j) continue;
       const b = ps[j]!;
-      const missing = b.perm & ~a.shared & PERM_ALL;
+      const missing = b.perm & ~a.shared & BLK_PERM_ALL;
       if (missing) {
         fail(
           `Permission conflict on node '${node.name}': permissions '${permNamesForMessage(missing)}' are both ` +
@@ -129,31 +130,57 @@ export function setChildPerm(c: Child, perm: number, shared: number, tran: Trans
   const old: PermPair = [c.perm, c.shared];
   c.perm = perm;
   c.shared = shared;
-  tran.addUndo(() => {
-    c.perm = old[0];
-    c.shared = old[1];
+  tran.add({
+    abort: () => {
+      c.perm = old[0];
+      c.shared = old[1];
+    },
   });
 }
 
-/** `bdrv_node_refresh_perm`. */
-function refreshNode(state: LayerState, node: BdsNode, q: ReopenFlags | undefined, tran: Transaction): void {
+/**
+ * `bdrv_drv_set_perm`: the driver checks (and may prepare, e.g. lock bytes) the new cumulative perms;
+ * then the transaction tells it how things ended (`bdrv_drv_set_perm_commit` hands it the cumulative
+ * perms as they are at commit, `_abort` lets it go back).
+ */
+function drvSetPerm(host: DriverHost, node: BdsNode, perm: number, shared: number, tran: Transaction): void {
+  const drv = node.driver;
+  drv.checkPerm?.(node, perm, shared, host);
+  // QEMU adds the action for every node; one that would do nothing either way is left out here.
+  if (!drv.setPerm && !drv.abortPermUpdate) return;
+  tran.add({
+    // A node freed by an older commit action of this transaction has closed and holds nothing.
+    commit: () => {
+      if (node.freed || !drv.setPerm) return;
+      const [p, s] = cumulativePerms(node);
+      drv.setPerm(node, p, s, host);
+    },
+    abort: () => {
+      if (!node.freed) drv.abortPermUpdate?.(node, host);
+    },
+  });
+}
+
+/** `bdrv_node_refresh_perm`: the read-only and alignment checks, the driver's, then the child edges. */
+export function nodeRefreshPerm(host: DriverHost, node: BdsNode, q: ReopenFlags | undefined, tran: Transaction): void {
   const [P, S] = cumulativePerms(node);
   const writable = writableAfter(node, q);
-  if (P & (PERM_WRITE | PERM_WRITE_UNCHANGED) && !writable) {
+  if (P & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED) && !writable) {
     if (node.readOnly) fail("Block node is read-only");
     fail(`Read-only block node '${node.name}' cannot support read-write users`);
   }
-  if (P & (PERM_WRITE | PERM_WRITE_UNCHANGED) && !(P & PERM_RESIZE)) {
+  if (P & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED) && !(P & BLK_PERM_RESIZE)) {
     const bytes = Math.ceil(nodeLength(node) / 512) * 512;
     if (bytes % node.alignment !== 0) {
       fail("Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment");
     }
   }
-  if (node.driver.checkPerm) {
-    const locks = node.driver.name === "file" ? state.locksFor(fileState(node).absPath) : undefined;
-    node.driver.checkPerm(node, P, S, locks);
+  drvSetPerm(host, node, P, S, tran);
+  if (!node.driver.childPerm) {
+    // Drivers that never have children omit .bdrv_child_perm.
+    if (node.children.length > 0) qemuAssert({ file: "../../block.c", line: 2511, func: "bdrv_node_refresh_perm" }, "QLIST_EMPTY(&bs->children)");
+    return;
   }
-  if (node.driver.name === "file") holdLocks(state, node, P, S, tran);
   for (let i = node.children.length - 1; i >= 0; i--) {
     const c = node.children[i]!;
     const [perm, shared] = childPerms(node, c, P, S, writable);
@@ -162,36 +189,15 @@ function refreshNode(state: LayerState, node: BdsNode, q: ReopenFlags | undefine
   }
 }
 
-/** file-posix holds old|new lock bytes while the transaction is open, only the new ones after. */
-function holdLocks(state: LayerState, node: BdsNode, P: number, S: number, tran: Transaction): void {
-  const st = fileState(node);
-  if (!st.locking) return;
-  const table = state.locksFor(st.absPath);
-  const set = (perm: number, unshared: number): void => {
-    table.move([st.heldPerm, st.heldUnshared], [perm, unshared]);
-    st.heldPerm = perm;
-    st.heldUnshared = unshared;
-  };
-  const old = [st.heldPerm, st.heldUnshared] as const;
-  const unshared = ~S & PERM_ALL;
-  set(old[0] | P, old[1] | unshared);
-  tran.addUndo(() => {
-    if (!node.freed) set(old[0], old[1]);
-  });
-  tran.addCommit(() => {
-    if (!node.freed) set(P, unshared);
-  });
-}
-
 /**
  * Refresh permissions starting from `starts` (in QEMU's start order). Throws the first QmpFailure
  * QEMU would report; the caller aborts the transaction.
  */
-export function refreshPerms(state: LayerState, starts: readonly BdsNode[], tran: Transaction, q?: ReopenFlags): void {
+export function refreshPerms(host: DriverHost, starts: readonly BdsNode[], tran: Transaction, q?: ReopenFlags): void {
   const live = starts.filter((n) => !n.freed);
   const order = topologicalOrder(live, findDirty(live, q));
   for (const node of order) {
-    checkParentConflicts(node);
-    refreshNode(state, node, q, tran);
+    parentPermsConflict(node);
+    nodeRefreshPerm(host, node, q, tran);
   }
 }

@@ -1,10 +1,11 @@
-/** Permission bits of QEMU 7.2 (include/block/block-common.h) and their two spellings. */
+/** Permission bits of QEMU 7.2 under their C names (include/block/block-common.h), and their two spellings. */
 
-export const PERM_CONSISTENT_READ = 0x01;
-export const PERM_WRITE = 0x02;
-export const PERM_WRITE_UNCHANGED = 0x04;
-export const PERM_RESIZE = 0x08;
-export const PERM_ALL = 0x0f;
+export const BLK_PERM_CONSISTENT_READ = 0x01;
+export const BLK_PERM_WRITE = 0x02;
+export const BLK_PERM_WRITE_UNCHANGED = 0x04;
+export const BLK_PERM_RESIZE = 0x08;
+/** Every permission bit QEMU 7.2 defines (the old BLK_PERM_GRAPH_MOD, 0x10, was removed before 7.2). */
+export const BLK_PERM_ALL = 0x0f;
 
 /** QAPI BlockPermission names, indexed by bit number. */
 export const QAPI_PERM_NAMES = ["consistent-read", "write", "write-unchanged", "resize"] as const;

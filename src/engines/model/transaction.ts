@@ -1,34 +1,73 @@
 /**
- * QEMU's `Transaction` (util/transactions.c) in miniature: graph and permission changes are applied
- * immediately and record how to undo themselves; `abort` runs the undo actions newest first, `commit`
- * runs the commit actions (e.g. freeing detached subtrees) in order.
+ * QEMU's `Transaction` (include/qemu/transactions.h, util/transactions.c). Graph and permission
+ * changes are applied at once and each records an action saying how to finish it: `abort` undoes
+ * the change, `commit` does what may only happen once everything succeeded (freeing a detached
+ * subtree, dropping old lock bytes), `clean` releases what both need. `tran_add` inserts at the
+ * head of the list, so commit and abort both run newest-first; `finalize` is the only way out, and
+ * cleans after committing or aborting.
  */
+import { BlockcheckError } from "../../errors.js";
+
+/** One recorded change (`TransactionActionDrv` plus its opaque pointer). */
+export interface TransactionAction {
+  /** Undo the change (the transaction failed). */
+  abort?(): void;
+  /** Make the change final (the transaction succeeded). */
+  commit?(): void;
+  /** Runs after commit or abort, whichever happened. */
+  clean?(): void;
+}
+
+/** A transaction used after `finalize`: a model bug, never a QEMU behaviour. */
+export class TransactionFinishedError extends BlockcheckError {
+  constructor(what: string) {
+    super("E_MODEL_TRANSACTION", `model bug: ${what} on a transaction that was already finalized`);
+  }
+}
+
 export class Transaction {
-  private readonly undo: Array<() => void> = [];
-  private readonly onCommit: Array<() => void> = [];
+  /** Oldest first (a cheap push); read backwards, that is QEMU's list after QSLIST_INSERT_HEAD. */
+  private readonly actions: TransactionAction[] = [];
   private finished = false;
 
-  /** Record how to revert a change that has just been applied. */
-  addUndo(action: () => void): void {
-    this.undo.push(action);
+  /** `tran_add`: record an action; it will run before every action recorded earlier. */
+  add(action: TransactionAction): void {
+    if (this.finished) throw new TransactionFinishedError("add");
+    this.actions.push(action);
   }
 
-  /** Run this when the transaction commits (after every check passed). */
-  addCommit(action: () => void): void {
-    this.onCommit.push(action);
-  }
-
-  /** Keep every change and run the commit actions. */
-  commit(): void {
-    if (this.finished) return;
+  /**
+   * `tran_finalize`: abort when `failure` is set (the error that ended the work), otherwise commit;
+   * then clean. Either way newest-first.
+   */
+  finalize(failure: unknown): void {
+    if (this.finished) throw new TransactionFinishedError("finalize");
     this.finished = true;
-    for (const action of this.onCommit) action();
+    const aborting = failure !== undefined;
+    const list = this.actions;
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (aborting) list[i]!.abort?.();
+      else list[i]!.commit?.();
+    }
+    for (let i = list.length - 1; i >= 0; i--) list[i]!.clean?.();
   }
+}
 
-  /** Revert every change, newest first. */
-  abort(): void {
-    if (this.finished) return;
-    this.finished = true;
-    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
+/**
+ * Run `body` in a fresh transaction and finalize it with the outcome: committed when `body`
+ * returns, aborted when it throws (the error is rethrown after the abort). The shape of every
+ * `tran = tran_new(); …; tran_finalize(tran, ret);` in block.c.
+ */
+export function runInTransaction<T>(body: (tran: Transaction) => T): T {
+  const tran = new Transaction();
+  let result: T;
+  try {
+    result = body(tran);
+  } catch (e) {
+    // A thrown `undefined` still aborts.
+    tran.finalize(e ?? new Error("undefined was thrown"));
+    throw e;
   }
+  tran.finalize(undefined);
+  return result;
 }

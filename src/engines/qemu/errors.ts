@@ -3,7 +3,8 @@
  * signal) where it did, and the tail of QEMU's log, so a crash reads as a bug report.
  */
 import { BlockcheckError } from "../../errors.js";
-import type { ExitStatus } from "./qemu-process.js";
+import type { ExitStatus } from "../engine.js";
+import { EngineCrashedError, EngineFeatureMissingError } from "../errors.js";
 
 /** "exit code 1" / "signal SIGKILL" / "still running". */
 export function describeExit(status: ExitStatus | undefined): string {
@@ -18,26 +19,30 @@ function withLog(message: string, logTail: string): string {
 
 /** QEMU did not come up: it exited, never connected to the monitor socket in time, or was aborted. */
 export class QemuStartError extends BlockcheckError {
+  /** Set when we killed QEMU (start timeout, abort, failed negotiation): why. */
+  readonly killedBecause: string | undefined;
+
   constructor(
     message: string,
     readonly commandLine: string,
     readonly exit: ExitStatus | undefined,
     readonly logTail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; killedBecause?: string },
   ) {
     super("E_QEMU_START", withLog(`${message}\ncommand line: ${commandLine}`, logTail), options);
+    this.killedBecause = options?.killedBecause;
   }
 }
 
 /** QEMU died (crash, abort, kill) while or before `command` ran. */
-export class QemuCrashedError extends BlockcheckError {
+export class QemuCrashedError extends EngineCrashedError {
   constructor(
-    readonly command: string,
-    readonly exit: ExitStatus | undefined,
+    command: string,
+    exit: ExitStatus | undefined,
     readonly logTail: string,
     options?: { cause?: unknown },
   ) {
-    super("E_QEMU_CRASHED", withLog(`QEMU died during '${command}' (${describeExit(exit)})`, logTail), options);
+    super(command, exit, withLog(`QEMU died during '${command}' (${describeExit(exit)})`, logTail), options);
   }
 }
 
@@ -71,10 +76,10 @@ export class QemuEngineStateError extends BlockcheckError {
   }
 }
 
-/** `io` on an engine started without `needsIo` (qemu-storage-daemon has no HMP, hence no qemu-io). */
-export class QemuIoUnavailableError extends BlockcheckError {
+/** `io` on an engine started without the `io` feature (qemu-storage-daemon has no HMP, hence no qemu-io). */
+export class QemuIoUnavailableError extends EngineFeatureMissingError {
   constructor() {
-    super("E_QEMU_NO_IO", "io needs qemu-system (HMP qemu-io); start the engine with needsIo");
+    super("qemu", "io", "io needs qemu-system (HMP qemu-io): start the engine with the io feature", "E_QEMU_NO_IO");
   }
 }
 

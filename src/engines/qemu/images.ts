@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { execa } from "execa";
 import { ConfigError } from "../../errors.js";
 import type { ImageSpec } from "../engine.js";
+import { dieWithParent, setprivCouldNotExec } from "./die-with-parent.js";
 import { QemuImgError } from "./errors.js";
 
 export interface CreateImageOptions {
@@ -12,6 +13,8 @@ export interface CreateImageOptions {
   /** The scenario's scratch directory; `spec.path` is relative to it. */
   workdir: string;
   timeoutMs: number;
+  /** Aborting kills qemu-img (the engine stops: a scenario timed out or was interrupted). */
+  signal?: AbortSignal;
 }
 
 /** The qemu-img arguments for `spec` (path as given; qemu-img runs in the workdir). */
@@ -27,17 +30,26 @@ export function qemuImgCreateArgs(spec: ImageSpec): string[] {
 export async function createImage(spec: ImageSpec, opts: CreateImageOptions): Promise<void> {
   await mkdir(dirname(resolve(opts.workdir, spec.path)), { recursive: true });
   const args = qemuImgCreateArgs(spec);
-  const result = await execa(opts.binary, args, {
+  // Through setpriv when there is one, so that qemu-img too dies with us.
+  const launcher = dieWithParent(opts.binary, args);
+  const result = await execa(launcher.file, launcher.args, {
     cwd: opts.workdir,
     stdin: "ignore",
     all: true,
     reject: false,
     timeout: opts.timeoutMs,
     killSignal: "SIGKILL",
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
   });
   if (result.failed) {
-    if (result.code === "ENOENT") throw new ConfigError(`cannot run '${opts.binary}' (set QEMU_IMG_PROG or fix PATH)`);
-    const why = result.timedOut ? `timed out after ${opts.timeoutMs} ms` : (result.all ?? "");
+    if (result.code === "ENOENT" || setprivCouldNotExec(launcher, result.exitCode)) {
+      throw new ConfigError(`cannot run '${opts.binary}' (set QEMU_IMG_PROG or fix PATH)`);
+    }
+    const why = result.timedOut
+      ? `timed out after ${opts.timeoutMs} ms`
+      : result.isCanceled
+        ? "killed: the engine stopped"
+        : (result.all ?? "");
     throw new QemuImgError([opts.binary, ...args].join(" "), why);
   }
 }

@@ -7,10 +7,21 @@
  * stderr go to a log file beside it. Version and drivers are asked once per binary (query-version,
  * query-qmp-schema) and cached.
  * Transport failures become typed errors naming the command, how QEMU ended and the log tail; a QMP
- * `{"error"}` is an ordinary reply. stop() is `quit`, a bounded wait, then SIGKILL; it is idempotent,
- * and the reaper kills whatever is still alive if the Node process is interrupted.
+ * `{"error"}` is an ordinary reply. stop() is `quit`, a bounded wait, then SIGKILL, and says which
+ * of these ended QEMU (machine.py's shutdown, told as a value); it is idempotent, and the reaper
+ * kills whatever is still alive if the Node process is interrupted.
  */
-import type { Engine, EngineInfo, EngineStartOptions, ImageSpec, QmpEvent, QmpReply } from "../engine.js";
+import type {
+  Engine,
+  EngineFeature,
+  EngineInfo,
+  EngineStartOptions,
+  EngineStopOutcome,
+  ImageSpec,
+  QmpEvent,
+  QmpReply,
+  WaitEventOptions,
+} from "../engine.js";
 import { QmpClient } from "../../qmp/client.js";
 import { QmpEventTimeoutError } from "../../qmp/errors.js";
 import { socketTransport } from "../../qmp/transport.js";
@@ -21,6 +32,7 @@ import { explainFault } from "./explain-fault.js";
 import { HmpQemuIo } from "./hmp-qemu-io.js";
 import { createImage } from "./images.js";
 import { logTail } from "./log-file.js";
+import { endOutcome } from "./outcome.js";
 import { monitorArgs } from "./monitor-args.js";
 import { QemuProcess } from "./qemu-process.js";
 import { createScratchArea, type ScratchArea } from "./scratch.js";
@@ -61,10 +73,14 @@ export class QemuEngine implements Engine {
   #info: EngineInfo | undefined;
   #io: HmpQemuIo | undefined;
   #started: Promise<void> | undefined;
-  #stopped: Promise<void> | undefined;
+  #stopped: Promise<EngineStopOutcome> | undefined;
+  /** How QEMU ended, once torn down (also after a failed start). */
+  #outcome: EngineStopOutcome | undefined;
   /** Set when we killed QEMU ourselves (hang, broken monitor): later calls say so instead of "crashed". */
   #killedBecause: string | undefined;
   #unlistenAbort: (() => void) | undefined;
+  /** Aborted at stop(): kills any qemu-img still running. */
+  readonly #imageJobs = new AbortController();
 
   constructor(opts: QemuEngineOptions = {}) {
     this.#binaries = resolveBinaries(opts.binaries, opts.env);
@@ -103,7 +119,7 @@ export class QemuEngine implements Engine {
   }
 
   async #start(opts: EngineStartOptions): Promise<void> {
-    const needsIo = opts.needsIo ?? false;
+    const needsIo = opts.features?.has("io") ?? false;
     const which = needsIo ? "qemu" : "qsd";
     const binary = this.#binaries[which];
     try {
@@ -125,19 +141,24 @@ export class QemuEngine implements Engine {
         .connect(socketTransport(launched.socket), { timeoutMs: this.#startTimeoutMs, signal: opts.signal })
         .catch(async (cause: unknown) => {
           const process = launched.process;
-          const exit = (await process.waitExit(100)) ?? (await process.kill());
-          throw new QemuStartError("QMP negotiation failed", process.commandLine, exit, await this.#tail(), { cause });
+          const exited = await process.waitExit(100);
+          const exit = exited ?? (await process.kill());
+          const killedBecause = exited ? undefined : "QMP negotiation failed and it was killed";
+          throw new QemuStartError("QMP negotiation failed", process.commandLine, exit, await this.#tail(), { cause, killedBecause });
         });
       const { version, drivers } = await this.#capabilityCache.get(binary, async () => ({
         version: parseVersion(await this.#call("query-version")),
         drivers: blockdevDrivers(await this.#call("query-qmp-schema")),
       }));
-      this.#info = { kind: "qemu", version, drivers, io: needsIo, greeting };
+      const features = new Set<EngineFeature>(needsIo ? ["io"] : []);
+      this.#info = { kind: "qemu", version, drivers, features, greeting };
       if (needsIo) this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch.logPath);
       this.#listenAbort(opts.signal);
       this.#state = "running";
     } catch (error) {
-      await this.#teardown();
+      const torn = await this.#teardown();
+      // The process of a failed launch is gone before the engine ever held it; its error knows how it ended.
+      this.#outcome = error instanceof QemuStartError && error.exit ? endOutcome(error.exit, error.logTail, error.killedBecause) : torn;
       this.#state = "stopped";
       throw error;
     }
@@ -147,7 +168,12 @@ export class QemuEngine implements Engine {
     if (this.#state !== "running" || !this.#workdir) {
       throw new QemuEngineStateError(`createImage() on a ${this.#state} qemu engine`);
     }
-    await createImage(spec, { binary: this.#binaries.img, workdir: this.#workdir, timeoutMs: this.#callTimeoutMs });
+    await createImage(spec, {
+      binary: this.#binaries.img,
+      workdir: this.#workdir,
+      timeoutMs: this.#callTimeoutMs,
+      signal: this.#imageJobs.signal,
+    });
   }
 
   qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
@@ -158,10 +184,10 @@ export class QemuEngine implements Engine {
     return this.#client?.takeEvents() ?? [];
   }
 
-  async waitEvent(name: string, timeoutMs: number): Promise<QmpEvent> {
+  async waitEvent(name: string, opts: WaitEventOptions): Promise<QmpEvent> {
     const client = this.#usableClient(`waitEvent(${name})`);
     try {
-      return await client.waitEvent(name, timeoutMs);
+      return await client.waitEvent(name, opts.timeoutMs, opts.match);
     } catch (error) {
       if (error instanceof QmpEventTimeoutError) throw error;
       throw await this.#fault(`waitEvent(${name})`, error);
@@ -175,46 +201,57 @@ export class QemuEngine implements Engine {
     return this.#io.run(node, command);
   }
 
-  stop(): Promise<void> {
+  stop(): Promise<EngineStopOutcome> {
+    // A qemu-img still running (the scenario timed out) goes with the engine, not at its own timeout.
+    this.#imageJobs.abort();
     this.#stopped ??= this.#stop();
     return this.#stopped;
   }
 
-  async #stop(): Promise<void> {
+  async #stop(): Promise<EngineStopOutcome> {
     if (this.#state === "starting") await this.#started?.catch(() => undefined);
     if (this.#state === "stopped" || this.#state === "new") {
       this.#state = "stopped";
-      return;
+      return this.#outcome ?? { kind: "clean" };
     }
     this.#state = "stopping";
     try {
-      await this.#teardown();
+      this.#outcome = await this.#teardown();
+      return this.#outcome;
     } finally {
       this.#state = "stopped";
     }
   }
 
   /**
-   * quit → bounded wait → SIGKILL; close the monitor; remove the scratch area. Safe in any state. The
-   * scratch area goes while QEMU exits: nothing there is needed any more, and unlinking a file QEMU
-   * still has open is harmless.
+   * quit → bounded wait → SIGKILL; close the monitor; read how QEMU ended (and, unless it ended
+   * cleanly, its log tail); remove the scratch area. Safe in any state.
    */
-  async #teardown(): Promise<void> {
+  async #teardown(): Promise<EngineStopOutcome> {
     this.#unlistenAbort?.();
     const process = this.#process;
     const client = this.#client;
-    const removed = this.#removeScratch();
     try {
-      if (process && !process.exitStatus && client?.state === "running") {
+      let hung = this.#killedBecause;
+      if (process && !process.exitStatus && !hung) {
         const deadline = Date.now() + this.#quitTimeoutMs;
-        await client.execute("quit", undefined, { timeoutMs: this.#quitTimeoutMs }).catch(() => undefined);
+        // Without a running monitor the quit was the scenario's own: QEMU is on its way out already.
+        if (client?.state === "running") await client.execute("quit", undefined, { timeoutMs: this.#quitTimeoutMs }).catch(() => undefined);
         await process.waitExit(Math.max(0, deadline - Date.now()));
+        if (!process.exitStatus) hung = `it did not exit within ${this.#quitTimeoutMs} ms of 'quit' and was killed`;
       }
       client?.close();
       if (process && !process.exitStatus) await process.kill();
+      return await this.#outcomeOf(process, hung);
     } finally {
-      await removed;
+      await this.#removeScratch();
     }
+  }
+
+  async #outcomeOf(process: QemuProcess | undefined, hung: string | undefined): Promise<EngineStopOutcome> {
+    if (!process) return { kind: "clean" };
+    const outcome = endOutcome(process.exitStatus, "", hung);
+    return outcome.kind === "clean" ? outcome : { ...outcome, logTail: await this.#tail() };
   }
 
   async #removeScratch(): Promise<void> {

@@ -8,15 +8,13 @@ import { closeSync, openSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { execa, type ResultPromise } from "execa";
 import { ConfigError } from "../../errors.js";
+import type { ExitStatus } from "../engine.js";
+import { dieWithParent, setprivCouldNotExec, type Launcher } from "./die-with-parent.js";
 import { QemuStartError } from "./errors.js";
 import { logTail } from "./log-file.js";
 import { reaper, type Reapable } from "./reaper.js";
 
-/** How a process ended: a code or a signal name. */
-export interface ExitStatus {
-  exitCode: number | undefined;
-  signal: string | undefined;
-}
+export type { ExitStatus } from "../engine.js";
 
 export interface LaunchOptions {
   binary: string;
@@ -111,13 +109,16 @@ export class QemuProcess implements Reapable {
       throw new QemuStartError(`cannot listen on ${opts.socketPath}: ${cause.message}`, commandLine, undefined, "", { cause });
     });
     try {
-      const process = QemuProcess.#spawn(opts, commandLine);
+      const launcher = dieWithParent(opts.binary, opts.args);
+      const process = QemuProcess.#spawn(opts, launcher, commandLine);
       const outcome = await firstOf(server, process, opts);
       if ("socket" in outcome) return { process, socket: outcome.socket };
 
       const status = "exit" in outcome ? outcome.exit : await process.kill();
       const tail = await logTail(opts.logPath);
-      if ("exit" in outcome && outcome.exit.exitCode === undefined && outcome.exit.signal === undefined) {
+      const notRun = (exit: ExitStatus) =>
+        (exit.exitCode === undefined && exit.signal === undefined) || setprivCouldNotExec(launcher, exit.exitCode);
+      if ("exit" in outcome && notRun(outcome.exit)) {
         throw new ConfigError(`cannot run '${opts.binary}' (set ${opts.binaryVariable} or fix PATH)`);
       }
       const why =
@@ -126,7 +127,7 @@ export class QemuProcess implements Reapable {
           : "timeout" in outcome
             ? `QEMU did not connect to its monitor within ${opts.timeoutMs} ms`
             : "start aborted";
-      throw new QemuStartError(why, commandLine, status, tail);
+      throw new QemuStartError(why, commandLine, status, tail, "exit" in outcome ? {} : { killedBecause: `${why}; it was killed` });
     } finally {
       server.close();
       // Nothing else may connect; the path is not needed any more.
@@ -134,12 +135,13 @@ export class QemuProcess implements Reapable {
     }
   }
 
-  static #spawn(opts: LaunchOptions, commandLine: string): QemuProcess {
+  static #spawn(opts: LaunchOptions, launcher: Launcher, commandLine: string): QemuProcess {
     // stdout and stderr share one append-mode descriptor so their order is kept on disk.
     // (execa's types list only descriptors 3-9, but it hands any descriptor straight to spawn.)
     const logFd = openSync(opts.logPath, "a", 0o600) as 3;
     try {
-      const subprocess = execa(opts.binary, opts.args, {
+      // Through setpriv when there is one: QEMU then dies with us even if we are SIGKILLed.
+      const subprocess = execa(launcher.file, launcher.args, {
         cwd: opts.cwd,
         stdin: "ignore",
         stdout: logFd,

@@ -8,8 +8,6 @@
 
   const SIZE_SUFFIX = { "": 1, k: 1024, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
-  const BOOL_WORDS = { on: true, off: false, true: true, false: false };
-
   function splitNodeRef(text) {
     const parts = text.split("/");
     return { root: parts[0], path: parts.slice(1) };
@@ -187,54 +185,54 @@ function peg$parse(input, options) {
 
   const peg$c0 = "##";
   const peg$c1 = "#";
-  const peg$c2 = "scenario";
-  const peg$c3 = "tags";
-  const peg$c4 = "require";
-  const peg$c5 = "each";
-  const peg$c6 = "in";
-  const peg$c7 = "image";
-  const peg$c8 = "add";
-  const peg$c9 = ":";
-  const peg$c10 = "graph";
-  const peg$c11 = "{";
-  const peg$c12 = "}";
-  const peg$c13 = "reopen";
-  const peg$c14 = "raw";
-  const peg$c15 = "=";
-  const peg$c16 = "del";
-  const peg$c17 = "export";
-  const peg$c18 = "writable";
-  const peg$c19 = "unexport";
-  const peg$c20 = "io";
-  const peg$c21 = "qmp";
+  const peg$c2 = ":";
+  const peg$c3 = "{";
+  const peg$c4 = "}";
+  const peg$c5 = "=";
+  const peg$c6 = "-";
+  const peg$c7 = "->";
+  const peg$c8 = "[";
+  const peg$c9 = ",";
+  const peg$c10 = "]";
+  const peg$c11 = "/";
+  const peg$c12 = "\\";
+  const peg$c13 = "(";
+  const peg$c14 = ")";
+  const peg$c15 = ".";
+  const peg$c16 = "add";
+  const peg$c17 = "del";
+  const peg$c18 = "each";
+  const peg$c19 = "edge";
+  const peg$c20 = "error";
+  const peg$c21 = "exists";
   const peg$c22 = "expect";
-  const peg$c23 = "edge";
-  const peg$c24 = "ro";
-  const peg$c25 = "rw";
-  const peg$c26 = "gone";
-  const peg$c27 = "exists";
-  const peg$c28 = "perm=";
-  const peg$c29 = "shared=";
-  const peg$c30 = "-";
-  const peg$c31 = "->";
-  const peg$c32 = "[";
-  const peg$c33 = ",";
-  const peg$c34 = "]";
-  const peg$c35 = "show";
-  const peg$c36 = "node";
-  const peg$c37 = "nodes";
-  const peg$c38 = "ok";
-  const peg$c39 = "error";
-  const peg$c40 = "/";
-  const peg$c41 = "\\";
-  const peg$c42 = "(";
-  const peg$c43 = ")";
-  const peg$c44 = "on";
-  const peg$c45 = "off";
-  const peg$c46 = "true";
-  const peg$c47 = "false";
-  const peg$c48 = "null";
-  const peg$c49 = ".";
+  const peg$c23 = "export";
+  const peg$c24 = "false";
+  const peg$c25 = "gone";
+  const peg$c26 = "graph";
+  const peg$c27 = "image";
+  const peg$c28 = "in";
+  const peg$c29 = "io";
+  const peg$c30 = "node";
+  const peg$c31 = "nodes";
+  const peg$c32 = "null";
+  const peg$c33 = "off";
+  const peg$c34 = "ok";
+  const peg$c35 = "on";
+  const peg$c36 = "qmp";
+  const peg$c37 = "raw";
+  const peg$c38 = "reopen";
+  const peg$c39 = "require";
+  const peg$c40 = "ro";
+  const peg$c41 = "rw";
+  const peg$c42 = "scenario";
+  const peg$c43 = "show";
+  const peg$c44 = "tags";
+  const peg$c45 = "true";
+  const peg$c46 = "unexport";
+  const peg$c47 = "writable";
+  const peg$c48 = "perm=";
+  const peg$c49 = "shared=";
   const peg$c50 = "\"";
   const peg$c51 = "b";
   const peg$c52 = "f";
@@ -271,104 +269,138 @@ function peg$parse(input, options) {
   const peg$e1 = peg$literalExpectation("##", false);
   const peg$e2 = peg$classExpectation(["\n", "\r"], true, false, false);
   const peg$e3 = peg$literalExpectation("#", false);
-  const peg$e4 = peg$literalExpectation("scenario", false);
-  const peg$e5 = peg$literalExpectation("tags", false);
-  const peg$e6 = peg$literalExpectation("require", false);
-  const peg$e7 = peg$otherExpectation("requirement argument");
-  const peg$e8 = peg$classExpectation([" ", "\t", "\r", "\n", "#"], true, false, false);
-  const peg$e9 = peg$literalExpectation("each", false);
-  const peg$e10 = peg$literalExpectation("in", false);
-  const peg$e11 = peg$literalExpectation("image", false);
-  const peg$e12 = peg$literalExpectation("add", false);
-  const peg$e13 = peg$literalExpectation(":", false);
-  const peg$e14 = peg$literalExpectation("graph", false);
-  const peg$e15 = peg$literalExpectation("{", false);
-  const peg$e16 = peg$literalExpectation("}", false);
-  const peg$e17 = peg$literalExpectation("reopen", false);
-  const peg$e18 = peg$literalExpectation("raw", false);
-  const peg$e19 = peg$literalExpectation("=", false);
-  const peg$e20 = peg$literalExpectation("del", false);
-  const peg$e21 = peg$literalExpectation("export", false);
-  const peg$e22 = peg$literalExpectation("writable", false);
-  const peg$e23 = peg$literalExpectation("unexport", false);
-  const peg$e24 = peg$literalExpectation("io", false);
-  const peg$e25 = peg$literalExpectation("qmp", false);
-  const peg$e26 = peg$literalExpectation("expect", false);
-  const peg$e27 = peg$literalExpectation("edge", false);
-  const peg$e28 = peg$literalExpectation("ro", false);
-  const peg$e29 = peg$literalExpectation("rw", false);
-  const peg$e30 = peg$literalExpectation("gone", false);
-  const peg$e31 = peg$literalExpectation("exists", false);
-  const peg$e32 = peg$literalExpectation("perm=", false);
-  const peg$e33 = peg$literalExpectation("shared=", false);
-  const peg$e34 = peg$literalExpectation("-", false);
-  const peg$e35 = peg$otherExpectation("edge arrow (-NAME->)");
-  const peg$e36 = peg$literalExpectation("->", false);
-  const peg$e37 = peg$otherExpectation("child name");
-  const peg$e38 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "-"], false, false, false);
-  const peg$e39 = peg$literalExpectation("[", false);
-  const peg$e40 = peg$literalExpectation(",", false);
-  const peg$e41 = peg$literalExpectation("]", false);
-  const peg$e42 = peg$otherExpectation("permission name");
-  const peg$e43 = peg$classExpectation([["A", "Z"], ["a", "z"], "-"], false, false, false);
-  const peg$e44 = peg$literalExpectation("show", false);
-  const peg$e45 = peg$literalExpectation("node", false);
-  const peg$e46 = peg$literalExpectation("nodes", false);
-  const peg$e47 = peg$literalExpectation("ok", false);
-  const peg$e48 = peg$literalExpectation("error", false);
-  const peg$e49 = peg$otherExpectation("expectation (-> ok, -> error \u2026)");
-  const peg$e50 = peg$otherExpectation("regular expression (/\u2026/flags)");
-  const peg$e51 = peg$literalExpectation("/", false);
-  const peg$e52 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
-  const peg$e53 = peg$literalExpectation("\\", false);
-  const peg$e54 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e55 = peg$classExpectation(["]", "\\", "\r", "\n"], true, false, false);
-  const peg$e56 = peg$classExpectation(["/", "\\", "[", "\r", "\n"], true, false, false);
-  const peg$e57 = peg$otherExpectation("option (key=value)");
-  const peg$e58 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
-  const peg$e59 = peg$literalExpectation("(", false);
-  const peg$e60 = peg$literalExpectation(")", false);
-  const peg$e61 = peg$otherExpectation("on/off/true/false");
-  const peg$e62 = peg$literalExpectation("on", false);
-  const peg$e63 = peg$literalExpectation("off", false);
-  const peg$e64 = peg$literalExpectation("true", false);
-  const peg$e65 = peg$literalExpectation("false", false);
-  const peg$e66 = peg$otherExpectation("null");
-  const peg$e67 = peg$literalExpectation("null", false);
-  const peg$e68 = peg$otherExpectation("number");
-  const peg$e69 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e70 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
-  const peg$e71 = peg$otherExpectation("word");
-  const peg$e72 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
-  const peg$e73 = peg$otherExpectation("name");
-  const peg$e74 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
-  const peg$e75 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
-  const peg$e76 = peg$otherExpectation("node name");
-  const peg$e77 = peg$otherExpectation("QMP command name");
-  const peg$e78 = peg$otherExpectation("node name or path (top/backing/file)");
-  const peg$e79 = peg$literalExpectation(".", false);
-  const peg$e80 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e81 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e82 = peg$otherExpectation("true/false/null");
-  const peg$e83 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
-  const peg$e84 = peg$otherExpectation("string");
-  const peg$e85 = peg$literalExpectation("\"", false);
-  const peg$e86 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-  const peg$e87 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-  const peg$e88 = peg$literalExpectation("b", false);
-  const peg$e89 = peg$literalExpectation("f", false);
-  const peg$e90 = peg$literalExpectation("n", false);
-  const peg$e91 = peg$literalExpectation("r", false);
-  const peg$e92 = peg$literalExpectation("t", false);
-  const peg$e93 = peg$literalExpectation("u", false);
-  const peg$e94 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-  const peg$e95 = peg$otherExpectation("comment");
-  const peg$e96 = peg$otherExpectation("end of line");
-  const peg$e97 = peg$literalExpectation("\r\n", false);
-  const peg$e98 = peg$classExpectation(["\n", "\r"], false, false, false);
-  const peg$e99 = peg$anyExpectation();
-  const peg$e100 = peg$classExpectation([" ", "\t"], false, false, false);
-  const peg$e101 = peg$otherExpectation("whitespace");
+  const peg$e4 = peg$otherExpectation("requirement argument");
+  const peg$e5 = peg$classExpectation([" ", "\t", "\r", "\n", "#"], true, false, false);
+  const peg$e6 = peg$literalExpectation(":", false);
+  const peg$e7 = peg$literalExpectation("{", false);
+  const peg$e8 = peg$literalExpectation("}", false);
+  const peg$e9 = peg$literalExpectation("=", false);
+  const peg$e10 = peg$literalExpectation("-", false);
+  const peg$e11 = peg$otherExpectation("edge arrow (-NAME->)");
+  const peg$e12 = peg$literalExpectation("->", false);
+  const peg$e13 = peg$otherExpectation("child name");
+  const peg$e14 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "-"], false, false, false);
+  const peg$e15 = peg$literalExpectation("[", false);
+  const peg$e16 = peg$literalExpectation(",", false);
+  const peg$e17 = peg$literalExpectation("]", false);
+  const peg$e18 = peg$otherExpectation("permission name");
+  const peg$e19 = peg$classExpectation([["A", "Z"], ["a", "z"], "-"], false, false, false);
+  const peg$e20 = peg$otherExpectation("expectation (-> ok, -> error \u2026)");
+  const peg$e21 = peg$otherExpectation("regular expression (/\u2026/flags)");
+  const peg$e22 = peg$literalExpectation("/", false);
+  const peg$e23 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
+  const peg$e24 = peg$literalExpectation("\\", false);
+  const peg$e25 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e26 = peg$classExpectation(["]", "\\", "\r", "\n"], true, false, false);
+  const peg$e27 = peg$classExpectation(["/", "\\", "[", "\r", "\n"], true, false, false);
+  const peg$e28 = peg$otherExpectation("option (key=value)");
+  const peg$e29 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e30 = peg$literalExpectation("(", false);
+  const peg$e31 = peg$literalExpectation(")", false);
+  const peg$e32 = peg$otherExpectation("on/off/true/false");
+  const peg$e33 = peg$otherExpectation("null");
+  const peg$e34 = peg$otherExpectation("number");
+  const peg$e35 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e36 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
+  const peg$e37 = peg$otherExpectation("word");
+  const peg$e38 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
+  const peg$e39 = peg$otherExpectation("name");
+  const peg$e40 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
+  const peg$e41 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
+  const peg$e42 = peg$otherExpectation("node name");
+  const peg$e43 = peg$otherExpectation("QMP command name");
+  const peg$e44 = peg$otherExpectation("node name or path (top/backing/file)");
+  const peg$e45 = peg$literalExpectation(".", false);
+  const peg$e46 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e47 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e48 = peg$otherExpectation("true/false/null");
+  const peg$e49 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
+  const peg$e50 = peg$otherExpectation("'add'");
+  const peg$e51 = peg$literalExpectation("add", false);
+  const peg$e52 = peg$otherExpectation("'del'");
+  const peg$e53 = peg$literalExpectation("del", false);
+  const peg$e54 = peg$otherExpectation("'each'");
+  const peg$e55 = peg$literalExpectation("each", false);
+  const peg$e56 = peg$otherExpectation("'edge'");
+  const peg$e57 = peg$literalExpectation("edge", false);
+  const peg$e58 = peg$otherExpectation("'error'");
+  const peg$e59 = peg$literalExpectation("error", false);
+  const peg$e60 = peg$otherExpectation("'exists'");
+  const peg$e61 = peg$literalExpectation("exists", false);
+  const peg$e62 = peg$otherExpectation("'expect'");
+  const peg$e63 = peg$literalExpectation("expect", false);
+  const peg$e64 = peg$otherExpectation("'export'");
+  const peg$e65 = peg$literalExpectation("export", false);
+  const peg$e66 = peg$otherExpectation("'false'");
+  const peg$e67 = peg$literalExpectation("false", false);
+  const peg$e68 = peg$otherExpectation("'gone'");
+  const peg$e69 = peg$literalExpectation("gone", false);
+  const peg$e70 = peg$otherExpectation("'graph'");
+  const peg$e71 = peg$literalExpectation("graph", false);
+  const peg$e72 = peg$otherExpectation("'image'");
+  const peg$e73 = peg$literalExpectation("image", false);
+  const peg$e74 = peg$otherExpectation("'in'");
+  const peg$e75 = peg$literalExpectation("in", false);
+  const peg$e76 = peg$otherExpectation("'io'");
+  const peg$e77 = peg$literalExpectation("io", false);
+  const peg$e78 = peg$otherExpectation("'node'");
+  const peg$e79 = peg$literalExpectation("node", false);
+  const peg$e80 = peg$otherExpectation("'nodes'");
+  const peg$e81 = peg$literalExpectation("nodes", false);
+  const peg$e82 = peg$otherExpectation("'null'");
+  const peg$e83 = peg$literalExpectation("null", false);
+  const peg$e84 = peg$otherExpectation("'off'");
+  const peg$e85 = peg$literalExpectation("off", false);
+  const peg$e86 = peg$otherExpectation("'ok'");
+  const peg$e87 = peg$literalExpectation("ok", false);
+  const peg$e88 = peg$otherExpectation("'on'");
+  const peg$e89 = peg$literalExpectation("on", false);
+  const peg$e90 = peg$otherExpectation("'qmp'");
+  const peg$e91 = peg$literalExpectation("qmp", false);
+  const peg$e92 = peg$otherExpectation("'raw'");
+  const peg$e93 = peg$literalExpectation("raw", false);
+  const peg$e94 = peg$otherExpectation("'reopen'");
+  const peg$e95 = peg$literalExpectation("reopen", false);
+  const peg$e96 = peg$otherExpectation("'require'");
+  const peg$e97 = peg$literalExpectation("require", false);
+  const peg$e98 = peg$otherExpectation("'ro'");
+  const peg$e99 = peg$literalExpectation("ro", false);
+  const peg$e100 = peg$otherExpectation("'rw'");
+  const peg$e101 = peg$literalExpectation("rw", false);
+  const peg$e102 = peg$otherExpectation("'scenario'");
+  const peg$e103 = peg$literalExpectation("scenario", false);
+  const peg$e104 = peg$otherExpectation("'show'");
+  const peg$e105 = peg$literalExpectation("show", false);
+  const peg$e106 = peg$otherExpectation("'tags'");
+  const peg$e107 = peg$literalExpectation("tags", false);
+  const peg$e108 = peg$otherExpectation("'true'");
+  const peg$e109 = peg$literalExpectation("true", false);
+  const peg$e110 = peg$otherExpectation("'unexport'");
+  const peg$e111 = peg$literalExpectation("unexport", false);
+  const peg$e112 = peg$otherExpectation("'writable'");
+  const peg$e113 = peg$literalExpectation("writable", false);
+  const peg$e114 = peg$otherExpectation("'perm='");
+  const peg$e115 = peg$literalExpectation("perm=", false);
+  const peg$e116 = peg$otherExpectation("'shared='");
+  const peg$e117 = peg$literalExpectation("shared=", false);
+  const peg$e118 = peg$otherExpectation("string");
+  const peg$e119 = peg$literalExpectation("\"", false);
+  const peg$e120 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+  const peg$e121 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+  const peg$e122 = peg$literalExpectation("b", false);
+  const peg$e123 = peg$literalExpectation("f", false);
+  const peg$e124 = peg$literalExpectation("n", false);
+  const peg$e125 = peg$literalExpectation("r", false);
+  const peg$e126 = peg$literalExpectation("t", false);
+  const peg$e127 = peg$literalExpectation("u", false);
+  const peg$e128 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+  const peg$e129 = peg$otherExpectation("comment");
+  const peg$e130 = peg$otherExpectation("end of line");
+  const peg$e131 = peg$literalExpectation("\r\n", false);
+  const peg$e132 = peg$classExpectation(["\n", "\r"], false, false, false);
+  const peg$e133 = peg$anyExpectation();
+  const peg$e134 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e135 = peg$otherExpectation("whitespace");
 
   function peg$f0(lines, last) {
     return {
@@ -488,36 +520,40 @@ function peg$parse(input, options) {
   function peg$f45(first, rest) {
     return { type: "list", items: first ? [first, ...rest] : [], location: location() };
   }
-  function peg$f46(word) {
-    return { type: "bool", value: BOOL_WORDS[word], raw: word, location: location() };
+  function peg$f46() {    return true;  }
+  function peg$f47() {    return false;  }
+  function peg$f48() {    return true;  }
+  function peg$f49() {    return false;  }
+  function peg$f50(value) {
+    return { type: "bool", value, raw: text(), location: location() };
   }
-  function peg$f47() {    return { type: "null", location: location() };  }
-  function peg$f48(raw) {
+  function peg$f51() {    return { type: "null", location: location() };  }
+  function peg$f52(raw) {
     const m = /^(-?[0-9]+)([kKMGT]?)$/.exec(raw);
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
-  function peg$f49(value) {    return { type: "word", value, location: location() };  }
-  function peg$f50(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f51(text) {
+  function peg$f53(value) {    return { type: "word", value, location: location() };  }
+  function peg$f54(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f55(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f52(value) {    return { type: "json", value, location: location() };  }
-  function peg$f53(members) {
+  function peg$f56(value) {    return { type: "json", value, location: location() };  }
+  function peg$f57(members) {
     return Object.fromEntries(members);
   }
-  function peg$f54(key, value) {    return [key, value];  }
-  function peg$f55(n) {    return Number(n);  }
-  function peg$f56() {    return true;  }
-  function peg$f57() {    return false;  }
-  function peg$f58() {    return null;  }
-  function peg$f59(value) {    return { type: "string", value, location: location() };  }
-  function peg$f60(chars) {    return chars.join("");  }
-  function peg$f61() {    return "\b";  }
-  function peg$f62() {    return "\f";  }
-  function peg$f63() {    return "\n";  }
-  function peg$f64() {    return "\r";  }
-  function peg$f65() {    return "\t";  }
-  function peg$f66(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f58(key, value) {    return [key, value];  }
+  function peg$f59(n) {    return Number(n);  }
+  function peg$f60() {    return true;  }
+  function peg$f61() {    return false;  }
+  function peg$f62() {    return null;  }
+  function peg$f63(value) {    return { type: "string", value, location: location() };  }
+  function peg$f64(chars) {    return chars.join("");  }
+  function peg$f65() {    return "\b";  }
+  function peg$f66() {    return "\f";  }
+  function peg$f67() {    return "\n";  }
+  function peg$f68() {    return "\r";  }
+  function peg$f69() {    return "\t";  }
+  function peg$f70(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -693,7 +729,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 90 + 0;
+    const key = peg$currPos * 124 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -726,7 +762,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 90 + 1;
+    const key = peg$currPos * 124 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -753,7 +789,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 90 + 2;
+    const key = peg$currPos * 124 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -780,7 +816,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 3;
+    const key = peg$currPos * 124 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -817,7 +853,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 90 + 4;
+    const key = peg$currPos * 124 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -839,7 +875,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 5;
+    const key = peg$currPos * 124 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -898,7 +934,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 6;
+    const key = peg$currPos * 124 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -943,7 +979,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 7;
+    const key = peg$currPos * 124 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -982,7 +1018,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 8;
+    const key = peg$currPos * 124 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1002,8 +1038,7 @@ function peg$parse(input, options) {
       }
       s5 = peg$parseEOF();
       if (s5 !== peg$FAILED) {
-        s1 = [s1, s2, s3, s4, s5];
-        s0 = s1;
+        s0 = s2;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1021,7 +1056,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 90 + 9;
+    const key = peg$currPos * 124 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1069,7 +1104,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 90 + 10;
+    const key = peg$currPos * 124 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1128,9 +1163,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseTitle() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 11;
+    const key = peg$currPos * 124 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1140,35 +1175,14 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c2) {
-      s1 = peg$c2;
-      peg$currPos += 8;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e4); }
-    }
+    s1 = peg$parseScenarioToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseString();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseString();
-          if (s4 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f5(s4);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
+          peg$savedPos = s0;
+          s0 = peg$f5(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1188,9 +1202,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseTags() {
-    let s0, s1, s2, s3, s4, s5, s6;
+    let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 12;
+    const key = peg$currPos * 124 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1200,68 +1214,47 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c3) {
-      s1 = peg$c3;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
-    }
+    s1 = peg$parseTagsToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
+      s2 = [];
+      s3 = peg$currPos;
+      s4 = peg$parse__w();
+      if (s4 !== peg$FAILED) {
+        s5 = peg$parseIdentifier();
+        if (s5 !== peg$FAILED) {
+          s3 = s5;
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
       } else {
-        peg$currPos = s2;
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        while (s3 !== peg$FAILED) {
+          s2.push(s3);
+          s3 = peg$currPos;
+          s4 = peg$parse__w();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseIdentifier();
+            if (s5 !== peg$FAILED) {
+              s3 = s5;
+            } else {
+              peg$currPos = s3;
+              s3 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s3;
+            s3 = peg$FAILED;
+          }
+        }
+      } else {
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
-        s3 = [];
-        s4 = peg$currPos;
-        s5 = peg$parse__w();
-        if (s5 !== peg$FAILED) {
-          s6 = peg$parseIdentifier();
-          if (s6 !== peg$FAILED) {
-            s4 = s6;
-          } else {
-            peg$currPos = s4;
-            s4 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s4;
-          s4 = peg$FAILED;
-        }
-        if (s4 !== peg$FAILED) {
-          while (s4 !== peg$FAILED) {
-            s3.push(s4);
-            s4 = peg$currPos;
-            s5 = peg$parse__w();
-            if (s5 !== peg$FAILED) {
-              s6 = peg$parseIdentifier();
-              if (s6 !== peg$FAILED) {
-                s4 = s6;
-              } else {
-                peg$currPos = s4;
-                s4 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s4;
-              s4 = peg$FAILED;
-            }
-          }
-        } else {
-          s3 = peg$FAILED;
-        }
-        if (s3 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f6(s3);
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
+        peg$savedPos = s0;
+        s0 = peg$f6(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1277,9 +1270,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseRequire() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+    let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 90 + 13;
+    const key = peg$currPos * 124 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1289,67 +1282,46 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c4) {
-      s1 = peg$c4;
-      peg$currPos += 7;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e6); }
-    }
+    s1 = peg$parseRequireToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseIdentifier();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseIdentifier();
-          if (s4 !== peg$FAILED) {
-            s5 = [];
-            s6 = peg$currPos;
-            s7 = peg$parse__w();
+          s4 = [];
+          s5 = peg$currPos;
+          s6 = peg$parse__w();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parseRequireArg();
             if (s7 !== peg$FAILED) {
-              s8 = peg$parseRequireArg();
-              if (s8 !== peg$FAILED) {
-                s6 = s8;
+              s5 = s7;
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s5;
+            s5 = peg$FAILED;
+          }
+          while (s5 !== peg$FAILED) {
+            s4.push(s5);
+            s5 = peg$currPos;
+            s6 = peg$parse__w();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseRequireArg();
+              if (s7 !== peg$FAILED) {
+                s5 = s7;
               } else {
-                peg$currPos = s6;
-                s6 = peg$FAILED;
+                peg$currPos = s5;
+                s5 = peg$FAILED;
               }
             } else {
-              peg$currPos = s6;
-              s6 = peg$FAILED;
+              peg$currPos = s5;
+              s5 = peg$FAILED;
             }
-            while (s6 !== peg$FAILED) {
-              s5.push(s6);
-              s6 = peg$currPos;
-              s7 = peg$parse__w();
-              if (s7 !== peg$FAILED) {
-                s8 = peg$parseRequireArg();
-                if (s8 !== peg$FAILED) {
-                  s6 = s8;
-                } else {
-                  peg$currPos = s6;
-                  s6 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s6;
-                s6 = peg$FAILED;
-              }
-            }
-            peg$savedPos = s0;
-            s0 = peg$f7(s4, s5);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
           }
+          peg$savedPos = s0;
+          s0 = peg$f7(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1371,7 +1343,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 14;
+    const key = peg$currPos * 124 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1389,7 +1361,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e5); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
@@ -1399,7 +1371,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          if (peg$silentFails === 0) { peg$fail(peg$e5); }
         }
       }
     } else {
@@ -1418,7 +1390,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+      if (peg$silentFails === 0) { peg$fail(peg$e4); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -1427,9 +1399,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseEach() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 90 + 15;
+    const key = peg$currPos * 124 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1439,97 +1411,55 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c5) {
-      s1 = peg$c5;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e9); }
-    }
+    s1 = peg$parseEachToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseIdentifier();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseIdentifier();
+          s4 = peg$parse__w();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parse__w();
+            s5 = peg$parseInToken();
             if (s5 !== peg$FAILED) {
-              if (input.substr(peg$currPos, 2) === peg$c6) {
-                s6 = peg$c6;
-                peg$currPos += 2;
-              } else {
-                s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e10); }
-              }
-              if (s6 !== peg$FAILED) {
-                s7 = peg$currPos;
-                peg$silentFails++;
-                s8 = peg$parseWordChar();
-                peg$silentFails--;
-                if (s8 === peg$FAILED) {
-                  s7 = undefined;
+              s6 = [];
+              s7 = peg$currPos;
+              s8 = peg$parse__w();
+              if (s8 !== peg$FAILED) {
+                s9 = peg$parseWord();
+                if (s9 !== peg$FAILED) {
+                  s7 = s9;
                 } else {
                   peg$currPos = s7;
                   s7 = peg$FAILED;
                 }
-                if (s7 !== peg$FAILED) {
-                  s8 = [];
-                  s9 = peg$currPos;
-                  s10 = peg$parse__w();
-                  if (s10 !== peg$FAILED) {
-                    s11 = peg$parseWord();
-                    if (s11 !== peg$FAILED) {
-                      s9 = s11;
-                    } else {
-                      peg$currPos = s9;
-                      s9 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s9;
-                    s9 = peg$FAILED;
-                  }
-                  if (s9 !== peg$FAILED) {
-                    while (s9 !== peg$FAILED) {
-                      s8.push(s9);
-                      s9 = peg$currPos;
-                      s10 = peg$parse__w();
-                      if (s10 !== peg$FAILED) {
-                        s11 = peg$parseWord();
-                        if (s11 !== peg$FAILED) {
-                          s9 = s11;
-                        } else {
-                          peg$currPos = s9;
-                          s9 = peg$FAILED;
-                        }
-                      } else {
-                        peg$currPos = s9;
-                        s9 = peg$FAILED;
-                      }
-                    }
-                  } else {
-                    s8 = peg$FAILED;
-                  }
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+              if (s7 !== peg$FAILED) {
+                while (s7 !== peg$FAILED) {
+                  s6.push(s7);
+                  s7 = peg$currPos;
+                  s8 = peg$parse__w();
                   if (s8 !== peg$FAILED) {
-                    peg$savedPos = s0;
-                    s0 = peg$f9(s4, s8);
+                    s9 = peg$parseWord();
+                    if (s9 !== peg$FAILED) {
+                      s7 = s9;
+                    } else {
+                      peg$currPos = s7;
+                      s7 = peg$FAILED;
+                    }
                   } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
+                    peg$currPos = s7;
+                    s7 = peg$FAILED;
                   }
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
                 }
+              } else {
+                s6 = peg$FAILED;
+              }
+              if (s6 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f9(s3, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -1561,9 +1491,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseImage() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 90 + 16;
+    const key = peg$currPos * 124 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1573,78 +1503,57 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c7) {
-      s1 = peg$c7;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
-    }
+    s1 = peg$parseImageToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseString();
+        if (s3 === peg$FAILED) {
+          s3 = peg$parseWord();
+        }
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseString();
-          if (s4 === peg$FAILED) {
-            s4 = peg$parseWord();
-          }
+          s4 = peg$parse__w();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parse__w();
+            s5 = peg$parseIdentifier();
             if (s5 !== peg$FAILED) {
-              s6 = peg$parseIdentifier();
+              s6 = peg$parse__w();
               if (s6 !== peg$FAILED) {
-                s7 = peg$parse__w();
+                s7 = peg$parseNumber();
                 if (s7 !== peg$FAILED) {
-                  s8 = peg$parseNumber();
-                  if (s8 !== peg$FAILED) {
-                    s9 = [];
-                    s10 = peg$currPos;
-                    s11 = peg$parse__w();
+                  s8 = [];
+                  s9 = peg$currPos;
+                  s10 = peg$parse__w();
+                  if (s10 !== peg$FAILED) {
+                    s11 = peg$parseOption();
                     if (s11 !== peg$FAILED) {
-                      s12 = peg$parseOption();
-                      if (s12 !== peg$FAILED) {
-                        s10 = s12;
+                      s9 = s11;
+                    } else {
+                      peg$currPos = s9;
+                      s9 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  }
+                  while (s9 !== peg$FAILED) {
+                    s8.push(s9);
+                    s9 = peg$currPos;
+                    s10 = peg$parse__w();
+                    if (s10 !== peg$FAILED) {
+                      s11 = peg$parseOption();
+                      if (s11 !== peg$FAILED) {
+                        s9 = s11;
                       } else {
-                        peg$currPos = s10;
-                        s10 = peg$FAILED;
+                        peg$currPos = s9;
+                        s9 = peg$FAILED;
                       }
                     } else {
-                      peg$currPos = s10;
-                      s10 = peg$FAILED;
+                      peg$currPos = s9;
+                      s9 = peg$FAILED;
                     }
-                    while (s10 !== peg$FAILED) {
-                      s9.push(s10);
-                      s10 = peg$currPos;
-                      s11 = peg$parse__w();
-                      if (s11 !== peg$FAILED) {
-                        s12 = peg$parseOption();
-                        if (s12 !== peg$FAILED) {
-                          s10 = s12;
-                        } else {
-                          peg$currPos = s10;
-                          s10 = peg$FAILED;
-                        }
-                      } else {
-                        peg$currPos = s10;
-                        s10 = peg$FAILED;
-                      }
-                    }
-                    peg$savedPos = s0;
-                    s0 = peg$f10(s4, s6, s8, s9);
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
                   }
+                  peg$savedPos = s0;
+                  s0 = peg$f10(s3, s5, s7, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -1680,9 +1589,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseAdd() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 17;
+    const key = peg$currPos * 124 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1692,34 +1601,13 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c8) {
-      s1 = peg$c8;
-      peg$currPos += 3;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
-    }
+    s1 = peg$parseAddToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseNodeDecl();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseNodeDecl();
-          if (s4 !== peg$FAILED) {
-            s0 = s4;
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
+          s0 = s3;
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1741,7 +1629,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 90 + 18;
+    const key = peg$currPos * 124 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1755,11 +1643,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 58) {
-        s3 = peg$c9;
+        s3 = peg$c2;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e6); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -1818,9 +1706,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseGraph() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 90 + 19;
+    const key = peg$currPos * 124 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1830,77 +1718,56 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c10) {
-      s1 = peg$c10;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e14); }
-    }
+    s1 = peg$parseGraphToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 123) {
+        s3 = peg$c3;
+        peg$currPos++;
       } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parse_();
-        if (input.charCodeAt(peg$currPos) === 123) {
-          s4 = peg$c11;
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse__();
+        s5 = [];
+        s6 = peg$currPos;
+        s7 = peg$parseGraphEntry();
+        if (s7 === peg$FAILED) {
+          s7 = peg$parseBadBlockEntry();
         }
-        if (s4 !== peg$FAILED) {
-          s5 = peg$parse__();
-          s6 = [];
-          s7 = peg$currPos;
-          s8 = peg$parseGraphEntry();
-          if (s8 === peg$FAILED) {
-            s8 = peg$parseBadBlockEntry();
-          }
-          if (s8 !== peg$FAILED) {
-            s9 = peg$parse__();
-            s7 = s8;
-          } else {
-            peg$currPos = s7;
-            s7 = peg$FAILED;
-          }
-          while (s7 !== peg$FAILED) {
-            s6.push(s7);
-            s7 = peg$currPos;
-            s8 = peg$parseGraphEntry();
-            if (s8 === peg$FAILED) {
-              s8 = peg$parseBadBlockEntry();
-            }
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse__();
-              s7 = s8;
-            } else {
-              peg$currPos = s7;
-              s7 = peg$FAILED;
-            }
-          }
-          if (input.charCodeAt(peg$currPos) === 125) {
-            s7 = peg$c12;
-            peg$currPos++;
-          } else {
-            s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (s7 !== peg$FAILED) {
+          s8 = peg$parse__();
+          s6 = s7;
+        } else {
+          peg$currPos = s6;
+          s6 = peg$FAILED;
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          s6 = peg$currPos;
+          s7 = peg$parseGraphEntry();
+          if (s7 === peg$FAILED) {
+            s7 = peg$parseBadBlockEntry();
           }
           if (s7 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f12(s6);
+            s8 = peg$parse__();
+            s6 = s7;
           } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
+            peg$currPos = s6;
+            s6 = peg$FAILED;
           }
+        }
+        if (input.charCodeAt(peg$currPos) === 125) {
+          s6 = peg$c4;
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        }
+        if (s6 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f12(s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1922,7 +1789,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 20;
+    const key = peg$currPos * 124 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1942,11 +1809,11 @@ function peg$parse(input, options) {
         s4 = peg$parseLineEnd();
         if (s4 === peg$FAILED) {
           if (input.charCodeAt(peg$currPos) === 125) {
-            s4 = peg$c12;
+            s4 = peg$c4;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
           }
         }
       }
@@ -1976,7 +1843,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 21;
+    const key = peg$currPos * 124 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1987,33 +1854,12 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c8) {
-      s2 = peg$c8;
-      peg$currPos += 3;
-    } else {
-      s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
-    }
+    s2 = peg$parseAddToken();
     if (s2 !== peg$FAILED) {
-      s3 = peg$currPos;
-      peg$silentFails++;
-      s4 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s4 === peg$FAILED) {
-        s3 = undefined;
-      } else {
-        peg$currPos = s3;
-        s3 = peg$FAILED;
-      }
+      s3 = peg$parse__w();
       if (s3 !== peg$FAILED) {
-        s4 = peg$parse__w();
-        if (s4 !== peg$FAILED) {
-          s2 = [s2, s3, s4];
-          s1 = s2;
-        } else {
-          peg$currPos = s1;
-          s1 = peg$FAILED;
-        }
+        s2 = [s2, s3];
+        s1 = s2;
       } else {
         peg$currPos = s1;
         s1 = peg$FAILED;
@@ -2054,7 +1900,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 22;
+    const key = peg$currPos * 124 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2074,8 +1920,7 @@ function peg$parse(input, options) {
       }
       s5 = peg$parseEOF();
       if (s5 !== peg$FAILED) {
-        s1 = [s1, s2, s3, s4, s5];
-        s0 = s1;
+        s0 = s2;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2091,9 +1936,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseReopen() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 90 + 23;
+    const key = peg$currPos * 124 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2103,111 +1948,84 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c13) {
-      s1 = peg$c13;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e17); }
-    }
+    s1 = peg$parseReopenToken();
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
+      s3 = peg$parse_();
+      s4 = peg$parseRawToken();
+      if (s4 !== peg$FAILED) {
+        s5 = peg$parse__w();
+        if (s5 !== peg$FAILED) {
+          s6 = peg$currPos;
+          peg$silentFails++;
+          if (input.charCodeAt(peg$currPos) === 123) {
+            s7 = peg$c3;
+            peg$currPos++;
+          } else {
+            s7 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+          }
+          if (s7 === peg$FAILED) {
+            s7 = peg$currPos;
+            s8 = peg$parseNodeRef();
+            if (s8 !== peg$FAILED) {
+              s9 = peg$currPos;
+              peg$silentFails++;
+              if (input.charCodeAt(peg$currPos) === 61) {
+                s10 = peg$c5;
+                peg$currPos++;
+              } else {
+                s10 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e9); }
+              }
+              peg$silentFails--;
+              if (s10 === peg$FAILED) {
+                s9 = undefined;
+              } else {
+                peg$currPos = s9;
+                s9 = peg$FAILED;
+              }
+              if (s9 !== peg$FAILED) {
+                s8 = [s8, s9];
+                s7 = s8;
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          peg$silentFails--;
+          if (s7 !== peg$FAILED) {
+            peg$currPos = s6;
+            s6 = undefined;
+          } else {
+            s6 = peg$FAILED;
+          }
+          if (s6 !== peg$FAILED) {
+            s2 = s4;
+          } else {
+            peg$currPos = s2;
+            s2 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s2;
+          s2 = peg$FAILED;
+        }
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
       }
-      if (s2 !== peg$FAILED) {
-        s3 = peg$currPos;
-        s4 = peg$parse_();
-        if (input.substr(peg$currPos, 3) === peg$c14) {
-          s5 = peg$c14;
-          peg$currPos += 3;
-        } else {
-          s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e18); }
-        }
-        if (s5 !== peg$FAILED) {
-          s6 = peg$parse__w();
-          if (s6 !== peg$FAILED) {
-            s7 = peg$currPos;
-            peg$silentFails++;
-            if (input.charCodeAt(peg$currPos) === 123) {
-              s8 = peg$c11;
-              peg$currPos++;
-            } else {
-              s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e15); }
-            }
-            if (s8 === peg$FAILED) {
-              s8 = peg$currPos;
-              s9 = peg$parseNodeRef();
-              if (s9 !== peg$FAILED) {
-                s10 = peg$currPos;
-                peg$silentFails++;
-                if (input.charCodeAt(peg$currPos) === 61) {
-                  s11 = peg$c15;
-                  peg$currPos++;
-                } else {
-                  s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e19); }
-                }
-                peg$silentFails--;
-                if (s11 === peg$FAILED) {
-                  s10 = undefined;
-                } else {
-                  peg$currPos = s10;
-                  s10 = peg$FAILED;
-                }
-                if (s10 !== peg$FAILED) {
-                  s9 = [s9, s10];
-                  s8 = s9;
-                } else {
-                  peg$currPos = s8;
-                  s8 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s8;
-                s8 = peg$FAILED;
-              }
-            }
-            peg$silentFails--;
-            if (s8 !== peg$FAILED) {
-              peg$currPos = s7;
-              s7 = undefined;
-            } else {
-              s7 = peg$FAILED;
-            }
-            if (s7 !== peg$FAILED) {
-              s3 = s5;
-            } else {
-              peg$currPos = s3;
-              s3 = peg$FAILED;
-            }
-          } else {
-            peg$currPos = s3;
-            s3 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s3;
-          s3 = peg$FAILED;
-        }
-        if (s3 === peg$FAILED) {
-          s3 = null;
-        }
-        s4 = peg$parse_();
-        s5 = peg$parseReopenTarget();
-        if (s5 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f14(s3, s5);
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s3 = peg$parse_();
+      s4 = peg$parseReopenTarget();
+      if (s4 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f14(s2, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2225,7 +2043,7 @@ function peg$parse(input, options) {
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 90 + 24;
+    const key = peg$currPos * 124 + 24;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2236,11 +2054,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 123) {
-      s1 = peg$c11;
+      s1 = peg$c3;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -2273,11 +2091,11 @@ function peg$parse(input, options) {
         }
       }
       if (input.charCodeAt(peg$currPos) === 125) {
-        s4 = peg$c12;
+        s4 = peg$c4;
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -2308,7 +2126,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 25;
+    const key = peg$currPos * 124 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2328,11 +2146,11 @@ function peg$parse(input, options) {
         s4 = peg$parseLineEnd();
         if (s4 === peg$FAILED) {
           if (input.charCodeAt(peg$currPos) === 125) {
-            s4 = peg$c12;
+            s4 = peg$c4;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
           }
         }
       }
@@ -2362,7 +2180,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 26;
+    const key = peg$currPos * 124 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2421,7 +2239,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 27;
+    const key = peg$currPos * 124 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2441,8 +2259,7 @@ function peg$parse(input, options) {
       }
       s5 = peg$parseEOF();
       if (s5 !== peg$FAILED) {
-        s1 = [s1, s2, s3, s4, s5];
-        s0 = s1;
+        s0 = s2;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2458,9 +2275,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseDel() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 28;
+    const key = peg$currPos * 124 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2470,35 +2287,14 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c16) {
-      s1 = peg$c16;
-      peg$currPos += 3;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
-    }
+    s1 = peg$parseDelToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseNodeRef();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseNodeRef();
-          if (s4 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f18(s4);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
+          peg$savedPos = s0;
+          s0 = peg$f18(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2518,9 +2314,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseExport() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
+    let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 90 + 29;
+    const key = peg$currPos * 124 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2530,73 +2326,52 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c17) {
-      s1 = peg$c17;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
-    }
+    s1 = peg$parseExportToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseNodeRef();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseNodeRef();
-          if (s4 !== peg$FAILED) {
-            s5 = [];
-            s6 = peg$currPos;
-            s7 = peg$parse__w();
+          s4 = [];
+          s5 = peg$currPos;
+          s6 = peg$parse__w();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parseExportWritable();
+            if (s7 === peg$FAILED) {
+              s7 = peg$parseOption();
+            }
             if (s7 !== peg$FAILED) {
-              s8 = peg$parseExportWritable();
-              if (s8 === peg$FAILED) {
-                s8 = peg$parseOption();
+              s5 = s7;
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s5;
+            s5 = peg$FAILED;
+          }
+          while (s5 !== peg$FAILED) {
+            s4.push(s5);
+            s5 = peg$currPos;
+            s6 = peg$parse__w();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseExportWritable();
+              if (s7 === peg$FAILED) {
+                s7 = peg$parseOption();
               }
-              if (s8 !== peg$FAILED) {
-                s6 = s8;
+              if (s7 !== peg$FAILED) {
+                s5 = s7;
               } else {
-                peg$currPos = s6;
-                s6 = peg$FAILED;
+                peg$currPos = s5;
+                s5 = peg$FAILED;
               }
             } else {
-              peg$currPos = s6;
-              s6 = peg$FAILED;
+              peg$currPos = s5;
+              s5 = peg$FAILED;
             }
-            while (s6 !== peg$FAILED) {
-              s5.push(s6);
-              s6 = peg$currPos;
-              s7 = peg$parse__w();
-              if (s7 !== peg$FAILED) {
-                s8 = peg$parseExportWritable();
-                if (s8 === peg$FAILED) {
-                  s8 = peg$parseOption();
-                }
-                if (s8 !== peg$FAILED) {
-                  s6 = s8;
-                } else {
-                  peg$currPos = s6;
-                  s6 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s6;
-                s6 = peg$FAILED;
-              }
-            }
-            peg$savedPos = s0;
-            s0 = peg$f19(s4, s5);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
           }
+          peg$savedPos = s0;
+          s0 = peg$f19(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2616,9 +2391,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseExportWritable() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 30;
+    const key = peg$currPos * 124 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2628,17 +2403,17 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c18) {
-      s1 = peg$c18;
-      peg$currPos += 8;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e22); }
-    }
+    s1 = peg$parseWritableToken();
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       peg$silentFails++;
-      s3 = peg$parseWordChar();
+      if (input.charCodeAt(peg$currPos) === 61) {
+        s3 = peg$c5;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
         s2 = undefined;
@@ -2647,29 +2422,8 @@ function peg$parse(input, options) {
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
-        s3 = peg$currPos;
-        peg$silentFails++;
-        if (input.charCodeAt(peg$currPos) === 61) {
-          s4 = peg$c15;
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e19); }
-        }
-        peg$silentFails--;
-        if (s4 === peg$FAILED) {
-          s3 = undefined;
-        } else {
-          peg$currPos = s3;
-          s3 = peg$FAILED;
-        }
-        if (s3 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f20();
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
+        peg$savedPos = s0;
+        s0 = peg$f20();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2685,9 +2439,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseUnexport() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 31;
+    const key = peg$currPos * 124 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2697,35 +2451,14 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c19) {
-      s1 = peg$c19;
-      peg$currPos += 8;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
-    }
+    s1 = peg$parseUnexportToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseIdentifier();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseIdentifier();
-          if (s4 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f21(s4);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
+          peg$savedPos = s0;
+          s0 = peg$f21(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2745,9 +2478,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseIo() {
-    let s0, s1, s2, s3, s4, s5, s6;
+    let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 32;
+    const key = peg$currPos * 124 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2757,39 +2490,18 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c20) {
-      s1 = peg$c20;
-      peg$currPos += 2;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
-    }
+    s1 = peg$parseIoToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseNodeRef();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseNodeRef();
+          s4 = peg$parse__w();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parse__w();
+            s5 = peg$parseString();
             if (s5 !== peg$FAILED) {
-              s6 = peg$parseString();
-              if (s6 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f22(s4, s6);
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
+              peg$savedPos = s0;
+              s0 = peg$f22(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2817,9 +2529,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseQmp() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 90 + 33;
+    const key = peg$currPos * 124 + 33;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2829,47 +2541,26 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c21) {
-      s1 = peg$c21;
-      peg$currPos += 3;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
-    }
+    s1 = peg$parseQmpToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseQmpCommandName();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseQmpCommandName();
-          if (s4 !== peg$FAILED) {
-            s5 = peg$currPos;
-            s6 = peg$parse_();
-            s7 = peg$parseJsonObjectValue();
-            if (s7 !== peg$FAILED) {
-              s5 = s7;
-            } else {
-              peg$currPos = s5;
-              s5 = peg$FAILED;
-            }
-            if (s5 === peg$FAILED) {
-              s5 = null;
-            }
-            peg$savedPos = s0;
-            s0 = peg$f23(s4, s5);
+          s4 = peg$currPos;
+          s5 = peg$parse_();
+          s6 = peg$parseJsonObjectValue();
+          if (s6 !== peg$FAILED) {
+            s4 = s6;
           } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
+            peg$currPos = s4;
+            s4 = peg$FAILED;
           }
+          if (s4 === peg$FAILED) {
+            s4 = null;
+          }
+          peg$savedPos = s0;
+          s0 = peg$f23(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2889,9 +2580,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseExpect() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 34;
+    const key = peg$currPos * 124 + 34;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2901,35 +2592,14 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c22) {
-      s1 = peg$c22;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
-    }
+    s1 = peg$parseExpectToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseAssertion();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseAssertion();
-          if (s4 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f24(s4);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
+          peg$savedPos = s0;
+          s0 = peg$f24(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2949,9 +2619,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseAssertion() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 90 + 35;
+    const key = peg$currPos * 124 + 35;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2961,35 +2631,14 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c23) {
-      s1 = peg$c23;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
-    }
+    s1 = peg$parseEdgeToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseEdge();
         if (s3 !== peg$FAILED) {
-          s4 = peg$parseEdge();
-          if (s4 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f25(s4);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
+          peg$savedPos = s0;
+          s0 = peg$f25(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3005,37 +2654,13 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c24) {
-        s2 = peg$c24;
-        peg$currPos += 2;
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
-      }
+      s2 = peg$parseRoToken();
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c25) {
-          s2 = peg$c25;
-          peg$currPos += 2;
-        } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
-        }
+        s2 = peg$parseRwToken();
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c26) {
-            s2 = peg$c26;
-            peg$currPos += 4;
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e30); }
-          }
+          s2 = peg$parseGoneToken();
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 6) === peg$c27) {
-              s2 = peg$c27;
-              peg$currPos += 6;
-            } else {
-              s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e31); }
-            }
+            s2 = peg$parseExistsToken();
           }
         }
       }
@@ -3045,27 +2670,12 @@ function peg$parse(input, options) {
         s1 = s2;
       }
       if (s1 !== peg$FAILED) {
-        s2 = peg$currPos;
-        peg$silentFails++;
-        s3 = peg$parseWordChar();
-        peg$silentFails--;
-        if (s3 === peg$FAILED) {
-          s2 = undefined;
-        } else {
-          peg$currPos = s2;
-          s2 = peg$FAILED;
-        }
+        s2 = peg$parse__w();
         if (s2 !== peg$FAILED) {
-          s3 = peg$parse__w();
+          s3 = peg$parseNodeRef();
           if (s3 !== peg$FAILED) {
-            s4 = peg$parseNodeRef();
-            if (s4 !== peg$FAILED) {
-              peg$savedPos = s0;
-              s0 = peg$f26(s1, s4);
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
+            peg$savedPos = s0;
+            s0 = peg$f26(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3080,77 +2690,56 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 5) === peg$c10) {
-          s1 = peg$c10;
-          peg$currPos += 5;
-        } else {
-          s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e14); }
-        }
+        s1 = peg$parseGraphToken();
         if (s1 !== peg$FAILED) {
-          s2 = peg$currPos;
-          peg$silentFails++;
-          s3 = peg$parseWordChar();
-          peg$silentFails--;
-          if (s3 === peg$FAILED) {
-            s2 = undefined;
+          s2 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 123) {
+            s3 = peg$c3;
+            peg$currPos++;
           } else {
-            peg$currPos = s2;
-            s2 = peg$FAILED;
+            s3 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e7); }
           }
-          if (s2 !== peg$FAILED) {
-            s3 = peg$parse_();
-            if (input.charCodeAt(peg$currPos) === 123) {
-              s4 = peg$c11;
-              peg$currPos++;
-            } else {
-              s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e15); }
+          if (s3 !== peg$FAILED) {
+            s4 = peg$parse__();
+            s5 = [];
+            s6 = peg$currPos;
+            s7 = peg$parseEdgeEntry();
+            if (s7 === peg$FAILED) {
+              s7 = peg$parseBadBlockEntry();
             }
-            if (s4 !== peg$FAILED) {
-              s5 = peg$parse__();
-              s6 = [];
-              s7 = peg$currPos;
-              s8 = peg$parseEdgeEntry();
-              if (s8 === peg$FAILED) {
-                s8 = peg$parseBadBlockEntry();
-              }
-              if (s8 !== peg$FAILED) {
-                s9 = peg$parse__();
-                s7 = s8;
-              } else {
-                peg$currPos = s7;
-                s7 = peg$FAILED;
-              }
-              while (s7 !== peg$FAILED) {
-                s6.push(s7);
-                s7 = peg$currPos;
-                s8 = peg$parseEdgeEntry();
-                if (s8 === peg$FAILED) {
-                  s8 = peg$parseBadBlockEntry();
-                }
-                if (s8 !== peg$FAILED) {
-                  s9 = peg$parse__();
-                  s7 = s8;
-                } else {
-                  peg$currPos = s7;
-                  s7 = peg$FAILED;
-                }
-              }
-              if (input.charCodeAt(peg$currPos) === 125) {
-                s7 = peg$c12;
-                peg$currPos++;
-              } else {
-                s7 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (s7 !== peg$FAILED) {
+              s8 = peg$parse__();
+              s6 = s7;
+            } else {
+              peg$currPos = s6;
+              s6 = peg$FAILED;
+            }
+            while (s6 !== peg$FAILED) {
+              s5.push(s6);
+              s6 = peg$currPos;
+              s7 = peg$parseEdgeEntry();
+              if (s7 === peg$FAILED) {
+                s7 = peg$parseBadBlockEntry();
               }
               if (s7 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f27(s6);
+                s8 = peg$parse__();
+                s6 = s7;
               } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
+                peg$currPos = s6;
+                s6 = peg$FAILED;
               }
+            }
+            if (input.charCodeAt(peg$currPos) === 125) {
+              s6 = peg$c4;
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e8); }
+            }
+            if (s6 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f27(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3174,7 +2763,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 36;
+    const key = peg$currPos * 124 + 36;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3194,11 +2783,11 @@ function peg$parse(input, options) {
         s4 = peg$parseLineEnd();
         if (s4 === peg$FAILED) {
           if (input.charCodeAt(peg$currPos) === 125) {
-            s4 = peg$c12;
+            s4 = peg$c4;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
           }
         }
       }
@@ -3228,7 +2817,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 37;
+    const key = peg$currPos * 124 + 37;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3248,8 +2837,7 @@ function peg$parse(input, options) {
       }
       s5 = peg$parseEOF();
       if (s5 !== peg$FAILED) {
-        s1 = [s1, s2, s3, s4, s5];
-        s0 = s1;
+        s0 = s2;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3267,7 +2855,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 90 + 38;
+    const key = peg$currPos * 124 + 38;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3291,13 +2879,7 @@ function peg$parse(input, options) {
           s6 = peg$currPos;
           s7 = peg$parse__w();
           if (s7 !== peg$FAILED) {
-            if (input.substr(peg$currPos, 5) === peg$c28) {
-              s8 = peg$c28;
-              peg$currPos += 5;
-            } else {
-              s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
-            }
+            s8 = peg$parsePermToken();
             if (s8 !== peg$FAILED) {
               s9 = peg$parsePermList();
               if (s9 !== peg$FAILED) {
@@ -3320,13 +2902,7 @@ function peg$parse(input, options) {
           s7 = peg$currPos;
           s8 = peg$parse__w();
           if (s8 !== peg$FAILED) {
-            if (input.substr(peg$currPos, 7) === peg$c29) {
-              s9 = peg$c29;
-              peg$currPos += 7;
-            } else {
-              s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
-            }
+            s9 = peg$parseSharedToken();
             if (s9 !== peg$FAILED) {
               s10 = peg$parsePermList();
               if (s10 !== peg$FAILED) {
@@ -3369,7 +2945,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 90 + 39;
+    const key = peg$currPos * 124 + 39;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3379,13 +2955,7 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c17) {
-      s1 = peg$c17;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
-    }
+    s1 = peg$parseExportToken();
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
@@ -3396,11 +2966,11 @@ function peg$parse(input, options) {
           s5 = peg$currPos;
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 45) {
-            s7 = peg$c30;
+            s7 = peg$c6;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e34); }
+            if (peg$silentFails === 0) { peg$fail(peg$e10); }
           }
           if (s7 !== peg$FAILED) {
             s6 = [s6, s7];
@@ -3444,7 +3014,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 40;
+    const key = peg$currPos * 124 + 40;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3456,21 +3026,21 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s1 = peg$c30;
+      s1 = peg$c6;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseEdgeName();
       if (s2 !== peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c31) {
-          s3 = peg$c31;
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s3 = peg$c7;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e36); }
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
         }
         if (s3 !== peg$FAILED) {
           s0 = s2;
@@ -3489,7 +3059,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3500,7 +3070,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 41;
+    const key = peg$currPos * 124 + 41;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3516,12 +3086,12 @@ function peg$parse(input, options) {
     s3 = peg$currPos;
     s4 = peg$currPos;
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c31) {
-      s5 = peg$c31;
+    if (input.substr(peg$currPos, 2) === peg$c7) {
+      s5 = peg$c7;
       peg$currPos += 2;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
     }
     peg$silentFails--;
     if (s5 === peg$FAILED) {
@@ -3536,7 +3106,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e14); }
       }
       if (s5 !== peg$FAILED) {
         s4 = [s4, s5];
@@ -3555,12 +3125,12 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$currPos;
         peg$silentFails++;
-        if (input.substr(peg$currPos, 2) === peg$c31) {
-          s5 = peg$c31;
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s5 = peg$c7;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e36); }
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -3575,7 +3145,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e38); }
+            if (peg$silentFails === 0) { peg$fail(peg$e14); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -3614,7 +3184,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e13); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3625,7 +3195,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 90 + 42;
+    const key = peg$currPos * 124 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3636,11 +3206,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 91) {
-      s1 = peg$c32;
+      s1 = peg$c8;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -3652,11 +3222,11 @@ function peg$parse(input, options) {
       s5 = peg$currPos;
       s6 = peg$parse__();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s7 = peg$c33;
+        s7 = peg$c9;
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e16); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$parse__();
@@ -3676,11 +3246,11 @@ function peg$parse(input, options) {
         s5 = peg$currPos;
         s6 = peg$parse__();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s7 = peg$c33;
+          s7 = peg$c9;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e16); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse__();
@@ -3698,11 +3268,11 @@ function peg$parse(input, options) {
       }
       s5 = peg$parse__();
       if (input.charCodeAt(peg$currPos) === 93) {
-        s6 = peg$c34;
+        s6 = peg$c10;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e41); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -3722,11 +3292,11 @@ function peg$parse(input, options) {
         s2 = [];
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 44) {
-          s4 = peg$c33;
+          s4 = peg$c9;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e16); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parsePermName();
@@ -3744,11 +3314,11 @@ function peg$parse(input, options) {
           s2.push(s3);
           s3 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 44) {
-            s4 = peg$c33;
+            s4 = peg$c9;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+            if (peg$silentFails === 0) { peg$fail(peg$e16); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parsePermName();
@@ -3786,7 +3356,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 43;
+    const key = peg$currPos * 124 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3804,7 +3374,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e19); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
@@ -3814,7 +3384,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e43); }
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
         }
       }
     } else {
@@ -3833,7 +3403,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3842,9 +3412,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseShow() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 44;
+    const key = peg$currPos * 124 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3854,60 +3424,18 @@ function peg$parse(input, options) {
     }
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c35) {
-      s1 = peg$c35;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
-    }
+    s1 = peg$parseShowToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
+      s2 = peg$parse__w();
       if (s2 !== peg$FAILED) {
-        s3 = peg$parse__w();
+        s3 = peg$parseNodeToken();
         if (s3 !== peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c36) {
-            s4 = peg$c36;
-            peg$currPos += 4;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
-          }
+          s4 = peg$parse__w();
           if (s4 !== peg$FAILED) {
-            s5 = peg$currPos;
-            peg$silentFails++;
-            s6 = peg$parseWordChar();
-            peg$silentFails--;
-            if (s6 === peg$FAILED) {
-              s5 = undefined;
-            } else {
-              peg$currPos = s5;
-              s5 = peg$FAILED;
-            }
+            s5 = peg$parseNodeRef();
             if (s5 !== peg$FAILED) {
-              s6 = peg$parse__w();
-              if (s6 !== peg$FAILED) {
-                s7 = peg$parseNodeRef();
-                if (s7 !== peg$FAILED) {
-                  peg$savedPos = s0;
-                  s0 = peg$f36(s7);
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
+              peg$savedPos = s0;
+              s0 = peg$f36(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3930,71 +3458,23 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 4) === peg$c35) {
-        s1 = peg$c35;
-        peg$currPos += 4;
-      } else {
-        s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e44); }
-      }
+      s1 = peg$parseShowToken();
       if (s1 !== peg$FAILED) {
-        s2 = peg$currPos;
-        peg$silentFails++;
-        s3 = peg$parseWordChar();
-        peg$silentFails--;
-        if (s3 === peg$FAILED) {
-          s2 = undefined;
-        } else {
-          peg$currPos = s2;
-          s2 = peg$FAILED;
-        }
+        s2 = peg$parse__w();
         if (s2 !== peg$FAILED) {
-          s3 = peg$parse__w();
+          s3 = peg$currPos;
+          s4 = peg$parseGraphToken();
+          if (s4 === peg$FAILED) {
+            s4 = peg$parseNodesToken();
+          }
+          if (s4 !== peg$FAILED) {
+            s3 = input.substring(s3, peg$currPos);
+          } else {
+            s3 = s4;
+          }
           if (s3 !== peg$FAILED) {
-            s4 = peg$currPos;
-            if (input.substr(peg$currPos, 5) === peg$c10) {
-              s5 = peg$c10;
-              peg$currPos += 5;
-            } else {
-              s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e14); }
-            }
-            if (s5 === peg$FAILED) {
-              if (input.substr(peg$currPos, 5) === peg$c37) {
-                s5 = peg$c37;
-                peg$currPos += 5;
-              } else {
-                s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e46); }
-              }
-            }
-            if (s5 !== peg$FAILED) {
-              s4 = input.substring(s4, peg$currPos);
-            } else {
-              s4 = s5;
-            }
-            if (s4 !== peg$FAILED) {
-              s5 = peg$currPos;
-              peg$silentFails++;
-              s6 = peg$parseWordChar();
-              peg$silentFails--;
-              if (s6 === peg$FAILED) {
-                s5 = undefined;
-              } else {
-                peg$currPos = s5;
-                s5 = peg$FAILED;
-              }
-              if (s5 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f37(s4);
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
+            peg$savedPos = s0;
+            s0 = peg$f37(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4017,7 +3497,7 @@ function peg$parse(input, options) {
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 45;
+    const key = peg$currPos * 124 + 45;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4040,9 +3520,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseExpectation() {
-    let s0, s1, s2, s3, s4, s5, s6;
+    let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 46;
+    const key = peg$currPos * 124 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4055,31 +3535,10 @@ function peg$parse(input, options) {
     s1 = peg$parseArrow();
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
-      if (input.substr(peg$currPos, 2) === peg$c38) {
-        s3 = peg$c38;
-        peg$currPos += 2;
-      } else {
-        s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e47); }
-      }
+      s3 = peg$parseOkToken();
       if (s3 !== peg$FAILED) {
-        s4 = peg$currPos;
-        peg$silentFails++;
-        s5 = peg$parseWordChar();
-        peg$silentFails--;
-        if (s5 === peg$FAILED) {
-          s4 = undefined;
-        } else {
-          peg$currPos = s4;
-          s4 = peg$FAILED;
-        }
-        if (s4 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f39();
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
+        peg$savedPos = s0;
+        s0 = peg$f39();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4093,35 +3552,14 @@ function peg$parse(input, options) {
       s1 = peg$parseArrow();
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
-        if (input.substr(peg$currPos, 5) === peg$c39) {
-          s3 = peg$c39;
-          peg$currPos += 5;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e48); }
-        }
+        s3 = peg$parseErrorToken();
         if (s3 !== peg$FAILED) {
-          s4 = peg$currPos;
-          peg$silentFails++;
-          s5 = peg$parseWordChar();
-          peg$silentFails--;
-          if (s5 === peg$FAILED) {
-            s4 = undefined;
-          } else {
-            peg$currPos = s4;
-            s4 = peg$FAILED;
-          }
+          s4 = peg$parse__w();
           if (s4 !== peg$FAILED) {
-            s5 = peg$parse__w();
+            s5 = peg$parseErrorMatch();
             if (s5 !== peg$FAILED) {
-              s6 = peg$parseErrorMatch();
-              if (s6 !== peg$FAILED) {
-                peg$savedPos = s0;
-                s0 = peg$f40(s6);
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
+              peg$savedPos = s0;
+              s0 = peg$f40(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4148,7 +3586,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 47;
+    const key = peg$currPos * 124 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4158,17 +3596,17 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c31) {
-      s0 = peg$c31;
+    if (input.substr(peg$currPos, 2) === peg$c7) {
+      s0 = peg$c7;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4179,7 +3617,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 48;
+    const key = peg$currPos * 124 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4207,7 +3645,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 90 + 49;
+    const key = peg$currPos * 124 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4219,11 +3657,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 47) {
-      s1 = peg$c40;
+      s1 = peg$c11;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e22); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4244,11 +3682,11 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         if (input.charCodeAt(peg$currPos) === 47) {
-          s3 = peg$c40;
+          s3 = peg$c11;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
@@ -4258,7 +3696,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e52); }
+            if (peg$silentFails === 0) { peg$fail(peg$e23); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
@@ -4267,7 +3705,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e52); }
+              if (peg$silentFails === 0) { peg$fail(peg$e23); }
             }
           }
           s4 = input.substring(s4, peg$currPos);
@@ -4288,7 +3726,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4299,7 +3737,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 50;
+    const key = peg$currPos * 124 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4310,11 +3748,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c41;
+      s1 = peg$c12;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = input.charAt(peg$currPos);
@@ -4322,7 +3760,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
       if (s2 !== peg$FAILED) {
         s1 = [s1, s2];
@@ -4338,21 +3776,21 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 91) {
-        s1 = peg$c32;
+        s1 = peg$c8;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
         s3 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 92) {
-          s4 = peg$c41;
+          s4 = peg$c12;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s4 !== peg$FAILED) {
           s5 = input.charAt(peg$currPos);
@@ -4360,7 +3798,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e54); }
+            if (peg$silentFails === 0) { peg$fail(peg$e25); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -4379,18 +3817,18 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e55); }
+            if (peg$silentFails === 0) { peg$fail(peg$e26); }
           }
         }
         while (s3 !== peg$FAILED) {
           s2.push(s3);
           s3 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 92) {
-            s4 = peg$c41;
+            s4 = peg$c12;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s4 !== peg$FAILED) {
             s5 = input.charAt(peg$currPos);
@@ -4398,7 +3836,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e54); }
+              if (peg$silentFails === 0) { peg$fail(peg$e25); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -4417,16 +3855,16 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e55); }
+              if (peg$silentFails === 0) { peg$fail(peg$e26); }
             }
           }
         }
         if (input.charCodeAt(peg$currPos) === 93) {
-          s3 = peg$c34;
+          s3 = peg$c10;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e17); }
         }
         if (s3 !== peg$FAILED) {
           s1 = [s1, s2, s3];
@@ -4445,7 +3883,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s0 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e27); }
         }
       }
     }
@@ -4458,7 +3896,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 51;
+    const key = peg$currPos * 124 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4477,11 +3915,11 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s2 = peg$c15;
+        s2 = peg$c5;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e19); }
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parseValue();
@@ -4509,7 +3947,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 52;
+    const key = peg$currPos * 124 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4525,7 +3963,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -4534,7 +3972,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e14); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -4543,7 +3981,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+          if (peg$silentFails === 0) { peg$fail(peg$e14); }
         }
       }
       s1 = [s1, s2];
@@ -4555,7 +3993,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4566,7 +4004,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 90 + 53;
+    const key = peg$currPos * 124 + 53;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4606,7 +4044,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 90 + 54;
+    const key = peg$currPos * 124 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4617,11 +4055,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 40) {
-      s1 = peg$c42;
+      s1 = peg$c13;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4630,11 +4068,11 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 58) {
-          s6 = peg$c9;
+          s6 = peg$c2;
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e13); }
+          if (peg$silentFails === 0) { peg$fail(peg$e6); }
         }
         if (s6 !== peg$FAILED) {
           s7 = peg$parse_();
@@ -4686,11 +4124,11 @@ function peg$parse(input, options) {
         }
         s6 = peg$parse__();
         if (input.charCodeAt(peg$currPos) === 41) {
-          s7 = peg$c43;
+          s7 = peg$c14;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e60); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         if (s7 !== peg$FAILED) {
           peg$savedPos = s0;
@@ -4716,7 +4154,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 90 + 55;
+    const key = peg$currPos * 124 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4727,11 +4165,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 91) {
-      s1 = peg$c32;
+      s1 = peg$c8;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4743,11 +4181,11 @@ function peg$parse(input, options) {
       s5 = peg$currPos;
       s6 = peg$parse__();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s7 = peg$c33;
+        s7 = peg$c9;
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e16); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$parse__();
@@ -4767,11 +4205,11 @@ function peg$parse(input, options) {
         s5 = peg$currPos;
         s6 = peg$parse__();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s7 = peg$c33;
+          s7 = peg$c9;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e16); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse__();
@@ -4789,11 +4227,11 @@ function peg$parse(input, options) {
       }
       s5 = peg$parse__();
       if (input.charCodeAt(peg$currPos) === 93) {
-        s6 = peg$c34;
+        s6 = peg$c10;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e41); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
@@ -4813,9 +4251,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseBool() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2;
 
-    const key = peg$currPos * 90 + 56;
+    const key = peg$currPos * 124 + 56;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4827,71 +4265,48 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c44) {
-      s2 = peg$c44;
-      peg$currPos += 2;
-    } else {
-      s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
-    }
-    if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 3) === peg$c45) {
-        s2 = peg$c45;
-        peg$currPos += 3;
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e63); }
-      }
-      if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 4) === peg$c46) {
-          s2 = peg$c46;
-          peg$currPos += 4;
-        } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e64); }
-        }
-        if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 5) === peg$c47) {
-            s2 = peg$c47;
-            peg$currPos += 5;
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e65); }
-          }
-        }
-      }
-    }
+    s2 = peg$parseOnToken();
     if (s2 !== peg$FAILED) {
-      s1 = input.substring(s1, peg$currPos);
-    } else {
+      peg$savedPos = s1;
+      s2 = peg$f46();
+    }
+    s1 = s2;
+    if (s1 === peg$FAILED) {
+      s1 = peg$currPos;
+      s2 = peg$parseOffToken();
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s1;
+        s2 = peg$f47();
+      }
       s1 = s2;
+      if (s1 === peg$FAILED) {
+        s1 = peg$currPos;
+        s2 = peg$parseTrueToken();
+        if (s2 !== peg$FAILED) {
+          peg$savedPos = s1;
+          s2 = peg$f48();
+        }
+        s1 = s2;
+        if (s1 === peg$FAILED) {
+          s1 = peg$currPos;
+          s2 = peg$parseFalseToken();
+          if (s2 !== peg$FAILED) {
+            peg$savedPos = s1;
+            s2 = peg$f49();
+          }
+          s1 = s2;
+        }
+      }
     }
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f46(s1);
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
+      peg$savedPos = s0;
+      s1 = peg$f50(s1);
     }
+    s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4900,9 +4315,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseNull() {
-    let s0, s1, s2, s3;
+    let s0, s1;
 
-    const key = peg$currPos * 90 + 57;
+    const key = peg$currPos * 124 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4913,39 +4328,16 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c48) {
-      s1 = peg$c48;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
-    }
+    s1 = peg$parseNullToken();
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f47();
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
+      peg$savedPos = s0;
+      s1 = peg$f51();
     }
+    s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4956,7 +4348,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 58;
+    const key = peg$currPos * 124 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4970,11 +4362,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s3 = peg$c30;
+      s3 = peg$c6;
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
@@ -4985,7 +4377,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
@@ -4995,7 +4387,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
       }
     } else {
@@ -5007,7 +4399,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e70); }
+        if (peg$silentFails === 0) { peg$fail(peg$e36); }
       }
       if (s5 === peg$FAILED) {
         s5 = null;
@@ -5036,7 +4428,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f48(s1);
+        s0 = peg$f52(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5048,7 +4440,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5059,7 +4451,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 59;
+    const key = peg$currPos * 124 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5075,12 +4467,12 @@ function peg$parse(input, options) {
     s3 = peg$currPos;
     s4 = peg$currPos;
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c31) {
-      s5 = peg$c31;
+    if (input.substr(peg$currPos, 2) === peg$c7) {
+      s5 = peg$c7;
       peg$currPos += 2;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
     }
     peg$silentFails--;
     if (s5 === peg$FAILED) {
@@ -5108,12 +4500,12 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$currPos;
         peg$silentFails++;
-        if (input.substr(peg$currPos, 2) === peg$c31) {
-          s5 = peg$c31;
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s5 = peg$c7;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e36); }
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -5146,13 +4538,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f49(s1);
+      s1 = peg$f53(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5163,7 +4555,7 @@ function peg$parse(input, options) {
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 90 + 60;
+    const key = peg$currPos * 124 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5177,7 +4569,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5188,7 +4580,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 61;
+    const key = peg$currPos * 124 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5206,7 +4598,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     if (s3 !== peg$FAILED) {
       s4 = [];
@@ -5215,7 +4607,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e75); }
+        if (peg$silentFails === 0) { peg$fail(peg$e41); }
       }
       while (s5 !== peg$FAILED) {
         s4.push(s5);
@@ -5224,7 +4616,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
       }
       s3 = [s3, s4];
@@ -5240,13 +4632,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f50(s1);
+      s1 = peg$f54(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5257,7 +4649,7 @@ function peg$parse(input, options) {
   function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 62;
+    const key = peg$currPos * 124 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5271,7 +4663,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5282,7 +4674,7 @@ function peg$parse(input, options) {
   function peg$parseQmpCommandName() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 63;
+    const key = peg$currPos * 124 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5296,7 +4688,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5307,7 +4699,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 90 + 64;
+    const key = peg$currPos * 124 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5325,11 +4717,11 @@ function peg$parse(input, options) {
       s4 = [];
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 47) {
-        s6 = peg$c40;
+        s6 = peg$c11;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s6 !== peg$FAILED) {
         s7 = peg$parseNodeRefSegment();
@@ -5348,11 +4740,11 @@ function peg$parse(input, options) {
         s4.push(s5);
         s5 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 47) {
-          s6 = peg$c40;
+          s6 = peg$c11;
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s6 !== peg$FAILED) {
           s7 = peg$parseNodeRefSegment();
@@ -5381,13 +4773,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f51(s1);
+      s1 = peg$f55(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5398,7 +4790,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 65;
+    const key = peg$currPos * 124 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5413,7 +4805,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -5422,7 +4814,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e75); }
+        if (peg$silentFails === 0) { peg$fail(peg$e41); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5431,7 +4823,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
       }
       s1 = [s1, s2];
@@ -5449,7 +4841,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 66;
+    const key = peg$currPos * 124 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5462,7 +4854,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f52(s1);
+      s1 = peg$f56(s1);
     }
     s0 = s1;
 
@@ -5474,7 +4866,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 90 + 67;
+    const key = peg$currPos * 124 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5485,11 +4877,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 123) {
-      s1 = peg$c11;
+      s1 = peg$c3;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseJsonWs();
@@ -5501,11 +4893,11 @@ function peg$parse(input, options) {
         s5 = peg$currPos;
         s6 = peg$parseJsonWs();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s7 = peg$c33;
+          s7 = peg$c9;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e16); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parseJsonWs();
@@ -5529,15 +4921,15 @@ function peg$parse(input, options) {
       }
       s4 = peg$parseJsonWs();
       if (input.charCodeAt(peg$currPos) === 125) {
-        s5 = peg$c12;
+        s5 = peg$c4;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f53(s3);
+        s0 = peg$f57(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5555,7 +4947,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 68;
+    const key = peg$currPos * 124 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5569,18 +4961,18 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parseJsonWs();
       if (input.charCodeAt(peg$currPos) === 58) {
-        s3 = peg$c9;
+        s3 = peg$c2;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e6); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parseJsonWs();
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f54(s1, s5);
+          s0 = peg$f58(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5602,7 +4994,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 90 + 69;
+    const key = peg$currPos * 124 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5613,11 +5005,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 91) {
-      s1 = peg$c32;
+      s1 = peg$c8;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseJsonWs();
@@ -5629,11 +5021,11 @@ function peg$parse(input, options) {
         s5 = peg$currPos;
         s6 = peg$parseJsonWs();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s7 = peg$c33;
+          s7 = peg$c9;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e16); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parseJsonWs();
@@ -5657,11 +5049,11 @@ function peg$parse(input, options) {
       }
       s4 = peg$parseJsonWs();
       if (input.charCodeAt(peg$currPos) === 93) {
-        s5 = peg$c34;
+        s5 = peg$c10;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e41); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s5 !== peg$FAILED) {
         s0 = s3;
@@ -5682,7 +5074,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 90 + 70;
+    const key = peg$currPos * 124 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5713,7 +5105,7 @@ function peg$parse(input, options) {
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 90 + 71;
+    const key = peg$currPos * 124 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5727,11 +5119,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s3 = peg$c30;
+      s3 = peg$c6;
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
@@ -5742,7 +5134,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
@@ -5752,7 +5144,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
       }
     } else {
@@ -5761,11 +5153,11 @@ function peg$parse(input, options) {
     if (s4 !== peg$FAILED) {
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 46) {
-        s6 = peg$c49;
+        s6 = peg$c15;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e79); }
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
       }
       if (s6 !== peg$FAILED) {
         s7 = [];
@@ -5774,7 +5166,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
         if (s8 !== peg$FAILED) {
           while (s8 !== peg$FAILED) {
@@ -5784,7 +5176,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e69); }
+              if (peg$silentFails === 0) { peg$fail(peg$e35); }
             }
           }
         } else {
@@ -5810,7 +5202,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e80); }
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
       }
       if (s7 !== peg$FAILED) {
         s8 = input.charAt(peg$currPos);
@@ -5818,7 +5210,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e81); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s8 === peg$FAILED) {
           s8 = null;
@@ -5829,7 +5221,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s10 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
         if (s10 !== peg$FAILED) {
           while (s10 !== peg$FAILED) {
@@ -5839,7 +5231,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s10 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e69); }
+              if (peg$silentFails === 0) { peg$fail(peg$e35); }
             }
           }
         } else {
@@ -5872,13 +5264,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f55(s1);
+      s1 = peg$f59(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5889,7 +5281,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 72;
+    const key = peg$currPos * 124 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5900,44 +5292,26 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c46) {
-      s1 = peg$c46;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
-    }
+    s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f56();
+      s1 = peg$f60();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 5) === peg$c47) {
-        s1 = peg$c47;
-        peg$currPos += 5;
-      } else {
-        s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e65); }
-      }
+      s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f57();
+        s1 = peg$f61();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 4) === peg$c48) {
-          s1 = peg$c48;
-          peg$currPos += 4;
-        } else {
-          s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e67); }
-        }
+        s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f58();
+          s1 = peg$f62();
         }
         s0 = s1;
       }
@@ -5945,7 +5319,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5956,7 +5330,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 73;
+    const key = peg$currPos * 124 + 73;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5972,7 +5346,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     while (s1 !== peg$FAILED) {
       s0.push(s1);
@@ -5981,7 +5355,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e83); }
+        if (peg$silentFails === 0) { peg$fail(peg$e49); }
       }
     }
     peg$silentFails--;
@@ -5991,10 +5365,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseString() {
-    let s0, s1;
+  function peg$parseAddToken() {
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 74;
+    const key = peg$currPos * 124 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6005,16 +5379,39 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    s1 = peg$parseJsonString();
-    if (s1 !== peg$FAILED) {
-      peg$savedPos = s0;
-      s1 = peg$f59(s1);
+    if (input.substr(peg$currPos, 3) === peg$c16) {
+      s1 = peg$c16;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
-    s0 = s1;
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6022,10 +5419,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseJsonString() {
+  function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 75;
+    const key = peg$currPos * 124 + 75;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6036,30 +5433,891 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c50;
-      peg$currPos++;
+    if (input.substr(peg$currPos, 3) === peg$c17) {
+      s1 = peg$c17;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseEachToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 76;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c18) {
+      s1 = peg$c18;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseEdgeToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 77;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c19) {
+      s1 = peg$c19;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseErrorToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 78;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c20) {
+      s1 = peg$c20;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseExistsToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 79;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c21) {
+      s1 = peg$c21;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseExpectToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 80;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c22) {
+      s1 = peg$c22;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseExportToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 81;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c23) {
+      s1 = peg$c23;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseFalseToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 82;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c24) {
+      s1 = peg$c24;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseGoneToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 83;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c25) {
+      s1 = peg$c25;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseGraphToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 84;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c26) {
+      s1 = peg$c26;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseImageToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 85;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c27) {
+      s1 = peg$c27;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseInToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 86;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c28) {
+      s1 = peg$c28;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseIoToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 87;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c29) {
+      s1 = peg$c29;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseNodeToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 88;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c30) {
+      s1 = peg$c30;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseNodesToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 89;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c31) {
+      s1 = peg$c31;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseNullToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 90;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c32) {
+      s1 = peg$c32;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseOffToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 91;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c33) {
+      s1 = peg$c33;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
     if (s1 !== peg$FAILED) {
-      s2 = [];
-      s3 = peg$parseStringChar();
-      while (s3 !== peg$FAILED) {
-        s2.push(s3);
-        s3 = peg$parseStringChar();
-      }
-      if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c50;
-        peg$currPos++;
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
       } else {
-        s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e85); }
+        peg$currPos = s2;
+        s2 = peg$FAILED;
       }
-      if (s3 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f60(s2);
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6079,10 +6337,916 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseOkToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 92;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c34) {
+      s1 = peg$c34;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseOnToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 93;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c35) {
+      s1 = peg$c35;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseQmpToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 94;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c36) {
+      s1 = peg$c36;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRawToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 95;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c37) {
+      s1 = peg$c37;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseReopenToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 96;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c38) {
+      s1 = peg$c38;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRequireToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 97;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c39) {
+      s1 = peg$c39;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRoToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 98;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c40) {
+      s1 = peg$c40;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRwToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 99;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c41) {
+      s1 = peg$c41;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseScenarioToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 100;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c42) {
+      s1 = peg$c42;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseShowToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 101;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c43) {
+      s1 = peg$c43;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseTagsToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 102;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c44) {
+      s1 = peg$c44;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e107); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseTrueToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 103;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c45) {
+      s1 = peg$c45;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e109); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e108); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseUnexportToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 104;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c46) {
+      s1 = peg$c46;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e111); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e110); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseWritableToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 105;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c47) {
+      s1 = peg$c47;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e113); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e112); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parsePermToken() {
+    let s0, s1;
+
+    const key = peg$currPos * 124 + 106;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 5) === peg$c48) {
+      s0 = peg$c48;
+      peg$currPos += 5;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e115); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e114); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseSharedToken() {
+    let s0, s1;
+
+    const key = peg$currPos * 124 + 107;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 7) === peg$c49) {
+      s0 = peg$c49;
+      peg$currPos += 7;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e117); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e116); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseString() {
+    let s0, s1;
+
+    const key = peg$currPos * 124 + 108;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$parseJsonString();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f63(s1);
+    }
+    s0 = s1;
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e118); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseJsonString() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 124 + 109;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 34) {
+      s1 = peg$c50;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e119); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = [];
+      s3 = peg$parseStringChar();
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = peg$parseStringChar();
+      }
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s3 = peg$c50;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e119); }
+      }
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f64(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e118); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 90 + 76;
+    const key = peg$currPos * 124 + 110;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6096,16 +7260,16 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e120); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 92) {
-        s1 = peg$c41;
+        s1 = peg$c12;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e24); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseEscape();
@@ -6129,7 +7293,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 77;
+    const key = peg$currPos * 124 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6143,7 +7307,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e121); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -6152,11 +7316,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e88); }
+        if (peg$silentFails === 0) { peg$fail(peg$e122); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f61();
+        s1 = peg$f65();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6166,11 +7330,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e89); }
+          if (peg$silentFails === 0) { peg$fail(peg$e123); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f62();
+          s1 = peg$f66();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -6180,11 +7344,11 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e90); }
+            if (peg$silentFails === 0) { peg$fail(peg$e124); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f63();
+            s1 = peg$f67();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -6194,11 +7358,11 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e91); }
+              if (peg$silentFails === 0) { peg$fail(peg$e125); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f64();
+              s1 = peg$f68();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -6208,11 +7372,11 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e92); }
+                if (peg$silentFails === 0) { peg$fail(peg$e126); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f65();
+                s1 = peg$f69();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
@@ -6222,7 +7386,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e93); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e127); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
@@ -6233,7 +7397,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e94); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e128); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -6245,7 +7409,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e94); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e128); }
                       }
                     }
                   }
@@ -6262,7 +7426,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f66(s2);
+                    s0 = peg$f70(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -6286,7 +7450,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 78;
+    const key = peg$currPos * 124 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6311,7 +7475,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -6320,7 +7484,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e54); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
       }
       s1 = [s1, s2];
@@ -6332,7 +7496,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6343,7 +7507,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 79;
+    const key = peg$currPos * 124 + 113;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6358,7 +7522,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
@@ -6366,13 +7530,13 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e98); }
+        if (peg$silentFails === 0) { peg$fail(peg$e132); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e130); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6383,7 +7547,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 90 + 80;
+    const key = peg$currPos * 124 + 114;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6400,7 +7564,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e133); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -6412,7 +7576,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e130); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6423,7 +7587,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 81;
+    const key = peg$currPos * 124 + 115;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6438,16 +7602,16 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c41;
+        s2 = peg$c12;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e24); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
@@ -6456,7 +7620,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e134); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -6465,7 +7629,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e100); }
+            if (peg$silentFails === 0) { peg$fail(peg$e134); }
           }
         }
         s4 = peg$parseNewline();
@@ -6488,16 +7652,16 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e100); }
+        if (peg$silentFails === 0) { peg$fail(peg$e134); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 92) {
-          s2 = peg$c41;
+          s2 = peg$c12;
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
@@ -6506,7 +7670,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e100); }
+            if (peg$silentFails === 0) { peg$fail(peg$e134); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -6515,7 +7679,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e100); }
+              if (peg$silentFails === 0) { peg$fail(peg$e134); }
             }
           }
           s4 = peg$parseNewline();
@@ -6541,7 +7705,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 82;
+    const key = peg$currPos * 124 + 116;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6557,16 +7721,16 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 92) {
-        s2 = peg$c41;
+        s2 = peg$c12;
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e53); }
+        if (peg$silentFails === 0) { peg$fail(peg$e24); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
@@ -6575,7 +7739,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e134); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -6584,7 +7748,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e100); }
+            if (peg$silentFails === 0) { peg$fail(peg$e134); }
           }
         }
         s4 = peg$parseNewline();
@@ -6608,16 +7772,16 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e134); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 92) {
-            s2 = peg$c41;
+            s2 = peg$c12;
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
@@ -6626,7 +7790,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e100); }
+              if (peg$silentFails === 0) { peg$fail(peg$e134); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -6635,7 +7799,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                if (peg$silentFails === 0) { peg$fail(peg$e134); }
               }
             }
             s4 = peg$parseNewline();
@@ -6658,7 +7822,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6669,7 +7833,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 83;
+    const key = peg$currPos * 124 + 117;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6684,7 +7848,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -6693,11 +7857,11 @@ function peg$parse(input, options) {
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 92) {
-            s2 = peg$c41;
+            s2 = peg$c12;
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
@@ -6706,7 +7870,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e100); }
+              if (peg$silentFails === 0) { peg$fail(peg$e134); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -6715,7 +7879,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                if (peg$silentFails === 0) { peg$fail(peg$e134); }
               }
             }
             s4 = peg$parseNewline();
@@ -6740,7 +7904,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e100); }
+        if (peg$silentFails === 0) { peg$fail(peg$e134); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -6749,11 +7913,11 @@ function peg$parse(input, options) {
           if (s1 === peg$FAILED) {
             s1 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 92) {
-              s2 = peg$c41;
+              s2 = peg$c12;
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e53); }
+              if (peg$silentFails === 0) { peg$fail(peg$e24); }
             }
             if (s2 !== peg$FAILED) {
               s3 = [];
@@ -6762,7 +7926,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                if (peg$silentFails === 0) { peg$fail(peg$e134); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
@@ -6771,7 +7935,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e134); }
                 }
               }
               s4 = peg$parseNewline();
@@ -6799,7 +7963,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 84;
+    const key = peg$currPos * 124 + 118;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6815,7 +7979,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -6824,11 +7988,11 @@ function peg$parse(input, options) {
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 92) {
-            s2 = peg$c41;
+            s2 = peg$c12;
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
@@ -6837,7 +8001,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e100); }
+              if (peg$silentFails === 0) { peg$fail(peg$e134); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -6846,7 +8010,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                if (peg$silentFails === 0) { peg$fail(peg$e134); }
               }
             }
             s4 = peg$parseNewline();
@@ -6872,7 +8036,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e134); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -6881,11 +8045,11 @@ function peg$parse(input, options) {
             if (s1 === peg$FAILED) {
               s1 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 92) {
-                s2 = peg$c41;
+                s2 = peg$c12;
                 peg$currPos++;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e53); }
+                if (peg$silentFails === 0) { peg$fail(peg$e24); }
               }
               if (s2 !== peg$FAILED) {
                 s3 = [];
@@ -6894,7 +8058,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e134); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
@@ -6903,7 +8067,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e100); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e134); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -6928,7 +8092,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6939,7 +8103,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 90 + 85;
+    const key = peg$currPos * 124 + 119;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6951,11 +8115,11 @@ function peg$parse(input, options) {
     s0 = [];
     s1 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s2 = peg$c41;
+      s2 = peg$c12;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -6964,7 +8128,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e100); }
+        if (peg$silentFails === 0) { peg$fail(peg$e134); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -6973,7 +8137,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e134); }
         }
       }
       s4 = peg$parseNewline();
@@ -7002,11 +8166,11 @@ function peg$parse(input, options) {
         s0.push(s1);
         s1 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 92) {
-          s2 = peg$c41;
+          s2 = peg$c12;
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
@@ -7015,7 +8179,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e100); }
+            if (peg$silentFails === 0) { peg$fail(peg$e134); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -7024,7 +8188,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e100); }
+              if (peg$silentFails === 0) { peg$fail(peg$e134); }
             }
           }
           s4 = peg$parseNewline();
@@ -7061,7 +8225,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 86;
+    const key = peg$currPos * 124 + 120;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7072,11 +8236,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 123) {
-      s1 = peg$c11;
+      s1 = peg$c3;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -7112,7 +8276,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 87;
+    const key = peg$currPos * 124 + 121;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7123,11 +8287,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 92) {
-      s1 = peg$c41;
+      s1 = peg$c12;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -7136,7 +8300,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e100); }
+        if (peg$silentFails === 0) { peg$fail(peg$e134); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -7145,7 +8309,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e134); }
         }
       }
       s3 = peg$parseNewline();
@@ -7182,7 +8346,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e99); }
+              if (peg$silentFails === 0) { peg$fail(peg$e133); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -7207,7 +8371,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 90 + 88;
+    const key = peg$currPos * 124 + 122;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7218,11 +8382,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 123) {
-      s1 = peg$c11;
+      s1 = peg$c3;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -7230,11 +8394,11 @@ function peg$parse(input, options) {
       s4 = peg$currPos;
       peg$silentFails++;
       if (input.charCodeAt(peg$currPos) === 125) {
-        s5 = peg$c12;
+        s5 = peg$c4;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       peg$silentFails--;
       if (s5 === peg$FAILED) {
@@ -7265,11 +8429,11 @@ function peg$parse(input, options) {
         s4 = peg$currPos;
         peg$silentFails++;
         if (input.charCodeAt(peg$currPos) === 125) {
-          s5 = peg$c12;
+          s5 = peg$c4;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -7296,11 +8460,11 @@ function peg$parse(input, options) {
         }
       }
       if (input.charCodeAt(peg$currPos) === 125) {
-        s3 = peg$c12;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s3 !== peg$FAILED) {
         s1 = [s1, s2, s3];
@@ -7316,11 +8480,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 40) {
-        s1 = peg$c42;
+        s1 = peg$c13;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e30); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -7328,11 +8492,11 @@ function peg$parse(input, options) {
         s4 = peg$currPos;
         peg$silentFails++;
         if (input.charCodeAt(peg$currPos) === 41) {
-          s5 = peg$c43;
+          s5 = peg$c14;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e60); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -7363,11 +8527,11 @@ function peg$parse(input, options) {
           s4 = peg$currPos;
           peg$silentFails++;
           if (input.charCodeAt(peg$currPos) === 41) {
-            s5 = peg$c43;
+            s5 = peg$c14;
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e60); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -7394,11 +8558,11 @@ function peg$parse(input, options) {
           }
         }
         if (input.charCodeAt(peg$currPos) === 41) {
-          s3 = peg$c43;
+          s3 = peg$c14;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e60); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         if (s3 !== peg$FAILED) {
           s1 = [s1, s2, s3];
@@ -7414,11 +8578,11 @@ function peg$parse(input, options) {
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 91) {
-          s1 = peg$c32;
+          s1 = peg$c8;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e15); }
         }
         if (s1 !== peg$FAILED) {
           s2 = [];
@@ -7426,11 +8590,11 @@ function peg$parse(input, options) {
           s4 = peg$currPos;
           peg$silentFails++;
           if (input.charCodeAt(peg$currPos) === 93) {
-            s5 = peg$c34;
+            s5 = peg$c10;
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            if (peg$silentFails === 0) { peg$fail(peg$e17); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -7461,11 +8625,11 @@ function peg$parse(input, options) {
             s4 = peg$currPos;
             peg$silentFails++;
             if (input.charCodeAt(peg$currPos) === 93) {
-              s5 = peg$c34;
+              s5 = peg$c10;
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+              if (peg$silentFails === 0) { peg$fail(peg$e17); }
             }
             peg$silentFails--;
             if (s5 === peg$FAILED) {
@@ -7492,11 +8656,11 @@ function peg$parse(input, options) {
             }
           }
           if (input.charCodeAt(peg$currPos) === 93) {
-            s3 = peg$c34;
+            s3 = peg$c10;
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            if (peg$silentFails === 0) { peg$fail(peg$e17); }
           }
           if (s3 !== peg$FAILED) {
             s1 = [s1, s2, s3];
@@ -7520,7 +8684,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 90 + 89;
+    const key = peg$currPos * 124 + 123;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7534,11 +8698,11 @@ function peg$parse(input, options) {
     s2 = peg$currPos;
     peg$silentFails++;
     if (input.charCodeAt(peg$currPos) === 125) {
-      s3 = peg$c12;
+      s3 = peg$c4;
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e16); }
+      if (peg$silentFails === 0) { peg$fail(peg$e8); }
     }
     peg$silentFails--;
     if (s3 === peg$FAILED) {
@@ -7567,11 +8731,11 @@ function peg$parse(input, options) {
         s2 = peg$currPos;
         peg$silentFails++;
         if (input.charCodeAt(peg$currPos) === 125) {
-          s3 = peg$c12;
+          s3 = peg$c4;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
         peg$silentFails--;
         if (s3 === peg$FAILED) {

@@ -1,51 +1,83 @@
 /**
- * `require` names an entry of a registry; an unknown requirement, or bad arguments, is an error
- * (never a requirement that is silently false).
+ * `require` names an entry of one registry, shared by the checker (this rule: are the arguments
+ * well formed?) and the runner (src/runner/requirements.ts: does this engine meet it?). An unknown
+ * requirement, or bad arguments, is an error, never a requirement that is silently false. Every
+ * engine feature (ENGINE_FEATURES) is a requirement by construction: `require io`.
  */
+import { ENGINE_FEATURES, ENGINE_KINDS, type EngineFeature, type EngineInfo } from "../../engines/engine.js";
 import type { RequireStatement, WordValue } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import type { SchemaView } from "../schema.js";
 import type { Rule } from "./rule.js";
 import { suggest } from "./suggest.js";
 
-/** One kind of requirement: its synopsis and how its arguments are checked. */
-interface Requirement {
+/** One kind of requirement. */
+export interface Requirement {
+  /** Synopsis, e.g. "require driver NAME…". */
   usage: string;
-  check(args: readonly WordValue[], s: RequireStatement, schema: SchemaView): Diagnostic[];
+  /** The problems with its arguments as written (empty: well formed). */
+  validate(args: readonly WordValue[], s: RequireStatement, schema: SchemaView): Diagnostic[];
+  /** Why `info` does not meet it (the skip reason), or undefined; only called on valid arguments. */
+  unmet(info: EngineInfo, args: readonly string[]): string | undefined;
+  /** The engine feature it asks for, when it is a feature requirement. */
+  feature?: EngineFeature;
 }
 
-const ENGINES = ["model", "qemu"];
-const VERSION_OPS = [">=", ">", "<=", "<", "==", "!="];
+const VERSION_OPS = [">=", ">", "<=", "<", "==", "!="] as const;
+type VersionOp = (typeof VERSION_OPS)[number];
+
+/** The skip reason for a missing feature. */
+export function missingFeature(info: EngineInfo, feature: EngineFeature): string {
+  return `requires ${feature}; the ${info.kind} engine has no ${ENGINE_FEATURES[feature].noun}`;
+}
+
+function featureRequirement(feature: EngineFeature): Requirement {
+  return {
+    usage: `require ${feature}`,
+    feature,
+    validate: (args) => args.map((a) => error(`'require ${feature}' takes no arguments`, a.location)),
+    unmet: (info) => (info.features.has(feature) ? undefined : missingFeature(info, feature)),
+  };
+}
+
+const FEATURE_REQUIREMENTS = Object.fromEntries(
+  (Object.keys(ENGINE_FEATURES) as EngineFeature[]).map((f) => [f, featureRequirement(f)]),
+) as Record<EngineFeature, Requirement>;
 
 /** The registry of requirements, by name. */
 export const REQUIREMENTS: Readonly<Record<string, Requirement>> = {
   driver: {
     usage: "require driver NAME…",
-    check(args, s, schema) {
+    validate(args, s, schema) {
       if (args.length === 0) return [error("'require driver' needs at least one driver name", s.what.location)];
       const drivers = schema.listDrivers();
       return args
         .filter((a) => !drivers.includes(a.value))
         .map((a) => error(`unknown driver '${a.value}'`, a.location, suggest(a.value, drivers)));
     },
+    unmet(info, args) {
+      const missing = args.filter((d) => !info.drivers.includes(d));
+      return missing.length ? `requires driver ${missing.join(", ")}; the ${info.kind} engine does not have it` : undefined;
+    },
   },
   engine: {
-    usage: "require engine model|qemu",
-    check(args, s) {
-      if (args.length !== 1) return [error("'require engine' takes one engine: model or qemu", s.what.location)];
+    usage: `require engine ${ENGINE_KINDS.join("|")}`,
+    validate(args, s) {
+      if (args.length !== 1) return [error(`'require engine' takes one engine: ${ENGINE_KINDS.join(" or ")}`, s.what.location)];
       const a = args[0]!;
-      return ENGINES.includes(a.value) ? [] : [error(`unknown engine '${a.value}'`, a.location, suggest(a.value, ENGINES))];
+      return (ENGINE_KINDS as readonly string[]).includes(a.value) ? [] : [error(`unknown engine '${a.value}'`, a.location, suggest(a.value, ENGINE_KINDS))];
     },
+    unmet: (info, args) => (args.includes(info.kind) ? undefined : `requires engine ${args.join(" or ")}`),
   },
   qemu: {
     usage: "require qemu OP VERSION (e.g. require qemu >= 7.2)",
-    check(args, s) {
+    validate(args, s) {
       const [op, version] = args;
       if (args.length !== 2 || !op || !version) {
         return [error("'require qemu' takes an operator and a version, e.g. 'require qemu >= 7.2'", s.what.location)];
       }
       const out: Diagnostic[] = [];
-      if (!VERSION_OPS.includes(op.value)) {
+      if (!(VERSION_OPS as readonly string[]).includes(op.value)) {
         out.push(error(`unknown version operator '${op.value}'`, op.location, [`use one of ${VERSION_OPS.join(" ")}`]));
       }
       if (!/^[0-9]+(\.[0-9]+){0,2}$/.test(version.value)) {
@@ -53,14 +85,19 @@ export const REQUIREMENTS: Readonly<Record<string, Requirement>> = {
       }
       return out;
     },
+    unmet: (info, args) => versionUnmet(info, args[0] as VersionOp, args[1]!),
   },
-  io: {
-    usage: "require io",
-    check(args) {
-      return args.map((a) => error("'require io' takes no arguments", a.location));
-    },
-  },
+  ...FEATURE_REQUIREMENTS,
 };
+
+function versionUnmet(info: EngineInfo, op: VersionOp, want: string): string | undefined {
+  const v = info.version;
+  const have = [v.major, v.minor, v.micro];
+  const need = want.split(".").map(Number);
+  const c = have[0]! - need[0]! || have[1]! - (need[1] ?? 0) || have[2]! - (need[2] ?? 0);
+  const ok = { "<": c < 0, "<=": c <= 0, "==": c === 0, "!=": c !== 0, ">=": c >= 0, ">": c > 0 }[op];
+  return ok ? undefined : `requires qemu ${op} ${want}; the ${info.kind} engine is ${have.join(".")}`;
+}
 
 export const requirements: Rule = {
   name: "requirements",
@@ -80,7 +117,7 @@ export const requirements: Rule = {
         );
         continue;
       }
-      out.push(...req.check(s.args, s, schema));
+      out.push(...req.validate(s.args, s, schema));
     }
     return out;
   },

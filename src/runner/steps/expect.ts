@@ -4,7 +4,7 @@
  * exports (job edges are not part of it): every one listed, none extra, perms where written.
  */
 import type { EdgeSpec, ExpectStatement, ExportRef, NodeRef } from "../../language/ast.js";
-import type { GraphEdge, GraphNode } from "../../transcript/block-graph.js";
+import type { GraphEdge, GraphNode } from "../../graph-view/block-graph.js";
 import { formatPerms, samePerms } from "../../transcript/perms.js";
 import { stepFailure, type StepContext } from "../context.js";
 import { findRef, graphState, namedNodes, type GraphState } from "../graph-state.js";

@@ -41,10 +41,7 @@ export async function unexportStep(ctx: StepContext, stmt: UnexportStatement): P
   });
 }
 
+/** This export's event only: another export's stays queued for whoever waits for it. */
 async function waitDeleted(ctx: StepContext, id: string): Promise<void> {
-  const deadline = Date.now() + ctx.eventTimeoutMs;
-  for (;;) {
-    const ev = await ctx.engine.waitEvent("BLOCK_EXPORT_DELETED", Math.max(1, deadline - Date.now()));
-    if (ev.data?.id === id) return;
-  }
+  await ctx.engine.waitEvent("BLOCK_EXPORT_DELETED", { match: { id }, timeoutMs: ctx.eventTimeoutMs });
 }

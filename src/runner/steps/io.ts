@@ -13,7 +13,8 @@ import { finish, type StepResult } from "./step.js";
 const IO_FAILURE = /^\S+ failed: .*$/m;
 
 export async function ioStep(ctx: StepContext, stmt: IoStatement): Promise<StepResult> {
-  if (!ctx.engine.io) throw new StepError(`the ${ctx.engine.kind} engine cannot run qemu-io`, stmt.location);
+  // Requirements skip a scenario the engine cannot run; this guards scenarios that were not validated.
+  if (!ctx.engine.describe().features.has("io")) throw new StepError(`the ${ctx.engine.kind} engine cannot run qemu-io`, stmt.location);
   const node = await nodeNameFor(ctx, stmt.node);
   const raw = await ctx.engine.io(node, stmt.command.value);
   const output = normalizeIoOutput(await normalizeMessage(ctx, raw)).replace(/\s+$/, "");

@@ -1,6 +1,6 @@
 /** What every step returns, and the shared way to run one QMP command as a step. */
 import type { Expectation, Statement } from "../../language/ast.js";
-import type { Failure } from "../../report/results.js";
+import type { Failure } from "../results.js";
 import type { TranscriptBlock } from "../../transcript/transcript.js";
 import { stepFailure, type StepContext } from "../context.js";
 import { checkExpectation, outcomeLine, type Outcome } from "../expectation.js";

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlockLayer } from "../../../src/engines/model/block-layer.js";
+import { replaceAutoNames } from "../../../src/graph-view/auto-name.js";
 import { makeImages } from "./fixture.js";
 import { Qsd, qemuJson } from "./qsd.js";
 
@@ -33,7 +34,7 @@ function substitute(value: unknown, graph: Graph): unknown {
   return value;
 }
 
-const normalize = (line: string): string => line.replace(/#block\d+/g, "#block");
+const normalize = (line: string): string => replaceAutoNames(line, () => "#block");
 
 /** Differences as "command: qemu=… model=…" lines; empty when the engines agree byte for byte. */
 export async function compareWithQemu(steps: Step[]): Promise<string[]> {

@@ -3,7 +3,8 @@
  * graph queries to drive every step kind, with fixed permissions. It is not a model of QEMU — the
  * real model engine and QEMU are tested elsewhere; this only lets the runner be tested alone.
  */
-import type { Engine, EngineInfo, ImageSpec, QmpEvent, QmpReply } from "../../../src/engines/engine.js";
+import type { Engine, EngineInfo, EngineKind, EngineStartOptions, EngineStopOutcome, ImageSpec, QmpEvent, QmpReply, WaitEventOptions } from "../../../src/engines/engine.js";
+import { eventMatches } from "../../../src/qmp/event-match.js";
 
 interface FakeNode {
   name: string;
@@ -14,7 +15,7 @@ interface FakeNode {
 }
 
 export class FakeEngine implements Engine {
-  readonly kind: "model" | "qemu";
+  readonly kind: EngineKind;
   readonly nodes = new Map<string, FakeNode>();
   readonly exports = new Map<string, string>();
   readonly sent: Array<{ command: string; args?: Record<string, unknown> }> = [];
@@ -25,8 +26,10 @@ export class FakeEngine implements Engine {
   stopped = 0;
   /** Replies to force for a command (consumed in order). */
   readonly scripted = new Map<string, QmpReply[]>();
+  /** What stop() reports. */
+  stopOutcome: EngineStopOutcome = { kind: "clean" };
 
-  constructor(kind: "model" | "qemu" = "model", private readonly opts: { io?: boolean; hang?: boolean } = {}) {
+  constructor(kind: EngineKind = "model", private readonly opts: { io?: boolean; hang?: boolean } = {}) {
     this.kind = kind;
   }
 
@@ -35,13 +38,17 @@ export class FakeEngine implements Engine {
       kind: this.kind,
       version: { major: 7, minor: 2, micro: 22 },
       drivers: ["file", "qcow2", "raw", "null-co"],
-      io: this.opts.io ?? false,
+      features: new Set(this.opts.io ? ["io"] : []),
       greeting: {},
     };
   }
 
-  async start(): Promise<void> {
+  /** What start() was given. */
+  startOptions: EngineStartOptions | undefined;
+
+  async start(opts: EngineStartOptions): Promise<void> {
     this.started = true;
+    this.startOptions = opts;
   }
 
   async createImage(spec: ImageSpec): Promise<void> {
@@ -64,8 +71,8 @@ export class FakeEngine implements Engine {
     return e;
   }
 
-  async waitEvent(name: string): Promise<QmpEvent> {
-    const i = this.events.findIndex((e) => e.event === name);
+  async waitEvent(name: string, opts: WaitEventOptions): Promise<QmpEvent> {
+    const i = this.events.findIndex((e) => eventMatches(e, name, opts.match));
     if (i < 0) throw new Error(`no ${name}`);
     return this.events.splice(i, 1)[0]!;
   }
@@ -74,8 +81,9 @@ export class FakeEngine implements Engine {
     return `${command} on ${node}\nwrote 65536/65536 bytes at offset 0\n64 KiB, 1 ops; 00.00 sec (12.5 MiB/sec and 200.1 ops/sec)\n`;
   }
 
-  async stop(): Promise<void> {
+  async stop(): Promise<EngineStopOutcome> {
     this.stopped++;
+    return this.stopOutcome;
   }
 
   private open(opts: Record<string, unknown>, root: boolean): string | QmpReply {

@@ -3,7 +3,7 @@ import type { LayerState } from "../layer-state.js";
 import { NodeOpener } from "../open-node.js";
 import { flatten, setDefault } from "../options.js";
 import { fail } from "../qmp-failure.js";
-import { Transaction } from "../transaction.js";
+import { runInTransaction } from "../transaction.js";
 import type { CommandHandler } from "./handler.js";
 
 export const blockdevAdd: CommandHandler = (state: LayerState, args) => {
@@ -13,14 +13,9 @@ export const blockdevAdd: CommandHandler = (state: LayerState, args) => {
   setDefault(options, "cache.direct", "off");
   setDefault(options, "cache.no-flush", "off");
   setDefault(options, "read-only", "off");
-  const tran = new Transaction();
-  try {
+  runInTransaction((tran) => {
     const node = new NodeOpener(state, tran).open({ options, parent: null, parentOptions: null, role: 0 });
     node.monitorOwned = true;
-  } catch (e) {
-    tran.abort();
-    throw e;
-  }
-  tran.commit();
+  });
   return {};
 };

@@ -1,6 +1,6 @@
 /** blockdev-del (`qmp_blockdev_del`), with QEMU's check order. */
 import { freeNode } from "../graph-ops.js";
-import { ROLE_COW } from "../roles.js";
+import { BDRV_CHILD_COW } from "../roles.js";
 import { fail } from "../qmp-failure.js";
 import type { CommandHandler } from "./handler.js";
 
@@ -11,7 +11,7 @@ export const blockdevDel: CommandHandler = (state, args) => {
   // The op blocker set when a node becomes a backing file; the newest one is reported.
   for (let i = node.parents.length - 1; i >= 0; i--) {
     const c = node.parents[i]!;
-    if (c.role & ROLE_COW && c.parent.kind === "node") {
+    if (c.role & BDRV_CHILD_COW && c.parent.kind === "node") {
       fail(`Node '${name}' is busy: node is used as backing hd of '${c.parent.node.name}'`);
     }
   }

@@ -1,5 +1,6 @@
 /** blockdev-reopen (`qmp_blockdev_reopen` → `bdrv_reopen_queue` → `bdrv_reopen_multiple`). */
 import { flatten } from "../options.js";
+import { QemuWouldCrashError } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { ReopenQueue } from "../reopen/queue.js";
 import { reopenMultiple } from "../reopen/reopen-multiple.js";
@@ -8,8 +9,9 @@ import type { CommandHandler } from "./handler.js";
 export const blockdevReopen: CommandHandler = (state, args) => {
   const list = (args["options"] ?? []) as Array<Record<string, unknown>>;
   if (list.length === 0) {
-    // QEMU 7.2 aborts on an empty list (assertion bs_queue != NULL); the model refuses instead.
-    fail("blockdev-reopen with an empty list would abort QEMU 7.2 (assertion 'bs_queue != NULL')");
+    // qmp_blockdev_reopen hands bdrv_reopen_multiple an empty (NULL) queue, which it asserts against
+    // (seen on Debian's qemu-storage-daemon 7.2.22, whose block.c has it at line 4390).
+    throw new QemuWouldCrashError("blockdev-reopen", "SIGABRT", "../../block.c:4390: bdrv_reopen_multiple: Assertion `bs_queue != NULL' failed.");
   }
   const queue = new ReopenQueue();
   for (const item of list) {

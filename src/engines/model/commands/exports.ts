@@ -4,10 +4,10 @@ import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { BlockExport, LayerState } from "../layer-state.js";
 import { idWellformed } from "../node-names.js";
 import { refreshPerms, setChildPerm } from "../perm-refresh.js";
-import { PERM_ALL, PERM_CONSISTENT_READ, PERM_RESIZE, PERM_WRITE } from "../perms.js";
+import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
-import { ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
-import { Transaction } from "../transaction.js";
+import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
+import { runInTransaction } from "../transaction.js";
 import type { CommandHandler } from "./handler.js";
 
 export const nbdServerStart: CommandHandler = (state) => {
@@ -33,18 +33,6 @@ function removeExport(state: LayerState, exp: BlockExport): void {
   state.emit("BLOCK_EXPORT_DELETED", { id: exp.id });
 }
 
-/** Run one permission-changing step on its own transaction (QEMU commits each step separately). */
-function inTransaction(body: (tran: Transaction) => void): void {
-  const tran = new Transaction();
-  try {
-    body(tran);
-  } catch (e) {
-    tran.abort();
-    throw e;
-  }
-  tran.commit();
-}
-
 export const blockExportAdd: CommandHandler = (state, args) => {
   const id = String(args["id"]);
   const nodeName = String(args["node-name"]);
@@ -55,10 +43,10 @@ export const blockExportAdd: CommandHandler = (state, args) => {
   if (writable && node.readOnly) fail("Cannot export read-only node as writable");
 
   const bb: BlockBackend = { serial: state.nextSerial(), root: null };
-  const perm = PERM_CONSISTENT_READ | (writable ? PERM_WRITE : 0);
-  // blk_insert_bs: a root attach refreshes from the child.
-  inTransaction((tran) => {
-    bb.root = attachEdge({ kind: "bb", bb }, node, "root", ROLE_FILTERED | ROLE_PRIMARY, tran, { perm, shared: PERM_ALL });
+  const perm = BLK_PERM_CONSISTENT_READ | (writable ? BLK_PERM_WRITE : 0);
+  // blk_insert_bs: a root attach refreshes from the child, in its own transaction (as is each step).
+  runInTransaction((tran) => {
+    bb.root = attachEdge({ kind: "bb", bb }, node, "root", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, tran, { perm, shared: BLK_PERM_ALL });
     refreshPerms(state, [node], tran);
   });
   const root = bb.root!;
@@ -71,8 +59,8 @@ export const blockExportAdd: CommandHandler = (state, args) => {
     const name = typeof args["name"] === "string" ? args["name"] : nodeName;
     for (const e of state.exports.values()) if (e.name === name) fail(`NBD server already has export named '${name}'`);
     // nbd_export_create: resize is never shared while exported.
-    inTransaction((tran) => {
-      setChildPerm(root, root.perm, root.shared & ~PERM_RESIZE, tran);
+    runInTransaction((tran) => {
+      setChildPerm(root, root.perm, root.shared & ~BLK_PERM_RESIZE, tran);
       refreshPerms(state, [node], tran);
     });
     state.backends.add(bb);

@@ -14,9 +14,8 @@ export const objectAdd: CommandHandler = (state, args) => {
 export const objectDel: CommandHandler = (state, args) => {
   const id = String(args["id"]);
   if (!state.throttleGroups.has(id)) fail(`object '${id}' not found`);
-  for (const node of state.nodes.values()) {
-    if (node.driver.name === "throttle" && node.state["group"] === id) fail(`object '${id}' is in use, can not be deleted`);
-  }
+  // user_creatable_del → throttle_group_can_be_deleted: a throttle node still holds a reference.
+  if (state.throttleGroups.inUse(id)) fail(`object '${id}' is in use, can not be deleted`);
   state.throttleGroups.delete(id);
   return {};
 };

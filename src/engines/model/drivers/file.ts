@@ -1,28 +1,32 @@
-/** file-posix (`file`): a host file, no children; image locking across nodes on the same file. */
+/**
+ * file-posix (`file`): a host file, no children; image locking across nodes on the same file, as
+ * raw_check_perm / raw_set_perm / raw_abort_perm_update and raw_handle_perm_lock do it.
+ */
 import { ImageReadError } from "../images/image-errors.js";
 import { readImage } from "../images/read-image.js";
-import type { BdsNode } from "../graph.js";
+import { OpaqueSlot } from "../opaque.js";
+import { qemuOptsToQdict } from "../options.js";
+import { BLK_PERM_ALL, permMessageName } from "../perms.js";
 import { fail } from "../qmp-failure.js";
-import { PERM_ALL, permMessageName } from "../perms.js";
-import type { DriverDef } from "./driver.js";
+import type { DriverDef, DriverHost } from "./driver.js";
 
-/** Driver state of a file node. */
-export interface FileState {
-  /** The filename as given (QEMU shows it unchanged). */
-  filename: string;
+/** BDRVRawState, the part the model keeps. */
+interface FileState {
   absPath: string;
+  /** s->use_lock. */
   locking: boolean;
-  /** Perms whose "held" lock bytes (100+p) this node holds. */
-  heldPerm: number;
-  /** Perms whose "unshared" lock bytes (200+p) this node holds. */
-  heldUnshared: number;
+  /** Perms whose "held" lock bytes (100+p) this node holds (s->locked_perm). */
+  lockedPerm: number;
+  /** Perms whose "unshared" lock bytes (200+p) this node holds (~s->locked_shared_perm). */
+  lockedUnshared: number;
+  /** s->perm and s->shared_perm: what the last committed transaction gave the node. */
+  perm: number;
+  sharedPerm: number;
+  /** Bytes the host file system allocated to the file. */
   allocated: number;
 }
 
-/** The file state of a node known to be a file node. */
-export function fileState(node: BdsNode): FileState {
-  return node.state as unknown as FileState;
-}
+const slot = new OpaqueSlot<FileState>("file");
 
 const ERRNO_TEXT: Record<string, string> = {
   ENOENT: "No such file or directory",
@@ -31,15 +35,19 @@ const ERRNO_TEXT: Record<string, string> = {
   ENOTDIR: "Not a directory",
 };
 
+/** `raw_apply_lock_bytes`: hold exactly these bytes from now on. */
+function applyLockBytes(st: FileState, host: DriverHost, perm: number, unshared: number): void {
+  host.locksFor(st.absPath).move([st.lockedPerm, st.lockedUnshared], [perm, unshared]);
+  st.lockedPerm = perm;
+  st.lockedUnshared = unshared;
+}
+
 export const fileDriver: DriverDef = {
   name: "file",
   protocol: true,
   isFilter: false,
-  isFormat: false,
   supportsBacking: false,
-  supportsReopen: true,
   mutableOpts: ["x-check-cache-dropped"],
-  reopenOpts: ["drop-cache", "x-check-cache-dropped"],
 
   open(ctx) {
     const filename = String(ctx.options["filename"]);
@@ -51,34 +59,79 @@ export const fileDriver: DriverDef = {
       if (!(e instanceof ImageReadError)) throw e;
       fail(`Could not open '${filename}': ${ERRNO_TEXT[e.errno] ?? "Input/output error"}`);
     }
-    const state: FileState = {
-      filename,
+    slot.set(ctx.node, {
       absPath,
       locking: ctx.options["locking"] !== "off",
-      heldPerm: 0,
-      heldUnshared: 0,
+      lockedPerm: 0,
+      lockedUnshared: 0,
+      perm: 0,
+      sharedPerm: BLK_PERM_ALL,
       allocated: info.allocated,
-    };
-    ctx.node.state = state as unknown as Record<string, unknown>;
+    });
     // bdrv_getlength is total_sectors * 512: the size rounded up to a sector.
     ctx.node.size = Math.ceil(info.fileSize / 512) * 512;
   },
 
+  /** `raw_close`: closing the descriptor drops its OFD locks. */
+  close(node, host) {
+    applyLockBytes(slot.get(node), host, 0, 0);
+  },
+
   /**
-   * `raw_check_lock_bytes`: OFD locks conflict between different nodes on one file even inside one
-   * process. Wanted perms are tested against others' "unshared" bytes, then our unshared perms
-   * against others' "held" bytes, each in ascending bit order.
+   * `raw_check_perm` → `raw_handle_perm_lock(RAW_PL_PREPARE)`. OFD locks conflict between different
+   * nodes on one file even inside one process: wanted perms are tested against others' "unshared"
+   * bytes, then our unshared perms against others' "held" bytes, each in ascending bit order
+   * (`raw_check_lock_bytes`). Until the transaction ends the node holds its old bytes and the new.
    */
-  checkPerm(node, P, S, locks) {
-    const st = fileState(node);
-    if (!st.locking || !locks) return;
-    const { held: othersHeld, unshared: othersUnshared } = locks.others([st.heldPerm, st.heldUnshared]);
+  checkPerm(node, perm, shared, host) {
+    const st = slot.get(node);
+    if (!st.locking) return;
+    const { held: othersHeld, unshared: othersUnshared } = host.locksFor(st.absPath).others([st.lockedPerm, st.lockedUnshared]);
     for (let i = 0; i < 4; i++) {
-      if (P & (1 << i) && othersUnshared & (1 << i)) fail(`Failed to get "${permMessageName(i)}" lock`);
+      if (perm & (1 << i) && othersUnshared & (1 << i)) fail(`Failed to get "${permMessageName(i)}" lock`);
     }
-    const unshared = ~S & PERM_ALL;
+    const unshared = ~shared & BLK_PERM_ALL;
     for (let i = 0; i < 4; i++) {
       if (unshared & (1 << i) && othersHeld & (1 << i)) fail(`Failed to get shared "${permMessageName(i)}" lock`);
     }
+    applyLockBytes(st, host, st.lockedPerm | perm, st.lockedUnshared | unshared);
+  },
+
+  /** `raw_set_perm` (RAW_PL_COMMIT): only the new bytes stay. */
+  setPerm(node, perm, shared, host) {
+    const st = slot.get(node);
+    if (st.locking) applyLockBytes(st, host, perm, ~shared & BLK_PERM_ALL);
+    st.perm = perm;
+    st.sharedPerm = shared;
+  },
+
+  /** `raw_abort_perm_update` (RAW_PL_ABORT): back to the bytes of the committed perms. */
+  abortPermUpdate(node, host) {
+    const st = slot.get(node);
+    if (st.locking) applyLockBytes(st, host, st.perm, ~st.sharedPerm & BLK_PERM_ALL);
+  },
+
+  /**
+   * `raw_reopen_prepare`: drop-cache and x-check-cache-dropped are taken; the other runtime options
+   * go back as QemuOpts strings (`qemu_opts_to_qdict`), to be compared with the old ones.
+   */
+  reopenPrepare(rs) {
+    delete rs.options["drop-cache"];
+    delete rs.options["x-check-cache-dropped"];
+    qemuOptsToQdict(rs.options, ["filename", "aio", "aio-max-batch", "locking", "pr-manager"]);
+  },
+
+  /** `raw_get_allocated_file_size`: st_blocks * 512. */
+  getAllocatedFileSize(node) {
+    return slot.get(node).allocated;
+  },
+
+  /** `raw_get_info`: nothing to tell, but it answers. */
+  getInfo() {
+    return { info: { clusterSize: 0, isDirty: false } };
+  },
+
+  readAtZero(node) {
+    return { hostFile: slot.get(node).absPath };
   },
 };

@@ -1,16 +1,14 @@
 /** `preallocate`: a filter that grabs write+resize on its file while its users have both. */
-import { PERM_RESIZE, PERM_WRITE } from "../perms.js";
+import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import type { DriverDef } from "./driver.js";
 import { FILTER_DEFAULTS, filteredLength, openFilteredFile } from "./filter.js";
 
-const WR = PERM_WRITE | PERM_RESIZE;
+const WR = BLK_PERM_WRITE | BLK_PERM_RESIZE;
 
 export const preallocateDriver: DriverDef = {
   ...FILTER_DEFAULTS,
   name: "preallocate",
   getLength: filteredLength,
-  supportsReopen: true,
-  reopenOpts: ["prealloc-align", "prealloc-size"],
 
   open(ctx) {
     openFilteredFile(ctx);
@@ -22,7 +20,9 @@ export const preallocateDriver: DriverDef = {
     return [P, S];
   },
 
-  reopenPrepare() {
-    return () => {};
+  /** `preallocate_reopen_prepare` takes prealloc-align and prealloc-size (the model keeps no preallocation state). */
+  reopenPrepare(rs) {
+    delete rs.options["prealloc-align"];
+    delete rs.options["prealloc-size"];
   },
 };

@@ -1,16 +1,19 @@
 /** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
-import { readImage, type Qcow2Header } from "../images/read-image.js";
+import { bdrvDefaultPerms } from "../child-perms.js";
 import { type BdsNode, childNamed } from "../graph.js";
+import { readImage, type Qcow2Header } from "../images/read-image.js";
+import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
-import { ROLE_DATA, ROLE_IMAGE } from "../roles.js";
+import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef } from "./driver.js";
-import { formatOf } from "./underlying.js";
+import { hostFileAtZero } from "./underlying.js";
 
-/** Driver state of a qcow2 node. */
-export interface Qcow2State {
+/** BDRVQcow2State, the part the model keeps: the header as read at open. */
+interface Qcow2State {
   header: Qcow2Header;
-  allocated: number;
 }
+
+const slot = new OpaqueSlot<Qcow2State>("qcow2");
 
 const RUNTIME_OPTS = [
   "lazy-refcounts",
@@ -25,46 +28,77 @@ const RUNTIME_OPTS = [
   "cache-clean-interval",
 ];
 
-function readHeader(node: BdsNode): Qcow2State {
+function readHeader(node: BdsNode): Qcow2Header {
   const child = childNamed(node, "file");
-  const file = child ? formatOf(child.bs) : null;
-  if (!file) fail("Image is not in qcow2 format");
-  const info = readImage(file.absPath);
+  const path = child ? hostFileAtZero(child.bs) : null;
+  if (path === null) fail("Image is not in qcow2 format");
+  const info = readImage(path);
   if (!info.qcow2) fail("Image is not in qcow2 format");
-  return { header: info.qcow2, allocated: info.allocated };
-}
-
-export function qcow2State(node: BdsNode): Qcow2State {
-  return node.state as unknown as Qcow2State;
+  return info.qcow2;
 }
 
 export const qcow2Driver: DriverDef = {
   name: "qcow2",
   protocol: false,
   isFilter: false,
-  isFormat: true,
   supportsBacking: true,
-  supportsReopen: true,
+  canCompress: true,
   mutableOpts: [...RUNTIME_OPTS, "overlap-check.template", "overlap-check.main-header"],
-  reopenOpts: RUNTIME_OPTS,
 
   open(ctx) {
-    const file = ctx.openChild("file", ROLE_IMAGE, false)!;
-    const st = readHeader(ctx.node);
-    ctx.node.state = st as unknown as Record<string, unknown>;
-    ctx.node.size = st.header.virtualSize;
-    ctx.node.backingFile = st.header.backingFile;
-    ctx.node.autoBackingFile = st.header.backingFile;
-    let dataFile = ctx.openChild("data-file", ROLE_DATA, true);
-    if (!st.header.externalDataFile) {
+    const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
+    const header = readHeader(ctx.node);
+    slot.set(ctx.node, { header });
+    ctx.node.size = header.virtualSize;
+    ctx.node.backingFile = header.backingFile;
+    ctx.node.backingFormat = header.backingFormat;
+    ctx.node.autoBackingFile = header.backingFile;
+    let dataFile = ctx.openChild("data-file", BDRV_CHILD_DATA, true);
+    if (!header.externalDataFile) {
       if (dataFile) fail("'data-file' can only be set for images with an external data file");
       return;
     }
     // The header's name is opened as given: QEMU resolves it against its working directory, not
     // against the image's directory as it does for backing files.
-    if (!dataFile && st.header.dataFile !== "") dataFile = ctx.openChildFromFile("data-file", ROLE_DATA, st.header.dataFile);
+    if (!dataFile && header.dataFile !== "") dataFile = ctx.openChildFromFile("data-file", BDRV_CHILD_DATA, header.dataFile);
     if (!dataFile) fail("'data-file' is required for this image");
     // The file child keeps only metadata now.
-    ctx.setChildRole(file, file.role & ~ROLE_DATA);
+    ctx.setChildRole(file, file.role & ~BDRV_CHILD_DATA);
+  },
+
+  childPerm: bdrvDefaultPerms,
+
+  /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes the runtime options. */
+  reopenPrepare(rs) {
+    for (const key of RUNTIME_OPTS) delete rs.options[key];
+  },
+
+  /** `qcow2_get_info`. */
+  getInfo(node) {
+    return { info: { clusterSize: slot.get(node).header.clusterSize, isDirty: false } };
+  },
+
+  /** `qcow2_get_specific_info`: ImageInfoSpecificQCow2 in QAPI member order. */
+  getSpecificInfo(node) {
+    const h = slot.get(node).header;
+    const data: Record<string, unknown> = {
+      compat: h.version >= 3 ? "1.1" : "0.10",
+      "compression-type": "zlib",
+      "lazy-refcounts": false,
+      "refcount-bits": h.refcountBits,
+    };
+    // The header's name, even when the data-file child was given explicitly.
+    if (h.dataFile !== "") data["data-file"] = h.dataFile;
+    if (h.externalDataFile) data["data-file-raw"] = false;
+    data["corrupt"] = false;
+    data["extended-l2"] = false;
+    return { type: "qcow2", data };
+  },
+
+  /** Guest offset 0 reads the backing file while its cluster is unallocated; the model follows nothing else. */
+  readAtZero(node) {
+    if (slot.get(node).header.firstCluster !== "unallocated") return null;
+    const backing = childNamed(node, "backing");
+    return backing ? { node: backing.bs } : null;
   },
 };

@@ -1,11 +1,12 @@
 /** `raw` (raw-format.c): a pass-through format, optionally a window (`offset`, `size`) of its file. */
-import { PERM_RESIZE, PERM_WRITE } from "../perms.js";
+import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
-import { ROLE_DATA, ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
+import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { defaultPerms } from "../child-perms.js";
 import type { BdsNode, Flat } from "../graph.js";
 import { childNamed } from "../graph.js";
 import { nodeLength } from "../node-length.js";
+import { OpaqueSlot } from "../opaque.js";
 import type { DriverDef } from "./driver.js";
 
 /** `raw_apply_options`: the window must fit in the file and be sector-aligned. */
@@ -28,29 +29,29 @@ function applyWindow(node: BdsNode, options: Flat): number {
   return size;
 }
 
+/** What raw_reopen_prepare staged: the new size of the window. */
+const reopenSlot = new OpaqueSlot<{ size: number }>("raw");
+
 export const rawDriver: DriverDef = {
   name: "raw",
   protocol: false,
   isFilter: false,
-  isFormat: true,
   supportsBacking: false,
-  supportsReopen: true,
   mutableOpts: ["offset", "size"],
   strongOpts: ["offset", "size"],
-  reopenOpts: ["offset", "size"],
 
   open(ctx) {
     // Only a real window (non-zero offset, or a size) makes the file a DATA child rather than a filtered one.
     const offset = ctx.options["offset"];
     const window = (typeof offset === "number" && offset !== 0) || "size" in ctx.options;
-    ctx.openChild("file", (window ? ROLE_DATA : ROLE_FILTERED) | ROLE_PRIMARY, false);
+    ctx.openChild("file", (window ? BDRV_CHILD_DATA : BDRV_CHILD_FILTERED) | BDRV_CHILD_PRIMARY, false);
     ctx.node.size = applyWindow(ctx.node, ctx.options);
   },
 
   /** `raw_child_perm`: the default rule, but never more write/resize than the parents asked for. */
   childPerm({ child, P, S, writable }) {
     const [perm, shared] = defaultPerms(child.role, P, S, writable);
-    return [(perm & ~(PERM_WRITE | PERM_RESIZE)) | (P & (PERM_WRITE | PERM_RESIZE)), shared];
+    return [(perm & ~(BLK_PERM_WRITE | BLK_PERM_RESIZE)) | (P & (BLK_PERM_WRITE | BLK_PERM_RESIZE)), shared];
   },
 
   /**
@@ -66,10 +67,28 @@ export const rawDriver: DriverDef = {
     return node.size;
   },
 
-  reopenPrepare(node, options) {
-    const size = applyWindow(node, options);
-    return () => {
-      node.size = size;
-    };
+  /** `raw_reopen_prepare`: the new window must fit the (current) file; offset and size are taken. */
+  reopenPrepare(rs) {
+    reopenSlot.set(rs, { size: applyWindow(rs.bs, rs.options) });
+    delete rs.options["offset"];
+    delete rs.options["size"];
+  },
+
+  /** `raw_reopen_commit`. */
+  reopenCommit(rs) {
+    rs.bs.size = reopenSlot.get(rs).size;
+  },
+
+  /** `raw_get_info` asks the file. */
+  getInfo(node) {
+    return { askNode: childNamed(node, "file")!.bs };
+  },
+
+  /** A window starting elsewhere is not followed; otherwise byte 0 is the file's. */
+  readAtZero(node) {
+    const offset = node.options["offset"];
+    if (typeof offset === "number" && offset !== 0) return null;
+    const file = childNamed(node, "file");
+    return file ? { node: file.bs } : null;
   },
 };

@@ -1,30 +1,54 @@
-/** `throttle`: a filter bound to a throttle group (object-add throttle-group). */
+/** `throttle`: a filter bound to a throttle group (object-add throttle-group), which it references while open. */
+import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
-import type { DriverDef } from "./driver.js";
+import type { DriverDef, DriverHost } from "./driver.js";
 import { FILTER_DEFAULTS, openFilteredFile } from "./filter.js";
 
-function checkGroup(group: unknown, exists: (id: string) => boolean): void {
-  if (typeof group !== "string" || !exists(group)) fail(`Throttle group '${String(group)}' does not exist`);
+/** The group the node is registered with (ThrottleGroupMember), or the one a reopen staged. */
+interface ThrottleState {
+  group: string;
+}
+
+const slot = new OpaqueSlot<ThrottleState>("throttle");
+const reopenSlot = new OpaqueSlot<ThrottleState>("throttle");
+
+/** `throttle_parse_options`: the group must exist. */
+function parseGroup(group: unknown, host: DriverHost): string {
+  if (typeof group !== "string" || !host.throttleGroups.has(group)) fail(`Throttle group '${String(group)}' does not exist`);
+  return group;
 }
 
 export const throttleDriver: DriverDef = {
   ...FILTER_DEFAULTS,
   name: "throttle",
-  supportsReopen: true,
+  canCompress: true,
   strongOpts: ["throttle-group"],
-  reopenOpts: ["throttle-group"],
 
   open(ctx) {
     openFilteredFile(ctx);
-    checkGroup(ctx.options["throttle-group"], (id) => ctx.hasThrottleGroup(id));
-    ctx.node.state = { group: ctx.options["throttle-group"] };
+    const group = parseGroup(ctx.options["throttle-group"], ctx.host);
+    // throttle_group_register_tgm.
+    ctx.host.throttleGroups.ref(group);
+    slot.set(ctx.node, { group });
   },
 
-  reopenPrepare(node, options, ctx) {
-    const group = options["throttle-group"];
-    checkGroup(group, (id) => ctx.hasThrottleGroup(id));
-    return () => {
-      node.state = { group };
-    };
+  /** `throttle_close` → `throttle_group_unregister_tgm`. */
+  close(node, host) {
+    host.throttleGroups.unref(slot.get(node).group);
+  },
+
+  /** `throttle_reopen_prepare`: parse (and take) the group option; the switch waits for commit. */
+  reopenPrepare(rs, host) {
+    reopenSlot.set(rs, { group: parseGroup(rs.options["throttle-group"], host) });
+    delete rs.options["throttle-group"];
+  },
+
+  /** `throttle_reopen_commit`: leave the old group, join the new one. */
+  reopenCommit(rs, host) {
+    const st = slot.get(rs.bs);
+    const group = reopenSlot.get(rs).group;
+    host.throttleGroups.unref(st.group);
+    host.throttleGroups.ref(group);
+    st.group = group;
   },
 };

@@ -1,36 +1,22 @@
 /** Finding the host file below a node, for drivers that read image headers. */
-import type { BdsNode } from "../graph.js";
-import { childNamed } from "../graph.js";
-import type { Qcow2Header } from "../images/read-image.js";
-import { fileState, type FileState } from "./file.js";
+import { type BdsNode, filteredChild } from "../graph.js";
+import type { ReadAtZero } from "./driver.js";
 
-/**
- * The file node whose bytes `node` shows unchanged at offset 0 — through filters, window-less raw
- * nodes and qcow2 nodes whose first cluster is unallocated (read from their backing) — or null
- * (zeros, null-co data, a raw window starting elsewhere, or qcow2 data the model does not follow).
- */
-export function underlyingFile(node: BdsNode): BdsNode | null {
-  let n: BdsNode | undefined = node;
-  while (n) {
-    if (n.driver.name === "file") return n;
-    if (n.driver.name === "raw") {
-      const offset = n.options["offset"];
-      if (typeof offset === "number" && offset !== 0) return null;
-    } else if (n.driver.name === "qcow2") {
-      const header = (n.state as { header?: Qcow2Header }).header;
-      if (header?.firstCluster !== "unallocated") return null;
-      n = childNamed(n, "backing")?.bs;
-      continue;
-    } else if (!n.driver.isFilter) {
-      return null;
-    }
-    n = (childNamed(n, "file") ?? childNamed(n, "image"))?.bs;
-  }
-  return null;
+/** A driver's readAtZero, or the default: a filter reads its filtered child, anything else is not followed. */
+function readAtZero(node: BdsNode): ReadAtZero {
+  if (node.driver.readAtZero) return node.driver.readAtZero(node);
+  const filtered = filteredChild(node);
+  return filtered ? { node: filtered.bs } : null;
 }
 
-/** The file state below a node, or null. */
-export function formatOf(node: BdsNode): FileState | null {
-  const f = underlyingFile(node);
-  return f ? fileState(f) : null;
+/**
+ * The host file whose bytes `node` shows unchanged at offset 0 — through filters, window-less raw
+ * nodes and qcow2 nodes whose first cluster is unallocated (read from their backing) — or null
+ * (zeros, null-co data, a raw window starting elsewhere, or qcow2 data the model does not follow).
+ * A loop, not a recursion: chains are deep.
+ */
+export function hostFileAtZero(node: BdsNode): string | null {
+  let answer = readAtZero(node);
+  while (answer && "node" in answer) answer = readAtZero(answer.node);
+  return answer ? answer.hostFile : null;
 }

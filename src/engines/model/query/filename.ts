@@ -4,10 +4,9 @@
  * options (driver, strong runtime options, children's full options). Computed bottom-up with an
  * explicit stack and cached for one query, so deep chains stay linear.
  */
-import { type BdsNode, childNamed } from "../graph.js";
-import { qdictKeyOrder } from "../qdict-order.js";
-import { ROLE_PRIMARY } from "../roles.js";
-import { fileState } from "../drivers/file.js";
+import { type BdsNode, childNamed, primaryChild } from "../graph.js";
+import { qemuAssert } from "../qemu-would-crash.js";
+import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 
 /** bs->filename is a PATH_MAX buffer; longer json: names are cut and end in "...". */
 const PATH_MAX = 4096;
@@ -46,15 +45,17 @@ function serializeCapped(opts: Record<string, OptValue>): string {
   return out.length > PATH_MAX ? out.slice(0, PATH_MAX + 1) : out;
 }
 
-const onlyKeys = (opts: Record<string, unknown>, allowed: readonly string[]): boolean =>
-  Object.keys(opts).every((k) => allowed.includes(k));
-
 export class FilenameCache {
   private readonly done = new Map<BdsNode, NodeFilename>();
 
   /** bs->filename after a refresh. */
   filename(node: BdsNode): string {
     return this.get(node).filename;
+  }
+
+  /** bs->exact_filename after a refresh ("" when the node has none). */
+  exactFilename(node: BdsNode): string {
+    return this.get(node).exact;
   }
 
   private get(node: BdsNode): NodeFilename {
@@ -76,6 +77,11 @@ export class FilenameCache {
   }
 
   private compute(n: BdsNode): NodeFilename {
+    if (n.implicit && n.children.length > 0) {
+      // An implicit job filter copies everything from its single child.
+      if (n.children.length > 1) qemuAssert({ file: "../../block.c", line: 7756, func: "bdrv_refresh_filename" }, "QLIST_NEXT(child, next) == NULL");
+      return this.done.get(n.children[0]!.bs)!;
+    }
     const opts: Record<string, OptValue> = {};
     let strong = false;
     for (const key of ["driver", "filename", ...(n.driver.strongOpts ?? [])]) {
@@ -103,19 +109,18 @@ export class FilenameCache {
     }
     if (overridden && !backing) opts["backing"] = null;
 
-    const primary = n.children.find((c) => c.role & ROLE_PRIMARY)?.bs;
+    const primary = primaryChild(n)?.bs;
     const primaryExact = primary ? this.done.get(primary)!.exact : "";
-    let exact = "";
-    if (n.driver.name === "file") {
-      exact = fileState(n).filename;
-    } else if (n.driver.name === "null-co") {
-      if (onlyKeys(opts, ["filename", "driver", "latency-ns"])) exact = "null-co://";
-    } else if (n.driver.name === "blkdebug") {
-      if (primaryExact && onlyKeys(opts, ["config", "image", "x-image", "driver"])) {
-        exact = `blkdebug:${typeof n.options["config"] === "string" ? n.options["config"] : ""}:${primaryExact}`;
-      }
-    } else if (primary && primaryExact && primary.driver.protocol && !n.driver.isFilter && !(strong || overridden)) {
-      exact = primaryExact;
+    let exact: string;
+    if (n.driver.refreshFilename) {
+      exact = n.driver.refreshFilename(n, { fullOpenOptionKeys: Object.keys(opts), primaryExactFilename: primaryExact });
+    } else if (primary) {
+      // A format node directly on a protocol node may take its filename, as opening that file
+      // would build the same tree again: not for filters, nor with strong options or another backing.
+      const reproducible = primary.driver.protocol && !n.driver.isFilter && !(strong || overridden);
+      exact = primaryExact && reproducible ? primaryExact : "";
+    } else {
+      exact = n.exactFilename;
     }
     const fullJson = serializeCapped(opts);
     let filename = exact;

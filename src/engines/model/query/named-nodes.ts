@@ -3,23 +3,27 @@
  * (the list is prepended), each a BlockDeviceInfo in QAPI member order; without `flat`, the image
  * info nests the whole filter-or-COW chain as backing-image.
  */
-import { childNamed, type BdsNode } from "../graph.js";
+import { fullBackingFilename } from "../backing-filename.js";
+import type { BlockDriverInfo } from "../drivers/driver.js";
+import { childNamed, filteredChild, type BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
-import { fullBackingFilename } from "../open-node.js";
-import { FilenameCache } from "./filename.js";
 import { optBool } from "../options.js";
-import { qcow2State } from "../drivers/qcow2.js";
-import { ROLE_COW, ROLE_DATA, ROLE_FILTERED, ROLE_METADATA } from "../roles.js";
+import { QmpFailure } from "../qmp-failure.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_METADATA } from "../roles.js";
+import { FilenameCache } from "./filename.js";
 
-const STORAGE_ROLES = ROLE_DATA | ROLE_METADATA | ROLE_FILTERED;
+const STORAGE_ROLES = BDRV_CHILD_DATA | BDRV_CHILD_METADATA | BDRV_CHILD_FILTERED;
 
 /** `bdrv_filter_or_cow_child`: the filtered child of a filter, or the COW (backing) child. */
 function filterOrCowChild(node: BdsNode): BdsNode | undefined {
-  if (node.driver.isFilter) return (childNamed(node, "file") ?? childNamed(node, "image"))?.bs;
+  if (node.driver.isFilter) return filteredChild(node)?.bs;
   const backing = childNamed(node, "backing");
-  return backing && backing.role & ROLE_COW ? backing.bs : undefined;
+  return backing && backing.role & BDRV_CHILD_COW ? backing.bs : undefined;
 }
+
+/** A node's answer, or the node whose answer it is. */
+type Step<T> = { value: T } | { next: BdsNode };
 
 /**
  * Per-query caches of values QEMU keeps per node (bs->filename, allocated size) and that the model
@@ -28,7 +32,7 @@ function filterOrCowChild(node: BdsNode): BdsNode | undefined {
 class ChainCache {
   private readonly allocated = new Map<BdsNode, number | undefined>();
 
-  private readonly names = new FilenameCache();
+  readonly names = new FilenameCache();
 
   filename(node: BdsNode): string {
     return this.names.filename(node);
@@ -37,15 +41,19 @@ class ChainCache {
   /** `bdrv_get_allocated_file_size`; undefined for -ENOTSUP (protocols without it, e.g. blkdebug). */
   allocatedSize(node: BdsNode): number | undefined {
     return this.walk(node, this.allocated, (n) => {
-      if (n.driver.name === "file") return { value: (n.state as { allocated: number }).allocated };
-      if (n.driver.name === "null-co") return { value: 0 };
-      if (n.driver.protocol || !childNamed(n, "file")) return { value: undefined };
+      if (n.driver.getAllocatedFileSize) return { value: n.driver.getAllocatedFileSize(n) };
+      if (n.driver.protocol) return { value: undefined };
+      // A filter counts its filtered child.
+      const filtered = filteredChild(n);
+      if (filtered) return { next: filtered.bs };
       // A format node sums its storage children (`bdrv_sum_allocated_file_size`): a qcow2 with an
       // external data file counts both files. Usually `file` is the only one, and the walk goes on.
-      const storage = n.driver.isFilter ? [] : n.children.filter((c) => c.name !== "file" && c.role & STORAGE_ROLES);
-      if (storage.length === 0) return undefined;
-      let sum: number | undefined = this.allocatedSize(childNamed(n, "file")!.bs);
-      for (const c of storage) {
+      const file = childNamed(n, "file");
+      if (!file) return { value: undefined };
+      const others = n.children.filter((c) => c !== file && c.role & STORAGE_ROLES);
+      if (others.length === 0) return { next: file.bs };
+      let sum: number | undefined = this.allocatedSize(file.bs);
+      for (const c of others) {
         const size = sum === undefined ? undefined : this.allocatedSize(c.bs);
         sum = size === undefined ? undefined : sum! + size;
       }
@@ -53,8 +61,8 @@ class ChainCache {
     });
   }
 
-  /** Follow `file` children until a node answers (or is cached), then cache the answer on the path. */
-  private walk<T>(node: BdsNode, cache: Map<BdsNode, T>, answer: (n: BdsNode) => { value: T } | undefined): T {
+  /** Follow the steps until a node answers (or is cached), then cache the answer on the path. */
+  private walk<T>(node: BdsNode, cache: Map<BdsNode, T>, step: (n: BdsNode) => Step<T>): T {
     const path: BdsNode[] = [];
     let n = node;
     let value: T;
@@ -63,14 +71,14 @@ class ChainCache {
         value = cache.get(n)!;
         break;
       }
-      const a = answer(n);
-      if (a) {
-        value = a.value;
+      const s = step(n);
+      if ("value" in s) {
+        value = s.value;
         cache.set(n, value);
         break;
       }
       path.push(n);
-      n = childNamed(n, "file")!.bs;
+      n = s.next;
     }
     for (const p of path) cache.set(p, value);
     return value;
@@ -78,48 +86,50 @@ class ChainCache {
 }
 
 /**
- * The node whose `bdrv_get_info` answers for `node`: raw asks its file, filters their filtered
- * child; file and qcow2 answer themselves; others (null-co) have none.
+ * `bdrv_get_info`: the driver's answer (raw-format asks its file), a filter's filtered child's, or
+ * none (-ENOTSUP, e.g. null-co). A loop: chains are deep.
  */
-function getInfoSource(node: BdsNode): BdsNode | undefined {
+function bdrvGetInfo(node: BdsNode): BlockDriverInfo | undefined {
   let n: BdsNode | undefined = node;
   while (n) {
-    if (n.driver.name === "file" || n.driver.name === "qcow2") return n;
-    if (n.driver.name !== "raw" && !n.driver.isFilter) return undefined;
-    n = (childNamed(n, "file") ?? childNamed(n, "image"))?.bs;
+    if (n.driver.getInfo) {
+      const answer = n.driver.getInfo(n);
+      if ("info" in answer) return answer.info;
+      n = answer.askNode;
+    } else {
+      n = filteredChild(n)?.bs;
+    }
   }
   return undefined;
+}
+
+/** `bdrv_get_full_backing_filename(bs, NULL)`: left out when it cannot be made. */
+function tryFullBackingFilename(node: BdsNode, cache: ChainCache): string | undefined {
+  try {
+    return fullBackingFilename(node, node.backingFile, cache.names);
+  } catch (e) {
+    if (e instanceof QmpFailure) return undefined;
+    throw e;
+  }
 }
 
 /** ImageInfo in QAPI member order. */
 function imageInfo(node: BdsNode, cache: ChainCache): Record<string, unknown> {
   const info: Record<string, unknown> = { filename: cache.filename(node), format: node.driver.name };
-  const infoFrom = getInfoSource(node);
-  if (infoFrom) info["dirty-flag"] = false;
+  const bdi = bdrvGetInfo(node);
+  if (bdi) info["dirty-flag"] = bdi.isDirty;
   const allocated = cache.allocatedSize(node);
   if (allocated !== undefined) info["actual-size"] = allocated;
   info["virtual-size"] = nodeLength(node);
-  if (infoFrom?.driver.name === "qcow2") info["cluster-size"] = qcow2State(infoFrom).header.clusterSize;
-  if (node.driver.name === "qcow2") {
-    const h = qcow2State(node).header;
-    if (h.backingFile !== "") {
-      info["backing-filename"] = h.backingFile;
-      info["full-backing-filename"] = fullBackingFilename(node, h.backingFile);
-      if (h.backingFormat !== "") info["backing-filename-format"] = h.backingFormat;
-    }
-    const data: Record<string, unknown> = {
-      compat: h.version >= 3 ? "1.1" : "0.10",
-      "compression-type": "zlib",
-      "lazy-refcounts": false,
-      "refcount-bits": h.refcountBits,
-    };
-    // The header's name, even when the data-file child was given explicitly.
-    if (h.dataFile !== "") data["data-file"] = h.dataFile;
-    if (h.externalDataFile) data["data-file-raw"] = false;
-    data["corrupt"] = false;
-    data["extended-l2"] = false;
-    info["format-specific"] = { type: "qcow2", data };
+  if (bdi && bdi.clusterSize !== 0) info["cluster-size"] = bdi.clusterSize;
+  if (node.backingFile !== "") {
+    info["backing-filename"] = node.backingFile;
+    const full = tryFullBackingFilename(node, cache);
+    if (full !== undefined) info["full-backing-filename"] = full;
+    if (node.backingFormat !== "") info["backing-filename-format"] = node.backingFormat;
   }
+  const specific = node.driver.getSpecificInfo?.(node);
+  if (specific) info["format-specific"] = specific;
   return info;
 }
 

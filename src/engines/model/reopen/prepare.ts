@@ -4,14 +4,16 @@
  * change (cycle and implicit-child rules, graph change inside the transaction), and finally "every
  * other option must be unchanged".
  */
-import { type BdsNode, childNamed, reaches } from "../graph.js";
+import { type BdsNode, childNamed, reaches, skipImplicitFilters } from "../graph.js";
 import type { Flat } from "../graph.js";
 import { attachEdge, removeEdge, unreferenced, freeNode } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
-import { checkDetectZeroes } from "../options.js";
-import { qdictKeyOrder } from "../qdict-order.js";
+import { checkDetectZeroes, qemuOptsToQdict } from "../options.js";
+import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
+import type { ReopenState } from "../drivers/driver.js";
+import { qemuAssert, qemuNotReached, type QemuSourceLine } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
-import { ROLE_COW, ROLE_FILTERED, ROLE_PRIMARY } from "../roles.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { Transaction } from "../transaction.js";
 import type { ReopenEntry } from "./queue.js";
 
@@ -24,29 +26,19 @@ const GENERIC_CONSUMED = ["read-only", "auto-read-only", "cache.direct", "cache.
 /** bdrv_runtime_opts put back as QemuOpts strings, so they are compared as strings. */
 const GENERIC_PUT_BACK = ["node-name", "driver", "force-share"];
 
-/** file-posix runtime options its reopen puts back as strings (the rest of raw_runtime_opts is consumed). */
-const FILE_PUT_BACK = ["filename", "aio", "aio-max-batch", "locking", "pr-manager"];
-
-/** How QemuOpts prints a value it absorbed from a QDict. */
-function qemuOptString(v: unknown): unknown {
-  if (typeof v === "boolean") return v ? "on" : "off";
-  if (typeof v === "number") return String(v);
-  return v;
-}
-
-function restringify(opts: Flat, keys: readonly string[]): void {
-  for (const k of keys) if (k in opts) opts[k] = qemuOptString(opts[k]);
-}
-
+/**
+ * Prepare one entry. On success the driver's staged state is in `entry.driver`; on failure after the
+ * driver's prepare succeeded, its reopenAbort has run (QEMU's `drv_prepared` clean-up).
+ */
 export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transaction): void {
   const bs = entry.bs;
   const drv = bs.driver;
   const opts: Flat = { ...entry.options };
   for (const k of GENERIC_CONSUMED) delete opts[k];
-  restringify(opts, GENERIC_PUT_BACK);
+  qemuOptsToQdict(opts, GENERIC_PUT_BACK);
 
   checkDetectZeroes(entry.options, entry.unmap);
-  if (!drv.supportsReopen) {
+  if (!drv.reopenPrepare) {
     fail(`Block format '${drv.name}' used by node '${bs.name}' does not support reopening files`);
   }
   for (const key of qdictKeyOrder(Object.keys(bs.options))) {
@@ -54,13 +46,23 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
       fail(`Option '${key}' cannot be reset to its default value`);
     }
   }
-  if (drv.reopenPrepare) {
-    entry.driverCommit = drv.reopenPrepare(bs, opts, { hasThrottleGroup: (id) => state.throttleGroups.has(id) });
+  const rs: ReopenState = { bs, options: opts, opaque: null };
+  drv.reopenPrepare(rs, state);
+  try {
+    checkAfterDriver(state, entry, opts, tran);
+  } catch (e) {
+    drv.reopenAbort?.(rs, state);
+    throw e;
   }
-  for (const k of drv.reopenOpts) delete opts[k];
-  if (drv.name === "file") restringify(opts, FILE_PUT_BACK);
+  // The checks ate their copy; commit and abort see all the options again.
+  rs.options = entry.options;
+  entry.driver = rs;
+}
 
-  if (drv.supportsBacking && entry.backingMissing && (childNamed(bs, "backing") || bs.backingFile !== "")) {
+/** What bdrv_reopen_prepare checks once the driver has taken its options. */
+function checkAfterDriver(state: LayerState, entry: ReopenEntry, opts: Flat, tran: Transaction): void {
+  const bs = entry.bs;
+  if (bs.driver.supportsBacking && entry.backingMissing && (childNamed(bs, "backing") || bs.backingFile !== "")) {
     fail(`backing is missing for '${bs.name}'`);
   }
   changeChild(state, entry, opts, true, tran);
@@ -78,6 +80,8 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
   }
 }
 
+const PARSE_AT = (line: number): QemuSourceLine => ({ file: "../../block.c", line, func: "bdrv_reopen_parse_file_or_backing" });
+
 /** Whether `child` was created (transitively) by `parent` (`bdrv_inherits_from_recursive`). */
 function inheritsFromRecursive(child: BdsNode | null, parent: BdsNode): boolean {
   let n = child;
@@ -91,16 +95,21 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
   const key = isBacking ? "backing" : "file";
   if (!(key in opts)) return;
   const value = opts[key];
+  // Flattened and schema-checked, the value is a node name, or null where the schema allows it ('backing').
+  if (value === null && !isBacking) qemuAssert(PARSE_AT(4566), "is_backing");
+  if (value !== null && typeof value !== "string") qemuNotReached(PARSE_AT(4585));
   const oldChild = childNamed(bs, key);
   const oldBs = oldChild?.bs ?? null;
   let newBs: BdsNode | null = null;
   if (value !== null) {
-    const name = String(value);
+    const name = value;
     newBs = state.nodes.get(name) ?? fail(`Cannot find device='' nor node-name='${name}'`);
     // No cycle can exist yet, so the (deep) walk is only needed when the child really changes.
     if (newBs !== oldBs && reaches(newBs, bs)) fail(`Making '${name}' a ${key} child of '${bs.name}' would create a cycle`);
   }
   if (oldBs === newBs) return;
+  // Naming the node below an implicit job filter keeps the filter (bdrv_skip_implicit_filters).
+  if (oldBs && skipImplicitFilters(oldBs) === newBs) return;
   if (oldBs?.implicit) fail(`Cannot replace implicit ${key} child of ${bs.name}`);
   if (isBacking) entry.oldBacking = oldBs;
   else entry.oldFile = oldBs;
@@ -110,8 +119,8 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
     fail(`Driver '${drv.name}' of node '${bs.name}' does not support backing files`);
   }
   let role: number;
-  if (drv.isFilter) role = ROLE_FILTERED | ROLE_PRIMARY;
-  else if (isBacking) role = ROLE_COW;
+  if (drv.isFilter) role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY;
+  else if (isBacking) role = BDRV_CHILD_COW;
   else if (oldChild) role = oldChild.role;
   else fail("Cannot set file child to format node without file child");
   const updateInheritsFrom = newBs !== null && inheritsFromRecursive(newBs, bs);
@@ -119,8 +128,10 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
     unsetInheritsFrom(bs, oldBs, oldChild, tran);
     removeEdge(oldChild, tran);
     // The edge's reference goes at commit: a subtree nobody else holds is freed then.
-    tran.addCommit(() => {
-      if (!oldBs.freed && unreferenced(oldBs)) freeNode(state, oldBs);
+    tran.add({
+      commit: () => {
+        if (!oldBs.freed && unreferenced(oldBs)) freeNode(state, oldBs);
+      },
     });
   }
   if (newBs) {
@@ -132,8 +143,10 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
 function setInheritsFrom(child: BdsNode, parent: BdsNode | null, tran: Transaction): void {
   const old = child.inheritsFrom;
   child.inheritsFrom = parent;
-  tran.addUndo(() => {
-    child.inheritsFrom = old;
+  tran.add({
+    abort: () => {
+      child.inheritsFrom = old;
+    },
   });
 }
 

@@ -3,6 +3,7 @@
  * precedence (explicit, old explicit of a duplicate/kept child, inherited, old effective), and
  * children are queued only when they were created inline by the node (`inherits_from`).
  */
+import type { ReopenState } from "../drivers/driver.js";
 import type { BdsNode, Flat } from "../graph.js";
 import { extractSub, inheritChildOptions, optBool } from "../options.js";
 
@@ -20,8 +21,8 @@ export interface ReopenEntry {
   backingMissing: boolean;
   oldBacking: BdsNode | null;
   oldFile: BdsNode | null;
-  /** Driver commit actions (e.g. a throttle group change) from prepare. */
-  driverCommit: (() => void) | null;
+  /** The driver's reopen state once prepare succeeded (QEMU's `prepared`), for its commit or abort. */
+  driver: ReopenState | null;
 }
 
 /** The queue: entries in order plus a lookup by node. */
@@ -70,7 +71,7 @@ export class ReopenQueue {
       backingMissing: false,
       oldBacking: null,
       oldFile: null,
-      driverCommit: null,
+      driver: null,
     };
     entry.options = options;
     entry.explicitOptions = explicitOptions;

@@ -1,18 +1,20 @@
 /**
  * `bdrv_reopen_multiple`: prepare every entry in queue order (the first error aborts), refresh
  * permissions over {bs, old backing, old file} of every entry with the post-reopen flags, then commit
- * in reverse queue order — or roll the whole transaction back.
+ * in reverse queue order and commit the transaction — or abort it, and let every driver that
+ * prepared drop what it staged.
  */
 import type { BdsNode, Flat } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
-import { Transaction } from "../transaction.js";
+import { runInTransaction } from "../transaction.js";
 import { prepareEntry } from "./prepare.js";
 import type { ReopenEntry, ReopenQueue } from "./queue.js";
 
-/** Apply one prepared entry (`bdrv_reopen_commit`). */
-function commitEntry(entry: ReopenEntry): void {
+/** Apply one prepared entry (`bdrv_reopen_commit`): the driver's part first, then the node's options and flags. */
+function commitEntry(state: LayerState, entry: ReopenEntry): void {
   const bs = entry.bs;
+  if (entry.driver) bs.driver.reopenCommit?.(entry.driver, state);
   const options = { ...entry.options };
   const explicit = { ...entry.explicitOptions };
   for (const c of bs.children) {
@@ -27,27 +29,27 @@ function commitEntry(entry: ReopenEntry): void {
   bs.explicitOptions = explicit;
   bs.readOnly = entry.readOnly;
   bs.unmap = entry.unmap;
-  entry.driverCommit?.();
 }
 
 /** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
 export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
-  const tran = new Transaction();
   try {
-    for (const entry of queue.entries) prepareEntry(state, entry, tran);
-    const starts: BdsNode[] = [];
-    for (const e of queue.entries) {
-      starts.push(e.bs);
-      if (e.oldBacking) starts.push(e.oldBacking);
-      if (e.oldFile) starts.push(e.oldFile);
-    }
-    refreshPerms(state, starts, tran, queue.flags());
+    runInTransaction((tran) => {
+      for (const entry of queue.entries) prepareEntry(state, entry, tran);
+      const starts: BdsNode[] = [];
+      for (const e of queue.entries) {
+        starts.push(e.bs);
+        if (e.oldBacking) starts.push(e.oldBacking);
+        if (e.oldFile) starts.push(e.oldFile);
+      }
+      refreshPerms(state, starts, tran, queue.flags());
+      for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(state, queue.entries[i]!);
+    });
   } catch (e) {
-    tran.abort();
+    // After tran_abort, in queue order.
+    for (const entry of queue.entries) if (entry.driver) entry.bs.driver.reopenAbort?.(entry.driver, state);
     throw e;
   }
-  for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(queue.entries[i]!);
-  tran.commit();
 }
 
 function reverseKeys(options: Flat): Flat {

@@ -1,0 +1,47 @@
+/**
+ * Failures every engine reports the same way, so the runner can tell them apart without knowing
+ * which engine it drives. Engine-specific detail (QEMU's log, the model's assertion text) lives in
+ * the message; what a transcript may show (the signal) is a field.
+ */
+import { BlockcheckError } from "../errors.js";
+import { ENGINE_FEATURES, type EngineFeature, type EngineKind, type ExitStatus } from "./engine.js";
+
+/** "SIGABRT", or "exit code 1": how a process ended, in the words of a transcript. */
+export function exitSummary(exit: ExitStatus | undefined): string {
+  if (!exit) return "still running";
+  return exit.signal ?? `exit code ${exit.exitCode ?? "unknown"}`;
+}
+
+/**
+ * QEMU died while or before `command` ran: a real crash on the qemu engine (QemuCrashedError), or one
+ * the model knows QEMU 7.2 would have (it then answers no more commands). Every engine uses this code.
+ */
+export class EngineCrashedError extends BlockcheckError {
+  constructor(
+    /** The command during which QEMU died (or was found dead). */
+    readonly command: string,
+    /** How it ended; undefined when that could not be learnt. */
+    readonly exit: ExitStatus | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("E_QEMU_CRASHED", message, options);
+  }
+
+  /** How QEMU ended, engine-neutral ("SIGABRT"), as the transcript shows it. */
+  get summary(): string {
+    return exitSummary(this.exit);
+  }
+}
+
+/** A method behind a feature (e.g. io) called on an engine that does not have that feature. */
+export class EngineFeatureMissingError extends BlockcheckError {
+  constructor(
+    readonly engine: EngineKind,
+    readonly feature: EngineFeature,
+    hint = "",
+    code = "E_ENGINE_NO_FEATURE",
+  ) {
+    super(code, `the ${engine} engine has no ${ENGINE_FEATURES[feature].noun} (feature '${feature}')${hint ? `; ${hint}` : ""}`);
+  }
+}
