@@ -40,7 +40,7 @@ function block(i: number): string {
 }
 
 /** A scenario of at least `bytes` bytes. */
-function scenarioText(bytes: number): string {
+export function scenarioText(bytes: number): string {
   const parts = ['scenario "input bench"', "tags bench", ""];
   let size = 0;
   for (let i = 0; size < bytes; i++) {

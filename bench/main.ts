@@ -7,6 +7,8 @@ const parts: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   model: () => import("./model.js"),
   qemu: () => import("./qemu.js"),
   runner: () => import("./runner.js"),
+  fuzz: () => import("./fuzz.js"),
+  "fuzz-qemu": () => import("./fuzz-qemu.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -2,11 +2,18 @@
  * Turns qemu-storage-daemon's `query-qmp-schema` reply into the checked-in schema table
  * (src/qapi/generated/qmp-schema.ts). Pure, so a test can regenerate in memory and compare.
  *
- * Kept: every command's argument type and everything it reaches. Dropped: events and return types
- * (blockcheck validates input only) and documentation-only fields.
+ * Kept: every command's argument type and everything it reaches, and the return types of the
+ * commands in RETURN_TYPES_KEPT. Dropped: events, other return types (blockcheck validates input,
+ * and reads only those replies member by member) and documentation-only fields.
  */
 import type { QapiSchema, SchemaMember, SchemaType } from "../src/qapi/schema-types.js";
 import type { IntKind } from "./qapi-int-widths.js";
+
+/**
+ * Commands whose reply types are kept: `expect node` and `show node` name members of
+ * query-named-block-nodes' BlockDeviceInfo, and the checker needs their names and types.
+ */
+export const RETURN_TYPES_KEPT: readonly string[] = ["query-named-block-nodes"];
 
 /** One entry of the introspection array, as QEMU sends it. */
 interface IntrospectionEntry {
@@ -87,8 +94,10 @@ export function schemaFromIntrospection(
 
   for (const e of entries.filter((x) => x["meta-type"] === "command").sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const features = e.features as string[] | undefined;
-    commands[e.name] = { arg: e["arg-type"] as string, ...(features && features.length > 0 ? { features } : {}) };
+    const ret = RETURN_TYPES_KEPT.includes(e.name) ? (e["ret-type"] as string) : undefined;
+    commands[e.name] = { arg: e["arg-type"] as string, ...(ret ? { ret } : {}), ...(features && features.length > 0 ? { features } : {}) };
     visit(e["arg-type"] as string);
+    if (ret) visit(ret);
   }
   const sortedTypes = Object.fromEntries(Object.keys(types).sort(byTypeName).map((k) => [k, types[k]!]));
   return { qemu, commands, types: sortedTypes };

@@ -33,3 +33,16 @@ export interface Command {
   /** Runs the command; resolves to the exit code (0 ok, 1 failures, 2 usage/config error). */
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: CliIo): Promise<number>;
 }
+
+/**
+ * A row of the command table: what `blockcheck --help` lists, and how to import the command. Commands
+ * are imported only when used, so that `--help` does not load the engines behind them.
+ */
+export interface CommandEntry {
+  /** The word after `blockcheck`; equal to the loaded command's `name`. */
+  name: string;
+  /** One line for `blockcheck --help`; equal to the loaded command's `summary`. */
+  summary: string;
+  /** Imports the command's module. */
+  load(): Promise<Command>;
+}

@@ -1,66 +1,87 @@
-import { parseArgs } from "node:util";
 import { BlockcheckError } from "../errors.js";
-import type { CliIo, Command } from "./command.js";
+import type { CliIo, CommandEntry } from "./command.js";
 import { commands } from "./commands/index.js";
-import { renderCommandHelp, renderOverview } from "./help.js";
+import { EXIT, renderCommandHelp, renderOverview } from "./help.js";
+import { parseCommandArgs } from "./parse-options.js";
+import { blockcheckVersion } from "./version.js";
 import { didYouMean } from "../text/did-you-mean.js";
 
-/** Entry point of the `blockcheck` binary; returns the exit code. */
+/** Options that stand before any command. */
+const GLOBAL_OPTIONS = ["--help", "-h", "--version"];
+
+/**
+ * Entry point of the `blockcheck` binary; returns the exit code. Only the command that runs is
+ * imported, so `--help` and `--version` load none of the engines.
+ */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    io.stderr.write(`blockcheck: internal error (this is a bug): ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT.internal;
+  }
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === "--help" || first === "-h") {
     io.stdout.write(renderOverview(commands));
-    return first === undefined ? 2 : 0;
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (first === "--version") {
+    io.stdout.write(`blockcheck ${await blockcheckVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (first.startsWith("-")) {
+    const hint = didYouMean(first, GLOBAL_OPTIONS.filter((o) => o.startsWith("--")));
+    io.stderr.write(`blockcheck: error: unknown option '${first}'${hint ? ` (did you mean '${hint}'?)` : ""}\n`);
+    io.stderr.write("Run 'blockcheck --help' for usage.\n");
+    return EXIT.usage;
   }
   if (first === "help") {
     if (rest.length === 0) {
       io.stdout.write(renderOverview(commands));
-      return 0;
+      return EXIT.ok;
     }
-    const cmd = find(rest[0]!, io);
-    if (!cmd) return 2;
-    io.stdout.write(renderCommandHelp(cmd));
-    return 0;
+    const entry = find(rest[0]!, io);
+    if (!entry) return EXIT.usage;
+    io.stdout.write(renderCommandHelp(await entry.load()));
+    return EXIT.ok;
   }
-  const cmd = find(first, io);
-  if (!cmd) return 2;
+  const entry = find(first, io);
+  if (!entry) return EXIT.usage;
+  const cmd = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     io.stdout.write(renderCommandHelp(cmd));
-    return 0;
+    return EXIT.ok;
   }
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  let parsed;
   try {
-    const options = Object.fromEntries(
-      // parseArgs rejects `short: undefined` / `multiple: undefined`, so only set fields are passed.
-      Object.entries(cmd.options).map(([k, o]) => [
-        k,
-        { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
-      ]),
-    );
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    parsed = parseCommandArgs(cmd, rest);
   } catch (e) {
-    io.stderr.write(`blockcheck ${cmd.name}: error: ${(e as Error).message}\n`);
+    if (!(e instanceof BlockcheckError)) throw e;
+    io.stderr.write(`blockcheck ${cmd.name}: error: ${e.message}\n`);
     io.stderr.write(`Run 'blockcheck help ${cmd.name}' for usage.\n`);
-    return 2;
+    return EXIT.usage;
   }
   try {
     return await cmd.run(parsed, io);
   } catch (e) {
     if (e instanceof BlockcheckError) {
       io.stderr.write(`blockcheck ${cmd.name}: error: ${e.message}\n`);
-      return e.code === "E_USAGE" || e.code === "E_CONFIG" ? 2 : 1;
+      return e.code === "E_USAGE" || e.code === "E_CONFIG" ? EXIT.usage : EXIT.failed;
     }
     io.stderr.write(`blockcheck ${cmd.name}: internal error (this is a bug): ${(e as Error)?.stack ?? String(e)}\n`);
-    return 70;
+    return EXIT.internal;
   }
 }
 
-function find(name: string, io: CliIo): Command | undefined {
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+function find(name: string, io: CliIo): CommandEntry | undefined {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     const hint = didYouMean(name, commands.map((c) => c.name));
     io.stderr.write(`blockcheck: error: unknown command '${name}'${hint ? ` (did you mean '${hint}'?)` : ""}\n`);
     io.stderr.write("Run 'blockcheck --help' for the list of commands.\n");
   }
-  return cmd;
+  return entry;
 }

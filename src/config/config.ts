@@ -19,7 +19,7 @@ import path from "node:path";
 import type { EngineKind } from "../engines/engine.js";
 import { ConfigError } from "../errors.js";
 import { didYouMean } from "../text/did-you-mean.js";
-import { locateKey, parseJsonLocated } from "./json-location.js";
+import { parseJsonDocument, type JsonDocument } from "./json-location.js";
 
 export type EngineChoice = EngineKind | "both";
 
@@ -59,21 +59,20 @@ export async function loadConfig(cwd: string): Promise<BlockcheckConfig> {
   const own = path.join(cwd, "blockcheck.config.json");
   const ownText = await readFile(own, "utf8").catch(() => undefined);
   const shown = (f: string) => path.relative(cwd, f) || f;
-  if (ownText !== undefined) return fromObject(parseJsonLocated(ownText, shown(own)), shown(own), ownText, cwd, []);
+  if (ownText !== undefined) return fromObject(parseJsonDocument(ownText, shown(own)), shown(own), cwd, []);
   const pkg = path.join(cwd, "package.json");
   const pkgText = await readFile(pkg, "utf8").catch(() => undefined);
   if (pkgText !== undefined) {
-    const data = parseJsonLocated(pkgText, shown(pkg)) as Record<string, unknown>;
-    if (data && typeof data === "object" && "blockcheck" in data) {
-      return fromObject(data.blockcheck, shown(pkg), pkgText, cwd, ["blockcheck"]);
-    }
+    const doc = parseJsonDocument(pkgText, shown(pkg));
+    if (isObject(doc.value) && "blockcheck" in doc.value) return fromObject(doc, shown(pkg), cwd, ["blockcheck"]);
   }
   return defaultConfig(cwd);
 }
 
-/** `file` is the name shown in messages (relative to cwd); `at` the key path of the section. */
-function fromObject(data: unknown, file: string, text: string, cwd: string, at: string[]): BlockcheckConfig {
-  const where = (keyPath: string[]) => `${locateKey(text, file, [...at, ...keyPath])}: `;
+/** `file` is the name shown in messages (relative to cwd); `at` the key path of the section in `doc`. */
+function fromObject(doc: JsonDocument, file: string, cwd: string, at: string[]): BlockcheckConfig {
+  const data = at.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], doc.value);
+  const where = (keyPath: string[]) => `${doc.where([...at, ...keyPath])}: `;
   const fail = (keyPath: string[], msg: string): never => {
     throw new ConfigError(`${where(keyPath)}${msg}`);
   };

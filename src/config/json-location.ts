@@ -1,32 +1,77 @@
-/** JSON parsing with errors that say file:line:col, and finding where a key is written. */
+/**
+ * JSON documents whose mistakes are reported as `file:line:col`: syntax errors at the character
+ * where parsing stopped, and any key (`binaries.qemu-img`) where it is written. jsonc-parser (the
+ * parser of VS Code's JSON support) gives every node's offset; JSON.parse gives neither, and its
+ * error text differs between Node versions.
+ */
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError, ParseErrorCode } from "jsonc-parser";
 import { ConfigError } from "../errors.js";
 
-/** JSON.parse, with a syntax error turned into a located ConfigError. */
-export function parseJsonLocated(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const where = m ? lineCol(text, Number(m[1])) : { line: 1, col: 1 };
-    throw new ConfigError(`${file}:${where.line}:${where.col}: invalid JSON: ${(e as Error).message}`, { cause: e });
-  }
+/** A parsed JSON document that can say where its keys are. */
+export interface JsonDocument {
+  value: unknown;
+  /** `file:line:col` of the key at `keyPath` (outer keys first); of the enclosing object when absent. */
+  where(keyPath: readonly string[]): string;
 }
 
-/**
- * `file:line:col` of the key at `keyPath` (outer keys first). It finds each key's first `"key":` after
- * the previous one's position — enough for configuration files, which have no repeated keys.
- */
-export function locateKey(text: string, file: string, keyPath: readonly string[]): string {
-  let pos = 0;
-  for (const key of keyPath) {
-    const re = new RegExp(`${JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*:`, "g");
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) break;
-    pos = m.index;
+/** Parse strict JSON (no comments, no trailing commas); a syntax error is a located ConfigError. */
+export function parseJsonDocument(text: string, file: string): JsonDocument {
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first || !tree) {
+    const at = lineCol(text, first?.offset ?? 0);
+    throw new ConfigError(`${file}:${at.line}:${at.col}: invalid JSON: ${first ? describe(first.error) : "no value"}`);
   }
-  const { line, col } = lineCol(text, pos);
-  return `${file}:${line}:${col}`;
+  // The value itself comes from JSON.parse, so that it is exactly what JSON means (duplicate keys,
+  // numbers); jsonc-parser has already found every syntax error it would report.
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: invalid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    value,
+    where(keyPath) {
+      const offset = keyOffset(tree, keyPath);
+      const { line, col } = lineCol(text, offset);
+      return `${file}:${line}:${col}`;
+    },
+  };
+}
+
+/** Offset of the key's name, or of the deepest enclosing value that exists. */
+function keyOffset(tree: Node, keyPath: readonly string[]): number {
+  for (let n = keyPath.length; n > 0; n--) {
+    const value = findNodeAtLocation(tree, [...keyPath.slice(0, n)]);
+    const key = value?.parent?.type === "property" ? value.parent.children?.[0] : undefined;
+    if (key) return key.offset;
+  }
+  return tree.offset;
+}
+
+const MESSAGES: Partial<Record<ParseErrorCode, string>> = {
+  [ParseErrorCode.InvalidSymbol]: "unexpected character",
+  [ParseErrorCode.InvalidNumberFormat]: "invalid number",
+  [ParseErrorCode.PropertyNameExpected]: "expected a property name in double quotes",
+  [ParseErrorCode.ValueExpected]: "expected a value",
+  [ParseErrorCode.ColonExpected]: "expected ':'",
+  [ParseErrorCode.CommaExpected]: "expected ','",
+  [ParseErrorCode.CloseBraceExpected]: "expected '}'",
+  [ParseErrorCode.CloseBracketExpected]: "expected ']'",
+  [ParseErrorCode.EndOfFileExpected]: "expected the end of the file",
+  [ParseErrorCode.InvalidCommentToken]: "comments are not allowed in JSON",
+  [ParseErrorCode.UnexpectedEndOfComment]: "comments are not allowed in JSON",
+  [ParseErrorCode.UnexpectedEndOfString]: "unterminated string",
+  [ParseErrorCode.UnexpectedEndOfNumber]: "unterminated number",
+  [ParseErrorCode.InvalidUnicode]: "invalid \\u escape",
+  [ParseErrorCode.InvalidEscapeCharacter]: "invalid escape character",
+  [ParseErrorCode.InvalidCharacter]: "control character in a string",
+};
+
+function describe(code: ParseErrorCode): string {
+  return MESSAGES[code] ?? `syntax error (${printParseErrorCode(code)})`;
 }
 
 function lineCol(text: string, offset: number): { line: number; col: number } {

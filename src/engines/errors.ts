@@ -34,6 +34,32 @@ export class EngineCrashedError extends BlockcheckError {
   }
 }
 
+/** "killed by signal SIGABRT" / "exit code 1" / "still running": how a process ended, in a sentence. */
+export function describeExit(status: ExitStatus | undefined): string {
+  if (!status) return "still running";
+  if (status.signal) return `killed by signal ${status.signal}`;
+  return `exit code ${status.exitCode ?? "unknown"}`;
+}
+
+/**
+ * The engine could not carry out `command` and cannot go on, though QEMU did not crash: it hung and
+ * was killed, or its monitor connection broke. Like a crash, it ends the run at the statement it
+ * happened in; `summary` is the transcript's line for it, the same whatever the engine.
+ */
+export class EngineFailedError extends BlockcheckError {
+  constructor(
+    code: string,
+    /** The command QEMU was given when it failed. */
+    readonly command: string,
+    /** What the transcript shows, e.g. "QEMU hung and was killed". */
+    readonly summary: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
 /** A method behind a feature (e.g. io) called on an engine that does not have that feature. */
 export class EngineFeatureMissingError extends BlockcheckError {
   constructor(

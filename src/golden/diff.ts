@@ -4,7 +4,7 @@
  * colour terminal the changed words of a changed line pair highlighted. Word highlights use
  * diffWordsWithSpace, not diffWords, so a change of spacing alone is still highlighted.
  */
-import { diffWordsWithSpace, structuredPatch } from "diff";
+import { diffWordsWithSpace, structuredPatch, type StructuredPatchHunk } from "diff";
 
 export interface DiffOptions {
   /** Label of the expected side, e.g. the golden file's path. */
@@ -30,14 +30,20 @@ export function renderDiff(expected: string, actual: string, opts: DiffOptions):
   const patch = structuredPatch(opts.expectedLabel, opts.actualLabel, expected, actual, undefined, undefined, {
     context: CONTEXT_LINES,
   });
-  const paint = opts.color ? ansi : { red: id, green: id, cyan: id, bold: id, inverse: id };
+  const paint = opts.color ? ansi : plain;
   const out = [paint.bold(`--- ${opts.expectedLabel}`), paint.bold(`+++ ${opts.actualLabel}`)];
-  for (const h of patch.hunks) {
-    out.push(paint.cyan(`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`));
-    out.push(...renderHunkLines(h.lines, opts.color));
-  }
+  for (const h of patch.hunks) out.push(renderHunk(h, opts.color));
   return out.join("\n") + "\n";
 }
+
+/** One hunk of a structured patch (its `@@` line and its lines, no final newline), as renderDiff shows it. */
+export function renderHunk(h: StructuredPatchHunk, color: boolean, note = ""): string {
+  const paint = color ? ansi : plain;
+  const head = paint.cyan(`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@${note ? ` ${note}` : ""}`);
+  return [head, ...renderHunkLines(h.lines, color)].join("\n");
+}
+
+const plain = { red: id, green: id, cyan: id, bold: id, inverse: id };
 
 function range(start: number, lines: number): string {
   return lines === 1 ? `${start}` : `${lines === 0 ? start : start},${lines}`;

@@ -56,11 +56,6 @@ export function goldenPaths(g: GoldenName): string[] {
   return [commonGoldenPath(g), engineGoldenPath(g, "model"), engineGoldenPath(g, "qemu")];
 }
 
-/** The `.out.bad` beside a golden. */
-export function badPath(goldenPath: string): string {
-  return goldenPath + ".bad";
-}
-
 /**
  * The absolute path of a golden given relative to `root`; a GoldenNameError unless it resolves to
  * a file strictly inside the root (a second line of defence behind the encoding).

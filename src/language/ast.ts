@@ -158,7 +158,7 @@ interface StatementBase {
   /**
    * `-> ok` / `-> error …` as written. The grammar accepts it after any statement so that a
    * misplaced one gets a clear diagnostic; after validation it is only present on statements that
-   * send a command (add, graph entries, reopen, del, export, unexport, io, qmp).
+   * send a command (add, graph entries, reopen, del, export, unexport, io, qmp, job).
    */
   expectation?: Expectation;
 }
@@ -224,12 +224,16 @@ export interface ReopenEntry {
 
 /**
  * `reopen NODE k=v …` (one node), `reopen { NODE k=v … }` (one transaction, several nodes).
- * mode "delta": the runner merges the options into the node's tracked options (245's reopen()).
+ * mode "delta": the runner merges the options into the node's current options, as earlier reopens
+ * left them.
+ * mode "fresh" (`reopen fresh …`): the options the node was added with, plus those written; what
+ * earlier reopens changed is not kept (245's reopen(opts, newopts), which starts from the add-time
+ * opts every time).
  * mode "raw" (`reopen raw …`): exactly the options written, plus node-name, are sent.
  */
 export interface ReopenStatement extends StatementBase {
   type: "reopen";
-  mode: "delta" | "raw";
+  mode: "delta" | "fresh" | "raw";
   entries: ReopenEntry[];
 }
 
@@ -267,6 +271,45 @@ export interface QmpStatement extends StatementBase {
   args?: JsonValue;
 }
 
+/** The block jobs a `job` statement starts: block-stream, block-commit, blockdev-mirror. */
+export type JobType = "stream" | "commit" | "mirror";
+
+/**
+ * `job stream|commit|mirror ID NODE key=value …` — starts a block job with job-id ID on device NODE;
+ * the options are the command's other arguments (`base-node=hd2`, `auto-finalize=off`, …).
+ */
+export interface JobStatement extends StatementBase {
+  type: "job";
+  jobType: JobType;
+  id: Identifier;
+  node: NodeRef;
+  options: OptionNode[];
+}
+
+/** What can be done to a running job: each is a block-job-VERB command. */
+export type JobVerb = "finalize" | "complete" | "cancel" | "pause" | "resume" | "dismiss";
+
+/** `job VERB ID [key=value…]` — block-job-VERB on job ID (`job cancel j0 force=on`). */
+export interface JobVerbStatement extends StatementBase {
+  type: "job-verb";
+  verb: JobVerb;
+  id: Identifier;
+  options: OptionNode[];
+}
+
+/** What a `wait` waits for. */
+export type WaitTarget =
+  /** `wait ID STATUS`: until query-jobs says job ID is in STATUS (`null`: the job is gone). */
+  | { kind: "job"; id: Identifier; status: Identifier }
+  /** `wait event NAME key=value…`: until an event NAME arrives whose data contains these members. */
+  | { kind: "event"; name: Identifier; match: OptionNode[] };
+
+/** `wait ID STATUS` / `wait event NAME key=value…` — never a sleep: a state or an event. */
+export interface WaitStatement extends StatementBase {
+  type: "wait";
+  target: WaitTarget;
+}
+
 /**
  * The BlockBackend of an export as an edge's parent: `export e0 -root-> top`. Its text is the
  * transcript's label for it ("export e0").
@@ -296,7 +339,16 @@ export type Assertion =
   | { kind: "edge"; edge: EdgeSpec }
   | { kind: "ro" | "rw" | "gone" | "exists"; node: NodeRef }
   /** The graph's edges are exactly these (every edge listed, none extra). */
-  | { kind: "graph"; edges: EdgeSpec[] };
+  | { kind: "graph"; edges: EdgeSpec[] }
+  /**
+   * `expect node NODE KEY=VALUE…`: members of the node's query-named-block-nodes entry have these
+   * values; keys are spelt as node-properties.ts says.
+   */
+  | { kind: "node"; node: NodeRef; properties: OptionNode[] }
+  /** `expect job ID KEY=VALUE…`: members of the job's query-jobs / query-block-jobs entry have these values. */
+  | { kind: "job"; id: Identifier; properties: OptionNode[] }
+  /** `expect frozen PARENT -backing-> CHILD`: a job froze that link (docs/language.md says how it is seen). */
+  | { kind: "frozen"; edge: EdgeSpec };
 
 /** `expect …` — an assertion on the engine's current state. */
 export interface ExpectStatement extends StatementBase {
@@ -304,11 +356,16 @@ export interface ExpectStatement extends StatementBase {
   assertion: Assertion;
 }
 
-/** `show graph`, `show nodes`, `show node NAME` — writes normalized state to the transcript. */
+/**
+ * `show graph`, `show nodes`, `show node NAME [PROPERTY…]` — writes normalized state to the
+ * transcript.
+ */
 export interface ShowStatement extends StatementBase {
   type: "show";
   what: "graph" | "nodes" | "node";
   node?: NodeRef;
+  /** `show node NAME PROPERTY…`: members of its query-named-block-nodes entry to show instead of its edges. */
+  properties?: Identifier[];
 }
 
 /** `## title` — starts a phase; failures report the phase they happened in. */
@@ -331,6 +388,9 @@ export type Statement =
   | UnexportStatement
   | IoStatement
   | QmpStatement
+  | JobStatement
+  | JobVerbStatement
+  | WaitStatement
   | ExpectStatement
   | ShowStatement
   | PhaseStatement;

@@ -17,6 +17,8 @@ export const COMMANDS: readonly string[] = [
   "unexport",
   "io",
   "qmp",
+  "job",
+  "wait",
   "expect",
   "show",
 ];

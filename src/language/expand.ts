@@ -36,23 +36,56 @@ export function expandParameters(scenario: Scenario): Expansion[] {
 
 const SIZE_SUFFIX: Record<string, number> = { "": 1, k: 1024, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
-/** A deep copy of an AST node with every bound `$name` substituted; locations are kept. */
-function substituteNode<T>(node: T, bindings: Record<string, string>): T {
-  if (typeof node === "string") return substitute(node, bindings) as T;
-  if (Array.isArray(node)) return node.map((n) => substituteNode(n, bindings)) as T;
-  if (node === null || typeof node !== "object") return node;
-  const n = node as Record<string, unknown>;
-  if (n.type === "json") return { ...n, value: substituteJson(n.value, bindings) } as T;
+/**
+ * A deep copy of an AST node with every bound `$name` substituted; locations are kept (shared).
+ * Iterative, with an explicit stack: a scenario built in memory may nest deeper than the call stack.
+ */
+function substituteNode<T>(root: T, bindings: Record<string, string>): T {
+  const top: { value?: unknown } = {};
+  // Each entry: a value of the source tree, and the slot of the copy it goes into.
+  const stack: Array<[unknown, Record<string | number, unknown>, string | number]> = [[root, top, "value"]];
+  while (stack.length > 0) {
+    const [node, holder, slot] = stack.pop()!;
+    if (typeof node === "string") {
+      holder[slot] = substitute(node, bindings);
+    } else if (node === null || typeof node !== "object") {
+      holder[slot] = node;
+    } else if (Array.isArray(node)) {
+      const out: unknown[] = new Array(node.length);
+      holder[slot] = out;
+      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], out as never, i]);
+    } else {
+      holder[slot] = copyObject(node as Record<string, unknown>, bindings, stack);
+    }
+  }
+  return top.value as T;
+}
+
+/** One AST object copied: leaves substituted now, objects and arrays pushed for later. */
+function copyObject(
+  n: Record<string, unknown>,
+  bindings: Record<string, string>,
+  stack: Array<[unknown, Record<string | number, unknown>, string | number]>,
+): unknown {
+  if (n.type === "json") return { ...n, value: substituteJson(n.value, bindings) };
+  if (n.type === "word" && typeof n.value === "string" && n.value.includes("$")) {
+    return retype({ ...n, value: substitute(n.value, bindings) } as never);
+  }
   const out: Record<string, unknown> = {};
+  // A node reference's root and path follow from its substituted text.
+  const ref = n.type === "noderef" && typeof n.text === "string" ? substitute(n.text, bindings).split("/") : undefined;
   for (const [k, v] of Object.entries(n)) {
-    out[k] = k === "location" || k === "keyLocation" || k === "type" ? v : substituteNode(v, bindings);
+    if (k === "location" || k === "keyLocation" || k === "type") out[k] = v;
+    else if (ref && k === "root") out[k] = ref[0];
+    else if (ref && k === "path") out[k] = ref.slice(1) satisfies NodeRef["path"];
+    else if (typeof v === "string") out[k] = substitute(v, bindings);
+    else if (v === null || typeof v !== "object") out[k] = v;
+    else {
+      out[k] = undefined; // keeps the key's place in the object
+      stack.push([v, out, k]);
+    }
   }
-  if (n.type === "word" && typeof n.value === "string" && n.value.includes("$")) return retype(out as never) as T;
-  if (n.type === "noderef") {
-    const [root, ...path] = (out.text as string).split("/");
-    Object.assign(out, { root, path } satisfies Partial<NodeRef>);
-  }
-  return out as T;
+  return out;
 }
 
 /** A word that became a number, a boolean or null once substituted (`size=$size`) takes that type. */
@@ -67,11 +100,33 @@ function retype(word: { type: "word"; value: string; location: Value["location"]
   return word;
 }
 
+/** A copy of a JSON value with `$name` substituted in its strings (keys stay as written). Iterative, like substituteNode. */
 function substituteJson(value: unknown, bindings: Record<string, string>): unknown {
-  if (typeof value === "string") return substitute(value, bindings);
-  if (Array.isArray(value)) return value.map((v) => substituteJson(v, bindings));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteJson(v, bindings)]));
+  const top: { value?: unknown } = {};
+  const stack: Array<[unknown, object, string | number]> = [[value, top, "value"]];
+  while (stack.length > 0) {
+    const [v, holder, slot] = stack.pop()!;
+    if (typeof v === "string") {
+      put(holder, slot, substitute(v, bindings));
+    } else if (Array.isArray(v)) {
+      const out: unknown[] = new Array(v.length);
+      put(holder, slot, out);
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], out, i]);
+    } else if (v !== null && typeof v === "object") {
+      const out = {};
+      put(holder, slot, out);
+      for (const [k, x] of Object.entries(v)) {
+        put(out, k, undefined); // keeps the key's place in the object
+        stack.push([x, out, k]);
+      }
+    } else {
+      put(holder, slot, v);
+    }
   }
-  return value;
+  return top.value;
+}
+
+/** Sets an own property, even one called `__proto__` (a JSON object may have that key). */
+function put(holder: object, key: string | number, value: unknown): void {
+  Object.defineProperty(holder, key, { value, writable: true, enumerable: true, configurable: true });
 }

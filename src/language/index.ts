@@ -13,6 +13,8 @@ export { loadScenario } from "./load.js";
 export { expandParameters, type Expansion } from "./expand.js";
 export { formatDiagnostic, formatDiagnostics } from "./format-diagnostic.js";
 export { ScenarioError } from "./scenario-error.js";
+export { decodeScenarioText } from "./source-text.js";
+export { MAX_NESTING } from "./statement-chunks.js";
 export { COMMANDS } from "./commands.js";
 export { REQUIREMENTS } from "./rules/requirements.js";
 export { PERMISSIONS, type SchemaView } from "./schema.js";

@@ -7,7 +7,6 @@ import { validateScenario, type ValidateOptions } from "./validate.js";
 
 /**
  * Parses and validates one scenario file. The scenario is usable when `diagnostics` is empty.
- * Throws ScenarioError only when parseScenario() does.
  */
 export function loadScenario(text: string, file: string, options: ValidateOptions = {}): ParseResult {
   const parsed = parseScenario(text, file);

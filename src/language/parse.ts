@@ -5,8 +5,9 @@
 import type { Location, Scenario, Statement } from "./ast.js";
 import { error, sortDiagnostics, type Diagnostic } from "./diagnostic.js";
 import { parseRaw, type StartRule } from "./peggy-parser.js";
-import type { RawStatement, SyntaxErrorNode } from "./raw-ast.js";
-import { ScenarioError } from "./scenario-error.js";
+import type { RawScenario, RawStatement, SyntaxErrorNode } from "./raw-ast.js";
+import { relocate } from "./relocate.js";
+import { splitStatements, type Chunk } from "./statement-chunks.js";
 import { syntaxDiagnostic } from "./syntax-diagnostic.js";
 
 /** The result of parsing one file: what parsed, and what did not. */
@@ -26,15 +27,28 @@ export interface ParseResult {
 /**
  * Parses a scenario file. `file` names it in locations and diagnostics.
  *
- * Throws ScenarioError only when the text cannot be parsed at all (brackets nested so deeply that
- * the parser runs out of stack); every ordinary syntax error is a diagnostic in the result.
+ * The file is parsed a batch of whole statements at a time (statement-chunks.ts says why), so the
+ * parser's memory stays bounded whatever the file's size. A statement whose brackets nest deeper
+ * than MAX_NESTING is not parsed: it is diagnosed at its bracket. Every syntax error is a
+ * diagnostic in the result; nothing is thrown for the text itself.
  */
 export function parseScenario(text: string, file: string): ParseResult {
-  try {
-    const raw = parseRaw(text, file);
-    const diagnostics: Diagnostic[] = [];
-    const statements: Statement[] = [];
-    const unparsed: SyntaxErrorNode[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const statements: Statement[] = [];
+  const unparsed: SyntaxErrorNode[] = [];
+  const unparsedNames: string[] = [];
+  for (const batch of batches(text, splitStatements(text, file))) {
+    if (batch.tooDeep) {
+      diagnostics.push(batch.tooDeep);
+      unparsedNames.push(...guessDeclaredNames(batch.text.trimStart()));
+      continue;
+    }
+    const raw = parseBatch(batch, file);
+    if ("diagnostic" in raw) {
+      diagnostics.push(raw.diagnostic);
+      unparsedNames.push(...guessDeclaredNames(batch.text.trimStart()));
+      continue;
+    }
     for (const s of raw.statements) {
       if (s.type === "syntax-error") {
         diagnostics.push(syntaxDiagnostic(s, "StatementLine"));
@@ -43,17 +57,55 @@ export function parseScenario(text: string, file: string): ParseResult {
         statements.push(dropBadBlockLines(s, diagnostics, unparsed));
       }
     }
-    return {
-      scenario: { type: "scenario", file, statements },
-      diagnostics: sortDiagnostics(diagnostics),
-      unparsedNames: unparsed.flatMap((u) => guessDeclaredNames(u.text)),
-    };
-  } catch (e) {
-    if (e instanceof RangeError) {
-      throw new ScenarioError([error("nesting too deep to parse", startOf(file))], { cause: e });
-    }
-    throw e;
   }
+  return {
+    scenario: { type: "scenario", file, statements },
+    diagnostics: sortDiagnostics(diagnostics),
+    unparsedNames: [...unparsedNames, ...unparsed.flatMap((u) => guessDeclaredNames(u.text))],
+  };
+}
+
+/** About this much text goes to the parser at once: its memoization is then cheap (small offsets). */
+const BATCH_CHARS = 32 * 1024;
+
+/**
+ * Consecutive statements of `text` joined into batches of about BATCH_CHARS (with the line ends
+ * between them); a too-deep statement stays alone.
+ */
+function* batches(text: string, chunks: readonly Chunk[]): Generator<Chunk> {
+  let first: Chunk | undefined;
+  let last: Chunk | undefined;
+  const joined = (): Chunk => ({ ...first!, text: first === last ? first!.text : text.slice(first!.offset, last!.offset + last!.text.length) });
+  for (const c of chunks) {
+    if (c.tooDeep) {
+      if (first) yield joined();
+      first = last = undefined;
+      yield c;
+      continue;
+    }
+    first ??= c;
+    last = c;
+    if (last.offset + last.text.length - first.offset >= BATCH_CHARS) {
+      yield joined();
+      first = last = undefined;
+    }
+  }
+  if (first) yield joined();
+}
+
+/** One batch through the parser, its locations moved to where it is in the file. */
+function parseBatch(batch: Chunk, file: string): { statements: RawScenario["statements"] } | { diagnostic: Diagnostic } {
+  let raw: RawScenario;
+  try {
+    raw = parseRaw(batch.text, file);
+  } catch (e) {
+    // The nesting limit keeps the parser's recursion far from the stack's end; this is the last line
+    // of defence should it be called with little stack left.
+    if (!(e instanceof RangeError)) throw e;
+    return { diagnostic: error("this statement is too deeply nested to parse", startOf(file, batch)) };
+  }
+  relocate(raw.statements, batch);
+  return { statements: raw.statements };
 }
 
 /** Removes the syntax-error lines of a block statement, diagnosing each. */
@@ -93,7 +145,7 @@ function guessDeclaredNames(text: string): string[] {
   return names;
 }
 
-function startOf(file: string): Location {
-  const p = { offset: 0, line: 1, column: 1 };
-  return { source: file, start: p, end: { ...p, offset: 1, column: 2 } };
+function startOf(file: string, at: Chunk): Location {
+  const p = { offset: at.offset, line: at.line, column: 1 };
+  return { source: file, start: p, end: { ...p, offset: at.offset + 1, column: 2 } };
 }

@@ -3,6 +3,8 @@
  * (src/qapi/blockdev-schema.ts), behind an interface so tests can pass a small table.
  */
 import { listDrivers, lookupOption, optionKeys, type OptionInfo } from "../qapi/blockdev-schema.js";
+import { qmpSchema } from "../qapi/generated/qmp-schema.js";
+import type { SchemaObject } from "../qapi/schema-types.js";
 
 export type { OptionInfo };
 
@@ -25,8 +27,21 @@ export const IMAGE_FORMATS: readonly string[] = ["qcow2", "raw"];
 /** Options of `image` statements. */
 export const IMAGE_OPTIONS: readonly string[] = ["backing", "backing-fmt", "data-file"];
 
-/** Options of `export` statements besides `writable` (block-export-add members the runner passes on). */
-export const EXPORT_OPTIONS: readonly string[] = ["id", "name", "description", "writethrough"];
+/**
+ * Options of `export` statements: every member block-export-add has for an NBD export, in QEMU 7.2's
+ * schema order (id, fixed-iothread, iothread, writable, writethrough, name, description, bitmaps,
+ * allocation-depth), except `type` (always nbd) and `node-name` (the node is written after `export`).
+ * `writable` may also be written alone.
+ */
+export const EXPORT_OPTIONS: readonly string[] = exportOptions();
+
+/** Members of block-export-add for type nbd: its base members, then the nbd branch's. */
+function exportOptions(): string[] {
+  const types = qmpSchema.types;
+  const args = types[qmpSchema.commands["block-export-add"]!.arg] as SchemaObject;
+  const nbd = types[args.variants!["nbd"]!] as SchemaObject;
+  return [...args.members, ...nbd.members].map((m) => m.name).filter((n) => n !== "type" && n !== "node-name");
+}
 
 /** QAPI BlockPermission names, in the order QEMU defines them. */
 export const PERMISSIONS: readonly string[] = ["consistent-read", "write", "write-unchanged", "resize"];

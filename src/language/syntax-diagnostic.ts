@@ -11,6 +11,7 @@ import { COMMANDS } from "./commands.js";
 import { error, type Diagnostic } from "./diagnostic.js";
 import { parseError, type PeggyExpectation, type StartRule } from "./peggy-parser.js";
 import type { SyntaxErrorNode } from "./raw-ast.js";
+import { sizeNotes } from "./size-hint.js";
 
 /** The diagnostic for one syntax-error node; `rule` is the start rule for its context. */
 export function syntaxDiagnostic(node: SyntaxErrorNode, rule: StartRule): Diagnostic {
@@ -34,7 +35,9 @@ export function syntaxDiagnostic(node: SyntaxErrorNode, rule: StartRule): Diagno
   }
   const message = token ? `unexpected '${token}'` : "unexpected end of line";
   const expected = describeExpected(failure.expected);
-  return error(message, location, expected ? [`expected ${expected}`] : []);
+  // `image x.qcow2 qcow2 1m`: a size with a unit the language does not know.
+  const size = failure.expected.some((e) => e.type === "other" && e.description === "number") ? sizeNotes(token) : [];
+  return error(message, location, [...(expected ? [`expected ${expected}`] : []), ...size]);
 }
 
 /** `reopn top …`: a first word that is no command. */

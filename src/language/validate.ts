@@ -6,8 +6,12 @@ import { sortDiagnostics, type Diagnostic } from "./diagnostic.js";
 import { expandParameters } from "./expand.js";
 import { expectations } from "./rules/expectations.js";
 import { ioNeedsRequire } from "./rules/io-needs-require.js";
+import { jobLifecycle } from "./rules/job-lifecycle.js";
+import { jobOptions } from "./rules/job-options.js";
+import { jobsNeedRequire } from "./rules/jobs-need-require.js";
 import { metadata } from "./rules/metadata.js";
 import { nodeLifecycle } from "./rules/node-lifecycle.js";
+import { nodeProperties } from "./rules/node-properties.js";
 import { unknownOption } from "./rules/options.js";
 import { parameters } from "./rules/parameters.js";
 import { scratchPaths } from "./rules/paths.js";
@@ -15,6 +19,7 @@ import { permissionNames } from "./rules/permissions.js";
 import { requirements } from "./rules/requirements.js";
 import type { Rule } from "./rules/rule.js";
 import { unknownDriver } from "./rules/unknown-driver.js";
+import { unsafeCommands } from "./rules/unsafe-commands.js";
 import { qapiSchema, type SchemaView } from "./schema.js";
 
 /** Every rule, in the order their checks are described in docs/language.md. */
@@ -26,9 +31,14 @@ export const RULES: readonly Rule[] = [
   unknownOption,
   nodeLifecycle,
   scratchPaths,
+  unsafeCommands,
   expectations,
   permissionNames,
+  nodeProperties,
   ioNeedsRequire,
+  jobOptions,
+  jobLifecycle,
+  jobsNeedRequire,
 ];
 
 /** Options of validateScenario(). */

@@ -5,12 +5,14 @@ import type {
   AddStatement,
   ChildValue,
   EdgeSpec,
+  JobStatement,
   NodeRef,
   OptionNode,
   Scenario,
   Statement,
   Value,
 } from "./ast.js";
+import { commandArguments, JOB_COMMANDS } from "./job-commands.js";
 
 /** A statement that sends one command, with graph blocks opened into their adds. */
 export type Step = Exclude<Statement, { type: "graph" }>;
@@ -27,20 +29,28 @@ export function expectsError(s: Statement): boolean {
 
 /** Every value in `values`, depth first, including list items and inline children (not their options). */
 export function* valuesIn(values: readonly Value[]): Generator<Value> {
-  for (const v of values) {
+  // An explicit stack, not recursion: a scenario built in memory may nest deeper than the call stack.
+  const stack = [...values].reverse();
+  while (stack.length > 0) {
+    const v = stack.pop()!;
     yield v;
-    if (v.type === "list") yield* valuesIn(v.items);
+    if (v.type === "list") for (let i = v.items.length - 1; i >= 0; i--) stack.push(v.items[i]!);
   }
 }
 
 /** Inline children declared by an add's options, depth first. */
 export function* inlineChildren(options: readonly OptionNode[]): Generator<ChildValue> {
-  for (const v of valuesIn(options.map((o) => o.value))) {
-    if (v.type === "child") {
-      yield v;
-      yield* inlineChildren(v.options);
-    }
+  const stack: ChildValue[] = childrenOf(options).reverse();
+  while (stack.length > 0) {
+    const c = stack.pop()!;
+    yield c;
+    stack.push(...childrenOf(c.options).reverse());
   }
+}
+
+/** The inline children written directly in `options` (in lists too), in order. */
+function childrenOf(options: readonly OptionNode[]): ChildValue[] {
+  return [...valuesIn(options.map((o) => o.value))].filter((v): v is ChildValue => v.type === "child");
 }
 
 /** Names an add creates: its own, then those of its named inline children. */
@@ -63,9 +73,12 @@ export function statementRefs(s: Step): NodeRef[] {
       return [s.node];
     case "show":
       return s.node ? [s.node] : [];
+    case "job":
+      return [s.node, ...jobOptionRefs(s)];
     case "expect": {
       const a = s.assertion;
-      if (a.kind === "edge") return edgeRefs(a.edge);
+      if (a.kind === "edge" || a.kind === "frozen") return edgeRefs(a.edge);
+      if (a.kind === "job") return [];
       if (a.kind === "graph") return a.edges.flatMap(edgeRefs);
       if (a.kind === "gone") return [];
       return [a.node];
@@ -73,6 +86,18 @@ export function statementRefs(s: Step): NodeRef[] {
     default:
       return [];
   }
+}
+
+/** Node references in a job's options (`base-node=hd2`, `target=t0`), words only: others are the options rule's. */
+function jobOptionRefs(s: JobStatement): NodeRef[] {
+  const nodeArgs = new Set(commandArguments(JOB_COMMANDS[s.jobType]).filter((a) => a.node).map((a) => a.name));
+  return s.options
+    .filter((o) => nodeArgs.has(o.key) && o.value.type === "word")
+    .map((o) => {
+      const text = (o.value as { value: string }).value;
+      const [root, ...path] = text.split("/");
+      return { type: "noderef", text, root: root!, path, location: o.value.location };
+    });
 }
 
 function edgeRefs(e: EdgeSpec): NodeRef[] {

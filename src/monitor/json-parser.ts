@@ -3,10 +3,14 @@
  * values (integers beyond 2^53 become bigint, as QEMU keeps them as 64-bit integers), the same
  * extensions (single-quoted strings, `\'`), and the same first error ("JSON parse error, …").
  */
+import { QmpFloat } from "../qmp/wire.js";
 import type { Token } from "./json-lexer.js";
 
-/** A parsed QMP value: plain JSON, except that integers outside the safe range are bigint. */
-export type QmpValue = null | boolean | number | bigint | string | QmpValue[] | { [key: string]: QmpValue };
+/**
+ * A parsed QMP value: plain JSON, except that integers outside the safe range are bigint and a
+ * float with a whole value (`1e3`, `-0.0`) is a QmpFloat, as QEMU keeps both apart from integers.
+ */
+export type QmpValue = null | boolean | number | bigint | QmpFloat | string | QmpValue[] | { [key: string]: QmpValue };
 
 class ParseError extends Error {}
 
@@ -118,7 +122,9 @@ function literal(t: Token): QmpValue {
       return Number.isSafeInteger(Number(n)) ? Number(n) : n;
     }
   }
-  return Number(text);
+  // A JSON_FLOAT token, or an integer too large for 64 bits: QEMU parses both with strtod.
+  const double = Number(text);
+  return Number.isInteger(double) ? new QmpFloat(double) : double;
 }
 
 /** The one-character escapes QEMU accepts, by the byte after the backslash (`\'` is its extension). */
@@ -126,12 +132,22 @@ const SIMPLE_ESCAPES: Record<number, string> = {
   0x22: '"', 0x27: "'", 0x5c: "\\", 0x2f: "/", 0x62: "\b", 0x66: "\f", 0x6e: "\n", 0x72: "\r", 0x74: "\t",
 };
 
-/** parse_string(): escapes, surrogate pairs, and QEMU's modified-UTF-8 checks. */
+/**
+ * parse_string(): escapes, surrogate pairs, and QEMU's modified-UTF-8 checks. Runs of plain ASCII
+ * are decoded as one slice each and the pieces joined once, so a long string is not built one
+ * character at a time.
+ */
 function parseString(raw: Buffer): string {
   const quote = raw[0]!;
-  let out = "";
+  const parts: string[] = [];
   let i = 1;
   while (raw[i] !== quote) {
+    const run = i;
+    while (raw[i]! < 0x80 && raw[i] !== 0x5c && raw[i] !== quote) i++;
+    if (i > run) {
+      parts.push(raw.toString("latin1", run, i));
+      continue;
+    }
     const c = raw[i]!;
     if (c === 0x5c) {
       const beg = i;
@@ -139,7 +155,7 @@ function parseString(raw: Buffer): string {
       i += 2;
       const simple = SIMPLE_ESCAPES[e];
       if (simple !== undefined) {
-        out += simple;
+        parts.push(simple);
         continue;
       }
       if (e !== 0x75) throw new ParseError("invalid escape sequence in string");
@@ -157,15 +173,15 @@ function parseString(raw: Buffer): string {
       if (cp < 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
         throw new ParseError(`${raw.subarray(beg, i).toString("latin1")} is not a valid Unicode character`);
       }
-      out += String.fromCodePoint(cp);
+      parts.push(String.fromCodePoint(cp));
       continue;
     }
     const { cp, next } = utf8Codepoint(raw, i);
     if (cp < 0) throw new ParseError("invalid UTF-8 sequence in string");
-    out += String.fromCodePoint(cp);
+    parts.push(String.fromCodePoint(cp));
     i = next;
   }
-  return out;
+  return parts.join("");
 }
 
 function hex4(raw: Buffer, at: number): number {

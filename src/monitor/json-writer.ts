@@ -3,6 +3,7 @@
  * and control characters as upper-case `\uXXXX`, doubles as C's `%.17g`. Keys are written in the
  * order the object has them; producing QEMU's QDict order is the caller's business.
  */
+import { QmpFloat } from "../qmp/wire.js";
 
 /** One value as QEMU prints it. Undefined object members are left out, as JSON.stringify does. */
 export function toQemuJson(value: unknown): string {
@@ -13,10 +14,13 @@ export function toQemuJson(value: unknown): string {
     case "bigint":
       return value.toString();
     case "number":
-      return Number.isSafeInteger(value) ? BigInt(value).toString() : formatG17(value);
+      // A whole JS number is an integer in QEMU (a size past 2^53 in a model reply); doubles that
+      // came in whole are QmpFloat, so only fractions and infinities are printed as doubles here.
+      return Number.isInteger(value) ? BigInt(value).toString() : formatG17(value);
     case "string":
       return quote(value);
     case "object": {
+      if (value instanceof QmpFloat) return formatG17(value.value);
       if (Array.isArray(value)) return `[${value.map(toQemuJson).join(", ")}]`;
       const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
       return `{${entries.map(([k, v]) => `${quote(k)}: ${toQemuJson(v)}`).join(", ")}}`;

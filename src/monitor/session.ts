@@ -7,7 +7,7 @@
 import type { Engine } from "../engines/engine.js";
 import { qdictKeyOrder, toQdictOrder } from "../qapi/qdict-order.js";
 import { qmpCommandNames, validateQmpCommand } from "../qapi/validate.js";
-import type { QmpErrorBody, QmpEvent, QmpReply } from "../qmp/wire.js";
+import { QmpFloat, type QmpErrorBody, type QmpEvent, type QmpReply } from "../qmp/wire.js";
 import type { StreamedMessage } from "./json-lexer.js";
 import { parseTokens, type QmpValue } from "./json-parser.js";
 import { toQemuJson } from "./json-writer.js";
@@ -20,7 +20,7 @@ export interface SessionOutput {
 
 type Dict = { [key: string]: QmpValue };
 
-const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v);
+const isDict = (v: unknown): v is Dict => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof QmpFloat);
 
 /** A JSON object with its keys in QDict order, the order QEMU prints a dict it built in this order. */
 function qdict(entries: [string, unknown][]): Record<string, unknown> {
@@ -32,13 +32,28 @@ function errorReply(cls: string, desc: string): { error: QmpErrorBody } {
   return { error: { class: cls, desc } };
 }
 
+/**
+ * What an engine with its own main loop (the model) adds to a session, so that its output is
+ * QEMU's: which events came before a reply and which after it, and letting queued work (block
+ * jobs) run between commands as on an idle QEMU.
+ */
+export interface SessionHooks {
+  /** The queued events, split where the last reply went out. */
+  eventsAroundReply(): { beforeReply: QmpEvent[]; afterReply: QmpEvent[] };
+  /** Run what is due before the next command is read; its events come next. */
+  afterCommand(): void;
+}
+
 /** Serves one client; feed it the streamer's messages in order. */
 export class MonitorSession {
   private negotiated = false;
   private oob = false;
   private readonly known = new Set(qmpCommandNames());
 
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly hooks?: SessionHooks,
+  ) {}
 
   /** The greeting line, exactly as the engine's QEMU sends it. */
   greeting(): string {
@@ -77,11 +92,17 @@ export class MonitorSession {
     }
     const reply = await this.engine.qmp(command, args);
     // QEMU writes an event the moment it is emitted, so events raised while a command runs (e.g.
-    // BLOCK_EXPORT_DELETED when block-export-del finds no client) come before its reply.
-    const events = this.pendingEvents();
+    // BLOCK_EXPORT_DELETED when block-export-del finds no client) come before its reply, and those
+    // of work it left for the main loop (a block job) after it.
+    const split = this.hooks?.eventsAroundReply();
     const out = this.reply(reply, id);
-    out.lines.unshift(...events);
+    out.lines.unshift(...(split ? split.beforeReply.map(formatEvent) : this.pendingEvents()));
     out.quit = command === "quit" && "return" in reply;
+    if (split) out.lines.push(...split.afterReply.map(formatEvent));
+    if (this.hooks && !out.quit) {
+      this.hooks.afterCommand();
+      out.lines.push(...this.pendingEvents());
+    }
     return out;
   }
 

@@ -12,7 +12,7 @@ import type { Readable, Writable } from "node:stream";
 import type { Engine } from "../engines/engine.js";
 import { BlockcheckError } from "../errors.js";
 import { QmpJsonStreamer, type StreamedMessage } from "./json-lexer.js";
-import { MonitorSession } from "./session.js";
+import { MonitorSession, type SessionHooks } from "./session.js";
 
 /** QEMU's monitor turns every "\n" it prints into "\r\n". */
 const EOL = "\r\n";
@@ -29,8 +29,8 @@ export class StdioOutputError extends BlockcheckError {
  * handled one at a time, in order. Rejects (after stopping the engine) if the engine fails
  * (its own error) or the output fails other than by EPIPE (StdioOutputError).
  */
-export async function serveQmpOverStdio(engine: Engine, input: Readable, output: Writable): Promise<void> {
-  const session = new MonitorSession(engine);
+export async function serveQmpOverStdio(engine: Engine, input: Readable, output: Writable, hooks?: SessionHooks): Promise<void> {
+  const session = new MonitorSession(engine, hooks);
   let outputError: unknown;
   const onOutputError = (e: unknown) => {
     outputError ??= e;

@@ -16,6 +16,7 @@
 import type { QapiSchema, SchemaAlternate, SchemaMember, SchemaObject } from "./schema-types.js";
 import { qdictKeyOrder } from "./qdict-order.js";
 import { GHashModel } from "./ghash-order.js";
+import { QmpFloat } from "../qmp/wire.js";
 
 /** A QAPI input error: QEMU reports all of these as GenericError. */
 export class VisitError {
@@ -33,7 +34,7 @@ const I64_MAX = 2n ** 63n - 1n;
 const U64_MAX = 2n ** 64n - 1n;
 
 function isDict(v: Json): v is Record<string, Json> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof QmpFloat);
 }
 
 /** QEMU's QObject type of a JSON value (QNum covers integers and floats). */
@@ -41,7 +42,7 @@ function qtype(v: Json): "dict" | "list" | "string" | "number" | "bool" | "null"
   if (v === null) return "null";
   if (Array.isArray(v)) return "list";
   if (typeof v === "string") return "string";
-  if (typeof v === "number" || typeof v === "bigint") return "number";
+  if (typeof v === "number" || typeof v === "bigint" || v instanceof QmpFloat) return "number";
   if (typeof v === "boolean") return "bool";
   return "dict";
 }
@@ -103,7 +104,8 @@ export class InputVisitor {
   /**
    * visit_type_int64/intN/uint64/uintN: signed types want an int64 ("expected: integer"); unsigned
    * ones take any 64-bit integer, negatives wrapping ("expects uint64"); sized ones then check their
-   * range and name the bare member ("expects int32_t").
+   * range and name the bare member ("expects int32_t"). A double is no integer, even a whole one
+   * (qnum_get_try_int refuses a QNUM_DOUBLE): a QmpFloat fails both.
    */
   private visitInteger(kind: IntKind | undefined, value: Json, path: Segment[]): void {
     const n = typeof value === "bigint" ? value : typeof value === "number" && Number.isInteger(value) ? BigInt(value) : undefined;

@@ -2,6 +2,7 @@
  * QEMU prints every QMP object from a QDict, whose iteration order is its hash-bucket order, not the
  * order members were inserted. Reproducing it makes model replies byte-identical to QEMU's JSON.
  */
+import { QmpFloat } from "../qmp/wire.js";
 
 const BUCKETS = 512; // QDICT_BUCKET_MAX in include/qapi/qmp/qdict.h
 
@@ -43,7 +44,7 @@ export function qdictKeyOrder(keys: readonly string[]): string[] {
  */
 export function toQdictOrder(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toQdictOrder);
-  if (value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object" || value instanceof QmpFloat) return value;
   const src = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key of qdictKeyOrder(Object.keys(src))) out[key] = toQdictOrder(src[key]);

@@ -61,9 +61,13 @@ export interface SchemaBuiltin {
 
 export type SchemaType = SchemaObject | SchemaEnum | SchemaArray | SchemaAlternate | SchemaBuiltin;
 
-/** A command: its argument type (always an object type) and its introspection features. */
+/**
+ * A command: its argument type (always an object type), its return type when the table keeps it
+ * (scripts/qapi-schema-codegen.ts says for which commands), and its introspection features.
+ */
 export interface SchemaCommand {
   arg: string;
+  ret?: string;
   features?: string[];
 }
 

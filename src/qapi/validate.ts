@@ -11,6 +11,7 @@
  */
 import { qmpSchema } from "./generated/qmp-schema.js";
 import { InputVisitor, VisitError } from "./input-visitor.js";
+import { QmpFloat } from "../qmp/wire.js";
 
 /**
  * Why a request was refused, in the shape of a QMP error object so a caller can put it on the wire
@@ -44,7 +45,25 @@ export function validateQmpCommand(command: string, args: unknown): QmpValidatio
     if (e instanceof VisitError) return { ok: false, error: { class: "GenericError", desc: e.desc } };
     throw e;
   }
-  return { ok: true, args: dict as Record<string, unknown> };
+  return { ok: true, args: withPlainFloats(dict) as Record<string, unknown> };
+}
+
+/**
+ * The arguments with each QmpFloat made a plain number: once the visitor has checked the types, a
+ * command's code reads a double as the number it is. The same object when there is none.
+ */
+function withPlainFloats(value: unknown): unknown {
+  if (value instanceof QmpFloat) return value.value;
+  if (Array.isArray(value)) {
+    const items = value.map(withPlainFloats);
+    return items.some((v, i) => v !== value[i]) ? items : value;
+  }
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value).map(([k, v]) => [k, withPlainFloats(v)] as const);
+  if (entries.every(([k, v]) => v === (value as Record<string, unknown>)[k])) return value;
+  const out = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+  return out;
 }
 
 /** Every QMP command name qemu-storage-daemon 7.2 accepts, sorted. */

@@ -5,6 +5,7 @@
  */
 import { StringDecoder } from "node:string_decoder";
 import { QmpProtocolError } from "./errors.js";
+import { QmpFloat } from "./wire.js";
 
 /** A line longer than this is not QMP from any sane peer (QEMU's full schema is about 200 KiB). */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -59,7 +60,26 @@ function parseLine(line: string): JsonObject {
 
 /** Encode one command for the wire. */
 export function encodeMessage(message: JsonObject): string {
-  return JSON.stringify(message) + "\n";
+  return encodeJson(message) + "\n";
+}
+
+/**
+ * JSON.stringify, except for what JSON.stringify cannot write as it came: a QmpFloat stays a float
+ * (`1e3` is sent as `1000.0`, which QEMU reads as the double it was) and a bigint (an integer
+ * beyond 2^53, as the monitor parses one) is written in full.
+ */
+function encodeJson(value: unknown): string {
+  if (value instanceof QmpFloat) {
+    const text = JSON.stringify(value.value);
+    return Object.is(value.value, -0) ? "-0.0" : /[.eE]/.test(text) ? text : `${text}.0`;
+  }
+  if (typeof value === "bigint") return value.toString();
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : encodeJson(v))).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const members = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${members.map(([k, v]) => `${JSON.stringify(k)}:${encodeJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function excerpt(text: string): string {

@@ -18,3 +18,15 @@ export interface QmpEvent {
   data?: Record<string, unknown>;
   timestamp?: { seconds: number; microseconds: number };
 }
+
+/**
+ * A JSON number that was written as a float (with a fraction or an exponent: `1e3`, `2.0`, `-0.0`)
+ * and whose value is whole. QEMU keeps it a double (a QNum of kind QNUM_DOUBLE), which an integer
+ * parameter refuses ("Invalid parameter type for 'size', expected: integer"), while JavaScript would
+ * read it as the integer. The monitor's parser makes one; the QAPI visitor, the monitor's writer and
+ * the client's encoder know it. A float with a fraction stays a plain number: nothing can mistake
+ * it for an integer.
+ */
+export class QmpFloat {
+  constructor(readonly value: number) {}
+}

@@ -3,11 +3,11 @@
  * `<failure>` with the full failure text, `<skipped>` with the reason. Written at the end of the run.
  * XML 1.0 cannot carry most control characters even as references, so they are written as `\uXXXX`.
  */
+import { stripVTControlCharacters } from "node:util";
 import type { Reporter } from "../runner/reporter.js";
 import type { RunSummary, ScenarioResult } from "../runner/results.js";
 import { renderFailure } from "./console.js";
 import type { ReporterContext } from "./reporter.js";
-import { stripAnsi } from "./tap.js";
 
 /** Build a JUnit XML reporter writing to `ctx.out`. */
 export function junitReporter(ctx: ReporterContext): Reporter {
@@ -44,7 +44,7 @@ function testcase(r: ScenarioResult): string {
   if (r.status === "pass") return `${head}/>`;
   if (r.status === "skip") return `${head}>\n      <skipped message="${attr(r.skipReason ?? "skipped")}"/>\n    </testcase>`;
   const message = r.failures[0]?.message ?? "failed";
-  const body = text(stripAnsi(renderFailure(r)));
+  const body = text(stripVTControlCharacters(renderFailure(r)));
   return `${head}>\n      <failure message="${attr(message)}" type="${attr(r.failures[0]?.kind ?? "failure")}">${body}</failure>\n    </testcase>`;
 }
 

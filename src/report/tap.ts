@@ -2,6 +2,8 @@
  * TAP version 13: one test point per scenario run as it finishes, failures with a YAML diagnostic
  * block, skips as `# SKIP reason`, and the plan at the end (the total is only final after --bail).
  */
+import { stripVTControlCharacters } from "node:util";
+import { stringify } from "yaml";
 import type { Reporter } from "../runner/reporter.js";
 import type { Failure, ScenarioResult } from "../runner/results.js";
 import type { ReporterContext } from "./reporter.js";
@@ -40,27 +42,33 @@ function oneLine(s: string): string {
   return s.replace(/[\r\n]+/g, " ");
 }
 
+/**
+ * The YAML diagnostic block of a failed run, indented under its test point. The `yaml` package picks
+ * the quoting: a multi-line diff becomes a literal block, a message with control characters or a
+ * first line that starts with spaces is quoted or given an indentation indicator — cases where
+ * hand-made YAML is easy to get subtly wrong.
+ */
 function yamlBlock(r: ScenarioResult): string {
-  const lines = ["  ---", `  message: ${JSON.stringify(r.failures[0]?.message ?? "failed")}`, "  severity: fail"];
-  lines.push(`  file: ${JSON.stringify(r.file)}`);
-  lines.push("  failures:");
-  for (const f of r.failures) lines.push(...failureYaml(f));
-  if (r.scratchDir) lines.push(`  scratch: ${JSON.stringify(r.scratchDir)}`);
-  lines.push("  ...");
-  return lines.join("\n") + "\n";
+  const doc = {
+    message: r.failures[0]?.message ?? "failed",
+    severity: "fail",
+    file: r.file,
+    failures: r.failures.map(failureYaml),
+    ...(r.scratchDir ? { scratch: r.scratchDir } : {}),
+  };
+  // lineWidth 0: never fold long lines; diffs must come back exactly as they were.
+  const yaml = stringify(doc, { lineWidth: 0, blockQuote: "literal" });
+  return ["  ---", ...yaml.replace(/\n$/, "").split("\n").map((l) => `  ${l}`), "  ..."].join("\n") + "\n";
 }
 
-function failureYaml(f: Failure): string[] {
-  const out = [`    - kind: ${f.kind}`, `      message: ${JSON.stringify(f.message)}`];
-  if (f.location) out.push(`      at: ${JSON.stringify(f.location)}`);
-  if (f.phase) out.push(`      phase: ${JSON.stringify(f.phase)}`);
-  if (f.source) out.push(`      source: ${JSON.stringify(f.source)}`);
-  if (f.details) out.push("      details: |-", ...stripAnsi(f.details).replace(/\n$/, "").split("\n").map((l) => `        ${l}`));
-  if (f.diff) out.push("      diff: |-", ...stripAnsi(f.diff).replace(/\n$/, "").split("\n").map((l) => `        ${l}`));
-  return out;
-}
-
-/** Remove ANSI colour sequences. */
-export function stripAnsi(s: string): string {
-  return s.replace(/\x1b\[[0-9;]*m/g, "");
+function failureYaml(f: Failure): Record<string, string> {
+  return {
+    kind: f.kind,
+    message: f.message,
+    ...(f.location ? { at: f.location } : {}),
+    ...(f.phase ? { phase: f.phase } : {}),
+    ...(f.source ? { source: f.source } : {}),
+    ...(f.details ? { details: stripVTControlCharacters(f.details) } : {}),
+    ...(f.diff ? { diff: stripVTControlCharacters(f.diff) } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import type { Engine } from "../engines/engine.js";
 import type { Location, Statement } from "../language/ast.js";
 import type { ExportRef } from "../transcript/labels.js";
 import type { Failure } from "./results.js";
+import { EventJournal } from "./event-journal.js";
 import { OptionTracker } from "./option-tracker.js";
 
 export interface StepContext {
@@ -22,8 +23,12 @@ export interface StepContext {
   nbdServerStarted: boolean;
   /** Title of the current `## …` phase. */
   phase?: string;
-  /** How long to wait for asynchronous events (BLOCK_EXPORT_DELETED). */
+  /** How long to wait for asynchronous events (BLOCK_EXPORT_DELETED, a job's status). */
   eventTimeoutMs: number;
+  /** The engine's events; every step that waits for one goes through it (event-journal.ts). */
+  events: EventJournal;
+  /** Whether unsafe QMP commands may run: the scenario says `require unsafe` and the run passed --allow-unsafe. */
+  unsafeAllowed: boolean;
 }
 
 /** A fresh context for one run. */
@@ -37,6 +42,8 @@ export function createContext(engine: Engine, workdir: string, scratchDirs: stri
     exports: [],
     nbdServerStarted: false,
     eventTimeoutMs: 10_000,
+    events: new EventJournal(engine),
+    unsafeAllowed: false,
   };
 }
 

@@ -18,7 +18,7 @@ export const RUN_STOPPED: TranscriptBlock = { step: "(run stopped)", output: [] 
 export function crashedStep(ctx: StepContext, stmt: Statement, e: EngineCrashedError): { block: TranscriptBlock; failure: Failure } {
   return {
     block: { step: stmt.text, output: [`QEMU crashed: ${e.summary}`] },
-    failure: stepFailure(ctx, stmt, "error", `${e.code}: ${e.message}`),
+    failure: { ...stepFailure(ctx, stmt, "error", `${e.code}: ${e.message}`), infrastructure: true },
   };
 }
 
@@ -33,12 +33,12 @@ export function uncleanEnd(outcome: EngineStopOutcome): { block: TranscriptBlock
     case "crashed":
       return {
         block: { step: "(quit)", output: [`QEMU crashed: ${exitSummary(outcome.exit)}`] },
-        failure: { kind: "error", message: `QEMU crashed at quit (${exitSummary(outcome.exit)})`, ...tail(outcome.logTail) },
+        failure: { kind: "error", message: `QEMU crashed at quit (${exitSummary(outcome.exit)})`, infrastructure: true, ...tail(outcome.logTail) },
       };
     case "killed":
       return {
         block: { step: "(quit)", output: ["QEMU hung at quit and was killed"] },
-        failure: { kind: "error", message: `QEMU hung at quit: ${outcome.reason}`, ...tail(outcome.logTail) },
+        failure: { kind: "error", message: `QEMU hung at quit: ${outcome.reason}`, infrastructure: true, ...tail(outcome.logTail) },
       };
   }
 }

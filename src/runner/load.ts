@@ -1,12 +1,13 @@
 /**
  * Scenario files → runnable instances (one per parameter value), or the diagnostics that stop a file
  * from running. The language front end is behind this one function so the runner can be tested with
- * scenarios built in memory.
+ * scenarios built in memory. A scenario with no statements at all is refused here: it would run
+ * nothing and pass against a golden holding one empty line.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { FileSystemError, isErrnoException } from "../file-errors.js";
-import { expandParameters, formatDiagnostics, loadScenario, ScenarioError } from "../language/index.js";
+import { decodeScenarioText, expandParameters, formatDiagnostics, loadScenario, ScenarioError, type Diagnostic } from "../language/index.js";
 import { scenarioName, type ScenarioFile } from "./discovery.js";
 import { metadataOf, type ScenarioInstance } from "./instance.js";
 
@@ -26,23 +27,28 @@ export type ScenarioLoader = (file: ScenarioFile, cwd: string) => Promise<LoadRe
 export const loadScenarioFile: ScenarioLoader = async (file, cwd) => {
   const shown = path.relative(cwd, file.abs) || file.abs;
   const name = scenarioName(file.rel);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(file.abs, "utf8");
+    bytes = await readFile(file.abs);
   } catch (e) {
     if (!isErrnoException(e)) throw e;
     // One unreadable file fails as a file that does not load; the others still run.
     return { ok: false, failure: { file: shown, name, message: new FileSystemError("read", shown, e).message } };
   }
+  let text = "";
   try {
+    text = decodeScenarioText(bytes, shown);
     const loaded = loadScenario(text, shown);
     if (loaded.diagnostics.length > 0) {
       return { ok: false, failure: { file: shown, name, message: formatDiagnostics(loaded.diagnostics, text) } };
     }
+    if (loaded.scenario.statements.length === 0) {
+      return { ok: false, failure: { file: shown, name, message: formatDiagnostics([emptyScenario(shown)], text) } };
+    }
     return { ok: true, instances: instancesOf(loaded.scenario, shown, name) };
   } catch (e) {
     if (e instanceof ScenarioError) {
-      return { ok: false, failure: { file: shown, name, message: formatDiagnostics(e.diagnostics, text) } };
+      return { ok: false, failure: { file: shown, name, message: formatDiagnostics(e.diagnostics, e.sourceText ?? text) } };
     }
     throw e;
   }
@@ -58,4 +64,15 @@ export function instancesOf(scenario: ScenarioInstance["scenario"], file: string
     scenario: x.scenario,
     ...metadataOf(x.scenario),
   }));
+}
+
+/** The diagnostic for a file with no statements, at its first line. */
+function emptyScenario(file: string): Diagnostic {
+  const at = { offset: 0, line: 1, column: 1 };
+  return {
+    severity: "error",
+    message: "empty scenario: the file has no statements",
+    location: { source: file, start: at, end: at },
+    notes: ["a scenario needs at least one step to run; an empty one would pass with an empty golden"],
+  };
 }

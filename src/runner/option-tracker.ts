@@ -3,17 +3,25 @@
  * every option it is not given, so the runner keeps each node's options as added (nested, as sent),
  * applies a reopen's changes to a copy (dotted keys walk into sub-dictionaries) and sends the full
  * set; only after QEMU accepts the reopen does the copy become the tracked options.
+ *
+ * Two sets are kept per node: the current options (what the last successful add or reopen sent),
+ * which `reopen NODE …` builds on, and the add-time options, which `reopen fresh NODE …` builds on
+ * every time, as 245's reopen(opts, newopts) does with its unchanging `opts`.
  */
 
 export type QDict = Record<string, unknown>;
 
 export class OptionTracker {
   private readonly byNode = new Map<string, QDict>();
+  private readonly addedByNode = new Map<string, QDict>();
 
   /** Record a successful blockdev-add: the root and every inline child that has a node-name. */
   recordAdd(options: QDict): void {
     const visit = (dict: QDict) => {
-      if (typeof dict["node-name"] === "string") this.byNode.set(dict["node-name"], structuredClone(dict));
+      if (typeof dict["node-name"] === "string") {
+        this.byNode.set(dict["node-name"], structuredClone(dict));
+        this.addedByNode.set(dict["node-name"], structuredClone(dict));
+      }
       for (const v of Object.values(dict)) if (isDict(v) && typeof v.driver === "string") visit(v);
     };
     visit(options);
@@ -25,6 +33,12 @@ export class OptionTracker {
     return o ? structuredClone(o) : undefined;
   }
 
+  /** A copy of the options the node was added with, whatever reopens did since; undefined as for get(). */
+  added(nodeName: string): QDict | undefined {
+    const o = this.addedByNode.get(nodeName);
+    return o ? structuredClone(o) : undefined;
+  }
+
   /** After a successful reopen: the options sent become the node's options. */
   set(nodeName: string, options: QDict): void {
     this.byNode.set(nodeName, structuredClone(options));
@@ -33,6 +47,7 @@ export class OptionTracker {
   /** After blockdev-del. */
   forget(nodeName: string): void {
     this.byNode.delete(nodeName);
+    this.addedByNode.delete(nodeName);
   }
 }
 

@@ -6,22 +6,22 @@
  */
 import type { EngineFeature, EngineInfo } from "../engines/engine.js";
 import type { Scenario, Statement } from "../language/ast.js";
-import { missingFeature, REQUIREMENTS } from "../language/rules/requirements.js";
+import { missingFeature, REQUIREMENTS, type RunPermissions } from "../language/rules/requirements.js";
 import { qapiSchema } from "../language/schema.js";
 import { StepError } from "./errors.js";
 
 /** Statements that need a feature whether or not the scenario says `require` (the checker insists it does). */
-const IMPLIED: Partial<Record<Statement["type"], EngineFeature>> = { io: "io" };
+const IMPLIED: Partial<Record<Statement["type"], EngineFeature>> = { io: "io", job: "jobs", "job-verb": "jobs" };
 
 /** The reason to skip, or undefined when every requirement holds. */
-export function unmetRequirement(scenario: Scenario, info: EngineInfo): string | undefined {
+export function unmetRequirement(scenario: Scenario, info: EngineInfo, run: RunPermissions): string | undefined {
   for (const stmt of scenario.statements) {
     if (stmt.type !== "require") continue;
     const req = REQUIREMENTS[stmt.what.name];
     if (!req) throw new StepError(`unknown requirement '${stmt.what.name}'`, stmt.what.location);
     const [problem] = req.validate(stmt.args, stmt, qapiSchema);
     if (problem) throw new StepError(problem.message, problem.location);
-    const reason = req.unmet(info, stmt.args.map((a) => a.value));
+    const reason = req.unmet(info, stmt.args.map((a) => a.value), run);
     if (reason) return reason;
   }
   for (const feature of impliedFeatures(scenario)) {

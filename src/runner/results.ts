@@ -22,6 +22,12 @@ export interface Failure {
   diff?: string;
   /** Other multi-line detail, e.g. a scenario's formatted diagnostics. */
   details?: string;
+  /**
+   * Set when the run did not get to the end of its story for a reason outside the scenario: the
+   * engine crashed, hung, could not start, or the run timed out. Its transcript is then not
+   * compared with the golden, and no pending file is written.
+   */
+  infrastructure?: true;
 }
 
 export interface ScenarioResult {
@@ -42,8 +48,11 @@ export interface ScenarioResult {
   skipReason?: string;
   /** Scratch directory kept for inspection (failed runs, or --keep-scratch). */
   scratchDir?: string;
-  /** Golden file used, and what happened to it. */
-  golden?: { file: string; status: string; engineReason?: string };
+  /**
+   * Golden file used, and what happened to it: match, created, updated, mismatch, missing, invalid,
+   * error, or not-compared (the run did not finish); `pending` is the `.out.bad`/`.out.new` written.
+   */
+  golden?: { file: string; status: string; engineReason?: string; pending?: string };
 }
 
 export interface RunInfo {

@@ -1,14 +1,17 @@
 /**
  * `blockcheck run` as a library call: discover, load, select, run in parallel, check goldens,
  * report. Returns the summary; the caller decides the exit code and writes the times file.
+ * A selection that holds no scenario is an error (NoScenarioSelectedError) unless the caller
+ * passes `passWithNone`: a run that tests nothing must not look green.
  */
 import path from "node:path";
 import type { Engine } from "../engines/engine.js";
 import { assertDistinctGoldens } from "../golden/collisions.js";
-import { findOrphanGoldens } from "../golden/orphans.js";
+import { findOrphanGoldens, removeOrphan } from "../golden/orphans.js";
 import { goldenStem } from "../golden/paths.js";
-import { removeIfExists, sweepStaleTemps } from "../golden/store.js";
-import { discover, type ScenarioFile } from "./discovery.js";
+import { sweepStaleTemps } from "../golden/store.js";
+import { discover, emptyPathsError, type ScenarioFile } from "./discovery.js";
+import { NoScenarioSelectedError } from "./errors.js";
 import type { ScenarioInstance } from "./instance.js";
 import { loadScenarioFile, type LoadFailure, type ScenarioLoader } from "./load.js";
 import { runPool } from "./pool.js";
@@ -16,7 +19,8 @@ import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
 import { runInstance } from "./run-instance.js";
 import { sweepStaleScratch } from "./scratch.js";
-import { select, type SelectionOptions } from "./selection.js";
+import { describeFilters, isUnfiltered, select, type SelectionOptions } from "./selection.js";
+import type { TraceSink } from "./trace.js";
 
 export interface RunOptions {
   cwd: string;
@@ -42,15 +46,46 @@ export interface RunOptions {
   loader?: ScenarioLoader;
   scratchParent?: string;
   now?: () => number;
+  /** An empty selection is a pass, not an error (`--pass-with-none`). */
+  passWithNone?: boolean;
+  /** The project root (default `cwd`), for the paths recorded beside pending files. */
+  projectRoot?: string;
+  /** Where --trace lines go (every engine call of every run); no tracing when absent. */
+  trace?: TraceSink;
+  /**
+   * Called with the selected instances before anything runs, e.g. to check that QEMU can be run at
+   * all; what it throws ends the run before any scenario starts.
+   */
+  preflight?: (instances: readonly ScenarioInstance[]) => Promise<void>;
+  /** Recorded beside each pending file as the run that wrote it (default: start time and pid). */
+  runId?: string;
+  /** --allow-unsafe: scenarios that `require unsafe` run (default false: they are skipped). */
+  allowUnsafe?: boolean;
 }
 
+type PlanOptions = Pick<RunOptions, "cwd" | "scenarioRoot" | "paths" | "selection" | "loader" | "passWithNone">;
+
 /** The instances a run would execute (for --list), plus files that do not load. */
-export async function planRun(opts: Pick<RunOptions, "cwd" | "scenarioRoot" | "paths" | "selection" | "loader">) {
-  const files = await discover(opts.scenarioRoot, opts.paths, opts.cwd);
+export async function planRun(opts: PlanOptions) {
+  const { files, empty } = await discover(opts.scenarioRoot, opts.paths, opts.cwd);
   const { instances, failures } = await loadAll(files, opts);
   // Before anything runs or is written: no two runs may share a golden file.
   assertDistinctGoldens(instances.map((i) => ({ name: i.name, bindings: i.bindings, label: `${i.file}${i.suffix ? ` [${i.suffix}]` : ""}` })));
-  return { files, all: instances, instances: select(instances, opts.selection), failures };
+  const selected = select(instances, opts.selection);
+  if (!opts.passWithNone) assertSelected(opts, empty, instances.length, selected.length + failures.length);
+  return { files, all: instances, instances: selected, failures };
+}
+
+/** Throw NoScenarioSelectedError, naming the selection, when a PATH or the filters select nothing. */
+function assertSelected(opts: PlanOptions, empty: readonly string[], loaded: number, selected: number): void {
+  const root = path.relative(opts.cwd, opts.scenarioRoot) || ".";
+  const quoted = (args: readonly string[]) => args.map((a) => `'${a}'`).join(", ");
+  if (empty.length > 0) throw emptyPathsError(empty, opts.scenarioRoot, opts.cwd);
+  if (selected > 0) return;
+  const runs = `${loaded} scenario run${loaded === 1 ? "" : "s"}`;
+  const among = opts.paths.length > 0 ? `the ${runs} of ${quoted(opts.paths)}` : `the ${runs} under ${root}`;
+  if (!isUnfiltered(opts.selection)) throw new NoScenarioSelectedError(`${describeFilters(opts.selection)} matches none of ${among}`);
+  throw new NoScenarioSelectedError(`there is no scenario under ${root}`);
 }
 
 /** Run everything the options select. */
@@ -59,6 +94,8 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   const t0 = now();
   const reporter = combineReporters(opts.reporters);
   const { all, instances, failures } = await planRun(opts);
+  await opts.preflight?.(instances);
+  const runId = opts.runId ?? `${new Date().toISOString()} pid ${process.pid}`;
   // What runs that died without cleaning up left behind (see scratch.ts, golden/store.ts). CI writes
   // nothing in the golden directory, so it does not sweep it either.
   await sweepStaleScratch(opts.scratchParent);
@@ -83,6 +120,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
         try {
           const rs = await runInstance(inst, {
             ...opts,
+            runId,
             onStart: (id) => reporter.onScenarioStart(id),
           });
           rs.forEach(emit);
@@ -97,11 +135,13 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   // The results are in: a golden directory that cannot be searched or pruned is reported after
   // them, and then ends the command with its error.
   let lateError: unknown;
-  const fullRun = opts.paths.length === 0 && isUnfiltered(opts.selection);
+  // Only a run of every scenario can tell that a golden has none; and a tree with no scenario at all
+  // (a mistyped scenario root, with --pass-with-none) says nothing about the goldens, so none is an orphan.
+  const fullRun = opts.paths.length === 0 && isUnfiltered(opts.selection) && all.length + failures.length > 0;
   const orphans = fullRun ? await orphanGoldens(opts, all, failures).catch((e: unknown) => ((lateError = e), [])) : [];
   const pruned = orphans.length > 0 && opts.prune && !opts.ci;
   if (pruned) {
-    for (const o of orphans) await removeIfExists(path.resolve(opts.cwd, o)).catch((e: unknown) => (lateError ??= e));
+    for (const o of orphans) await removeOrphan(path.resolve(opts.cwd, o)).catch((e: unknown) => (lateError ??= e));
   }
   const engineSpecific = results
     .filter((r) => r.golden?.engineReason !== undefined)
@@ -133,10 +173,6 @@ async function loadAll(
     else failures.push(r.failure);
   }
   return { instances, failures };
-}
-
-function isUnfiltered(s: SelectionOptions): boolean {
-  return s.tags.length === 0 && s.excludeTags.length === 0 && s.filter === undefined && s.shard === undefined;
 }
 
 /**

@@ -1,21 +1,29 @@
 /**
  * One scenario instance on each requested engine: run, check the golden, and with two engines diff
  * their transcripts (any difference is a failure, reported on the model run: the model exists to
- * mirror QEMU). With both engines and --update only QEMU's transcript is written. Scratch
- * directories are removed on success and kept on failure.
+ * mirror QEMU). With both engines only QEMU's transcripts are written, as goldens (--update) or as
+ * pending files: the model's must not overwrite QEMU's. A run that did not finish for a reason
+ * outside the scenario (crash, hang, timeout) is not compared with its golden at all, and its kept
+ * scratch directory is named with its logs. Scratch directories are removed on success and kept on
+ * failure.
  */
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import type { Engine } from "../engines/engine.js";
-import { checkGolden, type GoldenResult } from "../golden/check.js";
+import { checkGolden, goldenFileFor, type GoldenResult } from "../golden/check.js";
 import { renderDiff } from "../golden/diff.js";
 import { resultId, type EngineName, type Failure, type ScenarioResult } from "./results.js";
 import type { ScenarioInstance } from "./instance.js";
 import { runOnEngine, type EngineRun } from "./run-on-engine.js";
 import { QMP_LOG, withQmpLog } from "./qmp-log.js";
-import { createScratch, settleScratch } from "./scratch.js";
+import { createScratch, removeScratch, settleScratch } from "./scratch.js";
+import { displayName } from "./selection.js";
+import { traceRun, type TraceSink } from "./trace.js";
 
 export interface InstanceOptions {
   cwd: string;
+  /** The project root (default `cwd`): pending files record scenario paths relative to it. */
+  projectRoot?: string;
   goldenRoot: string;
   engines: readonly EngineName[];
   timeoutMs: number;
@@ -29,42 +37,55 @@ export interface InstanceOptions {
   scratchParent?: string;
   now?: () => number;
   onStart?: (id: string) => void;
+  /** Which `blockcheck run` this is, recorded beside each pending file. */
+  runId?: string;
+  /** Where --trace lines go; no tracing when absent. */
+  trace?: TraceSink;
+  /** --allow-unsafe: scenarios that `require unsafe` run (default false: they are skipped). */
+  allowUnsafe?: boolean;
+}
+
+/** What a golden that was not looked at reports: the run did not get that far. */
+const NOT_COMPARED = "not-compared";
+
+interface EngineOutcome {
+  engine: EngineName;
+  run: EngineRun;
+  golden?: GoldenResult | { status: typeof NOT_COMPARED; file: string };
+  scratchDir: string;
+  keep: boolean;
 }
 
 /** Run the instance on every engine; results in engine order. */
 export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions): Promise<ScenarioResult[]> {
-  const runs: Array<{ engine: EngineName; run: EngineRun; golden?: GoldenResult; scratchDir: string; keep: boolean }> = [];
-  // QEMU is the reference: with both engines it runs first, and only its transcript may update the
-  // golden; the model is then checked against that golden like any other run.
+  const runs: EngineOutcome[] = [];
+  // QEMU is the reference: with both engines it runs first, and only its transcript may be written;
+  // the model is then checked against that golden like any other run.
   const order = opts.engines.includes("qemu") ? ["qemu" as const, ...opts.engines.filter((e) => e !== "qemu")] : opts.engines;
   for (const engine of order) {
-    let update = opts.update && (engine === "qemu" || !opts.engines.includes("qemu"));
-    opts.onStart?.(resultId(inst.name, inst.suffix, engine));
+    const writer = engine === "qemu" || !opts.engines.includes("qemu");
+    const id = resultId(inst.name, inst.suffix, engine);
+    opts.onStart?.(id);
     const scratch = await createScratch(opts.scratchParent, { keep: opts.keepScratch });
-    const run = await runOnEngine(inst, withQmpLog(opts.makeEngine(engine), path.join(scratch.dir, QMP_LOG)), scratch, {
-      timeoutMs: opts.timeoutMs,
-      ...(opts.now ? { now: opts.now } : {}),
-    });
-    let golden: GoldenResult | undefined;
-    if (run.transcript !== undefined) {
-      // A run whose own expectations failed is not a spec: never write it as a golden.
-      if (run.failures.length > 0) update = false;
-      golden = await checkGolden({
-        goldenRoot: opts.goldenRoot,
-        golden: { name: inst.name, bindings: inst.bindings },
-        engine,
-        actual: run.transcript,
-        update,
-        ci: opts.ci,
-        color: opts.color,
-        cwd: opts.cwd,
-        scenarioArg: inst.file,
+    let run: EngineRun;
+    try {
+      const logged = withQmpLog(opts.makeEngine(engine), path.join(scratch.dir, QMP_LOG));
+      const trace = opts.trace ? traceRun(logged, id, opts.trace) : undefined;
+      run = await runOnEngine(inst, trace?.engine ?? logged, scratch, {
+        timeoutMs: opts.timeoutMs,
+        allowUnsafe: opts.allowUnsafe ?? false,
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(trace ? { onStep: (stmt) => trace.step(inst.file, stmt) } : {}),
       });
-      const f = goldenFailure(golden);
-      if (f) run.failures.push(f);
-      if (run.failures.length > 0) run.status = "fail";
+    } catch (e) {
+      // The whole run stops (QEMU cannot be run at all): nothing of this one is worth keeping.
+      await removeScratch(scratch).catch(() => undefined);
+      throw e;
     }
+    const golden = await compare(inst, engine, run, writer, opts);
+    if (run.failures.length > 0) run.status = "fail";
     const keep = opts.keepScratch || (run.status === "fail" && opts.keepFailed !== false);
+    if (keep) await pointAtLogs(run.failures, scratch.dir);
     await settleScratch(scratch, keep);
     runs.push({ engine, run, ...(golden ? { golden } : {}), scratchDir: scratch.dir, keep });
   }
@@ -100,6 +121,58 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
   }));
 }
 
+/** Check the run's transcript against its golden, unless the run did not finish; adds the golden's failure. */
+async function compare(
+  inst: ScenarioInstance,
+  engine: EngineName,
+  run: EngineRun,
+  writer: boolean,
+  opts: InstanceOptions,
+): Promise<EngineOutcome["golden"]> {
+  if (run.transcript === undefined) return undefined;
+  const golden = { name: inst.name, bindings: inst.bindings };
+  if (run.failures.some((f) => f.infrastructure)) {
+    return { status: NOT_COMPARED, file: await goldenFileFor(opts.goldenRoot, golden, engine, opts.cwd) };
+  }
+  const root = opts.projectRoot ?? opts.cwd;
+  const result = await checkGolden({
+    goldenRoot: opts.goldenRoot,
+    golden,
+    engine,
+    actual: run.transcript,
+    // A run whose own expectations failed is not a spec: never write it as a golden.
+    update: opts.update && writer && run.failures.length === 0,
+    ci: opts.ci,
+    color: opts.color,
+    cwd: opts.cwd,
+    scenarioArg: inst.file,
+    writePending: writer,
+    provenance: {
+      run: opts.runId ?? `pid ${process.pid}`,
+      ...(run.engineVersion !== undefined ? { engineVersion: run.engineVersion } : {}),
+      scenario: path.relative(root, path.resolve(opts.cwd, inst.file)).split(path.sep).join("/"),
+      instance: displayName(inst),
+    },
+  });
+  const f = goldenFailure(result);
+  if (f) run.failures.push(f);
+  return result;
+}
+
+/**
+ * A run that did not finish is debugged from its logs: name them on its infrastructure failure.
+ * (The QMP log is the runner's; QEMU's own output is the qemu engine's `.qemu-*.log`.)
+ */
+async function pointAtLogs(failures: Failure[], dir: string): Promise<void> {
+  const first = failures.findIndex((f) => f.infrastructure);
+  if (first < 0) return;
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n === QMP_LOG || /^\.qemu-.*\.log$/.test(n)).sort();
+  if (names.length === 0) return;
+  const f = failures[first]!;
+  const logs = names.map((n) => `${n === QMP_LOG ? "QMP log" : "QEMU's output"}: ${path.join(dir, n)}`).join("\n");
+  failures[first] = { ...f, details: f.details ? `${f.details}\n${logs}` : logs };
+}
+
 function goldenFailure(g: GoldenResult): Failure | undefined {
   switch (g.status) {
     case "mismatch":
@@ -109,7 +182,7 @@ function goldenFailure(g: GoldenResult): Failure | undefined {
         diff: g.diff,
       };
     case "missing":
-      return { kind: "missing-golden", message: g.message };
+      return { kind: "missing-golden", message: g.pendingError ? `${g.message} (${g.pendingError})` : g.message };
     case "invalid":
       return { kind: "golden", message: g.message };
     case "error":
@@ -119,7 +192,8 @@ function goldenFailure(g: GoldenResult): Failure | undefined {
   }
 }
 
-function goldenInfo(g: GoldenResult): { file: string; status: string; engineReason?: string } {
+function goldenInfo(g: NonNullable<EngineOutcome["golden"]>): NonNullable<ScenarioResult["golden"]> {
   const reason = "engineReason" in g && g.engineReason !== undefined ? { engineReason: g.engineReason } : {};
-  return { file: g.file, status: g.status, ...reason };
+  const pendingFile = g.status === "mismatch" ? g.badFile : g.status === "missing" ? g.pendingFile : undefined;
+  return { file: g.file, status: g.status, ...reason, ...(pendingFile !== undefined ? { pending: pendingFile } : {}) };
 }

@@ -3,16 +3,21 @@
  * features the scenario needs, check the requirements, run the statements in order, and always stop
  * the engine. A QEMU that crashes stops the run; one that does not end cleanly at quit fails it.
  * Produces the transcript and the failures of the steps; golden comparison is the caller's.
+ *
+ * A failure that is not the scenario's (a crash, a hang, a timeout, an engine that cannot start) is
+ * marked `infrastructure`: the caller then does not compare the transcript. A QEMU binary that
+ * cannot be run at all is no scenario's failure: it is thrown, and stops the whole run.
  */
-import { BlockcheckError } from "../errors.js";
-import { errnoReason, isErrnoException } from "../file-errors.js";
+import { BlockcheckError, ConfigError } from "../errors.js";
+import { errnoReason, FileSystemError, isErrnoException } from "../file-errors.js";
 import type { Engine } from "../engines/engine.js";
 import { EngineCrashedError } from "../engines/errors.js";
 import type { Failure } from "./results.js";
 import { renderTranscript, type TranscriptBlock } from "../transcript/transcript.js";
 import { createContext, type StepContext } from "./context.js";
 import { crashedStep, RUN_STOPPED, uncleanEnd } from "./engine-end.js";
-import { ScenarioTimeoutError, StepError } from "./errors.js";
+import { QemuUnavailableError, ScenarioTimeoutError, StepError } from "./errors.js";
+import type { Statement } from "../language/ast.js";
 import type { ScenarioInstance } from "./instance.js";
 import { neededFeatures, unmetRequirement } from "./requirements.js";
 import type { Scratch } from "./scratch.js";
@@ -25,6 +30,8 @@ export interface EngineRun {
   failures: Failure[];
   skipReason?: string;
   durationMs: number;
+  /** The QEMU version the engine is or models, once started (e.g. "7.2.22"). */
+  engineVersion?: string;
 }
 
 export interface EngineRunOptions {
@@ -34,6 +41,10 @@ export interface EngineRunOptions {
   now?: () => number;
   /** Called after the last statement, before the engine stops (e.g. to read the final graph). */
   inspect?: (ctx: StepContext) => Promise<void>;
+  /** Called as each statement starts (for --trace). */
+  onStep?: (stmt: Statement) => void;
+  /** `--allow-unsafe`: a scenario that says `require unsafe` may run unsafe QMP commands (default false). */
+  allowUnsafe?: boolean;
 }
 
 /** Run `inst` on `engine` (fresh, not started) in `scratch`. */
@@ -57,24 +68,33 @@ export async function runOnEngine(
     }, opts.timeoutMs);
   });
   let skipReason: string | undefined;
+  let engineVersion: string | undefined;
   // Whether the run got to its end on its own: only then does an unclean end of the engine count.
   let completed = false;
   try {
     await Promise.race([
       (async () => {
         await engine.start({ workdir: scratch.dir, signal: abort.signal, features: neededFeatures(inst.scenario) });
-        skipReason = unmetRequirement(inst.scenario, engine.describe());
+        const info = engine.describe();
+        engineVersion = `${info.version.major}.${info.version.minor}.${info.version.micro}`;
+        skipReason = unmetRequirement(inst.scenario, info, { allowUnsafe: opts.allowUnsafe ?? false });
+        // Past the requirements, a scenario that says `require unsafe` runs with --allow-unsafe.
+        ctx.unsafeAllowed = inst.scenario.statements.some((s) => s.type === "require" && s.what.name === "unsafe");
         if (skipReason !== undefined) {
           completed = true;
           return;
         }
-        if ((await runStatements(ctx, inst, blocks, failures, abort.signal)) === "crashed") return;
+        if ((await runStatements(ctx, inst, blocks, failures, abort.signal, opts.onStep)) === "crashed") return;
         await opts.inspect?.(ctx);
         completed = true;
       })(),
       timeout,
     ]);
   } catch (e) {
+    // QEMU that cannot be run fails every scenario alike: it ends the whole run instead.
+    if (e instanceof ConfigError && !(e instanceof FileSystemError)) {
+      throw engine.kind === "qemu" && !(e instanceof QemuUnavailableError) ? new QemuUnavailableError([e.message]) : e;
+    }
     failures.push(errorFailure(ctx, e));
     blocks.push(RUN_STOPPED);
   } finally {
@@ -86,9 +106,10 @@ export async function runOnEngine(
     }
   }
   const durationMs = now() - t0;
-  if (skipReason !== undefined && failures.length === 0) return { status: "skip", failures, skipReason, durationMs };
+  const version = engineVersion !== undefined ? { engineVersion } : {};
+  if (skipReason !== undefined && failures.length === 0) return { status: "skip", failures, skipReason, durationMs, ...version };
   const transcript = renderTranscript({ ...(inst.title !== undefined ? { title: inst.title } : {}), bindings: inst.bindings }, blocks);
-  return { status: failures.length ? "fail" : "pass", transcript, failures, durationMs };
+  return { status: failures.length ? "fail" : "pass", transcript, failures, durationMs, ...version };
 }
 
 async function runStatements(
@@ -97,10 +118,12 @@ async function runStatements(
   blocks: TranscriptBlock[],
   failures: Failure[],
   signal: AbortSignal,
+  onStep: ((stmt: Statement) => void) | undefined,
 ): Promise<"done" | "crashed"> {
   const mem: StepMemory = { imageFormats: new Map() };
   for (const stmt of inst.scenario.statements) {
     if (signal.aborted) return "done";
+    onStep?.(stmt);
     try {
       const r = await runStatement(ctx, stmt, mem);
       blocks.push(...r.blocks);
@@ -129,12 +152,16 @@ async function runStatements(
   return "done";
 }
 
+/** A throw that stopped the run: none of these is the scenario's doing, so all are infrastructure. */
 function errorFailure(ctx: StepContext, e: unknown): Failure {
-  if (e instanceof ScenarioTimeoutError) return { kind: "timeout", message: e.message, ...phase(ctx) };
-  if (e instanceof BlockcheckError) return { kind: "error", message: `${e.code}: ${e.message}`, ...phase(ctx) };
+  const infrastructure = true as const;
+  if (e instanceof ScenarioTimeoutError) return { kind: "timeout", message: e.message, infrastructure, ...phase(ctx) };
+  if (e instanceof BlockcheckError) return { kind: "error", message: `${e.code}: ${e.message}`, infrastructure, ...phase(ctx) };
   // A file system that fails under an engine (a full disk under the model's images) is this run's
   // failure, not a crash of the whole run.
-  if (isErrnoException(e)) return { kind: "error", message: `file system: ${errnoReason(e)}${e.path ? `: ${e.path}` : ""}`, ...phase(ctx) };
+  if (isErrnoException(e)) {
+    return { kind: "error", message: `file system: ${errnoReason(e)}${e.path ? `: ${e.path}` : ""}`, infrastructure, ...phase(ctx) };
+  }
   throw e;
 }
 

@@ -46,3 +46,19 @@ export function select(instances: readonly ScenarioInstance[], opts: SelectionOp
 export function displayName(i: Pick<ScenarioInstance, "name" | "suffix">): string {
   return `${i.name}${i.suffix ? `[${i.suffix}]` : ""}`;
 }
+
+/** Whether no filter is set (every instance of the chosen files runs). */
+export function isUnfiltered(s: SelectionOptions): boolean {
+  return s.tags.length === 0 && s.excludeTags.length === 0 && s.filter === undefined && s.shard === undefined;
+}
+
+/** The filters as they were written on the command line, e.g. `--tag slow -k detach`. */
+export function describeFilters(s: SelectionOptions): string {
+  const parts = [
+    ...s.tags.map((t) => `--tag ${t}`),
+    ...s.excludeTags.map((t) => `--exclude-tag ${t}`),
+    ...(s.filter !== undefined ? [`-k ${JSON.stringify(s.filter)}`] : []),
+    ...(s.shard ? [`--shard ${s.shard.index}/${s.shard.count}`] : []),
+  ];
+  return parts.join(" ");
+}

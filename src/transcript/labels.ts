@@ -7,7 +7,7 @@
  * - an implicit node reachable only from a BlockBackend or job gets that parent's label as the root.
  */
 import { isAutoName } from "../graph-view/auto-name.js";
-import type { BlockGraph } from "../graph-view/block-graph.js";
+import type { BlockGraph, GraphEdge } from "../graph-view/block-graph.js";
 import { extendPaths, pathsFromNamedNodes } from "../graph-view/node-paths.js";
 
 /** An export the runner created: its id and the node-name it was created on. */
@@ -30,13 +30,19 @@ export function labelGraph(graph: BlockGraph, exports: readonly ExportRef[] = []
   return labels;
 }
 
-/** Exports are anonymous BlockBackends: match them to the runner's exports by the node they sit on. */
+/**
+ * Exports are anonymous BlockBackends: match them to the runner's exports by the node they sit on.
+ * Block jobs have anonymous BlockBackends too (commit's on its base, mirror's on its target), which
+ * may sit on the same node as an export and come first: a BlockBackend whose permissions an NBD
+ * export never has is not taken for one (nbd_export_create: consistent-read, plus write when
+ * writable; every permission shared but resize).
+ */
 function labelBackends(graph: BlockGraph, exports: readonly ExportRef[], labels: Map<number, string>): void {
   const backends = [...graph.nodes.values()].filter((n) => n.type === "block-backend").sort((a, b) => a.id - b.id);
   const unclaimed = [...exports];
   for (const bb of backends) {
     const root = graph.edges.find((e) => e.parent === bb.id);
-    const child = root ? graph.nodes.get(root.child) : undefined;
+    const child = root && couldBeExport(root) ? graph.nodes.get(root.child) : undefined;
     const i = child ? unclaimed.findIndex((x) => x.nodeName === child.name) : -1;
     if (i >= 0) {
       labels.set(bb.id, `export ${unclaimed[i]!.id}`);
@@ -45,6 +51,18 @@ function labelBackends(graph: BlockGraph, exports: readonly ExportRef[], labels:
       labels.set(bb.id, bb.name ? `BB ${bb.name}` : "unnamed BB");
     }
   }
+}
+
+/**
+ * Whether a BlockBackend's root edge has an NBD export's permissions: it takes consistent-read (and
+ * maybe write), nothing else, and shares write but not resize. A job's own BlockBackends differ:
+ * commit's on its base does not share write, its top and mirror's target do not read.
+ */
+function couldBeExport(root: GraphEdge): boolean {
+  const perm = new Set(root.perm);
+  const shared = new Set(root.shared);
+  const takes = perm.has("consistent-read") && [...perm].every((p) => p === "consistent-read" || p === "write");
+  return takes && shared.has("write") && !shared.has("resize");
 }
 
 /** node-name → label for auto-named block-driver nodes, to rewrite `#block123` inside messages. */

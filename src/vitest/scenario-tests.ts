@@ -9,9 +9,9 @@
  *   describeWithQemu("scenarios on qemu", () => defineScenarioTests(suite, "qemu", { describe, it }));
  */
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { createEngine } from "../engines/factory/create.js";
 import { renderFailure } from "../report/console.js";
-import { stripAnsi } from "../report/tap.js";
 import { discoverAll } from "../runner/discovery.js";
 import type { ScenarioInstance } from "../runner/instance.js";
 import { loadScenarioFile, type LoadFailure } from "../runner/load.js";
@@ -83,7 +83,7 @@ export function defineScenarioTests(suite: ScenarioSuite, engine: EngineName, ap
             makeEngine: (kind) => createEngine(kind),
           });
           if (result!.status === "skip") return ctx.skip(result!.skipReason);
-          if (result!.status === "fail") throw new Error(stripAnsi(renderFailure(result!)));
+          if (result!.status === "fail") throw new Error(stripVTControlCharacters(renderFailure(result!)));
         },
         suite.timeoutMs + 5_000,
       );

@@ -1,7 +1,7 @@
 /**
  * The recorded fixtures must keep covering every QEMU 7.2 error message of the graph, permission,
- * blockdev-add/del/reopen and export code that can be reached without block jobs and without
- * crashing the daemon. Each entry is matched against the error replies recorded in tests/fixtures/qmp.
+ * blockdev-add/del/reopen, export and block job code that can be reached without crashing the
+ * daemon. Each entry is matched against the error replies recorded in tests/fixtures/qmp.
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -68,6 +68,24 @@ const REQUIRED: RegExp[] = [
   /^NBD server already running$/,
   /^NBD server already has export named '.+'$/,
   /^Export '.+' is not found$/,
+  // block jobs (j-*.jsonl)
+  /^Job '.+' in state '.+' cannot accept command verb '.+'$/,
+  /^Job not found$/,
+  /^Block job '.+' not found$/,
+  /^Job is already paused$/,
+  /^Can't resume a job that was not paused$/,
+  /^The block job for device '.+' is currently paused$/,
+  /^Invalid job ID '.*'$/,
+  /^Need a root block node$/,
+  /^Device '.+' not found$/,
+  /^Cannot change frozen 'backing' link from '.+' to '.+'$/,
+  /^Cannot replace implicit backing child of .+$/,
+  /^Node '.+' is busy: block device is in use by block job: (commit|stream|mirror)$/,
+  /^Permission conflict on node .* unshared by commit job '.+' \(uses node '.+' as 'intermediate node' child\)/,
+  /^Parameter 'speed' expects a non-negative value$/,
+  /^cannot commit an image into itself$/,
+  /^Can't mirror node into itself$/,
+  /^Node '.+' is not a backing image of '.+'$/,
 ];
 
 function recordedErrors(): string[] {

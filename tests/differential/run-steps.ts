@@ -6,7 +6,7 @@
 import type { Engine, QmpReply } from "../../src/engines/engine.js";
 import { isAutoName } from "../../src/graph-view/auto-name.js";
 import { BlockGraph, NodePathError } from "./block-graph.js";
-import { AWAITED_EVENT, recordEvent, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
+import { AWAITED_EVENT, recordEvent, type AwaitedEvent, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
 
 /** How long an awaited event (e.g. BLOCK_EXPORT_DELETED) may take. */
 const EVENT_TIMEOUT_MS = 5_000;
@@ -52,15 +52,17 @@ async function resolveNodeRefs(value: Json, lookup: () => Promise<BlockGraph>, r
   return value;
 }
 
-async function send(engine: Engine, workdir: string, execute: string, args: { [k: string]: Json } | undefined, refs: Record<string, string>): Promise<RecordedQmpStep> {
+async function send(engine: Engine, workdir: string, execute: string, args: { [k: string]: Json } | undefined, refs: Record<string, string>, awaited?: AwaitedEvent): Promise<RecordedQmpStep> {
   const sent = args === undefined ? undefined : (fromTestDir(args, workdir) as { [k: string]: Json });
   const reply = await engine.qmp(execute, sent);
   const events = [];
   if ("return" in reply && AWAITED_EVENT[execute]) events.push(recordEvent(await engine.waitEvent(AWAITED_EVENT[execute]!, { timeoutMs: EVENT_TIMEOUT_MS })));
+  if ("return" in reply && awaited) events.push(recordEvent(await engine.waitEvent(awaited.event, { match: awaited.match, timeoutMs: EVENT_TIMEOUT_MS })));
   events.push(...engine.takeEvents().map(recordEvent));
   const step: RecordedQmpStep = { kind: "qmp", execute, reply: toTestDir(reply as unknown as Json, workdir) as unknown as QmpReply, events: toTestDir(events as unknown as Json, workdir) as unknown as RecordedQmpStep["events"] };
   if (args !== undefined) step.arguments = args;
   if (Object.keys(refs).length > 0) step.refs = refs;
+  if (awaited) step.await = awaited;
   return step;
 }
 
@@ -74,7 +76,7 @@ export async function runStep(engine: Engine, workdir: string, step: Step): Prom
   let graph: BlockGraph | undefined;
   const lookup = async () => (graph ??= await BlockGraph.query(engine));
   const args = step.arguments === undefined ? undefined : ((await resolveNodeRefs(step.arguments, lookup, refs)) as { [k: string]: Json });
-  return send(engine, workdir, step.execute, args, refs);
+  return send(engine, workdir, step.execute, args, refs, step.await);
 }
 
 /** Re-run a recorded step on `engine`, mapping the recorded auto names to this engine's nodes. */
@@ -93,7 +95,7 @@ export async function replayStep(engine: Engine, workdir: string, step: Recorded
     }
     args = mapStrings(args, (s) => names.get(s) ?? s) as { [k: string]: Json };
   }
-  return send(engine, workdir, step.execute, args, refs);
+  return send(engine, workdir, step.execute, args, refs, step.await);
 }
 
 /** Run input steps in order; stops at the first thrown (transport) error, which propagates. */

@@ -16,11 +16,22 @@ export interface ImageStep {
   spec: ImageSpec;
 }
 
+/**
+ * An event a step waits for once its command succeeded, because the work goes on after the reply
+ * (a block job): `match` as waitEvent takes it. The events of that step are the awaited one first,
+ * then the others in order, as for AWAITED_EVENT.
+ */
+export interface AwaitedEvent {
+  event: string;
+  match?: { [key: string]: Json };
+}
+
 /** One QMP command; `arguments` may hold `{"$node": path}` references and `$TEST_DIR`. */
 export interface QmpStep {
   kind: "qmp";
   execute: string;
   arguments?: { [key: string]: Json };
+  await?: AwaitedEvent;
 }
 
 export type Step = ImageStep | QmpStep;
@@ -38,6 +49,8 @@ export interface RecordedQmpStep {
   arguments?: { [key: string]: Json };
   /** Auto names used in `arguments`, each with the path it was resolved from. */
   refs?: Record<string, string>;
+  /** The event the step waited for after its reply (see QmpStep). */
+  await?: AwaitedEvent;
   reply: QmpReply;
   events: RecordedEvent[];
 }

@@ -3,8 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkGolden, type GoldenCheckOptions } from "../../src/golden/check.js";
-import { acceptBadFiles, findBadFiles } from "../../src/golden/accept.js";
+import { promotePending } from "../../src/golden/accept.js";
 import { findOrphanGoldens } from "../../src/golden/orphans.js";
+import { findPending } from "../../src/golden/pending.js";
 import { writeAtomic } from "../../src/golden/store.js";
 
 let root: string;
@@ -106,14 +107,16 @@ describe("checkGolden", () => {
 });
 
 describe("accept and orphans", () => {
-  it("promotes .out.bad files", async () => {
+  it("promotes a pending file with its record", async () => {
     await writeAtomic(golden(), "old\n");
-    await writeAtomic(golden() + ".bad", "new\n");
-    const bad = await findBadFiles(path.join(root, "golden"));
-    expect(bad).toEqual([golden() + ".bad"]);
-    expect(await acceptBadFiles(bad)).toEqual([golden()]);
+    await checkGolden(opts({ actual: "new\n" }));
+    const [bad, ...others] = await findPending(path.join(root, "golden"));
+    expect(others).toEqual([]);
+    expect(bad).toMatchObject({ kind: "mismatch", file: golden() + ".bad", golden: golden(), record: { engine: "model" } });
+    await promotePending(bad!);
     expect(await readFile(golden(), "utf8")).toBe("new\n");
     expect(await exists(golden() + ".bad")).toBe(false);
+    expect(await exists(golden() + ".bad.json")).toBe(false);
   });
 
   it("finds goldens no scenario reads, engine-specific ones of known scenarios excepted", async () => {

@@ -9,7 +9,7 @@ import * as realFs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { acceptBadFiles } from "../../src/golden/accept.js";
+import { promotePending } from "../../src/golden/accept.js";
 import { checkGolden, type GoldenCheckOptions } from "../../src/golden/check.js";
 import { sweepStaleTemps, writeAtomic } from "../../src/golden/store.js";
 
@@ -163,7 +163,7 @@ describe("golden files on a failing file system", () => {
   it("accept on a read-only golden directory is a configuration error (exit 2) naming the file", async () => {
     await writeAtomic(golden() + ".bad", "new\n");
     faults.fail.set("rename", "EROFS");
-    await expect(acceptBadFiles([golden() + ".bad"])).rejects.toMatchObject({
+    await expect(promotePending({ file: golden() + ".bad", golden: golden() })).rejects.toMatchObject({
       code: "E_CONFIG",
       message: `cannot rename ${golden()}.bad to ${golden()}: read-only file system (EROFS)`,
     });

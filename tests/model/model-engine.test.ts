@@ -27,7 +27,7 @@ describe("ModelEngine", () => {
   it("describes itself as qemu-storage-daemon 7.2.22 greets", () => {
     const info = engine.describe();
     expect(info).toMatchObject({ kind: "model", version: { major: 7, minor: 2, micro: 22 } });
-    expect([...info.features]).toEqual([]);
+    expect([...info.features]).toEqual(["jobs"]);
     expect(info.drivers).toEqual(["blkdebug", "compress", "copy-on-read", "file", "null-co", "preallocate", "qcow2", "raw", "throttle"]);
     expect(qemuJson(info.greeting)).toBe(
       '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}',

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export type FakeMode = "ok" | "ignore-quit" | "hang" | "exit-early" | "no-connect" | "garbage" | "crash-at-quit";
+export type FakeMode = "ok" | "ignore-quit" | "hang" | "exit-early" | "no-connect" | "garbage" | "crash-at-quit" | "refuse-capabilities";
 
 const script = fileURLToPath(new URL("./fixtures/fake-qemu.mjs", import.meta.url));
 

@@ -47,7 +47,7 @@ describe("qemu engine faults (fake QEMU)", () => {
     const e = engine("ok");
     await e.start({ workdir });
     expect(e.describe()).toMatchObject({ kind: "qemu", version: { major: 6, minor: 1, micro: 0 }, drivers: ["file", "raw"] });
-    expect([...e.describe().features]).toEqual([]);
+    expect([...e.describe().features]).toEqual(["jobs"]);
     expect(reaper.size).toBe(1);
     const pid = e.pid;
     await e.stop();

@@ -29,7 +29,7 @@ describeWithQemu("qemu engine io (qemu-system -M none)", () => {
 
   it("describes io support and the same QEMU", () => {
     expect(e.describe()).toMatchObject({ version: { major: 7, minor: 2 } });
-    expect([...e.describe().features]).toEqual(["io"]);
+    expect([...e.describe().features]).toEqual(["io", "jobs"]);
     expect(e.describe().drivers).toContain("qcow2");
   });
 

@@ -38,7 +38,7 @@ describeWithQemu("qemu engine on qemu-storage-daemon", () => {
     expect(info.kind).toBe("qemu");
     expect(info.version).toMatchObject({ major: 7, minor: 2 });
     expect(info.drivers).toEqual(expect.arrayContaining(["file", "raw", "qcow2", "null-co", "blkdebug", "throttle"]));
-    expect([...info.features]).toEqual([]);
+    expect([...info.features]).toEqual(["jobs"]);
     expect(info.greeting).toMatchObject({ QMP: { version: { qemu: info.version }, capabilities: ["oob"] } });
 
     await e.createImage({ path: "base.qcow2", format: "qcow2", size: 1 << 20 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { QmpProtocolError } from "../../src/qmp/errors.js";
 import { JsonLineDecoder, encodeMessage } from "../../src/qmp/framing.js";
+import { QmpFloat } from "../../src/qmp/wire.js";
 
 describe("JsonLineDecoder", () => {
   it("splits CRLF-terminated messages across arbitrary chunk boundaries", () => {
@@ -27,5 +28,12 @@ describe("JsonLineDecoder", () => {
 
   it("encodes one message per line", () => {
     expect(encodeMessage({ execute: "x" })).toBe('{"execute":"x"}\n');
+  });
+
+  it("sends a whole float as a float and a bigint in full, as the monitor parsed them", () => {
+    const args = { size: new QmpFloat(1000), zero: new QmpFloat(-0), big: new QmpFloat(1e300), n: 2n ** 63n - 1n, x: [1.5, undefined] };
+    expect(encodeMessage({ execute: "x", arguments: args })).toBe(
+      '{"execute":"x","arguments":{"size":1000.0,"zero":-0.0,"big":1e+300,"n":9223372036854775807,"x":[1.5,null]}}\n',
+    );
   });
 });

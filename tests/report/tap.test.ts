@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { tapReporter } from "../../src/report/tap.js";
+import type { ScenarioResult } from "../../src/runner/results.js";
 import { failed, passed, sink, skipped, summary } from "./fixture.js";
 
 /**
@@ -50,6 +52,39 @@ describe("TAP reporter", () => {
     expect(out.text).toContain('not ok 2 - perms/<odd> & "name" \\#1 (qemu)\n');
     expect(out.text).toContain("ok 3 - io/write (model) # SKIP requires io; the model engine has no qemu-io\n");
     expect(out.text).toContain("        -x\n        +y\n");
+  });
+
+  it("writes YAML blocks that read back as exactly the failure, however hostile its text", () => {
+    const hostile: ScenarioResult = {
+      ...failed,
+      failures: [
+        {
+          kind: "golden",
+          message: "- looks: like YAML # but is not",
+          details: "  starts with spaces\n\tthen a tab\n\nand a blank line, trailing space \n",
+          diff: "\x1b[31m-  n1  null-co  ro\x1b[0m\n\x1b[32m+  n1  null-co  rw\x1b[0m\n",
+        },
+        { kind: "expectation", message: "control \u0001 and quote \" and colon: here", source: "'single' \"double\"" },
+      ],
+    };
+    const out = sink();
+    const r = tapReporter({ out, isTTY: false, color: false, columns: 80, now: () => 0, previousTimes: new Map() });
+    r.onRunStart!({ total: 1, engines: ["qemu"], jobs: 1 });
+    r.onScenarioEnd!(hostile);
+    r.onRunEnd!({ ...summary, results: [hostile] });
+    expect(checkTap13(out.text)).toEqual({ ok: 0, notOk: 1, skip: 0 });
+    const block = out.text.split("\n  ---\n")[1]!.split("\n  ...\n")[0]!;
+    const doc = parse(block.replace(/^ {2}/gm, ""));
+    expect(doc.failures).toEqual([
+      {
+        kind: "golden",
+        message: "- looks: like YAML # but is not",
+        details: "  starts with spaces\n\tthen a tab\n\nand a blank line, trailing space \n",
+        diff: "-  n1  null-co  ro\n+  n1  null-co  rw\n",
+      },
+      { kind: "expectation", message: "control \u0001 and quote \" and colon: here", source: "'single' \"double\"" },
+    ]);
+    expect(doc).toMatchObject({ message: "- looks: like YAML # but is not", severity: "fail", file: hostile.file });
   });
 
   it("the checker rejects broken TAP (so the test above can fail)", () => {

@@ -69,11 +69,16 @@ describe("golden workflow", () => {
     }
   });
 
-  it("accept promotes .out.bad files; orphans are reported and pruned", async () => {
+  it("accept refuses a .out.bad of unknown origin unless forced; orphans are reported and pruned", async () => {
     await run(["--update"]);
     await writeFile(file("golden/a.out.bad"), "accepted\n");
-    const acc = await invoke(["accept", "a"], { cwd: dir });
-    expect(acc).toMatchObject({ code: 0, stdout: "accepted golden/a.out\n" });
+    const refused = await invoke(["accept", "a"], { cwd: dir });
+    expect(refused).toMatchObject({ code: 1, stdout: "0 accepted, 1 refused\n" });
+    expect(refused.stderr).toContain("refused golden/a.out.bad: no record of which engine and run wrote it");
+    const acc = await invoke(["accept", "--force", "a"], { cwd: dir });
+    expect(acc.code).toBe(0);
+    expect(acc.stdout).toMatch(/^accept golden\/a\.out\.bad → golden\/a\.out \(unknown origin\)\n/);
+    expect(acc.stdout).toContain("    +accepted\n");
     expect(await readFile(file("golden/a.out"), "utf8")).toBe("accepted\n");
     await run(["--update"]);
 

@@ -49,4 +49,21 @@ describeWithQemu("runner on qemu", () => {
     expect(golden).not.toMatch(/#block|bc-qemu-/);
     expect(qemuChildren()).toEqual([]);
   });
+
+  it("with both engines only QEMU's transcript is written as the pending file, and recorded as QEMU's", async () => {
+    const good = await readFile(path.join(dir, "golden/chain.out"), "utf8");
+    await writeFile(path.join(dir, "golden/chain.out"), good.replace("  ok\n", "  error: stale\n"));
+    const r = await invoke(["run", "--engine", "both"], { cwd: dir, env: { ...process.env, CI: "" } });
+    expect(r.code).toBe(1);
+    expect(await readFile(path.join(dir, "golden/chain.out.bad"), "utf8")).toBe(good);
+    expect(JSON.parse(await readFile(path.join(dir, "golden/chain.out.bad.json"), "utf8"))).toMatchObject({
+      engine: "qemu",
+      engineVersion: expect.stringMatching(/^7\.2\./),
+    });
+    expect(r.stdout).toContain("Pending goldens (1)");
+    await writeFile(path.join(dir, "golden/chain.out"), good);
+    for (const line of r.stdout.split("\n").filter((l) => l.includes("scratch directory kept: "))) {
+      await rm(line.split("kept: ")[1]!, { recursive: true, force: true });
+    }
+  });
 });

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 function reasonOn(info: EngineInfo, lines: string[]): string | undefined {
-  return unmetRequirement(scenario(['scenario "t"', ...lines, ""].join("\n"))[0]!.scenario, info);
+  return unmetRequirement(scenario(['scenario "t"', ...lines, ""].join("\n"))[0]!.scenario, info, { allowUnsafe: false });
 }
 
 describe("the requirement registry", () => {
@@ -69,6 +69,14 @@ describe("features at start", () => {
     expect([...(await started('scenario "t"\nrequire io\n')).startOptions!.features!]).toEqual(["io"]);
     expect([...(await started('scenario "t"\nadd n0: null-co\nio n0 "read 0 512"\n', false)).startOptions!.features!]).toEqual(["io"]);
     expect([...(await started('scenario "t"\nadd n0: null-co\n')).startOptions!.features!]).toEqual([]);
+    expect([...(await started('scenario "t"\nadd n0: null-co\njob stream s0 n0\n', false)).startOptions!.features!]).toEqual(["jobs"]);
+  });
+
+  it("skips a scenario with jobs on an engine without them, saying why", async () => {
+    const scratch = await createScratch();
+    scratches.push(scratch);
+    const run = await runOnEngine(scenario('scenario "t"\nrequire jobs\nadd n0: null-co\n')[0]!, new FakeEngine(), scratch, { timeoutMs: 5_000 });
+    expect([run.status, run.skipReason]).toEqual(["skip", "requires jobs; the model engine has no block jobs"]);
   });
 
   it("derives them from the same registry", () => {

@@ -152,8 +152,9 @@ describe("expectations and failures", () => {
 
   it("writes auto names as graph paths and the scratch dir as $TEST_DIR in messages", async () => {
     const { result } = await run('scenario "t"\nadd r0: raw file=(file filename=a.raw)\nqmp query-named-block-nodes\n');
-    expect(result.transcript).toMatch(/"node-name":"r0\/file"/);
-    expect(result.transcript).toContain('"file":"$TEST_DIR/a.raw"');
+    // Whatever the JSON layout of the reply (spaces after colons or not): the names are normalized.
+    expect(result.transcript).toMatch(/"node-name": ?"r0\/file"/);
+    expect(result.transcript).toMatch(/"file": ?"\$TEST_DIR\/a\.raw"/);
     expect(result.transcript).not.toMatch(/#block|blockcheck-/);
   });
 
@@ -175,7 +176,7 @@ describe("expectations and failures", () => {
   it("fails a run that outlives its timeout and still stops the engine", async () => {
     const engine = new FakeEngine("qemu", { hang: true });
     const { result } = await run('scenario "t"\nadd n0: null-co\n', engine, 50);
-    expect(result.failures).toEqual([{ kind: "timeout", message: "timed out after 0.05s" }]);
+    expect(result.failures).toEqual([{ kind: "timeout", message: "timed out after 0.05s", infrastructure: true }]);
     expect(engine.stopped).toBe(1);
   });
 
@@ -183,7 +184,7 @@ describe("expectations and failures", () => {
     const engine = new FakeEngine("qemu", { io: true });
     const { result } = await run('scenario "t"\nrequire io\nadd n0: null-co\nio n0 "write 0 64k"\n', engine);
     expect(result.transcript).toContain(
-      'io n0 "write 0 64k"\n  ok\n  write 0 64k on n0\n  wrote 65536/65536 bytes at offset 0\n  64 KiB, 1 ops; XX:XX:XX.X (XXX YYY/sec and XXX ops/sec)\n',
+      'io n0 "write 0 64k"\n  ok\n  write 0 64k on n0\n  wrote 65536/65536 bytes at offset 0\n  64 KiB, X ops; XX:XX:XX.X (XXX YYY/sec and XXX ops/sec)\n',
     );
   });
 });

@@ -1,48 +1,47 @@
 /**
  * `blockcheck check [PATH…]`: parse and validate scenario files, print every problem.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import path from "node:path";
+import { loadConfig } from "../../config/config.js";
+import { discover, emptyPathsError } from "../../runner/discovery.js";
+import { NoScenarioSelectedError } from "../../runner/errors.js";
+import { loadScenarioFile } from "../../runner/load.js";
+import { findProjectRoot } from "../../runner/project-root.js";
 import type { Command } from "../command.js";
-import { formatDiagnostics, loadScenario, ScenarioError, type Diagnostic } from "../../language/index.js";
-
-/** Where `check` looks when given no path. */
-export const DEFAULT_SCENARIO_DIR = "tests/scenarios";
 
 export const check: Command = {
   name: "check",
   summary: "parse and validate scenario files",
   usage: "[PATH…]",
   description: [
-    `Checks each scenario file (directories are searched recursively for *.scn; default: ${DEFAULT_SCENARIO_DIR})`,
-    "without running anything: syntax, drivers and options against QEMU's schema, node names,",
-    "paths, requirements, parameters and expectations. Every problem is printed as",
+    "Checks each scenario file without running anything: syntax, drivers and options against QEMU's",
+    "schema, node names, paths, requirements, parameters and expectations, and that it has a step",
+    "at all. PATHs are taken as 'run' takes them (files, directories searched recursively for *.scn,",
+    "relative to the working directory or to the scenario root, or globs over scenario names);",
+    "without PATH, the scenario root (tests/scenarios). Every problem is printed as",
     "FILE:LINE:COL: error: MESSAGE with the source line and notes.",
     "",
-    "Exit status: 0 when every file is valid, 1 when any is not, 2 when a path does not exist.",
+    "Exit status: 0 when every file is valid, 1 when any is not or nothing is selected (unless",
+    "--pass-with-none), 2 when a path does not exist.",
   ].join("\n"),
-  options: {},
-  async run({ positionals }, io) {
-    const given = positionals.length > 0 ? positionals : [DEFAULT_SCENARIO_DIR];
-    const files: string[] = [];
-    for (const p of given) {
-      const abs = resolve(io.cwd, p);
-      const info = await stat(abs).catch(() => undefined);
-      if (!info) {
-        io.stderr.write(`blockcheck check: error: no such file or directory: ${p}\n`);
-        return 2;
-      }
-      if (info.isDirectory()) files.push(...(await scenarioFiles(abs)));
-      else files.push(abs);
+  options: {
+    "pass-with-none": { type: "boolean", description: "succeed when the PATHs hold no scenario file" },
+  },
+  async run({ values, positionals }, io) {
+    const root = await findProjectRoot(io.cwd);
+    const config = await loadConfig(root);
+    const { files, empty } = await discover(config.scenarios, positionals, io.cwd, { outsideRoot: "allow" });
+    const shownRoot = path.relative(io.cwd, config.scenarios) || ".";
+    if (values["pass-with-none"] !== true) {
+      if (empty.length > 0) throw emptyPathsError(empty, config.scenarios, io.cwd);
+      if (files.length === 0) throw new NoScenarioSelectedError(`there is no scenario under ${shownRoot}`);
     }
     let invalid = 0;
-    for (const abs of files) {
-      const shown = display(abs, io.cwd);
-      const text = await readFile(abs, "utf8");
-      const diagnostics = diagnose(text, shown);
-      if (diagnostics.length > 0) {
+    for (const file of files) {
+      const loaded = await loadScenarioFile(file, io.cwd);
+      if (!loaded.ok) {
         invalid++;
-        io.stdout.write(formatDiagnostics(diagnostics, text));
+        io.stdout.write(loaded.failure.message.endsWith("\n") ? loaded.failure.message : loaded.failure.message + "\n");
       }
     }
     const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
@@ -52,31 +51,3 @@ export const check: Command = {
     return invalid === 0 ? 0 : 1;
   },
 };
-
-function diagnose(text: string, file: string): readonly Diagnostic[] {
-  try {
-    return loadScenario(text, file).diagnostics;
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.diagnostics;
-    throw e;
-  }
-}
-
-/** Every *.scn below `dir`, sorted so output is stable. */
-async function scenarioFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const out: string[] = [];
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await scenarioFiles(full)));
-    else if (e.isFile() && e.name.endsWith(".scn")) out.push(full);
-  }
-  return out;
-}
-
-/** The path as a user reads it: relative to the working directory when inside it, with "/". */
-function display(abs: string, cwd: string): string {
-  const rel = relative(cwd, abs);
-  const shown = rel.startsWith("..") || isAbsolute(rel) ? abs : rel;
-  return shown.split(sep).join("/");
-}

@@ -3,6 +3,8 @@ import path from "node:path";
 import { createEngine } from "../../engines/factory/create.js";
 import { ENGINE_KINDS, type EngineKind } from "../../engines/engine.js";
 import { UsageError } from "../../errors.js";
+import { ModelEngine } from "../../engines/model/model-engine.js";
+import type { SessionHooks } from "../../monitor/session.js";
 import { serveQmpOverStdio } from "../../monitor/stdio-server.js";
 import type { Command } from "../command.js";
 import { createScratch, removeScratch } from "../../runner/scratch.js";
@@ -49,13 +51,28 @@ export const qmpCommand: Command = {
         await engine.stop();
         throw e;
       }
-      await serveQmpOverStdio(engine, io.stdin, io.stdout);
+      await serveQmpOverStdio(engine, io.stdin, io.stdout, engine instanceof ModelEngine ? modelHooks(engine) : undefined);
       return 0;
     } finally {
       if (own) await removeScratch(own);
     }
   },
 };
+
+/**
+ * How long the model lets its main loop run after each command (virtual time, so no real wait):
+ * long enough for jobs without a speed limit to finish, bounded because a READY mirror job wakes
+ * every 100 ms for ever.
+ */
+const MODEL_SETTLE_MS = 1000;
+
+/** The model answers like an idle qemu-storage-daemon: its jobs run between commands. */
+function modelHooks(engine: ModelEngine): SessionHooks {
+  return {
+    eventsAroundReply: () => engine.takeEventsAroundReply(),
+    afterCommand: () => void engine.settle(MODEL_SETTLE_MS),
+  };
+}
 
 function isDirectory(p: string): boolean {
   try {

@@ -3,6 +3,7 @@ import os from "node:os";
 import { UsageError } from "../../errors.js";
 import type { BlockcheckConfig, EngineChoice } from "../../config/config.js";
 import type { EngineName } from "../../runner/results.js";
+import { isCi } from "../../runner/env.js";
 import { parseShard, type SelectionOptions } from "../../runner/selection.js";
 
 export interface RunFlags {
@@ -10,6 +11,11 @@ export interface RunFlags {
   jobs: number;
   timeoutMs: number;
   selection: SelectionOptions;
+}
+
+/** CI mode — nothing written, a missing golden fails — with `--ci` or with CI set in the environment. */
+export function ciMode(values: Record<string, unknown>, env: NodeJS.ProcessEnv): boolean {
+  return values.ci === true || isCi(env);
 }
 
 /** Engines for `--engine model|qemu|both`. */

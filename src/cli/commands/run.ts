@@ -15,13 +15,17 @@ import type { ReporterContext } from "../../report/reporter.js";
 import type { Reporter } from "../../runner/reporter.js";
 import { runFailed, type RunSummary } from "../../runner/results.js";
 import { readTimes, writeTimes } from "../../report/times.js";
-import { isCi, wantsColor } from "../../runner/env.js";
+import { wantsColor } from "../../runner/env.js";
+import { goldenChanges } from "../../runner/golden-changes.js";
+import { checkQemuBinaries } from "../../runner/preflight.js";
+import { findProjectRoot } from "../../runner/project-root.js";
 import { planRun, runScenarios } from "../../runner/run-all.js";
-import { displayName } from "../../runner/selection.js";
+import { displayName, isUnfiltered } from "../../runner/selection.js";
+import type { QemuBinaries } from "../../engines/qemu/binaries.js";
 import type { CliIo, Command } from "../command.js";
-import { runFlags } from "./run-options.js";
+import { ciMode, runFlags } from "./run-options.js";
 
-/** Where previous run times are kept, relative to the working directory. */
+/** Where previous run times are kept, relative to the project root. */
 export const TIMES_FILE = ".blockcheck/times.json";
 
 export const runCommand: Command = {
@@ -29,15 +33,27 @@ export const runCommand: Command = {
   summary: "run scenarios and compare their transcripts with golden files",
   usage: "[PATH…]",
   description: [
-    "Runs every scenario under the scenario root (tests/scenarios), or those PATH names: files,",
-    "directories, or globs over scenario names (reopen/*). Each scenario, and each parameter value,",
-    "runs on a fresh engine in a private scratch directory, removed on success and kept on failure",
-    "(with the images, .qmp.log and QEMU's log). Interrupted runs remove theirs; what a killed run left",
-    "is swept by the next one.",
-    "A transcript that differs from its golden file prints a diff and writes NAME.out.bad beside it.",
+    "Runs every scenario under the scenario root (tests/scenarios), or those PATH names: files or",
+    "directories (relative to the working directory or to the scenario root, so 'reopen/' and",
+    "'tests/scenarios/reopen' are the same), or globs over scenario names (reopen/*). Works from any",
+    "directory of the project (found by walking up to blockcheck.config.json or package.json).",
+    "Each scenario, and each parameter value, runs on a fresh engine in a private scratch directory,",
+    "removed on success and kept on failure (with the images, .qmp.log and QEMU's log), and named.",
+    "Interrupted runs remove theirs; what a killed run left is swept by the next one.",
     "",
-    "With CI set in the environment nothing is written: no .out.bad, no --update, no times file, and a",
-    "missing golden is a failure. Exit status: 0 all passed, 1 any failure, 2 usage or configuration error.",
+    "A transcript that differs from its golden prints a diff and is written as NAME.out.bad beside it;",
+    "a scenario without a golden writes NAME.out.new. Both record which engine and run wrote them",
+    "(NAME.out.bad.json) and wait for 'blockcheck review' or 'blockcheck accept'. A run that did not",
+    "finish (QEMU crashed or hung, timeout) is reported as such and writes nothing. --update writes",
+    "the goldens instead and prints what it created, updated or left alone.",
+    "",
+    "A selection with no scenario fails, unless --pass-with-none. A QEMU that cannot be run stops the",
+    "run before it starts.",
+    "",
+    "With CI set in the environment, or with --ci, nothing is written: no pending file, no --update,",
+    "no times file, and a missing golden is a failure.",
+    "Exit status: 0 all passed, 1 any failure or nothing selected, 2 usage or configuration error",
+    "(a missing QEMU included), 70 internal error (a bug).",
   ].join("\n"),
   options: {
     engine: { type: "string", short: "e", value: "ENGINE", description: "model (default), qemu, or both (and diff them)" },
@@ -45,39 +61,58 @@ export const runCommand: Command = {
     timeout: { type: "string", value: "SECONDS", description: "per-scenario timeout (default 60)" },
     bail: { type: "boolean", description: "stop starting scenarios after the first failure" },
     "keep-scratch": { type: "boolean", description: "keep every scratch directory, not only failed ones" },
+    "allow-unsafe": { type: "boolean", description: "run scenarios that say 'require unsafe' (QMP commands that can run programs)" },
     update: { type: "boolean", short: "u", description: "rewrite goldens that differ or are missing" },
-    prune: { type: "boolean", description: "remove goldens that no scenario reads" },
+    prune: { type: "boolean", description: "remove goldens and pending files that no scenario reads" },
+    "pass-with-none": { type: "boolean", description: "pass when the selection holds no scenario" },
+    trace: { type: "boolean", short: "d", description: "print every QMP command and reply, and qemu-io, per step, to stderr" },
+    ci: { type: "boolean", description: "CI mode, as with CI set: write nothing, a missing golden fails" },
     tag: { type: "string", short: "t", multiple: true, value: "TAG", description: "only scenarios with this tag (repeatable)" },
     "exclude-tag": { type: "string", multiple: true, value: "TAG", description: "skip scenarios with this tag (repeatable)" },
     filter: { type: "string", short: "k", value: "TEXT", description: "only scenarios whose name contains TEXT" },
     shard: { type: "string", value: "I/N", description: "run the I-th of N shards" },
     list: { type: "boolean", description: "list the selected scenarios and exit" },
     reporter: { type: "string", short: "r", value: "NAME", description: `output format: ${reporterNames.join(", ")}` },
-    output: { type: "string", short: "o", value: "FILE", description: "write the reporter's output to FILE (console still prints)" },
+    output: { type: "string", short: "o", value: "FILE", description: "write the reporter's output to FILE (console still prints); default stdout" },
   },
   async run({ values, positionals }, io) {
-    const config = await loadConfig(io.cwd);
+    const root = await findProjectRoot(io.cwd);
+    const config = await loadConfig(root);
     const flags = runFlags(values, config);
-    const ci = isCi(io.env);
+    const ci = ciMode(values, io.env);
+    const passWithNone = values["pass-with-none"] === true;
     if (values.list) {
-      const plan = await planRun({ cwd: io.cwd, scenarioRoot: config.scenarios, paths: positionals, selection: flags.selection });
+      const plan = await planRun({ cwd: io.cwd, scenarioRoot: config.scenarios, paths: positionals, selection: flags.selection, passWithNone });
       for (const i of plan.instances) io.stdout.write(`${displayName(i)}${i.tags.length ? `  [${i.tags.join(" ")}]` : ""}\n`);
       for (const f of plan.failures) io.stderr.write(`${f.file}: does not load\n${f.message}\n`);
       return plan.failures.length > 0 ? 1 : 0;
     }
-    if (values.update && ci) io.stderr.write("blockcheck run: CI is set, so --update writes nothing\n");
+    if (values.update && ci) io.stderr.write("blockcheck run: in CI mode (CI set, or --ci) --update writes nothing\n");
+    if (values.prune) {
+      if (ci) io.stderr.write("blockcheck run: in CI mode (CI set, or --ci) --prune removes nothing\n");
+      else if (positionals.length > 0 || !isUnfiltered(flags.selection)) {
+        io.stderr.write(
+          "blockcheck run: --prune does nothing with a selection: orphan goldens are found only when every scenario runs " +
+            "(no PATH, --tag, --exclude-tag, -k or --shard)\n",
+        );
+      }
+    }
     const deathWarning = flags.engines.includes("qemu") ? parentDeathWarning() : undefined;
     if (deathWarning) io.stderr.write(`blockcheck run: warning: ${deathWarning}\n`);
-    const timesFile = path.join(io.cwd, TIMES_FILE);
+    const timesFile = path.join(root, TIMES_FILE);
     // The times file is written atomically too; a killed run may have left its temporary file.
     if (!ci) await sweepStaleTemps(path.dirname(timesFile));
     const previousTimes = await readTimes(timesFile);
     const color = wantsColor(io.env, io.stdout.isTTY);
-    const { reporters, close } = await openReporters(values, io, { color, previousTimes });
+    const { reporters, close, notes } = await openReporters(values, io, { color, previousTimes });
+    // Set by the preflight: the QEMU binaries as checked (relative paths made absolute).
+    let binaries: Partial<QemuBinaries> = config.binaries;
     let failed: boolean;
+    let summary: RunSummary;
     try {
-      const summary = await runScenarios({
+      summary = await runScenarios({
         cwd: io.cwd,
+        projectRoot: root,
         scenarioRoot: config.scenarios,
         goldenRoot: config.golden,
         paths: positionals,
@@ -86,14 +121,31 @@ export const runCommand: Command = {
         timeoutMs: flags.timeoutMs,
         bail: values.bail === true,
         keepScratch: values["keep-scratch"] === true,
+        allowUnsafe: values["allow-unsafe"] === true,
         update: values.update === true,
         ci,
         prune: values.prune === true,
+        passWithNone,
         selection: flags.selection,
         color,
+        ...(values.trace === true ? { trace: (line: string) => void io.stderr.write(line + "\n") } : {}),
+        ...(flags.engines.includes("qemu")
+          ? {
+              preflight: async (instances) => {
+                binaries = await checkQemuBinaries(instances, {
+                  given: config.binaries,
+                  givenIn: config.source,
+                  givenDir: root,
+                  // QEMU is spawned with this process's environment, so that is the PATH it is found on.
+                  env: { ...io.env, PATH: io.env.PATH ?? process.env.PATH },
+                  cwd: io.cwd,
+                });
+              },
+            }
+          : {}),
         // The runner owns each scratch directory (it removes it, or keeps it whole for inspection), so
         // QEMU's log stays in it whatever happens.
-        makeEngine: (kind) => createEngine(kind, { qemu: { binaries: config.binaries, env: io.env, keepScratch: true } }),
+        makeEngine: (kind) => createEngine(kind, { qemu: { binaries, env: io.env, keepScratch: true } }),
         reporters,
       });
       failed = runFailed(summary);
@@ -101,19 +153,36 @@ export const runCommand: Command = {
     } finally {
       await close();
     }
+    if (!ci) notes.write(renderGoldenNotes(summary, values.update === true));
     return failed ? 1 : 0;
   },
 };
+
+/** After the results: what --update did to each golden, or the pending files waiting for review. */
+function renderGoldenNotes(summary: RunSummary, update: boolean): string {
+  const c = goldenChanges(summary);
+  const out: string[] = [];
+  if (update) {
+    const counts = [`${c.created.length} created`, `${c.updated.length} updated`, `${c.unchanged.length} unchanged`, `${c.leftAlone.length} left alone`];
+    out.push("", `Goldens (--update): ${counts.join(", ")}`);
+    out.push(...c.created.map((f) => `  created      ${f}`), ...c.updated.map((f) => `  updated      ${f}`));
+    out.push(...c.leftAlone.map((l) => `  left alone   ${l.file}: ${l.why}`));
+  }
+  if (c.pending.length > 0) {
+    out.push("", `Pending goldens (${c.pending.length}): review them with 'npx blockcheck review', or promote them with 'npx blockcheck accept'`);
+    out.push(...c.pending.map((p) => `  ${p.file}  (${p.kind === "new" ? "new, " : ""}written by ${p.engine})`));
+  }
+  return out.length > 0 ? out.join("\n") + "\n" : "";
+}
 
 /** The chosen reporter (to --output FILE or stdout), plus the console on stdout when writing to a file. */
 async function openReporters(
   values: Record<string, unknown>,
   io: CliIo,
   opts: { color: boolean; previousTimes: ReadonlyMap<string, number> },
-): Promise<{ reporters: Reporter[]; close: () => Promise<void> }> {
+): Promise<{ reporters: Reporter[]; close: () => Promise<void>; notes: CliIo["stdout"] }> {
   const name = (values.reporter as string | undefined) ?? "console";
   const output = values.output as string | undefined;
-  if (name === "junit" && output === undefined) throw new UsageError("--reporter junit needs --output FILE");
   const base = (out: ReporterContext["out"], isTTY: boolean, color: boolean): ReporterContext => ({
     out,
     isTTY,
@@ -123,7 +192,9 @@ async function openReporters(
     previousTimes: opts.previousTimes,
   });
   const stdoutCtx = base(io.stdout, io.stdout.isTTY === true, opts.color);
-  if (output === undefined) return { reporters: [createReporter(name, stdoutCtx)], close: async () => {} };
+  // Notes for people go where the console reporter writes, never into a machine format on stdout.
+  const notes = name === "console" || output !== undefined ? io.stdout : io.stderr;
+  if (output === undefined) return { reporters: [createReporter(name, stdoutCtx)], close: async () => {}, notes };
   const file = path.resolve(io.cwd, output);
   // Opened before anything runs, so that an unwritable file is an error now, not a crash at the end.
   const stream = await onFile("write --output", file, async () => {
@@ -140,6 +211,7 @@ async function openReporters(
       stream.end();
       await finished(stream);
     },
+    notes,
   };
 }
 

@@ -4,15 +4,20 @@
  * object's keys in the order QEMU prints them. No promises, so benchmarks can drive it directly.
  */
 import type { QmpEvent, QmpReply } from "../engine.js";
+import { blockCommit } from "./commands/block-commit.js";
+import { blockStream } from "./commands/block-stream.js";
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
+import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
 import { blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
-import { LayerState } from "./layer-state.js";
+import { JOB_COMMANDS } from "./jobs/job-commands.js";
+import { type EventTimestamp, LayerState } from "./layer-state.js";
+import type { MainLoop } from "./main-loop.js";
 import { validateQmpCommand } from "../../qapi/validate.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
 import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
@@ -24,6 +29,10 @@ export interface BlockLayerOptions {
   workdir: string;
   /** Seed for the two random digits of auto node names (default: fixed, so runs repeat). */
   seed?: number;
+  /** The main loop block jobs run on (default: a loop of its own, which only the caller can run). */
+  loop?: MainLoop;
+  /** Event timestamps (default: the wall clock). */
+  stamp?: () => EventTimestamp;
 }
 
 const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHandler>([
@@ -40,6 +49,10 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-export-add", blockExportAdd],
   ["block-export-del", blockExportDel],
   ["query-block-exports", queryBlockExports],
+  ["block-commit", blockCommit],
+  ["block-stream", blockStream],
+  ["blockdev-mirror", blockdevMirror],
+  ...JOB_COMMANDS,
 ]);
 
 export class BlockLayer {
@@ -47,7 +60,7 @@ export class BlockLayer {
   private quitting = false;
 
   constructor(opts: BlockLayerOptions) {
-    this.state = new LayerState(opts.workdir, opts.seed);
+    this.state = new LayerState(opts.workdir, opts.seed, opts.loop, opts.stamp);
   }
 
   /** Names of the commands the model implements. */

@@ -2,6 +2,7 @@
  * Graph mutations, each recording how to finish in a Transaction: register a node name, attach and
  * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
  */
+import { drainSaldoAfter, drainSaldoBefore } from "./drain.js";
 import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, type ParentRef, removeFrom } from "./graph.js";
 import type { LayerState } from "./layer-state.js";
@@ -31,8 +32,7 @@ export function attachEdge(
   perms: { perm: number; shared: number } = { perm: 0, shared: BLK_PERM_ALL },
 ): Child {
   const c: Child = { name, role, parent, bs, perm: perms.perm, shared: perms.shared, fresh: true };
-  if (parent.kind === "node") parent.node.children.push(c);
-  bs.parents.push(c);
+  attachLists(c);
   tran.add({ abort: () => detachLists(c) });
   return c;
 }
@@ -44,22 +44,73 @@ export function attachEdge(
  */
 export function removeEdge(c: Child, tran: Transaction): void {
   detachLists(c);
-  tran.add({
-    abort: () => {
-      if (c.parent.kind === "node") c.parent.node.children.push(c);
-      c.bs.parents.push(c);
-    },
-  });
+  tran.add({ abort: () => attachLists(c) });
 }
 
-function detachLists(c: Child): void {
+/**
+ * `bdrv_replace_child_tran`: the edge now points at `to`. It leaves the old node's parents and its
+ * parent's children and goes to the head of both lists (QEMU's detach and attach callbacks), so a
+ * replaced child is listed as the newest. An abort moves it back the same way.
+ */
+export function replaceChildBs(c: Child, to: BdsNode, tran: Transaction): void {
+  const from = c.bs;
+  moveChild(c, to);
+  tran.add({ abort: () => moveChild(c, from) });
+}
+
+function moveChild(c: Child, to: BdsNode): void {
+  const saldo = drainSaldoBefore(c, to);
   if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
   removeFrom(c.bs.parents, c);
+  c.bs = to;
+  c.attachSeq = ++attachCounter;
+  to.parents.push(c);
+  if (c.parent.kind === "node") c.parent.node.children.push(c);
+  drainSaldoAfter(c, saldo);
 }
 
-/** Whether nothing holds the node any more (no parent edge, not owned by the monitor). */
+/**
+ * Attach order across the whole graph: the op blockers an attach sets (a backing file's blocker, a
+ * job's) are listed newest first, and this orders them (op-blockers.ts). Only the order matters.
+ */
+let attachCounter = 0;
+
+/** The next number in that order, for an op blocker set without an attach. */
+export function nextGraphSeq(): number {
+  return ++attachCounter;
+}
+
+/** Insert a (new or re-attached) edge at the head of both lists, passing on the child's drains. */
+function attachLists(c: Child): void {
+  c.attachSeq = ++attachCounter;
+  const saldo = drainSaldoBefore(c, c.bs);
+  if (c.parent.kind === "node") c.parent.node.children.push(c);
+  c.bs.parents.push(c);
+  drainSaldoAfter(c, saldo);
+}
+
+/** Take an edge out of both lists; the parent leaves the child's drained sections. */
+function detachLists(c: Child): void {
+  const saldo = drainSaldoBefore(c, null);
+  if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
+  removeFrom(c.bs.parents, c);
+  drainSaldoAfter(c, saldo);
+}
+
+/** Whether nothing holds the node any more (no parent edge, not owned by the monitor, no code holding it). */
 export function unreferenced(node: BdsNode): boolean {
-  return node.parents.length === 0 && !node.monitorOwned;
+  return node.parents.length === 0 && !node.monitorOwned && !node.heldRefs;
+}
+
+/** `bdrv_ref`: hold the node across a change that may drop its last edge. */
+export function bdrvRef(node: BdsNode): void {
+  node.heldRefs = (node.heldRefs ?? 0) + 1;
+}
+
+/** `bdrv_unref` of a reference taken with bdrvRef: the node is freed if that was the last one. */
+export function bdrvUnref(state: LayerState, node: BdsNode): void {
+  node.heldRefs = (node.heldRefs ?? 0) - 1;
+  if (!node.freed && unreferenced(node)) freeNode(state, node);
 }
 
 /**

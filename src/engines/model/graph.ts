@@ -11,8 +11,40 @@ import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
 /** Flattened QDict options (dotted keys, e.g. "unshare-child-perms.0"), in insertion order. */
 export type Flat = Record<string, unknown>;
 
-/** Who holds a child edge: another node, or a BlockBackend (exports). */
-export type ParentRef = { kind: "node"; node: BdsNode } | { kind: "bb"; bb: BlockBackend };
+/**
+ * Who holds a child edge (the edge's BdrvChildClass): another node (child_of_bds), a BlockBackend
+ * (child_root: exports, a job's own BlockBackends) or a block job (child_job, blockjob.c).
+ */
+export type ParentRef = { kind: "node"; node: BdsNode } | { kind: "bb"; bb: BlockBackend } | { kind: "job"; job: JobParent };
+
+/** What query-named-block-nodes shows of a dirty bitmap (BlockDirtyInfo). */
+export interface DirtyBitmapInfo {
+  /** Dirty bytes. */
+  count(): number;
+  readonly granularity: number;
+  /** Enabled: it records writes. */
+  readonly recording: boolean;
+}
+
+/** An op blocker a job sets on a node for a while (`bdrv_op_block_all` with its own reason). */
+export interface OpBlocker {
+  reason: string;
+  /** Place in the graph-wide attach order when it was set (see Child.attachSeq). */
+  seq: number;
+}
+
+/** What the graph needs of a block job holding edges: its id and type (the rest is jobs/block-job.ts). */
+export interface JobParent {
+  readonly id: string;
+  /** JobType name ("commit", "stream", "mirror"). */
+  readonly jobType: string;
+  /** The job's op blocker text ("block device is in use by block job: commit"). */
+  readonly blockerReason: string;
+  /** `child_job_drained_begin`: a node the job uses is drained, so the job pauses. */
+  drainedBegin(): void;
+  /** `child_job_drained_end`. */
+  drainedEnd(): void;
+}
 
 /** A BdrvChild: one edge from a parent to a node, with the permissions it takes and shares. */
 export interface Child {
@@ -26,6 +58,12 @@ export interface Child {
   shared: number;
   /** Attached since the last permission refresh processed its child (forces that child's check). */
   fresh: boolean;
+  /** BdrvChild.frozen: a job froze this backing/filtered link (bdrv_freeze_backing_chain); it cannot change. */
+  frozen?: boolean;
+  /** When the edge was last attached to its node, in graph-wide order (orders op blockers). */
+  attachSeq?: number;
+  /** BdrvChild.parent_quiesce_counter: drained sections this edge passed on to its parent (drain.ts). */
+  parentQuiesce?: number;
 }
 
 /** A BlockDriverState. */
@@ -50,15 +88,28 @@ export interface BdsNode {
   parents: Child[];
   /** Created as a blockdev-add root, so the monitor holds a reference. */
   monitorOwned: boolean;
+  /**
+   * References held by code rather than by an edge (`bdrv_ref` around a graph change, a job's
+   * hold on a node it will replace); see graph-ops.ts `bdrvRef`.
+   */
+  heldRefs?: number;
   /** The parent that created this node inline (bs->inherits_from). */
   inheritsFrom: BdsNode | null;
   /**
    * bs->implicit: a filter node a block job inserted without being given a node-name (commit_top,
    * mirror_top, …), which QEMU hides (reopen may not replace it; it is skipped when comparing a new
    * child with the old). Not to be confused with nodes opened inline or from an image header, which
-   * are ordinary nodes, auto-named or not. No modelled command creates such a node yet.
+   * are ordinary nodes, auto-named or not.
    */
   implicit: boolean;
+  /** bs->quiesce_counter: drained sections the node is in (drain.ts). */
+  quiesce?: number;
+  /** bs->dirty_bitmaps, oldest first (a mirror job's, while it runs). */
+  dirtyBitmaps?: DirtyBitmapInfo[];
+  /** Op blockers set by other means than an edge (mirror's replace blocker), see op-blockers.ts. */
+  extraBlockers?: OpBlocker[];
+  /** bs->never_freeze: a job filter that must stay removable (bdrv_freeze_backing_chain refuses to freeze a link to it). */
+  neverFreeze?: boolean;
   /** Image size in bytes as this node sees it (total_sectors is derived from it). */
   size: number;
   /** bl.request_alignment. */
@@ -86,9 +137,20 @@ export interface BlockBackend {
   root: Child | null;
 }
 
-/** The parent's description in permission-conflict messages (`get_parent_desc`). */
+/**
+ * The parent's description in permission-conflict messages (`get_parent_desc`): block.c
+ * `bdrv_child_get_parent_desc`, block-backend.c `blk_root_get_parent_desc`, blockjob.c
+ * `child_job_get_parent_desc`.
+ */
 export function parentDescription(parent: ParentRef): string {
-  return parent.kind === "node" ? `node '${parent.node.name}'` : "an unnamed block device";
+  switch (parent.kind) {
+    case "node":
+      return `node '${parent.node.name}'`;
+    case "bb":
+      return "an unnamed block device";
+    case "job":
+      return `${parent.job.jobType} job '${parent.job.id}'`;
+  }
 }
 
 /** The named child of a node (QEMU: bs->file / bs->backing / by name), or undefined. */
@@ -120,6 +182,13 @@ export function skipImplicitFilters(node: BdsNode): BdsNode {
     n = c.bs;
   }
   return n;
+}
+
+/** `bdrv_inherits_from_recursive`: whether `child` was created (transitively) by `parent`. */
+export function inheritsFromRecursive(child: BdsNode | null, parent: BdsNode): boolean {
+  let n = child;
+  while (n && n !== parent) n = n.inheritsFrom;
+  return n !== null;
 }
 
 /** Remove one element from an array by identity (lists here are short). */

@@ -3,11 +3,25 @@
  * exports, throttle groups, the NBD server, queued events. One instance per engine; nothing global.
  */
 import type { QmpEvent } from "../engine.js";
+import { toQdictOrder } from "../../qapi/qdict-order.js";
 import { AutoNamer } from "./auto-name.js";
+import { HostFiles } from "./data/host-file.js";
 import { FileLockTable } from "./file-locks.js";
 import type { DriverHost } from "./drivers/driver.js";
 import type { BdsNode, BlockBackend } from "./graph.js";
+import { bdrvRef, bdrvUnref } from "./graph-ops.js";
+import type { Job } from "./jobs/job.js";
+import { MainLoop } from "./main-loop.js";
 import { ThrottleGroups } from "./throttle-groups.js";
+
+/** An event's timestamp as QMP sends it. */
+export type EventTimestamp = { seconds: number; microseconds: number };
+
+/** Wall-clock timestamps, for a layer used without an engine (benchmarks, unit tests). */
+function wallClock(): EventTimestamp {
+  const now = Date.now();
+  return { seconds: Math.floor(now / 1000), microseconds: (now % 1000) * 1000 };
+}
 
 /** An NBD block export: an anonymous BlockBackend on a node. */
 export interface BlockExport {
@@ -25,17 +39,28 @@ export class LayerState implements DriverHost {
   readonly backends = new Set<BlockBackend>();
   readonly exports = new Map<string, BlockExport>();
   readonly throttleGroups = new ThrottleGroups();
+  /** The data of the host files nodes do I/O on (one per path, shared by every node on it). */
+  readonly hostFiles = new HostFiles();
   nbdServerRunning = false;
   /** Image lock counts by absolute path. */
   readonly fileLocks = new Map<string, FileLockTable>();
   readonly events: QmpEvent[] = [];
   readonly autoNames: AutoNamer;
+  /**
+   * The job list (job.c `jobs`), oldest first; QEMU inserts at the head, so its walks (query-jobs,
+   * x-debug-query-block-graph) read it backwards.
+   */
+  readonly jobs: Job[] = [];
   private serial = 0;
 
   constructor(
     /** Directory relative filenames resolve against. */
     readonly workdir: string,
     seed?: number,
+    /** The main loop: timers and bottom halves of asynchronous work (block jobs). */
+    readonly loop: MainLoop = new MainLoop(),
+    /** Timestamps for events (the engine's virtual clock). */
+    private readonly stamp: () => EventTimestamp = wallClock,
   ) {
     this.autoNames = new AutoNamer(seed);
   }
@@ -52,13 +77,29 @@ export class LayerState implements DriverHost {
     return ++this.serial;
   }
 
-  /** Queue an event as QEMU would emit it (with a wall-clock timestamp). */
+  /**
+   * Queue an event as QEMU's monitor would send it: `data` built in QAPI member order comes out in
+   * QDict order, stamped now.
+   */
   emit(event: string, data: Record<string, unknown>): void {
-    const now = Date.now();
-    this.events.push({
-      event,
-      data,
-      timestamp: { seconds: Math.floor(now / 1000), microseconds: (now % 1000) * 1000 },
-    });
+    this.events.push({ event, data: toQdictOrder(data) as Record<string, unknown>, timestamp: this.stamp() });
+  }
+
+  /** `bdrv_find_node`. */
+  findNode(name: string): BdsNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  refNode(node: BdsNode): void {
+    bdrvRef(node);
+  }
+
+  unrefNode(node: BdsNode): void {
+    bdrvUnref(this, node);
+  }
+
+  /** `job_get_locked`: the job with this id. */
+  findJob(id: string): Job | undefined {
+    return this.jobs.find((j) => j.id === id);
   }
 }

@@ -62,6 +62,8 @@ export class ModelEngine implements Engine {
   #layer: BlockLayer | undefined;
   #workdir = "";
   #events: QmpEvent[] = [];
+  /** How many queued events came before the last reply (see takeEventsAroundReply). */
+  #replyMark: number | undefined;
   #crash: Crash | undefined;
   /** Wall-clock time at start, in µs: event timestamps are this plus the virtual clock. */
   #epochUs = 0;
@@ -73,7 +75,8 @@ export class ModelEngine implements Engine {
       kind: "model",
       version: { ...MODEL_VERSION },
       drivers: driverNames(),
-      features: new Set(),
+      // Block jobs run on the virtual clock (jobs/); guest I/O is not modelled.
+      features: new Set(["jobs"]),
       greeting: {
         QMP: { version: { qemu: { micro: MODEL_VERSION.micro, minor: MODEL_VERSION.minor, major: MODEL_VERSION.major }, package: MODEL_PACKAGE }, capabilities: ["oob"] },
       },
@@ -83,9 +86,9 @@ export class ModelEngine implements Engine {
   async start(opts: EngineStartOptions): Promise<void> {
     if (this.#state !== "new") throw new ModelEngineStateError("model engine: start() may be called only once");
     this.#workdir = opts.workdir;
-    this.#layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed });
     // The one wall-clock read: timestamps only, never progress.
     this.#epochUs = Date.now() * 1000;
+    this.#layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed, loop: this.loop, stamp: () => this.#timestamp() });
     this.#state = "running";
     opts.signal?.addEventListener("abort", () => void this.stop(), { once: true });
   }
@@ -107,7 +110,14 @@ export class ModelEngine implements Engine {
   async qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
     const layer = this.#live(command);
     const reply = this.#guard(command, () => {
+      // What was scheduled to run "soon" (a job's exit) runs before QEMU reads the next command.
+      this.loop.runBottomHalves();
+      this.#collect();
+      this.#replyMark = undefined;
       const r = layer.execute(command, args);
+      this.#collect();
+      // QEMU sends the reply here; what follows comes after it on the wire.
+      this.#replyMark = this.#events.length;
       // QEMU goes back to its main loop before it reads the next command: what the command
       // scheduled to run "soon" has run by then. Time does not pass.
       this.loop.runBottomHalves();
@@ -120,7 +130,21 @@ export class ModelEngine implements Engine {
 
   takeEvents(): QmpEvent[] {
     this.#collect();
+    this.#replyMark = undefined;
     return this.#events.splice(0);
+  }
+
+  /**
+   * The queued events split where the last command's reply went out: those it raised itself come
+   * before its reply on a QMP connection, those of the bottom halves it left (a job finishing)
+   * after it. Without a reply since the last take, everything counts as after.
+   */
+  takeEventsAroundReply(): { beforeReply: QmpEvent[]; afterReply: QmpEvent[] } {
+    this.#collect();
+    const mark = this.#replyMark ?? 0;
+    this.#replyMark = undefined;
+    const all = this.#events.splice(0);
+    return { beforeReply: all.slice(0, mark), afterReply: all.slice(mark) };
   }
 
   async waitEvent(name: string, opts: WaitEventOptions): Promise<QmpEvent> {
@@ -133,7 +157,10 @@ export class ModelEngine implements Engine {
       do {
         this.#collect();
         const i = this.#events.findIndex((e) => eventMatches(e, name, opts.match));
-        if (i >= 0) return this.#events.splice(i, 1)[0]!;
+        if (i >= 0) {
+          if (this.#replyMark !== undefined && i < this.#replyMark) this.#replyMark--;
+          return this.#events.splice(i, 1)[0]!;
+        }
       } while (this.loop.step(deadlineNs));
       this.loop.advanceTo(deadlineNs);
       throw new QmpEventTimeoutError(name, opts.timeoutMs);
@@ -146,7 +173,23 @@ export class ModelEngine implements Engine {
 
   /** Queue an event as QEMU's monitor would send it, stamped with the virtual clock. */
   emit(event: string, data?: Record<string, unknown>): void {
-    this.#events.push(this.#stamp({ event, ...(data !== undefined ? { data } : {}) }));
+    this.#events.push({ event, ...(data !== undefined ? { data } : {}), timestamp: this.#timestamp() });
+  }
+
+  /**
+   * Let the main loop run as an idle QEMU would between two commands: everything due runs, timer
+   * by timer, until nothing is left or what is left lies more than `boundMs` of virtual time
+   * ahead (a READY mirror job wakes every 100 ms forever). Returns whether the loop went idle.
+   * `blockcheck qmp --engine model` calls this after each command.
+   */
+  settle(boundMs: number): boolean {
+    this.#live("settle");
+    const deadlineNs = this.loop.nowNs + msToNs(boundMs);
+    return this.#guard("settle", () => {
+      while (this.loop.step(deadlineNs)) this.#collect();
+      this.#collect();
+      return this.loop.idle;
+    });
   }
 
   async stop(): Promise<EngineStopOutcome> {
@@ -187,13 +230,14 @@ export class ModelEngine implements Engine {
     }
   }
 
-  /** Move the block layer's events to the queue, stamped with the virtual clock. */
+  /** Move the block layer's events (stamped when emitted) to the queue. */
   #collect(): void {
-    if (this.#layer) for (const e of this.#layer.takeEvents()) this.#events.push(this.#stamp(e));
+    if (this.#layer) for (const e of this.#layer.takeEvents()) this.#events.push(e);
   }
 
-  #stamp(e: QmpEvent): QmpEvent {
+  /** Now on the virtual clock, as an event timestamp. */
+  #timestamp(): { seconds: number; microseconds: number } {
     const us = this.#epochUs + Math.floor(this.loop.nowNs / 1000);
-    return { ...e, timestamp: { seconds: Math.floor(us / 1_000_000), microseconds: us % 1_000_000 } };
+    return { seconds: Math.floor(us / 1_000_000), microseconds: us % 1_000_000 };
   }
 }

@@ -7,13 +7,13 @@
 import { resolve } from "node:path";
 import { fullBackingFilename } from "./backing-filename.js";
 import { findDriver } from "./drivers/index.js";
-import type { OpenContext } from "./drivers/driver.js";
+import type { DriverDef, OpenContext } from "./drivers/driver.js";
 import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, registerNode } from "./graph-ops.js";
 import { readImage } from "./images/read-image.js";
 import type { LayerState } from "./layer-state.js";
 import { assignNodeName } from "./node-names.js";
-import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool } from "./options.js";
+import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, setDefault } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
@@ -55,30 +55,7 @@ export class NodeOpener {
     const driverName = String(options["driver"]);
     const driver = findDriver(driverName);
     if (!driver) fail(`The model does not implement driver '${driverName}'`);
-    const node: BdsNode = {
-      serial: this.state.nextSerial(),
-      name: "",
-      autoNamed: false,
-      driver,
-      options,
-      explicitOptions: explicit,
-      readOnly: optBool(options["read-only"]),
-      forceShare: optBool(options["force-share"]),
-      unmap: options["discard"] === "unmap",
-      children: [],
-      parents: [],
-      monitorOwned: false,
-      inheritsFrom: req.parent,
-      implicit: false,
-      size: 0,
-      alignment: 1,
-      backingFile: "",
-      backingFormat: "",
-      autoBackingFile: "",
-      exactFilename: typeof options["filename"] === "string" ? options["filename"] : "",
-      opaque: null,
-      freed: false,
-    };
+    const node = this.blankNode(driver, options, explicit, req.parent);
     const preOpened = new Map<string, BdsNode>();
     if (!driver.protocol) {
       // The file child is opened (for format probing) before this node gets its name.
@@ -97,7 +74,69 @@ export class NodeOpener {
     node.autoNamed = typeof requested !== "string";
     registerNode(this.state, node, this.tran);
 
-    const ctx: OpenContext = {
+    const ctx = this.context(node, options, preOpened);
+    driver.open(ctx);
+    // An open that fails later (a backing file, a leftover option) closes the node again.
+    this.tran.add({ abort: () => driver.close?.(node, this.state) });
+    if (driver.supportsBacking) this.openBacking(node, options);
+    for (const c of node.children) stripChild(options, explicit, c.name);
+    stripChild(options, explicit, "backing");
+    checkLeftovers(node, options);
+    return node;
+  }
+
+  /**
+   * `bdrv_new_open_driver_opts`: a node of `driver` that the block layer makes for itself (a job's
+   * filter). Unlike blockdev-add the name comes first, then the driver opens (children by
+   * reference); the open flags become options (`update_options_from_flags`).
+   */
+  openDriver(req: { driver: DriverDef; nodeName: string | null; options: Flat; readOnly: boolean }): BdsNode {
+    const options: Flat = { ...req.options };
+    setDefault(options, "cache.direct", false);
+    setDefault(options, "cache.no-flush", false);
+    setDefault(options, "read-only", req.readOnly);
+    setDefault(options, "auto-read-only", false);
+    const node = this.blankNode(req.driver, options, { ...options }, null);
+    node.name = assignNodeName(this.state, req.nodeName ?? undefined);
+    node.autoNamed = req.nodeName === null;
+    registerNode(this.state, node, this.tran);
+    req.driver.open(this.context(node, options, new Map()));
+    this.tran.add({ abort: () => req.driver.close?.(node, this.state) });
+    for (const c of node.children) stripChild(options, node.explicitOptions, c.name);
+    return node;
+  }
+
+  /** A BlockDriverState before its driver opens. */
+  private blankNode(driver: DriverDef, options: Flat, explicit: Flat, parent: BdsNode | null): BdsNode {
+    return {
+      serial: this.state.nextSerial(),
+      name: "",
+      autoNamed: false,
+      driver,
+      options,
+      explicitOptions: explicit,
+      readOnly: optBool(options["read-only"]),
+      forceShare: optBool(options["force-share"]),
+      unmap: options["discard"] === "unmap",
+      children: [],
+      parents: [],
+      monitorOwned: false,
+      inheritsFrom: parent,
+      implicit: false,
+      size: 0,
+      alignment: 1,
+      backingFile: "",
+      backingFormat: "",
+      autoBackingFile: "",
+      exactFilename: typeof options["filename"] === "string" ? options["filename"] : "",
+      opaque: null,
+      freed: false,
+    };
+  }
+
+  /** The services a driver's open gets (see OpenContext). */
+  private context(node: BdsNode, options: Flat, preOpened: Map<string, BdsNode>): OpenContext {
+    return {
       node,
       options,
       openChild: (childName, role, allowNone) => this.openChild(node, options, preOpened, childName, role, allowNone),
@@ -118,14 +157,6 @@ export class NodeOpener {
       resolvePath: (filename) => resolve(this.state.workdir, filename),
       host: this.state,
     };
-    driver.open(ctx);
-    // An open that fails later (a backing file, a leftover option) closes the node again.
-    this.tran.add({ abort: () => driver.close?.(node, this.state) });
-    if (driver.supportsBacking) this.openBacking(node, options);
-    for (const c of node.children) stripChild(options, explicit, c.name);
-    stripChild(options, explicit, "backing");
-    checkLeftovers(node, options);
-    return node;
   }
 
   /** A child given by reference or inline options, or null if neither is present. */

@@ -57,3 +57,11 @@ export function qemuAssert(at: QemuSourceLine, expr: string): never {
 export function qemuNotReached(at: QemuSourceLine): never {
   throw new QemuAbort("SIGABRT", `ERROR:${at.file}:${at.line}:${at.func}: code should not be reached`);
 }
+
+/**
+ * An error set on `&error_abort` (error_handle() in util/error.c): QEMU prints where it was set and
+ * the message, then aborts. From a QMP command there is no program-name prefix (a monitor is current).
+ */
+export function qemuErrorAbort(at: QemuSourceLine, message: string): never {
+  throw new QemuAbort("SIGABRT", `Unexpected error in ${at.func}() at ${at.file}:${at.line}:\n${message}`);
+}

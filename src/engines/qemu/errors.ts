@@ -4,14 +4,9 @@
  */
 import { BlockcheckError } from "../../errors.js";
 import type { ExitStatus } from "../engine.js";
-import { EngineCrashedError, EngineFeatureMissingError } from "../errors.js";
+import { describeExit, EngineCrashedError, EngineFailedError, EngineFeatureMissingError } from "../errors.js";
 
-/** "exit code 1" / "signal SIGKILL" / "still running". */
-export function describeExit(status: ExitStatus | undefined): string {
-  if (!status) return "still running";
-  if (status.signal) return `killed by signal ${status.signal}`;
-  return `exit code ${status.exitCode ?? "unknown"}`;
-}
+export { describeExit };
 
 function withLog(message: string, logTail: string): string {
   return logTail.trim() ? `${message}\n--- QEMU log (tail) ---\n${logTail.trimEnd()}` : `${message} (QEMU log is empty)`;
@@ -47,25 +42,25 @@ export class QemuCrashedError extends EngineCrashedError {
 }
 
 /** `command` got no reply within the per-call timeout; QEMU is considered hung and is killed. */
-export class QemuTimeoutError extends BlockcheckError {
+export class QemuTimeoutError extends EngineFailedError {
   constructor(
-    readonly command: string,
+    command: string,
     readonly timeoutMs: number,
     readonly logTail: string,
     options?: { cause?: unknown },
   ) {
-    super("E_QEMU_TIMEOUT", withLog(`QEMU did not answer '${command}' within ${timeoutMs} ms; it was killed`, logTail), options);
+    super("E_QEMU_TIMEOUT", command, "QEMU hung and was killed", withLog(`QEMU did not answer '${command}' within ${timeoutMs} ms; it was killed`, logTail), options);
   }
 }
 
 /** The monitor connection broke while QEMU itself kept running (e.g. QEMU sent something that is not QMP). */
-export class QemuConnectionError extends BlockcheckError {
+export class QemuConnectionError extends EngineFailedError {
   constructor(
-    readonly command: string,
+    command: string,
     readonly logTail: string,
     options?: { cause?: unknown },
   ) {
-    super("E_QEMU_CONNECTION", withLog(`QMP connection to QEMU failed during '${command}'; QEMU was killed`, logTail), options);
+    super("E_QEMU_CONNECTION", command, "QEMU's monitor failed and QEMU was killed", withLog(`QMP connection to QEMU failed during '${command}'; QEMU was killed`, logTail), options);
   }
 }
 

@@ -144,13 +144,16 @@ export class QemuEngine implements Engine {
           const exited = await process.waitExit(100);
           const exit = exited ?? (await process.kill());
           const killedBecause = exited ? undefined : "QMP negotiation failed and it was killed";
-          throw new QemuStartError("QMP negotiation failed", process.commandLine, exit, await this.#tail(), { cause, killedBecause });
+          // Keep the reason (a bad greeting, a refused qmp_capabilities, a timeout): it is the diagnosis.
+          const why = cause instanceof Error ? cause.message : String(cause);
+          throw new QemuStartError(`QMP negotiation failed: ${why}`, process.commandLine, exit, await this.#tail(), { cause, killedBecause });
         });
       const { version, drivers } = await this.#capabilityCache.get(binary, async () => ({
         version: parseVersion(await this.#call("query-version")),
         drivers: blockdevDrivers(await this.#call("query-qmp-schema")),
       }));
-      const features = new Set<EngineFeature>(needsIo ? ["io"] : []);
+      // Both binaries run block jobs; only qemu-system has HMP for qemu-io.
+      const features = new Set<EngineFeature>(needsIo ? ["io", "jobs"] : ["jobs"]);
       this.#info = { kind: "qemu", version, drivers, features, greeting };
       if (needsIo) this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch.logPath);
       this.#listenAbort(opts.signal);

@@ -200,70 +200,86 @@ function peg$parse(input, options) {
   const peg$c14 = ")";
   const peg$c15 = ".";
   const peg$c16 = "add";
-  const peg$c17 = "del";
-  const peg$c18 = "each";
-  const peg$c19 = "edge";
-  const peg$c20 = "error";
-  const peg$c21 = "exists";
-  const peg$c22 = "expect";
-  const peg$c23 = "export";
-  const peg$c24 = "false";
-  const peg$c25 = "gone";
-  const peg$c26 = "graph";
-  const peg$c27 = "image";
-  const peg$c28 = "in";
-  const peg$c29 = "io";
-  const peg$c30 = "node";
-  const peg$c31 = "nodes";
-  const peg$c32 = "null";
-  const peg$c33 = "off";
-  const peg$c34 = "ok";
-  const peg$c35 = "on";
-  const peg$c36 = "qmp";
-  const peg$c37 = "raw";
-  const peg$c38 = "reopen";
-  const peg$c39 = "require";
-  const peg$c40 = "ro";
-  const peg$c41 = "rw";
-  const peg$c42 = "scenario";
-  const peg$c43 = "show";
-  const peg$c44 = "tags";
-  const peg$c45 = "true";
-  const peg$c46 = "unexport";
-  const peg$c47 = "writable";
-  const peg$c48 = "perm=";
-  const peg$c49 = "shared=";
-  const peg$c50 = "\"";
-  const peg$c51 = "b";
-  const peg$c52 = "f";
-  const peg$c53 = "n";
-  const peg$c54 = "r";
-  const peg$c55 = "t";
-  const peg$c56 = "u";
-  const peg$c57 = "\r\n";
+  const peg$c17 = "cancel";
+  const peg$c18 = "commit";
+  const peg$c19 = "complete";
+  const peg$c20 = "del";
+  const peg$c21 = "dismiss";
+  const peg$c22 = "each";
+  const peg$c23 = "edge";
+  const peg$c24 = "error";
+  const peg$c25 = "event";
+  const peg$c26 = "exists";
+  const peg$c27 = "expect";
+  const peg$c28 = "export";
+  const peg$c29 = "false";
+  const peg$c30 = "finalize";
+  const peg$c31 = "fresh";
+  const peg$c32 = "frozen";
+  const peg$c33 = "gone";
+  const peg$c34 = "graph";
+  const peg$c35 = "image";
+  const peg$c36 = "in";
+  const peg$c37 = "io";
+  const peg$c38 = "job";
+  const peg$c39 = "mirror";
+  const peg$c40 = "node";
+  const peg$c41 = "nodes";
+  const peg$c42 = "null";
+  const peg$c43 = "off";
+  const peg$c44 = "ok";
+  const peg$c45 = "on";
+  const peg$c46 = "pause";
+  const peg$c47 = "qmp";
+  const peg$c48 = "raw";
+  const peg$c49 = "reopen";
+  const peg$c50 = "require";
+  const peg$c51 = "resume";
+  const peg$c52 = "ro";
+  const peg$c53 = "rw";
+  const peg$c54 = "scenario";
+  const peg$c55 = "show";
+  const peg$c56 = "stream";
+  const peg$c57 = "tags";
+  const peg$c58 = "true";
+  const peg$c59 = "unexport";
+  const peg$c60 = "wait";
+  const peg$c61 = "writable";
+  const peg$c62 = "perm=";
+  const peg$c63 = "shared=";
+  const peg$c64 = "\"";
+  const peg$c65 = "b";
+  const peg$c66 = "f";
+  const peg$c67 = "n";
+  const peg$c68 = "r";
+  const peg$c69 = "t";
+  const peg$c70 = "u";
+  const peg$c71 = "\r\n";
 
   const peg$r0 = /^[^\n\r]/;
   const peg$r1 = /^[^ \t\r\n#]/;
-  const peg$r2 = /^[A-Za-z0-9_.\-]/;
-  const peg$r3 = /^[A-Za-z\-]/;
-  const peg$r4 = /^[A-Za-z]/;
-  const peg$r5 = /^[^\r\n]/;
-  const peg$r6 = /^[^\]\\\r\n]/;
-  const peg$r7 = /^[^\/\\[\r\n]/;
-  const peg$r8 = /^[A-Za-z_]/;
-  const peg$r9 = /^[0-9]/;
-  const peg$r10 = /^[kKMGT]/;
-  const peg$r11 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
-  const peg$r12 = /^[A-Za-z0-9_$]/;
-  const peg$r13 = /^[A-Za-z0-9_.+$\-]/;
-  const peg$r14 = /^[eE]/;
-  const peg$r15 = /^[+\-]/;
-  const peg$r16 = /^[ \t\r\n]/;
-  const peg$r17 = /^[^"\\\r\n\0-\x1F]/;
-  const peg$r18 = /^["\/\\]/;
-  const peg$r19 = /^[0-9a-fA-F]/;
-  const peg$r20 = /^[\n\r]/;
-  const peg$r21 = /^[ \t]/;
+  const peg$r2 = /^[A-Z]/;
+  const peg$r3 = /^[A-Z0-9_]/;
+  const peg$r4 = /^[A-Za-z0-9_.\-]/;
+  const peg$r5 = /^[A-Za-z\-]/;
+  const peg$r6 = /^[A-Za-z_]/;
+  const peg$r7 = /^[A-Za-z]/;
+  const peg$r8 = /^[^\r\n]/;
+  const peg$r9 = /^[^\]\\\r\n]/;
+  const peg$r10 = /^[^\/\\[\r\n]/;
+  const peg$r11 = /^[0-9]/;
+  const peg$r12 = /^[kKMGT]/;
+  const peg$r13 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
+  const peg$r14 = /^[A-Za-z0-9_$]/;
+  const peg$r15 = /^[A-Za-z0-9_.+$\-]/;
+  const peg$r16 = /^[eE]/;
+  const peg$r17 = /^[+\-]/;
+  const peg$r18 = /^[ \t\r\n]/;
+  const peg$r19 = /^[^"\\\r\n\0-\x1F]/;
+  const peg$r20 = /^["\/\\]/;
+  const peg$r21 = /^[0-9a-fA-F]/;
+  const peg$r22 = /^[\n\r]/;
+  const peg$r23 = /^[ \t]/;
 
   const peg$e0 = peg$otherExpectation("phase (## title)");
   const peg$e1 = peg$literalExpectation("##", false);
@@ -275,132 +291,166 @@ function peg$parse(input, options) {
   const peg$e7 = peg$literalExpectation("{", false);
   const peg$e8 = peg$literalExpectation("}", false);
   const peg$e9 = peg$literalExpectation("=", false);
-  const peg$e10 = peg$literalExpectation("-", false);
-  const peg$e11 = peg$otherExpectation("edge arrow (-NAME->)");
-  const peg$e12 = peg$literalExpectation("->", false);
-  const peg$e13 = peg$otherExpectation("child name");
-  const peg$e14 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "-"], false, false, false);
-  const peg$e15 = peg$literalExpectation("[", false);
-  const peg$e16 = peg$literalExpectation(",", false);
-  const peg$e17 = peg$literalExpectation("]", false);
-  const peg$e18 = peg$otherExpectation("permission name");
-  const peg$e19 = peg$classExpectation([["A", "Z"], ["a", "z"], "-"], false, false, false);
-  const peg$e20 = peg$otherExpectation("expectation (-> ok, -> error \u2026)");
-  const peg$e21 = peg$otherExpectation("regular expression (/\u2026/flags)");
-  const peg$e22 = peg$literalExpectation("/", false);
-  const peg$e23 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
-  const peg$e24 = peg$literalExpectation("\\", false);
-  const peg$e25 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e26 = peg$classExpectation(["]", "\\", "\r", "\n"], true, false, false);
-  const peg$e27 = peg$classExpectation(["/", "\\", "[", "\r", "\n"], true, false, false);
-  const peg$e28 = peg$otherExpectation("option (key=value)");
-  const peg$e29 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
-  const peg$e30 = peg$literalExpectation("(", false);
-  const peg$e31 = peg$literalExpectation(")", false);
-  const peg$e32 = peg$otherExpectation("on/off/true/false");
-  const peg$e33 = peg$otherExpectation("null");
-  const peg$e34 = peg$otherExpectation("number");
-  const peg$e35 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e36 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
-  const peg$e37 = peg$otherExpectation("word");
-  const peg$e38 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
-  const peg$e39 = peg$otherExpectation("name");
-  const peg$e40 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
-  const peg$e41 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
-  const peg$e42 = peg$otherExpectation("node name");
-  const peg$e43 = peg$otherExpectation("QMP command name");
-  const peg$e44 = peg$otherExpectation("node name or path (top/backing/file)");
-  const peg$e45 = peg$literalExpectation(".", false);
-  const peg$e46 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e47 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e48 = peg$otherExpectation("true/false/null");
-  const peg$e49 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
-  const peg$e50 = peg$otherExpectation("'add'");
-  const peg$e51 = peg$literalExpectation("add", false);
-  const peg$e52 = peg$otherExpectation("'del'");
-  const peg$e53 = peg$literalExpectation("del", false);
-  const peg$e54 = peg$otherExpectation("'each'");
-  const peg$e55 = peg$literalExpectation("each", false);
-  const peg$e56 = peg$otherExpectation("'edge'");
-  const peg$e57 = peg$literalExpectation("edge", false);
-  const peg$e58 = peg$otherExpectation("'error'");
-  const peg$e59 = peg$literalExpectation("error", false);
-  const peg$e60 = peg$otherExpectation("'exists'");
-  const peg$e61 = peg$literalExpectation("exists", false);
-  const peg$e62 = peg$otherExpectation("'expect'");
-  const peg$e63 = peg$literalExpectation("expect", false);
-  const peg$e64 = peg$otherExpectation("'export'");
-  const peg$e65 = peg$literalExpectation("export", false);
-  const peg$e66 = peg$otherExpectation("'false'");
-  const peg$e67 = peg$literalExpectation("false", false);
-  const peg$e68 = peg$otherExpectation("'gone'");
-  const peg$e69 = peg$literalExpectation("gone", false);
-  const peg$e70 = peg$otherExpectation("'graph'");
-  const peg$e71 = peg$literalExpectation("graph", false);
-  const peg$e72 = peg$otherExpectation("'image'");
-  const peg$e73 = peg$literalExpectation("image", false);
-  const peg$e74 = peg$otherExpectation("'in'");
-  const peg$e75 = peg$literalExpectation("in", false);
-  const peg$e76 = peg$otherExpectation("'io'");
-  const peg$e77 = peg$literalExpectation("io", false);
-  const peg$e78 = peg$otherExpectation("'node'");
-  const peg$e79 = peg$literalExpectation("node", false);
-  const peg$e80 = peg$otherExpectation("'nodes'");
-  const peg$e81 = peg$literalExpectation("nodes", false);
-  const peg$e82 = peg$otherExpectation("'null'");
-  const peg$e83 = peg$literalExpectation("null", false);
-  const peg$e84 = peg$otherExpectation("'off'");
-  const peg$e85 = peg$literalExpectation("off", false);
-  const peg$e86 = peg$otherExpectation("'ok'");
-  const peg$e87 = peg$literalExpectation("ok", false);
-  const peg$e88 = peg$otherExpectation("'on'");
-  const peg$e89 = peg$literalExpectation("on", false);
-  const peg$e90 = peg$otherExpectation("'qmp'");
-  const peg$e91 = peg$literalExpectation("qmp", false);
-  const peg$e92 = peg$otherExpectation("'raw'");
-  const peg$e93 = peg$literalExpectation("raw", false);
-  const peg$e94 = peg$otherExpectation("'reopen'");
-  const peg$e95 = peg$literalExpectation("reopen", false);
-  const peg$e96 = peg$otherExpectation("'require'");
-  const peg$e97 = peg$literalExpectation("require", false);
-  const peg$e98 = peg$otherExpectation("'ro'");
-  const peg$e99 = peg$literalExpectation("ro", false);
-  const peg$e100 = peg$otherExpectation("'rw'");
-  const peg$e101 = peg$literalExpectation("rw", false);
-  const peg$e102 = peg$otherExpectation("'scenario'");
-  const peg$e103 = peg$literalExpectation("scenario", false);
-  const peg$e104 = peg$otherExpectation("'show'");
-  const peg$e105 = peg$literalExpectation("show", false);
-  const peg$e106 = peg$otherExpectation("'tags'");
-  const peg$e107 = peg$literalExpectation("tags", false);
-  const peg$e108 = peg$otherExpectation("'true'");
-  const peg$e109 = peg$literalExpectation("true", false);
-  const peg$e110 = peg$otherExpectation("'unexport'");
-  const peg$e111 = peg$literalExpectation("unexport", false);
-  const peg$e112 = peg$otherExpectation("'writable'");
-  const peg$e113 = peg$literalExpectation("writable", false);
-  const peg$e114 = peg$otherExpectation("'perm='");
-  const peg$e115 = peg$literalExpectation("perm=", false);
-  const peg$e116 = peg$otherExpectation("'shared='");
-  const peg$e117 = peg$literalExpectation("shared=", false);
-  const peg$e118 = peg$otherExpectation("string");
-  const peg$e119 = peg$literalExpectation("\"", false);
-  const peg$e120 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-  const peg$e121 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-  const peg$e122 = peg$literalExpectation("b", false);
-  const peg$e123 = peg$literalExpectation("f", false);
-  const peg$e124 = peg$literalExpectation("n", false);
-  const peg$e125 = peg$literalExpectation("r", false);
-  const peg$e126 = peg$literalExpectation("t", false);
-  const peg$e127 = peg$literalExpectation("u", false);
-  const peg$e128 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-  const peg$e129 = peg$otherExpectation("comment");
-  const peg$e130 = peg$otherExpectation("end of line");
-  const peg$e131 = peg$literalExpectation("\r\n", false);
-  const peg$e132 = peg$classExpectation(["\n", "\r"], false, false, false);
-  const peg$e133 = peg$anyExpectation();
-  const peg$e134 = peg$classExpectation([" ", "\t"], false, false, false);
-  const peg$e135 = peg$otherExpectation("whitespace");
+  const peg$e10 = peg$otherExpectation("node name (the job's device)");
+  const peg$e11 = peg$otherExpectation("event name (BLOCK_JOB_READY)");
+  const peg$e12 = peg$classExpectation([["A", "Z"]], false, false, false);
+  const peg$e13 = peg$classExpectation([["A", "Z"], ["0", "9"], "_"], false, false, false);
+  const peg$e14 = peg$otherExpectation("job status (ready, pending, concluded, null, \u2026)");
+  const peg$e15 = peg$literalExpectation("-", false);
+  const peg$e16 = peg$otherExpectation("edge arrow (-NAME->)");
+  const peg$e17 = peg$literalExpectation("->", false);
+  const peg$e18 = peg$otherExpectation("child name");
+  const peg$e19 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "-"], false, false, false);
+  const peg$e20 = peg$literalExpectation("[", false);
+  const peg$e21 = peg$literalExpectation(",", false);
+  const peg$e22 = peg$literalExpectation("]", false);
+  const peg$e23 = peg$otherExpectation("permission name");
+  const peg$e24 = peg$classExpectation([["A", "Z"], ["a", "z"], "-"], false, false, false);
+  const peg$e25 = peg$otherExpectation("property name");
+  const peg$e26 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e27 = peg$otherExpectation("expectation (-> ok, -> error \u2026)");
+  const peg$e28 = peg$otherExpectation("regular expression (/\u2026/flags)");
+  const peg$e29 = peg$literalExpectation("/", false);
+  const peg$e30 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
+  const peg$e31 = peg$literalExpectation("\\", false);
+  const peg$e32 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e33 = peg$classExpectation(["]", "\\", "\r", "\n"], true, false, false);
+  const peg$e34 = peg$classExpectation(["/", "\\", "[", "\r", "\n"], true, false, false);
+  const peg$e35 = peg$otherExpectation("option (key=value)");
+  const peg$e36 = peg$literalExpectation("(", false);
+  const peg$e37 = peg$literalExpectation(")", false);
+  const peg$e38 = peg$otherExpectation("on/off/true/false");
+  const peg$e39 = peg$otherExpectation("null");
+  const peg$e40 = peg$otherExpectation("number");
+  const peg$e41 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e42 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
+  const peg$e43 = peg$otherExpectation("word");
+  const peg$e44 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
+  const peg$e45 = peg$otherExpectation("name");
+  const peg$e46 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
+  const peg$e47 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
+  const peg$e48 = peg$otherExpectation("node name");
+  const peg$e49 = peg$otherExpectation("QMP command name");
+  const peg$e50 = peg$otherExpectation("node name or path (top/backing/file)");
+  const peg$e51 = peg$literalExpectation(".", false);
+  const peg$e52 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e53 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e54 = peg$otherExpectation("true/false/null");
+  const peg$e55 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
+  const peg$e56 = peg$otherExpectation("'add'");
+  const peg$e57 = peg$literalExpectation("add", false);
+  const peg$e58 = peg$otherExpectation("'cancel'");
+  const peg$e59 = peg$literalExpectation("cancel", false);
+  const peg$e60 = peg$otherExpectation("'commit'");
+  const peg$e61 = peg$literalExpectation("commit", false);
+  const peg$e62 = peg$otherExpectation("'complete'");
+  const peg$e63 = peg$literalExpectation("complete", false);
+  const peg$e64 = peg$otherExpectation("'del'");
+  const peg$e65 = peg$literalExpectation("del", false);
+  const peg$e66 = peg$otherExpectation("'dismiss'");
+  const peg$e67 = peg$literalExpectation("dismiss", false);
+  const peg$e68 = peg$otherExpectation("'each'");
+  const peg$e69 = peg$literalExpectation("each", false);
+  const peg$e70 = peg$otherExpectation("'edge'");
+  const peg$e71 = peg$literalExpectation("edge", false);
+  const peg$e72 = peg$otherExpectation("'error'");
+  const peg$e73 = peg$literalExpectation("error", false);
+  const peg$e74 = peg$otherExpectation("'event'");
+  const peg$e75 = peg$literalExpectation("event", false);
+  const peg$e76 = peg$otherExpectation("'exists'");
+  const peg$e77 = peg$literalExpectation("exists", false);
+  const peg$e78 = peg$otherExpectation("'expect'");
+  const peg$e79 = peg$literalExpectation("expect", false);
+  const peg$e80 = peg$otherExpectation("'export'");
+  const peg$e81 = peg$literalExpectation("export", false);
+  const peg$e82 = peg$otherExpectation("'false'");
+  const peg$e83 = peg$literalExpectation("false", false);
+  const peg$e84 = peg$otherExpectation("'finalize'");
+  const peg$e85 = peg$literalExpectation("finalize", false);
+  const peg$e86 = peg$otherExpectation("'fresh'");
+  const peg$e87 = peg$literalExpectation("fresh", false);
+  const peg$e88 = peg$otherExpectation("'frozen'");
+  const peg$e89 = peg$literalExpectation("frozen", false);
+  const peg$e90 = peg$otherExpectation("'gone'");
+  const peg$e91 = peg$literalExpectation("gone", false);
+  const peg$e92 = peg$otherExpectation("'graph'");
+  const peg$e93 = peg$literalExpectation("graph", false);
+  const peg$e94 = peg$otherExpectation("'image'");
+  const peg$e95 = peg$literalExpectation("image", false);
+  const peg$e96 = peg$otherExpectation("'in'");
+  const peg$e97 = peg$literalExpectation("in", false);
+  const peg$e98 = peg$otherExpectation("'io'");
+  const peg$e99 = peg$literalExpectation("io", false);
+  const peg$e100 = peg$otherExpectation("'job'");
+  const peg$e101 = peg$literalExpectation("job", false);
+  const peg$e102 = peg$otherExpectation("'mirror'");
+  const peg$e103 = peg$literalExpectation("mirror", false);
+  const peg$e104 = peg$otherExpectation("'node'");
+  const peg$e105 = peg$literalExpectation("node", false);
+  const peg$e106 = peg$otherExpectation("'nodes'");
+  const peg$e107 = peg$literalExpectation("nodes", false);
+  const peg$e108 = peg$otherExpectation("'null'");
+  const peg$e109 = peg$literalExpectation("null", false);
+  const peg$e110 = peg$otherExpectation("'off'");
+  const peg$e111 = peg$literalExpectation("off", false);
+  const peg$e112 = peg$otherExpectation("'ok'");
+  const peg$e113 = peg$literalExpectation("ok", false);
+  const peg$e114 = peg$otherExpectation("'on'");
+  const peg$e115 = peg$literalExpectation("on", false);
+  const peg$e116 = peg$otherExpectation("'pause'");
+  const peg$e117 = peg$literalExpectation("pause", false);
+  const peg$e118 = peg$otherExpectation("'qmp'");
+  const peg$e119 = peg$literalExpectation("qmp", false);
+  const peg$e120 = peg$otherExpectation("'raw'");
+  const peg$e121 = peg$literalExpectation("raw", false);
+  const peg$e122 = peg$otherExpectation("'reopen'");
+  const peg$e123 = peg$literalExpectation("reopen", false);
+  const peg$e124 = peg$otherExpectation("'require'");
+  const peg$e125 = peg$literalExpectation("require", false);
+  const peg$e126 = peg$otherExpectation("'resume'");
+  const peg$e127 = peg$literalExpectation("resume", false);
+  const peg$e128 = peg$otherExpectation("'ro'");
+  const peg$e129 = peg$literalExpectation("ro", false);
+  const peg$e130 = peg$otherExpectation("'rw'");
+  const peg$e131 = peg$literalExpectation("rw", false);
+  const peg$e132 = peg$otherExpectation("'scenario'");
+  const peg$e133 = peg$literalExpectation("scenario", false);
+  const peg$e134 = peg$otherExpectation("'show'");
+  const peg$e135 = peg$literalExpectation("show", false);
+  const peg$e136 = peg$otherExpectation("'stream'");
+  const peg$e137 = peg$literalExpectation("stream", false);
+  const peg$e138 = peg$otherExpectation("'tags'");
+  const peg$e139 = peg$literalExpectation("tags", false);
+  const peg$e140 = peg$otherExpectation("'true'");
+  const peg$e141 = peg$literalExpectation("true", false);
+  const peg$e142 = peg$otherExpectation("'unexport'");
+  const peg$e143 = peg$literalExpectation("unexport", false);
+  const peg$e144 = peg$otherExpectation("'wait'");
+  const peg$e145 = peg$literalExpectation("wait", false);
+  const peg$e146 = peg$otherExpectation("'writable'");
+  const peg$e147 = peg$literalExpectation("writable", false);
+  const peg$e148 = peg$otherExpectation("'perm='");
+  const peg$e149 = peg$literalExpectation("perm=", false);
+  const peg$e150 = peg$otherExpectation("'shared='");
+  const peg$e151 = peg$literalExpectation("shared=", false);
+  const peg$e152 = peg$otherExpectation("string");
+  const peg$e153 = peg$literalExpectation("\"", false);
+  const peg$e154 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+  const peg$e155 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+  const peg$e156 = peg$literalExpectation("b", false);
+  const peg$e157 = peg$literalExpectation("f", false);
+  const peg$e158 = peg$literalExpectation("n", false);
+  const peg$e159 = peg$literalExpectation("r", false);
+  const peg$e160 = peg$literalExpectation("t", false);
+  const peg$e161 = peg$literalExpectation("u", false);
+  const peg$e162 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+  const peg$e163 = peg$otherExpectation("comment");
+  const peg$e164 = peg$otherExpectation("end of line");
+  const peg$e165 = peg$literalExpectation("\r\n", false);
+  const peg$e166 = peg$classExpectation(["\n", "\r"], false, false, false);
+  const peg$e167 = peg$anyExpectation();
+  const peg$e168 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e169 = peg$otherExpectation("whitespace");
 
   function peg$f0(lines, last) {
     return {
@@ -450,110 +500,140 @@ function peg$parse(input, options) {
     s.location = location();
     return s;
   }
-  function peg$f14(raw, entries) {
-    return { type: "reopen", mode: raw ? "raw" : "delta", entries };
+  function peg$f14(mode, entries) {
+    return { type: "reopen", mode: mode ?? "delta", entries };
   }
-  function peg$f15(entries) {    return entries;  }
-  function peg$f16(entry) {    return [entry];  }
-  function peg$f17(node, options) {
+  function peg$f15() {    return "raw";  }
+  function peg$f16() {    return "fresh";  }
+  function peg$f17(entries) {    return entries;  }
+  function peg$f18(entry) {    return [entry];  }
+  function peg$f19(node, options) {
     return { type: "reopen-entry", node, options, location: location() };
   }
-  function peg$f18(node) {
+  function peg$f20(node) {
     return { type: "del", node };
   }
-  function peg$f19(node, flags) {
+  function peg$f21(node, flags) {
     const writable = flags.some((f) => f === "writable");
     const options = flags.filter((f) => f !== "writable");
     return { type: "export", node, writable, options };
   }
-  function peg$f20() {    return "writable";  }
-  function peg$f21(target) {
+  function peg$f22() {    return "writable";  }
+  function peg$f23(target) {
     return { type: "unexport", target };
   }
-  function peg$f22(node, command) {
+  function peg$f24(node, command) {
     return { type: "io", node, command };
   }
-  function peg$f23(command, args) {
+  function peg$f25(command, args) {
     return args ? { type: "qmp", command, args } : { type: "qmp", command };
   }
-  function peg$f24(assertion) {
+  function peg$f26(jobType, id, node, options) {
+    return { type: "job", jobType, id, node, options };
+  }
+  function peg$f27(verb, id, options) {
+    return { type: "job-verb", verb, id, options };
+  }
+  function peg$f28() {    return "stream";  }
+  function peg$f29() {    return "commit";  }
+  function peg$f30() {    return "mirror";  }
+  function peg$f31() {    return "finalize";  }
+  function peg$f32() {    return "complete";  }
+  function peg$f33() {    return "cancel";  }
+  function peg$f34() {    return "pause";  }
+  function peg$f35() {    return "resume";  }
+  function peg$f36() {    return "dismiss";  }
+  function peg$f37(name, match) {
+    return { type: "wait", target: { kind: "event", name, match } };
+  }
+  function peg$f38(id, status) {
+    return { type: "wait", target: { kind: "job", id, status } };
+  }
+  function peg$f39(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f40(assertion) {
     return { type: "expect", assertion };
   }
-  function peg$f25(edge) {    return { kind: "edge", edge };  }
-  function peg$f26(kind, node) {    return { kind, node };  }
-  function peg$f27(edges) {    return { kind: "graph", edges };  }
-  function peg$f28(parent, name, child, perm, shared) {
+  function peg$f41(edge) {    return { kind: "edge", edge };  }
+  function peg$f42(kind, node) {    return { kind, node };  }
+  function peg$f43(edges) {    return { kind: "graph", edges };  }
+  function peg$f44(node, properties) {    return { kind: "node", node, properties };  }
+  function peg$f45(id, properties) {    return { kind: "job", id, properties };  }
+  function peg$f46(edge) {    return { kind: "frozen", edge };  }
+  function peg$f47(parent, name, child, perm, shared) {
     const edge = { type: "edge", parent, name, child, location: location() };
     if (perm) edge.perm = perm;
     if (shared) edge.shared = shared;
     return edge;
   }
-  function peg$f29(id) {
+  function peg$f48(id) {
     return { type: "exportref", id: id.name, text: `export ${id.name}`, location: location() };
   }
-  function peg$f30(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f31(value) {    return { type: "identifier", name: value.value, location: value.location };  }
-  function peg$f32(first, rest) {    return first ? [first, ...rest] : [];  }
-  function peg$f33(first, rest) {    return [first, ...rest];  }
-  function peg$f34() {    return [];  }
-  function peg$f35(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f36(node) {    return { type: "show", what: "node", node };  }
-  function peg$f37(what) {    return { type: "show", what };  }
-  function peg$f38() {
+  function peg$f49(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f50(value) {    return { type: "identifier", name: value.value, location: value.location };  }
+  function peg$f51(first, rest) {    return first ? [first, ...rest] : [];  }
+  function peg$f52(first, rest) {    return [first, ...rest];  }
+  function peg$f53() {    return [];  }
+  function peg$f54(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f55(node, properties) {
+    return properties.length > 0 ? { type: "show", what: "node", node, properties } : { type: "show", what: "node", node };
+  }
+  function peg$f56(what) {    return { type: "show", what };  }
+  function peg$f57(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f58() {
     return { type: "syntax-error", context: "block", text: text(), location: location() };
   }
-  function peg$f39() {    return { type: "ok", location: location() };  }
-  function peg$f40(match) {    return { type: "error", match, location: location() };  }
-  function peg$f41(s) {    return { type: "exact", text: s.value, location: s.location };  }
-  function peg$f42(pattern, flags) {
+  function peg$f59() {    return { type: "ok", location: location() };  }
+  function peg$f60(match) {    return { type: "error", match, location: location() };  }
+  function peg$f61(s) {    return { type: "exact", text: s.value, location: s.location };  }
+  function peg$f62(pattern, flags) {
     return { type: "regex", pattern, flags, location: location() };
   }
-  function peg$f43(key, value) {
+  function peg$f63(key, value) {
     const l = location();
     return { type: "option", key, keyLocation: keyLocation(l, key), value, location: l };
   }
-  function peg$f44(name, driver, options) {
+  function peg$f64(name, driver, options) {
     const child = { type: "child", driver, options, location: location() };
     if (name) child.name = name;
     return child;
   }
-  function peg$f45(first, rest) {
+  function peg$f65(first, rest) {
     return { type: "list", items: first ? [first, ...rest] : [], location: location() };
   }
-  function peg$f46() {    return true;  }
-  function peg$f47() {    return false;  }
-  function peg$f48() {    return true;  }
-  function peg$f49() {    return false;  }
-  function peg$f50(value) {
+  function peg$f66() {    return true;  }
+  function peg$f67() {    return false;  }
+  function peg$f68() {    return true;  }
+  function peg$f69() {    return false;  }
+  function peg$f70(value) {
     return { type: "bool", value, raw: text(), location: location() };
   }
-  function peg$f51() {    return { type: "null", location: location() };  }
-  function peg$f52(raw) {
+  function peg$f71() {    return { type: "null", location: location() };  }
+  function peg$f72(raw) {
     const m = /^(-?[0-9]+)([kKMGT]?)$/.exec(raw);
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
-  function peg$f53(value) {    return { type: "word", value, location: location() };  }
-  function peg$f54(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f55(text) {
+  function peg$f73(value) {    return { type: "word", value, location: location() };  }
+  function peg$f74(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f75(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f56(value) {    return { type: "json", value, location: location() };  }
-  function peg$f57(members) {
+  function peg$f76(value) {    return { type: "json", value, location: location() };  }
+  function peg$f77(members) {
     return Object.fromEntries(members);
   }
-  function peg$f58(key, value) {    return [key, value];  }
-  function peg$f59(n) {    return Number(n);  }
-  function peg$f60() {    return true;  }
-  function peg$f61() {    return false;  }
-  function peg$f62() {    return null;  }
-  function peg$f63(value) {    return { type: "string", value, location: location() };  }
-  function peg$f64(chars) {    return chars.join("");  }
-  function peg$f65() {    return "\b";  }
-  function peg$f66() {    return "\f";  }
-  function peg$f67() {    return "\n";  }
-  function peg$f68() {    return "\r";  }
-  function peg$f69() {    return "\t";  }
-  function peg$f70(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f78(key, value) {    return [key, value];  }
+  function peg$f79(n) {    return Number(n);  }
+  function peg$f80() {    return true;  }
+  function peg$f81() {    return false;  }
+  function peg$f82() {    return null;  }
+  function peg$f83(value) {    return { type: "string", value, location: location() };  }
+  function peg$f84(chars) {    return chars.join("");  }
+  function peg$f85() {    return "\b";  }
+  function peg$f86() {    return "\f";  }
+  function peg$f87() {    return "\n";  }
+  function peg$f88() {    return "\r";  }
+  function peg$f89() {    return "\t";  }
+  function peg$f90(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -729,7 +809,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 124 + 0;
+    const key = peg$currPos * 147 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -762,7 +842,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 124 + 1;
+    const key = peg$currPos * 147 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -789,7 +869,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 124 + 2;
+    const key = peg$currPos * 147 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -816,7 +896,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 3;
+    const key = peg$currPos * 147 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -853,7 +933,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 124 + 4;
+    const key = peg$currPos * 147 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -875,7 +955,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 5;
+    const key = peg$currPos * 147 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -934,7 +1014,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 6;
+    const key = peg$currPos * 147 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -979,7 +1059,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 7;
+    const key = peg$currPos * 147 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1018,7 +1098,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 8;
+    const key = peg$currPos * 147 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1056,7 +1136,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 124 + 9;
+    const key = peg$currPos * 147 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1104,7 +1184,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 124 + 10;
+    const key = peg$currPos * 147 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1139,9 +1219,15 @@ function peg$parse(input, options) {
                           if (s0 === peg$FAILED) {
                             s0 = peg$parseQmp();
                             if (s0 === peg$FAILED) {
-                              s0 = peg$parseExpect();
+                              s0 = peg$parseJob();
                               if (s0 === peg$FAILED) {
-                                s0 = peg$parseShow();
+                                s0 = peg$parseWait();
+                                if (s0 === peg$FAILED) {
+                                  s0 = peg$parseExpect();
+                                  if (s0 === peg$FAILED) {
+                                    s0 = peg$parseShow();
+                                  }
+                                }
                               }
                             }
                           }
@@ -1165,7 +1251,7 @@ function peg$parse(input, options) {
   function peg$parseTitle() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 11;
+    const key = peg$currPos * 147 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1204,7 +1290,7 @@ function peg$parse(input, options) {
   function peg$parseTags() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 12;
+    const key = peg$currPos * 147 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1272,7 +1358,7 @@ function peg$parse(input, options) {
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 124 + 13;
+    const key = peg$currPos * 147 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1343,7 +1429,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 14;
+    const key = peg$currPos * 147 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1401,7 +1487,7 @@ function peg$parse(input, options) {
   function peg$parseEach() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 124 + 15;
+    const key = peg$currPos * 147 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1493,7 +1579,7 @@ function peg$parse(input, options) {
   function peg$parseImage() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 124 + 16;
+    const key = peg$currPos * 147 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1591,7 +1677,7 @@ function peg$parse(input, options) {
   function peg$parseAdd() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 17;
+    const key = peg$currPos * 147 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1629,7 +1715,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 124 + 18;
+    const key = peg$currPos * 147 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1708,7 +1794,7 @@ function peg$parse(input, options) {
   function peg$parseGraph() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 124 + 19;
+    const key = peg$currPos * 147 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1789,7 +1875,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 20;
+    const key = peg$currPos * 147 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1843,7 +1929,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 21;
+    const key = peg$currPos * 147 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1900,7 +1986,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 22;
+    const key = peg$currPos * 147 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1938,7 +2024,7 @@ function peg$parse(input, options) {
   function peg$parseReopen() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 124 + 23;
+    const key = peg$currPos * 147 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1952,7 +2038,7 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       s3 = peg$parse_();
-      s4 = peg$parseRawToken();
+      s4 = peg$parseReopenMode();
       if (s4 !== peg$FAILED) {
         s5 = peg$parse__w();
         if (s5 !== peg$FAILED) {
@@ -2040,10 +2126,44 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseReopenMode() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 24;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseRawToken();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f15();
+    }
+    s0 = s1;
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseFreshToken();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f16();
+      }
+      s0 = s1;
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 124 + 24;
+    const key = peg$currPos * 147 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2099,7 +2219,7 @@ function peg$parse(input, options) {
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f15(s3);
+        s0 = peg$f17(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2113,7 +2233,7 @@ function peg$parse(input, options) {
       s1 = peg$parseReopenEntry();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f16(s1);
+        s1 = peg$f18(s1);
       }
       s0 = s1;
     }
@@ -2126,7 +2246,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 25;
+    const key = peg$currPos * 147 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2180,7 +2300,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 26;
+    const key = peg$currPos * 147 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2225,7 +2345,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f17(s1, s2);
+      s0 = peg$f19(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2239,7 +2359,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 27;
+    const key = peg$currPos * 147 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2277,7 +2397,7 @@ function peg$parse(input, options) {
   function peg$parseDel() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 28;
+    const key = peg$currPos * 147 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2294,7 +2414,7 @@ function peg$parse(input, options) {
         s3 = peg$parseNodeRef();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f18(s3);
+          s0 = peg$f20(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2316,7 +2436,7 @@ function peg$parse(input, options) {
   function peg$parseExport() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 124 + 29;
+    const key = peg$currPos * 147 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2371,7 +2491,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f19(s3, s4);
+          s0 = peg$f21(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2393,7 +2513,7 @@ function peg$parse(input, options) {
   function peg$parseExportWritable() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 30;
+    const key = peg$currPos * 147 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2423,7 +2543,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f20();
+        s0 = peg$f22();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2441,7 +2561,7 @@ function peg$parse(input, options) {
   function peg$parseUnexport() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 31;
+    const key = peg$currPos * 147 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2458,7 +2578,7 @@ function peg$parse(input, options) {
         s3 = peg$parseIdentifier();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f21(s3);
+          s0 = peg$f23(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2480,7 +2600,7 @@ function peg$parse(input, options) {
   function peg$parseIo() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 32;
+    const key = peg$currPos * 147 + 33;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2501,7 +2621,7 @@ function peg$parse(input, options) {
             s5 = peg$parseString();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f22(s3, s5);
+              s0 = peg$f24(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2531,7 +2651,7 @@ function peg$parse(input, options) {
   function peg$parseQmp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 124 + 33;
+    const key = peg$currPos * 147 + 34;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2560,7 +2680,7 @@ function peg$parse(input, options) {
             s4 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f23(s3, s4);
+          s0 = peg$f25(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2579,10 +2699,581 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseJob() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    const key = peg$currPos * 147 + 35;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseJobToken();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse__w();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseJobType();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parse__w();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseIdentifier();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parse__w();
+              if (s6 !== peg$FAILED) {
+                s7 = peg$parseJobDevice();
+                if (s7 !== peg$FAILED) {
+                  s8 = [];
+                  s9 = peg$currPos;
+                  s10 = peg$parse__w();
+                  if (s10 !== peg$FAILED) {
+                    s11 = peg$parseOption();
+                    if (s11 !== peg$FAILED) {
+                      s9 = s11;
+                    } else {
+                      peg$currPos = s9;
+                      s9 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s9;
+                    s9 = peg$FAILED;
+                  }
+                  while (s9 !== peg$FAILED) {
+                    s8.push(s9);
+                    s9 = peg$currPos;
+                    s10 = peg$parse__w();
+                    if (s10 !== peg$FAILED) {
+                      s11 = peg$parseOption();
+                      if (s11 !== peg$FAILED) {
+                        s9 = s11;
+                      } else {
+                        peg$currPos = s9;
+                        s9 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s9;
+                      s9 = peg$FAILED;
+                    }
+                  }
+                  peg$savedPos = s0;
+                  s0 = peg$f26(s3, s5, s7, s8);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseJobToken();
+      if (s1 !== peg$FAILED) {
+        s2 = peg$parse__w();
+        if (s2 !== peg$FAILED) {
+          s3 = peg$parseJobVerb();
+          if (s3 !== peg$FAILED) {
+            s4 = peg$parse__w();
+            if (s4 !== peg$FAILED) {
+              s5 = peg$parseIdentifier();
+              if (s5 !== peg$FAILED) {
+                s6 = [];
+                s7 = peg$currPos;
+                s8 = peg$parse__w();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseOption();
+                  if (s9 !== peg$FAILED) {
+                    s7 = s9;
+                  } else {
+                    peg$currPos = s7;
+                    s7 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+                while (s7 !== peg$FAILED) {
+                  s6.push(s7);
+                  s7 = peg$currPos;
+                  s8 = peg$parse__w();
+                  if (s8 !== peg$FAILED) {
+                    s9 = peg$parseOption();
+                    if (s9 !== peg$FAILED) {
+                      s7 = s9;
+                    } else {
+                      peg$currPos = s7;
+                      s7 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s7;
+                    s7 = peg$FAILED;
+                  }
+                }
+                peg$savedPos = s0;
+                s0 = peg$f27(s3, s5, s6);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseJobDevice() {
+    let s0, s1, s2, s3, s4;
+
+    const key = peg$currPos * 147 + 36;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    peg$silentFails++;
+    s2 = peg$currPos;
+    s3 = peg$parseOptionKey();
+    if (s3 !== peg$FAILED) {
+      if (input.charCodeAt(peg$currPos) === 61) {
+        s4 = peg$c5;
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
+      }
+      if (s4 !== peg$FAILED) {
+        s3 = [s3, s4];
+        s2 = s3;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s2 === peg$FAILED) {
+      s1 = undefined;
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseNodeRef();
+      if (s2 !== peg$FAILED) {
+        s0 = s2;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseJobType() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 37;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseStreamToken();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f28();
+    }
+    s0 = s1;
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseCommitToken();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f29();
+      }
+      s0 = s1;
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        s1 = peg$parseMirrorToken();
+        if (s1 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s1 = peg$f30();
+        }
+        s0 = s1;
+      }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseJobVerb() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 38;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseFinalizeToken();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f31();
+    }
+    s0 = s1;
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseCompleteToken();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f32();
+      }
+      s0 = s1;
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        s1 = peg$parseCancelToken();
+        if (s1 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s1 = peg$f33();
+        }
+        s0 = s1;
+        if (s0 === peg$FAILED) {
+          s0 = peg$currPos;
+          s1 = peg$parsePauseToken();
+          if (s1 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s1 = peg$f34();
+          }
+          s0 = s1;
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            s1 = peg$parseResumeToken();
+            if (s1 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s1 = peg$f35();
+            }
+            s0 = s1;
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              s1 = peg$parseDismissToken();
+              if (s1 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s1 = peg$f36();
+              }
+              s0 = s1;
+            }
+          }
+        }
+      }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseWait() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+
+    const key = peg$currPos * 147 + 39;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseWaitToken();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse__w();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseEventToken();
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parse__w();
+          if (s4 !== peg$FAILED) {
+            s5 = peg$parseEventName();
+            if (s5 !== peg$FAILED) {
+              s6 = [];
+              s7 = peg$currPos;
+              s8 = peg$parse__w();
+              if (s8 !== peg$FAILED) {
+                s9 = peg$parseOption();
+                if (s9 !== peg$FAILED) {
+                  s7 = s9;
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+              while (s7 !== peg$FAILED) {
+                s6.push(s7);
+                s7 = peg$currPos;
+                s8 = peg$parse__w();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parseOption();
+                  if (s9 !== peg$FAILED) {
+                    s7 = s9;
+                  } else {
+                    peg$currPos = s7;
+                    s7 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+              }
+              peg$savedPos = s0;
+              s0 = peg$f37(s5, s6);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseWaitToken();
+      if (s1 !== peg$FAILED) {
+        s2 = peg$parse__w();
+        if (s2 !== peg$FAILED) {
+          s3 = peg$parseIdentifier();
+          if (s3 !== peg$FAILED) {
+            s4 = peg$parse__w();
+            if (s4 !== peg$FAILED) {
+              s5 = peg$parseJobStatusName();
+              if (s5 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s0 = peg$f38(s3, s5);
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseEventName() {
+    let s0, s1, s2, s3, s4, s5;
+
+    const key = peg$currPos * 147 + 40;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$currPos;
+    s3 = input.charAt(peg$currPos);
+    if (peg$r2.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+    }
+    if (s3 !== peg$FAILED) {
+      s4 = [];
+      s5 = input.charAt(peg$currPos);
+      if (peg$r3.test(s5)) {
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+      }
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = input.charAt(peg$currPos);
+        if (peg$r3.test(s5)) {
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        }
+      }
+      s3 = [s3, s4];
+      s2 = s3;
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f39(s1);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseJobStatusName() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 41;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$parseIdentifier();
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e14); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseExpect() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 34;
+    const key = peg$currPos * 147 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2599,7 +3290,7 @@ function peg$parse(input, options) {
         s3 = peg$parseAssertion();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f24(s3);
+          s0 = peg$f40(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2621,7 +3312,7 @@ function peg$parse(input, options) {
   function peg$parseAssertion() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 124 + 35;
+    const key = peg$currPos * 147 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2638,7 +3329,7 @@ function peg$parse(input, options) {
         s3 = peg$parseEdge();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f25(s3);
+          s0 = peg$f41(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2675,7 +3366,7 @@ function peg$parse(input, options) {
           s3 = peg$parseNodeRef();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f26(s1, s3);
+            s0 = peg$f42(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2739,7 +3430,7 @@ function peg$parse(input, options) {
             }
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f27(s5);
+              s0 = peg$f43(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2752,6 +3443,157 @@ function peg$parse(input, options) {
           peg$currPos = s0;
           s0 = peg$FAILED;
         }
+        if (s0 === peg$FAILED) {
+          s0 = peg$currPos;
+          s1 = peg$parseNodeToken();
+          if (s1 !== peg$FAILED) {
+            s2 = peg$parse__w();
+            if (s2 !== peg$FAILED) {
+              s3 = peg$parseNodeRef();
+              if (s3 !== peg$FAILED) {
+                s4 = [];
+                s5 = peg$currPos;
+                s6 = peg$parse__w();
+                if (s6 !== peg$FAILED) {
+                  s7 = peg$parseOption();
+                  if (s7 !== peg$FAILED) {
+                    s5 = s7;
+                  } else {
+                    peg$currPos = s5;
+                    s5 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s5;
+                  s5 = peg$FAILED;
+                }
+                if (s5 !== peg$FAILED) {
+                  while (s5 !== peg$FAILED) {
+                    s4.push(s5);
+                    s5 = peg$currPos;
+                    s6 = peg$parse__w();
+                    if (s6 !== peg$FAILED) {
+                      s7 = peg$parseOption();
+                      if (s7 !== peg$FAILED) {
+                        s5 = s7;
+                      } else {
+                        peg$currPos = s5;
+                        s5 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s5;
+                      s5 = peg$FAILED;
+                    }
+                  }
+                } else {
+                  s4 = peg$FAILED;
+                }
+                if (s4 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f44(s3, s4);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            s1 = peg$parseJobToken();
+            if (s1 !== peg$FAILED) {
+              s2 = peg$parse__w();
+              if (s2 !== peg$FAILED) {
+                s3 = peg$parseIdentifier();
+                if (s3 !== peg$FAILED) {
+                  s4 = [];
+                  s5 = peg$currPos;
+                  s6 = peg$parse__w();
+                  if (s6 !== peg$FAILED) {
+                    s7 = peg$parseOption();
+                    if (s7 !== peg$FAILED) {
+                      s5 = s7;
+                    } else {
+                      peg$currPos = s5;
+                      s5 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s5;
+                    s5 = peg$FAILED;
+                  }
+                  if (s5 !== peg$FAILED) {
+                    while (s5 !== peg$FAILED) {
+                      s4.push(s5);
+                      s5 = peg$currPos;
+                      s6 = peg$parse__w();
+                      if (s6 !== peg$FAILED) {
+                        s7 = peg$parseOption();
+                        if (s7 !== peg$FAILED) {
+                          s5 = s7;
+                        } else {
+                          peg$currPos = s5;
+                          s5 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s5;
+                        s5 = peg$FAILED;
+                      }
+                    }
+                  } else {
+                    s4 = peg$FAILED;
+                  }
+                  if (s4 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f45(s3, s4);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              s1 = peg$parseFrozenToken();
+              if (s1 !== peg$FAILED) {
+                s2 = peg$parse__w();
+                if (s2 !== peg$FAILED) {
+                  s3 = peg$parseEdge();
+                  if (s3 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f46(s3);
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            }
+          }
+        }
       }
     }
 
@@ -2763,7 +3605,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 36;
+    const key = peg$currPos * 147 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2817,7 +3659,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 37;
+    const key = peg$currPos * 147 + 45;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2855,7 +3697,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 124 + 38;
+    const key = peg$currPos * 147 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2923,7 +3765,7 @@ function peg$parse(input, options) {
             s7 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f28(s1, s3, s5, s6, s7);
+          s0 = peg$f47(s1, s3, s5, s6, s7);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2945,7 +3787,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 124 + 39;
+    const key = peg$currPos * 147 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2970,7 +3812,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e15); }
           }
           if (s7 !== peg$FAILED) {
             s6 = [s6, s7];
@@ -2988,7 +3830,7 @@ function peg$parse(input, options) {
           }
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f29(s3);
+            s0 = peg$f48(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3014,7 +3856,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 40;
+    const key = peg$currPos * 147 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3030,7 +3872,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseEdgeName();
@@ -3040,7 +3882,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e17); }
         }
         if (s3 !== peg$FAILED) {
           s0 = s2;
@@ -3059,7 +3901,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+      if (peg$silentFails === 0) { peg$fail(peg$e16); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3070,7 +3912,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 41;
+    const key = peg$currPos * 147 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3091,7 +3933,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
     }
     peg$silentFails--;
     if (s5 === peg$FAILED) {
@@ -3102,11 +3944,11 @@ function peg$parse(input, options) {
     }
     if (s4 !== peg$FAILED) {
       s5 = input.charAt(peg$currPos);
-      if (peg$r2.test(s5)) {
+      if (peg$r4.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e14); }
+        if (peg$silentFails === 0) { peg$fail(peg$e19); }
       }
       if (s5 !== peg$FAILED) {
         s4 = [s4, s5];
@@ -3130,7 +3972,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e17); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -3141,11 +3983,11 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           s5 = input.charAt(peg$currPos);
-          if (peg$r2.test(s5)) {
+          if (peg$r4.test(s5)) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e14); }
+            if (peg$silentFails === 0) { peg$fail(peg$e19); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -3169,7 +4011,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f30(s1);
+      s1 = peg$f49(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3177,14 +4019,14 @@ function peg$parse(input, options) {
       s1 = peg$parseString();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f31(s1);
+        s1 = peg$f50(s1);
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e13); }
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3195,7 +4037,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 124 + 42;
+    const key = peg$currPos * 147 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3210,7 +4052,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -3226,7 +4068,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (peg$silentFails === 0) { peg$fail(peg$e21); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$parse__();
@@ -3250,7 +4092,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse__();
@@ -3272,11 +4114,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e17); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f32(s3, s4);
+        s0 = peg$f51(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3296,7 +4138,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parsePermName();
@@ -3318,7 +4160,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (peg$silentFails === 0) { peg$fail(peg$e21); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parsePermName();
@@ -3334,7 +4176,7 @@ function peg$parse(input, options) {
           }
         }
         peg$savedPos = s0;
-        s0 = peg$f33(s1, s2);
+        s0 = peg$f52(s1, s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3343,7 +4185,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f34();
+        s1 = peg$f53();
         s0 = s1;
       }
     }
@@ -3356,7 +4198,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 43;
+    const key = peg$currPos * 147 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3370,21 +4212,21 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r3.test(s3)) {
+    if (peg$r5.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r3.test(s3)) {
+        if (peg$r5.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e19); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
       }
     } else {
@@ -3397,13 +4239,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f35(s1);
+      s1 = peg$f54(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e18); }
+      if (peg$silentFails === 0) { peg$fail(peg$e23); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3412,9 +4254,9 @@ function peg$parse(input, options) {
   }
 
   function peg$parseShow() {
-    let s0, s1, s2, s3, s4, s5;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 124 + 44;
+    const key = peg$currPos * 147 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3434,8 +4276,40 @@ function peg$parse(input, options) {
           if (s4 !== peg$FAILED) {
             s5 = peg$parseNodeRef();
             if (s5 !== peg$FAILED) {
+              s6 = [];
+              s7 = peg$currPos;
+              s8 = peg$parse__w();
+              if (s8 !== peg$FAILED) {
+                s9 = peg$parsePropertyName();
+                if (s9 !== peg$FAILED) {
+                  s7 = s9;
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+              while (s7 !== peg$FAILED) {
+                s6.push(s7);
+                s7 = peg$currPos;
+                s8 = peg$parse__w();
+                if (s8 !== peg$FAILED) {
+                  s9 = peg$parsePropertyName();
+                  if (s9 !== peg$FAILED) {
+                    s7 = s9;
+                  } else {
+                    peg$currPos = s7;
+                    s7 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s7;
+                  s7 = peg$FAILED;
+                }
+              }
               peg$savedPos = s0;
-              s0 = peg$f36(s5);
+              s0 = peg$f55(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3474,7 +4348,7 @@ function peg$parse(input, options) {
           }
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f37(s3);
+            s0 = peg$f56(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3494,10 +4368,79 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parsePropertyName() {
+    let s0, s1, s2, s3, s4, s5;
+
+    const key = peg$currPos * 147 + 53;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$currPos;
+    s3 = input.charAt(peg$currPos);
+    if (peg$r6.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+    }
+    if (s3 !== peg$FAILED) {
+      s4 = [];
+      s5 = input.charAt(peg$currPos);
+      if (peg$r4.test(s5)) {
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      }
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = input.charAt(peg$currPos);
+        if (peg$r4.test(s5)) {
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
+        }
+      }
+      s3 = [s3, s4];
+      s2 = s3;
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f57(s1);
+    }
+    s0 = s1;
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 45;
+    const key = peg$currPos * 147 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3510,7 +4453,7 @@ function peg$parse(input, options) {
     s1 = peg$parseBlockRecoveryText();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f38();
+      s1 = peg$f58();
     }
     s0 = s1;
 
@@ -3522,7 +4465,7 @@ function peg$parse(input, options) {
   function peg$parseExpectation() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 46;
+    const key = peg$currPos * 147 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3538,7 +4481,7 @@ function peg$parse(input, options) {
       s3 = peg$parseOkToken();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f39();
+        s0 = peg$f59();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3559,7 +4502,7 @@ function peg$parse(input, options) {
             s5 = peg$parseErrorMatch();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f40(s5);
+              s0 = peg$f60(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3586,7 +4529,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 47;
+    const key = peg$currPos * 147 + 56;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3601,12 +4544,12 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3617,7 +4560,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 48;
+    const key = peg$currPos * 147 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3630,7 +4573,7 @@ function peg$parse(input, options) {
     s1 = peg$parseString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f41(s1);
+      s1 = peg$f61(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3645,7 +4588,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 124 + 49;
+    const key = peg$currPos * 147 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3661,7 +4604,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e22); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -3686,31 +4629,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e22); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
           s5 = [];
           s6 = input.charAt(peg$currPos);
-          if (peg$r4.test(s6)) {
+          if (peg$r7.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e23); }
+            if (peg$silentFails === 0) { peg$fail(peg$e30); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
             s6 = input.charAt(peg$currPos);
-            if (peg$r4.test(s6)) {
+            if (peg$r7.test(s6)) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e23); }
+              if (peg$silentFails === 0) { peg$fail(peg$e30); }
             }
           }
           s4 = input.substring(s4, peg$currPos);
           peg$savedPos = s0;
-          s0 = peg$f42(s2, s4);
+          s0 = peg$f62(s2, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3726,7 +4669,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3737,7 +4680,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 50;
+    const key = peg$currPos * 147 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3752,15 +4695,15 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s1 !== peg$FAILED) {
       s2 = input.charAt(peg$currPos);
-      if (peg$r5.test(s2)) {
+      if (peg$r8.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e25); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
       if (s2 !== peg$FAILED) {
         s1 = [s1, s2];
@@ -3780,7 +4723,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e15); }
+        if (peg$silentFails === 0) { peg$fail(peg$e20); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -3790,15 +4733,15 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         if (s4 !== peg$FAILED) {
           s5 = input.charAt(peg$currPos);
-          if (peg$r5.test(s5)) {
+          if (peg$r8.test(s5)) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+            if (peg$silentFails === 0) { peg$fail(peg$e32); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -3813,11 +4756,11 @@ function peg$parse(input, options) {
         }
         if (s3 === peg$FAILED) {
           s3 = input.charAt(peg$currPos);
-          if (peg$r6.test(s3)) {
+          if (peg$r9.test(s3)) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e26); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
         }
         while (s3 !== peg$FAILED) {
@@ -3828,15 +4771,15 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           if (s4 !== peg$FAILED) {
             s5 = input.charAt(peg$currPos);
-            if (peg$r5.test(s5)) {
+            if (peg$r8.test(s5)) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e25); }
+              if (peg$silentFails === 0) { peg$fail(peg$e32); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -3851,11 +4794,11 @@ function peg$parse(input, options) {
           }
           if (s3 === peg$FAILED) {
             s3 = input.charAt(peg$currPos);
-            if (peg$r6.test(s3)) {
+            if (peg$r9.test(s3)) {
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e26); }
+              if (peg$silentFails === 0) { peg$fail(peg$e33); }
             }
           }
         }
@@ -3864,7 +4807,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e17); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s3 !== peg$FAILED) {
           s1 = [s1, s2, s3];
@@ -3879,11 +4822,11 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = input.charAt(peg$currPos);
-        if (peg$r7.test(s0)) {
+        if (peg$r10.test(s0)) {
           peg$currPos++;
         } else {
           s0 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e27); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
       }
     }
@@ -3896,7 +4839,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 51;
+    const key = peg$currPos * 147 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3925,7 +4868,7 @@ function peg$parse(input, options) {
         s3 = peg$parseValue();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f43(s1, s3);
+          s0 = peg$f63(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3947,7 +4890,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 52;
+    const key = peg$currPos * 147 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3959,29 +4902,29 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = input.charAt(peg$currPos);
-    if (peg$r8.test(s1)) {
+    if (peg$r6.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r2.test(s3)) {
+      if (peg$r4.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e14); }
+        if (peg$silentFails === 0) { peg$fail(peg$e19); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r2.test(s3)) {
+        if (peg$r4.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e14); }
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
         }
       }
       s1 = [s1, s2];
@@ -3993,7 +4936,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4004,7 +4947,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 124 + 53;
+    const key = peg$currPos * 147 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4044,7 +4987,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 124 + 54;
+    const key = peg$currPos * 147 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4059,7 +5002,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4128,11 +5071,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e37); }
         }
         if (s7 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f44(s3, s4, s5);
+          s0 = peg$f64(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4154,7 +5097,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 124 + 55;
+    const key = peg$currPos * 147 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4169,7 +5112,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4185,7 +5128,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e16); }
+        if (peg$silentFails === 0) { peg$fail(peg$e21); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$parse__();
@@ -4209,7 +5152,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse__();
@@ -4231,11 +5174,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e17); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f45(s3, s4);
+        s0 = peg$f65(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4253,7 +5196,7 @@ function peg$parse(input, options) {
   function peg$parseBool() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 124 + 56;
+    const key = peg$currPos * 147 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4268,7 +5211,7 @@ function peg$parse(input, options) {
     s2 = peg$parseOnToken();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f46();
+      s2 = peg$f66();
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -4276,7 +5219,7 @@ function peg$parse(input, options) {
       s2 = peg$parseOffToken();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f47();
+        s2 = peg$f67();
       }
       s1 = s2;
       if (s1 === peg$FAILED) {
@@ -4284,7 +5227,7 @@ function peg$parse(input, options) {
         s2 = peg$parseTrueToken();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s1;
-          s2 = peg$f48();
+          s2 = peg$f68();
         }
         s1 = s2;
         if (s1 === peg$FAILED) {
@@ -4292,7 +5235,7 @@ function peg$parse(input, options) {
           s2 = peg$parseFalseToken();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s1;
-            s2 = peg$f49();
+            s2 = peg$f69();
           }
           s1 = s2;
         }
@@ -4300,13 +5243,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f50(s1);
+      s1 = peg$f70(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4317,7 +5260,7 @@ function peg$parse(input, options) {
   function peg$parseNull() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 57;
+    const key = peg$currPos * 147 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4331,13 +5274,13 @@ function peg$parse(input, options) {
     s1 = peg$parseNullToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f51();
+      s1 = peg$f71();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4348,7 +5291,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 58;
+    const key = peg$currPos * 147 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4366,28 +5309,28 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r9.test(s5)) {
+    if (peg$r11.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r9.test(s5)) {
+        if (peg$r11.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e35); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
       }
     } else {
@@ -4395,11 +5338,11 @@ function peg$parse(input, options) {
     }
     if (s4 !== peg$FAILED) {
       s5 = input.charAt(peg$currPos);
-      if (peg$r10.test(s5)) {
+      if (peg$r12.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e36); }
+        if (peg$silentFails === 0) { peg$fail(peg$e42); }
       }
       if (s5 === peg$FAILED) {
         s5 = null;
@@ -4428,7 +5371,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f52(s1);
+        s0 = peg$f72(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4440,7 +5383,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4451,7 +5394,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 59;
+    const key = peg$currPos * 147 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4472,7 +5415,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
     }
     peg$silentFails--;
     if (s5 === peg$FAILED) {
@@ -4505,7 +5448,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e17); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -4538,13 +5481,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f53(s1);
+      s1 = peg$f73(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4555,7 +5498,7 @@ function peg$parse(input, options) {
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 124 + 60;
+    const key = peg$currPos * 147 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4565,11 +5508,11 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r11.test(s0)) {
+    if (peg$r13.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4580,7 +5523,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 61;
+    const key = peg$currPos * 147 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4594,29 +5537,29 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     s3 = input.charAt(peg$currPos);
-    if (peg$r12.test(s3)) {
+    if (peg$r14.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s3 !== peg$FAILED) {
       s4 = [];
       s5 = input.charAt(peg$currPos);
-      if (peg$r13.test(s5)) {
+      if (peg$r15.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e41); }
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
       }
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r13.test(s5)) {
+        if (peg$r15.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
       }
       s3 = [s3, s4];
@@ -4632,13 +5575,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f54(s1);
+      s1 = peg$f74(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4649,7 +5592,7 @@ function peg$parse(input, options) {
   function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 62;
+    const key = peg$currPos * 147 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4663,7 +5606,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4674,7 +5617,7 @@ function peg$parse(input, options) {
   function peg$parseQmpCommandName() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 63;
+    const key = peg$currPos * 147 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4688,7 +5631,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4699,7 +5642,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 124 + 64;
+    const key = peg$currPos * 147 + 73;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4721,7 +5664,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e29); }
       }
       if (s6 !== peg$FAILED) {
         s7 = peg$parseNodeRefSegment();
@@ -4744,7 +5687,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e22); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
         if (s6 !== peg$FAILED) {
           s7 = peg$parseNodeRefSegment();
@@ -4773,13 +5716,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f55(s1);
+      s1 = peg$f75(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4790,7 +5733,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 65;
+    const key = peg$currPos * 147 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4801,29 +5744,29 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.charAt(peg$currPos);
-    if (peg$r12.test(s1)) {
+    if (peg$r14.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r13.test(s3)) {
+      if (peg$r15.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e41); }
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r13.test(s3)) {
+        if (peg$r15.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
       }
       s1 = [s1, s2];
@@ -4841,7 +5784,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 66;
+    const key = peg$currPos * 147 + 75;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4854,7 +5797,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f56(s1);
+      s1 = peg$f76(s1);
     }
     s0 = s1;
 
@@ -4866,7 +5809,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 124 + 67;
+    const key = peg$currPos * 147 + 76;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4897,7 +5840,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parseJsonWs();
@@ -4929,7 +5872,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f57(s3);
+        s0 = peg$f77(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4947,7 +5890,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 68;
+    const key = peg$currPos * 147 + 77;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4972,7 +5915,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f58(s1, s5);
+          s0 = peg$f78(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4994,7 +5937,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 124 + 69;
+    const key = peg$currPos * 147 + 78;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5009,7 +5952,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseJsonWs();
@@ -5025,7 +5968,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parseJsonWs();
@@ -5053,7 +5996,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e17); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s5 !== peg$FAILED) {
         s0 = s3;
@@ -5074,7 +6017,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 124 + 70;
+    const key = peg$currPos * 147 + 79;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5105,7 +6048,7 @@ function peg$parse(input, options) {
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 124 + 71;
+    const key = peg$currPos * 147 + 80;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5123,28 +6066,28 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r9.test(s5)) {
+    if (peg$r11.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r9.test(s5)) {
+        if (peg$r11.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e35); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
       }
     } else {
@@ -5157,26 +6100,26 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e51); }
       }
       if (s6 !== peg$FAILED) {
         s7 = [];
         s8 = input.charAt(peg$currPos);
-        if (peg$r9.test(s8)) {
+        if (peg$r11.test(s8)) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e35); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
         if (s8 !== peg$FAILED) {
           while (s8 !== peg$FAILED) {
             s7.push(s8);
             s8 = input.charAt(peg$currPos);
-            if (peg$r9.test(s8)) {
+            if (peg$r11.test(s8)) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e35); }
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
             }
           }
         } else {
@@ -5198,40 +6141,40 @@ function peg$parse(input, options) {
       }
       s6 = peg$currPos;
       s7 = input.charAt(peg$currPos);
-      if (peg$r14.test(s7)) {
+      if (peg$r16.test(s7)) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       if (s7 !== peg$FAILED) {
         s8 = input.charAt(peg$currPos);
-        if (peg$r15.test(s8)) {
+        if (peg$r17.test(s8)) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e47); }
+          if (peg$silentFails === 0) { peg$fail(peg$e53); }
         }
         if (s8 === peg$FAILED) {
           s8 = null;
         }
         s9 = [];
         s10 = input.charAt(peg$currPos);
-        if (peg$r9.test(s10)) {
+        if (peg$r11.test(s10)) {
           peg$currPos++;
         } else {
           s10 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e35); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
         if (s10 !== peg$FAILED) {
           while (s10 !== peg$FAILED) {
             s9.push(s10);
             s10 = input.charAt(peg$currPos);
-            if (peg$r9.test(s10)) {
+            if (peg$r11.test(s10)) {
               peg$currPos++;
             } else {
               s10 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e35); }
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
             }
           }
         } else {
@@ -5264,13 +6207,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f59(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5281,7 +6224,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 72;
+    const key = peg$currPos * 147 + 81;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5295,7 +6238,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f60();
+      s1 = peg$f80();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -5303,7 +6246,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f61();
+        s1 = peg$f81();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -5311,7 +6254,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f62();
+          s1 = peg$f82();
         }
         s0 = s1;
       }
@@ -5319,7 +6262,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5330,7 +6273,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 73;
+    const key = peg$currPos * 147 + 82;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5342,20 +6285,20 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r16.test(s1)) {
+    if (peg$r18.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r16.test(s1)) {
+      if (peg$r18.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e49); }
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
       }
     }
     peg$silentFails--;
@@ -5368,7 +6311,7 @@ function peg$parse(input, options) {
   function peg$parseAddToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 74;
+    const key = peg$currPos * 147 + 83;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5382,168 +6325,6 @@ function peg$parse(input, options) {
     if (input.substr(peg$currPos, 3) === peg$c16) {
       s1 = peg$c16;
       peg$currPos += 3;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseDelToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 124 + 75;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c17) {
-      s1 = peg$c17;
-      peg$currPos += 3;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseEachToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 124 + 76;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c18) {
-      s1 = peg$c18;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseEdgeToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 124 + 77;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c19) {
-      s1 = peg$c19;
-      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e57); }
@@ -5581,10 +6362,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseErrorToken() {
+  function peg$parseCancelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 78;
+    const key = peg$currPos * 147 + 84;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5595,9 +6376,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c20) {
-      s1 = peg$c20;
-      peg$currPos += 5;
+    if (input.substr(peg$currPos, 6) === peg$c17) {
+      s1 = peg$c17;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e59); }
@@ -5635,10 +6416,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExistsToken() {
+  function peg$parseCommitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 79;
+    const key = peg$currPos * 147 + 85;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5649,8 +6430,8 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c21) {
-      s1 = peg$c21;
+    if (input.substr(peg$currPos, 6) === peg$c18) {
+      s1 = peg$c18;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
@@ -5689,10 +6470,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExpectToken() {
+  function peg$parseCompleteToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 80;
+    const key = peg$currPos * 147 + 86;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5703,9 +6484,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c22) {
-      s1 = peg$c22;
-      peg$currPos += 6;
+    if (input.substr(peg$currPos, 8) === peg$c19) {
+      s1 = peg$c19;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e63); }
@@ -5743,10 +6524,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExportToken() {
+  function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 81;
+    const key = peg$currPos * 147 + 87;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5757,9 +6538,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c23) {
-      s1 = peg$c23;
-      peg$currPos += 6;
+    if (input.substr(peg$currPos, 3) === peg$c20) {
+      s1 = peg$c20;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e65); }
@@ -5797,10 +6578,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFalseToken() {
+  function peg$parseDismissToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 82;
+    const key = peg$currPos * 147 + 88;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5811,9 +6592,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c24) {
-      s1 = peg$c24;
-      peg$currPos += 5;
+    if (input.substr(peg$currPos, 7) === peg$c21) {
+      s1 = peg$c21;
+      peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e67); }
@@ -5851,10 +6632,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseGoneToken() {
+  function peg$parseEachToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 83;
+    const key = peg$currPos * 147 + 89;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5865,8 +6646,8 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 4) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
@@ -5905,10 +6686,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseGraphToken() {
+  function peg$parseEdgeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 84;
+    const key = peg$currPos * 147 + 90;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5919,9 +6700,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c26) {
-      s1 = peg$c26;
-      peg$currPos += 5;
+    if (input.substr(peg$currPos, 4) === peg$c23) {
+      s1 = peg$c23;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e71); }
@@ -5959,10 +6740,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseImageToken() {
+  function peg$parseErrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 85;
+    const key = peg$currPos * 147 + 91;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5973,8 +6754,8 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c27) {
-      s1 = peg$c27;
+    if (input.substr(peg$currPos, 5) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
@@ -6013,10 +6794,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseInToken() {
+  function peg$parseEventToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 86;
+    const key = peg$currPos * 147 + 92;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6027,9 +6808,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c28) {
-      s1 = peg$c28;
-      peg$currPos += 2;
+    if (input.substr(peg$currPos, 5) === peg$c25) {
+      s1 = peg$c25;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e75); }
@@ -6067,10 +6848,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIoToken() {
+  function peg$parseExistsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 87;
+    const key = peg$currPos * 147 + 93;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6081,9 +6862,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c29) {
-      s1 = peg$c29;
-      peg$currPos += 2;
+    if (input.substr(peg$currPos, 6) === peg$c26) {
+      s1 = peg$c26;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e77); }
@@ -6121,10 +6902,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNodeToken() {
+  function peg$parseExpectToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 88;
+    const key = peg$currPos * 147 + 94;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6135,9 +6916,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c30) {
-      s1 = peg$c30;
-      peg$currPos += 4;
+    if (input.substr(peg$currPos, 6) === peg$c27) {
+      s1 = peg$c27;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e79); }
@@ -6175,10 +6956,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNodesToken() {
+  function peg$parseExportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 89;
+    const key = peg$currPos * 147 + 95;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6189,9 +6970,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c31) {
-      s1 = peg$c31;
-      peg$currPos += 5;
+    if (input.substr(peg$currPos, 6) === peg$c28) {
+      s1 = peg$c28;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e81); }
@@ -6229,10 +7010,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNullToken() {
+  function peg$parseFalseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 90;
+    const key = peg$currPos * 147 + 96;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6243,9 +7024,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c32) {
-      s1 = peg$c32;
-      peg$currPos += 4;
+    if (input.substr(peg$currPos, 5) === peg$c29) {
+      s1 = peg$c29;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e83); }
@@ -6283,10 +7064,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOffToken() {
+  function peg$parseFinalizeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 91;
+    const key = peg$currPos * 147 + 97;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6297,9 +7078,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c33) {
-      s1 = peg$c33;
-      peg$currPos += 3;
+    if (input.substr(peg$currPos, 8) === peg$c30) {
+      s1 = peg$c30;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e85); }
@@ -6337,10 +7118,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOkToken() {
+  function peg$parseFreshToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 92;
+    const key = peg$currPos * 147 + 98;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6351,9 +7132,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c34) {
-      s1 = peg$c34;
-      peg$currPos += 2;
+    if (input.substr(peg$currPos, 5) === peg$c31) {
+      s1 = peg$c31;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e87); }
@@ -6391,10 +7172,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOnToken() {
+  function peg$parseFrozenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 93;
+    const key = peg$currPos * 147 + 99;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6405,9 +7186,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c35) {
-      s1 = peg$c35;
-      peg$currPos += 2;
+    if (input.substr(peg$currPos, 6) === peg$c32) {
+      s1 = peg$c32;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e89); }
@@ -6445,10 +7226,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseQmpToken() {
+  function peg$parseGoneToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 94;
+    const key = peg$currPos * 147 + 100;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6459,9 +7240,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c36) {
-      s1 = peg$c36;
-      peg$currPos += 3;
+    if (input.substr(peg$currPos, 4) === peg$c33) {
+      s1 = peg$c33;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e91); }
@@ -6499,10 +7280,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRawToken() {
+  function peg$parseGraphToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 95;
+    const key = peg$currPos * 147 + 101;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6513,9 +7294,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c37) {
-      s1 = peg$c37;
-      peg$currPos += 3;
+    if (input.substr(peg$currPos, 5) === peg$c34) {
+      s1 = peg$c34;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e93); }
@@ -6553,10 +7334,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseReopenToken() {
+  function peg$parseImageToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 96;
+    const key = peg$currPos * 147 + 102;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6567,9 +7348,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c38) {
-      s1 = peg$c38;
-      peg$currPos += 6;
+    if (input.substr(peg$currPos, 5) === peg$c35) {
+      s1 = peg$c35;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e95); }
@@ -6607,10 +7388,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRequireToken() {
+  function peg$parseInToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 97;
+    const key = peg$currPos * 147 + 103;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6621,9 +7402,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c39) {
-      s1 = peg$c39;
-      peg$currPos += 7;
+    if (input.substr(peg$currPos, 2) === peg$c36) {
+      s1 = peg$c36;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e97); }
@@ -6661,10 +7442,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRoToken() {
+  function peg$parseIoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 98;
+    const key = peg$currPos * 147 + 104;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6675,8 +7456,8 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 2) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
@@ -6715,10 +7496,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRwToken() {
+  function peg$parseJobToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 99;
+    const key = peg$currPos * 147 + 105;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6729,9 +7510,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c41) {
-      s1 = peg$c41;
-      peg$currPos += 2;
+    if (input.substr(peg$currPos, 3) === peg$c38) {
+      s1 = peg$c38;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e101); }
@@ -6769,10 +7550,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseScenarioToken() {
+  function peg$parseMirrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 100;
+    const key = peg$currPos * 147 + 106;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6783,9 +7564,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c42) {
-      s1 = peg$c42;
-      peg$currPos += 8;
+    if (input.substr(peg$currPos, 6) === peg$c39) {
+      s1 = peg$c39;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e103); }
@@ -6823,10 +7604,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseShowToken() {
+  function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 101;
+    const key = peg$currPos * 147 + 107;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6837,8 +7618,8 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 4) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
@@ -6877,10 +7658,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTagsToken() {
+  function peg$parseNodesToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 102;
+    const key = peg$currPos * 147 + 108;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6891,9 +7672,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c44) {
-      s1 = peg$c44;
-      peg$currPos += 4;
+    if (input.substr(peg$currPos, 5) === peg$c41) {
+      s1 = peg$c41;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e107); }
@@ -6931,10 +7712,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTrueToken() {
+  function peg$parseNullToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 103;
+    const key = peg$currPos * 147 + 109;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6945,8 +7726,8 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c45) {
-      s1 = peg$c45;
+    if (input.substr(peg$currPos, 4) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
@@ -6985,10 +7766,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseUnexportToken() {
+  function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 104;
+    const key = peg$currPos * 147 + 110;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6999,9 +7780,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c46) {
-      s1 = peg$c46;
-      peg$currPos += 8;
+    if (input.substr(peg$currPos, 3) === peg$c43) {
+      s1 = peg$c43;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e111); }
@@ -7039,10 +7820,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWritableToken() {
+  function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 105;
+    const key = peg$currPos * 147 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7053,9 +7834,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c47) {
-      s1 = peg$c47;
-      peg$currPos += 8;
+    if (input.substr(peg$currPos, 2) === peg$c44) {
+      s1 = peg$c44;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e113); }
@@ -7093,10 +7874,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePermToken() {
-    let s0, s1;
+  function peg$parseOnToken() {
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 106;
+    const key = peg$currPos * 147 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7106,12 +7887,35 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c48) {
-      s0 = peg$c48;
-      peg$currPos += 5;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c45) {
+      s1 = peg$c45;
+      peg$currPos += 2;
     } else {
-      s0 = peg$FAILED;
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e115); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -7124,10 +7928,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSharedToken() {
-    let s0, s1;
+  function peg$parsePauseToken() {
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 107;
+    const key = peg$currPos * 147 + 113;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7137,12 +7941,35 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c49) {
-      s0 = peg$c49;
-      peg$currPos += 7;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c46) {
+      s1 = peg$c46;
+      peg$currPos += 5;
     } else {
-      s0 = peg$FAILED;
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e117); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -7155,41 +7982,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseString() {
-    let s0, s1;
-
-    const key = peg$currPos * 124 + 108;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$parseJsonString();
-    if (s1 !== peg$FAILED) {
-      peg$savedPos = s0;
-      s1 = peg$f63(s1);
-    }
-    s0 = s1;
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e118); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseJsonString() {
+  function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 109;
+    const key = peg$currPos * 147 + 114;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7200,30 +7996,27 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c50;
-      peg$currPos++;
+    if (input.substr(peg$currPos, 3) === peg$c47) {
+      s1 = peg$c47;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e119); }
     }
     if (s1 !== peg$FAILED) {
-      s2 = [];
-      s3 = peg$parseStringChar();
-      while (s3 !== peg$FAILED) {
-        s2.push(s3);
-        s3 = peg$parseStringChar();
-      }
-      if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c50;
-        peg$currPos++;
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
       } else {
-        s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e119); }
+        peg$currPos = s2;
+        s2 = peg$FAILED;
       }
-      if (s3 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f64(s2);
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7243,10 +8036,916 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseRawToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 115;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c48) {
+      s1 = peg$c48;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e121); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e120); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseReopenToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 116;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c49) {
+      s1 = peg$c49;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e123); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e122); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRequireToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 117;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c50) {
+      s1 = peg$c50;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e125); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e124); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseResumeToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 118;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c51) {
+      s1 = peg$c51;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e127); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e126); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRoToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 119;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c52) {
+      s1 = peg$c52;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e128); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRwToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 120;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c53) {
+      s1 = peg$c53;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseScenarioToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 121;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c54) {
+      s1 = peg$c54;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e133); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e132); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseShowToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 122;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c55) {
+      s1 = peg$c55;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseStreamToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 123;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c56) {
+      s1 = peg$c56;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e137); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e136); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseTagsToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 124;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c57) {
+      s1 = peg$c57;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e139); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e138); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseTrueToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 125;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c58) {
+      s1 = peg$c58;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e141); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e140); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseUnexportToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 126;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c59) {
+      s1 = peg$c59;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e143); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e142); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseWaitToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 127;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c60) {
+      s1 = peg$c60;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e145); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e144); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseWritableToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 128;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c61) {
+      s1 = peg$c61;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e147); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e146); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parsePermToken() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 129;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 5) === peg$c62) {
+      s0 = peg$c62;
+      peg$currPos += 5;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e149); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e148); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseSharedToken() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 130;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 7) === peg$c63) {
+      s0 = peg$c63;
+      peg$currPos += 7;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e151); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e150); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseString() {
+    let s0, s1;
+
+    const key = peg$currPos * 147 + 131;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$parseJsonString();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = s0;
+      s1 = peg$f83(s1);
+    }
+    s0 = s1;
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseJsonString() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 147 + 132;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 34) {
+      s1 = peg$c64;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e153); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = [];
+      s3 = peg$parseStringChar();
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = peg$parseStringChar();
+      }
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s3 = peg$c64;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e153); }
+      }
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f84(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 124 + 110;
+    const key = peg$currPos * 147 + 133;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7256,11 +8955,11 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r17.test(s0)) {
+    if (peg$r19.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e120); }
+      if (peg$silentFails === 0) { peg$fail(peg$e154); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -7269,7 +8968,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseEscape();
@@ -7293,7 +8992,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 111;
+    const key = peg$currPos * 147 + 134;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7303,101 +9002,101 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r18.test(s0)) {
+    if (peg$r20.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e121); }
+      if (peg$silentFails === 0) { peg$fail(peg$e155); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c51;
+        s1 = peg$c65;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e122); }
+        if (peg$silentFails === 0) { peg$fail(peg$e156); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f65();
+        s1 = peg$f85();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c52;
+          s1 = peg$c66;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e123); }
+          if (peg$silentFails === 0) { peg$fail(peg$e157); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f66();
+          s1 = peg$f86();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c53;
+            s1 = peg$c67;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e124); }
+            if (peg$silentFails === 0) { peg$fail(peg$e158); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f67();
+            s1 = peg$f87();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c54;
+              s1 = peg$c68;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e125); }
+              if (peg$silentFails === 0) { peg$fail(peg$e159); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f68();
+              s1 = peg$f88();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c55;
+                s1 = peg$c69;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e126); }
+                if (peg$silentFails === 0) { peg$fail(peg$e160); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f69();
+                s1 = peg$f89();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c56;
+                  s1 = peg$c70;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e127); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e161); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
                   s3 = peg$currPos;
                   s4 = [];
                   s5 = input.charAt(peg$currPos);
-                  if (peg$r19.test(s5)) {
+                  if (peg$r21.test(s5)) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e128); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e162); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -7405,11 +9104,11 @@ function peg$parse(input, options) {
                       s5 = peg$FAILED;
                     } else {
                       s5 = input.charAt(peg$currPos);
-                      if (peg$r19.test(s5)) {
+                      if (peg$r21.test(s5)) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e128); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e162); }
                       }
                     }
                   }
@@ -7426,7 +9125,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f70(s2);
+                    s0 = peg$f90(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -7450,7 +9149,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 112;
+    const key = peg$currPos * 147 + 135;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7471,20 +9170,20 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r5.test(s3)) {
+      if (peg$r8.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e25); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r5.test(s3)) {
+        if (peg$r8.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e25); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
       }
       s1 = [s1, s2];
@@ -7496,7 +9195,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7507,7 +9206,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 113;
+    const key = peg$currPos * 147 + 136;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7517,26 +9216,26 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c57) {
-      s0 = peg$c57;
+    if (input.substr(peg$currPos, 2) === peg$c71) {
+      s0 = peg$c71;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+      if (peg$silentFails === 0) { peg$fail(peg$e165); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
-      if (peg$r20.test(s0)) {
+      if (peg$r22.test(s0)) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e132); }
+        if (peg$silentFails === 0) { peg$fail(peg$e166); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7547,7 +9246,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 124 + 114;
+    const key = peg$currPos * 147 + 137;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7564,7 +9263,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e133); }
+      if (peg$silentFails === 0) { peg$fail(peg$e167); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -7576,7 +9275,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7587,7 +9286,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 115;
+    const key = peg$currPos * 147 + 138;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7598,11 +9297,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r21.test(s1)) {
+    if (peg$r23.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e168); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -7611,25 +9310,25 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r21.test(s4)) {
+        if (peg$r23.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e134); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r21.test(s4)) {
+          if (peg$r23.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e134); }
+            if (peg$silentFails === 0) { peg$fail(peg$e168); }
           }
         }
         s4 = peg$parseNewline();
@@ -7648,11 +9347,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r21.test(s1)) {
+      if (peg$r23.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e134); }
+        if (peg$silentFails === 0) { peg$fail(peg$e168); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -7661,25 +9360,25 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r21.test(s4)) {
+          if (peg$r23.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e134); }
+            if (peg$silentFails === 0) { peg$fail(peg$e168); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r21.test(s4)) {
+            if (peg$r23.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e134); }
+              if (peg$silentFails === 0) { peg$fail(peg$e168); }
             }
           }
           s4 = peg$parseNewline();
@@ -7705,7 +9404,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 116;
+    const key = peg$currPos * 147 + 139;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7717,11 +9416,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r21.test(s1)) {
+    if (peg$r23.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e168); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -7730,25 +9429,25 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e24); }
+        if (peg$silentFails === 0) { peg$fail(peg$e31); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r21.test(s4)) {
+        if (peg$r23.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e134); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r21.test(s4)) {
+          if (peg$r23.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e134); }
+            if (peg$silentFails === 0) { peg$fail(peg$e168); }
           }
         }
         s4 = peg$parseNewline();
@@ -7768,11 +9467,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r21.test(s1)) {
+        if (peg$r23.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e134); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -7781,25 +9480,25 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r21.test(s4)) {
+            if (peg$r23.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e134); }
+              if (peg$silentFails === 0) { peg$fail(peg$e168); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r21.test(s4)) {
+              if (peg$r23.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                if (peg$silentFails === 0) { peg$fail(peg$e168); }
               }
             }
             s4 = peg$parseNewline();
@@ -7822,7 +9521,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e135); }
+      if (peg$silentFails === 0) { peg$fail(peg$e169); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7833,7 +9532,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 117;
+    const key = peg$currPos * 147 + 140;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7844,11 +9543,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r21.test(s1)) {
+    if (peg$r23.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e168); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -7861,25 +9560,25 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r21.test(s4)) {
+            if (peg$r23.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e134); }
+              if (peg$silentFails === 0) { peg$fail(peg$e168); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r21.test(s4)) {
+              if (peg$r23.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                if (peg$silentFails === 0) { peg$fail(peg$e168); }
               }
             }
             s4 = peg$parseNewline();
@@ -7900,11 +9599,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r21.test(s1)) {
+      if (peg$r23.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e134); }
+        if (peg$silentFails === 0) { peg$fail(peg$e168); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -7917,25 +9616,25 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e24); }
+              if (peg$silentFails === 0) { peg$fail(peg$e31); }
             }
             if (s2 !== peg$FAILED) {
               s3 = [];
               s4 = input.charAt(peg$currPos);
-              if (peg$r21.test(s4)) {
+              if (peg$r23.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                if (peg$silentFails === 0) { peg$fail(peg$e168); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
                 s4 = input.charAt(peg$currPos);
-                if (peg$r21.test(s4)) {
+                if (peg$r23.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e168); }
                 }
               }
               s4 = peg$parseNewline();
@@ -7963,7 +9662,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 118;
+    const key = peg$currPos * 147 + 141;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7975,11 +9674,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r21.test(s1)) {
+    if (peg$r23.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e168); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -7992,25 +9691,25 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r21.test(s4)) {
+            if (peg$r23.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e134); }
+              if (peg$silentFails === 0) { peg$fail(peg$e168); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r21.test(s4)) {
+              if (peg$r23.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                if (peg$silentFails === 0) { peg$fail(peg$e168); }
               }
             }
             s4 = peg$parseNewline();
@@ -8032,11 +9731,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r21.test(s1)) {
+        if (peg$r23.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e134); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -8049,25 +9748,25 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e24); }
+                if (peg$silentFails === 0) { peg$fail(peg$e31); }
               }
               if (s2 !== peg$FAILED) {
                 s3 = [];
                 s4 = input.charAt(peg$currPos);
-                if (peg$r21.test(s4)) {
+                if (peg$r23.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e168); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
                   s4 = input.charAt(peg$currPos);
-                  if (peg$r21.test(s4)) {
+                  if (peg$r23.test(s4)) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e134); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e168); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -8092,7 +9791,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e135); }
+      if (peg$silentFails === 0) { peg$fail(peg$e169); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8103,7 +9802,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 124 + 119;
+    const key = peg$currPos * 147 + 142;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8119,25 +9818,25 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r21.test(s4)) {
+      if (peg$r23.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e134); }
+        if (peg$silentFails === 0) { peg$fail(peg$e168); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r21.test(s4)) {
+        if (peg$r23.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e134); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
       }
       s4 = peg$parseNewline();
@@ -8170,25 +9869,25 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e31); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r21.test(s4)) {
+          if (peg$r23.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e134); }
+            if (peg$silentFails === 0) { peg$fail(peg$e168); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r21.test(s4)) {
+            if (peg$r23.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e134); }
+              if (peg$silentFails === 0) { peg$fail(peg$e168); }
             }
           }
           s4 = peg$parseNewline();
@@ -8225,7 +9924,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 120;
+    const key = peg$currPos * 147 + 143;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8276,7 +9975,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 121;
+    const key = peg$currPos * 147 + 144;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8291,25 +9990,25 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r21.test(s3)) {
+      if (peg$r23.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e134); }
+        if (peg$silentFails === 0) { peg$fail(peg$e168); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r21.test(s3)) {
+        if (peg$r23.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e134); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
       }
       s3 = peg$parseNewline();
@@ -8346,7 +10045,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e133); }
+              if (peg$silentFails === 0) { peg$fail(peg$e167); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -8371,7 +10070,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 124 + 122;
+    const key = peg$currPos * 147 + 145;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8484,7 +10183,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+        if (peg$silentFails === 0) { peg$fail(peg$e36); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -8496,7 +10195,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e37); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -8531,7 +10230,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e37); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -8562,7 +10261,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e37); }
         }
         if (s3 !== peg$FAILED) {
           s1 = [s1, s2, s3];
@@ -8582,7 +10281,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e15); }
+          if (peg$silentFails === 0) { peg$fail(peg$e20); }
         }
         if (s1 !== peg$FAILED) {
           s2 = [];
@@ -8594,7 +10293,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e17); }
+            if (peg$silentFails === 0) { peg$fail(peg$e22); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -8629,7 +10328,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e17); }
+              if (peg$silentFails === 0) { peg$fail(peg$e22); }
             }
             peg$silentFails--;
             if (s5 === peg$FAILED) {
@@ -8660,7 +10359,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e17); }
+            if (peg$silentFails === 0) { peg$fail(peg$e22); }
           }
           if (s3 !== peg$FAILED) {
             s1 = [s1, s2, s3];
@@ -8684,7 +10383,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 124 + 123;
+    const key = peg$currPos * 147 + 146;
     const cached = peg$resultsCache[key];
 
     if (cached) {

@@ -1,106 +1,109 @@
 /**
  * Nodes and exports are used only while they exist: after the `add` that creates them (or their
- * named inline child) and before their `del`. A node name is added once. Statements written to
- * fail are exempt (adding a duplicate or naming a missing node is how QEMU's errors are tested),
- * and do not create or delete anything.
+ * named inline child) and before they go, which node-graph.ts follows through the graph: a del
+ * takes the node and the children only it held; a reopen that detaches or replaces an inline child
+ * frees it, and its name may then be added again. A node name is added once while it exists.
+ * Statements written to fail are exempt (adding a duplicate or naming a missing node is how QEMU's
+ * errors are tested), and do not create or delete anything.
  */
-import type { Location, NodeRef, OptionNode } from "../ast.js";
+import type { JobStatement, NodeRef, OptionNode, WordValue } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
-import type { SchemaView } from "../schema.js";
 import { declaredNames, expectsError, statementRefs, steps, valuesIn, type Step } from "../walk.js";
+import { FILTER_NODE_ARGUMENT } from "../job-commands.js";
+import { NodeGraph } from "./node-graph.js";
 import type { Rule } from "./rule.js";
 import { suggest } from "./suggest.js";
-
-interface NodeState {
-  /** Undefined for a name assumed from a statement that did not parse. */
-  addedAt?: Location;
-  driver: string;
-  /** Named inline children created with it, deleted with it. */
-  children: string[];
-}
+import type { SchemaView } from "../schema.js";
 
 export const nodeLifecycle: Rule = {
   name: "node-lifecycle",
   on: "expansion",
   check({ scenario, schema, assumeNodes }) {
     const out: Diagnostic[] = [];
-    const live = new Map<string, NodeState>();
-    for (const name of assumeNodes) live.set(name, { driver: "", children: [] });
-    const deletedAt = new Map<string, Location>();
+    const graph = new NodeGraph(schema);
+    for (const name of assumeNodes) graph.assume(name);
     const exports: LiveExport[] = [];
     // Names an add mentioned even if it was written to fail: `expect gone` may check those.
     const mentioned = new Set<string>();
 
     const use = (ref: NodeRef) => {
       // An unbound `$name` is the parameters rule's to report.
-      if (live.has(ref.root) || ref.root.includes("$")) return;
-      const del = deletedAt.get(ref.root);
-      if (del) {
-        out.push(error(`node '${ref.root}' is used after it was deleted`, ref.location, [`deleted at line ${del.start.line}`]));
+      if (graph.has(ref.root) || ref.root.includes("$")) return;
+      const gone = graph.gone(ref.root);
+      if (gone?.how === "deleted") {
+        out.push(error(`node '${ref.root}' is used after it was deleted`, ref.location, [`deleted at line ${gone.at.start.line}`]));
+      } else if (gone) {
+        out.push(
+          error(`node '${ref.root}' is used after it was freed`, ref.location, [
+            `freed at line ${gone.at.start.line}: the reopen let go of the last reference to it (it was an inline child)`,
+          ]),
+        );
       } else {
-        out.push(error(`unknown node '${ref.root}'`, ref.location, suggest(ref.root, live.keys())));
+        out.push(error(`unknown node '${ref.root}'`, ref.location, suggest(ref.root, graph.names())));
       }
     };
 
     for (const s of steps(scenario)) {
       if (s.type === "add") for (const n of declaredNames(s)) mentioned.add(n.name);
+      const filter = s.type === "job" ? jobFilter(s) : undefined;
+      if (filter) mentioned.add(filter.name.value);
       if (expectsError(s)) continue;
       if (s.type === "expect" && s.assertion.kind === "gone") {
         const ref = s.assertion.node;
-        if (!live.has(ref.root) && !mentioned.has(ref.root) && !ref.root.includes("$")) {
+        if (!graph.has(ref.root) && !mentioned.has(ref.root) && !ref.root.includes("$")) {
           out.push(error(`unknown node '${ref.root}'`, ref.location, suggest(ref.root, mentioned)));
         }
       }
       for (const ref of statementRefs(s)) use(ref);
-      for (const ref of optionRefs(s, live, schema)) use(ref);
+      for (const ref of optionRefs(s, graph, schema)) use(ref);
       checkExports(s, exports, out);
 
       if (s.type === "add") {
         const names = declaredNames(s);
         names.forEach((n, i) => {
-          const previous = live.get(n.name)?.addedAt ?? names.slice(0, i).find((m) => m.name === n.name)?.location;
+          const previous = (graph.has(n.name) ? graph.addedAt(n.name) : undefined) ?? names.slice(0, i).find((m) => m.name === n.name)?.location;
           if (previous) {
             out.push(error(`duplicate node name '${n.name}'`, n.location, [`first added at line ${previous.start.line}`]));
           }
         });
-        for (const n of names) {
-          live.set(n.name, { addedAt: n.location, driver: n.driver, children: [] });
-          deletedAt.delete(n.name);
-        }
-        live.get(s.name.name)!.children = names.slice(1).map((n) => n.name);
+        graph.add(s);
       }
+      if (s.type === "reopen") graph.reopen(s, s.location);
       if (s.type === "qmp") {
         // The escape hatch can add and delete nodes too.
         const args = (s.args?.value ?? {}) as Record<string, unknown>;
         const name = typeof args["node-name"] === "string" ? args["node-name"] : undefined;
         if (name && s.command.name === "blockdev-add") {
-          live.set(name, { addedAt: s.location, driver: String(args.driver ?? ""), children: [] });
+          graph.addOwned(name, String(args.driver ?? ""), s.location);
           mentioned.add(name);
         }
-        if (name && s.command.name === "blockdev-del") {
-          live.delete(name);
-          deletedAt.set(name, s.location);
-        }
+        if (name && s.command.name === "blockdev-del") graph.del(name, s.location);
       }
-      if (s.type === "del" && s.node.path.length === 0) {
-        for (const name of [s.node.root, ...(live.get(s.node.root)?.children ?? [])]) {
-          live.delete(name);
-          deletedAt.set(name, s.location);
-        }
-      }
+      if (s.type === "del" && s.node.path.length === 0) graph.del(s.node.root, s.location);
+      if (filter) graph.addOwned(filter.name.value, filter.driver, filter.name.location);
     }
     return out;
   },
 };
 
+/**
+ * The node a job inserts under a name of the scenario's choosing (`filter-node-name=cor`), and its
+ * driver where QEMU has one by that name: it can be named from the job's start. It goes with the
+ * job, at a moment the checker does not follow (nor the other changes a job makes to the graph).
+ */
+function jobFilter(s: JobStatement): { name: WordValue; driver: string } | undefined {
+  const v = s.options.find((o) => o.key === FILTER_NODE_ARGUMENT)?.value;
+  return v?.type === "word" ? { name: v, driver: s.jobType === "stream" ? "copy-on-read" : "" } : undefined;
+}
+
 /** References by name in child options: `file=f0`, `backing=base` (words where QAPI wants a BlockdevRef). */
-function optionRefs(s: Step, live: Map<string, NodeState>, schema: SchemaView): NodeRef[] {
+function optionRefs(s: Step, graph: NodeGraph, schema: SchemaView): NodeRef[] {
   const groups: Array<{ driver: string | undefined; options: readonly OptionNode[] }> = [];
   if (s.type === "add") groups.push({ driver: s.driver.name, options: s.options });
   if (s.type === "reopen") {
     for (const e of s.entries) {
       const given = e.options.find((o) => o.key === "driver")?.value;
-      const driver = given?.type === "word" ? given.value : e.node.path.length === 0 ? live.get(e.node.root)?.driver : undefined;
+      const driver = given?.type === "word" ? given.value : e.node.path.length === 0 ? graph.driverOf(e.node.root) : undefined;
       groups.push({ driver, options: e.options });
     }
   }

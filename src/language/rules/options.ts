@@ -3,11 +3,12 @@
  * their own driver; `image` and `export` take their own short lists. A statement written to fail
  * may pass anything.
  */
-import type { OptionNode } from "../ast.js";
+import type { ExportStatement, OptionNode } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import { EXPORT_OPTIONS, IMAGE_OPTIONS, type SchemaView } from "../schema.js";
 import { expectsError, steps } from "../walk.js";
 import type { Rule } from "./rule.js";
+import { sizeCorrection, sizeNotes } from "../size-hint.js";
 import { suggest } from "./suggest.js";
 
 export const unknownOption: Rule = {
@@ -22,7 +23,7 @@ export const unknownOption: Rule = {
       if (expectsError(s)) continue;
       if (s.type === "add" && drivers.has(s.driver.name)) checkDriverOptions(s.driver.name, s.options, schema, out);
       if (s.type === "image") checkFixed(s.options, IMAGE_OPTIONS, "image", out);
-      if (s.type === "export") checkFixed(s.options, EXPORT_OPTIONS, "export", out);
+      if (s.type === "export") checkExport(s, out);
       if (s.type === "reopen") {
         for (const e of s.entries) {
           const given = e.options.find((o) => o.key === "driver")?.value;
@@ -55,6 +56,11 @@ function checkDriverOptions(driver: string, options: readonly OptionNode[], sche
       out.push(unknown(o, driver, schema.optionKeys(driver).filter((k) => k !== "driver" && k !== "node-name")));
       continue;
     }
+    if (o.value.type === "word" && info.kind === "scalar" && info.scalar === "int" && sizeCorrection(o.value.value)) {
+      // QEMU would refuse it ("Invalid parameter type … expected: integer") in a step not written to fail.
+      out.push(error(`'${o.value.value}' is not a size`, o.value.location, sizeNotes(o.value.value)));
+      continue;
+    }
     if (o.value.type === "child") {
       if (info.kind !== "child") {
         out.push(error(`option '${o.key}' of driver '${driver}' is not a child: it cannot take an inline node`, o.value.location));
@@ -71,6 +77,25 @@ function unknown(o: OptionNode, driver: string, keys: string[]): Diagnostic {
       ? [`the ${o.key === "driver" ? "driver" : "node name"} is written before the options: 'add NAME: DRIVER …'`]
       : suggest(o.key, keys);
   return error(`unknown option '${o.key}' for driver '${driver}'`, o.keyLocation, why);
+}
+
+/** Options of block-export-add for nbd; the node and the type are not options here. */
+function checkExport(s: ExportStatement, out: Diagnostic[]): void {
+  const misplaced: Record<string, string> = {
+    "node-name": "the node is written after 'export': 'export NODE …'",
+    type: "export makes NBD exports: the type is always nbd",
+  };
+  for (const o of s.options) {
+    const why = misplaced[o.key];
+    if (why) out.push(error(`option '${o.key}' is not written for export`, o.keyLocation, [why]));
+    else if (o.key === "writable" && s.writable) out.push(error("'writable' is given twice", o.keyLocation));
+  }
+  checkFixed(
+    s.options.filter((o) => !(o.key in misplaced)),
+    EXPORT_OPTIONS,
+    "export",
+    out,
+  );
 }
 
 function checkFixed(options: readonly OptionNode[], allowed: readonly string[], what: string, out: Diagnostic[]): void {

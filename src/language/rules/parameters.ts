@@ -45,26 +45,33 @@ export const parameters: Rule = {
 
 const TEXT_FIELDS = ["value", "name", "pattern", "key"] as const;
 
-/** Every string written in the AST that may hold `$name`, with where it was written. */
-function* referenceSites(node: unknown): Generator<{ text: string; location: Location }> {
-  if (Array.isArray(node)) {
-    for (const item of node) yield* referenceSites(item);
-    return;
-  }
-  if (node === null || typeof node !== "object") return;
-  const n = node as Record<string, unknown> & { type?: string; location?: Location };
-  if (n.type === "json" && n.location) {
-    yield { text: JSON.stringify(n.value), location: n.location };
-    return;
-  }
-  if (n.location) {
-    for (const f of TEXT_FIELDS) {
-      if (typeof n[f] === "string") yield { text: n[f] as string, location: f === "key" ? (n.keyLocation as Location) : n.location };
+/**
+ * Every string written in the AST that may hold `$name`, with where it was written, in source
+ * order. Iterative, with an explicit stack: a scenario built in memory may nest deeper than the call
+ * stack.
+ */
+function* referenceSites(root: unknown): Generator<{ text: string; location: Location }> {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
+      continue;
     }
-    // A node reference's and an exact error's text is what was written; a statement's is not scanned.
-    if ((n.type === "noderef" || n.type === "exact") && typeof n.text === "string") yield { text: n.text, location: n.location };
-  }
-  for (const [k, v] of Object.entries(n)) {
-    if (k !== "location" && k !== "keyLocation" && typeof v === "object") yield* referenceSites(v);
+    if (node === null || typeof node !== "object") continue;
+    const n = node as Record<string, unknown> & { type?: string; location?: Location };
+    if (n.type === "json" && n.location) {
+      yield { text: JSON.stringify(n.value), location: n.location };
+      continue;
+    }
+    if (n.location) {
+      for (const f of TEXT_FIELDS) {
+        if (typeof n[f] === "string") yield { text: n[f] as string, location: f === "key" ? (n.keyLocation as Location) : n.location };
+      }
+      // A node reference's and an exact error's text is what was written; a statement's is not scanned.
+      if ((n.type === "noderef" || n.type === "exact") && typeof n.text === "string") yield { text: n.text, location: n.location };
+    }
+    const children = Object.entries(n).filter(([k, v]) => k !== "location" && k !== "keyLocation" && typeof v === "object");
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]![1]);
   }
 }

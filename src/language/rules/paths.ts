@@ -1,11 +1,13 @@
 /**
  * Files live in the scenario's scratch directory: an absolute path, or `..` that climbs out of it,
- * is an error wherever a path is written (image paths, `backing=`, `filename=`-like options, and
- * "filename" members of qmp arguments). This holds even for statements written to fail.
+ * is an error wherever a path is written (image paths, `backing=`, `filename=`-like options, and the
+ * path arguments of `qmp` commands, which src/qapi/path-arguments.ts finds along QEMU's schema).
+ * This holds even for statements written to fail.
  */
 import type { Location, OptionNode, Value } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import type { SchemaView } from "../schema.js";
+import { pathArguments, type PathArgument } from "../../qapi/path-arguments.js";
 import { steps } from "../walk.js";
 import type { Rule } from "./rule.js";
 
@@ -24,7 +26,9 @@ export const scratchPaths: Rule = {
       }
       if (s.type === "add") checkOptions(s.driver.name, s.options, schema, checkValue);
       if (s.type === "reopen") for (const e of s.entries) checkOptions(undefined, e.options, schema, checkValue);
-      if (s.type === "qmp" && s.args) checkJson(s.args.value, s.args.location, out);
+      if (s.type === "qmp" && s.args) {
+        for (const arg of pathArguments(s.command.name, s.args.value)) checkQmpPath(arg, s.args.location, out);
+      }
     }
     return out;
   },
@@ -51,26 +55,16 @@ function checkOptions(
 }
 
 /** qmp arguments are sent as written (only `$TEST_DIR` is replaced), so a file must start there. */
-function checkJson(value: unknown, location: Location, out: Diagnostic[]): void {
-  if (Array.isArray(value)) {
-    for (const v of value) checkJson(v, location, out);
-  } else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === "filename" && typeof v === "string") checkQmpPath(v, location, out);
-      else checkJson(v, location, out);
-    }
-  }
-}
-
-function checkQmpPath(path: string, location: Location, out: Diagnostic[]): void {
+function checkQmpPath(arg: PathArgument, location: Location, out: Diagnostic[]): void {
   const prefix = "$TEST_DIR/";
+  const path = arg.path;
   if (path.startsWith(prefix)) {
     checkPath(path.slice(prefix.length), location, out);
   } else if (path.startsWith("/")) {
     checkPath(path, location, out);
   } else {
     out.push(
-      error(`qmp filename '${path}' is not in the scratch directory`, location, [
+      error(`qmp ${arg.at} '${path}' is not in the scratch directory`, location, [
         `qmp arguments are sent as written: write "${prefix}${path}"`,
       ]),
     );

@@ -17,10 +17,19 @@ export interface Requirement {
   usage: string;
   /** The problems with its arguments as written (empty: well formed). */
   validate(args: readonly WordValue[], s: RequireStatement, schema: SchemaView): Diagnostic[];
-  /** Why `info` does not meet it (the skip reason), or undefined; only called on valid arguments. */
-  unmet(info: EngineInfo, args: readonly string[]): string | undefined;
+  /**
+   * Why `info` (the engine) or `run` (what the run permits) does not meet it (the skip reason), or
+   * undefined; only called on valid arguments.
+   */
+  unmet(info: EngineInfo, args: readonly string[], run: RunPermissions): string | undefined;
   /** The engine feature it asks for, when it is a feature requirement. */
   feature?: EngineFeature;
+}
+
+/** What the run, rather than the engine, allows (`blockcheck run` flags). */
+export interface RunPermissions {
+  /** `--allow-unsafe`: scenarios that `require unsafe` may run (src/qapi/system-commands.ts says what is unsafe). */
+  allowUnsafe: boolean;
 }
 
 const VERSION_OPS = [">=", ">", "<=", "<", "==", "!="] as const;
@@ -86,6 +95,12 @@ export const REQUIREMENTS: Readonly<Record<string, Requirement>> = {
       return out;
     },
     unmet: (info, args) => versionUnmet(info, args[0] as VersionOp, args[1]!),
+  },
+  unsafe: {
+    usage: "require unsafe",
+    validate: (args) => args.map((a) => error("'require unsafe' takes no arguments", a.location)),
+    unmet: (_info, _args, run) =>
+      run.allowUnsafe ? undefined : "requires unsafe: it runs QMP commands that can run programs or touch files outside the scratch directory; run with --allow-unsafe",
   },
   ...FEATURE_REQUIREMENTS,
 };

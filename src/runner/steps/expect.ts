@@ -2,12 +2,20 @@
  * `expect …` assertions on the engine's current state. The transcript shows `ok` or `failed: WHY`;
  * a failure quotes expected and actual. `expect graph { … }` compares the edges of block nodes and
  * exports (job edges are not part of it): every one listed, none extra, perms where written.
+ * `expect node NODE KEY=VALUE…` compares members of the node's query-named-block-nodes entry, its
+ * strings normalized as transcripts show them (`$TEST_DIR/…`, implicit nodes by path).
  */
-import type { EdgeSpec, ExpectStatement, ExportRef, NodeRef } from "../../language/ast.js";
+import type { EdgeSpec, ExpectStatement, ExportRef, NodeRef, OptionNode } from "../../language/ast.js";
+import { propertyValue } from "../../language/node-properties.js";
+import { readExpected, sameValue, writeScalar } from "../../language/property-values.js";
 import type { GraphEdge, GraphNode } from "../../graph-view/block-graph.js";
 import { formatPerms, samePerms } from "../../transcript/perms.js";
 import { stepFailure, type StepContext } from "../context.js";
+import { StepError } from "../errors.js";
 import { findRef, graphState, namedNodes, type GraphState } from "../graph-state.js";
+import { nodeEntry, propertyFor } from "./node-entry.js";
+import { checkFrozen } from "./expect-frozen.js";
+import { checkJob } from "./expect-job.js";
 import type { StepResult } from "./step.js";
 
 export async function expectStep(ctx: StepContext, stmt: ExpectStatement): Promise<StepResult> {
@@ -40,7 +48,35 @@ async function check(ctx: StepContext, stmt: ExpectStatement): Promise<string | 
     }
     case "graph":
       return checkGraph(state, a.edges);
+    case "node":
+      return checkNode(ctx, state, a.node, a.properties);
+    case "job":
+      return checkJob(ctx, a.id, a.properties);
+    case "frozen":
+      return checkFrozen(ctx, state, a.edge);
   }
+}
+
+/** Every property that differs, as `expected KEY=VALUE, got KEY=VALUE`; all of them, not the first. */
+async function checkNode(ctx: StepContext, state: GraphState, ref: NodeRef, options: readonly OptionNode[]): Promise<string | undefined> {
+  const wanted = options.map((o) => {
+    const property = propertyFor(o.key, o.keyLocation);
+    const expected = readExpected(property, o.key, o.value);
+    if ("message" in expected) throw new StepError(expected.message, o.value.location);
+    return { o, property, expected };
+  });
+  const found = await nodeEntry(ctx, state, ref);
+  if (!found) return `expected node '${ref.text}' to have ${options.map((o) => o.key).join(", ")}, but it does not exist`;
+  const problems: string[] = [];
+  for (const { o, property, expected } of wanted) {
+    const raw = propertyValue(found.entry, property);
+    const actual = typeof raw === "string" ? state.normalize(raw) : raw;
+    if (sameValue(expected, actual)) continue;
+    const style = o.value.type === "bool" && (o.value.raw === "true" || o.value.raw === "false") ? "true/false" : "on/off";
+    const want = expected.absent ? "null" : writeScalar(expected.value, style);
+    problems.push(`expected ${o.key}=${want}, got ${o.key}=${writeScalar(actual, style)}`);
+  }
+  return problems.length ? `node '${ref.text}': ${problems.join("; ")}` : undefined;
 }
 
 function describe(state: GraphState, e: GraphEdge): string {

@@ -43,5 +43,5 @@ export async function unexportStep(ctx: StepContext, stmt: UnexportStatement): P
 
 /** This export's event only: another export's stays queued for whoever waits for it. */
 async function waitDeleted(ctx: StepContext, id: string): Promise<void> {
-  await ctx.engine.waitEvent("BLOCK_EXPORT_DELETED", { match: { id }, timeoutMs: ctx.eventTimeoutMs });
+  await ctx.events.wait("BLOCK_EXPORT_DELETED", { id }, ctx.eventTimeoutMs);
 }

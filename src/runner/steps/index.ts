@@ -7,9 +7,11 @@ import { expectStep } from "./expect.js";
 import { exportStep, unexportStep } from "./export.js";
 import { imageStep } from "./image.js";
 import { ioStep } from "./io.js";
+import { jobStep, jobVerbStep } from "./job.js";
 import { qmpStep } from "./qmp.js";
 import { reopenStep } from "./reopen.js";
 import { showStep } from "./show.js";
+import { waitStep } from "./wait.js";
 import type { StepResult } from "./step.js";
 
 export type { StepResult } from "./step.js";
@@ -50,6 +52,12 @@ export async function runStatement(ctx: StepContext, stmt: Statement, mem: StepM
       return ioStep(ctx, stmt);
     case "qmp":
       return qmpStep(ctx, stmt);
+    case "job":
+      return jobStep(ctx, stmt);
+    case "job-verb":
+      return jobVerbStep(ctx, stmt);
+    case "wait":
+      return waitStep(ctx, stmt);
     case "expect":
       return expectStep(ctx, stmt);
     case "show":

@@ -1,25 +1,31 @@
 /**
  * `qmp COMMAND {json}`: the escape hatch. `$TEST_DIR` in argument strings becomes the scratch
- * directory; the reply goes into the transcript normalized, with object keys sorted (engines need not
- * agree on key order): `ok` for an empty return, `return: JSON` otherwise, `error: DESC` on error.
+ * directory; path arguments must then lie in it, and unsafe commands need leave (qmp-confinement.ts);
+ * the reply goes into the transcript normalized, its members in QEMU's order (the model
+ * answers in the same order, byte for byte) and laid out by transcript/json-layout.ts: `ok` for an
+ * empty return, `return: JSON` otherwise, `error: DESC` on error.
  */
 import type { QmpStatement } from "../../language/ast.js";
-import { stableJson } from "../../transcript/normalize.js";
 import type { StepContext } from "../context.js";
 import { StepError } from "../errors.js";
 import { normalizeMessage } from "../graph-state.js";
+import { confineQmp } from "../qmp-confinement.js";
+import { replyText } from "./reply-text.js";
 import { finish, type StepResult } from "./step.js";
+
+const RETURN = "return: ";
 
 export async function qmpStep(ctx: StepContext, stmt: QmpStatement): Promise<StepResult> {
   const args = stmt.args ? substitute(stmt.args.value, ctx.workdir) : undefined;
   if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
     throw new StepError("qmp arguments must be a JSON object", stmt.args!.location);
   }
+  confineQmp(ctx, stmt.command.name, args, stmt.args?.location ?? stmt.command.location);
   const reply = await ctx.engine.qmp(stmt.command.name, args as Record<string, unknown> | undefined);
   if ("error" in reply) return finish(ctx, stmt, { ok: false, desc: await normalizeMessage(ctx, reply.error.desc) }, []);
   const empty = isEmptyObject(reply.return);
   const r = finish(ctx, stmt, { ok: true }, []);
-  if (!empty) r.blocks[0]!.output = [`return: ${await normalizeMessage(ctx, stableJson(reply.return))}`];
+  if (!empty) r.blocks[0]!.output = [RETURN + (await replyText(ctx, reply.return, RETURN.length))];
   return r;
 }
 

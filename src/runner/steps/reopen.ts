@@ -1,10 +1,11 @@
 /**
- * `reopen NODE k=v …`, `reopen { NODE k=v … }` (one transaction) and `reopen raw …`.
+ * `reopen NODE k=v …`, `reopen { NODE k=v … }` (one transaction), `reopen fresh …` and `reopen raw …`.
  *
- * Delta mode sends, per node, its tracked options with the written changes applied (245's reopen()
- * helper); nodes never added by name (implicit ones) start from `{driver, node-name}`. Raw mode sends
- * exactly the options written plus node-name. Either way all entries go in ONE blockdev-reopen, and
- * only when it succeeds do the sent options become the tracked ones.
+ * Delta mode sends, per node, its tracked options with the written changes applied; fresh mode the
+ * options it was added with, with the changes applied (245's reopen(opts, newopts) helper, whose
+ * `opts` never change); nodes never added by name (implicit ones) start from `{driver, node-name}`
+ * in both. Raw mode sends exactly the options written plus node-name. Every form sends all entries in
+ * ONE blockdev-reopen, and only when it succeeds do the sent options become the tracked ones.
  */
 import type { OptionNode, ReopenEntry, ReopenStatement } from "../../language/ast.js";
 import { buildOptions, convertOption } from "../blockdev-options.js";
@@ -12,6 +13,7 @@ import type { StepContext } from "../context.js";
 import { StepError } from "../errors.js";
 import { namedNodes, nodeNameFor } from "../graph-state.js";
 import { applyDelta, DeltaConflict, isDict, type QDict } from "../option-tracker.js";
+import { backingMissingNote } from "./backing-note.js";
 import { resolverFor } from "./resolver.js";
 import { commandStep, type StepResult } from "./step.js";
 
@@ -22,11 +24,16 @@ export async function reopenStep(ctx: StepContext, stmt: ReopenStatement): Promi
   }
   const sent: QDict[] = [];
   for (const entry of stmt.entries) {
-    sent.push(stmt.mode === "raw" ? await rawEntry(ctx, entry) : await deltaEntry(ctx, entry));
+    sent.push(stmt.mode === "raw" ? await rawEntry(ctx, entry) : await deltaEntry(ctx, entry, stmt.mode));
   }
-  return commandStep(ctx, stmt, "blockdev-reopen", { options: sent }, () => {
+  const r = await commandStep(ctx, stmt, "blockdev-reopen", { options: sent }, () => {
     for (const opts of sent) ctx.tracker.set(opts["node-name"] as string, opts);
   });
+  if (!r.outcome.ok && r.failures.length > 0) {
+    const note = await backingMissingNote(ctx, r.outcome.desc);
+    if (note) r.failures = r.failures.map((f) => ({ ...f, details: note }));
+  }
+  return r;
 }
 
 async function rawEntry(ctx: StepContext, entry: ReopenEntry): Promise<QDict> {
@@ -37,9 +44,9 @@ async function rawEntry(ctx: StepContext, entry: ReopenEntry): Promise<QDict> {
   return driver === undefined ? { "node-name": name, ...opts } : { driver, "node-name": name, ...opts };
 }
 
-async function deltaEntry(ctx: StepContext, entry: ReopenEntry): Promise<QDict> {
+async function deltaEntry(ctx: StepContext, entry: ReopenEntry, mode: "delta" | "fresh"): Promise<QDict> {
   const name = await nodeNameFor(ctx, entry.node);
-  const base = ctx.tracker.get(name) ?? (await implicitBase(ctx, name, entry));
+  const base = (mode === "fresh" ? ctx.tracker.added(name) : ctx.tracker.get(name)) ?? (await implicitBase(ctx, name, entry));
   base["node-name"] = name;
   const delta: [string, unknown][] = [];
   for (const opt of entry.options) {

@@ -12,9 +12,9 @@ export interface Invocation {
   stderr: string;
 }
 
-export async function invoke(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Invocation> {
+export async function invoke(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; stdin?: string }): Promise<Invocation> {
   const [name, ...rest] = argv;
-  const cmd = commands.find((c) => c.name === name);
+  const cmd = await commands.find((c) => c.name === name)?.load();
   if (!cmd) throw new Error(`no command ${name}`);
   const options = Object.fromEntries(
     Object.entries(cmd.options).map(([k, o]) => [
@@ -29,6 +29,8 @@ export async function invoke(argv: string[], opts: { cwd: string; env?: NodeJS.P
   const err = new PassThrough();
   out.on("data", (d) => (stdout += d));
   err.on("data", (d) => (stderr += d));
-  const code = await cmd.run(parsed, { stdout: out, stderr: err, stdin: new PassThrough(), env: opts.env ?? {}, cwd: opts.cwd });
+  const stdin = new PassThrough();
+  stdin.end(opts.stdin ?? "");
+  const code = await cmd.run(parsed, { stdout: out, stderr: err, stdin, env: opts.env ?? {}, cwd: opts.cwd });
   return { code, stdout, stderr };
 }

@@ -1,4 +1,6 @@
 /** blockdev-reopen (`qmp_blockdev_reopen` → `bdrv_reopen_queue` → `bdrv_reopen_multiple`). */
+import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd } from "../drain.js";
+import type { BdsNode } from "../graph.js";
 import { flatten } from "../options.js";
 import { QemuWouldCrashError } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
@@ -14,12 +16,21 @@ export const blockdevReopen: CommandHandler = (state, args) => {
     throw new QemuWouldCrashError("blockdev-reopen", "SIGABRT", "../../block.c:4390: bdrv_reopen_multiple: Assertion `bs_queue != NULL' failed.");
   }
   const queue = new ReopenQueue();
-  for (const item of list) {
-    const name = item["node-name"];
-    if (typeof name !== "string") fail("node-name not specified");
-    const bs = state.nodes.get(name) ?? fail(`Failed to find node with node-name='${name}'`);
-    queue.add(bs, flatten(item), false, null, 0);
+  // Each node is drained (with everything below it) while it is queued and until the reopen is
+  // over, so a job using one of them pauses meanwhile; the sections end newest first.
+  const drained: BdsNode[] = [];
+  try {
+    for (const item of list) {
+      const name = item["node-name"];
+      if (typeof name !== "string") fail("node-name not specified");
+      const bs = state.nodes.get(name) ?? fail(`Failed to find node with node-name='${name}'`);
+      const taken = bdrvSubtreeDrainedBegin(state, bs);
+      queue.add(bs, flatten(item), false, null, 0);
+      if (taken) drained.unshift(bs);
+    }
+    reopenMultiple(state, queue);
+  } finally {
+    for (const bs of drained) if (!bs.freed) bdrvSubtreeDrainedEnd(bs);
   }
-  reopenMultiple(state, queue);
   return {};
 };

@@ -5,17 +5,27 @@
  * the driver table (index.ts), nothing else.
  */
 import type { PermPair } from "../child-perms.js";
+import type { Data } from "../data/data.js";
+import type { HostFiles } from "../data/host-file.js";
 import type { FileLockTable } from "../file-locks.js";
 import type { BdsNode, Child, Flat } from "../graph.js";
 import type { OpaqueBox } from "../opaque.js";
 import type { ThrottleGroups } from "../throttle-groups.js";
 
-/** What the rest of the process offers a driver: the host's image locks and the QOM objects. */
+/** What the rest of the process offers a driver: the host's image locks, the QOM objects, the nodes. */
 export interface DriverHost {
+  /** `bdrv_find_node`: a node by name. */
+  findNode(name: string): BdsNode | undefined;
+  /** `bdrv_ref`: hold a node (a driver keeping a pointer to one it is not the parent of). */
+  refNode(node: BdsNode): void;
+  /** `bdrv_unref` of such a hold: the node is freed if no one else holds it. */
+  unrefNode(node: BdsNode): void;
   /** The OFD lock table of one host file, shared by every node that opens it. */
   locksFor(absPath: string): FileLockTable;
   /** The throttle-group objects and their reference counts. */
   readonly throttleGroups: ThrottleGroups;
+  /** The data of the host files nodes do I/O on, one per path (data/host-file.ts). */
+  readonly hostFiles: HostFiles;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */
@@ -78,6 +88,8 @@ export interface RefreshFilenameArgs {
   fullOpenOptionKeys: readonly string[];
   /** The primary child's exact_filename ("" when there is no primary child or it has none). */
   primaryExactFilename: string;
+  /** The primary child's filename after its refresh ("" when there is no primary child). */
+  primaryFilename: string;
 }
 
 /**
@@ -85,6 +97,25 @@ export interface RefreshFilenameArgs {
  * `bdrv_pread`: a host file, a node read at the same offset, or nowhere the model follows.
  */
 export type ReadAtZero = { hostFile: string } | { node: BdsNode } | null;
+
+/** The part of `bs->bl` (`.bdrv_refresh_limits`) that splits requests in block/io.c; 0 or absent: none. */
+export interface IoLimits {
+  /** bl.request_alignment beyond the node's own (the compress filter's cluster size). */
+  requestAlignment?: number;
+  /** bl.pwrite_zeroes_alignment. */
+  pwriteZeroesAlignment?: number;
+  /** bl.pdiscard_alignment. */
+  pdiscardAlignment?: number;
+}
+
+/** What `.bdrv_co_block_status` answers: BDRV_BLOCK_* bits, for how many bytes, and where they are. */
+export interface BlockStatusAnswer {
+  status: number;
+  pnum: number;
+  /** With BDRV_BLOCK_OFFSET_VALID: the offset in `file`. */
+  map: number;
+  file: BdsNode | null;
+}
 
 export interface DriverDef {
   /** QAPI BlockdevDriver name (format_name). */
@@ -144,6 +175,39 @@ export interface DriverDef {
   refreshFilename?(node: BdsNode, args: RefreshFilenameArgs): string;
   /** `.bdrv_dirname`: the directory relative backing names resolve against. Throws QmpFailure. */
   dirname?(node: BdsNode): string;
+  /**
+   * Whether asking the node for block status now reads metadata from its image (and so waits for
+   * I/O); true at most once per node. Absent: never.
+   */
+  firstBlockStatusReadsMetadata?(node: BdsNode): boolean;
+  /**
+   * Whether the node's `supported_zero_flags` include BDRV_REQ_MAY_UNMAP (zeros written by
+   * unmapping, what `bdrv_can_write_zeroes_with_unmap` asks). Absent: no.
+   */
+  supportsZeroUnmap?(node: BdsNode): boolean;
+  /**
+   * `.bdrv_change_backing_file`: write a new backing file name and format (null: none) into the
+   * image; 0 or -errno. Absent: -ENOTSUP.
+   */
+  changeBackingFile?(node: BdsNode, backingFile: string | null, backingFormat: string | null): number;
   /** Where a read at offset 0 lands (see ReadAtZero). Absent: a filter reads its filtered child, anything else is not followed. */
   readAtZero?(node: BdsNode): ReadAtZero;
+
+  // The data path (data/block-io.ts calls these as block/io.c calls the driver). Requests arrive
+  // checked and within the node's length; failures throw IoError with QEMU's errno.
+
+  /** `.bdrv_refresh_limits`, its alignments. Absent: none beyond bl.request_alignment. */
+  ioLimits?(node: BdsNode): IoLimits;
+  /** `.bdrv_co_preadv_part`. Absent: the model cannot read through this driver. */
+  preadv?(host: DriverHost, node: BdsNode, offset: number, bytes: number, flags: number): Data;
+  /** `.bdrv_co_pwritev_part`. Absent: the model cannot write through this driver. */
+  pwritev?(host: DriverHost, node: BdsNode, offset: number, data: Data, flags: number): void;
+  /** `.bdrv_co_pwrite_zeroes`; IoError(ENOTSUP) makes the caller write a zeroed buffer. Absent: always that. */
+  pwriteZeroes?(host: DriverHost, node: BdsNode, offset: number, bytes: number, flags: number): void;
+  /** `.bdrv_co_pwritev_compressed_part`; only drivers with `canCompress`. */
+  pwritevCompressed?(host: DriverHost, node: BdsNode, offset: number, data: Data): void;
+  /** `.bdrv_co_pdiscard`; IoError(ENOTSUP) is ignored, as block/io.c ignores it. Absent: discarding does nothing. */
+  pdiscard?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
+  /** `.bdrv_co_block_status`. Absent: a filter defers to its filtered child, anything else is data all through. */
+  blockStatus?(host: DriverHost, node: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer;
 }

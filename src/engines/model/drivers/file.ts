@@ -49,6 +49,9 @@ export const fileDriver: DriverDef = {
   supportsBacking: false,
   mutableOpts: ["x-check-cache-dropped"],
 
+  /** raw_open_common: zero writes may unmap. */
+  supportsZeroUnmap: () => true,
+
   open(ctx) {
     const filename = String(ctx.options["filename"]);
     const absPath = ctx.resolvePath(filename);

@@ -1,5 +1,13 @@
 /** `null-co`: a data sink with no children; its size defaults to 1 GiB. */
+import { qemuErrorAbort, type QemuSourceLine } from "../qemu-would-crash.js";
+import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
+
+/** Where Debian's 7.2.22 build reports parse_option_size's error (util/qemu-option.c). */
+const PARSE_OPTION_SIZE: QemuSourceLine = { file: "../../util/qemu-option.c", line: 145, func: "parse_option_size" };
+
+/** BDRV_MAX_LENGTH: INT64_MAX aligned down to BDRV_MAX_ALIGNMENT (1 GiB). */
+const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 
 /** Options that still let null-co name itself "null-co://" (`null_refresh_filename`). */
 const PLAIN_KEYS = ["filename", "driver", "latency-ns"];
@@ -12,9 +20,24 @@ export const nullCoDriver: DriverDef = {
   mutableOpts: [],
   strongOpts: ["size", "read-zeroes"],
 
+  /**
+   * `null_file_open`: its options are absorbed into QemuOpts with `&error_abort`, so a size that
+   * `parse_option_size` refuses (a negative one) aborts QEMU; a latency that is negative as int64
+   * (QAPI's uint64 lets -1 through) is an error.
+   */
   open(ctx) {
     const size = ctx.options["size"];
-    ctx.node.size = typeof size === "number" ? size : 1 << 30;
+    if ((typeof size === "number" || typeof size === "bigint") && size < 0) {
+      qemuErrorAbort(PARSE_OPTION_SIZE, "Parameter 'size' expects a non-negative number below 2^64");
+    }
+    const latency = ctx.options["latency-ns"];
+    if ((typeof latency === "number" || typeof latency === "bigint") && BigInt.asIntN(64, BigInt(latency)) < 0n) {
+      fail("latency-ns is invalid");
+    }
+    const length = typeof size === "number" || typeof size === "bigint" ? BigInt(size) : 1n << 30n;
+    // bdrv_open_driver → bdrv_refresh_total_sectors: the length in whole sectors must not pass BDRV_MAX_LENGTH.
+    if (((length + 511n) / 512n) * 512n > BDRV_MAX_LENGTH) fail("Could not refresh total sector count: File too large");
+    ctx.node.size = Number(length);
   },
 
   /** `null_reopen_prepare` accepts any reopen and takes no option. */

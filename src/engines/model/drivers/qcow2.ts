@@ -2,6 +2,7 @@
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { readImage, type Qcow2Header } from "../images/read-image.js";
+import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
@@ -11,6 +12,8 @@ import { hostFileAtZero } from "./underlying.js";
 /** BDRVQcow2State, the part the model keeps: the header as read at open. */
 interface Qcow2State {
   header: Qcow2Header;
+  /** s->metadata_preallocation_checked. */
+  metadataPreallocationChecked?: boolean;
 }
 
 const slot = new OpaqueSlot<Qcow2State>("qcow2");
@@ -93,6 +96,43 @@ export const qcow2Driver: DriverDef = {
     data["corrupt"] = false;
     data["extended-l2"] = false;
     return { type: "qcow2", data };
+  },
+
+  /**
+   * `qcow2_co_block_status` checks once whether the image was preallocated
+   * (`qcow2_detect_metadata_preallocation`), reading its refcount block from the file.
+   */
+  firstBlockStatusReadsMetadata(node) {
+    const st = slot.get(node);
+    if (st.metadataPreallocationChecked) return false;
+    st.metadataPreallocationChecked = true;
+    return true;
+  },
+
+  /** qcow2_do_open: version 3 images can unmap zero writes. */
+  supportsZeroUnmap(node) {
+    return slot.get(node).header.version >= 3;
+  },
+
+  /** `qcow2_change_backing_file` → `qcow2_update_header`: the header cluster is written again. */
+  changeBackingFile(node, backingFile, backingFormat) {
+    if (backingFile !== null && Buffer.byteLength(backingFile, "utf8") > 1023) return -22;
+    node.autoBackingFile = backingFile ?? "";
+    node.backingFile = backingFile ?? "";
+    node.backingFormat = backingFormat ?? "";
+    const st = slot.get(node);
+    st.header = { ...st.header, backingFile: backingFile ?? "", backingFormat: backingFormat ?? "" };
+    const file = childNamed(node, "file");
+    const path = file ? hostFileAtZero(file.bs) : null;
+    // A header the model cannot place on a host file, or cannot rewrite as QEMU would, is an I/O error.
+    if (path === null) return -5;
+    try {
+      updateQcow2BackingFile(path, backingFile, backingFormat);
+    } catch (e) {
+      if (e instanceof HeaderUpdateError) return -28;
+      throw e;
+    }
+    return 0;
   },
 
   /** Guest offset 0 reads the backing file while its cluster is unallocated; the model follows nothing else. */

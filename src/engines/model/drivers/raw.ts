@@ -38,6 +38,12 @@ export const rawDriver: DriverDef = {
   isFilter: false,
   supportsBacking: false,
   mutableOpts: ["offset", "size"],
+
+  /** raw_open: what its file supports. */
+  supportsZeroUnmap(node) {
+    const file = childNamed(node, "file");
+    return file ? (file.bs.driver.supportsZeroUnmap?.(file.bs) ?? false) : false;
+  },
   strongOpts: ["offset", "size"],
 
   open(ctx) {

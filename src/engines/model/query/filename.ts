@@ -24,9 +24,9 @@ interface NodeFilename {
 /** A value of the options dict: a scalar, or a child's (already serialized) full options. */
 type OptValue = { json: string } | unknown;
 
-/** QEMU's JSON text of a scalar (qobject_to_json). */
+/** QEMU's JSON text of a scalar (qobject_to_json); an integer past 2^53 arrives as a bigint. */
 function scalarJson(value: unknown): string {
-  return JSON.stringify(value);
+  return typeof value === "bigint" ? value.toString() : JSON.stringify(value);
 }
 
 /** The dict's JSON text in QDict key order with ", " / ": " separators, cut after PATH_MAX characters. */
@@ -113,7 +113,8 @@ export class FilenameCache {
     const primaryExact = primary ? this.done.get(primary)!.exact : "";
     let exact: string;
     if (n.driver.refreshFilename) {
-      exact = n.driver.refreshFilename(n, { fullOpenOptionKeys: Object.keys(opts), primaryExactFilename: primaryExact });
+      const primaryFilename = primary ? this.done.get(primary)!.filename : "";
+      exact = n.driver.refreshFilename(n, { fullOpenOptionKeys: Object.keys(opts), primaryExactFilename: primaryExact, primaryFilename });
     } else if (primary) {
       // A format node directly on a protocol node may take its filename, as opening that file
       // would build the same tree again: not for filters, nor with strong options or another backing.

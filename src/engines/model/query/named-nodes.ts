@@ -89,7 +89,7 @@ class ChainCache {
  * `bdrv_get_info`: the driver's answer (raw-format asks its file), a filter's filtered child's, or
  * none (-ENOTSUP, e.g. null-co). A loop: chains are deep.
  */
-function bdrvGetInfo(node: BdsNode): BlockDriverInfo | undefined {
+export function bdrvGetInfo(node: BdsNode): BlockDriverInfo | undefined {
   let n: BdsNode | undefined = node;
   while (n) {
     if (n.driver.getInfo) {
@@ -154,9 +154,10 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
     ro: node.readOnly,
     drv: node.driver.name,
   };
-  // The backing node's filename, not the header's name (they differ once backing was replaced).
+  // The backing (COW) node's filename, not the header's name (they differ once backing was
+  // replaced); a job filter's "backing" child is its filtered child, not a backing file.
   const backing = childNamed(node, "backing");
-  if (backing) info["backing_file"] = cache.filename(backing.bs);
+  if (backing && backing.role & BDRV_CHILD_COW) info["backing_file"] = cache.filename(backing.bs);
   Object.assign(info, {
     backing_file_depth: depth,
     encrypted: false,
@@ -175,6 +176,16 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
     },
     write_threshold: 0,
   });
+  // bdrv_query_dirty_bitmaps: newest first.
+  if (node.dirtyBitmaps?.length) {
+    info["dirty-bitmaps"] = [...node.dirtyBitmaps].reverse().map((b) => ({
+      count: b.count(),
+      granularity: b.granularity,
+      recording: b.recording,
+      busy: false,
+      persistent: false,
+    }));
+  }
   return info;
 }
 

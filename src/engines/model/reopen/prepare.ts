@@ -6,14 +6,13 @@
  */
 import { type BdsNode, childNamed, reaches, skipImplicitFilters } from "../graph.js";
 import type { Flat } from "../graph.js";
-import { attachEdge, removeEdge, unreferenced, freeNode } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { checkDetectZeroes, qemuOptsToQdict } from "../options.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import type { ReopenState } from "../drivers/driver.js";
 import { qemuAssert, qemuNotReached, type QemuSourceLine } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
-import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
+import { setFileOrBackingNoperm } from "../set-backing.js";
 import type { Transaction } from "../transaction.js";
 import type { ReopenEntry } from "./queue.js";
 
@@ -82,13 +81,6 @@ function checkAfterDriver(state: LayerState, entry: ReopenEntry, opts: Flat, tra
 
 const PARSE_AT = (line: number): QemuSourceLine => ({ file: "../../block.c", line, func: "bdrv_reopen_parse_file_or_backing" });
 
-/** Whether `child` was created (transitively) by `parent` (`bdrv_inherits_from_recursive`). */
-function inheritsFromRecursive(child: BdsNode | null, parent: BdsNode): boolean {
-  let n = child;
-  while (n && n !== parent) n = n.inheritsFrom;
-  return n !== null;
-}
-
 /** `bdrv_reopen_parse_file_or_backing` + `bdrv_set_file_or_backing_noperm`. */
 function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBacking: boolean, tran: Transaction): void {
   const bs = entry.bs;
@@ -114,45 +106,5 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
   if (isBacking) entry.oldBacking = oldBs;
   else entry.oldFile = oldBs;
 
-  const drv = bs.driver;
-  if (isBacking && !drv.isFilter && !drv.supportsBacking) {
-    fail(`Driver '${drv.name}' of node '${bs.name}' does not support backing files`);
-  }
-  let role: number;
-  if (drv.isFilter) role = BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY;
-  else if (isBacking) role = BDRV_CHILD_COW;
-  else if (oldChild) role = oldChild.role;
-  else fail("Cannot set file child to format node without file child");
-  const updateInheritsFrom = newBs !== null && inheritsFromRecursive(newBs, bs);
-  if (oldChild && oldBs) {
-    unsetInheritsFrom(bs, oldBs, oldChild, tran);
-    removeEdge(oldChild, tran);
-    // The edge's reference goes at commit: a subtree nobody else holds is freed then.
-    tran.add({
-      commit: () => {
-        if (!oldBs.freed && unreferenced(oldBs)) freeNode(state, oldBs);
-      },
-    });
-  }
-  if (newBs) {
-    attachEdge({ kind: "node", node: bs }, newBs, key, role, tran);
-    if (updateInheritsFrom) setInheritsFrom(newBs, bs, tran);
-  }
-}
-
-function setInheritsFrom(child: BdsNode, parent: BdsNode | null, tran: Transaction): void {
-  const old = child.inheritsFrom;
-  child.inheritsFrom = parent;
-  tran.add({
-    abort: () => {
-      child.inheritsFrom = old;
-    },
-  });
-}
-
-/** `bdrv_unset_inherits_from`: only when no other edge from `root` reaches the child. */
-function unsetInheritsFrom(root: BdsNode, childBs: BdsNode, edge: { bs: BdsNode }, tran: Transaction): void {
-  if (childBs.inheritsFrom !== root) return;
-  for (const c of root.children) if (c !== edge && c.bs === childBs) return;
-  setInheritsFrom(childBs, null, tran);
+  setFileOrBackingNoperm(state, bs, newBs, isBacking, tran);
 }

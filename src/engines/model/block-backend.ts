@@ -1,0 +1,58 @@
+/**
+ * Anonymous BlockBackends the block layer makes for itself (block-backend.c): a job's own users of
+ * its nodes. `blk_new` puts it on the BlockBackend list at once (x-debug-query-block-graph shows it
+ * there), `blk_insert_bs` attaches its root edge with fixed permissions (a root attach refreshes
+ * from the child), `blk_unref` detaches it and takes it off the list.
+ */
+import type { BdsNode, BlockBackend } from "./graph.js";
+import { attachEdge, detachAndRelease } from "./graph-ops.js";
+import type { LayerState } from "./layer-state.js";
+import { refreshPerms } from "./perm-refresh.js";
+import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
+import { runInTransaction } from "./transaction.js";
+
+/** A BlockBackend with the permissions it will take (blk_new). */
+export interface PendingBackend {
+  bb: BlockBackend;
+  perm: number;
+  shared: number;
+}
+
+/** `blk_new`: on the list, no node yet. */
+export function blkNew(state: LayerState, perm: number, shared: number): PendingBackend {
+  const bb: BlockBackend = { serial: state.nextSerial(), root: null };
+  state.backends.add(bb);
+  return { bb, perm, shared };
+}
+
+/** `blk_insert_bs` → `bdrv_root_attach_child`: throws the permission refresh's QmpFailure. */
+export function blkInsertBs(state: LayerState, blk: PendingBackend, bs: BdsNode): void {
+  runInTransaction((tran) => {
+    blk.bb.root = attachEdge({ kind: "bb", bb: blk.bb }, bs, "root", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, tran, { perm: blk.perm, shared: blk.shared });
+    tran.add({
+      abort: () => {
+        blk.bb.root = null;
+      },
+    });
+    refreshPerms(state, [bs], tran);
+  });
+}
+
+/** `blk_new_with_bs`: both, and on failure the BlockBackend is gone again. */
+export function blkNewWithBs(state: LayerState, bs: BdsNode, perm: number, shared: number): BlockBackend {
+  const blk = blkNew(state, perm, shared);
+  try {
+    blkInsertBs(state, blk, bs);
+  } catch (e) {
+    blkUnref(state, blk.bb);
+    throw e;
+  }
+  return blk.bb;
+}
+
+/** `blk_unref` of the last reference: the root edge goes (perms relax), then the BlockBackend. */
+export function blkUnref(state: LayerState, bb: BlockBackend): void {
+  if (bb.root) detachAndRelease(state, bb.root);
+  bb.root = null;
+  state.backends.delete(bb);
+}

@@ -1,0 +1,211 @@
+/**
+ * The generic request path of block/io.c, synchronous: what every read, write, zero write and
+ * discard passes through on its way from a parent to a node's driver. It checks the request, pads
+ * it to the node's alignment, zero-fills reads past the end, refuses writes to read-only nodes,
+ * turns zero data into zero writes (`detect-zeroes`), splits zero writes and discards at the
+ * driver's alignment, falls back to writing zeros where a driver cannot, and lets the node grow when
+ * a write passes its end. Drivers call back into it for their children, as QEMU's do.
+ */
+import type { DriverHost } from "../drivers/driver.js";
+import type { BdsNode } from "../graph.js";
+import { nodeLength } from "../node-length.js";
+import { bdrvIsAllocated } from "./block-status.js";
+import { copyOnReadv } from "./copy-on-read.js";
+import { Data } from "./data.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "./io-error.js";
+import {
+  BDRV_REQ_COPY_ON_READ,
+  BDRV_REQ_MAY_UNMAP,
+  BDRV_REQ_NO_FALLBACK,
+  BDRV_REQ_PREFETCH,
+  BDRV_REQ_WRITE_COMPRESSED,
+  BDRV_REQ_ZERO_WRITE,
+  BDRV_REQUEST_MAX_BYTES,
+  BDRV_SECTOR_SIZE,
+} from "./request-flags.js";
+
+/** BDRV_MAX_LENGTH: INT64_MAX aligned down to 2^30, as a double (requests never come near it). */
+const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
+
+const alignDown = (x: number, a: number) => Math.floor(x / a) * a;
+const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
+
+/** `bs->bl.request_alignment` as the I/O path uses it. */
+export function requestAlignment(bs: BdsNode): number {
+  return Math.max(bs.alignment || 1, bs.driver.ioLimits?.(bs).requestAlignment ?? 1);
+}
+
+/** `bdrv_check_request32`: negative, too large or overflowing requests are -EIO. */
+function checkRequest(offset: number, bytes: number): void {
+  if (offset < 0 || bytes < 0 || bytes > BDRV_REQUEST_MAX_BYTES || offset > BDRV_MAX_LENGTH - bytes) ioFail(Errno.EIO);
+}
+
+/** `bdrv_driver_preadv`. */
+export function driverPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags: number): Data {
+  if (!bs.driver.preadv) throw new ModelIoUnsupportedError(`reads through a '${bs.driver.name}' node`);
+  return bs.driver.preadv(host, bs, offset, bytes, flags);
+}
+
+/** `bdrv_driver_pwritev`. */
+export function driverPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+  if (!bs.driver.pwritev) throw new ModelIoUnsupportedError(`writes through a '${bs.driver.name}' node`);
+  bs.driver.pwritev(host, bs, offset, data, flags);
+}
+
+/** `bdrv_driver_pwritev_compressed`: -ENOTSUP unless `block_driver_can_compress`. */
+function driverPwritevCompressed(host: DriverHost, bs: BdsNode, offset: number, data: Data): void {
+  if (!bs.driver.canCompress) ioFail(Errno.ENOTSUP);
+  if (!bs.driver.pwritevCompressed) throw new ModelIoUnsupportedError(`compressed writes through a '${bs.driver.name}' node`);
+  bs.driver.pwritevCompressed(host, bs, offset, data);
+}
+
+/** `bdrv_co_preadv_part` on an edge to `bs`: padded to its alignment, through copy-on-read when asked. */
+export function bdrvPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): Data {
+  checkRequest(offset, bytes);
+  if (bytes === 0) return Data.EMPTY;
+  const align = requestAlignment(bs);
+  const start = alignDown(offset, align);
+  const end = alignUp(offset + bytes, align);
+  return alignedPreadv(host, bs, start, end - start, align, flags).slice(offset - start, bytes);
+}
+
+/** `bdrv_aligned_preadv`: copy-on-read, then the driver up to the end, zeros past it. */
+function alignedPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: number, align: number, flags: number): Data {
+  if (flags & BDRV_REQ_COPY_ON_READ) {
+    const rest = flags & ~BDRV_REQ_COPY_ON_READ;
+    const a = bdrvIsAllocated(host, bs, offset, bytes);
+    if (!a.allocated || a.pnum !== bytes) return copyOnReadv(host, bs, offset, bytes, rest);
+    if (rest & BDRV_REQ_PREFETCH) return Data.untouched(bytes);
+    flags = rest;
+  }
+  const total = nodeLength(bs);
+  const maxBytes = alignUp(Math.max(0, total - offset), align);
+  if (bytes <= maxBytes) return driverPreadv(host, bs, offset, bytes, flags);
+  const parts = maxBytes > 0 ? [driverPreadv(host, bs, offset, maxBytes, flags)] : [];
+  return Data.concat([...parts, Data.zeros(bytes - maxBytes)]);
+}
+
+/**
+ * `bdrv_co_pwritev_part` on an edge to `bs`. With BDRV_REQ_ZERO_WRITE `data` only gives the length
+ * (`bdrv_co_pwrite_zeroes`). An unaligned request is read-modify-written (`bdrv_pad_request`).
+ */
+export function bdrvPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags = 0): void {
+  checkRequest(offset, data.length);
+  if (data.length === 0) return;
+  const align = requestAlignment(bs);
+  const start = alignDown(offset, align);
+  const end = alignUp(offset + data.length, align);
+  if (start === offset && end === offset + data.length) {
+    alignedPwritev(host, bs, offset, data, flags);
+    return;
+  }
+  // The padding is read from the node and written with the request.
+  const head = start < offset ? bdrvPreadv(host, bs, start, offset - start) : Data.EMPTY;
+  const tail = end > offset + data.length ? bdrvPreadv(host, bs, offset + data.length, end - offset - data.length) : Data.EMPTY;
+  if (!(flags & BDRV_REQ_ZERO_WRITE) || end - start <= align) {
+    const body = flags & BDRV_REQ_ZERO_WRITE ? Data.zeros(data.length) : data;
+    alignedPwritev(host, bs, start, Data.concat([head, body, tail]), flags & ~BDRV_REQ_ZERO_WRITE);
+    return;
+  }
+  // bdrv_co_do_zero_pwritev: the padded head and tail blocks are plain writes, the middle a zero write.
+  let pos = start;
+  if (head.length > 0) {
+    alignedPwritev(host, bs, start, Data.concat([head, Data.zeros(align - head.length)]), flags & ~BDRV_REQ_ZERO_WRITE);
+    pos += align;
+  }
+  const middleEnd = tail.length > 0 ? end - align : end;
+  if (middleEnd > pos) alignedPwritev(host, bs, pos, Data.zeros(middleEnd - pos), flags);
+  if (tail.length > 0) alignedPwritev(host, bs, middleEnd, Data.concat([Data.zeros(align - tail.length), tail]), flags & ~BDRV_REQ_ZERO_WRITE);
+}
+
+/** `bdrv_co_pwrite_zeroes`. */
+export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): void {
+  bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
+}
+
+/** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
+function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+  if (bs.readOnly) ioFail(Errno.EPERM);
+  const detect = bs.options["detect-zeroes"];
+  if ((detect === "on" || detect === "unmap") && !(flags & BDRV_REQ_ZERO_WRITE) && bs.driver.pwriteZeroes && data.isZero()) {
+    flags |= BDRV_REQ_ZERO_WRITE;
+    if (detect === "unmap") flags |= BDRV_REQ_MAY_UNMAP;
+  }
+  if (flags & BDRV_REQ_ZERO_WRITE) doPwriteZeroes(host, bs, offset, data.length, flags);
+  else if (flags & BDRV_REQ_WRITE_COMPRESSED) driverPwritevCompressed(host, bs, offset, data);
+  else driverPwritev(host, bs, offset, data, flags);
+  // bdrv_co_write_req_finish: a write past the end makes the node longer (in whole sectors).
+  const endSector = alignUp(offset + data.length, BDRV_SECTOR_SIZE);
+  if (endSector > bs.size) bs.size = endSector;
+}
+
+/** `supported_zero_flags`, the part that matters here. */
+function supportedZeroFlags(bs: BdsNode): number {
+  if (!bs.driver.pwriteZeroes) return 0;
+  return BDRV_REQ_NO_FALLBACK | (bs.driver.supportsZeroUnmap?.(bs) ? BDRV_REQ_MAY_UNMAP : 0);
+}
+
+/**
+ * `bdrv_co_do_pwrite_zeroes`: pieces split at the driver's zero alignment go to its zero hook; what
+ * it cannot do (-ENOTSUP) is written as a zeroed buffer, unless the caller said not to fall back.
+ */
+export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags: number): void {
+  const supported = supportedZeroFlags(bs);
+  if ((flags & ~supported) & BDRV_REQ_NO_FALLBACK) ioFail(Errno.ENOTSUP);
+  const alignment = Math.max(bs.driver.ioLimits?.(bs).pwriteZeroesAlignment ?? 0, requestAlignment(bs));
+  let head = offset % alignment;
+  const tail = (offset + bytes) % alignment;
+  while (bytes > 0) {
+    let num = bytes;
+    if (head) {
+      num = Math.min(bytes, alignment - head);
+      head = (head + num) % alignment;
+    } else if (tail && num > alignment) {
+      num -= tail;
+    }
+    let unsupported = !bs.driver.pwriteZeroes;
+    if (bs.driver.pwriteZeroes) {
+      try {
+        bs.driver.pwriteZeroes(host, bs, offset, num, flags & supported);
+      } catch (e) {
+        if (!(e instanceof IoError && e.errno === Errno.ENOTSUP)) throw e;
+        unsupported = true;
+      }
+    }
+    if (unsupported) {
+      if (flags & BDRV_REQ_NO_FALLBACK) ioFail(Errno.ENOTSUP);
+      driverPwritev(host, bs, offset, Data.zeros(num), flags & ~(BDRV_REQ_ZERO_WRITE | BDRV_REQ_MAY_UNMAP));
+    }
+    offset += num;
+    bytes -= num;
+  }
+}
+
+/**
+ * `bdrv_co_pdiscard`: nothing unless the node was opened with discard=unmap; pieces split at the
+ * driver's discard alignment; a piece the driver ignores (-ENOTSUP) is no error.
+ */
+export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, bytes: number): void {
+  checkRequest(offset, bytes);
+  if (!bs.unmap || !bs.driver.pdiscard) return;
+  if (bs.readOnly) ioFail(Errno.EPERM);
+  const align = Math.max(bs.driver.ioLimits?.(bs).pdiscardAlignment ?? 0, requestAlignment(bs));
+  let head = offset % align;
+  const tail = (offset + bytes) % align;
+  while (bytes > 0) {
+    let num = bytes;
+    if (head) {
+      num = Math.min(bytes, align - head);
+      head = (head + num) % align;
+    } else if (tail && num > align) {
+      num -= tail;
+    }
+    try {
+      bs.driver.pdiscard(host, bs, offset, num);
+    } catch (e) {
+      if (!(e instanceof IoError && e.errno === Errno.ENOTSUP)) throw e;
+    }
+    offset += num;
+    bytes -= num;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * How the model's I/O path fails: QEMU's functions return `-errno`, the model throws an IoError
+ * carrying it, and the caller that prints it (qemu-io's "write failed: %s") uses glibc's text. A
+ * request the model cannot answer as QEMU would is a ModelIoUnsupportedError instead: a limit of
+ * the model, never dressed up as one of QEMU's errors.
+ */
+import { BlockcheckError } from "../../../errors.js";
+
+/** The errno values the block layer returns (Linux numbering). */
+export const Errno = {
+  EPERM: 1,
+  EIO: 5,
+  ENOMEM: 12,
+  EACCES: 13,
+  EBUSY: 16,
+  EINVAL: 22,
+  EFBIG: 27,
+  ENOSPC: 28,
+  ERANGE: 34,
+  ENOTSUP: 95,
+  ENOMEDIUM: 123,
+} as const;
+
+/** glibc's `strerror` for those values. */
+const TEXT: Record<number, string> = {
+  [Errno.EPERM]: "Operation not permitted",
+  [Errno.EIO]: "Input/output error",
+  [Errno.ENOMEM]: "Cannot allocate memory",
+  [Errno.EACCES]: "Permission denied",
+  [Errno.EBUSY]: "Device or resource busy",
+  [Errno.EINVAL]: "Invalid argument",
+  [Errno.EFBIG]: "File too large",
+  [Errno.ENOSPC]: "No space left on device",
+  [Errno.ERANGE]: "Numerical result out of range",
+  [Errno.ENOTSUP]: "Operation not supported",
+  [Errno.ENOMEDIUM]: "No medium found",
+};
+
+export function strerror(errno: number): string {
+  return TEXT[errno] ?? `Unknown error ${errno}`;
+}
+
+/** A request failed with `-errno`, as QEMU's would. */
+export class IoError extends BlockcheckError {
+  constructor(readonly errno: number) {
+    super("E_MODEL_IO", strerror(errno));
+  }
+}
+
+/** Shorthand: fail the request with this errno. */
+export function ioFail(errno: number): never {
+  throw new IoError(errno);
+}
+
+/** The model does not implement what this request needs (a limit of the model, not QEMU's answer). */
+export class ModelIoUnsupportedError extends BlockcheckError {
+  constructor(what: string) {
+    super("E_MODEL_IO_UNSUPPORTED", `the model engine does not model ${what}`);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Drained sections (block/io.c): while a node is drained, everything above it is told to stop
+ * sending requests. For the model the only parents that act on it are block jobs: a job using a
+ * drained node pauses (`child_job_drained_begin` → job_pause) and resumes when the last section
+ * ends. That is observable — a running job goes to "paused" (or "standby") and back, and advances
+ * one iteration, whenever a command drains one of its nodes (blockdev-reopen, graph changes) — so
+ * the model follows QEMU's counting exactly:
+ *
+ * - `bdrv_do_drained_begin_quiesce`: the node's quiesce counter goes up and every parent edge
+ *   (newest first, but the one the drain came through) gets `drained_begin`; a node parent is
+ *   quiesced in turn, so the drain climbs to every ancestor.
+ * - a subtree drain (`bdrv_subtree_drained_begin`) also drains each child through its edge.
+ * - `bdrv_do_drained_end` undoes it child-to-parent: parents first, then the counter, then children.
+ *
+ * With no job anywhere nothing can notice a drain, and the model skips it: that keeps a reopen in a
+ * 10,000-deep chain linear (QEMU's walk up every ancestor for every node is quadratic). Walks use
+ * an explicit stack in the order QEMU's recursion takes, for the same reason.
+ *
+ * Drains that poll (BDRV_POLL_WHILE) wait for busy parents; the model never has a parent busy at
+ * that point (bottom halves run before each command, and a job's own drains go through a bottom
+ * half, see jobs/mirror-run.ts), so there is nothing to wait for. Not modelled: the subtree drain
+ * a drained parent passes to a newly attached child (`bdrv_apply_subtree_drain`).
+ */
+import type { BdsNode, Child } from "./graph.js";
+
+/** Whatever knows whether a drain can be noticed: the block layer, with its job list. */
+export interface DrainHost {
+  readonly jobs: readonly unknown[];
+}
+
+/** One step of a walk; a step pushes the steps QEMU's recursion would take next (see pushInOrder). */
+type Task = () => void;
+
+/** Push `tasks` so that they run in the given order. */
+function pushInOrder(stack: Task[], tasks: Task[]): void {
+  for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]!);
+}
+
+/** `bdrv_parent_drained_begin_single`: one edge tells its parent. */
+function beginSingle(c: Child, stack: Task[]): void {
+  c.parentQuiesce = (c.parentQuiesce ?? 0) + 1;
+  if (c.parent.kind === "node") {
+    // bdrv_child_cb_drained_begin
+    const parent = c.parent.node;
+    stack.push(() => quiesce(parent, null, stack));
+  } else if (c.parent.kind === "job") {
+    c.parent.job.drainedBegin();
+  }
+  // blk_root_drained_begin: the BlockBackend queues requests; nothing the model shows.
+}
+
+/** `bdrv_parent_drained_end_single`. */
+function endSingle(c: Child, stack: Task[]): void {
+  c.parentQuiesce = (c.parentQuiesce ?? 0) - 1;
+  if (c.parent.kind === "node") {
+    // bdrv_child_cb_drained_end → bdrv_drained_end_no_poll
+    const parent = c.parent.node;
+    stack.push(() => end(parent, false, null, stack));
+  } else if (c.parent.kind === "job") {
+    c.parent.job.drainedEnd();
+  }
+}
+
+/** `bdrv_do_drained_begin_quiesce`: count the section, then tell the parents (QLIST order, newest first). */
+function quiesce(bs: BdsNode, ignore: Child | null, stack: Task[]): void {
+  bs.quiesce = (bs.quiesce ?? 0) + 1;
+  const parents = [...bs.parents].reverse().filter((c) => c !== ignore);
+  pushInOrder(stack, parents.map((c) => () => beginSingle(c, stack)));
+}
+
+function begin(bs: BdsNode, recursive: boolean, parent: Child | null, stack: Task[]): void {
+  const tasks: Task[] = [() => quiesce(bs, parent, stack)];
+  if (recursive) for (const c of [...bs.children].reverse()) tasks.push(() => begin(c.bs, true, c, stack));
+  pushInOrder(stack, tasks);
+}
+
+function end(bs: BdsNode, recursive: boolean, parent: Child | null, stack: Task[]): void {
+  const tasks: Task[] = [...bs.parents].reverse().filter((c) => c !== parent).map((c) => () => endSingle(c, stack));
+  tasks.push(() => {
+    bs.quiesce = (bs.quiesce ?? 0) - 1;
+  });
+  if (recursive) for (const c of [...bs.children].reverse()) tasks.push(() => end(c.bs, true, c, stack));
+  pushInOrder(stack, tasks);
+}
+
+/** Run a walk depth first, in the order of QEMU's recursion. */
+function run(op: (stack: Task[]) => void): void {
+  const stack: Task[] = [];
+  op(stack);
+  while (stack.length > 0) stack.pop()!();
+}
+
+/** `bdrv_drained_begin`. Returns whether the section was taken (there is a job to notice it). */
+export function bdrvDrainedBegin(host: DrainHost, bs: BdsNode): boolean {
+  if (host.jobs.length === 0) return false;
+  run((stack) => begin(bs, false, null, stack));
+  return true;
+}
+
+/** `bdrv_drained_end` of a section bdrvDrainedBegin took. */
+export function bdrvDrainedEnd(bs: BdsNode): void {
+  run((stack) => end(bs, false, null, stack));
+}
+
+/** `bdrv_subtree_drained_begin`: the node and everything below it. Returns whether it was taken. */
+export function bdrvSubtreeDrainedBegin(host: DrainHost, bs: BdsNode): boolean {
+  if (host.jobs.length === 0) return false;
+  run((stack) => begin(bs, true, null, stack));
+  return true;
+}
+
+/** `bdrv_subtree_drained_end` of a section bdrvSubtreeDrainedBegin took. */
+export function bdrvSubtreeDrainedEnd(bs: BdsNode): void {
+  run((stack) => end(bs, true, null, stack));
+}
+
+/** Run `body` inside a drained section of `bs` (`bdrv_drained_begin` … `bdrv_drained_end`). */
+export function withDrained<T>(host: DrainHost, bs: BdsNode, body: () => T): T {
+  const taken = bdrvDrainedBegin(host, bs);
+  try {
+    return body();
+  } finally {
+    if (taken) bdrvDrainedEnd(bs);
+  }
+}
+
+/** Run `body` inside a subtree drained section of each of `nodes`, ended newest first. */
+export function withSubtreeDrained<T>(host: DrainHost, nodes: readonly BdsNode[], body: () => T): T {
+  const taken: BdsNode[] = [];
+  try {
+    for (const n of nodes) if (bdrvSubtreeDrainedBegin(host, n)) taken.unshift(n);
+    return body();
+  } finally {
+    for (const n of taken) if (!n.freed) bdrvSubtreeDrainedEnd(n);
+  }
+}
+
+/**
+ * `bdrv_replace_child_noperm`'s drain balance: an edge moving from one node to another (or being
+ * attached or detached) passes on to its parent the difference between the drained sections of the
+ * new node and those it passed on so far. Call `before` ahead of the move, `after` once it is done.
+ */
+export function drainSaldoBefore(c: Child, newBs: BdsNode | null): number {
+  let saldo = (newBs?.quiesce ?? 0) - (c.parentQuiesce ?? 0);
+  if (saldo === 0) return 0;
+  while (saldo > 0) {
+    run((stack) => beginSingle(c, stack));
+    saldo--;
+  }
+  return saldo;
+}
+
+/** The second half of the balance (see drainSaldoBefore). */
+export function drainSaldoAfter(c: Child, saldo: number): void {
+  while (saldo < 0) {
+    run((stack) => endSingle(c, stack));
+    saldo++;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * A block job (blockjob.c): a job that holds nodes through edges of its own ("main node",
+ * "intermediate node", …, each also an op blocker), has a speed, answers query-block-jobs, and
+ * announces BLOCK_JOB_READY / PENDING / COMPLETED / CANCELLED. A drained section on any of its
+ * nodes pauses it.
+ */
+import type { BdsNode, Child, JobParent } from "../graph.js";
+import { attachEdge, detachAndRelease } from "../graph-ops.js";
+import type { LayerState } from "../layer-state.js";
+import { refreshPerms } from "../perm-refresh.js";
+import { fail } from "../qmp-failure.js";
+import { runInTransaction } from "../transaction.js";
+import { checkNewJobId, Job, type JobDriver, type JobFlags } from "./job.js";
+import { jobEarlyFail } from "./job-finish.js";
+import { BLOCK_JOB_SLICE_TIME_NS, RateLimit } from "./ratelimit.js";
+
+export class BlockJob extends Job implements JobParent {
+  /** job->nodes: the job's edges, oldest first (QEMU prepends, and walks it newest first). */
+  readonly nodes: Child[] = [];
+  speed = 0;
+  readonly limit = new RateLimit();
+  /** BlockDeviceIoStatus; the model has no I/O errors. */
+  readonly iostatus = "ok";
+  /** job->blocker: "block device is in use by block job: <type>". */
+  readonly blockerReason: string;
+
+  /** Use `createBlockJob`. */
+  constructor(state: LayerState, id: string, driver: JobDriver<Job>, flags: JobFlags) {
+    super(state, id, driver, flags);
+    this.blockerReason = `block device is in use by block job: ${driver.jobType}`;
+    this.notifiers.cancelled = () => this.emitProgressEvent("BLOCK_JOB_CANCELLED");
+    this.notifiers.completed = () => {
+      const data = this.progressEventData();
+      if (this.ret < 0) data["error"] = this.err;
+      this.state.emit("BLOCK_JOB_COMPLETED", data);
+    };
+    this.notifiers.pending = () => this.state.emit("BLOCK_JOB_PENDING", { type: this.jobType, id: this.id });
+    this.notifiers.ready = () => this.emitProgressEvent("BLOCK_JOB_READY");
+  }
+
+  /** BLOCK_JOB_* event data in QAPI member order. */
+  private progressEventData(): Record<string, unknown> {
+    return { type: this.jobType, device: this.id, len: this.progress.total, offset: this.progress.current, speed: this.speed };
+  }
+
+  private emitProgressEvent(event: string): void {
+    this.state.emit(event, this.progressEventData());
+  }
+
+  /** `child_job_drained_begin`. */
+  drainedBegin(): void {
+    this.pause();
+  }
+
+  /** `child_job_drained_end`. */
+  drainedEnd(): void {
+    this.resume();
+  }
+
+  /**
+   * `block_job_add_bdrv`: a root attach of an edge with these fixed permissions (the refresh starts
+   * at the node; a conflict fails it), listed in job->nodes, and the node is blocked.
+   */
+  addBdrv(name: string, bs: BdsNode, perm: number, shared: number): Child {
+    const c = runInTransaction((tran) => {
+      const edge = attachEdge({ kind: "job", job: this }, bs, name, 0, tran, { perm, shared });
+      refreshPerms(this.state, [bs], tran);
+      return edge;
+    });
+    this.nodes.push(c);
+    return c;
+  }
+
+  /** `block_job_remove_all_bdrv`: every edge goes, newest first, each releasing its node. */
+  removeAllBdrv(): void {
+    while (this.nodes.length > 0) detachAndRelease(this.state, this.nodes.pop()!);
+  }
+
+  /** `block_job_set_speed_locked`. */
+  setSpeed(speed: number): void {
+    const old = this.speed;
+    this.applyVerb("set-speed");
+    if (speed < 0) fail("Parameter 'speed' expects a non-negative value");
+    this.limit.setSpeed(speed, BLOCK_JOB_SLICE_TIME_NS);
+    this.speed = speed;
+    if (speed && speed <= old) return;
+    // A job sleeping for its rate limit is woken to sleep again at the new speed.
+    this.enterCond((job) => job.sleepTimer.deadlineNs !== undefined);
+  }
+
+  /** `block_job_ratelimit_get_delay`. */
+  ratelimitDelay(n: number): number {
+    return this.limit.calculateDelay(n, this.state.loop.nowNs);
+  }
+
+  /** `block_job_query_locked`: BlockJobInfo in QAPI member order. */
+  queryInfo(): Record<string, unknown> {
+    const info: Record<string, unknown> = {
+      type: this.jobType,
+      device: this.id,
+      len: this.progress.total,
+      offset: this.progress.current,
+      busy: this.busy,
+      paused: this.pauseCount > 0,
+      speed: this.speed,
+      "io-status": this.iostatus,
+      ready: this.isReady(),
+      status: this.status,
+      "auto-finalize": this.autoFinalize,
+      "auto-dismiss": this.autoDismiss,
+    };
+    if (this.ret) info["error"] = this.err;
+    return info;
+  }
+}
+
+/** The JobDriver hooks every block job type shares (`block_job_free`, `block_job_user_resume`). */
+export const BLOCK_JOB_DRIVER_DEFAULTS = {
+  free: (job: BlockJob) => job.removeAllBdrv(),
+  // block_job_iostatus_reset: the model's io-status is always ok.
+  userResume: (_job: BlockJob) => {},
+};
+
+/** What `block_job_create` needs. */
+export interface BlockJobCreate<J extends BlockJob> {
+  /** job-id, or null: then the node's device name, which is "" in qemu-storage-daemon. */
+  id: string | null;
+  /** Builds the driver's job object (its state begins empty and is filled by the caller). */
+  make: (id: string) => J;
+  bs: BdsNode;
+  perm: number;
+  shared: number;
+  speed: number;
+}
+
+/**
+ * `block_job_create`: the job (status created), its "main node" edge, its speed. A failure after
+ * the job exists makes it go away (`job_early_fail`: null) before the error is reported.
+ */
+export function createBlockJob<J extends BlockJob>(state: LayerState, req: BlockJobCreate<J>): J {
+  const id = req.id ?? "";
+  checkNewJobId(state, id);
+  const job = req.make(id);
+  try {
+    job.addBdrv("main node", req.bs, req.perm, req.shared);
+    job.setSpeed(req.speed);
+  } catch (e) {
+    jobEarlyFail(job);
+    throw e;
+  }
+  return job;
+}

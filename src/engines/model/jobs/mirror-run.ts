@@ -1,0 +1,189 @@
+/**
+ * `mirror_run` (block/mirror.c), the mirror job's coroutine: mark what must be copied in the dirty
+ * bitmap (`mirror_dirty_init`), copy it chunk by chunk (`mirror_iteration`), then go READY and
+ * keep the target in sync, sleeping a time slice at a time, until block-job-complete or a cancel;
+ * to finish it drains the source (from inside the coroutine: through a bottom half, as QEMU's
+ * `bdrv_co_yield_to_drain` does).
+ *
+ * The model does no I/O: each read, write, zero write or discard completes at once, so no request
+ * is ever in flight when the loop looks. Which chunks are dirty and in which pieces they are
+ * handed out follows QEMU (granularity, buffer size, block status of the source — all unallocated
+ * or all data, see block-status.ts); the length reported at READY and completion is the same as
+ * QEMU's. How many main-loop turns it takes is the model's own.
+ */
+import { bdrvDrainedBegin } from "../drain.js";
+import { nodeLength } from "../node-length.js";
+import type { Coroutine } from "./coroutine.js";
+import { isAllocatedAbove } from "./block-status.js";
+import type { MirrorJob } from "./mirror.js";
+import { BLOCK_JOB_SLICE_TIME_NS } from "./ratelimit.js";
+
+/** MAX_IO_BYTES: the largest piece of data one request copies. */
+const MAX_IO_BYTES = 1 << 20;
+/** MAX_IN_FLIGHT. */
+const MAX_IN_FLIGHT = 16;
+/** `bdrv_dirty_bitmap` walks by at most INT_MAX bytes, aligned down to the granularity. */
+const INT_MAX = 2 ** 31 - 1;
+
+/** `bdrv_drained_begin` called in the job's coroutine: done by a bottom half while the job waits (busy). */
+function* coDrainedBegin(s: MirrorJob): Coroutine {
+  const co = s.co!;
+  s.state.loop.scheduleBh(() => {
+    s.sourceDrained = bdrvDrainedBegin(s.state, s.source());
+    co.next();
+  });
+  yield;
+}
+
+/**
+ * `mirror_flush` → `blk_flush(target)`: only what was written since the last flush goes to the
+ * disk (bdrv_co_flush compares write generations), and then the coroutine waits for the thread pool.
+ */
+function* mirrorFlush(s: MirrorJob): Coroutine {
+  if (!s.targetWritten) return;
+  s.targetWritten = false;
+  yield* s.ioWait();
+}
+
+/** `mirror_throttle`: a sleep every time slice, else just a pause point. */
+function* mirrorThrottle(s: MirrorJob): Coroutine {
+  const now = s.state.loop.nowNs;
+  if (now - s.lastPauseNs > BLOCK_JOB_SLICE_TIME_NS) {
+    s.lastPauseNs = now;
+    yield* s.sleepNs(0);
+  } else {
+    yield* s.pausePoint();
+  }
+}
+
+/** `mirror_dirty_init`: the whole disk when the target cannot be zeroed cheaply, else what is allocated above base. */
+function* mirrorDirtyInit(s: MirrorJob): Coroutine<number> {
+  const bs = s.source();
+  const step = Math.floor(INT_MAX / s.granularity) * s.granularity;
+  if (s.zeroTarget) {
+    if (!s.targetCanZeroWithUnmap()) {
+      s.dirty.set(0, s.bdevLength);
+      return 0;
+    }
+    // Zeroing the target first: done at once (no progress is counted for it).
+    for (let offset = 0; offset < s.bdevLength; offset += Math.min(s.bdevLength - offset, step)) {
+      yield* mirrorThrottle(s);
+      if (s.isCancelled()) return 0;
+    }
+  }
+  for (let offset = 0; offset < s.bdevLength; ) {
+    const bytes = Math.min(s.bdevLength - offset, step);
+    yield* mirrorThrottle(s);
+    if (s.isCancelled()) return 0;
+    const status = yield* isAllocatedAbove(s, bs, s.baseOverlay, true, offset, bytes);
+    if (status.allocated) s.dirty.set(offset, status.n);
+    offset += status.n;
+  }
+  return 0;
+}
+
+/**
+ * `mirror_iteration`: take the first dirty chunk and the dirty chunks after it (up to the buffer
+ * size), clear them, and hand them out in pieces; returns the rate limit delay.
+ */
+function* mirrorIteration(s: MirrorJob): Coroutine<number> {
+  let offset = s.dirty.next(s.iterOffset) ?? s.dirty.next(0)!;
+  yield* s.pausePoint();
+  let nbChunks = 1;
+  while (nbChunks * s.granularity < s.bufSize) {
+    const nextOffset = offset + nbChunks * s.granularity;
+    if (nextOffset >= s.bdevLength || !s.dirty.get(nextOffset)) break;
+    nbChunks++;
+  }
+  s.dirty.reset(offset, nbChunks * s.granularity);
+  const writeZeroesOk = s.targetCanZeroWithUnmap();
+  const maxIoBytes = Math.max(s.bufSize / MAX_IN_FLIGHT, MAX_IO_BYTES);
+  let delayNs = 0;
+  while (nbChunks > 0 && offset < s.bdevLength) {
+    // bdrv_block_status_above(source, NULL): data, or (nothing allocated) zeros.
+    const status = yield* isAllocatedAbove(s, s.source(), null, true, offset, nbChunks * s.granularity);
+    let ioBytes = status.allocated ? Math.min(status.n, maxIoBytes) : status.n;
+    ioBytes -= ioBytes % s.granularity;
+    let copy = true;
+    if (ioBytes < s.granularity) ioBytes = s.granularity;
+    else if (!status.allocated) copy = !s.alignedToTargetClusters(offset, ioBytes);
+    ioBytes = Math.min(ioBytes, s.bdevLength - offset);
+    // mirror_perform: the request completes at once (mirror_iteration_done).
+    s.progressUpdate(ioBytes);
+    s.targetWritten = true;
+    const acct = !copy && writeZeroesOk ? 0 : ioBytes;
+    offset += ioBytes;
+    nbChunks -= Math.ceil(ioBytes / s.granularity);
+    delayNs = s.ratelimitDelay(acct);
+  }
+  s.iterOffset = offset;
+  return delayNs;
+}
+
+export function* mirrorRun(s: MirrorJob): Coroutine<number> {
+  let needDrain = true;
+  let ret = 0;
+  run: {
+    if (s.isCancelled()) break run;
+    s.bdevLength = nodeLength(s.source());
+    const targetLength = nodeLength(s.targetBs());
+    if (s.base === s.targetBs()) {
+      // Active commit grows the base to the top's size (blk_co_truncate), which the model does
+      // not write into the image (see README).
+    } else if (s.bdevLength !== targetLength) {
+      s.err = "Source and target image have different sizes";
+      ret = -22;
+      break run;
+    }
+    if (s.bdevLength === 0) {
+      s.transitionToReady();
+      s.activelySynced = true;
+      while (!s.cancelRequested() && !s.shouldComplete) yield* s.yieldUntilEntered();
+      break run;
+    }
+    s.lastPauseNs = s.state.loop.nowNs;
+    if (!s.isNoneMode) {
+      ret = yield* mirrorDirtyInit(s);
+      if (ret < 0 || s.isCancelled()) break run;
+    }
+    for (;;) {
+      yield* s.pausePoint();
+      if (s.isCancelled()) {
+        ret = 0;
+        break run;
+      }
+      let cnt = s.dirty.count();
+      s.progressSetRemaining(cnt);
+      let delayNs = 0;
+      const delta = s.state.loop.nowNs - s.lastPauseNs;
+      if (delta < BLOCK_JOB_SLICE_TIME_NS && cnt !== 0) delayNs = yield* mirrorIteration(s);
+      let shouldComplete = false;
+      // cnt is still the count from before this turn's iteration: READY comes a turn later.
+      if (cnt === 0) {
+        if (!s.isReady()) {
+          yield* mirrorFlush(s);
+          s.transitionToReady();
+          if (s.copyMode !== "background") s.activelySynced = true;
+        }
+        shouldComplete = s.shouldComplete || s.cancelRequested();
+        cnt = s.dirty.count();
+      }
+      if (cnt === 0 && shouldComplete) {
+        // Stop the guest's I/O for the switch-over; then the disks are in sync.
+        s.inDrain = true;
+        yield* coDrainedBegin(s);
+        yield* mirrorFlush(s);
+        needDrain = false;
+        break;
+      }
+      if (s.isReady() && !shouldComplete) delayNs = cnt === 0 ? BLOCK_JOB_SLICE_TIME_NS : 0;
+      yield* s.sleepNs(delayNs);
+      s.lastPauseNs = s.state.loop.nowNs;
+    }
+  }
+  if (needDrain) {
+    s.inDrain = true;
+    yield* coDrainedBegin(s);
+  }
+  return ret;
+}

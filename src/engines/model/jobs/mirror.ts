@@ -1,0 +1,381 @@
+/**
+ * The mirror job (block/mirror.c) and the active commit built on it. `mirror_start_job` puts a
+ * mirror_top filter above the source (implicit unless `filter-node-name` names it), makes the job
+ * on that filter ("main node"), a BlockBackend writing the target, and takes "source" and "target"
+ * (for an active commit also every "intermediate node" down to the base, with those links
+ * frozen). The job copies until it is READY and stays so until block-job-complete, which makes the
+ * target replace the source (or the `replaces` node) in the graph; then the filter leaves.
+ */
+import { blkInsertBs, blkNew, blkUnref } from "../block-backend.js";
+import { backingChainNext, chainContains, cowBs, filterOrCowBs, filterBs, findOverlay, freezeBackingChain, skipFilters, unfreezeBackingChain } from "../chain.js";
+import { bdrvDrainedBegin, bdrvDrainedEnd, withDrained } from "../drain.js";
+import { mirrorTopDriver, mirrorTopState } from "../drivers/mirror-top.js";
+import type { BdsNode, BlockBackend } from "../graph.js";
+import { bdrvRef, bdrvUnref, nextGraphSeq } from "../graph-ops.js";
+import { bdrvAppend, releaseIfUnused, replaceNode } from "../graph-replace.js";
+import type { LayerState } from "../layer-state.js";
+import { nodeLength } from "../node-length.js";
+import { NodeOpener } from "../open-node.js";
+import { refreshPerms } from "../perm-refresh.js";
+import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
+import { bdrvGetInfo } from "../query/named-nodes.js";
+import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
+import { runInTransaction } from "../transaction.js";
+import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
+import type { Coroutine } from "./coroutine.js";
+import { DirtyBitmap } from "./dirty-bitmap.js";
+import type { JobDriver, JobFlags } from "./job.js";
+import { jobEarlyFail } from "./job-finish.js";
+import { mirrorRun } from "./mirror-run.js";
+
+/** DEFAULT_MIRROR_BUF_SIZE: MAX_IN_FLIGHT × MAX_IO_BYTES. */
+const DEFAULT_MIRROR_BUF_SIZE = 16 << 20;
+
+export type MirrorCopyMode = "background" | "write-blocking";
+
+/** MirrorBlockJob. */
+export class MirrorJob extends BlockJob {
+  target: BlockBackend | null = null;
+  mirrorTopBs!: BdsNode;
+  base: BdsNode | null = null;
+  baseOverlay: BdsNode | null = null;
+  replaces: string | null = null;
+  toReplace: BdsNode | null = null;
+  isNoneMode = false;
+  zeroTarget = false;
+  copyMode: MirrorCopyMode = "background";
+  activelySynced = false;
+  shouldComplete = false;
+  granularity = 0;
+  bufSize = 0;
+  bdevLength = 0;
+  dirty!: DirtyBitmap;
+  /** Where the dirty bitmap iterator stands (s->dbi). */
+  iterOffset = 0;
+  lastPauseNs = 0;
+  prepared = false;
+  inDrain = false;
+  /** mirror_run drained the source for the switch-over (mirror_exit_common ends it). */
+  sourceDrained = false;
+  /** The job wrote to the target since its last flush (the target's write_gen moved on). */
+  targetWritten = false;
+
+  /** mirror_top_bs->backing->bs. */
+  source(): BdsNode {
+    return filterOrCowBs(this.mirrorTopBs)!;
+  }
+
+  targetBs(): BdsNode {
+    return this.target!.root!.bs;
+  }
+
+  /** `job_transition_to_ready`: status ready, and BLOCK_JOB_READY. */
+  transitionToReady(): void {
+    this.transition("ready");
+    this.notifiers.ready?.();
+  }
+
+  /** `bdrv_can_write_zeroes_with_unmap` of the target: it was opened with discard=unmap and can unmap zeros. */
+  targetCanZeroWithUnmap(): boolean {
+    const t = this.targetBs();
+    return t.unmap && (t.driver.supportsZeroUnmap?.(t) ?? false);
+  }
+
+  /** `bdrv_round_to_clusters` of the target leaves [offset, offset + bytes) as it is. */
+  alignedToTargetClusters(offset: number, bytes: number): boolean {
+    const cluster = bdrvGetInfo(this.targetBs())?.clusterSize || 0;
+    if (!cluster) return true;
+    return offset % cluster === 0 && (offset + bytes) % cluster === 0;
+  }
+}
+
+/** `bdrv_release_dirty_bitmap`. */
+function releaseDirtyBitmap(bs: BdsNode, bitmap: DirtyBitmap): void {
+  const i = bs.dirtyBitmaps?.indexOf(bitmap) ?? -1;
+  if (i >= 0) bs.dirtyBitmaps!.splice(i, 1);
+}
+
+/** `bdrv_recurse_can_replace`: `bs` is `toReplace`, or a filter above it. */
+export function recurseCanReplace(bs: BdsNode | null, toReplace: BdsNode): boolean {
+  for (let n = bs; n; n = filterBs(n)) if (n === toReplace) return true;
+  return false;
+}
+
+/** `mirror_exit_common`, for prepare and abort alike. */
+function mirrorExitCommon(s: MirrorJob): number {
+  if (s.prepared) return 0;
+  s.prepared = true;
+  const state = s.state;
+  const abort = s.ret < 0;
+  let ret = 0;
+  const mirrorTop = s.mirrorTopBs;
+  const src = s.source();
+  const targetBs = s.targetBs();
+  if (chainContains(src, targetBs)) unfreezeBackingChain(mirrorTop, targetBs);
+  releaseDirtyBitmap(src, s.dirty);
+  // The source must not go away during the replacement, before its drain ends.
+  bdrvRef(src);
+  bdrvRef(mirrorTop);
+  bdrvRef(targetBs);
+  // The target BlockBackend (writing, resizing) goes before the target moves into the graph.
+  blkUnref(state, s.target!);
+  s.target = null;
+  // Nothing reaches the source through the filter any more; it stays drained.
+  const topDrained = bdrvDrainedBegin(state, mirrorTop);
+  mirrorTopState.get(mirrorTop).stop = true;
+  runInTransaction((tran) => refreshPerms(state, [mirrorTop], tran));
+  if (s.shouldComplete && !abort) {
+    const toReplace = s.toReplace ?? src;
+    if (toReplace.readOnly !== targetBs.readOnly) reopenSetReadOnlyQuietly(state, targetBs, toReplace.readOnly);
+    withDrained(state, targetBs, () => {
+      // Not check_to_replace_node: the job's own blocker is on to_replace.
+      if (!recurseCanReplace(src, toReplace)) {
+        ret = -1;
+        return;
+      }
+      try {
+        replaceNode(state, toReplace, targetBs);
+      } catch (e) {
+        if (!(e instanceof QmpFailure)) throw e;
+        ret = -1;
+      }
+    });
+  }
+  if (s.toReplace) {
+    s.toReplace.extraBlockers = (s.toReplace.extraBlockers ?? []).filter((b) => b.reason !== REPLACE_BLOCKER);
+    bdrvUnref(state, s.toReplace);
+    s.toReplace = null;
+  }
+  bdrvUnref(state, targetBs);
+  // The job's edges go before the filter leaves, so that the result is valid.
+  s.removeAllBdrv();
+  replaceNode(state, mirrorTop, filterOrCowBs(mirrorTop)!);
+  // The source's section was taken by mirror_run (there was a job then).
+  if (s.sourceDrained) bdrvDrainedEnd(src);
+  s.sourceDrained = false;
+  if (topDrained) bdrvDrainedEnd(mirrorTop);
+  s.inDrain = false;
+  bdrvUnref(state, mirrorTop);
+  bdrvUnref(state, src);
+  return ret;
+}
+
+/** mirror_complete's blocker on the node to replace. */
+const REPLACE_BLOCKER = "block device is in use by block-job-complete";
+
+/** `mirror_complete` (block-job-complete). */
+function mirrorComplete(s: MirrorJob): void {
+  if (!s.isReady()) fail(`The active block job '${s.id}' cannot be completed`);
+  if (s.replaces !== null) {
+    const node = s.state.findNode(s.replaces) ?? fail(`Node name '${s.replaces}' not found`);
+    s.toReplace = node;
+    (node.extraBlockers ??= []).push({ reason: REPLACE_BLOCKER, seq: nextGraphSeq() });
+    bdrvRef(node);
+  }
+  s.shouldComplete = true;
+  // A paused job is woken when it is resumed.
+  if (!s.paused) s.enterCond();
+}
+
+/** `mirror_pause`: wait for the requests in flight; the model has none. */
+function* mirrorPause(_s: MirrorJob): Coroutine {}
+
+const MIRROR_COMMON = {
+  ...BLOCK_JOB_DRIVER_DEFAULTS,
+  run: mirrorRun,
+  prepare: mirrorExitCommon,
+  abort: (s: MirrorJob) => void mirrorExitCommon(s),
+  pause: mirrorPause,
+  complete: mirrorComplete,
+};
+
+const mirrorJobDriver: JobDriver<MirrorJob> = {
+  jobType: "mirror",
+  ...MIRROR_COMMON,
+  // Before READY any cancel is a forced one (bdrv_cancel_in_flight: nothing is in flight).
+  cancel: (s, force) => force || !s.isReady(),
+};
+
+const commitActiveJobDriver: JobDriver<MirrorJob> = {
+  jobType: "commit",
+  ...MIRROR_COMMON,
+  cancel: (s, force) => force || !s.isReady(),
+};
+
+/** What `mirror_start_job` is given. */
+interface MirrorStartJob {
+  jobId: string | null;
+  bs: BdsNode;
+  target: BdsNode;
+  replaces: string | null;
+  flags: JobFlags;
+  speed: number;
+  granularity: number;
+  bufSize: number;
+  zeroTarget: boolean;
+  driver: JobDriver<MirrorJob>;
+  isNoneMode: boolean;
+  base: BdsNode | null;
+  filterNodeName: string | null;
+  copyMode: MirrorCopyMode;
+}
+
+/** `bdrv_get_default_bitmap_granularity`: the target's cluster size within [4 KiB, 64 KiB]. */
+function defaultGranularity(target: BdsNode): number {
+  const cluster = bdrvGetInfo(target)?.clusterSize ?? 0;
+  return cluster > 0 ? Math.min(65536, Math.max(4096, cluster)) : 65536;
+}
+
+/** `mirror_start_job`. Throws QmpFailure with the graph as it was. */
+function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
+  const { bs, target } = req;
+  const granularity = req.granularity || defaultGranularity(target);
+  if (req.bufSize < 0) fail("Invalid parameter 'buf-size'");
+  const bufSize = req.bufSize || DEFAULT_MIRROR_BUF_SIZE;
+  if (skipFilters(bs) === skipFilters(target)) fail("Can't mirror node into itself");
+  const targetIsBacking = chainContains(bs, target);
+
+  // Read-write, unlike commit_top.
+  const mirrorTop = runInTransaction((tran) =>
+    new NodeOpener(state, tran).openDriver({ driver: mirrorTopDriver, nodeName: req.filterNodeName, options: {}, readOnly: false }),
+  );
+  if (req.filterNodeName === null) mirrorTop.implicit = true;
+  mirrorTop.neverFreeze = true;
+  mirrorTop.size = Math.ceil(nodeLength(bs) / 512) * 512;
+  mirrorTopState.set(mirrorTop, { stop: false, isCommit: targetIsBacking });
+  try {
+    withDrained(state, bs, () => bdrvAppend(state, mirrorTop, bs));
+  } catch (e) {
+    releaseIfUnused(state, mirrorTop);
+    throw e;
+  }
+
+  let s: MirrorJob | undefined;
+  try {
+    // The source is not to be resized while the job runs.
+    s = createBlockJob(state, {
+      id: req.jobId,
+      make: (id) => new MirrorJob(state, id, req.driver as JobDriver<never>, req.flags),
+      bs: mirrorTop,
+      perm: BLK_PERM_CONSISTENT_READ,
+      shared: BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE,
+      speed: req.speed,
+    });
+    s.mirrorTopBs = mirrorTop;
+    // No resize and no consistent read on the target while it is being written; an active commit's
+    // target is a backing file in use, which may be read and written by others.
+    let targetPerms = BLK_PERM_WRITE;
+    let targetShared = BLK_PERM_WRITE_UNCHANGED;
+    if (targetIsBacking) {
+      if (nodeLength(target) < nodeLength(bs)) targetPerms |= BLK_PERM_RESIZE;
+      targetShared |= BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE;
+    } else if (chainContains(bs, skipFilters(target))) {
+      fail("Cannot mirror to a filter on top of a node in the source's backing chain");
+    }
+    const blk = blkNew(state, targetPerms, targetShared);
+    s.target = blk.bb;
+    blkInsertBs(state, blk, target);
+    s.replaces = req.replaces;
+    s.isNoneMode = req.isNoneMode;
+    s.zeroTarget = req.zeroTarget;
+    s.copyMode = req.copyMode;
+    s.base = req.base;
+    s.baseOverlay = findOverlay(bs, req.base);
+    s.granularity = granularity;
+    s.bufSize = Math.ceil(bufSize / granularity) * granularity;
+    // bdrv_create_dirty_bitmap on the source; a write-blocking mirror copies writes itself.
+    s.dirty = new DirtyBitmap(granularity, nodeLength(bs), s.copyMode === "background");
+    (bs.dirtyBitmaps ??= []).push(s.dirty);
+    s.addBdrv("source", bs, 0, BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE | BLK_PERM_CONSISTENT_READ);
+    s.addBdrv("target", target, 0, BLK_PERM_ALL);
+    if (targetIsBacking) {
+      // Every node between top and base disappears at the end: the job blocks them all.
+      const filteredTarget = cowBs(findOverlay(bs, target));
+      let iterShared = BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE;
+      for (let iter = filterOrCowBs(bs); iter !== target; iter = filterOrCowBs(iter)) {
+        if (iter === filteredTarget) iterShared |= BLK_PERM_CONSISTENT_READ;
+        s.addBdrv("intermediate node", iter!, 0, iterShared);
+      }
+      freezeBackingChain(mirrorTop, target);
+    }
+  } catch (e) {
+    if (s) {
+      if (s.target) blkUnref(state, s.target);
+      if (s.dirty) releaseDirtyBitmap(bs, s.dirty);
+      s.target = null;
+      jobEarlyFail(s);
+    }
+    mirrorTopState.get(mirrorTop).stop = true;
+    runInTransaction((tran) => refreshPerms(state, [mirrorTop], tran));
+    replaceNode(state, mirrorTop, filterOrCowBs(mirrorTop)!);
+    releaseIfUnused(state, mirrorTop);
+    throw e;
+  }
+  s.start();
+  return s;
+}
+
+/** What `mirror_start` is given by blockdev-mirror. */
+export interface MirrorStart {
+  jobId: string | null;
+  bs: BdsNode;
+  target: BdsNode;
+  replaces: string | null;
+  flags: JobFlags;
+  speed: number;
+  granularity: number;
+  bufSize: number;
+  sync: "full" | "top" | "none" | "incremental" | "bitmap";
+  zeroTarget: boolean;
+  filterNodeName: string | null;
+  copyMode: MirrorCopyMode;
+}
+
+/** `mirror_start`. */
+export function mirrorStart(state: LayerState, req: MirrorStart): void {
+  if (req.sync === "incremental" || req.sync === "bitmap") fail(`Sync mode '${req.sync}' not supported`);
+  mirrorStartJob(state, {
+    ...req,
+    driver: mirrorJobDriver,
+    isNoneMode: req.sync === "none",
+    base: req.sync === "top" ? backingChainNext(req.bs) : null,
+  });
+}
+
+/** What `commit_active_start` is given by block-commit. */
+export interface CommitActiveStart {
+  jobId: string;
+  bs: BdsNode;
+  base: BdsNode;
+  flags: JobFlags;
+  speed: number;
+  filterNodeName: string | null;
+}
+
+/** `commit_active_start`: a mirror of the active layer into its base; base made writable first. */
+export function commitActiveStart(state: LayerState, req: CommitActiveStart): void {
+  const baseReadOnly = req.base.readOnly;
+  if (baseReadOnly) reopenSetReadOnly(state, req.base, false);
+  try {
+    mirrorStartJob(state, {
+      jobId: req.jobId,
+      bs: req.bs,
+      target: req.base,
+      replaces: null,
+      flags: req.flags,
+      speed: req.speed,
+      granularity: 0,
+      bufSize: 0,
+      zeroTarget: false,
+      driver: commitActiveJobDriver,
+      isNoneMode: false,
+      base: req.base,
+      filterNodeName: req.filterNodeName,
+      copyMode: "background",
+    });
+  } catch (e) {
+    if (baseReadOnly) reopenSetReadOnlyQuietly(state, req.base, true);
+    throw e;
+  }
+}

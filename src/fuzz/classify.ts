@@ -1,0 +1,122 @@
+/**
+ * What a case found, from its runs: nothing; a QEMU crash the model already predicts (known, not a
+ * finding); or a finding of one class with a key that says when two findings are the same failure.
+ *
+ * Order matters when a case shows several: a model exception first (a bug in our code stops the
+ * model run early, so the transcripts differ anyway), then QEMU crashes and hangs, then a model
+ * hang, and a divergence only when both engines ran to a transcript.
+ */
+import type { EngineKind } from "../engines/engine.js";
+import { EngineCrashedError } from "../engines/errors.js";
+import { BlockcheckError } from "../errors.js";
+import { crashKey, crashSignature, describeCrash, normalizeCrashText, sameCrash, type CrashSignature } from "./crash-signature.js";
+import { divergenceKey } from "./divergence.js";
+import type { CaseRun } from "./run-case.js";
+
+export const FINDING_CLASSES = ["model-exception", "qemu-crash", "qemu-hang", "model-hang", "engine-error", "divergence"] as const;
+
+/** What kind of failure a finding is. */
+export type FindingClass = (typeof FINDING_CLASSES)[number];
+
+export type Verdict =
+  | { kind: "pass" }
+  /** QEMU crashed and the model, predicting it, ended its transcript the same way. */
+  | { kind: "known-crash"; crash: CrashSignature }
+  | { kind: "finding"; cls: FindingClass; key: string; summary: string; crash?: CrashSignature };
+
+/** What one engine's run shows, beyond its transcript. */
+export interface RunAnalysis {
+  crash?: CrashSignature;
+  /** Why the run is considered hung. */
+  hang?: string;
+  /** An error that is neither a crash nor a hang: key and one line. */
+  error?: { key: string; summary: string };
+}
+
+/** Error codes that mean the engine stopped answering. */
+const HANG_CODES = new Set(["E_QEMU_TIMEOUT", "E_QMP_EVENT_TIMEOUT", "E_QEMU_CONNECTION", "E_TIMEOUT"]);
+
+/** The first frame of a JavaScript stack, as `function (file)`. */
+function firstJsFrame(stack: string | undefined): string | undefined {
+  const m = /\n\s+at (?:(\S+) \()?(?:[^()\s]*\/)?([^/():\s]+):\d+:\d+\)?/.exec(stack ?? "");
+  return m ? `${m[1] ?? "<anonymous>"} (${m[2]})` : undefined;
+}
+
+function describeError(e: unknown): { key: string; summary: string } {
+  if (e instanceof Error) {
+    const first = e.message.split("\n")[0]!;
+    const code = e instanceof BlockcheckError ? `${e.code} ` : "";
+    const frame = e instanceof BlockcheckError ? undefined : firstJsFrame(e.stack);
+    return { key: `${e.name} ${code}${normalizeCrashText(first)}${frame ? ` at ${frame}` : ""}`, summary: `${e.name}: ${first}${frame ? ` (at ${frame})` : ""}` };
+  }
+  return { key: `thrown ${normalizeCrashText(String(e))}`, summary: `thrown: ${String(e)}` };
+}
+
+/** Look at one run; `siteOf` asks the kernel where a process segfaulted. */
+export function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): RunAnalysis {
+  const out: RunAnalysis = {};
+  const { seen } = run;
+  const logTail = seen.stop && seen.stop.kind !== "clean" ? seen.stop.logTail : "";
+  if (seen.crash || seen.stop?.kind === "crashed") {
+    const exit = seen.crash?.exit ?? (seen.stop?.kind === "crashed" ? seen.stop.exit : undefined);
+    const site = exit?.signal === "SIGSEGV" && seen.pid !== undefined ? siteOf(seen.pid) : undefined;
+    out.crash = crashSignature({ exit, command: seen.crash?.command ?? "quit", log: logTail, ...(site !== undefined ? { site } : {}) });
+  }
+  const errors = [run.thrown, seen.error].filter((e) => e !== undefined && !(e instanceof EngineCrashedError));
+  for (const e of errors) {
+    if (e instanceof BlockcheckError && HANG_CODES.has(e.code)) out.hang ??= e.message.split("\n")[0]!;
+    else out.error ??= describeError(e);
+  }
+  for (const f of run.failures) {
+    if (f.kind === "timeout") out.hang ??= f.message;
+    // The runner's own errors (a failed graph query, a full disk) have a code and no statement.
+    const code = f.kind === "error" && f.source === undefined ? /^(E_[A-Z_]+): /.exec(f.message)?.[1] : undefined;
+    if (code === undefined || code === "E_QEMU_CRASHED") continue;
+    if (HANG_CODES.has(code)) out.hang ??= f.message.split("\n")[0]!;
+    else out.error ??= { key: `${code} ${normalizeCrashText(f.message.split("\n")[0]!)}`, summary: f.message.split("\n")[0]! };
+  }
+  if (seen.stop?.kind === "killed") out.hang ??= `killed: ${seen.stop.reason}`;
+  return out;
+}
+
+/** The verdict of a case from its runs (one per engine that ran). */
+export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pid: number) => string | undefined): Verdict {
+  const model = runs.model && analyzeRun(runs.model, siteOf);
+  const qemu = runs.qemu && analyzeRun(runs.qemu, siteOf);
+  const finding = (cls: FindingClass, key: string, summary: string, crash?: CrashSignature): Verdict => ({
+    kind: "finding",
+    cls,
+    key: `${cls} ${key}`,
+    summary,
+    ...(crash ? { crash } : {}),
+  });
+  if (model?.error) return finding("model-exception", model.error.key, model.error.summary);
+  if (qemu?.crash) {
+    const agree = runs.model?.transcript !== undefined && runs.model.transcript === runs.qemu!.transcript;
+    if (agree) return { kind: "known-crash", crash: qemu.crash };
+    return finding("qemu-crash", crashKey(qemu.crash), describeCrash(qemu.crash), qemu.crash);
+  }
+  if (qemu?.hang) return finding("qemu-hang", normalizeCrashText(qemu.hang), `QEMU hung: ${qemu.hang}`);
+  if (qemu?.error) return finding("engine-error", `qemu ${qemu.error.key}`, `qemu engine: ${qemu.error.summary}`);
+  if (model?.hang) return finding("model-hang", normalizeCrashText(model.hang), `the model hung: ${model.hang}`);
+  if (model?.crash && !runs.qemu) return { kind: "known-crash", crash: model.crash };
+  const q = runs.qemu?.transcript;
+  const m = runs.model?.transcript;
+  if (q !== undefined && m !== undefined && q !== m) {
+    const d = divergenceKey(q, m);
+    return finding("divergence", d.key, d.summary);
+  }
+  return { kind: "pass" };
+}
+
+/**
+ * Whether `candidate` fails the way `target` does. For counting, a crash is the same bug wherever
+ * it happened; `inSameCommand` also wants it in the same command, as the shrinker does, so that a
+ * scenario shrunk from a crash in blockdev-del still crashes in blockdev-del (and not, say, at quit
+ * through the same freed memory), and does so whether or not the kernel logged where.
+ */
+export function sameFailure(target: Extract<Verdict, { kind: "finding" }>, candidate: Verdict, inSameCommand = false): boolean {
+  if (candidate.kind !== "finding" || candidate.cls !== target.cls) return false;
+  if (target.crash && candidate.crash) return sameCrash(target.crash, candidate.crash) && (!inSameCommand || target.crash.command === candidate.crash.command);
+  return candidate.key === target.key;
+}

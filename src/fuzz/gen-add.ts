@@ -1,0 +1,191 @@
+/**
+ * New nodes for `add` and `graph { … }`: every driver the model has, children given inline (often
+ * named, sometimes nested: a qcow2 inline under a filter) or by reference to a node that already has
+ * parents, and a qcow2 whose backing is its own file node — the shapes QEMU 7.2 breaks on.
+ */
+import { bool, opt, word, type GenContext } from "./gen-context.js";
+import { IMAGES, type GenNode } from "./gen-world.js";
+import type { FuzzNode, FuzzOption, FuzzValue } from "./scenario-ir.js";
+
+export const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
+const PERMS = ["consistent-read", "write", "write-unchanged", "resize"] as const;
+const QCOW2_IMAGES = Object.keys(IMAGES).filter((p) => IMAGES[p]!.format === "qcow2" && p !== "base.qcow2");
+const ALL_IMAGES = Object.keys(IMAGES).filter((p) => p !== "base.qcow2");
+
+/**
+ * What a child is for: a qcow2's file must hold a qcow2 image; compress writes compressed, which
+ * only a qcow2 node below it can; other parents take anything.
+ */
+type Purpose = "qcow2-file" | "compress" | "any";
+
+/** The child link of a driver: blkdebug calls it `image`. */
+export function linkKey(driver: string): string {
+  return driver === "blkdebug" ? "image" : "file";
+}
+
+function hasCopyOnRead(ctx: GenContext, node: GenNode): boolean {
+  return [node, ...ctx.world.descendants(node)].some((n) => n.driver === "copy-on-read");
+}
+
+/**
+ * An existing node to use as a child. Nodes that already have parents weigh more (a node shared by
+ * several parents); a qcow2's file prefers nodes over a qcow2 image, and never reads through a
+ * copy-on-read node (QEMU then writes into the image below, which the model does not follow).
+ */
+export function pickExisting(ctx: GenContext, purpose: Purpose, except: readonly GenNode[] = []): GenNode | undefined {
+  const { rng, world } = ctx;
+  const weights = new Map<GenNode, number>();
+  for (const n of world.referable()) {
+    if (except.includes(n)) continue;
+    if (purpose === "qcow2-file" && hasCopyOnRead(ctx, n)) continue;
+    let w = world.parents(n).length > 0 ? 2 : 1;
+    if (purpose === "qcow2-file") w *= IMAGES[world.imageBelow(n) ?? ""]?.format === "qcow2" ? 3 : 0.2;
+    if (purpose === "compress") w *= n.driver === "qcow2" ? 5 : 0.1;
+    // A read-only node under a new writer is refused; keep that a minority.
+    if (n.readOnly) w *= 0.4;
+    weights.set(n, w);
+  }
+  if (weights.size === 0) return undefined;
+  let r = rng.next() * [...weights.values()].reduce((a, b) => a + b, 0);
+  for (const [n, w] of weights) {
+    r -= w;
+    if (r < 0) return n;
+  }
+  return [...weights.keys()].pop();
+}
+
+/** Options every driver takes: read-only mostly, the rest rarely. */
+function commonOptions(ctx: GenContext, pReadOnly: number): FuzzOption[] {
+  const { rng } = ctx;
+  const out: FuzzOption[] = [];
+  const ro = rng.chance(pReadOnly);
+  if (ro) out.push(opt("read-only", bool(true)));
+  if (ro && rng.chance(0.05)) out.push(opt("force-share", bool(true)));
+  if (rng.chance(0.03)) out.push(opt("detect-zeroes", word(rng.pick(["on", "off"]))));
+  if (rng.chance(0.03)) out.push(opt("discard", word(rng.pick(["unmap", "ignore"]))));
+  return out;
+}
+
+function fileOptions(ctx: GenContext, images: readonly string[]): FuzzOption[] {
+  const { rng } = ctx;
+  const out = [opt("filename", word(ctx.image(rng.pick(images))))];
+  if (rng.chance(0.06)) out.push(opt("locking", word("off")));
+  if (rng.chance(0.04)) out.push(opt("aio", word("threads")));
+  return out;
+}
+
+/**
+ * An inline child; in an `add`, named now and then (a named inline child can be reopened by name).
+ * A reopen's inline children stay unnamed: the checker knows only names that `add` declares.
+ */
+function inlineChild(ctx: GenContext, purpose: Purpose | "any-qcow2", depth: number, named: boolean): FuzzValue {
+  const { rng, world } = ctx;
+  const name = named && rng.chance(0.35) ? world.fresh("c") : undefined;
+  const nameOpt = name !== undefined ? { name } : {};
+  const ro = rng.chance(0.08) ? [opt("read-only", bool(true))] : [];
+  if (purpose === "compress") return inlineChild(ctx, rng.chance(0.85) ? "any-qcow2" : "any", depth, named);
+  if (purpose === "qcow2-file") {
+    if (depth < 2 && rng.chance(0.12)) {
+      const driver = rng.pick(["preallocate", "raw", "throttle"] as const);
+      const extra = driver === "throttle" ? [opt("throttle-group", word(ctx.throttleGroup()))] : [];
+      return { kind: "child", ...nameOpt, driver, options: [...extra, opt("file", inlineChild(ctx, "qcow2-file", depth + 1, named)), ...ro] };
+    }
+    return { kind: "child", ...nameOpt, driver: "file", options: [...fileOptions(ctx, QCOW2_IMAGES), ...ro] };
+  }
+  const kind = purpose === "any-qcow2" ? "qcow2" : rng.weighted({ file: 3.5, null: 2.5, qcow2: depth < 2 ? 3 : 0, raw: depth < 2 ? 1 : 0 });
+  switch (kind) {
+    case "file":
+      return { kind: "child", ...nameOpt, driver: "file", options: [...fileOptions(ctx, ALL_IMAGES), ...ro] };
+    case "null":
+      return { kind: "child", ...nameOpt, driver: "null-co", options: ro };
+    case "qcow2": {
+      // Its file is often an existing node, so that it too can be the backing.
+      const existing = rng.chance(0.4) ? pickExisting(ctx, "qcow2-file") : undefined;
+      const ref = existing && world.ref(existing);
+      const file = ref !== undefined ? word(ref) : inlineChild(ctx, "qcow2-file", depth + 1, named);
+      return { kind: "child", ...nameOpt, driver: "qcow2", options: [...qcow2Options(ctx, file), ...ro] };
+    }
+    case "raw":
+      return { kind: "child", ...nameOpt, driver: "raw", options: [opt("file", inlineChild(ctx, "any", depth + 1, named)), ...ro] };
+  }
+}
+
+/**
+ * A child value: an existing node (by name or path) about half the time, else an inline one, which
+ * may be named only in an `add` (`inReopen` false).
+ */
+export function childValue(ctx: GenContext, purpose: Purpose, inReopen = false): FuzzValue {
+  const focus = ctx.focus && !ctx.focus.dead ? ctx.world.ref(ctx.focus) : undefined;
+  // Stack the new node on the one added last, so chains of parents grow.
+  if (!inReopen && focus !== undefined && ctx.rng.chance(0.3)) return word(focus);
+  if (ctx.rng.chance(0.5)) {
+    const n = pickExisting(ctx, purpose);
+    const ref = n && ctx.world.ref(n);
+    if (ref !== undefined) return word(ref);
+  }
+  return inlineChild(ctx, purpose, inReopen ? 1 : 0, !inReopen);
+}
+
+/** A qcow2's file (given) and backing: its own file node now and then, none, or another node. */
+function qcow2Options(ctx: GenContext, file: FuzzValue): FuzzOption[] {
+  const { rng, world } = ctx;
+  const out = [opt("file", file)];
+  const r = rng.next();
+  if (r < 0.3) {
+    // One node as both the file and the backing of this qcow2.
+    const same = file.kind === "word" ? file : (() => {
+      const n = pickExisting(ctx, "qcow2-file");
+      return n && world.ref(n) !== undefined ? word(world.ref(n)!) : undefined;
+    })();
+    if (same) {
+      out[0] = opt("file", same);
+      out.push(opt("backing", same));
+    }
+  } else if (r < 0.4) out.push(opt("backing", { kind: "null" }));
+  else if (r < 0.55) {
+    const n = pickExisting(ctx, "qcow2-file");
+    const ref = n && world.ref(n);
+    if (ref !== undefined) out.push(opt("backing", word(ref)));
+  }
+  return out;
+}
+
+function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
+  const { rng } = ctx;
+  switch (driver) {
+    case "file":
+      return fileOptions(ctx, ALL_IMAGES);
+    case "null-co":
+      return rng.chance(0.1) ? [opt("size", { kind: "number", value: 1 << 20 })] : [];
+    case "raw": {
+      const out = [opt("file", childValue(ctx, "any"))];
+      if (rng.chance(0.12)) out.push(opt("offset", { kind: "number", value: rng.pick([0, 512, 4096]) }));
+      if (rng.chance(0.1)) out.push(opt("size", { kind: "number", value: rng.pick([4096, 65536]) }));
+      return out;
+    }
+    case "qcow2":
+      return qcow2Options(ctx, childValue(ctx, "qcow2-file"));
+    case "blkdebug": {
+      const out = [opt("image", childValue(ctx, "any"))];
+      if (rng.chance(0.4)) out.push(opt("take-child-perms", { kind: "list", items: rng.subset(PERMS, 0.35) }));
+      if (rng.chance(0.4)) out.push(opt("unshare-child-perms", { kind: "list", items: rng.subset(PERMS, 0.35) }));
+      if (rng.chance(0.08)) out.push(opt("align", { kind: "number", value: 4096 }));
+      return out;
+    }
+    case "throttle":
+      return [opt("throttle-group", word(ctx.throttleGroup())), opt("file", childValue(ctx, "any"))];
+    case "compress":
+      return [opt("file", childValue(ctx, "compress"))];
+    default:
+      return [opt("file", childValue(ctx, "any"))];
+  }
+}
+
+/** A new node of some driver, with a fresh name. */
+export function newNode(ctx: GenContext): FuzzNode {
+  const { rng, world } = ctx;
+  const kind = rng.weighted({ file: 2.5, "null-co": 1.5, raw: 2.5, qcow2: 4, filter: 5 });
+  const driver = kind === "filter" ? rng.pick(FILTERS) : kind;
+  const name = world.fresh(driver === "null-co" ? "n" : driver === "file" ? "f" : driver === "qcow2" ? "q" : driver[0]!);
+  return { name, driver, options: [...driverOptions(ctx, driver), ...commonOptions(ctx, driver === "file" || driver === "null-co" ? 0.15 : 0.2)] };
+}

@@ -1,0 +1,82 @@
+/**
+ * What every part of the scenario generator works with: the seeded choices, the believed graph, the
+ * statements so far, and the model that each statement is tried on as it is written (gen-steer.ts).
+ * A part builds its statement (noting the images and throttle groups it needs), then steers it: the
+ * prerequisites go first, and the outcome says what the belief may learn from it.
+ */
+import type { Statement } from "../language/index.js";
+import type { Prng } from "./prng.js";
+import type { Steering, SteerOutcome } from "./gen-steer.js";
+import { GenWorld, IMAGES, type GenNode } from "./gen-world.js";
+import type { FuzzOption, FuzzStatement, FuzzValue } from "./scenario-ir.js";
+
+export class GenContext {
+  readonly world = new GenWorld();
+  readonly statements: FuzzStatement[] = [];
+  /** Each kept statement as the language parsed it, its location's `source` naming it uniquely. */
+  readonly parsed: Statement[] = [];
+  /** The node added last: the next add often builds on it, and a reopen often follows it. */
+  focus: GenNode | undefined;
+  /** Images and throttle groups the statement being built needs, written before it. */
+  #pending: FuzzStatement[] = [];
+  #runs = 0;
+
+  constructor(
+    readonly rng: Prng,
+    private readonly steering: Steering,
+  ) {}
+
+  /** Whether the model stopped (a predicted crash): nothing more is written. */
+  get ended(): boolean {
+    return this.steering.ended;
+  }
+
+  /** Try `s` (after what it needs) on the model; keep it unless the runner could not carry it out. */
+  async steer(s: FuzzStatement): Promise<SteerOutcome> {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const p of pending) await this.#keep(p);
+    return this.#keep(s);
+  }
+
+  async #keep(s: FuzzStatement): Promise<SteerOutcome> {
+    const out = await this.steering.run(s, `#${this.#runs++}`);
+    if (out.kind !== "dropped") {
+      this.statements.push(s);
+      this.parsed.push(out.parsed);
+    }
+    return out;
+  }
+
+  /** Keep `s` without running it (what ends the scenario: it changes nothing). */
+  async append(s: FuzzStatement): Promise<void> {
+    await this.#keep(s);
+  }
+
+  /** The image file, written before the statement if this scenario has not made it yet (its backing file first). */
+  image(path: string): string {
+    if (this.world.images.has(path)) return path;
+    const spec = IMAGES[path]!;
+    if (spec.backing !== undefined) this.image(spec.backing);
+    this.world.images.add(path);
+    this.#pending.push({ kind: "image", path, format: spec.format, size: spec.size, ...(spec.backing !== undefined ? { backing: spec.backing } : {}) });
+    return path;
+  }
+
+  /** A throttle group to use, made before the statement when there is none (or, rarely, one that does not exist). */
+  throttleGroup(): string {
+    const { rng, world } = this;
+    if (rng.chance(0.04)) return "nosuch";
+    if (world.groups.length === 0 || rng.chance(0.05)) {
+      const id = world.fresh("tg");
+      world.groups.push(id);
+      this.#pending.push({ kind: "throttle-group", id });
+      return id;
+    }
+    return rng.pick(world.groups);
+  }
+}
+
+export const word = (text: string): FuzzValue => ({ kind: "word", text });
+export const bool = (value: boolean): FuzzValue => ({ kind: "bool", value });
+export const opt = (key: string, value: FuzzValue): FuzzOption => ({ key, value });

@@ -1,0 +1,82 @@
+/**
+ * The generator's guide: every statement it writes is run at once on a model engine, through the
+ * runner's own step code, so the generator knows what happened before it writes the next one. A
+ * node whose `add` failed is never named again, a failed reopen changes no link in its belief, and
+ * a statement the runner could not carry out (a node path that leads nowhere) is left out — it
+ * would end the run there, on both engines, and waste the rest of the case.
+ *
+ * The model is deterministic, so a case seed still gives one scenario, always the same. A model
+ * that throws while steering ends the generation; the case's real run meets the same exception.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Engine } from "../engines/engine.js";
+import { parseScenario, type Statement } from "../language/index.js";
+import { createContext, type StepContext } from "../runner/context.js";
+import { StepError } from "../runner/errors.js";
+import { runStatement, type StepMemory } from "../runner/steps/index.js";
+import { renderScenario } from "./render.js";
+import type { FuzzStatement } from "./scenario-ir.js";
+
+/** What a statement did on the model; `parsed` is the statement as the language reads it. */
+export type SteerOutcome =
+  /** It ran; `failed` lists the graph-block nodes (by index) or, for other statements, [0] if it failed. */
+  | { kind: "ran"; failed: number[]; parsed: Statement }
+  /** The runner could not carry it out; it is left out of the scenario. */
+  | { kind: "dropped" }
+  /** The model stopped (a QEMU crash it predicts, or an exception): the scenario ends here. */
+  | { kind: "ended"; parsed: Statement };
+
+const FILE = "steer.scn";
+
+export class Steering {
+  readonly #ctx: StepContext;
+  readonly #mem: StepMemory = { imageFormats: new Map() };
+  #ended = false;
+
+  private constructor(readonly engine: Engine, dir: string) {
+    this.#ctx = createContext(engine, dir, [dir], FILE);
+  }
+
+  /** A started model engine in `dir` (created if missing). */
+  static async start(makeModel: () => Engine, dir: string): Promise<Steering> {
+    mkdirSync(dir, { recursive: true });
+    const engine = makeModel();
+    await engine.start({ workdir: path.resolve(dir) });
+    return new Steering(engine, path.resolve(dir));
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Run one statement. `source` names it in the parsed statement's locations, so that a diagnostic
+   * about the whole scenario (see generator.ts) says which statement it is about.
+   */
+  async run(s: FuzzStatement, source: string): Promise<SteerOutcome> {
+    const rendered = renderScenario({ seed: 0, statements: [s] }, { title: "steer", tags: [] });
+    const parsed = parseScenario(rendered.text, source);
+    const stmt = parsed.scenario.statements.find((x) => x.type !== "title");
+    if (!stmt || parsed.diagnostics.length > 0) return { kind: "dropped" };
+    if (this.#ended) return { kind: "ended", parsed: stmt };
+    // Showing changes nothing; the case's own run shows it.
+    if (s.kind === "show") return { kind: "ran", failed: [], parsed: stmt };
+    try {
+      const r = await runStatement(this.#ctx, stmt, this.#mem);
+      const lines = rendered.lines[0]!;
+      const failedLines = r.failures.map((f) => Number(/:(\d+)$/.exec(f.location ?? "")?.[1]));
+      const failed = lines.nodes ? lines.nodes.flatMap((l, i) => (failedLines.includes(l) ? [i] : [])) : failedLines.length > 0 ? [0] : [];
+      return { kind: "ran", failed, parsed: stmt };
+    } catch (e) {
+      if (e instanceof StepError) return { kind: "dropped" };
+      // A crash the model predicts, or anything else it throws: nothing after this would run.
+      this.#ended = true;
+      return { kind: "ended", parsed: stmt };
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.engine.stop();
+  }
+}

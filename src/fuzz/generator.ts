@@ -1,0 +1,165 @@
+/**
+ * The seeded scenario generator: a case seed gives one scenario, always the same. Each statement is
+ * chosen from the seed and the believed graph, then tried on the model (gen-steer.ts), whose outcome
+ * the belief follows. docs/fuzz.md gives the distribution.
+ */
+import type { Engine } from "../engines/engine.js";
+import { validateScenario } from "../language/index.js";
+import type { FuzzScratch } from "./fuzz-scratch.js";
+import { newNode } from "./gen-add.js";
+import { GenContext } from "./gen-context.js";
+import { believeDel, delStatement, exportStatement, rootOf, showStatement, unexportStatement } from "./gen-misc.js";
+import { believeReopen, reopenOf, reopenStatement } from "./gen-reopen.js";
+import { Steering } from "./gen-steer.js";
+import { Prng } from "./prng.js";
+import type { FuzzNode, FuzzScenario, FuzzStatement } from "./scenario-ir.js";
+
+/** Statements per case (before the images and groups they need, and the closing `show`). */
+export const CASE_LENGTH = { min: 4, max: 16 } as const;
+/** After a reopen, how often the root it touched is deleted next. */
+const DEL_AFTER_REOPEN = 0.35;
+/** After an add, how often the new node is reopened next. */
+const REOPEN_AFTER_ADD = 0.25;
+
+type Reopen = Extract<FuzzStatement, { kind: "reopen" }>;
+
+/** An `add`, or a `graph { … }` of two or three nodes; the belief keeps the nodes the model added. */
+async function addNodes(ctx: GenContext, block: boolean): Promise<void> {
+  const { world } = ctx;
+  const restore = world.snapshot();
+  const nodes: FuzzNode[] = [];
+  for (let i = block ? ctx.rng.int(2, 3) : 1; i > 0; i--) {
+    const node = newNode(ctx);
+    // Later nodes of a block may build on earlier ones, so the belief has them while building.
+    world.add(node);
+    nodes.push(node);
+  }
+  const out = await ctx.steer(block ? { kind: "graph", nodes } : { kind: "add", node: nodes[0]! });
+  restore();
+  if (out.kind !== "ran") return;
+  nodes.forEach((n, i) => {
+    if (!out.failed.includes(i)) ctx.focus = world.add(n);
+  });
+}
+
+/** Steer a reopen and follow it; now and then the root it touched is deleted right after. */
+async function steerReopen(ctx: GenContext, s: Reopen): Promise<void> {
+  const root = rootOf(ctx, s.entries[0]!.node);
+  const out = await ctx.steer(s);
+  if (out.kind !== "ran") return;
+  believeReopen(ctx, s, out.failed.length === 0);
+  if (root && !root.dead && !root.retired && ctx.rng.chance(DEL_AFTER_REOPEN)) await steerDel(ctx, { kind: "del", node: root.name! });
+}
+
+async function steerDel(ctx: GenContext, s: Extract<FuzzStatement, { kind: "del" }>): Promise<void> {
+  const out = await ctx.steer(s);
+  if (out.kind === "ran") believeDel(ctx, s, out.failed.length === 0);
+}
+
+/** One statement (with what it needs first, and sometimes a follow-up). */
+async function step(ctx: GenContext): Promise<void> {
+  const { rng, world } = ctx;
+  const nodes = world.referable().length;
+  const kind = rng.weighted({
+    add: nodes < 2 ? 10 : 4,
+    graph: 1,
+    reopen: nodes > 0 ? 6 : 0,
+    del: world.owned().length > 0 ? 2 : 0,
+    export: nodes > 0 ? 1 : 0,
+    unexport: world.exports.length > 0 ? 0.8 : 0,
+    show: nodes > 0 ? 0.5 : 0,
+  });
+  switch (kind) {
+    case "add":
+    case "graph": {
+      const before = ctx.focus;
+      await addNodes(ctx, kind === "graph");
+      const added = ctx.focus;
+      if (added && added !== before && added.children.size > 0 && rng.chance(REOPEN_AFTER_ADD)) {
+        const s = reopenOf(ctx, added);
+        if (s.kind === "reopen") await steerReopen(ctx, s);
+      }
+      return;
+    }
+    case "reopen": {
+      const s = reopenStatement(ctx);
+      if (s?.kind === "reopen") await steerReopen(ctx, s);
+      return;
+    }
+    case "del": {
+      const s = delStatement(ctx);
+      if (s?.kind === "del") await steerDel(ctx, s);
+      return;
+    }
+    case "export": {
+      const s = exportStatement(ctx);
+      if (s?.kind !== "export") return;
+      const out = await ctx.steer(s);
+      if (out.kind === "ran" && out.failed.length === 0) world.exports.push({ id: s.id, node: s.node });
+      return;
+    }
+    case "unexport": {
+      const s = unexportStatement(ctx);
+      if (s) await ctx.steer(s);
+      return;
+    }
+    case "show":
+      await ctx.steer(showStatement(ctx));
+      return;
+  }
+}
+
+/**
+ * The statements, less those the scenario checker would reject. The generator's belief follows the
+ * model; the checker assumes every statement without an expectation succeeds (a reopen that failed
+ * still freed the inline child it replaced, for the checker). Where the two part, the statement is
+ * left out; leaving one out can only make fewer names unknown, except for the statements that used
+ * a name it added, which the next round leaves out too.
+ */
+function checkerClean(ctx: GenContext): FuzzStatement[] {
+  let statements = ctx.statements;
+  let parsed = ctx.parsed;
+  for (;;) {
+    const diagnostics = validateScenario({ type: "scenario", file: "fuzz.scn", statements: parsed });
+    if (diagnostics.length === 0) return statements;
+    const bad = new Set(diagnostics.map((d) => d.location.source));
+    const keep = parsed.map((p) => !bad.has(p.location.source));
+    // Nothing to leave out: a problem of the whole, which loading the case reports in full.
+    if (keep.every(Boolean)) return statements;
+    statements = statements.filter((_, i) => keep[i]);
+    parsed = parsed.filter((_, i) => keep[i]);
+  }
+}
+
+export interface GenerateOptions {
+  /** A fresh, unstarted model engine for steering. */
+  makeModel: () => Engine;
+  /** A scratch directory of its own for the steering model's images (created if missing). */
+  dir: string;
+}
+
+/** The scenario of one case seed. */
+export async function generateScenario(seed: number, opts: GenerateOptions): Promise<FuzzScenario> {
+  const steering = await Steering.start(opts.makeModel, opts.dir);
+  try {
+    const ctx = new GenContext(new Prng(seed), steering);
+    for (let i = ctx.rng.int(CASE_LENGTH.min, CASE_LENGTH.max); i > 0 && !ctx.ended; i--) await step(ctx);
+    if (!ctx.ended) {
+      await ctx.append({ kind: "show", what: "graph" });
+      if (ctx.rng.chance(0.3)) await ctx.append({ kind: "show", what: "nodes" });
+    }
+    return { seed, statements: checkerClean(ctx) };
+  } finally {
+    await steering.stop();
+  }
+}
+
+/** The scenario of one case seed, steered in a directory borrowed from `scratch`. */
+export async function generateIn(scratch: FuzzScratch, seed: number, makeModel: () => Engine): Promise<FuzzScenario> {
+  const dir = scratch.make();
+  try {
+    return await generateScenario(seed, { makeModel, dir: dir.dir });
+  } finally {
+    scratch.drop(dir);
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Job ids and their lifetimes, and the states a scenario may count on.
+ *
+ * - A job id is used (`job VERB ID`, `wait ID …`, `expect job ID …`) only after the `job` statement
+ *   that starts it and before the job ends: `job dismiss`, `job finalize` with auto-dismiss on, or
+ *   `wait ID null` (which, like `expect job ID status=null`, may follow any of these: it prints the
+ *   job's last events). An id is started once while its job lives (QEMU refuses a second job with
+ *   it; once the first is gone the id is free again).
+ * - A job's state is known only after a `wait`: starting it, `job complete`, `cancel`, `pause` and
+ *   `resume` set it moving, and where it is when the next statement runs depends on timing. Until a
+ *   `wait` on it (`wait ID STATUS`, or `wait event` for its BLOCK_JOB_READY or BLOCK_JOB_PENDING),
+ *   only a `wait` may use its id (a verb or an `expect job` would race with it).
+ * - `wait ID STATUS` names a status the job can stay in, given its type and options
+ *   (job-commands.ts HOLDING_STATUSES): a wait for a status the job passes through could miss it.
+ *
+ * Statements written to fail (`-> error …`) may name jobs that do not exist, and start or end
+ * nothing; they still may not act on a job whose state is not known.
+ */
+import type { Identifier, JobStatement, Location, OptionNode, Statement } from "../ast.js";
+import { error, type Diagnostic } from "../diagnostic.js";
+import { HOLDING_STATUSES, JOB_STATUSES } from "../job-commands.js";
+import { expectsError, steps } from "../walk.js";
+import type { Rule } from "./rule.js";
+import { suggest } from "./suggest.js";
+
+/**
+ * Events after which a job stays where it is: BLOCK_JOB_READY (a ready job stays ready until it is
+ * completed, cancelled or paused) and BLOCK_JOB_PENDING (sent only with auto-finalize=off, when
+ * the job stays pending until finalized).
+ */
+const SETTLING_EVENTS: readonly string[] = ["BLOCK_JOB_READY", "BLOCK_JOB_PENDING"];
+
+interface LiveJob {
+  start: JobStatement;
+  autoFinalize: boolean;
+  autoDismiss: boolean;
+  /** Where its state was last set moving, while no `wait` has settled it. */
+  movingSince?: Statement;
+  /** Paused by `job pause` and seen paused (or on standby) by a wait, not resumed since. */
+  paused: boolean;
+}
+
+interface EndedJob {
+  at: Location;
+  /** How it ended, as a note says it. */
+  how: string;
+}
+
+export const jobLifecycle: Rule = {
+  name: "job-lifecycle",
+  on: "expansion",
+  check({ scenario }) {
+    const out: Diagnostic[] = [];
+    const live = new Map<string, LiveJob>();
+    const ended = new Map<string, EndedJob>();
+    const starts = steps(scenario).filter((s): s is JobStatement => s.type === "job" && !expectsError(s));
+
+    /** The live job `id` names, or undefined after reporting why there is none. */
+    const use = (id: Identifier, written: Statement): LiveJob | undefined => {
+      const job = live.get(id.name);
+      if (job || id.name.includes("$") || expectsError(written)) return job;
+      const end = ended.get(id.name);
+      const later = starts.find((j) => j.id.name === id.name && j.location.start.offset > written.location.start.offset);
+      if (end) out.push(error(`job '${id.name}' is used after it ended`, id.location, [`${end.how} at line ${end.at.start.line}`]));
+      else if (later) out.push(error(`job '${id.name}' is used before it is started`, id.location, [`started at line ${later.location.start.line}`]));
+      else out.push(error(`unknown job '${id.name}'`, id.location, suggest(id.name, live.keys())));
+      return undefined;
+    };
+    const settled = (id: Identifier, job: LiveJob) => {
+      if (!job.movingSince) return;
+      const since = job.movingSince;
+      out.push(
+        error(`the state of job '${id.name}' is not known here: wait for one first`, id.location, [
+          `line ${since.location.start.line} set it moving; 'wait ${id.name} STATUS' makes the state the same on every run`,
+        ]),
+      );
+    };
+    const end = (id: string, at: Location, how: string) => {
+      live.delete(id);
+      ended.set(id, { at, how });
+    };
+
+    for (const s of steps(scenario)) {
+      if (s.type === "job") {
+        if (expectsError(s)) continue;
+        const previous = live.get(s.id.name);
+        if (previous) {
+          out.push(error(`duplicate job id '${s.id.name}'`, s.id.location, [`job '${s.id.name}' started at line ${previous.start.location.start.line} is still there`]));
+        }
+        live.set(s.id.name, {
+          start: s,
+          autoFinalize: boolOption(s.options, "auto-finalize") ?? true,
+          autoDismiss: boolOption(s.options, "auto-dismiss") ?? true,
+          movingSince: s,
+          paused: false,
+        });
+        ended.delete(s.id.name);
+      }
+      if (s.type === "job-verb") {
+        const job = use(s.id, s);
+        if (!job) continue;
+        settled(s.id, job);
+        if (expectsError(s)) continue;
+        if (s.verb === "dismiss") end(s.id.name, s.location, "dismissed");
+        else if (s.verb === "finalize" && job.autoDismiss) end(s.id.name, s.location, "finalized and dismissed (auto-dismiss is on)");
+        else if (s.verb === "finalize") job.movingSince = undefined;
+        // A paused job that is told to complete does so only once resumed (mirror_complete).
+        else if (s.verb === "complete" && job.paused) continue;
+        else {
+          job.movingSince = s;
+          job.paused = false;
+        }
+      }
+      if (s.type === "wait" && s.target.kind === "job") {
+        const { id, status } = s.target;
+        // Waiting for a job to be gone once it is: harmless, and it prints the job's last events.
+        if (status.name === "null" && ended.has(id.name)) continue;
+        const job = use(id, s);
+        if (!job) continue;
+        const problem = statusProblem(job, status);
+        if (problem) {
+          out.push(problem);
+          continue;
+        }
+        if (status.name === "null") {
+          end(id.name, s.location, `gone after 'wait ${id.name} null'`);
+          continue;
+        }
+        job.movingSince = undefined;
+        job.paused = status.name === "paused" || status.name === "standby";
+      }
+      if (s.type === "wait" && s.target.kind === "event" && SETTLING_EVENTS.includes(s.target.name.name)) {
+        const named = s.target.match.find((o) => o.key === "device" || o.key === "id")?.value;
+        const job = named?.type === "word" ? live.get(named.value) : undefined;
+        if (job) job.movingSince = undefined;
+      }
+      if (s.type === "expect" && s.assertion.kind === "job") {
+        // That a job is gone may be said once it is.
+        if (isGoneCheck(s.assertion.properties) && ended.has(s.assertion.id.name)) continue;
+        const job = use(s.assertion.id, s);
+        if (job) settled(s.assertion.id, job);
+      }
+    }
+    return out;
+  },
+};
+
+/** Why `wait ID STATUS` could miss STATUS or wait forever for it, or undefined. */
+function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined {
+  const s = status.name;
+  const id = job.start.id.name;
+  if (s.includes("$")) return undefined;
+  if (!JOB_STATUSES.includes(s)) return error(`unknown job status '${s}'`, status.location, suggest(s, JOB_STATUSES));
+  if (!HOLDING_STATUSES.includes(s)) {
+    return error(`a job does not stay '${s}'`, status.location, [`wait for a state it stays in: ${HOLDING_STATUSES.join(", ")}`]);
+  }
+  const line = job.start.location.start.line;
+  if (s === "pending" && job.autoFinalize) {
+    return error(`job '${id}' finalizes itself: it does not stay 'pending'`, status.location, [`start it with auto-finalize=off (line ${line})`]);
+  }
+  if (s === "concluded" && job.autoDismiss) {
+    return error(`job '${id}' dismisses itself: it does not stay 'concluded'`, status.location, [`start it with auto-dismiss=off (line ${line})`]);
+  }
+  if ((s === "ready" || s === "standby") && !becomesReady(job.start)) {
+    return error(`a ${job.start.jobType} job never becomes ready`, status.location, [
+      "only a mirror, or a commit of the active layer (no top-node, or top-node the job's node), gets ready",
+    ]);
+  }
+  return undefined;
+}
+
+/** Mirror jobs, and commit jobs of the active layer (block-commit then runs a mirror), get ready. */
+function becomesReady(s: JobStatement): boolean {
+  if (s.jobType === "mirror") return true;
+  if (s.jobType === "stream") return false;
+  const top = s.options.find((o) => o.key === "top-node")?.value;
+  return top === undefined || (top.type === "word" && top.value === s.node.text);
+}
+
+/** `expect job ID status=null` and nothing else. */
+function isGoneCheck(properties: readonly OptionNode[]): boolean {
+  return properties.length === 1 && properties[0]!.key === "status" && properties[0]!.value.type === "null";
+}
+
+/** A boolean option's value as written, or undefined when absent or not a boolean. */
+function boolOption(options: readonly OptionNode[], key: string): boolean | undefined {
+  const v = options.find((o) => o.key === key)?.value;
+  return v?.type === "bool" ? v.value : undefined;
+}

@@ -1,0 +1,72 @@
+/**
+ * The fuzz generator: a seed names one sequence of scenarios, always the same; every scenario loads;
+ * and a handful of cases already reach the shapes docs/fuzz.md promises (every driver, inline and
+ * shared children, a qcow2 whose file is its backing, transactions, a del right after a reopen).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelEngine } from "../../src/engines/model/model-engine.js";
+import { loadScenario } from "../../src/language/index.js";
+import { caseText } from "../../src/fuzz/check-case.js";
+import { FuzzScratch } from "../../src/fuzz/fuzz-scratch.js";
+import { generateIn } from "../../src/fuzz/generator.js";
+import { sequenceSeed } from "../../src/fuzz/prng.js";
+import type { FuzzScenario, FuzzStatement, FuzzValue } from "../../src/fuzz/scenario-ir.js";
+
+let scratch: FuzzScratch;
+beforeAll(async () => {
+  scratch = await FuzzScratch.create();
+});
+afterAll(async () => {
+  await scratch.close();
+});
+
+const generate = (seed: number) => generateIn(scratch, seed, () => new ModelEngine());
+const cases = (base: number, n: number) => Promise.all(Array.from({ length: n }, (_, i) => generate(sequenceSeed(base, i))));
+
+function drivers(s: FuzzScenario): string[] {
+  const fromValue = (v: FuzzValue): string[] => (v.kind === "child" ? [v.driver, ...v.options.flatMap((o) => fromValue(o.value))] : []);
+  return s.statements.flatMap((st) =>
+    (st.kind === "add" ? [st.node] : st.kind === "graph" ? st.nodes : []).flatMap((n) => [n.driver, ...n.options.flatMap((o) => fromValue(o.value))]),
+  );
+}
+
+describe("fuzz generator", () => {
+  it("gives the same scenarios for the same seed, and others for another", async () => {
+    const a = await cases(7, 6);
+    const b = await cases(7, 6);
+    expect(b).toEqual(a);
+    const other = await cases(8, 6);
+    expect(other.map((s) => caseText(s).text)).not.toEqual(a.map((s) => caseText(s).text));
+  });
+
+  it("writes scenarios the checker accepts, and reaches the shapes that break", async () => {
+    const all = await cases(20260101, 60);
+    for (const s of all) {
+      const text = caseText(s).text;
+      expect(loadScenario(text, "fuzz.scn").diagnostics, text).toEqual([]);
+    }
+    const used = new Set(all.flatMap(drivers));
+    expect([...used].sort()).toEqual(["blkdebug", "compress", "copy-on-read", "file", "null-co", "preallocate", "qcow2", "raw", "throttle"]);
+
+    const statements: FuzzStatement[] = all.flatMap((s) => s.statements);
+    const texts = all.map((s) => caseText(s).text).join("\n");
+    // A qcow2 whose file is also its backing, in an add or a reopen.
+    expect(texts).toMatch(/file=(\S+) backing=\1(\s|$)/);
+    // A named inline child, and a node named by path.
+    expect(texts).toMatch(/\(c\d+: /);
+    expect(texts).toMatch(/^reopen \w+\/\w+/m);
+    // Transactions with many entries, the raw form, exports.
+    expect(statements.some((s) => s.kind === "reopen" && s.entries.length >= 3)).toBe(true);
+    expect(statements.some((s) => s.kind === "reopen" && s.raw)).toBe(true);
+    expect(statements.some((s) => s.kind === "export")).toBe(true);
+    expect(statements.some((s) => s.kind === "unexport")).toBe(true);
+    // A del of the node a reopen just touched.
+    const delAfterReopen = all.some((s) =>
+      s.statements.some((st, i) => {
+        const prev = s.statements[i - 1];
+        return st.kind === "del" && prev?.kind === "reopen" && prev.entries[0]!.node.split("/")[0] === st.node;
+      }),
+    );
+    expect(delAfterReopen).toBe(true);
+  });
+});

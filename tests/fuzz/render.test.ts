@@ -1,0 +1,73 @@
+/**
+ * Generated scenarios as text: every statement form the generator writes loads as the language
+ * reads it, and the runner's failures map back to the statement (or graph line) they are about, to
+ * become that statement's expectation.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelEngine } from "../../src/engines/model/model-engine.js";
+import { FuzzScratch } from "../../src/fuzz/fuzz-scratch.js";
+import { outcomesFrom } from "../../src/fuzz/outcomes.js";
+import { quoteMessage, renderScenario } from "../../src/fuzz/render.js";
+import { runScenarioText } from "../../src/fuzz/run-case.js";
+import type { FuzzScenario } from "../../src/fuzz/scenario-ir.js";
+import { loadScenario } from "../../src/language/index.js";
+
+let scratch: FuzzScratch;
+beforeAll(async () => {
+  scratch = await FuzzScratch.create();
+});
+afterAll(async () => {
+  await scratch.close();
+});
+
+const w = (text: string) => ({ kind: "word" as const, text });
+
+const scenario: FuzzScenario = {
+  seed: 0,
+  statements: [
+    { kind: "image", path: "top.qcow2", format: "qcow2", size: "1M", backing: "base.qcow2" },
+    { kind: "throttle-group", id: "tg0" },
+    { kind: "add", node: { name: "n0", driver: "null-co", options: [] } },
+    {
+      kind: "graph",
+      nodes: [
+        { name: "q0", driver: "qcow2", options: [{ key: "file", value: w("n0") }] },
+        { name: "d0", driver: "blkdebug", options: [{ key: "image", value: w("n0") }, { key: "take-child-perms", value: { kind: "list", items: ["resize"] } }] },
+      ],
+    },
+    { kind: "reopen", raw: false, block: true, entries: [{ node: "n0", options: [{ key: "read-only", value: { kind: "bool", value: true } }] }] },
+    { kind: "reopen", raw: true, block: false, entries: [{ node: "d0", options: [{ key: "driver", value: w("blkdebug") }] }] },
+    { kind: "export", node: "n0", writable: true, id: "e0" },
+    { kind: "unexport", id: "e0" },
+    { kind: "del", node: "d0" },
+    { kind: "show", what: "nodes" },
+  ],
+};
+
+describe("rendering a generated scenario", () => {
+  it("writes every statement form the language reads", () => {
+    const r = renderScenario(scenario, { title: "forms", tags: ["fuzz"], comments: ["how it was found"] });
+    expect(r.text.split("\n").slice(0, 4)).toEqual(["# how it was found", 'scenario "forms"', "tags fuzz", ""]);
+    expect(loadScenario(r.text, "forms.scn").diagnostics).toEqual([]);
+    expect(r.lines.map((l) => l.start)).toEqual([5, 6, 7, 8, 12, 15, 16, 17, 18, 19]);
+    expect(r.lines[3]!.nodes).toEqual([9, 10]);
+  });
+
+  it("quotes messages so that a $ is not a parameter", () => {
+    expect(quoteMessage(`Could not open '$TEST_DIR/x': No such file`)).toBe(`"Could not open '$TEST_DIR/x': No such file"`);
+    expect(quoteMessage("costs $5 \"now\"")).toBe(`"costs $$5 \\"now\\""`);
+  });
+
+  it("turns the model's failures into expectations that then hold", async () => {
+    const plain = renderScenario(scenario, { title: "forms", tags: [] });
+    const first = await runScenarioText(plain.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
+    const outcomes = outcomesFrom(first.failures, plain.lines);
+    expect(outcomes[3]).toEqual({ kind: "graph", errors: ["Image is not in qcow2 format", undefined] });
+    expect(outcomes[2]).toEqual({ kind: "ok" });
+    expect(outcomes.filter((o) => o.kind === "error").length).toBeGreaterThan(0);
+    const annotated = renderScenario(scenario, { title: "forms", tags: [], outcomes });
+    expect(annotated.text).toContain(`  q0: qcow2 file=n0 -> error "Image is not in qcow2 format"\n`);
+    const again = await runScenarioText(annotated.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
+    expect(again.failures).toEqual([]);
+  });
+});

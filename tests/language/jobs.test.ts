@@ -1,0 +1,201 @@
+/** Block job statements: how they parse, and what the checker says about job ids, states and options. */
+import { describe, expect, it } from "vitest";
+import { loadScenario } from "../../src/language/index.js";
+import { only, problems } from "./helpers.js";
+
+const CHAIN = [
+  "require jobs",
+  "image base.qcow2 qcow2 1M",
+  "image top.qcow2 qcow2 1M",
+  "add base: qcow2 file=(file filename=base.qcow2)",
+  "add top: qcow2 file=(file filename=top.qcow2) backing=base",
+].join("\n");
+
+/** Problems of CHAIN followed by `lines`, with line numbers counted from the first of `lines`. */
+function after(...lines: string[]): string[] {
+  const offset = CHAIN.split("\n").length;
+  return problems(`${CHAIN}\n${lines.join("\n")}`).map((p) => p.replace(/^(\d+)/, (n) => String(Number(n) - offset)));
+}
+
+describe("parsing job statements", () => {
+  it("job TYPE ID NODE options", () => {
+    const s = only("job stream j0 top/backing base-node=b0 auto-finalize=off", "job");
+    expect(s.jobType).toBe("stream");
+    expect(s.id.name).toBe("j0");
+    expect(s.node).toMatchObject({ root: "top", path: ["backing"] });
+    expect(s.options.map((o) => [o.key, o.value.type])).toEqual([
+      ["base-node", "word"],
+      ["auto-finalize", "bool"],
+    ]);
+  });
+
+  it("job VERB ID options, with an expectation", () => {
+    const s = only('job cancel j0 force=on -> error "x"', "job-verb");
+    expect([s.verb, s.id.name, s.options.map((o) => o.key), s.expectation?.type]).toEqual(["cancel", "j0", ["force"], "error"]);
+  });
+
+  it("wait for a status, and wait for an event with members to match", () => {
+    expect(only("wait j0 pending", "wait").target).toMatchObject({ kind: "job", id: { name: "j0" }, status: { name: "pending" } });
+    const e = only("wait event BLOCK_JOB_READY device=j0 len=1M", "wait").target;
+    expect(e.kind === "event" && [e.name.name, e.match.map((o) => o.key)]).toEqual(["BLOCK_JOB_READY", ["device", "len"]]);
+  });
+
+  it("a job called 'event' is still waited for: an event name is in capitals", () => {
+    expect(only("wait event ready", "wait").target).toMatchObject({ kind: "job", id: { name: "event" }, status: { name: "ready" } });
+  });
+
+  it("expect job and expect frozen", () => {
+    expect(only("expect job j0 status=pending offset=1M", "expect").assertion).toMatchObject({ kind: "job", id: { name: "j0" } });
+    expect(only("expect frozen hd0 -backing-> hd1", "expect").assertion).toMatchObject({
+      kind: "frozen",
+      edge: { parent: { text: "hd0" }, name: { name: "backing" }, child: { text: "hd1" } },
+    });
+  });
+
+  it("a misspelt job type, or an option where the node goes, is a syntax error there", () => {
+    const d = loadScenario("job strem j0 hd0\njob stream j0 base-node=x", "t.scn").diagnostics;
+    expect(d.map((x) => [`${x.location.start.line}:${x.location.start.column} ${x.message}`, x.notes])).toEqual([
+      ["1:5 unexpected 'strem'", ["expected 'stream', 'commit', 'mirror', 'finalize', 'complete', 'cancel', 'pause', 'resume' or 'dismiss'"]],
+      ["2:15 unexpected 'base-node'", ["expected node name (the job's device)"]],
+    ]);
+  });
+});
+
+describe("job ids and their lifetimes", () => {
+  it("a whole job's life has no problems", () => {
+    expect(after("job stream j0 top auto-finalize=off auto-dismiss=off", "wait j0 pending", "expect job j0 status=pending", "job finalize j0", "expect job j0 status=concluded", "job dismiss j0", "wait j0 null", "expect job j0 status=null")).toEqual([]);
+  });
+
+  it("an unknown id, with did-you-mean; a statement written to fail may name one", () => {
+    expect(after("job stream j0 top auto-finalize=off", "wait jo pending", 'job pause nosuch -> error "Block job \'nosuch\' not found"')).toEqual(["2:6 unknown job 'jo'"]);
+    expect(loadScenario(`${CHAIN}\njob stream j0 top\nwait jo null`, "t.scn").diagnostics[0]!.notes).toEqual(["did you mean 'j0'?"]);
+  });
+
+  it("an id used before the job that has it is started", () => {
+    const d = loadScenario(`${CHAIN}\nwait j0 null\njob stream j0 top\nwait j0 null`, "t.scn").diagnostics;
+    expect(d.map((x) => [x.message, x.notes])).toEqual([["job 'j0' is used before it is started", ["started at line 7"]]]);
+  });
+
+  it("an id used after its job ended: dismissed, finalized with auto-dismiss, waited gone", () => {
+    expect(after("job stream j0 top auto-finalize=off auto-dismiss=off", "wait j0 pending", "job finalize j0", "job dismiss j0", "expect job j0 type=stream")).toEqual([
+      "5:12 job 'j0' is used after it ended",
+    ]);
+    expect(after("job stream j0 top auto-finalize=off", "wait j0 pending", "job finalize j0", "wait j0 null", "job dismiss j0")).toEqual([
+      "5:13 job 'j0' is used after it ended",
+    ]);
+    const d = loadScenario(`${CHAIN}\njob stream j0 top\nwait j0 null\nexpect job j0 type=stream`, "t.scn").diagnostics;
+    expect(d.map((x) => x.notes)).toEqual([["gone after 'wait j0 null' at line 7"]]);
+  });
+
+  it("a duplicate id while the first job lives; reused once it is gone", () => {
+    expect(after("job stream j0 top auto-finalize=off", "job commit j0 top")).toEqual(["2:12 duplicate job id 'j0'"]);
+    expect(after("job stream j0 top", "wait j0 null", "job stream j0 top", "wait j0 null")).toEqual([]);
+    expect(after("job stream j0 top auto-finalize=off", "job commit j0 top -> error \"Job ID 'j0' already in use\"")).toEqual([]);
+  });
+
+  it("a verb or expect job before a wait has settled the job's state", () => {
+    expect(after("job mirror m0 top target=base sync=full", "job complete m0", "wait m0 ready", "job pause m0", "expect job m0 status=standby")).toEqual([
+      "2:14 the state of job 'm0' is not known here: wait for one first",
+      "5:12 the state of job 'm0' is not known here: wait for one first",
+    ]);
+  });
+
+  it("BLOCK_JOB_READY and BLOCK_JOB_PENDING settle the job they name", () => {
+    expect(after("job mirror m0 top target=base sync=full", "wait event BLOCK_JOB_READY device=m0", "job complete m0", "wait m0 null")).toEqual([]);
+  });
+
+  it("a paused job told to complete stays where it is until resumed", () => {
+    expect(after("job mirror m0 top target=base sync=full", "wait m0 ready", "job pause m0", "wait m0 standby", "job complete m0", "job resume m0", "wait m0 null")).toEqual([]);
+  });
+});
+
+describe("waiting for a job's status", () => {
+  it("only statuses a job stays in, and only those this job can stay in", () => {
+    expect(after("job stream s0 top", "wait s0 running", "wait s0 pendng", "wait s0 pending")).toEqual([
+      "2:9 a job does not stay 'running'",
+      "3:9 unknown job status 'pendng'",
+      "4:9 job 's0' finalizes itself: it does not stay 'pending'",
+    ]);
+    expect(after("job stream s0 top auto-finalize=off", "wait s0 concluded")).toEqual(["2:9 job 's0' dismisses itself: it does not stay 'concluded'"]);
+    expect(after("job stream s0 top auto-finalize=off", "wait s0 ready")).toEqual(["2:9 a stream job never becomes ready"]);
+    expect(after("job commit c0 top top-node=top", "wait c0 ready")).toEqual([]);
+    expect(after("job commit c0 top top-node=base", "wait c0 ready")).toEqual(["2:9 a commit job never becomes ready"]);
+  });
+});
+
+describe("job options", () => {
+  it("are the command's arguments, typed by its schema", () => {
+    expect(after("job stream s0 top base-nod=base speed=fast on-error=stpo auto-dismiss=1", "wait s0 null")).toEqual([
+      "1:19 unknown option 'base-nod' for 'job stream'",
+      "1:39 'speed' takes a number",
+      "1:53 'on-error' does not take 'stpo': one of report, ignore, enospc, stop, auto",
+      "1:71 'auto-dismiss' takes on or off",
+    ]);
+  });
+
+  it("the job's id and node are not options", () => {
+    expect(after("job stream s0 top device=top", "wait s0 null")).toEqual(["1:19 unknown option 'device' for 'job stream'"]);
+  });
+
+  it("required arguments, unless the statement is written to fail", () => {
+    expect(after("job mirror m0 top target=base")).toEqual(["1:1 'job mirror' needs 'sync=…'"]);
+    expect(after("job mirror m0 top target=base -> error \"Parameter 'sync' is missing\"")).toEqual([]);
+  });
+
+  it("node arguments name live nodes; a filter-node-name can be named from then on", () => {
+    expect(after("job stream s0 top base-node=bse", "wait s0 null")).toEqual(["1:29 unknown node 'bse'"]);
+    expect(after("job stream s0 top filter-node-name=cor auto-finalize=off", "wait s0 pending", "expect edge top -backing-> cor", "show node cor")).toEqual([]);
+  });
+
+  it("a verb takes its own arguments only", () => {
+    expect(after("job mirror m0 top target=base sync=full", "wait m0 ready", "job cancel m0 force=on", "wait m0 null")).toEqual([]);
+    expect(after("job mirror m0 top target=base sync=full", "wait m0 ready", "job pause m0 force=on")).toEqual(["3:14 unknown option 'force' for 'job pause'"]);
+  });
+
+  it("expect job knows query-jobs' and query-block-jobs' members", () => {
+    expect(after("job stream s0 top auto-finalize=off", "wait s0 pending", "expect job s0 stauts=pending ready=yes type=strem offset=1M")).toEqual([
+      "3:15 unknown job property 'stauts'",
+      "3:36 'ready' takes on or off",
+      "3:45 'type' does not take 'strem': one of commit, stream, mirror, backup, create, amend, snapshot-load, snapshot-save, snapshot-delete",
+    ]);
+  });
+});
+
+describe("expect frozen", () => {
+  it("a backing link between nodes, without permissions", () => {
+    expect(after("expect frozen top -backing-> base")).toEqual([]);
+    expect(after("expect frozen top -file-> top/file", "expect frozen top -backing-> base perm=write")).toEqual([
+      "1:20 only a backing link can be checked for being frozen, not 'file'",
+      "2:40 'expect frozen' takes no perm= or shared=",
+    ]);
+    expect(after("add n0: null-co", "export n0 id=e0", "expect frozen export e0 -root-> n0")).toEqual([
+      "3:15 an export's link is never frozen: name a node",
+      "3:26 only a backing link can be checked for being frozen, not 'root'",
+    ]);
+  });
+
+  it("names nodes that exist", () => {
+    expect(after("expect frozen top -backing-> bse")).toEqual(["1:30 unknown node 'bse'"]);
+  });
+});
+
+describe("require jobs", () => {
+  it("is needed by job statements, job waits and expect job, not by wait event or expect frozen", () => {
+    expect(problems("add n0: null-co\njob stream s0 n0\nwait s0 null\nwait event X\nexpect frozen n0 -backing-> n0")).toEqual([
+      "2:1 'job stream' needs 'require jobs' in the scenario",
+      "3:1 'wait' needs 'require jobs' in the scenario",
+    ]);
+  });
+
+  it("is a known requirement without arguments", () => {
+    expect(problems("require jobs now")).toEqual(["1:14 'require jobs' takes no arguments"]);
+  });
+});
+
+describe("expectations on job statements", () => {
+  it("jobs and verbs take them; waits do not", () => {
+    expect(after('job stream s0 nosuch -> error "x"', 'job pause s0 -> error "x"', 'wait s0 null -> error "x"')).toEqual([
+      "3:14 an expectation cannot apply to 'wait'",
+    ]);
+  });
+});
