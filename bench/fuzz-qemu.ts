@@ -6,7 +6,7 @@
  * found and shrunk. Prints when each distinct failure was found, when its shrink finished, and to
  * how many statements. Needs QEMU; takes minutes.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { parseDuration } from "../src/cli/commands/fuzz.js";
@@ -14,13 +14,18 @@ import { createEngine } from "../src/engines/factory/create.js";
 import { runFuzz, type FindingReport } from "../src/fuzz/fuzz-run.js";
 import { formatDuration } from "../src/fuzz/progress.js";
 
-/** Which of the three §7.8 classes a finding is, if any. */
+/**
+ * Which of the three §7.8 classes a finding is, if any: the abort by its assertion; the segfault
+ * of a reopen list that frees a queued node by a transaction in its shrunk scenario; the one on
+ * blockdev-del by its command.
+ */
 function classOf(f: FindingReport): string | undefined {
   const c = f.crash;
   if (!c) return undefined;
-  if (c.detail?.includes("parent_quiesce_counter")) return "abort parent_quiesce_counter";
-  if (c.signal === "SIGSEGV" && c.command === "blockdev-reopen") return "segfault in reopen";
-  if (c.signal === "SIGSEGV" && c.command === "blockdev-del") return "segfault in del";
+  if (c.detail?.includes("parent_quiesce_counter")) return "1 abort parent_quiesce_counter";
+  const scn = f.written ? readFileSync(f.written.scn, "utf8") : "";
+  if (c.signal === "SIGSEGV" && c.command === "blockdev-reopen" && /^reopen \{$/m.test(scn)) return "2 segfault in a reopen list";
+  if (c.signal === "SIGSEGV" && c.command === "blockdev-del") return "3 segfault in del";
   return undefined;
 }
 

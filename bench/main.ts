@@ -4,11 +4,13 @@
  */
 const parts: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   input: () => import("./input.js"),
+  io: () => import("./io.js"),
   model: () => import("./model.js"),
   qemu: () => import("./qemu.js"),
   runner: () => import("./runner.js"),
   fuzz: () => import("./fuzz.js"),
   "fuzz-qemu": () => import("./fuzz-qemu.js"),
+  jobs: () => import("./jobs.js"),
 };
 
 const wanted = process.argv.slice(2);

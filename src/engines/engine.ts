@@ -19,7 +19,7 @@ export type EngineKind = (typeof ENGINE_KINDS)[number];
  * ("the model engine has no qemu-io"). A scenario asks for one with `require FEATURE`.
  */
 export const ENGINE_FEATURES = {
-  io: { noun: "qemu-io", summary: "qemu-io commands on a node (HMP qemu-io, so qemu-system only)" },
+  io: { noun: "qemu-io", summary: "qemu-io commands on a node, as HMP qemu-io runs them (qemu-system on the qemu engine)" },
   jobs: { noun: "block jobs", summary: "block jobs: block-stream, block-commit, blockdev-mirror and the block-job-* verbs" },
 } as const satisfies Record<string, { noun: string; summary: string }>;
 

@@ -53,7 +53,7 @@ function describeError(e: unknown): { key: string; summary: string } {
 }
 
 /** Look at one run; `siteOf` asks the kernel where a process segfaulted. */
-export function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): RunAnalysis {
+function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): RunAnalysis {
   const out: RunAnalysis = {};
   const { seen } = run;
   const logTail = seen.stop && seen.stop.kind !== "clean" ? seen.stop.logTail : "";
@@ -110,13 +110,14 @@ export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pi
 }
 
 /**
- * Whether `candidate` fails the way `target` does. For counting, a crash is the same bug wherever
- * it happened; `inSameCommand` also wants it in the same command, as the shrinker does, so that a
- * scenario shrunk from a crash in blockdev-del still crashes in blockdev-del (and not, say, at quit
- * through the same freed memory), and does so whether or not the kernel logged where.
+ * Whether `candidate` fails the way `target` does: same class and key; for a crash, the same
+ * signature in the same command. One bug that QEMU can be made to hit from two commands (a use
+ * after free met in blockdev-del, or at quit) is two findings, each with its own reproducer; the
+ * summary says when they share a crash site. The shrinker holds candidates to the same rule, so a
+ * scenario shrunk from a crash in blockdev-del still crashes in blockdev-del.
  */
-export function sameFailure(target: Extract<Verdict, { kind: "finding" }>, candidate: Verdict, inSameCommand = false): boolean {
+export function sameFailure(target: Extract<Verdict, { kind: "finding" }>, candidate: Verdict): boolean {
   if (candidate.kind !== "finding" || candidate.cls !== target.cls) return false;
-  if (target.crash && candidate.crash) return sameCrash(target.crash, candidate.crash) && (!inSameCommand || target.crash.command === candidate.crash.command);
+  if (target.crash && candidate.crash) return sameCrash(target.crash, candidate.crash) && target.crash.command === candidate.crash.command;
   return candidate.key === target.key;
 }

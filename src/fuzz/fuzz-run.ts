@@ -9,7 +9,7 @@ import type { Engine, EngineKind } from "../engines/engine.js";
 import { caseText, checkScenario, type CheckedCase, type CheckOptions } from "./check-case.js";
 import { scenarioLoads } from "./run-case.js";
 import { FINDING_CLASSES, sameFailure, type FindingClass, type Verdict } from "./classify.js";
-import { describeCrash, type CrashSignature } from "./crash-signature.js";
+import { describeCrash, sameCrash, type CrashSignature } from "./crash-signature.js";
 import { FuzzScratch } from "./fuzz-scratch.js";
 import { generateIn } from "./generator.js";
 import { KernelCrashLog } from "./kernel-crash-log.js";
@@ -187,7 +187,14 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
     shrinking++;
     progress();
     try {
-      const test = async (candidate: FuzzScenario) => sameFailure(f.verdict, (await checkScenario(candidate, check)).verdict, true);
+      const test = async (candidate: FuzzScenario): Promise<boolean> => {
+        const v = (await checkScenario(candidate, check)).verdict;
+        if (sameFailure(f.verdict, v)) return true;
+        // A use-after-free does not always crash where it did the first time: a candidate that
+        // crashed at the same site in another command (at quit, say) gets one more run.
+        const near = v.kind === "finding" && v.crash !== undefined && f.verdict.crash !== undefined && sameCrash(f.verdict.crash, v.crash);
+        return near && sameFailure(f.verdict, (await checkScenario(candidate, check)).verdict);
+      };
       // Confirm first: a failure that does not come back is reported, not shrunk.
       if (!(await test(f.scenario))) {
         f.report.notReproduced = true;

@@ -7,7 +7,7 @@ import { bool, opt, word, type GenContext } from "./gen-context.js";
 import { IMAGES, type GenNode } from "./gen-world.js";
 import type { FuzzNode, FuzzOption, FuzzValue } from "./scenario-ir.js";
 
-export const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
+const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
 const PERMS = ["consistent-read", "write", "write-unchanged", "resize"] as const;
 const QCOW2_IMAGES = Object.keys(IMAGES).filter((p) => IMAGES[p]!.format === "qcow2" && p !== "base.qcow2");
 const ALL_IMAGES = Object.keys(IMAGES).filter((p) => p !== "base.qcow2");
@@ -115,7 +115,8 @@ function inlineChild(ctx: GenContext, purpose: Purpose | "any-qcow2", depth: num
  * may be named only in an `add` (`inReopen` false).
  */
 export function childValue(ctx: GenContext, purpose: Purpose, inReopen = false): FuzzValue {
-  const focus = ctx.focus && !ctx.focus.dead ? ctx.world.ref(ctx.focus) : undefined;
+  const f = ctx.focus;
+  const focus = f && !f.dead && !(purpose === "qcow2-file" && hasCopyOnRead(ctx, f)) ? ctx.world.ref(f) : undefined;
   // Stack the new node on the one added last, so chains of parents grow.
   if (!inReopen && focus !== undefined && ctx.rng.chance(0.3)) return word(focus);
   if (ctx.rng.chance(0.5)) {

@@ -15,7 +15,7 @@ import { Prng } from "./prng.js";
 import type { FuzzNode, FuzzScenario, FuzzStatement } from "./scenario-ir.js";
 
 /** Statements per case (before the images and groups they need, and the closing `show`). */
-export const CASE_LENGTH = { min: 4, max: 16 } as const;
+const CASE_LENGTH = { min: 4, max: 16 } as const;
 /** After a reopen, how often the root it touched is deleted next. */
 const DEL_AFTER_REOPEN = 0.35;
 /** After an add, how often the new node is reopened next. */

@@ -1,39 +1,53 @@
 /**
  * Simpler versions of one statement, for the shrinker's second pass: without one option (at any
  * depth, inside inline children too); an inline child replaced by one of its own inline children
- * (the node in between unwrapped); a reference to an added node replaced by a node that one
- * references (the node in between bypassed, so that it can go); without one node of a `graph`
- * block or one entry of a reopen transaction; a one-node block as a plain `add`, a one-entry
+ * (the node in between unwrapped); a reference to an added node (`r0`, or `r0/file`) replaced by
+ * the node that one references there (the node in between bypassed, so that it can go); a file
+ * name replaced by an image made earlier (so that the later one can go); without one node of a
+ * `graph` block or one entry of a reopen transaction; a one-node block as a plain `add`, a one-entry
  * transaction as a plain `reopen`; an export that is not writable. Each step makes the scenario
- * smaller or points a reference at an earlier-added node, so trying them until none passes ends.
+ * smaller or points at something made earlier, so trying them until none passes ends.
  */
 import type { FuzzNode, FuzzOption, FuzzReopenEntry, FuzzStatement, FuzzValue } from "./scenario-ir.js";
 
-/** Child references by name of each added node: what a reference to it may be bypassed to. */
-export type Bypasses = ReadonlyMap<string, readonly string[]>;
+/** What the scenario offers to point at instead: the references each added node holds, the images. */
+export interface Bypasses {
+  /** Added node → its child options given by reference (edge → the reference). */
+  children: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Image paths in the order the scenario makes them. */
+  images: readonly string[];
+}
 
 const CHILD_KEYS = new Set(["file", "image", "backing", "data-file"]);
 
-/** For each node an `add` (or a graph line) names, the nodes its child options name. */
 export function bypassesOf(statements: readonly FuzzStatement[]): Bypasses {
-  const out = new Map<string, string[]>();
+  const children = new Map<string, Map<string, string>>();
   const nodes = statements.flatMap((s) => (s.kind === "add" ? [s.node] : s.kind === "graph" ? s.nodes : []));
   for (const n of nodes) {
-    out.set(
-      n.name,
-      n.options.flatMap((o) => (CHILD_KEYS.has(o.key) && o.value.kind === "word" ? [o.value.text] : [])),
-    );
+    children.set(n.name, new Map(n.options.flatMap((o) => (CHILD_KEYS.has(o.key) && o.value.kind === "word" ? [[o.key, o.value.text] as const] : []))));
   }
-  return out;
+  return { children, images: statements.flatMap((s) => (s.kind === "image" ? [s.path] : [])) };
 }
 
-function valueVariants(key: string, v: FuzzValue, bypasses: Bypasses): FuzzValue[] {
+/** `n0` → what n0's child options name; `r0/file/backing` → `X/backing` where r0 was added with file=X. */
+function bypassed(ref: string, b: Bypasses): string[] {
+  const [root, ...path] = ref.split("/");
+  const held = b.children.get(root!);
+  if (!held) return [];
+  if (path.length === 0) return [...held.values()];
+  const first = held.get(path[0]!);
+  return first === undefined ? [] : [[first, ...path.slice(1)].join("/")];
+}
+
+function valueVariants(key: string, v: FuzzValue, b: Bypasses): FuzzValue[] {
   if (v.kind === "child") {
     const unwrapped = v.options.flatMap((o) => (CHILD_KEYS.has(o.key) && o.value.kind === "child" ? [o.value] : []));
-    const inner = optionVariants(v.options, bypasses).map((options): FuzzValue => ({ ...v, options }));
+    const inner = optionVariants(v.options, b).map((options): FuzzValue => ({ ...v, options }));
     return [...unwrapped, ...inner];
   }
-  if (v.kind === "word" && CHILD_KEYS.has(key)) return (bypasses.get(v.text) ?? []).map((text): FuzzValue => ({ kind: "word", text }));
+  if (v.kind !== "word") return [];
+  if (CHILD_KEYS.has(key)) return bypassed(v.text, b).map((text): FuzzValue => ({ kind: "word", text }));
+  if (key === "filename") return b.images.slice(0, Math.max(0, b.images.indexOf(v.text))).map((text): FuzzValue => ({ kind: "word", text }));
   return [];
 }
 
@@ -82,23 +96,4 @@ export function statementVariants(s: FuzzStatement, bypasses: Bypasses): FuzzSta
     default:
       return [];
   }
-}
-
-/** Statements, nodes, entries and options, nested ones included: what shrinking lowers. */
-export function scenarioSize(statements: readonly FuzzStatement[]): number {
-  const opts = (o: readonly FuzzOption[]): number => o.reduce((a, x) => a + 1 + (x.value.kind === "child" ? opts(x.value.options) : 0), 0);
-  return statements.reduce((a, s) => {
-    switch (s.kind) {
-      case "add":
-        return a + 1 + opts(s.node.options);
-      case "graph":
-        return a + 2 + s.nodes.reduce((b, n) => b + 1 + opts(n.options), 0);
-      case "reopen":
-        return a + 1 + (s.block ? 1 : 0) + s.entries.reduce((b, e) => b + 1 + opts(e.options), 0);
-      case "export":
-        return a + 1 + (s.writable ? 1 : 0);
-      default:
-        return a + 1;
-    }
-  }, 0);
 }

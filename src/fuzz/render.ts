@@ -26,7 +26,7 @@ export interface RenderedScenario {
   lines: StatementLines[];
 }
 
-export function renderValue(v: FuzzValue): string {
+function renderValue(v: FuzzValue): string {
   switch (v.kind) {
     case "word":
       return v.text;

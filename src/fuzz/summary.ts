@@ -1,5 +1,6 @@
 /** The end of a fuzz run in words: what ran, each distinct failure once, and where it was written. */
 import path from "node:path";
+import { sameCrash } from "./crash-signature.js";
 import type { FuzzSummary } from "./fuzz-run.js";
 import { formatDuration } from "./progress.js";
 
@@ -14,8 +15,11 @@ export function renderSummary(s: FuzzSummary, cwd: string): string {
   else {
     const total = s.findings.reduce((a, f) => a + f.count, 0);
     lines.push(`${s.findings.length} distinct ${s.findings.length === 1 ? "failure" : "failures"} in ${total} ${total === 1 ? "case" : "cases"}:`);
-    for (const f of s.findings) {
+    s.findings.forEach((f, i) => {
       lines.push(`  ${f.cls}: ${f.summary}`);
+      // One bug reached from two commands is two findings; say so.
+      const twin = s.findings.slice(0, i).find((g) => f.crash && g.crash && sameCrash(f.crash, g.crash));
+      if (twin) lines.push(`    the same crash as the one in ${twin.crash!.command} above, reached from another command`);
       const found = `${f.count} ${f.count === 1 ? "case" : "cases"}, first case ${f.caseIndex} (case seed 0x${f.caseSeed.toString(16)}) after ${formatDuration(f.foundAtMs)}`;
       lines.push(`    ${found}`);
       if (f.notReproduced) lines.push("    did not fail the same way when run again: not shrunk");
@@ -25,7 +29,7 @@ export function renderSummary(s: FuzzSummary, cwd: string): string {
         const checks = [w.passesOnReference ? `passes on the ${w.reference}` : `does NOT pass on the ${w.reference}`, w.reproduces ? "still fails the same way" : "does NOT fail the same way any more"];
         lines.push(`    written: ${show(w.scn)}${w.out ? ` and ${path.basename(w.out)}` : ""} (${checks.join(", ")})`);
       }
-    }
+    });
   }
   if (s.known.length > 0) {
     lines.push("QEMU crashes the model predicts (known, not findings):");

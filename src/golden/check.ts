@@ -46,6 +46,11 @@ export interface GoldenCheckOptions {
   writePending?: boolean;
   /** Who is writing: recorded beside each pending file. */
   provenance?: Provenance;
+  /**
+   * Why `--update` was asked for but this golden may not be written (CI mode, the run's own
+   * expectations failed): a missing golden then says so instead of suggesting `--update` again.
+   */
+  updateRefused?: string;
 }
 
 /** The run and scenario a pending file comes from (see PendingRecord). */
@@ -134,6 +139,14 @@ async function check(opts: GoldenCheckOptions, show: (abs: string) => string): P
       return { status: "created", file: show(commonAbs) };
     }
     const create = `npx blockcheck run --update ${opts.scenarioArg}`;
+    if (opts.updateRefused !== undefined) {
+      const message = `golden file ${show(commonAbs)} is missing, and --update did not create it: ${opts.updateRefused}`;
+      if (!pendingAllowed) return { status: "missing", file: show(commonAbs), message };
+      const written = await pending(commonAbs, commonRel, "new", opts.actual, undefined, false);
+      return "error" in written
+        ? { status: "missing", file: show(commonAbs), message, pendingError: written.error }
+        : { status: "missing", file: show(commonAbs), message: `${message}; the transcript is pending in ${written.file}`, pendingFile: written.file };
+    }
     if (!pendingAllowed) {
       return { status: "missing", file: show(commonAbs), message: `golden file ${show(commonAbs)} is missing; create it with: ${create}` };
     }

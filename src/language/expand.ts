@@ -37,54 +37,90 @@ export function expandParameters(scenario: Scenario): Expansion[] {
 const SIZE_SUFFIX: Record<string, number> = { "": 1, k: 1024, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
 /**
- * A deep copy of an AST node with every bound `$name` substituted; locations are kept (shared).
- * Iterative, with an explicit stack: a scenario built in memory may nest deeper than the call stack.
+ * An AST node with every bound `$name` substituted; locations are kept. Copy on write: a node in
+ * which nothing changes is returned as it is, so a scenario without `$` costs no copy at all, and
+ * nothing is ever modified in place. Iterative, with an explicit stack: a scenario built in memory
+ * may nest deeper than the call stack.
  */
 function substituteNode<T>(root: T, bindings: Record<string, string>): T {
-  const top: { value?: unknown } = {};
-  // Each entry: a value of the source tree, and the slot of the copy it goes into.
-  const stack: Array<[unknown, Record<string | number, unknown>, string | number]> = [[root, top, "value"]];
-  while (stack.length > 0) {
-    const [node, holder, slot] = stack.pop()!;
-    if (typeof node === "string") {
-      holder[slot] = substitute(node, bindings);
-    } else if (node === null || typeof node !== "object") {
-      holder[slot] = node;
-    } else if (Array.isArray(node)) {
-      const out: unknown[] = new Array(node.length);
-      holder[slot] = out;
-      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], out as never, i]);
-    } else {
-      holder[slot] = copyObject(node as Record<string, unknown>, bindings, stack);
-    }
+  const first = leaf(root, bindings);
+  if (first.done) return first.value as T;
+  interface Frame {
+    node: object;
+    keys: Array<string | number>;
+    next: number;
+    values: unknown[];
+    changed: boolean;
   }
-  return top.value as T;
+  const frame = (node: object): Frame => ({
+    node,
+    keys: Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node).filter((k) => !KEPT.has(k)),
+    next: 0,
+    values: [],
+    changed: false,
+  });
+  const stack: Frame[] = [frame(root as object)];
+  let finished: unknown;
+  for (;;) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.keys.length) {
+      const child = (top.node as Record<string | number, unknown>)[top.keys[top.next]!];
+      const r = leaf(child, bindings);
+      if (r.done) {
+        top.values.push(r.value);
+        top.changed ||= r.value !== child;
+        top.next++;
+      } else {
+        stack.push(frame(child as object));
+      }
+      continue;
+    }
+    stack.pop();
+    const result = top.changed ? rebuilt(top.node, top.keys, top.values) : top.node;
+    const parent = stack[stack.length - 1];
+    if (!parent) {
+      finished = result;
+      break;
+    }
+    parent.values.push(result);
+    parent.changed ||= result !== top.node;
+    parent.next++;
+  }
+  return finished as T;
 }
 
-/** One AST object copied: leaves substituted now, objects and arrays pushed for later. */
-function copyObject(
-  n: Record<string, unknown>,
-  bindings: Record<string, string>,
-  stack: Array<[unknown, Record<string | number, unknown>, string | number]>,
-): unknown {
-  if (n.type === "json") return { ...n, value: substituteJson(n.value, bindings) };
+/** Keys whose values are never substituted. */
+const KEPT = new Set(["location", "keyLocation", "type"]);
+
+/** The substituted value of `v` when it needs no walk below it (a string, a JSON value, a word, a node reference). */
+function leaf(v: unknown, bindings: Record<string, string>): { done: true; value: unknown } | { done: false } {
+  if (typeof v === "string") return { done: true, value: substitute(v, bindings) };
+  if (v === null || typeof v !== "object") return { done: true, value: v };
+  if (Array.isArray(v)) return { done: false };
+  const n = v as Record<string, unknown>;
+  if (n.type === "json") {
+    const value = substituteJson(n.value, bindings);
+    return { done: true, value: value === n.value ? v : { ...n, value } };
+  }
   if (n.type === "word" && typeof n.value === "string" && n.value.includes("$")) {
-    return retype({ ...n, value: substitute(n.value, bindings) } as never);
+    return { done: true, value: retype({ ...n, value: substitute(n.value, bindings) } as never) };
   }
+  if (n.type === "noderef" && typeof n.text === "string") {
+    const text = substitute(n.text, bindings);
+    if (text === n.text) return { done: true, value: v };
+    // A node reference's root and path follow from its substituted text.
+    const [root, ...path] = text.split("/");
+    return { done: true, value: { ...n, text, root, path } satisfies Partial<NodeRef> };
+  }
+  return { done: false };
+}
+
+/** A copy of `node` with the values of `keys` replaced, keys in their order. */
+function rebuilt(node: object, keys: Array<string | number>, values: unknown[]): unknown {
+  if (Array.isArray(node)) return values;
+  const byKey = new Map(keys.map((k, i) => [k, values[i]]));
   const out: Record<string, unknown> = {};
-  // A node reference's root and path follow from its substituted text.
-  const ref = n.type === "noderef" && typeof n.text === "string" ? substitute(n.text, bindings).split("/") : undefined;
-  for (const [k, v] of Object.entries(n)) {
-    if (k === "location" || k === "keyLocation" || k === "type") out[k] = v;
-    else if (ref && k === "root") out[k] = ref[0];
-    else if (ref && k === "path") out[k] = ref.slice(1) satisfies NodeRef["path"];
-    else if (typeof v === "string") out[k] = substitute(v, bindings);
-    else if (v === null || typeof v !== "object") out[k] = v;
-    else {
-      out[k] = undefined; // keeps the key's place in the object
-      stack.push([v, out, k]);
-    }
-  }
+  for (const [k, v] of Object.entries(node)) out[k] = byKey.has(k) ? byKey.get(k) : v;
   return out;
 }
 
@@ -100,30 +136,22 @@ function retype(word: { type: "word"; value: string; location: Value["location"]
   return word;
 }
 
-/** A copy of a JSON value with `$name` substituted in its strings (keys stay as written). Iterative, like substituteNode. */
+/**
+ * A JSON value with `$name` substituted in its strings (keys stay as written); the same value when
+ * nothing changes. Recursive: the parser's nesting limit bounds a JSON value's depth.
+ */
 function substituteJson(value: unknown, bindings: Record<string, string>): unknown {
-  const top: { value?: unknown } = {};
-  const stack: Array<[unknown, object, string | number]> = [[value, top, "value"]];
-  while (stack.length > 0) {
-    const [v, holder, slot] = stack.pop()!;
-    if (typeof v === "string") {
-      put(holder, slot, substitute(v, bindings));
-    } else if (Array.isArray(v)) {
-      const out: unknown[] = new Array(v.length);
-      put(holder, slot, out);
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], out, i]);
-    } else if (v !== null && typeof v === "object") {
-      const out = {};
-      put(holder, slot, out);
-      for (const [k, x] of Object.entries(v)) {
-        put(out, k, undefined); // keeps the key's place in the object
-        stack.push([x, out, k]);
-      }
-    } else {
-      put(holder, slot, v);
-    }
+  if (typeof value === "string") return substitute(value, bindings);
+  if (Array.isArray(value)) {
+    const items = value.map((v) => substituteJson(v, bindings));
+    return items.some((v, i) => v !== value[i]) ? items : value;
   }
-  return top.value;
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value).map(([k, v]) => [k, substituteJson(v, bindings)] as const);
+  if (entries.every(([k, v]) => v === (value as Record<string, unknown>)[k])) return value;
+  const out = {};
+  for (const [k, v] of entries) put(out, k, v);
+  return out;
 }
 
 /** Sets an own property, even one called `__proto__` (a JSON object may have that key). */

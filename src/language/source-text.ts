@@ -29,6 +29,14 @@ export function decodeScenarioText(bytes: Uint8Array, file: string): string {
       { sourceText: "" },
     );
   }
+  // The native decoder checks the whole file at once; only a file it refuses is walked byte by byte.
+  if (bytes.indexOf(0) < 0) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      // not UTF-8: located below
+    }
+  }
   const bad = firstNonTextByte(bytes);
   if (bad === undefined) return new TextDecoder("utf-8").decode(bytes);
   // Line and column as the parser counts them: lines at "\n", columns in UTF-16 units.

@@ -23,6 +23,8 @@ export interface PathArgument {
   name: string;
   /** The path itself (after any prefix such as `unix:`). */
   path: string;
+  /** What comes before the path in the value ("" or a scheme such as "unix:"). */
+  prefix: string;
 }
 
 /**
@@ -101,7 +103,7 @@ function walkObject(t: SchemaObject, dict: Record<string, unknown>, at: string, 
     const where = at ? `${at}.${m.name}` : m.name;
     const mt = qmpSchema.types[m.type];
     if (mt?.kind === "builtin" && mt.json === "string") {
-      if (typeof v === "string" && isPathMember(m.name, inner)) out.push({ at: where, name: m.name, path: v });
+      if (typeof v === "string" && isPathMember(m.name, inner)) out.push({ at: where, name: m.name, path: v, prefix: "" });
     } else {
       walk(m.type, v, where, inner, out);
     }
@@ -120,7 +122,7 @@ function systemPaths(spec: Readonly<Record<string, string>>, args: unknown): Pat
   const out: PathArgument[] = [];
   for (const [name, prefix] of Object.entries(spec)) {
     const v = args[name];
-    if (typeof v === "string" && v.startsWith(prefix)) out.push({ at: name, name, path: v.slice(prefix.length) });
+    if (typeof v === "string" && v.startsWith(prefix)) out.push({ at: name, name, path: v.slice(prefix.length), prefix });
   }
   return out;
 }

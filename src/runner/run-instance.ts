@@ -142,6 +142,7 @@ async function compare(
     actual: run.transcript,
     // A run whose own expectations failed is not a spec: never write it as a golden.
     update: opts.update && writer && run.failures.length === 0,
+    ...(opts.update ? updateRefusal(opts, writer, run) : {}),
     ci: opts.ci,
     color: opts.color,
     cwd: opts.cwd,
@@ -157,6 +158,14 @@ async function compare(
   const f = goldenFailure(result);
   if (f) run.failures.push(f);
   return result;
+}
+
+/** Why --update may not write this run's golden, when it may not: said instead of suggesting --update again. */
+function updateRefusal(opts: InstanceOptions, writer: boolean, run: EngineRun): { updateRefused?: string } {
+  if (opts.ci) return { updateRefused: "CI mode writes nothing" };
+  if (!writer) return { updateRefused: "with both engines only QEMU's transcript is written" };
+  if (run.failures.length > 0) return { updateRefused: "the run failed its own expectations, and a failed run is no golden" };
+  return {};
 }
 
 /**

@@ -11,11 +11,11 @@
 import { BlockcheckError, ConfigError } from "../errors.js";
 import { errnoReason, FileSystemError, isErrnoException } from "../file-errors.js";
 import type { Engine } from "../engines/engine.js";
-import { EngineCrashedError } from "../engines/errors.js";
+import { EngineCrashedError, EngineFailedError } from "../engines/errors.js";
 import type { Failure } from "./results.js";
 import { renderTranscript, type TranscriptBlock } from "../transcript/transcript.js";
 import { createContext, type StepContext } from "./context.js";
-import { crashedStep, RUN_STOPPED, uncleanEnd } from "./engine-end.js";
+import { crashedStep, RUN_STOPPED, timedOutStep, uncleanEnd } from "./engine-end.js";
 import { QemuUnavailableError, ScenarioTimeoutError, StepError } from "./errors.js";
 import type { Statement } from "../language/ast.js";
 import type { ScenarioInstance } from "./instance.js";
@@ -69,6 +69,8 @@ export async function runOnEngine(
   });
   let skipReason: string | undefined;
   let engineVersion: string | undefined;
+  // The statement being run, for a timeout to name.
+  const progress: { current?: Statement } = {};
   // Whether the run got to its end on its own: only then does an unclean end of the engine count.
   let completed = false;
   try {
@@ -84,7 +86,7 @@ export async function runOnEngine(
           completed = true;
           return;
         }
-        if ((await runStatements(ctx, inst, blocks, failures, abort.signal, opts.onStep)) === "crashed") return;
+        if ((await runStatements(ctx, inst, blocks, failures, abort.signal, opts.onStep, progress)) === "crashed") return;
         await opts.inspect?.(ctx);
         completed = true;
       })(),
@@ -95,7 +97,14 @@ export async function runOnEngine(
     if (e instanceof ConfigError && !(e instanceof FileSystemError)) {
       throw engine.kind === "qemu" && !(e instanceof QemuUnavailableError) ? new QemuUnavailableError([e.message]) : e;
     }
-    failures.push(errorFailure(ctx, e));
+    if (e instanceof ScenarioTimeoutError && progress.current) {
+      // The statement that was running when time ran out: the story shows where it stopped.
+      const stopped = timedOutStep(ctx, progress.current, e.message);
+      blocks.push(stopped.block);
+      failures.push(stopped.failure);
+    } else {
+      failures.push(errorFailure(ctx, e));
+    }
     blocks.push(RUN_STOPPED);
   } finally {
     clearTimeout(timer);
@@ -119,18 +128,20 @@ async function runStatements(
   failures: Failure[],
   signal: AbortSignal,
   onStep: ((stmt: Statement) => void) | undefined,
+  progress: { current?: Statement },
 ): Promise<"done" | "crashed"> {
   const mem: StepMemory = { imageFormats: new Map() };
   for (const stmt of inst.scenario.statements) {
     if (signal.aborted) return "done";
+    progress.current = stmt;
     onStep?.(stmt);
     try {
       const r = await runStatement(ctx, stmt, mem);
       blocks.push(...r.blocks);
       failures.push(...r.failures);
     } catch (e) {
-      if (e instanceof EngineCrashedError) {
-        // The step's own output is lost with QEMU; the story ends with how it died.
+      if (e instanceof EngineCrashedError || e instanceof EngineFailedError) {
+        // The step's own output is lost with QEMU; the story ends with how it died or hung.
         const crash = crashedStep(ctx, stmt, e);
         blocks.push(crash.block, RUN_STOPPED);
         failures.push(crash.failure);

@@ -19,10 +19,28 @@ export interface NodeInfo {
   file: string;
 }
 
+/** One entry of query-jobs, reduced to what the generator uses. */
+export interface JobInfo {
+  id: string;
+  type: string;
+  status: string;
+  /** The node the job was started on, as the start command named it (resolved). */
+  device?: string;
+}
+
 /** The live state the generator decides from, queried before each step. */
 export interface LiveView {
   graph: BlockGraph;
   nodes: NodeInfo[];
+  /** Live block jobs (at most one in generated sequences, see gen-jobs.ts). */
+  jobs: JobInfo[];
+}
+
+/** How a job was started: what decides the state it rests in once it finishes. */
+export interface JobFlags {
+  autoFinalize: boolean;
+  autoDismiss: boolean;
+  device?: string;
 }
 
 function isDict(v: Json | undefined): v is Dict {
@@ -46,6 +64,10 @@ export class GenState {
   /** Export id → node name. */
   readonly exports = new Map<string, string>();
   readonly throttleGroups = new Set<string>();
+  /** Job id → its flags, set when a start command is generated. */
+  readonly jobFlags = new Map<string, JobFlags>();
+  /** A job start succeeded in this sequence. */
+  jobStarted = false;
   serverRunning = false;
   private counter = 0;
 
@@ -83,6 +105,14 @@ export class GenState {
       case "block-export-del":
         this.exports.delete(args.id as string);
         break;
+      case "block-stream":
+      case "block-commit":
+      case "blockdev-mirror": {
+        const flags = this.jobFlags.get(args["job-id"] as string);
+        if (flags) flags.device = args.device as string;
+        this.jobStarted = true;
+        break;
+      }
     }
   }
 

@@ -32,6 +32,7 @@ const view: LiveView = {
     { name: "#block030", drv: "file", ro: true, file: "$TEST_DIR/base.qcow2" },
     { name: "n0", drv: "null-co", ro: false, file: "null-co://" },
   ],
+  jobs: [],
 };
 
 function generator(seed: number): SequenceGenerator {

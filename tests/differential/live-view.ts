@@ -11,5 +11,7 @@ export async function liveView(engine: Engine): Promise<LiveView> {
   const nodes = parseNamedNodes(reply.return).map(
     (n): NodeInfo => ({ name: n.name, drv: n.driver, ro: n.readOnly, file: n.filename }),
   );
-  return { graph, nodes };
+  const jobs = await engine.qmp("query-jobs");
+  if (!("return" in jobs)) throw new NodePathError(`query-jobs failed: ${jobs.error.desc}`);
+  return { graph, nodes, jobs: (jobs.return as Array<{ id: string; type: string; status: string }>).map(({ id, type, status }) => ({ id, type, status })) };
 }

@@ -3,10 +3,10 @@
  * live graph); `replayStep` re-sends a recorded step on another engine, translating the recorded
  * auto names through their paths. Both return what happened as a RecordedStep.
  */
-import type { Engine, QmpReply } from "../../src/engines/engine.js";
+import type { Engine, QmpEvent, QmpReply } from "../../src/engines/engine.js";
 import { isAutoName } from "../../src/graph-view/auto-name.js";
 import { BlockGraph, NodePathError } from "./block-graph.js";
-import { AWAITED_EVENT, recordEvent, type AwaitedEvent, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
+import { AWAITED_EVENT, recordEvent, type AwaitedEvent, type JobSettle, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
 
 /** How long an awaited event (e.g. BLOCK_EXPORT_DELETED) may take. */
 const EVENT_TIMEOUT_MS = 5_000;
@@ -52,17 +52,39 @@ async function resolveNodeRefs(value: Json, lookup: () => Promise<BlockGraph>, r
   return value;
 }
 
-async function send(engine: Engine, workdir: string, execute: string, args: { [k: string]: Json } | undefined, refs: Record<string, string>, awaited?: AwaitedEvent): Promise<RecordedQmpStep> {
+/** A settle never needs more status changes than a job's whole life has. */
+const SETTLE_MAX_EVENTS = 16;
+
+/** Wait as JobSettle says; returns the events waited for, in order. */
+async function settleJob(engine: Engine, settle: JobSettle): Promise<QmpEvent[]> {
+  const out: QmpEvent[] = [];
+  let ran = false;
+  for (let i = 0; i < SETTLE_MAX_EVENTS; i++) {
+    const ev = await engine.waitEvent("JOB_STATUS_CHANGE", { match: { id: settle.id }, timeoutMs: EVENT_TIMEOUT_MS });
+    out.push(ev);
+    const status = (ev.data as { status: string }).status;
+    if (status === "running") ran = true;
+    if (!settle.stops.includes(status)) continue;
+    if (status === "ready" && ran) out.push(await engine.waitEvent("BLOCK_JOB_READY", { match: { device: settle.id }, timeoutMs: EVENT_TIMEOUT_MS }));
+    if (status === "pending") out.push(await engine.waitEvent("BLOCK_JOB_PENDING", { match: { id: settle.id }, timeoutMs: EVENT_TIMEOUT_MS }));
+    return out;
+  }
+  throw new Error(`job '${settle.id}' did not reach ${settle.stops.join("/")} within ${SETTLE_MAX_EVENTS} status changes`);
+}
+
+async function send(engine: Engine, workdir: string, execute: string, args: { [k: string]: Json } | undefined, refs: Record<string, string>, awaited?: AwaitedEvent, settle?: JobSettle): Promise<RecordedQmpStep> {
   const sent = args === undefined ? undefined : (fromTestDir(args, workdir) as { [k: string]: Json });
   const reply = await engine.qmp(execute, sent);
   const events = [];
   if ("return" in reply && AWAITED_EVENT[execute]) events.push(recordEvent(await engine.waitEvent(AWAITED_EVENT[execute]!, { timeoutMs: EVENT_TIMEOUT_MS })));
   if ("return" in reply && awaited) events.push(recordEvent(await engine.waitEvent(awaited.event, { match: awaited.match, timeoutMs: EVENT_TIMEOUT_MS })));
+  if ("return" in reply && settle) events.push(...(await settleJob(engine, settle)).map(recordEvent));
   events.push(...engine.takeEvents().map(recordEvent));
   const step: RecordedQmpStep = { kind: "qmp", execute, reply: toTestDir(reply as unknown as Json, workdir) as unknown as QmpReply, events: toTestDir(events as unknown as Json, workdir) as unknown as RecordedQmpStep["events"] };
   if (args !== undefined) step.arguments = args;
   if (Object.keys(refs).length > 0) step.refs = refs;
   if (awaited) step.await = awaited;
+  if (settle) step.settle = settle;
   return step;
 }
 
@@ -76,7 +98,7 @@ export async function runStep(engine: Engine, workdir: string, step: Step): Prom
   let graph: BlockGraph | undefined;
   const lookup = async () => (graph ??= await BlockGraph.query(engine));
   const args = step.arguments === undefined ? undefined : ((await resolveNodeRefs(step.arguments, lookup, refs)) as { [k: string]: Json });
-  return send(engine, workdir, step.execute, args, refs, step.await);
+  return send(engine, workdir, step.execute, args, refs, step.await, step.settle);
 }
 
 /** Re-run a recorded step on `engine`, mapping the recorded auto names to this engine's nodes. */
@@ -95,7 +117,7 @@ export async function replayStep(engine: Engine, workdir: string, step: Recorded
     }
     args = mapStrings(args, (s) => names.get(s) ?? s) as { [k: string]: Json };
   }
-  return send(engine, workdir, step.execute, args, refs, step.await);
+  return send(engine, workdir, step.execute, args, refs, step.await, step.settle);
 }
 
 /** Run input steps in order; stops at the first thrown (transport) error, which propagates. */

@@ -26,12 +26,24 @@ export interface AwaitedEvent {
   match?: { [key: string]: Json };
 }
 
+/**
+ * Where a step that can move a block job waits once its command succeeded: the job's
+ * JOB_STATUS_CHANGE events, up to the first in `stops` (states QEMU rests in whatever the timing),
+ * then the event QEMU sends last in that turn of its main loop (BLOCK_JOB_READY after a first READY,
+ * BLOCK_JOB_PENDING after PENDING). The waited-for events come first in the step's events.
+ */
+export interface JobSettle {
+  id: string;
+  stops: string[];
+}
+
 /** One QMP command; `arguments` may hold `{"$node": path}` references and `$TEST_DIR`. */
 export interface QmpStep {
   kind: "qmp";
   execute: string;
   arguments?: { [key: string]: Json };
   await?: AwaitedEvent;
+  settle?: JobSettle;
 }
 
 export type Step = ImageStep | QmpStep;
@@ -51,6 +63,7 @@ export interface RecordedQmpStep {
   refs?: Record<string, string>;
   /** The event the step waited for after its reply (see QmpStep). */
   await?: AwaitedEvent;
+  settle?: JobSettle;
   reply: QmpReply;
   events: RecordedEvent[];
 }

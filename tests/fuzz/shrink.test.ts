@@ -69,7 +69,7 @@ describe("shrinking", () => {
     const target = first.verdict;
 
     const shrunk = await shrinkScenario(scenario, {
-      test: async (c) => sameFailure(target, (await checkScenario(c, check)).verdict, true),
+      test: async (c) => sameFailure(target, (await checkScenario(c, check)).verdict),
       valid: (c) => scenarioLoads(caseText(c).text),
       budget: 200,
     });

@@ -1,10 +1,14 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { basename, dirname, join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createScratchArea } from "../../src/engines/qemu/scratch.js";
 
 let workdir: string;
+/** Connect to the socket named by argv[1] (relative to the cwd) and exit 0, or exit 1. */
+const CONNECT = 'require("net").connect(process.argv[1]).on("connect", () => process.exit(0)).on("error", () => process.exit(1))';
 afterEach(() => rmSync(workdir, { recursive: true, force: true }));
 
 describe("createScratchArea", () => {
@@ -35,17 +39,28 @@ describe("createScratchArea", () => {
     expect(existsSync(area.dir)).toBe(false);
   });
 
-  it("moves only the socket to a private temp dir when the path would not fit in sun_path", async () => {
+  it("keeps the socket in the scratch directory when its path would not fit in sun_path: QEMU names it relatively, we listen through /proc", async () => {
     workdir = mkdtempSync(join(tmpdir(), "bc-scratch-"));
     const deep = join(workdir, "x".repeat(60), "y".repeat(60));
     mkdirSync(deep, { recursive: true, mode: 0o700 });
     const area = await createScratchArea(deep);
-    expect(Buffer.byteLength(area.socketPath)).toBeLessThanOrEqual(100);
-    expect(statSync(dirname(area.socketPath)).mode & 0o777).toBe(0o700);
-    expect(dirname(area.logPath)).toBe(deep);
+    expect(dirname(area.socketPath)).toBe(deep);
+    expect(Buffer.byteLength(area.socketPath)).toBeGreaterThan(100);
+    expect(Buffer.byteLength(area.listenPath)).toBeLessThanOrEqual(100);
+    expect(area.qemuSocketPath).toBe(relative(deep, area.socketPath));
+    // One socket under both names: we listen on one, a process started in `deep` (as QEMU is) connects to the other.
+    const server = createServer();
+    const connected = new Promise<void>((resolve) => server.once("connection", (c) => (c.destroy(), resolve())));
+    await new Promise<void>((resolve) => server.listen(area.listenPath, resolve));
+    expect(existsSync(area.socketPath)).toBe(true);
+    const client = spawnSync(process.execPath, ["-e", CONNECT, area.qemuSocketPath], { cwd: deep, timeout: 10_000 });
+    expect(client.status).toBe(0);
+    await connected;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     writeFileSync(area.logPath, "log");
     await area.remove({ keep: true });
-    expect(existsSync(dirname(area.socketPath))).toBe(false);
+    expect(existsSync(area.socketPath)).toBe(false);
     expect(existsSync(area.logPath)).toBe(true);
+    expect(readdirSync(deep)).toEqual([basename(area.logPath)]);
   });
 });

@@ -61,10 +61,13 @@ describe("golden workflow", () => {
   it("with CI set a scenario without a golden fails, naming the command, and nothing is written", async () => {
     const r = await run(["--update"], { CI: "true" });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("golden file golden/a.out is missing; create it with: npx blockcheck run --update tests/scenarios/a.scn");
+    // --update was asked for and refused: suggesting it again would not help.
+    expect(r.stdout).toContain("golden file golden/a.out is missing, and --update did not create it: CI mode writes nothing");
+    const plain = await run([], { CI: "true" });
+    expect(plain.stdout).toContain("golden file golden/a.out is missing; create it with: npx blockcheck run --update tests/scenarios/a.scn");
     expect(await exists("golden")).toBe(false);
     expect(await exists(".blockcheck")).toBe(false);
-    for (const line of r.stdout.split("\n").filter((l) => l.includes("scratch directory kept: "))) {
+    for (const line of (r.stdout + plain.stdout).split("\n").filter((l) => l.includes("scratch directory kept: "))) {
       await rm(line.split("kept: ")[1]!, { recursive: true, force: true });
     }
   });

@@ -110,7 +110,8 @@ describe("exports", () => {
       "block-export-del",
       "block-export-del",
     ]);
-    expect(sent[1]!.args).toEqual({ addr: { type: "unix", data: { path: `${dir}/nbd.sock` } } });
+    // Relative to QEMU's working directory, the scratch directory: short whatever TMPDIR is.
+    expect(sent[1]!.args).toEqual({ addr: { type: "unix", data: { path: "nbd.sock" } } });
     expect(sent[2]!.args).toEqual({ type: "nbd", id: "n0", "node-name": "n0", writable: true });
     expect(sent[3]!.args).toEqual({ type: "nbd", id: "e1", "node-name": "n0", writable: false, name: "two" });
     expect(result.transcript).toContain("show graph\n  n0 (no edges)\n");
@@ -176,7 +177,10 @@ describe("expectations and failures", () => {
   it("fails a run that outlives its timeout and still stops the engine", async () => {
     const engine = new FakeEngine("qemu", { hang: true });
     const { result } = await run('scenario "t"\nadd n0: null-co\n', engine, 50);
-    expect(result.failures).toEqual([{ kind: "timeout", message: "timed out after 0.05s", infrastructure: true }]);
+    // Named at the statement it stopped in.
+    expect(result.failures).toEqual([
+      { kind: "timeout", message: "timed out after 0.05s", infrastructure: true, location: "tests/scenarios/t.scn:2", source: "add n0: null-co" },
+    ]);
     expect(engine.stopped).toBe(1);
   });
 

@@ -1,11 +1,13 @@
 /** `blockcheck fuzz`: random scenarios on the engines; failures shrunk and written as scenario files. */
 import { randomInt } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../config/config.js";
 import type { EngineKind } from "../../engines/engine.js";
 import { createEngine } from "../../engines/factory/create.js";
 import { ConfigError, UsageError } from "../../errors.js";
+import { onFile } from "../../file-errors.js";
 import { FuzzScratch } from "../../fuzz/fuzz-scratch.js";
 import { runFuzz } from "../../fuzz/fuzz-run.js";
 import { ProgressReporter } from "../../fuzz/progress.js";
@@ -88,6 +90,8 @@ export const fuzzCommand: Command = {
     const makeEngine = (kind: EngineKind) =>
       createEngine(kind, { qemu: { binaries: config.binaries, env: io.env, keepScratch: true, callTimeoutMs: timeoutS * 1000 } });
     if (engines.includes("qemu")) await checkQemu(() => makeEngine("qemu"));
+    // An --out that cannot be made is an error now, not after the first finding was shrunk.
+    await onFile("create the --out directory", outDir, () => mkdir(outDir, { recursive: true }));
 
     const limit = count !== undefined ? `${count} cases` : `${values.time as string}`;
     io.stdout.write(`blockcheck fuzz: seed ${seed}, engine ${engines.join("+")}, ${limit}, ${jobs} at once; findings go to ${path.relative(io.cwd, outDir) || outDir}\n`);

@@ -20,6 +20,7 @@ import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
 import { validateQmpCommand } from "../../qapi/validate.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
+import { hmpQemuIo } from "./qemu-io/hmp-qemu-io.js";
 import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
 import { QmpFailure } from "./qmp-failure.js";
 
@@ -96,6 +97,19 @@ export class BlockLayer {
     } catch (e) {
       if (e instanceof QmpFailure) return { error: e.body };
       if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e });
+      throw e;
+    }
+  }
+
+  /**
+   * HMP `qemu-io DEVICE "COMMAND"` (qemu-io/hmp-qemu-io.ts): what QEMU prints. Where QEMU would
+   * abort (qemu-io's `abort`) this throws QemuWouldCrashError, as execute() does.
+   */
+  qemuIo(device: string, command: string): string {
+    try {
+      return hmpQemuIo(this.state, device, command);
+    } catch (e) {
+      if (e instanceof QemuAbort) throw new QemuWouldCrashError("human-monitor-command", e.signal, e.detail, { cause: e });
       throw e;
     }
   }

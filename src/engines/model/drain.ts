@@ -16,10 +16,13 @@
  * 10,000-deep chain linear (QEMU's walk up every ancestor for every node is quadratic). Walks use
  * an explicit stack in the order QEMU's recursion takes, for the same reason.
  *
+ * An edge that moves within drained sections passes the difference on (`bdrv_replace_child_noperm`):
+ * its parent is drained for the new child's sections, a subtree-drained parent drains its new
+ * child's subtree (`bdrv_apply_subtree_drain`), and the reverse for the old child.
+ *
  * Drains that poll (BDRV_POLL_WHILE) wait for busy parents; the model never has a parent busy at
  * that point (bottom halves run before each command, and a job's own drains go through a bottom
- * half, see jobs/mirror-run.ts), so there is nothing to wait for. Not modelled: the subtree drain
- * a drained parent passes to a newly attached child (`bdrv_apply_subtree_drain`).
+ * half, see jobs/mirror-run.ts), so there is nothing to wait for.
  */
 import type { BdsNode, Child } from "./graph.js";
 
@@ -70,7 +73,12 @@ function quiesce(bs: BdsNode, ignore: Child | null, stack: Task[]): void {
 
 function begin(bs: BdsNode, recursive: boolean, parent: Child | null, stack: Task[]): void {
   const tasks: Task[] = [() => quiesce(bs, parent, stack)];
-  if (recursive) for (const c of [...bs.children].reverse()) tasks.push(() => begin(c.bs, true, c, stack));
+  if (recursive) {
+    tasks.push(() => {
+      bs.recursiveQuiesce = (bs.recursiveQuiesce ?? 0) + 1;
+      pushInOrder(stack, [...bs.children].reverse().map((c) => () => begin(c.bs, true, c, stack)));
+    });
+  }
   pushInOrder(stack, tasks);
 }
 
@@ -79,7 +87,12 @@ function end(bs: BdsNode, recursive: boolean, parent: Child | null, stack: Task[
   tasks.push(() => {
     bs.quiesce = (bs.quiesce ?? 0) - 1;
   });
-  if (recursive) for (const c of [...bs.children].reverse()) tasks.push(() => end(c.bs, true, c, stack));
+  if (recursive) {
+    tasks.push(() => {
+      bs.recursiveQuiesce = (bs.recursiveQuiesce ?? 0) - 1;
+      pushInOrder(stack, [...bs.children].reverse().map((c) => () => end(c.bs, true, c, stack)));
+    });
+  }
   pushInOrder(stack, tasks);
 }
 
@@ -135,25 +148,29 @@ export function withSubtreeDrained<T>(host: DrainHost, nodes: readonly BdsNode[]
   }
 }
 
-/**
- * `bdrv_replace_child_noperm`'s drain balance: an edge moving from one node to another (or being
- * attached or detached) passes on to its parent the difference between the drained sections of the
- * new node and those it passed on so far. Call `before` ahead of the move, `after` once it is done.
- */
-export function drainSaldoBefore(c: Child, newBs: BdsNode | null): number {
-  let saldo = (newBs?.quiesce ?? 0) - (c.parentQuiesce ?? 0);
-  if (saldo === 0) return 0;
-  while (saldo > 0) {
-    run((stack) => beginSingle(c, stack));
-    saldo--;
-  }
-  return saldo;
+/** `bdrv_apply_subtree_drain` / `bdrv_unapply_subtree_drain`: a node parent's subtree sections, through `c`. */
+function subtreeDrains(c: Child, op: typeof begin): void {
+  if (c.parent.kind !== "node") return;
+  const times = c.parent.node.recursiveQuiesce ?? 0;
+  for (let i = 0; i < times; i++) run((stack) => op(c.bs, true, c, stack));
 }
 
-/** The second half of the balance (see drainSaldoBefore). */
-export function drainSaldoAfter(c: Child, saldo: number): void {
-  while (saldo < 0) {
-    run((stack) => endSingle(c, stack));
-    saldo++;
+/**
+ * The drain bookkeeping of `bdrv_replace_child_noperm` around `move`, which takes the edge out of
+ * its lists (when `attached`) and puts it on `newBs` (when not null): the parent is drained for
+ * sections the new node is in and it was not, the old child leaves the parent's subtree sections
+ * (detach), the new child enters them (attach), and the parent leaves sections of the old node.
+ */
+export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | null, move: () => void): void {
+  const newQuiesce = newBs?.quiesce ?? 0;
+  let saldo = newQuiesce - (c.parentQuiesce ?? 0);
+  for (; saldo > 0; saldo--) run((stack) => beginSingle(c, stack));
+  if (attached) subtreeDrains(c, end);
+  move();
+  if (newBs) {
+    // Detaching may have ended sections of the new node too.
+    saldo += (newBs.quiesce ?? 0) - newQuiesce;
+    subtreeDrains(c, begin);
   }
+  for (; saldo < 0; saldo++) run((stack) => endSingle(c, stack));
 }

@@ -2,12 +2,13 @@
  * Graph mutations, each recording how to finish in a Transaction: register a node name, attach and
  * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
  */
-import { drainSaldoAfter, drainSaldoBefore } from "./drain.js";
+import { moveEdgeDrains } from "./drain.js";
 import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, type ParentRef, removeFrom } from "./graph.js";
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
+import { qemuAssert } from "./qemu-would-crash.js";
 import { QmpFailure } from "./qmp-failure.js";
 import { runInTransaction, type Transaction } from "./transaction.js";
 
@@ -59,14 +60,15 @@ export function replaceChildBs(c: Child, to: BdsNode, tran: Transaction): void {
 }
 
 function moveChild(c: Child, to: BdsNode): void {
-  const saldo = drainSaldoBefore(c, to);
-  if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
-  removeFrom(c.bs.parents, c);
-  c.bs = to;
-  c.attachSeq = ++attachCounter;
-  to.parents.push(c);
-  if (c.parent.kind === "node") c.parent.node.children.push(c);
-  drainSaldoAfter(c, saldo);
+  assertNotFrozen(c);
+  moveEdgeDrains(c, true, to, () => {
+    if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
+    removeFrom(c.bs.parents, c);
+    c.bs = to;
+    c.attachSeq = ++attachCounter;
+    to.parents.push(c);
+    if (c.parent.kind === "node") c.parent.node.children.push(c);
+  });
 }
 
 /**
@@ -83,18 +85,28 @@ export function nextGraphSeq(): number {
 /** Insert a (new or re-attached) edge at the head of both lists, passing on the child's drains. */
 function attachLists(c: Child): void {
   c.attachSeq = ++attachCounter;
-  const saldo = drainSaldoBefore(c, c.bs);
-  if (c.parent.kind === "node") c.parent.node.children.push(c);
-  c.bs.parents.push(c);
-  drainSaldoAfter(c, saldo);
+  moveEdgeDrains(c, false, c.bs, () => {
+    if (c.parent.kind === "node") c.parent.node.children.push(c);
+    c.bs.parents.push(c);
+  });
+}
+
+/**
+ * `bdrv_replace_child_noperm` asserts that a frozen link never moves: callers check first and fail
+ * cleanly, but a node freed while a job froze the link below it (a named job filter that lost its
+ * last parent) takes QEMU down.
+ */
+function assertNotFrozen(c: Child): void {
+  if (c.frozen) qemuAssert({ file: "../../block.c", line: 2838, func: "bdrv_replace_child_noperm" }, "!child->frozen");
 }
 
 /** Take an edge out of both lists; the parent leaves the child's drained sections. */
 function detachLists(c: Child): void {
-  const saldo = drainSaldoBefore(c, null);
-  if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
-  removeFrom(c.bs.parents, c);
-  drainSaldoAfter(c, saldo);
+  assertNotFrozen(c);
+  moveEdgeDrains(c, true, null, () => {
+    if (c.parent.kind === "node") removeFrom(c.parent.node.children, c);
+    removeFrom(c.bs.parents, c);
+  });
 }
 
 /** Whether nothing holds the node any more (no parent edge, not owned by the monitor, no code holding it). */

@@ -104,6 +104,8 @@ export interface BdsNode {
   implicit: boolean;
   /** bs->quiesce_counter: drained sections the node is in (drain.ts). */
   quiesce?: number;
+  /** bs->recursive_quiesce_counter: subtree drained sections started at the node. */
+  recursiveQuiesce?: number;
   /** bs->dirty_bitmaps, oldest first (a mirror job's, while it runs). */
   dirtyBitmaps?: DirtyBitmapInfo[];
   /** Op blockers set by other means than an edge (mirror's replace blocker), see op-blockers.ts. */

@@ -45,11 +45,15 @@ export async function createImage(spec: ImageSpec, opts: CreateImageOptions): Pr
     if (result.code === "ENOENT" || setprivCouldNotExec(launcher, result.exitCode)) {
       throw new ConfigError(`cannot run '${opts.binary}' (set QEMU_IMG_PROG or fix PATH)`);
     }
+    const output = (result.all ?? "").trimEnd();
+    // A qemu-img that died of a signal (a crash, the OOM killer) prints little or nothing: say how it ended.
     const why = result.timedOut
       ? `timed out after ${opts.timeoutMs} ms`
       : result.isCanceled
         ? "killed: the engine stopped"
-        : (result.all ?? "");
+        : result.signal
+          ? [`killed by signal ${result.signal}`, output].filter(Boolean).join("\n")
+          : output || `exit code ${result.exitCode ?? "unknown"}, no output`;
     throw new QemuImgError([opts.binary, ...args].join(" "), why);
   }
 }

@@ -127,9 +127,9 @@ export class QemuEngine implements Engine {
       this.#scratch = await createScratchArea(opts.workdir);
       const launched = await QemuProcess.launch({
         binary,
-        args: monitorArgs(which, this.#scratch.socketPath),
+        args: monitorArgs(which, this.#scratch.qemuSocketPath),
         binaryVariable: binaryVariable(which),
-        socketPath: this.#scratch.socketPath,
+        socketPath: this.#scratch.listenPath,
         logPath: this.#scratch.logPath,
         cwd: opts.workdir,
         timeoutMs: this.#startTimeoutMs,

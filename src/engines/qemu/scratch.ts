@@ -1,28 +1,46 @@
 /**
  * Where the engine keeps its QMP socket and QEMU's log: in the scenario's scratch directory when that
  * is already private (0700, ours), else in a fresh 0700 directory inside it. File names carry a random
- * tag so several engines can share one scratch directory. A UNIX socket path must fit in sun_path
- * (108 bytes on Linux), so when the scratch path is too deep the socket alone moves to a fresh 0700
- * directory under the system temp dir.
+ * tag so several engines can share one scratch directory.
+ *
+ * A UNIX socket path must fit in sun_path (108 bytes on Linux), and a deep TMPDIR makes the scratch
+ * path longer than that. The socket still goes in the scratch directory, never elsewhere: QEMU, which
+ * runs there, names it by its short relative path, and we listen on it through
+ * `/proc/self/fd/N/NAME`, N being a descriptor of its directory (bind() follows the magic link).
+ * Where there is no /proc, a path too long is a clear error.
  */
 import { randomBytes } from "node:crypto";
-import { statSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { mkdtemp, rm, rmdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { ConfigError } from "../../errors.js";
 
-/** Longest socket path we hand to bind(); sun_path is 108 bytes including the terminating NUL. */
-const MAX_SOCKET_PATH = 100;
+/** Longest socket path we hand to bind() or QEMU; sun_path is 108 bytes including the terminating NUL. */
+export const MAX_SOCKET_PATH = 100;
 
 export interface ScratchArea {
-  /** The private directory holding the log (the workdir itself, or a 0700 directory inside it). */
+  /** The private directory holding the log and the socket (the workdir itself, or a 0700 directory inside it). */
   dir: string;
   /** Where QEMU's stdout and stderr go (one file, so their order is kept). */
   logPath: string;
-  /** Where we listen for QEMU's monitor connection. */
+  /** The monitor socket's real path, in `dir`. */
   socketPath: string;
+  /** Where we listen for QEMU's monitor connection: `socketPath`, or a short alias of it. */
+  listenPath: string;
+  /** How QEMU, started in the workdir, names the socket: `socketPath`, or its path relative to the workdir. */
+  qemuSocketPath: string;
   /** Remove what this created (the log too, unless keep is set). Idempotent. */
   remove(opts: { keep: boolean }): Promise<void>;
+}
+
+/** The scratch directory is too deep for any UNIX socket path we could give QEMU. */
+export class SocketPathTooLongError extends ConfigError {
+  constructor(readonly socketPath: string) {
+    super(
+      `the QMP socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, more than a UNIX socket path may be ` +
+        `(${MAX_SOCKET_PATH}), and /proc is not there to shorten it: set TMPDIR to a shorter directory`,
+    );
+  }
 }
 
 /** Create the engine's scratch area under `workdir`. */
@@ -31,11 +49,20 @@ export async function createScratchArea(workdir: string): Promise<ScratchArea> {
   // mkdtemp creates the directory with mode 0700.
   const dir = ownDir ? await mkdtemp(join(workdir, ".qemu-")) : workdir;
   const tag = `.qemu-${randomBytes(4).toString("hex")}`;
-  let socketDir: string | undefined;
-  let socketPath = join(dir, `${tag}.sock`);
+  const socketPath = join(dir, `${tag}.sock`);
+  let listenPath = socketPath;
+  let qemuSocketPath = socketPath;
+  let dirFd: number | undefined;
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    socketDir = await mkdtemp(join(tmpdir(), "blockcheck-qmp-"));
-    socketPath = join(socketDir, "qmp.sock");
+    qemuSocketPath = relative(workdir, socketPath);
+    dirFd = openSync(dir, "r");
+    listenPath = `/proc/self/fd/${dirFd}/${tag}.sock`;
+    if (!existsSync(`/proc/self/fd/${dirFd}`) || Buffer.byteLength(qemuSocketPath) > MAX_SOCKET_PATH) {
+      closeSync(dirFd);
+      // Leave nothing behind: the directory made above goes too.
+      if (ownDir) await rmdir(dir);
+      throw new SocketPathTooLongError(socketPath);
+    }
   }
   const logPath = join(dir, `${tag}.log`);
   let removed = false;
@@ -43,10 +70,13 @@ export async function createScratchArea(workdir: string): Promise<ScratchArea> {
     dir,
     logPath,
     socketPath,
+    listenPath,
+    qemuSocketPath,
     async remove({ keep }) {
       if (removed) return;
       removed = true;
-      await rm(socketDir ?? socketPath, { recursive: true, force: true });
+      await rm(socketPath, { force: true });
+      if (dirFd !== undefined) closeSync(dirFd);
       if (keep) return;
       await rm(logPath, { force: true });
       if (ownDir) await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));

@@ -131,8 +131,16 @@ export class NodeGraph {
     const id = this.byName.get(name);
     this.goneByName.set(name, { how: "deleted", at });
     if (id === undefined) return;
+    // Only a node with parents has edges to cut, and only that many: a scan of every node for each
+    // del would make a long scenario quadratic.
+    let edges = this.nodes.get(id)!.parents;
     for (const p of this.nodes.values()) {
-      for (const [edge, c] of p.children) if (c === id) p.children.delete(edge);
+      if (edges <= 0) break;
+      for (const [edge, c] of p.children) {
+        if (c !== id) continue;
+        p.children.delete(edge);
+        edges--;
+      }
     }
     this.remove(id, { how: "deleted", at });
   }

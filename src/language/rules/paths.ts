@@ -65,7 +65,7 @@ function checkQmpPath(arg: PathArgument, location: Location, out: Diagnostic[]):
   } else {
     out.push(
       error(`qmp ${arg.at} '${path}' is not in the scratch directory`, location, [
-        `qmp arguments are sent as written: write "${prefix}${path}"`,
+        `qmp arguments are sent as written: write "${arg.prefix}${prefix}${path}"`,
       ]),
     );
   }

@@ -16,8 +16,9 @@ import { commandStep, finish, type StepResult } from "./step.js";
 
 export async function exportStep(ctx: StepContext, stmt: ExportStatement): Promise<StepResult> {
   if (!ctx.nbdServerStarted) {
-    const socket = path.join(ctx.workdir, "nbd.sock");
-    const reply = await ctx.engine.qmp("nbd-server-start", { addr: { type: "unix", data: { path: socket } } });
+    // QEMU runs in the scratch directory: a relative name keeps the socket path short (sun_path
+    // holds 108 bytes) however deep the scratch directory is.
+    const reply = await ctx.engine.qmp("nbd-server-start", { addr: { type: "unix", data: { path: "nbd.sock" } } });
     if ("error" in reply) return finish(ctx, stmt, { ok: false, desc: await normalizeMessage(ctx, reply.error.desc) }, []);
     ctx.nbdServerStarted = true;
   }

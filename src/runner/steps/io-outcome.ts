@@ -10,7 +10,8 @@
  * - the monitor (`error_report`, `error_report_err` and `hmp_handle_error`, whose text HMP returns
  *   as the reply): lines ending in `\r\n`. qemu-io sends nothing but errors there (a permission the
  *   temporary BlockBackend could not take, a node that does not exist), except `info`, whose
- *   format-specific dump goes through `qemu_printf` and so to the monitor too.
+ *   format-specific dump goes through `qemu_printf` and so to the monitor too, and warnings
+ *   (`warn_report`, "warning: …").
  *
  * The step's error message is the first failing line; every line stays in the transcript.
  */
@@ -76,7 +77,8 @@ function commandName(command: string): string {
 
 /** Whether `line` says the command failed. */
 function isFailure(name: string, line: IoLine): boolean {
-  if (line.monitor) return !MONITOR_OUTPUT_COMMANDS.has(name);
+  // warn_report's lines are not failures (a suffix on a hex number is only deprecated).
+  if (line.monitor) return !MONITOR_OUTPUT_COMMANDS.has(name) && !line.text.startsWith("warning: ");
   if (FAILURE_FORMS.some((re) => re.test(line.text))) return true;
   return !HELP_COMMANDS.has(name) && USAGE_LINE.test(line.text);
 }

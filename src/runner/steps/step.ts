@@ -5,6 +5,7 @@ import type { TranscriptBlock } from "../../transcript/transcript.js";
 import { stepFailure, type StepContext } from "../context.js";
 import { checkExpectation, outcomeLine, type Outcome } from "../expectation.js";
 import { normalizeMessage } from "../graph-state.js";
+import { confineQmp } from "../qmp-confinement.js";
 
 /** A step's contribution: transcript blocks and failures (expectations not met). */
 export interface StepResult {
@@ -20,6 +21,8 @@ export async function commandStep(
   args: Record<string, unknown>,
   onSuccess?: () => Promise<void> | void,
 ): Promise<StepResult & { outcome: Outcome }> {
+  // What a statement builds is held to the scratch directory as the qmp escape hatch is.
+  confineQmp(ctx, command, args, stmt.location);
   const reply = await ctx.engine.qmp(command, args);
   const outcome: Outcome =
     "error" in reply ? { ok: false, desc: await normalizeMessage(ctx, reply.error.desc) } : { ok: true };

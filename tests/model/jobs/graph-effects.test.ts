@@ -62,3 +62,21 @@ describe("drains", () => {
     await r.engine.waitEvent("JOB_STATUS_CHANGE", { match: { status: "null" }, timeoutMs: 10 });
   });
 });
+
+describe("where QEMU 7.2 aborts", () => {
+  let r: Rig;
+  beforeEach(async () => {
+    r = await rig();
+    await chain(r);
+  });
+  afterEach(() => r.close());
+
+  it("freeing a named commit filter whose frozen link remains (reference §7.2)", async () => {
+    await r.ok("block-commit", { "job-id": "j0", device: "act", "top-node": "mid", "filter-node-name": "ct", "auto-finalize": false });
+    await r.engine.waitEvent("BLOCK_JOB_PENDING", { timeoutMs: 10 });
+    const error = await r.engine.qmp("blockdev-reopen", { options: [{ driver: "qcow2", "node-name": "act", file: "act-f", backing: "mid" }] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ command: "blockdev-reopen", exit: { signal: "SIGABRT" } });
+    expect(String((error as Error).message)).toContain("../../block.c:2838: bdrv_replace_child_noperm: Assertion `!child->frozen' failed.");
+    expect(await r.engine.stop()).toMatchObject({ kind: "crashed", exit: { signal: "SIGABRT" } });
+  });
+});

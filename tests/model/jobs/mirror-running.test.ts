@@ -102,6 +102,9 @@ describe("a mirror job on the virtual clock", () => {
     expect(await r.err("blockdev-mirror", { "job-id": "m0", device: "src-f", target: "tgt", sync: "full" })).toBe("Need a root block node");
     expect(await r.err("blockdev-mirror", { device: "src", target: "tgt", sync: "full" })).toBe("Invalid job ID ''");
     expect(await r.err("blockdev-mirror", { "job-id": "m0", device: "src", target: "tgt", sync: "bitmap" })).toBe("Sync mode 'bitmap' not supported");
+    // The job existed for a moment (created, then null) and its filter left again.
+    expect(await r.err("blockdev-mirror", { "job-id": "m0", device: "src", target: "tgt", sync: "full", speed: -1 })).toBe("Parameter 'speed' expects a non-negative value");
+    expect(r.events().map(([, s]) => s)).toEqual(["created", "null"]);
     // A failed start leaves nothing behind.
     expect(await graphEdges()).toEqual(["tgt -file-> tgt-f", "src -file-> src-f"]);
     expect(await r.ok("query-jobs")).toEqual([]);

@@ -121,3 +121,18 @@ export function bdrvIsZeroFast(host: DriverHost, bs: BdsNode, offset: number, by
   const r = blockStatusAbove(host, bs, null, false, false, offset, bytes);
   return r.pnum === bytes && (r.status & BDRV_BLOCK_ZERO) !== 0;
 }
+
+/**
+ * qcow2.c `is_zero`: `bdrv_block_status_above(bs, NULL)` (with want_zero) says zeros for the whole
+ * range; a loop, because zeros of different kinds (unallocated, past a short backing file) do not merge.
+ */
+export function readsAsZeros(host: DriverHost, bs: BdsNode, offset: number, bytes: number): boolean {
+  for (;;) {
+    const r = blockStatusAbove(host, bs, null, false, true, offset, bytes);
+    if (!(r.status & BDRV_BLOCK_ZERO)) return false;
+    offset += r.pnum;
+    bytes -= r.pnum;
+    if (bytes === 0) return true;
+    if (r.pnum === 0) return false;
+  }
+}

@@ -34,6 +34,8 @@ interface Section {
 export interface BlkdebugConfigOutcome {
   /** An error already set but not yet reported (see the file comment). */
   pending?: string;
+  /** How many inject-error rules were read (the data path cannot follow them). */
+  injectErrorRules: number;
 }
 
 /**
@@ -51,7 +53,8 @@ export function readBlkdebugConfig(config: { path: string } | undefined, options
     for (const section of optionSections(group, options)) addSection(lists, group, section, error);
   }
   for (const group of Object.keys(GROUPS)) for (const section of lists[group]!) addRule(group, section, error);
-  return pending === undefined ? {} : { pending };
+  const injectErrorRules = lists["inject-error"]!.length;
+  return pending === undefined ? { injectErrorRules } : { pending, injectErrorRules };
 }
 
 /** The file's bytes as one char per byte (C reads bytes); `fopen` and `fgets` errors as QEMU words them. */

@@ -1,5 +1,7 @@
 /** `blkdebug`: a protocol-style filter over `image`, with configurable extra and unshared child perms. */
 import { defaultPerms } from "../child-perms.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
+import type { BdsNode } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { flatList } from "../options.js";
@@ -10,6 +12,7 @@ import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import { readBlkdebugConfig } from "./blkdebug-config.js";
 import type { DriverDef } from "./driver.js";
+import { FILTER_IO } from "./filter.js";
 
 /** error_setv's `assert(*errp == NULL)` in Debian's 7.2.22 build (util/error.c). */
 const ERROR_SETV: QemuSourceLine = { file: "../../util/error.c", line: 59, func: "error_setv" };
@@ -20,6 +23,8 @@ interface BlkdebugState {
   unshare: number;
   /** s->config_file ("" when none). */
   config: string;
+  /** Whether inject-error rules were given (the model's data path cannot follow them). */
+  injectsErrors: boolean;
 }
 
 const slot = new OpaqueSlot<BlkdebugState>("blkdebug");
@@ -29,6 +34,12 @@ const SIZE_OPTS = ["align", "max-transfer", "opt-write-zero", "max-write-zero", 
 
 /** Keys of full_open_options that still let blkdebug name itself "blkdebug:CONFIG:FILE". */
 const PLAIN_KEYS = ["config", "image", "x-image", "driver"];
+
+/** The node, once it is known to have no inject-error rules (rule_check is not modelled). */
+function withoutRules(node: BdsNode): BdsNode {
+  if (slot.get(node).injectsErrors) throw new ModelIoUnsupportedError("I/O through a blkdebug node with inject-error rules");
+  return node;
+}
 
 export const blkdebugDriver: DriverDef = {
   name: "blkdebug",
@@ -56,6 +67,7 @@ export const blkdebugDriver: DriverDef = {
       take: permsFromQapiList(flatList(ctx.options, "take-child-perms")),
       unshare: permsFromQapiList(flatList(ctx.options, "unshare-child-perms")),
       config: typeof config === "string" ? config : "",
+      injectsErrors: rules.injectErrorRules > 0,
     });
     try {
       const image = ctx.openChild("image", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;
@@ -73,6 +85,12 @@ export const blkdebugDriver: DriverDef = {
     }
     if (rules.pending !== undefined) fail(rules.pending);
   },
+
+  // blkdebug_co_*: without rules a request goes to `image` as it is.
+  preadv: (host, node, offset, bytes, flags) => FILTER_IO.preadv(host, withoutRules(node), offset, bytes, flags),
+  pwritev: (host, node, offset, data, flags) => FILTER_IO.pwritev(host, withoutRules(node), offset, data, flags),
+  pwriteZeroes: (host, node, offset, bytes, flags) => FILTER_IO.pwriteZeroes(host, withoutRules(node), offset, bytes, flags),
+  pdiscard: (host, node, offset, bytes) => FILTER_IO.pdiscard(host, withoutRules(node), offset, bytes),
 
   /** `blkdebug_child_perm`. */
   childPerm({ node, child, P, S, writable }) {

@@ -3,15 +3,20 @@
  * With `bottom` (as block-stream opens it) only the chain above that node is copied up, and the
  * links from the filter down to it are frozen while it is open (cor_open, cor_close).
  */
-import { freezeBackingChain, unfreezeBackingChain } from "../chain.js";
-import type { BdsNode } from "../graph.js";
+import { backingChainNext, freezeBackingChain, unfreezeBackingChain } from "../chain.js";
+import { bdrvPreadv } from "../data/block-io.js";
+import { bdrvIsAllocated, bdrvIsAllocatedAbove } from "../data/block-status.js";
+import { Data } from "../data/data.js";
+import { BDRV_REQ_COPY_ON_READ, BDRV_REQ_PREFETCH } from "../data/request-flags.js";
+import { type BdsNode, filteredChild } from "../graph.js";
+import { bdrvUnref } from "../graph-ops.js";
 import { dropFilter } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
-import { FILTER_DEFAULTS, filteredLength, openFilteredFile } from "./filter.js";
+import { FILTER_DEFAULTS, FILTER_IO, filteredLength, openFilteredFile, passCompressed } from "./filter.js";
 
 const PASSTHROUGH = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_RESIZE;
 
@@ -23,8 +28,14 @@ interface CorState {
 
 const slot = new OpaqueSlot<CorState>("copy-on-read");
 
+function filteredChildOf(node: BdsNode): BdsNode {
+  return filteredChild(node)!.bs;
+}
+
 export const copyOnReadDriver: DriverDef = {
   ...FILTER_DEFAULTS,
+  ...FILTER_IO,
+  pwritevCompressed: passCompressed,
   name: "copy-on-read",
   getLength: filteredLength,
   canCompress: true,
@@ -56,13 +67,45 @@ export const copyOnReadDriver: DriverDef = {
     if (state.bottomBs) host.unrefNode(state.bottomBs);
   },
 
+  /**
+   * `cor_co_preadv_part`: every read copies into the node below what it reads from further down;
+   * with `bottom`, only what lies above the bottom node is copied.
+   */
+  preadv(host, node, offset, bytes, flags) {
+    const file = filteredChildOf(node);
+    const bottom = slot.get(node).bottomBs;
+    if (!bottom) return bdrvPreadv(host, file, offset, bytes, flags | BDRV_REQ_COPY_ON_READ);
+    const parts: Data[] = [];
+    while (bytes > 0) {
+      let localFlags = flags;
+      let n: number;
+      const top = bdrvIsAllocated(host, file, offset, bytes);
+      n = top.pnum;
+      if (!top.allocated) {
+        const below = bdrvIsAllocatedAbove(host, backingChainNext(file)!, bottom, true, offset, n);
+        n = below.pnum;
+        if (below.depth > 0) localFlags |= BDRV_REQ_COPY_ON_READ;
+        // The end of a backing file was reached.
+        if (n === 0) break;
+      }
+      if ((localFlags & (BDRV_REQ_PREFETCH | BDRV_REQ_COPY_ON_READ)) !== BDRV_REQ_PREFETCH) parts.push(bdrvPreadv(host, file, offset, n, localFlags));
+      offset += n;
+      bytes -= n;
+    }
+    if (bytes > 0) parts.push(Data.untouched(bytes));
+    return Data.concat(parts);
+  },
+
   /** `cor_child_perm`: write-unchanged is always taken and always shared, whatever the parents share. */
   childPerm({ P, S }) {
     return [(P & PASSTHROUGH) | BLK_PERM_WRITE_UNCHANGED, (S & PASSTHROUGH) | BLK_PERM_WRITE_UNCHANGED];
   },
 };
 
-/** `bdrv_cor_filter_drop` (block/copy-on-read.h): unfreeze, then take the filter out of the graph. */
+/**
+ * `bdrv_cor_filter_drop` (block/copy-on-read.h): unfreeze, take the filter out of the graph, and
+ * drop the reference its maker (block-stream) held.
+ */
 export function corFilterDrop(state: LayerState, cor: BdsNode): void {
   const s = slot.get(cor);
   if (s.chainFrozen) {
@@ -70,4 +113,5 @@ export function corFilterDrop(state: LayerState, cor: BdsNode): void {
     unfreezeBackingChain(cor, s.bottomBs);
   }
   dropFilter(state, cor);
+  bdrvUnref(state, cor);
 }

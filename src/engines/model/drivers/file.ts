@@ -2,6 +2,9 @@
  * file-posix (`file`): a host file, no children; image locking across nodes on the same file, as
  * raw_check_perm / raw_set_perm / raw_abort_perm_update and raw_handle_perm_lock do it.
  */
+import { statSync } from "node:fs";
+import { Data } from "../data/data.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID } from "../data/request-flags.js";
 import { ImageReadError } from "../images/image-errors.js";
 import { readImage } from "../images/read-image.js";
 import { OpaqueSlot } from "../opaque.js";
@@ -124,9 +127,47 @@ export const fileDriver: DriverDef = {
     qemuOptsToQdict(rs.options, ["filename", "aio", "aio-max-batch", "locking", "pr-manager"]);
   },
 
-  /** `raw_get_allocated_file_size`: st_blocks * 512. */
+  /** `raw_get_allocated_file_size`: st_blocks * 512, asked of the file each time (it grows with writes). */
   getAllocatedFileSize(node) {
-    return slot.get(node).allocated;
+    const st = slot.get(node);
+    try {
+      return Number(statSync(st.absPath).blocks) * 512;
+    } catch {
+      return st.allocated;
+    }
+  },
+
+  /** `raw_co_preadv`: a short read past the end of the file is padded with zeros. */
+  preadv(host, node, offset, bytes) {
+    return host.hostFiles.get(slot.get(node).absPath).read(offset, bytes);
+  },
+
+  /** `raw_co_pwritev`. */
+  pwritev(host, node, offset, data) {
+    host.hostFiles.get(slot.get(node).absPath).write(offset, data);
+  },
+
+  /**
+   * `raw_co_pwrite_zeroes`: QEMU asks the kernel to zero (or, with BDRV_REQ_MAY_UNMAP, to punch) the
+   * range; the model writes zeros, so the data is QEMU's and only the file's allocation may differ.
+   */
+  pwriteZeroes(host, node, offset, bytes) {
+    host.hostFiles.get(slot.get(node).absPath).write(offset, Data.zeros(bytes));
+  },
+
+  /** `raw_co_pdiscard`: the punched range of the file reads as zeros (past its end nothing happens). */
+  pdiscard(host, node, offset, bytes) {
+    const file = host.hostFiles.get(slot.get(node).absPath);
+    const end = Math.min(offset + bytes, file.length);
+    if (end > offset) file.write(offset, Data.zeros(end - offset));
+  },
+
+  /**
+   * `raw_co_block_status`. With want_zero QEMU asks lseek(SEEK_DATA/SEEK_HOLE), which the model
+   * cannot; it answers as QEMU does when that is not available: data all through.
+   */
+  blockStatus(_host, node, _wantZero, offset, bytes) {
+    return { status: BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset, file: node };
   },
 
   /** `raw_get_info`: nothing to tell, but it answers. */

@@ -1,9 +1,11 @@
 /** What the filter drivers share: one FILTERED|PRIMARY `file` child, whose size the filter shows. */
 import { bdrvDefaultPerms } from "../child-perms.js";
+import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { BDRV_REQ_WRITE_COMPRESSED } from "../data/request-flags.js";
 import { type BdsNode, type Child, filteredChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
-import type { OpenContext } from "./driver.js";
+import type { DriverDef, OpenContext } from "./driver.js";
 
 /** The DriverDef fields every filter here has in common (spread first, then override). */
 export const FILTER_DEFAULTS = {
@@ -26,3 +28,32 @@ export function openFilteredFile(ctx: OpenContext): Child {
   ctx.node.size = nodeLength(file.bs);
   return file;
 }
+
+function filtered(node: BdsNode): BdsNode {
+  return filteredChild(node)!.bs;
+}
+
+/**
+ * The data path of a filter that hands every request to its filtered child as it is (throttle's
+ * without its limits, preallocate's without preallocating, blkdebug's without rules): spread it
+ * into the driver and override what the filter does differently.
+ */
+export const FILTER_IO = {
+  preadv(host, node, offset, bytes, flags) {
+    return bdrvPreadv(host, filtered(node), offset, bytes, flags);
+  },
+  pwritev(host, node, offset, data, flags) {
+    bdrvPwritev(host, filtered(node), offset, data, flags);
+  },
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    bdrvPwriteZeroes(host, filtered(node), offset, bytes, flags);
+  },
+  pdiscard(host, node, offset, bytes) {
+    bdrvPdiscard(host, filtered(node), offset, bytes);
+  },
+} as const satisfies Partial<DriverDef>;
+
+/** `.bdrv_co_pwritev_compressed` of a filter that passes compressed writes on (throttle, copy-on-read). */
+export const passCompressed: NonNullable<DriverDef["pwritevCompressed"]> = (host, node, offset, data) => {
+  bdrvPwritev(host, filtered(node), offset, data, BDRV_REQ_WRITE_COMPRESSED);
+};

@@ -1,4 +1,7 @@
 /** `null-co`: a data sink with no children; its size defaults to 1 GiB. */
+import { Data } from "../data/data.js";
+import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO } from "../data/request-flags.js";
+import { OpaqueSlot } from "../opaque.js";
 import { qemuErrorAbort, type QemuSourceLine } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
@@ -11,6 +14,9 @@ const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 
 /** Options that still let null-co name itself "null-co://" (`null_refresh_filename`). */
 const PLAIN_KEYS = ["filename", "driver", "latency-ns"];
+
+/** BDRVNullState, the part the model keeps: s->read_zeroes. */
+const slot = new OpaqueSlot<{ readZeroes: boolean }>("null-co");
 
 export const nullCoDriver: DriverDef = {
   name: "null-co",
@@ -38,6 +44,22 @@ export const nullCoDriver: DriverDef = {
     // bdrv_open_driver → bdrv_refresh_total_sectors: the length in whole sectors must not pass BDRV_MAX_LENGTH.
     if (((length + 511n) / 512n) * 512n > BDRV_MAX_LENGTH) fail("Could not refresh total sector count: File too large");
     ctx.node.size = Number(length);
+    // 7.2 reads zeros only when asked to; otherwise the caller's buffer stays as it was.
+    const readZeroes = ctx.options["read-zeroes"];
+    slot.set(ctx.node, { readZeroes: readZeroes === true || readZeroes === "on" });
+  },
+
+  /** `null_co_preadv`. */
+  preadv(_host, node, _offset, bytes) {
+    return slot.get(node).readZeroes ? Data.zeros(bytes) : Data.untouched(bytes);
+  },
+
+  /** `null_co_pwritev`: the data goes nowhere. */
+  pwritev() {},
+
+  /** `null_co_block_status`: nothing is its own data; with read-zeroes it is all zeros. */
+  blockStatus(_host, node, _wantZero, offset, bytes) {
+    return { status: BDRV_BLOCK_OFFSET_VALID | (slot.get(node).readZeroes ? BDRV_BLOCK_ZERO : 0), pnum: bytes, map: offset, file: node };
   },
 
   /** `null_reopen_prepare` accepts any reopen and takes no option. */

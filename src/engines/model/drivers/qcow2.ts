@@ -1,12 +1,17 @@
 /** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
 import { bdrvDefaultPerms } from "../child-perms.js";
+import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { Qcow2Image } from "../data/qcow2/qcow2-image.js";
+import { type Qcow2Ctx, qcow2BlockStatus, qcow2Preadv } from "../data/qcow2/qcow2-read.js";
+import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.js";
+import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { readImage, type Qcow2Header } from "../images/read-image.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
-import type { DriverDef } from "./driver.js";
+import type { DriverDef, DriverHost } from "./driver.js";
 import { hostFileAtZero } from "./underlying.js";
 
 /** BDRVQcow2State, the part the model keeps: the header as read at open. */
@@ -14,9 +19,24 @@ interface Qcow2State {
   header: Qcow2Header;
   /** s->metadata_preallocation_checked. */
   metadataPreallocationChecked?: boolean;
+  /**
+   * The L1/L2/refcount tables (BDRVQcow2State's), read at open; the first request reads them when
+   * the open could not (a `file` the model's data path cannot read).
+   */
+  image?: Qcow2Image;
 }
 
 const slot = new OpaqueSlot<Qcow2State>("qcow2");
+
+/** What a request works on (data/qcow2/): the tables, the data file and the backing node. */
+function dataPath(host: DriverHost, node: BdsNode): Qcow2Ctx {
+  const st = slot.get(node);
+  const file = childNamed(node, "file")!.bs;
+  st.image ??= new Qcow2Image(host, file);
+  st.image.file = file;
+  const dataFile = st.header.externalDataFile ? childNamed(node, "data-file")?.bs : undefined;
+  return { host, node, img: st.image, data: dataFile ?? file, hasDataFile: dataFile !== undefined, backing: childNamed(node, "backing")?.bs ?? null };
+}
 
 const RUNTIME_OPTS = [
   "lazy-refcounts",
@@ -40,6 +60,16 @@ function readHeader(node: BdsNode): Qcow2Header {
   return info.qcow2;
 }
 
+/** `qcow2_do_open`'s tables, or undefined when the model cannot read them now (then the first request does). */
+function loadTables(host: DriverHost, file: BdsNode): Qcow2Image | undefined {
+  try {
+    return new Qcow2Image(host, file);
+  } catch (e) {
+    if (e instanceof IoError || e instanceof ModelIoUnsupportedError) return undefined;
+    throw e;
+  }
+}
+
 export const qcow2Driver: DriverDef = {
   name: "qcow2",
   protocol: false,
@@ -51,7 +81,7 @@ export const qcow2Driver: DriverDef = {
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
     const header = readHeader(ctx.node);
-    slot.set(ctx.node, { header });
+    slot.set(ctx.node, { header, image: loadTables(ctx.host, file.bs) });
     ctx.node.size = header.virtualSize;
     ctx.node.backingFile = header.backingFile;
     ctx.node.backingFormat = header.backingFormat;
@@ -74,6 +104,11 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes the runtime options. */
   reopenPrepare(rs) {
     for (const key of RUNTIME_OPTS) delete rs.options[key];
+  },
+
+  /** `qcow2_reopen_commit` → `qcow2_update_options_commit`: new (empty) metadata caches. */
+  reopenCommit(rs) {
+    slot.get(rs.bs).image?.dropCaches();
   },
 
   /** `qcow2_get_info`. */
@@ -133,6 +168,42 @@ export const qcow2Driver: DriverDef = {
       throw e;
     }
     return 0;
+  },
+
+  /** `qcow2_refresh_limits`: zero writes and discards go by whole clusters. */
+  ioLimits(node) {
+    const clusterSize = slot.get(node).header.clusterSize;
+    return { pwriteZeroesAlignment: clusterSize, pdiscardAlignment: clusterSize };
+  },
+
+  /** `qcow2_co_preadv_part`. */
+  preadv(host, node, offset, bytes) {
+    return qcow2Preadv(dataPath(host, node), offset, bytes);
+  },
+
+  /** `qcow2_co_pwritev_part`. */
+  pwritev(host, node, offset, data) {
+    qcow2Pwritev(dataPath(host, node), offset, data);
+  },
+
+  /** `qcow2_co_pwrite_zeroes`. */
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    qcow2PwriteZeroes(dataPath(host, node), offset, bytes, flags);
+  },
+
+  /** `qcow2_co_pwritev_compressed_part`. */
+  pwritevCompressed(host, node, offset, data) {
+    qcow2PwritevCompressed(dataPath(host, node), offset, data);
+  },
+
+  /** `qcow2_co_pdiscard`. */
+  pdiscard(host, node, offset, bytes) {
+    qcow2Pdiscard(dataPath(host, node), offset, bytes);
+  },
+
+  /** `qcow2_co_block_status`. */
+  blockStatus(host, node, _wantZero, offset, bytes) {
+    return qcow2BlockStatus(dataPath(host, node), offset, bytes);
   },
 
   /** Guest offset 0 reads the backing file while its cluster is unallocated; the model follows nothing else. */

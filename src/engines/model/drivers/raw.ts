@@ -1,4 +1,7 @@
 /** `raw` (raw-format.c): a pass-through format, optionally a window (`offset`, `size`) of its file. */
+import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { Errno, ioFail } from "../data/io-error.js";
+import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
@@ -27,6 +30,16 @@ function applyWindow(node: BdsNode, options: Flat): number {
   }
   if (size % 512 !== 0) fail("Specified size is not multiple of 512");
   return size;
+}
+
+/**
+ * `raw_adjust_offset`: a request must stay inside a window with a size (-ENOSPC for a write,
+ * -EINVAL for a read); it moves by the window's offset. Returns the file node and the offset in it.
+ */
+function adjustOffset(node: BdsNode, offset: number, bytes: number, isWrite: boolean): { file: BdsNode; offset: number } {
+  if ("size" in node.options && (offset > node.size || bytes > node.size - offset)) ioFail(isWrite ? Errno.ENOSPC : Errno.EINVAL);
+  const windowOffset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
+  return { file: childNamed(node, "file")!.bs, offset: offset + windowOffset };
 }
 
 /** What raw_reopen_prepare staged: the new size of the window. */
@@ -88,6 +101,36 @@ export const rawDriver: DriverDef = {
   /** `raw_get_info` asks the file. */
   getInfo(node) {
     return { askNode: childNamed(node, "file")!.bs };
+  },
+
+  /** `raw_co_preadv`. */
+  preadv(host, node, offset, bytes, flags) {
+    const at = adjustOffset(node, offset, bytes, false);
+    return bdrvPreadv(host, at.file, at.offset, bytes, flags);
+  },
+
+  /** `raw_co_pwritev` (the model's raw nodes are never probed, so the first sector is not guarded). */
+  pwritev(host, node, offset, data, flags) {
+    const at = adjustOffset(node, offset, data.length, true);
+    bdrvPwritev(host, at.file, at.offset, data, flags);
+  },
+
+  /** `raw_co_pwrite_zeroes`. */
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    const at = adjustOffset(node, offset, bytes, true);
+    bdrvPwriteZeroes(host, at.file, at.offset, bytes, flags & ~BDRV_REQ_ZERO_WRITE);
+  },
+
+  /** `raw_co_pdiscard`. */
+  pdiscard(host, node, offset, bytes) {
+    const at = adjustOffset(node, offset, bytes, true);
+    bdrvPdiscard(host, at.file, at.offset, bytes);
+  },
+
+  /** `raw_co_block_status`: whatever the file says at the moved offset. */
+  blockStatus(_host, node, _wantZero, offset, bytes) {
+    const windowOffset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
+    return { status: BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset + windowOffset, file: childNamed(node, "file")!.bs };
   },
 
   /** A window starting elsewhere is not followed; otherwise byte 0 is the file's. */

@@ -2,7 +2,7 @@
 import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef, DriverHost } from "./driver.js";
-import { FILTER_DEFAULTS, openFilteredFile } from "./filter.js";
+import { FILTER_DEFAULTS, FILTER_IO, openFilteredFile, passCompressed } from "./filter.js";
 
 /** The group the node is registered with (ThrottleGroupMember), or the one a reopen staged. */
 interface ThrottleState {
@@ -20,6 +20,10 @@ function parseGroup(group: unknown, host: DriverHost): string {
 
 export const throttleDriver: DriverDef = {
   ...FILTER_DEFAULTS,
+  // throttle_co_*: requests wait for the group's limits, then go on unchanged; the model does not
+  // make them wait (its I/O takes no time).
+  ...FILTER_IO,
+  pwritevCompressed: passCompressed,
   name: "throttle",
   canCompress: true,
   strongOpts: ["throttle-group"],

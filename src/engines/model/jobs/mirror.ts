@@ -12,7 +12,7 @@ import { bdrvDrainedBegin, bdrvDrainedEnd, withDrained } from "../drain.js";
 import { mirrorTopDriver, mirrorTopState } from "../drivers/mirror-top.js";
 import type { BdsNode, BlockBackend } from "../graph.js";
 import { bdrvRef, bdrvUnref, nextGraphSeq } from "../graph-ops.js";
-import { bdrvAppend, releaseIfUnused, replaceNode } from "../graph-replace.js";
+import { bdrvAppend, replaceNode } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
 import { NodeOpener } from "../open-node.js";
@@ -244,10 +244,13 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
   mirrorTop.neverFreeze = true;
   mirrorTop.size = Math.ceil(nodeLength(bs) / 512) * 512;
   mirrorTopState.set(mirrorTop, { stop: false, isCommit: targetIsBacking });
+  // The reference bdrv_new_open_driver gives its caller, until the job holds the node.
+  bdrvRef(mirrorTop);
+  let created = true;
   try {
     withDrained(state, bs, () => bdrvAppend(state, mirrorTop, bs));
   } catch (e) {
-    releaseIfUnused(state, mirrorTop);
+    bdrvUnref(state, mirrorTop);
     throw e;
   }
 
@@ -262,6 +265,8 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
       shared: BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE,
       speed: req.speed,
     });
+    bdrvUnref(state, mirrorTop);
+    created = false;
     s.mirrorTopBs = mirrorTop;
     // No resize and no consistent read on the target while it is being written; an active commit's
     // target is a backing file in use, which may be read and written by others.
@@ -300,6 +305,8 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
       freezeBackingChain(mirrorTop, target);
     }
   } catch (e) {
+    // Held until the graph changes below are done.
+    if (!created) bdrvRef(mirrorTop);
     if (s) {
       if (s.target) blkUnref(state, s.target);
       if (s.dirty) releaseDirtyBitmap(bs, s.dirty);
@@ -309,7 +316,7 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
     mirrorTopState.get(mirrorTop).stop = true;
     runInTransaction((tran) => refreshPerms(state, [mirrorTop], tran));
     replaceNode(state, mirrorTop, filterOrCowBs(mirrorTop)!);
-    releaseIfUnused(state, mirrorTop);
+    bdrvUnref(state, mirrorTop);
     throw e;
   }
   s.start();

@@ -14,7 +14,7 @@ import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd, withDrained } from "../
 import { copyOnReadDriver, corFilterDrop } from "../drivers/copy-on-read.js";
 import type { BdsNode, BlockBackend } from "../graph.js";
 import { bdrvRef, bdrvUnref } from "../graph-ops.js";
-import { replaceNode, releaseIfUnused } from "../graph-replace.js";
+import { replaceNode } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
 import { NodeOpener } from "../open-node.js";
@@ -227,10 +227,12 @@ function insertCorFilter(state: LayerState, bs: BdsNode, bottom: BdsNode, nodeNa
     if (e instanceof QmpFailure) fail(`Could not create node: ${e.body.desc}`);
     throw e;
   }
+  // The caller's reference, until corFilterDrop.
+  bdrvRef(cor);
   try {
     withDrained(state, bs, () => replaceNode(state, bs, cor));
   } catch (e) {
-    releaseIfUnused(state, cor);
+    bdrvUnref(state, cor);
     if (e instanceof QmpFailure) fail(`Could not replace node: ${e.body.desc}`);
     throw e;
   }

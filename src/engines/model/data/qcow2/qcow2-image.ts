@@ -1,0 +1,197 @@
+/**
+ * The metadata of one open qcow2 image, as block/qcow2-cluster.c and block/qcow2-refcount.c keep
+ * and change it: the L1 table, L2 tables, refcount table and blocks, and the allocator's cursors
+ * (`free_cluster_index`, `free_byte_offset`). The header, L1 and refcount tables are read when the
+ * node opens (qcow2_do_open), L2 tables and refcount blocks when first needed, all through the
+ * node's `file` child; every change is written back through it at once (QEMU writes some of it
+ * back later, from its metadata caches; the bytes that end up in the image are the same).
+ * Allocation follows QEMU's order exactly, so the model's images are laid out as QEMU's are.
+ *
+ * Like QEMU's in-memory state, the tables stay with the node when a reopen gives it another
+ * `file`: what was loaded is kept, what was not is read from the new file.
+ */
+import type { DriverHost } from "../../drivers/driver.js";
+import type { BdsNode } from "../../graph.js";
+import { H } from "../../images/qcow2-format.js";
+import { bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
+import { Data } from "../data.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { clusterType, entryOffset, L1E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
+import { type MetadataIo, Qcow2Refcounts } from "./qcow2-refcount.js";
+
+/** Incompatible feature bits the model's data path cannot follow: compression type, extended L2. */
+const UNSUPPORTED_INCOMPATIBLE = (1n << 3n) | (1n << 4n);
+
+export class Qcow2Image {
+  readonly clusterBits: number;
+  readonly clusterSize: number;
+  /** L2 entries per table (one L2 slice: QEMU's default l2-cache-entry-size is the cluster size). */
+  readonly l2Size: number;
+  readonly version: number;
+  readonly l1Size: number;
+  readonly l1Offset: number;
+  readonly l1: bigint[];
+  readonly refcounts: Qcow2Refcounts;
+  readonly #l2 = new Map<number, bigint[]>();
+
+  constructor(
+    private readonly host: DriverHost,
+    /** The node holding the metadata: the qcow2 node's `file` child, kept current by the driver. */
+    public file: BdsNode,
+  ) {
+    const h = this.read(0, 112);
+    this.version = h.readUInt32BE(H.version);
+    this.clusterBits = h.readUInt32BE(H.clusterBits);
+    this.clusterSize = 2 ** this.clusterBits;
+    this.l2Size = this.clusterSize / 8;
+    const refcountOrder = this.version >= 3 ? h.readUInt32BE(H.refcountOrder) : 4;
+    if (this.version >= 3 && h.readBigUInt64BE(H.incompatibleFeatures) & UNSUPPORTED_INCOMPATIBLE) {
+      throw new ModelIoUnsupportedError("qcow2 images with extended L2 entries or zstd compression");
+    }
+    this.l1Size = h.readUInt32BE(H.l1Size);
+    this.l1Offset = Number(h.readBigUInt64BE(H.l1TableOffset));
+    const l1 = this.read(this.l1Offset, this.l1Size * 8);
+    this.l1 = Array.from({ length: this.l1Size }, (_, i) => l1.readBigUInt64BE(i * 8));
+    const refTableOffset = Number(h.readBigUInt64BE(H.refcountTableOffset));
+    const refTable = this.read(refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize);
+    const table = Array.from({ length: refTable.length / 8 }, (_, i) => Number(refTable.readBigUInt64BE(i * 8) & REFT_OFFSET_MASK));
+    const io: MetadataIo = {
+      read: (offset, bytes) => this.read(offset, bytes),
+      write: (offset, data) => this.write(offset, data),
+      discard: (offset, bytes) => this.#discardBelow(this.file, offset, bytes),
+      forget: (offset) => this.#l2.delete(offset),
+    };
+    this.refcounts = new Qcow2Refcounts(io, this.clusterBits, refcountOrder, refTableOffset, table);
+  }
+
+  read(offset: number, bytes: number): Buffer {
+    return bdrvPreadv(this.host, this.file, offset, bytes).toBuffer();
+  }
+
+  write(offset: number, data: Data): void {
+    bdrvPwritev(this.host, this.file, offset, data);
+  }
+
+  offsetIntoCluster(offset: number): number {
+    return offset % this.clusterSize;
+  }
+
+  startOfCluster(offset: number): number {
+    return offset - (offset % this.clusterSize);
+  }
+
+  sizeToClusters(size: number): number {
+    return Math.ceil(size / this.clusterSize);
+  }
+
+  l1Index(guest: number): number {
+    return Math.floor(guest / (this.clusterSize * this.l2Size));
+  }
+
+  l2Index(guest: number): number {
+    return Math.floor(guest / this.clusterSize) % this.l2Size;
+  }
+
+  /** `l2_load`: an L2 table, from the cache or the image. */
+  l2Table(l2Offset: number): bigint[] {
+    let t = this.#l2.get(l2Offset);
+    if (!t) {
+      const buf = this.read(l2Offset, this.clusterSize);
+      t = Array.from({ length: this.l2Size }, (_, i) => buf.readBigUInt64BE(i * 8));
+      this.#l2.set(l2Offset, t);
+    }
+    return t;
+  }
+
+  /** `set_l2_entry`, written back. */
+  setL2Entry(l2Offset: number, index: number, entry: bigint): void {
+    this.l2Table(l2Offset)[index] = entry;
+    const buf = Buffer.alloc(8);
+    buf.writeBigUInt64BE(entry);
+    this.write(l2Offset + index * 8, Data.bytes(buf));
+  }
+
+  /** `qcow2_write_l1_entry`. */
+  setL1Entry(index: number, entry: bigint): void {
+    this.l1[index] = entry;
+    const buf = Buffer.alloc(8);
+    buf.writeBigUInt64BE(entry);
+    this.write(this.l1Offset + index * 8, Data.bytes(buf));
+  }
+
+  /** The L2 table covering `guest` and the entry's index in it, or null when none is allocated. */
+  findTable(guest: number): { l2Offset: number; table: bigint[]; index: number } | null {
+    const l1Index = this.l1Index(guest);
+    if (l1Index >= this.l1Size) return null;
+    const l2Offset = Number(this.l1[l1Index]! & L1E_OFFSET_MASK);
+    if (!l2Offset) return null;
+    return { l2Offset, table: this.l2Table(l2Offset), index: this.l2Index(guest) };
+  }
+
+  /** `get_cluster_table`: like findTable, but an L2 table is allocated where there is none. */
+  getClusterTable(guest: number): { l2Offset: number; table: bigint[]; index: number } {
+    const l1Index = this.l1Index(guest);
+    if (l1Index >= this.l1Size) throw new ModelIoUnsupportedError("growing a qcow2 L1 table");
+    const entry = this.l1[l1Index]!;
+    if (!(entry & QCOW_OFLAG_COPIED)) {
+      if (entry & L1E_OFFSET_MASK) throw new ModelIoUnsupportedError("copying a shared qcow2 L2 table (internal snapshots)");
+      this.#l2Allocate(l1Index);
+    }
+    return this.findTable(guest)!;
+  }
+
+  /** `l2_allocate`: a zeroed table in a new cluster, written out, then hooked into the L1 table. */
+  #l2Allocate(l1Index: number): void {
+    const l2Offset = this.allocClusters(this.l2Size * 8);
+    if (l2Offset === 0) ioFail(Errno.EIO);
+    this.#l2.set(l2Offset, new Array<bigint>(this.l2Size).fill(0n));
+    this.write(l2Offset, Data.zeros(this.clusterSize));
+    this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
+  }
+
+  /**
+   * `qcow2_update_options_commit`: a reopen replaces the L2 and refcount block caches with empty
+   * ones, so those tables are read again, from whatever `file` is then; the L1 and refcount tables
+   * stay as they were read at open.
+   */
+  dropCaches(): void {
+    this.#l2.clear();
+    this.refcounts.dropCache();
+  }
+
+  /**
+   * `update_refcount_discard` and `qcow2_process_discards`: a freed cluster is discarded in the
+   * node below when the discard type passes through; discarding is advisory, errors are ignored.
+   */
+  #discardBelow(node: BdsNode, offset: number, bytes: number): void {
+    try {
+      bdrvPdiscard(this.host, node, offset, bytes);
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+    }
+  }
+
+  /** `qcow2_alloc_clusters`. */
+  allocClusters(size: number): number {
+    return this.refcounts.allocClusters(size);
+  }
+
+  /**
+   * `qcow2_free_any_cluster`: what an L2 entry held goes back. Data clusters in an external data
+   * file have no refcounts; they are only discarded there (when the type passes through).
+   */
+  freeAnyCluster(entry: bigint, data: { node: BdsNode; external: boolean }, discard: boolean): void {
+    const t = clusterType(entry, data.external);
+    if (data.external) {
+      if (discard && (t === "normal" || t === "zero-alloc")) this.#discardBelow(data.node, entryOffset(entry), this.clusterSize);
+      return;
+    }
+    if (t === "compressed") {
+      const c = parseCompressed(entry, this.clusterBits);
+      this.refcounts.free(c.offset, c.size, discard);
+    } else if (t === "normal" || t === "zero-alloc") {
+      if (this.offsetIntoCluster(entryOffset(entry))) ioFail(Errno.EIO);
+      this.refcounts.free(entryOffset(entry), this.clusterSize, discard);
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Writing guest data into a qcow2 image (block/qcow2.c `qcow2_co_pwritev_part`, block/qcow2-cluster.c
+ * `qcow2_alloc_host_offset` with `handle_copied`, `handle_alloc`, `calculate_l2_meta`,
+ * `perform_cow` and `qcow2_alloc_cluster_link_l2`), and compressed writes
+ * (`qcow2_co_pwritev_compressed_part`). Clusters that can be written in place are; others get
+ * new clusters, in runs as QEMU allocates them, with the untouched head and tail of each new
+ * cluster copied from what the guest saw there before (the backing file, zeros, the old cluster).
+ */
+import { bdrvPwritev } from "../block-io.js";
+import { Data } from "../data.js";
+import { Errno, ioFail } from "../io-error.js";
+import { deflateCluster } from "./qcow2-compress.js";
+import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED } from "./qcow2-layout.js";
+import { type Qcow2Ctx, qcow2Preadv } from "./qcow2-read.js";
+
+/** BDRV_REQUEST_MAX_BYTES >> cluster_bits caps one allocation. */
+const REQUEST_MAX_BYTES = 2147483136;
+
+/** QCowL2Meta: a run of clusters whose L2 entries change once the data is in place. */
+interface L2Meta {
+  /** Host offset of the run's first cluster. */
+  allocOffset: number;
+  /** Guest offset of the run's first cluster. */
+  offset: number;
+  nbClusters: number;
+  keepOld: boolean;
+  cowStart: { offset: number; bytes: number };
+  cowEnd: { offset: number; bytes: number };
+}
+
+const INV = -1;
+
+/** `cluster_needs_new_alloc`. */
+function needsNewAlloc(q: Qcow2Ctx, entry: bigint): boolean {
+  const t = clusterType(entry, q.hasDataFile);
+  return !((t === "normal" || t === "zero-alloc") && entry & QCOW_OFLAG_COPIED);
+}
+
+/** `count_single_write_clusters`. */
+function countSingleWrite(q: Qcow2Ctx, n: number, table: bigint[], index: number, newAlloc: boolean): number {
+  let expected = entryOffset(table[index]!);
+  let i = 0;
+  for (; i < n; i++) {
+    const e = table[index + i]!;
+    if (needsNewAlloc(q, e) !== newAlloc) break;
+    if (!newAlloc) {
+      if (expected !== entryOffset(e)) break;
+      expected += q.img.clusterSize;
+    }
+  }
+  return i;
+}
+
+/** How many clusters one step may look at from `guest` (to the end of the L2 table, within a request). */
+function clustersToLookAt(q: Qcow2Ctx, guest: number, bytes: number): number {
+  const img = q.img;
+  const n = img.sizeToClusters(img.offsetIntoCluster(guest) + bytes);
+  return Math.min(n, img.l2Size - img.l2Index(guest), Math.floor(REQUEST_MAX_BYTES / img.clusterSize));
+}
+
+/** `calculate_l2_meta` for images without subclusters; undefined when nothing is to copy or link. */
+function calculateL2Meta(q: Qcow2Ctx, hostCluster: number, guest: number, bytes: number, table: bigint[], index: number, keepOld: boolean): L2Meta | undefined {
+  const img = q.img;
+  const cowStartTo = img.offsetIntoCluster(guest);
+  const cowEndFrom = cowStartTo + bytes;
+  const nbClusters = img.sizeToClusters(cowEndFrom);
+  const types = Array.from({ length: nbClusters }, (_, i) => clusterType(table[index + i]!, q.hasDataFile));
+  if (keepOld && types.every((t) => t === "normal")) return undefined;
+  const first = types[0]!;
+  const last = types[nbClusters - 1]!;
+  const cowStartFrom = keepOld && first === "normal" ? cowStartTo : 0;
+  const cowEndTo = keepOld && last === "normal" ? cowEndFrom : Math.ceil(cowEndFrom / img.clusterSize) * img.clusterSize;
+  return {
+    allocOffset: hostCluster,
+    offset: img.startOfCluster(guest),
+    nbClusters,
+    keepOld,
+    cowStart: { offset: cowStartFrom, bytes: cowStartTo - cowStartFrom },
+    cowEnd: { offset: cowEndFrom, bytes: cowEndTo - cowEndFrom },
+  };
+}
+
+/** `handle_copied`: clusters at `guest` that can be overwritten in place (at `host`, if given). */
+function handleCopied(q: Qcow2Ctx, guest: number, host: number, bytes: number, metas: L2Meta[]): { ret: number; host: number; bytes: number } {
+  const img = q.img;
+  const n = clustersToLookAt(q, guest, bytes);
+  const { table, index } = img.getClusterTable(guest);
+  const entry = table[index]!;
+  if (needsNewAlloc(q, entry)) return { ret: 0, host, bytes };
+  const clusterOffset = entryOffset(entry);
+  if (img.offsetIntoCluster(clusterOffset)) ioFail(Errno.EIO);
+  if (host !== INV && clusterOffset !== host) return { ret: 0, host, bytes: 0 };
+  const keep = countSingleWrite(q, n, table, index, false);
+  const len = Math.min(bytes, keep * img.clusterSize - img.offsetIntoCluster(guest));
+  const m = calculateL2Meta(q, clusterOffset, guest, len, table, index, true);
+  if (m) metas.push(m);
+  return { ret: 1, host: clusterOffset + img.offsetIntoCluster(guest), bytes: len };
+}
+
+/** `do_alloc_cluster_offset`: new clusters anywhere, or (given `host`) right there; how many. */
+function doAllocClusterOffset(q: Qcow2Ctx, guest: number, host: number, n: number): { host: number; n: number } {
+  const img = q.img;
+  if (q.hasDataFile) return { host: img.startOfCluster(guest), n };
+  if (host === INV) return { host: img.allocClusters(n * img.clusterSize), n };
+  return { host, n: img.refcounts.allocClustersAt(host, n) };
+}
+
+/** `handle_alloc`: new clusters for what cannot be written in place. */
+function handleAlloc(q: Qcow2Ctx, guest: number, host: number, bytes: number, metas: L2Meta[]): { ret: number; host: number; bytes: number } {
+  const img = q.img;
+  let n = clustersToLookAt(q, guest, bytes);
+  const { table, index } = img.getClusterTable(guest);
+  n = countSingleWrite(q, n, table, index, true);
+  const alloc = doAllocClusterOffset(q, guest, host === INV ? INV : img.startOfCluster(host), n);
+  if (alloc.n === 0) return { ret: 0, host, bytes: 0 };
+  const inCluster = img.offsetIntoCluster(guest);
+  const nbBytes = Math.min(bytes + inCluster, alloc.n * img.clusterSize);
+  const len = Math.min(bytes, nbBytes - inCluster);
+  const m = calculateL2Meta(q, alloc.host, guest, len, table, index, false);
+  if (m) metas.push(m);
+  return { ret: 1, host: alloc.host + inCluster, bytes: len };
+}
+
+/** `qcow2_alloc_host_offset`: a host range for the start of [offset, offset + bytes); it may be shorter. */
+function allocHostOffset(q: Qcow2Ctx, offset: number, bytes: number): { host: number; bytes: number; metas: L2Meta[] } {
+  const metas: L2Meta[] = [];
+  let start = offset;
+  let remaining = bytes;
+  let clusterOffset = INV;
+  let hostOffset = INV;
+  let cur = 0;
+  for (;;) {
+    if (hostOffset === INV && clusterOffset !== INV) hostOffset = clusterOffset;
+    start += cur;
+    remaining -= cur;
+    if (clusterOffset !== INV) clusterOffset += cur;
+    if (remaining === 0) break;
+    let r = handleCopied(q, start, clusterOffset, remaining, metas);
+    if (r.ret) {
+      clusterOffset = r.host;
+      cur = r.bytes;
+      continue;
+    }
+    if (r.bytes === 0) break;
+    r = handleAlloc(q, start, clusterOffset, remaining, metas);
+    if (!r.ret) break;
+    clusterOffset = r.host;
+    cur = r.bytes;
+  }
+  return { host: hostOffset, bytes: bytes - remaining, metas };
+}
+
+/** `perform_cow`, read side: what the guest saw in the COW regions before the write. */
+function cowData(q: Qcow2Ctx, m: L2Meta): { offset: number; data: Data }[] {
+  const out: { offset: number; data: Data }[] = [];
+  for (const region of [m.cowStart, m.cowEnd]) {
+    if (region.bytes > 0) out.push({ offset: m.allocOffset + region.offset, data: qcow2Preadv(q, m.offset + region.offset, region.bytes).resolveUntouched(0) });
+  }
+  return out;
+}
+
+/** `qcow2_alloc_cluster_link_l2`: the new entries go in; old clusters of a moved run are freed. */
+function linkL2(q: Qcow2Ctx, m: L2Meta): void {
+  const img = q.img;
+  const { l2Offset, table, index } = img.getClusterTable(m.offset);
+  const old: bigint[] = [];
+  for (let i = 0; i < m.nbClusters; i++) {
+    const e = table[index + i]!;
+    if (e !== 0n) old.push(e);
+    img.setL2Entry(l2Offset, index + i, BigInt(m.allocOffset + i * img.clusterSize) | QCOW_OFLAG_COPIED);
+  }
+  // QCOW2_DISCARD_NEVER: the old clusters are reused by the next write anyway.
+  if (!m.keepOld) for (const e of old) img.freeAnyCluster(e, { node: q.data, external: q.hasDataFile }, false);
+}
+
+/** `qcow2_co_pwritev_part`. */
+export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
+  let done = 0;
+  while (done < data.length) {
+    const a = allocHostOffset(q, offset + done, data.length - done);
+    const cow = a.metas.flatMap((m) => cowData(q, m));
+    for (const c of cow) bdrvPwritev(q.host, q.data, c.offset, c.data);
+    bdrvPwritev(q.host, q.data, a.host, data.slice(done, a.bytes));
+    for (const m of a.metas) linkL2(q, m);
+    done += a.bytes;
+  }
+}
+
+/**
+ * `qcow2_co_pwritev_compressed_part` and `_task`: cluster by cluster; a cluster that does not
+ * shrink is written as a normal one; one that is already allocated cannot be compressed (-EIO).
+ */
+export function qcow2PwritevCompressed(q: Qcow2Ctx, offset: number, data: Data): void {
+  const img = q.img;
+  if (q.hasDataFile) ioFail(Errno.ENOTSUP);
+  if (img.offsetIntoCluster(offset)) ioFail(Errno.EINVAL);
+  if (img.offsetIntoCluster(data.length) && offset + data.length !== q.node.size) ioFail(Errno.EINVAL);
+  for (let done = 0; done < data.length; done += img.clusterSize) {
+    const chunk = data.slice(done, Math.min(img.clusterSize, data.length - done));
+    const guest = offset + done;
+    // The last cluster of an image whose size is not a multiple of it is padded with zeros.
+    const buf = Data.concat([chunk, Data.zeros(img.clusterSize - chunk.length)]).toBuffer();
+    const out = deflateCluster(buf, img.clusterSize - 1);
+    if (!out) {
+      qcow2Pwritev(q, guest, chunk);
+      continue;
+    }
+    // qcow2_alloc_compressed_cluster_offset
+    const { l2Offset, table, index } = img.getClusterTable(guest);
+    if (table[index]! & L2E_OFFSET_MASK) ioFail(Errno.EIO);
+    const host = img.refcounts.allocBytes(out.length);
+    img.setL2Entry(l2Offset, index, compressedEntry(host, out.length, img.clusterBits));
+    bdrvPwritev(q.host, q.data, host, Data.bytes(out));
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The temporary BlockBackend that 7.2's HMP `qemu-io` makes for a node (block/monitor/block-hmp-cmds.c
+ * `hmp_qemu_io`: `blk_new(ctx, 0, BLK_PERM_ALL)` and `blk_insert_bs`), the permission a command adds
+ * to it (qemu-io-cmds.c `command` → `blk_set_perm`), and the `blk_*` requests the commands make,
+ * each checked against the node's length first (`blk_check_byte_request`).
+ */
+import { blkInsertBs, blkNew, blkUnref, type PendingBackend } from "../block-backend.js";
+import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { Data } from "../data/data.js";
+import { Errno, ioFail } from "../data/io-error.js";
+import { BDRV_REQ_WRITE_COMPRESSED } from "../data/request-flags.js";
+import type { BdsNode, Child } from "../graph.js";
+import type { LayerState } from "../layer-state.js";
+import { nodeLength } from "../node-length.js";
+import { refreshPerms, setChildPerm } from "../perm-refresh.js";
+import { BLK_PERM_ALL } from "../perms.js";
+import { runInTransaction } from "../transaction.js";
+
+export class IoBackend {
+  readonly #blk: PendingBackend;
+
+  /** `blk_new(…, 0, BLK_PERM_ALL)` + `blk_insert_bs`: throws the attach's QmpFailure. */
+  constructor(
+    private readonly state: LayerState,
+    node: BdsNode,
+  ) {
+    this.#blk = blkNew(state, 0, BLK_PERM_ALL);
+    try {
+      blkInsertBs(state, this.#blk, node);
+    } catch (e) {
+      blkUnref(state, this.#blk.bb);
+      throw e;
+    }
+  }
+
+  get #root(): Child {
+    return this.#blk.bb.root!;
+  }
+
+  /** `blk_bs`. */
+  get bs(): BdsNode {
+    return this.#root.bs;
+  }
+
+  /** `blk_get_perm`. */
+  get perm(): number {
+    return this.#root.perm;
+  }
+
+  /** The shared half of `blk_get_perm`. */
+  get shared(): number {
+    return this.#root.shared;
+  }
+
+  /** `blk_set_perm` → `bdrv_child_try_set_perm`: throws QmpFailure with QEMU's message. */
+  setPerm(perm: number, shared: number): void {
+    runInTransaction((tran) => {
+      setChildPerm(this.#root, perm, shared, tran);
+      refreshPerms(this.state, [this.bs], tran);
+    });
+  }
+
+  /** `blk_unref` of the last reference (its requests have all completed: the model's are synchronous). */
+  unref(): void {
+    blkUnref(this.state, this.#blk.bb);
+  }
+
+  /** `blk_getlength`. */
+  length(): number {
+    return nodeLength(this.bs);
+  }
+
+  /** `blk_check_byte_request`. */
+  #check(offset: number, bytes: number): void {
+    if (bytes < 0 || offset < 0) ioFail(Errno.EIO);
+    const len = this.length();
+    if (offset > len || len - offset < bytes) ioFail(Errno.EIO);
+  }
+
+  /** `blk_pread`. */
+  pread(offset: number, bytes: number): Data {
+    this.#check(offset, bytes);
+    return bdrvPreadv(this.state, this.bs, offset, bytes);
+  }
+
+  /** `blk_pwrite`. */
+  pwrite(offset: number, data: Data, flags: number): void {
+    this.#check(offset, data.length);
+    bdrvPwritev(this.state, this.bs, offset, data, flags);
+  }
+
+  /** `blk_co_pwrite_zeroes`. */
+  pwriteZeroes(offset: number, bytes: number, flags: number): void {
+    this.#check(offset, bytes);
+    bdrvPwriteZeroes(this.state, this.bs, offset, bytes, flags);
+  }
+
+  /** `blk_pwrite_compressed`. */
+  pwriteCompressed(offset: number, data: Data): void {
+    this.#check(offset, data.length);
+    bdrvPwritev(this.state, this.bs, offset, data, BDRV_REQ_WRITE_COMPRESSED);
+  }
+
+  /** `blk_pdiscard`. */
+  pdiscard(offset: number, bytes: number): void {
+    this.#check(offset, bytes);
+    bdrvPdiscard(this.state, this.bs, offset, bytes);
+  }
+
+  /** `blk_flush`: the model writes everything through at once, so there is never anything to flush. */
+  flush(): void {}
+
+  /** The data of a read as qemu-io's buffer ends up holding it (it fills the buffer with 0xab first). */
+  static asRead(data: Data): Data {
+    return data.resolveUntouched(0xab);
+  }
+}
