@@ -1,8 +1,8 @@
 /**
  * The runner's line of defence for `qmp` (the checker's is rules/paths.ts and
- * rules/unsafe-commands.ts, at check time): just before a command is sent, with `$TEST_DIR`
- * replaced, every path argument must lie in the scratch directory, and an unsafe command needs
- * `require unsafe` and --allow-unsafe. A path is resolved as QEMU resolves it (relative to its
+ * rules/unsafe-commands.ts, at check time), and for the commands other statements build: just
+ * before a command is sent, with `$TEST_DIR` replaced, every path argument must lie in the scratch
+ * directory, and an unsafe command needs `require unsafe` and --allow-unsafe. A path is resolved as QEMU resolves it (relative to its
  * working directory, the scratch directory) and through any symbolic links that already exist.
  */
 import { realpathSync } from "node:fs";
@@ -24,7 +24,7 @@ export function confineQmp(ctx: StepContext, command: string, args: unknown, at:
     const target = real(path.resolve(ctx.workdir, arg.path));
     if (!roots.some((root) => target === root || target.startsWith(root + path.sep))) {
       const shown = arg.path.split(ctx.workdir).join("$TEST_DIR");
-      throw new StepError(`qmp ${arg.at} '${shown}' is outside the scratch directory`, at);
+      throw new StepError(`${command} argument ${arg.at} '${shown}' is outside the scratch directory`, at);
     }
   }
 }

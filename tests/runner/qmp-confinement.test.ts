@@ -79,9 +79,9 @@ describe("the runner's check, after $TEST_DIR is replaced", () => {
     const { result, sent } = await run('scenario "t"\nqmp chardev-add {"id": "c", "backend": {"type": "file", "data": {"out": "$TEST_DIR/../x"}}}\n');
     expect(sent).not.toContain("chardev-add");
     expect(result.failures).toEqual([
-      expect.objectContaining({ kind: "error", location: "tests/scenarios/t.scn:2", message: "qmp backend.data.out '$TEST_DIR/../x' is outside the scratch directory" }),
+      expect.objectContaining({ kind: "error", location: "tests/scenarios/t.scn:2", message: "chardev-add argument backend.data.out '$TEST_DIR/../x' is outside the scratch directory" }),
     ]);
-    expect(result.transcript).toContain("runner error: qmp backend.data.out '$TEST_DIR/../x' is outside the scratch directory");
+    expect(result.transcript).toContain("runner error: chardev-add argument backend.data.out '$TEST_DIR/../x' is outside the scratch directory");
   });
 
   it("follows symbolic links that already exist: a link out of the scratch directory is outside", async () => {
@@ -89,7 +89,13 @@ describe("the runner's check, after $TEST_DIR is replaced", () => {
       before: (dir) => symlinkSync(tmpdir(), path.join(dir, "out")),
     });
     expect(sent).not.toContain("blockdev-snapshot-sync");
-    expect(result.failures[0]?.message).toBe("qmp snapshot-file '$TEST_DIR/out/s.qcow2' is outside the scratch directory");
+    expect(result.failures[0]?.message).toBe("blockdev-snapshot-sync argument snapshot-file '$TEST_DIR/out/s.qcow2' is outside the scratch directory");
+  });
+
+  it("holds what other statements build to the same rule: an add's NBD socket path", async () => {
+    const { result, sent } = await run('scenario "t"\nadd n: nbd server.type=unix server.path=/tmp/x.sock export=e\n');
+    expect(sent).not.toContain("blockdev-add");
+    expect(result.failures[0]?.message).toBe("blockdev-add argument server.path '/tmp/x.sock' is outside the scratch directory");
   });
 
   it("sends paths inside it", async () => {
