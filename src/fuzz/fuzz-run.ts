@@ -6,8 +6,8 @@
  * written under the output directory.
  */
 import type { Engine, EngineKind } from "../engines/engine.js";
-import { caseText, checkScenario, type CheckedCase, type CheckOptions } from "./check-case.js";
-import { scenarioLoads } from "./run-case.js";
+import { checkScenario, type CheckedCase, type CheckOptions } from "./check-case.js";
+import { repairScenario } from "./repair.js";
 import { FINDING_CLASSES, sameFailure, type FindingClass, type Verdict } from "./classify.js";
 import { describeCrash, sameCrash, type CrashSignature } from "./crash-signature.js";
 import { FuzzScratch } from "./fuzz-scratch.js";
@@ -32,7 +32,7 @@ export interface FuzzRunOptions {
   outDir?: string;
   /** Per-scenario timeout in milliseconds. */
   timeoutMs: number;
-  /** Runs a shrink may spend. */
+  /** Candidates a shrink may test. */
   shrinkBudget: number;
   makeEngine: (kind: EngineKind) => Engine;
   /** How the run was started, for the comment of written findings (`blockcheck fuzz --seed 7`). */
@@ -71,11 +71,13 @@ export interface FindingReport {
   count: number;
   /** When the first case showing it was taken into account, from the start of the run. */
   foundAtMs: number;
-  /** Statements before and after shrinking, and the runs it took. */
+  /** Statements before and after shrinking, the candidates it tested, and when it was done. */
   shrunk?: { from: number; to: number; runs: number; doneAtMs: number };
   written?: WrittenFinding;
   /** Set when re-running the case did not fail the same way again. */
   notReproduced?: boolean;
+  /** Set when it failed the same way in some re-runs only: how often. */
+  flaky?: string;
 }
 
 export interface FuzzSummary {
@@ -187,7 +189,7 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
     shrinking++;
     progress();
     try {
-      const test = async (candidate: FuzzScenario): Promise<boolean> => {
+      const once = async (candidate: FuzzScenario): Promise<boolean> => {
         const v = (await checkScenario(candidate, check)).verdict;
         if (sameFailure(f.verdict, v)) return true;
         // A use-after-free does not always crash where it did the first time: a candidate that
@@ -195,15 +197,26 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
         const near = v.kind === "finding" && v.crash !== undefined && f.verdict.crash !== undefined && sameCrash(f.verdict.crash, v.crash);
         return near && sameFailure(f.verdict, (await checkScenario(candidate, check)).verdict);
       };
-      // Confirm first: a failure that does not come back is reported, not shrunk.
-      if (!(await test(f.scenario))) {
+      // Confirm first, three times at once: a failure that does not come back is reported, not
+      // shrunk. One that comes back only sometimes is flaky, and so is a segfault, even one that
+      // came back every time: most are a use of freed memory, which crashes or not depending on
+      // whether the memory was reused, and smaller scenarios reuse it less. For those each
+      // shrinking candidate gets up to three tries.
+      const hits = (await Promise.all([0, 1, 2].map(() => once(f.scenario)))).filter(Boolean).length;
+      if (hits === 0) {
         f.report.notReproduced = true;
         return;
       }
+      if (hits < 3) f.report.flaky = `failed the same way in ${hits} of 3 runs`;
+      const tries = hits < 3 || f.verdict.crash?.signal === "SIGSEGV" ? 3 : 1;
+      const test = async (candidate: FuzzScenario): Promise<boolean> => {
+        for (let i = 0; i < tries; i++) if (await once(candidate)) return true;
+        return false;
+      };
       const failedAt = crashedStatement(f.checked);
       const shrunk = await shrinkScenario(f.scenario, {
         test,
-        valid: (candidate) => scenarioLoads(caseText(candidate).text),
+        repair: repairScenario,
         budget: opts.shrinkBudget,
         parallel: opts.jobs,
         ...(failedAt !== undefined ? { failedAt } : {}),
@@ -219,11 +232,12 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
             name,
             origin: [
               `Found by \`${opts.command}\` (case ${f.report.caseIndex}, case seed 0x${f.report.caseSeed.toString(16)}),`,
-              `shrunk from ${f.report.shrunk.from} to ${f.report.shrunk.to} statements in ${shrunk.runs} runs.`,
+              `shrunk from ${f.report.shrunk.from} to ${f.report.shrunk.to} statements, testing ${shrunk.runs} candidates.`,
             ],
           },
           opts.outDir,
           check,
+          tries,
         );
       }
     } finally {

@@ -1,5 +1,6 @@
 /**
- * A small seeded PRNG (mulberry32) with the helpers the generator needs. Same seed, same choices.
+ * A small seeded PRNG (mulberry32) with the helpers the generators need (`blockcheck fuzz`'s and the
+ * differential test's). Same seed, same choices.
  */
 export class Prng {
   private state: number;

@@ -1,12 +1,14 @@
 /**
- * Simpler versions of one statement, for the shrinker's second pass: without one option (at any
+ * Simpler versions of one statement, for the shrinker's second pass: a node (added, or inline) as a
+ * plain null-co, when what matters is only that there is a node; without one option (at any
  * depth, inside inline children too); an inline child replaced by one of its own inline children
  * (the node in between unwrapped); a reference to an added node (`r0`, or `r0/file`) replaced by
  * the node that one references there (the node in between bypassed, so that it can go); a file
  * name replaced by an image made earlier (so that the later one can go); without one node of a
  * `graph` block or one entry of a reopen transaction; a one-node block as a plain `add`, a one-entry
  * transaction as a plain `reopen`; an export that is not writable. Each step makes the scenario
- * smaller or points at something made earlier, so trying them until none passes ends.
+ * smaller (a null-co without options is the smallest node) or points at something made earlier, so
+ * trying them until none passes ends.
  */
 import type { FuzzNode, FuzzOption, FuzzReopenEntry, FuzzStatement, FuzzValue } from "./scenario-ir.js";
 
@@ -39,11 +41,17 @@ function bypassed(ref: string, b: Bypasses): string[] {
   return first === undefined ? [] : [[first, ...path.slice(1)].join("/")];
 }
 
+/** A node as the plainest one there is, keeping its name: a null-co without options. */
+function isPlain(driver: string, options: readonly FuzzOption[]): boolean {
+  return driver === "null-co" && options.length === 0;
+}
+
 function valueVariants(key: string, v: FuzzValue, b: Bypasses): FuzzValue[] {
   if (v.kind === "child") {
+    const plain: FuzzValue[] = isPlain(v.driver, v.options) ? [] : [{ ...v, driver: "null-co", options: [] }];
     const unwrapped = v.options.flatMap((o) => (CHILD_KEYS.has(o.key) && o.value.kind === "child" ? [o.value] : []));
     const inner = optionVariants(v.options, b).map((options): FuzzValue => ({ ...v, options }));
-    return [...unwrapped, ...inner];
+    return [...plain, ...unwrapped, ...inner];
   }
   if (v.kind !== "word") return [];
   if (CHILD_KEYS.has(key)) return bypassed(v.text, b).map((text): FuzzValue => ({ kind: "word", text }));
@@ -62,7 +70,8 @@ function optionVariants(options: readonly FuzzOption[], bypasses: Bypasses): Fuz
 }
 
 function nodeVariants(n: FuzzNode, bypasses: Bypasses): FuzzNode[] {
-  return optionVariants(n.options, bypasses).map((options) => ({ ...n, options }));
+  const plain = isPlain(n.driver, n.options) ? [] : [{ name: n.name, driver: "null-co", options: [] }];
+  return [...plain, ...optionVariants(n.options, bypasses).map((options) => ({ ...n, options }))];
 }
 
 function entryVariants(e: FuzzReopenEntry, bypasses: Bypasses): FuzzReopenEntry[] {

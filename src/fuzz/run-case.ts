@@ -1,7 +1,8 @@
 /**
  * One generated scenario on one engine, through the runner's own path: the text is loaded by the
- * scenario language like any `.scn` file, then run by runOnEngine in a fresh scratch directory
- * (always removed: what a finding needs is kept as values, and the shrunk scenario reproduces it).
+ * scenario language like any `.scn` file, then run by runOnEngine in an empty scratch directory,
+ * emptied again afterwards (what a finding needs is kept as values, and the shrunk scenario
+ * reproduces it).
  */
 import type { Engine, EngineKind } from "../engines/engine.js";
 import { BlockcheckError } from "../errors.js";
@@ -40,11 +41,6 @@ export interface RunCaseOptions {
   file?: string;
   /** Where the run's scratch directory is made. */
   scratch: FuzzScratch;
-}
-
-/** Whether the scenario checker accepts the text (the shrinker's cheap first test of a candidate). */
-export function scenarioLoads(text: string): boolean {
-  return loadScenario(text, "fuzz.scn").diagnostics.length === 0;
 }
 
 /** Run scenario `text` on a fresh engine from `makeEngine`. Throws FuzzScenarioInvalidError if it does not load. */

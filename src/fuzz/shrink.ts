@@ -2,8 +2,10 @@
  * Shrinking a failing scenario to a small one that still fails the same way: delta debugging over
  * its statements, then over the parts of each statement (options, block nodes and entries; see
  * reduce-parts.ts), then statements again, until nothing more can go or the budget of test runs is
- * spent. Each candidate is tested by running it; one the scenario checker rejects (a statement that
- * names a node whose `add` was cut) fails at no cost, without running.
+ * spent. A candidate the scenario checker rejects (a statement names a node whose `add` was cut) is
+ * first repaired by leaving out what the checker rejects (repair.ts), so a statement goes together
+ * with those that depend on it; what cannot be repaired fails at no cost. Each other candidate is
+ * tested by running it.
  */
 import { ddmin, firstPassing } from "./ddmin.js";
 import { bypassesOf, statementVariants } from "./reduce-parts.js";
@@ -12,9 +14,12 @@ import type { FuzzScenario, FuzzStatement } from "./scenario-ir.js";
 export interface ShrinkOptions {
   /** Whether the candidate still fails the same way. */
   test: (candidate: FuzzScenario) => Promise<boolean>;
-  /** Whether the candidate is a scenario at all (checked first, and free of the budget). */
-  valid: (candidate: FuzzScenario) => boolean;
-  /** At most this many candidates are run. */
+  /**
+   * The candidate as a scenario the checker accepts (statements that depend on what was cut left
+   * out), or undefined when there is none; checked first, and free of the budget.
+   */
+  repair: (candidate: FuzzScenario) => FuzzScenario | undefined;
+  /** At most this many candidates are tested. */
   budget: number;
   /** Candidates run at once. */
   parallel?: number;
@@ -25,7 +30,7 @@ export interface ShrinkOptions {
 
 export interface ShrinkResult {
   scenario: FuzzScenario;
-  /** Candidates run (cached repeats not counted). */
+  /** Candidates tested (repeats, and candidates the checker rejects, not counted). */
   runs: number;
 }
 
@@ -34,31 +39,32 @@ export async function shrinkScenario(start: FuzzScenario, opts: ShrinkOptions): 
   let runs = 0;
   const exhausted = () => runs >= opts.budget || opts.signal?.aborted === true;
   const parallel = Math.max(1, opts.parallel ?? 1);
+  const repaired = (statements: readonly FuzzStatement[]) => opts.repair({ seed: start.seed, statements: [...statements] });
   const test = (statements: readonly FuzzStatement[]): Promise<boolean> => {
-    const key = JSON.stringify(statements);
+    const candidate = repaired(statements);
+    if (!candidate) return Promise.resolve(false);
+    const key = JSON.stringify(candidate.statements);
     let r = seen.get(key);
     if (r === undefined) {
-      const candidate = { seed: start.seed, statements: [...statements] };
-      if (!opts.valid(candidate)) r = Promise.resolve(false);
-      else if (exhausted()) return Promise.resolve(false);
-      else {
-        runs++;
-        r = opts.test(candidate);
-      }
+      if (exhausted()) return Promise.resolve(false);
+      runs++;
+      r = opts.test(candidate);
       seen.set(key, r);
     }
     return r;
   };
+  // The lists ddmin keeps may hold statements the repair leaves out; they go at the end of each pass.
+  const settle = (statements: readonly FuzzStatement[]) => repaired(statements)?.statements ?? [...statements];
 
   let statements = [...start.statements];
   if (opts.failedAt !== undefined && opts.failedAt + 1 < statements.length) {
     const cut = statements.slice(0, opts.failedAt + 1);
-    if (await test(cut)) statements = cut;
+    if (await test(cut)) statements = settle(cut);
   }
   for (;;) {
     const before = JSON.stringify(statements);
-    statements = await ddmin(statements, { test, parallel, exhausted });
-    statements = await shrinkParts(statements, test, parallel, exhausted);
+    statements = settle(await ddmin(statements, { test, parallel, exhausted }));
+    statements = settle(await shrinkParts(statements, test, parallel, exhausted));
     if (exhausted() || JSON.stringify(statements) === before) break;
   }
   return { scenario: { seed: start.seed, statements }, runs };

@@ -23,7 +23,8 @@ export function renderSummary(s: FuzzSummary, cwd: string): string {
       const found = `${f.count} ${f.count === 1 ? "case" : "cases"}, first case ${f.caseIndex} (case seed 0x${f.caseSeed.toString(16)}) after ${formatDuration(f.foundAtMs)}`;
       lines.push(`    ${found}`);
       if (f.notReproduced) lines.push("    did not fail the same way when run again: not shrunk");
-      if (f.shrunk) lines.push(`    shrunk from ${f.shrunk.from} to ${f.shrunk.to} statements in ${f.shrunk.runs} runs, done after ${formatDuration(f.shrunk.doneAtMs)}`);
+      if (f.flaky) lines.push(`    flaky: ${f.flaky}`);
+      if (f.shrunk) lines.push(`    shrunk from ${f.shrunk.from} to ${f.shrunk.to} statements (${f.shrunk.runs} candidates tested), done after ${formatDuration(f.shrunk.doneAtMs)}`);
       if (f.written) {
         const w = f.written;
         const checks = [w.passesOnReference ? `passes on the ${w.reference}` : `does NOT pass on the ${w.reference}`, w.reproduces ? "still fails the same way" : "does NOT fail the same way any more"];

@@ -64,7 +64,8 @@ function classNote(cls: FindingClass, name: string, where: string): string[] {
   }
 }
 
-export async function writeFinding(f: FindingToWrite, outDir: string, check: CheckOptions): Promise<WrittenFinding> {
+/** Write `f` under `outDir`; a flaky failure gets up to `tries` runs to show it still happens. */
+export async function writeFinding(f: FindingToWrite, outDir: string, check: CheckOptions, tries = 1): Promise<WrittenFinding> {
   const { cls } = f.verdict;
   const reference = referenceEngine(cls, check.engines);
   const plain = caseText(f.scenario);
@@ -95,11 +96,7 @@ export async function writeFinding(f: FindingToWrite, outDir: string, check: Che
     await writeFile(scn, rendered.text);
     if (golden !== undefined) await writeFile(out, golden);
   });
-  return {
-    scn,
-    ...(golden !== undefined ? { out } : {}),
-    reference,
-    passesOnReference,
-    reproduces: sameFailure(f.verdict, again.verdict),
-  };
+  let reproduces = sameFailure(f.verdict, again.verdict);
+  for (let i = 1; i < tries && !reproduces; i++) reproduces = sameFailure(f.verdict, (await checkRendered(rendered, check)).verdict);
+  return { scn, ...(golden !== undefined ? { out } : {}), reference, passesOnReference, reproduces };
 }

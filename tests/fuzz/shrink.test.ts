@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineKind } from "../../src/engines/engine.js";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
-import { caseText, checkScenario, type CheckOptions } from "../../src/fuzz/check-case.js";
+import { checkScenario, type CheckOptions } from "../../src/fuzz/check-case.js";
 import { sameFailure } from "../../src/fuzz/classify.js";
 import { ddmin } from "../../src/fuzz/ddmin.js";
 import { FuzzScratch } from "../../src/fuzz/fuzz-scratch.js";
-import { scenarioLoads } from "../../src/fuzz/run-case.js";
+import { repairScenario } from "../../src/fuzz/repair.js";
 import type { FuzzScenario, FuzzStatement } from "../../src/fuzz/scenario-ir.js";
 import { shrinkScenario } from "../../src/fuzz/shrink.js";
 import { crashingEngine } from "./support/crashing-engine.js";
@@ -70,10 +70,10 @@ describe("shrinking", () => {
 
     const shrunk = await shrinkScenario(scenario, {
       test: async (c) => sameFailure(target, (await checkScenario(c, check)).verdict),
-      valid: (c) => scenarioLoads(caseText(c).text),
+      repair: repairScenario,
       budget: 200,
     });
-    const expected: FuzzStatement = { kind: "add", node: { name: "marker", driver: "raw", options: [] } };
+    const expected: FuzzStatement = { kind: "add", node: { name: "marker", driver: "null-co", options: [] } };
     expect(shrunk.scenario.statements).toEqual([expected]);
     expect(shrunk.runs).toBeLessThan(200);
   });
@@ -82,7 +82,7 @@ describe("shrinking", () => {
     let runs = 0;
     const shrunk = await shrinkScenario(scenario, {
       test: async () => (runs++, true),
-      valid: () => true,
+      repair: (c) => c,
       budget: 3,
     });
     expect(runs).toBe(3);

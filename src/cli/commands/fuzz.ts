@@ -73,7 +73,7 @@ export const fuzzCommand: Command = {
     jobs: { type: "string", short: "j", value: "N", description: "cases run at once (default: 2 per core with QEMU, else 1)" },
     out: { type: "string", short: "o", value: "DIR", description: `where findings are written (default ${DEFAULT_OUT})` },
     timeout: { type: "string", value: "SECONDS", description: "per-scenario timeout (default 30)" },
-    "shrink-budget": { type: "string", value: "N", description: "scenario runs one shrink may spend (default 300)" },
+    "shrink-budget": { type: "string", value: "N", description: "candidates one shrink may test (default 300)" },
   },
   async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError(`fuzz takes no arguments (got '${positionals[0]}')`);
