@@ -3,6 +3,8 @@
  * without `-> error` the scenario fails with qemu-io's message and `--update` writes nothing; with
  * it the step passes and the transcript keeps qemu-io's text.
  */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { invoke } from "../../runner/support/cli.js";
 import { project, type Project } from "../../runner/support/project.js";
@@ -12,6 +14,11 @@ const SETUP = ["require io", "image d.qcow2 qcow2 1M", "add top: qcow2 file=(fil
 
 describeWithQemu("io outcomes on both engines", () => {
   let p: Project;
+  // A failed run keeps its scratch directory on purpose. The runner makes it under os.tmpdir() of
+  // this process (the CLI runs in-process here), so point that into the project, which afterAll
+  // removes, instead of leaving it in the system's temp directory.
+  const savedTmp = process.env["TMPDIR"];
+  const env = (): NodeJS.ProcessEnv => ({ ...process.env, CI: "" });
   beforeAll(async () => {
     p = await project({
       "tests/scenarios/unexpected.scn": ['scenario "a read that finds other data"', ...SETUP, 'io top "read -P 0x5a 0 4k"', ""].join("\n"),
@@ -25,14 +32,18 @@ describeWithQemu("io outcomes on both engines", () => {
         "",
       ].join("\n"),
     });
+    mkdirSync(path.join(p.dir, "tmp"));
+    process.env["TMPDIR"] = path.join(p.dir, "tmp");
   });
   afterAll(async () => {
+    if (savedTmp === undefined) delete process.env["TMPDIR"];
+    else process.env["TMPDIR"] = savedTmp;
     await p.remove();
   });
 
   it("fails a failing io without an expectation, with qemu-io's message, and writes no golden", async () => {
     for (const engine of ["qemu", "model"]) {
-      const r = await invoke(["run", "--engine", engine, "--update", "unexpected"], { cwd: p.dir, env: { ...process.env, CI: "" } });
+      const r = await invoke(["run", "--engine", engine, "--update", "unexpected"], { cwd: p.dir, env: env() });
       expect(r.code, engine).toBe(1);
       expect(r.stdout, engine).toContain("expected success, got error: Pattern verification failed at offset 0, 4096 bytes");
       expect(await p.exists("golden/unexpected.out"), engine).toBe(false);
@@ -40,7 +51,7 @@ describeWithQemu("io outcomes on both engines", () => {
   });
 
   it("passes expected failures on both engines with one golden holding qemu-io's words", async () => {
-    const r = await invoke(["run", "--engine", "both", "--update", "expected"], { cwd: p.dir, env: { ...process.env, CI: "" } });
+    const r = await invoke(["run", "--engine", "both", "--update", "expected"], { cwd: p.dir, env: env() });
     expect(r.stdout).toMatch(/^PASS expected \(qemu\)/m);
     expect(r.stdout).toMatch(/^PASS expected \(model\)/m);
     expect(r.code).toBe(0);
