@@ -79,3 +79,15 @@ export const MAX_BACKING_FILE_NAME = 1023;
 
 /** Round up to a multiple of `n`. */
 export const roundUp = (x: number, n: number) => Math.ceil(x / n) * n;
+
+/** The feature name table extension as qcow2_update_header writes it: one 48-byte entry per feature. */
+export function featureTable(): Buffer {
+  const entry = 2 + FEATURE_NAME_LENGTH;
+  const table = Buffer.alloc(FEATURE_TABLE.length * entry);
+  FEATURE_TABLE.forEach(([type, bit, name], i) => {
+    table.writeUInt8(type, i * entry);
+    table.writeUInt8(bit, i * entry + 1);
+    table.write(name, i * entry + 2, "latin1");
+  });
+  return table;
+}

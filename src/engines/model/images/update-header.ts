@@ -18,8 +18,7 @@ import {
   EXT_END,
   EXT_FEATURE_TABLE,
   EXT_HEADER_LENGTH,
-  FEATURE_NAME_LENGTH,
-  FEATURE_TABLE,
+  featureTable,
   H,
   V2_HEADER_LENGTH,
   V3_HEADER_LENGTH,
@@ -65,17 +64,6 @@ function readExtensions(cluster: Buffer, headerLength: number, backingOffset: nu
     off += EXT_HEADER_LENGTH + roundUp(length, EXT_ALIGNMENT);
   }
   return out;
-}
-
-function featureTable(): Buffer {
-  const entry = 2 + FEATURE_NAME_LENGTH;
-  const table = Buffer.alloc(FEATURE_TABLE.length * entry);
-  FEATURE_TABLE.forEach(([type, bit, name], i) => {
-    table.writeUInt8(type, i * entry);
-    table.writeUInt8(bit, i * entry + 1);
-    table.write(name, i * entry + 2, "latin1");
-  });
-  return table;
 }
 
 /** Known extension types qcow2_update_header writes itself (or drops) rather than keeping. */

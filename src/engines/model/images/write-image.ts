@@ -13,8 +13,7 @@ import {
   EXT_DATA_FILE,
   EXT_END,
   EXT_FEATURE_TABLE,
-  FEATURE_NAME_LENGTH,
-  FEATURE_TABLE,
+  featureTable,
   H,
   INCOMPAT_DATA_FILE,
   MAX_BACKING_FILE_NAME,
@@ -124,15 +123,4 @@ export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | 
   ];
   if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: Buffer.alloc(l1Size * 8) });
   return { chunks, length: l1Size > 0 ? l1Offset + l1Size * 8 : 3 * CLUSTER };
-}
-
-function featureTable(): Buffer {
-  const entry = 2 + FEATURE_NAME_LENGTH;
-  const table = Buffer.alloc(FEATURE_TABLE.length * entry);
-  FEATURE_TABLE.forEach(([type, bit, name], i) => {
-    table.writeUInt8(type, i * entry);
-    table.writeUInt8(bit, i * entry + 1);
-    table.write(name, i * entry + 2, "latin1");
-  });
-  return table;
 }
