@@ -3,6 +3,7 @@
  * prints its own table; `npm run bench -- model` runs one part.
  */
 const parts: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  speed: () => import("./speed.js"),
   input: () => import("./input.js"),
   io: () => import("./io.js"),
   model: () => import("./model.js"),

@@ -15,35 +15,17 @@ import path from "node:path";
 import { createEngine } from "../src/engines/factory/create.js";
 import type { EngineName } from "../src/runner/results.js";
 import { runScenarios, type RunOptions } from "../src/runner/run-all.js";
+import { generatedScenario } from "./generated.js";
 
 const COUNT = 1_000;
 const BOTH = 50;
-
-/** A small but real scenario: an image, a qcow2 over it, a reopen, an export, show graph. */
-function generated(i: number): string {
-  return [
-    `scenario "generated ${i}"`,
-    `tags bench ${i % 2 ? "odd" : "even"}`,
-    `image d${i}.qcow2 qcow2 1M`,
-    `add q${i}: qcow2 file=(f${i}: file filename=d${i}.qcow2)`,
-    `reopen q${i} read-only=on`,
-    `expect ro q${i}`,
-    `export q${i} id=e${i}`,
-    "show graph",
-    `add x${i}: qcow2 file=f${i} -> error /Permission conflict/`,
-    `unexport e${i}`,
-    `del q${i}`,
-    "show nodes",
-    "",
-  ].join("\n");
-}
 
 async function project(count: number): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "bc-bench-"));
   for (let i = 0; i < count; i++) {
     const sub = path.join(dir, "tests/scenarios", `g${Math.floor(i / 100)}`);
     await mkdir(sub, { recursive: true });
-    await writeFile(path.join(sub, `s${i}.scn`), generated(i));
+    await writeFile(path.join(sub, `s${i}.scn`), generatedScenario(i));
   }
   return dir;
 }

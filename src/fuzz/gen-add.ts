@@ -8,6 +8,8 @@ import { IMAGES, type GenNode } from "./gen-world.js";
 import type { FuzzNode, FuzzOption, FuzzValue } from "./scenario-ir.js";
 
 const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
+/** Drivers with more than one child: where permission and reopen bugs live. */
+const SEVERAL_CHILDREN = ["quorum", "blkverify", "copy-before-write", "blklogwrites"] as const;
 const PERMS = ["consistent-read", "write", "write-unchanged", "resize"] as const;
 const QCOW2_IMAGES = Object.keys(IMAGES).filter((p) => IMAGES[p]!.format === "qcow2" && p !== "base.qcow2");
 const ALL_IMAGES = Object.keys(IMAGES).filter((p) => p !== "base.qcow2");
@@ -177,6 +179,28 @@ function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
       return [opt("throttle-group", word(ctx.throttleGroup())), opt("file", childValue(ctx, "any"))];
     case "compress":
       return [opt("file", childValue(ctx, "compress"))];
+    case "null-aio":
+      return rng.chance(0.3) ? [opt("read-zeroes", bool(rng.chance(0.5)))] : [];
+    case "quorum": {
+      // Children by reference (the language's lists hold words); lengths often differ, which QEMU refuses.
+      const picked: string[] = [];
+      for (let i = rng.int(1, 3); i > 0; i--) {
+        const n = pickExisting(ctx, "any");
+        const ref = n && ctx.world.ref(n);
+        if (ref !== undefined) picked.push(ref);
+      }
+      if (picked.length === 0) return [];
+      const threshold = rng.chance(0.85) ? rng.int(1, picked.length) : picked.length + 1;
+      const out = [opt("children", { kind: "list", items: picked }), opt("vote-threshold", { kind: "number", value: threshold })];
+      if (rng.chance(0.15)) out.push(opt("read-pattern", word(rng.pick(["quorum", "fifo"]))));
+      return out;
+    }
+    case "blkverify":
+      return [opt("raw", childValue(ctx, "any")), opt("test", childValue(ctx, "any"))];
+    case "copy-before-write":
+      return [opt("file", childValue(ctx, "any")), opt("target", childValue(ctx, "any"))];
+    case "blklogwrites":
+      return [opt("file", childValue(ctx, "any")), opt("log", childValue(ctx, "any"))];
     default:
       return [opt("file", childValue(ctx, "any"))];
   }
@@ -185,8 +209,9 @@ function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
 /** A new node of some driver, with a fresh name. */
 export function newNode(ctx: GenContext): FuzzNode {
   const { rng, world } = ctx;
-  const kind = rng.weighted({ file: 2.5, "null-co": 1.5, raw: 2.5, qcow2: 4, filter: 5 });
-  const driver = kind === "filter" ? rng.pick(FILTERS) : kind;
-  const name = world.fresh(driver === "null-co" ? "n" : driver === "file" ? "f" : driver === "qcow2" ? "q" : driver[0]!);
-  return { name, driver, options: [...driverOptions(ctx, driver), ...commonOptions(ctx, driver === "file" || driver === "null-co" ? 0.15 : 0.2)] };
+  const more = ctx.severalChildren ? 1 : 0;
+  const kind = rng.weighted({ file: 2.5, "null-co": 1.5, "null-aio": 0.5 * more, raw: 2.5, qcow2: 4, filter: 5, several: 2 * more });
+  const driver = kind === "filter" ? rng.pick(FILTERS) : kind === "several" ? rng.pick(SEVERAL_CHILDREN) : kind;
+  const name = world.fresh(driver.startsWith("null-") ? "n" : driver === "file" ? "f" : driver === "qcow2" ? "q" : driver[0]!);
+  return { name, driver, options: [...driverOptions(ctx, driver), ...commonOptions(ctx, driver === "file" || driver.startsWith("null-") ? 0.15 : 0.2)] };
 }

@@ -24,6 +24,8 @@ export class GenContext {
   constructor(
     readonly rng: Prng,
     private readonly steering: Steering,
+    /** Whether this case may add quorum, blkverify, copy-before-write, blklogwrites and null-aio nodes. */
+    readonly severalChildren = false,
   ) {}
 
   /** Whether the model stopped (a predicted crash): nothing more is written. */

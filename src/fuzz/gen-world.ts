@@ -10,8 +10,10 @@
  */
 import type { FuzzNode, FuzzOption, FuzzValue } from "./scenario-ir.js";
 
-/** Option keys that hold a child node. */
-export const CHILD_KEYS = ["file", "image", "backing", "data-file"] as const;
+/** Option keys that hold a child node (blkverify's raw/test, copy-before-write's target, blklogwrites' log). */
+export const CHILD_KEYS = ["file", "image", "backing", "data-file", "raw", "test", "target", "log"] as const;
+/** quorum's list of children, by reference; its edges are `children.0`, `children.1`, … */
+export const CHILD_LIST_KEY = "children";
 
 /** The image files a generated scenario may create, with the backing file named in their header. */
 export const IMAGES: Readonly<Record<string, { format: "qcow2" | "raw"; size: string; backing?: string }>> = {
@@ -146,6 +148,12 @@ export class GenWorld {
     this.nodes.push(node);
     const owner = root ?? node;
     for (const o of options) {
+      if (o.key === CHILD_LIST_KEY && o.value.kind === "list") {
+        o.value.items.forEach((ref, i) => {
+          const child = this.resolve(ref);
+          if (child) node.children.set(`${CHILD_LIST_KEY}.${i}`, child);
+        });
+      }
       if (!(CHILD_KEYS as readonly string[]).includes(o.key)) continue;
       const child = this.childFor(o.value, owner, readOnly);
       if (child) node.children.set(o.key, child);

@@ -131,6 +131,10 @@ function checkerClean(ctx: GenContext): FuzzStatement[] {
   }
 }
 
+/** The share of cases that may add nodes with several children (quorum, blkverify, …) and null-aio. */
+const SEVERAL_CHILDREN_SHARE = 0.35;
+const SEVERAL_CHILDREN_SALT = 0x5eed_c41d;
+
 export interface GenerateOptions {
   /** A fresh, unstarted model engine for steering. */
   makeModel: () => Engine;
@@ -142,7 +146,10 @@ export interface GenerateOptions {
 export async function generateScenario(seed: number, opts: GenerateOptions): Promise<FuzzScenario> {
   const steering = await Steering.start(opts.makeModel, opts.dir);
   try {
-    const ctx = new GenContext(new Prng(seed), steering);
+    // Drawn apart from the case's own choices, so a case without them is the case it was before
+    // these drivers were added (seeds in docs and tests keep finding what they found).
+    const severalChildren = new Prng(seed ^ SEVERAL_CHILDREN_SALT).chance(SEVERAL_CHILDREN_SHARE);
+    const ctx = new GenContext(new Prng(seed), steering, severalChildren);
     for (let i = ctx.rng.int(CASE_LENGTH.min, CASE_LENGTH.max); i > 0 && !ctx.ended; i--) await step(ctx);
     if (!ctx.ended) {
       await ctx.append({ kind: "show", what: "graph" });

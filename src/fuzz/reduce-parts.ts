@@ -11,6 +11,7 @@
  * trying them until none passes ends.
  */
 import type { FuzzNode, FuzzOption, FuzzReopenEntry, FuzzStatement, FuzzValue } from "./scenario-ir.js";
+import { CHILD_KEYS as GEN_CHILD_KEYS } from "./gen-world.js";
 
 /** What the scenario offers to point at instead: the references each added node holds, the images. */
 export interface Bypasses {
@@ -20,7 +21,7 @@ export interface Bypasses {
   images: readonly string[];
 }
 
-const CHILD_KEYS = new Set(["file", "image", "backing", "data-file"]);
+const CHILD_KEYS = new Set<string>(GEN_CHILD_KEYS);
 
 export function bypassesOf(statements: readonly FuzzStatement[]): Bypasses {
   const children = new Map<string, Map<string, string>>();

@@ -258,6 +258,13 @@ export interface UnexportStatement extends StatementBase {
 }
 
 /** `io NODE "write -P 0xa5 0 64k"` — a qemu-io command; its output goes to the transcript. */
+/** `iothread ID key=value …`: object-add qom-type=iothread with these properties. */
+export interface IothreadStatement extends StatementBase {
+  type: "iothread";
+  id: Identifier;
+  options: OptionNode[];
+}
+
 export interface IoStatement extends StatementBase {
   type: "io";
   node: NodeRef;
@@ -348,7 +355,9 @@ export type Assertion =
   /** `expect job ID KEY=VALUE…`: members of the job's query-jobs / query-block-jobs entry have these values. */
   | { kind: "job"; id: Identifier; properties: OptionNode[] }
   /** `expect frozen PARENT -backing-> CHILD`: a job froze that link (docs/language.md says how it is seen). */
-  | { kind: "frozen"; edge: EdgeSpec };
+  | { kind: "frozen"; edge: EdgeSpec }
+  /** `expect context NODE ID|main`: the AioContext the node runs in, an iothread's or the main loop's. */
+  | { kind: "context"; node: NodeRef; context: Identifier };
 
 /** `expect …` — an assertion on the engine's current state. */
 export interface ExpectStatement extends StatementBase {
@@ -366,6 +375,11 @@ export interface ShowStatement extends StatementBase {
   node?: NodeRef;
   /** `show node NAME PROPERTY…`: members of its query-named-block-nodes entry to show instead of its edges. */
   properties?: Identifier[];
+  /**
+   * `show graph NAME`: the name of the SVG picture `run --pictures` draws of the graph
+   * (`NAME.svg` beside the golden); an unnamed `show graph` is numbered by its place among them.
+   */
+  picture?: Identifier;
 }
 
 /** `## title` — starts a phase; failures report the phase they happened in. */
@@ -386,6 +400,7 @@ export type Statement =
   | DelStatement
   | ExportStatement
   | UnexportStatement
+  | IothreadStatement
   | IoStatement
   | QmpStatement
   | JobStatement

@@ -15,6 +15,7 @@ export const COMMANDS: readonly string[] = [
   "del",
   "export",
   "unexport",
+  "iothread",
   "io",
   "qmp",
   "job",

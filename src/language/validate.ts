@@ -6,6 +6,7 @@ import { sortDiagnostics, type Diagnostic } from "./diagnostic.js";
 import { expandParameters } from "./expand.js";
 import { expectations } from "./rules/expectations.js";
 import { ioNeedsRequire } from "./rules/io-needs-require.js";
+import { iothreads } from "./rules/iothreads.js";
 import { jobLifecycle } from "./rules/job-lifecycle.js";
 import { jobOptions } from "./rules/job-options.js";
 import { jobsNeedRequire } from "./rules/jobs-need-require.js";
@@ -16,6 +17,7 @@ import { unknownOption } from "./rules/options.js";
 import { parameters } from "./rules/parameters.js";
 import { scratchPaths } from "./rules/paths.js";
 import { permissionNames } from "./rules/permissions.js";
+import { pictureNames } from "./rules/picture-names.js";
 import { requirements } from "./rules/requirements.js";
 import type { Rule } from "./rules/rule.js";
 import { unknownDriver } from "./rules/unknown-driver.js";
@@ -30,11 +32,13 @@ export const RULES: readonly Rule[] = [
   unknownDriver,
   unknownOption,
   nodeLifecycle,
+  iothreads,
   scratchPaths,
   unsafeCommands,
   expectations,
   permissionNames,
   nodeProperties,
+  pictureNames,
   ioNeedsRequire,
   jobOptions,
   jobLifecycle,

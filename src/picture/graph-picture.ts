@@ -53,7 +53,8 @@ export function graphPicture(
   named: readonly NamedNodeInfo[],
 ): GraphPicture {
   const info = new Map(named.map((n) => [n.name, n]));
-  const label = (id: number) => labels.get(id) ?? `#${id}`;
+  const unique = distinctLabels(graph, labels);
+  const label = (id: number) => unique.get(id)!;
   const nodes: PictureNode[] = [...graph.nodes.values()].map((n) => {
     const i = n.type === "block-driver" ? info.get(n.name) : undefined;
     return { label: label(n.id), kind: n.type, ...(i ? { driver: i.driver, readOnly: i.readOnly } : {}) };
@@ -68,6 +69,36 @@ export function graphPicture(
     .sort((a, b) => a.group - b.group || cmp(a.edge.parent, b.edge.parent) || cmp(a.edge.role, b.edge.role) || cmp(a.edge.child, b.edge.child))
     .map((x) => x.edge);
   return { title, nodes, edges };
+}
+
+/**
+ * A label per node, unique within the picture: DOT names a node by its label, so two nodes labelled
+ * alike (`(implicit)`, `unnamed BB`) would be drawn as one. Those get ` (1)`, ` (2)`, … in the order
+ * of their edges (roles, the labels at their other ends, permissions), never of engine ids, so both
+ * engines number them alike.
+ */
+function distinctLabels(graph: BlockGraph, labels: ReadonlyMap<number, string>): Map<number, string> {
+  const base = (id: number) => labels.get(id) ?? "(unlabelled)";
+  const byLabel = new Map<string, number[]>();
+  for (const id of graph.nodes.keys()) byLabel.set(base(id), [...(byLabel.get(base(id)) ?? []), id]);
+  const out = new Map<number, string>();
+  for (const [text, ids] of byLabel) {
+    if (ids.length === 1) {
+      out.set(ids[0]!, text);
+      continue;
+    }
+    const signature = (id: number) =>
+      graph.edges
+        .filter((e) => e.parent === id || e.child === id)
+        .map((e) => `${e.parent === id ? ">" : "<"} ${e.name} ${base(e.parent === id ? e.child : e.parent)} ${sortPerms(e.perm)} ${sortPerms(e.shared)}`)
+        .sort(cmp)
+        .join("\n");
+    ids
+      .map((id) => ({ id, sig: signature(id) }))
+      .sort((a, b) => cmp(a.sig, b.sig))
+      .forEach((x, i) => out.set(x.id, `${text} (${i + 1})`));
+  }
+  return out;
 }
 
 /** Code-unit order, not locale order: the same on every machine. */

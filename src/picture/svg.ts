@@ -3,7 +3,8 @@
  * (@viz-js/viz): no `dot` binary is needed. The module is imported on first use, so commands that
  * draw nothing do not pay for loading it.
  *
- * A `show graph svg` step would call `renderGraphSvg(graphPicture(…))` on the graph it shows.
+ * With `run --pictures` each `show graph` step calls `renderGraphSvg(graphPicture(…))` on the graph
+ * it shows (src/runner/steps/show-picture.ts); picture-files.ts says where the SVG goes.
  */
 import { renderGraphDot } from "./dot.js";
 import { PictureError } from "./errors.js";

@@ -8,6 +8,7 @@ import type { ExportRef } from "../transcript/labels.js";
 import type { Failure } from "./results.js";
 import { EventJournal } from "./event-journal.js";
 import { OptionTracker } from "./option-tracker.js";
+import type { PictureBook } from "./steps/show-picture.js";
 
 export interface StepContext {
   engine: Engine;
@@ -21,6 +22,8 @@ export interface StepContext {
   /** Exports this run created and has not deleted, oldest first. */
   exports: ExportRef[];
   nbdServerStarted: boolean;
+  /** Iothreads `iothread` statements created (ids, oldest first): the contexts `expect context` tries. */
+  iothreads: string[];
   /** Title of the current `## …` phase. */
   phase?: string;
   /** How long to wait for asynchronous events (BLOCK_EXPORT_DELETED, a job's status). */
@@ -29,6 +32,8 @@ export interface StepContext {
   events: EventJournal;
   /** Whether unsafe QMP commands may run: the scenario says `require unsafe` and the run passed --allow-unsafe. */
   unsafeAllowed: boolean;
+  /** `run --pictures`: where `show graph` steps put the pictures they draw; absent, they draw none. */
+  pictures?: PictureBook;
 }
 
 /** A fresh context for one run. */
@@ -41,6 +46,7 @@ export function createContext(engine: Engine, workdir: string, scratchDirs: stri
     tracker: new OptionTracker(),
     exports: [],
     nbdServerStarted: false,
+    iothreads: [],
     eventTimeoutMs: 10_000,
     events: new EventJournal(engine),
     unsafeAllowed: false,

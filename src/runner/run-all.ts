@@ -18,6 +18,7 @@ import { runPool } from "./pool.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
 import { runInstance } from "./run-instance.js";
+import { WarmPool } from "./warm-pool.js";
 import { sweepStaleScratch } from "./scratch.js";
 import { describeFilters, isUnfiltered, select, type SelectionOptions } from "./selection.js";
 import type { TraceSink } from "./trace.js";
@@ -61,6 +62,10 @@ export interface RunOptions {
   runId?: string;
   /** --allow-unsafe: scenarios that `require unsafe` run (default false: they are skipped). */
   allowUnsafe?: boolean;
+  /** --pictures: `show graph` steps draw SVG pictures, written beside the goldens (run-instance.ts). */
+  pictures?: boolean;
+  /** Told the pictures (absolute paths) each run wrote beside its golden. */
+  onPicturesWritten?: (files: string[]) => void;
 }
 
 type PlanOptions = Pick<RunOptions, "cwd" | "scenarioRoot" | "paths" | "selection" | "loader" | "passWithNone">;
@@ -114,22 +119,37 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   // An error that is no scenario's (no scratch directory can be made: the disk is full) stops the
   // run: nothing more starts, the runs in progress finish and clean up, then it is thrown.
   let fatal: { error: unknown } | undefined;
-  const notRun = stopEarly
-    ? instances.length * opts.engines.length
-    : (await runPool(instances, opts.jobs, async (inst, control) => {
-        try {
-          const rs = await runInstance(inst, {
-            ...opts,
-            runId,
-            onStart: (id) => reporter.onScenarioStart(id),
-          });
-          rs.forEach(emit);
-          if (opts.bail && rs.some((r) => r.status === "fail")) control.stop();
-        } catch (error) {
-          fatal ??= { error };
-          control.stop();
-        }
-      })) * opts.engines.length;
+  // QEMU's start is the slow part of a short scenario: the next -j scenarios' engines start while
+  // the current ones run.
+  const warm = opts.engines.includes("qemu") && !stopEarly ? new WarmPool(instances, opts.jobs, { kind: "qemu", makeEngine: opts.makeEngine, scratchParent: opts.scratchParent, keepScratch: opts.keepScratch }) : undefined;
+  const removals: Promise<void>[] = [];
+  let notRun: number;
+  try {
+    notRun = stopEarly
+      ? instances.length * opts.engines.length
+      : (await runPool(instances, opts.jobs, async (inst, control, index) => {
+          try {
+            const warmed = await warm?.take(index);
+            const rs = await runInstance(inst, {
+              ...opts,
+              runId,
+              ...(warmed ? { warmed } : {}),
+              // Caught at once (a rejection nobody handles yet would end the process), reported after the run.
+              deferRemoval: (removal) => void removals.push(removal.catch((error: unknown) => void (fatal ??= { error }))),
+              onStart: (id) => reporter.onScenarioStart(id),
+            });
+            rs.forEach(emit);
+            if (opts.bail && rs.some((r) => r.status === "fail")) control.stop();
+          } catch (error) {
+            fatal ??= { error };
+            control.stop();
+          }
+        })) * opts.engines.length;
+  } finally {
+    await warm?.dispose();
+    // Every scratch directory is gone before the run returns; one that could not be removed stops it.
+    await Promise.all(removals);
+  }
   if (fatal) throw fatal.error;
 
   // The results are in: a golden directory that cannot be searched or pruned is reported after

@@ -12,13 +12,15 @@ import path from "node:path";
 import type { Engine } from "../engines/engine.js";
 import { checkGolden, goldenFileFor, type GoldenResult } from "../golden/check.js";
 import { renderDiff } from "../golden/diff.js";
+import { writePictures, writeScratchPictures } from "../picture/picture-files.js";
 import { resultId, type EngineName, type Failure, type ScenarioResult } from "./results.js";
 import type { ScenarioInstance } from "./instance.js";
 import { runOnEngine, type EngineRun } from "./run-on-engine.js";
-import { QMP_LOG, withQmpLog } from "./qmp-log.js";
+import { flushQmpLog, QMP_LOG, withQmpLog } from "./qmp-log.js";
 import { createScratch, removeScratch, settleScratch } from "./scratch.js";
 import { displayName } from "./selection.js";
 import { traceRun, type TraceSink } from "./trace.js";
+import type { Warmed } from "./warm-pool.js";
 
 export interface InstanceOptions {
   cwd: string;
@@ -43,6 +45,21 @@ export interface InstanceOptions {
   trace?: TraceSink;
   /** --allow-unsafe: scenarios that `require unsafe` run (default false: they are skipped). */
   allowUnsafe?: boolean;
+  /** This instance's qemu engine and scratch directory, made and started ahead (warm-pool.ts). */
+  warmed?: Warmed;
+  /**
+   * Given the removal of each scratch directory that is not kept, instead of waiting for it: the
+   * caller awaits them before it returns (run-all.ts), and the next scenario need not wait for the disk.
+   */
+  deferRemoval?: (removal: Promise<void>) => void;
+  /**
+   * --pictures: `show graph` steps draw SVG pictures. A passing run of the engine that writes goldens
+   * puts them beside its golden (picture-files.ts); a failed run keeps them in its scratch directory.
+   * Nothing is written in CI mode.
+   */
+  pictures?: boolean;
+  /** Told the pictures (absolute paths) a run wrote beside its golden. */
+  onPicturesWritten?: (files: string[]) => void;
 }
 
 /** What a golden that was not looked at reports: the run did not get that far. */
@@ -66,14 +83,18 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
     const writer = engine === "qemu" || !opts.engines.includes("qemu");
     const id = resultId(inst.name, inst.suffix, engine);
     opts.onStart?.(id);
-    const scratch = await createScratch(opts.scratchParent, { keep: opts.keepScratch });
+    const warm = engine === "qemu" ? opts.warmed : undefined;
+    const scratch = warm?.scratch ?? (await createScratch(opts.scratchParent, { keep: opts.keepScratch }));
     let run: EngineRun;
+    let logged: Engine;
     try {
-      const logged = withQmpLog(opts.makeEngine(engine), path.join(scratch.dir, QMP_LOG));
+      // Written only if the directory is kept (flushQmpLog below); as it happens with --keep-scratch.
+      logged = withQmpLog(warm?.engine ?? opts.makeEngine(engine), path.join(scratch.dir, QMP_LOG), { writeThrough: opts.keepScratch });
       const trace = opts.trace ? traceRun(logged, id, opts.trace) : undefined;
       run = await runOnEngine(inst, trace?.engine ?? logged, scratch, {
         timeoutMs: opts.timeoutMs,
         allowUnsafe: opts.allowUnsafe ?? false,
+        pictures: opts.pictures === true && !opts.ci,
         ...(opts.now ? { now: opts.now } : {}),
         ...(trace ? { onStep: (stmt) => trace.step(inst.file, stmt) } : {}),
       });
@@ -85,8 +106,11 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
     const golden = await compare(inst, engine, run, writer, opts);
     if (run.failures.length > 0) run.status = "fail";
     const keep = opts.keepScratch || (run.status === "fail" && opts.keepFailed !== false);
+    if (keep) flushQmpLog(logged);
     if (keep) await pointAtLogs(run.failures, scratch.dir);
-    await settleScratch(scratch, keep);
+    await placePictures(inst, run, writer, keep ? scratch.dir : undefined, opts);
+    if (!keep && opts.deferRemoval) opts.deferRemoval(removeScratch(scratch));
+    else await settleScratch(scratch, keep);
     runs.push({ engine, run, ...(golden ? { golden } : {}), scratchDir: scratch.dir, keep });
   }
   const model = runs.find((r) => r.engine === "model");
@@ -102,6 +126,11 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
       }),
     });
     model.run.status = "fail";
+  }
+  const differ = model && qemu ? differingPicture(qemu.run, model.run) : undefined;
+  if (differ !== undefined) {
+    model!.run.failures.push({ kind: "engines-differ", message: `the model's picture '${differ}' differs from QEMU's (show graph ${differ})` });
+    model!.run.status = "fail";
   }
   runs.sort((a, b) => opts.engines.indexOf(a.engine) - opts.engines.indexOf(b.engine));
   return runs.map(({ engine, run, golden, scratchDir, keep }) => ({
@@ -119,6 +148,38 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
     ...(keep ? { scratchDir } : {}),
     ...(golden ? { golden: goldenInfo(golden) } : {}),
   }));
+}
+
+/**
+ * Where a run's pictures go: a passing run of the writing engine puts them beside the golden (and
+ * removes the instance's pictures it no longer draws); a failed run whose scratch directory is kept
+ * leaves them there, and its first failure says where. A skipped run drew nothing.
+ */
+async function placePictures(inst: ScenarioInstance, run: EngineRun, writer: boolean, keptScratch: string | undefined, opts: InstanceOptions): Promise<void> {
+  if (!run.pictures || run.status === "skip") return;
+  if (run.failures.length === 0) {
+    if (!writer) return;
+    const files = await writePictures(opts.goldenRoot, { name: inst.name, bindings: inst.bindings }, run.pictures);
+    if (files.length > 0) opts.onPicturesWritten?.(files);
+    return;
+  }
+  if (keptScratch === undefined || run.pictures.length === 0) return;
+  const dir = await writeScratchPictures(keptScratch, run.pictures);
+  const f = run.failures[0]!;
+  const note = `pictures of its graphs: ${dir}`;
+  run.failures[0] = { ...f, details: f.details ? `${f.details}\n${note}` : note };
+}
+
+/**
+ * The key of the first picture two engines drew differently (or drew on one only), if any. Only
+ * runs with equal transcripts are compared: a difference there is already the failure that says it.
+ */
+function differingPicture(qemu: EngineRun, model: EngineRun): string | undefined {
+  if (!qemu.pictures || !model.pictures || qemu.transcript === undefined || qemu.transcript !== model.transcript) return undefined;
+  const theirs = new Map(qemu.pictures.map((p) => [p.key, p.svg]));
+  const ours = new Map(model.pictures.map((p) => [p.key, p.svg]));
+  for (const key of new Set([...theirs.keys(), ...ours.keys()])) if (theirs.get(key) !== ours.get(key)) return key;
+  return undefined;
 }
 
 /** Check the run's transcript against its golden, unless the run did not finish; adds the golden's failure. */

@@ -22,6 +22,9 @@ import type { ScenarioInstance } from "./instance.js";
 import { neededFeatures, unmetRequirement } from "./requirements.js";
 import type { Scratch } from "./scratch.js";
 import { runStatement, type StepMemory } from "./steps/index.js";
+import { PictureBook } from "./steps/show-picture.js";
+import type { DrawnPicture } from "../picture/picture-files.js";
+import { displayName } from "./selection.js";
 
 export interface EngineRun {
   status: "pass" | "fail" | "skip";
@@ -32,6 +35,8 @@ export interface EngineRun {
   durationMs: number;
   /** The QEMU version the engine is or models, once started (e.g. "7.2.22"). */
   engineVersion?: string;
+  /** With `pictures`: what the `show graph` steps drew, in step order. */
+  pictures?: DrawnPicture[];
 }
 
 export interface EngineRunOptions {
@@ -45,6 +50,8 @@ export interface EngineRunOptions {
   onStep?: (stmt: Statement) => void;
   /** `--allow-unsafe`: a scenario that says `require unsafe` may run unsafe QMP commands (default false). */
   allowUnsafe?: boolean;
+  /** `--pictures`: each `show graph` step also draws the graph as SVG (EngineRun.pictures). */
+  pictures?: boolean;
 }
 
 /** Run `inst` on `engine` (fresh, not started) in `scratch`. */
@@ -60,6 +67,7 @@ export async function runOnEngine(
   const failures: Failure[] = [];
   const abort = new AbortController();
   const ctx = createContext(engine, scratch.dir, scratch.aliases, inst.file);
+  if (opts.pictures) ctx.pictures = new PictureBook(displayName(inst));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -115,7 +123,7 @@ export async function runOnEngine(
     }
   }
   const durationMs = now() - t0;
-  const version = engineVersion !== undefined ? { engineVersion } : {};
+  const version = { ...(engineVersion !== undefined ? { engineVersion } : {}), ...(ctx.pictures ? { pictures: ctx.pictures.drawn } : {}) };
   if (skipReason !== undefined && failures.length === 0) return { status: "skip", failures, skipReason, durationMs, ...version };
   const transcript = renderTranscript({ ...(inst.title !== undefined ? { title: inst.title } : {}), bindings: inst.bindings }, blocks);
   return { status: failures.length ? "fail" : "pass", transcript, failures, durationMs, ...version };

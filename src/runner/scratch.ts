@@ -7,8 +7,8 @@
  * kept loses its owner file and becomes the user's. A run that died without cleaning up (SIGKILL,
  * the OOM killer) leaves directories whose owner is gone: the next run sweeps them.
  */
-import { chmod, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
-import { rmSync } from "node:fs";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { FileSystemError, isErrnoException } from "../file-errors.js";
@@ -34,21 +34,40 @@ export interface ScratchOptions {
 /** Removal on exit, for directories still in use. */
 const forgetOnExit = new Map<string, () => void>();
 
+/**
+ * Per-run work that does not depend on the scenario is done once: this process's owner stamp (a
+ * read of /proc) and each parent's resolved path (the directory's own is that plus its name).
+ * The per-scenario calls are synchronous: each is one short system call, where the promise API
+ * costs a thread-pool round trip and an event-loop turn apiece, which on the model is most of a
+ * small scenario's file-system time.
+ */
+let stamp: string | undefined;
+const realParents = new Map<string, string>();
+
+function realParent(parent: string): string {
+  let real = realParents.get(parent);
+  if (real === undefined) {
+    real = realpathSync.native(parent);
+    realParents.set(parent, real);
+  }
+  return real;
+}
+
 /** Create a fresh private scratch directory. */
 export async function createScratch(parent: string = os.tmpdir(), opts: ScratchOptions = {}): Promise<Scratch> {
   let dir: string;
   try {
-    dir = await mkdtemp(path.join(parent, PREFIX));
+    dir = mkdtempSync(path.join(parent, PREFIX));
   } catch (e) {
     throw isErrnoException(e) ? new FileSystemError("create a scratch directory in", parent, e) : e;
   }
   try {
-    await chmod(dir, 0o700);
+    // mkdtemp makes the directory 0700 whatever the umask: private already, no chmod needed.
     if (!opts.keep) {
       forgetOnExit.set(dir, cleanupOnExit(() => rmSync(dir, { recursive: true, force: true })));
-      await writeFile(path.join(dir, OWNER_FILE), ownerStamp() + "\n");
+      writeFileSync(path.join(dir, OWNER_FILE), (stamp ??= ownerStamp()) + "\n");
     }
-    const real = await realpath(dir);
+    const real = path.join(realParent(parent), path.basename(dir));
     return { dir, aliases: [...new Set([dir, real])] };
   } catch (e) {
     await removeScratch({ dir, aliases: [dir] }).catch(() => undefined);
@@ -59,6 +78,8 @@ export async function createScratch(parent: string = os.tmpdir(), opts: ScratchO
 /** Remove a scratch directory and everything in it. */
 export async function removeScratch(s: Scratch): Promise<void> {
   try {
+    // Asynchronous, unlike the creation: removing directories is the file-system call that waits
+    // longest on a busy disk, and the run can go on meanwhile (run-all.ts defers the removals).
     await rm(s.dir, { recursive: true, force: true });
   } catch (e) {
     throw isErrnoException(e) ? new FileSystemError("remove scratch directory", s.dir, e) : e;

@@ -43,6 +43,30 @@ describe("BlockGraph", () => {
     expect(graph.referableNames()).toEqual(["q0", "#block010", "#block020", "#block030"]);
   });
 
+  it("finds a node reached through two edges below a node, the shape gen-reopen keeps links out of", () => {
+    expect(graph.hasDiamondBelow("q0")).toBe(false);
+    // cbw4 -file-> n, -target-> cbw0 -file-> n: n is reached twice below cbw4, not below cbw0.
+    const cbw = BlockGraph.from({
+      nodes: [
+        { id: 1, name: "cbw0", type: "block-driver" },
+        { id: 2, name: "n", type: "block-driver" },
+        { id: 3, name: "cbw4", type: "block-driver" },
+        { id: 4, name: "q", type: "block-driver" },
+      ],
+      edges: [
+        { name: "file", parent: 1, child: 2, perm: [], "shared-perm": [] },
+        { name: "file", parent: 3, child: 2, perm: [], "shared-perm": [] },
+        { name: "target", parent: 3, child: 1, perm: [], "shared-perm": [] },
+        // A qcow2 whose file is its backing: two edges from one parent.
+        { name: "file", parent: 4, child: 2, perm: [], "shared-perm": [] },
+        { name: "backing", parent: 4, child: 2, perm: [], "shared-perm": [] },
+      ],
+    });
+    expect(cbw.hasDiamondBelow("cbw4")).toBe(true);
+    expect(cbw.hasDiamondBelow("cbw0")).toBe(false);
+    expect(cbw.hasDiamondBelow("q")).toBe(true);
+  });
+
   it("finds descendants", () => {
     expect([...graph.descendants("q0")].sort()).toEqual(["#block010", "#block020", "#block030"]);
   });

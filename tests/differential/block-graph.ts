@@ -82,6 +82,23 @@ export class BlockGraph {
   }
 
   /**
+   * Whether some node below `name` is reached through two edges (a qcow2 whose file is also its
+   * backing, a copy-before-write whose target sits on its own file, …): QEMU 7.2's subtree drains
+   * miscount on such shapes when a reopen moves a link into or out of them.
+   */
+  hasDiamondBelow(name: string): boolean {
+    const within = new Set([name, ...this.descendants(name)]);
+    const reached = new Set<number>();
+    for (const n of within) {
+      for (const e of this.childEdges(n)) {
+        if (reached.has(e.child)) return true;
+        reached.add(e.child);
+      }
+    }
+    return false;
+  }
+
+  /**
    * Nodes a command can name: named ones and auto-named ones with a path from a named node. (An
    * auto-named node kept alive only by an export has no such path.)
    */

@@ -34,6 +34,7 @@ export function firstRawDifference(expected: readonly RecordedStep[], actual: re
   const a = new AutoNameLabels();
   const b = new AutoNameLabels();
   const text = (labels: AutoNameLabels, step: RecordedStep | undefined): string => {
+    if (step?.kind === "io") return labels.apply(JSON.stringify(step.output));
     if (step?.kind !== "qmp") return step ? "(image)" : "(no step)";
     const raw = labels.apply(JSON.stringify(step.reply));
     return mask ? raw.replace(mask, "…") : raw;

@@ -1,14 +1,19 @@
 /**
  * Seeded differential test: random command sequences run on real qemu-storage-daemon (which the
  * generator follows) and are replayed on the model; normalized replies must be identical, and then
- * the reply JSON too, byte for byte apart from auto-name digits. A QEMU crash is a finding and fails
- * the test too. Set BLOCKCHECK_SEED to explore other sequences.
+ * the reply JSON too, byte for byte apart from auto-name digits. Sequences with qemu-io commands run
+ * on qemu-system instead (the daemon has no HMP), their output compared as text; after every
+ * sequence the image files both engines leave must be identical byte for byte (image-files.ts). A
+ * QEMU crash is a finding and fails the test too. Set BLOCKCHECK_SEED to explore other sequences.
  */
 import { afterAll, expect, it } from "vitest";
 import { createEngine } from "../../src/engines/factory/create.js";
 import { describeWithQemu } from "../support/qemu.js";
 import { addFigures, emptyFigures, failureSignature, formatFailure, formatFigures } from "./differential-report.js";
+import { addIothreadFigures, emptyIothreadFigures, formatIothreadFigures } from "./iothread-figures.js";
 import { qemuEngine } from "./engines.js";
+import { addIoFigures, emptyIoFigures, formatIoFigures } from "./io-figures.js";
+import { addDriverFigures, emptyDriverFigures, formatDriverFigures } from "./driver-figures.js";
 import { sequenceSeed } from "../../src/fuzz/prng.js";
 import { runCase, shrink, type CaseOutcome, type EngineFactories } from "./run-differential.js";
 
@@ -33,9 +38,15 @@ async function runSeeds(seeds: number[]): Promise<CaseOutcome[]> {
 
 describeWithQemu("model vs qemu-storage-daemon on random sequences", () => {
   const figures = emptyFigures();
+  const ioFigures = emptyIoFigures();
+  const driverFigures = emptyDriverFigures();
+  const iothreadFigures = emptyIothreadFigures();
 
   afterAll(() => {
     console.log(`differential (base seed ${BASE_SEED}): ${formatFigures(figures)}`);
+    console.log(`differential (base seed ${BASE_SEED}) ${formatIoFigures(ioFigures)}`);
+    console.log(`differential (base seed ${BASE_SEED}) ${formatDriverFigures(driverFigures)}`);
+    console.log(`differential (base seed ${BASE_SEED}) ${formatIothreadFigures(iothreadFigures)}`);
   });
 
   for (let start = 0; start < SEQUENCES; start += CHUNK) {
@@ -43,6 +54,9 @@ describeWithQemu("model vs qemu-storage-daemon on random sequences", () => {
       const seeds = Array.from({ length: CHUNK }, (_, i) => sequenceSeed(BASE_SEED, start + i));
       const outcomes = await runSeeds(seeds);
       outcomes.forEach((o) => addFigures(figures, o));
+      outcomes.forEach((o) => addIoFigures(ioFigures, o));
+      outcomes.forEach((o) => addDriverFigures(driverFigures, o));
+      outcomes.forEach((o) => addIothreadFigures(iothreadFigures, o));
       const failed = outcomes.filter((o) => o.difference || o.modelError || o.qemuCrash);
       const reports: string[] = [];
       for (const o of failed.slice(0, DETAILED)) reports.push(formatFailure(o, o.qemuCrash ? undefined : await shrink(o, factories)));

@@ -67,7 +67,7 @@ function childRef(rng: Prng, state: GenState, view: LiveView, images: readonly s
 
 function protocolNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
   const name = newName(rng, state, view, "f");
-  if (rng.chance(0.3)) return qmp("blockdev-add", maybeReadOnly(rng, { driver: "null-co", "node-name": name }));
+  if (rng.chance(0.3)) return qmp("blockdev-add", maybeReadOnly(rng, { driver: rng.chance(0.3) ? "null-aio" : "null-co", "node-name": name }));
   const d = inlineFile(rng, state, [...RAW_IMAGES, ...QCOW2_IMAGES]);
   d["node-name"] = name;
   if (rng.chance(0.05)) d["force-share"] = true;
@@ -86,11 +86,17 @@ function rawNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
  * read into the image below (allocating clusters, growing the file): guest I/O, which the model does
  * not follow. Opening a qcow2 reads its header that way.
  */
-function readsThroughCopyOnRead(view: LiveView, ref: Json): boolean {
+/**
+ * Whether opening a qcow2 over `ref` reads its header through copy-on-read (QEMU then writes what it
+ * read into the image below, which the model does not follow here) or through blkverify (whose
+ * children differ in these sequences: QEMU 7.2 then exits with "blkverify: read … contents
+ * mismatch", status 1).
+ */
+function headerReadIsUnfollowed(view: LiveView, ref: Json): boolean {
   const name = typeof ref === "string" ? ref : isNodeRef(ref) ? view.graph.resolve(ref.$node) : undefined;
   if (name === undefined || !view.graph.driverNode(name)) return false;
   const below = [name, ...view.graph.descendants(name)];
-  return below.some((n) => view.nodes.find((info) => info.name === n)?.drv === "copy-on-read");
+  return below.some((n) => ["copy-on-read", "blkverify"].includes(view.nodes.find((info) => info.name === n)?.drv ?? ""));
 }
 
 function isNodeRef(v: Json): v is { $node: string } {
@@ -99,7 +105,7 @@ function isNodeRef(v: Json): v is { $node: string } {
 
 function qcow2Node(rng: Prng, state: GenState, view: LiveView): QmpStep {
   let file = childRef(rng, state, view, QCOW2_IMAGES);
-  if (readsThroughCopyOnRead(view, file)) file = inlineFile(rng, state, QCOW2_IMAGES);
+  if (headerReadIsUnfollowed(view, file)) file = inlineFile(rng, state, QCOW2_IMAGES);
   const d: Dict = { driver: "qcow2", "node-name": newName(rng, state, view, "q"), file };
   const r = rng.next();
   if (r < 0.15) d.backing = null;
@@ -140,9 +146,77 @@ function filterNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
   return qmp("blockdev-add", maybeReadOnly(rng, d, 0.2));
 }
 
-/** A blockdev-add of some driver. */
-export function addStep(rng: Prng, state: GenState, view: LiveView): QmpStep {
-  const kind = rng.weighted({ protocol: 4, raw: 3, qcow2: 4, filter: 5, broken: 0.4 });
+/** quorum over two or three children (sometimes of different lengths), with its option mistakes. */
+function quorumNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const count = rng.pick([1, 2, 2, 3]);
+  const children = Array.from({ length: count }, () => childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]));
+  const d: Dict = { driver: "quorum", "node-name": newName(rng, state, view, "qu"), children, "vote-threshold": rng.pick([0, 1, 2, 2, 3]) };
+  if (rng.chance(0.2)) d.blkverify = true;
+  if (rng.chance(0.2)) d["rewrite-corrupted"] = true;
+  if (rng.chance(0.2)) d["read-pattern"] = rng.pick(["quorum", "fifo"]);
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.3));
+}
+
+/** blkverify over a raw copy and a test node. */
+function blkverifyNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const d: Dict = { driver: "blkverify", "node-name": newName(rng, state, view, "bv") };
+  d.raw = childRef(rng, state, view, RAW_IMAGES);
+  if (rng.chance(0.95)) d.test = childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]);
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.3));
+}
+
+/** copy-before-write over a source with a target (as backup inserts it), rarely with a bitmap. */
+function copyBeforeWriteNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const d: Dict = { driver: "copy-before-write", "node-name": newName(rng, state, view, "cbw") };
+  d.file = childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]);
+  if (rng.chance(0.95)) d.target = childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]);
+  if (rng.chance(0.05)) d.bitmap = { node: rng.pick(["nosuch", ...view.graph.referableNames().filter((n) => !isAutoName(n))]), name: "b0" };
+  if (rng.chance(0.2)) d["on-cbw-error"] = rng.pick(["break-guest-write", "break-snapshot"]);
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.2));
+}
+
+/** blklogwrites over a file with a log, with its option mistakes. */
+function blklogwritesNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
+  const d: Dict = { driver: "blklogwrites", "node-name": newName(rng, state, view, "lw") };
+  d.file = childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]);
+  d.log = childRef(rng, state, view, RAW_IMAGES);
+  if (rng.chance(0.3)) d["log-sector-size"] = rng.pick([512, 1000, 4096, 16]);
+  if (rng.chance(0.2)) d["log-append"] = true;
+  if (rng.chance(0.1)) d["log-super-update-interval"] = rng.pick([0, 1, 4096]);
+  return qmp("blockdev-add", maybeReadOnly(rng, d, 0.2));
+}
+
+/** Drivers whose graph the model follows but not their data path (reads and writes through them). */
+const GRAPH_ONLY_DRIVERS = ["quorum", "blkverify", "copy-before-write", "blklogwrites"];
+
+/** Whether the graph has a node the model cannot do I/O through: a block job there would need it. */
+export function hasGraphOnlyNode(view: LiveView): boolean {
+  return view.nodes.some((n) => GRAPH_ONLY_DRIVERS.includes(n.drv));
+}
+
+/** x-blockdev-change: a quorum's children come and go (and other nodes refuse). */
+function changeChildren(rng: Prng, view: LiveView): QmpStep | undefined {
+  const parents = view.graph.referableNames().filter((n) => !isAutoName(n));
+  if (parents.length === 0) return undefined;
+  const parent = rng.pick(parents);
+  const quorums = parents.filter((n) => view.nodes.find((info) => info.name === n)?.drv === "quorum");
+  const target = quorums.length > 0 && rng.chance(0.8) ? rng.pick(quorums) : parent;
+  const args: Dict = { parent: target };
+  if (rng.chance(0.5)) args.child = `children.${rng.pick([0, 1, 2, 3])}`;
+  else args.node = rng.chance(0.9) ? rng.pick(parents) : "nosuch";
+  if (rng.chance(0.03)) args.child = "file";
+  return qmp("x-blockdev-change", args);
+}
+
+/**
+ * A blockdev-add of some driver (or, rarely, x-blockdev-change adding or removing a child). With
+ * `guestIo` (a sequence with qemu-io commands) none of quorum, blkverify, copy-before-write or
+ * blklogwrites: the model does not follow their data paths, and a blkverify read that finds its
+ * children differ ends QEMU.
+ */
+export function addStep(rng: Prng, state: GenState, view: LiveView, guestIo = false): QmpStep {
+  const multi = guestIo ? 0 : 1;
+  const kind = rng.weighted({ protocol: 4, raw: 3, qcow2: 4, filter: 5, quorum: 0.8 * multi, blkverify: 0.5 * multi, change: 0.5 * multi, cbw: 0.5 * multi, logwrites: 0.5 * multi, broken: 0.4 });
   switch (kind) {
     case "protocol":
       return protocolNode(rng, state, view);
@@ -152,6 +226,16 @@ export function addStep(rng: Prng, state: GenState, view: LiveView): QmpStep {
       return qcow2Node(rng, state, view);
     case "filter":
       return filterNode(rng, state, view);
+    case "quorum":
+      return quorumNode(rng, state, view);
+    case "blkverify":
+      return blkverifyNode(rng, state, view);
+    case "cbw":
+      return copyBeforeWriteNode(rng, state, view);
+    case "logwrites":
+      return blklogwritesNode(rng, state, view);
+    case "change":
+      return changeChildren(rng, view) ?? protocolNode(rng, state, view);
     case "broken":
       return qmp("blockdev-add", rng.pick<Dict>([{ driver: "raw", "node-name": state.freshName("x") }, { driver: "nosuchdrv", "node-name": "x" }, { driver: "null-co" }]));
   }

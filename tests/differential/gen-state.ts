@@ -8,8 +8,11 @@ import type { Json, RecordedQmpStep } from "./steps.js";
 
 type Dict = { [key: string]: Json };
 
-/** Option keys that hold a child: a node name or an inline dict. */
-export const CHILD_KEYS = ["file", "image", "backing", "data-file"] as const;
+/** Option keys that hold a child: a node name or an inline dict (blkverify's, copy-before-write's and blklogwrites' too). */
+export const CHILD_KEYS = ["file", "image", "backing", "data-file", "raw", "test", "target", "log"] as const;
+
+/** quorum's list of children, whose edges are named `children.N`. */
+export const CHILD_LIST_KEY = "children";
 
 /** One entry of query-named-block-nodes, reduced to what the generator uses. */
 export interface NodeInfo {
@@ -51,7 +54,7 @@ function isDict(v: Json | undefined): v is Dict {
 export function ownOptions(d: Dict): Dict {
   const out: Dict = {};
   for (const [k, v] of Object.entries(d)) {
-    if (k !== "node-name" && !(CHILD_KEYS as readonly string[]).includes(k)) out[k] = v;
+    if (k !== "node-name" && k !== CHILD_LIST_KEY && !(CHILD_KEYS as readonly string[]).includes(k)) out[k] = v;
   }
   return out;
 }
@@ -64,6 +67,8 @@ export class GenState {
   /** Export id → node name. */
   readonly exports = new Map<string, string>();
   readonly throttleGroups = new Set<string>();
+  /** Iothread objects (object-add qom-type=iothread). */
+  readonly iothreads = new Set<string>();
   /** Job id → its flags, set when a start command is generated. */
   readonly jobFlags = new Map<string, JobFlags>();
   /** A job start succeeded in this sequence. */
@@ -94,7 +99,8 @@ export class GenState {
         for (const entry of args.options as Dict[]) this.learnTree(entry["node-name"] as string, entry, after.graph);
         break;
       case "object-add":
-        this.throttleGroups.add(args.id as string);
+        if (args["qom-type"] === "iothread") this.iothreads.add(args.id as string);
+        else this.throttleGroups.add(args.id as string);
         break;
       case "nbd-server-start":
         this.serverRunning = true;
@@ -118,8 +124,11 @@ export class GenState {
 
   private learnTree(name: string, d: Dict, graph: BlockGraph): void {
     this.options.set(name, ownOptions(d));
-    for (const key of CHILD_KEYS) {
-      const child = d[key];
+    const inline: [string, Json | undefined][] = CHILD_KEYS.map((key) => [key, d[key]]);
+    // quorum's inline children sit in a list; their edges are children.0, children.1, …
+    const list = d[CHILD_LIST_KEY];
+    if (Array.isArray(list)) list.forEach((child, i) => inline.push([`${CHILD_LIST_KEY}.${i}`, child]));
+    for (const [key, child] of inline) {
       if (!isDict(child)) continue;
       const childName = graph.child(name, key);
       if (childName !== undefined) this.learnTree(childName, child, graph);

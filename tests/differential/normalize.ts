@@ -72,6 +72,7 @@ function renderStep(step: RecordedStep): string[] {
     const s = step.spec;
     return [`image ${s.path} ${s.format} ${s.size}${s.backingFile ? ` backing=${s.backingFile} (${s.backingFormat ?? "?"})` : ""}`];
   }
+  if (step.kind === "io") return [`-> io ${step.node} ${JSON.stringify(step.command)}`, ...step.output.split("\n").map((l) => `<- ${l}`)];
   return renderQmp(step);
 }
 

@@ -6,12 +6,15 @@
 import type { Engine } from "../../src/engines/engine.js";
 import { BlockcheckError } from "../../src/errors.js";
 import { firstDifference, firstRawDifference, type RunDifference } from "./compare.js";
-import { withEngine } from "./engines.js";
 import { GENERATED_IMAGES } from "./gen-images.js";
+import { featuresFor, firstImageDifference, imagePaths, mirrored, withEngineImages, type ImageFile } from "./image-files.js";
 import { SequenceGenerator } from "./generator.js";
 import { liveView } from "./live-view.js";
 import { replaySteps, runStep, runSteps } from "./run-steps.js";
 import type { RecordedStep, Step } from "./steps.js";
+
+/** The allocation-dependent field of query-named-block-nodes' ImageInfo. */
+const ACTUAL_SIZE = /"actual-size":\d+/g;
 
 export interface EngineFactories {
   qemu: () => Engine;
@@ -24,6 +27,8 @@ export interface CaseOutcome {
   steps: Step[];
   /** QEMU's run (possibly cut short by a crash). */
   qemu: RecordedStep[];
+  /** The image files as QEMU left them, compared with the model's after the replay. */
+  qemuImages?: ImageFile[];
   difference?: RunDifference;
   /** QEMU died or stopped answering: a finding about QEMU, never ignored. */
   qemuCrash?: string;
@@ -36,59 +41,71 @@ function describeError(e: unknown): string {
 }
 
 /** Generate on QEMU, step by step from the live state. */
-async function generate(seed: number, factories: EngineFactories): Promise<Pick<CaseOutcome, "steps" | "qemu" | "qemuCrash">> {
+async function generate(seed: number, factories: EngineFactories): Promise<Pick<CaseOutcome, "steps" | "qemu" | "qemuCrash" | "qemuImages">> {
   const steps: Step[] = [...GENERATED_IMAGES];
   const qemu: RecordedStep[] = [];
+  const gen = new SequenceGenerator(seed);
   try {
-    await withEngine(factories.qemu, async (engine, workdir) => {
+    // A sequence with io steps runs on qemu-system: qemu-storage-daemon has no HMP for qemu-io.
+    const { images } = await withEngineImages(factories.qemu, new Set(gen.io ? ["io"] : []), imagePaths(steps), async (engine, workdir) => {
       qemu.push(...(await runSteps(engine, workdir, steps)));
-      const gen = new SequenceGenerator(seed);
-      let view = await liveView(engine);
+      let view = await liveView(engine, workdir);
       for (let i = gen.length(); i > 0; i--) {
         const step = gen.next(view);
         steps.push(step);
         const rec = await runStep(engine, workdir, step);
         qemu.push(rec);
-        view = await liveView(engine);
+        view = await liveView(engine, workdir);
         if (rec.kind === "qmp") gen.observe(rec, view);
       }
     });
-    return { steps, qemu };
+    return { steps, qemu, qemuImages: images };
   } catch (e) {
     return { steps, qemu, qemuCrash: describeError(e) };
   }
 }
 
-async function replayOnModel(qemu: RecordedStep[], factories: EngineFactories): Promise<{ difference?: RunDifference; modelError?: string }> {
+async function replayOnModel(qemu: RecordedStep[], factories: EngineFactories, qemuImages?: ImageFile[]): Promise<{ difference?: RunDifference; modelError?: string }> {
   const model: RecordedStep[] = [];
+  let modelImages: ImageFile[];
   try {
-    await withEngine(factories.model, (engine, workdir) => replaySteps(engine, workdir, qemu, model));
+    ({ images: modelImages } = await withEngineImages(factories.model, featuresFor(qemu), imagePaths(qemu), (engine, workdir) => replaySteps(engine, workdir, qemu, model)));
   } catch (e) {
     // A throw after the engines already disagreed is a consequence; report the disagreement.
     const earlier = firstDifference(qemu.slice(0, model.length), model);
     return earlier ? { difference: earlier } : { modelError: `step ${model.length + 1}: ${describeError(e)}` };
   }
   // Both ran on this machine's file system, so even actual-size must agree.
-  const difference = firstDifference(qemu, model) ?? firstRawDifference(qemu, model);
+  // With qemu-io or a block job, QEMU punches holes where it writes zeros or discards (a job copying
+  // zeros onto a file node with detect-zeroes=unmap, say); the model writes the zeros (the same
+  // bytes, compared below), so only the files' allocation — actual-size — may differ.
+  const mask = featuresFor(qemu).has("io") || jobRan(qemu) ? ACTUAL_SIZE : undefined;
+  const difference = firstDifference(qemu, model) ?? firstRawDifference(qemu, model, mask) ?? (qemuImages && firstImageDifference(qemuImages, modelImages, qemu.length, mirrored(qemu) ? "content" : "bytes"));
   return difference ? { difference } : {};
+}
+
+/** Whether QEMU started a block job in this run. */
+function jobRan(qemu: readonly RecordedStep[]): boolean {
+  return qemu.some((s) => s.kind === "qmp" && /^(block-stream|block-commit|blockdev-mirror)$/.test(s.execute) && "return" in s.reply);
 }
 
 /** Run one seeded case on both engines. */
 export async function runCase(seed: number, factories: EngineFactories): Promise<CaseOutcome> {
   const generated = await generate(seed, factories);
   if (generated.qemuCrash) return { seed, ...generated };
-  return { seed, ...generated, ...(await replayOnModel(generated.qemu, factories)) };
+  return { seed, ...generated, ...(await replayOnModel(generated.qemu, factories, generated.qemuImages)) };
 }
 
 /** Re-run fixed input steps on both engines (no generator); undefined when QEMU cannot run them. */
 async function rerun(steps: Step[], factories: EngineFactories): Promise<{ failing: boolean } | undefined> {
   let qemu: RecordedStep[];
+  let qemuImages: ImageFile[];
   try {
-    qemu = await withEngine(factories.qemu, (engine, workdir) => runSteps(engine, workdir, steps));
+    ({ result: qemu, images: qemuImages } = await withEngineImages(factories.qemu, featuresFor(steps), imagePaths(steps), (engine, workdir) => runSteps(engine, workdir, steps)));
   } catch {
     return undefined;
   }
-  const r = await replayOnModel(qemu, factories);
+  const r = await replayOnModel(qemu, factories, qemuImages);
   return { failing: r.difference !== undefined || r.modelError !== undefined };
 }
 

@@ -6,6 +6,7 @@
 import type { Engine, QmpEvent, QmpReply } from "../../src/engines/engine.js";
 import { isAutoName } from "../../src/graph-view/auto-name.js";
 import { BlockGraph, NodePathError } from "./block-graph.js";
+import { replayIoStep, runIoStep } from "./run-io.js";
 import { AWAITED_EVENT, recordEvent, type AwaitedEvent, type JobSettle, type Json, type RecordedQmpStep, type RecordedStep, type Step } from "./steps.js";
 
 /** How long an awaited event (e.g. BLOCK_EXPORT_DELETED) may take. */
@@ -94,6 +95,7 @@ export async function runStep(engine: Engine, workdir: string, step: Step): Prom
     await engine.createImage(step.spec);
     return step;
   }
+  if (step.kind === "io") return runIoStep(engine, workdir, step);
   const refs: Record<string, string> = {};
   let graph: BlockGraph | undefined;
   const lookup = async () => (graph ??= await BlockGraph.query(engine));
@@ -104,6 +106,7 @@ export async function runStep(engine: Engine, workdir: string, step: Step): Prom
 /** Re-run a recorded step on `engine`, mapping the recorded auto names to this engine's nodes. */
 export async function replayStep(engine: Engine, workdir: string, step: RecordedStep): Promise<RecordedStep> {
   if (step.kind === "image") return runStep(engine, workdir, step);
+  if (step.kind === "io") return replayIoStep(engine, workdir, step);
   let args = step.arguments;
   const refs: Record<string, string> = {};
   if (step.refs && args !== undefined) {

@@ -46,7 +46,17 @@ export interface QmpStep {
   settle?: JobSettle;
 }
 
-export type Step = ImageStep | QmpStep;
+/**
+ * One qemu-io command on a node, as HMP `qemu-io NODE "COMMAND"` runs it (Engine.io); `node` is a
+ * name or a `{"$node": path}` reference. The reference engine runs qemu-system for these.
+ */
+export interface IoStep {
+  kind: "io";
+  node: Json;
+  command: string;
+}
+
+export type Step = ImageStep | QmpStep | IoStep;
 
 /** An event as compared: no timestamp. */
 export interface RecordedEvent {
@@ -68,7 +78,17 @@ export interface RecordedQmpStep {
   events: RecordedEvent[];
 }
 
-export type RecordedStep = ImageStep | RecordedQmpStep;
+/** An io step as it ran: the node as sent (with its path in `refs` when auto-named), qemu-io's output. */
+export interface RecordedIoStep {
+  kind: "io";
+  node: string;
+  refs?: Record<string, string>;
+  command: string;
+  /** As printed, timings filtered as qemu-iotests does, the scratch directory as `$TEST_DIR`. */
+  output: string;
+}
+
+export type RecordedStep = ImageStep | RecordedQmpStep | RecordedIoStep;
 
 /** After these commands succeed, QEMU finishes the work asynchronously and reports it with an event. */
 export const AWAITED_EVENT: Readonly<Record<string, string>> = {
@@ -78,6 +98,11 @@ export const AWAITED_EVENT: Readonly<Record<string, string>> = {
 /** Shorthand for building QMP steps in hand-written sequences. */
 export function qmp(execute: string, args?: { [key: string]: Json }): QmpStep {
   return args === undefined ? { kind: "qmp", execute } : { kind: "qmp", execute, arguments: args };
+}
+
+/** Shorthand for an io step. */
+export function io(nodeOrRef: Json, command: string): IoStep {
+  return { kind: "io", node: nodeOrRef, command };
 }
 
 /** Shorthand for an image step. */

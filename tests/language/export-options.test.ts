@@ -24,7 +24,7 @@ describe("export options", () => {
 
   it("are all accepted, writable alone or as an option", () => {
     const s = "add n0: null-co\nexport n0 writable id=e0 name=disk description=\"the disk\" bitmaps=[b0, b1] allocation-depth=on";
-    expect(problems(s + " iothread=io0 fixed-iothread=off writethrough=on")).toEqual([]);
+    expect(problems("iothread io0\n" + s + " iothread=io0 fixed-iothread=off writethrough=on")).toEqual([]);
     expect(problems("add n0: null-co\nexport n0 writable=on id=e0")).toEqual([]);
     expect(only("export n0 bitmaps=[b0]", "export").options[0]).toMatchObject({ key: "bitmaps", value: { type: "list" } });
   });

@@ -125,7 +125,7 @@ describe("a keyword run on into a longer word", () => {
   // A bare literal that matched before its `!WordChar` failed would leave the keyword out of
   // "expected"; the token's display name keeps it in.
   it.each([
-    ["expect rox top", "1:8 unexpected 'rox'", "expected 'edge', 'ro', 'rw', 'gone', 'exists', 'graph', 'node', 'job' or 'frozen'"],
+    ["expect rox top", "1:8 unexpected 'rox'", "expected 'edge', 'ro', 'rw', 'gone', 'exists', 'graph', 'node', 'job', 'frozen' or 'context'"],
     ["show graphs", "1:6 unexpected 'graphs'", "expected 'node', 'graph' or 'nodes'"],
     ["each fmt inx qcow2 raw", "1:10 unexpected 'inx'", "expected 'in'"],
     ['del a -> errors "x"', "1:10 unexpected 'errors'", "expected 'ok' or 'error'"],

@@ -28,7 +28,22 @@ describe("ModelEngine", () => {
     const info = engine.describe();
     expect(info).toMatchObject({ kind: "model", version: { major: 7, minor: 2, micro: 22 } });
     expect([...info.features]).toEqual(["io", "jobs"]);
-    expect(info.drivers).toEqual(["blkdebug", "compress", "copy-on-read", "file", "null-co", "preallocate", "qcow2", "raw", "throttle"]);
+    expect(info.drivers).toEqual([
+      "blkdebug",
+      "blklogwrites",
+      "blkverify",
+      "compress",
+      "copy-before-write",
+      "copy-on-read",
+      "file",
+      "null-aio",
+      "null-co",
+      "preallocate",
+      "qcow2",
+      "quorum",
+      "raw",
+      "throttle",
+    ]);
     expect(qemuJson(info.greeting)).toBe(
       '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}',
     );

@@ -76,6 +76,33 @@ describe("graph pictures", () => {
     }
   });
 
+  it("nodes labelled alike stay apart, numbered by their edges whatever the engine's ids", () => {
+    // Two anonymous BlockBackends (neither an export): transcripts call both "unnamed BB".
+    const twoBackends = (a: number, b: number): BlockGraph => ({
+      nodes: new Map([
+        [a, { id: a, type: "block-backend", name: "" }],
+        [b, { id: b, type: "block-backend", name: "" }],
+        [1, { id: 1, type: "block-driver", name: "base" }],
+        [2, { id: 2, type: "block-driver", name: "top" }],
+      ]),
+      edges: [
+        { parent: a, child: 2, name: "root", perm: [], shared: ["consistent-read"] },
+        { parent: b, child: 1, name: "root", perm: [], shared: ["consistent-read"] },
+      ],
+    });
+    const labelled = (a: number, b: number) =>
+      new Map([
+        [a, "unnamed BB"],
+        [b, "unnamed BB"],
+        [1, "base"],
+        [2, "top"],
+      ]);
+    const dot = renderGraphDot(graphPicture("bb", twoBackends(5, 6), labelled(5, 6), []));
+    expect(dot).toContain('"unnamed BB (1)" -> "base"');
+    expect(dot).toContain('"unnamed BB (2)" -> "top"');
+    expect(renderGraphDot(graphPicture("bb", twoBackends(6, 5), labelled(6, 5), []))).toBe(dot);
+  });
+
   it("a DOT text Graphviz cannot read is a PictureError", async () => {
     await expect(dotToSvg("digraph { a -> }")).rejects.toBeInstanceOf(PictureError);
   });

@@ -101,7 +101,9 @@ describe("the qemu engine's own errors", () => {
     const img = path.join(dir, "qemu-img");
     writeFileSync(img, "#!/bin/sh\nkill -SEGV $$\n");
     chmodSync(img, 0o755);
-    const error = await createImage({ path: "a.qcow2", format: "qcow2", size: 65536 }, { binary: img, workdir: dir, timeoutMs: 10_000 }).catch(
+    // With a backing file: plain images are written in-process, this one is qemu-img's (engines/qemu/images.ts).
+    const spec = { path: "a.qcow2", format: "qcow2", size: 65536, backingFile: "b.qcow2", backingFormat: "qcow2" } as const;
+    const error = await createImage(spec, { binary: img, workdir: dir, timeoutMs: 10_000 }).catch(
       (x: unknown) => x,
     );
     expect(error).toBeInstanceOf(QemuImgError);

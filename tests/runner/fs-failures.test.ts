@@ -14,6 +14,19 @@ import { runScenarios, type RunOptions } from "../../src/runner/run-all.js";
 import { invoke } from "./support/cli.js";
 
 const unreadable = vi.hoisted(() => ({ suffix: "/unreadable.scn" }));
+// Scenario files are read with readFileSync (runner/load.ts), other files with the promise API.
+vi.mock("node:fs", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs")>();
+  return {
+    ...real,
+    readFileSync: (p: string, o: never) => {
+      if (String(p).endsWith(unreadable.suffix)) {
+        throw Object.assign(new Error(`EACCES: permission denied, open '${String(p)}'`), { code: "EACCES", syscall: "open", path: String(p) });
+      }
+      return real.readFileSync(p, o);
+    },
+  };
+});
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   return {

@@ -3,36 +3,10 @@
  * note on "backing is missing", and reply layout, on the model engine (QEMU gives the same
  * transcripts: the scenario corpus runs on both).
  */
-import { afterEach, describe, expect, it } from "vitest";
-import type { QmpReply } from "../../src/engines/engine.js";
-import { ModelEngine } from "../../src/engines/model/model-engine.js";
-import { runOnEngine } from "../../src/runner/run-on-engine.js";
-import { createScratch, removeScratch, type Scratch } from "../../src/runner/scratch.js";
-import { scenario } from "./support/scenario.js";
+import { describe, expect, it } from "vitest";
+import { recordingRunner } from "./support/recording-model.js";
 
-/** The model, recording every command it is sent. */
-class RecordingModel extends ModelEngine {
-  readonly sent: Array<{ command: string; args?: Record<string, unknown> }> = [];
-
-  override async qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
-    this.sent.push({ command, ...(args ? { args: structuredClone(args) } : {}) });
-    return super.qmp(command, args);
-  }
-}
-
-const scratches: Scratch[] = [];
-afterEach(async () => {
-  await Promise.all(scratches.splice(0).map(removeScratch));
-});
-
-async function run(lines: string[]) {
-  const scratch = await createScratch();
-  scratches.push(scratch);
-  const engine = new RecordingModel();
-  const result = await runOnEngine(scenario(['scenario "t"', ...lines, ""].join("\n"))[0]!, engine, scratch, { timeoutMs: 10_000 });
-  const sent = (command: string) => engine.sent.filter((s) => s.command === command).map((s) => s.args);
-  return { result, sent, dir: scratch.dir };
-}
+const run = recordingRunner();
 
 /** The transcript lines after the step whose text is `step`, up to the next step. */
 function outputOf(transcript: string | undefined, step: string): string[] {

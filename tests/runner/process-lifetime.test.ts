@@ -36,6 +36,7 @@ const scratchDirs = async () => (await readdir(tmp)).filter((n) => n.startsWith(
 
 describe("process lifetime", () => {
   it("SIGKILL of `run --engine qemu -j 8` leaves no QEMU; the next run sweeps its scratch directories", async () => {
+    // Eight scenarios at -j 8: all eight QEMUs start at once (the first itself, the rest ahead), none more.
     const run = startCli(["run", "--engine", "qemu", "-j", "8"], { cwd: dir, env: { QSD_PROG: fake.binary("hang"), TMPDIR: tmp } });
     expect(await waitFor(() => fakes().length === 8, 30_000)).toBe(true);
     expect(fakes().every((p) => p.ppid === run.pid)).toBe(true);
@@ -53,8 +54,9 @@ describe("process lifetime", () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     it(`${signal} of a run ends it by that signal, with no QEMU and no scratch directory left`, async () => {
       const run = startCli(["run", "--engine", "qemu", "-j", "2"], { cwd: dir, env: { QSD_PROG: fake.binary("hang"), TMPDIR: tmp } });
-      expect(await waitFor(() => fakes().length === 2, 30_000)).toBe(true);
-      expect(await scratchDirs()).toHaveLength(2);
+      // Two scenarios running and the next two's QEMU started ahead (runner/warm-pool.ts), each in its scratch directory.
+      expect(await waitFor(() => fakes().length === 4, 30_000)).toBe(true);
+      expect(await scratchDirs()).toHaveLength(4);
       run.kill(signal);
       expect((await run).signal).toBe(signal);
       expect(await waitFor(() => fakes().length === 0, 2_000)).toBe(true);
@@ -74,7 +76,8 @@ describe("process lifetime", () => {
     const pidFile = path.join(dir, "qemu-img.pid");
     const img = path.join(fake.dir, "hung-qemu-img");
     await writeFile(img, `#!/bin/sh\necho $$ > "${pidFile}"\nexec sleep 600\n`, { mode: 0o755 });
-    await writeFile(path.join(dir, "tests/scenarios/img.scn"), 'scenario "img"\nimage a.raw raw 1M\n');
+    // With a backing file: plain images are written in-process, this one is qemu-img's (engines/qemu/images.ts).
+    await writeFile(path.join(dir, "tests/scenarios/img.scn"), 'scenario "img"\nimage a.qcow2 qcow2 1M backing=b.qcow2\n');
     const r = await invoke(["run", "--engine", "qemu", "--timeout", "1", "tests/scenarios/img.scn"], {
       cwd: dir,
       env: { QSD_PROG: fake.binary("ok"), QEMU_IMG_PROG: img },

@@ -50,6 +50,10 @@ export const runCommand: Command = {
     "A selection with no scenario fails, unless --pass-with-none. A QEMU that cannot be run stops the",
     "run before it starts.",
     "",
+    "--pictures also draws each 'show graph' step as an SVG picture beside the golden: NAME.N.svg for",
+    "the N-th 'show graph', NAME.PICTURE.svg for 'show graph PICTURE'. Pictures are written by passing",
+    "runs (QEMU's with both engines), never compared; a failed run keeps them in its scratch directory.",
+    "",
     "With CI set in the environment, or with --ci, nothing is written: no pending file, no --update,",
     "no times file, and a missing golden is a failure.",
     "Exit status: 0 all passed, 1 any failure or nothing selected, 2 usage or configuration error",
@@ -63,6 +67,7 @@ export const runCommand: Command = {
     "keep-scratch": { type: "boolean", description: "keep every scratch directory, not only failed ones" },
     "allow-unsafe": { type: "boolean", description: "run scenarios that say 'require unsafe' (QMP commands that can run programs)" },
     update: { type: "boolean", short: "u", description: "rewrite goldens that differ or are missing" },
+    pictures: { type: "boolean", description: "draw each 'show graph' as SVG beside the golden (NAME.N.svg, NAME.PICTURE.svg)" },
     prune: { type: "boolean", description: "remove goldens and pending files that no scenario reads" },
     "pass-with-none": { type: "boolean", description: "pass when the selection holds no scenario" },
     trace: { type: "boolean", short: "d", description: "print every QMP command and reply, and qemu-io, per step, to stderr" },
@@ -88,6 +93,8 @@ export const runCommand: Command = {
       return plan.failures.length > 0 ? 1 : 0;
     }
     if (values.update && ci) io.stderr.write("blockcheck run: in CI mode (CI set, or --ci) --update writes nothing\n");
+    if (values.pictures && ci) io.stderr.write("blockcheck run: in CI mode (CI set, or --ci) --pictures draws nothing\n");
+    const pictures: string[] = [];
     if (values.prune) {
       if (ci) io.stderr.write("blockcheck run: in CI mode (CI set, or --ci) --prune removes nothing\n");
       else if (positionals.length > 0 || !isUnfiltered(flags.selection)) {
@@ -122,6 +129,8 @@ export const runCommand: Command = {
         bail: values.bail === true,
         keepScratch: values["keep-scratch"] === true,
         allowUnsafe: values["allow-unsafe"] === true,
+        pictures: values.pictures === true,
+        onPicturesWritten: (files) => pictures.push(...files),
         update: values.update === true,
         ci,
         prune: values.prune === true,
@@ -153,7 +162,7 @@ export const runCommand: Command = {
     } finally {
       await close();
     }
-    if (!ci) notes.write(renderGoldenNotes(summary, values.update === true));
+    if (!ci) notes.write(renderGoldenNotes(summary, values.update === true) + renderPictureNotes(pictures, io.cwd));
     return failed ? 1 : 0;
   },
 };
@@ -175,6 +184,13 @@ function renderGoldenNotes(summary: RunSummary, update: boolean): string {
   return out.length > 0 ? out.join("\n") + "\n" : "";
 }
 
+/** After the results, with --pictures: the pictures written beside the goldens. */
+function renderPictureNotes(files: readonly string[], cwd: string): string {
+  if (files.length === 0) return "";
+  const shown = files.map((f) => path.relative(cwd, f) || f).sort();
+  return ["", `Pictures (--pictures): ${shown.length} written`, ...shown.map((f) => `  ${f}`)].join("\n") + "\n";
+}
+
 /** The chosen reporter (to --output FILE or stdout), plus the console on stdout when writing to a file. */
 async function openReporters(
   values: Record<string, unknown>,
@@ -194,7 +210,7 @@ async function openReporters(
   const stdoutCtx = base(io.stdout, io.stdout.isTTY === true, opts.color);
   // Notes for people go where the console reporter writes, never into a machine format on stdout.
   const notes = name === "console" || output !== undefined ? io.stdout : io.stderr;
-  if (output === undefined) return { reporters: [createReporter(name, stdoutCtx)], close: async () => {}, notes };
+  if (output === undefined) return { reporters: [await createReporter(name, stdoutCtx)], close: async () => {}, notes };
   const file = path.resolve(io.cwd, output);
   // Opened before anything runs, so that an unwritable file is an error now, not a crash at the end.
   const stream = await onFile("write --output", file, async () => {
@@ -203,8 +219,8 @@ async function openReporters(
     await once(s, "open");
     return s;
   });
-  const reporter = createReporter(name, base(stream, false, false));
-  const reporters = name === "console" ? [reporter] : [createReporter("console", stdoutCtx), reporter];
+  const reporter = await createReporter(name, base(stream, false, false));
+  const reporters = name === "console" ? [reporter] : [await createReporter("console", stdoutCtx), reporter];
   return {
     reporters,
     close: async () => {

@@ -4,6 +4,7 @@
  * there), `blk_insert_bs` attaches its root edge with fixed permissions (a root attach refreshes
  * from the child), `blk_unref` detaches it and takes it off the list.
  */
+import { withDrained } from "./drain.js";
 import type { BdsNode, BlockBackend } from "./graph.js";
 import { attachEdge, detachAndRelease } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
@@ -50,8 +51,21 @@ export function blkNewWithBs(state: LayerState, bs: BdsNode, perm: number, share
   return blk.bb;
 }
 
-/** `blk_unref` of the last reference: the root edge goes (perms relax), then the BlockBackend. */
+/**
+ * The drained sections `blk_unref` of the last reference takes on the root node `bs`: blk_unref
+ * drains the BlockBackend (`blk_drain`), then `blk_remove_bs` drains it again before its root edge
+ * goes. A block job using `bs` or anything above it pauses and resumes in each, so a READY job
+ * shows a standby/ready pair per section. Every BlockBackend that goes away does this: an export's,
+ * a job's own, qemu-io's, and the probing one `bdrv_open_inherit` puts on a format node's file.
+ */
+export function blkUnrefDrains(state: LayerState, bs: BdsNode): void {
+  withDrained(state, bs, () => undefined);
+  withDrained(state, bs, () => undefined);
+}
+
+/** `blk_unref` of the last reference: two drains, the root edge goes (perms relax), then the BlockBackend. */
 export function blkUnref(state: LayerState, bb: BlockBackend): void {
+  if (bb.root) blkUnrefDrains(state, bb.root.bs);
   if (bb.root) detachAndRelease(state, bb.root);
   bb.root = null;
   state.backends.delete(bb);

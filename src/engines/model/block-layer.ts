@@ -4,10 +4,12 @@
  * object's keys in the order QEMU prints them. No promises, so benchmarks can drive it directly.
  */
 import type { QmpEvent, QmpReply } from "../engine.js";
+import { xBlockdevSetIothread } from "./aio-context/set-iothread-command.js";
 import { blockCommit } from "./commands/block-commit.js";
 import { blockStream } from "./commands/block-stream.js";
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
+import { xBlockdevChange } from "./commands/x-blockdev-change.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
 import { blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
@@ -16,6 +18,7 @@ import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
+import { storageDaemonQuit } from "./jobs/quit.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
 import { validateQmpCommand } from "../../qapi/validate.js";
@@ -45,6 +48,8 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["query-named-block-nodes", queryNamedBlockNodes],
   ["object-add", objectAdd],
   ["object-del", objectDel],
+  ["x-blockdev-set-iothread", xBlockdevSetIothread],
+  ["x-blockdev-change", xBlockdevChange],
   ["nbd-server-start", nbdServerStart],
   ["nbd-server-stop", nbdServerStop],
   ["block-export-add", blockExportAdd],
@@ -86,6 +91,13 @@ export class BlockLayer {
     }
     if (command === "quit") {
       this.quitting = true;
+      // What the daemon does on its way out: exports closed, jobs cancelled (jobs/quit.ts).
+      try {
+        storageDaemonQuit(this.state);
+      } catch (e) {
+        if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e });
+        throw e;
+      }
       return { return: {} };
     }
     const handler = COMMANDS.get(command);

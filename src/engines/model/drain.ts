@@ -174,3 +174,19 @@ export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | nul
   }
   for (; saldo < 0; saldo++) run((stack) => endSingle(c, stack));
 }
+
+/**
+ * `bdrv_drain_all_begin`: every node, in the order they were made, is quiesced and its parents
+ * that are not nodes (BlockBackends, jobs) are told (`ignore_bds_parents`: node parents are
+ * drained on their own turn). The section never ends: qemu-storage-daemon takes it on its way out.
+ */
+export function bdrvDrainAllBegin(host: DrainHost, nodes: Iterable<BdsNode>): void {
+  if (host.jobs.length === 0) return;
+  for (const bs of nodes) {
+    run((stack) => {
+      bs.quiesce = (bs.quiesce ?? 0) + 1;
+      const parents = [...bs.parents].reverse().filter((c) => c.parent.kind !== "node");
+      pushInOrder(stack, parents.map((c) => () => beginSingle(c, stack)));
+    });
+  }
+}

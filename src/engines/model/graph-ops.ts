@@ -2,6 +2,7 @@
  * Graph mutations, each recording how to finish in a Transaction: register a node name, attach and
  * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
  */
+import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
 import { moveEdgeDrains } from "./drain.js";
 import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, type ParentRef, removeFrom } from "./graph.js";
@@ -127,11 +128,13 @@ export function bdrvUnref(state: LayerState, node: BdsNode): void {
 
 /**
  * `bdrv_detach_child` outside a transaction: the edge goes, the old child's perms are refreshed with
- * errors ignored (only restrictions are lifted), and the child is freed if that was its last reference.
+ * errors ignored (only restrictions are lifted), it moves back to the main AioContext if it can, and
+ * the child is freed if that was its last reference.
  */
 export function detachAndRelease(state: LayerState, c: Child): void {
   detachLists(c);
   relaxPerms(state, c.bs);
+  moveToMainAfterDetach(state, c.bs);
   if (unreferenced(c.bs)) freeNode(state, c.bs);
 }
 
@@ -161,6 +164,7 @@ export function freeNode(state: LayerState, root: BdsNode): void {
       const c = node.children[i]!;
       detachLists(c);
       relaxPerms(state, c.bs);
+      moveToMainAfterDetach(state, c.bs);
       if (unreferenced(c.bs)) stack.push(c.bs);
     }
   }

@@ -1,9 +1,10 @@
 /**
  * Everything one model instance knows: the nodes in QEMU's `graph_bdrv_states` order, BlockBackends,
- * exports, throttle groups, the NBD server, queued events. One instance per engine; nothing global.
+ * exports, throttle groups, iothreads and AioContexts, the NBD server, queued events. One instance per engine; nothing global.
  */
 import type { QmpEvent } from "../engine.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
+import { AioContexts } from "./aio-context/aio-contexts.js";
 import { AutoNamer } from "./auto-name.js";
 import { HostFiles } from "./data/host-file.js";
 import { FileLockTable } from "./file-locks.js";
@@ -39,6 +40,8 @@ export class LayerState implements DriverHost {
   readonly backends = new Set<BlockBackend>();
   readonly exports = new Map<string, BlockExport>();
   readonly throttleGroups = new ThrottleGroups();
+  /** AioContexts: iothread objects and which context each node runs in (aio-context/). */
+  readonly aio = new AioContexts();
   /** The data of the host files nodes do I/O on (one per path, shared by every node on it). */
   readonly hostFiles = new HostFiles();
   nbdServerRunning = false;

@@ -6,12 +6,14 @@
  */
 import { resolve } from "node:path";
 import { fullBackingFilename } from "./backing-filename.js";
+import { blkUnrefDrains } from "./block-backend.js";
 import { findDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
 import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, registerNode } from "./graph-ops.js";
 import { readImage } from "./images/read-image.js";
 import type { LayerState } from "./layer-state.js";
+import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { assignNodeName } from "./node-names.js";
 import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, setDefault } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
@@ -30,7 +32,10 @@ export interface OpenRequest {
   /** The parent's effective options, to inherit from. */
   parentOptions: Flat | null;
   role: number;
-  /** A filename to open (a backing file named by an image header). */
+  /**
+   * The file name bdrv_open_inherit is given (a backing file named by an image header): a protocol
+   * node parses it into its options, a format node opens its `file` child from it.
+   */
   filename?: string;
 }
 
@@ -52,30 +57,39 @@ export class NodeOpener {
     const explicit: Flat = { ...req.options };
     const options: Flat = { ...req.options };
     if (req.parentOptions) inheritChildOptions(options, req.parentOptions, req.role);
+    // bdrv_fill_options: a protocol child of a format node opened from a file name alone gets its
+    // driver from the name (bdrv_find_protocol; the model knows plain paths only, `file`).
+    if (options["driver"] === undefined && req.filename !== undefined && req.role === BDRV_CHILD_IMAGE) options["driver"] = "file";
     const driverName = String(options["driver"]);
     const driver = findDriver(driverName);
     if (!driver) fail(`The model does not implement driver '${driverName}'`);
+    if (driver.protocol && req.filename !== undefined) fillFilename(driver, options, req.filename);
     const node = this.blankNode(driver, options, explicit, req.parent);
     const preOpened = new Map<string, BdsNode>();
     if (!driver.protocol) {
       // The file child is opened (for format probing) before this node gets its name.
-      const file = req.filename
-        ? this.open({ options: { driver: "file", filename: req.filename }, parent: node, parentOptions: options, role: BDRV_CHILD_IMAGE })
-        : this.resolveChild(node, options, "file", BDRV_CHILD_IMAGE);
+      const file = this.resolveChild(node, options, "file", BDRV_CHILD_IMAGE, req.filename);
       if (file) {
         preOpened.set("file", file);
         options["file"] = file.name;
       }
     }
-    if (node.forceShare && !node.readOnly) fail("force-share=on can only be used with read-only images");
-    checkDetectZeroes(options, node.unmap);
-    const requested = options["node-name"];
-    node.name = assignNodeName(this.state, typeof requested === "string" ? requested : undefined);
-    node.autoNamed = typeof requested !== "string";
-    registerNode(this.state, node, this.tran);
+    // The file is held by a probing BlockBackend until the driver has opened (or failed); its
+    // blk_unref drains the file, which a job above it notices (blkUnrefDrains).
+    const probed = preOpened.get("file");
+    try {
+      if (node.forceShare && !node.readOnly) fail("force-share=on can only be used with read-only images");
+      checkDetectZeroes(options, node.unmap);
+      const requested = options["node-name"];
+      node.name = assignNodeName(this.state, typeof requested === "string" ? requested : undefined);
+      node.autoNamed = typeof requested !== "string";
+      registerNode(this.state, node, this.tran);
 
-    const ctx = this.context(node, options, preOpened);
-    driver.open(ctx);
+      const ctx = this.context(node, options, preOpened);
+      driver.open(ctx);
+    } finally {
+      if (probed) blkUnrefDrains(this.state, probed);
+    }
     // An open that fails later (a backing file, a leftover option) closes the node again.
     this.tran.add({ abort: () => driver.close?.(node, this.state) });
     if (driver.supportsBacking) this.openBacking(node, options);
@@ -159,13 +173,21 @@ export class NodeOpener {
     };
   }
 
-  /** A child given by reference or inline options, or null if neither is present. */
-  private resolveChild(parent: BdsNode, options: Flat, name: string, role: number): BdsNode | null {
+  /**
+   * `bdrv_open_child_bs`: a child given by reference, by inline options, or (the `file` child of a
+   * node opened from a file name) by that name; null if none is given.
+   */
+  private resolveChild(parent: BdsNode, options: Flat, name: string, role: number, filename?: string): BdsNode | null {
     const ref = options[name];
-    if (typeof ref === "string") return this.lookupReference(ref);
-    if (!hasSub(options, `${name}.`)) return null;
-    const sub = extractSub(options, `${name}.`);
-    return this.open({ options: sub, parent, parentOptions: options, role });
+    const inline = hasSub(options, `${name}.`);
+    if (typeof ref === "string") {
+      // bdrv_open_inherit: an existing node is taken as it is, with no options or file name of its own.
+      if (filename !== undefined || inline) fail("Cannot reference an existing block device with additional options or a new filename");
+      return this.lookupReference(ref);
+    }
+    if (!inline && filename === undefined) return null;
+    const sub = inline ? extractSub(options, `${name}.`) : {};
+    return this.open({ options: sub, parent, parentOptions: options, role, ...(filename !== undefined ? { filename } : {}) });
   }
 
   /** `bdrv_open_child` + `bdrv_attach_child`: the refresh starts from the parent. */
@@ -187,49 +209,67 @@ export class NodeOpener {
 
   /** Attach `bs` below `parent` and refresh permissions from the parent. */
   attach(parent: BdsNode, bs: BdsNode, name: string, role: number): Child {
+    // bdrv_attach_child_common: parent and child must share an AioContext; blockdev-add holds no lock.
+    matchContextsForAttach(this.state, { kind: "node", node: parent }, bs, this.tran, undefined);
     const c = attachEdge({ kind: "node", node: parent }, bs, name, role, this.tran, { perm: 0, shared: BLK_PERM_ALL });
     refreshPerms(this.state, [parent], this.tran);
     return c;
   }
 
-  /** `bdrv_open_backing_file`. */
+  /**
+   * `bdrv_open_backing_file`: a reference; or inline options (`backing.*`), opened from the file the
+   * image header names unless they give `file.filename`; or the header's file alone. The header's
+   * format fills in a driver the options leave out.
+   */
   private openBacking(node: BdsNode, options: Flat): void {
     const value = options["backing"];
     if (value === null) return;
-    const inline = hasSub(options, "backing.");
-    if (typeof value !== "string" && !inline && node.backingFile === "") return;
-    // The header's name is made absolute before anything is opened; failing that is not an open error.
-    const headerNamed = typeof value !== "string" && !inline ? fullBackingFilename(node, node.backingFile) : "";
+    const reference = typeof value === "string" ? value : undefined;
+    const sub = hasSub(options, "backing.") ? extractSub(options, "backing.") : {};
+    const implicit = reference === undefined && Object.keys(sub).length === 0;
+    let filename: string | undefined;
+    if (reference === undefined && !("file.filename" in sub)) {
+      if (node.backingFile === "" && implicit) return;
+      // The header's name is made absolute before anything is opened; failing that is not an open
+      // error. No name in the header gives none (bdrv_make_absolute_filename of "" is NULL).
+      if (node.backingFile !== "") filename = fullBackingFilename(node, node.backingFile);
+    }
+    if (reference === undefined && node.backingFormat !== "" && sub["driver"] === undefined) sub["driver"] = node.backingFormat;
     let backing: BdsNode;
     try {
-      if (typeof value === "string") {
-        backing = this.lookupReference(value);
-      } else if (inline) {
-        const sub = extractSub(options, "backing.");
-        backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW });
+      if (reference !== undefined) {
+        backing = this.lookupReference(reference);
       } else {
-        backing = this.openHeaderBacking(node, options, headerNamed);
-        node.autoBackingFile = headerNamed;
+        if (sub["driver"] === undefined && filename !== undefined) sub["driver"] = this.probeFormat(filename);
+        backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW, ...(filename !== undefined ? { filename } : {}) });
       }
     } catch (e) {
       if (e instanceof QmpFailure) fail(`Could not open backing file: ${e.body.desc}`);
       throw e;
     }
+    if (implicit && filename !== undefined) node.autoBackingFile = filename;
     this.attach(node, backing, "backing", BDRV_CHILD_COW);
   }
 
-  /** The backing file named in the header: format from the header (bs->backing_format), else probed. */
-  private openHeaderBacking(node: BdsNode, options: Flat, filename: string): BdsNode {
-    let format = node.backingFormat;
-    if (format === "") {
-      try {
-        format = readImage(resolve(this.state.workdir, filename)).qcow2 ? "qcow2" : "raw";
-      } catch {
-        format = "raw";
-      }
+  /** `find_image_format` on a file opened by name (a header without a backing format). */
+  private probeFormat(filename: string): string {
+    try {
+      return readImage(resolve(this.state.workdir, filename)).qcow2 ? "qcow2" : "raw";
+    } catch {
+      return "raw";
     }
-    return this.open({ options: { driver: format }, parent: node, parentOptions: options, role: BDRV_CHILD_COW, filename });
   }
+}
+
+/**
+ * `bdrv_fill_options` for a protocol node given a file name: the name goes into its options (it
+ * cannot also have one there) and the driver parses it.
+ */
+function fillFilename(driver: DriverDef, options: Flat, filename: string): void {
+  if (options["filename"] !== undefined) fail("Can't specify 'file' and 'filename' options at the same time");
+  if (!driver.parseFilename) fail(`The model does not open driver '${driver.name}' from a file name`);
+  options["filename"] = filename;
+  driver.parseFilename(filename, options);
 }
 
 /** bdrv_open_inherit drops children's options and references from bs->options. */

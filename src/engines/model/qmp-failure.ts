@@ -7,6 +7,11 @@ import type { QmpErrorBody } from "../engine.js";
  */
 export class QmpFailure extends BlockcheckError {
   readonly body: QmpErrorBody;
+  /**
+   * `error_append_hint` text, without its final newline: QMP replies drop it, but
+   * `error_report_err` prints it after the message (HMP qemu-io's permission failures).
+   */
+  hint?: string;
 
   constructor(desc: string, errorClass = "GenericError") {
     super("E_MODEL_QMP", desc);

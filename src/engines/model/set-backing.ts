@@ -4,6 +4,7 @@
  * child's reference goes when the transaction commits, freeing it if no one else holds it; the
  * new child is attached at the head of the children list.
  */
+import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { withDrained } from "./drain.js";
 import { type BdsNode, childNamed, inheritsFromRecursive } from "./graph.js";
 import { attachEdge, freeNode, removeEdge, unreferenced } from "./graph-ops.js";
@@ -41,6 +42,8 @@ export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, chi
     });
   }
   if (!childBs) return;
+  // bdrv_attach_child_common: parent and child must share an AioContext (the caller holds the parent's).
+  matchContextsForAttach(state, { kind: "node", node: parentBs }, childBs, tran, state.aio.of(parentBs));
   attachEdge({ kind: "node", node: parentBs }, childBs, key, role, tran);
   // If inherits_from pointed (through other nodes) at the parent, it now points at it directly.
   if (updateInheritsFrom) setInheritsFrom(childBs, parentBs, tran);

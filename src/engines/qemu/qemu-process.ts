@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import { ConfigError } from "../../errors.js";
 import type { ExitStatus } from "../engine.js";
 import { dieWithParent, setprivCouldNotExec, type Launcher } from "./die-with-parent.js";
@@ -110,7 +110,7 @@ export class QemuProcess implements Reapable {
     });
     try {
       const launcher = dieWithParent(opts.binary, opts.args);
-      const process = QemuProcess.#spawn(opts, launcher, commandLine);
+      const process = QemuProcess.#spawn(opts, launcher, commandLine, await loadExeca());
       const outcome = await firstOf(server, process, opts);
       if ("socket" in outcome) return { process, socket: outcome.socket };
 
@@ -135,7 +135,7 @@ export class QemuProcess implements Reapable {
     }
   }
 
-  static #spawn(opts: LaunchOptions, launcher: Launcher, commandLine: string): QemuProcess {
+  static #spawn(opts: LaunchOptions, launcher: Launcher, commandLine: string, execa: Execa): QemuProcess {
     // stdout and stderr share one append-mode descriptor so their order is kept on disk.
     // (execa's types list only descriptors 3-9, but it hands any descriptor straight to spawn.)
     const logFd = openSync(opts.logPath, "a", 0o600) as 3;
@@ -157,6 +157,18 @@ export class QemuProcess implements Reapable {
       closeSync(logFd);
     }
   }
+}
+
+type Execa = typeof import("execa").execa;
+let execaModule: Promise<Execa> | undefined;
+
+/**
+ * execa, imported on the first launch: it is a large module tree, and a run on the model alone, or
+ * `blockcheck --help`, must not pay for loading it.
+ */
+export function loadExeca(): Promise<Execa> {
+  execaModule ??= import("execa").then((m) => m.execa);
+  return execaModule;
 }
 
 function listen(path: string): Promise<Server> {

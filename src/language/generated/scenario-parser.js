@@ -203,58 +203,60 @@ function peg$parse(input, options) {
   const peg$c17 = "cancel";
   const peg$c18 = "commit";
   const peg$c19 = "complete";
-  const peg$c20 = "del";
-  const peg$c21 = "dismiss";
-  const peg$c22 = "each";
-  const peg$c23 = "edge";
-  const peg$c24 = "error";
-  const peg$c25 = "event";
-  const peg$c26 = "exists";
-  const peg$c27 = "expect";
-  const peg$c28 = "export";
-  const peg$c29 = "false";
-  const peg$c30 = "finalize";
-  const peg$c31 = "fresh";
-  const peg$c32 = "frozen";
-  const peg$c33 = "gone";
-  const peg$c34 = "graph";
-  const peg$c35 = "image";
-  const peg$c36 = "in";
-  const peg$c37 = "io";
-  const peg$c38 = "job";
-  const peg$c39 = "mirror";
-  const peg$c40 = "node";
-  const peg$c41 = "nodes";
-  const peg$c42 = "null";
-  const peg$c43 = "off";
-  const peg$c44 = "ok";
-  const peg$c45 = "on";
-  const peg$c46 = "pause";
-  const peg$c47 = "qmp";
-  const peg$c48 = "raw";
-  const peg$c49 = "reopen";
-  const peg$c50 = "require";
-  const peg$c51 = "resume";
-  const peg$c52 = "ro";
-  const peg$c53 = "rw";
-  const peg$c54 = "scenario";
-  const peg$c55 = "show";
-  const peg$c56 = "stream";
-  const peg$c57 = "tags";
-  const peg$c58 = "true";
-  const peg$c59 = "unexport";
-  const peg$c60 = "wait";
-  const peg$c61 = "writable";
-  const peg$c62 = "perm=";
-  const peg$c63 = "shared=";
-  const peg$c64 = "\"";
-  const peg$c65 = "b";
-  const peg$c66 = "f";
-  const peg$c67 = "n";
-  const peg$c68 = "r";
-  const peg$c69 = "t";
-  const peg$c70 = "u";
-  const peg$c71 = "\r\n";
+  const peg$c20 = "context";
+  const peg$c21 = "del";
+  const peg$c22 = "dismiss";
+  const peg$c23 = "each";
+  const peg$c24 = "edge";
+  const peg$c25 = "error";
+  const peg$c26 = "event";
+  const peg$c27 = "exists";
+  const peg$c28 = "expect";
+  const peg$c29 = "export";
+  const peg$c30 = "false";
+  const peg$c31 = "finalize";
+  const peg$c32 = "fresh";
+  const peg$c33 = "frozen";
+  const peg$c34 = "gone";
+  const peg$c35 = "graph";
+  const peg$c36 = "image";
+  const peg$c37 = "in";
+  const peg$c38 = "io";
+  const peg$c39 = "iothread";
+  const peg$c40 = "job";
+  const peg$c41 = "mirror";
+  const peg$c42 = "node";
+  const peg$c43 = "nodes";
+  const peg$c44 = "null";
+  const peg$c45 = "off";
+  const peg$c46 = "ok";
+  const peg$c47 = "on";
+  const peg$c48 = "pause";
+  const peg$c49 = "qmp";
+  const peg$c50 = "raw";
+  const peg$c51 = "reopen";
+  const peg$c52 = "require";
+  const peg$c53 = "resume";
+  const peg$c54 = "ro";
+  const peg$c55 = "rw";
+  const peg$c56 = "scenario";
+  const peg$c57 = "show";
+  const peg$c58 = "stream";
+  const peg$c59 = "tags";
+  const peg$c60 = "true";
+  const peg$c61 = "unexport";
+  const peg$c62 = "wait";
+  const peg$c63 = "writable";
+  const peg$c64 = "perm=";
+  const peg$c65 = "shared=";
+  const peg$c66 = "\"";
+  const peg$c67 = "b";
+  const peg$c68 = "f";
+  const peg$c69 = "n";
+  const peg$c70 = "r";
+  const peg$c71 = "t";
+  const peg$c72 = "u";
+  const peg$c73 = "\r\n";
 
   const peg$r0 = /^[^\n\r]/;
   const peg$r1 = /^[^ \t\r\n#]/;
@@ -263,23 +265,24 @@ function peg$parse(input, options) {
   const peg$r4 = /^[A-Za-z0-9_.\-]/;
   const peg$r5 = /^[A-Za-z\-]/;
   const peg$r6 = /^[A-Za-z_]/;
-  const peg$r7 = /^[A-Za-z]/;
-  const peg$r8 = /^[^\r\n]/;
-  const peg$r9 = /^[^\]\\\r\n]/;
-  const peg$r10 = /^[^\/\\[\r\n]/;
-  const peg$r11 = /^[0-9]/;
-  const peg$r12 = /^[kKMGT]/;
-  const peg$r13 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
-  const peg$r14 = /^[A-Za-z0-9_$]/;
-  const peg$r15 = /^[A-Za-z0-9_.+$\-]/;
-  const peg$r16 = /^[eE]/;
-  const peg$r17 = /^[+\-]/;
-  const peg$r18 = /^[ \t\r\n]/;
-  const peg$r19 = /^[^"\\\r\n\0-\x1F]/;
-  const peg$r20 = /^["\/\\]/;
-  const peg$r21 = /^[0-9a-fA-F]/;
-  const peg$r22 = /^[\n\r]/;
-  const peg$r23 = /^[ \t]/;
+  const peg$r7 = /^[A-Za-z0-9_\-]/;
+  const peg$r8 = /^[A-Za-z]/;
+  const peg$r9 = /^[^\r\n]/;
+  const peg$r10 = /^[^\]\\\r\n]/;
+  const peg$r11 = /^[^\/\\[\r\n]/;
+  const peg$r12 = /^[0-9]/;
+  const peg$r13 = /^[kKMGT]/;
+  const peg$r14 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
+  const peg$r15 = /^[A-Za-z0-9_$]/;
+  const peg$r16 = /^[A-Za-z0-9_.+$\-]/;
+  const peg$r17 = /^[eE]/;
+  const peg$r18 = /^[+\-]/;
+  const peg$r19 = /^[ \t\r\n]/;
+  const peg$r20 = /^[^"\\\r\n\0-\x1F]/;
+  const peg$r21 = /^["\/\\]/;
+  const peg$r22 = /^[0-9a-fA-F]/;
+  const peg$r23 = /^[\n\r]/;
+  const peg$r24 = /^[ \t]/;
 
   const peg$e0 = peg$otherExpectation("phase (## title)");
   const peg$e1 = peg$literalExpectation("##", false);
@@ -296,161 +299,168 @@ function peg$parse(input, options) {
   const peg$e12 = peg$classExpectation([["A", "Z"]], false, false, false);
   const peg$e13 = peg$classExpectation([["A", "Z"], ["0", "9"], "_"], false, false, false);
   const peg$e14 = peg$otherExpectation("job status (ready, pending, concluded, null, \u2026)");
-  const peg$e15 = peg$literalExpectation("-", false);
-  const peg$e16 = peg$otherExpectation("edge arrow (-NAME->)");
-  const peg$e17 = peg$literalExpectation("->", false);
-  const peg$e18 = peg$otherExpectation("child name");
-  const peg$e19 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "-"], false, false, false);
-  const peg$e20 = peg$literalExpectation("[", false);
-  const peg$e21 = peg$literalExpectation(",", false);
-  const peg$e22 = peg$literalExpectation("]", false);
-  const peg$e23 = peg$otherExpectation("permission name");
-  const peg$e24 = peg$classExpectation([["A", "Z"], ["a", "z"], "-"], false, false, false);
-  const peg$e25 = peg$otherExpectation("property name");
-  const peg$e26 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
-  const peg$e27 = peg$otherExpectation("expectation (-> ok, -> error \u2026)");
-  const peg$e28 = peg$otherExpectation("regular expression (/\u2026/flags)");
-  const peg$e29 = peg$literalExpectation("/", false);
-  const peg$e30 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
-  const peg$e31 = peg$literalExpectation("\\", false);
-  const peg$e32 = peg$classExpectation(["\r", "\n"], true, false, false);
-  const peg$e33 = peg$classExpectation(["]", "\\", "\r", "\n"], true, false, false);
-  const peg$e34 = peg$classExpectation(["/", "\\", "[", "\r", "\n"], true, false, false);
-  const peg$e35 = peg$otherExpectation("option (key=value)");
-  const peg$e36 = peg$literalExpectation("(", false);
-  const peg$e37 = peg$literalExpectation(")", false);
-  const peg$e38 = peg$otherExpectation("on/off/true/false");
-  const peg$e39 = peg$otherExpectation("null");
-  const peg$e40 = peg$otherExpectation("number");
-  const peg$e41 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e42 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
-  const peg$e43 = peg$otherExpectation("word");
-  const peg$e44 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
-  const peg$e45 = peg$otherExpectation("name");
-  const peg$e46 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
-  const peg$e47 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
-  const peg$e48 = peg$otherExpectation("node name");
-  const peg$e49 = peg$otherExpectation("QMP command name");
-  const peg$e50 = peg$otherExpectation("node name or path (top/backing/file)");
-  const peg$e51 = peg$literalExpectation(".", false);
-  const peg$e52 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e53 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e54 = peg$otherExpectation("true/false/null");
-  const peg$e55 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
-  const peg$e56 = peg$otherExpectation("'add'");
-  const peg$e57 = peg$literalExpectation("add", false);
-  const peg$e58 = peg$otherExpectation("'cancel'");
-  const peg$e59 = peg$literalExpectation("cancel", false);
-  const peg$e60 = peg$otherExpectation("'commit'");
-  const peg$e61 = peg$literalExpectation("commit", false);
-  const peg$e62 = peg$otherExpectation("'complete'");
-  const peg$e63 = peg$literalExpectation("complete", false);
-  const peg$e64 = peg$otherExpectation("'del'");
-  const peg$e65 = peg$literalExpectation("del", false);
-  const peg$e66 = peg$otherExpectation("'dismiss'");
-  const peg$e67 = peg$literalExpectation("dismiss", false);
-  const peg$e68 = peg$otherExpectation("'each'");
-  const peg$e69 = peg$literalExpectation("each", false);
-  const peg$e70 = peg$otherExpectation("'edge'");
-  const peg$e71 = peg$literalExpectation("edge", false);
-  const peg$e72 = peg$otherExpectation("'error'");
-  const peg$e73 = peg$literalExpectation("error", false);
-  const peg$e74 = peg$otherExpectation("'event'");
-  const peg$e75 = peg$literalExpectation("event", false);
-  const peg$e76 = peg$otherExpectation("'exists'");
-  const peg$e77 = peg$literalExpectation("exists", false);
-  const peg$e78 = peg$otherExpectation("'expect'");
-  const peg$e79 = peg$literalExpectation("expect", false);
-  const peg$e80 = peg$otherExpectation("'export'");
-  const peg$e81 = peg$literalExpectation("export", false);
-  const peg$e82 = peg$otherExpectation("'false'");
-  const peg$e83 = peg$literalExpectation("false", false);
-  const peg$e84 = peg$otherExpectation("'finalize'");
-  const peg$e85 = peg$literalExpectation("finalize", false);
-  const peg$e86 = peg$otherExpectation("'fresh'");
-  const peg$e87 = peg$literalExpectation("fresh", false);
-  const peg$e88 = peg$otherExpectation("'frozen'");
-  const peg$e89 = peg$literalExpectation("frozen", false);
-  const peg$e90 = peg$otherExpectation("'gone'");
-  const peg$e91 = peg$literalExpectation("gone", false);
-  const peg$e92 = peg$otherExpectation("'graph'");
-  const peg$e93 = peg$literalExpectation("graph", false);
-  const peg$e94 = peg$otherExpectation("'image'");
-  const peg$e95 = peg$literalExpectation("image", false);
-  const peg$e96 = peg$otherExpectation("'in'");
-  const peg$e97 = peg$literalExpectation("in", false);
-  const peg$e98 = peg$otherExpectation("'io'");
-  const peg$e99 = peg$literalExpectation("io", false);
-  const peg$e100 = peg$otherExpectation("'job'");
-  const peg$e101 = peg$literalExpectation("job", false);
-  const peg$e102 = peg$otherExpectation("'mirror'");
-  const peg$e103 = peg$literalExpectation("mirror", false);
-  const peg$e104 = peg$otherExpectation("'node'");
-  const peg$e105 = peg$literalExpectation("node", false);
-  const peg$e106 = peg$otherExpectation("'nodes'");
-  const peg$e107 = peg$literalExpectation("nodes", false);
-  const peg$e108 = peg$otherExpectation("'null'");
-  const peg$e109 = peg$literalExpectation("null", false);
-  const peg$e110 = peg$otherExpectation("'off'");
-  const peg$e111 = peg$literalExpectation("off", false);
-  const peg$e112 = peg$otherExpectation("'ok'");
-  const peg$e113 = peg$literalExpectation("ok", false);
-  const peg$e114 = peg$otherExpectation("'on'");
-  const peg$e115 = peg$literalExpectation("on", false);
-  const peg$e116 = peg$otherExpectation("'pause'");
-  const peg$e117 = peg$literalExpectation("pause", false);
-  const peg$e118 = peg$otherExpectation("'qmp'");
-  const peg$e119 = peg$literalExpectation("qmp", false);
-  const peg$e120 = peg$otherExpectation("'raw'");
-  const peg$e121 = peg$literalExpectation("raw", false);
-  const peg$e122 = peg$otherExpectation("'reopen'");
-  const peg$e123 = peg$literalExpectation("reopen", false);
-  const peg$e124 = peg$otherExpectation("'require'");
-  const peg$e125 = peg$literalExpectation("require", false);
-  const peg$e126 = peg$otherExpectation("'resume'");
-  const peg$e127 = peg$literalExpectation("resume", false);
-  const peg$e128 = peg$otherExpectation("'ro'");
-  const peg$e129 = peg$literalExpectation("ro", false);
-  const peg$e130 = peg$otherExpectation("'rw'");
-  const peg$e131 = peg$literalExpectation("rw", false);
-  const peg$e132 = peg$otherExpectation("'scenario'");
-  const peg$e133 = peg$literalExpectation("scenario", false);
-  const peg$e134 = peg$otherExpectation("'show'");
-  const peg$e135 = peg$literalExpectation("show", false);
-  const peg$e136 = peg$otherExpectation("'stream'");
-  const peg$e137 = peg$literalExpectation("stream", false);
-  const peg$e138 = peg$otherExpectation("'tags'");
-  const peg$e139 = peg$literalExpectation("tags", false);
-  const peg$e140 = peg$otherExpectation("'true'");
-  const peg$e141 = peg$literalExpectation("true", false);
-  const peg$e142 = peg$otherExpectation("'unexport'");
-  const peg$e143 = peg$literalExpectation("unexport", false);
-  const peg$e144 = peg$otherExpectation("'wait'");
-  const peg$e145 = peg$literalExpectation("wait", false);
-  const peg$e146 = peg$otherExpectation("'writable'");
-  const peg$e147 = peg$literalExpectation("writable", false);
-  const peg$e148 = peg$otherExpectation("'perm='");
-  const peg$e149 = peg$literalExpectation("perm=", false);
-  const peg$e150 = peg$otherExpectation("'shared='");
-  const peg$e151 = peg$literalExpectation("shared=", false);
-  const peg$e152 = peg$otherExpectation("string");
-  const peg$e153 = peg$literalExpectation("\"", false);
-  const peg$e154 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-  const peg$e155 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-  const peg$e156 = peg$literalExpectation("b", false);
-  const peg$e157 = peg$literalExpectation("f", false);
-  const peg$e158 = peg$literalExpectation("n", false);
-  const peg$e159 = peg$literalExpectation("r", false);
-  const peg$e160 = peg$literalExpectation("t", false);
-  const peg$e161 = peg$literalExpectation("u", false);
-  const peg$e162 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-  const peg$e163 = peg$otherExpectation("comment");
-  const peg$e164 = peg$otherExpectation("end of line");
-  const peg$e165 = peg$literalExpectation("\r\n", false);
-  const peg$e166 = peg$classExpectation(["\n", "\r"], false, false, false);
-  const peg$e167 = peg$anyExpectation();
-  const peg$e168 = peg$classExpectation([" ", "\t"], false, false, false);
-  const peg$e169 = peg$otherExpectation("whitespace");
+  const peg$e15 = peg$otherExpectation("iothread id or main");
+  const peg$e16 = peg$literalExpectation("-", false);
+  const peg$e17 = peg$otherExpectation("edge arrow (-NAME->)");
+  const peg$e18 = peg$literalExpectation("->", false);
+  const peg$e19 = peg$otherExpectation("child name");
+  const peg$e20 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "-"], false, false, false);
+  const peg$e21 = peg$literalExpectation("[", false);
+  const peg$e22 = peg$literalExpectation(",", false);
+  const peg$e23 = peg$literalExpectation("]", false);
+  const peg$e24 = peg$otherExpectation("permission name");
+  const peg$e25 = peg$classExpectation([["A", "Z"], ["a", "z"], "-"], false, false, false);
+  const peg$e26 = peg$otherExpectation("picture name");
+  const peg$e27 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e28 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e29 = peg$otherExpectation("property name");
+  const peg$e30 = peg$otherExpectation("expectation (-> ok, -> error \u2026)");
+  const peg$e31 = peg$otherExpectation("regular expression (/\u2026/flags)");
+  const peg$e32 = peg$literalExpectation("/", false);
+  const peg$e33 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
+  const peg$e34 = peg$literalExpectation("\\", false);
+  const peg$e35 = peg$classExpectation(["\r", "\n"], true, false, false);
+  const peg$e36 = peg$classExpectation(["]", "\\", "\r", "\n"], true, false, false);
+  const peg$e37 = peg$classExpectation(["/", "\\", "[", "\r", "\n"], true, false, false);
+  const peg$e38 = peg$otherExpectation("option (key=value)");
+  const peg$e39 = peg$literalExpectation("(", false);
+  const peg$e40 = peg$literalExpectation(")", false);
+  const peg$e41 = peg$otherExpectation("on/off/true/false");
+  const peg$e42 = peg$otherExpectation("null");
+  const peg$e43 = peg$otherExpectation("number");
+  const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e45 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
+  const peg$e46 = peg$otherExpectation("word");
+  const peg$e47 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
+  const peg$e48 = peg$otherExpectation("name");
+  const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
+  const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
+  const peg$e51 = peg$otherExpectation("node name");
+  const peg$e52 = peg$otherExpectation("QMP command name");
+  const peg$e53 = peg$otherExpectation("node name or path (top/backing/file)");
+  const peg$e54 = peg$literalExpectation(".", false);
+  const peg$e55 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e56 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e57 = peg$otherExpectation("true/false/null");
+  const peg$e58 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
+  const peg$e59 = peg$otherExpectation("'add'");
+  const peg$e60 = peg$literalExpectation("add", false);
+  const peg$e61 = peg$otherExpectation("'cancel'");
+  const peg$e62 = peg$literalExpectation("cancel", false);
+  const peg$e63 = peg$otherExpectation("'commit'");
+  const peg$e64 = peg$literalExpectation("commit", false);
+  const peg$e65 = peg$otherExpectation("'complete'");
+  const peg$e66 = peg$literalExpectation("complete", false);
+  const peg$e67 = peg$otherExpectation("'context'");
+  const peg$e68 = peg$literalExpectation("context", false);
+  const peg$e69 = peg$otherExpectation("'del'");
+  const peg$e70 = peg$literalExpectation("del", false);
+  const peg$e71 = peg$otherExpectation("'dismiss'");
+  const peg$e72 = peg$literalExpectation("dismiss", false);
+  const peg$e73 = peg$otherExpectation("'each'");
+  const peg$e74 = peg$literalExpectation("each", false);
+  const peg$e75 = peg$otherExpectation("'edge'");
+  const peg$e76 = peg$literalExpectation("edge", false);
+  const peg$e77 = peg$otherExpectation("'error'");
+  const peg$e78 = peg$literalExpectation("error", false);
+  const peg$e79 = peg$otherExpectation("'event'");
+  const peg$e80 = peg$literalExpectation("event", false);
+  const peg$e81 = peg$otherExpectation("'exists'");
+  const peg$e82 = peg$literalExpectation("exists", false);
+  const peg$e83 = peg$otherExpectation("'expect'");
+  const peg$e84 = peg$literalExpectation("expect", false);
+  const peg$e85 = peg$otherExpectation("'export'");
+  const peg$e86 = peg$literalExpectation("export", false);
+  const peg$e87 = peg$otherExpectation("'false'");
+  const peg$e88 = peg$literalExpectation("false", false);
+  const peg$e89 = peg$otherExpectation("'finalize'");
+  const peg$e90 = peg$literalExpectation("finalize", false);
+  const peg$e91 = peg$otherExpectation("'fresh'");
+  const peg$e92 = peg$literalExpectation("fresh", false);
+  const peg$e93 = peg$otherExpectation("'frozen'");
+  const peg$e94 = peg$literalExpectation("frozen", false);
+  const peg$e95 = peg$otherExpectation("'gone'");
+  const peg$e96 = peg$literalExpectation("gone", false);
+  const peg$e97 = peg$otherExpectation("'graph'");
+  const peg$e98 = peg$literalExpectation("graph", false);
+  const peg$e99 = peg$otherExpectation("'image'");
+  const peg$e100 = peg$literalExpectation("image", false);
+  const peg$e101 = peg$otherExpectation("'in'");
+  const peg$e102 = peg$literalExpectation("in", false);
+  const peg$e103 = peg$otherExpectation("'io'");
+  const peg$e104 = peg$literalExpectation("io", false);
+  const peg$e105 = peg$otherExpectation("'iothread'");
+  const peg$e106 = peg$literalExpectation("iothread", false);
+  const peg$e107 = peg$otherExpectation("'job'");
+  const peg$e108 = peg$literalExpectation("job", false);
+  const peg$e109 = peg$otherExpectation("'mirror'");
+  const peg$e110 = peg$literalExpectation("mirror", false);
+  const peg$e111 = peg$otherExpectation("'node'");
+  const peg$e112 = peg$literalExpectation("node", false);
+  const peg$e113 = peg$otherExpectation("'nodes'");
+  const peg$e114 = peg$literalExpectation("nodes", false);
+  const peg$e115 = peg$otherExpectation("'null'");
+  const peg$e116 = peg$literalExpectation("null", false);
+  const peg$e117 = peg$otherExpectation("'off'");
+  const peg$e118 = peg$literalExpectation("off", false);
+  const peg$e119 = peg$otherExpectation("'ok'");
+  const peg$e120 = peg$literalExpectation("ok", false);
+  const peg$e121 = peg$otherExpectation("'on'");
+  const peg$e122 = peg$literalExpectation("on", false);
+  const peg$e123 = peg$otherExpectation("'pause'");
+  const peg$e124 = peg$literalExpectation("pause", false);
+  const peg$e125 = peg$otherExpectation("'qmp'");
+  const peg$e126 = peg$literalExpectation("qmp", false);
+  const peg$e127 = peg$otherExpectation("'raw'");
+  const peg$e128 = peg$literalExpectation("raw", false);
+  const peg$e129 = peg$otherExpectation("'reopen'");
+  const peg$e130 = peg$literalExpectation("reopen", false);
+  const peg$e131 = peg$otherExpectation("'require'");
+  const peg$e132 = peg$literalExpectation("require", false);
+  const peg$e133 = peg$otherExpectation("'resume'");
+  const peg$e134 = peg$literalExpectation("resume", false);
+  const peg$e135 = peg$otherExpectation("'ro'");
+  const peg$e136 = peg$literalExpectation("ro", false);
+  const peg$e137 = peg$otherExpectation("'rw'");
+  const peg$e138 = peg$literalExpectation("rw", false);
+  const peg$e139 = peg$otherExpectation("'scenario'");
+  const peg$e140 = peg$literalExpectation("scenario", false);
+  const peg$e141 = peg$otherExpectation("'show'");
+  const peg$e142 = peg$literalExpectation("show", false);
+  const peg$e143 = peg$otherExpectation("'stream'");
+  const peg$e144 = peg$literalExpectation("stream", false);
+  const peg$e145 = peg$otherExpectation("'tags'");
+  const peg$e146 = peg$literalExpectation("tags", false);
+  const peg$e147 = peg$otherExpectation("'true'");
+  const peg$e148 = peg$literalExpectation("true", false);
+  const peg$e149 = peg$otherExpectation("'unexport'");
+  const peg$e150 = peg$literalExpectation("unexport", false);
+  const peg$e151 = peg$otherExpectation("'wait'");
+  const peg$e152 = peg$literalExpectation("wait", false);
+  const peg$e153 = peg$otherExpectation("'writable'");
+  const peg$e154 = peg$literalExpectation("writable", false);
+  const peg$e155 = peg$otherExpectation("'perm='");
+  const peg$e156 = peg$literalExpectation("perm=", false);
+  const peg$e157 = peg$otherExpectation("'shared='");
+  const peg$e158 = peg$literalExpectation("shared=", false);
+  const peg$e159 = peg$otherExpectation("string");
+  const peg$e160 = peg$literalExpectation("\"", false);
+  const peg$e161 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+  const peg$e162 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+  const peg$e163 = peg$literalExpectation("b", false);
+  const peg$e164 = peg$literalExpectation("f", false);
+  const peg$e165 = peg$literalExpectation("n", false);
+  const peg$e166 = peg$literalExpectation("r", false);
+  const peg$e167 = peg$literalExpectation("t", false);
+  const peg$e168 = peg$literalExpectation("u", false);
+  const peg$e169 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+  const peg$e170 = peg$otherExpectation("comment");
+  const peg$e171 = peg$otherExpectation("end of line");
+  const peg$e172 = peg$literalExpectation("\r\n", false);
+  const peg$e173 = peg$classExpectation(["\n", "\r"], false, false, false);
+  const peg$e174 = peg$anyExpectation();
+  const peg$e175 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e176 = peg$otherExpectation("whitespace");
 
   function peg$f0(lines, last) {
     return {
@@ -522,118 +532,126 @@ function peg$parse(input, options) {
   function peg$f23(target) {
     return { type: "unexport", target };
   }
-  function peg$f24(node, command) {
+  function peg$f24(id, options) {
+    return { type: "iothread", id, options };
+  }
+  function peg$f25(node, command) {
     return { type: "io", node, command };
   }
-  function peg$f25(command, args) {
+  function peg$f26(command, args) {
     return args ? { type: "qmp", command, args } : { type: "qmp", command };
   }
-  function peg$f26(jobType, id, node, options) {
+  function peg$f27(jobType, id, node, options) {
     return { type: "job", jobType, id, node, options };
   }
-  function peg$f27(verb, id, options) {
+  function peg$f28(verb, id, options) {
     return { type: "job-verb", verb, id, options };
   }
-  function peg$f28() {    return "stream";  }
-  function peg$f29() {    return "commit";  }
-  function peg$f30() {    return "mirror";  }
-  function peg$f31() {    return "finalize";  }
-  function peg$f32() {    return "complete";  }
-  function peg$f33() {    return "cancel";  }
-  function peg$f34() {    return "pause";  }
-  function peg$f35() {    return "resume";  }
-  function peg$f36() {    return "dismiss";  }
-  function peg$f37(name, match) {
+  function peg$f29() {    return "stream";  }
+  function peg$f30() {    return "commit";  }
+  function peg$f31() {    return "mirror";  }
+  function peg$f32() {    return "finalize";  }
+  function peg$f33() {    return "complete";  }
+  function peg$f34() {    return "cancel";  }
+  function peg$f35() {    return "pause";  }
+  function peg$f36() {    return "resume";  }
+  function peg$f37() {    return "dismiss";  }
+  function peg$f38(name, match) {
     return { type: "wait", target: { kind: "event", name, match } };
   }
-  function peg$f38(id, status) {
+  function peg$f39(id, status) {
     return { type: "wait", target: { kind: "job", id, status } };
   }
-  function peg$f39(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f40(assertion) {
+  function peg$f40(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f41(assertion) {
     return { type: "expect", assertion };
   }
-  function peg$f41(edge) {    return { kind: "edge", edge };  }
-  function peg$f42(kind, node) {    return { kind, node };  }
-  function peg$f43(edges) {    return { kind: "graph", edges };  }
-  function peg$f44(node, properties) {    return { kind: "node", node, properties };  }
-  function peg$f45(id, properties) {    return { kind: "job", id, properties };  }
-  function peg$f46(edge) {    return { kind: "frozen", edge };  }
-  function peg$f47(parent, name, child, perm, shared) {
+  function peg$f42(edge) {    return { kind: "edge", edge };  }
+  function peg$f43(kind, node) {    return { kind, node };  }
+  function peg$f44(edges) {    return { kind: "graph", edges };  }
+  function peg$f45(node, properties) {    return { kind: "node", node, properties };  }
+  function peg$f46(id, properties) {    return { kind: "job", id, properties };  }
+  function peg$f47(edge) {    return { kind: "frozen", edge };  }
+  function peg$f48(node, context) {    return { kind: "context", node, context };  }
+  function peg$f49(parent, name, child, perm, shared) {
     const edge = { type: "edge", parent, name, child, location: location() };
     if (perm) edge.perm = perm;
     if (shared) edge.shared = shared;
     return edge;
   }
-  function peg$f48(id) {
+  function peg$f50(id) {
     return { type: "exportref", id: id.name, text: `export ${id.name}`, location: location() };
   }
-  function peg$f49(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f50(value) {    return { type: "identifier", name: value.value, location: value.location };  }
-  function peg$f51(first, rest) {    return first ? [first, ...rest] : [];  }
-  function peg$f52(first, rest) {    return [first, ...rest];  }
-  function peg$f53() {    return [];  }
-  function peg$f54(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f55(node, properties) {
+  function peg$f51(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f52(value) {    return { type: "identifier", name: value.value, location: value.location };  }
+  function peg$f53(first, rest) {    return first ? [first, ...rest] : [];  }
+  function peg$f54(first, rest) {    return [first, ...rest];  }
+  function peg$f55() {    return [];  }
+  function peg$f56(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f57(node, properties) {
     return properties.length > 0 ? { type: "show", what: "node", node, properties } : { type: "show", what: "node", node };
   }
-  function peg$f56(what) {    return { type: "show", what };  }
-  function peg$f57(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f58() {
+  function peg$f58(picture) {
+    return picture ? { type: "show", what: "graph", picture } : { type: "show", what: "graph" };
+  }
+  function peg$f59() {    return { type: "show", what: "nodes" };  }
+  function peg$f60(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f61(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f62() {
     return { type: "syntax-error", context: "block", text: text(), location: location() };
   }
-  function peg$f59() {    return { type: "ok", location: location() };  }
-  function peg$f60(match) {    return { type: "error", match, location: location() };  }
-  function peg$f61(s) {    return { type: "exact", text: s.value, location: s.location };  }
-  function peg$f62(pattern, flags) {
+  function peg$f63() {    return { type: "ok", location: location() };  }
+  function peg$f64(match) {    return { type: "error", match, location: location() };  }
+  function peg$f65(s) {    return { type: "exact", text: s.value, location: s.location };  }
+  function peg$f66(pattern, flags) {
     return { type: "regex", pattern, flags, location: location() };
   }
-  function peg$f63(key, value) {
+  function peg$f67(key, value) {
     const l = location();
     return { type: "option", key, keyLocation: keyLocation(l, key), value, location: l };
   }
-  function peg$f64(name, driver, options) {
+  function peg$f68(name, driver, options) {
     const child = { type: "child", driver, options, location: location() };
     if (name) child.name = name;
     return child;
   }
-  function peg$f65(first, rest) {
+  function peg$f69(first, rest) {
     return { type: "list", items: first ? [first, ...rest] : [], location: location() };
   }
-  function peg$f66() {    return true;  }
-  function peg$f67() {    return false;  }
-  function peg$f68() {    return true;  }
-  function peg$f69() {    return false;  }
-  function peg$f70(value) {
+  function peg$f70() {    return true;  }
+  function peg$f71() {    return false;  }
+  function peg$f72() {    return true;  }
+  function peg$f73() {    return false;  }
+  function peg$f74(value) {
     return { type: "bool", value, raw: text(), location: location() };
   }
-  function peg$f71() {    return { type: "null", location: location() };  }
-  function peg$f72(raw) {
+  function peg$f75() {    return { type: "null", location: location() };  }
+  function peg$f76(raw) {
     const m = /^(-?[0-9]+)([kKMGT]?)$/.exec(raw);
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
-  function peg$f73(value) {    return { type: "word", value, location: location() };  }
-  function peg$f74(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f75(text) {
+  function peg$f77(value) {    return { type: "word", value, location: location() };  }
+  function peg$f78(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f79(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f76(value) {    return { type: "json", value, location: location() };  }
-  function peg$f77(members) {
+  function peg$f80(value) {    return { type: "json", value, location: location() };  }
+  function peg$f81(members) {
     return Object.fromEntries(members);
   }
-  function peg$f78(key, value) {    return [key, value];  }
-  function peg$f79(n) {    return Number(n);  }
-  function peg$f80() {    return true;  }
-  function peg$f81() {    return false;  }
-  function peg$f82() {    return null;  }
-  function peg$f83(value) {    return { type: "string", value, location: location() };  }
-  function peg$f84(chars) {    return chars.join("");  }
-  function peg$f85() {    return "\b";  }
-  function peg$f86() {    return "\f";  }
-  function peg$f87() {    return "\n";  }
-  function peg$f88() {    return "\r";  }
-  function peg$f89() {    return "\t";  }
-  function peg$f90(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f82(key, value) {    return [key, value];  }
+  function peg$f83(n) {    return Number(n);  }
+  function peg$f84() {    return true;  }
+  function peg$f85() {    return false;  }
+  function peg$f86() {    return null;  }
+  function peg$f87(value) {    return { type: "string", value, location: location() };  }
+  function peg$f88(chars) {    return chars.join("");  }
+  function peg$f89() {    return "\b";  }
+  function peg$f90() {    return "\f";  }
+  function peg$f91() {    return "\n";  }
+  function peg$f92() {    return "\r";  }
+  function peg$f93() {    return "\t";  }
+  function peg$f94(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -809,7 +827,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 147 + 0;
+    const key = peg$currPos * 152 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -842,7 +860,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 147 + 1;
+    const key = peg$currPos * 152 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -869,7 +887,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 147 + 2;
+    const key = peg$currPos * 152 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -896,7 +914,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 3;
+    const key = peg$currPos * 152 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -933,7 +951,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 147 + 4;
+    const key = peg$currPos * 152 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -955,7 +973,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 5;
+    const key = peg$currPos * 152 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1014,7 +1032,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 6;
+    const key = peg$currPos * 152 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1059,7 +1077,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 7;
+    const key = peg$currPos * 152 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1098,7 +1116,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 8;
+    const key = peg$currPos * 152 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1136,7 +1154,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 147 + 9;
+    const key = peg$currPos * 152 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1184,7 +1202,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 147 + 10;
+    const key = peg$currPos * 152 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1215,17 +1233,20 @@ function peg$parse(input, options) {
                       if (s0 === peg$FAILED) {
                         s0 = peg$parseUnexport();
                         if (s0 === peg$FAILED) {
-                          s0 = peg$parseIo();
+                          s0 = peg$parseIothread();
                           if (s0 === peg$FAILED) {
-                            s0 = peg$parseQmp();
+                            s0 = peg$parseIo();
                             if (s0 === peg$FAILED) {
-                              s0 = peg$parseJob();
+                              s0 = peg$parseQmp();
                               if (s0 === peg$FAILED) {
-                                s0 = peg$parseWait();
+                                s0 = peg$parseJob();
                                 if (s0 === peg$FAILED) {
-                                  s0 = peg$parseExpect();
+                                  s0 = peg$parseWait();
                                   if (s0 === peg$FAILED) {
-                                    s0 = peg$parseShow();
+                                    s0 = peg$parseExpect();
+                                    if (s0 === peg$FAILED) {
+                                      s0 = peg$parseShow();
+                                    }
                                   }
                                 }
                               }
@@ -1251,7 +1272,7 @@ function peg$parse(input, options) {
   function peg$parseTitle() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 11;
+    const key = peg$currPos * 152 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1290,7 +1311,7 @@ function peg$parse(input, options) {
   function peg$parseTags() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 12;
+    const key = peg$currPos * 152 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1358,7 +1379,7 @@ function peg$parse(input, options) {
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 147 + 13;
+    const key = peg$currPos * 152 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1429,7 +1450,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 14;
+    const key = peg$currPos * 152 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1487,7 +1508,7 @@ function peg$parse(input, options) {
   function peg$parseEach() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 147 + 15;
+    const key = peg$currPos * 152 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1579,7 +1600,7 @@ function peg$parse(input, options) {
   function peg$parseImage() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 147 + 16;
+    const key = peg$currPos * 152 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1677,7 +1698,7 @@ function peg$parse(input, options) {
   function peg$parseAdd() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 17;
+    const key = peg$currPos * 152 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1715,7 +1736,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 147 + 18;
+    const key = peg$currPos * 152 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1794,7 +1815,7 @@ function peg$parse(input, options) {
   function peg$parseGraph() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 147 + 19;
+    const key = peg$currPos * 152 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1875,7 +1896,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 20;
+    const key = peg$currPos * 152 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1929,7 +1950,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 21;
+    const key = peg$currPos * 152 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1986,7 +2007,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 22;
+    const key = peg$currPos * 152 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2024,7 +2045,7 @@ function peg$parse(input, options) {
   function peg$parseReopen() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 147 + 23;
+    const key = peg$currPos * 152 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2129,7 +2150,7 @@ function peg$parse(input, options) {
   function peg$parseReopenMode() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 24;
+    const key = peg$currPos * 152 + 24;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2163,7 +2184,7 @@ function peg$parse(input, options) {
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 147 + 25;
+    const key = peg$currPos * 152 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2246,7 +2267,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 26;
+    const key = peg$currPos * 152 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2300,7 +2321,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 27;
+    const key = peg$currPos * 152 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2359,7 +2380,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 28;
+    const key = peg$currPos * 152 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2397,7 +2418,7 @@ function peg$parse(input, options) {
   function peg$parseDel() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 29;
+    const key = peg$currPos * 152 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2436,7 +2457,7 @@ function peg$parse(input, options) {
   function peg$parseExport() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 147 + 30;
+    const key = peg$currPos * 152 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2513,7 +2534,7 @@ function peg$parse(input, options) {
   function peg$parseExportWritable() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 31;
+    const key = peg$currPos * 152 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2561,7 +2582,7 @@ function peg$parse(input, options) {
   function peg$parseUnexport() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 32;
+    const key = peg$currPos * 152 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2597,10 +2618,81 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseIothread() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    const key = peg$currPos * 152 + 33;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseIothreadToken();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse__w();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseIdentifier();
+        if (s3 !== peg$FAILED) {
+          s4 = [];
+          s5 = peg$currPos;
+          s6 = peg$parse__w();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parseOption();
+            if (s7 !== peg$FAILED) {
+              s5 = s7;
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s5;
+            s5 = peg$FAILED;
+          }
+          while (s5 !== peg$FAILED) {
+            s4.push(s5);
+            s5 = peg$currPos;
+            s6 = peg$parse__w();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseOption();
+              if (s7 !== peg$FAILED) {
+                s5 = s7;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          }
+          peg$savedPos = s0;
+          s0 = peg$f24(s3, s4);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseIo() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 33;
+    const key = peg$currPos * 152 + 34;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2621,7 +2713,7 @@ function peg$parse(input, options) {
             s5 = peg$parseString();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f24(s3, s5);
+              s0 = peg$f25(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2651,7 +2743,7 @@ function peg$parse(input, options) {
   function peg$parseQmp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 147 + 34;
+    const key = peg$currPos * 152 + 35;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2680,7 +2772,7 @@ function peg$parse(input, options) {
             s4 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f25(s3, s4);
+          s0 = peg$f26(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2702,7 +2794,7 @@ function peg$parse(input, options) {
   function peg$parseJob() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 147 + 35;
+    const key = peg$currPos * 152 + 36;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2759,7 +2851,7 @@ function peg$parse(input, options) {
                     }
                   }
                   peg$savedPos = s0;
-                  s0 = peg$f26(s3, s5, s7, s8);
+                  s0 = peg$f27(s3, s5, s7, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2833,7 +2925,7 @@ function peg$parse(input, options) {
                   }
                 }
                 peg$savedPos = s0;
-                s0 = peg$f27(s3, s5, s6);
+                s0 = peg$f28(s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2864,7 +2956,7 @@ function peg$parse(input, options) {
   function peg$parseJobDevice() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 36;
+    const key = peg$currPos * 152 + 37;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2931,7 +3023,7 @@ function peg$parse(input, options) {
   function peg$parseJobType() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 37;
+    const key = peg$currPos * 152 + 38;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2944,7 +3036,7 @@ function peg$parse(input, options) {
     s1 = peg$parseStreamToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f28();
+      s1 = peg$f29();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2952,7 +3044,7 @@ function peg$parse(input, options) {
       s1 = peg$parseCommitToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f29();
+        s1 = peg$f30();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -2960,7 +3052,7 @@ function peg$parse(input, options) {
         s1 = peg$parseMirrorToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f30();
+          s1 = peg$f31();
         }
         s0 = s1;
       }
@@ -2974,7 +3066,7 @@ function peg$parse(input, options) {
   function peg$parseJobVerb() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 38;
+    const key = peg$currPos * 152 + 39;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2987,7 +3079,7 @@ function peg$parse(input, options) {
     s1 = peg$parseFinalizeToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f31();
+      s1 = peg$f32();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2995,7 +3087,7 @@ function peg$parse(input, options) {
       s1 = peg$parseCompleteToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f32();
+        s1 = peg$f33();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -3003,7 +3095,7 @@ function peg$parse(input, options) {
         s1 = peg$parseCancelToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f33();
+          s1 = peg$f34();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -3011,7 +3103,7 @@ function peg$parse(input, options) {
           s1 = peg$parsePauseToken();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f34();
+            s1 = peg$f35();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -3019,7 +3111,7 @@ function peg$parse(input, options) {
             s1 = peg$parseResumeToken();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f35();
+              s1 = peg$f36();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -3027,7 +3119,7 @@ function peg$parse(input, options) {
               s1 = peg$parseDismissToken();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f36();
+                s1 = peg$f37();
               }
               s0 = s1;
             }
@@ -3044,7 +3136,7 @@ function peg$parse(input, options) {
   function peg$parseWait() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 147 + 39;
+    const key = peg$currPos * 152 + 40;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3097,7 +3189,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f37(s5, s6);
+              s0 = peg$f38(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3131,7 +3223,7 @@ function peg$parse(input, options) {
               s5 = peg$parseJobStatusName();
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f38(s3, s5);
+                s0 = peg$f39(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3162,7 +3254,7 @@ function peg$parse(input, options) {
   function peg$parseEventName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 40;
+    const key = peg$currPos * 152 + 41;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3225,7 +3317,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f39(s1);
+        s0 = peg$f40(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3248,7 +3340,7 @@ function peg$parse(input, options) {
   function peg$parseJobStatusName() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 41;
+    const key = peg$currPos * 152 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3273,7 +3365,7 @@ function peg$parse(input, options) {
   function peg$parseExpect() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 42;
+    const key = peg$currPos * 152 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3290,7 +3382,7 @@ function peg$parse(input, options) {
         s3 = peg$parseAssertion();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f40(s3);
+          s0 = peg$f41(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3312,7 +3404,7 @@ function peg$parse(input, options) {
   function peg$parseAssertion() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 147 + 43;
+    const key = peg$currPos * 152 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3329,7 +3421,7 @@ function peg$parse(input, options) {
         s3 = peg$parseEdge();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f41(s3);
+          s0 = peg$f42(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3366,7 +3458,7 @@ function peg$parse(input, options) {
           s3 = peg$parseNodeRef();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f42(s1, s3);
+            s0 = peg$f43(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3430,7 +3522,7 @@ function peg$parse(input, options) {
             }
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f43(s5);
+              s0 = peg$f44(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3489,7 +3581,7 @@ function peg$parse(input, options) {
                 }
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f44(s3, s4);
+                  s0 = peg$f45(s3, s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3552,7 +3644,7 @@ function peg$parse(input, options) {
                   }
                   if (s4 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f45(s3, s4);
+                    s0 = peg$f46(s3, s4);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3578,7 +3670,7 @@ function peg$parse(input, options) {
                   s3 = peg$parseEdge();
                   if (s3 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f46(s3);
+                    s0 = peg$f47(s3);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3591,6 +3683,41 @@ function peg$parse(input, options) {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
               }
+              if (s0 === peg$FAILED) {
+                s0 = peg$currPos;
+                s1 = peg$parseContextToken();
+                if (s1 !== peg$FAILED) {
+                  s2 = peg$parse__w();
+                  if (s2 !== peg$FAILED) {
+                    s3 = peg$parseNodeRef();
+                    if (s3 !== peg$FAILED) {
+                      s4 = peg$parse__w();
+                      if (s4 !== peg$FAILED) {
+                        s5 = peg$parseContextName();
+                        if (s5 !== peg$FAILED) {
+                          peg$savedPos = s0;
+                          s0 = peg$f48(s3, s5);
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              }
             }
           }
         }
@@ -3602,10 +3729,35 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseContextName() {
+    let s0, s1;
+
+    const key = peg$currPos * 152 + 45;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$parseIdentifier();
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 44;
+    const key = peg$currPos * 152 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3659,7 +3811,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 45;
+    const key = peg$currPos * 152 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3697,7 +3849,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 147 + 46;
+    const key = peg$currPos * 152 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3765,7 +3917,7 @@ function peg$parse(input, options) {
             s7 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f47(s1, s3, s5, s6, s7);
+          s0 = peg$f49(s1, s3, s5, s6, s7);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3787,7 +3939,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 147 + 47;
+    const key = peg$currPos * 152 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3812,7 +3964,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e15); }
+            if (peg$silentFails === 0) { peg$fail(peg$e16); }
           }
           if (s7 !== peg$FAILED) {
             s6 = [s6, s7];
@@ -3830,7 +3982,7 @@ function peg$parse(input, options) {
           }
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f48(s3);
+            s0 = peg$f50(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3856,7 +4008,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 48;
+    const key = peg$currPos * 152 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3872,7 +4024,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e16); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseEdgeName();
@@ -3882,7 +4034,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e17); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
         if (s3 !== peg$FAILED) {
           s0 = s2;
@@ -3901,7 +4053,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e16); }
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -3912,7 +4064,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 49;
+    const key = peg$currPos * 152 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3933,7 +4085,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e17); }
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
     }
     peg$silentFails--;
     if (s5 === peg$FAILED) {
@@ -3948,7 +4100,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e19); }
+        if (peg$silentFails === 0) { peg$fail(peg$e20); }
       }
       if (s5 !== peg$FAILED) {
         s4 = [s4, s5];
@@ -3972,7 +4124,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e17); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -3987,7 +4139,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e19); }
+            if (peg$silentFails === 0) { peg$fail(peg$e20); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -4011,7 +4163,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f49(s1);
+      s1 = peg$f51(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4019,14 +4171,14 @@ function peg$parse(input, options) {
       s1 = peg$parseString();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f50(s1);
+        s1 = peg$f52(s1);
       }
       s0 = s1;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e18); }
+      if (peg$silentFails === 0) { peg$fail(peg$e19); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4037,7 +4189,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 147 + 50;
+    const key = peg$currPos * 152 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4052,7 +4204,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4068,7 +4220,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$parse__();
@@ -4092,7 +4244,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse__();
@@ -4114,11 +4266,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f51(s3, s4);
+        s0 = peg$f53(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4138,7 +4290,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parsePermName();
@@ -4160,7 +4312,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e21); }
+            if (peg$silentFails === 0) { peg$fail(peg$e22); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parsePermName();
@@ -4176,7 +4328,7 @@ function peg$parse(input, options) {
           }
         }
         peg$savedPos = s0;
-        s0 = peg$f52(s1, s2);
+        s0 = peg$f54(s1, s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4185,7 +4337,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f53();
+        s1 = peg$f55();
         s0 = s1;
       }
     }
@@ -4198,7 +4350,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 51;
+    const key = peg$currPos * 152 + 53;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4216,7 +4368,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
@@ -4226,7 +4378,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
       }
     } else {
@@ -4239,13 +4391,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f54(s1);
+      s1 = peg$f56(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4256,7 +4408,7 @@ function peg$parse(input, options) {
   function peg$parseShow() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 147 + 52;
+    const key = peg$currPos * 152 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4309,7 +4461,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f55(s5, s6);
+              s0 = peg$f57(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4336,19 +4488,27 @@ function peg$parse(input, options) {
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__w();
         if (s2 !== peg$FAILED) {
-          s3 = peg$currPos;
-          s4 = peg$parseGraphToken();
-          if (s4 === peg$FAILED) {
-            s4 = peg$parseNodesToken();
-          }
-          if (s4 !== peg$FAILED) {
-            s3 = input.substring(s3, peg$currPos);
-          } else {
-            s3 = s4;
-          }
+          s3 = peg$parseGraphToken();
           if (s3 !== peg$FAILED) {
+            s4 = peg$currPos;
+            s5 = peg$parse__w();
+            if (s5 !== peg$FAILED) {
+              s6 = peg$parsePictureName();
+              if (s6 !== peg$FAILED) {
+                s4 = s6;
+              } else {
+                peg$currPos = s4;
+                s4 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+            if (s4 === peg$FAILED) {
+              s4 = null;
+            }
             peg$savedPos = s0;
-            s0 = peg$f56(s3);
+            s0 = peg$f58(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4361,6 +4521,29 @@ function peg$parse(input, options) {
         peg$currPos = s0;
         s0 = peg$FAILED;
       }
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        s1 = peg$parseShowToken();
+        if (s1 !== peg$FAILED) {
+          s2 = peg$parse__w();
+          if (s2 !== peg$FAILED) {
+            s3 = peg$parseNodesToken();
+            if (s3 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f59();
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4368,10 +4551,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePropertyName() {
+  function peg$parsePictureName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 53;
+    const key = peg$currPos * 152 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4389,7 +4572,93 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+    }
+    if (s3 !== peg$FAILED) {
+      s4 = [];
+      s5 = input.charAt(peg$currPos);
+      if (peg$r7.test(s5)) {
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      }
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = input.charAt(peg$currPos);
+        if (peg$r7.test(s5)) {
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        }
+      }
+      s3 = [s3, s4];
+      s2 = s3;
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f60(s1);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e26); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parsePropertyName() {
+    let s0, s1, s2, s3, s4, s5;
+
+    const key = peg$currPos * 152 + 56;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$currPos;
+    s3 = input.charAt(peg$currPos);
+    if (peg$r6.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s3 !== peg$FAILED) {
       s4 = [];
@@ -4398,7 +4667,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e19); }
+        if (peg$silentFails === 0) { peg$fail(peg$e20); }
       }
       while (s5 !== peg$FAILED) {
         s4.push(s5);
@@ -4407,7 +4676,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e19); }
+          if (peg$silentFails === 0) { peg$fail(peg$e20); }
         }
       }
       s3 = [s3, s4];
@@ -4423,13 +4692,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f57(s1);
+      s1 = peg$f61(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4440,7 +4709,7 @@ function peg$parse(input, options) {
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 54;
+    const key = peg$currPos * 152 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4453,7 +4722,7 @@ function peg$parse(input, options) {
     s1 = peg$parseBlockRecoveryText();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f58();
+      s1 = peg$f62();
     }
     s0 = s1;
 
@@ -4465,7 +4734,7 @@ function peg$parse(input, options) {
   function peg$parseExpectation() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 55;
+    const key = peg$currPos * 152 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4481,7 +4750,7 @@ function peg$parse(input, options) {
       s3 = peg$parseOkToken();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f59();
+        s0 = peg$f63();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4502,7 +4771,7 @@ function peg$parse(input, options) {
             s5 = peg$parseErrorMatch();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f60(s5);
+              s0 = peg$f64(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4529,7 +4798,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 56;
+    const key = peg$currPos * 152 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4544,12 +4813,12 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e17); }
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4560,7 +4829,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 57;
+    const key = peg$currPos * 152 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4573,7 +4842,7 @@ function peg$parse(input, options) {
     s1 = peg$parseString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f61(s1);
+      s1 = peg$f65(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4588,7 +4857,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 147 + 58;
+    const key = peg$currPos * 152 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4604,7 +4873,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4629,31 +4898,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$currPos;
           s5 = [];
           s6 = input.charAt(peg$currPos);
-          if (peg$r7.test(s6)) {
+          if (peg$r8.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e30); }
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
           }
           while (s6 !== peg$FAILED) {
             s5.push(s6);
             s6 = input.charAt(peg$currPos);
-            if (peg$r7.test(s6)) {
+            if (peg$r8.test(s6)) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e30); }
+              if (peg$silentFails === 0) { peg$fail(peg$e33); }
             }
           }
           s4 = input.substring(s4, peg$currPos);
           peg$savedPos = s0;
-          s0 = peg$f62(s2, s4);
+          s0 = peg$f66(s2, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4669,7 +4938,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e28); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4680,7 +4949,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 59;
+    const key = peg$currPos * 152 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4695,15 +4964,15 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     if (s1 !== peg$FAILED) {
       s2 = input.charAt(peg$currPos);
-      if (peg$r8.test(s2)) {
+      if (peg$r9.test(s2)) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e35); }
       }
       if (s2 !== peg$FAILED) {
         s1 = [s1, s2];
@@ -4723,7 +4992,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e20); }
+        if (peg$silentFails === 0) { peg$fail(peg$e21); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -4733,15 +5002,15 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
         if (s4 !== peg$FAILED) {
           s5 = input.charAt(peg$currPos);
-          if (peg$r8.test(s5)) {
+          if (peg$r9.test(s5)) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e35); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -4756,11 +5025,11 @@ function peg$parse(input, options) {
         }
         if (s3 === peg$FAILED) {
           s3 = input.charAt(peg$currPos);
-          if (peg$r9.test(s3)) {
+          if (peg$r10.test(s3)) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e36); }
           }
         }
         while (s3 !== peg$FAILED) {
@@ -4771,15 +5040,15 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e34); }
           }
           if (s4 !== peg$FAILED) {
             s5 = input.charAt(peg$currPos);
-            if (peg$r8.test(s5)) {
+            if (peg$r9.test(s5)) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
+              if (peg$silentFails === 0) { peg$fail(peg$e35); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -4794,11 +5063,11 @@ function peg$parse(input, options) {
           }
           if (s3 === peg$FAILED) {
             s3 = input.charAt(peg$currPos);
-            if (peg$r9.test(s3)) {
+            if (peg$r10.test(s3)) {
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+              if (peg$silentFails === 0) { peg$fail(peg$e36); }
             }
           }
         }
@@ -4807,7 +5076,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e22); }
+          if (peg$silentFails === 0) { peg$fail(peg$e23); }
         }
         if (s3 !== peg$FAILED) {
           s1 = [s1, s2, s3];
@@ -4822,11 +5091,11 @@ function peg$parse(input, options) {
       }
       if (s0 === peg$FAILED) {
         s0 = input.charAt(peg$currPos);
-        if (peg$r10.test(s0)) {
+        if (peg$r11.test(s0)) {
           peg$currPos++;
         } else {
           s0 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e34); }
+          if (peg$silentFails === 0) { peg$fail(peg$e37); }
         }
       }
     }
@@ -4839,7 +5108,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 60;
+    const key = peg$currPos * 152 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4868,7 +5137,7 @@ function peg$parse(input, options) {
         s3 = peg$parseValue();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f63(s1, s3);
+          s0 = peg$f67(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4890,7 +5159,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 61;
+    const key = peg$currPos * 152 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4906,7 +5175,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e26); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -4915,7 +5184,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e19); }
+        if (peg$silentFails === 0) { peg$fail(peg$e20); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -4924,7 +5193,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e19); }
+          if (peg$silentFails === 0) { peg$fail(peg$e20); }
         }
       }
       s1 = [s1, s2];
@@ -4936,7 +5205,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -4947,7 +5216,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 147 + 62;
+    const key = peg$currPos * 152 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4987,7 +5256,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 147 + 63;
+    const key = peg$currPos * 152 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5002,7 +5271,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -5071,11 +5340,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e37); }
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
         }
         if (s7 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f64(s3, s4, s5);
+          s0 = peg$f68(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5097,7 +5366,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 147 + 64;
+    const key = peg$currPos * 152 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5112,7 +5381,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -5128,7 +5397,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$parse__();
@@ -5152,7 +5421,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse__();
@@ -5174,11 +5443,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f65(s3, s4);
+        s0 = peg$f69(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5196,7 +5465,7 @@ function peg$parse(input, options) {
   function peg$parseBool() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 147 + 65;
+    const key = peg$currPos * 152 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5211,7 +5480,7 @@ function peg$parse(input, options) {
     s2 = peg$parseOnToken();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f66();
+      s2 = peg$f70();
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -5219,7 +5488,7 @@ function peg$parse(input, options) {
       s2 = peg$parseOffToken();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f67();
+        s2 = peg$f71();
       }
       s1 = s2;
       if (s1 === peg$FAILED) {
@@ -5227,7 +5496,7 @@ function peg$parse(input, options) {
         s2 = peg$parseTrueToken();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s1;
-          s2 = peg$f68();
+          s2 = peg$f72();
         }
         s1 = s2;
         if (s1 === peg$FAILED) {
@@ -5235,7 +5504,7 @@ function peg$parse(input, options) {
           s2 = peg$parseFalseToken();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s1;
-            s2 = peg$f69();
+            s2 = peg$f73();
           }
           s1 = s2;
         }
@@ -5243,13 +5512,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f70(s1);
+      s1 = peg$f74(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5260,7 +5529,7 @@ function peg$parse(input, options) {
   function peg$parseNull() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 66;
+    const key = peg$currPos * 152 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5274,13 +5543,13 @@ function peg$parse(input, options) {
     s1 = peg$parseNullToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f71();
+      s1 = peg$f75();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5291,7 +5560,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 67;
+    const key = peg$currPos * 152 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5309,28 +5578,28 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e16); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r11.test(s5)) {
+    if (peg$r12.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r11.test(s5)) {
+        if (peg$r12.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -5338,11 +5607,11 @@ function peg$parse(input, options) {
     }
     if (s4 !== peg$FAILED) {
       s5 = input.charAt(peg$currPos);
-      if (peg$r12.test(s5)) {
+      if (peg$r13.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e42); }
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
       }
       if (s5 === peg$FAILED) {
         s5 = null;
@@ -5371,7 +5640,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f72(s1);
+        s0 = peg$f76(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5383,7 +5652,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5394,7 +5663,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 68;
+    const key = peg$currPos * 152 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5415,7 +5684,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e17); }
+      if (peg$silentFails === 0) { peg$fail(peg$e18); }
     }
     peg$silentFails--;
     if (s5 === peg$FAILED) {
@@ -5448,7 +5717,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e17); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -5481,13 +5750,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f73(s1);
+      s1 = peg$f77(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5498,7 +5767,7 @@ function peg$parse(input, options) {
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 147 + 69;
+    const key = peg$currPos * 152 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5508,11 +5777,11 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r13.test(s0)) {
+    if (peg$r14.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5523,7 +5792,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 70;
+    const key = peg$currPos * 152 + 73;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5537,29 +5806,29 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     s3 = input.charAt(peg$currPos);
-    if (peg$r14.test(s3)) {
+    if (peg$r15.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s3 !== peg$FAILED) {
       s4 = [];
       s5 = input.charAt(peg$currPos);
-      if (peg$r15.test(s5)) {
+      if (peg$r16.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r15.test(s5)) {
+        if (peg$r16.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e47); }
+          if (peg$silentFails === 0) { peg$fail(peg$e50); }
         }
       }
       s3 = [s3, s4];
@@ -5575,34 +5844,9 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f74(s1);
+      s1 = peg$f78(s1);
     }
     s0 = s1;
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseNodeName() {
-    let s0, s1;
-
-    const key = peg$currPos * 147 + 71;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$parseIdentifier();
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
@@ -5614,10 +5858,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseQmpCommandName() {
+  function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 72;
+    const key = peg$currPos * 152 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5631,7 +5875,32 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseQmpCommandName() {
+    let s0, s1;
+
+    const key = peg$currPos * 152 + 75;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$parseIdentifier();
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5642,7 +5911,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 147 + 73;
+    const key = peg$currPos * 152 + 76;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5664,7 +5933,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e29); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
       if (s6 !== peg$FAILED) {
         s7 = peg$parseNodeRefSegment();
@@ -5687,7 +5956,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
         if (s6 !== peg$FAILED) {
           s7 = peg$parseNodeRefSegment();
@@ -5716,13 +5985,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f75(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5733,7 +6002,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 74;
+    const key = peg$currPos * 152 + 77;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5744,29 +6013,29 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.charAt(peg$currPos);
-    if (peg$r14.test(s1)) {
+    if (peg$r15.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r15.test(s3)) {
+      if (peg$r16.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r15.test(s3)) {
+        if (peg$r16.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e47); }
+          if (peg$silentFails === 0) { peg$fail(peg$e50); }
         }
       }
       s1 = [s1, s2];
@@ -5784,7 +6053,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 75;
+    const key = peg$currPos * 152 + 78;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5797,7 +6066,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f76(s1);
+      s1 = peg$f80(s1);
     }
     s0 = s1;
 
@@ -5809,7 +6078,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 147 + 76;
+    const key = peg$currPos * 152 + 79;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5840,7 +6109,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parseJsonWs();
@@ -5872,7 +6141,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f77(s3);
+        s0 = peg$f81(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5890,7 +6159,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 77;
+    const key = peg$currPos * 152 + 80;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5915,7 +6184,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f78(s1, s5);
+          s0 = peg$f82(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5937,7 +6206,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 147 + 78;
+    const key = peg$currPos * 152 + 81;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5952,7 +6221,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseJsonWs();
@@ -5968,7 +6237,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e21); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parseJsonWs();
@@ -5996,7 +6265,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s5 !== peg$FAILED) {
         s0 = s3;
@@ -6017,7 +6286,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 147 + 79;
+    const key = peg$currPos * 152 + 82;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6048,7 +6317,7 @@ function peg$parse(input, options) {
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 147 + 80;
+    const key = peg$currPos * 152 + 83;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6066,28 +6335,28 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      if (peg$silentFails === 0) { peg$fail(peg$e16); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r11.test(s5)) {
+    if (peg$r12.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r11.test(s5)) {
+        if (peg$r12.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -6100,26 +6369,26 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+        if (peg$silentFails === 0) { peg$fail(peg$e54); }
       }
       if (s6 !== peg$FAILED) {
         s7 = [];
         s8 = input.charAt(peg$currPos);
-        if (peg$r11.test(s8)) {
+        if (peg$r12.test(s8)) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s8 !== peg$FAILED) {
           while (s8 !== peg$FAILED) {
             s7.push(s8);
             s8 = input.charAt(peg$currPos);
-            if (peg$r11.test(s8)) {
+            if (peg$r12.test(s8)) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -6141,40 +6410,40 @@ function peg$parse(input, options) {
       }
       s6 = peg$currPos;
       s7 = input.charAt(peg$currPos);
-      if (peg$r16.test(s7)) {
+      if (peg$r17.test(s7)) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e52); }
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
       }
       if (s7 !== peg$FAILED) {
         s8 = input.charAt(peg$currPos);
-        if (peg$r17.test(s8)) {
+        if (peg$r18.test(s8)) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
         }
         if (s8 === peg$FAILED) {
           s8 = null;
         }
         s9 = [];
         s10 = input.charAt(peg$currPos);
-        if (peg$r11.test(s10)) {
+        if (peg$r12.test(s10)) {
           peg$currPos++;
         } else {
           s10 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s10 !== peg$FAILED) {
           while (s10 !== peg$FAILED) {
             s9.push(s10);
             s10 = input.charAt(peg$currPos);
-            if (peg$r11.test(s10)) {
+            if (peg$r12.test(s10)) {
               peg$currPos++;
             } else {
               s10 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -6207,13 +6476,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79(s1);
+      s1 = peg$f83(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6224,7 +6493,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 81;
+    const key = peg$currPos * 152 + 84;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6238,7 +6507,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80();
+      s1 = peg$f84();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -6246,7 +6515,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f81();
+        s1 = peg$f85();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6254,7 +6523,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f82();
+          s1 = peg$f86();
         }
         s0 = s1;
       }
@@ -6262,7 +6531,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6273,7 +6542,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 82;
+    const key = peg$currPos * 152 + 85;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6285,20 +6554,20 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r18.test(s1)) {
+    if (peg$r19.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r18.test(s1)) {
+      if (peg$r19.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+        if (peg$silentFails === 0) { peg$fail(peg$e58); }
       }
     }
     peg$silentFails--;
@@ -6311,7 +6580,7 @@ function peg$parse(input, options) {
   function peg$parseAddToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 83;
+    const key = peg$currPos * 152 + 86;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6327,7 +6596,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6354,7 +6623,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6365,7 +6634,7 @@ function peg$parse(input, options) {
   function peg$parseCancelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 84;
+    const key = peg$currPos * 152 + 87;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6381,7 +6650,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6408,7 +6677,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6419,7 +6688,7 @@ function peg$parse(input, options) {
   function peg$parseCommitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 85;
+    const key = peg$currPos * 152 + 88;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6435,7 +6704,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6462,7 +6731,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6473,7 +6742,7 @@ function peg$parse(input, options) {
   function peg$parseCompleteToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 86;
+    const key = peg$currPos * 152 + 89;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6489,7 +6758,7 @@ function peg$parse(input, options) {
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6516,7 +6785,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseContextToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 90;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c20) {
+      s1 = peg$c20;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6527,7 +6850,7 @@ function peg$parse(input, options) {
   function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 87;
+    const key = peg$currPos * 152 + 91;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6538,12 +6861,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c20) {
-      s1 = peg$c20;
+    if (input.substr(peg$currPos, 3) === peg$c21) {
+      s1 = peg$c21;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6570,7 +6893,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6581,7 +6904,7 @@ function peg$parse(input, options) {
   function peg$parseDismissToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 88;
+    const key = peg$currPos * 152 + 92;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6592,12 +6915,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c21) {
-      s1 = peg$c21;
+    if (input.substr(peg$currPos, 7) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6624,7 +6947,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6635,61 +6958,7 @@ function peg$parse(input, options) {
   function peg$parseEachToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 89;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c22) {
-      s1 = peg$c22;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseEdgeToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 90;
+    const key = peg$currPos * 152 + 93;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6705,7 +6974,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6732,7 +7001,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6740,10 +7009,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseErrorToken() {
+  function peg$parseEdgeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 91;
+    const key = peg$currPos * 152 + 94;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6754,12 +7023,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c24) {
+    if (input.substr(peg$currPos, 4) === peg$c24) {
       s1 = peg$c24;
-      peg$currPos += 5;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6786,7 +7055,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6794,10 +7063,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseEventToken() {
+  function peg$parseErrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 92;
+    const key = peg$currPos * 152 + 95;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6813,7 +7082,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6840,7 +7109,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6848,10 +7117,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExistsToken() {
+  function peg$parseEventToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 93;
+    const key = peg$currPos * 152 + 96;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6862,12 +7131,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c26) {
+    if (input.substr(peg$currPos, 5) === peg$c26) {
       s1 = peg$c26;
-      peg$currPos += 6;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6894,7 +7163,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6902,10 +7171,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExpectToken() {
+  function peg$parseExistsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 94;
+    const key = peg$currPos * 152 + 97;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6921,7 +7190,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6948,7 +7217,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6956,10 +7225,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExportToken() {
+  function peg$parseExpectToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 95;
+    const key = peg$currPos * 152 + 98;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6975,7 +7244,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7002,7 +7271,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseExportToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 99;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c29) {
+      s1 = peg$c29;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7013,7 +7336,7 @@ function peg$parse(input, options) {
   function peg$parseFalseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 96;
+    const key = peg$currPos * 152 + 100;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7024,12 +7347,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c29) {
-      s1 = peg$c29;
+    if (input.substr(peg$currPos, 5) === peg$c30) {
+      s1 = peg$c30;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7056,7 +7379,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7067,7 +7390,7 @@ function peg$parse(input, options) {
   function peg$parseFinalizeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 97;
+    const key = peg$currPos * 152 + 101;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7078,12 +7401,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c30) {
-      s1 = peg$c30;
+    if (input.substr(peg$currPos, 8) === peg$c31) {
+      s1 = peg$c31;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7110,7 +7433,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7121,7 +7444,7 @@ function peg$parse(input, options) {
   function peg$parseFreshToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 98;
+    const key = peg$currPos * 152 + 102;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7132,12 +7455,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c31) {
-      s1 = peg$c31;
+    if (input.substr(peg$currPos, 5) === peg$c32) {
+      s1 = peg$c32;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7164,7 +7487,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7175,7 +7498,7 @@ function peg$parse(input, options) {
   function peg$parseFrozenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 99;
+    const key = peg$currPos * 152 + 103;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7186,12 +7509,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c32) {
-      s1 = peg$c32;
+    if (input.substr(peg$currPos, 6) === peg$c33) {
+      s1 = peg$c33;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7218,7 +7541,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7229,7 +7552,7 @@ function peg$parse(input, options) {
   function peg$parseGoneToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 100;
+    const key = peg$currPos * 152 + 104;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7240,12 +7563,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c33) {
-      s1 = peg$c33;
+    if (input.substr(peg$currPos, 4) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7272,7 +7595,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7283,61 +7606,7 @@ function peg$parse(input, options) {
   function peg$parseGraphToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 101;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c34) {
-      s1 = peg$c34;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseImageToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 102;
+    const key = peg$currPos * 152 + 105;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7353,7 +7622,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7380,7 +7649,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7388,10 +7657,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseInToken() {
+  function peg$parseImageToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 103;
+    const key = peg$currPos * 152 + 106;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7402,12 +7671,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c36) {
+    if (input.substr(peg$currPos, 5) === peg$c36) {
       s1 = peg$c36;
-      peg$currPos += 2;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7434,7 +7703,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7442,10 +7711,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIoToken() {
+  function peg$parseInToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 104;
+    const key = peg$currPos * 152 + 107;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7461,7 +7730,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7488,7 +7757,115 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseIoToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 108;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c38) {
+      s1 = peg$c38;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseIothreadToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 109;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c39) {
+      s1 = peg$c39;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7499,7 +7876,7 @@ function peg$parse(input, options) {
   function peg$parseJobToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 105;
+    const key = peg$currPos * 152 + 110;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7510,12 +7887,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 3) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e108); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7542,7 +7919,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e107); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7553,7 +7930,7 @@ function peg$parse(input, options) {
   function peg$parseMirrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 106;
+    const key = peg$currPos * 152 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7564,12 +7941,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 6) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+      if (peg$silentFails === 0) { peg$fail(peg$e110); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7596,7 +7973,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e102); }
+      if (peg$silentFails === 0) { peg$fail(peg$e109); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7607,115 +7984,7 @@ function peg$parse(input, options) {
   function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 107;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c40) {
-      s1 = peg$c40;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e105); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e104); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseNodesToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 108;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c41) {
-      s1 = peg$c41;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e107); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e106); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseNullToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 109;
+    const key = peg$currPos * 152 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7731,7 +8000,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e109); }
+      if (peg$silentFails === 0) { peg$fail(peg$e112); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7758,7 +8027,115 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e108); }
+      if (peg$silentFails === 0) { peg$fail(peg$e111); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseNodesToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 113;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c43) {
+      s1 = peg$c43;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e114); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e113); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseNullToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 114;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c44) {
+      s1 = peg$c44;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e116); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e115); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7769,7 +8146,7 @@ function peg$parse(input, options) {
   function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 110;
+    const key = peg$currPos * 152 + 115;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7780,12 +8157,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 3) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e111); }
+      if (peg$silentFails === 0) { peg$fail(peg$e118); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7812,7 +8189,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e110); }
+      if (peg$silentFails === 0) { peg$fail(peg$e117); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7823,7 +8200,7 @@ function peg$parse(input, options) {
   function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 111;
+    const key = peg$currPos * 152 + 116;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7834,12 +8211,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 2) === peg$c46) {
+      s1 = peg$c46;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e113); }
+      if (peg$silentFails === 0) { peg$fail(peg$e120); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7866,7 +8243,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e112); }
+      if (peg$silentFails === 0) { peg$fail(peg$e119); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7877,7 +8254,7 @@ function peg$parse(input, options) {
   function peg$parseOnToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 112;
+    const key = peg$currPos * 152 + 117;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7888,12 +8265,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c45) {
-      s1 = peg$c45;
+    if (input.substr(peg$currPos, 2) === peg$c47) {
+      s1 = peg$c47;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e115); }
+      if (peg$silentFails === 0) { peg$fail(peg$e122); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7920,7 +8297,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e114); }
+      if (peg$silentFails === 0) { peg$fail(peg$e121); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7931,7 +8308,7 @@ function peg$parse(input, options) {
   function peg$parsePauseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 113;
+    const key = peg$currPos * 152 + 118;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7942,12 +8319,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c46) {
-      s1 = peg$c46;
+    if (input.substr(peg$currPos, 5) === peg$c48) {
+      s1 = peg$c48;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e117); }
+      if (peg$silentFails === 0) { peg$fail(peg$e124); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7974,7 +8351,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e116); }
+      if (peg$silentFails === 0) { peg$fail(peg$e123); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7985,7 +8362,7 @@ function peg$parse(input, options) {
   function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 114;
+    const key = peg$currPos * 152 + 119;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7996,12 +8373,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c47) {
-      s1 = peg$c47;
+    if (input.substr(peg$currPos, 3) === peg$c49) {
+      s1 = peg$c49;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e119); }
+      if (peg$silentFails === 0) { peg$fail(peg$e126); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8028,7 +8405,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e118); }
+      if (peg$silentFails === 0) { peg$fail(peg$e125); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8039,7 +8416,7 @@ function peg$parse(input, options) {
   function peg$parseRawToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 115;
+    const key = peg$currPos * 152 + 120;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8050,12 +8427,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c48) {
-      s1 = peg$c48;
+    if (input.substr(peg$currPos, 3) === peg$c50) {
+      s1 = peg$c50;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e121); }
+      if (peg$silentFails === 0) { peg$fail(peg$e128); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8082,7 +8459,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e120); }
+      if (peg$silentFails === 0) { peg$fail(peg$e127); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8093,115 +8470,7 @@ function peg$parse(input, options) {
   function peg$parseReopenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 116;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c49) {
-      s1 = peg$c49;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e123); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e122); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseRequireToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 117;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c50) {
-      s1 = peg$c50;
-      peg$currPos += 7;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e125); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e124); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseResumeToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 118;
+    const key = peg$currPos * 152 + 121;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8217,7 +8486,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e127); }
+      if (peg$silentFails === 0) { peg$fail(peg$e130); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8244,7 +8513,115 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e126); }
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRequireToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 122;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c52) {
+      s1 = peg$c52;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e132); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseResumeToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 123;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c53) {
+      s1 = peg$c53;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e133); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8255,7 +8632,7 @@ function peg$parse(input, options) {
   function peg$parseRoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 119;
+    const key = peg$currPos * 152 + 124;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8266,12 +8643,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c52) {
-      s1 = peg$c52;
+    if (input.substr(peg$currPos, 2) === peg$c54) {
+      s1 = peg$c54;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+      if (peg$silentFails === 0) { peg$fail(peg$e136); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8298,7 +8675,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e128); }
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8309,7 +8686,7 @@ function peg$parse(input, options) {
   function peg$parseRwToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 120;
+    const key = peg$currPos * 152 + 125;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8320,12 +8697,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c53) {
-      s1 = peg$c53;
+    if (input.substr(peg$currPos, 2) === peg$c55) {
+      s1 = peg$c55;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+      if (peg$silentFails === 0) { peg$fail(peg$e138); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8352,7 +8729,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e137); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8363,7 +8740,7 @@ function peg$parse(input, options) {
   function peg$parseScenarioToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 121;
+    const key = peg$currPos * 152 + 126;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8374,12 +8751,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c54) {
-      s1 = peg$c54;
+    if (input.substr(peg$currPos, 8) === peg$c56) {
+      s1 = peg$c56;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e133); }
+      if (peg$silentFails === 0) { peg$fail(peg$e140); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8406,7 +8783,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e132); }
+      if (peg$silentFails === 0) { peg$fail(peg$e139); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8417,115 +8794,7 @@ function peg$parse(input, options) {
   function peg$parseShowToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 122;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c55) {
-      s1 = peg$c55;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e135); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseStreamToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 123;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c56) {
-      s1 = peg$c56;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e137); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e136); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseTagsToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 124;
+    const key = peg$currPos * 152 + 127;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8541,7 +8810,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e139); }
+      if (peg$silentFails === 0) { peg$fail(peg$e142); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8568,7 +8837,115 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e138); }
+      if (peg$silentFails === 0) { peg$fail(peg$e141); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseStreamToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 128;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c58) {
+      s1 = peg$c58;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e144); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e143); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseTagsToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 129;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c59) {
+      s1 = peg$c59;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e146); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e145); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8579,115 +8956,7 @@ function peg$parse(input, options) {
   function peg$parseTrueToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 125;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c58) {
-      s1 = peg$c58;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e141); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e140); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseUnexportToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 126;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c59) {
-      s1 = peg$c59;
-      peg$currPos += 8;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e143); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e142); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseWaitToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 147 + 127;
+    const key = peg$currPos * 152 + 130;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8703,7 +8972,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e145); }
+      if (peg$silentFails === 0) { peg$fail(peg$e148); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8730,7 +8999,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e144); }
+      if (peg$silentFails === 0) { peg$fail(peg$e147); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8738,10 +9007,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWritableToken() {
+  function peg$parseUnexportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 128;
+    const key = peg$currPos * 152 + 131;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8757,7 +9026,7 @@ function peg$parse(input, options) {
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e147); }
+      if (peg$silentFails === 0) { peg$fail(peg$e150); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8784,7 +9053,115 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e146); }
+      if (peg$silentFails === 0) { peg$fail(peg$e149); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseWaitToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 132;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c62) {
+      s1 = peg$c62;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e151); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseWritableToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 152 + 133;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c63) {
+      s1 = peg$c63;
+      peg$currPos += 8;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e154); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e153); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8795,7 +9172,7 @@ function peg$parse(input, options) {
   function peg$parsePermToken() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 129;
+    const key = peg$currPos * 152 + 134;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8805,17 +9182,17 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c62) {
-      s0 = peg$c62;
+    if (input.substr(peg$currPos, 5) === peg$c64) {
+      s0 = peg$c64;
       peg$currPos += 5;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e149); }
+      if (peg$silentFails === 0) { peg$fail(peg$e156); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e148); }
+      if (peg$silentFails === 0) { peg$fail(peg$e155); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8826,7 +9203,7 @@ function peg$parse(input, options) {
   function peg$parseSharedToken() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 130;
+    const key = peg$currPos * 152 + 135;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8836,17 +9213,17 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c63) {
-      s0 = peg$c63;
+    if (input.substr(peg$currPos, 7) === peg$c65) {
+      s0 = peg$c65;
       peg$currPos += 7;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e151); }
+      if (peg$silentFails === 0) { peg$fail(peg$e158); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e150); }
+      if (peg$silentFails === 0) { peg$fail(peg$e157); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8857,7 +9234,7 @@ function peg$parse(input, options) {
   function peg$parseString() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 131;
+    const key = peg$currPos * 152 + 136;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8871,13 +9248,13 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f83(s1);
+      s1 = peg$f87(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+      if (peg$silentFails === 0) { peg$fail(peg$e159); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8888,7 +9265,7 @@ function peg$parse(input, options) {
   function peg$parseJsonString() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 132;
+    const key = peg$currPos * 152 + 137;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8900,11 +9277,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c64;
+      s1 = peg$c66;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e153); }
+      if (peg$silentFails === 0) { peg$fail(peg$e160); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -8914,15 +9291,15 @@ function peg$parse(input, options) {
         s3 = peg$parseStringChar();
       }
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c64;
+        s3 = peg$c66;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e153); }
+        if (peg$silentFails === 0) { peg$fail(peg$e160); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f84(s2);
+        s0 = peg$f88(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -8934,7 +9311,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+      if (peg$silentFails === 0) { peg$fail(peg$e159); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8945,7 +9322,7 @@ function peg$parse(input, options) {
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 147 + 133;
+    const key = peg$currPos * 152 + 138;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8955,11 +9332,11 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r19.test(s0)) {
+    if (peg$r20.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e154); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -8968,7 +9345,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e34); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseEscape();
@@ -8992,7 +9369,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 134;
+    const key = peg$currPos * 152 + 139;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9002,101 +9379,101 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r20.test(s0)) {
+    if (peg$r21.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e155); }
+      if (peg$silentFails === 0) { peg$fail(peg$e162); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c65;
+        s1 = peg$c67;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e156); }
+        if (peg$silentFails === 0) { peg$fail(peg$e163); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f85();
+        s1 = peg$f89();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c66;
+          s1 = peg$c68;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e157); }
+          if (peg$silentFails === 0) { peg$fail(peg$e164); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f86();
+          s1 = peg$f90();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c67;
+            s1 = peg$c69;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e158); }
+            if (peg$silentFails === 0) { peg$fail(peg$e165); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f87();
+            s1 = peg$f91();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c68;
+              s1 = peg$c70;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e159); }
+              if (peg$silentFails === 0) { peg$fail(peg$e166); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f88();
+              s1 = peg$f92();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c69;
+                s1 = peg$c71;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e160); }
+                if (peg$silentFails === 0) { peg$fail(peg$e167); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f89();
+                s1 = peg$f93();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c70;
+                  s1 = peg$c72;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e161); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e168); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
                   s3 = peg$currPos;
                   s4 = [];
                   s5 = input.charAt(peg$currPos);
-                  if (peg$r21.test(s5)) {
+                  if (peg$r22.test(s5)) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e162); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e169); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -9104,11 +9481,11 @@ function peg$parse(input, options) {
                       s5 = peg$FAILED;
                     } else {
                       s5 = input.charAt(peg$currPos);
-                      if (peg$r21.test(s5)) {
+                      if (peg$r22.test(s5)) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e162); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e169); }
                       }
                     }
                   }
@@ -9125,7 +9502,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f90(s2);
+                    s0 = peg$f94(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9149,7 +9526,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 135;
+    const key = peg$currPos * 152 + 140;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9170,20 +9547,20 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r8.test(s3)) {
+      if (peg$r9.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e35); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r8.test(s3)) {
+        if (peg$r9.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
       }
       s1 = [s1, s2];
@@ -9195,7 +9572,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e170); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9206,7 +9583,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 136;
+    const key = peg$currPos * 152 + 141;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9216,26 +9593,26 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c71) {
-      s0 = peg$c71;
+    if (input.substr(peg$currPos, 2) === peg$c73) {
+      s0 = peg$c73;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e165); }
+      if (peg$silentFails === 0) { peg$fail(peg$e172); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
-      if (peg$r22.test(s0)) {
+      if (peg$r23.test(s0)) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e166); }
+        if (peg$silentFails === 0) { peg$fail(peg$e173); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e171); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9246,7 +9623,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 147 + 137;
+    const key = peg$currPos * 152 + 142;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9263,7 +9640,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e167); }
+      if (peg$silentFails === 0) { peg$fail(peg$e174); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -9275,7 +9652,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e171); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9286,7 +9663,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 138;
+    const key = peg$currPos * 152 + 143;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9297,11 +9674,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r23.test(s1)) {
+    if (peg$r24.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e168); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9310,25 +9687,25 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e34); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r23.test(s4)) {
+        if (peg$r24.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e175); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r23.test(s4)) {
+          if (peg$r24.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e168); }
+            if (peg$silentFails === 0) { peg$fail(peg$e175); }
           }
         }
         s4 = peg$parseNewline();
@@ -9347,11 +9724,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r23.test(s1)) {
+      if (peg$r24.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e168); }
+        if (peg$silentFails === 0) { peg$fail(peg$e175); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -9360,25 +9737,25 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r23.test(s4)) {
+          if (peg$r24.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e168); }
+            if (peg$silentFails === 0) { peg$fail(peg$e175); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r23.test(s4)) {
+            if (peg$r24.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e175); }
             }
           }
           s4 = peg$parseNewline();
@@ -9404,7 +9781,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 139;
+    const key = peg$currPos * 152 + 144;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9416,11 +9793,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r23.test(s1)) {
+    if (peg$r24.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e168); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9429,25 +9806,25 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e31); }
+        if (peg$silentFails === 0) { peg$fail(peg$e34); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r23.test(s4)) {
+        if (peg$r24.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e175); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r23.test(s4)) {
+          if (peg$r24.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e168); }
+            if (peg$silentFails === 0) { peg$fail(peg$e175); }
           }
         }
         s4 = peg$parseNewline();
@@ -9467,11 +9844,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r23.test(s1)) {
+        if (peg$r24.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e175); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -9480,25 +9857,25 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e34); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r23.test(s4)) {
+            if (peg$r24.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e175); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r23.test(s4)) {
+              if (peg$r24.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                if (peg$silentFails === 0) { peg$fail(peg$e175); }
               }
             }
             s4 = peg$parseNewline();
@@ -9521,7 +9898,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e169); }
+      if (peg$silentFails === 0) { peg$fail(peg$e176); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9532,7 +9909,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 140;
+    const key = peg$currPos * 152 + 145;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9543,11 +9920,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r23.test(s1)) {
+    if (peg$r24.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e168); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -9560,25 +9937,25 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e34); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r23.test(s4)) {
+            if (peg$r24.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e175); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r23.test(s4)) {
+              if (peg$r24.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                if (peg$silentFails === 0) { peg$fail(peg$e175); }
               }
             }
             s4 = peg$parseNewline();
@@ -9599,11 +9976,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r23.test(s1)) {
+      if (peg$r24.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e168); }
+        if (peg$silentFails === 0) { peg$fail(peg$e175); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -9616,25 +9993,25 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e31); }
+              if (peg$silentFails === 0) { peg$fail(peg$e34); }
             }
             if (s2 !== peg$FAILED) {
               s3 = [];
               s4 = input.charAt(peg$currPos);
-              if (peg$r23.test(s4)) {
+              if (peg$r24.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                if (peg$silentFails === 0) { peg$fail(peg$e175); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
                 s4 = input.charAt(peg$currPos);
-                if (peg$r23.test(s4)) {
+                if (peg$r24.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e175); }
                 }
               }
               s4 = peg$parseNewline();
@@ -9662,7 +10039,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 141;
+    const key = peg$currPos * 152 + 146;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9674,11 +10051,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r23.test(s1)) {
+    if (peg$r24.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e168); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -9691,25 +10068,25 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e34); }
           }
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r23.test(s4)) {
+            if (peg$r24.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e175); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r23.test(s4)) {
+              if (peg$r24.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                if (peg$silentFails === 0) { peg$fail(peg$e175); }
               }
             }
             s4 = peg$parseNewline();
@@ -9731,11 +10108,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r23.test(s1)) {
+        if (peg$r24.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e175); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -9748,25 +10125,25 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e31); }
+                if (peg$silentFails === 0) { peg$fail(peg$e34); }
               }
               if (s2 !== peg$FAILED) {
                 s3 = [];
                 s4 = input.charAt(peg$currPos);
-                if (peg$r23.test(s4)) {
+                if (peg$r24.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e175); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
                   s4 = input.charAt(peg$currPos);
-                  if (peg$r23.test(s4)) {
+                  if (peg$r24.test(s4)) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e175); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -9791,7 +10168,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e169); }
+      if (peg$silentFails === 0) { peg$fail(peg$e176); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9802,7 +10179,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 147 + 142;
+    const key = peg$currPos * 152 + 147;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9818,25 +10195,25 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r23.test(s4)) {
+      if (peg$r24.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e168); }
+        if (peg$silentFails === 0) { peg$fail(peg$e175); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r23.test(s4)) {
+        if (peg$r24.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e175); }
         }
       }
       s4 = peg$parseNewline();
@@ -9869,25 +10246,25 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e31); }
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r23.test(s4)) {
+          if (peg$r24.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e168); }
+            if (peg$silentFails === 0) { peg$fail(peg$e175); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r23.test(s4)) {
+            if (peg$r24.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e175); }
             }
           }
           s4 = peg$parseNewline();
@@ -9924,7 +10301,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 143;
+    const key = peg$currPos * 152 + 148;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9975,7 +10352,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 144;
+    const key = peg$currPos * 152 + 149;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9990,25 +10367,25 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r23.test(s3)) {
+      if (peg$r24.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e168); }
+        if (peg$silentFails === 0) { peg$fail(peg$e175); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r23.test(s3)) {
+        if (peg$r24.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e175); }
         }
       }
       s3 = peg$parseNewline();
@@ -10045,7 +10422,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e167); }
+              if (peg$silentFails === 0) { peg$fail(peg$e174); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -10070,7 +10447,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 147 + 145;
+    const key = peg$currPos * 152 + 150;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10183,7 +10560,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e36); }
+        if (peg$silentFails === 0) { peg$fail(peg$e39); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -10195,7 +10572,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e37); }
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -10230,7 +10607,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e37); }
+            if (peg$silentFails === 0) { peg$fail(peg$e40); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -10261,7 +10638,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e37); }
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
         }
         if (s3 !== peg$FAILED) {
           s1 = [s1, s2, s3];
@@ -10281,7 +10658,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e20); }
+          if (peg$silentFails === 0) { peg$fail(peg$e21); }
         }
         if (s1 !== peg$FAILED) {
           s2 = [];
@@ -10293,7 +10670,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e22); }
+            if (peg$silentFails === 0) { peg$fail(peg$e23); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -10328,7 +10705,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e22); }
+              if (peg$silentFails === 0) { peg$fail(peg$e23); }
             }
             peg$silentFails--;
             if (s5 === peg$FAILED) {
@@ -10359,7 +10736,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e22); }
+            if (peg$silentFails === 0) { peg$fail(peg$e23); }
           }
           if (s3 !== peg$FAILED) {
             s1 = [s1, s2, s3];
@@ -10383,7 +10760,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 147 + 146;
+    const key = peg$currPos * 152 + 151;
     const cached = peg$resultsCache[key];
 
     if (cached) {

@@ -95,32 +95,55 @@ export class NodeGraph {
   /**
    * A successful reopen. Only child options it names change edges (a child left out is kept, or
    * QEMU refuses); `reopen fresh` names those the node was added with too, as it sends them again.
+   *
+   * The entries of one blockdev-reopen are one transaction: every reference is looked up before
+   * anything changes, and a child an entry lets go of loses that reference only when the
+   * transaction commits (bdrv_set_file_or_backing_noperm → bdrv_remove_child; the old child is
+   * unref'd by bdrv_replace_child_commit). So another entry may take it by name in the same reopen,
+   * as 245's test_swap_files does, and it is freed only if no entry did.
    */
   reopen(s: ReopenStatement, at: Location): void {
-    for (const entry of s.entries) this.reopenEntry(entry, s.mode === "fresh", at);
+    const changes = s.entries.map((entry) => this.entryChanges(entry, s.mode === "fresh"));
+    const dropped: number[] = [];
+    for (const c of changes) {
+      if (c) dropped.push(...this.applyChanges(c));
+    }
+    for (const old of dropped) this.release(old, { how: "freed", at });
   }
 
-  private reopenEntry(entry: ReopenEntry, fresh: boolean, at: Location): void {
+  /** The edges a reopen entry sets, resolved against the graph as it was before the reopen. */
+  private entryChanges(entry: ReopenEntry, fresh: boolean): { id: number; edges: Array<[string, number | null]> } | undefined {
     const id = this.resolve(entry.node);
-    if (id === undefined) return;
+    if (id === undefined) return undefined;
     const n = this.nodes.get(id)!;
     const given = entry.options.find((o) => o.key === "driver")?.value;
     const driver = given?.type === "word" ? given.value : n.driver;
-    const changes = new Map(fresh ? this.childOptions(n.driver, n.options) : []);
-    for (const [edge, value] of this.childOptions(driver, entry.options)) changes.set(edge, value);
-    for (const [edge, value] of changes) {
-      const old = n.children.get(edge);
+    const options = new Map(fresh ? this.childOptions(n.driver, n.options) : []);
+    for (const [edge, value] of this.childOptions(driver, entry.options)) options.set(edge, value);
+    const edges: Array<[string, number | null]> = [];
+    for (const [edge, value] of options) {
       // An inline child in a reopen reopens the child it names: the edge stays.
-      if (value.type === "null") {
-        n.children.delete(edge);
-        if (old !== undefined) this.release(old, { how: "freed", at });
-      } else if (value.type === "word") {
+      if (value.type === "null") edges.push([edge, null]);
+      else if (value.type === "word") {
         const target = this.resolveText(value.value);
-        if (target === undefined || target === old) continue;
-        this.link(id, edge, target);
-        if (old !== undefined) this.release(old, { how: "freed", at });
+        if (target !== undefined) edges.push([edge, target]);
       }
     }
+    return { id, edges };
+  }
+
+  /** Set the edges of one entry; returns the children it let go of (released when the reopen commits). */
+  private applyChanges(c: { id: number; edges: Array<[string, number | null]> }): number[] {
+    const n = this.nodes.get(c.id)!;
+    const dropped: number[] = [];
+    for (const [edge, target] of c.edges) {
+      const old = n.children.get(edge);
+      if (target === old) continue;
+      if (target === null) n.children.delete(edge);
+      else this.link(c.id, edge, target);
+      if (old !== undefined) dropped.push(old);
+    }
+    return dropped;
   }
 
   /**

@@ -14,6 +14,7 @@ import { stepFailure, type StepContext } from "../context.js";
 import { StepError } from "../errors.js";
 import { findRef, graphState, namedNodes, type GraphState } from "../graph-state.js";
 import { nodeEntry, propertyFor } from "./node-entry.js";
+import { checkContext } from "./expect-context.js";
 import { checkFrozen } from "./expect-frozen.js";
 import { checkJob } from "./expect-job.js";
 import type { StepResult } from "./step.js";
@@ -54,6 +55,8 @@ async function check(ctx: StepContext, stmt: ExpectStatement): Promise<string | 
       return checkJob(ctx, a.id, a.properties);
     case "frozen":
       return checkFrozen(ctx, state, a.edge);
+    case "context":
+      return checkContext(ctx, state, a.node, a.context);
   }
 }
 

@@ -7,6 +7,7 @@ import { expectStep } from "./expect.js";
 import { exportStep, unexportStep } from "./export.js";
 import { imageStep } from "./image.js";
 import { ioStep } from "./io.js";
+import { iothreadStep } from "./iothread.js";
 import { jobStep, jobVerbStep } from "./job.js";
 import { qmpStep } from "./qmp.js";
 import { reopenStep } from "./reopen.js";
@@ -48,6 +49,8 @@ export async function runStatement(ctx: StepContext, stmt: Statement, mem: StepM
       return exportStep(ctx, stmt);
     case "unexport":
       return unexportStep(ctx, stmt);
+    case "iothread":
+      return iothreadStep(ctx, stmt);
     case "io":
       return ioStep(ctx, stmt);
     case "qmp":

@@ -2,6 +2,7 @@
  * `show graph`, `show nodes`, `show node NAME`: normalized state into the transcript.
  * `show node NAME KEY…` shows those members of the node's query-named-block-nodes entry instead, one
  * `KEY=VALUE` line each, as `expect node` takes them; an object or list laid out as reply JSON is.
+ * With `run --pictures`, `show graph [NAME]` also draws the graph (show-picture.ts).
  */
 import type { Identifier, ShowStatement } from "../../language/ast.js";
 import { propertyValue } from "../../language/node-properties.js";
@@ -12,11 +13,15 @@ import { renderNode, renderNodes } from "../../transcript/render-nodes.js";
 import { stepFailure, type StepContext } from "../context.js";
 import { findRef, graphState, namedNodes, type GraphState } from "../graph-state.js";
 import { nodeEntry, propertyFor } from "./node-entry.js";
+import { drawShownGraph } from "./show-picture.js";
 import type { StepResult } from "./step.js";
 
 export async function showStep(ctx: StepContext, stmt: ShowStatement): Promise<StepResult> {
   const state = await graphState(ctx);
-  if (stmt.what === "graph") return { blocks: [{ step: stmt.text, output: renderGraph(state.graph, state.labels) }], failures: [] };
+  if (stmt.what === "graph") {
+    await drawShownGraph(ctx, stmt, state);
+    return { blocks: [{ step: stmt.text, output: renderGraph(state.graph, state.labels) }], failures: [] };
+  }
   const view = { ...state, nodes: await namedNodes(ctx) };
   if (stmt.what === "nodes") return { blocks: [{ step: stmt.text, output: renderNodes(view) }], failures: [] };
   const node = stmt.node ? findRef(state, stmt.node) : undefined;

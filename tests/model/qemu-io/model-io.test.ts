@@ -37,9 +37,12 @@ describe("qemu-io on the model engine", () => {
   });
 
   it("refuses commands it does not run, and what HMP cannot carry, with typed errors", async () => {
-    await expect(engine.io("q", "truncate 2M")).rejects.toMatchObject({ code: "E_MODEL_IO_UNSUPPORTED" });
+    // wait_break without a suspended request makes QEMU wait for ever.
+    await expect(engine.io("q", "wait_break t")).rejects.toMatchObject({ code: "E_MODEL_IO_UNSUPPORTED" });
     // The argument count is still checked first, as qemu-io does.
     expect(await engine.io("q", "truncate")).toBe("bad argument count 0 to truncate, expected between 1 and 3 arguments\n");
+    // Growing the L1 table is not modelled (past 512 MiB with 64 KiB clusters).
+    await expect(engine.io("q", "truncate 1G")).rejects.toMatchObject({ code: "E_MODEL_IO_UNSUPPORTED" });
     await expect(engine.io("two words", "read 0 1")).rejects.toMatchObject({ code: "E_QEMU_IO" });
     await expect(engine.io("q", "read 0 1\nread 0 1")).rejects.toMatchObject({ code: "E_QEMU_IO" });
   });

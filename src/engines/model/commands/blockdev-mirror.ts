@@ -53,6 +53,7 @@ export const blockdevMirror: CommandHandler = (state, args) => {
     bufSize: typeof args["buf-size"] === "number" ? args["buf-size"] : 0,
     sync,
     zeroTarget,
+    unmap: args["unmap"] !== false,
     filterNodeName: str("filter-node-name"),
     copyMode: (str("copy-mode") ?? "background") as MirrorCopyMode,
   });

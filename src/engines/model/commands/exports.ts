@@ -1,4 +1,6 @@
 /** nbd-server-start/-stop and block-export-add/-del: NBD exports as anonymous BlockBackend parents. */
+import { blkUnrefDrains } from "../block-backend.js";
+import { exportBackendPinning, exportIothread } from "../aio-context/export-iothread.js";
 import type { BlockBackend } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { BlockExport, LayerState } from "../layer-state.js";
@@ -18,14 +20,20 @@ export const nbdServerStart: CommandHandler = (state) => {
 
 export const nbdServerStop: CommandHandler = (state) => {
   if (!state.nbdServerRunning) fail("NBD server not running");
-  // blk_exp_close_all_type walks the export list, which QEMU builds newest-first.
-  for (const exp of [...state.exports.values()].reverse()) removeExport(state, exp);
+  blkExpCloseAll(state);
   state.nbdServerRunning = false;
   return {};
 };
 
+/** `blk_exp_close_all_type` (NBD is the only type): every export goes, each announced. */
+export function blkExpCloseAll(state: LayerState): void {
+  // It walks the export list, which QEMU builds newest-first.
+  for (const exp of [...state.exports.values()].reverse()) removeExport(state, exp);
+}
+
 /** Drop the export's BlockBackend (its edge goes, perms relax) and announce it. */
 function removeExport(state: LayerState, exp: BlockExport): void {
+  if (exp.bb.root) blkUnrefDrains(state, exp.bb.root.bs);
   if (exp.bb.root) detachAndRelease(state, exp.bb.root);
   exp.bb.root = null;
   state.backends.delete(exp.bb);
@@ -41,8 +49,10 @@ export const blockExportAdd: CommandHandler = (state, args) => {
   if (state.exports.has(id)) fail(`Block export id '${id}' is already in use`);
   const node = state.nodes.get(nodeName) ?? fail(`Cannot find device='' nor node-name='${nodeName}'`);
   if (writable && node.readOnly) fail("Cannot export read-only node as writable");
+  exportIothread(state, node, args);
 
   const bb: BlockBackend = { serial: state.nextSerial(), root: null };
+  exportBackendPinning(state, bb, args);
   const perm = BLK_PERM_CONSISTENT_READ | (writable ? BLK_PERM_WRITE : 0);
   // blk_insert_bs: a root attach refreshes from the child, in its own transaction (as is each step).
   runInTransaction((tran) => {
@@ -51,6 +61,7 @@ export const blockExportAdd: CommandHandler = (state, args) => {
   });
   const root = bb.root!;
   const release = (): void => {
+    blkUnrefDrains(state, root.bs);
     detachAndRelease(state, root);
     bb.root = null;
   };

@@ -35,6 +35,11 @@ export function requestAlignment(bs: BdsNode): number {
   return Math.max(bs.alignment || 1, bs.driver.ioLimits?.(bs).requestAlignment ?? 1);
 }
 
+/** `bdrv_debug_event`: a blkdebug node's rules for `event` run (other drivers ignore events). */
+export function bdrvDebugEvent(bs: BdsNode, event: string): void {
+  bs.driver.debug?.event(bs, event);
+}
+
 /** `bdrv_check_request32`: negative, too large or overflowing requests are -EIO. */
 function checkRequest(offset: number, bytes: number): void {
   if (offset < 0 || bytes < 0 || bytes > BDRV_REQUEST_MAX_BYTES || offset > BDRV_MAX_LENGTH - bytes) ioFail(Errno.EIO);
@@ -99,9 +104,8 @@ export function bdrvPwritev(host: DriverHost, bs: BdsNode, offset: number, data:
     alignedPwritev(host, bs, offset, data, flags);
     return;
   }
-  // The padding is read from the node and written with the request.
-  const head = start < offset ? bdrvPreadv(host, bs, start, offset - start) : Data.EMPTY;
-  const tail = end > offset + data.length ? bdrvPreadv(host, bs, offset + data.length, end - offset - data.length) : Data.EMPTY;
+  // The padding is read from the node and written with the request (bdrv_padding_rmw_read).
+  const { head, tail } = paddingRmwRead(host, bs, offset, data.length, start, end, align);
   if (!(flags & BDRV_REQ_ZERO_WRITE) || end - start <= align) {
     const body = flags & BDRV_REQ_ZERO_WRITE ? Data.zeros(data.length) : data;
     alignedPwritev(host, bs, start, Data.concat([head, body, tail]), flags & ~BDRV_REQ_ZERO_WRITE);
@@ -118,6 +122,54 @@ export function bdrvPwritev(host: DriverHost, bs: BdsNode, offset: number, data:
   if (tail.length > 0) alignedPwritev(host, bs, middleEnd, Data.concat([Data.zeros(align - tail.length), tail]), flags & ~BDRV_REQ_ZERO_WRITE);
 }
 
+/**
+ * `bdrv_padding_rmw_read`: the partial blocks at either end, read back with blkdebug's events around
+ * them. Head and tail are read in one go (merge_reads) when the padded request is one block, or two
+ * blocks with padding at both ends.
+ */
+function paddingRmwRead(host: DriverHost, bs: BdsNode, offset: number, bytes: number, start: number, end: number, align: number): { head: Data; tail: Data } {
+  const hasHead = start < offset;
+  const hasTail = end > offset + bytes;
+  const bufLen = end - start > align && hasHead && hasTail ? 2 * align : align;
+  const mergeReads = end - start === bufLen;
+  // bdrv_co_pwritev_part ignores a failed padding read and writes its buffer as it is: bytes the
+  // model cannot know.
+  const read = (at: number, n: number): Data => {
+    try {
+      return bdrvPreadv(host, bs, at, n);
+    } catch (e) {
+      if (e instanceof IoError) throw new ModelIoUnsupportedError("a write whose read-modify-write read failed (QEMU 7.2 writes its uninitialised padding buffer)");
+      throw e;
+    }
+  };
+  const readHead = () => (hasHead ? read(start, offset - start) : Data.EMPTY);
+  const readTail = () => (hasTail ? read(offset + bytes, end - offset - bytes) : Data.EMPTY);
+  if (mergeReads) {
+    if (hasHead) bdrvDebugEvent(bs, "pwritev_rmw_head");
+    if (hasTail) bdrvDebugEvent(bs, "pwritev_rmw_tail");
+    // One read of the whole padded request.
+    const buf = read(start, end - start);
+    const head = buf.slice(0, offset - start);
+    const tail = buf.slice(offset + bytes - start, end - offset - bytes);
+    if (hasHead) bdrvDebugEvent(bs, "pwritev_rmw_after_head");
+    if (hasTail) bdrvDebugEvent(bs, "pwritev_rmw_after_tail");
+    return { head, tail };
+  }
+  let head = Data.EMPTY;
+  if (hasHead) {
+    bdrvDebugEvent(bs, "pwritev_rmw_head");
+    head = readHead();
+    bdrvDebugEvent(bs, "pwritev_rmw_after_head");
+  }
+  let tail = Data.EMPTY;
+  if (hasTail) {
+    bdrvDebugEvent(bs, "pwritev_rmw_tail");
+    tail = readTail();
+    bdrvDebugEvent(bs, "pwritev_rmw_after_tail");
+  }
+  return { head, tail };
+}
+
 /** `bdrv_co_pwrite_zeroes`. */
 export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): void {
   bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
@@ -125,15 +177,31 @@ export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, 
 
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
 function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
-  if (bs.readOnly) ioFail(Errno.EPERM);
+  if (bs.readOnly) {
+    // bdrv_co_write_req_prepare refuses it; PWRITEV_DONE is announced all the same.
+    bdrvDebugEvent(bs, "pwritev_done");
+    ioFail(Errno.EPERM);
+  }
   const detect = bs.options["detect-zeroes"];
   if ((detect === "on" || detect === "unmap") && !(flags & BDRV_REQ_ZERO_WRITE) && bs.driver.pwriteZeroes && data.isZero()) {
     flags |= BDRV_REQ_ZERO_WRITE;
     if (detect === "unmap") flags |= BDRV_REQ_MAY_UNMAP;
   }
-  if (flags & BDRV_REQ_ZERO_WRITE) doPwriteZeroes(host, bs, offset, data.length, flags);
-  else if (flags & BDRV_REQ_WRITE_COMPRESSED) driverPwritevCompressed(host, bs, offset, data);
-  else driverPwritev(host, bs, offset, data, flags);
+  try {
+    if (flags & BDRV_REQ_ZERO_WRITE) {
+      bdrvDebugEvent(bs, "pwritev_zero");
+      doPwriteZeroes(host, bs, offset, data.length, flags);
+    } else if (flags & BDRV_REQ_WRITE_COMPRESSED) {
+      driverPwritevCompressed(host, bs, offset, data);
+    } else {
+      bdrvDebugEvent(bs, "pwritev");
+      driverPwritev(host, bs, offset, data, flags);
+    }
+  } catch (e) {
+    if (e instanceof IoError) bdrvDebugEvent(bs, "pwritev_done");
+    throw e;
+  }
+  bdrvDebugEvent(bs, "pwritev_done");
   // bdrv_co_write_req_finish: a write past the end makes the node longer (in whole sectors).
   const endSector = alignUp(offset + data.length, BDRV_SECTOR_SIZE);
   if (endSector > bs.size) bs.size = endSector;

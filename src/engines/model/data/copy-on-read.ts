@@ -7,9 +7,10 @@
 import type { DriverHost } from "../drivers/driver.js";
 import type { BdsNode } from "../graph.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
-import { doPwriteZeroes, driverPreadv, driverPwritev } from "./block-io.js";
+import { bdrvDebugEvent, doPwriteZeroes, driverPreadv, driverPwritev } from "./block-io.js";
 import { bdrvIsAllocated } from "./block-status.js";
 import { Data } from "./data.js";
+import { ModelIoUnsupportedError } from "./io-error.js";
 import { BDRV_REQ_PREFETCH, BDRV_REQ_WRITE_UNCHANGED, BDRV_REQUEST_MAX_BYTES } from "./request-flags.js";
 
 /** MAX_BOUNCE_BUFFER: what one copy step reads at most. */
@@ -38,7 +39,12 @@ export function copyOnReadv(host: DriverHost, bs: BdsNode, offset: number, bytes
     const want = Math.min(pnum - skip, bytes - progress);
     if (!a.allocated) {
       pnum = Math.min(pnum, MAX_BOUNCE_BUFFER);
-      const copied = driverPreadv(host, bs, clusterOffset, pnum, 0).resolveUntouched(0);
+      const read = driverPreadv(host, bs, clusterOffset, pnum, 0);
+      // A driver that leaves the buffer alone (null-co without read-zeroes) leaves QEMU's bounce
+      // buffer uninitialised, and that is what QEMU copies up and returns.
+      if (read.segments.some((seg) => seg.kind === "untouched")) throw new ModelIoUnsupportedError(`copy-on-read from a '${bs.driver.name}' node that leaves the bounce buffer uninitialised`);
+      const copied = read;
+      bdrvDebugEvent(bs, "cor_write");
       if (bs.driver.pwriteZeroes && copied.isZero()) doPwriteZeroes(host, bs, clusterOffset, pnum, BDRV_REQ_WRITE_UNCHANGED);
       else driverPwritev(host, bs, clusterOffset, copied, BDRV_REQ_WRITE_UNCHANGED);
       if (!(flags & BDRV_REQ_PREFETCH)) out.push(copied.slice(skip, Math.min(pnum - skip, bytes - progress)));

@@ -5,10 +5,12 @@
  * the model, never dressed up as one of QEMU's errors.
  */
 import { BlockcheckError } from "../../../errors.js";
+import { ERRNO_TEXT } from "./errno-text.js";
 
 /** The errno values the block layer returns (Linux numbering). */
 export const Errno = {
   EPERM: 1,
+  ENOENT: 2,
   EIO: 5,
   ENOMEM: 12,
   EACCES: 13,
@@ -37,7 +39,7 @@ const TEXT: Record<number, string> = {
 };
 
 export function strerror(errno: number): string {
-  return TEXT[errno] ?? `Unknown error ${errno}`;
+  return TEXT[errno] ?? ERRNO_TEXT[errno] ?? `Unknown error ${errno}`;
 }
 
 /** A request failed with `-errno`, as QEMU's would. */

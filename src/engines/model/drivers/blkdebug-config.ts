@@ -1,8 +1,8 @@
 /**
  * blkdebug's rules as `blkdebug_open` → `read_config` (block/blkdebug.c) reads them: the `config`
  * file through `qemu_config_parse` (util/qemu-config.c, sscanf and all), then the `inject-error` /
- * `set-state` options, then `add_rule` for each section. The model keeps no rules (it does no I/O);
- * what it needs is QEMU's errors, word for word and in QEMU's order.
+ * `set-state` options, then `add_rule` for each section: QEMU's errors, word for word and in QEMU's
+ * order, and the sections for blkdebug-rules.ts to turn into rules.
  *
  * One QEMU quirk is kept: `qemu_config_foreach` reports an error in the file's *last* section
  * through errp but still returns success, so `read_config` carries on and `blkdebug_open` goes on
@@ -34,8 +34,14 @@ interface Section {
 export interface BlkdebugConfigOutcome {
   /** An error already set but not yet reported (see the file comment). */
   pending?: string;
-  /** How many inject-error rules were read (the data path cannot follow them). */
-  injectErrorRules: number;
+  /** The rules' sections in add_rule order: every inject-error section, then every set-state one. */
+  rules: RuleSection[];
+}
+
+/** One rule as read: its group and its values (QemuOpts strings, checked). */
+export interface RuleSection {
+  group: "inject-error" | "set-state";
+  values: ReadonlyMap<string, string>;
 }
 
 /**
@@ -53,8 +59,8 @@ export function readBlkdebugConfig(config: { path: string } | undefined, options
     for (const section of optionSections(group, options)) addSection(lists, group, section, error);
   }
   for (const group of Object.keys(GROUPS)) for (const section of lists[group]!) addRule(group, section, error);
-  const injectErrorRules = lists["inject-error"]!.length;
-  return pending === undefined ? { injectErrorRules } : { pending, injectErrorRules };
+  const rules: RuleSection[] = (["inject-error", "set-state"] as const).flatMap((group) => lists[group]!.map((section) => ({ group, values: section.values })));
+  return pending === undefined ? { rules } : { pending, rules };
 }
 
 /** The file's bytes as one char per byte (C reads bytes); `fopen` and `fgets` errors as QEMU words them. */
@@ -270,6 +276,11 @@ function addRule(group: string, section: Section, error: (m: string) => void): v
   if (group === "inject-error" && iotype !== undefined && !enumValues("iotype").includes(iotype)) {
     error(`invalid parameter value: ${shown(iotype)}`);
   }
+}
+
+/** BlkdebugEvent's names, from the schema. */
+export function blkdebugEvents(): string[] {
+  return enumValues("event");
 }
 
 /** BlkdebugEvent or BlkdebugIOType, from the schema (the types of BlkdebugInjectErrorOptions' members). */

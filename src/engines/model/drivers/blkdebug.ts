@@ -1,7 +1,10 @@
 /** `blkdebug`: a protocol-style filter over `image`, with configurable extra and unshared child perms. */
 import { defaultPerms } from "../child-perms.js";
-import { ModelIoUnsupportedError } from "../data/io-error.js";
-import type { BdsNode } from "../graph.js";
+import { requestAlignment } from "../data/block-io.js";
+import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW } from "../data/request-flags.js";
+import { BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { type BdsNode, childNamed, primaryChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { flatList } from "../options.js";
@@ -10,7 +13,8 @@ import { qemuAssert, type QemuSourceLine } from "../qemu-would-crash.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
-import { readBlkdebugConfig } from "./blkdebug-config.js";
+import { blkdebugEvents, readBlkdebugConfig } from "./blkdebug-config.js";
+import { type BlkdebugIoType, BlkdebugRules } from "./blkdebug-rules.js";
 import type { DriverDef } from "./driver.js";
 import { FILTER_IO } from "./filter.js";
 
@@ -23,8 +27,8 @@ interface BlkdebugState {
   unshare: number;
   /** s->config_file ("" when none). */
   config: string;
-  /** Whether inject-error rules were given (the model's data path cannot follow them). */
-  injectsErrors: boolean;
+  /** The inject-error, set-state and breakpoint rules and the state they act on. */
+  rules: BlkdebugRules;
 }
 
 const slot = new OpaqueSlot<BlkdebugState>("blkdebug");
@@ -35,10 +39,40 @@ const SIZE_OPTS = ["align", "max-transfer", "opt-write-zero", "max-write-zero", 
 /** Keys of full_open_options that still let blkdebug name itself "blkdebug:CONFIG:FILE". */
 const PLAIN_KEYS = ["config", "image", "x-image", "driver"];
 
-/** The node, once it is known to have no inject-error rules (rule_check is not modelled). */
-function withoutRules(node: BdsNode): BdsNode {
-  if (slot.get(node).injectsErrors) throw new ModelIoUnsupportedError("I/O through a blkdebug node with inject-error rules");
-  return node;
+/**
+ * Parents whose drivers announce no blkdebug events the model leaves out: the model's generic I/O
+ * path and raw-format announce theirs (data/block-io.ts, raw.ts); qcow2 and the rest announce
+ * events of their own (L2 loads, cluster allocations, flushes…) that the model does not.
+ */
+const QUIET_PARENTS = new Set(["raw", "throttle", "compress", "preallocate", "copy-on-read", "blkdebug", "mirror_top", "commit_top"]);
+
+/** The node's rules, once it is known that the model sees every event QEMU would send them. */
+function followedRules(node: BdsNode): BlkdebugRules {
+  const rules = slot.get(node).rules;
+  if (rules.events().length === 0) return rules;
+  for (const p of node.parents) {
+    if (p.parent.kind === "node" && !QUIET_PARENTS.has(p.parent.node.driver.name)) {
+      throw new ModelIoUnsupportedError(`blkdebug rules under a '${p.parent.node.driver.name}' node (its blkdebug events are not modelled)`);
+    }
+  }
+  return rules;
+}
+
+/** `rule_check`: fail the request with the errno of the first active rule that covers it. */
+function ruleCheck(node: BdsNode, offset: number, bytes: number, iotype: BlkdebugIoType): void {
+  const errno = followedRules(node).check(offset, bytes, iotype);
+  if (errno) ioFail(errno);
+}
+
+/** Whether a flush of `bs` would reach a blkdebug node whose rules the model would have to follow. */
+export function flushMeetsBlkdebugRules(bs: BdsNode): boolean {
+  // bdrv_co_flush: nothing for a read-only node; children are flushed through writing edges only.
+  if (bs.readOnly) return false;
+  const ruled = (n: BdsNode) => n.driver === blkdebugDriver && slot.get(n).rules.events().length > 0;
+  // FLUSH_TO_OS / FLUSH_TO_DISK go to the flushed node's primary child.
+  const primary = primaryChild(bs);
+  if (ruled(bs) || (primary && ruled(primary.bs))) return true;
+  return bs.children.some((c) => c.perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED) && flushMeetsBlkdebugRules(c.bs));
 }
 
 export const blkdebugDriver: DriverDef = {
@@ -67,7 +101,7 @@ export const blkdebugDriver: DriverDef = {
       take: permsFromQapiList(flatList(ctx.options, "take-child-perms")),
       unshare: permsFromQapiList(flatList(ctx.options, "unshare-child-perms")),
       config: typeof config === "string" ? config : "",
-      injectsErrors: rules.injectErrorRules > 0,
+      rules: new BlkdebugRules(rules.rules),
     });
     try {
       const image = ctx.openChild("image", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;
@@ -84,13 +118,52 @@ export const blkdebugDriver: DriverDef = {
       throw e;
     }
     if (rules.pending !== undefined) fail(rules.pending);
+    // The last thing blkdebug_open does: bdrv_debug_event(bs, BLKDBG_NONE).
+    slot.get(ctx.node).rules.event("none");
   },
 
-  // blkdebug_co_*: without rules a request goes to `image` as it is.
-  preadv: (host, node, offset, bytes, flags) => FILTER_IO.preadv(host, withoutRules(node), offset, bytes, flags),
-  pwritev: (host, node, offset, data, flags) => FILTER_IO.pwritev(host, withoutRules(node), offset, data, flags),
-  pwriteZeroes: (host, node, offset, bytes, flags) => FILTER_IO.pwriteZeroes(host, withoutRules(node), offset, bytes, flags),
-  pdiscard: (host, node, offset, bytes) => FILTER_IO.pdiscard(host, withoutRules(node), offset, bytes),
+  // blkdebug_co_*: the rules are checked, then the request goes to `image` as it is.
+  preadv(host, node, offset, bytes, flags) {
+    ruleCheck(node, offset, bytes, "read");
+    return FILTER_IO.preadv(host, node, offset, bytes, flags);
+  },
+  pwritev(host, node, offset, data, flags) {
+    ruleCheck(node, offset, data.length, "write");
+    FILTER_IO.pwritev(host, node, offset, data, flags);
+  },
+  /** Requests smaller than the zero-write alignment are left to the generic fallback (-ENOTSUP). */
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    const optWriteZero = node.options["opt-write-zero"];
+    if (bytes < Math.max(requestAlignment(node), typeof optWriteZero === "number" ? optWriteZero : 0)) ioFail(Errno.ENOTSUP);
+    ruleCheck(node, offset, bytes, "write-zeroes");
+    FILTER_IO.pwriteZeroes(host, node, offset, bytes, flags);
+  },
+  /** Requests smaller than the request alignment are dropped (-ENOTSUP, which discards ignore). */
+  pdiscard(host, node, offset, bytes) {
+    if (bytes < requestAlignment(node)) ioFail(Errno.ENOTSUP);
+    ruleCheck(node, offset, bytes, "discard");
+    FILTER_IO.pdiscard(host, node, offset, bytes);
+  },
+  /** `blkdebug_co_block_status`: the image's answer at the same offset, once the rules allow it. */
+  blockStatus(_host, node, _wantZero, offset, bytes) {
+    ruleCheck(node, offset, bytes, "block-status");
+    return { status: BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset, file: childNamed(node, "image")!.bs };
+  },
+
+  debug: {
+    event(node, event) {
+      followedRules(node).event(event);
+    },
+    breakpoint(node, event, tag) {
+      return slot.get(node).rules.breakpoint(event, tag, blkdebugEvents());
+    },
+    removeBreakpoint(node, tag) {
+      return slot.get(node).rules.removeBreakpoint(tag);
+    },
+    // The model never holds a request suspended (see blkdebug-rules.ts), so there is none to resume.
+    resume: () => Errno.ENOENT,
+    isSuspended: () => false,
+  },
 
   /** `blkdebug_child_perm`. */
   childPerm({ node, child, P, S, writable }) {

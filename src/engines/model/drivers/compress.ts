@@ -11,6 +11,7 @@ export const compressDriver: DriverDef = {
   ...FILTER_DEFAULTS,
   ...FILTER_IO,
   name: "compress",
+  compressesWrites: true,
   getLength: filteredLength,
 
   /** `compress_open`: the child's driver must have `.bdrv_co_pwritev_compressed` (block_driver_can_compress). */

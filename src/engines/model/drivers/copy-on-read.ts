@@ -14,6 +14,7 @@ import { dropFilter } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
 import { FILTER_DEFAULTS, FILTER_IO, filteredLength, openFilteredFile, passCompressed } from "./filter.js";
@@ -37,7 +38,15 @@ export const copyOnReadDriver: DriverDef = {
   ...FILTER_IO,
   pwritevCompressed: passCompressed,
   name: "copy-on-read",
-  getLength: filteredLength,
+  /**
+   * `cor_getlength`: the length of `bs->file`. A filter that block-stream dropped has no child
+   * any more but lives on while its job does (until it is dismissed): asking its length then
+   * dereferences NULL, and QEMU 7.2 segfaults (query-named-block-nodes on a concluded stream).
+   */
+  getLength(node, length) {
+    if (!filteredChild(node)) throw new QemuAbort("SIGSEGV", "");
+    return filteredLength(node, length);
+  },
   canCompress: true,
 
   /** `cor_open`. */

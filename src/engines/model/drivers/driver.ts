@@ -7,6 +7,7 @@
 import type { PermPair } from "../child-perms.js";
 import type { Data } from "../data/data.js";
 import type { HostFiles } from "../data/host-file.js";
+import type { PreallocMode } from "../data/truncate.js";
 import type { FileLockTable } from "../file-locks.js";
 import type { BdsNode, Child, Flat } from "../graph.js";
 import type { OpaqueBox } from "../opaque.js";
@@ -77,6 +78,8 @@ export interface BlockDriverInfo {
   /** 0 when the format has no clusters. */
   clusterSize: number;
   isDirty: boolean;
+  /** bdi.vm_state_offset (qemu-io's `info`); absent: 0. */
+  vmStateOffset?: number;
 }
 
 /** What a driver's `.bdrv_get_info` gives: its own answer, or the node it asks instead (raw-format asks its file). */
@@ -90,6 +93,8 @@ export interface RefreshFilenameArgs {
   primaryExactFilename: string;
   /** The primary child's filename after its refresh ("" when there is no primary child). */
   primaryFilename: string;
+  /** Any child's exact_filename after its refresh ("" for none). */
+  exactFilenameOf(child: BdsNode): string;
 }
 
 /**
@@ -117,6 +122,14 @@ export interface BlockStatusAnswer {
   file: BdsNode | null;
 }
 
+/** What x-blockdev-change lets a driver do to its children, inside the command's transaction. */
+export interface ChildChangeOps {
+  /** `bdrv_attach_child(parent, bs, name, &child_of_bds, role)`: attach and refresh permissions. Throws QmpFailure. */
+  attach(bs: BdsNode, name: string, role: number): Child;
+  /** `bdrv_unref_child`: detach, relax the child's permissions, free it if nothing else holds it. */
+  detach(child: Child): void;
+}
+
 export interface DriverDef {
   /** QAPI BlockdevDriver name (format_name). */
   readonly name: string;
@@ -128,15 +141,26 @@ export interface DriverDef {
   readonly supportsBacking: boolean;
   /** `block_driver_can_compress`: has `.bdrv_co_pwritev_compressed(_part)`. */
   readonly canCompress?: boolean;
+  /** The filter turns every write into a compressed one (compress): what goes through it can be written once. */
+  readonly compressesWrites?: boolean;
   /** `mutable_opts`: options that may be left out on reopen (reset to their defaults). */
   readonly mutableOpts: readonly string[];
   /** `strong_runtime_opts`: options that make the node's filename a json: description (a trailing "." is a prefix). */
   readonly strongOpts?: readonly string[];
 
+  /**
+   * `.bdrv_parse_filename` (protocol drivers): a file name the block layer hands the node (a backing
+   * file named by an image header), turned into options; `options.filename` holds it on entry and is
+   * kept or dropped as the driver's `bdrv_needs_filename` says. Throws QmpFailure. Absent: the model
+   * does not open this driver from a file name.
+   */
+  parseFilename?(filename: string, options: Flat): void;
   /** `.bdrv_open`: validate options, set size/alignment/opaque state, open children via ctx. Throws QmpFailure. */
   open(ctx: OpenContext): void;
   /** `.bdrv_close`: release what open took (the children go afterwards, in generic code). */
   close?(node: BdsNode, host: DriverHost): void;
+  /** `.bdrv_attach_aio_context`: the node was moved into another AioContext (aio-context/). */
+  attachAioContext?(node: BdsNode): void;
 
   /** `.bdrv_child_perm`. Absent for drivers that never have children (QEMU asserts they have none). */
   childPerm?(args: ChildPermArgs): PermPair;
@@ -173,6 +197,15 @@ export interface DriverDef {
    * its protocol child's, unless strong options or an overridden backing make it a json: name.
    */
   refreshFilename?(node: BdsNode, args: RefreshFilenameArgs): string;
+  /**
+   * `.bdrv_gather_child_options`: the children's part of bs->full_open_options, as JSON texts by
+   * key; `fullJson` gives a child's own. Absent: each child under its name (and `backing` rules).
+   */
+  gatherChildOptions?(node: BdsNode, fullJson: (child: BdsNode) => string): Record<string, string>;
+  /** `.bdrv_add_child` (x-blockdev-change with `node`). Absent: the node does not support adding a child. */
+  addChild?(node: BdsNode, child: BdsNode, ops: ChildChangeOps): void;
+  /** `.bdrv_del_child` (x-blockdev-change with `child`). Absent: the node does not support removing a child. */
+  delChild?(node: BdsNode, child: Child, ops: ChildChangeOps): void;
   /** `.bdrv_dirname`: the directory relative backing names resolve against. Throws QmpFailure. */
   dirname?(node: BdsNode): string;
   /**
@@ -180,6 +213,12 @@ export interface DriverDef {
    * I/O); true at most once per node. Absent: never.
    */
   firstBlockStatusReadsMetadata?(node: BdsNode): boolean;
+  /**
+   * Whether a read of the node's data is a request to the thread pool (file-posix's
+   * `raw_thread_pool_submit`) that completes in a later main-loop turn, rather than an answer the
+   * coroutine gets at once. Job scheduling depends on it. Absent: at once.
+   */
+  readsInThreadPool?: boolean;
   /**
    * Whether the node's `supported_zero_flags` include BDRV_REQ_MAY_UNMAP (zeros written by
    * unmapping, what `bdrv_can_write_zeroes_with_unmap` asks). Absent: no.
@@ -210,4 +249,22 @@ export interface DriverDef {
   pdiscard?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
   /** `.bdrv_co_block_status`. Absent: a filter defers to its filtered child, anything else is data all through. */
   blockStatus?(host: DriverHost, node: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer;
+  /**
+   * `.bdrv_co_truncate` (data/truncate.ts calls it), which also sets the node's new length as
+   * refresh_total_sectors would. Absent: a filter passes the truncate on, anything else refuses it.
+   */
+  truncate?(host: DriverHost, node: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void;
+  /** bs->supported_truncate_flags. Absent: none. */
+  supportedTruncateFlags?(node: BdsNode): number;
+  /** `.bdrv_debug_event` and the breakpoint hooks (blkdebug). Absent: events are ignored. */
+  debug?: DebugHooks;
+}
+
+/** blkdebug's `.bdrv_debug_*` hooks; errors are positive errno values (0: success). */
+export interface DebugHooks {
+  event(node: BdsNode, event: string): void;
+  breakpoint(node: BdsNode, event: string, tag: string): number;
+  removeBreakpoint(node: BdsNode, tag: string): number;
+  resume(node: BdsNode, tag: string): number;
+  isSuspended(node: BdsNode, tag: string): boolean;
 }

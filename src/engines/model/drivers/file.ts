@@ -4,13 +4,14 @@
  */
 import { statSync } from "node:fs";
 import { Data } from "../data/data.js";
-import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID } from "../data/request-flags.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
+import { fileTruncate } from "../data/truncate.js";
 import { ImageReadError } from "../images/image-errors.js";
 import { readImage } from "../images/read-image.js";
 import { OpaqueSlot } from "../opaque.js";
 import { qemuOptsToQdict } from "../options.js";
 import { BLK_PERM_ALL, permMessageName } from "../perms.js";
-import { fail } from "../qmp-failure.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 
 /** BDRVRawState, the part the model keeps. */
@@ -51,9 +52,21 @@ export const fileDriver: DriverDef = {
   isFilter: false,
   supportsBacking: false,
   mutableOpts: ["x-check-cache-dropped"],
+  readsInThreadPool: true,
 
   /** raw_open_common: zero writes may unmap. */
   supportsZeroUnmap: () => true,
+
+  /**
+   * `raw_parse_filename` → `bdrv_parse_filename_strip_prefix(filename, "file:")`; the name stays in
+   * the options (`bdrv_needs_filename`). A name that would look like another protocol once the
+   * prefix is gone (a colon before the first slash) is made `./NAME`.
+   */
+  parseFilename(filename, options) {
+    if (!filename.startsWith("file:")) return;
+    const rest = filename.slice("file:".length);
+    options["filename"] = /^[^/]*:/.test(rest) ? `./${rest}` : rest;
+  },
 
   open(ctx) {
     const filename = String(ctx.options["filename"]);
@@ -93,12 +106,18 @@ export const fileDriver: DriverDef = {
     const st = slot.get(node);
     if (!st.locking) return;
     const { held: othersHeld, unshared: othersUnshared } = host.locksFor(st.absPath).others([st.lockedPerm, st.lockedUnshared]);
+    // raw_handle_perm_lock appends a hint naming bs->filename to raw_check_lock_bytes' error.
+    const lockFail = (desc: string): never => {
+      const failure = new QmpFailure(desc);
+      failure.hint = `Is another process using the image [${node.exactFilename}]?`;
+      throw failure;
+    };
     for (let i = 0; i < 4; i++) {
-      if (perm & (1 << i) && othersUnshared & (1 << i)) fail(`Failed to get "${permMessageName(i)}" lock`);
+      if (perm & (1 << i) && othersUnshared & (1 << i)) lockFail(`Failed to get "${permMessageName(i)}" lock`);
     }
     const unshared = ~shared & BLK_PERM_ALL;
     for (let i = 0; i < 4; i++) {
-      if (unshared & (1 << i) && othersHeld & (1 << i)) fail(`Failed to get shared "${permMessageName(i)}" lock`);
+      if (unshared & (1 << i) && othersHeld & (1 << i)) lockFail(`Failed to get shared "${permMessageName(i)}" lock`);
     }
     applyLockBytes(st, host, st.lockedPerm | perm, st.lockedUnshared | unshared);
   },
@@ -169,6 +188,14 @@ export const fileDriver: DriverDef = {
   blockStatus(_host, node, _wantZero, offset, bytes) {
     return { status: BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset, file: node };
   },
+
+  /** `raw_co_truncate` (data/truncate.ts). */
+  truncate(host, node, offset, _exact, prealloc) {
+    fileTruncate(host, node, slot.get(node).absPath, offset, prealloc);
+  },
+
+  /** `raw_open_common`: growing a regular file gives zeros. */
+  supportedTruncateFlags: () => BDRV_REQ_ZERO_WRITE,
 
   /** `raw_get_info`: nothing to tell, but it answers. */
   getInfo() {

@@ -1,23 +1,32 @@
 /** The drivers the model implements, by QAPI name. */
 import { blkdebugDriver } from "./blkdebug.js";
+import { blklogwritesDriver } from "./blklogwrites.js";
+import { blkverifyDriver } from "./blkverify.js";
 import { compressDriver } from "./compress.js";
+import { copyBeforeWriteDriver } from "./copy-before-write.js";
 import { copyOnReadDriver } from "./copy-on-read.js";
 import type { DriverDef } from "./driver.js";
 import { fileDriver } from "./file.js";
-import { nullCoDriver } from "./null-co.js";
+import { nullAioDriver, nullCoDriver } from "./null-co.js";
 import { preallocateDriver } from "./preallocate.js";
 import { qcow2Driver } from "./qcow2.js";
+import { quorumDriver } from "./quorum.js";
 import { rawDriver } from "./raw.js";
 import { throttleDriver } from "./throttle.js";
 
 const DRIVERS: readonly DriverDef[] = [
   blkdebugDriver,
+  blklogwritesDriver,
+  blkverifyDriver,
   compressDriver,
+  copyBeforeWriteDriver,
   copyOnReadDriver,
   fileDriver,
+  nullAioDriver,
   nullCoDriver,
   preallocateDriver,
   qcow2Driver,
+  quorumDriver,
   rawDriver,
   throttleDriver,
 ];

@@ -5,6 +5,8 @@ import { Qcow2Image } from "../data/qcow2/qcow2-image.js";
 import { type Qcow2Ctx, qcow2BlockStatus, qcow2Preadv } from "../data/qcow2/qcow2-read.js";
 import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.js";
 import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
+import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
+import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { readImage, type Qcow2Header } from "../images/read-image.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
@@ -12,11 +14,14 @@ import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
+import { type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
 import { hostFileAtZero } from "./underlying.js";
 
 /** BDRVQcow2State, the part the model keeps: the header as read at open. */
 interface Qcow2State {
   header: Qcow2Header;
+  /** What the runtime options set (qcow2_update_options_commit). */
+  runtime: Qcow2Runtime;
   /** s->metadata_preallocation_checked. */
   metadataPreallocationChecked?: boolean;
   /**
@@ -27,6 +32,8 @@ interface Qcow2State {
 }
 
 const slot = new OpaqueSlot<Qcow2State>("qcow2");
+/** Qcow2ReopenState: what prepare checked, for commit to install. */
+const reopenSlot = new OpaqueSlot<Qcow2Runtime>("qcow2-reopen");
 
 /** What a request works on (data/qcow2/): the tables, the data file and the backing node. */
 function dataPath(host: DriverHost, node: BdsNode): Qcow2Ctx {
@@ -38,18 +45,11 @@ function dataPath(host: DriverHost, node: BdsNode): Qcow2Ctx {
   return { host, node, img: st.image, data: dataFile ?? file, hasDataFile: dataFile !== undefined, backing: childNamed(node, "backing")?.bs ?? null };
 }
 
-const RUNTIME_OPTS = [
-  "lazy-refcounts",
-  "pass-discard-request",
-  "pass-discard-snapshot",
-  "pass-discard-other",
-  "overlap-check",
-  "cache-size",
-  "l2-cache-size",
-  "l2-cache-entry-size",
-  "refcount-cache-size",
-  "cache-clean-interval",
-];
+/** What the options are checked against (qcow2_update_options_prepare reads bs and the open flags). */
+function optionsContext(header: Qcow2Header, unmap: boolean): Qcow2OptionsContext {
+  // qcow2_do_open: bs->total_sectors = header.size / BDRV_SECTOR_SIZE.
+  return { header, virtualDiskSize: Math.floor(header.virtualSize / 512) * 512, unmap };
+}
 
 function readHeader(node: BdsNode): Qcow2Header {
   const child = childNamed(node, "file");
@@ -76,12 +76,16 @@ export const qcow2Driver: DriverDef = {
   isFilter: false,
   supportsBacking: true,
   canCompress: true,
-  mutableOpts: [...RUNTIME_OPTS, "overlap-check.template", "overlap-check.main-header"],
+  mutableOpts: QCOW2_MUTABLE_OPTS,
+  strongOpts: ["encrypt.key-secret"],
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
     const header = readHeader(ctx.node);
-    slot.set(ctx.node, { header, image: loadTables(ctx.host, file.bs) });
+    const image = loadTables(ctx.host, file.bs);
+    // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
+    const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
+    slot.set(ctx.node, { header, runtime, image });
     ctx.node.size = header.virtualSize;
     ctx.node.backingFile = header.backingFile;
     ctx.node.backingFormat = header.backingFormat;
@@ -89,6 +93,7 @@ export const qcow2Driver: DriverDef = {
     let dataFile = ctx.openChild("data-file", BDRV_CHILD_DATA, true);
     if (!header.externalDataFile) {
       if (dataFile) fail("'data-file' can only be set for images with an external data file");
+      if (header.dataFileRaw) fail("data-file-raw requires a data file");
       return;
     }
     // The header's name is opened as given: QEMU resolves it against its working directory, not
@@ -101,19 +106,31 @@ export const qcow2Driver: DriverDef = {
 
   childPerm: bdrvDefaultPerms,
 
-  /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes the runtime options. */
+  /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes and checks the runtime options. */
   reopenPrepare(rs) {
-    for (const key of RUNTIME_OPTS) delete rs.options[key];
+    const st = slot.get(rs.bs);
+    reopenSlot.set(rs, qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap), rs.options));
   },
 
-  /** `qcow2_reopen_commit` → `qcow2_update_options_commit`: new (empty) metadata caches. */
+  /** `qcow2_reopen_commit` → `qcow2_update_options_commit`: the new settings and (empty) metadata caches. */
   reopenCommit(rs) {
-    slot.get(rs.bs).image?.dropCaches();
+    const st = slot.get(rs.bs);
+    st.runtime = reopenSlot.get(rs);
+    st.image?.dropCaches();
+    rs.opaque = null;
+  },
+
+  /** `qcow2_reopen_abort`: the staged caches are dropped. */
+  reopenAbort(rs) {
+    rs.opaque = null;
   },
 
   /** `qcow2_get_info`. */
   getInfo(node) {
-    return { info: { clusterSize: slot.get(node).header.clusterSize, isDirty: false } };
+    const { clusterSize, virtualSize, extendedL2 } = slot.get(node).header;
+    // qcow2_vm_state_offset: l1_vm_state_index (size_to_l1 of the size) << (cluster_bits + l2_bits).
+    const l1Span = clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
+    return { info: { clusterSize, isDirty: false, vmStateOffset: Math.ceil(virtualSize / l1Span) * l1Span } };
   },
 
   /** `qcow2_get_specific_info`: ImageInfoSpecificQCow2 in QAPI member order. */
@@ -122,14 +139,15 @@ export const qcow2Driver: DriverDef = {
     const data: Record<string, unknown> = {
       compat: h.version >= 3 ? "1.1" : "0.10",
       "compression-type": "zlib",
-      "lazy-refcounts": false,
+      // The header's bit, not the runtime option.
+      "lazy-refcounts": h.lazyRefcounts,
       "refcount-bits": h.refcountBits,
     };
     // The header's name, even when the data-file child was given explicitly.
     if (h.dataFile !== "") data["data-file"] = h.dataFile;
-    if (h.externalDataFile) data["data-file-raw"] = false;
+    if (h.externalDataFile) data["data-file-raw"] = h.dataFileRaw;
     data["corrupt"] = false;
-    data["extended-l2"] = false;
+    data["extended-l2"] = h.extendedL2;
     return { type: "qcow2", data };
   },
 
@@ -200,6 +218,17 @@ export const qcow2Driver: DriverDef = {
   pdiscard(host, node, offset, bytes) {
     qcow2Pdiscard(dataPath(host, node), offset, bytes);
   },
+
+  /** `qcow2_co_truncate` (data/qcow2/qcow2-truncate.ts); bs->total_sectors follows the new size. */
+  truncate(host, node, offset, exact, prealloc, flags) {
+    const st = slot.get(node);
+    qcow2Truncate(dataPath(host, node), offset, exact, prealloc, flags, st.header.dataFileRaw);
+    node.size = Math.floor(offset / 512) * 512;
+    st.header = { ...st.header, virtualSize: offset };
+  },
+
+  /** `qcow2_do_open`. */
+  supportedTruncateFlags: () => BDRV_REQ_ZERO_WRITE,
 
   /** `qcow2_co_block_status`. */
   blockStatus(host, node, _wantZero, offset, bytes) {

@@ -1,6 +1,7 @@
 /** `raw` (raw-format.c): a pass-through format, optionally a window (`offset`, `size`) of its file. */
-import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { bdrvDebugEvent, bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { Errno, ioFail } from "../data/io-error.js";
+import { rawTruncate } from "../data/truncate.js";
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
@@ -106,12 +107,14 @@ export const rawDriver: DriverDef = {
   /** `raw_co_preadv`. */
   preadv(host, node, offset, bytes, flags) {
     const at = adjustOffset(node, offset, bytes, false);
+    bdrvDebugEvent(at.file, "read_aio");
     return bdrvPreadv(host, at.file, at.offset, bytes, flags);
   },
 
   /** `raw_co_pwritev` (the model's raw nodes are never probed, so the first sector is not guarded). */
   pwritev(host, node, offset, data, flags) {
     const at = adjustOffset(node, offset, data.length, true);
+    bdrvDebugEvent(at.file, "write_aio");
     bdrvPwritev(host, at.file, at.offset, data, flags);
   },
 
@@ -125,6 +128,15 @@ export const rawDriver: DriverDef = {
   pdiscard(host, node, offset, bytes) {
     const at = adjustOffset(node, offset, bytes, true);
     bdrvPdiscard(host, at.file, at.offset, bytes);
+  },
+
+  /** `raw_co_truncate` (data/truncate.ts). */
+  truncate: rawTruncate,
+
+  /** `raw_open`: what its file supports of BDRV_REQ_ZERO_WRITE. */
+  supportedTruncateFlags(node) {
+    const file = childNamed(node, "file")!.bs;
+    return (file.driver.supportedTruncateFlags?.(file) ?? 0) & BDRV_REQ_ZERO_WRITE;
   },
 
   /** `raw_co_block_status`: whatever the file says at the moved offset. */

@@ -1,5 +1,6 @@
 /** `throttle`: a filter bound to a throttle group (object-add throttle-group), which it references while open. */
 import { OpaqueSlot } from "../opaque.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 import { FILTER_DEFAULTS, FILTER_IO, openFilteredFile, passCompressed } from "./filter.js";
@@ -39,6 +40,16 @@ export const throttleDriver: DriverDef = {
   /** `throttle_close` → `throttle_group_unregister_tgm`. */
   close(node, host) {
     host.throttleGroups.unref(slot.get(node).group);
+  },
+
+  /**
+   * `throttle_attach_aio_context` → throttle_group_attach_aio_context on the node's group member.
+   * Moved while it opens (its file child draws it into that child's iothread, before
+   * throttle_configure_tgm registered it), the member has no throttle state yet and QEMU 7.2
+   * dereferences NULL.
+   */
+  attachAioContext(node) {
+    if (node.opaque?.slot !== slot) throw new QemuAbort("SIGSEGV", "throttle_group_attach_aio_context: the throttle node is moved to another AioContext before it joined its group");
   },
 
   /** `throttle_reopen_prepare`: parse (and take) the group option; the switch waits for commit. */

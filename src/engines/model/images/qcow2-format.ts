@@ -50,6 +50,12 @@ export const EXT_DATA_FILE = 0x44415441;
 
 /** Incompatible feature bit: guest data lives in an external data file. */
 export const INCOMPAT_DATA_FILE = 1 << 2;
+/** Incompatible feature bit: L2 entries are 16 bytes wide (subclusters). */
+export const INCOMPAT_EXTL2 = 1n << 4n;
+/** Compatible feature bit: lazy refcounts. */
+export const COMPAT_LAZY_REFCOUNTS = 1n;
+/** Autoclear feature bit: the external data file is a valid raw image. */
+export const AUTOCLEAR_DATA_FILE_RAW = 1n << 1n;
 
 /** L1 and L2 tables are arrays of 64-bit entries. */
 export const TABLE_ENTRY_SIZE = 8;

@@ -11,6 +11,8 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ImageFormatError, ImageReadError } from "./image-errors.js";
 import {
+  AUTOCLEAR_DATA_FILE_RAW,
+  COMPAT_LAZY_REFCOUNTS,
   EXT_ALIGNMENT,
   EXT_BACKING_FORMAT,
   EXT_DATA_FILE,
@@ -18,6 +20,7 @@ import {
   EXT_HEADER_LENGTH,
   H,
   INCOMPAT_DATA_FILE,
+  INCOMPAT_EXTL2,
   L1E_OFFSET_MASK,
   MAX_BACKING_FILE_NAME,
   MAX_CLUSTER_BITS,
@@ -61,6 +64,14 @@ export interface Qcow2Header {
    * zeros, and "data" is somewhere in the image file (the model does not follow it).
    */
   firstCluster: "unallocated" | "zero" | "data";
+  /** crypt_method: 0 none, 1 AES, 2 LUKS. */
+  cryptMethod: number;
+  /** Compatible feature bit 0: lazy refcounts (what `lazy-refcounts` defaults to). */
+  lazyRefcounts: boolean;
+  /** Incompatible feature bit 4: extended L2 entries (16 bytes each instead of 8). */
+  extendedL2: boolean;
+  /** Autoclear feature bit 1: the external data file is a valid raw image. */
+  dataFileRaw: boolean;
 }
 
 /** An image as `qemu-img info` would summarise it. */
@@ -164,6 +175,9 @@ interface HeaderFields {
   l1Size: number;
   l1TableOffset: number;
   incompatibleFeatures: bigint;
+  compatibleFeatures: bigint;
+  autoclearFeatures: bigint;
+  cryptMethod: number;
   refcountOrder: number;
   headerLength: number;
 }
@@ -183,6 +197,9 @@ function readFields(image: ImageBytes): HeaderFields {
     l1Size: h.readUInt32BE(H.l1Size),
     l1TableOffset: Number(h.readBigUInt64BE(H.l1TableOffset)),
     incompatibleFeatures: v3 ? h.readBigUInt64BE(H.incompatibleFeatures) : 0n,
+    compatibleFeatures: v3 ? h.readBigUInt64BE(H.compatibleFeatures) : 0n,
+    autoclearFeatures: v3 ? h.readBigUInt64BE(H.autoclearFeatures) : 0n,
+    cryptMethod: h.readUInt32BE(H.cryptMethod),
     refcountOrder: v3 ? h.readUInt32BE(H.refcountOrder) : V2_REFCOUNT_ORDER,
     headerLength: v3 ? h.readUInt32BE(H.headerLength) : V2_HEADER_LENGTH,
   };
@@ -210,6 +227,10 @@ function qcow2Header(image: ImageBytes, f: HeaderFields): Qcow2Header {
     refcountBits: 2 ** f.refcountOrder,
     externalDataFile: (f.incompatibleFeatures & BigInt(INCOMPAT_DATA_FILE)) !== 0n,
     firstCluster: firstCluster(image, f),
+    cryptMethod: f.cryptMethod,
+    lazyRefcounts: (f.compatibleFeatures & COMPAT_LAZY_REFCOUNTS) !== 0n,
+    extendedL2: (f.incompatibleFeatures & INCOMPAT_EXTL2) !== 0n,
+    dataFileRaw: (f.autoclearFeatures & AUTOCLEAR_DATA_FILE_RAW) !== 0n,
   };
 }
 

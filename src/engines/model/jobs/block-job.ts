@@ -8,6 +8,7 @@ import type { BdsNode, Child, JobParent } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
+import { IoError } from "../data/io-error.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import { checkNewJobId, Job, type JobDriver, type JobFlags } from "./job.js";
@@ -45,6 +46,15 @@ export class BlockJob extends Job implements JobParent {
 
   private emitProgressEvent(event: string): void {
     this.state.emit(event, this.progressEventData());
+  }
+
+  /**
+   * `block_job_error_action` with the default on-error policy (report): BLOCK_JOB_ERROR unless the
+   * job is cancelled; the caller ends with `ret` (-errno).
+   */
+  errorAction(isRead: boolean, ret: number): number {
+    if (!this.isCancelled()) this.state.emit("BLOCK_JOB_ERROR", { device: this.id, operation: isRead ? "read" : "write", action: "report" });
+    return ret;
   }
 
   /** `child_job_drained_begin`. */
@@ -149,4 +159,15 @@ export function createBlockJob<J extends BlockJob>(state: LayerState, req: Block
     throw e;
   }
   return job;
+}
+
+/** Run a request of a job's: 0, or -errno of the I/O error it failed with (QEMU's return value). */
+export function catchIoError(request: () => void): number {
+  try {
+    request();
+    return 0;
+  } catch (e) {
+    if (e instanceof IoError) return -e.errno;
+    throw e;
+  }
 }

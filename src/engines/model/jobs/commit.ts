@@ -21,8 +21,10 @@ import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE
 import { fail } from "../qmp-failure.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
 import { runInTransaction } from "../transaction.js";
+import { bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
+import { bdrvTruncate } from "../data/truncate.js";
 import { isAllocatedAbove } from "./block-status.js";
-import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
+import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, createBlockJob } from "./block-job.js";
 import type { Coroutine } from "./coroutine.js";
 import type { JobDriver, JobFlags } from "./job.js";
 import { jobEarlyFail } from "./job-finish.js";
@@ -43,13 +45,17 @@ export class CommitJob extends BlockJob {
   backingFileStr: string | null = null;
 }
 
-/** `commit_run`: chunk by chunk, copying what is allocated above base (nothing, in the model). */
+/** `commit_run`: chunk by chunk, copying what is allocated above base into base. */
 function* commitRun(s: CommitJob): Coroutine<number> {
   const topBs = s.top!.root!.bs;
+  const baseBs = s.base!.root!.bs;
   const len = nodeLength(topBs);
   s.progressSetRemaining(len);
-  // A base smaller than top would be grown first (blk_co_truncate); the model keeps the images'
-  // sizes, so a commit into a smaller base is not modelled (see README).
+  // A base smaller than top is grown first (blk_truncate, preallocation off).
+  if (nodeLength(baseBs) < len) {
+    const ret = catchIoError(() => bdrvTruncate(s.state, baseBs, len, false, "off", 0));
+    if (ret < 0) return ret;
+  }
   let delayNs = 0;
   let n = 0;
   for (let offset = 0; offset < len; offset += n) {
@@ -58,6 +64,16 @@ function* commitRun(s: CommitJob): Coroutine<number> {
     if (s.isCancelled()) break;
     const status = yield* isAllocatedAbove(s, topBs, s.baseOverlay, true, offset, COMMIT_BUFFER_SIZE);
     n = status.n;
+    if (status.allocated) {
+      // commit_populate's blk_co_pread from top, then blk_co_pwrite into base.
+      let inSource = true;
+      const ret = catchIoError(() => {
+        const data = bdrvPreadv(s.state, topBs, offset, n);
+        inSource = false;
+        bdrvPwritev(s.state, baseBs, offset, data);
+      });
+      if (ret < 0) return s.errorAction(inSource, ret);
+    }
     s.progressUpdate(n);
     delayNs = status.allocated ? s.ratelimitDelay(n) : 0;
   }

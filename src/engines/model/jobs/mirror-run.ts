@@ -14,7 +14,12 @@
 import { bdrvDrainedBegin } from "../drain.js";
 import { nodeLength } from "../node-length.js";
 import type { Coroutine } from "./coroutine.js";
-import { isAllocatedAbove } from "./block-status.js";
+import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import type { Data } from "../data/data.js";
+import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
+import { bdrvTruncate } from "../data/truncate.js";
+import { catchIoError } from "./block-job.js";
+import { blockStatusData, isAllocatedAbove } from "./block-status.js";
 import type { MirrorJob } from "./mirror.js";
 import { BLOCK_JOB_SLICE_TIME_NS } from "./ratelimit.js";
 
@@ -65,10 +70,15 @@ function* mirrorDirtyInit(s: MirrorJob): Coroutine<number> {
       s.dirty.set(0, s.bdevLength);
       return 0;
     }
-    // Zeroing the target first: done at once (no progress is counted for it).
-    for (let offset = 0; offset < s.bdevLength; offset += Math.min(s.bdevLength - offset, step)) {
+    // Zeroing the target first (mirror_perform, MIRROR_METHOD_ZERO): the requests complete at
+    // once, and no progress is counted for them.
+    for (let offset = 0; offset < s.bdevLength; ) {
+      const bytes = Math.min(s.bdevLength - offset, step);
       yield* mirrorThrottle(s);
       if (s.isCancelled()) return 0;
+      const ret = mirrorCoZero(s, offset, bytes);
+      if (ret < 0) return ret;
+      offset += bytes;
     }
   }
   for (let offset = 0; offset < s.bdevLength; ) {
@@ -78,6 +88,59 @@ function* mirrorDirtyInit(s: MirrorJob): Coroutine<number> {
     const status = yield* isAllocatedAbove(s, bs, s.baseOverlay, true, offset, bytes);
     if (status.allocated) s.dirty.set(offset, status.n);
     offset += status.n;
+  }
+  return 0;
+}
+
+type MirrorMethod = "copy" | "zero" | "discard";
+
+/** `mirror_co_zero`: zeros into the target, unmapping them where `unmap` lets it. */
+function mirrorCoZero(s: MirrorJob, offset: number, bytes: number): number {
+  const ret = catchIoError(() => bdrvPwriteZeroes(s.state, s.targetBs(), offset, bytes, s.unmap ? BDRV_REQ_MAY_UNMAP : 0));
+  return ret < 0 ? s.errorAction(false, ret) : 0;
+}
+
+/** A copy whose read went to the thread pool: its write waits for the read's completion. */
+interface PendingCopy {
+  offset: number;
+  data: Data;
+}
+
+/**
+ * `mirror_perform` of one request: a copy reads the source below mirror_top and writes the
+ * target (`mirror_co_read`, `mirror_read_complete`), a zero or discard only touches the target.
+ * A read from a host file completes later (its write is queued in `pending`), any other at once.
+ * A failed request ends the job with its error (on-error report), read or write as it failed.
+ */
+function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: MirrorMethod, readsHostFile: boolean, pending: PendingCopy[]): number {
+  if (method === "zero") return mirrorCoZero(s, offset, bytes);
+  let isRead = method === "copy";
+  const ret = catchIoError(() => {
+    if (method === "discard") {
+      bdrvPdiscard(s.state, s.targetBs(), offset, bytes);
+      return;
+    }
+    const data = bdrvPreadv(s.state, s.source(), offset, bytes);
+    if (readsHostFile) {
+      pending.push({ offset, data });
+      return;
+    }
+    isRead = false;
+    bdrvPwritev(s.state, s.targetBs(), offset, data);
+  });
+  return ret < 0 ? s.errorAction(isRead, ret) : 0;
+}
+
+/**
+ * The reads an iteration sent to the thread pool complete together, after it: the pool's
+ * completion bottom half takes finished requests newest first (thread_pool_completion_bh walks a
+ * list that submissions prepend to), so their writes, and the target clusters they allocate, come
+ * in the reverse order of the reads.
+ */
+function completeCopies(s: MirrorJob, pending: PendingCopy[]): number {
+  for (const op of pending.reverse()) {
+    const ret = catchIoError(() => bdrvPwritev(s.state, s.targetBs(), op.offset, op.data));
+    if (ret < 0) return s.errorAction(false, ret);
   }
   return 0;
 }
@@ -99,25 +162,27 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
   const writeZeroesOk = s.targetCanZeroWithUnmap();
   const maxIoBytes = Math.max(s.bufSize / MAX_IN_FLIGHT, MAX_IO_BYTES);
   let delayNs = 0;
+  const pending: PendingCopy[] = [];
   while (nbChunks > 0 && offset < s.bdevLength) {
-    // bdrv_block_status_above(source, NULL): data, or (nothing allocated) zeros.
-    const status = yield* isAllocatedAbove(s, s.source(), null, true, offset, nbChunks * s.granularity);
-    let ioBytes = status.allocated ? Math.min(status.n, maxIoBytes) : status.n;
+    const status = yield* blockStatusData(s, s.source(), offset, nbChunks * s.granularity);
+    let ioBytes = status.data ? Math.min(status.n, maxIoBytes) : status.n;
     ioBytes -= ioBytes % s.granularity;
-    let copy = true;
+    let method: MirrorMethod = "copy";
     if (ioBytes < s.granularity) ioBytes = s.granularity;
-    else if (!status.allocated) copy = !s.alignedToTargetClusters(offset, ioBytes);
+    else if (!status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
     ioBytes = Math.min(ioBytes, s.bdevLength - offset);
-    // mirror_perform: the request completes at once (mirror_iteration_done).
+    const ret = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
+    if (ret < 0) return ret;
     s.progressUpdate(ioBytes);
     s.targetWritten = true;
-    const acct = !copy && writeZeroesOk ? 0 : ioBytes;
+    const acct = method !== "copy" && writeZeroesOk ? 0 : ioBytes;
     offset += ioBytes;
     nbChunks -= Math.ceil(ioBytes / s.granularity);
     delayNs = s.ratelimitDelay(acct);
   }
   s.iterOffset = offset;
-  return delayNs;
+  const ret = completeCopies(s, pending);
+  return ret < 0 ? ret : delayNs;
 }
 
 export function* mirrorRun(s: MirrorJob): Coroutine<number> {
@@ -128,8 +193,11 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
     s.bdevLength = nodeLength(s.source());
     const targetLength = nodeLength(s.targetBs());
     if (s.base === s.targetBs()) {
-      // Active commit grows the base to the top's size (blk_co_truncate), which the model does
-      // not write into the image (see README).
+      // Active commit grows a smaller base to the top's size (blk_co_truncate, preallocation off).
+      if (s.bdevLength > targetLength) {
+        ret = catchIoError(() => bdrvTruncate(s.state, s.targetBs(), s.bdevLength, false, "off", 0));
+        if (ret < 0) break run;
+      }
     } else if (s.bdevLength !== targetLength) {
       s.err = "Source and target image have different sizes";
       ret = -22;
@@ -156,7 +224,14 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
       s.progressSetRemaining(cnt);
       let delayNs = 0;
       const delta = s.state.loop.nowNs - s.lastPauseNs;
-      if (delta < BLOCK_JOB_SLICE_TIME_NS && cnt !== 0) delayNs = yield* mirrorIteration(s);
+      if (delta < BLOCK_JOB_SLICE_TIME_NS && cnt !== 0) {
+        delayNs = yield* mirrorIteration(s);
+        // A request failed (s->ret): the job ends with its error.
+        if (delayNs < 0) {
+          ret = delayNs;
+          break run;
+        }
+      }
       let shouldComplete = false;
       // cnt is still the count from before this turn's iteration: READY comes a turn later.
       if (cnt === 0) {

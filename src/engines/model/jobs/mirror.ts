@@ -44,6 +44,8 @@ export class MirrorJob extends BlockJob {
   toReplace: BdsNode | null = null;
   isNoneMode = false;
   zeroTarget = false;
+  /** s->unmap: zeros written to the target may be unmapped (blockdev-mirror's `unmap`, default on). */
+  unmap = true;
   copyMode: MirrorCopyMode = "background";
   activelySynced = false;
   shouldComplete = false;
@@ -214,6 +216,7 @@ interface MirrorStartJob {
   granularity: number;
   bufSize: number;
   zeroTarget: boolean;
+  unmap?: boolean;
   driver: JobDriver<MirrorJob>;
   isNoneMode: boolean;
   base: BdsNode | null;
@@ -284,6 +287,7 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
     s.replaces = req.replaces;
     s.isNoneMode = req.isNoneMode;
     s.zeroTarget = req.zeroTarget;
+    s.unmap = req.unmap ?? true;
     s.copyMode = req.copyMode;
     s.base = req.base;
     s.baseOverlay = findOverlay(bs, req.base);
@@ -335,6 +339,8 @@ export interface MirrorStart {
   bufSize: number;
   sync: "full" | "top" | "none" | "incremental" | "bitmap";
   zeroTarget: boolean;
+  /** blockdev-mirror's `unmap` (default on). */
+  unmap?: boolean;
   filterNodeName: string | null;
   copyMode: MirrorCopyMode;
 }

@@ -10,6 +10,8 @@
 import { blkNewWithBs, blkUnref } from "../block-backend.js";
 import { cowBs, cowChild, filterBs, filterOrCowBs, findOverlay, freezeBackingChain, skipFilters, unfreezeBackingChain } from "../chain.js";
 import { bdrvChangeBackingFile } from "../change-backing.js";
+import { bdrvPreadv } from "../data/block-io.js";
+import { BDRV_REQ_PREFETCH } from "../data/request-flags.js";
 import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd, withDrained } from "../drain.js";
 import { copyOnReadDriver, corFilterDrop } from "../drivers/copy-on-read.js";
 import type { BdsNode, BlockBackend } from "../graph.js";
@@ -25,7 +27,7 @@ import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-
 import { setBackingHd } from "../set-backing.js";
 import { runInTransaction } from "../transaction.js";
 import { isAllocatedAbove } from "./block-status.js";
-import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
+import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, createBlockJob } from "./block-job.js";
 import type { Coroutine } from "./coroutine.js";
 import type { JobDriver, JobFlags } from "./job.js";
 import { jobEarlyFail } from "./job-finish.js";
@@ -47,7 +49,7 @@ export class StreamJob extends BlockJob {
   bsReadOnly = false;
 }
 
-/** `stream_run`: chunk by chunk, copy up what the chain below holds (nothing, in the model). */
+/** `stream_run`: chunk by chunk, copy up what the chain below holds. */
 function* streamRun(s: StreamJob): Coroutine<number> {
   const unfiltered = skipFilters(s.targetBs)!;
   // Nothing to stream.
@@ -70,10 +72,24 @@ function* streamRun(s: StreamJob): Coroutine<number> {
       if (!below.allocated && n === 0) n = len - offset;
       copy = below.allocated;
     }
+    if (copy) {
+      const ret = streamPopulate(s, offset, n);
+      if (ret < 0) return s.errorAction(true, ret);
+    }
     s.progressUpdate(n);
     delayNs = copy ? s.ratelimitDelay(n) : 0;
   }
   return 0;
+}
+
+/**
+ * `stream_populate`: a read through the job's BlockBackend on the copy-on-read filter that only
+ * prefetches — the filter copies what the chain holds above `bottom` into `bs` as it reads.
+ */
+function streamPopulate(s: StreamJob, offset: number, bytes: number): number {
+  return catchIoError(() => {
+    bdrvPreadv(s.state, s.blk!.root!.bs, offset, bytes, BDRV_REQ_PREFETCH);
+  });
 }
 
 /** `stream_prepare`: the filter goes, then `bs` is linked to the base, in the graph and in its header. */

@@ -7,7 +7,8 @@
 import { blkInsertBs, blkNew, blkUnref, type PendingBackend } from "../block-backend.js";
 import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { Data } from "../data/data.js";
-import { Errno, ioFail } from "../data/io-error.js";
+import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { flushMeetsBlkdebugRules } from "../drivers/blkdebug.js";
 import { BDRV_REQ_WRITE_COMPRESSED } from "../data/request-flags.js";
 import type { BdsNode, Child } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
@@ -107,8 +108,14 @@ export class IoBackend {
     bdrvPdiscard(this.state, this.bs, offset, bytes);
   }
 
-  /** `blk_flush`: the model writes everything through at once, so there is never anything to flush. */
-  flush(): void {}
+  /**
+   * `blk_flush`: the model writes everything through at once, so there is never anything to flush —
+   * but a flush is a request blkdebug's rules see (FLUSH_TO_OS/DISK events, flush errors), and the
+   * model does not follow those.
+   */
+  flush(): void {
+    if (flushMeetsBlkdebugRules(this.bs)) throw new ModelIoUnsupportedError("a flush that reaches a blkdebug node with rules");
+  }
 
   /** The data of a read as qemu-io's buffer ends up holding it (it fills the buffer with 0xab first). */
   static asRead(data: Data): Data {

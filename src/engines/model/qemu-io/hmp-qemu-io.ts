@@ -37,7 +37,8 @@ export function hmpQemuIo(state: LayerState, device: string, command: string): s
     blk = new IoBackend(state, node);
   } catch (e) {
     if (!(e instanceof QmpFailure)) throw e;
-    out.monitor(`Error: ${e.body.desc}`);
+    // hmp_handle_error → error_reportf_err: prefixed message, then any hint.
+    out.monitor(e.hint === undefined ? `Error: ${e.body.desc}` : `Error: ${e.body.desc}\n${e.hint}`);
     return out.text();
   }
   try {

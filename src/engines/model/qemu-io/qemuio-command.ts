@@ -10,6 +10,8 @@ import type { IoBackend } from "./backend.js";
 import type { CommandContext, CommandFn } from "./command-context.js";
 import { aioReadF, readF, readvF } from "./commands-read.js";
 import { abortF, aioFlushF, allocF, discardF, flushF, helpF, lengthF, mapF, sleepF } from "./commands-misc.js";
+import { breakF, removeBreakF, resumeF, waitBreakF } from "./commands-debug.js";
+import { infoF, reopenF, truncateF } from "./commands-node.js";
 import { aioWriteF, writeF, writevF } from "./commands-write.js";
 import { findCommand } from "./command-table.js";
 import type { QemuIoOutput } from "./output.js";
@@ -29,6 +31,13 @@ function commandFunctions(state: LayerState): ReadonlyMap<string, CommandFn> {
     ["alloc", allocF(state)],
     ["map", mapF(state)],
     ["length", lengthF],
+    ["info", infoF],
+    ["truncate", truncateF(state)],
+    ["reopen", reopenF(state)],
+    ["break", breakF],
+    ["remove_break", removeBreakF],
+    ["resume", resumeF],
+    ["wait_break", waitBreakF],
     ["sleep", sleepF],
     ["help", helpF],
     ["abort", abortF],
@@ -58,7 +67,8 @@ export function qemuioCommand(state: LayerState, blk: IoBackend, line: string, o
       blk.setPerm(blk.perm | ct.perm, blk.shared);
     } catch (e) {
       if (!(e instanceof QmpFailure)) throw e;
-      return out.monitor(e.body.desc);
+      // error_report_err: the message, then any hint appended to it.
+      return out.monitor(e.hint === undefined ? e.body.desc : `${e.body.desc}\n${e.hint}`);
     }
   }
   const ctx: CommandContext = { blk, out, info: ct, sleep: (ms) => state.loop.run(ms) };

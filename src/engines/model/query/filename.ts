@@ -102,19 +102,29 @@ export class FilenameCache {
     if (!("driver" in opts)) opts["driver"] = n.driver.name;
     const backing = childNamed(n, "backing");
     const overridden = backing ? n.autoBackingFile !== this.done.get(backing.bs)!.filename : n.autoBackingFile !== "";
-    for (let i = n.children.length - 1; i >= 0; i--) {
-      const c = n.children[i]!;
-      if (c === backing && !overridden) continue;
-      opts[c.name] = { json: this.done.get(c.bs)!.fullJson };
+    if (n.driver.gatherChildOptions) {
+      const gathered = n.driver.gatherChildOptions(n, (bs) => this.done.get(bs)!.fullJson);
+      for (const [key, json] of Object.entries(gathered)) opts[key] = { json };
+    } else {
+      for (let i = n.children.length - 1; i >= 0; i--) {
+        const c = n.children[i]!;
+        if (c === backing && !overridden) continue;
+        opts[c.name] = { json: this.done.get(c.bs)!.fullJson };
+      }
+      if (overridden && !backing) opts["backing"] = null;
     }
-    if (overridden && !backing) opts["backing"] = null;
 
     const primary = primaryChild(n)?.bs;
     const primaryExact = primary ? this.done.get(primary)!.exact : "";
     let exact: string;
     if (n.driver.refreshFilename) {
       const primaryFilename = primary ? this.done.get(primary)!.filename : "";
-      exact = n.driver.refreshFilename(n, { fullOpenOptionKeys: Object.keys(opts), primaryExactFilename: primaryExact, primaryFilename });
+      exact = n.driver.refreshFilename(n, {
+        fullOpenOptionKeys: Object.keys(opts),
+        primaryExactFilename: primaryExact,
+        primaryFilename,
+        exactFilenameOf: (bs) => this.done.get(bs)?.exact ?? "",
+      });
     } else if (primary) {
       // A format node directly on a protocol node may take its filename, as opening that file
       // would build the same tree again: not for filters, nor with strong options or another backing.

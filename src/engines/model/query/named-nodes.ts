@@ -5,7 +5,7 @@
  */
 import { fullBackingFilename } from "../backing-filename.js";
 import type { BlockDriverInfo } from "../drivers/driver.js";
-import { childNamed, filteredChild, type BdsNode } from "../graph.js";
+import { childNamed, filteredChild, type BdsNode, type Child } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
 import { optBool } from "../options.js";
@@ -49,7 +49,7 @@ class ChainCache {
       // A format node sums its storage children (`bdrv_sum_allocated_file_size`): a qcow2 with an
       // external data file counts both files. Usually `file` is the only one, and the walk goes on.
       const file = childNamed(n, "file");
-      if (!file) return { value: undefined };
+      if (!file) return { value: this.sumAllocated(n.children.filter((c) => c.role & STORAGE_ROLES)) };
       const others = n.children.filter((c) => c !== file && c.role & STORAGE_ROLES);
       if (others.length === 0) return { next: file.bs };
       let sum: number | undefined = this.allocatedSize(file.bs);
@@ -59,6 +59,17 @@ class ChainCache {
       }
       return { value: sum };
     });
+  }
+
+  /** `bdrv_sum_allocated_file_size` over these children: 0 for none, -ENOTSUP (undefined) if any has none. */
+  private sumAllocated(children: readonly Child[]): number | undefined {
+    let sum = 0;
+    for (const c of children) {
+      const size = this.allocatedSize(c.bs);
+      if (size === undefined) return undefined;
+      sum += size;
+    }
+    return sum;
   }
 
   /** Follow the steps until a node answers (or is cached), then cache the answer on the path. */

@@ -36,6 +36,9 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
   for (const k of GENERIC_CONSUMED) delete opts[k];
   qemuOptsToQdict(opts, GENERIC_PUT_BACK);
 
+  // bdrv_parse_discard_flags: a QMP reopen passes the enum, qemu-io's `reopen -o` any string.
+  const discard = entry.options["discard"];
+  if (discard !== undefined && !["off", "ignore", "on", "unmap"].includes(String(discard))) fail("Invalid discard option");
   checkDetectZeroes(entry.options, entry.unmap);
   if (!drv.reopenPrepare) {
     fail(`Block format '${drv.name}' used by node '${bs.name}' does not support reopening files`);

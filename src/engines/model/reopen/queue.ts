@@ -76,7 +76,7 @@ export class ReopenQueue {
     entry.options = options;
     entry.explicitOptions = explicitOptions;
     entry.readOnly = optBool(options["read-only"]);
-    entry.unmap = "discard" in options ? options["discard"] === "unmap" : bs.unmap;
+    entry.unmap = "discard" in options ? options["discard"] === "unmap" || options["discard"] === "on" : bs.unmap;
     if (!existing) {
       this.entries.push(entry);
       this.byNode.set(bs, entry);

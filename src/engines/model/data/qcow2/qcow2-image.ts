@@ -11,7 +11,7 @@
  * `file`: what was loaded is kept, what was not is read from the new file.
  */
 import type { DriverHost } from "../../drivers/driver.js";
-import type { BdsNode } from "../../graph.js";
+import { type BdsNode, filteredChild } from "../../graph.js";
 import { H } from "../../images/qcow2-format.js";
 import { bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
@@ -21,6 +21,24 @@ import { type MetadataIo, Qcow2Refcounts } from "./qcow2-refcount.js";
 
 /** Incompatible feature bits the model's data path cannot follow: compression type, extended L2. */
 const UNSUPPORTED_INCOMPATIBLE = (1n << 3n) | (1n << 4n);
+
+/**
+ * The refcount table's entries as numbers: `Number(entry & REFT_OFFSET_MASK)`, computed from the two
+ * 32-bit halves. A fresh image's table is a whole cluster (8,192 entries at 64 KiB) read at every
+ * open, and a BigInt per entry made this loop the model's largest cost per opened qcow2 node.
+ */
+function refcountTableOffsets(raw: Buffer): number[] {
+  const lowMask = Number(REFT_OFFSET_MASK & 0xffffffffn);
+  const table = new Array<number>(raw.length / 8).fill(0);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  for (let i = 0; i < table.length; i++) {
+    const hi = view.getUint32(i * 8);
+    const lo = view.getUint32(i * 8 + 4);
+    // hi * 2^32 is exact; the sum rounds once, as Number() of the BigInt does.
+    if (hi !== 0 || lo !== 0) table[i] = hi * 2 ** 32 + ((lo & lowMask) >>> 0);
+  }
+  return table;
+}
 
 export class Qcow2Image {
   readonly clusterBits: number;
@@ -54,7 +72,7 @@ export class Qcow2Image {
     this.l1 = Array.from({ length: this.l1Size }, (_, i) => l1.readBigUInt64BE(i * 8));
     const refTableOffset = Number(h.readBigUInt64BE(H.refcountTableOffset));
     const refTable = this.read(refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize);
-    const table = Array.from({ length: refTable.length / 8 }, (_, i) => Number(refTable.readBigUInt64BE(i * 8) & REFT_OFFSET_MASK));
+    const table = refcountTableOffsets(refTable);
     const io: MetadataIo = {
       read: (offset, bytes) => this.read(offset, bytes),
       write: (offset, data) => this.write(offset, data),
@@ -69,6 +87,12 @@ export class Qcow2Image {
   }
 
   write(offset: number, data: Data): void {
+    // Metadata written through a compress filter becomes compressed clusters, which cannot be
+    // written twice (-EIO): then it matters when QEMU writes its cached L2 tables and refcount
+    // blocks back, which the model (writing every change at once) does not follow.
+    for (let n: BdsNode | undefined = this.file; n; n = filteredChild(n)?.bs) {
+      if (n.driver.compressesWrites) throw new ModelIoUnsupportedError("qcow2 metadata written through a compress filter (QEMU writes it back from its caches)");
+    }
     bdrvPwritev(this.host, this.file, offset, data);
   }
 

@@ -45,6 +45,11 @@ export class Qcow2Refcounts {
     this.#perBlock = this.#clusterSize / this.#bytes;
   }
 
+  /** How many refcount blocks the refcount table points to. */
+  get allocatedBlocks(): number {
+    return this.table.filter((o) => o !== 0).length;
+  }
+
   /** A reopen empties the refcount block cache (`qcow2_update_options_commit`). */
   dropCache(): void {
     this.#blocks.clear();

@@ -8,7 +8,7 @@
  */
 import { bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
-import { Errno, ioFail } from "../io-error.js";
+import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { deflateCluster } from "./qcow2-compress.js";
 import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED } from "./qcow2-layout.js";
 import { type Qcow2Ctx, qcow2Preadv } from "./qcow2-read.js";
@@ -154,7 +154,12 @@ function allocHostOffset(q: Qcow2Ctx, offset: number, bytes: number): { host: nu
 function cowData(q: Qcow2Ctx, m: L2Meta): { offset: number; data: Data }[] {
   const out: { offset: number; data: Data }[] = [];
   for (const region of [m.cowStart, m.cowEnd]) {
-    if (region.bytes > 0) out.push({ offset: m.allocOffset + region.offset, data: qcow2Preadv(q, m.offset + region.offset, region.bytes).resolveUntouched(0) });
+    if (region.bytes === 0) continue;
+    const data = qcow2Preadv(q, m.offset + region.offset, region.bytes);
+    // A backing that leaves the buffer alone (null-co without read-zeroes) leaves QEMU's COW bounce
+    // buffer uninitialised, and QEMU writes that into the new cluster.
+    if (data.segments.some((seg) => seg.kind === "untouched")) throw new ModelIoUnsupportedError("copy-on-write from a backing node that leaves the buffer uninitialised");
+    out.push({ offset: m.allocOffset + region.offset, data });
   }
   return out;
 }

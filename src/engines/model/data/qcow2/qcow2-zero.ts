@@ -38,7 +38,7 @@ function zeroClusters(q: Qcow2Ctx, offset: number, nbClusters: number, flags: nu
 }
 
 /** `qcow2_subcluster_zeroize` (aligned ranges; version 2 images have no zero flag). */
-function zeroize(q: Qcow2Ctx, offset: number, bytes: number, flags: number): void {
+export function zeroize(q: Qcow2Ctx, offset: number, bytes: number, flags: number): void {
   if (q.img.version < 3) {
     if (!q.backing) {
       discardClusters(q, offset, bytes, false);
@@ -71,8 +71,11 @@ function isZero(q: Qcow2Ctx, offset: number, bytes: number): boolean {
   return bytes <= 0 || readsAsZeros(q.host, q.node, offset, bytes);
 }
 
-/** `discard_in_l2_slice` over every L2 table the range touches. */
-function discardClusters(q: Qcow2Ctx, offset: number, bytes: number, fullDiscard: boolean): void {
+/**
+ * `qcow2_cluster_discard` → `discard_in_l2_slice` over every L2 table the range touches;
+ * `passDiscard`: whether freed clusters are discarded below (s->discard_passthrough[type]).
+ */
+export function discardClusters(q: Qcow2Ctx, offset: number, bytes: number, fullDiscard: boolean, passDiscard = passDiscardRequest(q)): void {
   const img = q.img;
   let nbClusters = img.sizeToClusters(bytes);
   while (nbClusters > 0) {
@@ -86,7 +89,7 @@ function discardClusters(q: Qcow2Ctx, offset: number, bytes: number, fullDiscard
       else if (q.backing || isAllocatedType(type)) fresh = img.version >= 3 ? QCOW_OFLAG_ZERO : 0n;
       if (fresh === old) continue;
       img.setL2Entry(l2Offset, index + i, fresh);
-      img.freeAnyCluster(old, { node: q.data, external: q.hasDataFile }, passDiscardRequest(q));
+      img.freeAnyCluster(old, { node: q.data, external: q.hasDataFile }, passDiscard);
     }
     nbClusters -= n;
     offset += n * img.clusterSize;

@@ -1,0 +1,64 @@
+/**
+ * AioContexts: the event loops block nodes run in. The main loop has one; each iothread object has
+ * its own (iothread.c `iothread_get_aio_context`). A node's context is `bs->aio_context`
+ * (bdrv_new puts a new node in the main loop's); a BlockBackend's follows its root node
+ * (blk_get_aio_context asserts they agree), so only whether it may change (`allow_aio_context_change`)
+ * is kept for it. One registry per model instance, nothing global.
+ */
+import type { BdsNode, BlockBackend } from "../graph.js";
+
+/** One AioContext. Identity matters: an iothread deleted and added again under its id has a new one. */
+export class AioContext {
+  constructor(
+    /** "main", or the id of the iothread that runs it (what transcripts and errors name). */
+    readonly name: string,
+  ) {}
+
+  get isMain(): boolean {
+    return this.name === MAIN_CONTEXT_NAME;
+  }
+}
+
+/** How `expect context` and docs name the main loop's context. */
+export const MAIN_CONTEXT_NAME = "main";
+
+export class AioContexts {
+  /** `qemu_get_aio_context()`. */
+  readonly main = new AioContext(MAIN_CONTEXT_NAME);
+  /** Iothread objects by id (creation order), each with its context. */
+  readonly iothreads = new Map<string, AioContext>();
+  /** Nodes outside the main context; the rest are in it. */
+  private readonly nodeContexts = new WeakMap<BdsNode, AioContext>();
+  /**
+   * BlockBackends that refuse any change of context: exports made with fixed-iothread=on
+   * (blk_exp_add leaves allow_aio_context_change false). The block layer's own BlockBackends (a
+   * job's) allow it, as do exports without fixed-iothread.
+   */
+  private readonly fixedBackends = new WeakSet<BlockBackend>();
+
+  /** `bdrv_get_aio_context`. */
+  of(node: BdsNode): AioContext {
+    return this.nodeContexts.get(node) ?? this.main;
+  }
+
+  /** `bdrv_attach_aio_context`: the node now runs in `ctx`. */
+  set(node: BdsNode, ctx: AioContext): void {
+    if (ctx.isMain) this.nodeContexts.delete(node);
+    else this.nodeContexts.set(node, ctx);
+  }
+
+  /** `iothread_by_id` → its context, or undefined. */
+  iothread(id: string): AioContext | undefined {
+    return this.iothreads.get(id);
+  }
+
+  /** Mark an export's BlockBackend as pinned to its context (fixed-iothread=on). */
+  pin(bb: BlockBackend): void {
+    this.fixedBackends.add(bb);
+  }
+
+  /** `blk->allow_aio_context_change` (for an anonymous BlockBackend, which is all this model has). */
+  allowsChange(bb: BlockBackend): boolean {
+    return !this.fixedBackends.has(bb);
+  }
+}

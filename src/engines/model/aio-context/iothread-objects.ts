@@ -1,0 +1,61 @@
+/**
+ * iothread objects (iothread.c, util/event-loop-base.c): object-add qom-type=iothread makes an
+ * event loop with its own AioContext; object-del ends it. qemu-storage-daemon 7.2 has no
+ * query-iothreads (only qemu-system does), so the model has none either.
+ */
+import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
+import type { LayerState } from "../layer-state.js";
+import { QemuAbort } from "../qemu-would-crash.js";
+import { fail } from "../qmp-failure.js";
+import { AioContext } from "./aio-contexts.js";
+
+/** IothreadProperties' members in schema order (the order the output visitor inserts them). */
+const PROPERTY_ORDER = ["aio-max-batch", "thread-pool-min", "thread-pool-max", "poll-max-ns", "poll-grow", "poll-shrink"];
+/** THREAD_POOL_MAX_THREADS_DEFAULT. */
+const THREAD_POOL_MAX_DEFAULT = 64n;
+const INT_MAX = 2n ** 31n - 1n;
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The iothread branch of user_creatable_add_type (the id was checked by the caller): every property
+ * set in QDict order (`iothread_set_param` / `event_loop_base_set_param` refuse a negative value),
+ * then the id is taken, then `iothread_complete` checks the thread pool's bounds
+ * (`aio_context_set_thread_pool_params`).
+ */
+export function addIothread(state: LayerState, id: string, props: Record<string, unknown>): void {
+  let poolMin = 0n;
+  let poolMax = THREAD_POOL_MAX_DEFAULT;
+  const keys = PROPERTY_ORDER.filter((k) => props[k] !== undefined);
+  for (const key of qdictKeyOrder(keys)) {
+    const value = BigInt(props[key] as number | bigint);
+    if (value < 0n) fail(`${key} value must be in range [0, ${INT64_MAX}]`);
+    if (key === "thread-pool-min") poolMin = value;
+    if (key === "thread-pool-max") poolMax = value;
+  }
+  if (objectIdTaken(state, id)) fail(`attempt to add duplicate property '${id}' to object (type 'container')`);
+  if (poolMin > poolMax || poolMax === 0n || poolMin > INT_MAX || poolMax > INT_MAX) fail("bad thread-pool-min/thread-pool-max values");
+  state.aio.iothreads.set(id, new AioContext(id));
+}
+
+/** Whether `/objects/ID` exists: iothreads and throttle groups share the one QOM container. */
+export function objectIdTaken(state: LayerState, id: string): boolean {
+  return state.aio.iothreads.has(id) || state.throttleGroups.has(id);
+}
+
+/**
+ * object-del of an iothread. QEMU 7.2 lets it go even while nodes run in its AioContext and frees
+ * the context under them: a qcow2 node's cache-clean timer makes it abort at once (timerlist_free),
+ * other nodes crash at their next use. The model stops at the object-del in every such case.
+ */
+export function deleteIothread(state: LayerState, id: string): void {
+  const ctx = state.aio.iothreads.get(id)!;
+  const users = [...state.nodes.values()].filter((n) => !n.freed && state.aio.of(n) === ctx);
+  if (users.length > 0) {
+    throw new QemuAbort(
+      "SIGABRT",
+      `iothread '${id}' was deleted while node '${users[0]!.name}' runs in its AioContext: QEMU 7.2 frees the context under it ` +
+        "(with a qcow2 node: ../../util/qemu-timer.c:115: timerlist_free: Assertion `!timerlist_has_timers(timer_list)' failed.)",
+    );
+  }
+  state.aio.iothreads.delete(id);
+}

@@ -1,0 +1,89 @@
+/**
+ * `qcow2_co_truncate` (block/qcow2.c) within the image's L1 table: shrinking discards the cut
+ * clusters and cuts the file's tail; growing grows the external data file, and makes the new area
+ * zero clusters when a longer backing file would show through (BDRV_REQ_ZERO_WRITE); either way the
+ * header's size is written. Resizing the L1 or refcount tables and preallocation are not modelled
+ * yet: ModelIoUnsupportedError, never a made-up answer.
+ */
+import { H } from "../../images/qcow2-format.js";
+import { nodeLength } from "../../node-length.js";
+import { fail, QmpFailure } from "../../qmp-failure.js";
+import { bdrvPwritev } from "../block-io.js";
+import { Data } from "../data.js";
+import { IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
+import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
+import { bdrvTruncate, type PreallocMode } from "../truncate.js";
+import type { Qcow2Ctx } from "./qcow2-read.js";
+import { qcow2Pwritev } from "./qcow2-write.js";
+import { discardClusters, zeroize } from "./qcow2-zero.js";
+
+/** Run a metadata step; an I/O error becomes `error_setg_errno(errp, -ret, what)`. */
+function step(what: string, body: () => void): void {
+  try {
+    body();
+  } catch (e) {
+    if (e instanceof IoError) fail(`${what}: ${strerror(e.errno)}`);
+    throw e;
+  }
+}
+
+/**
+ * The shrinking half of `qcow2_co_truncate`: the cut clusters are discarded for good (their L2
+ * entries cleared, QCOW2_DISCARD_ALWAYS), the L1 and refcount tables shrink (nothing to do while
+ * the L1 table keeps its size and one refcount block covers the file), and the file loses the
+ * clusters past the last one still referenced.
+ */
+function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: number): void {
+  const img = q.img;
+  const cutStart = Math.ceil(offset / img.clusterSize) * img.clusterSize;
+  if (cutStart > oldLength) throw new ModelIoUnsupportedError("shrinking a qcow2 image within its last cluster");
+  if (oldLength > cutStart) step("Failed to discard cropped clusters", () => discardClusters(q, cutStart, oldLength - cutStart, true, true));
+  if (newL1Size < img.l1Size) throw new ModelIoUnsupportedError("shrinking a qcow2 image's L1 table");
+  if (img.refcounts.allocatedBlocks > 1) throw new ModelIoUnsupportedError("shrinking the refcount table of a qcow2 image");
+  // qcow2_get_last_cluster over the file's length (in whole sectors, as bdrv_getlength has it).
+  const oldFileSize = nodeLength(img.file);
+  let last = Math.ceil(oldFileSize / img.clusterSize) - 1;
+  while (last >= 0 && img.refcounts.get(last) === 0) last--;
+  if (last < 0) throw new ModelIoUnsupportedError("a qcow2 image with no references in its refcount table");
+  const end = (last + 1) * img.clusterSize;
+  if (end < oldFileSize) {
+    try {
+      bdrvTruncate(q.host, img.file, end, false, "off", 0);
+    } catch (e) {
+      // QEMU only warns ("Failed to truncate the tail of the image: …").
+      if (e instanceof QmpFailure) throw new ModelIoUnsupportedError("a qcow2 shrink whose file cannot be cut");
+      throw e;
+    }
+  }
+}
+
+/** `qcow2_co_truncate`; the caller then sets bs->total_sectors (the node's size). */
+export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, prealloc: PreallocMode, flags: number, dataFileRaw: boolean): void {
+  if (offset % 512 !== 0) fail("The new size must be a multiple of 512");
+  const img = q.img;
+  const oldLength = q.node.size;
+  // size_to_l1
+  const newL1Size = Math.ceil(offset / (img.clusterSize * img.l2Size));
+  if (offset < oldLength) {
+    if (prealloc !== "off") fail("Preallocation can't be used for shrinking an image");
+    shrink(q, offset, oldLength, newL1Size);
+  } else if (newL1Size > img.l1Size) {
+    throw new ModelIoUnsupportedError("growing a qcow2 image's L1 table");
+  }
+  // A data-file-raw image keeps its metadata preallocated.
+  if (dataFileRaw && prealloc === "off") prealloc = "metadata";
+  if (prealloc !== "off") throw new ModelIoUnsupportedError(`growing a qcow2 image with preallocation '${prealloc}'`);
+  if (q.hasDataFile) bdrvTruncate(q.host, q.data, offset, exact, prealloc, 0);
+  if (flags & BDRV_REQ_ZERO_WRITE && offset > oldLength) {
+    // Without extended L2 entries a subcluster is a cluster.
+    const zeroStart = Math.ceil(oldLength / img.clusterSize) * img.clusterSize;
+    if (offset > zeroStart) step("Failed to zero out new clusters", () => zeroize(q, zeroStart, offset - zeroStart, 0));
+    if (zeroStart > oldLength) {
+      const len = Math.min(zeroStart, offset) - oldLength;
+      step("Failed to zero out the new area", () => qcow2Pwritev(q, oldLength, Data.zeros(len)));
+    }
+  }
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64BE(BigInt(offset));
+  step("Failed to update the image size", () => bdrvPwritev(q.host, img.file, H.size, Data.bytes(size)));
+}

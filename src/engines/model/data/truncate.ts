@@ -1,0 +1,65 @@
+/**
+ * `bdrv_co_truncate` (block/io.c): resizing a node on behalf of a parent that holds the resize
+ * permission (qemu-io's `truncate`). The generic part checks the size, refuses read-only nodes,
+ * asks for zeroed growth when a longer backing file would otherwise show through, and hands the
+ * request to the driver's `.bdrv_co_truncate` — or, for a filter without one, to its filtered
+ * child — then refreshes the node's length as `refresh_total_sectors` does. Failures are QEMU's
+ * messages (QmpFailure); what the model cannot do yet is a ModelIoUnsupportedError.
+ */
+import type { DriverHost } from "../drivers/driver.js";
+import { type BdsNode, childNamed, filteredChild } from "../graph.js";
+import { nodeLength } from "../node-length.js";
+import { fail } from "../qmp-failure.js";
+import { ModelIoUnsupportedError } from "./io-error.js";
+import { BDRV_REQ_ZERO_WRITE } from "./request-flags.js";
+
+/** BDRV_MAX_LENGTH, as block/io.c's bdrv_check_request words it. */
+const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
+const BDRV_MAX_LENGTH_TEXT = "9223372035781033984";
+
+/** QAPI's PreallocMode. */
+export const PREALLOC_MODES = ["off", "metadata", "falloc", "full"] as const;
+export type PreallocMode = (typeof PREALLOC_MODES)[number];
+
+/** `bdrv_co_truncate(child → bs, offset, exact, prealloc, flags)`: throws QmpFailure. */
+export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void {
+  if (offset < 0) fail("Image size cannot be negative");
+  if (offset > BDRV_MAX_LENGTH) fail(`offset(${offset}) exceeds maximum(${BDRV_MAX_LENGTH_TEXT})`);
+  const oldSize = nodeLength(bs);
+  if (bs.readOnly) fail("Image is read-only");
+  const newBytes = offset > oldSize ? offset - oldSize : 0;
+  const filtered = filteredChild(bs);
+  // bdrv_cow_child: the backing child of a node that is no filter.
+  const backing = bs.driver.isFilter ? undefined : childNamed(bs, "backing");
+  if (newBytes && backing && nodeLength(backing.bs) > oldSize) flags |= BDRV_REQ_ZERO_WRITE;
+  if (bs.driver.truncate) {
+    if (flags & ~(bs.driver.supportedTruncateFlags?.(bs) ?? 0)) fail("Block driver does not support requested flags");
+    bs.driver.truncate(host, bs, offset, exact, prealloc, flags);
+  } else if (filtered) {
+    bdrvTruncate(host, filtered.bs, offset, exact, prealloc, flags);
+    // refresh_total_sectors: the filter's .bdrv_getlength is its child's length.
+    if (!bs.driver.getLength) bs.size = nodeLength(filtered.bs);
+  } else {
+    fail("Image format driver does not support resize");
+  }
+}
+
+/**
+ * file-posix's `raw_co_truncate` on a regular file (`raw_regular_truncate` → `handle_aiocb_truncate`):
+ * ftruncate to exactly `offset`; then the node's length is the file's, in whole sectors.
+ */
+export function fileTruncate(host: DriverHost, node: BdsNode, absPath: string, offset: number, prealloc: PreallocMode): void {
+  if (prealloc === "metadata") fail(`Unsupported preallocation mode: ${prealloc}`);
+  if (prealloc !== "off") throw new ModelIoUnsupportedError(`truncate -m ${prealloc} on a file node`);
+  host.hostFiles.get(absPath).truncate(offset);
+  node.size = Math.ceil(offset / 512) * 512;
+}
+
+/** raw-format's `raw_co_truncate`: a window with a size cannot change; otherwise the file grows with it. */
+export function rawTruncate(host: DriverHost, node: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void {
+  if ("size" in node.options) fail("Cannot resize fixed-size raw disks");
+  const windowOffset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
+  if (BDRV_MAX_LENGTH - offset < windowOffset) fail("Disk size too large for the chosen offset");
+  node.size = offset;
+  bdrvTruncate(host, childNamed(node, "file")!.bs, offset + windowOffset, exact, prealloc, flags);
+}

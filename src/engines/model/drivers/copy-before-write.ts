@@ -1,0 +1,111 @@
+/**
+ * `copy-before-write` (block/copy-before-write.c): a filter over `file` that copies old data to
+ * `target` before a guest write changes it; what the backup job inserts above its source. It
+ * cannot be reopened. The model follows its graph, options and permissions; the copying data path
+ * is beyond it.
+ */
+import { defaultPerms } from "../child-perms.js";
+import type { BdsNode } from "../graph.js";
+import { DirtyBitmap } from "../jobs/dirty-bitmap.js";
+import { nodeLength } from "../node-length.js";
+import { OpaqueSlot } from "../opaque.js";
+import { bdrvGetInfo } from "../query/named-nodes.js";
+import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
+import { fail } from "../qmp-failure.js";
+import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
+import type { DriverDef } from "./driver.js";
+
+/** BLOCK_COPY_CLUSTER_SIZE_DEFAULT. */
+const CLUSTER_SIZE_DEFAULT = 1 << 16;
+
+/** BDRVCopyBeforeWriteState, the part the model keeps: the dirty bitmaps it made (and frees at close). */
+interface CbwState {
+  /** The block-copy state's copy bitmap, on the source node. */
+  copyBitmap: DirtyBitmap;
+  source: BdsNode;
+  doneBitmap: DirtyBitmap;
+  accessBitmap: DirtyBitmap;
+}
+
+const slot = new OpaqueSlot<CbwState>("copy-before-write");
+
+/**
+ * `block_copy_calculate_cluster_size`: the target's cluster size, at least 64 KiB; 64 KiB when it
+ * has none, with a backing file or without (then QEMU also warns on stderr).
+ */
+function copyClusterSize(target: BdsNode): number {
+  const info = bdrvGetInfo(target);
+  return info ? Math.max(CLUSTER_SIZE_DEFAULT, info.clusterSize) : CLUSTER_SIZE_DEFAULT;
+}
+
+/** `bdrv_create_dirty_bitmap` (added at the head of bs->dirty_bitmaps), disabled, as block-copy makes them. */
+function createDisabledBitmap(bs: BdsNode, granularity: number, length: number, full: boolean): DirtyBitmap {
+  const bitmap = new DirtyBitmap(granularity, length, false);
+  if (full) bitmap.set(0, length);
+  (bs.dirtyBitmaps ??= []).push(bitmap);
+  return bitmap;
+}
+
+/** `bdrv_release_dirty_bitmap`. */
+function releaseBitmap(bs: BdsNode, bitmap: DirtyBitmap): void {
+  const i = bs.dirtyBitmaps?.indexOf(bitmap) ?? -1;
+  if (i >= 0) bs.dirtyBitmaps!.splice(i, 1);
+}
+
+export const copyBeforeWriteDriver: DriverDef = {
+  name: "copy-before-write",
+  protocol: false,
+  isFilter: true,
+  supportsBacking: false,
+  mutableOpts: [],
+
+  /** `cbw_open`: `file` (bdrv_open_file_child: a filter's file is FILTERED|PRIMARY), then `target`, then the bitmap. */
+  open(ctx) {
+    const file = ctx.openChild("file", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;
+    const target = ctx.openChild("target", BDRV_CHILD_DATA, false)!;
+    const bitmapNode = ctx.options["bitmap.node"];
+    if (typeof bitmapNode === "string") {
+      // block_dirty_bitmap_lookup: the model's nodes carry no dirty bitmaps, so none is ever found.
+      const bitmapName = String(ctx.options["bitmap.name"]);
+      if (!ctx.host.findNode(bitmapNode)) fail(`Node '${bitmapNode}' not found`);
+      fail(`Dirty bitmap '${bitmapName}' not found`);
+    }
+    // bs->total_sectors = bs->file->bs->total_sectors.
+    const length = nodeLength(file.bs);
+    ctx.node.size = length;
+    // block_copy_state_new: everything is to be copied; then the filter's own done and access bitmaps.
+    const cluster = copyClusterSize(target.bs);
+    const copyBitmap = createDisabledBitmap(file.bs, cluster, length, true);
+    const doneBitmap = createDisabledBitmap(ctx.node, cluster, length, false);
+    const accessBitmap = createDisabledBitmap(ctx.node, cluster, length, true);
+    slot.set(ctx.node, { copyBitmap, source: file.bs, doneBitmap, accessBitmap });
+  },
+
+  /** `cbw_close`: the bitmaps go (block_copy_state_free releases the source's). */
+  close(node) {
+    const st = slot.get(node);
+    releaseBitmap(node, st.accessBitmap);
+    releaseBitmap(node, st.doneBitmap);
+    releaseBitmap(st.source, st.copyBitmap);
+  },
+
+  /**
+   * `cbw_child_perm`: the target is written, and shares all but resize (guest writes may reach it
+   * through its backing chain). Once the filter has users, the source may neither be written nor
+   * resized by others, and a write through the filter first reads what it overwrites.
+   */
+  childPerm({ node, child, P, S, writable }) {
+    if (!(child.role & BDRV_CHILD_FILTERED)) return [BLK_PERM_WRITE, BLK_PERM_ALL & ~BLK_PERM_RESIZE];
+    let [perm, shared] = defaultPerms(child.role, P, S, writable);
+    if (node.parents.length > 0) {
+      if (P & BLK_PERM_WRITE) perm |= BLK_PERM_CONSISTENT_READ;
+      shared &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+    }
+    return [perm, shared];
+  },
+
+  /** `cbw_refresh_filename`: the file child's filename, whatever it is. */
+  refreshFilename(_node, { primaryFilename }) {
+    return primaryFilename;
+  },
+};

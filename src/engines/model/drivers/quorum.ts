@@ -1,0 +1,127 @@
+/**
+ * `quorum` (block/quorum.c): a node over `children.N`, each a data child, that votes on reads.
+ * It cannot be reopened (no `.bdrv_reopen_prepare`); children come and go with x-blockdev-change.
+ * The model follows its graph, permissions and options; reads and writes are beyond it.
+ */
+import type { Child } from "../graph.js";
+import { nodeLength } from "../node-length.js";
+import { OpaqueSlot } from "../opaque.js";
+import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { fail } from "../qmp-failure.js";
+import { BDRV_CHILD_DATA } from "../roles.js";
+import type { DriverDef } from "./driver.js";
+import { absorbQemuOpts } from "./qemu-opts.js";
+
+/** BDRVQuorumState, the part the model keeps. */
+interface QuorumState {
+  /** s->children, in order (x-blockdev-change appends and removes). */
+  children: Child[];
+  threshold: number;
+  isBlkverify: boolean;
+  rewriteCorrupted: boolean;
+  /** s->next_child_index: the N of the next `children.N` x-blockdev-change adds. */
+  nextChildIndex: number;
+}
+
+const slot = new OpaqueSlot<QuorumState>("quorum");
+
+/** DEFAULT_PERM_PASSTHROUGH and DEFAULT_PERM_UNCHANGED (include/block/block_int-common.h). */
+const PERM_PASSTHROUGH = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_RESIZE;
+const PERM_UNCHANGED = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+
+/** qdict_array_entries(options, "children."): how many of children.0, children.1, … there are. */
+function arrayEntries(options: Readonly<Record<string, unknown>>, prefix: string): number {
+  let n = 0;
+  while (`${prefix}${n}` in options || Object.keys(options).some((k) => k.startsWith(`${prefix}${n}.`))) n++;
+  return n;
+}
+
+/** `quorum_valid_threshold`. */
+function checkThreshold(threshold: number, children: number): void {
+  if (threshold < 1) fail("Parameter 'vote-threshold' expects a value >= 1");
+  if (threshold > children) fail("threshold may not exceed children count");
+}
+
+export const quorumDriver: DriverDef = {
+  name: "quorum",
+  protocol: false,
+  isFilter: false,
+  supportsBacking: false,
+  mutableOpts: [],
+  strongOpts: ["vote-threshold", "blkverify", "rewrite-corrupted", "read-pattern"],
+
+  /** `quorum_open`: the options are checked before any child is opened. */
+  open(ctx) {
+    const options = { ...ctx.options };
+    const count = arrayEntries(options, "children.");
+    if (count < 1) fail("Number of provided children must be 1 or more");
+    const opts = absorbQemuOpts(options, { "vote-threshold": "number", blkverify: "bool", "rewrite-corrupted": "bool", "read-pattern": "string" });
+    // s->threshold is an int: the uint64 QemuOpts parsed is truncated to 32 bits.
+    const threshold = Number(BigInt.asIntN(32, opts.uint("vote-threshold", 0n)));
+    checkThreshold(threshold, count);
+    const pattern = opts.str("read-pattern") ?? "quorum";
+    if (pattern !== "quorum" && pattern !== "fifo") fail("Please set read-pattern as fifo or quorum");
+    let isBlkverify = false;
+    let rewriteCorrupted = false;
+    if (pattern === "quorum") {
+      isBlkverify = opts.bool("blkverify", false);
+      if (isBlkverify && (count !== 2 || threshold !== 2)) {
+        fail("blkverify=on can only be set if there are exactly two files and vote-threshold is 2");
+      }
+      rewriteCorrupted = opts.bool("rewrite-corrupted", false);
+      if (rewriteCorrupted && isBlkverify) fail("rewrite-corrupted=on cannot be used with blkverify=on");
+    }
+    const state: QuorumState = { children: [], threshold, isBlkverify, rewriteCorrupted, nextChildIndex: count };
+    slot.set(ctx.node, state);
+    for (let i = 0; i < count; i++) state.children.push(ctx.openChild(`children.${i}`, BDRV_CHILD_DATA, false)!);
+    // bdrv_open_driver → bdrv_refresh_total_sectors → quorum_getlength: every child the same length.
+    const lengths = state.children.map((c) => nodeLength(c.bs));
+    if (lengths.some((l) => l !== lengths[0])) fail("Could not refresh total sector count: Input/output error");
+    ctx.node.size = lengths[0]!;
+  },
+
+  /** `quorum_child_perm`: no sharing of write or resize, which would make the children differ. */
+  childPerm({ node, P, S }) {
+    let perm = P & PERM_PASSTHROUGH;
+    if (slot.get(node).rewriteCorrupted) perm |= BLK_PERM_WRITE;
+    return [perm, (S & (BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED)) | PERM_UNCHANGED];
+  },
+
+  /** `quorum_dirname`. */
+  dirname() {
+    return fail("Cannot generate a base directory for quorum nodes");
+  },
+
+  /** `quorum_gather_child_options`: the children's full options as one gap-less list. */
+  gatherChildOptions(node, fullJson) {
+    return { children: `[${slot.get(node).children.map((c) => fullJson(c.bs)).join(", ")}]` };
+  },
+
+  /** `quorum_add_child`. */
+  addChild(node, child, ops) {
+    const st = slot.get(node);
+    if (st.isBlkverify) fail("Cannot add a child to a quorum in blkverify mode");
+    const name = `children.${st.nextChildIndex}`;
+    // The index is taken first and given back only if attaching fails.
+    st.nextChildIndex++;
+    try {
+      st.children.push(ops.attach(child, name, BDRV_CHILD_DATA));
+    } catch (e) {
+      st.nextChildIndex--;
+      throw e;
+    }
+  },
+
+  /** `quorum_del_child`. */
+  delChild(node, child, ops) {
+    const st = slot.get(node);
+    if (st.children.length <= st.threshold) {
+      fail(`The number of children cannot be lower than the vote threshold ${st.threshold}`);
+    }
+    // Removing the newest child gives its index back.
+    if (child.name === `children.${st.nextChildIndex - 1}`) st.nextChildIndex--;
+    st.children.splice(st.children.indexOf(child), 1);
+    ops.detach(child);
+  },
+};
+

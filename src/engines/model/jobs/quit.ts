@@ -1,0 +1,39 @@
+/**
+ * What qemu-storage-daemon does once `quit` ends its main loop (storage-daemon/qemu-storage-daemon.c):
+ * `blk_exp_close_all()`, `bdrv_drain_all_begin()`, `job_cancel_sync_all()`, then it closes every
+ * node. So a live job is force-cancelled at quit: drained first (a READY job goes to STANDBY),
+ * woken by the cancel (back to READY), and run to its end — ABORTING, BLOCK_JOB_CANCELLED,
+ * CONCLUDED, NULL. A job that is concluded is dismissed.
+ */
+import { blkExpCloseAll } from "../commands/exports.js";
+import { bdrvDrainAllBegin } from "../drain.js";
+import type { LayerState } from "../layer-state.js";
+import { MainLoopBusyError } from "../main-loop.js";
+import { jobCancel } from "./job-finish.js";
+import type { Job } from "./job.js";
+
+/** How many turns of the loop a cancelled job may take to finish before the model gives up. */
+const MAX_TURNS = 100_000;
+
+/** `job_cancel_sync_locked(job, true)` → `job_finish_sync_locked`: cancel, then run the loop until it completed. */
+function jobCancelSync(state: LayerState, job: Job): void {
+  job.ref();
+  jobCancel(job, true);
+  // AIO_WAIT_WHILE(ctx, (job_enter(job), !job_is_completed(job)))
+  for (let turns = 0; (job.enter(), !job.isCompleted()); turns++) {
+    if (turns >= MAX_TURNS || !state.loop.step()) throw new MainLoopBusyError(turns);
+  }
+  job.unref();
+}
+
+/** `job_cancel_sync_all`: the head of the job list (the newest job) until the list is empty. */
+function jobCancelSyncAll(state: LayerState): void {
+  for (let job = state.jobs.at(-1); job; job = state.jobs.at(-1)) jobCancelSync(state, job);
+}
+
+/** qemu-storage-daemon's cleanup after its main loop; the model's `quit`. */
+export function storageDaemonQuit(state: LayerState): void {
+  blkExpCloseAll(state);
+  bdrvDrainAllBegin(state, state.nodes.values());
+  jobCancelSyncAll(state);
+}
