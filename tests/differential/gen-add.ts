@@ -88,15 +88,16 @@ function rawNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
  */
 /**
  * Whether opening a qcow2 over `ref` reads its header through copy-on-read (QEMU then writes what it
- * read into the image below, which the model does not follow here) or through blkverify (whose
- * children differ in these sequences: QEMU 7.2 then exits with "blkverify: read … contents
+ * read into the image below, which the model does not follow here) or through a driver whose data
+ * path the model does not follow (quorum votes and reports QUORUM_REPORT_BAD; blkverify, whose
+ * children differ in these sequences, makes QEMU 7.2 exit with "blkverify: read … contents
  * mismatch", status 1).
  */
 function headerReadIsUnfollowed(view: LiveView, ref: Json): boolean {
   const name = typeof ref === "string" ? ref : isNodeRef(ref) ? view.graph.resolve(ref.$node) : undefined;
   if (name === undefined || !view.graph.driverNode(name)) return false;
   const below = [name, ...view.graph.descendants(name)];
-  return below.some((n) => ["copy-on-read", "blkverify"].includes(view.nodes.find((info) => info.name === n)?.drv ?? ""));
+  return below.some((n) => ["copy-on-read", ...GRAPH_ONLY_DRIVERS].includes(view.nodes.find((info) => info.name === n)?.drv ?? ""));
 }
 
 function isNodeRef(v: Json): v is { $node: string } {
@@ -149,7 +150,10 @@ function filterNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
 /** quorum over two or three children (sometimes of different lengths), with its option mistakes. */
 function quorumNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
   const count = rng.pick([1, 2, 2, 3]);
-  const children = Array.from({ length: count }, () => childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES]));
+  // QEMU wants every child the same length; children drawn from any node rarely are, so half the
+  // quorums get null-co children (all 1 GiB) and go on to be reopened, changed and deleted.
+  const sameLength = rng.chance(0.5);
+  const children = Array.from({ length: count }, () => (sameLength ? { driver: "null-co" } : childRef(rng, state, view, [...RAW_IMAGES, ...QCOW2_IMAGES])));
   const d: Dict = { driver: "quorum", "node-name": newName(rng, state, view, "qu"), children, "vote-threshold": rng.pick([0, 1, 2, 2, 3]) };
   if (rng.chance(0.2)) d.blkverify = true;
   if (rng.chance(0.2)) d["rewrite-corrupted"] = true;
