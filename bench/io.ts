@@ -4,13 +4,13 @@
  * Run through `blockcheck run` on the model engine (writing the golden, then comparing), and, when
  * QEMU is installed, on qemu-system and on both engines side by side.
  */
-import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createEngine } from "../src/engines/factory/create.js";
 import type { EngineName } from "../src/runner/results.js";
 import { runScenarios, type RunOptions } from "../src/runner/run-all.js";
+import { programRuns } from "./program-runs.js";
 
 const EXTENTS = 1_000;
 const STRIDE = 68 * 1024;
@@ -57,12 +57,7 @@ async function timed(label: string, opts: RunOptions): Promise<void> {
 }
 
 function qemuInstalled(): boolean {
-  try {
-    execFileSync(process.env.QEMU_PROG ?? "qemu-system-x86_64", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+  return programRuns("QEMU_PROG", "qemu-system-x86_64");
 }
 
 export async function run(): Promise<void> {

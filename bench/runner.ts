@@ -8,7 +8,6 @@
  *
  * Everything lives in a temporary project that is removed afterwards.
  */
-import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -16,6 +15,7 @@ import { createEngine } from "../src/engines/factory/create.js";
 import type { EngineName } from "../src/runner/results.js";
 import { runScenarios, type RunOptions } from "../src/runner/run-all.js";
 import { generatedScenario } from "./generated.js";
+import { programRuns } from "./program-runs.js";
 
 const COUNT = 1_000;
 const BOTH = 50;
@@ -63,12 +63,7 @@ async function timed(label: string, count: number, opts: RunOptions): Promise<vo
 }
 
 function qemuInstalled(): boolean {
-  try {
-    execFileSync(process.env.QSD_PROG ?? "qemu-storage-daemon", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+  return programRuns("QSD_PROG", "qemu-storage-daemon");
 }
 
 export async function run(): Promise<void> {

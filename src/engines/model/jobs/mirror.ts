@@ -327,22 +327,13 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
   return s;
 }
 
-/** What `mirror_start` is given by blockdev-mirror. */
-export interface MirrorStart {
-  jobId: string | null;
-  bs: BdsNode;
-  target: BdsNode;
-  replaces: string | null;
-  flags: JobFlags;
-  speed: number;
-  granularity: number;
-  bufSize: number;
+/**
+ * What `mirror_start` is given by blockdev-mirror: `mirror_start_job`'s arguments less the ones
+ * mirror_start derives (driver, none mode and base come from `sync`). `unmap` is blockdev-mirror's
+ * (default on).
+ */
+export interface MirrorStart extends Omit<MirrorStartJob, "driver" | "isNoneMode" | "base"> {
   sync: "full" | "top" | "none" | "incremental" | "bitmap";
-  zeroTarget: boolean;
-  /** blockdev-mirror's `unmap` (default on). */
-  unmap?: boolean;
-  filterNodeName: string | null;
-  copyMode: MirrorCopyMode;
 }
 
 /** `mirror_start`. */
