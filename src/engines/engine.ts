@@ -43,18 +43,24 @@ export interface EngineInfo {
 export interface ImageSpec {
   /** Path relative to the scratch directory (already checked not to escape it). */
   path: string;
-  format: "qcow2" | "raw";
+  /** One of the language's IMAGE_FORMATS. */
+  format: string;
   /** Virtual size in bytes. */
   size: number;
   /** Backing file as written into the qcow2 header (relative to the image's directory, or absolute). */
   backingFile?: string;
   /** Format of the backing file, written into the header. */
-  backingFormat?: "qcow2" | "raw";
+  backingFormat?: string;
   /**
    * qcow2 only: keep guest data in this external raw file (relative to the scratch directory, which
    * is also where QEMU resolves it when it opens the image); it is created with the image.
    */
   dataFile?: string;
+  /**
+   * qemu-img's `-o` creation options for the format (IMAGE_FORMAT_OPTIONS), in the order written;
+   * values as written (file names among them are relative to the scratch directory).
+   */
+  createOptions?: readonly (readonly [key: string, value: string])[];
 }
 
 export interface EngineStartOptions {

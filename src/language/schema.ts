@@ -21,11 +21,25 @@ export interface SchemaView {
 /** QEMU 7.2's blockdev-add schema. */
 export const qapiSchema: SchemaView = { listDrivers, optionKeys, lookupOption };
 
-/** Image formats `image` can create (qemu-img create -f, and the model engine's image files). */
-export const IMAGE_FORMATS: readonly string[] = ["qcow2", "raw"];
+/**
+ * Image formats `image` can create (qemu-img create -f, and the model engine's image files), each
+ * with the qemu-img `-o` creation options its `image` statement takes besides the statement's own
+ * (IMAGE_OWN_OPTIONS), passed to qemu-img as written. Both engines take exactly these, so a key is
+ * listed only once the model's writer for the format makes what qemu-img makes with it.
+ */
+export const IMAGE_FORMAT_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  qcow2: [],
+  raw: [],
+};
 
-/** Options of `image` statements. */
-export const IMAGE_OPTIONS: readonly string[] = ["backing", "backing-fmt", "data-file"];
+/** Image formats `image` can create. */
+export const IMAGE_FORMATS: readonly string[] = Object.keys(IMAGE_FORMAT_OPTIONS);
+
+/**
+ * The statement's own options, taken for every format (qemu-img refuses them where the format has no
+ * backing file or data file, and that error is the step's result): `-b`, `-F` and `-o data_file`.
+ */
+export const IMAGE_OWN_OPTIONS: readonly string[] = ["backing", "backing-fmt", "data-file"];
 
 /**
  * Options of `export` statements: every member block-export-add has for an NBD export, in QEMU 7.2's

@@ -7,11 +7,10 @@
 import { resolve } from "node:path";
 import { fullBackingFilename } from "./backing-filename.js";
 import { blkUnrefDrains } from "./block-backend.js";
-import { findDriver } from "./drivers/index.js";
+import { findDriver, probeDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
 import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, registerNode } from "./graph-ops.js";
-import { readImage } from "./images/read-image.js";
 import type { LayerState } from "./layer-state.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { assignNodeName } from "./node-names.js";
@@ -22,6 +21,9 @@ import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "../../qapi/qdict-order.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
 import type { Transaction } from "./transaction.js";
+
+/** BLOCK_PROBE_BUF_SIZE: what find_image_format reads for the probes. */
+const PROBE_BUF_SIZE = 2048;
 
 /** One node to open. */
 export interface OpenRequest {
@@ -251,10 +253,16 @@ export class NodeOpener {
     this.attach(node, backing, "backing", BDRV_CHILD_COW);
   }
 
-  /** `find_image_format` on a file opened by name (a header without a backing format). */
+  /**
+   * `find_image_format` on a file opened by name (a header without a backing format): an empty file
+   * is raw; otherwise the first 2048 bytes go to every driver's probe.
+   */
   private probeFormat(filename: string): string {
     try {
-      return readImage(resolve(this.state.workdir, filename)).qcow2 ? "qcow2" : "raw";
+      const file = this.state.hostFiles.get(resolve(this.state.workdir, filename));
+      if (file.length === 0) return "raw";
+      const buf = file.read(0, PROBE_BUF_SIZE).toBuffer();
+      return probeDriver(buf, filename)?.name ?? "raw";
     } catch {
       return "raw";
     }

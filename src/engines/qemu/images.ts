@@ -35,8 +35,13 @@ export function qemuImgCreateArgs(spec: ImageSpec): string[] {
   const backing = spec.backingFile
     ? ["-b", spec.backingFile, ...(spec.backingFormat ? ["-F", spec.backingFormat] : [])]
     : [];
-  const dataFile = spec.dataFile !== undefined ? ["-o", `data_file=${spec.dataFile.replaceAll(",", ",,")}`] : [];
-  return ["create", "-q", "-f", spec.format, ...backing, ...dataFile, spec.path, String(spec.size)];
+  const options = [
+    ...(spec.dataFile !== undefined ? [`data_file=${spec.dataFile}`] : []),
+    ...(spec.createOptions ?? []).map(([k, v]) => `${k}=${v}`),
+  ];
+  // qemu-img's option syntax doubles a comma inside a value.
+  const o = options.length > 0 ? ["-o", options.map((x) => x.replaceAll(",", ",,")).join(",")] : [];
+  return ["create", "-q", "-f", spec.format, ...backing, ...o, spec.path, String(spec.size)];
 }
 
 /** Names qemu-img takes as a plain file name: no protocol prefix ("nbd:…"), no "json:", no option syntax. */

@@ -5,7 +5,7 @@
  */
 import type { ExportStatement, OptionNode } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
-import { EXPORT_OPTIONS, IMAGE_OPTIONS, type SchemaView } from "../schema.js";
+import { EXPORT_OPTIONS, IMAGE_FORMAT_OPTIONS, IMAGE_OWN_OPTIONS, type SchemaView } from "../schema.js";
 import { expectsError, steps } from "../walk.js";
 import type { Rule } from "./rule.js";
 import { sizeCorrection, sizeNotes } from "../size-hint.js";
@@ -22,7 +22,9 @@ export const unknownOption: Rule = {
       if (s.type === "add") driverOf.set(s.name.name, s.driver.name);
       if (expectsError(s)) continue;
       if (s.type === "add" && drivers.has(s.driver.name)) checkDriverOptions(s.driver.name, s.options, schema, out);
-      if (s.type === "image") checkFixed(s.options, IMAGE_OPTIONS, "image", out);
+      if (s.type === "image" && IMAGE_FORMAT_OPTIONS[s.format.name]) {
+        checkFixed(s.options, [...IMAGE_OWN_OPTIONS, ...IMAGE_FORMAT_OPTIONS[s.format.name]!], `a ${s.format.name} image`, out);
+      }
       if (s.type === "export") checkExport(s, out);
       if (s.type === "reopen") {
         for (const e of s.entries) {

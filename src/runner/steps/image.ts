@@ -2,6 +2,7 @@
 import path from "node:path";
 import { BlockcheckError } from "../../errors.js";
 import type { ImageStatement } from "../../language/ast.js";
+import { IMAGE_FORMAT_OPTIONS, IMAGE_FORMATS } from "../../language/schema.js";
 import type { ImageSpec } from "../../engines/engine.js";
 import type { StepContext } from "../context.js";
 import { StepError } from "../errors.js";
@@ -9,8 +10,7 @@ import { normalizePlain } from "../graph-state.js";
 import { scratchPath } from "../scratch-path.js";
 import { finish, type StepResult } from "./step.js";
 
-const FORMATS = ["qcow2", "raw"] as const;
-type Format = (typeof FORMATS)[number];
+type Format = string;
 
 export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats: Map<string, Format>): Promise<StepResult> {
   const rel = stmt.path.value;
@@ -30,8 +30,10 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
       if (format !== "qcow2") throw new StepError("only a qcow2 image can have a data-file", opt.keyLocation);
       // Relative to the scratch directory, not to the image: QEMU opens it from its working directory.
       spec.dataFile = path.relative(ctx.workdir, scratchPath(ctx.workdir, value, opt.value.location));
+    } else if (IMAGE_FORMAT_OPTIONS[format]!.includes(opt.key)) {
+      spec.createOptions = [...(spec.createOptions ?? []), [opt.key, value]];
     } else {
-      throw new StepError(`unknown image option '${opt.key}' (image options: backing, backing-fmt, data-file)`, opt.keyLocation);
+      throw new StepError(`unknown option '${opt.key}' for a ${format} image`, opt.keyLocation);
     }
   }
   if (spec.backingFile !== undefined) spec.backingFormat ??= "qcow2";
@@ -46,8 +48,8 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
 }
 
 function asFormat(name: string, location: ImageStatement["location"]): Format {
-  if (!(FORMATS as readonly string[]).includes(name)) {
-    throw new StepError(`image format must be qcow2 or raw, not '${name}'`, location);
+  if (!IMAGE_FORMATS.includes(name)) {
+    throw new StepError(`image format must be one of ${IMAGE_FORMATS.join(", ")}, not '${name}'`, location);
   }
-  return name as Format;
+  return name;
 }

@@ -155,6 +155,12 @@ export interface DriverDef {
    * does not open this driver from a file name.
    */
   parseFilename?(filename: string, options: Flat): void;
+  /**
+   * `.bdrv_probe`: how sure the driver is that an image starting with `buf` (the first 2048 bytes of
+   * the file, zero-padded) named `filename` is its format; bdrv_probe_all takes the highest score.
+   * Absent: never probed.
+   */
+  probe?(buf: Buffer, filename: string): number;
   /** `.bdrv_open`: validate options, set size/alignment/opaque state, open children via ctx. Throws QmpFailure. */
   open(ctx: OpenContext): void;
   /** `.bdrv_close`: release what open took (the children go afterwards, in generic code). */

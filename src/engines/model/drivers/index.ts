@@ -38,6 +38,23 @@ export function findDriver(name: string): DriverDef | undefined {
   return BY_NAME.get(name);
 }
 
+/**
+ * `bdrv_probe_all`: the format driver whose probe scores `buf` highest (the first such, in QEMU's
+ * driver list order, where two score the same), or undefined when none scores above 0.
+ */
+export function probeDriver(buf: Buffer, filename: string): DriverDef | undefined {
+  let best: DriverDef | undefined;
+  let bestScore = 0;
+  for (const d of DRIVERS) {
+    const score = d.probe?.(buf, filename) ?? 0;
+    if (score > bestScore) {
+      best = d;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
 /** Names of the modelled drivers, sorted. */
 export function driverNames(): string[] {
   return DRIVERS.map((d) => d.name).sort();

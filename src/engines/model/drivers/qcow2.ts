@@ -9,6 +9,7 @@ import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { readImage, type Qcow2Header } from "../images/read-image.js";
+import { H, QCOW2_MAGIC } from "../images/qcow2-format.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
@@ -78,6 +79,9 @@ export const qcow2Driver: DriverDef = {
   canCompress: true,
   mutableOpts: QCOW2_MUTABLE_OPTS,
   strongOpts: ["encrypt.key-secret"],
+
+  /** `qcow2_probe`: the magic and a version of 2 or more. */
+  probe: (buf) => (buf.readUInt32BE(H.magic) === QCOW2_MAGIC && buf.readUInt32BE(H.version) >= 2 ? 100 : 0),
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;

@@ -60,6 +60,9 @@ export const rawDriver: DriverDef = {
   },
   strongOpts: ["offset", "size"],
 
+  /** `raw_probe`: anything, as a last resort. */
+  probe: () => 1,
+
   open(ctx) {
     // Only a real window (non-zero offset, or a size) makes the file a DATA child rather than a filtered one.
     const offset = ctx.options["offset"];

@@ -1,45 +1,18 @@
 /**
  * Create an image file as `qemu-img create` 7.2 does, byte for byte and block for block (the
- * allocation is QEMU's actual-size): raw as a sparse file, qcow2 as
- * a version 3 image with 64 KiB clusters laid out like QEMU's (header and extensions in cluster 0,
- * refcount table in cluster 1, one refcount block in cluster 2, the L1 table from cluster 3, the file
- * ending where the L1 table ends).
+ * allocation is QEMU's actual-size). Each format's writer (image-writers.ts) gives the image as an
+ * ImageLayout: the pieces qemu-img writes and the file's length; this file puts a layout on disk.
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { ImageSpec } from "../../engine.js";
 import { ImageReadError, ImageSpecError } from "./image-errors.js";
-import {
-  EXT_BACKING_FORMAT,
-  EXT_DATA_FILE,
-  EXT_END,
-  EXT_FEATURE_TABLE,
-  featureTable,
-  H,
-  INCOMPAT_DATA_FILE,
-  MAX_BACKING_FILE_NAME,
-  QCOW2_MAGIC,
-  V3_HEADER_LENGTH,
-  roundUp,
-} from "./qcow2-format.js";
-
-const CLUSTER_BITS = 16;
-const CLUSTER = 1 << CLUSTER_BITS;
-const REFCOUNT_ORDER = 4; // 16-bit refcounts
-/** Guest bytes one L1 entry covers: one L2 table of CLUSTER / 8 entries, each one cluster. */
-const L1_ENTRY_SPAN = CLUSTER * (CLUSTER / 8);
+import type { ImageLayout } from "./image-layout.js";
+import { IMAGE_WRITERS } from "./image-writers.js";
+import { roundUp } from "./qcow2-format.js";
 
 /** Write `spec` (its `path` is ignored) to `absPath`, replacing any file there. Throws ImageSpecError or ImageReadError. */
 export function writeImage(absPath: string, spec: ImageSpec): void {
-  if (!Number.isSafeInteger(spec.size) || spec.size < 0) throw new ImageSpecError(`invalid image size ${spec.size}`);
-  if (spec.format === "raw" && spec.backingFile !== undefined) {
-    throw new ImageSpecError("Backing file not supported for file format 'raw'");
-  }
-  if (spec.format === "raw" && spec.dataFile !== undefined) {
-    throw new ImageSpecError("Invalid parameter 'data_file'");
-  }
-  // qemu-img rounds every size up to whole 512-byte sectors.
-  const size = roundUp(spec.size, 512);
-  const pieces = spec.format === "raw" ? rawLayout(size) : qcow2Layout(size, spec);
+  const pieces = imageLayout(spec);
   let fd: number;
   try {
     fd = openSync(absPath, "w");
@@ -54,73 +27,12 @@ export function writeImage(absPath: string, spec: ImageSpec): void {
   }
 }
 
-/**
- * A raw file is sparse except for its first block, which file-posix writes with zeros when it grows
- * an empty file (`allocate_first_block`, to speed up later alignment probing): 512 bytes for files
- * under 4 KiB, else 4 KiB.
- */
-function rawLayout(size: number): { chunks: { offset: number; bytes: Buffer }[]; length: number } {
-  if (size === 0) return { chunks: [], length: 0 };
-  return { chunks: [{ offset: 0, bytes: Buffer.alloc(size < 4096 ? 512 : 4096) }], length: size };
+/** The image `spec` describes, as qemu-img would write it. Throws ImageSpecError. */
+export function imageLayout(spec: ImageSpec): ImageLayout {
+  if (!Number.isSafeInteger(spec.size) || spec.size < 0) throw new ImageSpecError(`invalid image size ${spec.size}`);
+  const writer = IMAGE_WRITERS[spec.format];
+  if (writer === undefined) throw new ImageSpecError(`the model cannot create ${spec.format} images`);
+  // qemu-img rounds every size up to whole 512-byte sectors.
+  return writer(spec, roundUp(spec.size, 512));
 }
 
-/** The parts of a fresh qcow2 image that qemu-img writes, and its file length. */
-export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | "backingFormat" | "dataFile">): {
-  chunks: { offset: number; bytes: Buffer }[];
-  length: number;
-} {
-  const l1Size = Math.ceil(size / L1_ENTRY_SPAN);
-  const l1Clusters = Math.ceil((l1Size * 8) / CLUSTER);
-  const l1Offset = l1Size > 0 ? 3 * CLUSTER : 0;
-  const header = Buffer.alloc(CLUSTER);
-  header.writeUInt32BE(QCOW2_MAGIC, H.magic);
-  header.writeUInt32BE(3, H.version);
-  header.writeUInt32BE(CLUSTER_BITS, H.clusterBits);
-  header.writeBigUInt64BE(BigInt(size), H.size);
-  header.writeUInt32BE(l1Size, H.l1Size);
-  header.writeBigUInt64BE(BigInt(l1Offset), H.l1TableOffset);
-  header.writeBigUInt64BE(BigInt(CLUSTER), H.refcountTableOffset);
-  header.writeUInt32BE(1, H.refcountTableClusters);
-  header.writeUInt32BE(REFCOUNT_ORDER, H.refcountOrder);
-  header.writeUInt32BE(V3_HEADER_LENGTH, H.headerLength);
-  if (spec.dataFile !== undefined) header.writeBigUInt64BE(BigInt(INCOMPAT_DATA_FILE), H.incompatibleFeatures);
-
-  let offset = V3_HEADER_LENGTH;
-  const extension = (type: number, data: Buffer) => {
-    header.writeUInt32BE(type, offset);
-    header.writeUInt32BE(data.length, offset + 4);
-    data.copy(header, offset + 8);
-    offset += 8 + roundUp(data.length, 8);
-  };
-  if (spec.backingFormat !== undefined) extension(EXT_BACKING_FORMAT, Buffer.from(spec.backingFormat, "utf8"));
-  if (spec.dataFile !== undefined) extension(EXT_DATA_FILE, Buffer.from(spec.dataFile, "utf8"));
-  extension(EXT_FEATURE_TABLE, featureTable());
-  extension(EXT_END, Buffer.alloc(0));
-
-  if (spec.backingFile !== undefined) {
-    const name = Buffer.from(spec.backingFile, "utf8");
-    if (name.length === 0 || name.length > MAX_BACKING_FILE_NAME) {
-      throw new ImageSpecError(`backing file name must be 1 to ${MAX_BACKING_FILE_NAME} bytes, not ${name.length}`);
-    }
-    header.writeBigUInt64BE(BigInt(offset), H.backingFileOffset);
-    header.writeUInt32BE(name.length, H.backingFileSize);
-    name.copy(header, offset);
-    offset += name.length;
-  }
-
-  const refcountTable = Buffer.alloc(CLUSTER);
-  refcountTable.writeBigUInt64BE(BigInt(2 * CLUSTER));
-  const used = 3 + (l1Size > 0 ? l1Clusters : 0);
-  const refcountBlock = Buffer.alloc(CLUSTER);
-  for (let i = 0; i < used; i++) refcountBlock.writeUInt16BE(1, i * 2);
-
-  // Whole clusters and the whole (zero) L1 table are written, not just their non-zero bytes, so the
-  // file's allocation — the "actual-size" QEMU reports — is the same as qemu-img's.
-  const chunks = [
-    { offset: 0, bytes: header },
-    { offset: CLUSTER, bytes: refcountTable },
-    { offset: 2 * CLUSTER, bytes: refcountBlock },
-  ];
-  if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: Buffer.alloc(l1Size * 8) });
-  return { chunks, length: l1Size > 0 ? l1Offset + l1Size * 8 : 3 * CLUSTER };
-}
