@@ -1,6 +1,7 @@
 /**
  * Files in the golden root that belong to no scenario run: goldens (`.out`) that no scenario reads,
- * pending files (`.out.bad`, `.out.new`) whose golden is not one of those, and provenance records
+ * pending files (`.out.bad`, `.out.new`) whose golden is not one of those, pictures (`STEM.KEY.svg`,
+ * picture/picture-files.ts) whose golden `STEM.out` is not one of those, and provenance records
  * left without their pending file. Reported on every full run; `--prune` removes them (a pending
  * file with its record: see removeOrphan).
  */
@@ -21,6 +22,13 @@ export async function findOrphanGoldens(goldenRoot: string, known: readonly Gold
   for (const f of files) {
     if (f.endsWith(".out")) {
       if (!expected.has(rel(f))) orphans.push(f);
+      continue;
+    }
+    if (f.endsWith(".svg")) {
+      // A picture key holds no dot, so the stem is everything before the last one.
+      const stem = rel(f).slice(0, -".svg".length);
+      const dot = stem.lastIndexOf(".");
+      if (dot < 0 || !expected.has(`${stem.slice(0, dot)}.out`)) orphans.push(f);
       continue;
     }
     if (pendingKindOf(f)) {

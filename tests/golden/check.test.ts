@@ -131,4 +131,18 @@ describe("accept and orphans", () => {
     ]);
     expect(orphans.map((o) => path.relative(g, o))).toEqual(["b.out", "gone/c.out"]);
   });
+
+  it("finds the pictures of scenarios that are gone, and keeps those of known scenarios", async () => {
+    const g = path.join(root, "golden");
+    const files = ["a.out", "a.1.svg", "a.freed.svg", "b.fmt=raw.out", "b.fmt=raw.2.svg", "b.fmt=qcow2.1.svg", "gone/c.1.svg", "gone/c.after.svg"];
+    for (const f of files) {
+      await mkdir(path.dirname(path.join(g, f)), { recursive: true });
+      await writeFile(path.join(g, f), "");
+    }
+    const orphans = await findOrphanGoldens(g, [
+      { name: "a", bindings: [] },
+      { name: "b", bindings: [["fmt", "raw"]] },
+    ]);
+    expect(orphans.map((o) => path.relative(g, o))).toEqual(["b.fmt=qcow2.1.svg", "gone/c.1.svg", "gone/c.after.svg"]);
+  });
 });
