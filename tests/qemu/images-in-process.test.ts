@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageSpec } from "../../src/engines/engine.js";
-import { createImage, qemuImgCreateArgs, writtenInProcess } from "../../src/engines/qemu/images.js";
+import { createImage, PristineImages, qemuImgCreateArgs, writtenInProcess } from "../../src/engines/qemu/images.js";
 import { QemuImgError } from "../../src/engines/qemu/errors.js";
 import { describeWithQemu } from "../support/qemu.js";
 
@@ -60,6 +60,27 @@ describe("which images are written in-process", () => {
     expect(writtenInProcess({ path: "big.qcow2", format: "qcow2", size: 2 ** 40 + 512 })).toBe(false);
     expect(writtenInProcess({ path: "odd.img", format: "raw", size: 1.5 })).toBe(false);
   });
+
+  it("takes a backing file only when it is pristine: written here, in that format, no command since", () => {
+    const pristine = new PristineImages();
+    pristine.add({ path: "base.qcow2", format: "qcow2", size: 1 << 20 });
+    pristine.add({ path: "sub/raw.img", format: "raw", size: 1 << 20 });
+    const top = (backingFile: string, backingFormat: string, path = "top.qcow2"): ImageSpec => ({ path, format: "qcow2", size: 1 << 20, backingFile, backingFormat });
+    expect(writtenInProcess(top("base.qcow2", "qcow2"), pristine)).toBe(true);
+    expect(writtenInProcess(top("./base.qcow2", "qcow2"), pristine)).toBe(true);
+    // Relative to the image's directory, as qemu-img resolves it.
+    expect(writtenInProcess(top("raw.img", "raw", "sub/t.qcow2"), pristine)).toBe(true);
+    expect(writtenInProcess(top("../base.qcow2", "qcow2", "sub/t.qcow2"), pristine)).toBe(true);
+    expect(writtenInProcess(top("raw.img", "raw"), pristine)).toBe(false);
+    // Another format than it was written in: qemu-img may refuse it ("Image is not in qcow2 format").
+    expect(writtenInProcess(top("sub/raw.img", "qcow2"), pristine)).toBe(false);
+    expect(writtenInProcess(top("base.qcow2", "qcow2"))).toBe(false);
+    expect(writtenInProcess({ ...top("base.qcow2", "qcow2"), format: "raw" }, pristine)).toBe(false);
+    expect(writtenInProcess(top("base.qcow2", "qcow2", "base.qcow2"), pristine)).toBe(false);
+    expect(writtenInProcess(top("nbd:base.qcow2", "qcow2"), pristine)).toBe(false);
+    pristine.clear();
+    expect(writtenInProcess(top("base.qcow2", "qcow2"), pristine)).toBe(false);
+  });
 });
 
 describeWithQemu("in-process images against qemu-img create", () => {
@@ -77,6 +98,32 @@ describeWithQemu("in-process images against qemu-img create", () => {
       expect(sameBytes(ours, theirs, a.size), `${spec.path} differs from qemu-img's`).toBe(true);
       rmSync(ours);
       rmSync(theirs);
+    }
+  });
+
+  it("writes an image over a pristine backing chain as qemu-img does, and joins the chain", async () => {
+    const pristine = new PristineImages();
+    const specs: ImageSpec[] = [
+      { path: "base.qcow2", format: "qcow2", size: 3 << 20 },
+      { path: "raw.img", format: "raw", size: 1 << 20 },
+      { path: "mid.qcow2", format: "qcow2", size: 3 << 20, backingFile: "base.qcow2", backingFormat: "qcow2" },
+      { path: "sub/top.qcow2", format: "qcow2", size: 1 << 30, backingFile: "../mid.qcow2", backingFormat: "qcow2" },
+      { path: "over-raw.qcow2", format: "qcow2", size: 512, backingFile: "raw.img", backingFormat: "raw" },
+    ];
+    for (const spec of specs) {
+      expect(writtenInProcess(spec, pristine), spec.path).toBe(true);
+      await createImage(spec, { ...opts(), pristine });
+      expect(pristine.formatOf(spec.path)).toBe(spec.format);
+    }
+    // qemu-img makes the same chain in a directory of its own, opening each backing file as it goes.
+    const theirDir = path.join(dir, "qemu-img");
+    execFileSync("mkdir", ["-p", path.join(theirDir, "sub")]);
+    for (const spec of specs) execFileSync(img, qemuImgCreateArgs(spec), { cwd: theirDir });
+    for (const spec of specs) {
+      const [ours, theirs] = [path.join(dir, spec.path), path.join(theirDir, spec.path)];
+      const [a, b] = [statSync(ours), statSync(theirs)];
+      expect({ path: spec.path, size: a.size, blocks: a.blocks }).toEqual({ path: spec.path, size: b.size, blocks: b.blocks });
+      expect(sameBytes(ours, theirs, a.size), `${spec.path} differs from qemu-img's`).toBe(true);
     }
   });
 

@@ -1,18 +1,22 @@
 /**
  * Images for a scenario, made inside the scratch directory as `qemu-img create` makes them.
  *
- * The common case — a new raw or qcow2 image with neither backing file nor data file — is written
- * in-process by the model's image writer, which produces qemu-img 7.2's bytes and allocation exactly
+ * The common case — a new raw or qcow2 image without data file — is written in-process by the
+ * model's image writer, which produces qemu-img 7.2's bytes and allocation exactly
  * (tests/qemu/images-in-process.test.ts compares them). That saves a process start per image, the
  * largest cost of a short scenario after QEMU's own start. Everything where qemu-img does more than
- * write a file runs qemu-img itself: a backing file (qemu-img opens it, and can fail on its format
- * or its locks), a data file (created and opened by qemu-img), a target that already exists (it may
- * be open and locked by QEMU), a name qemu-img could read as a protocol or option, an unusual size,
- * and any in-process write that fails (so the error is qemu-img's own message).
+ * write a file runs qemu-img itself: a data file (created and opened by qemu-img), a target that
+ * already exists (it may be open and locked by QEMU), a name qemu-img could read as a protocol or
+ * option, an unusual size, any in-process write that fails (so the error is qemu-img's own
+ * message), and a backing file qemu-img could fail to open. qemu-img opens the backing chain
+ * (read-only, sharing every permission) before it writes: that open is known to succeed only for a
+ * backing file this engine wrote itself, in the format given, with no QEMU command sent since — so
+ * no node has it open, and nothing but our writer has written it (a chain of such files is pristine
+ * all the way down, since the record is only ever cleared whole).
  */
 import { closeSync, openSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import { ConfigError } from "../../errors.js";
 import type { ImageSpec } from "../engine.js";
 import { writeImage } from "../model/images/write-image.js";
@@ -28,6 +32,8 @@ export interface CreateImageOptions {
   timeoutMs: number;
   /** Aborting kills qemu-img (the engine stops: a scenario timed out or was interrupted). */
   signal?: AbortSignal;
+  /** What the engine wrote in-process since its last command; an image written in-process joins it. */
+  pristine?: PristineImages;
 }
 
 /** The qemu-img arguments for `spec` (path as given; qemu-img runs in the workdir). */
@@ -49,14 +55,49 @@ const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
 /** Sizes the in-process writer takes on (a qcow2 L1 table of at most 16 KiB); larger ones go to qemu-img. */
 const MAX_IN_PROCESS_SIZE = 2 ** 40;
 
-/** The only fields an in-process image may set; any other (a backing file, a data file, an option added later) goes to qemu-img. */
-const IN_PROCESS_FIELDS = new Set(["path", "format", "size"]);
+/** The only fields an in-process image may set; any other (a data file, an option added later) goes to qemu-img. */
+const IN_PROCESS_FIELDS = new Set(["path", "format", "size", "backingFile", "backingFormat"]);
 
-/** Whether `spec` is an image qemu-img would only write, never open or check against another file. */
-export function writtenInProcess(spec: ImageSpec): boolean {
+/**
+ * The images an engine wrote in-process since it last sent QEMU a command (paths relative to the
+ * scratch directory, normalized), with their formats: nothing has opened or changed them since.
+ */
+export class PristineImages {
+  readonly #formats = new Map<string, string>();
+
+  add(spec: ImageSpec): void {
+    this.#formats.set(normalize(spec.path), spec.format);
+  }
+
+  formatOf(relPath: string): string | undefined {
+    return this.#formats.get(normalize(relPath));
+  }
+
+  /** QEMU is about to get a command: from now on it may have any of them open. */
+  clear(): void {
+    this.#formats.clear();
+  }
+}
+
+/**
+ * Whether `spec` is an image whose qemu-img run is known to do nothing but write it: no backing
+ * file, or one in `pristine` in the given format, named as qemu-img takes a plain file name, and not
+ * the image itself (qemu-img compares the two names as given).
+ */
+export function writtenInProcess(spec: ImageSpec, pristine?: PristineImages): boolean {
+  const backingOk =
+    spec.backingFile === undefined
+      ? spec.backingFormat === undefined
+      : spec.format === "qcow2" &&
+        spec.backingFormat !== undefined &&
+        PLAIN_NAME.test(spec.backingFile) &&
+        !isAbsolute(spec.backingFile) &&
+        spec.backingFile !== spec.path &&
+        pristine?.formatOf(join(dirname(spec.path), spec.backingFile)) === spec.backingFormat;
   return (
     (spec.format === "raw" || spec.format === "qcow2") &&
     Object.entries(spec).every(([key, value]) => value === undefined || IN_PROCESS_FIELDS.has(key)) &&
+    backingOk &&
     PLAIN_NAME.test(spec.path) &&
     Number.isSafeInteger(spec.size) &&
     spec.size >= 0 &&
@@ -90,7 +131,10 @@ function writeNew(abs: string, spec: ImageSpec): boolean {
 export async function createImage(spec: ImageSpec, opts: CreateImageOptions): Promise<void> {
   const abs = resolve(opts.workdir, spec.path);
   await mkdir(dirname(abs), { recursive: true });
-  if (writtenInProcess(spec) && !opts.signal?.aborted && writeNew(abs, spec)) return;
+  if (writtenInProcess(spec, opts.pristine) && !opts.signal?.aborted && writeNew(abs, spec)) {
+    opts.pristine?.add(spec);
+    return;
+  }
   await runQemuImg(spec, opts);
 }
 

@@ -30,7 +30,7 @@ import { blockdevDrivers, defaultCapabilityCache, parseVersion, type CapabilityC
 import { QemuEngineStateError, QemuIoUnavailableError, QemuStartError } from "./errors.js";
 import { explainFault } from "./explain-fault.js";
 import { HmpQemuIo } from "./hmp-qemu-io.js";
-import { createImage } from "./images.js";
+import { createImage, PristineImages } from "./images.js";
 import { logTail } from "./log-file.js";
 import { endOutcome } from "./outcome.js";
 import { monitorArgs } from "./monitor-args.js";
@@ -81,6 +81,8 @@ export class QemuEngine implements Engine {
   #unlistenAbort: (() => void) | undefined;
   /** Aborted at stop(): kills any qemu-img still running. */
   readonly #imageJobs = new AbortController();
+  /** Images written in-process since the last command (images.ts: a backing file qemu-img would open). */
+  readonly #pristine = new PristineImages();
 
   constructor(opts: QemuEngineOptions = {}) {
     this.#binaries = resolveBinaries(opts.binaries, opts.env);
@@ -176,6 +178,7 @@ export class QemuEngine implements Engine {
       workdir: this.#workdir,
       timeoutMs: this.#callTimeoutMs,
       signal: this.#imageJobs.signal,
+      pristine: this.#pristine,
     });
   }
 
@@ -263,6 +266,7 @@ export class QemuEngine implements Engine {
 
   async #call(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
     const client = this.#usableClient(command);
+    this.#pristine.clear();
     try {
       return await client.execute(command, args, { timeoutMs: this.#callTimeoutMs });
     } catch (error) {
