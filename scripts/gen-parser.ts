@@ -22,6 +22,13 @@ export const GRAMMAR_PATH = "grammar/scenario.peggy";
 export const PARSER_PATH = "src/language/generated/scenario-parser.js";
 /** Its declarations, where TypeScript looks for them: next to it, with the same base name. */
 export const DECLARATIONS_PATH = "src/language/generated/scenario-parser.d.ts";
+/**
+ * The same grammar without memoization, and its declarations: about three times faster on the
+ * plain statements nearly every scenario consists of, exponential on some broken ones, so parse.ts
+ * gives it only plain text (statement-chunks.ts).
+ */
+export const FAST_PARSER_PATH = "src/language/generated/scenario-parser-fast.js";
+export const FAST_DECLARATIONS_PATH = "src/language/generated/scenario-parser-fast.d.ts";
 
 /**
  * Rules the parser may start from (the whole file, and each unit that error recovery re-parses),
@@ -45,6 +52,10 @@ export interface GeneratedParser {
   parser: string;
   /** Its TypeScript declarations. */
   declarations: string;
+  /** The parser without memoization (FAST_PARSER_PATH). */
+  fastParser: string;
+  /** Its TypeScript declarations. */
+  fastDeclarations: string;
 }
 
 /**
@@ -53,6 +64,13 @@ export interface GeneratedParser {
  * with Peggy's message.
  */
 export function generateParser(grammarText: string): GeneratedParser {
+  const cached = runPeggy(grammarText, true);
+  const fast = runPeggy(grammarText, false);
+  return { parser: cached.parser, declarations: cached.declarations, fastParser: fast.parser, fastDeclarations: fast.declarations };
+}
+
+/** One run of Peggy's CLI over the grammar, with or without memoization (`--cache`). */
+function runPeggy(grammarText: string, cache: boolean): { parser: string; declarations: string } {
   const work = mkdtempSync(join(tmpdir(), "gen-parser-"));
   try {
     // The grammar sits at its repository path inside the private directory, so that Peggy's
@@ -64,7 +82,7 @@ export function generateParser(grammarText: string): GeneratedParser {
       "--allowed-start-rules", Object.keys(START_RULES).join(","),
       // Recovery skips brackets that may never close; without memoization that backtracking is
       // exponential in the nesting depth.
-      "--cache",
+      ...(cache ? ["--cache"] : []),
       "--dts",
       "--return-types", JSON.stringify(START_RULES),
       "--output", "out/parser.js",
@@ -90,7 +108,9 @@ export function writeParser(): string[] {
   const generated = generateParser(readFileSync(join(root, GRAMMAR_PATH), "utf8"));
   writeFileSync(join(root, PARSER_PATH), generated.parser);
   writeFileSync(join(root, DECLARATIONS_PATH), generated.declarations);
-  return [PARSER_PATH, DECLARATIONS_PATH];
+  writeFileSync(join(root, FAST_PARSER_PATH), generated.fastParser);
+  writeFileSync(join(root, FAST_DECLARATIONS_PATH), generated.fastDeclarations);
+  return [PARSER_PATH, DECLARATIONS_PATH, FAST_PARSER_PATH, FAST_DECLARATIONS_PATH];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -61,6 +61,17 @@ export interface ImageSpec {
    * values as written (file names among them are relative to the scratch directory).
    */
   createOptions?: readonly (readonly [key: string, value: string])[];
+  /**
+   * Secret objects the creation options name (`key-secret=ID`), in the order the scenario created
+   * them: qemu-img gets each as `--object secret,id=ID,…`, the model's writer looks them up.
+   */
+  secrets?: readonly ImageSecret[];
+}
+
+/** A secret object as object-add takes it: its id and its properties (data, format, keyid, iv). */
+export interface ImageSecret {
+  id: string;
+  props: Readonly<Record<string, string>>;
 }
 
 export interface EngineStartOptions {
@@ -129,4 +140,11 @@ export interface Engine {
   io(node: string, command: string): Promise<string>;
   /** Stop the engine and say how it ended. Always safe, idempotent, and leaves no process behind. */
   stop(): Promise<EngineStopOutcome>;
+  /**
+   * Put the files the engine holds only in memory (the model's images) in the working directory,
+   * as QEMU would have left them there; allowed after stop(). Callers that read the image files
+   * after a run (a kept scratch directory, the differential tests) ask for it. Engines whose files
+   * are on disk already (qemu) lack it.
+   */
+  writeFilesOut?(): void;
 }

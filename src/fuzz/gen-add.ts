@@ -4,7 +4,7 @@
  * parents, and a qcow2 whose backing is its own file node — the shapes QEMU 7.2 breaks on.
  */
 import { bool, opt, word, type GenContext } from "./gen-context.js";
-import { IMAGES, type GenNode } from "./gen-world.js";
+import { IMAGES, OTHER_FORMATS, type GenNode } from "./gen-world.js";
 import type { FuzzNode, FuzzOption, FuzzValue } from "./scenario-ir.js";
 
 const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
@@ -12,7 +12,10 @@ const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compres
 const SEVERAL_CHILDREN = ["quorum", "blkverify", "copy-before-write", "blklogwrites"] as const;
 const PERMS = ["consistent-read", "write", "write-unchanged", "resize"] as const;
 const QCOW2_IMAGES = Object.keys(IMAGES).filter((p) => IMAGES[p]!.format === "qcow2" && p !== "base.qcow2");
-const ALL_IMAGES = Object.keys(IMAGES).filter((p) => p !== "base.qcow2");
+/** The qcow2 and raw images: what a file node of any parent opens. */
+const ALL_IMAGES = Object.keys(IMAGES).filter((p) => p !== "base.qcow2" && (IMAGES[p]!.format === "qcow2" || IMAGES[p]!.format === "raw"));
+/** Protocol drivers for host devices: on the scratch directory's regular files they refuse to open. */
+const DEVICES = ["host_device", "host_cdrom"] as const;
 
 /**
  * What a child is for: a qcow2's file must hold a qcow2 image; compress writes compressed, which
@@ -201,7 +204,21 @@ function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
       return [opt("file", childValue(ctx, "any")), opt("target", childValue(ctx, "any"))];
     case "blklogwrites":
       return [opt("file", childValue(ctx, "any")), opt("log", childValue(ctx, "any"))];
+    case "host_device":
+    case "host_cdrom":
+      return fileOptions(ctx, ALL_IMAGES);
+    case "nbd":
+      // No server listens there: an nbd client of its own process's export hangs QEMU 7.2.
+      return [opt("server.type", word("unix")), opt("server.path", word("nosuch.sock")), opt("export", word("x"))];
+    case "luks":
+      // Without a secret: QEMU's refusal, whatever the file holds.
+      return [opt("file", childValue(ctx, "any"))];
     default:
+      if ((OTHER_FORMATS as readonly string[]).includes(driver) && rng.chance(0.75)) {
+        // Mostly over an image of its own format (an inline file node), else over anything.
+        const own = Object.keys(IMAGES).find((p) => IMAGES[p]!.format === driver)!;
+        return [opt("file", { kind: "child", driver: "file", options: [opt("filename", word(ctx.image(own)))] })];
+      }
       return [opt("file", childValue(ctx, "any"))];
   }
 }
@@ -210,8 +227,29 @@ function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
 export function newNode(ctx: GenContext): FuzzNode {
   const { rng, world } = ctx;
   const more = ctx.severalChildren ? 1 : 0;
-  const kind = rng.weighted({ file: 2.5, "null-co": 1.5, "null-aio": 0.5 * more, raw: 2.5, qcow2: 4, filter: 5, several: 2 * more });
-  const driver = kind === "filter" ? rng.pick(FILTERS) : kind === "several" ? rng.pick(SEVERAL_CHILDREN) : kind;
+  const kind = rng.weighted({
+    file: 2.5,
+    "null-co": 1.5,
+    "null-aio": 0.5 * more,
+    raw: 2.5,
+    qcow2: 4,
+    filter: 5,
+    several: 2 * more,
+    format: 4 * more,
+    device: 0.6 * more,
+    nbd: 0.2 * more,
+    luks: 0.3 * more,
+  });
+  const driver =
+    kind === "filter"
+      ? rng.pick(FILTERS)
+      : kind === "several"
+        ? rng.pick(SEVERAL_CHILDREN)
+        : kind === "format"
+          ? rng.pick(OTHER_FORMATS)
+          : kind === "device"
+            ? rng.pick(DEVICES)
+            : kind;
   const name = world.fresh(driver.startsWith("null-") ? "n" : driver === "file" ? "f" : driver === "qcow2" ? "q" : driver[0]!);
   return { name, driver, options: [...driverOptions(ctx, driver), ...commonOptions(ctx, driver === "file" || driver.startsWith("null-") ? 0.15 : 0.2)] };
 }

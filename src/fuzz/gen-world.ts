@@ -16,14 +16,25 @@ export const CHILD_KEYS = ["file", "image", "backing", "data-file", "raw", "test
 export const CHILD_LIST_KEY = "children";
 
 /** The image files a generated scenario may create, with the backing file named in their header. */
-export const IMAGES: Readonly<Record<string, { format: "qcow2" | "raw"; size: string; backing?: string }>> = {
+export const IMAGES: Readonly<Record<string, { format: string; size: string; backing?: string }>> = {
   "a.qcow2": { format: "qcow2", size: "1M" },
   "b.qcow2": { format: "qcow2", size: "1M" },
   "base.qcow2": { format: "qcow2", size: "1M" },
   "top.qcow2": { format: "qcow2", size: "1M", backing: "base.qcow2" },
   "d.raw": { format: "raw", size: "1M" },
   "e.raw": { format: "raw", size: "64k" },
+  // One image of each other format the model opens; only their own drivers draw them.
+  "f.qed": { format: "qed", size: "1M" },
+  "f.qcow": { format: "qcow", size: "1M" },
+  "f.vdi": { format: "vdi", size: "1M" },
+  "f.vpc": { format: "vpc", size: "1M" },
+  "f.vhdx": { format: "vhdx", size: "1M" },
+  "f.parallels": { format: "parallels", size: "1M" },
+  "f.vmdk": { format: "vmdk", size: "1M" },
 };
+
+/** Image formats besides qcow2 and raw, each with its image in IMAGES. */
+export const OTHER_FORMATS = ["qed", "qcow", "vdi", "vpc", "vhdx", "parallels", "vmdk"] as const;
 
 export class GenNode {
   readonly children = new Map<string, GenNode>();

@@ -36,7 +36,7 @@ export interface FuzzReopenEntry {
 }
 
 export type FuzzStatement =
-  | { kind: "image"; path: string; format: "qcow2" | "raw"; size: string; backing?: string }
+  | { kind: "image"; path: string; format: string; size: string; backing?: string }
   | { kind: "add"; node: FuzzNode }
   | { kind: "graph"; nodes: FuzzNode[] }
   /** `reopen [raw] NODE …`, or `reopen [raw] { … }` (one transaction) when `block` is set. */

@@ -265,6 +265,13 @@ export interface IothreadStatement extends StatementBase {
   options: OptionNode[];
 }
 
+/** `secret ID key=value …`: object-add qom-type=secret with these properties (a passphrase for luks). */
+export interface SecretStatement extends StatementBase {
+  type: "secret";
+  id: Identifier;
+  options: OptionNode[];
+}
+
 export interface IoStatement extends StatementBase {
   type: "io";
   node: NodeRef;
@@ -401,6 +408,7 @@ export type Statement =
   | ExportStatement
   | UnexportStatement
   | IothreadStatement
+  | SecretStatement
   | IoStatement
   | QmpStatement
   | JobStatement

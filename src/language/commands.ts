@@ -16,6 +16,7 @@ export const COMMANDS: readonly string[] = [
   "export",
   "unexport",
   "iothread",
+  "secret",
   "io",
   "qmp",
   "job",

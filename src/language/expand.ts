@@ -3,6 +3,7 @@
  */
 import type { NodeRef, Scenario, Value } from "./ast.js";
 import { substitute } from "./parameters.js";
+import { parameterFree } from "./walk.js";
 
 /** One run of a parameterized scenario. */
 export interface Expansion {
@@ -19,6 +20,8 @@ export interface Expansion {
  * the order written). A scenario without `each` gives one entry with bindings {} and suffix "".
  */
 export function expandParameters(scenario: Scenario): Expansion[] {
+  // Nothing to substitute: the copy-on-write walk below would return the scenario itself.
+  if (!scenario.statements.some((s) => s.type === "each") && parameterFree(scenario)) return [{ bindings: {}, scenario, suffix: "" }];
   let combos: Array<Array<[string, string]>> = [[]];
   for (const s of scenario.statements) {
     if (s.type !== "each") continue;

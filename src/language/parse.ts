@@ -79,7 +79,8 @@ const BATCH_CHARS = 4 * 1024;
 function* batches(text: string, chunks: readonly Chunk[]): Generator<Chunk> {
   let first: Chunk | undefined;
   let last: Chunk | undefined;
-  const joined = (): Chunk => ({ ...first!, text: first === last ? first!.text : text.slice(first!.offset, last!.offset + last!.text.length) });
+  let plain = true;
+  const joined = (): Chunk => ({ ...first!, text: first === last ? first!.text : text.slice(first!.offset, last!.offset + last!.text.length), plain });
   for (const c of chunks) {
     if (c.tooDeep) {
       if (first) yield joined();
@@ -87,8 +88,10 @@ function* batches(text: string, chunks: readonly Chunk[]): Generator<Chunk> {
       yield c;
       continue;
     }
+    if (!first) plain = true;
     first ??= c;
     last = c;
+    plain &&= c.plain;
     if (last.offset + last.text.length - first.offset >= BATCH_CHARS) {
       yield joined();
       first = last = undefined;
@@ -101,15 +104,30 @@ function* batches(text: string, chunks: readonly Chunk[]): Generator<Chunk> {
 function parseBatch(batch: Chunk, file: string): { statements: RawScenario["statements"] } | { diagnostic: Diagnostic } {
   let raw: RawScenario;
   try {
-    raw = parseRaw(batch.text, file);
+    raw = parseRaw(batch.text, file, batch.plain);
+    // What did not parse is parsed again by the memoizing parser, whose failures are the ones the
+    // diagnostics have always been made from.
+    if (batch.plain && hasSyntaxError(raw)) raw = parseRaw(batch.text, file);
   } catch (e) {
     // The nesting limit keeps the parser's recursion far from the stack's end; this is the last line
     // of defence should it be called with little stack left.
     if (!(e instanceof RangeError)) throw e;
     return { diagnostic: error("this statement is too deeply nested to parse", startOf(file, batch)) };
   }
-  relocate(raw.statements, batch);
+  // A batch at the start of the file is where its locations already say.
+  if (batch.offset !== 0 || batch.line !== 1) relocate(raw.statements, batch);
   return { statements: raw.statements };
+}
+
+/** Whether any statement of `raw`, or any line of its blocks (where dropBadBlockLines looks), failed to parse. */
+function hasSyntaxError(raw: RawScenario): boolean {
+  for (const s of raw.statements) {
+    if (isSyntaxError(s)) return true;
+    if (s.type === "graph" && s.nodes.some(isSyntaxError)) return true;
+    if (s.type === "reopen" && s.entries.some(isSyntaxError)) return true;
+    if (s.type === "expect" && s.assertion.kind === "graph" && s.assertion.edges.some(isSyntaxError)) return true;
+  }
+  return false;
 }
 
 /** Removes the syntax-error lines of a block statement, diagnosing each. */

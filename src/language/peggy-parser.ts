@@ -4,6 +4,7 @@
  * whose start rules return the types of raw-ast.ts and ast.ts.
  */
 import { parse, SyntaxError as PeggySyntaxError, type Expectation, type StartRuleNames } from "./generated/scenario-parser.js";
+import { parse as parseFast } from "./generated/scenario-parser-fast.js";
 import type { RawScenario } from "./raw-ast.js";
 
 /** One expected item of a Peggy syntax error. */
@@ -12,9 +13,14 @@ export type PeggyExpectation = Expectation;
 /** Start rules of the grammar (see scripts/gen-parser.ts). */
 export type StartRule = StartRuleNames;
 
-/** Parses a whole file. The grammar recovers from every syntax error, so this does not throw them. */
-export function parseRaw(text: string, file: string): RawScenario {
-  return parse(text, { grammarSource: file, startRule: "Scenario" });
+/**
+ * Parses a whole file. The grammar recovers from every syntax error, so this does not throw them.
+ * `plain` text (statement-chunks.ts: balanced, shallow, closed) may go to the parser without
+ * memoization, which builds the same tree about three times faster there; elsewhere its
+ * backtracking can take exponential time, and the memoizing parser reads it.
+ */
+export function parseRaw(text: string, file: string, plain = false): RawScenario {
+  return (plain ? parseFast : parse)(text, { grammarSource: file, startRule: "Scenario" });
 }
 
 /** Parses `text` from `rule`; returns Peggy's error when it does not parse, undefined when it does. */

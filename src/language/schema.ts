@@ -28,8 +28,16 @@ export const qapiSchema: SchemaView = { listDrivers, optionKeys, lookupOption };
  * listed only once the model's writer for the format makes what qemu-img makes with it.
  */
 export const IMAGE_FORMAT_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  luks: ["key-secret", "cipher-alg", "hash-alg", "iter-time"],
+  parallels: ["cluster_size"],
+  qcow: [],
   qcow2: [],
+  qed: ["cluster_size", "table_size"],
   raw: [],
+  vdi: ["static", "preallocation"],
+  vpc: ["subformat", "force_size"],
+  vhdx: ["subformat", "block_size", "log_size", "block_state_zero"],
+  vmdk: ["subformat", "adapter_type", "hwversion", "toolsversion", "compat6", "zeroed_grain"],
 };
 
 /** Image formats `image` can create. */

@@ -33,7 +33,19 @@ export interface Chunk {
   line: number;
   /** Set when its brackets nest deeper than MAX_NESTING: the diagnostic, at the first such bracket. */
   tooDeep?: Diagnostic;
+  /**
+   * Its brackets balance and nest at most PLAIN_NESTING deep, and its strings and regexes close:
+   * the text the parser without memoization may be given (parse.ts says why).
+   */
+  plain: boolean;
 }
+
+/**
+ * How deep a plain statement nests. The parser's cost without memoization grows exponentially
+ * with nesting only where it backtracks over unbalanced or unclosed text; up to this depth of
+ * balanced brackets it stays linear in practice.
+ */
+export const PLAIN_NESTING = 4;
 
 const NL = 0x0a;
 const CR = 0x0d;
@@ -55,13 +67,16 @@ export function splitStatements(text: string, file: string): Chunk[] {
   let lineStart = 0;
   let depth = 0;
   let tooDeep: Diagnostic | undefined;
+  let rough = false;
   let i = 0;
   const n = text.length;
   const cut = (end: number, next: number) => {
-    chunks.push({ text: text.slice(start, end), offset: start, line: startLine, ...(tooDeep ? { tooDeep } : {}) });
+    const plain = !rough && depth === 0;
+    chunks.push({ text: text.slice(start, end), offset: start, line: startLine, ...(tooDeep ? { tooDeep } : {}), plain });
     start = next;
     startLine = line;
     tooDeep = undefined;
+    rough = false;
   };
   while (i < n) {
     const c = text.charCodeAt(i);
@@ -71,17 +86,23 @@ export function splitStatements(text: string, file: string): Chunk[] {
       if (depth === 0 && !continued(text, i)) cut(i > 0 && text.charCodeAt(i - 1) === CR ? i - 1 : i, i + 1);
       i++;
     } else if (c === QUOTE) {
-      i = stringEnd(text, i) ?? i + 1;
+      const end = stringEnd(text, i);
+      if (end === undefined) rough = true;
+      i = end ?? i + 1;
     } else if (c === HASH) {
       i = lineEnd(text, i);
     } else if (c === SLASH && startsRegex(text, i)) {
-      i = regexEnd(text, i) ?? i + 1;
+      const end = regexEnd(text, i);
+      if (end === undefined) rough = true;
+      i = end ?? i + 1;
     } else {
       if (OPENERS.has(c)) {
         depth++;
+        if (depth > PLAIN_NESTING) rough = true;
         if (depth > MAX_NESTING && !tooDeep) tooDeep = nestingError(file, i, line, i - lineStart + 1);
-      } else if (CLOSERS.has(c) && depth > 0) {
-        depth--;
+      } else if (CLOSERS.has(c)) {
+        if (depth > 0) depth--;
+        else rough = true;
       }
       i++;
     }

@@ -16,6 +16,7 @@ import { nodeProperties } from "./rules/node-properties.js";
 import { unknownOption } from "./rules/options.js";
 import { parameters } from "./rules/parameters.js";
 import { scratchPaths } from "./rules/paths.js";
+import { secrets } from "./rules/secrets.js";
 import { permissionNames } from "./rules/permissions.js";
 import { pictureNames } from "./rules/picture-names.js";
 import { requirements } from "./rules/requirements.js";
@@ -33,6 +34,7 @@ export const RULES: readonly Rule[] = [
   unknownOption,
   nodeLifecycle,
   iothreads,
+  secrets,
   scratchPaths,
   unsafeCommands,
   expectations,

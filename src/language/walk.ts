@@ -17,9 +17,25 @@ import { commandArguments, JOB_COMMANDS } from "./job-commands.js";
 /** A statement that sends one command, with graph blocks opened into their adds. */
 export type Step = Exclude<Statement, { type: "graph" }>;
 
+/** steps() of each statement list already asked, with its length then: a dozen rules ask for each scenario they check. */
+const stepsOf = new WeakMap<readonly Statement[], { length: number; steps: readonly Step[] }>();
+
 /** Statements in execution order, each graph block replaced by its adds. */
-export function steps(scenario: Scenario): Step[] {
-  return scenario.statements.flatMap((s): Step[] => (s.type === "graph" ? s.nodes : [s]));
+export function steps(scenario: Scenario): readonly Step[] {
+  const list = scenario.statements;
+  const known = stepsOf.get(list);
+  if (known !== undefined && known.length === list.length) return known.steps;
+  const out = list.flatMap((s): Step[] => (s.type === "graph" ? s.nodes : [s]));
+  stepsOf.set(list, { length: list.length, steps: out });
+  return out;
+}
+
+/**
+ * True when no statement's source text can hold a parameter reference: no `$`, and no `\u0024`
+ * that a JSON string would turn into one. Then expanding the scenario changes nothing.
+ */
+export function parameterFree(scenario: Scenario): boolean {
+  return scenario.statements.every((s) => typeof s.text === "string" && !s.text.includes("$") && !/\\u0024/i.test(s.text));
 }
 
 /** True when the statement is written to fail: it may then do what would otherwise be invalid. */

@@ -18,12 +18,19 @@ export interface StepContext {
   scratchDirs: string[];
   /** Scenario file as shown in messages. */
   file: string;
+  /**
+   * False while the scratch directory exists only as a name (a model run: scratch.ts planScratch):
+   * nothing is on disk in it, so no symbolic link can lead out of it. Absent: it is on disk.
+   */
+  scratchOnDisk?: boolean;
   tracker: OptionTracker;
   /** Exports this run created and has not deleted, oldest first. */
   exports: ExportRef[];
   nbdServerStarted: boolean;
   /** Iothreads `iothread` statements created (ids, oldest first): the contexts `expect context` tries. */
   iothreads: string[];
+  /** Secrets `secret` statements created, by id, with their properties: `image … key-secret=ID` passes them to qemu-img. */
+  secrets: Map<string, Readonly<Record<string, string>>>;
   /** Title of the current `## …` phase. */
   phase?: string;
   /** How long to wait for asynchronous events (BLOCK_EXPORT_DELETED, a job's status). */
@@ -47,6 +54,7 @@ export function createContext(engine: Engine, workdir: string, scratchDirs: stri
     exports: [],
     nbdServerStarted: false,
     iothreads: [],
+    secrets: new Map(),
     eventTimeoutMs: 10_000,
     events: new EventJournal(engine),
     unsafeAllowed: false,

@@ -19,9 +19,13 @@ export function confineQmp(ctx: StepContext, command: string, args: unknown, at:
   if (reason && !ctx.unsafeAllowed) {
     throw new StepError(`qmp '${command}' is unsafe: ${reason}; it runs only with 'require unsafe' and --allow-unsafe`, at);
   }
-  const roots = [ctx.workdir, ...ctx.scratchDirs].map(real);
+  let roots: string[] | undefined;
   for (const arg of pathArguments(command, args)) {
-    const target = real(path.resolve(ctx.workdir, arg.path));
+    const lexical = path.resolve(ctx.workdir, arg.path);
+    // A scratch directory that is not on disk holds no symbolic link: what is under it by name is in it.
+    if (ctx.scratchOnDisk === false && (lexical === ctx.workdir || lexical.startsWith(ctx.workdir + path.sep))) continue;
+    roots ??= [ctx.workdir, ...ctx.scratchDirs].map(real);
+    const target = real(lexical);
     if (!roots.some((root) => target === root || target.startsWith(root + path.sep))) {
       const shown = arg.path.split(ctx.workdir).join("$TEST_DIR");
       throw new StepError(`${command} argument ${arg.at} '${shown}' is outside the scratch directory`, at);

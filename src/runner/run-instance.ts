@@ -17,7 +17,7 @@ import { resultId, type EngineName, type Failure, type ScenarioResult } from "./
 import type { ScenarioInstance } from "./instance.js";
 import { runOnEngine, type EngineRun } from "./run-on-engine.js";
 import { flushQmpLog, QMP_LOG, withQmpLog } from "./qmp-log.js";
-import { createScratch, removeScratch, settleScratch } from "./scratch.js";
+import { createScratch, materializeScratch, planScratch, removeScratch, settleScratch } from "./scratch.js";
 import { displayName } from "./selection.js";
 import { traceRun, type TraceSink } from "./trace.js";
 import type { Warmed } from "./warm-pool.js";
@@ -84,12 +84,16 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
     const id = resultId(inst.name, inst.suffix, engine);
     opts.onStart?.(id);
     const warm = engine === "qemu" ? opts.warmed : undefined;
-    const scratch = warm?.scratch ?? (await createScratch(opts.scratchParent, { keep: opts.keepScratch }));
+    // The model keeps its files in memory: its directory is made only if it is kept.
+    const scratch =
+      warm?.scratch ?? (engine === "model" && !opts.keepScratch ? planScratch(opts.scratchParent) : await createScratch(opts.scratchParent, { keep: opts.keepScratch }));
     let run: EngineRun;
     let logged: Engine;
+    let bare: Engine;
     try {
+      bare = warm?.engine ?? opts.makeEngine(engine);
       // Written only if the directory is kept (flushQmpLog below); as it happens with --keep-scratch.
-      logged = withQmpLog(warm?.engine ?? opts.makeEngine(engine), path.join(scratch.dir, QMP_LOG), { writeThrough: opts.keepScratch });
+      logged = withQmpLog(bare, path.join(scratch.dir, QMP_LOG), { writeThrough: opts.keepScratch });
       const trace = opts.trace ? traceRun(logged, id, opts.trace) : undefined;
       run = await runOnEngine(inst, trace?.engine ?? logged, scratch, {
         timeoutMs: opts.timeoutMs,
@@ -106,7 +110,10 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
     const golden = await compare(inst, engine, run, writer, opts);
     if (run.failures.length > 0) run.status = "fail";
     const keep = opts.keepScratch || (run.status === "fail" && opts.keepFailed !== false);
+    if (keep) materializeScratch(scratch);
     if (keep) flushQmpLog(logged);
+    // The model's images are in memory: a directory that is kept gets them as QEMU would leave them.
+    if (keep) writeFilesOut(bare, run);
     if (keep) await pointAtLogs(run.failures, scratch.dir);
     await placePictures(inst, run, writer, keep ? scratch.dir : undefined, opts);
     if (!keep && opts.deferRemoval) opts.deferRemoval(removeScratch(scratch));
@@ -227,6 +234,16 @@ function updateRefusal(opts: InstanceOptions, writer: boolean, run: EngineRun): 
   if (!writer) return { updateRefused: "with both engines only QEMU's transcript is written" };
   if (run.failures.length > 0) return { updateRefused: "the run failed its own expectations, and a failed run is no golden" };
   return {};
+}
+
+/** The engine's in-memory files on disk; a failure to write them is the run's failure, not the whole run's. */
+function writeFilesOut(engine: Engine, run: EngineRun): void {
+  try {
+    engine.writeFilesOut?.();
+  } catch (e) {
+    run.failures.push({ kind: "error", message: `cannot write the model's image files to the scratch directory: ${(e as Error).message}` });
+    run.status = "fail";
+  }
 }
 
 /**

@@ -67,6 +67,7 @@ export async function runOnEngine(
   const failures: Failure[] = [];
   const abort = new AbortController();
   const ctx = createContext(engine, scratch.dir, scratch.aliases, inst.file);
+  if (scratch.planned) ctx.scratchOnDisk = false;
   if (opts.pictures) ctx.pictures = new PictureBook(displayName(inst));
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

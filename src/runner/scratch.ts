@@ -8,7 +8,8 @@
  * the OOM killer) leaves directories whose owner is gone: the next run sweeps them.
  */
 import { readdir, readFile, rm } from "node:fs/promises";
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { FileSystemError, isErrnoException } from "../file-errors.js";
@@ -24,6 +25,11 @@ export interface Scratch {
   dir: string;
   /** The directory and its resolved path (they differ when the temp dir is a symlink). */
   aliases: string[];
+  /**
+   * Named but not made yet (planScratch): a model run needs no directory on disk unless it is kept.
+   * materializeScratch makes it.
+   */
+  planned?: boolean;
 }
 
 export interface ScratchOptions {
@@ -75,8 +81,60 @@ export async function createScratch(parent: string = os.tmpdir(), opts: ScratchO
   }
 }
 
+/** Planned names: this process's pid and a counter make them unique here, random bits elsewhere. */
+let planCount = 0;
+
+/**
+ * A scratch directory's name, without the directory: for a model run, whose files live in the
+ * engine's memory, the directory is made only when something must be on disk (materializeScratch:
+ * a failed run whose directory is kept). Nothing is created, so nothing is to remove.
+ */
+export function planScratch(parent: string = os.tmpdir()): Scratch {
+  verifyParent(parent);
+  const name = `${PREFIX}${process.pid.toString(36)}${(planCount++).toString(36)}${randomBytes(4).toString("hex")}`;
+  const dir = path.join(parent, name);
+  let real: string;
+  try {
+    real = path.join(realParent(parent), name);
+  } catch (e) {
+    throw isErrnoException(e) ? new FileSystemError("create a scratch directory in", parent, e) : e;
+  }
+  return { dir, aliases: [...new Set([dir, real])], planned: true };
+}
+
+/** Parents a directory was made and removed in: they can take scratch directories. */
+const verifiedParents = new Set<string>();
+
+/**
+ * Once per parent, make a directory there and remove it: a parent that cannot take one fails the
+ * run at its first scenario, with the error createScratch gives, and not only when a run is kept.
+ */
+function verifyParent(parent: string): void {
+  if (verifiedParents.has(parent)) return;
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(parent, PREFIX));
+  } catch (e) {
+    throw isErrnoException(e) ? new FileSystemError("create a scratch directory in", parent, e) : e;
+  }
+  rmdirSync(dir);
+  verifiedParents.add(parent);
+}
+
+/** Make a planned scratch directory (mode 0700, as mkdtemp would); nothing to do for one that exists. */
+export function materializeScratch(s: Scratch): void {
+  if (!s.planned) return;
+  try {
+    mkdirSync(s.dir, { mode: 0o700 });
+  } catch (e) {
+    throw isErrnoException(e) ? new FileSystemError("create scratch directory", s.dir, e) : e;
+  }
+  s.planned = false;
+}
+
 /** Remove a scratch directory and everything in it. */
 export async function removeScratch(s: Scratch): Promise<void> {
+  if (s.planned) return;
   try {
     // Asynchronous, unlike the creation: removing directories is the file-system call that waits
     // longest on a busy disk, and the run can go on meanwhile (run-all.ts defers the removals).
@@ -90,6 +148,7 @@ export async function removeScratch(s: Scratch): Promise<void> {
 
 /** Hand a scratch directory to the user: it is never removed, by this run or a later one. */
 export async function keepScratch(s: Scratch): Promise<void> {
+  materializeScratch(s);
   release(s.dir);
   await rm(path.join(s.dir, OWNER_FILE), { force: true }).catch(() => undefined);
 }

@@ -8,6 +8,14 @@ import type { GenState, LiveView } from "./gen-state.js";
 import { QCOW2_IMAGES, RAW_IMAGES } from "./gen-images.js";
 import type { Prng } from "../../src/fuzz/prng.js";
 import { node, qmp, type Json, type QmpStep } from "./steps.js";
+import { vdiNode } from "./gen-vdi.js";
+import { luksNode } from "./gen-luks.js";
+import { vpcNode } from "./gen-vpc.js";
+import { vhdxNode } from "./gen-vhdx.js";
+import { qedNode } from "./gen-qed.js";
+import { qcowNode } from "./gen-qcow.js";
+import { parallelsNode } from "./gen-parallels.js";
+import { vmdkNode } from "./gen-vmdk.js";
 
 type Dict = { [key: string]: Json };
 
@@ -34,7 +42,7 @@ export function newName(rng: Prng, state: GenState, view: LiveView, prefix: stri
   return state.freshName(prefix);
 }
 
-function maybeReadOnly(rng: Prng, d: Dict, p = 0.3): Dict {
+export function maybeReadOnly(rng: Prng, d: Dict, p = 0.3): Dict {
   if (rng.chance(p)) d["read-only"] = true;
   maybeZeroes(rng, d);
   return d;
@@ -47,7 +55,7 @@ export function maybeZeroes(rng: Prng, d: Dict, p = 0.06): void {
 }
 
 /** An inline protocol node on an image (or a missing file, rarely). */
-function inlineFile(rng: Prng, state: GenState, images: readonly string[]): Dict {
+export function inlineFile(rng: Prng, state: GenState, images: readonly string[]): Dict {
   const img = rng.chance(0.03) ? "does-not-exist.img" : rng.pick(images);
   const d: Dict = { driver: "file", filename: `$TEST_DIR/${img}` };
   if (rng.chance(0.3)) d["node-name"] = state.freshName("if");
@@ -56,7 +64,7 @@ function inlineFile(rng: Prng, state: GenState, images: readonly string[]): Dict
 }
 
 /** A child for `file`/`image`: an inline dict or an existing node (or a name that does not exist). */
-function childRef(rng: Prng, state: GenState, view: LiveView, images: readonly string[]): Json {
+export function childRef(rng: Prng, state: GenState, view: LiveView, images: readonly string[]): Json {
   const r = rng.next();
   if (r < 0.04) return "nosuch";
   const existing = anyNodeRef(rng, view);
@@ -82,22 +90,39 @@ function rawNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
 }
 
 /**
- * Whether reading the guest data of `ref` goes through a copy-on-read node. QEMU then writes what it
- * read into the image below (allocating clusters, growing the file): guest I/O, which the model does
- * not follow. Opening a qcow2 reads its header that way.
+ * Drivers a header read does not pass through as the model follows it: copy-on-read; quorum, whose
+ * vote the model follows for a header only when its children hold the same file bytes (rarely so
+ * here); the graph-only drivers but blklogwrites, which reads its file as it is (see
+ * GRAPH_ONLY_DRIVERS); and null-co and null-aio, which leave a driver's header buffer as it was:
+ * uninitialised memory in QEMU (a header check that prints what it read, such as vdi's "bad
+ * signature", prints garbage).
  */
+const HEADER_READ_UNFOLLOWED = ["copy-on-read", "quorum", "blkverify", "vmdk", "luks", "null-co", "null-aio"];
+
 /**
  * Whether opening a qcow2 over `ref` reads its header through copy-on-read (QEMU then writes what it
  * read into the image below, which the model does not follow here) or through a driver whose data
- * path the model does not follow (quorum votes and reports QUORUM_REPORT_BAD; blkverify, whose
- * children differ in these sequences, makes QEMU 7.2 exit with "blkverify: read … contents
+ * path the model does not follow for a header (a quorum's vote over children that differ; blkverify,
+ * whose children differ in these sequences, makes QEMU 7.2 exit with "blkverify: read … contents
  * mismatch", status 1).
  */
-function headerReadIsUnfollowed(view: LiveView, ref: Json): boolean {
+export function headerReadIsUnfollowed(view: LiveView, ref: Json): boolean {
   const name = typeof ref === "string" ? ref : isNodeRef(ref) ? view.graph.resolve(ref.$node) : undefined;
   if (name === undefined || !view.graph.driverNode(name)) return false;
   const below = [name, ...view.graph.descendants(name)];
-  return below.some((n) => ["copy-on-read", ...GRAPH_ONLY_DRIVERS].includes(view.nodes.find((info) => info.name === n)?.drv ?? ""));
+  return below.some((n) => HEADER_READ_UNFOLLOWED.includes(view.nodes.find((info) => info.name === n)?.drv ?? ""));
+}
+
+/**
+ * The start of a blockdev-add of an image format driver: its file child, over one of `own` (its own
+ * images) nine times in ten, else over a raw or qcow2 image; never read through a node whose data
+ * path the model does not follow for a header (the open reads its header through the file child).
+ */
+export function formatNodeStart(rng: Prng, state: GenState, view: LiveView, driver: string, own: readonly string[], namePrefix: string, pOwn = 0.9): Dict {
+  const images = rng.chance(pOwn) ? [...own] : [...RAW_IMAGES, ...QCOW2_IMAGES];
+  let file: Json = childRef(rng, state, view, images);
+  if (headerReadIsUnfollowed(view, file)) file = inlineFile(rng, state, images);
+  return { driver, "node-name": newName(rng, state, view, namePrefix), file };
 }
 
 function isNodeRef(v: Json): v is { $node: string } {
@@ -190,8 +215,8 @@ function blklogwritesNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
   return qmp("blockdev-add", maybeReadOnly(rng, d, 0.2));
 }
 
-/** Drivers whose graph the model follows but not their data path (reads and writes through them). */
-const GRAPH_ONLY_DRIVERS = ["quorum", "blkverify", "copy-before-write", "blklogwrites"];
+/** Drivers whose graph the model follows but not their data path (reads and writes through them; vhdx: writes). */
+const GRAPH_ONLY_DRIVERS = ["blkverify", "blklogwrites", "vmdk", "luks", "vhdx"];
 
 /** Whether the graph has a node the model cannot do I/O through: a block job there would need it. */
 export function hasGraphOnlyNode(view: LiveView): boolean {
@@ -220,7 +245,7 @@ function changeChildren(rng: Prng, view: LiveView): QmpStep | undefined {
  */
 export function addStep(rng: Prng, state: GenState, view: LiveView, guestIo = false): QmpStep {
   const multi = guestIo ? 0 : 1;
-  const kind = rng.weighted({ protocol: 4, raw: 3, qcow2: 4, filter: 5, quorum: 0.8 * multi, blkverify: 0.5 * multi, change: 0.5 * multi, cbw: 0.5 * multi, logwrites: 0.5 * multi, broken: 0.4 });
+  const kind = rng.weighted({ protocol: 4, raw: 3, qcow2: 4, filter: 5, quorum: 0.8 * multi, blkverify: 0.5 * multi, change: 0.5 * multi, cbw: 0.5 * multi, logwrites: 0.5 * multi, broken: 0.4, vdi: 1, vpc: 1, vhdx: multi, qed: 1, vmdk: 1, qcow: 1, luks: 1.5, parallels: 1 });
   switch (kind) {
     case "protocol":
       return protocolNode(rng, state, view);
@@ -240,6 +265,22 @@ export function addStep(rng: Prng, state: GenState, view: LiveView, guestIo = fa
       return blklogwritesNode(rng, state, view);
     case "change":
       return changeChildren(rng, view) ?? protocolNode(rng, state, view);
+    case "vdi":
+      return vdiNode(rng, state, view);
+    case "vpc":
+      return vpcNode(rng, state, view);
+    case "vhdx":
+      return vhdxNode(rng, state, view);
+    case "qed":
+      return qedNode(rng, state, view);
+    case "qcow":
+      return qcowNode(rng, state, view);
+    case "parallels":
+      return parallelsNode(rng, state, view);
+    case "vmdk":
+      return vmdkNode(rng, state, view);
+    case "luks":
+      return luksNode(rng, state, view);
     case "broken":
       return qmp("blockdev-add", rng.pick<Dict>([{ driver: "raw", "node-name": state.freshName("x") }, { driver: "nosuchdrv", "node-name": "x" }, { driver: "null-co" }]));
   }

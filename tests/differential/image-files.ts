@@ -6,14 +6,17 @@
  * L2 entries, compressed cluster descriptors) must be QEMU's exactly. One thing is masked: the
  * scratch directory's own path, which a header can hold (a backing file name written as an
  * absolute path) and which differs between the two runs; both are equally long
- * (`withScratchDir`), so the mask keeps every offset. After a mirror-based job, qcow2 files are
+ * (`withScratchDir`), so the mask keeps every offset; and the UUIDs and timestamps qemu-img writes
+ * at random into vdi, vpc and vhdx headers (maskRandomFields). After a mirror-based job, qcow2 files are
  * compared by content when their bytes differ (see `firstImageDifference`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Engine, EngineFeature } from "../../src/engines/engine.js";
+import { maskRandomFields } from "../../src/engines/model/images/vdi-vpc-vhdx-random-fields.js";
 import type { RunDifference } from "./compare.js";
+import { maskLuksImage } from "./gen-luks.js";
 import { qcow2Content } from "./qcow2-content.js";
 import { withScratchDir } from "./scratch-dir.js";
 import type { RecordedStep, Step } from "./steps.js";
@@ -53,9 +56,11 @@ export async function withEngineImages<T>(make: () => Engine, features: Set<Engi
     } finally {
       await engine.stop();
     }
+    // The model keeps its images in memory until asked to put them on disk.
+    engine.writeFilesOut?.();
     const images = paths.map((p) => {
       const file = path.join(workdir, p);
-      return { path: p, bytes: existsSync(file) ? maskPath(readFileSync(file), workdir) : null };
+      return { path: p, bytes: existsSync(file) ? maskLuksImage(p, maskRandomFields(maskPath(readFileSync(file), workdir))) : null };
     });
     return { result, images };
   });

@@ -41,7 +41,7 @@ describe("fuzz generator", () => {
   });
 
   it("writes scenarios the checker accepts, and reaches the shapes that break", async () => {
-    const all = await cases(20260101, 60);
+    const all = await cases(20260101, 150);
     for (const s of all) {
       const text = caseText(s).text;
       expect(loadScenario(text, "fuzz.scn").diagnostics, text).toEqual([]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { DECLARATIONS_PATH, GRAMMAR_PATH, PARSER_PATH, generateParser, type GeneratedParser } from "../../scripts/gen-parser.js";
+import { DECLARATIONS_PATH, FAST_DECLARATIONS_PATH, FAST_PARSER_PATH, GRAMMAR_PATH, PARSER_PATH, generateParser, type GeneratedParser } from "../../scripts/gen-parser.js";
 
 let generated: GeneratedParser | undefined;
 /** Generating runs Peggy's CLI, so it is done once, and inside a test so that a grammar error fails one. */
@@ -13,6 +13,8 @@ describe("the checked-in parser", () => {
   it.each([
     [PARSER_PATH, "parser"],
     [DECLARATIONS_PATH, "declarations"],
+    [FAST_PARSER_PATH, "fastParser"],
+    [FAST_DECLARATIONS_PATH, "fastDeclarations"],
   ] as const)("%s is what grammar/scenario.peggy generates (else run `npm run gen:parser`)", (path, part) => {
     const checkedIn = readFileSync(path, "utf8");
     if (fresh()[part] !== checkedIn) {

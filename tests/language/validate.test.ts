@@ -36,7 +36,7 @@ describe("validation rules", () => {
     expect(problems("add a: null-co node-name=b")).toEqual(["1:16 unknown option 'node-name' for driver 'null-co'"]);
     expect(problems("add a: null-co\nreopen a sise=1M")).toEqual(["2:10 unknown option 'sise' for driver 'null-co'"]);
     expect(problems("image a.raw raw 1M backing_fmt=raw")).toEqual(["1:20 unknown option 'backing_fmt' for a raw image"]);
-    expect(problems("image a.raw vmdk 1M")).toEqual(["1:13 unknown image format 'vmdk'"]);
+    expect(problems("image a.raw vhd 1M")).toEqual(["1:13 unknown image format 'vhd'"]);
     expect(problems("add a: null-co\nexport a writeable=on")).toEqual(["2:10 unknown option 'writeable' for export"]);
   });
 

@@ -1,5 +1,5 @@
 /** The ModelEngine face of the model: lifecycle, greeting, capabilities, images, events. */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -36,13 +36,24 @@ describe("ModelEngine", () => {
       "copy-before-write",
       "copy-on-read",
       "file",
+      "host_cdrom",
+      "host_device",
+      "luks",
+      "nbd",
       "null-aio",
       "null-co",
+      "parallels",
       "preallocate",
+      "qcow",
       "qcow2",
+      "qed",
       "quorum",
       "raw",
       "throttle",
+      "vdi",
+      "vhdx",
+      "vmdk",
+      "vpc",
     ]);
     expect(qemuJson(info.greeting)).toBe(
       '{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}',
@@ -65,9 +76,15 @@ describe("ModelEngine", () => {
     await engine.createImage({ path: "base.qcow2", format: "qcow2", size: 1 << 20 });
     await engine.createImage({ path: "top.qcow2", format: "qcow2", size: 1 << 20, backingFile: "base.qcow2", backingFormat: "qcow2" });
     await engine.createImage({ path: "raw.img", format: "raw", size: 65536 });
+    // In memory until asked for on disk; then the model works on the files on disk.
+    expect(existsSync(join(dir, "top.qcow2"))).toBe(false);
+    expect(await engine.qmp("blockdev-add", { driver: "qcow2", "node-name": "m0", file: { driver: "file", filename: "top.qcow2" } })).toEqual({
+      return: {},
+    });
+    engine.writeFilesOut();
     expect(readFileSync(join(dir, "top.qcow2")).subarray(0, 4).toString("latin1")).toBe("QFI\xfb");
     expect(statSync(join(dir, "raw.img")).size).toBe(65536);
-    expect(await engine.qmp("blockdev-add", { driver: "qcow2", "node-name": "q0", file: { driver: "file", filename: "top.qcow2" } })).toEqual({
+    expect(await engine.qmp("blockdev-add", { driver: "raw", "node-name": "r0", file: { driver: "file", filename: "raw.img" } })).toEqual({
       return: {},
     });
   });

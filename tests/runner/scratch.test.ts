@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pendingCleanups } from "../../src/lifetime/exit-cleanup.js";
 import { ownerAlive, ownerStamp } from "../../src/lifetime/owner.js";
-import { createScratch, keepScratch, removeScratch, sweepStaleScratch } from "../../src/runner/scratch.js";
+import { createScratch, keepScratch, materializeScratch, planScratch, removeScratch, sweepStaleScratch } from "../../src/runner/scratch.js";
 
 let parent: string;
 beforeEach(async () => {
@@ -46,6 +46,28 @@ describe("scratch directories", () => {
     const c = await createScratch(parent, { keep: true });
     expect(await readdir(c.dir)).toEqual([]);
     expect(pendingCleanups()).toBe(before);
+  });
+
+  it("a planned directory is only a name until it is kept: removing it touches nothing", async () => {
+    const before = pendingCleanups();
+    const a = planScratch(parent);
+    const b = planScratch(parent);
+    expect(a.dir).not.toBe(b.dir);
+    expect(path.dirname(a.dir)).toBe(parent);
+    expect(path.basename(a.dir)).toMatch(/^blockcheck-/);
+    expect(await readdir(parent)).toEqual([]);
+    await removeScratch(a);
+    expect(pendingCleanups()).toBe(before);
+    await keepScratch(b);
+    expect((await stat(b.dir)).mode & 0o777).toBe(0o700);
+    expect(await readdir(b.dir)).toEqual([]);
+    materializeScratch(b);
+    expect(await readdir(parent)).toEqual([path.basename(b.dir)]);
+  });
+
+  it("a parent that cannot take a directory fails the plan as it fails createScratch", async () => {
+    await writeFile(path.join(parent, "file"), "");
+    expect(() => planScratch(path.join(parent, "file"))).toThrow(/^cannot create a scratch directory in .*\/file: not a directory \(ENOTDIR\)$/);
   });
 
   it("a later run sweeps only directories whose owner is gone", async () => {

@@ -19,6 +19,7 @@ import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
 import { storageDaemonQuit } from "./jobs/quit.js";
+import type { HostFiles } from "./data/host-file.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
 import { validateQmpCommand } from "../../qapi/validate.js";
@@ -67,6 +68,13 @@ export class BlockLayer {
 
   constructor(opts: BlockLayerOptions) {
     this.state = new LayerState(opts.workdir, opts.seed, opts.loop, opts.stamp);
+    // The working directory is there for QEMU; for the model it need not be on disk (yet).
+    this.state.hostFiles.mkdir(opts.workdir);
+  }
+
+  /** The host files the block layer's nodes read and write (the model's images live there). */
+  get hostFiles(): HostFiles {
+    return this.state.hostFiles;
   }
 
   /** Names of the commands the model implements. */
@@ -95,7 +103,7 @@ export class BlockLayer {
       try {
         storageDaemonQuit(this.state);
       } catch (e) {
-        if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e });
+        if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e, exitCode: e.exitCode });
         throw e;
       }
       return { return: {} };
@@ -108,7 +116,7 @@ export class BlockLayer {
       return { return: toQdictOrder(handler(this.state, checked.args)) };
     } catch (e) {
       if (e instanceof QmpFailure) return { error: e.body };
-      if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e });
+      if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e, exitCode: e.exitCode });
       throw e;
     }
   }
@@ -121,7 +129,7 @@ export class BlockLayer {
     try {
       return hmpQemuIo(this.state, device, command);
     } catch (e) {
-      if (e instanceof QemuAbort) throw new QemuWouldCrashError("human-monitor-command", e.signal, e.detail, { cause: e });
+      if (e instanceof QemuAbort) throw new QemuWouldCrashError("human-monitor-command", e.signal, e.detail, { cause: e, exitCode: e.exitCode });
       throw e;
     }
   }

@@ -5,9 +5,9 @@
  * (overridden), only the backing node's filename matches; otherwise the names are compared as
  * canonical absolute paths, relative names taken beside the overlay's image, as QEMU does.
  */
-import { realpathSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { bdrvDirname } from "./backing-filename.js";
+import type { HostFiles } from "./data/host-file.js";
 import { backingChainNext, cowChild, skipFilters } from "./chain.js";
 import type { BdsNode } from "./graph.js";
 import { QmpFailure } from "./qmp-failure.js";
@@ -31,14 +31,9 @@ function makeAbsolute(relativeTo: BdsNode, filename: string, names: FilenameCach
   }
 }
 
-/** realpath(3) in QEMU's working directory (the engine's workdir). */
-function realpath(workdir: string, path: string | null): string | null {
-  if (path === null) return null;
-  try {
-    return realpathSync(resolve(workdir, path));
-  } catch {
-    return null;
-  }
+/** realpath(3) in QEMU's working directory (the engine's workdir), over the engine's host files. */
+function realpath(workdir: string, files: HostFiles, path: string | null): string | null {
+  return path === null ? null : files.realpath(resolve(workdir, path));
 }
 
 /** `bdrv_backing_overridden`. */
@@ -47,7 +42,7 @@ function backingOverridden(bs: BdsNode, names: FilenameCache): boolean {
   return backing ? bs.autoBackingFile !== names.filename(backing.bs) : bs.autoBackingFile !== "";
 }
 
-export function findBackingImage(workdir: string, bs: BdsNode, backingFile: string): BdsNode | null {
+export function findBackingImage(workdir: string, files: HostFiles, bs: BdsNode, backingFile: string): BdsNode | null {
   const names = new FilenameCache();
   const isProtocol = pathHasProtocol(backingFile);
   for (let curr = skipFilters(bs); curr && cowChild(curr); ) {
@@ -58,8 +53,8 @@ export function findBackingImage(workdir: string, bs: BdsNode, backingFile: stri
       if (backingFile === curr.backingFile) return below;
       if (backingFile === makeAbsolute(curr, curr.backingFile, names)) return below;
     } else {
-      const wanted = realpath(workdir, makeAbsolute(curr, backingFile, names));
-      const have = wanted === null ? null : realpath(workdir, makeAbsolute(curr, curr.backingFile, names));
+      const wanted = realpath(workdir, files, makeAbsolute(curr, backingFile, names));
+      const have = wanted === null ? null : realpath(workdir, files, makeAbsolute(curr, curr.backingFile, names));
       if (wanted !== null && have !== null && wanted === have) return below;
     }
     curr = below;

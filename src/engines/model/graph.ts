@@ -120,6 +120,8 @@ export interface BdsNode {
   backingFile: string;
   /** bs->backing_format: the backing format from the image header ("" if none). */
   backingFormat: string;
+  /** bs->encrypted: set by the open of an encryption format (luks). */
+  encrypted?: boolean;
   /** bs->auto_backing_file: the header's backing name, or the header-named backing's filename once opened. */
   autoBackingFile: string;
   /**

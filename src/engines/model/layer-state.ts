@@ -6,6 +6,7 @@ import type { QmpEvent } from "../engine.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
 import { AioContexts } from "./aio-context/aio-contexts.js";
 import { AutoNamer } from "./auto-name.js";
+import { EventRateLimit } from "./event-rate-limit.js";
 import { HostFiles } from "./data/host-file.js";
 import { FileLockTable } from "./file-locks.js";
 import type { DriverHost } from "./drivers/driver.js";
@@ -13,6 +14,7 @@ import type { BdsNode, BlockBackend } from "./graph.js";
 import { bdrvRef, bdrvUnref } from "./graph-ops.js";
 import type { Job } from "./jobs/job.js";
 import { MainLoop } from "./main-loop.js";
+import { SecretObjects } from "./objects/secret-objects.js";
 import { ThrottleGroups } from "./throttle-groups.js";
 
 /** An event's timestamp as QMP sends it. */
@@ -44,7 +46,11 @@ export class LayerState implements DriverHost {
   readonly aio = new AioContexts();
   /** The data of the host files nodes do I/O on (one per path, shared by every node on it). */
   readonly hostFiles = new HostFiles();
+  /** Secret objects (object-add qom-type=secret), by id. */
+  readonly secrets = new SecretObjects();
   nbdServerRunning = false;
+  /** The UNIX socket the NBD server listens on (absolute), while it runs on one. */
+  nbdServerSocket: string | undefined = undefined;
   /** Image lock counts by absolute path. */
   readonly fileLocks = new Map<string, FileLockTable>();
   readonly events: QmpEvent[] = [];
@@ -75,6 +81,11 @@ export class LayerState implements DriverHost {
     return table;
   }
 
+  /** Whether `/objects/ID` exists: iothreads, throttle groups and secrets share the one QOM container. */
+  objectExists(id: string): boolean {
+    return this.aio.iothreads.has(id) || this.throttleGroups.has(id) || this.secrets.has(id);
+  }
+
   /** A fresh serial number for a node or BlockBackend. */
   nextSerial(): number {
     return ++this.serial;
@@ -85,8 +96,12 @@ export class LayerState implements DriverHost {
    * QDict order, stamped now.
    */
   emit(event: string, data: Record<string, unknown>): void {
-    this.events.push({ event, data: toQdictOrder(data) as Record<string, unknown>, timestamp: this.stamp() });
+    this.#rateLimit ??= new EventRateLimit(this.loop, (e) => this.events.push(e));
+    this.#rateLimit.queue({ event, data: toQdictOrder(data) as Record<string, unknown>, timestamp: this.stamp() });
   }
+
+  /** The monitor's throttling of quorum's events (event-rate-limit.ts), made on first use. */
+  #rateLimit: EventRateLimit | undefined;
 
   /** `bdrv_find_node`. */
   findNode(name: string): BdsNode | undefined {

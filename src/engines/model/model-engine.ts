@@ -7,7 +7,6 @@
  * the qemu engine reports a real crash (EngineCrashedError), answers nothing more, and stop() says
  * which signal QEMU would have died of.
  */
-import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BlockcheckError } from "../../errors.js";
 import { eventMatches } from "../../qmp/event-match.js";
@@ -23,7 +22,7 @@ import type {
   QmpReply,
   WaitEventOptions,
 } from "../engine.js";
-import { EngineCrashedError } from "../errors.js";
+import { describeExit, EngineCrashedError } from "../errors.js";
 import { BlockLayer } from "./block-layer.js";
 import { MODEL_PACKAGE, MODEL_VERSION } from "./commands/version.js";
 import { driverNames } from "./drivers/index.js";
@@ -98,10 +97,12 @@ export class ModelEngine implements Engine {
     if (this.#state !== "running" && this.#state !== "crashed") this.#live("createImage");
     // As the qemu engine does before running qemu-img, which makes the external data file first
     // (a raw file of the image's size).
+    // The image lives in the block layer's host files, in memory (writeFilesOut puts it on disk).
+    const files = this.#layer!.hostFiles;
     const create = (rel: string, s: ImageSpec) => {
       const abs = resolve(this.#workdir, rel);
-      mkdirSync(dirname(abs), { recursive: true });
-      writeImage(abs, s);
+      files.mkdir(dirname(abs));
+      writeImage(abs, s, files);
     };
     if (spec.format === "qcow2" && spec.dataFile !== undefined) create(spec.dataFile, { path: spec.dataFile, format: "raw", size: spec.size });
     create(spec.path, spec);
@@ -210,6 +211,15 @@ export class ModelEngine implements Engine {
     });
   }
 
+  /**
+   * Put the image files the model holds in memory on disk, in the working directory, as QEMU would
+   * have left them: for a scratch directory that is kept, or a caller that reads the files after
+   * (or during) the run. From then on the model works on the files on disk. Allowed after stop().
+   */
+  writeFilesOut(): void {
+    this.#layer?.hostFiles.writeOut();
+  }
+
   async stop(): Promise<EngineStopOutcome> {
     this.#state = "stopped";
     if (!this.#crash) return { kind: "clean" };
@@ -220,7 +230,7 @@ export class ModelEngine implements Engine {
   #live(command: string): BlockLayer {
     if (this.#state === "crashed" && this.#crash) {
       const c = this.#crash;
-      throw new EngineCrashedError(command, c.exit, `QEMU is dead: it would have died during '${c.command}' (${c.exit.signal}); '${command}' cannot run`);
+      throw new EngineCrashedError(command, c.exit, `QEMU is dead: it would have died during '${c.command}' (${describeExit(c.exit)}); '${command}' cannot run`);
     }
     if (this.#state === "new" || !this.#layer) throw new ModelEngineStateError("model engine: not started");
     if (this.#state !== "running") throw new ModelEngineStateError("model engine: stopped (quit or stop() was called)");
@@ -236,13 +246,14 @@ export class ModelEngine implements Engine {
       return work();
     } catch (e) {
       if (!(e instanceof QemuWouldCrashError || e instanceof QemuAbort)) throw e;
-      const exit: ExitStatus = { exitCode: undefined, signal: e.signal };
+      // blkverify ends QEMU with exit(1); everything else is a signal.
+      const exit: ExitStatus = e.exitCode !== undefined ? { exitCode: e.exitCode, signal: undefined } : { exitCode: undefined, signal: e.signal };
       this.#crash = { command, exit, detail: e.detail };
       this.#state = "crashed";
       throw new EngineCrashedError(
         command,
         exit,
-        `QEMU died during '${command}' (killed by signal ${e.signal}): the model stops where QEMU 7.2 crashes\n--- QEMU 7.2 prints ---\n${e.detail}`,
+        `QEMU died during '${command}' (${describeExit(exit)}): the model stops where QEMU 7.2 crashes\n--- QEMU 7.2 prints ---\n${e.detail}`,
         { cause: e },
       );
     }

@@ -59,9 +59,10 @@ export class NodeOpener {
     const explicit: Flat = { ...req.options };
     const options: Flat = { ...req.options };
     if (req.parentOptions) inheritChildOptions(options, req.parentOptions, req.role);
-    // bdrv_fill_options: a protocol child of a format node opened from a file name alone gets its
-    // driver from the name (bdrv_find_protocol; the model knows plain paths only, `file`).
-    if (options["driver"] === undefined && req.filename !== undefined && req.role === BDRV_CHILD_IMAGE) options["driver"] = "file";
+    // bdrv_fill_options: a child of a format node opened from a file name alone is a protocol node
+    // (bdrv_inherited_options sets BDRV_O_PROTOCOL for all but COW children) and gets its driver
+    // from the name (bdrv_find_protocol; the model knows plain paths only, `file`).
+    if (options["driver"] === undefined && req.filename !== undefined && (req.role & BDRV_CHILD_COW) === 0) options["driver"] = "file";
     const driverName = String(options["driver"]);
     const driver = findDriver(driverName);
     if (!driver) fail(`The model does not implement driver '${driverName}'`);
@@ -158,6 +159,10 @@ export class NodeOpener {
       openChild: (childName, role, allowNone) => this.openChild(node, options, preOpened, childName, role, allowNone),
       openChildFromFile: (childName, role, filename) => {
         const bs = this.open({ options: { driver: "file", filename }, parent: node, parentOptions: options, role });
+        return this.attach(node, bs, childName, role);
+      },
+      openChildWithFilename: (childName, role, filename) => {
+        const bs = this.resolveChild(node, options, childName, role, filename)!;
         return this.attach(node, bs, childName, role);
       },
       setChildRole: (child, role) => {

@@ -12,6 +12,17 @@ import { BlockcheckError } from "../../errors.js";
 /** How QEMU would end: an assertion or g_assert_not_reached aborts (SIGABRT); a NULL dereference is SIGSEGV. */
 export type QemuCrashSignal = "SIGABRT" | "SIGSEGV";
 
+/** Where QEMU ends itself with `exit(code)` instead of a signal (blkverify's mismatch): the exit code. */
+export interface QemuCrashOptions {
+  cause?: unknown;
+  exitCode?: number;
+}
+
+/** "killed by signal SIGABRT" or "exit code 1". */
+function howItEnds(signal: QemuCrashSignal, exitCode: number | undefined): string {
+  return exitCode !== undefined ? `exit code ${exitCode}` : signal;
+}
+
 export class QemuWouldCrashError extends BlockcheckError {
   constructor(
     /** The QMP command QEMU would have died in. */
@@ -20,10 +31,14 @@ export class QemuWouldCrashError extends BlockcheckError {
     readonly signal: QemuCrashSignal,
     /** What QEMU prints to stderr, e.g. "../../block.c:4390: bdrv_reopen_multiple: Assertion `bs_queue != NULL' failed." */
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: QemuCrashOptions,
   ) {
-    super("E_QEMU_WOULD_CRASH", `QEMU 7.2 would crash during '${command}' (${signal}): ${detail}`, options);
+    super("E_QEMU_WOULD_CRASH", `QEMU 7.2 would crash during '${command}' (${howItEnds(signal, options?.exitCode)}): ${detail}`, { cause: options?.cause });
+    this.exitCode = options?.exitCode;
   }
+
+  /** Set when QEMU exits with this code rather than dying of `signal`. */
+  readonly exitCode: number | undefined;
 }
 
 /** QEMU would abort here; the command is named by whoever catches it (BlockLayer.execute). */
@@ -32,9 +47,19 @@ export class QemuAbort extends BlockcheckError {
     readonly signal: QemuCrashSignal,
     /** What QEMU prints to stderr (see QemuWouldCrashError.detail). */
     readonly detail: string,
+    /** Set when QEMU exits with this code rather than dying of `signal`. */
+    readonly exitCode?: number,
   ) {
-    super("E_QEMU_ABORT", `QEMU 7.2 would abort (${signal}): ${detail}`);
+    super("E_QEMU_ABORT", `QEMU 7.2 would abort (${howItEnds(signal, exitCode)}): ${detail}`);
   }
+}
+
+/**
+ * QEMU prints `detail` to stderr and calls `exit(code)` (blkverify_err): the process ends as a
+ * crash does, with an exit code instead of a signal.
+ */
+export function qemuExit(code: number, detail: string): never {
+  throw new QemuAbort("SIGABRT", detail, code);
 }
 
 /**

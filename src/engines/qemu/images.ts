@@ -14,12 +14,12 @@
  * no node has it open, and nothing but our writer has written it (a chain of such files is pristine
  * all the way down, since the record is only ever cleared whole).
  */
-import { closeSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import { ConfigError } from "../../errors.js";
 import type { ImageSpec } from "../engine.js";
-import { writeImage } from "../model/images/write-image.js";
+import { imageLayout, surroundings, writeImage } from "../model/images/write-image.js";
 import { dieWithParent, setprivCouldNotExec } from "./die-with-parent.js";
 import { QemuImgError } from "./errors.js";
 import { loadExeca } from "./qemu-process.js";
@@ -47,7 +47,11 @@ export function qemuImgCreateArgs(spec: ImageSpec): string[] {
   ];
   // qemu-img's option syntax doubles a comma inside a value.
   const o = options.length > 0 ? ["-o", options.map((x) => x.replaceAll(",", ",,")).join(",")] : [];
-  return ["create", "-q", "-f", spec.format, ...backing, ...o, spec.path, String(spec.size)];
+  const objects = (spec.secrets ?? []).flatMap((sec) => [
+    "--object",
+    ["secret", `id=${sec.id}`, ...Object.entries(sec.props).map(([k, v]) => `${k}=${v}`)].map((x) => x.replaceAll(",", ",,")).join(","),
+  ]);
+  return ["create", "-q", ...objects, "-f", spec.format, ...backing, ...o, spec.path, String(spec.size)];
 }
 
 /** Names qemu-img takes as a plain file name: no protocol prefix ("nbd:…"), no "json:", no option syntax. */
@@ -80,23 +84,26 @@ export class PristineImages {
 }
 
 /**
- * Whether `spec` is an image whose qemu-img run is known to do nothing but write it: no backing
- * file, or one in `pristine` in the given format, named as qemu-img takes a plain file name, and not
- * the image itself (qemu-img compares the two names as given).
+ * Whether `spec` is an image whose qemu-img run is known to do nothing but write it (and, for vmdk,
+ * read its backing file's CID): no backing file, or one in `pristine` in the given format, named as
+ * qemu-img takes a plain file name, and not the image itself (qemu-img compares the two names as given).
  */
 export function writtenInProcess(spec: ImageSpec, pristine?: PristineImages): boolean {
+  // A vmdk, whatever its -o options: qemu-img draws its CID at random, the writer's is one it could
+  // have drawn, and both engines then have the same file to show.
+  const vmdk = spec.format === "vmdk" && spec.dataFile === undefined;
   const backingOk =
     spec.backingFile === undefined
       ? spec.backingFormat === undefined
-      : spec.format === "qcow2" &&
+      : (spec.format === "qcow2" || vmdk) &&
         spec.backingFormat !== undefined &&
         PLAIN_NAME.test(spec.backingFile) &&
         !isAbsolute(spec.backingFile) &&
         spec.backingFile !== spec.path &&
         pristine?.formatOf(join(dirname(spec.path), spec.backingFile)) === spec.backingFormat;
   return (
-    (spec.format === "raw" || spec.format === "qcow2") &&
-    Object.entries(spec).every(([key, value]) => value === undefined || IN_PROCESS_FIELDS.has(key)) &&
+    (spec.format === "raw" || spec.format === "qcow2" || vmdk) &&
+    Object.entries(spec).every(([key, value]) => value === undefined || IN_PROCESS_FIELDS.has(key) || (vmdk && key === "createOptions")) &&
     backingOk &&
     PLAIN_NAME.test(spec.path) &&
     Number.isSafeInteger(spec.size) &&
@@ -119,6 +126,11 @@ function writeNew(abs: string, spec: ImageSpec): boolean {
   }
   closeSync(fd);
   try {
+    // Extent files made along with the image (vmdk) must be new as well.
+    if ((imageLayout(spec, surroundings(abs)).siblings ?? []).some((f) => existsSync(join(dirname(abs), f.name)))) {
+      rmSync(abs, { force: true });
+      return false;
+    }
     writeImage(abs, spec);
     return true;
   } catch {
@@ -138,7 +150,25 @@ export async function createImage(spec: ImageSpec, opts: CreateImageOptions): Pr
   await runQemuImg(spec, opts);
 }
 
+/**
+ * qemu-img's LUKS key setup times PBKDF2 on the thread's CPU clock and gives up when a round
+ * measured no time at all ("Unable to get accurate CPU usage"), which a busy host's coarse CPU
+ * accounting makes happen now and then: a measurement that failed, not an answer about the image.
+ */
+const CPU_CLOCK_FLUKE = /Unable to get accurate CPU usage/;
+const CPU_CLOCK_ATTEMPTS = 5;
+
 async function runQemuImg(spec: ImageSpec, opts: CreateImageOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runQemuImgOnce(spec, opts);
+    } catch (e) {
+      if (!(e instanceof QemuImgError) || !CPU_CLOCK_FLUKE.test(e.message) || attempt === CPU_CLOCK_ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function runQemuImgOnce(spec: ImageSpec, opts: CreateImageOptions): Promise<void> {
   const args = qemuImgCreateArgs(spec);
   // Through setpriv when there is one, so that qemu-img too dies with us.
   const launcher = dieWithParent(opts.binary, args);

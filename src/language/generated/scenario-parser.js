@@ -235,28 +235,29 @@ function peg$parse(input, options) {
   const peg$c49 = "qmp";
   const peg$c50 = "raw";
   const peg$c51 = "reopen";
-  const peg$c52 = "require";
-  const peg$c53 = "resume";
-  const peg$c54 = "ro";
-  const peg$c55 = "rw";
-  const peg$c56 = "scenario";
-  const peg$c57 = "show";
-  const peg$c58 = "stream";
-  const peg$c59 = "tags";
-  const peg$c60 = "true";
-  const peg$c61 = "unexport";
-  const peg$c62 = "wait";
-  const peg$c63 = "writable";
-  const peg$c64 = "perm=";
-  const peg$c65 = "shared=";
-  const peg$c66 = "\"";
-  const peg$c67 = "b";
-  const peg$c68 = "f";
-  const peg$c69 = "n";
-  const peg$c70 = "r";
-  const peg$c71 = "t";
-  const peg$c72 = "u";
-  const peg$c73 = "\r\n";
+  const peg$c52 = "secret";
+  const peg$c53 = "require";
+  const peg$c54 = "resume";
+  const peg$c55 = "ro";
+  const peg$c56 = "rw";
+  const peg$c57 = "scenario";
+  const peg$c58 = "show";
+  const peg$c59 = "stream";
+  const peg$c60 = "tags";
+  const peg$c61 = "true";
+  const peg$c62 = "unexport";
+  const peg$c63 = "wait";
+  const peg$c64 = "writable";
+  const peg$c65 = "perm=";
+  const peg$c66 = "shared=";
+  const peg$c67 = "\"";
+  const peg$c68 = "b";
+  const peg$c69 = "f";
+  const peg$c70 = "n";
+  const peg$c71 = "r";
+  const peg$c72 = "t";
+  const peg$c73 = "u";
+  const peg$c74 = "\r\n";
 
   const peg$r0 = /^[^\n\r]/;
   const peg$r1 = /^[^ \t\r\n#]/;
@@ -415,52 +416,54 @@ function peg$parse(input, options) {
   const peg$e128 = peg$literalExpectation("raw", false);
   const peg$e129 = peg$otherExpectation("'reopen'");
   const peg$e130 = peg$literalExpectation("reopen", false);
-  const peg$e131 = peg$otherExpectation("'require'");
-  const peg$e132 = peg$literalExpectation("require", false);
-  const peg$e133 = peg$otherExpectation("'resume'");
-  const peg$e134 = peg$literalExpectation("resume", false);
-  const peg$e135 = peg$otherExpectation("'ro'");
-  const peg$e136 = peg$literalExpectation("ro", false);
-  const peg$e137 = peg$otherExpectation("'rw'");
-  const peg$e138 = peg$literalExpectation("rw", false);
-  const peg$e139 = peg$otherExpectation("'scenario'");
-  const peg$e140 = peg$literalExpectation("scenario", false);
-  const peg$e141 = peg$otherExpectation("'show'");
-  const peg$e142 = peg$literalExpectation("show", false);
-  const peg$e143 = peg$otherExpectation("'stream'");
-  const peg$e144 = peg$literalExpectation("stream", false);
-  const peg$e145 = peg$otherExpectation("'tags'");
-  const peg$e146 = peg$literalExpectation("tags", false);
-  const peg$e147 = peg$otherExpectation("'true'");
-  const peg$e148 = peg$literalExpectation("true", false);
-  const peg$e149 = peg$otherExpectation("'unexport'");
-  const peg$e150 = peg$literalExpectation("unexport", false);
-  const peg$e151 = peg$otherExpectation("'wait'");
-  const peg$e152 = peg$literalExpectation("wait", false);
-  const peg$e153 = peg$otherExpectation("'writable'");
-  const peg$e154 = peg$literalExpectation("writable", false);
-  const peg$e155 = peg$otherExpectation("'perm='");
-  const peg$e156 = peg$literalExpectation("perm=", false);
-  const peg$e157 = peg$otherExpectation("'shared='");
-  const peg$e158 = peg$literalExpectation("shared=", false);
-  const peg$e159 = peg$otherExpectation("string");
-  const peg$e160 = peg$literalExpectation("\"", false);
-  const peg$e161 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-  const peg$e162 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-  const peg$e163 = peg$literalExpectation("b", false);
-  const peg$e164 = peg$literalExpectation("f", false);
-  const peg$e165 = peg$literalExpectation("n", false);
-  const peg$e166 = peg$literalExpectation("r", false);
-  const peg$e167 = peg$literalExpectation("t", false);
-  const peg$e168 = peg$literalExpectation("u", false);
-  const peg$e169 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-  const peg$e170 = peg$otherExpectation("comment");
-  const peg$e171 = peg$otherExpectation("end of line");
-  const peg$e172 = peg$literalExpectation("\r\n", false);
-  const peg$e173 = peg$classExpectation(["\n", "\r"], false, false, false);
-  const peg$e174 = peg$anyExpectation();
-  const peg$e175 = peg$classExpectation([" ", "\t"], false, false, false);
-  const peg$e176 = peg$otherExpectation("whitespace");
+  const peg$e131 = peg$otherExpectation("'secret'");
+  const peg$e132 = peg$literalExpectation("secret", false);
+  const peg$e133 = peg$otherExpectation("'require'");
+  const peg$e134 = peg$literalExpectation("require", false);
+  const peg$e135 = peg$otherExpectation("'resume'");
+  const peg$e136 = peg$literalExpectation("resume", false);
+  const peg$e137 = peg$otherExpectation("'ro'");
+  const peg$e138 = peg$literalExpectation("ro", false);
+  const peg$e139 = peg$otherExpectation("'rw'");
+  const peg$e140 = peg$literalExpectation("rw", false);
+  const peg$e141 = peg$otherExpectation("'scenario'");
+  const peg$e142 = peg$literalExpectation("scenario", false);
+  const peg$e143 = peg$otherExpectation("'show'");
+  const peg$e144 = peg$literalExpectation("show", false);
+  const peg$e145 = peg$otherExpectation("'stream'");
+  const peg$e146 = peg$literalExpectation("stream", false);
+  const peg$e147 = peg$otherExpectation("'tags'");
+  const peg$e148 = peg$literalExpectation("tags", false);
+  const peg$e149 = peg$otherExpectation("'true'");
+  const peg$e150 = peg$literalExpectation("true", false);
+  const peg$e151 = peg$otherExpectation("'unexport'");
+  const peg$e152 = peg$literalExpectation("unexport", false);
+  const peg$e153 = peg$otherExpectation("'wait'");
+  const peg$e154 = peg$literalExpectation("wait", false);
+  const peg$e155 = peg$otherExpectation("'writable'");
+  const peg$e156 = peg$literalExpectation("writable", false);
+  const peg$e157 = peg$otherExpectation("'perm='");
+  const peg$e158 = peg$literalExpectation("perm=", false);
+  const peg$e159 = peg$otherExpectation("'shared='");
+  const peg$e160 = peg$literalExpectation("shared=", false);
+  const peg$e161 = peg$otherExpectation("string");
+  const peg$e162 = peg$literalExpectation("\"", false);
+  const peg$e163 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+  const peg$e164 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+  const peg$e165 = peg$literalExpectation("b", false);
+  const peg$e166 = peg$literalExpectation("f", false);
+  const peg$e167 = peg$literalExpectation("n", false);
+  const peg$e168 = peg$literalExpectation("r", false);
+  const peg$e169 = peg$literalExpectation("t", false);
+  const peg$e170 = peg$literalExpectation("u", false);
+  const peg$e171 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+  const peg$e172 = peg$otherExpectation("comment");
+  const peg$e173 = peg$otherExpectation("end of line");
+  const peg$e174 = peg$literalExpectation("\r\n", false);
+  const peg$e175 = peg$classExpectation(["\n", "\r"], false, false, false);
+  const peg$e176 = peg$anyExpectation();
+  const peg$e177 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e178 = peg$otherExpectation("whitespace");
 
   function peg$f0(lines, last) {
     return {
@@ -535,123 +538,126 @@ function peg$parse(input, options) {
   function peg$f24(id, options) {
     return { type: "iothread", id, options };
   }
-  function peg$f25(node, command) {
+  function peg$f25(id, options) {
+    return { type: "secret", id, options };
+  }
+  function peg$f26(node, command) {
     return { type: "io", node, command };
   }
-  function peg$f26(command, args) {
+  function peg$f27(command, args) {
     return args ? { type: "qmp", command, args } : { type: "qmp", command };
   }
-  function peg$f27(jobType, id, node, options) {
+  function peg$f28(jobType, id, node, options) {
     return { type: "job", jobType, id, node, options };
   }
-  function peg$f28(verb, id, options) {
+  function peg$f29(verb, id, options) {
     return { type: "job-verb", verb, id, options };
   }
-  function peg$f29() {    return "stream";  }
-  function peg$f30() {    return "commit";  }
-  function peg$f31() {    return "mirror";  }
-  function peg$f32() {    return "finalize";  }
-  function peg$f33() {    return "complete";  }
-  function peg$f34() {    return "cancel";  }
-  function peg$f35() {    return "pause";  }
-  function peg$f36() {    return "resume";  }
-  function peg$f37() {    return "dismiss";  }
-  function peg$f38(name, match) {
+  function peg$f30() {    return "stream";  }
+  function peg$f31() {    return "commit";  }
+  function peg$f32() {    return "mirror";  }
+  function peg$f33() {    return "finalize";  }
+  function peg$f34() {    return "complete";  }
+  function peg$f35() {    return "cancel";  }
+  function peg$f36() {    return "pause";  }
+  function peg$f37() {    return "resume";  }
+  function peg$f38() {    return "dismiss";  }
+  function peg$f39(name, match) {
     return { type: "wait", target: { kind: "event", name, match } };
   }
-  function peg$f39(id, status) {
+  function peg$f40(id, status) {
     return { type: "wait", target: { kind: "job", id, status } };
   }
-  function peg$f40(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f41(assertion) {
+  function peg$f41(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f42(assertion) {
     return { type: "expect", assertion };
   }
-  function peg$f42(edge) {    return { kind: "edge", edge };  }
-  function peg$f43(kind, node) {    return { kind, node };  }
-  function peg$f44(edges) {    return { kind: "graph", edges };  }
-  function peg$f45(node, properties) {    return { kind: "node", node, properties };  }
-  function peg$f46(id, properties) {    return { kind: "job", id, properties };  }
-  function peg$f47(edge) {    return { kind: "frozen", edge };  }
-  function peg$f48(node, context) {    return { kind: "context", node, context };  }
-  function peg$f49(parent, name, child, perm, shared) {
+  function peg$f43(edge) {    return { kind: "edge", edge };  }
+  function peg$f44(kind, node) {    return { kind, node };  }
+  function peg$f45(edges) {    return { kind: "graph", edges };  }
+  function peg$f46(node, properties) {    return { kind: "node", node, properties };  }
+  function peg$f47(id, properties) {    return { kind: "job", id, properties };  }
+  function peg$f48(edge) {    return { kind: "frozen", edge };  }
+  function peg$f49(node, context) {    return { kind: "context", node, context };  }
+  function peg$f50(parent, name, child, perm, shared) {
     const edge = { type: "edge", parent, name, child, location: location() };
     if (perm) edge.perm = perm;
     if (shared) edge.shared = shared;
     return edge;
   }
-  function peg$f50(id) {
+  function peg$f51(id) {
     return { type: "exportref", id: id.name, text: `export ${id.name}`, location: location() };
   }
-  function peg$f51(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f52(value) {    return { type: "identifier", name: value.value, location: value.location };  }
-  function peg$f53(first, rest) {    return first ? [first, ...rest] : [];  }
-  function peg$f54(first, rest) {    return [first, ...rest];  }
-  function peg$f55() {    return [];  }
-  function peg$f56(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f57(node, properties) {
+  function peg$f52(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f53(value) {    return { type: "identifier", name: value.value, location: value.location };  }
+  function peg$f54(first, rest) {    return first ? [first, ...rest] : [];  }
+  function peg$f55(first, rest) {    return [first, ...rest];  }
+  function peg$f56() {    return [];  }
+  function peg$f57(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f58(node, properties) {
     return properties.length > 0 ? { type: "show", what: "node", node, properties } : { type: "show", what: "node", node };
   }
-  function peg$f58(picture) {
+  function peg$f59(picture) {
     return picture ? { type: "show", what: "graph", picture } : { type: "show", what: "graph" };
   }
-  function peg$f59() {    return { type: "show", what: "nodes" };  }
-  function peg$f60(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f60() {    return { type: "show", what: "nodes" };  }
   function peg$f61(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f62() {
+  function peg$f62(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f63() {
     return { type: "syntax-error", context: "block", text: text(), location: location() };
   }
-  function peg$f63() {    return { type: "ok", location: location() };  }
-  function peg$f64(match) {    return { type: "error", match, location: location() };  }
-  function peg$f65(s) {    return { type: "exact", text: s.value, location: s.location };  }
-  function peg$f66(pattern, flags) {
+  function peg$f64() {    return { type: "ok", location: location() };  }
+  function peg$f65(match) {    return { type: "error", match, location: location() };  }
+  function peg$f66(s) {    return { type: "exact", text: s.value, location: s.location };  }
+  function peg$f67(pattern, flags) {
     return { type: "regex", pattern, flags, location: location() };
   }
-  function peg$f67(key, value) {
+  function peg$f68(key, value) {
     const l = location();
     return { type: "option", key, keyLocation: keyLocation(l, key), value, location: l };
   }
-  function peg$f68(name, driver, options) {
+  function peg$f69(name, driver, options) {
     const child = { type: "child", driver, options, location: location() };
     if (name) child.name = name;
     return child;
   }
-  function peg$f69(first, rest) {
+  function peg$f70(first, rest) {
     return { type: "list", items: first ? [first, ...rest] : [], location: location() };
   }
-  function peg$f70() {    return true;  }
-  function peg$f71() {    return false;  }
-  function peg$f72() {    return true;  }
-  function peg$f73() {    return false;  }
-  function peg$f74(value) {
+  function peg$f71() {    return true;  }
+  function peg$f72() {    return false;  }
+  function peg$f73() {    return true;  }
+  function peg$f74() {    return false;  }
+  function peg$f75(value) {
     return { type: "bool", value, raw: text(), location: location() };
   }
-  function peg$f75() {    return { type: "null", location: location() };  }
-  function peg$f76(raw) {
+  function peg$f76() {    return { type: "null", location: location() };  }
+  function peg$f77(raw) {
     const m = /^(-?[0-9]+)([kKMGT]?)$/.exec(raw);
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
-  function peg$f77(value) {    return { type: "word", value, location: location() };  }
-  function peg$f78(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f79(text) {
+  function peg$f78(value) {    return { type: "word", value, location: location() };  }
+  function peg$f79(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f80(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f80(value) {    return { type: "json", value, location: location() };  }
-  function peg$f81(members) {
+  function peg$f81(value) {    return { type: "json", value, location: location() };  }
+  function peg$f82(members) {
     return Object.fromEntries(members);
   }
-  function peg$f82(key, value) {    return [key, value];  }
-  function peg$f83(n) {    return Number(n);  }
-  function peg$f84() {    return true;  }
-  function peg$f85() {    return false;  }
-  function peg$f86() {    return null;  }
-  function peg$f87(value) {    return { type: "string", value, location: location() };  }
-  function peg$f88(chars) {    return chars.join("");  }
-  function peg$f89() {    return "\b";  }
-  function peg$f90() {    return "\f";  }
-  function peg$f91() {    return "\n";  }
-  function peg$f92() {    return "\r";  }
-  function peg$f93() {    return "\t";  }
-  function peg$f94(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f83(key, value) {    return [key, value];  }
+  function peg$f84(n) {    return Number(n);  }
+  function peg$f85() {    return true;  }
+  function peg$f86() {    return false;  }
+  function peg$f87() {    return null;  }
+  function peg$f88(value) {    return { type: "string", value, location: location() };  }
+  function peg$f89(chars) {    return chars.join("");  }
+  function peg$f90() {    return "\b";  }
+  function peg$f91() {    return "\f";  }
+  function peg$f92() {    return "\n";  }
+  function peg$f93() {    return "\r";  }
+  function peg$f94() {    return "\t";  }
+  function peg$f95(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -827,7 +833,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 152 + 0;
+    const key = peg$currPos * 154 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -860,7 +866,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 152 + 1;
+    const key = peg$currPos * 154 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -887,7 +893,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 152 + 2;
+    const key = peg$currPos * 154 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -914,7 +920,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 3;
+    const key = peg$currPos * 154 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -951,7 +957,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 152 + 4;
+    const key = peg$currPos * 154 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -973,7 +979,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 5;
+    const key = peg$currPos * 154 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1032,7 +1038,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 6;
+    const key = peg$currPos * 154 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1077,7 +1083,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 7;
+    const key = peg$currPos * 154 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1116,7 +1122,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 8;
+    const key = peg$currPos * 154 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1154,7 +1160,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 152 + 9;
+    const key = peg$currPos * 154 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1202,7 +1208,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 152 + 10;
+    const key = peg$currPos * 154 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1235,17 +1241,20 @@ function peg$parse(input, options) {
                         if (s0 === peg$FAILED) {
                           s0 = peg$parseIothread();
                           if (s0 === peg$FAILED) {
-                            s0 = peg$parseIo();
+                            s0 = peg$parseSecret();
                             if (s0 === peg$FAILED) {
-                              s0 = peg$parseQmp();
+                              s0 = peg$parseIo();
                               if (s0 === peg$FAILED) {
-                                s0 = peg$parseJob();
+                                s0 = peg$parseQmp();
                                 if (s0 === peg$FAILED) {
-                                  s0 = peg$parseWait();
+                                  s0 = peg$parseJob();
                                   if (s0 === peg$FAILED) {
-                                    s0 = peg$parseExpect();
+                                    s0 = peg$parseWait();
                                     if (s0 === peg$FAILED) {
-                                      s0 = peg$parseShow();
+                                      s0 = peg$parseExpect();
+                                      if (s0 === peg$FAILED) {
+                                        s0 = peg$parseShow();
+                                      }
                                     }
                                   }
                                 }
@@ -1272,7 +1281,7 @@ function peg$parse(input, options) {
   function peg$parseTitle() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 11;
+    const key = peg$currPos * 154 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1311,7 +1320,7 @@ function peg$parse(input, options) {
   function peg$parseTags() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 12;
+    const key = peg$currPos * 154 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1379,7 +1388,7 @@ function peg$parse(input, options) {
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 152 + 13;
+    const key = peg$currPos * 154 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1450,7 +1459,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 14;
+    const key = peg$currPos * 154 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1508,7 +1517,7 @@ function peg$parse(input, options) {
   function peg$parseEach() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 152 + 15;
+    const key = peg$currPos * 154 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1600,7 +1609,7 @@ function peg$parse(input, options) {
   function peg$parseImage() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 152 + 16;
+    const key = peg$currPos * 154 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1698,7 +1707,7 @@ function peg$parse(input, options) {
   function peg$parseAdd() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 17;
+    const key = peg$currPos * 154 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1736,7 +1745,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 152 + 18;
+    const key = peg$currPos * 154 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1815,7 +1824,7 @@ function peg$parse(input, options) {
   function peg$parseGraph() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 152 + 19;
+    const key = peg$currPos * 154 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1896,7 +1905,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 20;
+    const key = peg$currPos * 154 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1950,7 +1959,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 21;
+    const key = peg$currPos * 154 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2007,7 +2016,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 22;
+    const key = peg$currPos * 154 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2045,7 +2054,7 @@ function peg$parse(input, options) {
   function peg$parseReopen() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 152 + 23;
+    const key = peg$currPos * 154 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2150,7 +2159,7 @@ function peg$parse(input, options) {
   function peg$parseReopenMode() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 24;
+    const key = peg$currPos * 154 + 24;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2184,7 +2193,7 @@ function peg$parse(input, options) {
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 152 + 25;
+    const key = peg$currPos * 154 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2267,7 +2276,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 26;
+    const key = peg$currPos * 154 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2321,7 +2330,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 27;
+    const key = peg$currPos * 154 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2380,7 +2389,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 28;
+    const key = peg$currPos * 154 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2418,7 +2427,7 @@ function peg$parse(input, options) {
   function peg$parseDel() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 29;
+    const key = peg$currPos * 154 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2457,7 +2466,7 @@ function peg$parse(input, options) {
   function peg$parseExport() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 152 + 30;
+    const key = peg$currPos * 154 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2534,7 +2543,7 @@ function peg$parse(input, options) {
   function peg$parseExportWritable() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 31;
+    const key = peg$currPos * 154 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2582,7 +2591,7 @@ function peg$parse(input, options) {
   function peg$parseUnexport() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 32;
+    const key = peg$currPos * 154 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2621,7 +2630,7 @@ function peg$parse(input, options) {
   function peg$parseIothread() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 152 + 33;
+    const key = peg$currPos * 154 + 33;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2689,10 +2698,81 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSecret() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    const key = peg$currPos * 154 + 34;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    s0 = peg$currPos;
+    s1 = peg$parseSecretToken();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse__w();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parseIdentifier();
+        if (s3 !== peg$FAILED) {
+          s4 = [];
+          s5 = peg$currPos;
+          s6 = peg$parse__w();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parseOption();
+            if (s7 !== peg$FAILED) {
+              s5 = s7;
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s5;
+            s5 = peg$FAILED;
+          }
+          while (s5 !== peg$FAILED) {
+            s4.push(s5);
+            s5 = peg$currPos;
+            s6 = peg$parse__w();
+            if (s6 !== peg$FAILED) {
+              s7 = peg$parseOption();
+              if (s7 !== peg$FAILED) {
+                s5 = s7;
+              } else {
+                peg$currPos = s5;
+                s5 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          }
+          peg$savedPos = s0;
+          s0 = peg$f25(s3, s4);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseIo() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 34;
+    const key = peg$currPos * 154 + 35;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2713,7 +2793,7 @@ function peg$parse(input, options) {
             s5 = peg$parseString();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f25(s3, s5);
+              s0 = peg$f26(s3, s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2743,7 +2823,7 @@ function peg$parse(input, options) {
   function peg$parseQmp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 152 + 35;
+    const key = peg$currPos * 154 + 36;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2772,7 +2852,7 @@ function peg$parse(input, options) {
             s4 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f26(s3, s4);
+          s0 = peg$f27(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2794,7 +2874,7 @@ function peg$parse(input, options) {
   function peg$parseJob() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 152 + 36;
+    const key = peg$currPos * 154 + 37;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2851,7 +2931,7 @@ function peg$parse(input, options) {
                     }
                   }
                   peg$savedPos = s0;
-                  s0 = peg$f27(s3, s5, s7, s8);
+                  s0 = peg$f28(s3, s5, s7, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2925,7 +3005,7 @@ function peg$parse(input, options) {
                   }
                 }
                 peg$savedPos = s0;
-                s0 = peg$f28(s3, s5, s6);
+                s0 = peg$f29(s3, s5, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2956,7 +3036,7 @@ function peg$parse(input, options) {
   function peg$parseJobDevice() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 37;
+    const key = peg$currPos * 154 + 38;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3023,7 +3103,7 @@ function peg$parse(input, options) {
   function peg$parseJobType() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 38;
+    const key = peg$currPos * 154 + 39;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3036,7 +3116,7 @@ function peg$parse(input, options) {
     s1 = peg$parseStreamToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f29();
+      s1 = peg$f30();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3044,7 +3124,7 @@ function peg$parse(input, options) {
       s1 = peg$parseCommitToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f30();
+        s1 = peg$f31();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -3052,7 +3132,7 @@ function peg$parse(input, options) {
         s1 = peg$parseMirrorToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f31();
+          s1 = peg$f32();
         }
         s0 = s1;
       }
@@ -3066,7 +3146,7 @@ function peg$parse(input, options) {
   function peg$parseJobVerb() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 39;
+    const key = peg$currPos * 154 + 40;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3079,7 +3159,7 @@ function peg$parse(input, options) {
     s1 = peg$parseFinalizeToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f32();
+      s1 = peg$f33();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3087,7 +3167,7 @@ function peg$parse(input, options) {
       s1 = peg$parseCompleteToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f33();
+        s1 = peg$f34();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -3095,7 +3175,7 @@ function peg$parse(input, options) {
         s1 = peg$parseCancelToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f34();
+          s1 = peg$f35();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -3103,7 +3183,7 @@ function peg$parse(input, options) {
           s1 = peg$parsePauseToken();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f35();
+            s1 = peg$f36();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -3111,7 +3191,7 @@ function peg$parse(input, options) {
             s1 = peg$parseResumeToken();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f36();
+              s1 = peg$f37();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -3119,7 +3199,7 @@ function peg$parse(input, options) {
               s1 = peg$parseDismissToken();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f37();
+                s1 = peg$f38();
               }
               s0 = s1;
             }
@@ -3136,7 +3216,7 @@ function peg$parse(input, options) {
   function peg$parseWait() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 152 + 40;
+    const key = peg$currPos * 154 + 41;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3189,7 +3269,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f38(s5, s6);
+              s0 = peg$f39(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3223,7 +3303,7 @@ function peg$parse(input, options) {
               s5 = peg$parseJobStatusName();
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f39(s3, s5);
+                s0 = peg$f40(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3254,7 +3334,7 @@ function peg$parse(input, options) {
   function peg$parseEventName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 41;
+    const key = peg$currPos * 154 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3317,7 +3397,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f40(s1);
+        s0 = peg$f41(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3340,7 +3420,7 @@ function peg$parse(input, options) {
   function peg$parseJobStatusName() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 42;
+    const key = peg$currPos * 154 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3365,7 +3445,7 @@ function peg$parse(input, options) {
   function peg$parseExpect() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 43;
+    const key = peg$currPos * 154 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3382,7 +3462,7 @@ function peg$parse(input, options) {
         s3 = peg$parseAssertion();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f41(s3);
+          s0 = peg$f42(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3404,7 +3484,7 @@ function peg$parse(input, options) {
   function peg$parseAssertion() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 152 + 44;
+    const key = peg$currPos * 154 + 45;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3421,7 +3501,7 @@ function peg$parse(input, options) {
         s3 = peg$parseEdge();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f42(s3);
+          s0 = peg$f43(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3458,7 +3538,7 @@ function peg$parse(input, options) {
           s3 = peg$parseNodeRef();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f43(s1, s3);
+            s0 = peg$f44(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3522,7 +3602,7 @@ function peg$parse(input, options) {
             }
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f44(s5);
+              s0 = peg$f45(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3581,7 +3661,7 @@ function peg$parse(input, options) {
                 }
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f45(s3, s4);
+                  s0 = peg$f46(s3, s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3644,7 +3724,7 @@ function peg$parse(input, options) {
                   }
                   if (s4 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f46(s3, s4);
+                    s0 = peg$f47(s3, s4);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3670,7 +3750,7 @@ function peg$parse(input, options) {
                   s3 = peg$parseEdge();
                   if (s3 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f47(s3);
+                    s0 = peg$f48(s3);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3696,7 +3776,7 @@ function peg$parse(input, options) {
                         s5 = peg$parseContextName();
                         if (s5 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f48(s3, s5);
+                          s0 = peg$f49(s3, s5);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3732,7 +3812,7 @@ function peg$parse(input, options) {
   function peg$parseContextName() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 45;
+    const key = peg$currPos * 154 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3757,7 +3837,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 46;
+    const key = peg$currPos * 154 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3811,7 +3891,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 47;
+    const key = peg$currPos * 154 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3849,7 +3929,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 152 + 48;
+    const key = peg$currPos * 154 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3917,7 +3997,7 @@ function peg$parse(input, options) {
             s7 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f49(s1, s3, s5, s6, s7);
+          s0 = peg$f50(s1, s3, s5, s6, s7);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3939,7 +4019,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 152 + 49;
+    const key = peg$currPos * 154 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3982,7 +4062,7 @@ function peg$parse(input, options) {
           }
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f50(s3);
+            s0 = peg$f51(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4008,7 +4088,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 50;
+    const key = peg$currPos * 154 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4064,7 +4144,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 51;
+    const key = peg$currPos * 154 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4163,7 +4243,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f51(s1);
+      s1 = peg$f52(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4171,7 +4251,7 @@ function peg$parse(input, options) {
       s1 = peg$parseString();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f52(s1);
+        s1 = peg$f53(s1);
       }
       s0 = s1;
     }
@@ -4189,7 +4269,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 152 + 52;
+    const key = peg$currPos * 154 + 53;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4270,7 +4350,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f53(s3, s4);
+        s0 = peg$f54(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4328,7 +4408,7 @@ function peg$parse(input, options) {
           }
         }
         peg$savedPos = s0;
-        s0 = peg$f54(s1, s2);
+        s0 = peg$f55(s1, s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4337,7 +4417,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f55();
+        s1 = peg$f56();
         s0 = s1;
       }
     }
@@ -4350,7 +4430,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 53;
+    const key = peg$currPos * 154 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4391,7 +4471,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f56(s1);
+      s1 = peg$f57(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -4408,7 +4488,7 @@ function peg$parse(input, options) {
   function peg$parseShow() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 152 + 54;
+    const key = peg$currPos * 154 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4461,7 +4541,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f57(s5, s6);
+              s0 = peg$f58(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4508,7 +4588,7 @@ function peg$parse(input, options) {
               s4 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f58(s4);
+            s0 = peg$f59(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4530,7 +4610,7 @@ function peg$parse(input, options) {
             s3 = peg$parseNodesToken();
             if (s3 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f59();
+              s0 = peg$f60();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4554,7 +4634,7 @@ function peg$parse(input, options) {
   function peg$parsePictureName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 55;
+    const key = peg$currPos * 154 + 56;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4617,7 +4697,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f60(s1);
+        s0 = peg$f61(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4640,7 +4720,7 @@ function peg$parse(input, options) {
   function peg$parsePropertyName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 56;
+    const key = peg$currPos * 154 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4692,7 +4772,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f61(s1);
+      s1 = peg$f62(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -4709,7 +4789,7 @@ function peg$parse(input, options) {
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 57;
+    const key = peg$currPos * 154 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4722,7 +4802,7 @@ function peg$parse(input, options) {
     s1 = peg$parseBlockRecoveryText();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f62();
+      s1 = peg$f63();
     }
     s0 = s1;
 
@@ -4734,7 +4814,7 @@ function peg$parse(input, options) {
   function peg$parseExpectation() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 58;
+    const key = peg$currPos * 154 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4750,7 +4830,7 @@ function peg$parse(input, options) {
       s3 = peg$parseOkToken();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f63();
+        s0 = peg$f64();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4771,7 +4851,7 @@ function peg$parse(input, options) {
             s5 = peg$parseErrorMatch();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f64(s5);
+              s0 = peg$f65(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4798,7 +4878,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 59;
+    const key = peg$currPos * 154 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4829,7 +4909,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 60;
+    const key = peg$currPos * 154 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4842,7 +4922,7 @@ function peg$parse(input, options) {
     s1 = peg$parseString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f65(s1);
+      s1 = peg$f66(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4857,7 +4937,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 152 + 61;
+    const key = peg$currPos * 154 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4922,7 +5002,7 @@ function peg$parse(input, options) {
           }
           s4 = input.substring(s4, peg$currPos);
           peg$savedPos = s0;
-          s0 = peg$f66(s2, s4);
+          s0 = peg$f67(s2, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4949,7 +5029,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 62;
+    const key = peg$currPos * 154 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5108,7 +5188,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 63;
+    const key = peg$currPos * 154 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5137,7 +5217,7 @@ function peg$parse(input, options) {
         s3 = peg$parseValue();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f67(s1, s3);
+          s0 = peg$f68(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5159,7 +5239,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 64;
+    const key = peg$currPos * 154 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5216,7 +5296,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 152 + 65;
+    const key = peg$currPos * 154 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5256,7 +5336,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 152 + 66;
+    const key = peg$currPos * 154 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5344,7 +5424,7 @@ function peg$parse(input, options) {
         }
         if (s7 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s3, s4, s5);
+          s0 = peg$f69(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5366,7 +5446,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 152 + 67;
+    const key = peg$currPos * 154 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5447,7 +5527,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f69(s3, s4);
+        s0 = peg$f70(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5465,7 +5545,7 @@ function peg$parse(input, options) {
   function peg$parseBool() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 152 + 68;
+    const key = peg$currPos * 154 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5480,7 +5560,7 @@ function peg$parse(input, options) {
     s2 = peg$parseOnToken();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f70();
+      s2 = peg$f71();
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -5488,7 +5568,7 @@ function peg$parse(input, options) {
       s2 = peg$parseOffToken();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f71();
+        s2 = peg$f72();
       }
       s1 = s2;
       if (s1 === peg$FAILED) {
@@ -5496,7 +5576,7 @@ function peg$parse(input, options) {
         s2 = peg$parseTrueToken();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s1;
-          s2 = peg$f72();
+          s2 = peg$f73();
         }
         s1 = s2;
         if (s1 === peg$FAILED) {
@@ -5504,7 +5584,7 @@ function peg$parse(input, options) {
           s2 = peg$parseFalseToken();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s1;
-            s2 = peg$f73();
+            s2 = peg$f74();
           }
           s1 = s2;
         }
@@ -5512,7 +5592,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f74(s1);
+      s1 = peg$f75(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5529,7 +5609,7 @@ function peg$parse(input, options) {
   function peg$parseNull() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 69;
+    const key = peg$currPos * 154 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5543,7 +5623,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNullToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f75();
+      s1 = peg$f76();
     }
     s0 = s1;
     peg$silentFails--;
@@ -5560,7 +5640,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 70;
+    const key = peg$currPos * 154 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5640,7 +5720,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f76(s1);
+        s0 = peg$f77(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5663,7 +5743,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 71;
+    const key = peg$currPos * 154 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5750,7 +5830,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f77(s1);
+      s1 = peg$f78(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5767,7 +5847,7 @@ function peg$parse(input, options) {
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 152 + 72;
+    const key = peg$currPos * 154 + 73;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5792,7 +5872,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 73;
+    const key = peg$currPos * 154 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5844,7 +5924,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f78(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5861,7 +5941,7 @@ function peg$parse(input, options) {
   function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 74;
+    const key = peg$currPos * 154 + 75;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5886,7 +5966,7 @@ function peg$parse(input, options) {
   function peg$parseQmpCommandName() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 75;
+    const key = peg$currPos * 154 + 76;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5911,7 +5991,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 152 + 76;
+    const key = peg$currPos * 154 + 77;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5985,7 +6065,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79(s1);
+      s1 = peg$f80(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -6002,7 +6082,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 77;
+    const key = peg$currPos * 154 + 78;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6053,7 +6133,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 78;
+    const key = peg$currPos * 154 + 79;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6066,7 +6146,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f81(s1);
     }
     s0 = s1;
 
@@ -6078,7 +6158,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 152 + 79;
+    const key = peg$currPos * 154 + 80;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6141,7 +6221,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f81(s3);
+        s0 = peg$f82(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6159,7 +6239,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 80;
+    const key = peg$currPos * 154 + 81;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6184,7 +6264,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f82(s1, s5);
+          s0 = peg$f83(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6206,7 +6286,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 152 + 81;
+    const key = peg$currPos * 154 + 82;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6286,7 +6366,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 152 + 82;
+    const key = peg$currPos * 154 + 83;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6317,7 +6397,7 @@ function peg$parse(input, options) {
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 152 + 83;
+    const key = peg$currPos * 154 + 84;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6476,7 +6556,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f83(s1);
+      s1 = peg$f84(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -6493,7 +6573,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 84;
+    const key = peg$currPos * 154 + 85;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6507,7 +6587,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f84();
+      s1 = peg$f85();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -6515,7 +6595,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f85();
+        s1 = peg$f86();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6523,7 +6603,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f86();
+          s1 = peg$f87();
         }
         s0 = s1;
       }
@@ -6542,7 +6622,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 85;
+    const key = peg$currPos * 154 + 86;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6580,7 +6660,7 @@ function peg$parse(input, options) {
   function peg$parseAddToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 86;
+    const key = peg$currPos * 154 + 87;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6634,7 +6714,7 @@ function peg$parse(input, options) {
   function peg$parseCancelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 87;
+    const key = peg$currPos * 154 + 88;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6688,7 +6768,7 @@ function peg$parse(input, options) {
   function peg$parseCommitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 88;
+    const key = peg$currPos * 154 + 89;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6742,7 +6822,7 @@ function peg$parse(input, options) {
   function peg$parseCompleteToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 89;
+    const key = peg$currPos * 154 + 90;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6796,7 +6876,7 @@ function peg$parse(input, options) {
   function peg$parseContextToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 90;
+    const key = peg$currPos * 154 + 91;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6850,7 +6930,7 @@ function peg$parse(input, options) {
   function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 91;
+    const key = peg$currPos * 154 + 92;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6904,7 +6984,7 @@ function peg$parse(input, options) {
   function peg$parseDismissToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 92;
+    const key = peg$currPos * 154 + 93;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6958,7 +7038,7 @@ function peg$parse(input, options) {
   function peg$parseEachToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 93;
+    const key = peg$currPos * 154 + 94;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7012,7 +7092,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 94;
+    const key = peg$currPos * 154 + 95;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7066,7 +7146,7 @@ function peg$parse(input, options) {
   function peg$parseErrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 95;
+    const key = peg$currPos * 154 + 96;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7120,7 +7200,7 @@ function peg$parse(input, options) {
   function peg$parseEventToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 96;
+    const key = peg$currPos * 154 + 97;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7174,7 +7254,7 @@ function peg$parse(input, options) {
   function peg$parseExistsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 97;
+    const key = peg$currPos * 154 + 98;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7228,7 +7308,7 @@ function peg$parse(input, options) {
   function peg$parseExpectToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 98;
+    const key = peg$currPos * 154 + 99;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7282,7 +7362,7 @@ function peg$parse(input, options) {
   function peg$parseExportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 99;
+    const key = peg$currPos * 154 + 100;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7336,7 +7416,7 @@ function peg$parse(input, options) {
   function peg$parseFalseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 100;
+    const key = peg$currPos * 154 + 101;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7390,7 +7470,7 @@ function peg$parse(input, options) {
   function peg$parseFinalizeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 101;
+    const key = peg$currPos * 154 + 102;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7444,7 +7524,7 @@ function peg$parse(input, options) {
   function peg$parseFreshToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 102;
+    const key = peg$currPos * 154 + 103;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7498,7 +7578,7 @@ function peg$parse(input, options) {
   function peg$parseFrozenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 103;
+    const key = peg$currPos * 154 + 104;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7552,7 +7632,7 @@ function peg$parse(input, options) {
   function peg$parseGoneToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 104;
+    const key = peg$currPos * 154 + 105;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7606,7 +7686,7 @@ function peg$parse(input, options) {
   function peg$parseGraphToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 105;
+    const key = peg$currPos * 154 + 106;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7660,7 +7740,7 @@ function peg$parse(input, options) {
   function peg$parseImageToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 106;
+    const key = peg$currPos * 154 + 107;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7714,7 +7794,7 @@ function peg$parse(input, options) {
   function peg$parseInToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 107;
+    const key = peg$currPos * 154 + 108;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7768,7 +7848,7 @@ function peg$parse(input, options) {
   function peg$parseIoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 108;
+    const key = peg$currPos * 154 + 109;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7822,7 +7902,7 @@ function peg$parse(input, options) {
   function peg$parseIothreadToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 109;
+    const key = peg$currPos * 154 + 110;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7876,7 +7956,7 @@ function peg$parse(input, options) {
   function peg$parseJobToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 110;
+    const key = peg$currPos * 154 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7930,7 +8010,7 @@ function peg$parse(input, options) {
   function peg$parseMirrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 111;
+    const key = peg$currPos * 154 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7984,7 +8064,7 @@ function peg$parse(input, options) {
   function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 112;
+    const key = peg$currPos * 154 + 113;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8038,7 +8118,7 @@ function peg$parse(input, options) {
   function peg$parseNodesToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 113;
+    const key = peg$currPos * 154 + 114;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8092,7 +8172,7 @@ function peg$parse(input, options) {
   function peg$parseNullToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 114;
+    const key = peg$currPos * 154 + 115;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8146,7 +8226,7 @@ function peg$parse(input, options) {
   function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 115;
+    const key = peg$currPos * 154 + 116;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8200,7 +8280,7 @@ function peg$parse(input, options) {
   function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 116;
+    const key = peg$currPos * 154 + 117;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8254,7 +8334,7 @@ function peg$parse(input, options) {
   function peg$parseOnToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 117;
+    const key = peg$currPos * 154 + 118;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8308,7 +8388,7 @@ function peg$parse(input, options) {
   function peg$parsePauseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 118;
+    const key = peg$currPos * 154 + 119;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8362,7 +8442,7 @@ function peg$parse(input, options) {
   function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 119;
+    const key = peg$currPos * 154 + 120;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8416,7 +8496,7 @@ function peg$parse(input, options) {
   function peg$parseRawToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 120;
+    const key = peg$currPos * 154 + 121;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8470,7 +8550,7 @@ function peg$parse(input, options) {
   function peg$parseReopenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 121;
+    const key = peg$currPos * 154 + 122;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8521,10 +8601,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRequireToken() {
+  function peg$parseSecretToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 122;
+    const key = peg$currPos * 154 + 123;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8535,9 +8615,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c52) {
+    if (input.substr(peg$currPos, 6) === peg$c52) {
       s1 = peg$c52;
-      peg$currPos += 7;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e132); }
@@ -8575,10 +8655,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseResumeToken() {
+  function peg$parseRequireToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 123;
+    const key = peg$currPos * 154 + 124;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8589,9 +8669,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c53) {
+    if (input.substr(peg$currPos, 7) === peg$c53) {
       s1 = peg$c53;
-      peg$currPos += 6;
+      peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e134); }
@@ -8629,10 +8709,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRoToken() {
+  function peg$parseResumeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 124;
+    const key = peg$currPos * 154 + 125;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8643,9 +8723,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c54) {
+    if (input.substr(peg$currPos, 6) === peg$c54) {
       s1 = peg$c54;
-      peg$currPos += 2;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e136); }
@@ -8683,10 +8763,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRwToken() {
+  function peg$parseRoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 125;
+    const key = peg$currPos * 154 + 126;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8737,10 +8817,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseScenarioToken() {
+  function peg$parseRwToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 126;
+    const key = peg$currPos * 154 + 127;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8751,9 +8831,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c56) {
+    if (input.substr(peg$currPos, 2) === peg$c56) {
       s1 = peg$c56;
-      peg$currPos += 8;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e140); }
@@ -8791,10 +8871,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseShowToken() {
+  function peg$parseScenarioToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 127;
+    const key = peg$currPos * 154 + 128;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8805,9 +8885,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c57) {
+    if (input.substr(peg$currPos, 8) === peg$c57) {
       s1 = peg$c57;
-      peg$currPos += 4;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e142); }
@@ -8845,10 +8925,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseStreamToken() {
+  function peg$parseShowToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 128;
+    const key = peg$currPos * 154 + 129;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8859,9 +8939,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c58) {
+    if (input.substr(peg$currPos, 4) === peg$c58) {
       s1 = peg$c58;
-      peg$currPos += 6;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e144); }
@@ -8899,10 +8979,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTagsToken() {
+  function peg$parseStreamToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 129;
+    const key = peg$currPos * 154 + 130;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8913,9 +8993,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c59) {
+    if (input.substr(peg$currPos, 6) === peg$c59) {
       s1 = peg$c59;
-      peg$currPos += 4;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e146); }
@@ -8953,10 +9033,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTrueToken() {
+  function peg$parseTagsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 130;
+    const key = peg$currPos * 154 + 131;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9007,10 +9087,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseUnexportToken() {
+  function peg$parseTrueToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 131;
+    const key = peg$currPos * 154 + 132;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9021,9 +9101,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c61) {
+    if (input.substr(peg$currPos, 4) === peg$c61) {
       s1 = peg$c61;
-      peg$currPos += 8;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e150); }
@@ -9061,10 +9141,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWaitToken() {
+  function peg$parseUnexportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 132;
+    const key = peg$currPos * 154 + 133;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9075,9 +9155,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c62) {
+    if (input.substr(peg$currPos, 8) === peg$c62) {
       s1 = peg$c62;
-      peg$currPos += 4;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e152); }
@@ -9115,10 +9195,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWritableToken() {
+  function peg$parseWaitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 133;
+    const key = peg$currPos * 154 + 134;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9129,9 +9209,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c63) {
+    if (input.substr(peg$currPos, 4) === peg$c63) {
       s1 = peg$c63;
-      peg$currPos += 8;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e154); }
@@ -9169,10 +9249,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePermToken() {
-    let s0, s1;
+  function peg$parseWritableToken() {
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 134;
+    const key = peg$currPos * 154 + 135;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9182,12 +9262,35 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c64) {
-      s0 = peg$c64;
-      peg$currPos += 5;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c64) {
+      s1 = peg$c64;
+      peg$currPos += 8;
     } else {
-      s0 = peg$FAILED;
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e156); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -9200,10 +9303,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSharedToken() {
+  function peg$parsePermToken() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 135;
+    const key = peg$currPos * 154 + 136;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9213,9 +9316,9 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c65) {
+    if (input.substr(peg$currPos, 5) === peg$c65) {
       s0 = peg$c65;
-      peg$currPos += 7;
+      peg$currPos += 5;
     } else {
       s0 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e158); }
@@ -9231,10 +9334,41 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSharedToken() {
+    let s0, s1;
+
+    const key = peg$currPos * 154 + 137;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 7) === peg$c66) {
+      s0 = peg$c66;
+      peg$currPos += 7;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e160); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e159); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseString() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 136;
+    const key = peg$currPos * 154 + 138;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9248,13 +9382,13 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f87(s1);
+      s1 = peg$f88(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e159); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9265,7 +9399,7 @@ function peg$parse(input, options) {
   function peg$parseJsonString() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 137;
+    const key = peg$currPos * 154 + 139;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9277,11 +9411,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c66;
+      s1 = peg$c67;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e160); }
+      if (peg$silentFails === 0) { peg$fail(peg$e162); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -9291,15 +9425,15 @@ function peg$parse(input, options) {
         s3 = peg$parseStringChar();
       }
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c66;
+        s3 = peg$c67;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e160); }
+        if (peg$silentFails === 0) { peg$fail(peg$e162); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f88(s2);
+        s0 = peg$f89(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -9311,7 +9445,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e159); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9322,7 +9456,7 @@ function peg$parse(input, options) {
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 152 + 138;
+    const key = peg$currPos * 154 + 140;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9336,7 +9470,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -9369,7 +9503,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 139;
+    const key = peg$currPos * 154 + 141;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9383,86 +9517,86 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c67;
+        s1 = peg$c68;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e163); }
+        if (peg$silentFails === 0) { peg$fail(peg$e165); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f89();
+        s1 = peg$f90();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c68;
+          s1 = peg$c69;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e164); }
+          if (peg$silentFails === 0) { peg$fail(peg$e166); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f90();
+          s1 = peg$f91();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c69;
+            s1 = peg$c70;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e165); }
+            if (peg$silentFails === 0) { peg$fail(peg$e167); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f91();
+            s1 = peg$f92();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c70;
+              s1 = peg$c71;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e166); }
+              if (peg$silentFails === 0) { peg$fail(peg$e168); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f92();
+              s1 = peg$f93();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c71;
+                s1 = peg$c72;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e167); }
+                if (peg$silentFails === 0) { peg$fail(peg$e169); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f93();
+                s1 = peg$f94();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c72;
+                  s1 = peg$c73;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e168); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e170); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
@@ -9473,7 +9607,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e169); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e171); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -9485,7 +9619,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e169); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e171); }
                       }
                     }
                   }
@@ -9502,7 +9636,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f94(s2);
+                    s0 = peg$f95(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9526,7 +9660,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 140;
+    const key = peg$currPos * 154 + 142;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9572,7 +9706,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e170); }
+      if (peg$silentFails === 0) { peg$fail(peg$e172); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9583,7 +9717,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 141;
+    const key = peg$currPos * 154 + 143;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9593,12 +9727,12 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c73) {
-      s0 = peg$c73;
+    if (input.substr(peg$currPos, 2) === peg$c74) {
+      s0 = peg$c74;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e172); }
+      if (peg$silentFails === 0) { peg$fail(peg$e174); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
@@ -9606,13 +9740,13 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e173); }
+        if (peg$silentFails === 0) { peg$fail(peg$e175); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e171); }
+      if (peg$silentFails === 0) { peg$fail(peg$e173); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9623,7 +9757,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 152 + 142;
+    const key = peg$currPos * 154 + 144;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9640,7 +9774,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e174); }
+      if (peg$silentFails === 0) { peg$fail(peg$e176); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -9652,7 +9786,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e171); }
+      if (peg$silentFails === 0) { peg$fail(peg$e173); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9663,7 +9797,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 143;
+    const key = peg$currPos * 154 + 145;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9678,7 +9812,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9696,7 +9830,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e175); }
+          if (peg$silentFails === 0) { peg$fail(peg$e177); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -9705,7 +9839,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e175); }
+            if (peg$silentFails === 0) { peg$fail(peg$e177); }
           }
         }
         s4 = peg$parseNewline();
@@ -9728,7 +9862,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e175); }
+        if (peg$silentFails === 0) { peg$fail(peg$e177); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -9746,7 +9880,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e175); }
+            if (peg$silentFails === 0) { peg$fail(peg$e177); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -9755,7 +9889,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e175); }
+              if (peg$silentFails === 0) { peg$fail(peg$e177); }
             }
           }
           s4 = peg$parseNewline();
@@ -9781,7 +9915,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 144;
+    const key = peg$currPos * 154 + 146;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9797,7 +9931,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9815,7 +9949,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e175); }
+          if (peg$silentFails === 0) { peg$fail(peg$e177); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -9824,7 +9958,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e175); }
+            if (peg$silentFails === 0) { peg$fail(peg$e177); }
           }
         }
         s4 = peg$parseNewline();
@@ -9848,7 +9982,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e175); }
+          if (peg$silentFails === 0) { peg$fail(peg$e177); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -9866,7 +10000,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e175); }
+              if (peg$silentFails === 0) { peg$fail(peg$e177); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -9875,7 +10009,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                if (peg$silentFails === 0) { peg$fail(peg$e177); }
               }
             }
             s4 = peg$parseNewline();
@@ -9898,7 +10032,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e176); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9909,7 +10043,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 145;
+    const key = peg$currPos * 154 + 147;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9924,7 +10058,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -9946,7 +10080,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e175); }
+              if (peg$silentFails === 0) { peg$fail(peg$e177); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -9955,7 +10089,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                if (peg$silentFails === 0) { peg$fail(peg$e177); }
               }
             }
             s4 = peg$parseNewline();
@@ -9980,7 +10114,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e175); }
+        if (peg$silentFails === 0) { peg$fail(peg$e177); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -10002,7 +10136,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                if (peg$silentFails === 0) { peg$fail(peg$e177); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
@@ -10011,7 +10145,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e177); }
                 }
               }
               s4 = peg$parseNewline();
@@ -10039,7 +10173,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 146;
+    const key = peg$currPos * 154 + 148;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10055,7 +10189,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -10077,7 +10211,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e175); }
+              if (peg$silentFails === 0) { peg$fail(peg$e177); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -10086,7 +10220,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                if (peg$silentFails === 0) { peg$fail(peg$e177); }
               }
             }
             s4 = peg$parseNewline();
@@ -10112,7 +10246,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e175); }
+          if (peg$silentFails === 0) { peg$fail(peg$e177); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -10134,7 +10268,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e177); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
@@ -10143,7 +10277,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e175); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e177); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -10168,7 +10302,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e176); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -10179,7 +10313,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 152 + 147;
+    const key = peg$currPos * 154 + 149;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10204,7 +10338,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e175); }
+        if (peg$silentFails === 0) { peg$fail(peg$e177); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -10213,7 +10347,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e175); }
+          if (peg$silentFails === 0) { peg$fail(peg$e177); }
         }
       }
       s4 = peg$parseNewline();
@@ -10255,7 +10389,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e175); }
+            if (peg$silentFails === 0) { peg$fail(peg$e177); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -10264,7 +10398,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e175); }
+              if (peg$silentFails === 0) { peg$fail(peg$e177); }
             }
           }
           s4 = peg$parseNewline();
@@ -10301,7 +10435,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 148;
+    const key = peg$currPos * 154 + 150;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10352,7 +10486,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 149;
+    const key = peg$currPos * 154 + 151;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10376,7 +10510,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e175); }
+        if (peg$silentFails === 0) { peg$fail(peg$e177); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -10385,7 +10519,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e175); }
+          if (peg$silentFails === 0) { peg$fail(peg$e177); }
         }
       }
       s3 = peg$parseNewline();
@@ -10422,7 +10556,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e174); }
+              if (peg$silentFails === 0) { peg$fail(peg$e176); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -10447,7 +10581,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 152 + 150;
+    const key = peg$currPos * 154 + 152;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10760,7 +10894,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 152 + 151;
+    const key = peg$currPos * 154 + 153;
     const cached = peg$resultsCache[key];
 
     if (cached) {

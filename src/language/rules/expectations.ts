@@ -7,7 +7,7 @@ import { steps } from "../walk.js";
 import type { Rule } from "./rule.js";
 
 /** Statement types that send one command to the engine and so can fail. */
-const CAN_FAIL: ReadonlySet<Statement["type"]> = new Set(["add", "reopen", "del", "export", "unexport", "iothread", "io", "qmp", "job", "job-verb"]);
+const CAN_FAIL: ReadonlySet<Statement["type"]> = new Set(["add", "reopen", "del", "export", "unexport", "iothread", "secret", "io", "qmp", "job", "job-verb"]);
 
 export const expectations: Rule = {
   name: "expectations",

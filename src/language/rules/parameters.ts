@@ -5,6 +5,7 @@
 import type { Location } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import { parameterNames } from "../parameters.js";
+import { parameterFree } from "../walk.js";
 import type { Rule } from "./rule.js";
 import { suggest } from "./suggest.js";
 
@@ -27,6 +28,8 @@ export const parameters: Rule = {
         seen.add(v.value);
       }
     }
+    // Without a `$` in its text the scenario refers to no parameter: the walk would find nothing.
+    if (parameterFree(scenario)) return out;
     for (const { text, location } of referenceSites(scenario.statements)) {
       for (const name of parameterNames(text)) {
         if (!bound.has(name)) {

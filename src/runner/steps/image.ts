@@ -12,13 +12,18 @@ import { finish, type StepResult } from "./step.js";
 
 type Format = string;
 
+/** Creation options that name a secret object. */
+const SECRET_OPTIONS = ["key-secret", "encrypt.key-secret"];
+
 export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats: Map<string, Format>): Promise<StepResult> {
   const rel = stmt.path.value;
   const abs = scratchPath(ctx.workdir, rel, stmt.path.location);
   const format = asFormat(stmt.format.name, stmt.format.location);
   const spec: ImageSpec = { path: path.relative(ctx.workdir, abs), format, size: stmt.size.value };
   for (const opt of stmt.options) {
-    const value = opt.value.type === "word" || opt.value.type === "string" ? opt.value.value : undefined;
+    // qemu-img -o values are text: on/off and sizes (1M) go to it as written.
+    const v = opt.value;
+    const value = v.type === "word" || v.type === "string" ? v.value : v.type === "bool" || v.type === "number" ? v.raw : undefined;
     if (value === undefined) throw new StepError(`image option '${opt.key}' takes a file name or format`, opt.value.location);
     if (opt.key === "backing") {
       const backingAbs = scratchPath(ctx.workdir, path.join(path.dirname(spec.path), value), opt.value.location);
@@ -32,6 +37,8 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
       spec.dataFile = path.relative(ctx.workdir, scratchPath(ctx.workdir, value, opt.value.location));
     } else if (IMAGE_FORMAT_OPTIONS[format]!.includes(opt.key)) {
       spec.createOptions = [...(spec.createOptions ?? []), [opt.key, value]];
+      // qemu-img looks the named secret up among its --object secrets.
+      if (SECRET_OPTIONS.includes(opt.key)) addSecret(ctx, spec, value);
     } else {
       throw new StepError(`unknown option '${opt.key}' for a ${format} image`, opt.keyLocation);
     }
@@ -45,6 +52,14 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
   }
   formats.set(spec.path, format);
   return finish(ctx, stmt, { ok: true }, []);
+}
+
+/** The run's secret `id` (after the secret its `keyid` names) into the spec, once; an unknown id is qemu-img's error to give. */
+function addSecret(ctx: StepContext, spec: ImageSpec, id: string): void {
+  const props = ctx.secrets.get(id);
+  if (!props || spec.secrets?.some((s) => s.id === id)) return;
+  if (props["keyid"] !== undefined) addSecret(ctx, spec, props["keyid"]);
+  spec.secrets = [...(spec.secrets ?? []), { id, props }];
 }
 
 function asFormat(name: string, location: ImageStatement["location"]): Format {

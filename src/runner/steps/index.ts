@@ -11,6 +11,7 @@ import { iothreadStep } from "./iothread.js";
 import { jobStep, jobVerbStep } from "./job.js";
 import { qmpStep } from "./qmp.js";
 import { reopenStep } from "./reopen.js";
+import { secretStep } from "./secret.js";
 import { showStep } from "./show.js";
 import { waitStep } from "./wait.js";
 import type { StepResult } from "./step.js";
@@ -51,6 +52,8 @@ export async function runStatement(ctx: StepContext, stmt: Statement, mem: StepM
       return unexportStep(ctx, stmt);
     case "iothread":
       return iothreadStep(ctx, stmt);
+    case "secret":
+      return secretStep(ctx, stmt);
     case "io":
       return ioStep(ctx, stmt);
     case "qmp":

@@ -1,12 +1,12 @@
-/** The data model's pieces: Data values, the sparse ExtentMap, and a HostFile over a real file. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+/** The data model's pieces: Data values, the sparse ExtentMap, and the host files (in memory, or over a real file). */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Data } from "../../../src/engines/model/data/data.js";
 import { ExtentMap } from "../../../src/engines/model/data/extent-map.js";
-import { HostFile } from "../../../src/engines/model/data/host-file.js";
+import { DiskFile, HostFiles, MemoryFile } from "../../../src/engines/model/data/host-file.js";
 
 describe("Data", () => {
   it("keeps patterns as fills, merges neighbours, slices and compares without a buffer", () => {
@@ -57,13 +57,13 @@ describe("ExtentMap", () => {
   });
 });
 
-describe("HostFile", () => {
+describe("DiskFile", () => {
   it("writes through to disk, reads the disk where it wrote nothing, and notices a rewritten file", () => {
     const dir = mkdtempSync(join(tmpdir(), "bc-hostfile-"));
     try {
       const path = join(dir, "f");
       writeFileSync(path, Buffer.from("abcdefgh"));
-      const f = new HostFile(path);
+      const f = new DiskFile(path);
       f.write(2, Data.fill(3, 0x58));
       expect(readFileSync(path, "latin1")).toBe("abXXXfgh");
       expect(f.read(0, 10).toBuffer().toString("latin1")).toBe("abXXXfgh\0\0");
@@ -74,5 +74,84 @@ describe("HostFile", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("MemoryFile", () => {
+  it("reads what was written, zeros elsewhere, and never touches the disk until written out", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bc-memfile-"));
+    try {
+      const path = join(dir, "sub", "f");
+      const f = new MemoryFile(path);
+      f.write(2, Data.fill(3, 0x58));
+      expect(f.length).toBe(5);
+      expect(f.read(0, 7).toBuffer().toString("latin1")).toBe("\0\0XXX\0\0");
+      expect(existsSync(path)).toBe(false);
+      f.truncate(9);
+      f.writeOut();
+      expect(readFileSync(path, "latin1")).toBe("\0\0XXX\0\0\0\0");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("allocates the 4 KiB blocks writes touch, as the file system does (zeros too; truncation frees)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bc-memfile-"));
+    try {
+      const path = join(dir, "f");
+      const f = new MemoryFile(path);
+      const steps: ((t: { write(o: number, d: Data): void; truncate(n: number): void }) => void)[] = [
+        (t) => t.write(0, Data.zeros(512)),
+        (t) => t.write(4095, Data.fill(2, 1)),
+        (t) => t.truncate(1 << 20),
+        (t) => t.write(65536, Data.fill(65536, 7)),
+        (t) => t.write(300000, Data.zeros(10)),
+        (t) => t.truncate(70000),
+        (t) => t.truncate(200000),
+      ];
+      // The same operations on a real file: st_blocks must agree after every step.
+      const disk = new DiskFile(path);
+      writeFileSync(path, "");
+      for (const step of steps) {
+        step(f);
+        step(disk);
+        expect(f.allocatedBytes()).toBe(disk.allocatedBytes());
+        expect(f.length).toBe(disk.length);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("answers SEEK_DATA/SEEK_HOLE from the blocks written: holes where nothing was, the end a hole", () => {
+    const f = new MemoryFile("/nonexistent/f");
+    expect(f.findAllocation(0)).toBe("ENXIO");
+    f.write(0, Data.zeros(4096));
+    f.truncate(1 << 20);
+    f.write(65536 + 100, Data.fill(10, 1));
+    // In the first block, data up to the hole after it.
+    expect(f.findAllocation(512)).toEqual({ data: 512, hole: 4096 });
+    // In a hole: the next data starts at the block the second write touched.
+    expect(f.findAllocation(4096)).toEqual({ data: 65536, hole: 4096 });
+    expect(f.findAllocation(65536 + 2000)).toEqual({ data: 65536 + 2000, hole: 65536 + 4096 });
+    // Only a hole left up to the end, or at and past the end.
+    expect(f.findAllocation(65536 + 4096)).toBe("ENXIO");
+    expect(f.findAllocation(1 << 20)).toBe("ENXIO");
+    // Data running into the end: the hole is the end of the file, not of its last block.
+    f.write(1000000, Data.fill(48576, 2));
+    expect(f.length).toBe(1 << 20);
+    f.truncate(1048000);
+    expect(f.findAllocation(1000000)).toEqual({ data: 1000000, hole: 1048000 });
+  });
+});
+
+describe("HostFiles", () => {
+  it("holds the files it made and their directories; other paths are the disk's", () => {
+    const files = new HostFiles();
+    const made = files.create("/nonexistent-dir/x/img");
+    expect(files.get("/nonexistent-dir/x/img")).toBe(made);
+    expect(files.entry("/nonexistent-dir/x").kind).toBe("directory");
+    expect(files.entry("/nonexistent-dir/x/other").kind).toBe("disk");
+    expect(files.get("/nonexistent-dir/x/other")).toBeInstanceOf(DiskFile);
+    expect(files.realpath("/nonexistent-dir/x/other")).toBeNull();
   });
 });

@@ -37,6 +37,8 @@ describeWithQemu("images written by the model, read by QEMU", () => {
     await add({ driver: "raw", "node-name": "w", offset: 1 << 20, file: { driver: "file", filename: join(dir, "r.raw") } });
     await io("w", "write -P 0x44 4k 8k");
     await e.stop();
+    // The model's images are in memory until asked for on disk.
+    e.writeFilesOut();
   });
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });

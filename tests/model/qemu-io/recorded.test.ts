@@ -33,6 +33,8 @@ describe("qemu-io on the model, against QEMU 7.2's recorded output", () => {
         await engine.start({ workdir });
         const got = await runSession(engine, session, workdir);
         await engine.stop();
+        // The model's images are in memory until asked for on disk.
+        engine.writeFilesOut();
         const want = recorded.sessions[i]!;
         expect(comparable(got.steps)).toEqual(comparable(want.steps));
         for (const image of session.images) {

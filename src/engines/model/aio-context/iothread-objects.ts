@@ -37,9 +37,9 @@ export function addIothread(state: LayerState, id: string, props: Record<string,
   state.aio.iothreads.set(id, new AioContext(id));
 }
 
-/** Whether `/objects/ID` exists: iothreads and throttle groups share the one QOM container. */
+/** Whether `/objects/ID` exists: iothreads, throttle groups and secrets share the one QOM container. */
 export function objectIdTaken(state: LayerState, id: string): boolean {
-  return state.aio.iothreads.has(id) || state.throttleGroups.has(id);
+  return state.objectExists(id);
 }
 
 /**

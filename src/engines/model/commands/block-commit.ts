@@ -56,7 +56,7 @@ export const blockCommit: CommandHandler = (state, args) => {
     if (!chainContains(bs, topBs)) fail(`'${topNode}' is not in this backing file chain`);
   } else if (top !== null) {
     // Only a shortcut: a filename that matches needs no search.
-    if (new FilenameCache().filename(bs) !== top) topBs = findBackingImage(state.workdir, bs, top);
+    if (new FilenameCache().filename(bs) !== top) topBs = findBackingImage(state.workdir, state.hostFiles, bs, top);
   }
   if (topBs === null) fail(`Top image file ${top ?? "NULL"} not found`);
 
@@ -68,7 +68,7 @@ export const blockCommit: CommandHandler = (state, args) => {
     baseBs = lookupNode(state, baseNode);
     if (!chainContains(topBs, baseBs)) fail(`'${baseNode}' is not in this backing file chain`);
   } else if (base !== null) {
-    baseBs = findBackingImage(state.workdir, topBs, base);
+    baseBs = findBackingImage(state.workdir, state.hostFiles, topBs, base);
     if (baseBs === null) fail(`Can't find '${base}' in the backing chain`);
   } else {
     baseBs = findBase(topBs);

@@ -21,7 +21,7 @@ export const blockStream: CommandHandler = (state, args) => {
   let baseBs: BdsNode | null = null;
   const base = str("base");
   if (base !== null) {
-    baseBs = findBackingImage(state.workdir, bs, base);
+    baseBs = findBackingImage(state.workdir, state.hostFiles, bs, base);
     if (baseBs === null) fail(`Can't find '${base}' in the backing chain`);
   }
   const baseNode = str("base-node");

@@ -1,4 +1,5 @@
 /** nbd-server-start/-stop and block-export-add/-del: NBD exports as anonymous BlockBackend parents. */
+import { resolve } from "node:path";
 import { blkUnrefDrains } from "../block-backend.js";
 import { exportBackendPinning, exportIothread } from "../aio-context/export-iothread.js";
 import type { BlockBackend } from "../graph.js";
@@ -12,9 +13,12 @@ import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { runInTransaction } from "../transaction.js";
 import type { CommandHandler } from "./handler.js";
 
-export const nbdServerStart: CommandHandler = (state) => {
+export const nbdServerStart: CommandHandler = (state, args) => {
   if (state.nbdServerRunning) fail("NBD server already running");
   state.nbdServerRunning = true;
+  // Where an nbd client node of this process would connect to it (drivers/nbd.ts).
+  const addr = args["addr"] as { type?: unknown; data?: { path?: unknown } } | undefined;
+  if (addr?.type === "unix" && typeof addr.data?.path === "string") state.nbdServerSocket = resolve(state.workdir, addr.data.path);
   return {};
 };
 
@@ -22,6 +26,7 @@ export const nbdServerStop: CommandHandler = (state) => {
   if (!state.nbdServerRunning) fail("NBD server not running");
   blkExpCloseAll(state);
   state.nbdServerRunning = false;
+  state.nbdServerSocket = undefined;
   return {};
 };
 

@@ -1,5 +1,6 @@
-/** object-add / object-del, for the object types the block layer model needs: throttle-group and iothread. */
+/** object-add / object-del, for the object types the block layer model needs: throttle-group, iothread and secret. */
 import { addIothread, deleteIothread, objectIdTaken } from "../aio-context/iothread-objects.js";
+import type { SecretProps } from "../objects/secret-objects.js";
 import { idWellformed } from "../node-names.js";
 import { fail } from "../qmp-failure.js";
 import { setThrottleGroupProperties, throttleConfigInit, throttleIsValid } from "../throttle-config.js";
@@ -13,8 +14,14 @@ import type { CommandHandler } from "./handler.js";
 export const objectAdd: CommandHandler = (state, args) => {
   const { "qom-type": type, id, ...props } = args;
   const name = String(id);
-  if (type !== "throttle-group" && type !== "iothread") fail(`The model does not implement object type '${String(type)}'`);
+  if (type !== "throttle-group" && type !== "iothread" && type !== "secret") fail(`The model does not implement object type '${String(type)}'`);
   if (!idWellformed(name)) fail("Parameter 'id' expects an identifier");
+  if (type === "secret") {
+    if (objectIdTaken(state, name)) fail(`attempt to add duplicate property '${name}' to object (type 'container')`);
+    // qcrypto_secret_complete; a secret that fails to complete is unparented again.
+    state.secrets.complete(name, props as SecretProps, (id) => objectIdTaken(state, id));
+    return {};
+  }
   if (type === "iothread") {
     addIothread(state, name, props);
     return {};
@@ -29,6 +36,11 @@ export const objectAdd: CommandHandler = (state, args) => {
 
 export const objectDel: CommandHandler = (state, args) => {
   const id = String(args["id"]);
+  // Nothing holds a secret: drivers copy what they need from it at open.
+  if (state.secrets.has(id)) {
+    state.secrets.delete(id);
+    return {};
+  }
   if (state.aio.iothreads.has(id)) {
     deleteIothread(state, id);
     return {};

@@ -1,20 +1,152 @@
 /**
- * The data of one host file, shared by every node that opens it in one engine (file-posix nodes on
- * the same path see each other's writes at once, as two file descriptors on one file do).
+ * The host files of one model engine, shared by every node that opens them (file-posix nodes on the
+ * same path see each other's writes at once, as two file descriptors on one file do).
  *
- * What the model wrote lives in an ExtentMap, fills as fills; what it never wrote is read from the
- * file on disk. Every write also goes to disk at once, so the image files are at every moment what
- * QEMU would leave: `qemu-img check` and real QEMU can read them after (or during) a model run.
- * Something else rewriting the file (an `image` step creating it again) is noticed by its stat
- * signature, and what the model remembered of the old file is dropped.
+ * A file the model makes itself (an `image` step, qemu-img in the model) lives in memory only: the
+ * model is the only one that reads or writes it, so nothing needs to reach the disk until a path
+ * leaves the model — a scratch directory that is kept, or a test that reads the files after a run —
+ * and then `writeOut()` puts every such file in place. A file that was already on disk (made by
+ * something else) is read from the disk where the model wrote nothing, and written through, so it
+ * stays what QEMU would leave.
+ *
+ * Allocation (`actual-size`, st_blocks * 512) of a file in memory is what a file system with 4 KiB
+ * blocks allocates to it: every block a write touched (zeros included: pwrite of zeros allocates),
+ * up to the file's end. That is what ext4 and tmpfs report right after the writes, which is when
+ * the model used to ask the disk.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, realpathSync, statSync, writeSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { Data } from "./data.js";
 import { ExtentMap } from "./extent-map.js";
 import { Errno, ioFail } from "./io-error.js";
 
 /** Pattern data goes to disk in pieces of this size. */
 const WRITE_CHUNK = 1 << 20;
+/** The file system block: the unit st_blocks grows by. */
+const FS_BLOCK = 4096;
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+/** The data of one host file, as file-posix sees it through pread, pwrite, ftruncate and fstat. */
+export interface HostFile {
+  readonly path: string;
+  /** The file's length in bytes. */
+  readonly length: number;
+  /** Extents the model holds for this file (benchmarks and tests). */
+  readonly extentCount: number;
+  /** `pread`: bytes past the end read as zeros (file-posix pads a short read with zeros). */
+  read(offset: number, length: number): Data;
+  /** `pwrite`: the file grows to cover it. */
+  write(offset: number, data: Data): void;
+  /** `ftruncate`. */
+  truncate(length: number): void;
+  /** `st_blocks * 512`: what the file system allocated to the file (undefined when it is gone). */
+  allocatedBytes(): number | undefined;
+  /**
+   * file-posix's `find_allocation` (lseek SEEK_DATA, then SEEK_HOLE, from `offset`): the data
+   * extent `offset` is in, or the hole and where the next data starts; "ENXIO" when only a hole is
+   * left up to the end (or `offset` is at or past it); undefined when the model cannot tell.
+   */
+  findAllocation?(offset: number): { data: number; hole: number } | "ENXIO";
+}
+
+/** A file the model made: its bytes and its allocation, in memory only. */
+export class MemoryFile implements HostFile {
+  #data = new ExtentMap();
+  /** Allocated file system blocks, as extents of zeros (only where they are matters). */
+  #blocks = new ExtentMap();
+  #length = 0;
+
+  constructor(readonly path: string) {}
+
+  get length(): number {
+    return this.#length;
+  }
+
+  get extentCount(): number {
+    return this.#data.size;
+  }
+
+  read(offset: number, length: number): Data {
+    const parts: Data[] = [];
+    for (const piece of this.#data.read(offset, length)) parts.push(piece.data ?? Data.zeros(piece.length));
+    return Data.concat(parts);
+  }
+
+  write(offset: number, data: Data): void {
+    if (data.length === 0) return;
+    const end = offset + data.length;
+    this.#data.write(offset, data);
+    const first = Math.floor(offset / FS_BLOCK) * FS_BLOCK;
+    this.#blocks.write(first, Data.zeros(roundUp(end, FS_BLOCK) - first));
+    this.#length = Math.max(this.#length, end);
+  }
+
+  truncate(length: number): void {
+    this.#data.truncate(length);
+    // The block holding the new end stays; a grown file gets no blocks (a hole).
+    this.#blocks.truncate(roundUp(length, FS_BLOCK));
+    this.#length = length;
+  }
+
+  /**
+   * Answered from the blocks the writes touched, as ext4 answers for a file it allocated only on
+   * writes: a block never written is a hole, the hole at the end starts at the file's length.
+   */
+  findAllocation(offset: number): { data: number; hole: number } | "ENXIO" {
+    if (offset >= this.#length) return "ENXIO";
+    let data: number | undefined;
+    for (const piece of this.#blocks.read(offset, roundUp(this.#length, FS_BLOCK) - offset)) {
+      if (data === undefined) {
+        if (!piece.data) continue;
+        data = Math.max(piece.offset, offset);
+        // SEEK_DATA landed past `offset`: `offset` is in a hole.
+        if (data > offset) return data >= this.#length ? "ENXIO" : { data, hole: offset };
+        continue;
+      }
+      if (!piece.data) return { data, hole: Math.min(piece.offset, this.#length) };
+    }
+    return data === undefined ? "ENXIO" : { data, hole: this.#length };
+  }
+
+  allocatedBytes(): number {
+    let n = 0;
+    for (const piece of this.#blocks.read(0, roundUp(this.#length, FS_BLOCK))) if (piece.data) n += piece.length;
+    return n;
+  }
+
+  /** Put the file on disk as pwrite and ftruncate would have made it (parent directories too). */
+  writeOut(): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const fd = openSync(this.path, "w");
+    try {
+      for (const piece of this.#data.read(0, this.#length)) if (piece.data) writeData(fd, piece.offset, piece.data);
+      ftruncateSync(fd, this.#length);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** Write `data` at `offset` of the open file `fd`, fills in pieces of WRITE_CHUNK. */
+function writeData(fd: number, offset: number, data: Data): void {
+  let pos = offset;
+  for (const s of data.resolveUntouched(0).segments) {
+    if (s.kind === "bytes") {
+      writeSync(fd, s.bytes, 0, s.bytes.length, pos);
+      pos += s.bytes.length;
+      continue;
+    }
+    const chunk = Buffer.alloc(Math.min(s.length, WRITE_CHUNK), s.kind === "fill" ? s.byte : 0);
+    for (let done = 0; done < s.length; done += chunk.length) {
+      const n = Math.min(chunk.length, s.length - done);
+      writeSync(fd, chunk, 0, n, pos + done);
+    }
+    pos += s.length;
+  }
+}
 
 /** What identifies one version of the file on disk. */
 function signature(path: string): string | null {
@@ -26,7 +158,13 @@ function signature(path: string): string | null {
   }
 }
 
-export class HostFile {
+/**
+ * A file that was on disk before the model touched it. What the model wrote lives in an ExtentMap,
+ * fills as fills; what it never wrote is read from the disk. Every write also goes to disk at once.
+ * Something else rewriting the file is noticed by its stat signature, and what the model remembered
+ * of the old file is dropped.
+ */
+export class DiskFile implements HostFile {
   #written = new ExtentMap();
   #length: number | undefined;
   #signature: string | null = null;
@@ -50,18 +188,15 @@ export class HostFile {
     }
   }
 
-  /** The file's length in bytes. */
   get length(): number {
     this.#sync();
     return this.#length!;
   }
 
-  /** Extents the model holds for this file (benchmarks and tests). */
   get extentCount(): number {
     return this.#written.size;
   }
 
-  /** `pread`: bytes past the end read as zeros (file-posix pads a short read with zeros). */
   read(offset: number, length: number): Data {
     this.#sync();
     const parts: Data[] = [];
@@ -92,26 +227,12 @@ export class HostFile {
     return Data.concat(parts);
   }
 
-  /** `pwrite`: remembered, and written to disk; the file grows to cover it. */
   write(offset: number, data: Data): void {
     if (data.length === 0) return;
     this.#sync();
     const fd = this.#open("r+");
     try {
-      let pos = offset;
-      for (const s of data.resolveUntouched(0).segments) {
-        if (s.kind === "bytes") {
-          writeSync(fd, s.bytes, 0, s.bytes.length, pos);
-          pos += s.bytes.length;
-          continue;
-        }
-        const chunk = Buffer.alloc(Math.min(s.length, WRITE_CHUNK), s.kind === "fill" ? s.byte : 0);
-        for (let done = 0; done < s.length; done += chunk.length) {
-          const n = Math.min(chunk.length, s.length - done);
-          writeSync(fd, chunk, 0, n, pos + done);
-        }
-        pos += s.length;
-      }
+      writeData(fd, offset, data);
       this.#length = Number(fstatSync(fd).size);
     } finally {
       closeSync(fd);
@@ -120,7 +241,6 @@ export class HostFile {
     this.#signature = signature(this.path);
   }
 
-  /** `ftruncate`. */
   truncate(length: number): void {
     this.#sync();
     const fd = this.#open("r+");
@@ -134,24 +254,99 @@ export class HostFile {
     this.#signature = signature(this.path);
   }
 
-  /** `st_blocks * 512`: what the file system allocated to the file (0 when it is gone). */
-  allocatedBytes(): number {
+  allocatedBytes(): number | undefined {
     try {
       return Number(statSync(this.path).blocks) * 512;
     } catch {
-      return 0;
+      return undefined;
     }
   }
 }
 
-/** Every host file one engine's nodes have done I/O on, by absolute path. */
-export class HostFiles {
-  readonly #files = new Map<string, HostFile>();
+/** What is at a path in the store. */
+export type HostEntry = { kind: "file"; file: MemoryFile } | { kind: "directory" } | { kind: "disk" };
 
-  /** The data of the file at `absPath` (created on first use). */
+/**
+ * Every host file one engine's nodes have done I/O on, by absolute path: the files the model made
+ * (in memory), the directories it made for them, and files found on disk.
+ */
+export class HostFiles {
+  readonly #memory = new Map<string, MemoryFile>();
+  readonly #disk = new Map<string, DiskFile>();
+  readonly #dirs = new Set<string>();
+
+  /** The data of the file at `absPath`: the model's own, or the one on disk (opened on first use). */
   get(absPath: string): HostFile {
-    let f = this.#files.get(absPath);
-    if (!f) this.#files.set(absPath, (f = new HostFile(absPath)));
+    const mine = this.#memory.get(absPath);
+    if (mine) return mine;
+    let f = this.#disk.get(absPath);
+    if (!f) this.#disk.set(absPath, (f = new DiskFile(absPath)));
     return f;
+  }
+
+  /** What the store holds at `absPath`; "disk" when it holds nothing there (look at the disk). */
+  entry(absPath: string): HostEntry {
+    const file = this.#memory.get(absPath);
+    if (file) return { kind: "file", file };
+    return this.#dirs.has(absPath) ? { kind: "directory" } : { kind: "disk" };
+  }
+
+  /** `open(O_CREAT | O_TRUNC)` by the model: a new, empty file in memory replaces whatever was there. */
+  create(absPath: string): MemoryFile {
+    const f = new MemoryFile(absPath);
+    this.#memory.set(absPath, f);
+    this.#disk.delete(absPath);
+    this.mkdir(dirname(absPath));
+    return f;
+  }
+
+  /** `mkdir -p` in the store. */
+  mkdir(absPath: string): void {
+    for (let d = absPath; !this.#dirs.has(d); d = dirname(d)) {
+      this.#dirs.add(d);
+      if (dirname(d) === d) break;
+    }
+  }
+
+  /** Whether the model made files that are only in memory. */
+  get holdsFiles(): boolean {
+    return this.#memory.size > 0;
+  }
+
+  /**
+   * realpath(3) as QEMU would get it once the files are on disk: a path the store holds resolves
+   * its longest existing prefix on disk (symbolic links the model never makes), others the disk.
+   * Null where realpath fails.
+   */
+  realpath(absPath: string): string | null {
+    const p = resolve(absPath);
+    if (this.entry(p).kind === "disk") {
+      try {
+        return realpathSync(p);
+      } catch {
+        return null;
+      }
+    }
+    const rest: string[] = [];
+    for (let d = p; ; d = dirname(d)) {
+      try {
+        return join(realpathSync(d), ...rest.reverse());
+      } catch {
+        if (dirname(d) === d) return null;
+        rest.push(basename(d));
+      }
+    }
+  }
+
+  /**
+   * Write every file the model made to its path on disk (a kept scratch directory, a test that reads
+   * them). From then on the file on disk is the file: the model reads it back from there, writes
+   * through, and sees what others write to it.
+   */
+  writeOut(): void {
+    for (const [path, f] of this.#memory) {
+      f.writeOut();
+      this.#memory.delete(path);
+    }
   }
 }

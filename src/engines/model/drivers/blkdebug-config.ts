@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { qmpSchema } from "../../../qapi/generated/qmp-schema.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import type { SchemaArray, SchemaEnum, SchemaObject } from "../../../qapi/schema-types.js";
+import type { HostFiles } from "../data/host-file.js";
 import { fail } from "../qmp-failure.js";
 
 type OptType = "string" | "number" | "bool";
@@ -49,12 +50,12 @@ export interface RuleSection {
  * node's flat options (for `inject-error.N.*` and `set-state.N.*`). Throws QmpFailure with QEMU's
  * message, except for an error QEMU leaves pending.
  */
-export function readBlkdebugConfig(config: { path: string } | undefined, options: Readonly<Record<string, unknown>>): BlkdebugConfigOutcome {
+export function readBlkdebugConfig(config: { path: string; files: HostFiles } | undefined, options: Readonly<Record<string, unknown>>): BlkdebugConfigOutcome {
   const lists: Record<string, Section[]> = { "inject-error": [], "set-state": [] };
   let pending: string | undefined;
   // error_propagate() keeps the first error: once one is pending, later ones report it instead.
   const error = (message: string): never => fail(pending ?? message);
-  if (config) pending = parseConfigFile(readConfigFile(config.path), lists);
+  if (config) pending = parseConfigFile(readConfigFile(config.path, config.files), lists);
   for (const group of Object.keys(GROUPS)) {
     for (const section of optionSections(group, options)) addSection(lists, group, section, error);
   }
@@ -63,8 +64,14 @@ export function readBlkdebugConfig(config: { path: string } | undefined, options
   return pending === undefined ? { rules } : { pending, rules };
 }
 
-/** The file's bytes as one char per byte (C reads bytes); `fopen` and `fgets` errors as QEMU words them. */
-function readConfigFile(path: string): string {
+/**
+ * The file's bytes as one char per byte (C reads bytes); `fopen` and `fgets` errors as QEMU words
+ * them. A file the model made (an `image` step) is in the engine's host files, not on disk.
+ */
+function readConfigFile(path: string, files: HostFiles): string {
+  const held = files.entry(path);
+  if (held.kind === "file") return held.file.read(0, held.file.length).toBuffer().toString("latin1");
+  if (held.kind === "directory") fail("Cannot read config file: Is a directory");
   try {
     return readFileSync(path).toString("latin1");
   } catch (e) {

@@ -44,7 +44,7 @@ const PLAIN_KEYS = ["config", "image", "x-image", "driver"];
  * path and raw-format announce theirs (data/block-io.ts, raw.ts); qcow2 and the rest announce
  * events of their own (L2 loads, cluster allocations, flushes…) that the model does not.
  */
-const QUIET_PARENTS = new Set(["raw", "throttle", "compress", "preallocate", "copy-on-read", "blkdebug", "mirror_top", "commit_top"]);
+const QUIET_PARENTS = new Set(["raw", "throttle", "compress", "preallocate", "copy-on-read", "blkdebug", "mirror_top", "commit_top", "quorum", "blkverify", "copy-before-write", "blklogwrites"]);
 
 /** The node's rules, once it is known that the model sees every event QEMU would send them. */
 function followedRules(node: BdsNode): BlkdebugRules {
@@ -96,7 +96,7 @@ export const blkdebugDriver: DriverDef = {
       if ((typeof v === "number" || typeof v === "bigint") && v < 0) fail(`Parameter '${key}' expects a non-negative number below 2^64`);
     }
     const config = ctx.options["config"];
-    const rules = readBlkdebugConfig(typeof config === "string" ? { path: ctx.resolvePath(config) } : undefined, ctx.options);
+    const rules = readBlkdebugConfig(typeof config === "string" ? { path: ctx.resolvePath(config), files: ctx.host.hostFiles } : undefined, ctx.options);
     slot.set(ctx.node, {
       take: permsFromQapiList(flatList(ctx.options, "take-child-perms")),
       unshare: permsFromQapiList(flatList(ctx.options, "unshare-child-perms")),

@@ -1,17 +1,19 @@
 /**
  * `blklogwrites` (block/blklogwrites.c): a filter over `file` that logs every write to `log` (a
  * metadata child) in dm-log-writes' format. It cannot be reopened. The model follows its options,
- * its check of an existing log (log-append), its graph and permissions; the logging data path is
- * beyond it.
+ * its check of an existing log (log-append), its graph and permissions, and reads (passed to
+ * `file`); the logging of writes, zero writes, discards and flushes is beyond it, and each of them
+ * is a ModelIoUnsupportedError (a flush logs an entry only after writes, which never happen here).
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvPreadv } from "../data/block-io.js";
-import { IoError, strerror } from "../data/io-error.js";
+import { IoError, ModelIoUnsupportedError, strerror } from "../data/io-error.js";
 import type { BdsNode } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_METADATA, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
+import { FILTER_IO } from "./filter.js";
 import { absorbQemuOpts } from "./qemu-opts.js";
 
 const WRITE_LOG_MAGIC = 0x6a736677736872n;
@@ -97,4 +99,12 @@ export const blklogwritesDriver: DriverDef = {
 
   /** `blk_log_writes_child_perm` → bdrv_default_perms: `file` passes through, `log` is metadata. */
   childPerm: bdrvDefaultPerms,
+
+  /** `blk_log_writes_co_preadv`: the file's data. */
+  preadv: FILTER_IO.preadv,
+
+  /** `blk_log_writes_co_pdiscard` logs the discard in an entry of its own: not modelled. */
+  pdiscard(_host, node) {
+    throw new ModelIoUnsupportedError(`discards through a '${node.driver.name}' node (its log)`);
+  },
 };

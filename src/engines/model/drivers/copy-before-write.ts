@@ -1,8 +1,8 @@
 /**
  * `copy-before-write` (block/copy-before-write.c): a filter over `file` that copies old data to
  * `target` before a guest write changes it; what the backup job inserts above its source. It
- * cannot be reopened. The model follows its graph, options and permissions; the copying data path
- * is beyond it.
+ * cannot be reopened. Reads pass to `file`; writes, zero writes and discards first copy the old
+ * data to `target` (data/copy-before-write-io.ts).
  */
 import { defaultPerms } from "../child-perms.js";
 import type { BdsNode } from "../graph.js";
@@ -12,18 +12,18 @@ import { OpaqueSlot } from "../opaque.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
+import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
+import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
+import { FILTER_IO } from "./filter.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
 
 /** BLOCK_COPY_CLUSTER_SIZE_DEFAULT. */
 const CLUSTER_SIZE_DEFAULT = 1 << 16;
 
-/** BDRVCopyBeforeWriteState, the part the model keeps: the dirty bitmaps it made (and frees at close). */
-interface CbwState {
-  /** The block-copy state's copy bitmap, on the source node. */
-  copyBitmap: DirtyBitmap;
-  source: BdsNode;
-  doneBitmap: DirtyBitmap;
+/** BDRVCopyBeforeWriteState, the part the model keeps: the copy's state, and the bitmaps it made (and frees at close). */
+interface CbwState extends CbwIoState {
   accessBitmap: DirtyBitmap;
 }
 
@@ -78,7 +78,8 @@ export const copyBeforeWriteDriver: DriverDef = {
     const copyBitmap = createDisabledBitmap(file.bs, cluster, length, true);
     const doneBitmap = createDisabledBitmap(ctx.node, cluster, length, false);
     const accessBitmap = createDisabledBitmap(ctx.node, cluster, length, true);
-    slot.set(ctx.node, { copyBitmap, source: file.bs, doneBitmap, accessBitmap });
+    const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
+    slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0 });
   },
 
   /** `cbw_close`: the bitmaps go (block_copy_state_free releases the source's). */
@@ -102,6 +103,34 @@ export const copyBeforeWriteDriver: DriverDef = {
       shared &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
     }
     return [perm, shared];
+  },
+
+  /** `cbw_co_preadv`: the file's data. */
+  preadv: FILTER_IO.preadv,
+
+  /** `cbw_co_pwritev`: copy, then write the file. */
+  pwritev(host, node, offset, data, flags) {
+    copyBeforeWrite(host, slot.get(node), offset, data.length, flags);
+    bdrvPwritev(host, slot.get(node).source, offset, data, flags);
+  },
+
+  /** `cbw_co_pwrite_zeroes`: copy, then zero the file (no unmapping unless the file was opened with discard=unmap). */
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    const st = slot.get(node);
+    copyBeforeWrite(host, st, offset, bytes, flags);
+    bdrvPwriteZeroes(host, st.source, offset, bytes, st.source.unmap ? flags : flags & ~BDRV_REQ_MAY_UNMAP);
+  },
+
+  /** bs->supported_zero_flags: the file's MAY_UNMAP. */
+  supportsZeroUnmap(node) {
+    const file = slot.get(node).source;
+    return file.driver.supportsZeroUnmap?.(file) ?? false;
+  },
+
+  /** `cbw_co_pdiscard`: copy, then discard on the file. */
+  pdiscard(host, node, offset, bytes) {
+    copyBeforeWrite(host, slot.get(node), offset, bytes, 0);
+    bdrvPdiscard(host, slot.get(node).source, offset, bytes);
   },
 
   /** `cbw_refresh_filename`: the file child's filename, whatever it is. */

@@ -10,6 +10,7 @@ import type { HostFiles } from "../data/host-file.js";
 import type { PreallocMode } from "../data/truncate.js";
 import type { FileLockTable } from "../file-locks.js";
 import type { BdsNode, Child, Flat } from "../graph.js";
+import type { SecretObjects } from "../objects/secret-objects.js";
 import type { OpaqueBox } from "../opaque.js";
 import type { ThrottleGroups } from "../throttle-groups.js";
 
@@ -27,6 +28,14 @@ export interface DriverHost {
   readonly throttleGroups: ThrottleGroups;
   /** The data of the host files nodes do I/O on, one per path (data/host-file.ts). */
   readonly hostFiles: HostFiles;
+  /** The secret objects, for drivers that take a `key-secret`. */
+  readonly secrets: SecretObjects;
+  /** Whether an object of any type has this id (`/objects/ID`). */
+  objectExists(id: string): boolean;
+  /** `qapi_event_send_*`: queue a QMP event (data built in QAPI member order). */
+  emit(event: string, data: Record<string, unknown>): void;
+  /** The UNIX socket this process's NBD server listens on (absolute), if it runs on one. */
+  readonly nbdServerSocket: string | undefined;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */
@@ -42,6 +51,13 @@ export interface OpenContext {
   openChild(name: string, role: number, allowNone: boolean): Child | null;
   /** `bdrv_open_child` with a filename from the image header: a protocol node on that file, attached. */
   openChildFromFile(name: string, role: number, filename: string): Child;
+  /**
+   * `bdrv_open_child(filename, options, name, …)` with a filename from the image header and the
+   * user's options for that child (`name.*`) merged: a protocol child takes the name as its
+   * `filename` (refusing one given as well), a format child opens its `file` from it; a reference is
+   * refused, as bdrv_open_inherit refuses a reference with a filename. Attached; throws QmpFailure.
+   */
+  openChildWithFilename(name: string, role: number, filename: string): Child;
   /** Change an attached child's role (inside the open's transaction) and refresh its permissions. */
   setChildRole(child: Child, role: number): void;
   /** Resolve a filename as given against the engine's working directory. */
@@ -82,8 +98,11 @@ export interface BlockDriverInfo {
   vmStateOffset?: number;
 }
 
-/** What a driver's `.bdrv_get_info` gives: its own answer, or the node it asks instead (raw-format asks its file). */
-export type GetInfoAnswer = { info: BlockDriverInfo } | { askNode: BdsNode };
+/**
+ * What a driver's `.bdrv_get_info` gives: its own answer, the node it asks instead (raw-format asks
+ * its file), or -ENOTSUP (vmdk with extents of different kinds).
+ */
+export type GetInfoAnswer = { info: BlockDriverInfo } | { askNode: BdsNode } | { notSupported: true };
 
 /** What `.bdrv_refresh_filename` works from. */
 export interface RefreshFilenameArgs {
@@ -99,9 +118,11 @@ export interface RefreshFilenameArgs {
 
 /**
  * Where a read at offset 0 of a node lands, for the image headers the model reads in place of
- * `bdrv_pread`: a host file, a node read at the same offset, or nowhere the model follows.
+ * `bdrv_pread`: a host file, a node read at the same offset, nothing a header could be in (null),
+ * or bytes QEMU would read that the model cannot place (`unsupported` says why: opening the image
+ * there is a ModelIoUnsupportedError, never a made-up "not in this format").
  */
-export type ReadAtZero = { hostFile: string } | { node: BdsNode } | null;
+export type ReadAtZero = { hostFile: string } | { node: BdsNode } | { unsupported: string } | null;
 
 /** The part of `bs->bl` (`.bdrv_refresh_limits`) that splits requests in block/io.c; 0 or absent: none. */
 export interface IoLimits {

@@ -2,9 +2,10 @@
  * file-posix (`file`): a host file, no children; image locking across nodes on the same file, as
  * raw_check_perm / raw_set_perm / raw_abort_perm_update and raw_handle_perm_lock do it.
  */
-import { statSync } from "node:fs";
 import { Data } from "../data/data.js";
-import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
+import type { HostFiles } from "../data/host-file.js";
+import { requestAlignment } from "../data/block-io.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { fileTruncate } from "../data/truncate.js";
 import { ImageReadError } from "../images/image-errors.js";
 import { readImage } from "../images/read-image.js";
@@ -26,8 +27,10 @@ interface FileState {
   /** s->perm and s->shared_perm: what the last committed transaction gave the node. */
   perm: number;
   sharedPerm: number;
-  /** Bytes the host file system allocated to the file. */
+  /** Bytes the host file system allocated to the file at open. */
   allocated: number;
+  /** The engine's host files (getAllocatedFileSize has no host to ask). */
+  files: HostFiles;
 }
 
 const slot = new OpaqueSlot<FileState>("file");
@@ -73,7 +76,7 @@ export const fileDriver: DriverDef = {
     const absPath = ctx.resolvePath(filename);
     let info;
     try {
-      info = readImage(absPath);
+      info = readImage(absPath, ctx.host.hostFiles);
     } catch (e) {
       if (!(e instanceof ImageReadError)) throw e;
       fail(`Could not open '${filename}': ${ERRNO_TEXT[e.errno] ?? "Input/output error"}`);
@@ -86,6 +89,7 @@ export const fileDriver: DriverDef = {
       perm: 0,
       sharedPerm: BLK_PERM_ALL,
       allocated: info.allocated,
+      files: ctx.host.hostFiles,
     });
     // bdrv_getlength is total_sectors * 512: the size rounded up to a sector.
     ctx.node.size = Math.ceil(info.fileSize / 512) * 512;
@@ -149,11 +153,8 @@ export const fileDriver: DriverDef = {
   /** `raw_get_allocated_file_size`: st_blocks * 512, asked of the file each time (it grows with writes). */
   getAllocatedFileSize(node) {
     const st = slot.get(node);
-    try {
-      return Number(statSync(st.absPath).blocks) * 512;
-    } catch {
-      return st.allocated;
-    }
+    // A file removed behind the model's back keeps what it had at open.
+    return st.files.get(st.absPath).allocatedBytes() ?? st.allocated;
   },
 
   /** `raw_co_preadv`: a short read past the end of the file is padded with zeros. */
@@ -182,11 +183,24 @@ export const fileDriver: DriverDef = {
   },
 
   /**
-   * `raw_co_block_status`. With want_zero QEMU asks lseek(SEEK_DATA/SEEK_HOLE), which the model
-   * cannot; it answers as QEMU does when that is not available: data all through.
+   * `raw_co_block_status`. With want_zero QEMU asks lseek(SEEK_DATA/SEEK_HOLE) (find_allocation);
+   * the model answers it for the files it keeps itself, and as QEMU does where that is not
+   * available (a file it found on disk): data all through.
    */
-  blockStatus(_host, node, _wantZero, offset, bytes) {
-    return { status: BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset, file: node };
+  blockStatus(host, node, wantZero, offset, bytes) {
+    const answer = (status: number, pnum: number) => ({ status: status | BDRV_BLOCK_OFFSET_VALID, pnum, map: offset, file: node });
+    if (!wantZero) return answer(BDRV_BLOCK_DATA, bytes);
+    const found = host.hostFiles.get(slot.get(node).absPath).findAllocation?.(offset);
+    // No information: "pretend there are no holes".
+    if (found === undefined) return answer(BDRV_BLOCK_DATA, bytes);
+    // A trailing hole.
+    if (found === "ENXIO") return answer(BDRV_BLOCK_ZERO, bytes);
+    if (found.data === offset) {
+      // A data extent ending in a partial sector at EOF counts that sector whole.
+      const align = requestAlignment(node);
+      return answer(BDRV_BLOCK_DATA, Math.ceil((found.hole - offset) / align) * align);
+    }
+    return answer(BDRV_BLOCK_ZERO, found.data - offset);
   },
 
   /** `raw_co_truncate` (data/truncate.ts). */

@@ -7,12 +7,22 @@ import { copyBeforeWriteDriver } from "./copy-before-write.js";
 import { copyOnReadDriver } from "./copy-on-read.js";
 import type { DriverDef } from "./driver.js";
 import { fileDriver } from "./file.js";
+import { hostCdromDriver, hostDeviceDriver } from "./host-device.js";
+import { luksDriver } from "./luks.js";
+import { nbdDriver } from "./nbd.js";
 import { nullAioDriver, nullCoDriver } from "./null-co.js";
+import { parallelsDriver } from "./parallels.js";
 import { preallocateDriver } from "./preallocate.js";
+import { qcowDriver } from "./qcow.js";
 import { qcow2Driver } from "./qcow2.js";
+import { qedDriver } from "./qed.js";
 import { quorumDriver } from "./quorum.js";
 import { rawDriver } from "./raw.js";
 import { throttleDriver } from "./throttle.js";
+import { vmdkDriver } from "./vmdk.js";
+import { vdiDriver } from "./vdi.js";
+import { vpcDriver } from "./vpc.js";
+import { vhdxDriver } from "./vhdx.js";
 
 const DRIVERS: readonly DriverDef[] = [
   blkdebugDriver,
@@ -22,13 +32,24 @@ const DRIVERS: readonly DriverDef[] = [
   copyBeforeWriteDriver,
   copyOnReadDriver,
   fileDriver,
+  hostCdromDriver,
+  hostDeviceDriver,
+  luksDriver,
+  nbdDriver,
   nullAioDriver,
   nullCoDriver,
+  parallelsDriver,
   preallocateDriver,
+  qcowDriver,
   qcow2Driver,
+  qedDriver,
   quorumDriver,
   rawDriver,
   throttleDriver,
+  vmdkDriver,
+  vdiDriver,
+  vpcDriver,
+  vhdxDriver,
 ];
 
 const BY_NAME = new Map(DRIVERS.map((d) => [d.name, d]));

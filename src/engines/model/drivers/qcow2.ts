@@ -8,6 +8,7 @@ import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, childNamed } from "../graph.js";
+import type { HostFiles } from "../data/host-file.js";
 import { readImage, type Qcow2Header } from "../images/read-image.js";
 import { H, QCOW2_MAGIC } from "../images/qcow2-format.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
@@ -30,6 +31,8 @@ interface Qcow2State {
    * the open could not (a `file` the model's data path cannot read).
    */
   image?: Qcow2Image;
+  /** The engine's host files, where the header is rewritten (changeBackingFile has no host). */
+  files: HostFiles;
 }
 
 const slot = new OpaqueSlot<Qcow2State>("qcow2");
@@ -52,11 +55,11 @@ function optionsContext(header: Qcow2Header, unmap: boolean): Qcow2OptionsContex
   return { header, virtualDiskSize: Math.floor(header.virtualSize / 512) * 512, unmap };
 }
 
-function readHeader(node: BdsNode): Qcow2Header {
+function readHeader(node: BdsNode, files: HostFiles): Qcow2Header {
   const child = childNamed(node, "file");
   const path = child ? hostFileAtZero(child.bs) : null;
   if (path === null) fail("Image is not in qcow2 format");
-  const info = readImage(path);
+  const info = readImage(path, files);
   if (!info.qcow2) fail("Image is not in qcow2 format");
   return info.qcow2;
 }
@@ -85,11 +88,11 @@ export const qcow2Driver: DriverDef = {
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
-    const header = readHeader(ctx.node);
+    const header = readHeader(ctx.node, ctx.host.hostFiles);
     const image = loadTables(ctx.host, file.bs);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
-    slot.set(ctx.node, { header, runtime, image });
+    slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles });
     ctx.node.size = header.virtualSize;
     ctx.node.backingFile = header.backingFile;
     ctx.node.backingFormat = header.backingFormat;
@@ -184,7 +187,7 @@ export const qcow2Driver: DriverDef = {
     // A header the model cannot place on a host file, or cannot rewrite as QEMU would, is an I/O error.
     if (path === null) return -5;
     try {
-      updateQcow2BackingFile(path, backingFile, backingFormat);
+      updateQcow2BackingFile(path, backingFile, backingFormat, st.files);
     } catch (e) {
       if (e instanceof HeaderUpdateError) return -28;
       throw e;

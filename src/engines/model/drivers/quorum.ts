@@ -1,8 +1,13 @@
 /**
  * `quorum` (block/quorum.c): a node over `children.N`, each a data child, that votes on reads.
  * It cannot be reopened (no `.bdrv_reopen_prepare`); children come and go with x-blockdev-change.
- * The model follows its graph, permissions and options; reads and writes are beyond it.
+ * Its data path (the vote, its events) is data/quorum-io.ts.
  */
+import { quorumBlockStatus, quorumPreadv, quorumPwritev } from "../data/quorum-io.js";
+import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
+import { sameFileBytes } from "../data/same-file-bytes.js";
+import { Data } from "../data/data.js";
+import type { HostFiles } from "../data/host-file.js";
 import type { Child } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
@@ -11,6 +16,7 @@ import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA } from "../roles.js";
 import type { DriverDef } from "./driver.js";
 import { absorbQemuOpts } from "./qemu-opts.js";
+import { hostFileAtZero } from "./underlying.js";
 
 /** BDRVQuorumState, the part the model keeps. */
 interface QuorumState {
@@ -19,8 +25,11 @@ interface QuorumState {
   threshold: number;
   isBlkverify: boolean;
   rewriteCorrupted: boolean;
+  readPattern: "quorum" | "fifo";
   /** s->next_child_index: the N of the next `children.N` x-blockdev-change adds. */
   nextChildIndex: number;
+  /** The engine's host files, where readAtZero compares the children's files. */
+  files: HostFiles;
 }
 
 const slot = new OpaqueSlot<QuorumState>("quorum");
@@ -71,7 +80,7 @@ export const quorumDriver: DriverDef = {
       rewriteCorrupted = opts.bool("rewrite-corrupted", false);
       if (rewriteCorrupted && isBlkverify) fail("rewrite-corrupted=on cannot be used with blkverify=on");
     }
-    const state: QuorumState = { children: [], threshold, isBlkverify, rewriteCorrupted, nextChildIndex: count };
+    const state: QuorumState = { children: [], threshold, isBlkverify, rewriteCorrupted, readPattern: pattern, nextChildIndex: count, files: ctx.host.hostFiles };
     slot.set(ctx.node, state);
     for (let i = 0; i < count; i++) state.children.push(ctx.openChild(`children.${i}`, BDRV_CHILD_DATA, false)!);
     // bdrv_open_driver → bdrv_refresh_total_sectors → quorum_getlength: every child the same length.
@@ -85,6 +94,44 @@ export const quorumDriver: DriverDef = {
     let perm = P & PERM_PASSTHROUGH;
     if (slot.get(node).rewriteCorrupted) perm |= BLK_PERM_WRITE;
     return [perm, (S & (BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED)) | PERM_UNCHANGED];
+  },
+
+  /** `quorum_co_preadv`. */
+  preadv(host, node, offset, bytes, flags) {
+    return quorumPreadv(host, node, slot.get(node), offset, bytes, flags);
+  },
+
+  /** `quorum_co_pwritev`. */
+  pwritev(host, node, offset, data, flags) {
+    quorumPwritev(host, node, slot.get(node), offset, data, flags);
+  },
+
+  /** `quorum_co_pwrite_zeroes`: a write to every child with BDRV_REQ_ZERO_WRITE. */
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    quorumPwritev(host, node, slot.get(node), offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
+  },
+
+  /** `quorum_refresh_flags`: zero writes may unmap when every child's may. */
+  supportsZeroUnmap(node) {
+    return slot.get(node).children.every((c) => c.bs.driver.supportsZeroUnmap?.(c.bs) ?? false);
+  },
+
+  /** `quorum_co_block_status`: no offset, no file. */
+  blockStatus(host, node, wantZero, offset, bytes) {
+    return { ...quorumBlockStatus(host, slot.get(node), wantZero, offset, bytes), map: 0, file: null };
+  },
+
+  /**
+   * A header read: fifo reads the first child; a vote agrees without events when every child
+   * shows the same host file bytes. Children that differ would need the vote on exactly the
+   * requests QEMU makes, which the model's header reader does not make.
+   */
+  readAtZero(node) {
+    const st = slot.get(node);
+    if (st.readPattern === "fifo") return { node: st.children[0]!.bs };
+    const paths = st.children.map((c) => hostFileAtZero(c.bs));
+    if (paths.every((p): p is string => p !== null) && sameFileBytes(st.files, paths)) return { node: st.children[0]!.bs };
+    return { unsupported: `an image header read through quorum node '${node.name}' whose children differ (or are not plain files)` };
   },
 
   /** `quorum_dirname`. */

@@ -1,5 +1,6 @@
 /** Finding the host file below a node, for drivers that read image headers. */
 import { type BdsNode, filteredChild } from "../graph.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 import type { ReadAtZero } from "./driver.js";
 
 /** A driver's readAtZero, or the default: a filter reads its filtered child, anything else is not followed. */
@@ -13,10 +14,12 @@ function readAtZero(node: BdsNode): ReadAtZero {
  * The host file whose bytes `node` shows unchanged at offset 0 — through filters, window-less raw
  * nodes and qcow2 nodes whose first cluster is unallocated (read from their backing) — or null
  * (zeros, null-co data, a raw window starting elsewhere, or qcow2 data the model does not follow).
+ * Bytes QEMU would read but the model cannot place (a quorum vote) throw ModelIoUnsupportedError.
  * A loop, not a recursion: chains are deep.
  */
 export function hostFileAtZero(node: BdsNode): string | null {
   let answer = readAtZero(node);
   while (answer && "node" in answer) answer = readAtZero(answer.node);
+  if (answer && "unsupported" in answer) throw new ModelIoUnsupportedError(answer.unsupported);
   return answer ? answer.hostFile : null;
 }

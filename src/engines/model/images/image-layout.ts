@@ -9,10 +9,22 @@ export interface ImageLayout {
   chunks: { offset: number; bytes: Buffer }[];
   /** The file's length (the file is truncated or extended to it last). */
   length: number;
+  /** Other files qemu-img makes along with this one (vmdk's extent files), named relative to its directory. */
+  siblings?: readonly { name: string; layout: ImageLayout }[];
+}
+
+/**
+ * What a writer may look at besides the spec, for formats whose qemu-img reads the backing file
+ * (vmdk copies its CID): where the image goes, and the bytes of an existing file (zeros past its
+ * end; undefined when there is no file at that path).
+ */
+export interface ImageSurroundings {
+  absPath: string;
+  read(absPath: string, offset: number, length: number): Buffer | undefined;
 }
 
 /**
  * A format's writer: pure; `size` is the virtual size already rounded up to whole 512-byte sectors.
  * Throws ImageSpecError with qemu-img's message where qemu-img refuses the spec.
  */
-export type ImageWriter = (spec: ImageSpec, size: number) => ImageLayout;
+export type ImageWriter = (spec: ImageSpec, size: number, around?: ImageSurroundings) => ImageLayout;

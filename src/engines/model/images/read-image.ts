@@ -9,6 +9,7 @@
  * header cluster, plus one L1 and one L2 entry.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import type { HostFiles } from "../data/host-file.js";
 import { ImageFormatError, ImageReadError } from "./image-errors.js";
 import {
   AUTOCLEAR_DATA_FILE_RAW,
@@ -90,11 +91,12 @@ export interface ImageInfo {
 }
 
 /**
- * Read `absPath` for the drivers. Never rejects a header: blockdev-add in the model opens what it
+ * Read `absPath` for the drivers, through the engine's host files when given (the files the model
+ * made are in memory only). Never rejects a header: blockdev-add in the model opens what it
  * finds. Throws ImageReadError when the file cannot be opened or read.
  */
-export function readImage(absPath: string): ImageFile {
-  return withImage(absPath, (image) => {
+export function readImage(absPath: string, files?: HostFiles): ImageFile {
+  return withImage(absPath, files, (image) => {
     const fields = readFields(image);
     // A file with the magic but shorter than a version 2 header opens as raw, as it always has in
     // the model (readImageInfo rejects it instead).
@@ -103,9 +105,9 @@ export function readImage(absPath: string): ImageFile {
   });
 }
 
-/** Read `absPath`'s format, sizes and backing file. Throws ImageReadError or ImageFormatError. */
-export function readImageInfo(absPath: string): ImageInfo {
-  return withImage(absPath, (image) => {
+/** Read `absPath`'s format, sizes and backing file (through `files` as readImage). Throws ImageReadError or ImageFormatError. */
+export function readImageInfo(absPath: string, files?: HostFiles): ImageInfo {
+  return withImage(absPath, files, (image) => {
     const fields = readFields(image);
     // A file too short for a whole header still counts if it has the magic: the missing fields
     // read as zeros, and fail the checks below.
@@ -136,7 +138,15 @@ const HEAD_LENGTH = 4096;
 /** st_blocks counts 512-byte units whatever the file system's block size. */
 const STAT_BLOCK_SIZE = 512;
 
-function withImage<T>(absPath: string, use: (image: ImageBytes) => T): T {
+function withImage<T>(absPath: string, files: HostFiles | undefined, use: (image: ImageBytes) => T): T {
+  const held = files?.entry(absPath) ?? { kind: "disk" as const };
+  // open(2) of a directory succeeds; reading it fails, as the header read below does on disk.
+  if (held.kind === "directory") throw new ImageReadError(absPath, "EISDIR");
+  if (held.kind === "file") {
+    const f = held.file;
+    const size = f.length;
+    return use({ size, allocated: f.allocatedBytes(), read: (offset, length) => f.read(offset, length).toBuffer() });
+  }
   const fd = fsCall(absPath, () => openSync(absPath, "r"));
   try {
     const { size, blocks } = fsCall(absPath, () => fstatSync(fd));

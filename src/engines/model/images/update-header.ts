@@ -10,6 +10,8 @@
  * qemu-img, and this refuses them rather than dropping them.
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { Data } from "../data/data.js";
+import type { HostFiles, MemoryFile } from "../data/host-file.js";
 import { ImageReadError } from "./image-errors.js";
 import {
   EXT_ALIGNMENT,
@@ -34,7 +36,11 @@ interface Extension {
 /** Thrown for a header the model cannot rewrite as QEMU would. */
 export class HeaderUpdateError extends Error {}
 
-function readCluster(absPath: string): Buffer {
+function readCluster(absPath: string, mine: MemoryFile | undefined): Buffer {
+  if (mine) {
+    const head = mine.read(0, V3_HEADER_LENGTH).toBuffer();
+    return mine.read(0, 2 ** head.readUInt32BE(H.clusterBits)).toBuffer();
+  }
   let fd: number;
   try {
     fd = openSync(absPath, "r+");
@@ -73,11 +79,14 @@ const UNMODELLED = new Set([0x23852875, 0x0537be77]);
 
 /**
  * Write `backingFile` (null: none) and `backingFormat` (null: none) into the qcow2 image at
- * `absPath`. Throws HeaderUpdateError when the name does not fit in the header cluster (QEMU's
+ * `absPath` (through the engine's host files when given, like readImage). Throws HeaderUpdateError when the name does not fit in the header cluster (QEMU's
  * -ENOSPC) or the image has extensions the model does not rewrite.
  */
-export function updateQcow2BackingFile(absPath: string, backingFile: string | null, backingFormat: string | null): void {
-  const old = readCluster(absPath);
+export function updateQcow2BackingFile(absPath: string, backingFile: string | null, backingFormat: string | null, files?: HostFiles): void {
+  const held = files?.entry(absPath);
+  const mine = held?.kind === "file" ? held.file : undefined;
+  if (held?.kind === "directory") throw new ImageReadError(absPath, "EISDIR");
+  const old = readCluster(absPath, mine);
   const version = old.readUInt32BE(H.version);
   const clusterSize = old.length;
   const oldHeaderLength = version >= 3 ? old.readUInt32BE(H.headerLength) : V2_HEADER_LENGTH;
@@ -112,6 +121,10 @@ export function updateQcow2BackingFile(absPath: string, backingFile: string | nu
     name.copy(out, off);
     out.writeBigUInt64BE(BigInt(off), H.backingFileOffset);
     out.writeUInt32BE(name.length, H.backingFileSize);
+  }
+  if (mine) {
+    mine.write(0, Data.bytes(out));
+    return;
   }
   const fd = openSync(absPath, "r+");
   try {

@@ -1,18 +1,35 @@
 /**
  * Create an image file as `qemu-img create` 7.2 does, byte for byte and block for block (the
  * allocation is QEMU's actual-size). Each format's writer (image-writers.ts) gives the image as an
- * ImageLayout: the pieces qemu-img writes and the file's length; this file puts a layout on disk.
+ * ImageLayout: the pieces qemu-img writes and the file's length; this file puts a layout into the
+ * model's host files (in memory), or on disk for the qemu engine and tests.
  */
-import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ImageSpec } from "../../engine.js";
+import { Data } from "../data/data.js";
+import type { HostFiles } from "../data/host-file.js";
 import { ImageReadError, ImageSpecError } from "./image-errors.js";
-import type { ImageLayout } from "./image-layout.js";
+import type { ImageLayout, ImageSurroundings } from "./image-layout.js";
 import { IMAGE_WRITERS } from "./image-writers.js";
 import { roundUp } from "./qcow2-format.js";
 
-/** Write `spec` (its `path` is ignored) to `absPath`, replacing any file there. Throws ImageSpecError or ImageReadError. */
-export function writeImage(absPath: string, spec: ImageSpec): void {
-  const pieces = imageLayout(spec);
+/**
+ * Write `spec` (its `path` is ignored) to `absPath`, replacing any file there: into `files` when
+ * given (the model's images live in memory), else on disk. Throws ImageSpecError or ImageReadError.
+ */
+export function writeImage(absPath: string, spec: ImageSpec, files?: HostFiles): void {
+  const pieces = imageLayout(spec, surroundings(absPath, files));
+  for (const s of pieces.siblings ?? []) writeLayout(join(dirname(absPath), s.name), s.layout, files);
+  writeLayout(absPath, pieces, files);
+}
+
+/** Put one file of a layout in place: into `files` when given, else on disk. */
+function writeLayout(absPath: string, pieces: ImageLayout, files?: HostFiles): void {
+  if (files) {
+    putLayout(files, absPath, pieces);
+    return;
+  }
   let fd: number;
   try {
     fd = openSync(absPath, "w");
@@ -27,12 +44,50 @@ export function writeImage(absPath: string, spec: ImageSpec): void {
   }
 }
 
+/**
+ * A layout as the model's file: the same pwrites and ftruncate as on disk, so its bytes and its
+ * allocation are what qemu-img leaves. A directory there fails as open(2) would.
+ */
+function putLayout(files: HostFiles, absPath: string, layout: ImageLayout): void {
+  if (files.entry(absPath).kind === "directory") throw new ImageReadError(absPath, "EISDIR");
+  const f = files.create(absPath);
+  for (const { offset, bytes } of layout.chunks) f.write(offset, Data.bytes(bytes));
+  f.truncate(layout.length);
+}
+
+/** What a writer may read around an image at `absPath`: the model's host files when given, else the disk. */
+export function surroundings(absPath: string, files?: HostFiles): ImageSurroundings {
+  return {
+    absPath,
+    read(path, offset, length) {
+      const entry = files?.entry(path);
+      if (entry?.kind === "file") return entry.file.read(offset, length).toBuffer();
+      if (entry?.kind === "directory") return undefined;
+      let fd: number;
+      try {
+        fd = openSync(path, "r");
+      } catch {
+        return undefined;
+      }
+      try {
+        const buf = Buffer.alloc(length);
+        readSync(fd, buf, 0, length, offset);
+        return buf;
+      } catch {
+        return undefined;
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
 /** The image `spec` describes, as qemu-img would write it. Throws ImageSpecError. */
-export function imageLayout(spec: ImageSpec): ImageLayout {
+export function imageLayout(spec: ImageSpec, around?: ImageSurroundings): ImageLayout {
   if (!Number.isSafeInteger(spec.size) || spec.size < 0) throw new ImageSpecError(`invalid image size ${spec.size}`);
   const writer = IMAGE_WRITERS[spec.format];
   if (writer === undefined) throw new ImageSpecError(`the model cannot create ${spec.format} images`);
   // qemu-img rounds every size up to whole 512-byte sectors.
-  return writer(spec, roundUp(spec.size, 512));
+  return writer(spec, roundUp(spec.size, 512), around);
 }
 

@@ -106,6 +106,7 @@ export function bdrvGetInfo(node: BdsNode): BlockDriverInfo | undefined {
     if (n.driver.getInfo) {
       const answer = n.driver.getInfo(n);
       if ("info" in answer) return answer.info;
+      if ("notSupported" in answer) return undefined;
       n = answer.askNode;
     } else {
       n = filteredChild(n)?.bs;
@@ -133,6 +134,7 @@ function imageInfo(node: BdsNode, cache: ChainCache): Record<string, unknown> {
   if (allocated !== undefined) info["actual-size"] = allocated;
   info["virtual-size"] = nodeLength(node);
   if (bdi && bdi.clusterSize !== 0) info["cluster-size"] = bdi.clusterSize;
+  if (node.encrypted) info["encrypted"] = true;
   if (node.backingFile !== "") {
     info["backing-filename"] = node.backingFile;
     const full = tryFullBackingFilename(node, cache);
@@ -171,7 +173,7 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
   if (backing && backing.role & BDRV_CHILD_COW) info["backing_file"] = cache.filename(backing.bs);
   Object.assign(info, {
     backing_file_depth: depth,
-    encrypted: false,
+    encrypted: node.encrypted === true,
     detect_zeroes: typeof node.options["detect-zeroes"] === "string" ? node.options["detect-zeroes"] : "off",
     bps: 0,
     bps_rd: 0,

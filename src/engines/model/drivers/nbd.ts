@@ -1,0 +1,58 @@
+/**
+ * `nbd` as a client (block/nbd.c `nbd_open`), of what a scenario can reach: a UNIX socket in its
+ * scratch directory. The only NBD server there is the process's own (nbd-server-start), and QEMU 7.2
+ * cannot be a client of itself: the connection thread connects, then waits for the server's greeting,
+ * while blockdev-add polls only the block layer's AioContext and the server's listener, a main-loop
+ * source, never accepts. blockdev-add hangs — or, with `open-timeout`, fails when the timer fires.
+ * Any other path is refused by connect(2). So no nbd node ever opens here, and the model has no
+ * data path for one.
+ */
+import { statSync } from "node:fs";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
+import { fail } from "../qmp-failure.js";
+import type { DriverDef, OpenContext } from "./driver.js";
+
+/** What connect(2) to a UNIX socket path finds there. */
+function socketAt(ctx: OpenContext, absPath: string): "missing" | "not-listening" | "socket" {
+  const entry = ctx.host.hostFiles.entry(absPath);
+  if (entry.kind !== "disk") return "not-listening";
+  try {
+    return statSync(absPath).isSocket() ? "socket" : "not-listening";
+  } catch {
+    return "missing";
+  }
+}
+
+export const nbdDriver: DriverDef = {
+  name: "nbd",
+  protocol: true,
+  isFilter: false,
+  supportsBacking: false,
+  mutableOpts: [],
+
+  /** `nbd_open`: the options (nbd_process_options), then the first connection. */
+  open(ctx) {
+    const o = ctx.options;
+    const tls = o["tls-creds"];
+    if (typeof tls === "string") {
+      // nbd_get_tls_creds: only a tls-creds object would do, and none can make a connection here.
+      if (!ctx.host.objectExists(tls)) fail(`No TLS credentials with id '${tls}'`);
+      throw new ModelIoUnsupportedError("an nbd client with TLS credentials");
+    }
+    if (o["server.type"] !== "unix" || typeof o["server.path"] !== "string") {
+      throw new ModelIoUnsupportedError("an nbd client of a server outside the scratch directory (inet, vsock or fd addresses)");
+    }
+    const path = o["server.path"];
+    const absPath = ctx.resolvePath(path);
+    const openTimeout = Number(o["open-timeout"] ?? 0);
+    if (absPath === ctx.host.nbdServerSocket) {
+      // open_timer_cb cancels the connection wait after open-timeout seconds (which the model does not let pass).
+      if (openTimeout > 0) fail("Connection attempt cancelled by timeout");
+      throw new ModelIoUnsupportedError("an nbd client of the process's own NBD server (QEMU 7.2 waits for ever in blockdev-add)");
+    }
+    const found = socketAt(ctx, absPath);
+    if (found === "socket") throw new ModelIoUnsupportedError("an nbd client of a socket the model did not make");
+    // nbd_establish_connection → socket_connect: connect(2)'s error (with open-timeout, the last of its retries).
+    fail(`Failed to connect to '${path}': ${found === "missing" ? "No such file or directory" : "Connection refused"}`);
+  },
+};

@@ -1,0 +1,62 @@
+/**
+ * qcow (version 1) lookups (block/qcow.c `get_cluster_offset` with allocate=0) and the reads and
+ * block status built on them (`qcow_co_preadv`, `qcow_co_block_status`), one cluster at a time as
+ * QEMU goes. L2 tables are read through the node's `file` child. Compressed clusters and writes are
+ * not modelled: the first is a ModelIoUnsupportedError, and the driver has no write hook.
+ */
+import { bdrvPreadv } from "../data/block-io.js";
+import { Data } from "../data/data.js";
+import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID } from "../data/request-flags.js";
+import type { BdsNode } from "../graph.js";
+import type { BlockStatusAnswer, DriverHost } from "./driver.js";
+
+const QCOW_OFLAG_COMPRESSED = 1n << 63n;
+
+/** BDRVQcowState, the part reads need. */
+export interface QcowTables {
+  clusterBits: number;
+  l2Bits: number;
+  /** s->l1_table, read at open. */
+  l1: bigint[];
+}
+
+/** `get_cluster_offset(bs, offset, 0, …)`: the L2 entry for `offset`, 0n when unallocated. */
+function clusterOffset(host: DriverHost, file: BdsNode, t: QcowTables, offset: number): bigint {
+  const l1Index = Math.floor(offset / 2 ** (t.l2Bits + t.clusterBits));
+  const l2Offset = t.l1[l1Index] ?? 0n;
+  if (l2Offset === 0n) return 0n;
+  const l2Size = 2 ** t.l2Bits;
+  const l2Index = Math.floor(offset / 2 ** t.clusterBits) % l2Size;
+  if (l2Offset > BigInt(Number.MAX_SAFE_INTEGER)) ioFail(Errno.EIO);
+  return bdrvPreadv(host, file, Number(l2Offset) + l2Index * 8, 8).toBuffer().readBigUInt64BE(0);
+}
+
+/** `qcow_co_preadv`: cluster by cluster, from the backing file (zeros without one) where nothing is allocated. */
+export function qcowPreadv(host: DriverHost, file: BdsNode, backing: BdsNode | null, t: QcowTables, offset: number, bytes: number): Data {
+  const clusterSize = 2 ** t.clusterBits;
+  const parts: Data[] = [];
+  while (bytes > 0) {
+    const cluster = clusterOffset(host, file, t, offset);
+    const inCluster = offset % clusterSize;
+    const n = Math.min(clusterSize - inCluster, bytes);
+    if (cluster === 0n) parts.push(backing ? bdrvPreadv(host, backing, offset, n) : Data.zeros(n));
+    else if (cluster & QCOW_OFLAG_COMPRESSED) throw new ModelIoUnsupportedError("reads of compressed clusters in a qcow image");
+    else if (cluster & 511n) ioFail(Errno.EIO);
+    else parts.push(bdrvPreadv(host, file, Number(cluster) + inCluster, n));
+    offset += n;
+    bytes -= n;
+  }
+  return Data.concat(parts);
+}
+
+/** `qcow_co_block_status`: one cluster at most; compressed data has no offset. */
+export function qcowBlockStatus(host: DriverHost, file: BdsNode, t: QcowTables, offset: number, bytes: number): BlockStatusAnswer {
+  const clusterSize = 2 ** t.clusterBits;
+  const cluster = clusterOffset(host, file, t, offset);
+  const inCluster = offset % clusterSize;
+  const pnum = Math.min(clusterSize - inCluster, bytes);
+  if (cluster === 0n) return { status: 0, pnum, map: 0, file: null };
+  if (cluster & QCOW_OFLAG_COMPRESSED) return { status: BDRV_BLOCK_DATA, pnum, map: 0, file: null };
+  return { status: BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID, pnum, map: Number(cluster | BigInt(inCluster)), file };
+}

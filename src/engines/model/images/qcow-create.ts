@@ -1,0 +1,41 @@
+/**
+ * A fresh qcow (version 1) image as `qemu-img create -f qcow` 7.2 writes it (`qcow_co_create`): the
+ * 48-byte header (mtime 0), the backing file name after it, and the L1 table from the next 8-byte
+ * boundary, written as whole zeroed sectors. With a backing file clusters are 512 bytes and L2
+ * tables 32 KiB, without one 4 KiB each.
+ */
+import type { ImageSpec } from "../../engine.js";
+import { ImageSpecError } from "./image-errors.js";
+import type { ImageLayout } from "./image-layout.js";
+import { QCOW_CRYPT_NONE, QCOW_HEADER_SIZE, QCOW_MAGIC, QCOW_VERSION, serializeQcowHeader } from "./qcow-format.js";
+
+/** qcow: a backing file (qcow stores no backing format); no -o options. */
+export function qcowImage(spec: ImageSpec, size: number): ImageLayout {
+  if (spec.dataFile !== undefined) throw new ImageSpecError("Invalid parameter 'data_file'");
+  for (const [key] of spec.createOptions ?? []) throw new ImageSpecError(`Invalid parameter '${key}'`);
+  if (size === 0) throw new ImageSpecError("Image size is too small, cannot be zero length");
+  const backing = spec.backingFile !== undefined ? Buffer.from(spec.backingFile, "utf8") : undefined;
+  // Small clusters under a backing file avoid copying unmodified sectors.
+  const [clusterBits, l2Bits] = backing ? [9, 12] : [12, 9];
+  const headerSize = Math.ceil((QCOW_HEADER_SIZE + (backing?.length ?? 0)) / 8) * 8;
+  const shift = clusterBits + l2Bits;
+  const l1Size = Math.ceil(size / 2 ** shift);
+  const header = serializeQcowHeader({
+    magic: QCOW_MAGIC,
+    version: QCOW_VERSION,
+    backingFileOffset: backing ? BigInt(QCOW_HEADER_SIZE) : 0n,
+    backingFileSize: backing?.length ?? 0,
+    mtime: 0,
+    size: BigInt(size),
+    clusterBits,
+    l2Bits,
+    cryptMethod: QCOW_CRYPT_NONE,
+    l1TableOffset: BigInt(headerSize),
+  });
+  const chunks = [{ offset: 0, bytes: header }];
+  if (backing && backing.length > 0) chunks.push({ offset: QCOW_HEADER_SIZE, bytes: backing });
+  // The L1 table is written sector by sector, zeros all through.
+  const l1Sectors = Math.ceil((l1Size * 8) / 512);
+  chunks.push({ offset: headerSize, bytes: Buffer.alloc(l1Sectors * 512) });
+  return { chunks, length: headerSize + l1Sectors * 512 };
+}
