@@ -281,7 +281,23 @@ export function addStep(rng: Prng, state: GenState, view: LiveView, guestIo = fa
       return vmdkNode(rng, state, view);
     case "luks":
       return luksNode(rng, state, view);
-    case "broken":
-      return qmp("blockdev-add", rng.pick<Dict>([{ driver: "raw", "node-name": state.freshName("x") }, { driver: "nosuchdrv", "node-name": "x" }, { driver: "null-co" }]));
+    case "broken": {
+      // Adds that always fail: no file, an unknown driver, no node name; host devices on a scratch
+      // directory's files; an nbd client with no server to talk to (one of its own export hangs QEMU 7.2).
+      const which = rng.pick(["raw", "nosuchdrv", "null-co", "host_device", "host_cdrom", "nbd"] as const);
+      const d: Dict =
+        which === "raw"
+          ? { driver: "raw", "node-name": state.freshName("x") }
+          : which === "nosuchdrv"
+            ? { driver: "nosuchdrv", "node-name": "x" }
+            : which === "null-co"
+              ? { driver: "null-co" }
+              : which === "host_device"
+                ? { driver: "host_device", "node-name": state.freshName("hd"), filename: `$TEST_DIR/${rng.pick(RAW_IMAGES)}` }
+                : which === "host_cdrom"
+                  ? { driver: "host_cdrom", "node-name": state.freshName("cd"), filename: "$TEST_DIR/missing.img", "read-only": true }
+                  : { driver: "nbd", "node-name": state.freshName("nbd"), server: { type: "unix", path: "$TEST_DIR/nosuch.sock" }, export: "x" };
+      return qmp("blockdev-add", d);
+    }
   }
 }

@@ -5,7 +5,7 @@
 import { Data } from "../data/data.js";
 import type { HostFiles } from "../data/host-file.js";
 import { requestAlignment } from "../data/block-io.js";
-import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_MAY_UNMAP, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { fileTruncate } from "../data/truncate.js";
 import { ImageReadError } from "../images/image-errors.js";
 import { readImage } from "../images/read-image.js";
@@ -168,11 +168,15 @@ export const fileDriver: DriverDef = {
   },
 
   /**
-   * `raw_co_pwrite_zeroes`: QEMU asks the kernel to zero (or, with BDRV_REQ_MAY_UNMAP, to punch) the
-   * range; the model writes zeros, so the data is QEMU's and only the file's allocation may differ.
+   * `raw_co_pwrite_zeroes`: QEMU asks the kernel to zero the range (fallocate, which grows the file),
+   * or with BDRV_REQ_MAY_UNMAP to punch it (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: past the end
+   * of the file nothing happens, and the file keeps its length). The model writes zeros, so the data
+   * is QEMU's and only the file's allocation may differ.
    */
-  pwriteZeroes(host, node, offset, bytes) {
-    host.hostFiles.get(slot.get(node).absPath).write(offset, Data.zeros(bytes));
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    const file = host.hostFiles.get(slot.get(node).absPath);
+    const end = flags & BDRV_REQ_MAY_UNMAP ? Math.min(offset + bytes, file.length) : offset + bytes;
+    if (end > offset) file.write(offset, Data.zeros(end - offset));
   },
 
   /** `raw_co_pdiscard`: the punched range of the file reads as zeros (past its end nothing happens). */
