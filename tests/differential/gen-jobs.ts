@@ -56,10 +56,12 @@ function deviceOf(state: GenState, view: LiveView, job: JobInfo): string | undef
 }
 
 /**
- * Whether a node below `name` is also the file of a preallocate filter. QEMU 7.2 hangs there: once
- * qemu-io has truncated the file through the filter (`truncate 65536`), a stream job on a qcow2
- * over that file never ends (tests/differential/qemu-bugs.test.ts); the model ends it with an I/O
- * error.
+ * Whether a node below `name` is also the file of a preallocate filter. QEMU 7.2.22 hangs there,
+ * though not every time (so it has no reproducer test): images base.qcow2 and mid.qcow2 (1M);
+ * preallocate p0 over a file node on base.qcow2; qemu-io `truncate 65536` on p0; raw r3 over
+ * mid.qcow2; qcow2 q6 with file p0/file and backing r3; block-stream of q6. The job makes no
+ * progress and the monitor stops answering, at once or within seconds; the model ends the job
+ * with an I/O error.
  */
 function sharesPreallocateFile(view: LiveView, name: string): boolean {
   const below = new Set([name, ...view.graph.descendants(name)]);
