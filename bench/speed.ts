@@ -18,7 +18,7 @@
  * newer CLI runs too): the before/after table of docs/performance.md. Every tree timed is built first.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -129,6 +129,10 @@ function build(tree: string): void {
   // tsc writes dist/ even when some file has a type error; the bench times what was written.
   const built = spawnSync(process.execPath, [path.join(tree, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: tree, stdio: "inherit" });
   if (built.status !== 0) console.log(`(the build of ${tree} reported errors, exit ${built.status}; timing the files it wrote)\n`);
+  // The bundle its bin/blockcheck.js runs (scripts/bundle.ts), in a tree that has one.
+  if (!existsSync(path.join(tree, "scripts/bundle.ts"))) return;
+  const bundled = spawnSync(process.execPath, [path.join(tree, "node_modules/tsx/dist/cli.mjs"), "scripts/bundle.ts"], { cwd: tree, stdio: "inherit" });
+  if (bundled.status !== 0) throw new Error(`bundling ${tree} failed (exit ${bundled.status})`);
 }
 
 export async function run(): Promise<void> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` via `prepare`).
-import { main } from "../dist/cli/main.js";
+// Thin launcher: the CLI is compiled to dist/ and bundled into dist/bundle/ by `npm run build`
+// (run by `npm ci` via `prepare`; scripts/bundle.ts says why it is bundled).
+import { main } from "../dist/bundle/main.js";
 
 process.exitCode = await main(process.argv.slice(2), {
   stdout: process.stdout,

@@ -7,17 +7,21 @@
  * the file.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
-import { rmSync } from "node:fs";
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { FileSystemError, isErrnoException, onFile } from "../file-errors.js";
 import { cleanupOnExit } from "../lifetime/exit-cleanup.js";
 import { pidAlive } from "../lifetime/owner.js";
 
-/** File contents, or undefined when the file does not exist. */
+/**
+ * File contents, or undefined when the file does not exist. Read synchronously: a golden is small,
+ * and the promise API's FileHandle (open, stat, read, close as four thread-pool round trips) cost a
+ * model run more than comparing the transcript.
+ */
 export async function readIfExists(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw isErrnoException(e) ? new FileSystemError("read", file, e) : e;

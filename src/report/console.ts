@@ -66,7 +66,7 @@ export function consoleReporter(ctx: ReporterContext): Reporter {
     },
     onRunEnd(summary) {
       clearLine();
-      ctx.out.write(renderSummary(summary, ctx, paint));
+      ctx.out.write(renderSummary(summary, ctx, paint, info.threads));
     },
   };
 }
@@ -77,7 +77,7 @@ function statusLine(r: ScenarioResult, paint: (c: number, s: string) => string):
   return `${word} ${r.id} ${formatDuration(r.durationMs)}`;
 }
 
-function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s: string) => string): string {
+function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s: string) => string, threads?: number): string {
   const out: string[] = [];
   const failures = s.results.filter((r) => r.status === "fail");
   if (failures.length > 0) {
@@ -106,7 +106,8 @@ function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s
   const count = (st: string) => s.results.filter((r) => r.status === st).length;
   const parts = [`${count("pass")} passed`, `${count("fail")} failed`, `${count("skip")} skipped`];
   if (s.notRun > 0) parts.push(`${s.notRun} not run (--bail)`);
-  out.push("", `${parts.join(", ")} (${s.results.length + s.notRun} runs) in ${formatDuration(s.durationMs)}`);
+  const on = threads !== undefined ? ` on ${threads} model threads` : "";
+  out.push("", `${parts.join(", ")} (${s.results.length + s.notRun} runs) in ${formatDuration(s.durationMs)}${on}`);
   return out.join("\n") + "\n";
 }
 

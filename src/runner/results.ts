@@ -60,6 +60,8 @@ export interface RunInfo {
   total: number;
   engines: readonly EngineName[];
   jobs: number;
+  /** Worker threads the model runs on (model-workers/); absent when it runs on the runner's own thread. */
+  threads?: number;
 }
 
 export interface RunSummary {

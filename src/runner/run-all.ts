@@ -14,6 +14,8 @@ import { discover, emptyPathsError, type ScenarioFile } from "./discovery.js";
 import { NoScenarioSelectedError } from "./errors.js";
 import type { ScenarioInstance } from "./instance.js";
 import { loadScenarioFile, type LoadFailure, type ScenarioLoader } from "./load.js";
+import { ModelWorkers, workerCount } from "./model-workers/pool.js";
+import type { InstanceRef, WorkerRunOptions } from "./model-workers/protocol.js";
 import { runPool } from "./pool.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
@@ -66,14 +68,28 @@ export interface RunOptions {
   pictures?: boolean;
   /** Told the pictures (absolute paths) each run wrote beside its golden. */
   onPicturesWritten?: (files: string[]) => void;
+  /**
+   * A run on the model alone may load and run its scenarios on up to this many worker threads (and
+   * no more than `jobs`), each with a fresh ModelEngine per run (model-workers/): only when nothing
+   * of the run is injected (no loader, trace, preflight or clock) and there are enough files to pay
+   * for the workers' start. Default 0: the runner's own thread.
+   */
+  modelWorkers?: number;
 }
+
+/** What planning needs of an instance: a loaded one, or a worker's reference to one. */
+type Planned = Omit<ScenarioInstance, "scenario">;
 
 type PlanOptions = Pick<RunOptions, "cwd" | "scenarioRoot" | "paths" | "selection" | "loader" | "passWithNone">;
 
 /** The instances a run would execute (for --list), plus files that do not load. */
 export async function planRun(opts: PlanOptions) {
+  return plan(opts, (files) => loadAll(files, opts));
+}
+
+async function plan<I extends Planned>(opts: PlanOptions, load: (files: readonly ScenarioFile[]) => Promise<{ instances: I[]; failures: LoadFailure[] }>) {
   const { files, empty } = await discover(opts.scenarioRoot, opts.paths, opts.cwd);
-  const { instances, failures } = await loadAll(files, opts);
+  const { instances, failures } = await load(files);
   // Before anything runs or is written: no two runs may share a golden file.
   assertDistinctGoldens(instances.map((i) => ({ name: i.name, bindings: i.bindings, label: `${i.file}${i.suffix ? ` [${i.suffix}]` : ""}` })));
   const selected = select(instances, opts.selection);
@@ -98,15 +114,38 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   const now = opts.now ?? (() => performance.now());
   const t0 = now();
   const reporter = combineReporters(opts.reporters);
-  const { all, instances, failures } = await planRun(opts);
-  await opts.preflight?.(instances);
   const runId = opts.runId ?? `${new Date().toISOString()} pid ${process.pid}`;
+  let workers: ModelWorkers | undefined;
+  try {
+    return await runPlanned(opts, reporter, runId, t0, now, (w) => (workers = w));
+  } finally {
+    await workers?.dispose();
+  }
+}
+
+async function runPlanned(
+  opts: RunOptions,
+  reporter: Required<Reporter>,
+  runId: string,
+  t0: number,
+  now: () => number,
+  onWorkers: (w: ModelWorkers) => void,
+): Promise<RunSummary> {
+  let workers: ModelWorkers | undefined;
+  const { all, instances, failures } = await plan<ScenarioInstance | InstanceRef>(opts, async (files) => {
+    const count = canUseWorkers(opts) ? workerCount(files.length, Math.min(opts.jobs, opts.modelWorkers ?? 0)) : 0;
+    if (count < 2) return loadAll(files, opts);
+    const loaded = await ModelWorkers.load(files, count, workerOptions(opts, runId));
+    onWorkers((workers = loaded.workers));
+    return loaded;
+  });
+  await opts.preflight?.(instances as ScenarioInstance[]);
   // What runs that died without cleaning up left behind (see scratch.ts, golden/store.ts). CI writes
   // nothing in the golden directory, so it does not sweep it either.
   await sweepStaleScratch(opts.scratchParent);
   if (!opts.ci) await sweepStaleTemps(opts.goldenRoot);
   const total = (instances.length + failures.length) * opts.engines.length;
-  reporter.onRunStart({ total, engines: opts.engines, jobs: opts.jobs });
+  reporter.onRunStart({ total, engines: opts.engines, jobs: opts.jobs, ...(workers ? { threads: workers.count } : {}) });
 
   const results: ScenarioResult[] = [];
   const emit = (r: ScenarioResult) => {
@@ -121,13 +160,22 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   let fatal: { error: unknown } | undefined;
   // QEMU's start is the slow part of a short scenario: the next -j scenarios' engines start while
   // the current ones run.
-  const warm = opts.engines.includes("qemu") && !stopEarly ? new WarmPool(instances, opts.jobs, { kind: "qemu", makeEngine: opts.makeEngine, scratchParent: opts.scratchParent, keepScratch: opts.keepScratch }) : undefined;
+  const warm = opts.engines.includes("qemu") && !stopEarly ? new WarmPool(instances as ScenarioInstance[], opts.jobs, { kind: "qemu", makeEngine: opts.makeEngine, scratchParent: opts.scratchParent, keepScratch: opts.keepScratch }) : undefined;
   const removals: Promise<void>[] = [];
   let notRun: number;
   try {
     notRun = stopEarly
       ? instances.length * opts.engines.length
-      : (await runPool(instances, opts.jobs, async (inst, control, index) => {
+      : workers
+        ? await workers.run(instances as InstanceRef[], {
+            onStart: (id) => reporter.onScenarioStart(id),
+            onResults: (rs) => {
+              rs.forEach(emit);
+              if (opts.bail && rs.some((r) => r.status === "fail")) workers!.stop();
+            },
+            onPictures: (files) => opts.onPicturesWritten?.(files),
+          })
+        : (await runPool(instances as ScenarioInstance[], opts.jobs, async (inst, control, index) => {
           try {
             const warmed = await warm?.take(index);
             const rs = await runInstance(inst, {
@@ -180,6 +228,35 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   return summary;
 }
 
+/** Whether this run may go to model workers: the model alone, and nothing injected that lives on this thread. */
+function canUseWorkers(opts: RunOptions): boolean {
+  return (
+    opts.engines.length === 1 &&
+    opts.engines[0] === "model" &&
+    !opts.loader &&
+    !opts.trace &&
+    !opts.preflight &&
+    !opts.now
+  );
+}
+
+function workerOptions(opts: RunOptions, runId: string): WorkerRunOptions {
+  return {
+    cwd: opts.cwd,
+    ...(opts.projectRoot !== undefined ? { projectRoot: opts.projectRoot } : {}),
+    goldenRoot: opts.goldenRoot,
+    timeoutMs: opts.timeoutMs,
+    keepScratch: opts.keepScratch,
+    update: opts.update,
+    ci: opts.ci,
+    color: opts.color,
+    ...(opts.scratchParent !== undefined ? { scratchParent: opts.scratchParent } : {}),
+    runId,
+    allowUnsafe: opts.allowUnsafe ?? false,
+    pictures: opts.pictures ?? false,
+  };
+}
+
 async function loadAll(
   files: readonly ScenarioFile[],
   opts: Pick<RunOptions, "cwd" | "loader">,
@@ -199,7 +276,7 @@ async function loadAll(
  * Goldens no scenario reads, given every scenario (a full run has loaded them all); a scenario that
  * does not load protects every golden of its name.
  */
-async function orphanGoldens(opts: RunOptions, all: readonly ScenarioInstance[], failures: readonly LoadFailure[]): Promise<string[]> {
+async function orphanGoldens(opts: RunOptions, all: readonly Planned[], failures: readonly LoadFailure[]): Promise<string[]> {
   const known = all.map((i) => ({ name: i.name, bindings: i.bindings }));
   const protectedStems = failures.map((f) => goldenStem(f.name) + ".");
   const orphans = await findOrphanGoldens(opts.goldenRoot, known);

@@ -30,7 +30,7 @@ export function parseShard(text: string): Shard {
 }
 
 /** The instances to run, in their given order; sharding deals them round-robin after filtering. */
-export function select(instances: readonly ScenarioInstance[], opts: SelectionOptions): ScenarioInstance[] {
+export function select<I extends Pick<ScenarioInstance, "name" | "suffix" | "tags">>(instances: readonly I[], opts: SelectionOptions): I[] {
   const picked = instances.filter((i) => {
     if (opts.tags.length > 0 && !i.tags.some((t) => opts.tags.includes(t))) return false;
     if (i.tags.some((t) => opts.excludeTags.includes(t))) return false;

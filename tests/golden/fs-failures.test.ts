@@ -1,8 +1,9 @@
 /**
  * Golden files on a file system that fails: each failure is the golden's result naming the file,
  * never an exception; writes are fsync'd before the rename; temporary files are never left behind,
- * and those of a writer that died are swept. Failures are injected into node:fs/promises (the tests
- * run as root, where chmod would not stop a write), or come from a path under a regular file.
+ * and those of a writer that died are swept. Failures are injected into node:fs/promises and, for
+ * the synchronous golden read, node:fs (the tests run as root, where chmod would not stop a write),
+ * or come from a path under a regular file.
  */
 import { spawnSync } from "node:child_process";
 import * as realFs from "node:fs/promises";
@@ -18,25 +19,33 @@ const faults = vi.hoisted(() => ({
   fail: new Map<string, string>(),
   under: "",
   log: [] as string[],
+  /** The strerror text of each injected code, as node words it. */
+  messages: { ENOSPC: "no space left on device", EROFS: "read-only file system", EACCES: "permission denied" } as Record<string, string>,
 }));
+
+vi.mock("node:fs", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs")>();
+  const check = (p: unknown) => {
+    const code = faults.fail.get("read");
+    if (code && String(p).includes(faults.under)) {
+      throw Object.assign(new Error(`${code}: ${faults.messages[code]}, open '${String(p)}'`), { code, syscall: "open", path: String(p) });
+    }
+  };
+  const readFileSync = ((p: string, o: never) => (check(p), real.readFileSync(p, o))) as typeof real.readFileSync;
+  return { ...real, default: { ...real, readFileSync }, readFileSync };
+});
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
-  const MESSAGES: Record<string, string> = {
-    ENOSPC: "no space left on device",
-    EROFS: "read-only file system",
-    EACCES: "permission denied",
-  };
   const check = (op: string, p: unknown) => {
     const code = faults.fail.get(op);
     if (code && String(p).includes(faults.under)) {
-      throw Object.assign(new Error(`${code}: ${MESSAGES[code]}, ${op} '${String(p)}'`), { code, syscall: op, path: String(p) });
+      throw Object.assign(new Error(`${code}: ${faults.messages[code]}, ${op} '${String(p)}'`), { code, syscall: op, path: String(p) });
     }
   };
   const name = (p: unknown) => path.basename(String(p)).replace(/\.\d+-[0-9a-f]{12}\.tmp$/, ".TMP");
   return {
     ...real,
-    readFile: async (p: string, o: never) => (check("read", p), real.readFile(p, o)),
     rename: async (a: string, b: string) => (faults.log.push(`rename ${name(a)} ${name(b)}`), check("rename", b), real.rename(a, b)),
     // Node's rm looks the file up first, so a missing file is ENOENT even on a read-only file system.
     rm: async (p: string, o: never) => {

@@ -12,6 +12,7 @@ import { createEngine } from "../../src/engines/factory/create.js";
 import type { Engine } from "../../src/engines/engine.js";
 import { runScenarios, type RunOptions } from "../../src/runner/run-all.js";
 import { invoke } from "./support/cli.js";
+import { modelRunOptions } from "./support/run-options.js";
 
 const unreadable = vi.hoisted(() => ({ suffix: "/unreadable.scn" }));
 // Scenario files are read with readFileSync (runner/load.ts), other files with the promise API.
@@ -67,28 +68,7 @@ function diskFullImages(): Engine {
   });
 }
 
-function options(over: Partial<RunOptions> = {}): RunOptions {
-  return {
-    cwd: dir,
-    scenarioRoot: path.join(dir, "tests/scenarios"),
-    goldenRoot: path.join(dir, "golden"),
-    paths: [],
-    engines: ["model"],
-    jobs: 2,
-    timeoutMs: 10_000,
-    bail: false,
-    keepScratch: false,
-    update: true,
-    ci: false,
-    prune: false,
-    selection: { tags: [], excludeTags: [] },
-    color: false,
-    makeEngine: (kind) => createEngine(kind),
-    reporters: [],
-    scratchParent: dir,
-    ...over,
-  };
-}
+const options = (over: Partial<RunOptions> = {}) => modelRunOptions(dir, { update: true, ...over });
 const scratchDirs = async () => (await readdir(dir)).filter((n) => n.startsWith("blockcheck-"));
 
 describe("file-system failures in a run", () => {

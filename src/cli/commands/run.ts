@@ -1,6 +1,7 @@
 /** `blockcheck run [PATH…]`: run scenarios, compare with goldens, report. */
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
@@ -155,6 +156,10 @@ export const runCommand: Command = {
         // The runner owns each scratch directory (it removes it, or keeps it whole for inspection), so
         // QEMU's log stays in it whatever happens.
         makeEngine: (kind) => createEngine(kind, { qemu: { binaries, env: io.env, keepScratch: true } }),
+        // createEngine makes a plain ModelEngine, as a worker does. A model thread keeps about 1.5
+        // cores busy (V8's garbage collector and compiler run beside it), and on 2 cores two
+        // workers were slower than one thread (docs/performance.md): half the cores at most.
+        modelWorkers: Math.floor(os.availableParallelism() / 2),
         reporters,
       });
       failed = runFailed(summary);
