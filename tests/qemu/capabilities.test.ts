@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { blockdevDrivers, CapabilityCache, parseVersion } from "../../src/engines/qemu/capabilities.js";
+import { blockdevDrivers, CapabilityCache, defaultCacheFile, parseVersion } from "../../src/engines/qemu/capabilities.js";
 import { QemuEngineStateError } from "../../src/engines/qemu/errors.js";
 
 describe("capabilities", () => {
@@ -39,5 +42,36 @@ describe("capabilities", () => {
     await cache.get("/nonexistent/qemu", fetch);
     await cache.get("/nonexistent/qemu", fetch);
     expect(fetches).toBe(4);
+  });
+
+  it("keeps capabilities in its file across caches, and ignores a file it cannot use", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "bc-capabilities-"));
+    try {
+      const file = path.join(dir, "sub/qemu-capabilities.json");
+      let fetches = 0;
+      const fetch = async () => (fetches++, { version: { major: 7, minor: 2, micro: 22 }, drivers: ["qcow2", "raw"] });
+      expect(await new CapabilityCache({ file }).get(process.execPath, fetch)).toEqual({ version: { major: 7, minor: 2, micro: 22 }, drivers: ["qcow2", "raw"] });
+      expect(fetches).toBe(1);
+      // Another process (another cache) reads the file instead of asking the binary.
+      expect((await new CapabilityCache({ file }).get(process.execPath, fetch)).drivers).toEqual(["qcow2", "raw"]);
+      expect(fetches).toBe(1);
+      expect(Object.keys((JSON.parse(readFileSync(file, "utf8")) as { entries: object }).entries)).toHaveLength(1);
+
+      for (const bad of ["not json", '{"format":"something else","entries":{}}', `{"format":"blockcheck qemu capabilities 1","entries":{"x":{"drivers":"raw"}}}`]) {
+        writeFileSync(file, bad);
+        await new CapabilityCache({ file }).get(process.execPath, fetch);
+      }
+      expect(fetches).toBe(4);
+      // A file that cannot be written (its directory is a regular file) only costs the next run a fetch.
+      const blocked = path.join(dir, "sub/qemu-capabilities.json/x.json");
+      expect((await new CapabilityCache({ file: blocked }).get(process.execPath, fetch)).version.micro).toBe(22);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the default cache under XDG_CACHE_HOME, else under ~/.cache", () => {
+    expect(defaultCacheFile({ XDG_CACHE_HOME: "/x" })).toBe("/x/blockcheck/qemu-capabilities.json");
+    expect(defaultCacheFile({})).toBe(path.join(os.homedir(), ".cache/blockcheck/qemu-capabilities.json"));
   });
 });

@@ -2,10 +2,13 @@
  * What a QEMU binary can do: its version (query-version) and the block drivers blockdev-add accepts
  * (the BlockdevDriver enum, found through query-qmp-schema). The schema is ~100 KiB and costs more than
  * starting the daemon, so both are cached per binary, keyed by its resolved path, size and mtime: a
- * rebuilt binary is asked again.
+ * rebuilt binary is asked again. The default cache also keeps them in a file across runs (the first
+ * start of each binary in a run spent 30 ms on qemu-storage-daemon's schema and 75 ms on
+ * qemu-system's); both are compiled into the binary, so its path, size and mtime decide them.
  */
-import { realpathSync, statSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { delimiter, dirname, join } from "node:path";
 import type { QmpReply } from "../engine.js";
 import { QemuEngineStateError } from "./errors.js";
 
@@ -55,21 +58,75 @@ export interface Capabilities {
   drivers: string[];
 }
 
+export interface CapabilityCacheOptions {
+  /**
+   * A JSON file that keeps the entries across processes: read at the first lookup, rewritten
+   * (atomically) when an entry is added. It is only a cache: a file that cannot be read or written,
+   * or does not hold what this version writes, is ignored.
+   */
+  file?: string;
+}
+
 /** Memoises capabilities per binary file; engines share the default below unless given their own. */
 export class CapabilityCache {
   readonly #entries = new Map<string, Capabilities>();
   /** Binary as configured → resolved file, so PATH is searched once, not on every start. */
   readonly #located = new Map<string, string>();
+  readonly #file: string | undefined;
+  #loaded = false;
+
+  constructor(opts: CapabilityCacheOptions = {}) {
+    this.#file = opts.file;
+  }
 
   /** The cached capabilities of this binary, or what `fetch` returns (then cached). Returns a copy. */
   async get(binary: string, fetch: () => Promise<Capabilities>): Promise<Capabilities> {
     const key = await this.#key(binary);
+    if (key) this.#load();
     let entry = key ? this.#entries.get(key) : undefined;
     if (!entry) {
       entry = await fetch();
-      if (key) this.#entries.set(key, entry);
+      if (key) {
+        this.#entries.set(key, entry);
+        this.#save();
+      }
     }
     return { version: { ...entry.version }, drivers: [...entry.drivers] };
+  }
+
+  #load(): void {
+    if (this.#loaded || !this.#file) return;
+    this.#loaded = true;
+    let stored: unknown;
+    try {
+      stored = JSON.parse(readFileSync(this.#file, "utf8"));
+    } catch {
+      return;
+    }
+    const entries = (stored as { format?: unknown; entries?: unknown })?.format === CACHE_FORMAT ? (stored as { entries: unknown }).entries : undefined;
+    if (typeof entries !== "object" || entries === null) return;
+    for (const [key, value] of Object.entries(entries)) {
+      if (isCapabilities(value) && !this.#entries.has(key)) this.#entries.set(key, value);
+    }
+  }
+
+  #save(): void {
+    if (!this.#file) return;
+    // Unique per writer: test runners start several in one process, on threads.
+    const tmp = `${this.#file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      mkdirSync(dirname(this.#file), { recursive: true });
+      writeFileSync(tmp, JSON.stringify({ format: CACHE_FORMAT, entries: Object.fromEntries(this.#entries) }) + "\n");
+      renameSync(tmp, this.#file);
+    } catch {
+      // A cache that cannot be written is asked again next run (and its temporary file may not even
+      // be removable: a path under a regular file is ENOTDIR for rm too).
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // Nothing was written there.
+      }
+    }
   }
 
   /** "path|size|mtime" of the binary as it will be run, or undefined if it cannot be found. */
@@ -96,11 +153,32 @@ export class CapabilityCache {
   }
 }
 
+/** What the cache file holds; another value is a file of another version, and is ignored. */
+const CACHE_FORMAT = "blockcheck qemu capabilities 1";
+
+function isCapabilities(v: unknown): v is Capabilities {
+  const c = v as Partial<Capabilities> | null;
+  const version = c?.version as Partial<QemuVersion> | undefined;
+  return (
+    typeof version?.major === "number" &&
+    typeof version.minor === "number" &&
+    typeof version.micro === "number" &&
+    Array.isArray(c?.drivers) &&
+    c.drivers.every((d) => typeof d === "string")
+  );
+}
+
+/** Where the default cache keeps its file: $XDG_CACHE_HOME/blockcheck, else ~/.cache/blockcheck. */
+export function defaultCacheFile(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_CACHE_HOME || join(os.homedir(), ".cache");
+  return join(base, "blockcheck", "qemu-capabilities.json");
+}
+
 /**
  * Process-wide cache used when an engine is not given its own. Caching across engines is the point:
  * every scenario starts a fresh QEMU, and the binary does not change under a run.
  */
-export const defaultCapabilityCache = new CapabilityCache();
+export const defaultCapabilityCache = new CapabilityCache({ file: defaultCacheFile() });
 
 function candidates(binary: string): string[] {
   if (binary.includes("/")) return [binary];
