@@ -1,9 +1,11 @@
 /**
  * Images for a scenario, made inside the scratch directory as `qemu-img create` makes them.
  *
- * The common case — a new raw or qcow2 image without data file — is written in-process by the
- * model's image writer, which produces qemu-img 7.2's bytes and allocation exactly
- * (tests/qemu/images-in-process.test.ts compares them). That saves a process start per image, the
+ * The common case — a new raw, qcow2, qed, qcow or parallels image without data file or creation
+ * options — is written in-process by the model's image writer, which produces qemu-img 7.2's bytes
+ * and allocation exactly for these formats (tests/qemu/images-in-process.test.ts compares them;
+ * vdi, vpc and vhdx are left to qemu-img: it draws UUIDs and reads the clock, and QEMU should see
+ * its values, not the writer's zeros). That saves a process start per image, the
  * largest cost of a short scenario after QEMU's own start. Everything where qemu-img does more than
  * write a file runs qemu-img itself: a data file (created and opened by qemu-img), a target that
  * already exists (it may be open and locked by QEMU), a name qemu-img could read as a protocol or
@@ -62,6 +64,11 @@ const MAX_IN_PROCESS_SIZE = 2 ** 40;
 /** The only fields an in-process image may set; any other (a data file, an option added later) goes to qemu-img. */
 const IN_PROCESS_FIELDS = new Set(["path", "format", "size", "backingFile", "backingFormat"]);
 
+/** Formats whose writer makes qemu-img's bytes exactly (nothing drawn at random or read from the clock). */
+const EXACT_FORMATS = new Set(["raw", "qcow2", "qed", "qcow", "parallels"]);
+/** Of those, the formats whose header may name a backing file. */
+const BACKED_FORMATS = new Set(["qcow2", "qed", "qcow"]);
+
 /**
  * The images an engine wrote in-process since it last sent QEMU a command (paths relative to the
  * scratch directory, normalized), with their formats: nothing has opened or changed them since.
@@ -95,14 +102,14 @@ export function writtenInProcess(spec: ImageSpec, pristine?: PristineImages): bo
   const backingOk =
     spec.backingFile === undefined
       ? spec.backingFormat === undefined
-      : (spec.format === "qcow2" || vmdk) &&
+      : (BACKED_FORMATS.has(spec.format) || vmdk) &&
         spec.backingFormat !== undefined &&
         PLAIN_NAME.test(spec.backingFile) &&
         !isAbsolute(spec.backingFile) &&
         spec.backingFile !== spec.path &&
         pristine?.formatOf(join(dirname(spec.path), spec.backingFile)) === spec.backingFormat;
   return (
-    (spec.format === "raw" || spec.format === "qcow2" || vmdk) &&
+    (EXACT_FORMATS.has(spec.format) || vmdk) &&
     Object.entries(spec).every(([key, value]) => value === undefined || IN_PROCESS_FIELDS.has(key) || (vmdk && key === "createOptions")) &&
     backingOk &&
     PLAIN_NAME.test(spec.path) &&
