@@ -6,10 +6,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createEngine } from "../../src/engines/factory/create.js";
 import { runScenarios } from "../../src/runner/run-all.js";
 import { invoke } from "./support/cli.js";
 import { scenario } from "./support/scenario.js";
+import { modelRunOptions } from "./support/run-options.js";
 
 let top: string;
 let dir: string;
@@ -118,22 +118,7 @@ describe("golden names", () => {
     await write("x/y.scn", scn("y", "n0"));
     const [inst] = scenario(scn("y", "n0"));
     const run = runScenarios({
-      cwd: dir,
-      scenarioRoot: path.join(dir, "tests/scenarios"),
-      goldenRoot: path.join(dir, "golden"),
-      paths: [],
-      engines: ["model"],
-      jobs: 1,
-      timeoutMs: 10_000,
-      bail: false,
-      keepScratch: false,
-      update: true,
-      ci: false,
-      prune: false,
-      selection: { tags: [], excludeTags: [] },
-      color: false,
-      makeEngine: (kind) => createEngine(kind),
-      reporters: [],
+      ...modelRunOptions(dir, { jobs: 1, update: true }),
       // A loader that names one file twice, as no discovered file could be named.
       loader: async () => ({
         ok: true,

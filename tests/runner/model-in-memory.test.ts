@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createEngine } from "../../src/engines/factory/create.js";
 import { writeImage } from "../../src/engines/model/images/write-image.js";
 import { runScenarios, type RunOptions } from "../../src/runner/run-all.js";
+import { modelRunOptions } from "./support/run-options.js";
 
 let dir: string;
 let scratchParent: string;
@@ -32,28 +33,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function options(over: Partial<RunOptions> = {}): RunOptions {
-  return {
-    cwd: dir,
-    scenarioRoot: path.join(dir, "tests/scenarios"),
-    goldenRoot: path.join(dir, "golden"),
-    paths: [],
-    engines: ["model"],
-    jobs: 1,
-    timeoutMs: 10_000,
-    bail: false,
-    keepScratch: false,
-    update: true,
-    ci: false,
-    prune: false,
-    selection: { tags: [], excludeTags: [] },
-    color: false,
-    makeEngine: (kind) => createEngine(kind),
-    reporters: [],
-    scratchParent,
-    ...over,
-  };
-}
+const options = (over: Partial<RunOptions> = {}) => modelRunOptions(dir, { jobs: 1, update: true, scratchParent, ...over });
 
 describe("a model run in memory", () => {
   it("creates no scratch directory for a passing run, and keeps a failed run's images on disk", async () => {

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakeEngine } from "./support/fake-engine.js";
 import { blockcheck, removeKept } from "./support/main-io.js";
 import { nullScenario, project, type Project } from "./support/project.js";
+import { modelRunOptions } from "./support/run-options.js";
 import { runScenarios } from "../../src/runner/run-all.js";
 
 let p: Project;
@@ -151,25 +152,16 @@ describe("pending files", () => {
 describe("infrastructure failures at the runner", () => {
   it("a run that times out is not compared with its golden and writes no pending file", async () => {
     await run("--update");
-    const summary = await runScenarios({
-      cwd: p.dir,
-      scenarioRoot: p.file("tests/scenarios"),
-      goldenRoot: p.file("golden"),
-      paths: ["a"],
-      engines: ["qemu"],
-      jobs: 1,
-      timeoutMs: 50,
-      bail: false,
-      keepScratch: false,
-      update: false,
-      ci: false,
-      prune: false,
-      selection: { tags: [], excludeTags: [] },
-      color: false,
-      makeEngine: () => new FakeEngine("qemu", { hang: true }),
-      reporters: [],
-      scratchParent: os.tmpdir(),
-    });
+    const summary = await runScenarios(
+      modelRunOptions(p.dir, {
+        paths: ["a"],
+        engines: ["qemu"],
+        jobs: 1,
+        timeoutMs: 50,
+        makeEngine: () => new FakeEngine("qemu", { hang: true }),
+        scratchParent: os.tmpdir(),
+      }),
+    );
     const [result] = summary.results;
     expect(result).toMatchObject({ status: "fail", golden: { file: "golden/a.out", status: "not-compared" } });
     expect(result!.failures).toEqual([expect.objectContaining({ kind: "timeout", infrastructure: true })]);
