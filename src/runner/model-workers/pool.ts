@@ -1,9 +1,9 @@
 /**
  * Model runs on worker threads: the model is synchronous JavaScript, so on one thread a run of many
- * scenarios runs one scenario at a time whatever -j says. Each worker loads every Nth scenario file (parsing is a
- * large part of a short scenario's cost), the runner selects among what they hold as it would among
- * its own instances, and each worker runs the selected instances it loaded. Results, starts and
- * pictures come back as messages, and the runner reports them as they arrive.
+ * scenarios runs one scenario at a time whatever -j says. Each worker loads every Nth scenario file
+ * (parsing is a large part of a short scenario's cost), the runner selects among what they hold as
+ * it would among its own instances, and each worker runs the selected instances it loaded. Results,
+ * starts and pictures come back as messages, and the runner reports them as they arrive.
  */
 import { createRequire } from "node:module";
 import path from "node:path";

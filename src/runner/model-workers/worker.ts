@@ -40,6 +40,8 @@ async function load(): Promise<void> {
 
 async function run(keys: readonly number[]): Promise<void> {
   const removals: Promise<void>[] = [];
+  // As on the runner's thread: a directory that cannot be removed ends the run once the runs are done.
+  let removalFailed: { error: unknown } | undefined;
   let next = 0;
   while (next < keys.length) {
     // A model run may never give the event loop a turn (its file I/O is synchronous): yield, so a
@@ -51,13 +53,14 @@ async function run(keys: readonly number[]): Promise<void> {
       ...init.options,
       engines: ["model"],
       makeEngine: () => new ModelEngine(),
-      deferRemoval: (removal) => void removals.push(removal),
+      deferRemoval: (removal) => void removals.push(removal.catch((error: unknown) => void (removalFailed ??= { error }))),
       onStart: (id) => post({ type: "start", id }),
       onPicturesWritten: (files) => post({ type: "pictures", files }),
     });
     post({ type: "results", results });
   }
   await Promise.all(removals);
+  if (removalFailed) throw removalFailed.error;
   post({ type: "done", notRun: keys.length - next });
 }
 
