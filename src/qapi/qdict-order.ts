@@ -27,15 +27,30 @@ export function qdictBucket(key: string): number {
   return b;
 }
 
+/** Orders already computed, by the keys in insertion order: replies repeat the same few shapes. */
+const orderCache = new Map<string, readonly string[]>();
+const ORDER_CACHE_MAX = 10_000;
+
 /**
  * Keys in the order QEMU iterates a QDict built by inserting them in the given order: ascending
  * bucket, and within a bucket the most recently inserted first (entries are inserted at the head).
  */
-export function qdictKeyOrder(keys: readonly string[]): string[] {
-  return keys
-    .map((key, index) => ({ key, index, bucket: qdictBucket(key) }))
-    .sort((a, b) => a.bucket - b.bucket || b.index - a.index)
-    .map((e) => e.key);
+export function qdictKeyOrder(keys: readonly string[]): readonly string[] {
+  if (keys.length < 2) return keys;
+  const id = JSON.stringify(keys);
+  let order = orderCache.get(id);
+  if (order === undefined) {
+    order = Object.freeze(
+      keys
+        .map((key, index) => ({ key, index, bucket: qdictBucket(key) }))
+        .sort((a, b) => a.bucket - b.bucket || b.index - a.index)
+        .map((e) => e.key),
+    );
+    // Keys can be the user's (options, blkdebug sections): bound what they can make it hold.
+    if (orderCache.size >= ORDER_CACHE_MAX) orderCache.clear();
+    orderCache.set(id, order);
+  }
+  return order;
 }
 
 /**

@@ -95,7 +95,8 @@ export class Data {
 
   /** Every byte, untouched ones as `untouchedByte`. */
   toBuffer(untouchedByte = 0): Buffer {
-    const buf = Buffer.alloc(this.length);
+    // Not zeroed first: the segments cover every byte.
+    const buf = Buffer.allocUnsafe(this.length);
     let pos = 0;
     for (const s of this.segments) {
       if (s.kind === "bytes") s.bytes.copy(buf, pos);
