@@ -19,8 +19,8 @@ export class OptionTracker {
   recordAdd(options: QDict): void {
     const visit = (dict: QDict) => {
       if (typeof dict["node-name"] === "string") {
-        this.byNode.set(dict["node-name"], structuredClone(dict));
-        this.addedByNode.set(dict["node-name"], structuredClone(dict));
+        this.byNode.set(dict["node-name"], cloneOptions(dict));
+        this.addedByNode.set(dict["node-name"], cloneOptions(dict));
       }
       for (const v of Object.values(dict)) if (isDict(v) && typeof v.driver === "string") visit(v);
     };
@@ -30,18 +30,18 @@ export class OptionTracker {
   /** A copy of the node's tracked options, or undefined for nodes never added by name. */
   get(nodeName: string): QDict | undefined {
     const o = this.byNode.get(nodeName);
-    return o ? structuredClone(o) : undefined;
+    return o ? cloneOptions(o) : undefined;
   }
 
   /** A copy of the options the node was added with, whatever reopens did since; undefined as for get(). */
   added(nodeName: string): QDict | undefined {
     const o = this.addedByNode.get(nodeName);
-    return o ? structuredClone(o) : undefined;
+    return o ? cloneOptions(o) : undefined;
   }
 
   /** After a successful reopen: the options sent become the node's options. */
   set(nodeName: string, options: QDict): void {
-    this.byNode.set(nodeName, structuredClone(options));
+    this.byNode.set(nodeName, cloneOptions(options));
   }
 
   /** After blockdev-del. */
@@ -65,7 +65,7 @@ export class DeltaConflict {
  * sub-dictionary is created; a prefix holding a non-dictionary (a node reference) is a conflict.
  */
 export function applyDelta(base: QDict, delta: ReadonlyArray<readonly [string, unknown]>): QDict | DeltaConflict {
-  const out = structuredClone(base);
+  const out = cloneOptions(base);
   for (const [key, value] of delta) {
     const parts = key.split(".");
     let dict = out;
@@ -83,4 +83,17 @@ export function applyDelta(base: QDict, delta: ReadonlyArray<readonly [string, u
 
 export function isDict(v: unknown): v is QDict {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A deep copy of options as the scenario language builds them: objects, arrays and primitives.
+ * structuredClone did the same through V8's serializer, at several times the cost, for every
+ * node on every add and reopen.
+ */
+function cloneOptions<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(cloneOptions) as T;
+  if (!isDict(value)) return value;
+  const out: QDict = {};
+  for (const key of Object.keys(value)) out[key] = cloneOptions(value[key]);
+  return out as T;
 }

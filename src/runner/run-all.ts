@@ -4,6 +4,7 @@
  * A selection that holds no scenario is an error (NoScenarioSelectedError) unless the caller
  * passes `passWithNone`: a run that tests nothing must not look green.
  */
+import os from "node:os";
 import path from "node:path";
 import type { Engine } from "../engines/engine.js";
 import { assertDistinctGoldens } from "../golden/collisions.js";
@@ -117,7 +118,9 @@ export async function runScenarios(opts: RunOptions): Promise<RunSummary> {
   const runId = opts.runId ?? `${new Date().toISOString()} pid ${process.pid}`;
   let workers: ModelWorkers | undefined;
   try {
-    return await runPlanned(opts, reporter, runId, t0, now, (w) => (workers = w));
+    // The temp directory is read from the environment once per run, not once per scenario.
+    const scratchParent = opts.scratchParent ?? os.tmpdir();
+    return await runPlanned({ ...opts, scratchParent }, reporter, runId, t0, now, (w) => (workers = w));
   } finally {
     await workers?.dispose();
   }

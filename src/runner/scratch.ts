@@ -81,8 +81,12 @@ export async function createScratch(parent: string = os.tmpdir(), opts: ScratchO
   }
 }
 
-/** Planned names: this process's pid and a counter make them unique here, random bits elsewhere. */
+/**
+ * Planned names: this process's pid and a counter make them unique here, random bits drawn once
+ * per process elsewhere (a pid can recur in another pid namespace sharing the temp directory).
+ */
 let planCount = 0;
+let planNonce: string | undefined;
 
 /**
  * A scratch directory's name, without the directory: for a model run, whose files live in the
@@ -91,7 +95,8 @@ let planCount = 0;
  */
 export function planScratch(parent: string = os.tmpdir()): Scratch {
   verifyParent(parent);
-  const name = `${PREFIX}${process.pid.toString(36)}${(planCount++).toString(36)}${randomBytes(4).toString("hex")}`;
+  planNonce ??= randomBytes(4).toString("hex");
+  const name = `${PREFIX}${process.pid.toString(36)}${planNonce}${(planCount++).toString(36)}`;
   const dir = path.join(parent, name);
   let real: string;
   try {
