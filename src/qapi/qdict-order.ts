@@ -27,9 +27,18 @@ export function qdictBucket(key: string): number {
   return b;
 }
 
-/** Orders already computed, by the keys in insertion order: replies repeat the same few shapes. */
-const orderCache = new Map<string, readonly string[]>();
-const ORDER_CACHE_MAX = 10_000;
+/**
+ * Orders already computed, in a tree walked key by key in insertion order: replies repeat the same
+ * few object shapes, and walking it costs less than sorting again or building a key for a map.
+ */
+interface OrderNode {
+  next: Map<string, OrderNode>;
+  order?: readonly string[];
+}
+let orders: OrderNode = { next: new Map() };
+let orderNodes = 0;
+/** Keys can be the user's (options, blkdebug sections): bound what they can make the tree hold. */
+const ORDER_NODES_MAX = 50_000;
 
 /**
  * Keys in the order QEMU iterates a QDict built by inserting them in the given order: ascending
@@ -37,20 +46,26 @@ const ORDER_CACHE_MAX = 10_000;
  */
 export function qdictKeyOrder(keys: readonly string[]): readonly string[] {
   if (keys.length < 2) return keys;
-  const id = JSON.stringify(keys);
-  let order = orderCache.get(id);
-  if (order === undefined) {
-    order = Object.freeze(
-      keys
-        .map((key, index) => ({ key, index, bucket: qdictBucket(key) }))
-        .sort((a, b) => a.bucket - b.bucket || b.index - a.index)
-        .map((e) => e.key),
-    );
-    // Keys can be the user's (options, blkdebug sections): bound what they can make it hold.
-    if (orderCache.size >= ORDER_CACHE_MAX) orderCache.clear();
-    orderCache.set(id, order);
+  if (orderNodes > ORDER_NODES_MAX) {
+    orders = { next: new Map() };
+    orderNodes = 0;
   }
-  return order;
+  let node = orders;
+  for (const key of keys) {
+    let child = node.next.get(key);
+    if (child === undefined) {
+      child = { next: new Map() };
+      node.next.set(key, child);
+      orderNodes++;
+    }
+    node = child;
+  }
+  return (node.order ??= Object.freeze(
+    keys
+      .map((key, index) => ({ key, index, bucket: qdictBucket(key) }))
+      .sort((a, b) => a.bucket - b.bucket || b.index - a.index)
+      .map((e) => e.key),
+  ));
 }
 
 /**

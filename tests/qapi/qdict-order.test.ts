@@ -17,4 +17,24 @@ describe("QDict key order", () => {
       '{"list":[{"micro":2,"major":1}],"qemu":{"micro":22,"minor":2,"major":7},"package":"p"}',
     );
   });
+
+  it("gives each key list its own order when lists share prefixes or keys, asked again or not", () => {
+    const lists = [
+      ["parent", "child"],
+      ["parent", "child", "name", "perm", "shared-perm"],
+      ["parent", "child", "name"],
+      ["child", "parent"],
+      ["major", "minor", "micro"],
+      ["major", "minor"],
+    ];
+    const first = lists.map((l) => [...qdictKeyOrder(l)]);
+    const again = [...lists].reverse().map((l) => [...qdictKeyOrder(l)]).reverse();
+    expect(again).toEqual(first);
+    expect(first[0]).toEqual(["parent", "child"]);
+    expect(first[2]).toEqual(["name", "parent", "child"]);
+    // Buckets decide, whatever the insertion order, unless two keys share one.
+    expect(first[3]).toEqual(["parent", "child"]);
+    expect(first[5]).toEqual(["minor", "major"]);
+    expect(first.map((o) => [...o].sort())).toEqual(lists.map((l) => [...l].sort()));
+  });
 });

@@ -14,7 +14,15 @@ export class QmpFailure extends BlockcheckError {
   hint?: string;
 
   constructor(desc: string, errorClass = "GenericError") {
-    super("E_MODEL_QMP", desc);
+    // No stack trace: a refused command is an outcome, not a bug, and scenarios are made of them
+    // (every `-> error`); capturing the stack was most of what raising one cost.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super("E_MODEL_QMP", desc);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.body = { class: errorClass, desc };
   }
 }

@@ -1,9 +1,11 @@
 /**
  * The refcount table as the qcow2 model reads it at open: each entry `Number(entry & REFT_OFFSET_MASK)`,
- * whatever the table holds and wherever, including runs of zero entries the decoder skips whole.
+ * whatever the table holds and wherever, including runs of zero entries the decoder skips whole,
+ * and from the model's data as read (runs of zeros kept as runs) the same as from its bytes.
  */
 import { describe, expect, it } from "vitest";
-import { refcountTableOffsets } from "../../../src/engines/model/data/qcow2/qcow2-image.js";
+import { Data } from "../../../src/engines/model/data/data.js";
+import { refcountTableOf, refcountTableOffsets } from "../../../src/engines/model/data/qcow2/qcow2-image.js";
 import { REFT_OFFSET_MASK } from "../../../src/engines/model/data/qcow2/qcow2-layout.js";
 
 function reference(raw: Buffer): number[] {
@@ -50,5 +52,25 @@ describe("refcountTableOffsets", () => {
       const raw = table(entries, set);
       expect(refcountTableOffsets(raw)).toEqual(reference(raw));
     }
+  });
+
+  it("reads the same from data with runs as from its bytes, whatever the segments' boundaries", () => {
+    const bytes = (...set: Array<[number, bigint]>) => table(4, set);
+    const cases: Data[] = [
+      // A fresh image's table as the model keeps it: one entry, then a run of zeros.
+      Data.concat([Data.bytes(bytes([0, 0x20000n]).subarray(0, 8)), Data.zeros(65528)]),
+      // Boundaries inside entries, on both sides of a run.
+      Data.concat([Data.zeros(12), Data.bytes(bytes([0, 0x123456789a00n], [1, 0x30000n]).subarray(3, 17)), Data.zeros(4070)]),
+      Data.concat([Data.bytes(Buffer.from([0, 0, 0, 0, 0, 1])), Data.bytes(Buffer.from([0, 0])), Data.zeros(1016)]),
+      // A run of another byte, and bytes a driver left untouched (zeros, as toBuffer makes them).
+      Data.concat([Data.fill(21, 0x11), Data.untouched(19), Data.bytes(bytes([2, 0x40000n])), Data.zeros(16)]),
+      Data.zeros(65536),
+    ];
+    for (const data of cases) {
+      const got = refcountTableOf(data);
+      expect(got).toEqual(refcountTableOffsets(data.toBuffer()));
+      expect(got).toHaveLength(data.length / 8);
+    }
+    expect(refcountTableOf(cases[0]!)[0]).toBe(0x20000);
   });
 });

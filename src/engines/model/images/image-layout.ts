@@ -6,7 +6,7 @@ export interface ImageLayout {
    * Pieces in the order qemu-img writes them, zeros included (what is written decides the file's
    * allocation, QEMU's actual-size); later pieces overwrite earlier ones.
    */
-  chunks: { offset: number; bytes: Buffer }[];
+  chunks: LayoutChunk[];
   /** The file's length (the file is truncated or extended to it last). */
   length: number;
   /** Other files qemu-img makes along with this one (vmdk's extent files), named relative to its directory. */
@@ -18,6 +18,16 @@ export interface ImageLayout {
  * (vmdk copies its CID): where the image goes, and the bytes of an existing file (zeros past its
  * end; undefined when there is no file at that path).
  */
+/**
+ * Bytes at `offset`, then `zeros` zero bytes written after them: a metadata cluster is mostly zeros,
+ * and the model keeps those as a run instead of a buffer (a fresh qcow2 image was 192 KiB of them).
+ */
+export interface LayoutChunk {
+  offset: number;
+  bytes: Buffer;
+  zeros?: number;
+}
+
 export interface ImageSurroundings {
   absPath: string;
   read(absPath: string, offset: number, length: number): Buffer | undefined;

@@ -5,7 +5,7 @@
  */
 import type { ImageSpec } from "../../engine.js";
 import { ImageSpecError } from "./image-errors.js";
-import type { ImageLayout } from "./image-layout.js";
+import type { ImageLayout, LayoutChunk } from "./image-layout.js";
 import {
   EXT_BACKING_FORMAT,
   EXT_DATA_FILE,
@@ -36,7 +36,18 @@ export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | 
   const l1Size = Math.ceil(size / L1_ENTRY_SPAN);
   const l1Clusters = Math.ceil((l1Size * 8) / CLUSTER);
   const l1Offset = l1Size > 0 ? 3 * CLUSTER : 0;
-  const header = Buffer.alloc(CLUSTER);
+
+  const extensions: Array<[number, Buffer]> = [];
+  if (spec.backingFormat !== undefined) extensions.push([EXT_BACKING_FORMAT, Buffer.from(spec.backingFormat, "utf8")]);
+  if (spec.dataFile !== undefined) extensions.push([EXT_DATA_FILE, Buffer.from(spec.dataFile, "utf8")]);
+  extensions.push([EXT_FEATURE_TABLE, featureTable()], [EXT_END, Buffer.alloc(0)]);
+  const backingName = spec.backingFile === undefined ? undefined : Buffer.from(spec.backingFile, "utf8");
+  if (backingName !== undefined && (backingName.length === 0 || backingName.length > MAX_BACKING_FILE_NAME)) {
+    throw new ImageSpecError(`backing file name must be 1 to ${MAX_BACKING_FILE_NAME} bytes, not ${backingName.length}`);
+  }
+  // Cluster 0 holds the header, its extensions and the backing file name, then zeros.
+  const used = extensions.reduce((n, [, data]) => n + 8 + roundUp(data.length, 8), V3_HEADER_LENGTH) + (backingName?.length ?? 0);
+  const header = Buffer.alloc(Math.min(used, CLUSTER));
   header.writeUInt32BE(QCOW2_MAGIC, H.magic);
   header.writeUInt32BE(3, H.version);
   header.writeUInt32BE(CLUSTER_BITS, H.clusterBits);
@@ -50,41 +61,31 @@ export function qcow2Layout(size: number, spec: Pick<ImageSpec, "backingFile" | 
   if (spec.dataFile !== undefined) header.writeBigUInt64BE(BigInt(INCOMPAT_DATA_FILE), H.incompatibleFeatures);
 
   let offset = V3_HEADER_LENGTH;
-  const extension = (type: number, data: Buffer) => {
+  for (const [type, data] of extensions) {
     header.writeUInt32BE(type, offset);
     header.writeUInt32BE(data.length, offset + 4);
     data.copy(header, offset + 8);
     offset += 8 + roundUp(data.length, 8);
-  };
-  if (spec.backingFormat !== undefined) extension(EXT_BACKING_FORMAT, Buffer.from(spec.backingFormat, "utf8"));
-  if (spec.dataFile !== undefined) extension(EXT_DATA_FILE, Buffer.from(spec.dataFile, "utf8"));
-  extension(EXT_FEATURE_TABLE, featureTable());
-  extension(EXT_END, Buffer.alloc(0));
-
-  if (spec.backingFile !== undefined) {
-    const name = Buffer.from(spec.backingFile, "utf8");
-    if (name.length === 0 || name.length > MAX_BACKING_FILE_NAME) {
-      throw new ImageSpecError(`backing file name must be 1 to ${MAX_BACKING_FILE_NAME} bytes, not ${name.length}`);
-    }
+  }
+  if (backingName !== undefined) {
     header.writeBigUInt64BE(BigInt(offset), H.backingFileOffset);
-    header.writeUInt32BE(name.length, H.backingFileSize);
-    name.copy(header, offset);
-    offset += name.length;
+    header.writeUInt32BE(backingName.length, H.backingFileSize);
+    backingName.copy(header, offset);
   }
 
-  const refcountTable = Buffer.alloc(CLUSTER);
+  const refcountTable = Buffer.alloc(8);
   refcountTable.writeBigUInt64BE(BigInt(2 * CLUSTER));
-  const used = 3 + (l1Size > 0 ? l1Clusters : 0);
-  const refcountBlock = Buffer.alloc(CLUSTER);
-  for (let i = 0; i < used; i++) refcountBlock.writeUInt16BE(1, i * 2);
+  const allocated = 3 + (l1Size > 0 ? l1Clusters : 0);
+  const refcountBlock = Buffer.alloc(Math.min(allocated * 2, CLUSTER));
+  for (let i = 0; i < allocated; i++) refcountBlock.writeUInt16BE(1, i * 2);
 
   // Whole clusters and the whole (zero) L1 table are written, not just their non-zero bytes, so the
   // file's allocation — the "actual-size" QEMU reports — is the same as qemu-img's.
-  const chunks = [
-    { offset: 0, bytes: header },
-    { offset: CLUSTER, bytes: refcountTable },
-    { offset: 2 * CLUSTER, bytes: refcountBlock },
+  const chunks: LayoutChunk[] = [
+    { offset: 0, bytes: header, zeros: CLUSTER - header.length },
+    { offset: CLUSTER, bytes: refcountTable, zeros: CLUSTER - refcountTable.length },
+    { offset: 2 * CLUSTER, bytes: refcountBlock, zeros: CLUSTER - refcountBlock.length },
   ];
-  if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: Buffer.alloc(l1Size * 8) });
+  if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: Buffer.alloc(0), zeros: l1Size * 8 });
   return { chunks, length: l1Size > 0 ? l1Offset + l1Size * 8 : 3 * CLUSTER };
 }

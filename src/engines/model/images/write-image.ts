@@ -24,6 +24,9 @@ export function writeImage(absPath: string, spec: ImageSpec, files?: HostFiles):
   writeLayout(absPath, pieces, files);
 }
 
+/** Zeros for the runs of a layout written to disk (never written to: shared). */
+const ZERO_BLOCK = Buffer.alloc(64 * 1024);
+
 /** Put one file of a layout in place: into `files` when given, else on disk. */
 function writeLayout(absPath: string, pieces: ImageLayout, files?: HostFiles): void {
   if (files) {
@@ -37,7 +40,12 @@ function writeLayout(absPath: string, pieces: ImageLayout, files?: HostFiles): v
     throw new ImageReadError(absPath, (e as NodeJS.ErrnoException).code ?? "EIO", { cause: e });
   }
   try {
-    for (const { offset, bytes } of pieces.chunks) writeSync(fd, bytes, 0, bytes.length, offset);
+    for (const { offset, bytes, zeros = 0 } of pieces.chunks) {
+      writeSync(fd, bytes, 0, bytes.length, offset);
+      for (let done = 0; done < zeros; done += ZERO_BLOCK.length) {
+        writeSync(fd, ZERO_BLOCK, 0, Math.min(ZERO_BLOCK.length, zeros - done), offset + bytes.length + done);
+      }
+    }
     ftruncateSync(fd, pieces.length);
   } finally {
     closeSync(fd);
@@ -51,7 +59,7 @@ function writeLayout(absPath: string, pieces: ImageLayout, files?: HostFiles): v
 function putLayout(files: HostFiles, absPath: string, layout: ImageLayout): void {
   if (files.entry(absPath).kind === "directory") throw new ImageReadError(absPath, "EISDIR");
   const f = files.create(absPath);
-  for (const { offset, bytes } of layout.chunks) f.write(offset, Data.bytes(bytes));
+  for (const { offset, bytes, zeros = 0 } of layout.chunks) f.write(offset, Data.concat([Data.bytes(bytes), Data.zeros(zeros)]));
   f.truncate(layout.length);
 }
 

@@ -48,6 +48,27 @@ export function refcountTableOffsets(raw: Buffer): number[] {
 const ZERO_RUN_ENTRIES = 64;
 const ZERO_RUN = Buffer.alloc(ZERO_RUN_ENTRIES * 8);
 
+/**
+ * refcountTableOffsets of the table as read, where runs of zeros (how the model keeps a fresh
+ * image's table) are not materialized: only the entries that overlap other bytes are decoded. Bytes
+ * the read left untouched count as zeros, as toBuffer() makes them.
+ */
+export function refcountTableOf(data: Data): number[] {
+  const table = new Array<number>(data.length / 8).fill(0);
+  let pos = 0;
+  for (const s of data.segments) {
+    const length = s.kind === "bytes" ? s.bytes.length : s.length;
+    if (s.kind === "bytes" || (s.kind === "fill" && s.byte !== 0)) {
+      const first = Math.floor(pos / 8);
+      const end = Math.min(table.length, Math.ceil((pos + length) / 8));
+      const decoded = refcountTableOffsets(data.slice(first * 8, (end - first) * 8).toBuffer());
+      for (let i = 0; i < decoded.length; i++) if (decoded[i] !== 0) table[first + i] = decoded[i]!;
+    }
+    pos += length;
+  }
+  return table;
+}
+
 export class Qcow2Image {
   readonly clusterBits: number;
   readonly clusterSize: number;
@@ -79,8 +100,7 @@ export class Qcow2Image {
     const l1 = this.read(this.l1Offset, this.l1Size * 8);
     this.l1 = Array.from({ length: this.l1Size }, (_, i) => l1.readBigUInt64BE(i * 8));
     const refTableOffset = Number(h.readBigUInt64BE(H.refcountTableOffset));
-    const refTable = this.read(refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize);
-    const table = refcountTableOffsets(refTable);
+    const table = refcountTableOf(bdrvPreadv(this.host, this.file, refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize));
     const io: MetadataIo = {
       read: (offset, bytes) => this.read(offset, bytes),
       write: (offset, data) => this.write(offset, data),
