@@ -4,7 +4,7 @@
  * ImageLayout: the pieces qemu-img writes and the file's length; this file puts a layout into the
  * model's host files (in memory), or on disk for the qemu engine and tests.
  */
-import { closeSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readSync, writevSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ImageSpec } from "../../engine.js";
 import { Data } from "../data/data.js";
@@ -41,9 +41,11 @@ function writeLayout(absPath: string, pieces: ImageLayout, files?: HostFiles): v
   }
   try {
     for (const { offset, bytes, zeros = 0 } of pieces.chunks) {
-      writeSync(fd, bytes, 0, bytes.length, offset);
-      for (let done = 0; done < zeros; done += ZERO_BLOCK.length) {
-        writeSync(fd, ZERO_BLOCK, 0, Math.min(ZERO_BLOCK.length, zeros - done), offset + bytes.length + done);
+      // The bytes and their zeros in one call, as one buffer was before chunks had runs of zeros.
+      const first = Math.min(zeros, ZERO_BLOCK.length);
+      writevSync(fd, [bytes, ZERO_BLOCK.subarray(0, first)], offset);
+      for (let done = first; done < zeros; done += ZERO_BLOCK.length) {
+        writevSync(fd, [ZERO_BLOCK.subarray(0, Math.min(ZERO_BLOCK.length, zeros - done))], offset + bytes.length + done);
       }
     }
     ftruncateSync(fd, pieces.length);
