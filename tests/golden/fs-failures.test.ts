@@ -32,7 +32,10 @@ vi.mock("node:fs", async (importOriginal) => {
     }
   };
   const readFileSync = ((p: string, o: never) => (check(p), real.readFileSync(p, o))) as typeof real.readFileSync;
-  return { ...real, default: { ...real, readFileSync }, readFileSync };
+  // A golden is looked up (stat) before it is read: the injected fault fails both, as EACCES on its
+  // directory would.
+  const statSync = ((p: string, o: never) => (check(p), real.statSync(p, o))) as typeof real.statSync;
+  return { ...real, default: { ...real, readFileSync, statSync }, readFileSync, statSync };
 });
 
 vi.mock("node:fs/promises", async (importOriginal) => {
