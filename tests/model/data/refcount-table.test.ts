@@ -23,7 +23,7 @@ describe("refcountTableOffsets", () => {
   it("decodes a fresh image's table: one block, the rest zero", () => {
     const raw = table(8192, [[0, 0x20000n]]);
     const got = refcountTableOffsets(raw);
-    expect(got).toEqual(reference(raw));
+    expect(Array.from(got)).toEqual(reference(raw));
     expect(got[0]).toBe(0x20000);
     expect(got.filter((o) => o !== 0)).toHaveLength(1);
   });
@@ -39,7 +39,7 @@ describe("refcountTableOffsets", () => {
       [8199, 0x60000n | 0x1n],
     ];
     const raw = table(8200, set);
-    expect(refcountTableOffsets(raw)).toEqual(reference(raw));
+    expect(Array.from(refcountTableOffsets(raw))).toEqual(reference(raw));
   });
 
   it("agrees with the BigInt decoding on random tables", () => {
@@ -50,7 +50,7 @@ describe("refcountTableOffsets", () => {
       const set: Array<[number, bigint]> = [];
       for (let k = next() % 12; k > 0; k--) set.push([next() % entries, (BigInt(next()) << 32n) | BigInt(next())]);
       const raw = table(entries, set);
-      expect(refcountTableOffsets(raw)).toEqual(reference(raw));
+      expect(Array.from(refcountTableOffsets(raw))).toEqual(reference(raw));
     }
   });
 
@@ -68,7 +68,7 @@ describe("refcountTableOffsets", () => {
     ];
     for (const data of cases) {
       const got = refcountTableOf(data);
-      expect(got).toEqual(refcountTableOffsets(data.toBuffer()));
+      expect(Array.from(got)).toEqual(Array.from(refcountTableOffsets(data.toBuffer())));
       expect(got).toHaveLength(data.length / 8);
     }
     expect(refcountTableOf(cases[0]!)[0]).toBe(0x20000);

@@ -37,7 +37,7 @@ export class Qcow2Refcounts {
     refcountOrder: number,
     private readonly tableOffset: number,
     /** The refcount table: block offsets, 0 where none is allocated. */
-    private readonly table: number[],
+    private readonly table: Float64Array,
   ) {
     if (refcountOrder < 3 || refcountOrder > 5) throw new ModelIoUnsupportedError(`qcow2 images with ${2 ** refcountOrder}-bit refcounts`);
     this.#clusterSize = 2 ** clusterBits;

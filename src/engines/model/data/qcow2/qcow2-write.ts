@@ -12,6 +12,7 @@ import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { deflateCluster } from "./qcow2-compress.js";
 import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED } from "./qcow2-layout.js";
 import { type Qcow2Ctx, qcow2Preadv } from "./qcow2-read.js";
+import type { L2Table } from "./qcow2-image.js";
 
 /** BDRV_REQUEST_MAX_BYTES >> cluster_bits caps one allocation. */
 const REQUEST_MAX_BYTES = 2147483136;
@@ -37,7 +38,7 @@ function needsNewAlloc(q: Qcow2Ctx, entry: bigint): boolean {
 }
 
 /** `count_single_write_clusters`. */
-function countSingleWrite(q: Qcow2Ctx, n: number, table: bigint[], index: number, newAlloc: boolean): number {
+function countSingleWrite(q: Qcow2Ctx, n: number, table: L2Table, index: number, newAlloc: boolean): number {
   let expected = entryOffset(table[index]!);
   let i = 0;
   for (; i < n; i++) {
@@ -59,7 +60,7 @@ function clustersToLookAt(q: Qcow2Ctx, guest: number, bytes: number): number {
 }
 
 /** `calculate_l2_meta` for images without subclusters; undefined when nothing is to copy or link. */
-function calculateL2Meta(q: Qcow2Ctx, hostCluster: number, guest: number, bytes: number, table: bigint[], index: number, keepOld: boolean): L2Meta | undefined {
+function calculateL2Meta(q: Qcow2Ctx, hostCluster: number, guest: number, bytes: number, table: L2Table, index: number, keepOld: boolean): L2Meta | undefined {
   const img = q.img;
   const cowStartTo = img.offsetIntoCluster(guest);
   const cowEndFrom = cowStartTo + bytes;
