@@ -217,9 +217,11 @@ export class VhdxOpener {
     const total = (img.virtualSize / 512n) * 512n;
     const blockSize = BigInt(img.blockSize);
     let payblocks = BigInt(chunkRatio);
+    // Converted once: a large image's table has millions of entries, nearly all absent.
+    const stateMask = Number(VHDX_BAT_STATE_BIT_MASK);
     for (let i = 0; i < img.batEntries; i++) {
       // The state is the low three bits of the entry's first byte.
-      if ((img.bat[i * 8]! & Number(VHDX_BAT_STATE_BIT_MASK)) !== PAYLOAD_BLOCK_FULLY_PRESENT) continue;
+      if ((img.bat[i * 8]! & stateMask) !== PAYLOAD_BLOCK_FULLY_PRESENT) continue;
       const entry = img.bat.readBigUInt64LE(i * 8);
       const offset = entry & VHDX_BAT_FILE_OFF_MASK;
       // MIN(block_size, total - i * block_size) in unsigned arithmetic.
