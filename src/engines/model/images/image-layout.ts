@@ -14,11 +14,6 @@ export interface ImageLayout {
 }
 
 /**
- * What a writer may look at besides the spec, for formats whose qemu-img reads the backing file
- * (vmdk copies its CID): where the image goes, and the bytes of an existing file (zeros past its
- * end; undefined when there is no file at that path).
- */
-/**
  * Bytes at `offset`, then `zeros` zero bytes written after them: a metadata cluster is mostly zeros,
  * and the model keeps those as a run instead of a buffer (a fresh qcow2 image was 192 KiB of them).
  */
@@ -28,6 +23,11 @@ export interface LayoutChunk {
   zeros?: number;
 }
 
+/**
+ * What a writer may look at besides the spec, for formats whose qemu-img reads the backing file
+ * (vmdk copies its CID): where the image goes, and the bytes of an existing file (zeros past its
+ * end; undefined when there is no file at that path).
+ */
 export interface ImageSurroundings {
   absPath: string;
   read(absPath: string, offset: number, length: number): Buffer | undefined;
