@@ -11,9 +11,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, statSync } from "node:fs";
-import { mkdtemp, rm, rmdir } from "node:fs/promises";
+import { mkdtemp, rmdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { ConfigError } from "../../errors.js";
+import { removeTree, unlinkIfExists } from "../../remove-tree.js";
 
 /** Longest socket path we hand to bind() or QEMU; sun_path is 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH = 100;
@@ -75,11 +76,11 @@ export async function createScratchArea(workdir: string): Promise<ScratchArea> {
     async remove({ keep }) {
       if (removed) return;
       removed = true;
-      await rm(socketPath, { force: true });
+      unlinkIfExists(socketPath);
       if (dirFd !== undefined) closeSync(dirFd);
       if (keep) return;
-      await rm(logPath, { force: true });
-      if (ownDir) await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true }));
+      unlinkIfExists(logPath);
+      if (ownDir) await removeTree(dir);
     },
   };
 }
