@@ -2,9 +2,11 @@
  * The bundled CLI (scripts/bundle.ts), built from the sources the way `npm run build` builds it from
  * dist/, and run as a user runs bin/blockcheck.js: its version, a check, a run on the model and on
  * QEMU, and a model run on worker threads (the worker is a separate entry the runner finds beside it).
+ * Commands run from the CommonJS bundle with V8's code cache and keep loaded scenarios, both in the
+ * user's cache directory; the help and the version do not touch it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,18 +17,23 @@ import { describeWithQemu } from "./support/qemu.js";
 const root = path.resolve(".");
 // Two levels under the root, as dist/bundle is: the CLI finds package.json (its version) at ../../.
 const outdir = path.join(root, "dist", `bundle-test-${process.pid}`);
+const cacheHome = mkdtempSync(path.join(os.tmpdir(), "bc-bundle-cache-"));
 
 beforeAll(async () => {
-  await bundleCli({ main: "src/cli/main.ts", worker: "src/runner/model-workers/worker.ts" }, outdir);
+  await bundleCli({ main: "src/cli/main.ts", worker: "src/runner/model-workers/worker.ts", launch: "src/cli/launch.ts" }, outdir);
   // bin/blockcheck.js, pointed at this bundle.
-  writeFileSync(path.join(outdir, "bin.js"), readFileSync("bin/blockcheck.js", "utf8").replace("../dist/bundle/main.js", "./main.js"));
+  writeFileSync(path.join(outdir, "bin.js"), readFileSync("bin/blockcheck.js", "utf8").replace("../dist/bundle/launch.js", "./launch.js"));
 }, 60_000);
-afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+  rmSync(cacheHome, { recursive: true, force: true });
+});
 
 /** `blockcheck ARGS` through the bundle, with `cores` as the machine's parallelism when given. */
-function bundled(args: string[], opts: { cwd?: string; cores?: number } = {}) {
+function bundled(args: string[], opts: { cwd?: string; cores?: number; env?: Record<string, string> } = {}) {
   const cores = opts.cores === undefined ? [] : ["--import", `data:text/javascript,import os from "node:os"; os.availableParallelism = () => ${opts.cores};`];
-  const r = spawnSync(process.execPath, [...cores, path.join(outdir, "bin.js"), ...args], { cwd: opts.cwd ?? root, encoding: "utf8", env: { ...process.env, CI: "" } });
+  const env = { ...process.env, CI: "", XDG_CACHE_HOME: cacheHome, ...opts.env };
+  const r = spawnSync(process.execPath, [...cores, path.join(outdir, "bin.js"), ...args], { cwd: opts.cwd ?? root, encoding: "utf8", env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -42,6 +49,37 @@ describe("the bundled CLI", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^1 passed, 0 failed, 0 skipped \(1 runs\)/m);
     expect(r.code).toBe(0);
+  });
+
+  it("keeps its compiled code and the loaded scenarios in the user's cache, and runs the same from them", () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), "bc-bundle-home-"));
+    try {
+      const env = { XDG_CACHE_HOME: home };
+      expect(bundled(["--help"], { env }).code).toBe(0);
+      expect(bundled(["--version"], { env }).code).toBe(0);
+      expect(readdirSync(home)).toEqual([]);
+      const first = bundled(["run", "--ci", "reopen/fresh.scn", "reopen/detach-backing.scn"], { env });
+      expect(first).toMatchObject({ code: 0, stderr: "" });
+      const cache = path.join(home, "blockcheck");
+      expect(readdirSync(cache).filter((f) => f.endsWith(".v8"))).toHaveLength(1);
+      const [build] = readdirSync(path.join(cache, "scenarios"));
+      expect(readdirSync(path.join(cache, "scenarios", build!))).toHaveLength(2);
+      const again = bundled(["run", "--ci", "reopen/fresh.scn", "reopen/detach-backing.scn"], { env });
+      expect(again).toMatchObject({ code: 0, stderr: "" });
+      for (const r of [first, again]) expect(r.stdout).toMatch(/^2 passed, 0 failed, 0 skipped \(2 runs\)/m);
+      // Graphviz is loaded from outside the bundle, by functions compiled from the cache too.
+      for (let i = 0; i < 2; i++) {
+        const svg = bundled(["graph", "tests/scenarios/reopen/fresh.scn", "--format", "svg"], { env });
+        expect(svg).toMatchObject({ code: 0, stderr: "" });
+        expect(svg.stdout).toMatch(/^<\?xml[^]*<svg[^]*<\/svg>\s*$/);
+      }
+      // Off, neither is read nor written.
+      rmSync(cache, { recursive: true });
+      expect(bundled(["run", "--ci", "reopen/fresh.scn"], { env: { ...env, BLOCKCHECK_CACHE: "off" } }).code).toBe(0);
+      expect(readdirSync(home)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("runs a model corpus on worker threads", () => {

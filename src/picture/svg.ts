@@ -1,11 +1,13 @@
 /**
  * SVG pictures of block graphs, drawn in-process by Graphviz compiled to WebAssembly
- * (@viz-js/viz): no `dot` binary is needed. The module is imported on first use, so commands that
- * draw nothing do not pay for loading it.
+ * (@viz-js/viz): no `dot` binary is needed. The module is loaded on first use, so commands that
+ * draw nothing do not pay for loading it: with `require`, not `import()`, because the CLI's
+ * CommonJS bundle, compiled with V8's code cache, cannot import (scripts/bundle.ts).
  *
  * With `run --pictures` each `show graph` step calls `renderGraphSvg(graphPicture(…))` on the graph
  * it shows (src/runner/steps/show-picture.ts); picture-files.ts says where the SVG goes.
  */
+import { createRequire } from "node:module";
 import { renderGraphDot } from "./dot.js";
 import { PictureError } from "./errors.js";
 import type { GraphPicture } from "./graph-picture.js";
@@ -22,7 +24,7 @@ export async function renderGraphSvg(view: GraphPicture): Promise<string> {
 
 /** The SVG document Graphviz's `dot` layout draws for DOT text. */
 export async function dotToSvg(dot: string): Promise<string> {
-  viz ??= import("@viz-js/viz").then((m) => m.instance());
+  viz ??= Promise.resolve().then(() => (createRequire(import.meta.url)("@viz-js/viz") as typeof import("@viz-js/viz")).instance());
   const result = (await viz).render(dot, { format: "svg", engine: "dot" });
   if (result.status !== "success") {
     const why = result.errors.map((e) => e.message.trim()).join("; ");

@@ -10,6 +10,7 @@ import { FileSystemError, isErrnoException } from "../file-errors.js";
 import { decodeScenarioText, expandParameters, formatDiagnostics, loadScenario, ScenarioError, type Diagnostic } from "../language/index.js";
 import { scenarioName, type ScenarioFile } from "./discovery.js";
 import { metadataOf, type ScenarioInstance } from "./instance.js";
+import type { LoadCache } from "./load-cache.js";
 
 /** A file that cannot run: its diagnostics, formatted. */
 export interface LoadFailure {
@@ -23,8 +24,11 @@ export type LoadResult = { ok: true; instances: ScenarioInstance[] } | { ok: fal
 /** Loads one scenario file; injected so tests can supply scenarios without files. */
 export type ScenarioLoader = (file: ScenarioFile, cwd: string) => Promise<LoadResult>;
 
-/** Parse, validate and expand one file with the scenario language. */
-export const loadScenarioFile: ScenarioLoader = async (file, cwd) => {
+/**
+ * Parse, validate and expand one file with the scenario language; with a cache, a file whose load
+ * it holds is read from there, and one that loads is put there (load-cache.ts).
+ */
+export const loadScenarioFile = async (file: ScenarioFile, cwd: string, cache?: LoadCache): Promise<LoadResult> => {
   const shown = path.relative(cwd, file.abs) || file.abs;
   const name = scenarioName(file.rel);
   let bytes: Uint8Array;
@@ -37,6 +41,9 @@ export const loadScenarioFile: ScenarioLoader = async (file, cwd) => {
     // One unreadable file fails as a file that does not load; the others still run.
     return { ok: false, failure: { file: shown, name, message: new FileSystemError("read", shown, e).message } };
   }
+  const key = cache?.key(shown, name, bytes);
+  const cached = key === undefined ? undefined : cache!.get(key);
+  if (cached) return { ok: true, instances: cached };
   let text = "";
   try {
     text = decodeScenarioText(bytes, shown);
@@ -47,7 +54,9 @@ export const loadScenarioFile: ScenarioLoader = async (file, cwd) => {
     if (loaded.scenario.statements.length === 0) {
       return { ok: false, failure: { file: shown, name, message: formatDiagnostics([emptyScenario(shown)], text) } };
     }
-    return { ok: true, instances: instancesOf(loaded.scenario, shown, name) };
+    const instances = instancesOf(loaded.scenario, shown, name);
+    if (key !== undefined) cache!.put(key, instances);
+    return { ok: true, instances };
   } catch (e) {
     if (e instanceof ScenarioError) {
       return { ok: false, failure: { file: shown, name, message: formatDiagnostics(e.diagnostics, e.sourceText ?? text) } };

@@ -15,6 +15,7 @@ import { discover, emptyPathsError, type ScenarioFile } from "./discovery.js";
 import { NoScenarioSelectedError } from "./errors.js";
 import type { ScenarioInstance } from "./instance.js";
 import { loadScenarioFile, type LoadFailure, type ScenarioLoader } from "./load.js";
+import { LoadCache, type LoadCacheConfig } from "./load-cache.js";
 import { ModelWorkers, workerCount } from "./model-workers/pool.js";
 import type { InstanceRef, WorkerRunOptions } from "./model-workers/protocol.js";
 import { runPool } from "./pool.js";
@@ -76,12 +77,14 @@ export interface RunOptions {
    * for the workers' start. Default 0: the runner's own thread.
    */
   modelWorkers?: number;
+  /** Keep loaded scenarios across runs here (load-cache.ts); every file is loaded afresh without. */
+  loadCache?: Omit<LoadCacheConfig, "files">;
 }
 
 /** What planning needs of an instance: a loaded one, or a worker's reference to one. */
 type Planned = Omit<ScenarioInstance, "scenario">;
 
-type PlanOptions = Pick<RunOptions, "cwd" | "scenarioRoot" | "paths" | "selection" | "loader" | "passWithNone">;
+type PlanOptions = Pick<RunOptions, "cwd" | "scenarioRoot" | "paths" | "selection" | "loader" | "passWithNone" | "loadCache">;
 
 /** The instances a run would execute (for --list), plus files that do not load. */
 export async function planRun(opts: PlanOptions) {
@@ -138,7 +141,7 @@ async function runPlanned(
   const { all, instances, failures } = await plan<ScenarioInstance | InstanceRef>(opts, async (files) => {
     const count = canUseWorkers(opts) ? workerCount(files.length, Math.min(opts.jobs, opts.modelWorkers ?? 0)) : 0;
     if (count < 2) return loadAll(files, opts);
-    const loaded = await ModelWorkers.load(files, count, workerOptions(opts, runId));
+    const loaded = await ModelWorkers.load(files, count, workerOptions(opts, runId, files.length));
     onWorkers((workers = loaded.workers));
     return loaded;
   });
@@ -243,8 +246,9 @@ function canUseWorkers(opts: RunOptions): boolean {
   );
 }
 
-function workerOptions(opts: RunOptions, runId: string): WorkerRunOptions {
+function workerOptions(opts: RunOptions, runId: string, files: number): WorkerRunOptions {
   return {
+    ...(opts.loadCache ? { loadCache: { ...opts.loadCache, files } } : {}),
     cwd: opts.cwd,
     ...(opts.projectRoot !== undefined ? { projectRoot: opts.projectRoot } : {}),
     goldenRoot: opts.goldenRoot,
@@ -262,9 +266,10 @@ function workerOptions(opts: RunOptions, runId: string): WorkerRunOptions {
 
 async function loadAll(
   files: readonly ScenarioFile[],
-  opts: Pick<RunOptions, "cwd" | "loader">,
+  opts: Pick<RunOptions, "cwd" | "loader" | "loadCache">,
 ): Promise<{ instances: ScenarioInstance[]; failures: LoadFailure[] }> {
-  const load = opts.loader ?? loadScenarioFile;
+  const cache = opts.loadCache && !opts.loader ? new LoadCache({ ...opts.loadCache, files: files.length }) : undefined;
+  const load: ScenarioLoader = opts.loader ?? ((f, cwd) => loadScenarioFile(f, cwd, cache));
   const instances: ScenarioInstance[] = [];
   const failures: LoadFailure[] = [];
   for (const f of files) {

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
+import { cachesOff, userCacheDir } from "../../cache-dir.js";
 import { loadConfig } from "../../config/config.js";
 import { createEngine } from "../../engines/factory/create.js";
 import { parentDeathWarning } from "../../engines/qemu/die-with-parent.js";
@@ -23,6 +24,7 @@ import { findProjectRoot } from "../../runner/project-root.js";
 import { planRun, runScenarios } from "../../runner/run-all.js";
 import { displayName, isUnfiltered } from "../../runner/selection.js";
 import type { QemuBinaries } from "../../engines/qemu/binaries.js";
+import { ownBuildId } from "../bundle-manifest.js";
 import type { CliIo, Command } from "../command.js";
 import { ciMode, runFlags } from "./run-options.js";
 
@@ -107,6 +109,8 @@ export const runCommand: Command = {
     }
     const deathWarning = flags.engines.includes("qemu") ? parentDeathWarning() : undefined;
     if (deathWarning) io.stderr.write(`blockcheck run: warning: ${deathWarning}\n`);
+    // Loaded scenarios are kept across runs of the bundled CLI (run from the sources, there is no build to key them).
+    const buildId = cachesOff(io.env) ? undefined : ownBuildId();
     const timesFile = path.join(root, TIMES_FILE);
     // The times file is written atomically too; a killed run may have left its temporary file.
     if (!ci) await sweepStaleTemps(path.dirname(timesFile));
@@ -119,6 +123,7 @@ export const runCommand: Command = {
     let summary: RunSummary;
     try {
       summary = await runScenarios({
+        ...(buildId ? { loadCache: { dir: path.join(userCacheDir(io.env), "scenarios"), buildId } } : {}),
         cwd: io.cwd,
         projectRoot: root,
         scenarioRoot: config.scenarios,

@@ -6,9 +6,9 @@
  * start of each binary in a run spent 30 ms on qemu-storage-daemon's schema and 75 ms on
  * qemu-system's); both are compiled into the binary, so its path, size and mtime decide them.
  */
-import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { userCacheDir, writeCacheFile } from "../../cache-dir.js";
 import type { QmpReply } from "../engine.js";
 import { QemuEngineStateError } from "./errors.js";
 
@@ -111,22 +111,8 @@ export class CapabilityCache {
   }
 
   #save(): void {
-    if (!this.#file) return;
-    // Unique per writer: test runners start several in one process, on threads.
-    const tmp = `${this.#file}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      mkdirSync(dirname(this.#file), { recursive: true });
-      writeFileSync(tmp, JSON.stringify({ format: CACHE_FORMAT, entries: Object.fromEntries(this.#entries) }) + "\n");
-      renameSync(tmp, this.#file);
-    } catch {
-      // A cache that cannot be written is asked again next run (and its temporary file may not even
-      // be removable: a path under a regular file is ENOTDIR for rm too).
-      try {
-        rmSync(tmp, { force: true });
-      } catch {
-        // Nothing was written there.
-      }
-    }
+    // One that cannot be written is asked again next run.
+    if (this.#file) writeCacheFile(this.#file, JSON.stringify({ format: CACHE_FORMAT, entries: Object.fromEntries(this.#entries) }) + "\n");
   }
 
   /** "path|size|mtime" of the binary as it will be run, or undefined if it cannot be found. */
@@ -168,10 +154,9 @@ function isCapabilities(v: unknown): v is Capabilities {
   );
 }
 
-/** Where the default cache keeps its file: $XDG_CACHE_HOME/blockcheck, else ~/.cache/blockcheck. */
+/** Where the default cache keeps its file: in blockcheck's user cache directory. */
 export function defaultCacheFile(env: Record<string, string | undefined> = process.env): string {
-  const base = env.XDG_CACHE_HOME || join(os.homedir(), ".cache");
-  return join(base, "blockcheck", "qemu-capabilities.json");
+  return join(userCacheDir(env), "qemu-capabilities.json");
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { ScenarioFile } from "../discovery.js";
 import type { ScenarioInstance } from "../instance.js";
 import type { LoadFailure } from "../load.js";
+import type { LoadCacheConfig } from "../load-cache.js";
 import type { ScenarioResult } from "../results.js";
 
 /** The run options a worker needs: RunOptions without its callbacks, engines and reporters. */
@@ -21,6 +22,7 @@ export interface WorkerRunOptions {
   runId: string;
   allowUnsafe: boolean;
   pictures: boolean;
+  loadCache?: LoadCacheConfig;
 }
 
 export interface WorkerInit {

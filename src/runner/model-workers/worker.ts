@@ -8,6 +8,7 @@ import { BlockcheckError } from "../../errors.js";
 import { ModelEngine } from "../../engines/model/model-engine.js";
 import type { ScenarioInstance } from "../instance.js";
 import { loadScenarioFile } from "../load.js";
+import { LoadCache } from "../load-cache.js";
 import { runInstance } from "../run-instance.js";
 import type { FileLoad, FromWorker, ToWorker, WorkerErrorData, WorkerInit } from "./protocol.js";
 
@@ -27,8 +28,9 @@ load().catch(fatal);
 
 async function load(): Promise<void> {
   const files: FileLoad[] = [];
+  const cache = init.options.loadCache ? new LoadCache(init.options.loadCache) : undefined;
   for (const f of init.files) {
-    const r = await loadScenarioFile(f, init.options.cwd);
+    const r = await loadScenarioFile(f, init.options.cwd, cache);
     if (!r.ok) {
       files.push({ failure: r.failure });
       continue;

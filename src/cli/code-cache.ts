@@ -1,0 +1,116 @@
+/**
+ * V8's code cache for the CLI bundle. Each start of the CLI compiled the same few megabytes of
+ * JavaScript again: the top level of every module, then each function on its first call. V8 can
+ * save what it compiled and take it back on the next start; Node 22 does that with
+ * `module.enableCompileCache()`, Node 20 only for a script compiled through `vm.Script` with
+ * `cachedData`, which this module does (as the v8-compile-cache package does for CommonJS).
+ *
+ * The cache is a file per bundle (its content hash), Node version and architecture, in the user's
+ * cache directory. V8 itself refuses data from another V8 or other flags, but it checks the source
+ * only by its length: the bundle's hash in the file name is what ties the data to the code. The
+ * file starts with the SHA-256 of the data, since V8 release builds do not check a checksum; a file
+ * that fails it is ignored and written again. Writing is atomic, and failing to write costs only
+ * the cache. The script cannot use import(): a function compiled from the cache loses the host
+ * options that dynamic import needs (scripts/bundle.ts keeps import() out of the bundle).
+ */
+import { isAscii } from "node:buffer";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import vm from "node:vm";
+import { writeCacheFile } from "../cache-dir.js";
+
+/** What became of the cache: used, missing, or refused (by V8, or a checksum that does not match). */
+export type CodeCacheState = "accepted" | "absent" | "rejected";
+
+export interface CachedModule {
+  /** `module.exports` of the script. */
+  exports: unknown;
+  state: CodeCacheState;
+  /** Write the cache if it was not used, with every function compiled so far; errors are ignored. */
+  save(): void;
+}
+
+/** How many cache files (builds × Node versions) the directory keeps; the oldest go first. */
+const KEEP = 4;
+const DIGEST = 32;
+/** CommonJS's module wrapper, as Node's own loader adds it. */
+const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname) { ";
+const WRAP_TAIL = "\n});";
+
+/** The cache file of the bundle whose content hash is `id`, in `dir`. */
+export function codeCacheFile(dir: string, id: string): string {
+  return path.join(dir, `cli-${id}-${process.version}-${process.arch}.v8`);
+}
+
+/**
+ * Load the CommonJS `file` as Node would, compiled with the cache from `cacheDir` (none when
+ * undefined). `id` must change whenever the file's content does.
+ */
+export function loadWithCodeCache(file: string, id: string, cacheDir: string | undefined): CachedModule {
+  const bytes = readFileSync(file);
+  // ASCII (scripts/bundle.ts makes the bundle so) decodes as Latin-1, several times faster than UTF-8.
+  const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
+  const cacheFile = cacheDir === undefined ? undefined : codeCacheFile(cacheDir, id);
+  const cachedData = cacheFile === undefined ? undefined : readVerified(cacheFile);
+  const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  const state: CodeCacheState = cachedData === undefined ? (cacheFile && existsQuiet(cacheFile) ? "rejected" : "absent") : script.cachedDataRejected ? "rejected" : "accepted";
+  const module = { exports: {} as unknown };
+  const wrapper = script.runInThisContext() as (e: unknown, r: NodeRequire, m: { exports: unknown }, f: string, d: string) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  return {
+    get exports() {
+      return module.exports;
+    },
+    state,
+    save() {
+      if (state === "accepted" || cacheFile === undefined) return;
+      writeCache(cacheFile, script.createCachedData());
+    },
+  };
+}
+
+/** The cache data, if the file is there and its checksum holds. */
+function readVerified(file: string): Buffer | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  if (bytes.length <= DIGEST) return undefined;
+  const data = bytes.subarray(DIGEST);
+  return createHash("sha256").update(data).digest().equals(bytes.subarray(0, DIGEST)) ? data : undefined;
+}
+
+function existsQuiet(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function writeCache(file: string, data: Buffer): void {
+  if (!writeCacheFile(file, Buffer.concat([createHash("sha256").update(data).digest(), data]))) return;
+  try {
+    pruneOld(path.dirname(file), file);
+  } catch {
+    // Another process pruned at the same time: what is left is pruned next time.
+  }
+}
+
+/** Keep the KEEP newest cache files of the directory (`kept` among them). */
+function pruneOld(dir: string, kept: string): void {
+  const files = readdirSync(dir)
+    .filter((n) => /^cli-.*\.v8$/.test(n))
+    .map((n) => path.join(dir, n))
+    .filter((f) => f !== kept)
+    .map((f) => ({ f, mtime: statSync(f).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { f } of files.slice(KEEP - 1)) rmSync(f, { force: true });
+}
