@@ -1,13 +1,14 @@
 /**
  * V8's code cache for the bundled CLI (src/cli/code-cache.ts): a module loads the same with or
- * without it, the cache is written once and then used, and a damaged, foreign or unwritable cache
- * costs only the cache.
+ * without it, the cache is written once per use and then used, and a damaged, foreign or
+ * unwritable cache costs only the cache.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { codeCacheFile, loadWithCodeCache } from "../src/cli/code-cache.js";
+import { useOf } from "../src/cli/launch.js";
 
 let dir: string;
 let cacheDir: string;
@@ -42,6 +43,36 @@ describe("the code cache", () => {
     const second = loadWithCodeCache(file, "id1", cacheDir);
     expect(second.state).toBe("accepted");
     expect((second.exports as Exports).twice(4)).toBe(8);
+  });
+
+  it("is written again by a use it has not seen, with what that use compiled, and not by one it has", () => {
+    const cached = codeCacheFile(cacheDir, "id1");
+    loadWithCodeCache(file, "id1", cacheDir, "check").save();
+    const written = statSync(cached).mtimeMs;
+    const again = loadWithCodeCache(file, "id1", cacheDir, "check");
+    expect(again.state).toBe("accepted");
+    again.save();
+    expect(statSync(cached).mtimeMs).toBe(written);
+    const other = loadWithCodeCache(file, "id1", cacheDir, "run qemu");
+    expect(other.state).toBe("accepted");
+    (other.exports as Exports).twice(1);
+    other.save();
+    for (const use of ["check", "run qemu"]) {
+      const later = loadWithCodeCache(file, "id1", cacheDir, use);
+      expect(later.state).toBe("accepted");
+      const before = readFileSync(cached);
+      later.save();
+      expect(readFileSync(cached).equals(before)).toBe(true);
+    }
+  });
+
+  it("tells uses apart by the command and the engines of a run", () => {
+    expect(useOf(["check", "x.scn"])).toBe("check");
+    expect(useOf(["run"])).toBe("run model");
+    expect(useOf(["run", "--ci", "--engine", "qemu", "a.scn"])).toBe("run qemu");
+    expect(useOf(["run", "-e", "both"])).toBe("run both");
+    expect(useOf(["run", "--engine=qemu"])).toBe("run qemu");
+    expect(useOf(["run", "-eqemu"])).toBe("run qemu");
   });
 
   it("ignores a cache whose checksum fails, and writes it again", () => {

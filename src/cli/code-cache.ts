@@ -12,6 +12,11 @@
  * that fails it is ignored and written again. Writing is atomic, and failing to write costs only
  * the cache. The script cannot use import(): a function compiled from the cache loses the host
  * options that dynamic import needs (scripts/bundle.ts keeps import() out of the bundle).
+ *
+ * V8 compiles a function when it first runs, so the cache holds what the process that wrote it
+ * ran: written by a `check`, it would lack the runner and the engines for every `run` after. The
+ * file therefore names the uses it has seen (the command, and the engines of a run), and a process
+ * of a use it has not seen writes it again, with what the cache gave it plus what it compiled.
  */
 import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -28,13 +33,17 @@ export interface CachedModule {
   /** `module.exports` of the script. */
   exports: unknown;
   state: CodeCacheState;
-  /** Write the cache if it was not used, with every function compiled so far; errors are ignored. */
+  /**
+   * Write the cache, with every function compiled so far, unless it was used and has seen this
+   * process's use already; errors are ignored.
+   */
   save(): void;
 }
 
 /** How many cache files (builds × Node versions) the directory keeps; the oldest go first. */
 const KEEP = 4;
 const DIGEST = 32;
+const MAX_USES = 16;
 /** CommonJS's module wrapper, as Node's own loader adds it. */
 const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname) { ";
 const WRAP_TAIL = "\n});";
@@ -46,19 +55,20 @@ export function codeCacheFile(dir: string, id: string): string {
 
 /**
  * Load the CommonJS `file` as Node would, compiled with the cache from `cacheDir` (none when
- * undefined). `id` must change whenever the file's content does.
+ * undefined). `id` must change whenever the file's content does; `use` names what this process
+ * will run (launch.ts: the command, and the engines of a run).
  */
-export function loadWithCodeCache(file: string, id: string, cacheDir: string | undefined): CachedModule {
+export function loadWithCodeCache(file: string, id: string, cacheDir: string | undefined, use = ""): CachedModule {
   const bytes = readFileSync(file);
   // ASCII (scripts/bundle.ts makes the bundle so) decodes as Latin-1, several times faster than UTF-8.
   const source = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   const cacheFile = cacheDir === undefined ? undefined : codeCacheFile(cacheDir, id);
-  const cachedData = cacheFile === undefined ? undefined : readVerified(cacheFile);
+  const cached = cacheFile === undefined ? undefined : readVerified(cacheFile);
   const script = new vm.Script(WRAP_HEAD + source + WRAP_TAIL, {
     filename: file,
-    ...(cachedData ? { cachedData } : {}),
+    ...(cached ? { cachedData: cached.data } : {}),
   });
-  const state: CodeCacheState = cachedData === undefined ? (cacheFile && existsQuiet(cacheFile) ? "rejected" : "absent") : script.cachedDataRejected ? "rejected" : "accepted";
+  const state: CodeCacheState = cached === undefined ? (cacheFile && existsQuiet(cacheFile) ? "rejected" : "absent") : script.cachedDataRejected ? "rejected" : "accepted";
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeRequire, m: { exports: unknown }, f: string, d: string) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
@@ -68,23 +78,43 @@ export function loadWithCodeCache(file: string, id: string, cacheDir: string | u
     },
     state,
     save() {
-      if (state === "accepted" || cacheFile === undefined) return;
-      writeCache(cacheFile, script.createCachedData());
+      if (cacheFile === undefined) return;
+      const seen = state === "accepted" ? cached!.uses : [];
+      if (state === "accepted" && seen.includes(use)) return;
+      // Mistyped commands are uses too: past MAX_USES the list starts again.
+      writeCache(cacheFile, seen.length < MAX_USES ? [...seen, use].sort() : [use], script.createCachedData());
     },
   };
 }
 
-/** The cache data, if the file is there and its checksum holds. */
-function readVerified(file: string): Buffer | undefined {
+/**
+ * The cache file: the SHA-256 of the rest; the length of the uses line (4 bytes, big-endian); the
+ * uses it has seen, as JSON; V8's data.
+ */
+interface CacheFile {
+  uses: string[];
+  data: Buffer;
+}
+
+/** The cache file's content, if it is there and its checksum holds. */
+function readVerified(file: string): CacheFile | undefined {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch {
     return undefined;
   }
-  if (bytes.length <= DIGEST) return undefined;
-  const data = bytes.subarray(DIGEST);
-  return createHash("sha256").update(data).digest().equals(bytes.subarray(0, DIGEST)) ? data : undefined;
+  if (bytes.length < DIGEST + 4) return undefined;
+  const rest = bytes.subarray(DIGEST);
+  if (!createHash("sha256").update(rest).digest().equals(bytes.subarray(0, DIGEST))) return undefined;
+  const usesEnd = 4 + rest.readUInt32BE(0);
+  try {
+    const uses = JSON.parse(rest.subarray(4, usesEnd).toString("utf8")) as unknown;
+    if (!Array.isArray(uses) || !uses.every((u) => typeof u === "string")) return undefined;
+    return { uses, data: rest.subarray(usesEnd) };
+  } catch {
+    return undefined;
+  }
 }
 
 function existsQuiet(file: string): boolean {
@@ -95,8 +125,12 @@ function existsQuiet(file: string): boolean {
   }
 }
 
-function writeCache(file: string, data: Buffer): void {
-  if (!writeCacheFile(file, Buffer.concat([createHash("sha256").update(data).digest(), data]))) return;
+function writeCache(file: string, uses: string[], data: Buffer): void {
+  const usesLine = Buffer.from(JSON.stringify(uses));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(usesLine.length);
+  const rest = Buffer.concat([length, usesLine, data]);
+  if (!writeCacheFile(file, Buffer.concat([createHash("sha256").update(rest).digest(), rest]))) return;
   try {
     pruneOld(path.dirname(file), file);
   } catch {

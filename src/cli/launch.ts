@@ -20,7 +20,7 @@ type Main = (argv: string[], io: CliIo) => Promise<number>;
 
 /** Run the CLI from the bundle in `dir` (this module's own directory by default); the exit code. */
 export async function launch(argv: string[], io: CliIo, dir = path.dirname(fileURLToPath(import.meta.url))): Promise<number> {
-  const cached = answersAlone(argv) || cachesOff(io.env) ? undefined : loadCachedBundle(dir, io.env);
+  const cached = answersAlone(argv) || cachesOff(io.env) ? undefined : loadCachedBundle(dir, argv, io.env);
   const main = cached
     ? (cached.exports as { main: Main }).main
     : ((await import(pathToFileURL(path.join(dir, "main.js")).href)) as { main: Main }).main;
@@ -35,8 +35,24 @@ function answersAlone(argv: readonly string[]): boolean {
 }
 
 /** The cached bundle, loaded; undefined when there is none (a build without it). */
-function loadCachedBundle(dir: string, env: CliIo["env"]): CachedModule | undefined {
+function loadCachedBundle(dir: string, argv: readonly string[], env: CliIo["env"]): CachedModule | undefined {
   const manifest = readBundleManifest(dir);
   if (!manifest) return undefined;
-  return loadWithCodeCache(path.join(dir, manifest.file), manifest.sha256.slice(0, 16), userCacheDir(env));
+  return loadWithCodeCache(path.join(dir, manifest.file), manifest.sha256.slice(0, 16), userCacheDir(env), useOf(argv));
+}
+
+/**
+ * What this process will run, as the code cache tells its uses apart (code-cache.ts): the command,
+ * and for `run` the engine it names. A misread argument costs one more write of the cache.
+ */
+export function useOf(argv: readonly string[]): string {
+  const [command = "", ...rest] = argv;
+  if (command !== "run") return command;
+  let engine = "model";
+  rest.forEach((arg, i) => {
+    if (arg === "--engine" || arg === "-e") engine = rest[i + 1] ?? engine;
+    else if (arg.startsWith("--engine=")) engine = arg.slice("--engine=".length);
+    else if (/^-e./.test(arg)) engine = arg.slice(2);
+  });
+  return `run ${engine}`;
 }
