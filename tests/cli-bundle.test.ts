@@ -22,7 +22,7 @@ const cacheHome = mkdtempSync(path.join(os.tmpdir(), "bc-bundle-cache-"));
 beforeAll(async () => {
   await bundleCli({ main: "src/cli/main.ts", worker: "src/runner/model-workers/worker.ts", launch: "src/cli/launch.ts" }, outdir);
   // bin/blockcheck.js, pointed at this bundle.
-  writeFileSync(path.join(outdir, "bin.js"), readFileSync("bin/blockcheck.js", "utf8").replace("../dist/bundle/launch.js", "./launch.js"));
+  writeFileSync(path.join(outdir, "bin.js"), readFileSync("bin/blockcheck.js", "utf8").replaceAll("../dist/bundle/", "./"));
 }, 60_000);
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });

@@ -1,26 +1,27 @@
 /**
- * What bin/blockcheck.js runs. The CLI is bundled twice (scripts/bundle.ts):
+ * What bin/blockcheck.js runs for a command. The CLI is bundled twice (scripts/bundle.ts):
  *
  * - main.js and its chunks, ES modules split so that `--help` and `--version` load only the small
- *   first chunk: Node starts in about 70 ms here, and a CLI should answer those in under 100;
+ *   first chunk: Node starts in about 70 ms here, and a CLI should answer those in under 100. The
+ *   bin runs main.js itself for those, without this module;
  * - cli.cjs, the whole CLI in one CommonJS file, compiled with V8's code cache (code-cache.ts),
  *   for every command that does work: a `run` of one file spent 50–60 ms compiling before this.
  *
- * Both hold the same code and never meet in one process. BLOCKCHECK_CACHE=off uses the first for
- * every command.
+ * Both hold the same code and never meet in one process. Without cli.cjs (a build before it), and
+ * with BLOCKCHECK_CACHE=off, the command runs from main.js.
  */
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { cachesOff, userCacheDir } from "../cache-dir.js";
 import { readBundleManifest } from "./bundle-manifest.js";
 import type { CliIo } from "./command.js";
-import { loadWithCodeCache, type CachedModule } from "./code-cache.js";
+import type { CachedModule } from "./code-cache.js";
 
 type Main = (argv: string[], io: CliIo) => Promise<number>;
 
 /** Run the CLI from the bundle in `dir` (this module's own directory by default); the exit code. */
 export async function launch(argv: string[], io: CliIo, dir = path.dirname(fileURLToPath(import.meta.url))): Promise<number> {
-  const cached = answersAlone(argv) || cachesOff(io.env) ? undefined : loadCachedBundle(dir, argv, io.env);
+  const cached = cachesOff(io.env) ? undefined : await loadCachedBundle(dir, argv, io.env);
   const main = cached
     ? (cached.exports as { main: Main }).main
     : ((await import(pathToFileURL(path.join(dir, "main.js")).href)) as { main: Main }).main;
@@ -29,15 +30,12 @@ export async function launch(argv: string[], io: CliIo, dir = path.dirname(fileU
   return code;
 }
 
-/** The help, the version and option errors: what main.js answers without loading a command. */
-function answersAlone(argv: readonly string[]): boolean {
-  return argv.length === 0 || argv[0]!.startsWith("-") || argv[0] === "help";
-}
-
 /** The cached bundle, loaded; undefined when there is none (a build without it). */
-function loadCachedBundle(dir: string, argv: readonly string[], env: CliIo["env"]): CachedModule | undefined {
+async function loadCachedBundle(dir: string, argv: readonly string[], env: CliIo["env"]): Promise<CachedModule | undefined> {
   const manifest = readBundleManifest(dir);
   if (!manifest) return undefined;
+  // Imported here, not above: node:crypto alone costs the help 3–5 ms.
+  const { loadWithCodeCache } = await import("./code-cache.js");
   return loadWithCodeCache(path.join(dir, manifest.file), manifest.sha256.slice(0, 16), userCacheDir(env), useOf(argv));
 }
 
