@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { defaultJobs } from "../src/cli/commands/run-options.js";
 import { generatedScenario } from "./generated.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -139,7 +140,6 @@ export async function run(): Promise<void> {
   build(root);
   if (before) build(before);
   const haveQemu = qemuInstalled();
-  const jobs = os.availableParallelism();
   // With a "before" checkout both CLIs run over its scenarios and goldens, which the newer one runs too.
   const corpus = before ?? root;
   const trees = before ? [{ tree: before, tag: "before: " }, { tree: root, tag: "after: " }] : [{ tree: root, tag: "" }];
@@ -178,7 +178,8 @@ export async function run(): Promise<void> {
     if (gen) rmSync(gen, { recursive: true, force: true });
   }
   const what = before ? `before: ${before}, after: ${root}, both over the scenarios of ${before}` : `tree: ${root}`;
-  console.log(`${what}; ${os.cpus().length} CPUs (default -j ${jobs}); load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; median of ${reps} interleaved runs\n`);
+  const jobsNote = `each CLI at its default -j (this tree's: ${defaultJobs(["model"])} on the model, ${defaultJobs(["qemu"])} with QEMU)`;
+  console.log(`${what}; ${os.cpus().length} CPUs, ${jobsNote}; load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}; median of ${reps} interleaved runs\n`);
   console.log("| measurement | wall median | wall min | wall max | runs/s (wall median) | CPU median | runs/CPU-s |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of rows) {

@@ -29,7 +29,7 @@ export interface BlockcheckConfig {
   /** Golden root, absolute. */
   golden: string;
   engine: EngineChoice;
-  /** Parallel runs; undefined: number of cores. */
+  /** Parallel runs; undefined: run-options.ts `defaultJobs` (the cores, 1.5 times that with QEMU). */
   jobs?: number;
   /** Per-scenario timeout in seconds. */
   timeout: number;

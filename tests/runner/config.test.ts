@@ -57,6 +57,15 @@ describe("configuration", () => {
     await expect(loadConfig(dir)).rejects.toThrow(/^blockcheck\.config\.json:3:1: invalid JSON/);
   });
 
+  it("runs as many scenarios at once as there are cores, half as many again with QEMU", () => {
+    const config = { scenarios: "", golden: "", engine: "model" as const, timeout: 60, binaries: {}, source: "" };
+    const cores = os.availableParallelism();
+    expect(runFlags({}, config).jobs).toBe(cores);
+    expect(runFlags({ engine: "qemu" }, config).jobs).toBe(cores + Math.ceil(cores / 2));
+    expect(runFlags({ engine: "both" }, config).jobs).toBe(cores + Math.ceil(cores / 2));
+    expect(runFlags({ engine: "qemu" }, { ...config, jobs: 2 }).jobs).toBe(2);
+  });
+
   it("rejects bad flag values as usage errors", () => {
     const config = { scenarios: "", golden: "", engine: "model" as const, timeout: 60, binaries: {}, source: "" };
     expect(() => runFlags({ engine: "kvm" }, config)).toThrow(/--engine must be model, qemu or both/);

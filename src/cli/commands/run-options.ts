@@ -35,7 +35,8 @@ export function positiveInt(name: string, text: string): number {
 /** Settings from parsed flags and the configuration. */
 export function runFlags(values: Record<string, unknown>, config: BlockcheckConfig): RunFlags {
   const engineChoice = (values.engine as string | undefined) ?? (config.engine as EngineChoice);
-  const jobs = values.jobs !== undefined ? positiveInt("jobs", values.jobs as string) : (config.jobs ?? os.availableParallelism());
+  const engines = enginesFor(engineChoice);
+  const jobs = values.jobs !== undefined ? positiveInt("jobs", values.jobs as string) : (config.jobs ?? defaultJobs(engines));
   const timeoutS = values.timeout !== undefined ? positiveNumber("timeout", values.timeout as string) : config.timeout;
   const selection: SelectionOptions = {
     tags: (values.tag as string[] | undefined) ?? [],
@@ -43,7 +44,18 @@ export function runFlags(values: Record<string, unknown>, config: BlockcheckConf
     ...(values.filter !== undefined ? { filter: values.filter as string } : {}),
     ...(values.shard !== undefined ? { shard: parseShard(values.shard as string) } : {}),
   };
-  return { engines: enginesFor(engineChoice), jobs, timeoutMs: timeoutS * 1000, selection };
+  return { engines, jobs, timeoutMs: timeoutS * 1000, selection };
+}
+
+/**
+ * Runs at once when neither -j nor the configuration says: one per core, and half as many again
+ * when QEMU runs. A scenario on QEMU leaves its lane waiting on QEMU part of the time, so more
+ * lanes than cores fill the CPUs: on 2 cores the whole corpus on QEMU took 7.7–8.2 s at -j 2,
+ * 6.7–6.9 s at 3 and 4, 7.1 s at 6 and 8 (docs/performance.md). The model is one thread's work.
+ */
+export function defaultJobs(engines: readonly EngineName[]): number {
+  const cores = os.availableParallelism();
+  return engines.includes("qemu") ? cores + Math.ceil(cores / 2) : cores;
 }
 
 function positiveNumber(name: string, text: string): number {

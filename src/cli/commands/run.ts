@@ -64,7 +64,7 @@ export const runCommand: Command = {
   ].join("\n"),
   options: {
     engine: { type: "string", short: "e", value: "ENGINE", description: "model (default), qemu, or both (and diff them)" },
-    jobs: { type: "string", short: "j", value: "N", description: "runs in parallel (default: number of cores)" },
+    jobs: { type: "string", short: "j", value: "N", description: "runs in parallel (default: number of cores, 1.5 times that with QEMU)" },
     timeout: { type: "string", value: "SECONDS", description: "per-scenario timeout (default 60)" },
     bail: { type: "boolean", description: "stop starting scenarios after the first failure" },
     "keep-scratch": { type: "boolean", description: "keep every scratch directory, not only failed ones" },
