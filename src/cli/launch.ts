@@ -15,13 +15,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { cachesOff, userCacheDir } from "../cache-dir.js";
 import { readBundleManifest } from "./bundle-manifest.js";
 import type { CliIo } from "./command.js";
-import type { CachedModule } from "./code-cache.js";
+import { loadWithCodeCache, type CachedModule } from "./code-cache.js";
 
 type Main = (argv: string[], io: CliIo) => Promise<number>;
 
 /** Run the CLI from the bundle in `dir` (this module's own directory by default); the exit code. */
 export async function launch(argv: string[], io: CliIo, dir = path.dirname(fileURLToPath(import.meta.url))): Promise<number> {
-  const cached = cachesOff(io.env) ? undefined : await loadCachedBundle(dir, argv, io.env);
+  const cached = cachesOff(io.env) ? undefined : loadCachedBundle(dir, argv, io.env);
   const main = cached
     ? (cached.exports as { main: Main }).main
     : ((await import(pathToFileURL(path.join(dir, "main.js")).href)) as { main: Main }).main;
@@ -31,11 +31,9 @@ export async function launch(argv: string[], io: CliIo, dir = path.dirname(fileU
 }
 
 /** The cached bundle, loaded; undefined when there is none (a build without it). */
-async function loadCachedBundle(dir: string, argv: readonly string[], env: CliIo["env"]): Promise<CachedModule | undefined> {
+function loadCachedBundle(dir: string, argv: readonly string[], env: CliIo["env"]): CachedModule | undefined {
   const manifest = readBundleManifest(dir);
   if (!manifest) return undefined;
-  // Imported here, not above: node:crypto alone costs the help 3–5 ms.
-  const { loadWithCodeCache } = await import("./code-cache.js");
   return loadWithCodeCache(path.join(dir, manifest.file), manifest.sha256.slice(0, 16), userCacheDir(env), useOf(argv));
 }
 

@@ -89,7 +89,8 @@ export class LoadCache {
     const builds = readdirSync(this.#parent)
       .map((name) => path.join(this.#parent, name))
       .filter((d) => d !== this.#dir)
-      .map((d) => ({ d, mtime: statSync(d).mtimeMs }))
+      // Another process (a model worker of this run) may be removing the same ones.
+      .map((d) => ({ d, mtime: statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
       .sort((a, b) => b.mtime - a.mtime);
     for (const { d } of builds.slice(KEEP_BUILDS - 1)) rmSync(d, { recursive: true, force: true });
     return readdirSync(this.#dir).length;
