@@ -3,7 +3,7 @@
  * It holds what is slow to compute and safe to lose: QEMU's capabilities, V8's code cache of the
  * CLI, loaded scenarios.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -38,4 +38,17 @@ export function writeCacheFile(file: string, data: string | Uint8Array): boolean
     }
     return false;
   }
+}
+
+/**
+ * Remove all but the `keep` newest (by mtime) of `paths`, files or directories; how many went.
+ * A path another process removes meanwhile counts as the oldest and is no error.
+ */
+export function keepNewest(paths: readonly string[], keep: number): number {
+  const doomed = paths
+    .map((p) => ({ p, mtime: statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.mtime - a.mtime)
+    .slice(Math.max(0, keep));
+  for (const { p } of doomed) rmSync(p, { recursive: true, force: true });
+  return doomed.length;
 }

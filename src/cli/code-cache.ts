@@ -20,11 +20,11 @@
  */
 import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
-import { writeCacheFile } from "../cache-dir.js";
+import { keepNewest, writeCacheFile } from "../cache-dir.js";
 
 /** What became of the cache: used, missing, or refused (by V8, or a checksum that does not match). */
 export type CodeCacheState = "accepted" | "absent" | "rejected";
@@ -140,11 +140,9 @@ function writeCache(file: string, uses: string[], data: Buffer): void {
 
 /** Keep the KEEP newest cache files of the directory (`kept` among them). */
 function pruneOld(dir: string, kept: string): void {
-  const files = readdirSync(dir)
+  const others = readdirSync(dir)
     .filter((n) => /^cli-.*\.v8$/.test(n))
     .map((n) => path.join(dir, n))
-    .filter((f) => f !== kept)
-    .map((f) => ({ f, mtime: statSync(f).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const { f } of files.slice(KEEP - 1)) rmSync(f, { force: true });
+    .filter((f) => f !== kept);
+  keepNewest(others, KEEP - 1);
 }

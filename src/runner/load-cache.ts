@@ -17,11 +17,11 @@
  * directories of all but the newest few builds are removed when a new build first writes.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { writeCacheFile } from "../cache-dir.js";
+import { keepNewest, writeCacheFile } from "../cache-dir.js";
 import type { ScenarioInstance } from "./instance.js";
 
 /** Where the cache is and which build reads it: plain data, so that model workers get it too. */
@@ -86,24 +86,16 @@ export class LoadCache {
   /** Make this build's directory, drop old builds' directories; the entries already there. */
   #prepare(): number {
     mkdirSync(this.#dir, { recursive: true });
-    const builds = readdirSync(this.#parent)
+    const others = readdirSync(this.#parent)
       .map((name) => path.join(this.#parent, name))
-      .filter((d) => d !== this.#dir)
-      // Another process (a model worker of this run) may be removing the same ones.
-      .map((d) => ({ d, mtime: statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-      .sort((a, b) => b.mtime - a.mtime);
-    for (const { d } of builds.slice(KEEP_BUILDS - 1)) rmSync(d, { recursive: true, force: true });
+      .filter((d) => d !== this.#dir);
+    keepNewest(others, KEEP_BUILDS - 1);
     return readdirSync(this.#dir).length;
   }
 
   /** Remove the `n` entries written longest ago; how many went. */
   #evictOldest(n: number): number {
-    const entries = readdirSync(this.#dir)
-      .map((name) => path.join(this.#dir, name))
-      .map((f) => ({ f, mtime: statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-      .sort((a, b) => a.mtime - b.mtime)
-      .slice(0, n);
-    for (const { f } of entries) rmSync(f, { force: true });
-    return entries.length;
+    const entries = readdirSync(this.#dir).map((name) => path.join(this.#dir, name));
+    return keepNewest(entries, entries.length - n);
   }
 }
