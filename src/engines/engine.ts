@@ -85,6 +85,11 @@ export interface EngineStartOptions {
    * starts; describe() then says so and the scenario is skipped.
    */
   features?: ReadonlySet<EngineFeature>;
+  /**
+   * The caller will ask successor() after stop(): the engine may then keep its process for the next
+   * scenario, where it can prove that process as good as a fresh one (qemu: reuse.ts). Default false.
+   */
+  reusable?: boolean;
 }
 
 /** How to wait for an event. */
@@ -147,4 +152,12 @@ export interface Engine {
    * are on disk already (qemu) lack it.
    */
   writeFilesOut?(): void;
+  /**
+   * After stop() of an engine started `reusable`: the engine for the next scenario, on the process
+   * this one kept because it proved to be back in its fresh state, in the same working directory
+   * (emptied again when the successor starts, which must be with the same features). Undefined when
+   * nothing was kept. With `take` false, or when no successor is wanted (the directory is kept for
+   * the user), the kept process ends here. Engines that never keep a process lack it.
+   */
+  successor?(take: boolean): Promise<Engine | undefined>;
 }

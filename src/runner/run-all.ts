@@ -22,7 +22,7 @@ import { runPool } from "./pool.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
 import { runInstance } from "./run-instance.js";
-import { WarmPool } from "./warm-pool.js";
+import { WarmPool, type Warmed } from "./warm-pool.js";
 import { sweepStaleScratch } from "./scratch.js";
 import { describeFilters, isUnfiltered, select, type SelectionOptions } from "./selection.js";
 import type { TraceSink } from "./trace.js";
@@ -77,6 +77,11 @@ export interface RunOptions {
    * for the workers' start. Default 0: the runner's own thread.
    */
   modelWorkers?: number;
+  /**
+   * --fresh-qemu: every scenario on QEMU gets a process of its own, even where one kept from an
+   * earlier scenario is proven as good as fresh (engines/qemu/reuse.ts). Default false.
+   */
+  freshQemu?: boolean;
   /** Keep loaded scenarios across runs here (load-cache.ts); every file is loaded afresh without. */
   loadCache?: Omit<LoadCacheConfig, "files">;
 }
@@ -166,7 +171,16 @@ async function runPlanned(
   let fatal: { error: unknown } | undefined;
   // QEMU's start is the slow part of a short scenario: the next -j scenarios' engines start while
   // the current ones run.
-  const warm = opts.engines.includes("qemu") && !stopEarly ? new WarmPool(instances as ScenarioInstance[], opts.jobs, { kind: "qemu", makeEngine: opts.makeEngine, scratchParent: opts.scratchParent, keepScratch: opts.keepScratch }) : undefined;
+  const warm =
+    opts.engines.includes("qemu") && !stopEarly
+      ? new WarmPool(instances as ScenarioInstance[], opts.jobs, {
+          kind: "qemu",
+          makeEngine: opts.makeEngine,
+          scratchParent: opts.scratchParent,
+          keepScratch: opts.keepScratch,
+          reuse: !opts.keepScratch && opts.freshQemu !== true,
+        })
+      : undefined;
   const removals: Promise<void>[] = [];
   let notRun: number;
   try {
@@ -187,7 +201,7 @@ async function runPlanned(
             const rs = await runInstance(inst, {
               ...opts,
               runId,
-              ...(warmed ? { warmed } : {}),
+              ...(warmed ? { warmed, recycle: (next: Warmed) => warm!.giveBack(index, next) } : {}),
               // Caught at once (a rejection nobody handles yet would end the process), reported after the run.
               deferRemoval: (removal) => void removals.push(removal.catch((error: unknown) => void (fatal ??= { error }))),
               onStart: (id) => reporter.onScenarioStart(id),
@@ -197,6 +211,8 @@ async function runPlanned(
           } catch (error) {
             fatal ??= { error };
             control.stop();
+          } finally {
+            warm?.giveBack(index);
           }
         })) * opts.engines.length;
   } finally {

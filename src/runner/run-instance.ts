@@ -48,6 +48,11 @@ export interface InstanceOptions {
   /** This instance's qemu engine and scratch directory, made and started ahead (warm-pool.ts). */
   warmed?: Warmed;
   /**
+   * Given the engine for a later scenario on the process and scratch directory of `warmed`, when its
+   * engine kept them (Engine.successor). Without it, nothing is kept.
+   */
+  recycle?: (next: Warmed) => void;
+  /**
    * Given the removal of each scratch directory that is not kept, instead of waiting for it: the
    * caller awaits them before it returns (run-all.ts), and the next scenario need not wait for the disk.
    */
@@ -104,19 +109,23 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
       });
     } catch (e) {
       // The whole run stops (QEMU cannot be run at all): nothing of this one is worth keeping.
+      await warm?.engine.successor?.(false).catch(() => undefined);
       await removeScratch(scratch).catch(() => undefined);
       throw e;
     }
     const golden = await compare(inst, engine, run, writer, opts);
     if (run.failures.length > 0) run.status = "fail";
     const keep = opts.keepScratch || (run.status === "fail" && opts.keepFailed !== false);
+    // A directory kept for the user is no later scenario's: its process, if the engine kept it, ends here.
+    const next = warm ? await bare.successor?.(!keep && opts.recycle !== undefined) : undefined;
     if (keep) materializeScratch(scratch);
     if (keep) flushQmpLog(logged);
     // The model's images are in memory: a directory that is kept gets them as QEMU would leave them.
     if (keep) writeFilesOut(bare, run);
     if (keep) await pointAtLogs(run.failures, scratch.dir);
     await placePictures(inst, run, writer, keep ? scratch.dir : undefined, opts);
-    if (!keep && opts.deferRemoval) opts.deferRemoval(removeScratch(scratch));
+    if (next) opts.recycle!({ scratch, engine: next });
+    else if (!keep && opts.deferRemoval) opts.deferRemoval(removeScratch(scratch));
     else await settleScratch(scratch, keep);
     runs.push({ engine, run, ...(golden ? { golden } : {}), scratchDir: scratch.dir, keep });
   }

@@ -1,18 +1,24 @@
 /**
- * QEMU started ahead of need. A scenario on the qemu engine spends much of its wall time before its
- * first statement: a scratch directory, a QEMU process, its monitor handshake. While the current
- * scenarios run, the pool makes the scratch directory and starts the engine of each of the next
- * `depth` (= -j) scenarios in the queue, so that the start overlaps other work; when a lane takes the
- * scenario, its engine is up or nearly so.
+ * QEMU started ahead of need, and kept for the next scenario where that is proven safe. A scenario on
+ * the qemu engine spends much of its wall time before its first statement: a scratch directory, a
+ * QEMU process, its monitor handshake.
  *
- * Isolation is unchanged: each scenario still gets its own fresh process in its own scratch directory,
- * started with the features that scenario needs, and idle until the scenario's first statement. A
- * process started ahead is a QemuProcess like any other (the reaper kills it on a signal, the
- * parent-death signal when the runner is SIGKILLed), its directory is removed on exit like any
- * scratch directory, and whatever the run does not take (--bail, an error that stops the run) is
- * stopped and removed by dispose().
+ * - Every qemu run takes its engine, started with its scenario's features, from here. The pool
+ *   holds engines ready by feature set: started ahead, or kept from a finished scenario.
+ * - Looking `depth` (= -j) scenarios ahead, it starts the engines that the ready ones and those in
+ *   use cannot supply, so that a start overlaps other work.
+ * - A scenario that ends leaves its engine's successor here (Engine.successor) when the engine could
+ *   prove its process back in the state of a fresh start (engines/qemu/reuse.ts). The successor
+ *   runs in the same scratch directory, emptied, because QEMU resolves relative names against its
+ *   working directory.
+ * - Without reuse (--fresh-qemu, --keep-scratch), every scenario gets a fresh process, as does any
+ *   scenario after one whose process could not be proven clean.
+ *
+ * A process started ahead or kept is a QemuProcess like any other: the reaper kills it on a signal,
+ * the parent-death signal when the runner is SIGKILLed. Its directory is removed on exit like any
+ * scratch directory, and whatever the run does not take is stopped and removed by dispose().
  */
-import type { Engine, EngineStartOptions } from "../engines/engine.js";
+import type { Engine, EngineFeature, EngineStartOptions } from "../engines/engine.js";
 import type { ScenarioInstance } from "./instance.js";
 import { neededFeatures } from "./requirements.js";
 import type { EngineName } from "./results.js";
@@ -31,6 +37,8 @@ export interface WarmPoolOptions {
   makeEngine: (kind: EngineName) => Engine;
   scratchParent?: string;
   keepScratch: boolean;
+  /** Engines may keep their process for a later scenario (default false: a fresh one for each). */
+  reuse?: boolean;
 }
 
 interface Slot {
@@ -42,9 +50,12 @@ export class WarmPool {
   readonly #instances: readonly ScenarioInstance[];
   readonly #depth: number;
   readonly #opts: WarmPoolOptions;
-  readonly #slots = new Map<number, Slot>();
-  /** Every index below this has been prepared or taken. */
-  #next = 0;
+  /** Engines started and not yet taken, by feature set. */
+  readonly #ready = new Map<string, Slot[]>();
+  /** Engines taken and not yet given back, by feature set. */
+  readonly #inUse = new Map<string, number>();
+  /** The feature set of each instance taken and not yet given back. */
+  readonly #taken = new Map<number, string>();
   #disposed = false;
 
   constructor(instances: readonly ScenarioInstance[], depth: number, opts: WarmPoolOptions) {
@@ -54,50 +65,115 @@ export class WarmPool {
   }
 
   /**
-   * The warmed engine of instance `index`, if it was prepared (the first ones of a run are not: they
-   * start at once anyway), and the preparation of the `depth` instances after it begins. Rejects
-   * with what preparing failed with (a scratch directory that cannot be made stops the run).
+   * The engine for instance `index`: one that is ready for its features, else one started now; and
+   * the engines the next `depth` instances will lack are started. Rejects with what preparing failed
+   * with (a scratch directory that cannot be made stops the run). Undefined after dispose().
    */
   async take(index: number): Promise<Warmed | undefined> {
-    const slot = this.#slots.get(index);
-    this.#slots.delete(index);
-    this.#next = Math.max(this.#next, index + 1);
-    for (; !this.#disposed && this.#next <= Math.min(index + this.#depth, this.#instances.length - 1); this.#next++) {
-      this.#slots.set(this.#next, this.#prepare(this.#instances[this.#next]!));
-    }
-    return slot?.warmed;
+    if (this.#disposed) return undefined;
+    const features = neededFeatures(this.#instances[index]!.scenario);
+    const key = featureKey(features);
+    const slot = this.#ready.get(key)?.shift() ?? this.#start(features);
+    this.#taken.set(index, key);
+    this.#inUse.set(key, (this.#inUse.get(key) ?? 0) + 1);
+    this.#lookAhead(index);
+    return slot.warmed;
   }
 
-  /** Stop and remove what was prepared and never taken. */
+  /**
+   * Instance `index` is done with its engine. `next`, if given, is the engine for a later scenario on
+   * the same process and directory (Engine.successor); it is started now, so that its directory is
+   * emptied before it is needed. Only the first call for an index counts.
+   */
+  giveBack(index: number, next?: Warmed): void {
+    const key = this.#taken.get(index);
+    if (key === undefined) {
+      if (next) void discard(next);
+      return;
+    }
+    this.#taken.delete(index);
+    this.#inUse.set(key, this.#inUse.get(key)! - 1);
+    if (!next) return;
+    if (this.#disposed) return void discard(next);
+    const features = neededFeatures(this.#instances[index]!.scenario);
+    this.#readyList(key).push(this.#resume(next, features));
+  }
+
+  /** Stop and remove what was prepared or given back and never taken. */
   async dispose(): Promise<void> {
     this.#disposed = true;
-    const left = [...this.#slots.values()];
-    this.#slots.clear();
+    const left = [...this.#ready.values()].flat();
+    this.#ready.clear();
     await Promise.all(
       left.map(async ({ warmed, abort }) => {
+        // Aborted, an engine ends its process instead of keeping it.
         abort.abort();
         const w = await warmed.catch(() => undefined);
-        if (!w) return;
-        await w.engine.stop().catch(() => undefined);
-        await removeScratch(w.scratch).catch(() => undefined);
+        if (w) await discard(w);
       }),
     );
   }
 
-  #prepare(inst: ScenarioInstance): Slot {
+  /** Start engines for the next `depth` instances that neither the ready engines nor those in use will serve. */
+  #lookAhead(index: number): void {
+    const wanted = new Map<string, { count: number; features: Set<EngineFeature> }>();
+    for (let i = index + 1; i <= Math.min(index + this.#depth, this.#instances.length - 1); i++) {
+      const features = neededFeatures(this.#instances[i]!.scenario);
+      const key = featureKey(features);
+      const w = wanted.get(key) ?? { count: 0, features };
+      w.count++;
+      wanted.set(key, w);
+    }
+    for (const [key, { count, features }] of wanted) {
+      // An engine in use comes back for the next scenario of its kind only where processes are reused.
+      const have = (this.#ready.get(key)?.length ?? 0) + (this.#opts.reuse ? (this.#inUse.get(key) ?? 0) : 0);
+      for (let n = have; n < count; n++) this.#readyList(key).push(this.#start(features));
+    }
+  }
+
+  #readyList(key: string): Slot[] {
+    let list = this.#ready.get(key);
+    if (!list) this.#ready.set(key, (list = []));
+    return list;
+  }
+
+  #start(features: ReadonlySet<EngineFeature>): Slot {
     const abort = new AbortController();
     const warmed = (async (): Promise<Warmed> => {
       const scratch = await createScratch(this.#opts.scratchParent, { keep: this.#opts.keepScratch });
-      const engine = this.#opts.makeEngine(this.#opts.kind);
-      const features = neededFeatures(inst.scenario);
-      const started = engine.start({ workdir: scratch.dir, signal: abort.signal, features });
-      // Observed by the scenario's own start() when it is taken; until then it must not count as unhandled.
-      started.catch(() => undefined);
-      return { scratch, engine: joinStart(engine, started, abort, scratch.dir) };
+      return this.#begin({ scratch, engine: this.#opts.makeEngine(this.#opts.kind) }, features, abort);
     })();
     warmed.catch(() => undefined);
     return { warmed, abort };
   }
+
+  #resume(next: Warmed, features: ReadonlySet<EngineFeature>): Slot {
+    const abort = new AbortController();
+    const warmed = Promise.resolve(this.#begin(next, features, abort));
+    return { warmed, abort };
+  }
+
+  #begin({ scratch, engine }: Warmed, features: ReadonlySet<EngineFeature>, abort: AbortController): Warmed {
+    const started = engine.start({ workdir: scratch.dir, signal: abort.signal, features, reusable: this.#opts.reuse === true });
+    // Observed by the scenario's own start() when it is taken; until then it must not count as unhandled.
+    started.catch(() => undefined);
+    return { scratch, engine: joinStart(engine, started, abort, scratch.dir) };
+  }
+}
+
+/**
+ * Which engines can serve a scenario. Of the features, only `io` changes how the qemu engine starts
+ * (qemu-system instead of qemu-storage-daemon, engine.ts); every other one it has either way.
+ */
+function featureKey(features: ReadonlySet<EngineFeature>): string {
+  return features.has("io") ? "io" : "";
+}
+
+/** End an engine that no scenario will take, and remove its directory. */
+async function discard(w: Warmed): Promise<void> {
+  await w.engine.stop().catch(() => undefined);
+  await w.engine.successor?.(false).catch(() => undefined);
+  await removeScratch(w.scratch).catch(() => undefined);
 }
 
 /**

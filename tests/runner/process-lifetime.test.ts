@@ -53,8 +53,9 @@ describe("process lifetime", () => {
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     it(`${signal} of a run ends it by that signal, with no QEMU and no scratch directory left`, async () => {
-      const run = startCli(["run", "--engine", "qemu", "-j", "2"], { cwd: dir, env: { QSD_PROG: fake.binary("hang"), TMPDIR: tmp } });
-      // Two scenarios running and the next two's QEMU started ahead (runner/warm-pool.ts), each in its scratch directory.
+      // With --fresh-qemu the pool cannot count on the running QEMUs coming back (runner/warm-pool.ts):
+      // two scenarios run and the next two's QEMUs are started ahead, each in its scratch directory.
+      const run = startCli(["run", "--engine", "qemu", "-j", "2", "--fresh-qemu"], { cwd: dir, env: { QSD_PROG: fake.binary("hang"), TMPDIR: tmp } });
       expect(await waitFor(() => fakes().length === 4, 30_000)).toBe(true);
       expect(await scratchDirs()).toHaveLength(4);
       run.kill(signal);

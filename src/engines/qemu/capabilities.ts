@@ -161,7 +161,7 @@ export function defaultCacheFile(env: Record<string, string | undefined> = proce
 
 /**
  * Process-wide cache used when an engine is not given its own. Caching across engines is the point:
- * every scenario starts a fresh QEMU, and the binary does not change under a run.
+ * a run starts many QEMUs, and the binary does not change under a run.
  */
 export const defaultCapabilityCache = new CapabilityCache({ file: defaultCacheFile() });
 

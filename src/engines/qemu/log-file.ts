@@ -3,6 +3,7 @@
  * QEMU writes is on disk before QEMU does anything else (a QMP reply included). That lets io
  * attribute output to a command by file offset, and lets errors quote the tail.
  */
+import { statSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 
 /** Current size of the log in bytes (0 if it does not exist). */
@@ -12,6 +13,11 @@ export async function logSize(path: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** logSize, synchronously: one stat where a promise round trip would cost more than the call. */
+export function logLength(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
 }
 
 /** The bytes of the log from `offset` to its current end, as text. */

@@ -1,5 +1,6 @@
 /**
- * The qemu engine: real QEMU 7.2 driven over QMP, one process per scenario.
+ * The qemu engine: real QEMU 7.2 driven over QMP, a process per scenario (or one a previous
+ * scenario left as fresh, below).
  *
  * start() listens on a UNIX socket in the scenario's scratch dir (in a 0700 subdirectory unless the
  * scratch dir is already private) and starts qemu-storage-daemon — or qemu-system with `-M none` when
@@ -10,7 +11,12 @@
  * `{"error"}` is an ordinary reply. stop() is `quit`, a bounded wait, then SIGKILL, and says which
  * of these ended QEMU (machine.py's shutdown, told as a value); it is idempotent, and the reaper
  * kills whatever is still alive if the Node process is interrupted.
+ *
+ * Started `reusable`, stop() may instead bring QEMU back to the state of its start and keep it, and
+ * successor() hands it to the next scenario's engine, in the same scratch directory (reuse.ts says
+ * when that is allowed and how it is proven).
  */
+import { readdirSync } from "node:fs";
 import type {
   Engine,
   EngineFeature,
@@ -31,11 +37,12 @@ import { QemuEngineStateError, QemuIoUnavailableError, QemuStartError } from "./
 import { explainFault } from "./explain-fault.js";
 import { HmpQemuIo } from "./hmp-qemu-io.js";
 import { createImage, PristineImages } from "./images.js";
-import { logTail } from "./log-file.js";
+import { logLength, logTail } from "./log-file.js";
 import { endOutcome } from "./outcome.js";
 import { monitorArgs } from "./monitor-args.js";
 import { QemuProcess } from "./qemu-process.js";
-import { createScratchArea, type ScratchArea } from "./scratch.js";
+import { processState, resetToFresh, reuseBlocker, type Call, type ProcessState } from "./reuse.js";
+import { createScratchArea, restoreWorkdir, type ScratchArea } from "./scratch.js";
 
 export interface QemuEngineOptions {
   /** Binaries to run; each wins over its environment variable (QSD_PROG, QEMU_PROG, …) and PATH. */
@@ -55,6 +62,18 @@ export interface QemuEngineOptions {
 }
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
+type Binary = "qsd" | "qemu";
+
+/** What a reusable engine knows of its process beyond the process itself. */
+interface Reuse {
+  which: Binary;
+  /** QMP's view of the process right after it started (reuse.ts). */
+  fresh: ProcessState;
+  /** The size of QEMU's log then: a process that wrote to it since is not reused. */
+  logSize: number;
+  /** The working directory's entries then, which it is emptied back to. */
+  workdirEntries: ReadonlySet<string>;
+}
 
 export class QemuEngine implements Engine {
   readonly kind = "qemu" as const;
@@ -64,6 +83,7 @@ export class QemuEngine implements Engine {
   readonly #quitTimeoutMs: number;
   readonly #keepScratch: boolean;
   readonly #capabilityCache: CapabilityCache;
+  readonly #options: QemuEngineOptions;
 
   #state: State = "new";
   #workdir: string | undefined;
@@ -83,6 +103,17 @@ export class QemuEngine implements Engine {
   readonly #imageJobs = new AbortController();
   /** Images written in-process since the last command (images.ts: a backing file qemu-img would open). */
   readonly #pristine = new PristineImages();
+  /** Set when started `reusable`. */
+  #reuse: Reuse | undefined;
+  /** Why this process cannot run another scenario, once a command ruled that out. */
+  #reuseBlocker: string | undefined;
+  #nbdServerStarted = false;
+  /** stop() kept the process for successor(). */
+  #kept = false;
+  /** A successor's start waits for its directory to be emptied. */
+  #restored: Promise<void> | undefined;
+  /** The engine was stopped by its abort signal (a timeout): nothing is kept then. */
+  #aborted = false;
 
   constructor(opts: QemuEngineOptions = {}) {
     this.#binaries = resolveBinaries(opts.binaries, opts.env);
@@ -91,6 +122,7 @@ export class QemuEngine implements Engine {
     this.#quitTimeoutMs = opts.quitTimeoutMs ?? 5_000;
     this.#keepScratch = opts.keepScratch ?? false;
     this.#capabilityCache = opts.capabilityCache ?? defaultCapabilityCache;
+    this.#options = { ...opts, binaries: this.#binaries };
   }
 
   /** The QEMU process id while one exists (diagnostics and tests). */
@@ -123,6 +155,15 @@ export class QemuEngine implements Engine {
   async #start(opts: EngineStartOptions): Promise<void> {
     const needsIo = opts.features?.has("io") ?? false;
     const which = needsIo ? "qemu" : "qsd";
+    if (this.#process) {
+      try {
+        if (await this.#resume(opts, which)) return;
+      } catch (error) {
+        this.#outcome = await this.#teardown();
+        this.#state = "stopped";
+        throw error;
+      }
+    }
     const binary = this.#binaries[which];
     try {
       this.#workdir = opts.workdir;
@@ -158,6 +199,10 @@ export class QemuEngine implements Engine {
       const features = new Set<EngineFeature>(needsIo ? ["io", "jobs"] : ["jobs"]);
       this.#info = { kind: "qemu", version, drivers, features, greeting };
       if (needsIo) this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch.logPath);
+      if (opts.reusable) {
+        const call = this.#internalCall(this.#client, this.#callTimeoutMs);
+        this.#reuse = { which, fresh: await processState(call), logSize: logLength(this.#scratch.logPath), workdirEntries: new Set(readdirSync(opts.workdir)) };
+      }
       this.#listenAbort(opts.signal);
       this.#state = "running";
     } catch (error) {
@@ -167,6 +212,76 @@ export class QemuEngine implements Engine {
       this.#state = "stopped";
       throw error;
     }
+  }
+
+  /**
+   * Take over the process a predecessor kept (successor()): true when it runs on; false when it died
+   * while idle, and a fresh one is to be started instead.
+   */
+  async #resume(opts: EngineStartOptions, which: Binary): Promise<boolean> {
+    const reuse = this.#reuse!;
+    if (opts.workdir !== this.#workdir || which !== reuse.which) {
+      throw new QemuEngineStateError(`a kept ${reuse.which} process in ${this.#workdir} cannot start a scenario needing ${which} in ${opts.workdir}`);
+    }
+    await this.#restored;
+    if (this.#process!.exitStatus || this.#client!.state !== "running") {
+      await this.#teardown();
+      this.#process = this.#client = this.#scratch = this.#info = this.#reuse = undefined;
+      return false;
+    }
+    // Nothing arrives while a process is idle; whatever did belongs to no scenario.
+    this.#client!.takeEvents();
+    if (which === "qemu") this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch!.logPath);
+    if (!opts.reusable) this.#reuse = undefined;
+    this.#listenAbort(opts.signal);
+    this.#state = "running";
+    return true;
+  }
+
+  /**
+   * Keep the process for another scenario if reuse.ts allows it: every node deleted, the NBD
+   * server stopped, and QMP showing what it showed at start.
+   */
+  async #keep(): Promise<boolean> {
+    const reuse = this.#reuse;
+    const client = this.#client;
+    if (!reuse || !client || !this.#scratch || this.#aborted || this.#killedBecause || this.#reuseBlocker !== undefined) return false;
+    if (client.state !== "running" || this.#process?.exitStatus) return false;
+    if (logLength(this.#scratch.logPath) !== reuse.logSize) return false;
+    const why = await resetToFresh(this.#internalCall(client, this.#quitTimeoutMs), {
+      fresh: reuse.fresh,
+      nbdServer: this.#nbdServerStarted,
+    }).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+    if (why !== undefined || this.#process?.exitStatus || logLength(this.#scratch.logPath) !== reuse.logSize) return false;
+    client.takeEvents();
+    this.#unlistenAbort?.();
+    return true;
+  }
+
+  async successor(take: boolean): Promise<QemuEngine | undefined> {
+    if (!this.#kept) return undefined;
+    this.#kept = false;
+    if (!take) {
+      await this.#teardown();
+      return undefined;
+    }
+    const next = new QemuEngine(this.#options);
+    next.#workdir = this.#workdir;
+    next.#process = this.#process;
+    next.#client = this.#client;
+    next.#scratch = this.#scratch;
+    next.#info = this.#info;
+    next.#reuse = this.#reuse;
+    next.#restored = restoreWorkdir(this.#workdir!, this.#reuse!.workdirEntries);
+    next.#restored.catch(() => undefined);
+    this.#process = this.#client = this.#scratch = undefined;
+    this.#io = undefined;
+    return next;
+  }
+
+  /** A QMP call of the engine's own (starting, resetting): not the scenario's, so not counted against reuse. */
+  #internalCall(client: QmpClient, timeoutMs: number): Call {
+    return (command, args) => client.execute(command, args, { timeoutMs });
   }
 
   async createImage(spec: ImageSpec): Promise<void> {
@@ -200,11 +315,12 @@ export class QemuEngine implements Engine {
     }
   }
 
-  io(node: string, command: string): Promise<string> {
-    if (!this.#io) {
-      return Promise.reject(this.#info ? new QemuIoUnavailableError() : new QemuEngineStateError("io() before start()"));
-    }
-    return this.#io.run(node, command);
+  async io(node: string, command: string): Promise<string> {
+    if (!this.#io) throw this.#info ? new QemuIoUnavailableError() : new QemuEngineStateError("io() before start()");
+    const output = await this.#io.run(node, command);
+    // qemu-io prints to QEMU's stdout, the log: what it printed is its output, not a sign of hidden state.
+    if (this.#reuse && this.#scratch) this.#reuse.logSize = logLength(this.#scratch.logPath);
+    return output;
   }
 
   stop(): Promise<EngineStopOutcome> {
@@ -216,11 +332,19 @@ export class QemuEngine implements Engine {
 
   async #stop(): Promise<EngineStopOutcome> {
     if (this.#state === "starting") await this.#started?.catch(() => undefined);
-    if (this.#state === "stopped" || this.#state === "new") {
+    // A successor never started still holds its predecessor's process: that one ends here.
+    if (this.#state === "stopped" || (this.#state === "new" && !this.#process)) {
       this.#state = "stopped";
       return this.#outcome ?? { kind: "clean" };
     }
+    const ran = this.#state === "running";
     this.#state = "stopping";
+    if (ran && (await this.#keep())) {
+      this.#kept = true;
+      this.#state = "stopped";
+      this.#outcome = { kind: "clean" };
+      return this.#outcome;
+    }
     try {
       this.#outcome = await this.#teardown();
       return this.#outcome;
@@ -267,11 +391,17 @@ export class QemuEngine implements Engine {
   async #call(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
     const client = this.#usableClient(command);
     this.#pristine.clear();
+    if (this.#reuse) this.#countForReuse(command, args);
     try {
       return await client.execute(command, args, { timeoutMs: this.#callTimeoutMs });
     } catch (error) {
       throw await this.#fault(command, error);
     }
+  }
+
+  #countForReuse(command: string, args: Record<string, unknown> | undefined): void {
+    this.#reuseBlocker ??= reuseBlocker(command, args);
+    if (command === "nbd-server-start") this.#nbdServerStarted = true;
   }
 
   #usableClient(command: string): QmpClient {
@@ -299,7 +429,10 @@ export class QemuEngine implements Engine {
 
   #listenAbort(signal: AbortSignal | undefined): void {
     if (!signal) return;
-    const onAbort = () => void this.stop();
+    const onAbort = () => {
+      this.#aborted = true;
+      void this.stop();
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     this.#unlistenAbort = () => signal.removeEventListener("abort", onAbort);
     if (signal.aborted) onAbort();

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, statSync } from "node:fs";
-import { mkdtemp, rmdir } from "node:fs/promises";
+import { mkdtemp, readdir, rmdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { ConfigError } from "../../errors.js";
 import { removeTree, unlinkIfExists } from "../../remove-tree.js";
@@ -89,4 +89,13 @@ export async function createScratchArea(workdir: string): Promise<ScratchArea> {
 function isPrivate(dir: string): boolean {
   const info = statSync(dir);
   return (info.mode & 0o077) === 0 && info.uid === process.getuid?.();
+}
+
+/**
+ * Put `workdir` back as it was when a process started in it: every entry but those in `keep` (what
+ * was there then, the engine's own socket and log among them) is removed.
+ */
+export async function restoreWorkdir(workdir: string, keep: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(workdir);
+  await Promise.all(names.filter((n) => !keep.has(n)).map((n) => removeTree(join(workdir, n))));
 }

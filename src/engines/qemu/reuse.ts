@@ -1,0 +1,169 @@
+/**
+ * When a QEMU process that ran one scenario may run the next, and how it is brought back to the
+ * state of a fresh start.
+ *
+ * A fresh process per scenario is the rule; a process is reused only where that is provably the same
+ * to the next scenario:
+ * - Every command the scenario sent is one whose effects live in block nodes, block jobs, exports
+ *   or the NBD server (the allow list below). Anything else (a device, a chardev, migration, `quit`,
+ *   an HMP command other than qemu-io) rules the process out. So does a QOM object (an iothread, a
+ *   secret, a throttle group): neither qemu-storage-daemon nor qemu-system `-M none -nodefaults`
+ *   has /objects until the first object is added, and deleting it does not remove the container.
+ * - No quorum node was ever added: QEMU throttles QUORUM_REPORT_BAD per node name and QUORUM_FAILURE
+ *   for the whole process, a second apart (monitor/monitor.c, monitor_qapi_event_conf), so the next
+ *   scenario's events would depend on this one's. No other event a block scenario can raise is
+ *   throttled.
+ * - After the scenario every node is deleted and the NBD server stopped, and then what QMP shows of
+ *   the process (the block graph with its BlockBackends and block jobs, every job, every export,
+ *   /objects) must be what it showed right after the process started.
+ * - QEMU wrote nothing to its log meanwhile but qemu-io's output (a warning is a sign of state we
+ *   do not see).
+ * What differs is how the scenario's end is checked: a kept process has closed its nodes through
+ * blockdev-del, top first, where `quit` closes them all in bdrv_close_all; a crash there would show
+ * as the reset failing and the process ending as before, a crash only in bdrv_close_all's order
+ * would not show. `blockcheck run --fresh-qemu` quits after every scenario.
+ * The working directory, where QEMU resolves relative names (an external data file, the NBD
+ * server's socket), stays the scenario's scratch directory: the next scenario runs in the same one,
+ * emptied (qemu-engine.ts). Auto node names go on counting; transcripts never show them.
+ */
+import type { QmpReply } from "../engine.js";
+
+/** What QMP shows of a process's state; compared as a whole with the state just after its start. */
+export type ProcessState = string;
+
+/** A QMP call as the engine makes it (errors come back as `{error}` replies). */
+export type Call = (command: string, args?: Record<string, unknown>) => Promise<QmpReply>;
+
+const QUERIES = /^(query-|x-debug-query-)/;
+const READS = new Set(["qom-list", "qom-get", "x-debug-block-dirty-bitmap-sha256"]);
+
+/** Commands whose effects are all in nodes, jobs, exports or the NBD server. */
+const UNDONE_BY_RESET = new Set([
+  // Nodes, and what lives in them (bitmaps, write thresholds, their AioContext).
+  "blockdev-add",
+  "blockdev-del",
+  "blockdev-reopen",
+  "blockdev-snapshot",
+  "block_resize",
+  "block-set-write-threshold",
+  "x-blockdev-set-iothread",
+  "block-dirty-bitmap-add",
+  "block-dirty-bitmap-remove",
+  "block-dirty-bitmap-clear",
+  "block-dirty-bitmap-enable",
+  "block-dirty-bitmap-disable",
+  "block-dirty-bitmap-merge",
+  // Jobs: a process is reused only with none left.
+  "block-stream",
+  "block-commit",
+  "blockdev-mirror",
+  "blockdev-backup",
+  "blockdev-create",
+  "x-blockdev-amend",
+  "block-job-set-speed",
+  "block-job-cancel",
+  "block-job-pause",
+  "block-job-resume",
+  "block-job-complete",
+  "block-job-dismiss",
+  "block-job-finalize",
+  "job-cancel",
+  "job-pause",
+  "job-resume",
+  "job-complete",
+  "job-dismiss",
+  "job-finalize",
+  // The NBD server and its exports: nbd-server-stop removes both.
+  "nbd-server-start",
+  "nbd-server-stop",
+  "nbd-server-add",
+  "nbd-server-remove",
+  "block-export-del",
+]);
+
+/**
+ * Why `command` with `args` rules out running another scenario on this process, or undefined when
+ * the reset undoes it. (Sent commands count whatever QEMU answered: a refused command may have
+ * done part of its work.)
+ */
+export function reuseBlocker(command: string, args: Record<string, unknown> | undefined): string | undefined {
+  if (args !== undefined && JSON.stringify(args).includes('"driver":"quorum"')) {
+    return "a quorum node: QEMU throttles its events per process";
+  }
+  if (QUERIES.test(command) || READS.has(command) || UNDONE_BY_RESET.has(command)) return undefined;
+  if (command === "block-export-add") return args?.["type"] === "nbd" ? undefined : `an export of type ${String(args?.["type"])}`;
+  if (command === "object-add" || command === "object-del") return "a QOM object: a fresh process has no /objects";
+  if (command === "human-monitor-command") {
+    const line = args?.["command-line"];
+    return typeof line === "string" && /^qemu-io /.test(line) ? undefined : "an HMP command other than qemu-io";
+  }
+  return `'${command}'`;
+}
+
+/** The process's state as QMP shows it; the queries go out together and are answered in order. */
+export async function processState(call: Call, graph?: QmpReply): Promise<ProcessState> {
+  const [g, jobs, exports, objects] = await Promise.all([
+    graph ?? call("x-debug-query-block-graph"),
+    call("query-jobs"),
+    call("query-block-exports"),
+    call("qom-list", { path: "/objects" }),
+  ]);
+  return JSON.stringify([g, jobs, exports, byName(objects)]);
+}
+
+/** qom-list's answer in name order: QOM lists a container's children in hash-table order. */
+function byName(reply: QmpReply): QmpReply {
+  if (!("return" in reply) || !Array.isArray(reply.return)) return reply;
+  const sorted = [...(reply.return as { name: string }[])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { return: sorted };
+}
+
+interface GraphNode {
+  id: number;
+  type: string;
+  name: string;
+}
+
+interface Graph {
+  nodes: GraphNode[];
+  edges: { parent: number; child: number }[];
+}
+
+export interface ResetOptions {
+  /** The state right after the process started (processState). */
+  fresh: ProcessState;
+  /** The scenario started the NBD server (it may still run: nothing shows it). */
+  nbdServer: boolean;
+}
+
+/**
+ * Delete every node, stop the NBD server, and compare the state with `fresh`. Returns undefined when the process is as it started, else why not.
+ * Nodes go parents first, as blockdev-del allows: each round deletes the nodes nothing uses.
+ */
+export async function resetToFresh(call: Call, opts: ResetOptions): Promise<string | undefined> {
+  let nbdServer = opts.nbdServer;
+  let graph: QmpReply;
+  for (let round = 0; ; round++) {
+    graph = await call("x-debug-query-block-graph");
+    if (!("return" in graph)) return "x-debug-query-block-graph failed";
+    const { nodes, edges } = graph.return as Graph;
+    const used = new Set(edges.map((e) => e.child));
+    const drivers = nodes.filter((n) => n.type === "block-driver");
+    if (drivers.length === 0) break;
+    const roots = drivers.filter((n) => !used.has(n.id));
+    const deleted = await Promise.all(roots.map((n) => call("blockdev-del", { "node-name": n.name })));
+    if (deleted.some((r) => "return" in r) && round < MAX_ROUNDS) continue;
+    // What is left is in use: by an export (stopping the server ends it), or by something else.
+    if (!nbdServer) return `node '${(roots[0] ?? drivers[0])!.name}' could not be deleted`;
+    await call("nbd-server-stop");
+    nbdServer = false;
+  }
+  // With no node left there is no export either. "NBD server not running" is an answer too: the
+  // scenario stopped it itself.
+  if (nbdServer) await call("nbd-server-stop");
+  const state = await processState(call, graph);
+  return state === opts.fresh ? undefined : "QEMU's state after deleting everything differs from its state at start";
+}
+
+/** More rounds than any graph has levels: a graph that still has nodes then is not going away. */
+const MAX_ROUNDS = 64;

@@ -1,0 +1,29 @@
+/** Which commands rule out running another scenario on the same QEMU process (engines/qemu/reuse.ts). */
+import { describe, expect, it } from "vitest";
+import { reuseBlocker } from "../../src/engines/qemu/reuse.js";
+
+describe("reuseBlocker", () => {
+  it("allows what deleting every node and stopping the NBD server undoes, and every query", () => {
+    for (const command of ["blockdev-add", "blockdev-reopen", "blockdev-del", "block-stream", "job-dismiss", "nbd-server-start", "block-export-del", "x-blockdev-set-iothread", "query-named-block-nodes", "x-debug-query-block-graph", "qom-list"]) {
+      expect(reuseBlocker(command, {}), command).toBeUndefined();
+    }
+    expect(reuseBlocker("block-export-add", { type: "nbd", id: "e0", "node-name": "n" })).toBeUndefined();
+    expect(reuseBlocker("human-monitor-command", { "command-line": 'qemu-io n0 "write 0 64k"' })).toBeUndefined();
+  });
+
+  it("rules out a quorum node anywhere in the arguments: its events are throttled per process", () => {
+    expect(reuseBlocker("blockdev-add", { driver: "quorum", "node-name": "q" })).toMatch(/quorum/);
+    expect(reuseBlocker("blockdev-add", { driver: "raw", file: { driver: "quorum", children: [] } })).toMatch(/quorum/);
+    expect(reuseBlocker("blockdev-reopen", { options: [{ driver: "quorum" }] })).toMatch(/quorum/);
+  });
+
+  it("rules out objects, other exports, other HMP commands and anything unknown", () => {
+    expect(reuseBlocker("object-add", { "qom-type": "iothread", id: "io0" })).toMatch(/objects/);
+    expect(reuseBlocker("object-del", { id: "io0" })).toMatch(/objects/);
+    expect(reuseBlocker("block-export-add", { type: "fuse", id: "e0" })).toMatch(/fuse/);
+    expect(reuseBlocker("human-monitor-command", { "command-line": "info block" })).toMatch(/HMP/);
+    for (const command of ["quit", "stop", "device_add", "chardev-add", "migrate", "qmp_capabilities", "transaction"]) {
+      expect(reuseBlocker(command, {}), command).toBe(`'${command}'`);
+    }
+  });
+});
