@@ -169,8 +169,8 @@ async function runPlanned(
   // An error that is no scenario's (no scratch directory can be made: the disk is full) stops the
   // run: nothing more starts, the runs in progress finish and clean up, then it is thrown.
   let fatal: { error: unknown } | undefined;
-  // QEMU's start is the slow part of a short scenario: the next -j scenarios' engines start while
-  // the current ones run.
+  // QEMU's start is the slow part of a short scenario: engines start while the current scenarios
+  // run, and a process a scenario left provably fresh goes on to the next (warm-pool.ts).
   const warm =
     opts.engines.includes("qemu") && !stopEarly
       ? new WarmPool(instances as ScenarioInstance[], opts.jobs, {

@@ -113,20 +113,25 @@ export async function runInstance(inst: ScenarioInstance, opts: InstanceOptions)
       await removeScratch(scratch).catch(() => undefined);
       throw e;
     }
-    const golden = await compare(inst, engine, run, writer, opts);
+    const golden = await compare(inst, engine, run, writer, opts).catch(async (e: unknown) => {
+      await warm?.engine.successor?.(false).catch(() => undefined);
+      throw e;
+    });
     if (run.failures.length > 0) run.status = "fail";
     const keep = opts.keepScratch || (run.status === "fail" && opts.keepFailed !== false);
-    // A directory kept for the user is no later scenario's: its process, if the engine kept it, ends here.
+    // A directory kept for the user is no later scenario's: its process, if the engine kept it, ends
+    // here. Otherwise nothing below touches the directory, and the engine kept goes on at once.
     const next = warm ? await bare.successor?.(!keep && opts.recycle !== undefined) : undefined;
+    if (next) opts.recycle!({ scratch, engine: next });
     if (keep) materializeScratch(scratch);
     if (keep) flushQmpLog(logged);
     // The model's images are in memory: a directory that is kept gets them as QEMU would leave them.
     if (keep) writeFilesOut(bare, run);
     if (keep) await pointAtLogs(run.failures, scratch.dir);
     await placePictures(inst, run, writer, keep ? scratch.dir : undefined, opts);
-    if (next) opts.recycle!({ scratch, engine: next });
-    else if (!keep && opts.deferRemoval) opts.deferRemoval(removeScratch(scratch));
-    else await settleScratch(scratch, keep);
+    // A directory that went on with its engine is neither removed nor kept.
+    if (!next && !keep && opts.deferRemoval) opts.deferRemoval(removeScratch(scratch));
+    else if (!next) await settleScratch(scratch, keep);
     runs.push({ engine, run, ...(golden ? { golden } : {}), scratchDir: scratch.dir, keep });
   }
   const model = runs.find((r) => r.engine === "model");
