@@ -3,8 +3,8 @@
  * the qemu engine spends much of its wall time before its first statement: a scratch directory, a
  * QEMU process, its monitor handshake.
  *
- * - Every qemu run takes its engine, started with its scenario's features, from here. The pool
- *   holds engines ready by feature set: started ahead, or kept from a finished scenario.
+  * - Every qemu run takes its engine, started with its scenario's features, from here. The pool
+ *   holds engines ready by binary (featureKey): started ahead, or kept from a finished scenario.
  * - Looking `depth` (= -j) scenarios ahead, it starts the engines that the ready ones and those in
  *   use cannot supply, so that a start overlaps other work.
  * - A scenario that ends leaves its engine's successor here (Engine.successor) when the engine could
@@ -50,11 +50,11 @@ export class WarmPool {
   readonly #instances: readonly ScenarioInstance[];
   readonly #depth: number;
   readonly #opts: WarmPoolOptions;
-  /** Engines started and not yet taken, by feature set. */
+  /** Engines started and not yet taken, by binary (featureKey). */
   readonly #ready = new Map<string, Slot[]>();
-  /** Engines taken and not yet given back, by feature set. */
+  /** Engines taken and not yet given back, by binary. */
   readonly #inUse = new Map<string, number>();
-  /** The feature set of each instance taken and not yet given back. */
+  /** The binary of each instance taken and not yet given back. */
   readonly #taken = new Map<number, string>();
   #disposed = false;
 
@@ -65,7 +65,7 @@ export class WarmPool {
   }
 
   /**
-   * The engine for instance `index`: one that is ready for its features, else one started now; and
+   * The engine for instance `index`: one that is ready for its binary, else one started now; and
    * the engines the next `depth` instances will lack are started. Rejects with what preparing failed
    * with (a scratch directory that cannot be made stops the run). Undefined after dispose().
    */
@@ -96,7 +96,7 @@ export class WarmPool {
     if (!next) return;
     if (this.#disposed) return void discard(next);
     const features = neededFeatures(this.#instances[index]!.scenario);
-    this.#readyList(key).push(this.#resume(next, features));
+    this.#readyList(key).push(this.#startGivenBack(next, features));
   }
 
   /** Stop and remove what was prepared or given back and never taken. */
@@ -147,7 +147,7 @@ export class WarmPool {
     return { warmed, abort };
   }
 
-  #resume(next: Warmed, features: ReadonlySet<EngineFeature>): Slot {
+  #startGivenBack(next: Warmed, features: ReadonlySet<EngineFeature>): Slot {
     const abort = new AbortController();
     const warmed = Promise.resolve(this.#begin(next, features, abort));
     return { warmed, abort };
@@ -163,7 +163,7 @@ export class WarmPool {
 
 /**
  * Which engines can serve a scenario. Of the features, only `io` changes how the qemu engine starts
- * (qemu-system instead of qemu-storage-daemon, engine.ts); every other one it has either way.
+ * (qemu-system instead of qemu-storage-daemon, qemu-engine.ts); every other one it has either way.
  */
 function featureKey(features: ReadonlySet<EngineFeature>): string {
   return features.has("io") ? "io" : "";
