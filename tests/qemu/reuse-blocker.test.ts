@@ -17,9 +17,14 @@ describe("reuseBlocker", () => {
     expect(reuseBlocker("blockdev-reopen", { options: [{ driver: "quorum" }] })).toMatch(/quorum/);
   });
 
-  it("rules out objects, other exports, other HMP commands and anything unknown", () => {
-    expect(reuseBlocker("object-add", { "qom-type": "iothread", id: "io0" })).toMatch(/objects/);
-    expect(reuseBlocker("object-del", { id: "io0" })).toMatch(/objects/);
+  it("allows the objects the reset deletes: iothreads, throttle groups, secrets", () => {
+    for (const type of ["iothread", "throttle-group", "secret"]) expect(reuseBlocker("object-add", { "qom-type": type, id: "o0" }), type).toBeUndefined();
+    expect(reuseBlocker("object-del", { id: "o0" })).toBeUndefined();
+  });
+
+  it("rules out other objects, other exports, other HMP commands and anything unknown", () => {
+    expect(reuseBlocker("object-add", { "qom-type": "authz-simple", id: "a0" })).toMatch(/authz-simple/);
+    expect(reuseBlocker("object-add", { "qom-type": "memory-backend-file", id: "m0" })).toMatch(/memory-backend-file/);
     expect(reuseBlocker("block-export-add", { type: "fuse", id: "e0" })).toMatch(/fuse/);
     expect(reuseBlocker("human-monitor-command", { "command-line": "info block" })).toMatch(/HMP/);
     for (const command of ["quit", "stop", "device_add", "chardev-add", "migrate", "qmp_capabilities", "transaction"]) {

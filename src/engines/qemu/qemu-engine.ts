@@ -41,7 +41,7 @@ import { logLength, logTail } from "./log-file.js";
 import { endOutcome } from "./outcome.js";
 import { monitorArgs } from "./monitor-args.js";
 import { QemuProcess } from "./qemu-process.js";
-import { processState, resetToFresh, reuseBlocker, type Call, type ProcessState } from "./reuse.js";
+import { objectsRootCreated, processState, resetToFresh, reuseBlocker, type Call, type ProcessState } from "./reuse.js";
 import { createScratchArea, restoreWorkdir, type ScratchArea } from "./scratch.js";
 
 export interface QemuEngineOptions {
@@ -199,10 +199,13 @@ export class QemuEngine implements Engine {
       const features = new Set<EngineFeature>(needsIo ? ["io", "jobs"] : ["jobs"]);
       this.#info = { kind: "qemu", version, drivers, features, greeting };
       if (needsIo) this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch.logPath);
+      const call = this.#internalCall(this.#client, this.#callTimeoutMs);
+      // Every process, kept or not, so that no scenario can tell which it runs on (reuse.ts).
+      const objectsRoot = objectsRootCreated(call);
       if (opts.reusable) {
-        const call = this.#internalCall(this.#client, this.#callTimeoutMs);
         this.#reuse = { which, fresh: await processState(call), logSize: logLength(this.#scratch.logPath), workdirEntries: new Set(readdirSync(opts.workdir)) };
       }
+      await objectsRoot;
       this.#listenAbort(opts.signal);
       this.#state = "running";
     } catch (error) {

@@ -6,16 +6,17 @@
  * to the next scenario:
  * - Every command the scenario sent is one whose effects live in block nodes, block jobs, exports
  *   or the NBD server (the allow list below). Anything else (a device, a chardev, migration, `quit`,
- *   an HMP command other than qemu-io) rules the process out. So does a QOM object (an iothread, a
- *   secret, a throttle group): neither qemu-storage-daemon nor qemu-system `-M none -nodefaults`
- *   has /objects until the first object is added, and deleting it does not remove the container.
+ *   an HMP command other than qemu-io) rules the process out. Of QOM objects, only iothreads,
+ *   throttle groups and secrets are allowed: they live until object-del, which the reset sends.
+ *   QEMU makes the /objects container on its first use and never removes it; the engine uses it at
+ *   every start (objectsRootCreated), so a kept process and a fresh one both have it, empty.
  * - No quorum node was ever added: QEMU throttles QUORUM_REPORT_BAD per node name and QUORUM_FAILURE
  *   for the whole process, a second apart (monitor/monitor.c, monitor_qapi_event_conf), so the next
  *   scenario's events would depend on this one's. No other event a block scenario can raise is
  *   throttled.
- * - After the scenario every node is deleted and the NBD server stopped, and then what QMP shows of
- *   the process (the block graph with its BlockBackends and block jobs, every job, every export,
- *   /objects) must be what it showed right after the process started.
+ * - After the scenario every node is deleted, the NBD server stopped and every object deleted, and
+ *   then what QMP shows of the process (the block graph with its BlockBackends and block jobs, every
+ *   job, every export, /objects) must be what it showed right after the process started.
  * - QEMU wrote nothing to its log meanwhile but qemu-io's output (a warning is a sign of state we
  *   do not see).
  * What differs is how the scenario's end is checked: a kept process has closed its nodes through
@@ -82,6 +83,12 @@ const UNDONE_BY_RESET = new Set([
 ]);
 
 /**
+ * Objects whose whole effect ends with their object-del once no node uses them: an iothread (its
+ * thread and AioContext), a throttle group (its entry in the groups by name), a secret.
+ */
+const RESET_OBJECTS = new Set(["iothread", "throttle-group", "secret"]);
+
+/**
  * Why `command` with `args` rules out running another scenario on this process, or undefined when
  * the reset undoes it. (Sent commands count whatever QEMU answered: a refused command may have
  * done part of its work.)
@@ -92,7 +99,12 @@ export function reuseBlocker(command: string, args: Record<string, unknown> | un
   }
   if (QUERIES.test(command) || READS.has(command) || UNDONE_BY_RESET.has(command)) return undefined;
   if (command === "block-export-add") return args?.["type"] === "nbd" ? undefined : `an export of type ${String(args?.["type"])}`;
-  if (command === "object-add" || command === "object-del") return "a QOM object: a fresh process has no /objects";
+  if (command === "object-add") {
+    const type = args?.["qom-type"];
+    return typeof type === "string" && RESET_OBJECTS.has(type) ? undefined : `an object of type ${String(type)}`;
+  }
+  // Whatever object it deletes was added by an object-add above, or never existed.
+  if (command === "object-del") return undefined;
   if (command === "human-monitor-command") {
     const line = args?.["command-line"];
     return typeof line === "string" && /^qemu-io /.test(line) ? undefined : "an HMP command other than qemu-io";
@@ -101,12 +113,12 @@ export function reuseBlocker(command: string, args: Record<string, unknown> | un
 }
 
 /** The process's state as QMP shows it; the queries go out together and are answered in order. */
-export async function processState(call: Call, graph?: QmpReply): Promise<ProcessState> {
+export async function processState(call: Call, graph?: QmpReply, objectList?: QmpReply): Promise<ProcessState> {
   const [g, jobs, exports, objects] = await Promise.all([
     graph ?? call("x-debug-query-block-graph"),
     call("query-jobs"),
     call("query-block-exports"),
-    call("qom-list", { path: "/objects" }),
+    objectList ?? call("qom-list", { path: "/objects" }),
   ]);
   return JSON.stringify([g, jobs, exports, byName(objects)]);
 }
@@ -137,7 +149,7 @@ export interface ResetOptions {
 }
 
 /**
- * Delete every node, stop the NBD server, and compare the state with `fresh`. Returns undefined when the process is as it started, else why not.
+ * Delete every node, stop the NBD server, delete every object, and compare the state with `fresh`. Returns undefined when the process is as it started, else why not.
  * Nodes go parents first, as blockdev-del allows: each round deletes the nodes nothing uses.
  */
 export async function resetToFresh(call: Call, opts: ResetOptions): Promise<string | undefined> {
@@ -161,9 +173,25 @@ export async function resetToFresh(call: Call, opts: ResetOptions): Promise<stri
   // With no node left there is no export either. "NBD server not running" is an answer too: the
   // scenario stopped it itself.
   if (nbdServer) await call("nbd-server-stop");
-  const state = await processState(call, graph);
+  // Objects last: an iothread or throttle group could not go while a node used it.
+  const objects = await call("qom-list", { path: "/objects" });
+  const children = "return" in objects && Array.isArray(objects.return) ? (objects.return as { name: string; type: string }[]).filter((p) => p.type.startsWith("child<")) : [];
+  await Promise.all(children.map((c) => call("object-del", { id: c.name })));
+  const state = await processState(call, graph, children.length === 0 ? objects : undefined);
   return state === opts.fresh ? undefined : "QEMU's state after deleting everything differs from its state at start";
 }
 
 /** More rounds than any graph has levels: a graph that still has nodes then is not going away. */
 const MAX_ROUNDS = 64;
+
+/**
+ * Make QOM's /objects container, as any process the engine starts has it. QEMU makes it on its first
+ * use (object_get_objects_root, qom/object.c) and never removes it: without this, a process that
+ * ran an object's scenario would answer `qom-list /objects` differently from a fresh one.
+ * object-del looks the id up in it first (user_creatable_del, qom/object_interfaces.c), and this id
+ * is one no object can have: object-add takes only ids that start with a letter. (qemu-storage-daemon
+ * has no query-iothreads, the lookup with no error.)
+ */
+export function objectsRootCreated(call: Call): Promise<QmpReply> {
+  return call("object-del", { id: "#objects" });
+}
