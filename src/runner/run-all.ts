@@ -18,6 +18,7 @@ import { loadScenarioFile, type LoadFailure, type ScenarioLoader } from "./load.
 import { LoadCache, type LoadCacheConfig } from "./load-cache.js";
 import { ModelWorkers, workerCount } from "./model-workers/pool.js";
 import type { InstanceRef, WorkerRunOptions } from "./model-workers/protocol.js";
+import { slowestFirst } from "./order.js";
 import { runPool } from "./pool.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
@@ -28,6 +29,11 @@ import { describeFilters, isUnfiltered, select, type SelectionOptions } from "./
 import type { TraceSink } from "./trace.js";
 
 export interface RunOptions {
+  /**
+   * How long each run took in the last run that wrote them, by resultId: with more than one lane,
+   * the slowest start first (order.ts).
+   */
+  previousTimes?: ReadonlyMap<string, number>;
   cwd: string;
   /** Absolute scenario root (tests/scenarios). */
   scenarioRoot: string;
@@ -143,13 +149,15 @@ async function runPlanned(
   onWorkers: (w: ModelWorkers) => void,
 ): Promise<RunSummary> {
   let workers: ModelWorkers | undefined;
-  const { all, instances, failures } = await plan<ScenarioInstance | InstanceRef>(opts, async (files) => {
+  const { all, instances: planned, failures } = await plan<ScenarioInstance | InstanceRef>(opts, async (files) => {
     const count = canUseWorkers(opts) ? workerCount(files.length, Math.min(opts.jobs, opts.modelWorkers ?? 0)) : 0;
     if (count < 2) return loadAll(files, opts);
     const loaded = await ModelWorkers.load(files, count, workerOptions(opts, runId, files.length));
     onWorkers((workers = loaded.workers));
     return loaded;
   });
+  // Model workers share their scenarios out by themselves; everything else runs in lanes here.
+  const instances = workers || opts.jobs < 2 ? planned : slowestFirst(planned as ScenarioInstance[], opts.previousTimes, opts.engines);
   await opts.preflight?.(instances as ScenarioInstance[]);
   // What runs that died without cleaning up left behind (see scratch.ts, golden/store.ts). CI writes
   // nothing in the golden directory, so it does not sweep it either.

@@ -125,6 +125,7 @@ export const runCommand: Command = {
     try {
       summary = await runScenarios({
         ...(buildId ? { loadCache: { dir: path.join(userCacheDir(io.env), "scenarios"), buildId } } : {}),
+        previousTimes,
         cwd: io.cwd,
         projectRoot: root,
         scenarioRoot: config.scenarios,
