@@ -1,8 +1,9 @@
 /**
  * The order scenarios start in when they run in several lanes. In file order, a slow scenario that
  * happens to come last runs alone at the end while the other lanes wait: on the 245 corpus on QEMU,
- * the lanes ended 40–60 ms apart. Started slowest first, by the times of the last run (as Jest orders
- * its test files), the short ones fill the lanes in at the end (docs/performance.md, seventh round).
+ * the lanes ended 40–60 ms apart. Started slowest first, by the times of the last run (as vitest's
+ * sequencer orders test files), the short ones fill the lanes in at the end (docs/performance.md,
+ * seventh round).
  * A run without times (a fresh clone, CI) keeps file order; a scenario the last run did not time
  * starts first, since nothing says it is short.
  */
