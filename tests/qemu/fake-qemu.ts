@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export type FakeMode = "ok" | "ignore-quit" | "hang" | "exit-early" | "no-connect" | "garbage" | "crash-at-quit" | "refuse-capabilities";
+export type FakeMode = "ok" | "ignore-quit" | "hang" | "exit-early" | "no-connect" | "garbage" | "crash-at-quit" | "refuse-capabilities" | "crash-at-setup";
 
 const script = fileURLToPath(new URL("./fixtures/fake-qemu.mjs", import.meta.url));
 

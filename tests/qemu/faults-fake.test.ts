@@ -89,6 +89,15 @@ describe("qemu engine faults (fake QEMU)", () => {
     expect(alive(pid)).toBe(false);
   });
 
+  it("a QEMU that crashes while the engine sets it up (several commands in flight) fails the start, and nothing else", async () => {
+    // The engine's own commands after the handshake go out together; every one fails when QEMU dies,
+    // and a failure nobody awaits would end the runner (vitest reports it as an unhandled rejection).
+    const e = engine("crash-at-setup");
+    await expect(e.start({ workdir, reusable: true })).rejects.toThrow();
+    expect(reaper.size).toBe(0);
+    expect(readdirSync(workdir)).toEqual([]);
+  });
+
   it("a QEMU that exits at start gives QemuStartError with its exit code and log", async () => {
     const e = engine("exit-early");
     const error = await e.start({ workdir }).catch((x: unknown) => x);

@@ -200,12 +200,13 @@ export class QemuEngine implements Engine {
       this.#info = { kind: "qemu", version, drivers, features, greeting };
       if (needsIo) this.#io = new HmpQemuIo((command, args) => this.qmp(command, args), this.#scratch.logPath);
       const call = this.#internalCall(this.#client, this.#callTimeoutMs);
-      // Every process, kept or not, so that no scenario can tell which it runs on (reuse.ts).
-      const objectsRoot = objectsRootCreated(call);
-      if (opts.reusable) {
-        this.#reuse = { which, fresh: await processState(call), logSize: logLength(this.#scratch.logPath), workdirEntries: new Set(readdirSync(opts.workdir)) };
+      // Every process, kept or not, so that no scenario can tell which it runs on (reuse.ts). Sent
+      // ahead of the state queries, and awaited with them: if QEMU dies, all of them fail, and the
+      // start reports the first.
+      const [, fresh] = await Promise.all([objectsRootCreated(call), opts.reusable ? processState(call) : undefined]);
+      if (fresh !== undefined) {
+        this.#reuse = { which, fresh, logSize: logLength(this.#scratch.logPath), workdirEntries: new Set(readdirSync(opts.workdir)) };
       }
-      await objectsRoot;
       this.#listenAbort(opts.signal);
       this.#state = "running";
     } catch (error) {
