@@ -3,7 +3,7 @@
  * the qemu engine spends much of its wall time before its first statement: a scratch directory, a
  * QEMU process, its monitor handshake.
  *
-  * - Every qemu run takes its engine, started with its scenario's features, from here. The pool
+ * - Every qemu run takes its engine, started with its scenario's features, from here. The pool
  *   holds engines ready by binary (featureKey): started ahead, or kept from a finished scenario.
  * - Looking `depth` (= -j) scenarios ahead, it starts the engines that the ready ones and those in
  *   use cannot supply, so that a start overlaps other work.
