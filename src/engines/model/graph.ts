@@ -17,13 +17,15 @@ export type Flat = Record<string, unknown>;
  */
 export type ParentRef = { kind: "node"; node: BdsNode } | { kind: "bb"; bb: BlockBackend } | { kind: "job"; job: JobParent };
 
-/** What query-named-block-nodes shows of a dirty bitmap (BlockDirtyInfo). */
+/** A node's dirty bitmap: what query-named-block-nodes shows of it (BlockDirtyInfo), and what writes mark. */
 export interface DirtyBitmapInfo {
   /** Dirty bytes. */
   count(): number;
   readonly granularity: number;
   /** Enabled: it records writes. */
   readonly recording: boolean;
+  /** `hbitmap_set`. */
+  set(offset: number, bytes: number): void;
 }
 
 /** An op blocker a job sets on a node for a while (`bdrv_op_block_all` with its own reason). */

@@ -177,6 +177,21 @@ export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, 
 
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
 function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+  try {
+    alignedPwritevPrepared(host, bs, offset, data, flags);
+  } finally {
+    // bdrv_co_write_req_finish marks the range dirty whether the write succeeded or not.
+    setDirty(bs, offset, data.length);
+  }
+}
+
+/** `bdrv_set_dirty`: every enabled dirty bitmap of the node (a mirror job's) records the range. */
+function setDirty(bs: BdsNode, offset: number, bytes: number): void {
+  if (!bs.dirtyBitmaps || bytes === 0) return;
+  for (const bitmap of bs.dirtyBitmaps) if (bitmap.recording) bitmap.set(offset, bytes);
+}
+
+function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
   if (bs.readOnly) {
     // bdrv_co_write_req_prepare refuses it; PWRITEV_DONE is announced all the same.
     bdrvDebugEvent(bs, "pwritev_done");
@@ -255,7 +270,17 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
  */
 export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, bytes: number): void {
   checkRequest(offset, bytes);
-  if (!bs.unmap || !bs.driver.pdiscard) return;
+  const pdiscard = bs.driver.pdiscard;
+  if (!bs.unmap || !pdiscard) return;
+  try {
+    discardPieces(host, bs, offset, bytes, pdiscard);
+  } finally {
+    // The tracked request's range, whatever the driver did with it (bdrv_co_write_req_finish).
+    setDirty(bs, offset, bytes);
+  }
+}
+
+function discardPieces(host: DriverHost, bs: BdsNode, offset: number, bytes: number, pdiscard: NonNullable<BdsNode["driver"]["pdiscard"]>): void {
   if (bs.readOnly) ioFail(Errno.EPERM);
   const align = Math.max(bs.driver.ioLimits?.(bs).pdiscardAlignment ?? 0, requestAlignment(bs));
   let head = offset % align;
@@ -269,7 +294,7 @@ export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, byte
       num -= tail;
     }
     try {
-      bs.driver.pdiscard(host, bs, offset, num);
+      pdiscard(host, bs, offset, num);
     } catch (e) {
       if (!(e instanceof IoError && e.errno === Errno.ENOTSUP)) throw e;
     }
