@@ -9,8 +9,8 @@ import { fullBackingFilename } from "./backing-filename.js";
 import { blkUnrefDrains } from "./block-backend.js";
 import { findDriver, probeDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
-import { type BdsNode, type Child, type Flat } from "./graph.js";
-import { attachEdge, registerNode } from "./graph-ops.js";
+import { type BdsNode, type BlockBackend, type Child, type Flat } from "./graph.js";
+import { attachEdge, relaxPerms, registerNode, removeEdge } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { assignNodeName } from "./node-names.js";
@@ -19,7 +19,7 @@ import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "../../qapi/qdict-order.js";
-import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_IMAGE, BDRV_CHILD_PRIMARY } from "./roles.js";
 import type { Transaction } from "./transaction.js";
 
 /** BLOCK_PROBE_BUF_SIZE: what find_image_format reads for the probes. */
@@ -77,9 +77,9 @@ export class NodeOpener {
         options["file"] = file.name;
       }
     }
-    // The file is held by a probing BlockBackend until the driver has opened (or failed); its
-    // blk_unref drains the file, which a job above it notices (blkUnrefDrains).
     const probed = preOpened.get("file");
+    const probe = probed ? this.attachProbe(probed) : null;
+    let opened = false;
     try {
       if (node.forceShare && !node.readOnly) fail("force-share=on can only be used with read-only images");
       checkDetectZeroes(options, node.unmap);
@@ -90,8 +90,9 @@ export class NodeOpener {
 
       const ctx = this.context(node, options, preOpened);
       driver.open(ctx);
+      opened = true;
     } finally {
-      if (probed) blkUnrefDrains(this.state, probed);
+      if (probe) this.detachProbe(probe, opened);
     }
     // An open that fails later (a backing file, a leftover option) closes the node again.
     this.tran.add({ abort: () => driver.close?.(node, this.state) });
@@ -100,6 +101,40 @@ export class NodeOpener {
     stripChild(options, explicit, "backing");
     checkLeftovers(node, options);
     return node;
+  }
+
+  /**
+   * The probing BlockBackend of `bdrv_open_inherit`: it holds a format node's file, with no
+   * permissions and sharing all, from before the node is named until its driver has opened. Its
+   * attach refreshes the file's permissions, and while it is there the file has one parent more,
+   * which a driver's own child permissions may depend on (copy-before-write's do): the open can
+   * fail on a conflict that the graph after the open would not have.
+   */
+  private attachProbe(file: BdsNode): Child {
+    const bb: BlockBackend = { serial: this.state.nextSerial(), root: null };
+    this.state.backends.add(bb);
+    this.tran.add({ abort: () => this.state.backends.delete(bb) });
+    bb.root = attachEdge({ kind: "bb", bb }, file, "root", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, this.tran, { perm: 0, shared: BLK_PERM_ALL });
+    refreshPerms(this.state, [file], this.tran);
+    return bb.root;
+  }
+
+  /**
+   * `blk_unref` of the probe: two drains, which a job above the file notices (blkUnrefDrains), then
+   * the edge goes and the file's permissions are refreshed with errors ignored. A failed open is
+   * undone by the caller's transaction instead. The probe's move of the file back to the main
+   * AioContext is left out: it can only matter for a file in an iothread, and a blockdev-add over
+   * one either stays where a pinned user keeps it or takes QEMU 7.2 down before this point.
+   */
+  private detachProbe(c: Child, opened: boolean): void {
+    const bb = c.parent.kind === "bb" ? c.parent.bb : null;
+    blkUnrefDrains(this.state, c.bs);
+    removeEdge(c, this.tran);
+    if (bb) {
+      bb.root = null;
+      this.state.backends.delete(bb);
+    }
+    if (opened) relaxPerms(this.state, c.bs);
   }
 
   /**
