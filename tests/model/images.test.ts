@@ -107,7 +107,7 @@ describe("writeImage and readImageInfo", () => {
 });
 
 describe("readImage", () => {
-  it("gives the drivers headers qemu-img info rejects, but takes a file shorter than a header for raw", () => {
+  it("tells the qcow2 driver why qcow2_do_open refuses a header, and takes a file shorter than a header for raw", () => {
     const h = Buffer.alloc(512);
     h.writeUInt32BE(0x514649fb, 0);
     h.writeUInt32BE(4, 4);
@@ -115,7 +115,10 @@ describe("readImage", () => {
     h.writeBigUInt64BE(4096n, 24);
     writeFileSync(at("v4"), h);
     expect(() => readImageInfo(at("v4"))).toThrow("Unsupported qcow2 version 4");
-    expect(readImage(at("v4"))).toMatchObject({ fileSize: 512, qcow2: { version: 4, clusterSize: 256, virtualSize: 4096 } });
+    expect(readImage(at("v4"))).toMatchObject({ fileSize: 512, qcow2: null, qcow2Problem: "Unsupported qcow2 version 4" });
+    h.writeUInt32BE(3, 4);
+    writeFileSync(at("bits"), h);
+    expect(readImage(at("bits"))).toMatchObject({ qcow2: null, qcow2Problem: "Unsupported cluster size: 2^8" });
     writeFileSync(at("short"), h.subarray(0, 71));
     expect(readImage(at("short"))).toMatchObject({ fileSize: 71, qcow2: null });
   });

@@ -60,6 +60,7 @@ function readHeader(node: BdsNode, files: HostFiles): Qcow2Header {
   const path = child ? hostFileAtZero(child.bs) : null;
   if (path === null) fail("Image is not in qcow2 format");
   const info = readImage(path, files);
+  if (info.qcow2Problem !== undefined) fail(info.qcow2Problem);
   if (!info.qcow2) fail("Image is not in qcow2 format");
   return info.qcow2;
 }

@@ -42,8 +42,10 @@ export interface ImageFile {
   fileSize: number;
   /** Bytes the host file system allocated to the file. */
   allocated: number;
-  /** The qcow2 header, or null when the drivers take the file for raw. */
+  /** The qcow2 header, or null when the drivers take the file for raw or its header is refused. */
   qcow2: Qcow2Header | null;
+  /** Why the qcow2 driver refuses a header that has the magic (qcow2_do_open's first checks). */
+  qcow2Problem?: string;
 }
 
 /** What the qcow2 driver learns from the header. */
@@ -101,7 +103,12 @@ export function readImage(absPath: string, files?: HostFiles): ImageFile {
     // A file with the magic but shorter than a version 2 header opens as raw, as it always has in
     // the model (readImageInfo rejects it instead).
     const isQcow2 = image.size >= V2_HEADER_LENGTH && fields.magic === QCOW2_MAGIC;
-    return { fileSize: image.size, allocated: image.allocated, qcow2: isQcow2 ? qcow2Header(image, fields) : null };
+    const base = { fileSize: image.size, allocated: image.allocated };
+    if (!isQcow2) return { ...base, qcow2: null };
+    // qcow and qcow2 share the magic: a qcow (version 1) image reaches these checks.
+    const problem = headerProblem(fields);
+    if (problem !== undefined) return { ...base, qcow2: null, qcow2Problem: problem };
+    return { ...base, qcow2: qcow2Header(image, fields) };
   });
 }
 
