@@ -9,6 +9,8 @@ import { imageLayout } from "../../src/engines/model/images/write-image.js";
 import { roundedImageSize } from "../../src/engines/model/images/vpc-create.js";
 import { calculateGeometry } from "../../src/engines/model/images/vpc-format.js";
 import type { ImageSpec } from "../../src/engines/engine.js";
+import { ModelIoUnsupportedError } from "../../src/engines/model/data/io-error.js";
+import { Fixture } from "./support/fixture.js";
 
 /** The first 2048 bytes of the image `spec` describes, zero-padded, as find_image_format reads them. */
 function probeBuffer(spec: Omit<ImageSpec, "path">): Buffer {
@@ -51,5 +53,21 @@ describe("vpc geometry", () => {
     expect(roundedImageSize(1000 * 2 ** 30, false).totalSectors).toBe((1000 * 2 ** 30) / 512);
     expect(roundedImageSize(1 << 20, true)).toMatchObject({ cyls: 65535, heads: 16, secs: 255, totalSectors: 2048 });
     expect(() => roundedImageSize(2041 * 2 ** 30, false)).toThrow("The image size is too large for file format 'vpc'");
+  });
+});
+
+describe("vdi over a node that leaves reads uninitialised", () => {
+  it("does not make up the signature QEMU 7.2 prints from its stack", () => {
+    const f = new Fixture();
+    try {
+      // QEMU printed "bad signature ffffffff" here; the model used to say 00000000.
+      const add = () => f.model.execute("blockdev-add", { driver: "vdi", "node-name": "v0", file: { driver: "raw", file: { driver: "null-co" } } });
+      expect(add).toThrow(ModelIoUnsupportedError);
+      expect(add).toThrow(/vdi header read from a node that leaves the buffer uninitialised/);
+      // With read-zeroes the header is all zeros, which QEMU and the model refuse alike.
+      expect(f.err("blockdev-add", { driver: "vdi", "node-name": "v1", file: { driver: "null-co", "read-zeroes": true } })).toBe("Image not in VDI format (bad signature 00000000)");
+    } finally {
+      f.dispose();
+    }
   });
 });

@@ -3,7 +3,7 @@
  * data path (never the disk directly), at offsets taken from a header (uint64, so bigint).
  */
 import { bdrvPreadv } from "../data/block-io.js";
-import { Errno, IoError, strerror } from "../data/io-error.js";
+import { Errno, IoError, ModelIoUnsupportedError, strerror } from "../data/io-error.js";
 import type { BdsNode } from "../graph.js";
 import { fail } from "../qmp-failure.js";
 import { FilenameCache } from "../query/filename.js";
@@ -12,15 +12,21 @@ import type { DriverHost } from "./driver.js";
 /** BDRV_MAX_LENGTH: bdrv_check_request refuses requests past it (and negative offsets) with -EIO. */
 const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 
-/** `bytes` bytes of `file` from `offset` (zeros past its end, as bdrv_pread gives them), or the errno of a failed read. */
-export function preadOrErrno(host: DriverHost, file: BdsNode, offset: number | bigint, bytes: number): Buffer | number {
+/**
+ * `bytes` bytes of `file` from `offset` (zeros past its end, as bdrv_pread gives them), or the errno
+ * of a failed read. With `uninitialised`, bytes the file's driver left as they were (null-co without
+ * read-zeroes) are something the model cannot follow, named by it: QEMU's buffer holds garbage.
+ */
+export function preadOrErrno(host: DriverHost, file: BdsNode, offset: number | bigint, bytes: number, uninitialised?: string): Buffer | number {
   const at = BigInt(offset);
   // uint64 header offsets of 2^63 and more are negative int64 offsets to the block layer.
   if (at > BDRV_MAX_LENGTH - BigInt(bytes)) return Errno.EIO;
   // Far past any file the model holds: zeros, as past the end of any file.
   if (at > BigInt(Number.MAX_SAFE_INTEGER)) return Buffer.alloc(bytes);
   try {
-    return bdrvPreadv(host, file, Number(at), bytes).toBuffer();
+    const data = bdrvPreadv(host, file, Number(at), bytes);
+    if (uninitialised !== undefined && data.segments.some((seg) => seg.kind === "untouched")) throw new ModelIoUnsupportedError(uninitialised);
+    return data.toBuffer();
   } catch (e) {
     if (e instanceof IoError) return e.errno;
     throw e;
@@ -31,8 +37,8 @@ export function preadOrErrno(host: DriverHost, file: BdsNode, offset: number | b
  * preadOrErrno, where a failed read fails the open with `message` when the driver sets one, else as
  * bdrv_open_driver reports an error the driver left unset (failOpen).
  */
-export function readMetadata(host: DriverHost, file: BdsNode, offset: number | bigint, bytes: number, message?: string): Buffer {
-  const r = preadOrErrno(host, file, offset, bytes);
+export function readMetadata(host: DriverHost, file: BdsNode, offset: number | bigint, bytes: number, message?: string, uninitialised?: string): Buffer {
+  const r = preadOrErrno(host, file, offset, bytes, uninitialised);
   if (typeof r !== "number") return r;
   return message !== undefined ? fail(message) : failOpen(file, r);
 }
