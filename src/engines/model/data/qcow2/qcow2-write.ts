@@ -8,7 +8,7 @@
  */
 import { bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
-import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { deflateCluster } from "./qcow2-compress.js";
 import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED } from "./qcow2-layout.js";
 import { type Qcow2Ctx, qcow2Preadv } from "./qcow2-read.js";
@@ -192,6 +192,9 @@ export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
   }
 }
 
+/** QCOW2_MAX_WORKERS: the tasks one request's AioTaskPool runs at once. */
+const QCOW2_MAX_WORKERS = 8;
+
 /**
  * `qcow2_co_pwritev_compressed_part` and `_task`: cluster by cluster; a cluster that does not
  * shrink is written as a normal one; one that is already allocated cannot be compressed (-EIO).
@@ -201,21 +204,37 @@ export function qcow2PwritevCompressed(q: Qcow2Ctx, offset: number, data: Data):
   if (q.hasDataFile) ioFail(Errno.ENOTSUP);
   if (img.offsetIntoCluster(offset)) ioFail(Errno.EINVAL);
   if (img.offsetIntoCluster(data.length) && offset + data.length !== q.node.size) ioFail(Errno.EINVAL);
-  for (let done = 0; done < data.length; done += img.clusterSize) {
-    const chunk = data.slice(done, Math.min(img.clusterSize, data.length - done));
-    const guest = offset + done;
-    // The last cluster of an image whose size is not a multiple of it is padded with zeros.
-    const buf = Data.concat([chunk, Data.zeros(img.clusterSize - chunk.length)]).toBuffer();
-    const out = deflateCluster(buf, img.clusterSize - 1);
-    if (!out) {
-      qcow2Pwritev(q, guest, chunk);
-      continue;
+  // Each cluster is a task of an AioTaskPool: every task compresses in the thread pool before it
+  // allocates, so the first QCOW2_MAX_WORKERS are all under way before any can fail, and one that
+  // fails (a cluster already allocated) does not stop the others. Later clusters start only while
+  // none has failed; the request reports the first failure.
+  let failure: IoError | undefined;
+  for (let done = 0, task = 0; done < data.length; done += img.clusterSize, task++) {
+    if (failure && task >= QCOW2_MAX_WORKERS) break;
+    try {
+      compressedCluster(q, offset + done, data.slice(done, Math.min(img.clusterSize, data.length - done)));
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+      failure ??= e;
     }
-    // qcow2_alloc_compressed_cluster_offset
-    const { l2Offset, table, index } = img.getClusterTable(guest);
-    if (table[index]! & L2E_OFFSET_MASK) ioFail(Errno.EIO);
-    const host = img.refcounts.allocBytes(out.length);
-    img.setL2Entry(l2Offset, index, compressedEntry(host, out.length, img.clusterBits));
-    bdrvPwritev(q.host, q.data, host, Data.bytes(out));
   }
+  if (failure) throw failure;
+}
+
+/** `qcow2_co_pwritev_compressed_task`: one cluster, compressed, or written plainly when it does not shrink. */
+function compressedCluster(q: Qcow2Ctx, guest: number, chunk: Data): void {
+  const img = q.img;
+  // The last cluster of an image whose size is not a multiple of it is padded with zeros.
+  const buf = Data.concat([chunk, Data.zeros(img.clusterSize - chunk.length)]).toBuffer();
+  const out = deflateCluster(buf, img.clusterSize - 1);
+  if (!out) {
+    qcow2Pwritev(q, guest, chunk);
+    return;
+  }
+  // qcow2_alloc_compressed_cluster_offset
+  const { l2Offset, table, index } = img.getClusterTable(guest);
+  if (table[index]! & L2E_OFFSET_MASK) ioFail(Errno.EIO);
+  const host = img.refcounts.allocBytes(out.length);
+  img.setL2Entry(l2Offset, index, compressedEntry(host, out.length, img.clusterBits));
+  bdrvPwritev(q.host, q.data, host, Data.bytes(out));
 }
