@@ -6,5 +6,8 @@
 import type { BdsNode } from "./graph.js";
 
 export function nodeLength(node: BdsNode): number {
-  return node.driver.getLength ? node.driver.getLength(node, nodeLength) : node.size;
+  if (!node.driver.getLength) return node.size;
+  // bdrv_refresh_total_sectors keeps the driver's length in whole sectors, rounded up: a raw window
+  // that ends inside a sector is one sector longer to the block layer.
+  return Math.ceil(node.driver.getLength(node, nodeLength) / 512) * 512;
 }

@@ -29,7 +29,8 @@ function applyWindow(node: BdsNode, options: Flat): number {
         ` actual size of the containing file (${fileSize})`,
     );
   }
-  if (size % 512 !== 0) fail("Specified size is not multiple of 512");
+  // Only a size given is checked: without one the window runs to the file's end, aligned or not.
+  if (hasSize && size % 512 !== 0) fail("Specified size is not multiple of 512");
   return size;
 }
 
