@@ -10,7 +10,7 @@ import { fileTruncate } from "../data/truncate.js";
 import { ImageReadError } from "../images/image-errors.js";
 import { readImage } from "../images/read-image.js";
 import { OpaqueSlot } from "../opaque.js";
-import { qemuOptsToQdict } from "../options.js";
+import { optBool, qemuOptsToQdict } from "../options.js";
 import { BLK_PERM_ALL, permMessageName } from "../perms.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import type { DriverDef, DriverHost } from "./driver.js";
@@ -80,6 +80,10 @@ export const fileDriver: DriverDef = {
     } catch (e) {
       if (!(e instanceof ImageReadError)) throw e;
       fail(`Could not open '${filename}': ${ERRNO_TEXT[e.errno] ?? "Input/output error"}`);
+    }
+    // raw_open_common, once the file is open: Linux AIO works only on O_DIRECT descriptors.
+    if (ctx.options["aio"] === "native" && !optBool(ctx.options["cache.direct"])) {
+      fail("aio=native was specified, but it requires cache.direct=on, which was not specified.");
     }
     slot.set(ctx.node, {
       absPath,

@@ -1,9 +1,23 @@
 /** `preallocate`: a filter that grabs write+resize on its file while its users have both. */
+import { requestAlignment } from "../data/block-io.js";
+import type { BdsNode, Flat } from "../graph.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
+import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
 import { FILTER_DEFAULTS, FILTER_IO, filteredLength, openFilteredFile } from "./filter.js";
 
 const WR = BLK_PERM_WRITE | BLK_PERM_RESIZE;
+
+/** `preallocate_absorb_opts`: prealloc-align (1 MiB by default) must suit sectors and the file. */
+function absorbOpts(options: Flat, file: BdsNode): void {
+  const value = options["prealloc-align"];
+  const align = value === undefined ? 1 << 20 : Number(value);
+  if (align % 512 !== 0) fail("prealloc-align parameter of preallocate filter is not aligned to 512");
+  const fileAlign = requestAlignment(file);
+  if (align % fileAlign !== 0) {
+    fail(`prealloc-align parameter of preallocate filter is not aligned to underlying node request alignment (${fileAlign})`);
+  }
+}
 
 export const preallocateDriver: DriverDef = {
   ...FILTER_DEFAULTS,
@@ -14,7 +28,7 @@ export const preallocateDriver: DriverDef = {
   getLength: filteredLength,
 
   open(ctx) {
-    openFilteredFile(ctx);
+    absorbOpts(ctx.options, openFilteredFile(ctx).bs);
   },
 
   /** `preallocate_child_perm`: keep file_end/data_end valid by not sharing write or resize. */
@@ -25,6 +39,8 @@ export const preallocateDriver: DriverDef = {
 
   /** `preallocate_reopen_prepare` takes prealloc-align and prealloc-size (the model keeps no preallocation state). */
   reopenPrepare(rs) {
+    const file = rs.bs.children.find((c) => c.name === "file");
+    if (file) absorbOpts(rs.options, file.bs);
     delete rs.options["prealloc-align"];
     delete rs.options["prealloc-size"];
   },
