@@ -52,9 +52,11 @@ function nullDriver(name: "null-co" | "null-aio"): DriverDef {
         fail("latency-ns is invalid");
       }
       const length = typeof size === "number" || typeof size === "bigint" ? BigInt(size) : 1n << 30n;
-      // bdrv_open_driver → bdrv_refresh_total_sectors: the length in whole sectors must not pass BDRV_MAX_LENGTH.
-      if (((length + 511n) / 512n) * 512n > BDRV_MAX_LENGTH) fail("Could not refresh total sector count: File too large");
-      ctx.node.size = Number(length);
+      // bdrv_open_driver → bdrv_refresh_total_sectors keeps null_getlength's length in whole sectors,
+      // rounded up (a size of 12345 is 12800 to the block layer), and it must not pass BDRV_MAX_LENGTH.
+      const sectors = ((length + 511n) / 512n) * 512n;
+      if (sectors > BDRV_MAX_LENGTH) fail("Could not refresh total sector count: File too large");
+      ctx.node.size = Number(sectors);
       // 7.2 reads zeros only when asked to; otherwise the caller's buffer stays as it was.
       const readZeroes = ctx.options["read-zeroes"];
       slot.set(ctx.node, { readZeroes: readZeroes === true || readZeroes === "on" });
