@@ -107,6 +107,8 @@ const HEADER_READ_UNFOLLOWED = ["copy-on-read", "quorum", "blkverify", "vmdk", "
  * mismatch", status 1).
  */
 export function headerReadIsUnfollowed(view: LiveView, ref: Json): boolean {
+  // An inline child is made by the same blockdev-add: its driver is in the dict.
+  if (ref !== null && typeof ref === "object" && !Array.isArray(ref) && typeof ref.driver === "string") return HEADER_READ_UNFOLLOWED.includes(ref.driver);
   const name = typeof ref === "string" ? ref : isNodeRef(ref) ? view.graph.resolve(ref.$node) : undefined;
   if (name === undefined || !view.graph.driverNode(name)) return false;
   const below = [name, ...view.graph.descendants(name)];
