@@ -34,6 +34,22 @@ export class EngineCrashedError extends BlockcheckError {
   }
 }
 
+/**
+ * An image the engine could not make as the scenario asked. `reason` is what qemu-img says about the
+ * image, as the transcript shows it on every engine (without qemu-img's `qemu-img: FILE: ` prefix);
+ * the message may say more (the command line).
+ */
+export class ImageCreateError extends BlockcheckError {
+  constructor(
+    code: string,
+    message: string,
+    readonly reason: string = message,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
 /** "killed by signal SIGABRT" / "exit code 1" / "still running": how a process ended, in a sentence. */
 export function describeExit(status: ExitStatus | undefined): string {
   if (!status) return "still running";

@@ -15,6 +15,7 @@ import { nodeLifecycle } from "./rules/node-lifecycle.js";
 import { nodeProperties } from "./rules/node-properties.js";
 import { unknownOption } from "./rules/options.js";
 import { parameters } from "./rules/parameters.js";
+import { imageSizes } from "./rules/image-size.js";
 import { scratchPaths } from "./rules/paths.js";
 import { secrets } from "./rules/secrets.js";
 import { permissionNames } from "./rules/permissions.js";
@@ -35,6 +36,7 @@ export const RULES: readonly Rule[] = [
   nodeLifecycle,
   iothreads,
   secrets,
+  imageSizes,
   scratchPaths,
   unsafeCommands,
   expectations,

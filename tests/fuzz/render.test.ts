@@ -25,6 +25,7 @@ const w = (text: string) => ({ kind: "word" as const, text });
 const scenario: FuzzScenario = {
   seed: 0,
   statements: [
+    { kind: "image", path: "base.qcow2", format: "qcow2", size: "1M" },
     { kind: "image", path: "top.qcow2", format: "qcow2", size: "1M", backing: "base.qcow2" },
     { kind: "throttle-group", id: "tg0" },
     { kind: "add", node: { name: "n0", driver: "null-co", options: [] } },
@@ -49,8 +50,8 @@ describe("rendering a generated scenario", () => {
     const r = renderScenario(scenario, { title: "forms", tags: ["fuzz"], comments: ["how it was found"] });
     expect(r.text.split("\n").slice(0, 4)).toEqual(["# how it was found", 'scenario "forms"', "tags fuzz", ""]);
     expect(loadScenario(r.text, "forms.scn").diagnostics).toEqual([]);
-    expect(r.lines.map((l) => l.start)).toEqual([5, 6, 7, 8, 12, 15, 16, 17, 18, 19]);
-    expect(r.lines[3]!.nodes).toEqual([9, 10]);
+    expect(r.lines.map((l) => l.start)).toEqual([5, 6, 7, 8, 9, 13, 16, 17, 18, 19, 20]);
+    expect(r.lines[4]!.nodes).toEqual([10, 11]);
   });
 
   it("quotes messages so that a $ is not a parameter", () => {
@@ -62,8 +63,8 @@ describe("rendering a generated scenario", () => {
     const plain = renderScenario(scenario, { title: "forms", tags: [] });
     const first = await runScenarioText(plain.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
     const outcomes = outcomesFrom(first.failures, plain.lines);
-    expect(outcomes[3]).toEqual({ kind: "graph", errors: ["Image is not in qcow2 format", undefined] });
-    expect(outcomes[2]).toEqual({ kind: "ok" });
+    expect(outcomes[4]).toEqual({ kind: "graph", errors: ["Image is not in qcow2 format", undefined] });
+    expect(outcomes[3]).toEqual({ kind: "ok" });
     expect(outcomes.filter((o) => o.kind === "error").length).toBeGreaterThan(0);
     const annotated = renderScenario(scenario, { title: "forms", tags: [], outcomes });
     expect(annotated.text).toContain(`  q0: qcow2 file=n0 -> error "Image is not in qcow2 format"\n`);

@@ -20,6 +20,7 @@ const make = (name: string, spec: Omit<ImageSpec, "path">) => writeImage(at(name
 
 describe("writeImage and readImageInfo", () => {
   it("round-trips a qcow2 image with a backing file and format", () => {
+    make("base.qcow2", { format: "qcow2", size: 1 << 20 });
     make("top.qcow2", { format: "qcow2", size: 1 << 20, backingFile: "base.qcow2", backingFormat: "qcow2" });
     expect(readImageInfo(at("top.qcow2"))).toEqual({
       format: "qcow2",
@@ -32,9 +33,19 @@ describe("writeImage and readImageInfo", () => {
   });
 
   it("keeps a relative backing path as written and allows a backing file without a format", () => {
-    make("t.qcow2", { format: "qcow2", size: 3 << 20, backingFile: "../base.img" });
-    expect(readImageInfo(at("t.qcow2"))).toMatchObject({ backingFile: "../base.img", virtualSize: 3 << 20 });
-    expect(readImageInfo(at("t.qcow2")).backingFormat).toBeUndefined();
+    make("base.img", { format: "raw", size: 1 << 20 });
+    mkdirSync(at("sub"));
+    make("sub/t.qcow2", { format: "qcow2", size: 3 << 20, backingFile: "../base.img" });
+    expect(readImageInfo(at("sub/t.qcow2"))).toMatchObject({ backingFile: "../base.img", virtualSize: 3 << 20 });
+    expect(readImageInfo(at("sub/t.qcow2")).backingFormat).toBeUndefined();
+  });
+
+  it("refuses a backing file that does not exist, or is not the qcow2 image it is said to be", () => {
+    expect(() => make("t.qcow2", { format: "qcow2", size: 1 << 20, backingFile: "nosuch.qcow2", backingFormat: "qcow2" })).toThrow(
+      "Could not open 'nosuch.qcow2': No such file or directory\nCould not open backing image.",
+    );
+    make("r.raw", { format: "raw", size: 1 << 20 });
+    expect(() => make("t.qcow2", { format: "qcow2", size: 1 << 20, backingFile: "r.raw", backingFormat: "qcow2" })).toThrow("Image is not in qcow2 format\nCould not open backing image.");
   });
 
   it("makes raw images sparse and rounds sizes up to 512 bytes, as qemu-img does", () => {

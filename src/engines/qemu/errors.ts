@@ -4,7 +4,7 @@
  */
 import { BlockcheckError } from "../../errors.js";
 import type { ExitStatus } from "../engine.js";
-import { describeExit, EngineCrashedError, EngineFailedError, EngineFeatureMissingError } from "../errors.js";
+import { describeExit, EngineCrashedError, EngineFailedError, EngineFeatureMissingError, ImageCreateError } from "../errors.js";
 
 export { describeExit };
 
@@ -78,13 +78,15 @@ export class QemuIoUnavailableError extends EngineFeatureMissingError {
   }
 }
 
-/** `qemu-img create` failed. */
-export class QemuImgError extends BlockcheckError {
+/** `qemu-img create` failed; `reason` is its message about the image, when it gave one. */
+export class QemuImgError extends ImageCreateError {
   constructor(
     readonly commandLine: string,
     readonly output: string,
+    reason?: string,
     options?: { cause?: unknown },
   ) {
-    super("E_QEMU_IMG", `qemu-img failed: ${commandLine}\n${output.trimEnd()}`, options);
+    const message = `qemu-img failed: ${commandLine}\n${output.trimEnd()}`;
+    super("E_QEMU_IMG", message, reason ?? message, options);
   }
 }

@@ -202,6 +202,10 @@ async function runQemuImgOnce(spec: ImageSpec, opts: CreateImageOptions): Promis
         : result.signal
           ? [`killed by signal ${result.signal}`, output].filter(Boolean).join("\n")
           : output || `exit code ${result.exitCode ?? "unknown"}, no output`;
-    throw new QemuImgError([opts.binary, ...args].join(" "), why);
+    // What qemu-img said about the image, when it ran to its end: error_reportf_err puts the
+    // program name and the file name in front, which no other engine has.
+    const exited = !result.timedOut && !result.isCanceled && !result.signal && output !== "";
+    const reason = exited ? output.replace(/^qemu-img: /, "").replace(`${spec.path}: `, "") : undefined;
+    throw new QemuImgError([opts.binary, ...args].join(" "), why, reason);
   }
 }

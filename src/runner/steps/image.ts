@@ -4,6 +4,7 @@ import { BlockcheckError } from "../../errors.js";
 import type { ImageStatement } from "../../language/ast.js";
 import { IMAGE_FORMAT_OPTIONS, IMAGE_FORMATS } from "../../language/schema.js";
 import type { ImageSpec } from "../../engines/engine.js";
+import { ImageCreateError } from "../../engines/errors.js";
 import type { StepContext } from "../context.js";
 import { StepError } from "../errors.js";
 import { normalizePlain } from "../graph-state.js";
@@ -48,7 +49,8 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
     await ctx.engine.createImage(spec);
   } catch (e) {
     if (!(e instanceof BlockcheckError)) throw e;
-    return finish(ctx, stmt, { ok: false, desc: normalizePlain(ctx, e.message) }, []);
+    const desc = e instanceof ImageCreateError ? e.reason : e.message;
+    return finish(ctx, stmt, { ok: false, desc: normalizePlain(ctx, desc) }, []);
   }
   formats.set(spec.path, format);
   return finish(ctx, stmt, { ok: true }, []);

@@ -30,6 +30,8 @@ describeWithQemu("updateQcow2BackingFile", () => {
   ] as const) {
     it(`writes what qemu-img rebase -u writes, for ${label}`, () => {
       writeImage(at("data.raw"), { path: "data.raw", format: "raw", size: 1 << 20 });
+      // qemu-img opens the backing file it is given.
+      writeImage(at("mid.qcow2"), { path: "mid.qcow2", format: "qcow2", size: 1 << 20 });
       for (const name of ["model.qcow2", "qemu.qcow2"]) writeImage(at(name), { path: name, format: "qcow2", size: 1 << 20, ...spec });
       updateQcow2BackingFile(at("model.qcow2"), "/some/where/base.qcow2", "qcow2");
       execFileSync(img, ["rebase", "-u", "-b", "/some/where/base.qcow2", "-F", "qcow2", at("qemu.qcow2")], { stdio: "pipe", cwd: dir });
@@ -39,6 +41,7 @@ describeWithQemu("updateQcow2BackingFile", () => {
 });
 
 it("drops the backing file and its format", () => {
+  writeImage(at("b.qcow2"), { path: "b.qcow2", format: "qcow2", size: 1 << 20 });
   writeImage(at("t.qcow2"), { path: "t.qcow2", format: "qcow2", size: 1 << 20, backingFile: "b.qcow2", backingFormat: "qcow2" });
   updateQcow2BackingFile(at("t.qcow2"), null, null);
   expect(readImageInfo(at("t.qcow2"))).toEqual({ format: "qcow2", virtualSize: 1 << 20, size: 0x30008, clusterSize: 65536 });

@@ -1,4 +1,5 @@
 import { BlockcheckError } from "../../../errors.js";
+import { ImageCreateError } from "../../errors.js";
 
 /**
  * The image file could not be opened or read. `errno` is the system error code ("ENOENT", "EACCES",
@@ -27,8 +28,8 @@ export class ImageFormatError extends BlockcheckError {
   }
 }
 
-/** An image that cannot be created as asked (e.g. a backing file on a raw image). */
-export class ImageSpecError extends BlockcheckError {
+/** An image that cannot be created as asked (e.g. a backing file on a raw image), in qemu-img's words. */
+export class ImageSpecError extends ImageCreateError {
   constructor(message: string) {
     super("E_IMAGE_SPEC", message);
   }

@@ -222,6 +222,22 @@ function readFields(image: ImageBytes): HeaderFields {
   };
 }
 
+/** Why the qcow2 driver would refuse a file that starts with `head` (its first bytes), or undefined. */
+export function qcow2OpenRefusal(head: Buffer): string | undefined {
+  const image: ImageBytes = {
+    size: head.length,
+    allocated: 0,
+    read: (offset, length) => {
+      const out = Buffer.alloc(length);
+      head.copy(out, 0, offset, Math.min(head.length, offset + length));
+      return out;
+    },
+  };
+  const fields = readFields(image);
+  if (fields.magic !== QCOW2_MAGIC) return "Image is not in qcow2 format";
+  return headerProblem(fields);
+}
+
 /** QEMU 7.2's objection to the header (qcow2_do_open's checks, in its order), or undefined. */
 function headerProblem(f: HeaderFields): string | undefined {
   if (f.version !== 2 && f.version !== 3) return `Unsupported qcow2 version ${f.version}`;
