@@ -6,6 +6,7 @@
 import type { QmpEvent, QmpReply } from "../engine.js";
 import { xBlockdevSetIothread } from "./aio-context/set-iothread-command.js";
 import { blockCommit } from "./commands/block-commit.js";
+import { blockResize } from "./commands/block-resize.js";
 import { blockStream } from "./commands/block-stream.js";
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
@@ -59,6 +60,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-commit", blockCommit],
   ["block-stream", blockStream],
   ["blockdev-mirror", blockdevMirror],
+  ["block_resize", blockResize],
   ...JOB_COMMANDS,
 ]);
 

@@ -26,6 +26,7 @@ export type BlockOp =
   | "mirror-source"
   | "mirror-target"
   | "replace"
+  | "resize"
   | "stream";
 
 /** What bdrv_backing_attach unblocks again: a backing file may still be committed into, streamed or backed up. */

@@ -1,0 +1,39 @@
+/**
+ * block_resize (blockdev.c `qmp_block_resize`): the node is found, its op blockers asked, and a
+ * BlockBackend of its own takes the resize permission (sharing everything) for `blk_truncate`, in a
+ * drained section; then it goes again.
+ */
+import { blkNewWithBs, blkUnref } from "../block-backend.js";
+import { bdrvTruncate } from "../data/truncate.js";
+import { withDrained } from "../drain.js";
+import type { BdsNode } from "../graph.js";
+import type { LayerState } from "../layer-state.js";
+import { opBlocker } from "../op-blockers.js";
+import { BLK_PERM_ALL, BLK_PERM_RESIZE } from "../perms.js";
+import { fail } from "../qmp-failure.js";
+import type { CommandHandler } from "./handler.js";
+
+/**
+ * `bdrv_lookup_bs(device, node_name)`: a device is a named BlockBackend, which qemu-storage-daemon
+ * never has, so only the node name can find anything.
+ */
+function lookupBs(state: LayerState, device: string | undefined, nodeName: string | undefined): BdsNode {
+  const bs = nodeName === undefined ? undefined : state.nodes.get(nodeName);
+  return bs ?? fail(`Cannot find device='${device ?? ""}' nor node-name='${nodeName ?? ""}'`);
+}
+
+export const blockResize: CommandHandler = (state, args) => {
+  const device = typeof args["device"] === "string" ? args["device"] : undefined;
+  const bs = lookupBs(state, device, typeof args["node-name"] === "string" ? args["node-name"] : undefined);
+  const size = Number(args["size"]);
+  if (size < 0) fail("Parameter 'size' expects a >0 size");
+  // QERR_DEVICE_IN_USE is formatted with `device`, which a call by node name leaves NULL.
+  if (opBlocker(bs, "resize") !== undefined) fail(`Device '${device ?? "(null)"}' is in use`);
+  const blk = blkNewWithBs(state, bs, BLK_PERM_RESIZE, BLK_PERM_ALL);
+  try {
+    withDrained(state, bs, () => bdrvTruncate(state, bs, size, false, "off", 0));
+  } finally {
+    blkUnref(state, blk);
+  }
+  return {};
+};
