@@ -7,6 +7,7 @@ import type { QmpEvent, QmpReply } from "../engine.js";
 import { xBlockdevSetIothread } from "./aio-context/set-iothread-command.js";
 import { blockCommit } from "./commands/block-commit.js";
 import { blockResize } from "./commands/block-resize.js";
+import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockStream } from "./commands/block-stream.js";
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
@@ -61,6 +62,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-stream", blockStream],
   ["blockdev-mirror", blockdevMirror],
   ["block_resize", blockResize],
+  ["blockdev-snapshot", blockdevSnapshot],
   ...JOB_COMMANDS,
 ]);
 

@@ -23,6 +23,7 @@ export type BlockOp =
   | "commit-source"
   | "commit-target"
   | "drive-del"
+  | "external-snapshot"
   | "mirror-source"
   | "mirror-target"
   | "replace"
