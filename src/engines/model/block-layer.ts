@@ -9,6 +9,7 @@ import { blockCommit } from "./commands/block-commit.js";
 import { blockResize } from "./commands/block-resize.js";
 import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockStream } from "./commands/block-stream.js";
+import { blockSetWriteThreshold } from "./commands/write-threshold.js";
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
 import { xBlockdevChange } from "./commands/x-blockdev-change.js";
@@ -63,6 +64,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["blockdev-mirror", blockdevMirror],
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
+  ["block-set-write-threshold", blockSetWriteThreshold],
   ...JOB_COMMANDS,
 ]);
 

@@ -108,6 +108,8 @@ export interface BdsNode {
   quiesce?: number;
   /** bs->recursive_quiesce_counter: subtree drained sections started at the node. */
   recursiveQuiesce?: number;
+  /** bs->write_threshold_offset (block-set-write-threshold); 0 or absent: none. */
+  writeThreshold?: number;
   /** bs->dirty_bitmaps, oldest first (a mirror job's, while it runs). */
   dirtyBitmaps?: DirtyBitmapInfo[];
   /** Op blockers set by other means than an edge (mirror's replace blocker), see op-blockers.ts. */

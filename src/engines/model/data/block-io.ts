@@ -185,6 +185,18 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
   }
 }
 
+/**
+ * `bdrv_write_threshold_check_write`, from bdrv_co_write_req_prepare: a write or discard that ends
+ * past the node's threshold announces by how much, once; the threshold is then off.
+ */
+function writeThresholdCheck(host: DriverHost, bs: BdsNode, offset: number, bytes: number): void {
+  const threshold = bs.writeThreshold ?? 0;
+  const end = offset + bytes;
+  if (threshold === 0 || threshold >= end) return;
+  host.emit("BLOCK_WRITE_THRESHOLD", { "node-name": bs.name, "amount-exceeded": end - threshold, "write-threshold": threshold });
+  bs.writeThreshold = 0;
+}
+
 /** `bdrv_set_dirty`: every enabled dirty bitmap of the node (a mirror job's) records the range. */
 function setDirty(bs: BdsNode, offset: number, bytes: number): void {
   if (!bs.dirtyBitmaps || bytes === 0) return;
@@ -197,6 +209,7 @@ function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, d
     bdrvDebugEvent(bs, "pwritev_done");
     ioFail(Errno.EPERM);
   }
+  writeThresholdCheck(host, bs, offset, data.length);
   const detect = bs.options["detect-zeroes"];
   if ((detect === "on" || detect === "unmap") && !(flags & BDRV_REQ_ZERO_WRITE) && bs.driver.pwriteZeroes && data.isZero()) {
     flags |= BDRV_REQ_ZERO_WRITE;
@@ -282,6 +295,7 @@ export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, byte
 
 function discardPieces(host: DriverHost, bs: BdsNode, offset: number, bytes: number, pdiscard: NonNullable<BdsNode["driver"]["pdiscard"]>): void {
   if (bs.readOnly) ioFail(Errno.EPERM);
+  writeThresholdCheck(host, bs, offset, bytes);
   const align = Math.max(bs.driver.ioLimits?.(bs).pdiscardAlignment ?? 0, requestAlignment(bs));
   let head = offset % align;
   const tail = (offset + bytes) % align;

@@ -187,7 +187,7 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
       direct: optBool(node.options["cache.direct"]),
       "no-flush": optBool(node.options["cache.no-flush"]),
     },
-    write_threshold: 0,
+    write_threshold: node.writeThreshold ?? 0,
   });
   // bdrv_query_dirty_bitmaps: newest first.
   if (node.dirtyBitmaps?.length) {
