@@ -236,7 +236,7 @@ function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, d
 }
 
 /** `supported_zero_flags`, the part that matters here. */
-function supportedZeroFlags(bs: BdsNode): number {
+export function supportedZeroFlags(bs: BdsNode): number {
   if (!bs.driver.pwriteZeroes) return 0;
   return BDRV_REQ_NO_FALLBACK | (bs.driver.supportsZeroUnmap?.(bs) ? BDRV_REQ_MAY_UNMAP : 0);
 }

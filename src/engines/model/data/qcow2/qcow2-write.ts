@@ -1,12 +1,15 @@
 /**
  * Writing guest data into a qcow2 image (block/qcow2.c `qcow2_co_pwritev_part`, block/qcow2-cluster.c
  * `qcow2_alloc_host_offset` with `handle_copied`, `handle_alloc`, `calculate_l2_meta`,
- * `perform_cow` and `qcow2_alloc_cluster_link_l2`), and compressed writes
- * (`qcow2_co_pwritev_compressed_part`). Clusters that can be written in place are; others get
- * new clusters, in runs as QEMU allocates them, with the untouched head and tail of each new
- * cluster copied from what the guest saw there before (the backing file, zeros, the old cluster).
+ * `handle_alloc_space`, `merge_cow`, `perform_cow` and `qcow2_alloc_cluster_link_l2`), and
+ * compressed writes (`qcow2_co_pwritev_compressed_part`). Clusters that can be written in place
+ * are; others get new clusters, in runs as QEMU allocates them, with the untouched head and tail
+ * of each new cluster copied from what the guest saw there before (the backing file, zeros, the old
+ * cluster), or zeroed in one request when nothing below holds them.
  */
-import { bdrvPwritev } from "../block-io.js";
+import { bdrvIsAllocatedAbove } from "../block-status.js";
+import { bdrvPwritev, bdrvPwriteZeroes, supportedZeroFlags } from "../block-io.js";
+import { BDRV_REQ_NO_FALLBACK } from "../request-flags.js";
 import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { deflateCluster } from "./qcow2-compress.js";
@@ -27,6 +30,8 @@ interface L2Meta {
   keepOld: boolean;
   cowStart: { offset: number; bytes: number };
   cowEnd: { offset: number; bytes: number };
+  /** handle_alloc_space zeroed the COW regions already. */
+  skipCow?: boolean;
 }
 
 const INV = -1;
@@ -151,18 +156,14 @@ function allocHostOffset(q: Qcow2Ctx, offset: number, bytes: number): { host: nu
   return { host: hostOffset, bytes: bytes - remaining, metas };
 }
 
-/** `perform_cow`, read side: what the guest saw in the COW regions before the write. */
-function cowData(q: Qcow2Ctx, m: L2Meta): { offset: number; data: Data }[] {
-  const out: { offset: number; data: Data }[] = [];
-  for (const region of [m.cowStart, m.cowEnd]) {
-    if (region.bytes === 0) continue;
-    const data = qcow2Preadv(q, m.offset + region.offset, region.bytes);
-    // A backing that leaves the buffer alone (null-co without read-zeroes) leaves QEMU's COW bounce
-    // buffer uninitialised, and QEMU writes that into the new cluster.
-    if (data.segments.some((seg) => seg.kind === "untouched")) throw new ModelIoUnsupportedError("copy-on-write from a backing node that leaves the buffer uninitialised");
-    out.push({ offset: m.allocOffset + region.offset, data });
-  }
-  return out;
+/** `perform_cow`, read side: what the guest saw in one COW region before the write. */
+function cowRegion(q: Qcow2Ctx, m: L2Meta, region: { offset: number; bytes: number }): Data {
+  if (region.bytes === 0) return Data.EMPTY;
+  const data = qcow2Preadv(q, m.offset + region.offset, region.bytes);
+  // A backing that leaves the buffer alone (null-co without read-zeroes) leaves QEMU's COW bounce
+  // buffer uninitialised, and QEMU writes that into the new cluster.
+  if (data.segments.some((seg) => seg.kind === "untouched")) throw new ModelIoUnsupportedError("copy-on-write from a backing node that leaves the buffer uninitialised");
+  return data;
 }
 
 /** `qcow2_alloc_cluster_link_l2`: the new entries go in; old clusters of a moved run are freed. */
@@ -179,15 +180,70 @@ function linkL2(q: Qcow2Ctx, m: L2Meta): void {
   if (!m.keepOld) for (const e of old) img.freeAnyCluster(e, { node: q.data, external: q.hasDataFile }, false);
 }
 
-/** `qcow2_co_pwritev_part`. */
+/** `is_unallocated`: no layer of the chain, the qcow2 node down, holds the range. */
+function isUnallocated(q: Qcow2Ctx, offset: number, bytes: number): boolean {
+  if (bytes === 0) return true;
+  const r = bdrvIsAllocatedAbove(q.host, q.node, null, false, offset, bytes);
+  return r.depth === 0 && r.pnum === bytes;
+}
+
+/**
+ * `handle_alloc_space`: where both COW regions of a new run would copy nothing (nothing below holds
+ * them), the run's span from the head to the tail is zeroed in one request that must not fall back
+ * to writing zeros (for a file: fallocate, which also grows it), and the COW is skipped.
+ */
+function handleAllocSpace(q: Qcow2Ctx, metas: L2Meta[]): void {
+  if (!(supportedZeroFlags(q.data) & BDRV_REQ_NO_FALLBACK)) return;
+  for (const m of metas) {
+    if (m.cowStart.bytes === 0 && m.cowEnd.bytes === 0) continue;
+    if (!isUnallocated(q, m.offset + m.cowStart.offset, m.cowStart.bytes) || !isUnallocated(q, m.offset + m.cowEnd.offset, m.cowEnd.bytes)) continue;
+    const bytes = m.cowEnd.offset + m.cowEnd.bytes - m.cowStart.offset;
+    try {
+      bdrvPwriteZeroes(q.host, q.data, m.allocOffset + m.cowStart.offset, bytes, BDRV_REQ_NO_FALLBACK);
+    } catch (e) {
+      if (e instanceof IoError && e.errno === Errno.ENOTSUP) continue;
+      throw e;
+    }
+    m.skipCow = true;
+  }
+}
+
+/** `merge_cow`: the run whose COW regions the write lies exactly between, to go out as one request. */
+function mergeCow(offset: number, bytes: number, metas: L2Meta[]): L2Meta | undefined {
+  return metas.find(
+    (m) =>
+      (m.cowStart.bytes !== 0 || m.cowEnd.bytes !== 0) &&
+      !m.skipCow &&
+      m.offset + m.cowStart.offset + m.cowStart.bytes === offset &&
+      m.offset + m.cowEnd.offset === offset + bytes,
+  );
+}
+
+/** `perform_cow`: the regions read, then written with the guest data between them when merged. */
+function performCow(q: Qcow2Ctx, m: L2Meta, merged: Data | undefined): void {
+  if ((m.cowStart.bytes === 0 && m.cowEnd.bytes === 0) || m.skipCow) return;
+  const [start, end] = [m.cowStart, m.cowEnd].map((region) => ({ offset: m.allocOffset + region.offset, data: cowRegion(q, m, region) }));
+  if (merged) {
+    bdrvPwritev(q.host, q.data, start!.offset, Data.concat([start!.data, merged, end!.data]));
+    return;
+  }
+  for (const c of [start!, end!]) if (c.data.length > 0) bdrvPwritev(q.host, q.data, c.offset, c.data);
+}
+
+/** `qcow2_co_pwritev_part` and `qcow2_co_pwritev_task`. */
 export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
   let done = 0;
   while (done < data.length) {
     const a = allocHostOffset(q, offset + done, data.length - done);
-    const cow = a.metas.flatMap((m) => cowData(q, m));
-    for (const c of cow) bdrvPwritev(q.host, q.data, c.offset, c.data);
-    bdrvPwritev(q.host, q.data, a.host, data.slice(done, a.bytes));
-    for (const m of a.metas) linkL2(q, m);
+    const piece = data.slice(done, a.bytes);
+    handleAllocSpace(q, a.metas);
+    const merged = mergeCow(offset + done, a.bytes, a.metas);
+    if (!merged) bdrvPwritev(q.host, q.data, a.host, piece);
+    // qcow2_handle_l2meta: each run's COW, then its L2 entries.
+    for (const m of a.metas) {
+      performCow(q, m, m === merged ? piece : undefined);
+      linkL2(q, m);
+    }
     done += a.bytes;
   }
 }
