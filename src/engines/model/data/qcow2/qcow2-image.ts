@@ -175,10 +175,14 @@ export class Qcow2Image {
 
   /** `set_l2_entry`, written back. */
   setL2Entry(l2Offset: number, index: number, entry: bigint): void {
-    this.l2Table(l2Offset)[index] = entry;
-    const buf = Buffer.alloc(8);
-    buf.writeBigUInt64BE(entry);
-    this.write(l2Offset + index * 8, Data.bytes(buf));
+    const table = this.l2Table(l2Offset);
+    table[index] = entry;
+    // QEMU writes a changed L2 table back from its cache whole (qcow2_cache_entry_flush; the
+    // default cache entry is the cluster), which matters when its first, all-zero write was a
+    // hole punched past the end of the file (detect-zeroes=unmap below).
+    const buf = Buffer.alloc(table.length * 8);
+    for (let i = 0; i < table.length; i++) if (table[i]) buf.writeBigUInt64BE(table[i]!, i * 8);
+    this.write(l2Offset, Data.bytes(buf));
   }
 
   /** `qcow2_write_l1_entry`. */
