@@ -174,9 +174,11 @@ export class Qcow2Image {
   }
 
   /** `set_l2_entry`, written back. */
-  setL2Entry(l2Offset: number, index: number, entry: bigint): void {
+  setL2Entry(l2Offset: number, index: number, entry: bigint, writeBack = true): void {
     const table = this.l2Table(l2Offset);
     table[index] = entry;
+    // A caller changing several entries of one table writes it back with the last.
+    if (!writeBack) return;
     // QEMU writes a changed L2 table back from its cache whole (qcow2_cache_entry_flush; the
     // default cache entry is the cluster), which matters when its first, all-zero write was a
     // hole punched past the end of the file (detect-zeroes=unmap below).
