@@ -9,7 +9,7 @@
  */
 import { readdir, readFile, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { FileSystemError, isErrnoException } from "../file-errors.js";
@@ -176,8 +176,10 @@ function release(dir: string): void {
 export async function sweepStaleScratch(parent: string = os.tmpdir()): Promise<string[]> {
   const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
   const removed: string[] = [];
-  for (const e of entries) {
-    if (!e.isDirectory() || !e.name.startsWith(PREFIX)) continue;
+  // Every failing scenario keeps its directory (without an owner file), so thousands can pile up
+  // in a day: a stat that finds no owner file costs a microsecond, a read that fails far more.
+  const owned = entries.filter((e) => e.isDirectory() && e.name.startsWith(PREFIX) && statSync(path.join(parent, e.name, OWNER_FILE), { throwIfNoEntry: false }));
+  for (const e of owned) {
     const dir = path.join(parent, e.name);
     const stamp = await readFile(path.join(dir, OWNER_FILE), "utf8").catch(() => undefined);
     if (stamp === undefined || ownerAlive(stamp.trim())) continue;
