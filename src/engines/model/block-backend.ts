@@ -5,12 +5,12 @@
  * from the child), `blk_unref` detaches it and takes it off the list.
  */
 import { withDrained } from "./drain.js";
-import type { BdsNode, BlockBackend } from "./graph.js";
+import type { BdsNode, BlockBackend, Child } from "./graph.js";
 import { attachEdge, detachAndRelease } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
-import { runInTransaction } from "./transaction.js";
+import { runInTransaction, type Transaction } from "./transaction.js";
 
 /** A BlockBackend with the permissions it will take (blk_new). */
 export interface PendingBackend {
@@ -28,15 +28,20 @@ export function blkNew(state: LayerState, perm: number, shared: number): Pending
 
 /** `blk_insert_bs` → `bdrv_root_attach_child`: throws the permission refresh's QmpFailure. */
 export function blkInsertBs(state: LayerState, blk: PendingBackend, bs: BdsNode): void {
-  runInTransaction((tran) => {
-    blk.bb.root = attachEdge({ kind: "bb", bb: blk.bb }, bs, "root", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, tran, { perm: blk.perm, shared: blk.shared });
-    tran.add({
-      abort: () => {
-        blk.bb.root = null;
-      },
-    });
-    refreshPerms(state, [bs], tran);
+  runInTransaction((tran) => attachRoot(state, blk, bs, tran));
+}
+
+/** The root edge and the refresh from `bs`, inside a caller's transaction. */
+export function attachRoot(state: LayerState, blk: PendingBackend, bs: BdsNode, tran: Transaction): Child {
+  const root = attachEdge({ kind: "bb", bb: blk.bb }, bs, "root", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, tran, { perm: blk.perm, shared: blk.shared });
+  blk.bb.root = root;
+  tran.add({
+    abort: () => {
+      blk.bb.root = null;
+    },
   });
+  refreshPerms(state, [bs], tran);
+  return root;
 }
 
 /** `blk_new_with_bs`: both, and on failure the BlockBackend is gone again. */

@@ -6,10 +6,10 @@
  */
 import { resolve } from "node:path";
 import { fullBackingFilename } from "./backing-filename.js";
-import { blkUnrefDrains } from "./block-backend.js";
+import { attachRoot, blkNew, blkUnrefDrains, type PendingBackend } from "./block-backend.js";
 import { findDriver, probeDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
-import { type BdsNode, type BlockBackend, type Child, type Flat } from "./graph.js";
+import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, relaxPerms, registerNode, removeEdge } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
@@ -19,7 +19,7 @@ import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "../../qapi/qdict-order.js";
-import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_IMAGE, BDRV_CHILD_PRIMARY } from "./roles.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
 import type { Transaction } from "./transaction.js";
 
 /** BLOCK_PROBE_BUF_SIZE: what find_image_format reads for the probes. */
@@ -110,13 +110,11 @@ export class NodeOpener {
    * which a driver's own child permissions may depend on (copy-before-write's do): the open can
    * fail on a conflict that the graph after the open would not have.
    */
-  private attachProbe(file: BdsNode): Child {
-    const bb: BlockBackend = { serial: this.state.nextSerial(), root: null };
-    this.state.backends.add(bb);
-    this.tran.add({ abort: () => this.state.backends.delete(bb) });
-    bb.root = attachEdge({ kind: "bb", bb }, file, "root", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, this.tran, { perm: 0, shared: BLK_PERM_ALL });
-    refreshPerms(this.state, [file], this.tran);
-    return bb.root;
+  private attachProbe(file: BdsNode): PendingBackend {
+    const blk = blkNew(this.state, 0, BLK_PERM_ALL);
+    this.tran.add({ abort: () => this.state.backends.delete(blk.bb) });
+    attachRoot(this.state, blk, file, this.tran);
+    return blk;
   }
 
   /**
@@ -126,15 +124,13 @@ export class NodeOpener {
    * AioContext is left out: it can only matter for a file in an iothread, and a blockdev-add over
    * one either stays where a pinned user keeps it or takes QEMU 7.2 down before this point.
    */
-  private detachProbe(c: Child, opened: boolean): void {
-    const bb = c.parent.kind === "bb" ? c.parent.bb : null;
-    blkUnrefDrains(this.state, c.bs);
-    removeEdge(c, this.tran);
-    if (bb) {
-      bb.root = null;
-      this.state.backends.delete(bb);
-    }
-    if (opened) relaxPerms(this.state, c.bs);
+  private detachProbe(blk: PendingBackend, opened: boolean): void {
+    const root = blk.bb.root!;
+    blkUnrefDrains(this.state, root.bs);
+    removeEdge(root, this.tran);
+    blk.bb.root = null;
+    this.state.backends.delete(blk.bb);
+    if (opened) relaxPerms(this.state, root.bs);
   }
 
   /**
