@@ -9,7 +9,9 @@
  *   BLOCKCHECK_BENCH_IOTESTS_QEMU as its qemu-system (docs/performance.md says how to get the tree
  *   from QEMU v7.2.0 and run it on distro binaries);
  * - model scenarios/s on BLOCKCHECK_BENCH_GENERATED (default 10,000) generated scenarios, in a
- *   temporary project: one `run --update` pass that writes the goldens, then the timed compare pass.
+ *   temporary project: one `run --update` pass that writes the goldens, then the timed compare pass
+ *   (`--ci`: every scenario runs), and two local runs as on every save, with the model results the
+ *   last run kept (src/runner/result-cache.ts): nothing changed, and one file changed.
  *
  * Every row runs BLOCKCHECK_BENCH_REPS times (default 5; the generated rows 3), the rows interleaved
  * so a change in machine load hits all of them alike, and the median is printed with min and max.
@@ -170,10 +172,26 @@ export async function run(): Promise<void> {
     if (generatedCount > 0) {
       gen = generatedProject(generatedCount);
       const dir = gen;
-      wall(process.execPath, [path.join(root, "bin/blockcheck.js"), "run", "--update", "-r", "tap", "-o", path.join(dir, "update.tap")], dir);
+      wall(process.execPath, [path.join(root, "bin/blockcheck.js"), "run", "--update", "-r", "tap", "-o", path.join(dir, "update.tap")], dir, { ...process.env, CI: "" });
+      const n = generatedCount.toLocaleString("en");
+      const local = { ...process.env, CI: "" };
+      // The file one of the "one changed" rows edits: a comment added, then taken away.
+      const edited = path.join(dir, "tests/scenarios/g0/s1.scn");
+      let flip = false;
+      const editOne = () => writeFileSync(edited, generatedScenario(1) + ((flip = !flip) ? "# edited\n" : ""));
       for (const { tree, tag } of trees) {
         const cli = path.join(tree, "bin/blockcheck.js");
-        rows.push({ label: `${tag}${generatedCount.toLocaleString("en")} generated scenarios, model`, runs: generatedCount, maxReps: 3, times: [], measure: () => wall(process.execPath, [cli, "run", "--ci", "-r", "tap", "-o", path.join(dir, "run.tap")], dir) });
+        const tap = ["-r", "tap", "-o", path.join(dir, "run.tap")];
+        rows.push({ label: `${tag}${n} generated scenarios, model`, runs: generatedCount, maxReps: 3, times: [], measure: () => wall(process.execPath, [cli, "run", "--ci", ...tap], dir) });
+        // A local run, as on every save: model results kept from the last run (result-cache.ts).
+        rows.push({ label: `${tag}${n} generated scenarios, model, local run, none changed`, runs: generatedCount, maxReps: 3, times: [], measure: () => wall(process.execPath, [cli, "run", ...tap], dir, local) });
+        rows.push({
+          label: `${tag}${n} generated scenarios, model, local run, one changed`,
+          runs: generatedCount,
+          maxReps: 3,
+          times: [],
+          measure: () => (editOne(), wall(process.execPath, [cli, "run", ...tap], dir, local)),
+        });
       }
     }
     for (let i = 0; i < reps; i++) {

@@ -3,7 +3,8 @@
  * dist/, and run as a user runs bin/blockcheck.js: its version, a check, a run on the model and on
  * QEMU, and a model run on worker threads (the worker is a separate entry the runner finds beside it).
  * Commands run from the CommonJS bundle with V8's code cache and keep loaded scenarios, both in the
- * user's cache directory; the help and the version do not touch it.
+ * user's cache directory; the help and the version do not touch it. A local run on the model reports
+ * the files that passed and did not change as cached (.blockcheck/results.json).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -82,21 +83,45 @@ describe("the bundled CLI", () => {
     }
   });
 
+  it("reports an unchanged corpus's model results from the last run, and runs only what changed", () => {
+    withGeneratedProject((dir) => {
+      const cached = bundled(["run", "-j", "2"], { cwd: dir, cores: 4 });
+      expect(cached).toMatchObject({ code: 0, stderr: "" });
+      expect(cached.stdout).toMatch(/^PASS s0 \(model\) \S+ \(cached\)$/m);
+      expect(cached.stdout).toMatch(/^70 passed \(70 cached\), 0 failed, 0 skipped \(70 runs\) in \S+$/m);
+      writeFileSync(path.join(dir, "tests/scenarios/s3.scn"), generatedScenario(3) + "# changed\n");
+      const one = bundled(["run", "-j", "2"], { cwd: dir, cores: 4 });
+      expect(one.stdout).toMatch(/^PASS s3 \(model\) \S+$/m);
+      expect(one.stdout).toMatch(/^70 passed \(69 cached\), /m);
+      // CI, and the caches turned off, run everything.
+      for (const env of [{ CI: "true" }, { BLOCKCHECK_CACHE: "off" }] as Array<Record<string, string>>) {
+        expect(bundled(["run", "-j", "2"], { cwd: dir, cores: 4, env }).stdout).toMatch(/^70 passed, 0 failed, 0 skipped \(70 runs\) in \S+ on 2 model threads$/m);
+      }
+    });
+  });
+
   it("runs a model corpus on worker threads", () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "bc-bundle-"));
-    try {
-      writeFileSync(path.join(dir, "package.json"), '{ "name": "bundle", "private": true }\n');
-      mkdirSync(path.join(dir, "tests/scenarios"), { recursive: true });
-      for (let i = 0; i < 70; i++) writeFileSync(path.join(dir, "tests/scenarios", `s${i}.scn`), generatedScenario(i));
-      expect(bundled(["run", "--update", "-j", "2"], { cwd: dir, cores: 4 })).toMatchObject({ code: 0 });
+    withGeneratedProject((dir) => {
       const r = bundled(["run", "--ci", "-j", "2", "-r", "json", "-o", "run.json"], { cwd: dir, cores: 4 });
       expect(r.stdout).toMatch(/^70 passed, 0 failed, 0 skipped \(70 runs\) in \S+ on 2 model threads$/m);
       expect(r.code).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
+
+/** `body` in a throwaway project of 70 generated scenarios whose goldens one --update run wrote. */
+function withGeneratedProject(body: (dir: string) => void): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bc-bundle-"));
+  try {
+    writeFileSync(path.join(dir, "package.json"), '{ "name": "bundle", "private": true }\n');
+    mkdirSync(path.join(dir, "tests/scenarios"), { recursive: true });
+    for (let i = 0; i < 70; i++) writeFileSync(path.join(dir, "tests/scenarios", `s${i}.scn`), generatedScenario(i));
+    expect(bundled(["run", "--update", "-j", "2"], { cwd: dir, cores: 4 })).toMatchObject({ code: 0 });
+    body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describeWithQemu("the bundled CLI on QEMU", () => {
   it("runs a scenario on the qemu engine", () => {

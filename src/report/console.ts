@@ -74,7 +74,7 @@ export function consoleReporter(ctx: ReporterContext): Reporter {
 function statusLine(r: ScenarioResult, paint: (c: number, s: string) => string): string {
   if (r.status === "skip") return `${paint(33, "SKIP")} ${r.id} (${r.skipReason ?? "skipped"})`;
   const word = r.status === "pass" ? paint(32, "PASS") : paint(31, "FAIL");
-  return `${word} ${r.id} ${formatDuration(r.durationMs)}`;
+  return `${word} ${r.id} ${formatDuration(r.durationMs)}${r.cached ? " (cached)" : ""}`;
 }
 
 function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s: string) => string, threads?: number): string {
@@ -84,7 +84,8 @@ function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s
     out.push("", paint(1, "Failures:"));
     for (const r of failures) out.push("", renderFailure(r, paint));
   }
-  const ran = s.results.filter((r) => r.status !== "skip");
+  // A cached result ran in an earlier run: its time is not this run's.
+  const ran = s.results.filter((r) => r.status !== "skip" && !r.cached);
   const slowest = [...ran].sort((a, b) => b.durationMs - a.durationMs || cmp(a.id, b.id)).slice(0, SLOWEST);
   if (slowest.length > 0) {
     out.push("", paint(1, "Slowest:"));
@@ -104,7 +105,8 @@ function renderSummary(s: RunSummary, ctx: ReporterContext, paint: (c: number, s
     out.push("", paint(1, `${what} (${s.orphans.length}):`), ...s.orphans.map((o) => `  ${o}`));
   }
   const count = (st: string) => s.results.filter((r) => r.status === st).length;
-  const parts = [`${count("pass")} passed`, `${count("fail")} failed`, `${count("skip")} skipped`];
+  const cached = s.results.filter((r) => r.cached && r.status === "pass").length;
+  const parts = [`${count("pass")} passed${cached > 0 ? ` (${cached} cached)` : ""}`, `${count("fail")} failed`, `${count("skip")} skipped`];
   if (s.notRun > 0) parts.push(`${s.notRun} not run (--bail)`);
   const on = threads !== undefined ? ` on ${threads} model threads` : "";
   out.push("", `${parts.join(", ")} (${s.results.length + s.notRun} runs) in ${formatDuration(s.durationMs)}${on}`);

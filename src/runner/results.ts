@@ -53,6 +53,8 @@ export interface ScenarioResult {
    * error, or not-compared (the run did not finish); `pending` is the `.out.bad`/`.out.new` written.
    */
   golden?: { file: string; status: string; engineReason?: string; pending?: string };
+  /** Not run: a model run whose file, golden and options are as when it last passed (result-cache.ts). */
+  cached?: true;
 }
 
 export interface RunInfo {

@@ -22,6 +22,7 @@ import { slowestFirst } from "./order.js";
 import { runPool } from "./pool.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
+import type { CachedFile, ResultCache } from "./result-cache.js";
 import { runInstance } from "./run-instance.js";
 import { WarmPool, type Warmed } from "./warm-pool.js";
 import { sweepStaleScratch } from "./scratch.js";
@@ -90,6 +91,13 @@ export interface RunOptions {
   freshQemu?: boolean;
   /** Keep loaded scenarios across runs here (load-cache.ts); every file is loaded afresh without. */
   loadCache?: Omit<LoadCacheConfig, "files">;
+  /**
+   * Model results kept across runs (result-cache.ts): files known to pass as they are report their
+   * kept results instead of running, and this run's passes are recorded in it. Used only on the
+   * model alone, outside CI, and with nothing that needs a run to happen (--keep-scratch,
+   * --pictures, a trace, an injected loader or clock); the caller writes it out.
+   */
+  resultCache?: ResultCache;
 }
 
 /** What planning needs of an instance: a loaded one, or a worker's reference to one. */
@@ -149,13 +157,34 @@ async function runPlanned(
   onWorkers: (w: ModelWorkers) => void,
 ): Promise<RunSummary> {
   let workers: ModelWorkers | undefined;
-  const { all, instances: planned, failures } = await plan<ScenarioInstance | InstanceRef>(opts, async (files) => {
-    const count = canUseWorkers(opts) ? workerCount(files.length, Math.min(opts.jobs, opts.modelWorkers ?? 0)) : 0;
-    if (count < 2) return loadAll(files, opts);
-    const loaded = await ModelWorkers.load(files, count, workerOptions(opts, runId, files.length));
-    onWorkers((workers = loaded.workers));
-    return loaded;
+  const cache = resultCacheOf(opts);
+  const hits = new Set<Planned>();
+  const cachedById = new Map<string, ScenarioResult>();
+  const misses: ScenarioFile[] = [];
+  const { all, instances: selected, failures } = await plan<ScenarioInstance | InstanceRef | Planned>(opts, async (files) => {
+    const known = new Map<ScenarioFile, CachedFile>();
+    for (const f of files) {
+      const hit = cache?.probe(f);
+      if (hit) known.set(f, hit);
+      else misses.push(f);
+    }
+    const count = canUseWorkers(opts) ? workerCount(misses.length, Math.min(opts.jobs, opts.modelWorkers ?? 0)) : 0;
+    let loaded: { instances: Array<ScenarioInstance | InstanceRef>; failures: LoadFailure[] };
+    if (count < 2) loaded = await loadAll(misses, opts);
+    else {
+      const started = await ModelWorkers.load(misses, count, workerOptions(opts, runId, misses.length));
+      onWorkers((workers = started.workers));
+      loaded = started;
+    }
+    if (known.size === 0) return loaded;
+    for (const hit of known.values()) {
+      for (const inst of hit.instances) hits.add(inst);
+      for (const [id, r] of hit.results) cachedById.set(id, r);
+    }
+    // In file order, as without the cache: --shard deals the runs out in that order.
+    return { instances: inFileOrder(files, known, loaded.instances, opts.cwd), failures: loaded.failures };
   });
+  const planned = hits.size === 0 ? selected : selected.filter((i) => !hits.has(i));
   // Model workers share their scenarios out by themselves; everything else runs in lanes here.
   const instances = workers || opts.jobs < 2 ? planned : slowestFirst(planned as ScenarioInstance[], opts.previousTimes, opts.engines);
   await opts.preflight?.(instances as ScenarioInstance[]);
@@ -172,6 +201,15 @@ async function runPlanned(
     reporter.onScenarioEnd(r);
   };
   for (const f of failures) for (const engine of opts.engines) emit(loadFailureResult(f, engine));
+  if (hits.size > 0) {
+    for (const inst of selected) {
+      const r = hits.has(inst) ? cachedById.get(resultId(inst.name, inst.suffix, "model")) : undefined;
+      if (!r) continue;
+      reporter.onScenarioStart(r.id);
+      cache!.settle(r);
+      emit(r);
+    }
+  }
 
   const stopEarly = opts.bail && failures.length > 0;
   // An error that is no scenario's (no scratch directory can be made: the disk is full) stops the
@@ -236,6 +274,7 @@ async function runPlanned(
   // Only a run of every scenario can tell that a golden has none; and a tree with no scenario at all
   // (a mistyped scenario root, with --pass-with-none) says nothing about the goldens, so none is an orphan.
   const fullRun = opts.paths.length === 0 && isUnfiltered(opts.selection) && all.length + failures.length > 0;
+  if (cache) recordResults(cache, misses, all, results, opts.cwd, fullRun);
   const orphans = fullRun ? await orphanGoldens(opts, all, failures).catch((e: unknown) => ((lateError = e), [])) : [];
   const pruned = orphans.length > 0 && opts.prune && !opts.ci;
   if (pruned) {
@@ -256,6 +295,46 @@ async function runPlanned(
   reporter.onRunEnd(summary);
   if (lateError !== undefined) throw lateError;
   return summary;
+}
+
+/** The result cache, when this run may use it (see RunOptions.resultCache). */
+function resultCacheOf(opts: RunOptions): ResultCache | undefined {
+  const modelAlone = opts.engines.length === 1 && opts.engines[0] === "model";
+  const runsNeeded = opts.keepScratch || opts.pictures === true || opts.trace !== undefined || opts.loader !== undefined || opts.now !== undefined;
+  return modelAlone && !opts.ci && !runsNeeded ? opts.resultCache : undefined;
+}
+
+/** The instances of files the cache answered and of files loaded, in the order of `files`. */
+function inFileOrder<I>(files: readonly ScenarioFile[], known: ReadonlyMap<ScenarioFile, CachedFile>, loaded: readonly (I & Planned)[], cwd: string): Array<I | Planned> {
+  const out: Array<I | Planned> = [];
+  let next = 0;
+  for (const f of files) {
+    const hit = known.get(f);
+    if (hit) {
+      out.push(...hit.instances);
+      continue;
+    }
+    const shown = path.relative(cwd, f.abs) || f.abs;
+    while (next < loaded.length && loaded[next]!.file === shown) out.push(loaded[next++]!);
+  }
+  return out;
+}
+
+/** Keep what this run learnt: the files that ran, every run of each done, and passed. */
+function recordResults(cache: ResultCache, ran: readonly ScenarioFile[], all: readonly Planned[], results: readonly ScenarioResult[], cwd: string, fullRun: boolean): void {
+  const byFile = new Map<string, Planned[]>();
+  for (const inst of all) {
+    const list = byFile.get(inst.file);
+    if (list) list.push(inst);
+    else byFile.set(inst.file, [inst]);
+  }
+  const byId = new Map(results.map((r) => [r.id, r]));
+  for (const f of ran) {
+    const shown = path.relative(cwd, f.abs) || f.abs;
+    const planned = byFile.get(shown);
+    if (planned) cache.record(shown, f.abs, planned, byId);
+  }
+  if (fullRun) cache.retainProbed();
 }
 
 /** Whether this run may go to model workers: the model alone, and nothing injected that lives on this thread. */

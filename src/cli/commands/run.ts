@@ -22,6 +22,7 @@ import { goldenChanges } from "../../runner/golden-changes.js";
 import { checkQemuBinaries } from "../../runner/preflight.js";
 import { findProjectRoot } from "../../runner/project-root.js";
 import { planRun, runScenarios } from "../../runner/run-all.js";
+import { ResultCache } from "../../runner/result-cache.js";
 import { displayName, isUnfiltered } from "../../runner/selection.js";
 import type { QemuBinaries } from "../../engines/qemu/binaries.js";
 import { ownBuildId } from "../bundle-manifest.js";
@@ -30,6 +31,8 @@ import { ciMode, runFlags } from "./run-options.js";
 
 /** Where previous run times are kept, relative to the project root. */
 export const TIMES_FILE = ".blockcheck/times.json";
+/** Where model results are kept across runs (runner/result-cache.ts), relative to the project root. */
+export const RESULTS_FILE = ".blockcheck/results.json";
 
 export const runCommand: Command = {
   name: "run",
@@ -57,8 +60,11 @@ export const runCommand: Command = {
     "the N-th 'show graph', NAME.PICTURE.svg for 'show graph PICTURE'. Pictures are written by passing",
     "runs (QEMU's with both engines), never compared; a failed run keeps them in its scratch directory.",
     "",
+    "On the model, a file whose runs all passed and that has not changed since (nor its goldens, the",
+    "options or the build) is not run again: its results are reported as they were, marked (cached).",
+    "",
     "With CI set in the environment, or with --ci, nothing is written: no pending file, no --update,",
-    "no times file, and a missing golden is a failure.",
+    "no times file, and a missing golden is a failure. CI runs every scenario, cached or not.",
     "Exit status: 0 all passed, 1 any failure or nothing selected, 2 usage or configuration error",
     "(a missing QEMU included), 70 internal error (a bug).",
   ].join("\n"),
@@ -116,6 +122,11 @@ export const runCommand: Command = {
     // The times file is written atomically too; a killed run may have left its temporary file.
     if (!ci) await sweepStaleTemps(path.dirname(timesFile));
     const previousTimes = await readTimes(timesFile);
+    const resultsFile = path.join(root, RESULTS_FILE);
+    const resultCache =
+      buildId && !ci && flags.engines.length === 1 && flags.engines[0] === "model"
+        ? ResultCache.read(resultsFile, { buildId, cwd: io.cwd, goldenRoot: config.golden, timeoutMs: flags.timeoutMs, allowUnsafe: values["allow-unsafe"] === true })
+        : undefined;
     const color = wantsColor(io.env, io.stdout.isTTY);
     const { reporters, close, notes } = await openReporters(values, io, { color, previousTimes });
     // Set by the preflight: the QEMU binaries as checked (relative paths made absolute).
@@ -125,6 +136,7 @@ export const runCommand: Command = {
     try {
       summary = await runScenarios({
         ...(buildId ? { loadCache: { dir: path.join(userCacheDir(io.env), "scenarios"), buildId } } : {}),
+        ...(resultCache ? { resultCache } : {}),
         previousTimes,
         cwd: io.cwd,
         projectRoot: root,
@@ -172,6 +184,7 @@ export const runCommand: Command = {
       });
       failed = runFailed(summary);
       if (!ci) await saveTimes(timesFile, previousTimes, summary, io);
+      if (resultCache) await saveResults(resultCache, resultsFile, io);
     } finally {
       await close();
     }
@@ -245,6 +258,16 @@ async function openReporters(
 }
 
 /** Write the run times; a file that cannot be written costs only the times, so it is a warning. */
+/** Like the times, model results that cannot be kept are worth a warning, not a failed run. */
+async function saveResults(cache: ResultCache, file: string, io: CliIo): Promise<void> {
+  try {
+    await cache.write(file);
+  } catch (e) {
+    if (!(e instanceof FileSystemError)) throw e;
+    io.stderr.write(`blockcheck run: warning: model results not kept: ${e.describe((abs) => path.relative(io.cwd, abs) || abs)}\n`);
+  }
+}
+
 async function saveTimes(file: string, previous: ReadonlyMap<string, number>, summary: RunSummary, io: CliIo): Promise<void> {
   try {
     await writeTimes(file, previous, summary.results);
