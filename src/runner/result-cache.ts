@@ -7,9 +7,9 @@
  *
  * What an entry depends on, and how each is checked:
  * - the build (the bundle's hash) and the Node version: the whole file is dropped when they differ;
- * - the file's bytes, its name and the options that change an outcome (the golden root, the timeout,
- *   --allow-unsafe) and the host's memory (the model asks it, as QEMU does, before a huge
- *   allocation): the entry's key, a SHA-256 of them all;
+ * - the file's bytes, path and scenario name, the options that change an outcome (the golden root,
+ *   the timeout, --allow-unsafe) and the host's memory (the model asks it, as QEMU does, before a
+ *   huge allocation): the entry's key, a SHA-256 of them all;
  * - each run's golden: the SHA-256 of the golden it matched, read again on every hit, and the absence
  *   of an engine-specific golden where the run matched the common one.
  * Only files whose every run passed or was skipped, all in one run, are kept. QEMU runs, runs of both
@@ -115,11 +115,11 @@ export class ResultCache {
       // Loading it reports why it cannot be read.
       return undefined;
     }
-    const key = this.#key(shown, bytes);
+    const name = scenarioName(f.rel);
+    const key = this.#key(shown, name, bytes);
     this.#probed.set(shown, key);
     const kept = this.#files.get(shown);
     if (kept?.key !== key) return undefined;
-    const name = scenarioName(f.rel);
     const instances: CachedFile["instances"] = [];
     const results = new Map<string, ScenarioResult>();
     for (const run of kept.runs) {
@@ -196,7 +196,7 @@ export class ResultCache {
     } catch {
       return;
     }
-    if (this.#key(shown, bytes) !== key) return;
+    if (this.#key(shown, planned[0]!.name, bytes) !== key) return;
     this.#files.set(shown, { key, runs });
     this.#changed = true;
   }
@@ -220,12 +220,12 @@ export class ResultCache {
     this.#changed = false;
   }
 
-  #key(shown: string, bytes: Uint8Array): string {
+  #key(shown: string, name: string, bytes: Uint8Array): string {
     if (this.#prefix === undefined) {
       const c = this.#context;
       this.#prefix = createHash("sha256").update(JSON.stringify([FORMAT, c.buildId, process.version, os.totalmem(), c.goldenRoot, c.timeoutMs, c.allowUnsafe]));
     }
-    return this.#prefix.copy().update(JSON.stringify(shown)).update("\0").update(bytes).digest("hex");
+    return this.#prefix.copy().update(JSON.stringify([shown, name])).update("\0").update(bytes).digest("hex");
   }
 
   /** Whether the golden `golden` names is still the one a run of `inst` on the model compares with, unchanged. */
