@@ -44,6 +44,16 @@ describeWithQemu("QEMU 7.2 bugs kept out of the differential", () => {
     expect(crash?.message).toMatch(/QEMU died during 'blockdev-reopen' \(killed by signal SIGABRT\)/);
   });
 
+  it("block-dirty-bitmap-merge of no bitmap segfaults (hbitmap_free of the backup it never made)", { timeout: 30_000 }, async () => {
+    // The model crashes there too (tests/model/dirty-bitmap-merge-none.test.ts).
+    const crash = await crashOf([
+      qmp("blockdev-add", { driver: "null-co", "node-name": "n0" }),
+      qmp("block-dirty-bitmap-add", { node: "n0", name: "b0" }),
+      qmp("block-dirty-bitmap-merge", { node: "n0", target: "b0", bitmaps: [] }),
+    ]);
+    expect(crash?.message).toMatch(/QEMU died during 'block-dirty-bitmap-merge' \(killed by signal SIGSEGV\)/);
+  });
+
   it("the same stream, dismissed: query-named-block-nodes answers", { timeout: 30_000 }, async () => {
     const stream = { ...qmp("block-stream", { "job-id": "j0", device: "n0", "auto-dismiss": false }), settle: { id: "j0", stops: ["concluded"] } };
     const dismiss = { ...qmp("job-dismiss", { id: "j0" }), settle: { id: "j0", stops: ["null"] } };

@@ -10,6 +10,14 @@ import { blockResize } from "./commands/block-resize.js";
 import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockStream } from "./commands/block-stream.js";
 import { blockSetWriteThreshold } from "./commands/write-threshold.js";
+import {
+  blockDirtyBitmapAdd,
+  blockDirtyBitmapClear,
+  blockDirtyBitmapDisable,
+  blockDirtyBitmapEnable,
+  blockDirtyBitmapMerge,
+  blockDirtyBitmapRemove,
+} from "./commands/dirty-bitmaps.js";
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
 import { xBlockdevChange } from "./commands/x-blockdev-change.js";
@@ -65,6 +73,12 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
   ["block-set-write-threshold", blockSetWriteThreshold],
+  ["block-dirty-bitmap-add", blockDirtyBitmapAdd],
+  ["block-dirty-bitmap-remove", blockDirtyBitmapRemove],
+  ["block-dirty-bitmap-clear", blockDirtyBitmapClear],
+  ["block-dirty-bitmap-enable", blockDirtyBitmapEnable],
+  ["block-dirty-bitmap-disable", blockDirtyBitmapDisable],
+  ["block-dirty-bitmap-merge", blockDirtyBitmapMerge],
   ...JOB_COMMANDS,
 ]);
 

@@ -4,6 +4,7 @@
  * lists are newest-first; here arrays are kept oldest-first (cheap push) and read backwards where
  * QEMU's order matters.
  */
+import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { DriverDef } from "./drivers/driver.js";
 import type { OpaqueBox } from "./opaque.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
@@ -16,17 +17,6 @@ export type Flat = Record<string, unknown>;
  * (child_root: exports, a job's own BlockBackends) or a block job (child_job, blockjob.c).
  */
 export type ParentRef = { kind: "node"; node: BdsNode } | { kind: "bb"; bb: BlockBackend } | { kind: "job"; job: JobParent };
-
-/** A node's dirty bitmap: what query-named-block-nodes shows of it (BlockDirtyInfo), and what writes mark. */
-export interface DirtyBitmapInfo {
-  /** Dirty bytes. */
-  count(): number;
-  readonly granularity: number;
-  /** Enabled: it records writes. */
-  readonly recording: boolean;
-  /** `hbitmap_set`. */
-  set(offset: number, bytes: number): void;
-}
 
 /** An op blocker a job sets on a node for a while (`bdrv_op_block_all` with its own reason). */
 export interface OpBlocker {
@@ -110,8 +100,8 @@ export interface BdsNode {
   recursiveQuiesce?: number;
   /** bs->write_threshold_offset (block-set-write-threshold); 0 or absent: none. */
   writeThreshold?: number;
-  /** bs->dirty_bitmaps, oldest first (a mirror job's, while it runs). */
-  dirtyBitmaps?: DirtyBitmapInfo[];
+  /** bs->dirty_bitmaps, oldest first: the user's (block-dirty-bitmap-add), a job's or a filter's. */
+  dirtyBitmaps?: DirtyBitmap[];
   /** Op blockers set by other means than an edge (mirror's replace blocker), see op-blockers.ts. */
   extraBlockers?: OpBlocker[];
   /** bs->never_freeze: a job filter that must stay removable (bdrv_freeze_backing_chain refuses to freeze a link to it). */

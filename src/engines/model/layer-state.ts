@@ -2,6 +2,7 @@
  * Everything one model instance knows: the nodes in QEMU's `graph_bdrv_states` order, BlockBackends,
  * exports, throttle groups, iothreads and AioContexts, the NBD server, queued events. One instance per engine; nothing global.
  */
+import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { QmpEvent } from "../engine.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
 import { AioContexts } from "./aio-context/aio-contexts.js";
@@ -33,6 +34,8 @@ export interface BlockExport {
   name: string;
   bb: BlockBackend;
   node: BdsNode;
+  /** The dirty bitmaps it publishes (`bitmaps`), busy while it lives. */
+  bitmaps: DirtyBitmap[];
 }
 
 export class LayerState implements DriverHost {

@@ -2,7 +2,9 @@
 import { resolve } from "node:path";
 import { blkUnrefDrains } from "../block-backend.js";
 import { exportBackendPinning, exportIothread } from "../aio-context/export-iothread.js";
-import type { BlockBackend } from "../graph.js";
+import { childNamed, filteredChild, type BdsNode, type BlockBackend, type Child } from "../graph.js";
+import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
+import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap } from "../dirty-bitmaps.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { BlockExport, LayerState } from "../layer-state.js";
 import { idWellformed } from "../node-names.js";
@@ -41,6 +43,8 @@ function removeExport(state: LayerState, exp: BlockExport): void {
   if (exp.bb.root) blkUnrefDrains(state, exp.bb.root.bs);
   if (exp.bb.root) detachAndRelease(state, exp.bb.root);
   exp.bb.root = null;
+  // nbd_export_delete: the bitmaps it published are free again.
+  for (const b of exp.bitmaps) b.busy = false;
   state.backends.delete(exp.bb);
   state.exports.delete(exp.id);
   state.emit("BLOCK_EXPORT_DELETED", { id: exp.id });
@@ -79,8 +83,11 @@ export const blockExportAdd: CommandHandler = (state, args) => {
       setChildPerm(root, root.perm, root.shared & ~BLK_PERM_RESIZE, tran);
       refreshPerms(state, [node], tran);
     });
+    const bitmaps = exportBitmaps(state, node, args["bitmaps"] as unknown[] | undefined, !writable);
+    // Busy in a loop of their own, once all are found: nothing to undo before.
+    for (const b of bitmaps) b.busy = true;
     state.backends.add(bb);
-    state.exports.set(id, { id, name, bb, node });
+    state.exports.set(id, { id, name, bb, node, bitmaps });
   } catch (e) {
     release();
     throw e;
@@ -98,3 +105,32 @@ export const blockExportDel: CommandHandler = (state, args) => {
 /** query-block-exports: BlockExportInfo per export, newest first (QEMU's export list is prepended). */
 export const queryBlockExports: CommandHandler = (state) =>
   [...state.exports.values()].reverse().map((e) => ({ id: e.id, type: "nbd", "node-name": e.node.name, "shutting-down": false }));
+
+/**
+ * nbd_export_create's `bitmaps`: a name is looked for on the export's node and down its filtered and
+ * backing children; an enabled bitmap of a writable node cannot be published read-only, since it
+ * would change under its readers. `{node, name}` names one anywhere.
+ */
+function exportBitmaps(state: LayerState, root: BdsNode, refs: readonly unknown[] | undefined, readonly: boolean): DirtyBitmap[] {
+  const out: DirtyBitmap[] = [];
+  for (const ref of refs ?? []) {
+    let bitmap: DirtyBitmap | undefined;
+    if (typeof ref === "string") {
+      let bs: BdsNode | undefined = root;
+      while (bs && !(bitmap = findDirtyBitmap(bs, ref))) bs = filterOrCowChild(bs)?.bs;
+      if (!bitmap || !bs) fail(`Bitmap '${ref}' is not found`);
+      if (readonly && !bs.readOnly && bitmap.recording) fail(`Enabled bitmap '${ref}' incompatible with readonly export`);
+    } else {
+      const { node, name } = ref as { node: string; name: string };
+      bitmap = lookupDirtyBitmap(state, node, name).bitmap;
+    }
+    checkDirtyBitmap(bitmap);
+    out.push(bitmap);
+  }
+  return out;
+}
+
+/** `bdrv_filter_or_cow_child`: a filter's filtered child, or another node's backing child. */
+function filterOrCowChild(bs: BdsNode): Child | undefined {
+  return bs.driver.isFilter ? filteredChild(bs) : childNamed(bs, "backing");
+}

@@ -177,12 +177,25 @@ export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, 
 
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
 function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+  let done = false;
   try {
     alignedPwritevPrepared(host, bs, offset, data, flags);
+    done = true;
   } finally {
+    if (done) growDirtyBitmaps(bs, offset + data.length);
     // bdrv_co_write_req_finish marks the range dirty whether the write succeeded or not.
     setDirty(bs, offset, data.length);
   }
+}
+
+/**
+ * bdrv_co_write_req_finish: a write that succeeded past the node's end makes it longer, and its dirty
+ * bitmaps with it (`bdrv_dirty_bitmap_truncate` to the new end, in whole sectors).
+ */
+function growDirtyBitmaps(bs: BdsNode, end: number): void {
+  if (!bs.dirtyBitmaps) return;
+  const bytes = Math.ceil(end / 512) * 512;
+  for (const bitmap of bs.dirtyBitmaps) if (bitmap.size < bytes) bitmap.truncate(bytes);
 }
 
 /**
@@ -197,7 +210,7 @@ function writeThresholdCheck(host: DriverHost, bs: BdsNode, offset: number, byte
   bs.writeThreshold = 0;
 }
 
-/** `bdrv_set_dirty`: every enabled dirty bitmap of the node (a mirror job's) records the range. */
+/** `bdrv_set_dirty`: every enabled dirty bitmap of the node (a user's, a job's) records the range. */
 function setDirty(bs: BdsNode, offset: number, bytes: number): void {
   if (!bs.dirtyBitmaps || bytes === 0) return;
   for (const bitmap of bs.dirtyBitmaps) if (bitmap.recording) bitmap.set(offset, bytes);

@@ -40,7 +40,7 @@ const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
 
 /** `bdrv_dirty_bitmap_next_dirty_area`: the first dirty run in [start, end), at most `max` bytes. */
 function nextDirtyArea(bitmap: DirtyBitmap, start: number, end: number, max: number): { offset: number; bytes: number } | undefined {
-  end = Math.min(end, bitmap.length);
+  end = Math.min(end, bitmap.size);
   const first = bitmap.next(start);
   if (first === undefined || first >= end) return undefined;
   let stop = first;

@@ -42,6 +42,9 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
   } else {
     fail("Image format driver does not support resize");
   }
+  // bdrv_co_write_req_finish of the truncate request: the dirty bitmaps take the new length.
+  const length = nodeLength(bs);
+  for (const bitmap of bs.dirtyBitmaps ?? []) bitmap.truncate(length);
 }
 
 /**

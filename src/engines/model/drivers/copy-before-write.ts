@@ -11,7 +11,8 @@ import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
-import { fail } from "../qmp-failure.js";
+import { findDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
 import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
@@ -64,20 +65,34 @@ export const copyBeforeWriteDriver: DriverDef = {
     const file = ctx.openChild("file", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;
     const target = ctx.openChild("target", BDRV_CHILD_DATA, false)!;
     const bitmapNode = ctx.options["bitmap.node"];
+    let userBitmap: DirtyBitmap | undefined;
     if (typeof bitmapNode === "string") {
-      // block_dirty_bitmap_lookup: the model's nodes carry no dirty bitmaps, so none is ever found.
+      // block_dirty_bitmap_lookup.
       const bitmapName = String(ctx.options["bitmap.name"]);
-      if (!ctx.host.findNode(bitmapNode)) fail(`Node '${bitmapNode}' not found`);
-      fail(`Dirty bitmap '${bitmapName}' not found`);
+      const holder = ctx.host.findNode(bitmapNode) ?? fail(`Node '${bitmapNode}' not found`);
+      userBitmap = findDirtyBitmap(holder, bitmapName) ?? fail(`Dirty bitmap '${bitmapName}' not found`);
     }
     // bs->total_sectors = bs->file->bs->total_sectors.
     const length = nodeLength(file.bs);
     ctx.node.size = length;
-    // block_copy_state_new: everything is to be copied; then the filter's own done and access bitmaps.
+    // block_copy_state_new: what the user's bitmap says is to be copied, else everything; then the
+    // filter's own done and access bitmaps.
     const cluster = copyClusterSize(target.bs);
-    const copyBitmap = createDisabledBitmap(file.bs, cluster, length, true);
+    const copyBitmap = createDisabledBitmap(file.bs, cluster, length, userBitmap === undefined);
+    if (userBitmap) {
+      try {
+        mergeDirtyBitmap(copyBitmap, userBitmap);
+      } catch (e) {
+        releaseBitmap(file.bs, copyBitmap);
+        // block_copy_state_new's words, then cbw_open's.
+        if (e instanceof QmpFailure) fail(`Cannot create block-copy-state: Failed to merge bitmap '${userBitmap.name}' to internal copy-bitmap: ${e.body.desc}`);
+        throw e;
+      }
+    }
     const doneBitmap = createDisabledBitmap(ctx.node, cluster, length, false);
-    const accessBitmap = createDisabledBitmap(ctx.node, cluster, length, true);
+    // s->access_bitmap starts equal to the copy bitmap (bdrv_dirty_bitmap_merge_internal).
+    const accessBitmap = createDisabledBitmap(ctx.node, cluster, length, false);
+    accessBitmap.mergeFrom(copyBitmap);
     const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
     slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0 });
   },

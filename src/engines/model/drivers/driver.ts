@@ -215,6 +215,11 @@ export interface DriverDef {
   getLength?(node: BdsNode, length: (n: BdsNode) => number): number;
   /** `.bdrv_get_allocated_file_size`; undefined for -ENOTSUP. Absent: the generic rule (block.c). */
   getAllocatedFileSize?(node: BdsNode): number | undefined;
+  /**
+   * `.bdrv_supports_persistent_dirty_bitmap`; a driver that has it also has
+   * `.bdrv_co_can_store_new_dirty_bitmap` (qcow2 alone). Absent: persistent bitmaps are refused.
+   */
+  supportsPersistentDirtyBitmap?(node: BdsNode): boolean;
   /** `.bdrv_get_info`. Absent: a filter asks its filtered child, anything else has none (-ENOTSUP). */
   getInfo?(node: BdsNode): GetInfoAnswer;
   /** `.bdrv_get_specific_info`: ImageInfoSpecific (`{type, data}`), built in QAPI member order. */

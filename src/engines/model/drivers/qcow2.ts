@@ -170,6 +170,11 @@ export const qcow2Driver: DriverDef = {
     return true;
   },
 
+  /** `qcow2_supports_persistent_dirty_bitmap`: version 3 images have the autoclear bit they need. */
+  supportsPersistentDirtyBitmap(node) {
+    return slot.get(node).header.version >= 3;
+  },
+
   /** qcow2_do_open: version 3 images can unmap zero writes. */
   supportsZeroUnmap(node) {
     return slot.get(node).header.version >= 3;

@@ -1,21 +1,34 @@
 /**
- * A dirty bitmap (block/dirty-bitmap.c over util/hbitmap.c) as the mirror job uses it: one bit per
- * `granularity` bytes; setting or resetting a byte range touches every chunk it overlaps; the
- * count is in whole chunks (a partial last chunk counts as a full one, as `hbitmap_count` does).
+ * A dirty bitmap (block/dirty-bitmap.c over util/hbitmap.c), as jobs, filters and the
+ * `block-dirty-bitmap-*` commands use it: one bit per `granularity` bytes; setting or resetting a
+ * byte range touches every chunk it overlaps; the count is in whole chunks (a partial last chunk
+ * counts as a full one, as `hbitmap_count` does).
  */
-import type { DirtyBitmapInfo } from "../graph.js";
-
-export class DirtyBitmap implements DirtyBitmapInfo {
-  private readonly bits: Uint8Array;
+export class DirtyBitmap {
+  private bits: Uint8Array;
   private set_ = 0;
+  /** `bitmap->size`: the node's length when it was made, or as a resize left it. */
+  private length: number;
+  /** A user's bitmap has a name; a job's or a filter's has none. */
+  readonly name: string | undefined;
+  /** `bdrv_dirty_bitmap_set_busy`: an export or a job uses it. */
+  busy = false;
 
   constructor(
     readonly granularity: number,
-    readonly length: number,
-    /** Enabled (`bdrv_disable_dirty_bitmap` for a write-blocking mirror). */
-    readonly recording = true,
+    length: number,
+    /** Enabled: `bdrv_disable_dirty_bitmap` clears it. */
+    public recording = true,
+    name?: string,
   ) {
-    this.bits = new Uint8Array(Math.ceil(length / granularity));
+    this.length = length;
+    this.name = name;
+    this.bits = new Uint8Array(chunks(length, granularity));
+  }
+
+  /** `bdrv_dirty_bitmap_size`. */
+  get size(): number {
+    return this.length;
   }
 
   /** `bdrv_set_dirty_bitmap`. */
@@ -26,6 +39,12 @@ export class DirtyBitmap implements DirtyBitmapInfo {
   /** `bdrv_reset_dirty_bitmap`. */
   reset(offset: number, bytes: number): void {
     this.mark(offset, bytes, 0);
+  }
+
+  /** `bdrv_clear_dirty_bitmap`. */
+  clear(): void {
+    this.bits.fill(0);
+    this.set_ = 0;
   }
 
   /** `bdrv_dirty_bitmap_get`. */
@@ -44,6 +63,41 @@ export class DirtyBitmap implements DirtyBitmapInfo {
     return undefined;
   }
 
+  /**
+   * `hbitmap_truncate`: bits past the new end go, except a chunk the end falls inside; new chunks
+   * are clean.
+   */
+  truncate(length: number): void {
+    const n = chunks(length, this.granularity);
+    const bits = new Uint8Array(n);
+    bits.set(this.bits.subarray(0, n));
+    for (let i = n; i < this.bits.length; i++) this.set_ -= this.bits[i]!;
+    this.bits = bits;
+    this.length = length;
+  }
+
+  /**
+   * `hbitmap_merge(dest, src, dest)`: every chunk of this bitmap that overlaps a dirty chunk of
+   * `src` (whose granularity may differ: `hbitmap_sparse_merge`) becomes dirty. Same sizes only.
+   */
+  mergeFrom(src: DirtyBitmap): void {
+    for (let i = 0; i < src.bits.length; i++) {
+      if (!src.bits[i]) continue;
+      const start = i * src.granularity;
+      this.set(start, Math.min(src.granularity, src.length - start));
+    }
+  }
+
+  /** The bits, to put back with `restore` (the backup `block_dirty_bitmap_merge` keeps). */
+  snapshot(): Uint8Array {
+    return this.bits.slice();
+  }
+
+  restore(bits: Uint8Array): void {
+    this.bits = bits.slice();
+    this.set_ = bits.reduce((sum, b) => sum + b, 0);
+  }
+
   private mark(offset: number, bytes: number, value: 0 | 1): void {
     if (bytes <= 0) return;
     const first = Math.floor(offset / this.granularity);
@@ -53,4 +107,8 @@ export class DirtyBitmap implements DirtyBitmapInfo {
       this.bits[i] = value;
     }
   }
+}
+
+function chunks(length: number, granularity: number): number {
+  return Math.ceil(length / granularity);
 }

@@ -192,10 +192,11 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
   // bdrv_query_dirty_bitmaps: newest first.
   if (node.dirtyBitmaps?.length) {
     info["dirty-bitmaps"] = [...node.dirtyBitmaps].reverse().map((b) => ({
+      ...(b.name !== undefined ? { name: b.name } : {}),
       count: b.count(),
       granularity: b.granularity,
       recording: b.recording,
-      busy: false,
+      busy: b.busy,
       persistent: false,
     }));
   }
