@@ -8,12 +8,12 @@ import { EngineCrashedError } from "../../src/engines/errors.js";
 import { describeWithQemu } from "../support/qemu.js";
 import { qemuEngine, withEngine } from "./engines.js";
 import { runSteps } from "./run-steps.js";
-import { qmp, type Step } from "./steps.js";
+import { image, io, qmp, type Step } from "./steps.js";
 
-/** Run `steps` on QEMU; the crash it ends in, or undefined when it ran to the end. */
-async function crashOf(steps: Step[]): Promise<EngineCrashedError | undefined> {
+/** Run `steps` on QEMU (with qemu-io when `io`); the crash it ends in, or undefined when it ran to the end. */
+async function crashOf(steps: Step[], opts: { io?: boolean } = {}): Promise<EngineCrashedError | undefined> {
   try {
-    await withEngine(qemuEngine, (engine, workdir) => runSteps(engine, workdir, steps));
+    await withEngine(qemuEngine, (engine, workdir) => runSteps(engine, workdir, steps), opts.io ? new Set(["io"] as const) : undefined);
     return undefined;
   } catch (e) {
     if (e instanceof EngineCrashedError) return e;
@@ -45,13 +45,29 @@ describeWithQemu("QEMU 7.2 bugs kept out of the differential", () => {
   });
 
   it("block-dirty-bitmap-merge of no bitmap segfaults (hbitmap_free of the backup it never made)", { timeout: 30_000 }, async () => {
-    // The model crashes there too (tests/model/dirty-bitmap-merge-none.test.ts).
+    // The model crashes there too (tests/model/dirty-bitmap-crashes.test.ts).
     const crash = await crashOf([
       qmp("blockdev-add", { driver: "null-co", "node-name": "n0" }),
       qmp("block-dirty-bitmap-add", { node: "n0", name: "b0" }),
       qmp("block-dirty-bitmap-merge", { node: "n0", target: "b0", bitmaps: [] }),
     ]);
     expect(crash?.message).toMatch(/QEMU died during 'block-dirty-bitmap-merge' \(killed by signal SIGSEGV\)/);
+  });
+
+  it("a write past the end of a dirty bitmap whose node grew below it aborts in hbitmap_set", { timeout: 30_000 }, async () => {
+    // block_resize of the raw node's file: the raw node is longer, its bitmap is not. The model
+    // aborts there too (tests/model/dirty-bitmap-crashes.test.ts).
+    const crash = await crashOf(
+      [
+        image("r.raw", "raw", 1 << 20),
+        qmp("blockdev-add", { driver: "raw", "node-name": "r", file: { driver: "file", "node-name": "f", filename: "$TEST_DIR/r.raw" } }),
+        qmp("block-dirty-bitmap-add", { node: "r", name: "b", granularity: 512 }),
+        qmp("block_resize", { "node-name": "f", size: 2 << 20 }),
+        io("r", "write 983040 196608"),
+      ],
+      { io: true },
+    );
+    expect(crash?.message).toMatch(/QEMU died during .*\(.*killed by signal SIGABRT\)/);
   });
 
   it("the same stream, dismissed: query-named-block-nodes answers", { timeout: 30_000 }, async () => {

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { QmpEvent } from "../../../src/engines/engine.js";
+import type { EngineFeature, QmpEvent } from "../../../src/engines/engine.js";
 import { ModelEngine } from "../../../src/engines/model/model-engine.js";
 
 export interface Rig {
@@ -17,10 +17,10 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function rig(): Promise<Rig> {
+export async function rig(features?: ReadonlySet<EngineFeature>): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "blockcheck-jobs-"));
   const engine = new ModelEngine();
-  await engine.start({ workdir: dir });
+  await engine.start({ workdir: dir, ...(features ? { features } : {}) });
   const ok = async (command: string, args?: Record<string, unknown>) => {
     const r = await engine.qmp(command, args);
     if ("error" in r) throw new Error(`${command}: ${r.error.desc}`);

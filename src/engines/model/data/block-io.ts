@@ -13,6 +13,7 @@ import { bdrvIsAllocated } from "./block-status.js";
 import { copyOnReadv } from "./copy-on-read.js";
 import { Data } from "./data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "./io-error.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import {
   BDRV_REQ_COPY_ON_READ,
   BDRV_REQ_MAY_UNMAP,
@@ -177,25 +178,29 @@ export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, 
 
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
 function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+  // bs->total_sectors as the write finds it: only a node with bitmaps needs to know.
+  const known = bs.dirtyBitmaps?.length ? nodeLength(bs) : 0;
   let done = false;
   try {
     alignedPwritevPrepared(host, bs, offset, data, flags);
     done = true;
   } finally {
-    if (done) growDirtyBitmaps(bs, offset + data.length);
+    if (done) growDirtyBitmaps(bs, known, offset + data.length);
     // bdrv_co_write_req_finish marks the range dirty whether the write succeeded or not.
     setDirty(bs, offset, data.length);
   }
 }
 
 /**
- * bdrv_co_write_req_finish: a write that succeeded past the node's end makes it longer, and its dirty
- * bitmaps with it (`bdrv_dirty_bitmap_truncate` to the new end, in whole sectors).
+ * bdrv_co_write_req_finish: a write that succeeded past the node's end (`known`) makes it longer,
+ * and every dirty bitmap of the node takes the new end, in whole sectors (`bdrv_dirty_bitmap_truncate`).
+ * A bitmap shorter than a node that grew another way is left as it is.
  */
-function growDirtyBitmaps(bs: BdsNode, end: number): void {
+function growDirtyBitmaps(bs: BdsNode, known: number, end: number): void {
   if (!bs.dirtyBitmaps) return;
   const bytes = Math.ceil(end / 512) * 512;
-  for (const bitmap of bs.dirtyBitmaps) if (bitmap.size < bytes) bitmap.truncate(bytes);
+  if (bytes <= known) return;
+  for (const bitmap of bs.dirtyBitmaps) bitmap.truncate(bytes);
 }
 
 /**
@@ -213,7 +218,13 @@ function writeThresholdCheck(host: DriverHost, bs: BdsNode, offset: number, byte
 /** `bdrv_set_dirty`: every enabled dirty bitmap of the node (a user's, a job's) records the range. */
 function setDirty(bs: BdsNode, offset: number, bytes: number): void {
   if (!bs.dirtyBitmaps || bytes === 0) return;
-  for (const bitmap of bs.dirtyBitmaps) if (bitmap.recording) bitmap.set(offset, bytes);
+  for (const bitmap of bs.dirtyBitmaps) {
+    if (!bitmap.recording) continue;
+    // A bitmap made while the node was shorter, on a node that grew below it (a resize of its
+    // file): QEMU 7.2 never resizes it, and a request past its end aborts.
+    if (!bitmap.covers(offset, bytes)) throw new QemuAbort("SIGABRT", "../../util/hbitmap.c:479: hbitmap_set: Assertion `last < hb->size' failed.");
+    bitmap.set(offset, bytes);
+  }
 }
 
 function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {

@@ -31,6 +31,11 @@ export class DirtyBitmap {
     return this.length;
   }
 
+  /** Whether the range ends within the bitmap's chunks (`hbitmap_set` asserts that it does). */
+  covers(offset: number, bytes: number): boolean {
+    return Math.floor((offset + bytes - 1) / this.granularity) < this.bits.length;
+  }
+
   /** `bdrv_set_dirty_bitmap`. */
   set(offset: number, bytes: number): void {
     this.mark(offset, bytes, 1);
