@@ -49,7 +49,16 @@ export class ExtentMap {
   /** Store `data` at `offset`, replacing what was there; untouched bytes are stored as zeros. */
   write(offset: number, data: Data): void {
     if (data.length === 0) return;
-    const end = offset + data.length;
+    this.#replace(offset, offset + data.length, data.resolveUntouched(0).segments as Stored[]);
+  }
+
+  /** Forget [offset, offset + length): a gap again, as a punched hole is. */
+  clear(offset: number, length: number): void {
+    if (length > 0) this.#replace(offset, offset + length, []);
+  }
+
+  /** Put `segments` (nothing: a gap) in place of [offset, end). */
+  #replace(offset: number, end: number, segments: readonly Stored[]): void {
     const first = this.#firstAfter(offset);
     let last = first;
     while (last < this.#extents.length && this.#extents[last]!.start < end) last++;
@@ -57,8 +66,7 @@ export class ExtentMap {
     const head = this.#extents[first];
     if (head && head.start < offset) fresh.push({ start: head.start, seg: cut(head.seg, 0, offset - head.start) });
     let pos = offset;
-    for (const s of data.resolveUntouched(0).segments) {
-      const seg = s as Stored;
+    for (const seg of segments) {
       fresh.push({ start: pos, seg });
       pos += len(seg);
     }

@@ -42,6 +42,11 @@ export interface HostFile {
   write(offset: number, data: Data): void;
   /** `ftruncate`. */
   truncate(length: number): void;
+  /**
+   * `fallocate(PUNCH_HOLE | KEEP_SIZE)`: the range (up to the end) reads as zeros, and the blocks
+   * wholly inside it are no longer allocated. Absent: the model writes zeros instead.
+   */
+  punch?(offset: number, length: number): void;
   /** `st_blocks * 512`: what the file system allocated to the file (undefined when it is gone). */
   allocatedBytes(): number | undefined;
   /**
@@ -104,6 +109,16 @@ export class MemoryFile implements HostFile {
     const first = Math.floor(offset / FS_BLOCK) * FS_BLOCK;
     this.#blocks.write(first, Data.zeros(roundUp(end, FS_BLOCK) - first));
     this.#length = Math.max(this.#length, end);
+  }
+
+  punch(offset: number, length: number): void {
+    const end = Math.min(offset + length, this.#length);
+    if (end <= offset) return;
+    this.#data.write(offset, Data.zeros(end - offset));
+    // ext4 zeroes the partial blocks at either edge in place; the whole ones go.
+    const first = roundUp(offset, FS_BLOCK);
+    const last = Math.floor(end / FS_BLOCK) * FS_BLOCK;
+    if (last > first) this.#blocks.clear(first, last - first);
   }
 
   truncate(length: number): void {

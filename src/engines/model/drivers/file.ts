@@ -3,7 +3,7 @@
  * raw_check_perm / raw_set_perm / raw_abort_perm_update and raw_handle_perm_lock do it.
  */
 import { Data } from "../data/data.js";
-import type { HostFiles } from "../data/host-file.js";
+import type { HostFile, HostFiles } from "../data/host-file.js";
 import { requestAlignment } from "../data/block-io.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_MAY_UNMAP, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { fileTruncate } from "../data/truncate.js";
@@ -174,20 +174,18 @@ export const fileDriver: DriverDef = {
   /**
    * `raw_co_pwrite_zeroes`: QEMU asks the kernel to zero the range (fallocate, which grows the file),
    * or with BDRV_REQ_MAY_UNMAP to punch it (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: past the end
-   * of the file nothing happens, and the file keeps its length). The model writes zeros, so the data
-   * is QEMU's and only the file's allocation may differ.
+   * of the file nothing happens, and the file keeps its length): a file the model holds loses the
+   * blocks the hole covers, as ext4's does.
    */
   pwriteZeroes(host, node, offset, bytes, flags) {
     const file = host.hostFiles.get(slot.get(node).absPath);
-    const end = flags & BDRV_REQ_MAY_UNMAP ? Math.min(offset + bytes, file.length) : offset + bytes;
-    if (end > offset) file.write(offset, Data.zeros(end - offset));
+    if (flags & BDRV_REQ_MAY_UNMAP) return punchHole(file, offset, bytes);
+    file.write(offset, Data.zeros(bytes));
   },
 
-  /** `raw_co_pdiscard`: the punched range of the file reads as zeros (past its end nothing happens). */
+  /** `raw_co_pdiscard`: a punched hole, as for a zero write that may unmap. */
   pdiscard(host, node, offset, bytes) {
-    const file = host.hostFiles.get(slot.get(node).absPath);
-    const end = Math.min(offset + bytes, file.length);
-    if (end > offset) file.write(offset, Data.zeros(end - offset));
+    punchHole(host.hostFiles.get(slot.get(node).absPath), offset, bytes);
   },
 
   /**
@@ -228,3 +226,14 @@ export const fileDriver: DriverDef = {
     return { hostFile: slot.get(node).absPath };
   },
 };
+
+/**
+ * `handle_aiocb_discard` and `handle_aiocb_write_zeroes_unmap` on a regular file:
+ * fallocate(PUNCH_HOLE | KEEP_SIZE) reads as zeros up to the end and grows nothing; a file the model
+ * does not hold in memory gets the zeros written instead (its allocation is the host's).
+ */
+function punchHole(file: HostFile, offset: number, bytes: number): void {
+  if (file.punch) return file.punch(offset, bytes);
+  const end = Math.min(offset + bytes, file.length);
+  if (end > offset) file.write(offset, Data.zeros(end - offset));
+}
