@@ -1,5 +1,6 @@
 /** The data model's pieces: Data values, the sparse ExtentMap, and the host files (in memory, or over a real file). */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -122,6 +123,35 @@ describe("MemoryFile", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("punches holes as fallocate(PUNCH_HOLE | KEEP_SIZE) does: whole blocks go, partial ones stay, nothing grows", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bc-memfile-"));
+    try {
+      const path = join(dir, "f");
+      const f = new MemoryFile(path);
+      writeFileSync(path, "");
+      const disk = new DiskFile(path);
+      const punch = (offset: number, length: number) => {
+        f.punch(offset, length);
+        // util-linux fallocate, which QEMU's file-posix calls the same way.
+        execFileSync("fallocate", ["--punch-hole", "--keep-size", "--offset", String(offset), "--length", String(length), path]);
+      };
+      const write = (offset: number, data: Data) => {
+        f.write(offset, data);
+        disk.write(offset, data);
+      };
+      write(0, Data.fill(262144, 0x11));
+      for (const [offset, length] of [[4096, 8192], [20000, 10000], [65536, 65536], [100, 50], [250000, 100000], [262144, 4096]] as const) {
+        punch(offset, length);
+        expect(f.allocatedBytes(), `punch ${offset} ${length}`).toBe(Number(statSync(path).blocks) * 512);
+        expect(f.length).toBe(statSync(path).size);
+        expect(f.read(0, 262144).toBuffer().equals(readFileSync(path))).toBe(true);
+      }
+      expect(f.findAllocation(4096)).toEqual({ data: 12288, hole: 4096 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("answers SEEK_DATA/SEEK_HOLE from the blocks written: holes where nothing was, the end a hole", () => {
     const f = new MemoryFile("/nonexistent/f");
     expect(f.findAllocation(0)).toBe("ENXIO");
