@@ -98,6 +98,10 @@ export interface BdsNode {
   quiesce?: number;
   /** bs->recursive_quiesce_counter: subtree drained sections started at the node. */
   recursiveQuiesce?: number;
+  /** bs->write_gen: requests that changed the node (writes, discards, truncations); absent: 0. */
+  writeGen?: number;
+  /** bs->flushed_gen: write_gen at the last flush that succeeded; absent: 0. */
+  flushedGen?: number;
   /** bs->write_threshold_offset (block-set-write-threshold); 0 or absent: none. */
   writeThreshold?: number;
   /** bs->dirty_bitmaps, oldest first: the user's (block-dirty-bitmap-add), a job's or a filter's. */

@@ -5,6 +5,7 @@
  * and the node's parents); commit reopens the node read-only, whatever that answers; clean ends the
  * drained section.
  */
+import { bdrvFlush } from "../data/block-io.js";
 import type { BdsNode } from "../graph.js";
 import { bdrvDrainedBegin, bdrvDrainedEnd } from "../drain.js";
 import { cowChild } from "../chain.js";
@@ -24,6 +25,8 @@ export const blockdevSnapshot: CommandHandler = (state, args) => {
   const drained = bdrvDrainedBegin(state, oldBs);
   try {
     checkOpNotBlocked(oldBs, "external-snapshot");
+    // What the node wrote reaches the disk before the overlay takes writes.
+    bdrvFlush(state, oldBs);
     // bdrv_open(NULL, overlay): a reference is looked up the same way.
     const newBs = state.nodes.get(overlay) ?? fail(`Cannot find device='${overlay}' nor node-name='${overlay}'`);
     checkOverlay(newBs);

@@ -14,6 +14,8 @@ import { copyOnReadv } from "./copy-on-read.js";
 import { Data } from "./data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "./io-error.js";
 import { QemuAbort } from "../qemu-would-crash.js";
+import { optBool } from "../options.js";
+import { BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import {
   BDRV_REQ_COPY_ON_READ,
   BDRV_REQ_MAY_UNMAP,
@@ -171,8 +173,21 @@ function paddingRmwRead(host: DriverHost, bs: BdsNode, offset: number, bytes: nu
   return { head, tail };
 }
 
-/** `bdrv_co_pwrite_zeroes`. */
+/**
+ * `bdrv_co_pwrite_zeroes(child)`: a driver zeroing a range of its child, which may unmap only if
+ * it was opened with discard=unmap.
+ */
 export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): void {
+  if (!bs.unmap) flags &= ~BDRV_REQ_MAY_UNMAP;
+  bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
+}
+
+/**
+ * `blk_co_pwrite_zeroes`: a BlockBackend's zero write (qemu-io's `write -z`, a mirror's target)
+ * reaches its node with the flags it was given, BDRV_REQ_MAY_UNMAP included, whatever the node's
+ * discard option.
+ */
+export function blkPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): void {
   bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
 }
 
@@ -185,10 +200,24 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
     alignedPwritevPrepared(host, bs, offset, data, flags);
     done = true;
   } finally {
+    bs.writeGen = (bs.writeGen ?? 0) + 1;
     if (done) growDirtyBitmaps(bs, known, offset + data.length);
     // bdrv_co_write_req_finish marks the range dirty whether the write succeeded or not.
     setDirty(bs, offset, data.length);
   }
+}
+
+/**
+ * `bdrv_co_flush`: nothing on a read-only node; else the driver writes back what it holds, and,
+ * unless the node was opened with cache.no-flush or nothing changed it since its last flush,
+ * forces it to the disk; then every child it may write is flushed the same way.
+ */
+export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
+  if (bs.readOnly) return;
+  const gen = bs.writeGen ?? 0;
+  if (!optBool(bs.options["cache.no-flush"]) && (bs.flushedGen ?? 0) !== gen) bs.driver.flushToDisk?.(host, bs);
+  for (const c of bs.children) if (c.perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) bdrvFlush(host, c.bs);
+  bs.flushedGen = gen;
 }
 
 /**
@@ -313,6 +342,7 @@ export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, byte
     discardPieces(host, bs, offset, bytes, pdiscard);
   } finally {
     // The tracked request's range, whatever the driver did with it (bdrv_co_write_req_finish).
+    bs.writeGen = (bs.writeGen ?? 0) + 1;
     setDirty(bs, offset, bytes);
   }
 }

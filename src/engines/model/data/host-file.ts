@@ -47,6 +47,13 @@ export interface HostFile {
    * wholly inside it are no longer allocated. Absent: the model writes zeros instead.
    */
   punch?(offset: number, length: number): void;
+  /**
+   * `fallocate(ZERO_RANGE)`: the range reads as zeros and its blocks are allocated at once (as
+   * unwritten extents); the file grows to cover it. Absent: the model writes zeros instead.
+   */
+  zeroRange?(offset: number, length: number): void;
+  /** `fdatasync` (or the blocks of the range only, as an O_DIRECT write or a fallocate writes them back). */
+  sync?(offset?: number, length?: number): void;
   /** `st_blocks * 512`: what the file system allocated to the file (undefined when it is gone). */
   allocatedBytes(): number | undefined;
   /**
@@ -79,11 +86,20 @@ function ext4ExtentTreeBlocks(extents: number): number {
   return blocks;
 }
 
-/** A file the model made: its bytes and its allocation, in memory only. */
+/**
+ * A file the model made: its bytes and its allocation, in memory only. A block a write touches is
+ * counted at once (ext4 reserves it for delayed allocation: st_blocks counts it), but it joins the
+ * file's extent tree only when the file is written back (an fdatasync), or when a fallocate
+ * allocates it; only extents in the tree can make it need blocks of its own, which st_blocks counts
+ * too. Measured on the ext4 scratch directories here, with fallocate(2) called in-process as QEMU
+ * calls it.
+ */
 export class MemoryFile implements HostFile {
   #data = new ExtentMap();
   /** Allocated file system blocks, as extents of zeros (only where they are matters). */
   #blocks = new ExtentMap();
+  /** Of those, the blocks written back: in the extent tree. */
+  #written = new ExtentMap();
   #length = 0;
 
   constructor(readonly path: string) {}
@@ -114,17 +130,33 @@ export class MemoryFile implements HostFile {
   punch(offset: number, length: number): void {
     const end = Math.min(offset + length, this.#length);
     if (end <= offset) return;
-    this.#data.write(offset, Data.zeros(end - offset));
     // ext4 zeroes the partial blocks at either edge in place; the whole ones go.
+    this.#data.write(offset, Data.zeros(end - offset));
     const first = roundUp(offset, FS_BLOCK);
     const last = Math.floor(end / FS_BLOCK) * FS_BLOCK;
-    if (last > first) this.#blocks.clear(first, last - first);
+    if (last > first) {
+      this.#blocks.clear(first, last - first);
+      this.#written.clear(first, last - first);
+    }
+  }
+
+  zeroRange(offset: number, length: number): void {
+    if (length <= 0) return;
+    // The range's blocks are allocated at once, as unwritten extents; the rest stays as it was.
+    this.write(offset, Data.zeros(length));
+    this.sync(offset, length);
+  }
+
+  sync(offset = 0, length = roundUp(this.#length, FS_BLOCK) - offset): void {
+    if (length <= 0) return;
+    for (const piece of this.#blocks.read(offset, length)) if (piece.data) this.#written.write(piece.offset, piece.data);
   }
 
   truncate(length: number): void {
     this.#data.truncate(length);
     // The block holding the new end stays; a grown file gets no blocks (a hole).
     this.#blocks.truncate(roundUp(length, FS_BLOCK));
+    this.#written.truncate(roundUp(length, FS_BLOCK));
     this.#length = length;
   }
 
@@ -149,16 +181,17 @@ export class MemoryFile implements HostFile {
   }
 
   allocatedBytes(): number {
+    const end = roundUp(this.#length, FS_BLOCK);
     let n = 0;
+    for (const piece of this.#blocks.read(0, end)) if (piece.data) n += piece.length;
     let extents = 0;
     let runStart = -1;
     let runEnd = -1;
     const closeRun = () => {
       if (runEnd > runStart) extents += Math.ceil((runEnd - runStart) / EXT4_MAX_EXTENT);
     };
-    for (const piece of this.#blocks.read(0, roundUp(this.#length, FS_BLOCK))) {
+    for (const piece of this.#written.read(0, end)) {
       if (!piece.data) continue;
-      n += piece.length;
       if (piece.offset !== runEnd) {
         closeRun();
         runStart = piece.offset;

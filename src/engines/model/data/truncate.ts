@@ -43,6 +43,7 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
     fail("Image format driver does not support resize");
   }
   // bdrv_co_write_req_finish of the truncate request: the dirty bitmaps take the new length.
+  bs.writeGen = (bs.writeGen ?? 0) + 1;
   const length = nodeLength(bs);
   for (const bitmap of bs.dirtyBitmaps ?? []) bitmap.truncate(length);
 }

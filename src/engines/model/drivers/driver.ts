@@ -279,6 +279,11 @@ export interface DriverDef {
   pwritevCompressed?(host: DriverHost, node: BdsNode, offset: number, data: Data): void;
   /** `.bdrv_co_pdiscard`; IoError(ENOTSUP) is ignored, as block/io.c ignores it. Absent: discarding does nothing. */
   pdiscard?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
+  /**
+   * `.bdrv_co_flush_to_disk` (file-posix's fdatasync): what the node wrote reaches the disk. Absent:
+   * nothing to do (the model's formats keep no cache of their own).
+   */
+  flushToDisk?(host: DriverHost, node: BdsNode): void;
   /** `.bdrv_co_block_status`. Absent: a filter defers to its filtered child, anything else is data all through. */
   blockStatus?(host: DriverHost, node: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer;
   /**

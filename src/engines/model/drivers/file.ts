@@ -168,7 +168,15 @@ export const fileDriver: DriverDef = {
 
   /** `raw_co_pwritev`. */
   pwritev(host, node, offset, data) {
-    host.hostFiles.get(slot.get(node).absPath).write(offset, data);
+    const file = host.hostFiles.get(slot.get(node).absPath);
+    file.write(offset, data);
+    // O_DIRECT bypasses the page cache: the blocks are allocated as they are written.
+    if (optBool(node.options["cache.direct"])) file.sync?.(offset, data.length);
+  },
+
+  /** `raw_co_flush_to_disk`: fdatasync. */
+  flushToDisk(host, node) {
+    host.hostFiles.get(slot.get(node).absPath).sync?.();
   },
 
   /**
@@ -180,7 +188,9 @@ export const fileDriver: DriverDef = {
   pwriteZeroes(host, node, offset, bytes, flags) {
     const file = host.hostFiles.get(slot.get(node).absPath);
     if (flags & BDRV_REQ_MAY_UNMAP) return punchHole(file, offset, bytes);
-    file.write(offset, Data.zeros(bytes));
+    // handle_aiocb_write_zeroes: fallocate(ZERO_RANGE).
+    if (file.zeroRange) file.zeroRange(offset, bytes);
+    else file.write(offset, Data.zeros(bytes));
   },
 
   /** `raw_co_pdiscard`: a punched hole, as for a zero write that may unmap. */

@@ -64,6 +64,10 @@ function putLayout(files: HostFiles, absPath: string, layout: ImageLayout): void
   const f = files.create(absPath);
   for (const { offset, bytes, zeros = 0 } of layout.chunks) f.write(offset, Data.concat([Data.bytes(bytes), Data.zeros(zeros)]));
   f.truncate(layout.length);
+  // Written back when it is closed: qemu-img flushes a format's node as it closes it, and ext4
+  // writes back a file that was truncated to nothing (open with O_TRUNC, as every writer here
+  // does) when it is closed (auto_da_alloc).
+  f.sync();
 }
 
 /** What a writer may read around an image at `absPath`: the model's host files when given, else the disk. */

@@ -14,7 +14,7 @@
 import { bdrvDrainedBegin } from "../drain.js";
 import { nodeLength } from "../node-length.js";
 import type { Coroutine } from "./coroutine.js";
-import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes } from "../data/block-io.js";
 import type { Data } from "../data/data.js";
 import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
 import { bdrvTruncate } from "../data/truncate.js";
@@ -45,6 +45,7 @@ function* coDrainedBegin(s: MirrorJob): Coroutine {
  * disk (bdrv_co_flush compares write generations), and then the coroutine waits for the thread pool.
  */
 function* mirrorFlush(s: MirrorJob): Coroutine {
+  bdrvFlush(s.state, s.targetBs());
   if (!s.targetWritten) return;
   s.targetWritten = false;
   yield* s.ioWait();
@@ -96,7 +97,7 @@ type MirrorMethod = "copy" | "zero" | "discard";
 
 /** `mirror_co_zero`: zeros into the target, unmapping them where `unmap` lets it. */
 function mirrorCoZero(s: MirrorJob, offset: number, bytes: number): number {
-  const ret = catchIoError(() => bdrvPwriteZeroes(s.state, s.targetBs(), offset, bytes, s.unmap ? BDRV_REQ_MAY_UNMAP : 0));
+  const ret = catchIoError(() => blkPwriteZeroes(s.state, s.targetBs(), offset, bytes, s.unmap ? BDRV_REQ_MAY_UNMAP : 0));
   return ret < 0 ? s.errorAction(false, ret) : 0;
 }
 

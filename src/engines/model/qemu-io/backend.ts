@@ -5,7 +5,7 @@
  * each checked against the node's length first (`blk_check_byte_request`).
  */
 import { blkInsertBs, blkNew, blkUnref, type PendingBackend } from "../block-backend.js";
-import { bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes } from "../data/block-io.js";
 import { Data } from "../data/data.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { flushMeetsBlkdebugRules } from "../drivers/blkdebug.js";
@@ -93,7 +93,7 @@ export class IoBackend {
   /** `blk_co_pwrite_zeroes`. */
   pwriteZeroes(offset: number, bytes: number, flags: number): void {
     this.#check(offset, bytes);
-    bdrvPwriteZeroes(this.state, this.bs, offset, bytes, flags);
+    blkPwriteZeroes(this.state, this.bs, offset, bytes, flags);
   }
 
   /** `blk_pwrite_compressed`. */
@@ -115,6 +115,7 @@ export class IoBackend {
    */
   flush(): void {
     if (flushMeetsBlkdebugRules(this.bs)) throw new ModelIoUnsupportedError("a flush that reaches a blkdebug node with rules");
+    bdrvFlush(this.state, this.bs);
   }
 
   /** The data of a read as qemu-io's buffer ends up holding it (it fills the buffer with 0xab first). */

@@ -14,7 +14,7 @@ import { endianness } from "node:os";
 import type { DriverHost } from "../../drivers/driver.js";
 import { type BdsNode, filteredChild } from "../../graph.js";
 import { H } from "../../images/qcow2-format.js";
-import { bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
+import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { clusterType, entryOffset, L1E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
@@ -223,6 +223,9 @@ export class Qcow2Image {
     this.#l2.set(l2Offset, new BigUint64Array(this.l2Size));
     this.write(l2Offset, Data.zeros(this.clusterSize));
     this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
+    // The refcount and L2 caches are flushed on the way, and the L1 entry written with a sync:
+    // each a bdrv_flush of the file.
+    bdrvFlush(this.host, this.file);
   }
 
   /**
