@@ -29,7 +29,7 @@ import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
-import { storageDaemonQuit } from "./jobs/quit.js";
+import { flushAll, storageDaemonQuit } from "./jobs/quit.js";
 import type { HostFiles } from "./data/host-file.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
@@ -152,6 +152,14 @@ export class BlockLayer {
       if (e instanceof QemuAbort) throw new QemuWouldCrashError("human-monitor-command", e.signal, e.detail, { cause: e, exitCode: e.exitCode });
       throw e;
     }
+  }
+
+  /**
+   * The end of the process without `quit` (the engine is stopped): QEMU closes every node on its
+   * way out, and each close flushes what its driver cached to the files.
+   */
+  closeAll(): void {
+    flushAll(this.state);
   }
 
   /** Events queued since the last call, oldest first. */

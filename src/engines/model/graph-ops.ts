@@ -2,7 +2,7 @@
  * Graph mutations, each recording how to finish in a Transaction: register a node name, attach and
  * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
  */
-import { bdrvFlush } from "./data/block-io.js";
+import { bdrvFlushQuietly } from "./data/block-io.js";
 import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
 import { moveEdgeDrains } from "./drain.js";
 import type { DriverHost } from "./drivers/driver.js";
@@ -161,7 +161,7 @@ export function freeNode(state: LayerState, root: BdsNode): void {
     node.freed = true;
     state.nodes.delete(node.name);
     // bdrv_close: what the node wrote reaches the disk first.
-    bdrvFlush(state, node);
+    bdrvFlushQuietly(state, node);
     node.driver.close?.(node, state);
     for (let i = node.children.length - 1; i >= 0; i--) {
       const c = node.children[i]!;

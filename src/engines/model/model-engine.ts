@@ -221,6 +221,8 @@ export class ModelEngine implements Engine {
   }
 
   async stop(): Promise<EngineStopOutcome> {
+    // A QEMU that is still running closes its nodes as it quits; one that crashed loses its caches.
+    if (this.#state === "running" && !this.#crash) this.#layer?.closeAll();
     this.#state = "stopped";
     if (!this.#crash) return { kind: "clean" };
     return { kind: "crashed", exit: { ...this.#crash.exit }, logTail: this.#crash.detail };

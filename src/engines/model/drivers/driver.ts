@@ -280,9 +280,11 @@ export interface DriverDef {
   /** `.bdrv_co_pdiscard`; IoError(ENOTSUP) is ignored, as block/io.c ignores it. Absent: discarding does nothing. */
   pdiscard?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
   /**
-   * `.bdrv_co_flush_to_disk` (file-posix's fdatasync): what the node wrote reaches the disk. Absent:
-   * nothing to do (the model's formats keep no cache of their own).
+   * `.bdrv_co_flush_to_os`: what the driver keeps in its own caches is written to its children
+   * (qcow2's L2 tables). Absent: it keeps nothing.
    */
+  flushToOs?(host: DriverHost, node: BdsNode): void;
+  /** `.bdrv_co_flush_to_disk` (file-posix's fdatasync): what the node wrote reaches the disk. */
   flushToDisk?(host: DriverHost, node: BdsNode): void;
   /** `.bdrv_co_block_status`. Absent: a filter defers to its filtered child, anything else is data all through. */
   blockStatus?(host: DriverHost, node: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer;

@@ -175,6 +175,11 @@ export const qcow2Driver: DriverDef = {
     return slot.get(node).header.version >= 3;
   },
 
+  /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written. */
+  flushToOs(_host, node) {
+    slot.get(node).image?.writeCaches();
+  },
+
   /** qcow2_do_open: version 3 images can unmap zero writes. */
   supportsZeroUnmap(node) {
     return slot.get(node).header.version >= 3;

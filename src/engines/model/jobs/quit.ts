@@ -6,6 +6,7 @@
  * CONCLUDED, NULL. A job that is concluded is dismissed.
  */
 import { blkExpCloseAll } from "../commands/exports.js";
+import { bdrvFlushQuietly } from "../data/block-io.js";
 import { bdrvDrainAllBegin } from "../drain.js";
 import type { LayerState } from "../layer-state.js";
 import { MainLoopBusyError } from "../main-loop.js";
@@ -36,4 +37,13 @@ export function storageDaemonQuit(state: LayerState): void {
   blkExpCloseAll(state);
   bdrvDrainAllBegin(state, state.nodes.values());
   jobCancelSyncAll(state);
+  flushAll(state);
+}
+
+/**
+ * `bdrv_close_all`, as far as the files see it: closing a node flushes it first, so what the
+ * drivers cached reaches the files (the nodes themselves are not taken apart).
+ */
+export function flushAll(state: LayerState): void {
+  for (const node of state.nodes.values()) bdrvFlushQuietly(state, node);
 }

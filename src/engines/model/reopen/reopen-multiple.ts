@@ -4,7 +4,7 @@
  * in reverse queue order and commit the transaction — or abort it, and let every driver that
  * prepared drop what it staged.
  */
-import { bdrvFlush } from "../data/block-io.js";
+import { bdrvFlushQuietly } from "../data/block-io.js";
 import type { BdsNode, Flat } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
@@ -36,7 +36,7 @@ function commitEntry(state: LayerState, entry: ReopenEntry): void {
 export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
   // Every node of the queue is flushed before anything is prepared (a failure would be "Error
   // flushing drive"; the model's flushes cannot fail).
-  for (const entry of queue.entries) bdrvFlush(state, entry.bs);
+  for (const entry of queue.entries) bdrvFlushQuietly(state, entry.bs);
   try {
     runInTransaction((tran) => {
       for (const entry of queue.entries) prepareEntry(state, entry, tran);

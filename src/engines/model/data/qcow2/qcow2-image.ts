@@ -3,8 +3,11 @@
  * and change it: the L1 table, L2 tables, refcount table and blocks, and the allocator's cursors
  * (`free_cluster_index`, `free_byte_offset`). The header, L1 and refcount tables are read when the
  * node opens (qcow2_do_open), L2 tables and refcount blocks when first needed, all through the
- * node's `file` child; every change is written back through it at once (QEMU writes some of it
- * back later, from its metadata caches; the bytes that end up in the image are the same).
+ * node's `file` child. A changed L2 table stays in the cache until it is written back (writeCaches:
+ * at a flush, or when a new table is allocated), as QEMU's does; the L1 table and refcount blocks
+ * are written at once (QEMU caches refcount blocks too: the bytes that end up in the image are the
+ * same, and in between only the refcount block's bytes differ, and its allocation where a change is
+ * the first in one of its 4 KiB blocks).
  * Allocation follows QEMU's order exactly, so the model's images are laid out as QEMU's are.
  *
  * Like QEMU's in-memory state, the tables stay with the node when a reopen gives it another
@@ -99,6 +102,8 @@ export class Qcow2Image {
   readonly l1: bigint[];
   readonly refcounts: Qcow2Refcounts;
   readonly #l2 = new Map<number, L2Table>();
+  /** L2 tables changed in the cache and not yet written back, in the order they were first changed. */
+  readonly #dirtyL2 = new Set<number>();
 
   constructor(
     private readonly host: DriverHost,
@@ -173,18 +178,30 @@ export class Qcow2Image {
     return t;
   }
 
-  /** `set_l2_entry`, written back. */
-  setL2Entry(l2Offset: number, index: number, entry: bigint, writeBack = true): void {
+  /**
+   * `set_l2_entry` in the L2 table cache: the table is dirty until the cache is written back
+   * (writeCaches), as QEMU's stays in its qcow2 cache until a flush.
+   */
+  setL2Entry(l2Offset: number, index: number, entry: bigint): void {
     const table = this.l2Table(l2Offset);
     table[index] = entry;
-    // A caller changing several entries of one table writes it back with the last.
-    if (!writeBack) return;
-    // QEMU writes a changed L2 table back from its cache whole (qcow2_cache_entry_flush; the
-    // default cache entry is the cluster), which matters when its first, all-zero write was a
-    // hole punched past the end of the file (detect-zeroes=unmap below).
-    const buf = Buffer.alloc(table.length * 8);
-    for (let i = 0; i < table.length; i++) if (table[i]) buf.writeBigUInt64BE(table[i]!, i * 8);
-    this.write(l2Offset, Data.bytes(buf));
+    this.#dirtyL2.add(l2Offset);
+  }
+
+  /**
+   * `qcow2_cache_write` of the L2 table cache (by `qcow2_write_caches` at a flush, and by
+   * `l2_allocate`): every dirty table, whole (the default cache entry is the cluster), which
+   * matters when its first, all-zero write was a hole punched past the end of the file
+   * (detect-zeroes=unmap below). Refcount blocks are written as they change.
+   */
+  writeCaches(): void {
+    for (const l2Offset of this.#dirtyL2) {
+      const table = this.#l2.get(l2Offset)!;
+      const buf = Buffer.alloc(table.length * 8);
+      for (let i = 0; i < table.length; i++) if (table[i]) buf.writeBigUInt64BE(table[i]!, i * 8);
+      this.write(l2Offset, Data.bytes(buf));
+    }
+    this.#dirtyL2.clear();
   }
 
   /** `qcow2_write_l1_entry`. */
@@ -216,15 +233,18 @@ export class Qcow2Image {
     return this.findTable(guest)!;
   }
 
-  /** `l2_allocate`: a zeroed table in a new cluster, written out, then hooked into the L1 table. */
+  /**
+   * `l2_allocate`: a zeroed table in a new cluster; the L2 cache is flushed (the new table and every
+   * other dirty one written, then the file flushed), then the table is hooked into the L1 table
+   * with a synchronous write.
+   */
   #l2Allocate(l1Index: number): void {
     const l2Offset = this.allocClusters(this.l2Size * 8);
     if (l2Offset === 0) ioFail(Errno.EIO);
     this.#l2.set(l2Offset, new BigUint64Array(this.l2Size));
-    this.write(l2Offset, Data.zeros(this.clusterSize));
+    this.#dirtyL2.add(l2Offset);
+    this.writeCaches();
     this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
-    // The refcount and L2 caches are flushed on the way, and the L1 entry written with a sync:
-    // each a bdrv_flush of the file.
     bdrvFlush(this.host, this.file);
   }
 
@@ -234,6 +254,8 @@ export class Qcow2Image {
    * stay as they were read at open.
    */
   dropCaches(): void {
+    // The reopen flushed the node first; nothing dirty is lost.
+    this.writeCaches();
     this.#l2.clear();
     this.refcounts.dropCache();
   }

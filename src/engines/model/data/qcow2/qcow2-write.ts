@@ -174,7 +174,7 @@ function linkL2(q: Qcow2Ctx, m: L2Meta): void {
   for (let i = 0; i < m.nbClusters; i++) {
     const e = table[index + i]!;
     if (e !== 0n) old.push(e);
-    img.setL2Entry(l2Offset, index + i, BigInt(m.allocOffset + i * img.clusterSize) | QCOW_OFLAG_COPIED, i === m.nbClusters - 1);
+    img.setL2Entry(l2Offset, index + i, BigInt(m.allocOffset + i * img.clusterSize) | QCOW_OFLAG_COPIED);
   }
   // QCOW2_DISCARD_NEVER: the old clusters are reused by the next write anyway.
   if (!m.keepOld) for (const e of old) img.freeAnyCluster(e, { node: q.data, external: q.hasDataFile }, false);
