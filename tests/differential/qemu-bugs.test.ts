@@ -7,6 +7,7 @@ import { expect, it } from "vitest";
 import { EngineCrashedError } from "../../src/engines/errors.js";
 import { describeWithQemu } from "../support/qemu.js";
 import { qemuEngine, withEngine } from "./engines.js";
+import { withScratchDir } from "./scratch-dir.js";
 import { runSteps } from "./run-steps.js";
 import { image, io, qmp, type Step } from "./steps.js";
 
@@ -19,6 +20,17 @@ async function crashOf(steps: Step[], opts: { io?: boolean } = {}): Promise<Engi
     if (e instanceof EngineCrashedError) return e;
     throw e;
   }
+}
+
+/** Two nodes, a bitmap on m, and an NBD export of n that publishes it. */
+function exportOfAnotherNodesBitmap(): Step[] {
+  return [
+    qmp("blockdev-add", { driver: "null-co", "node-name": "n", size: 1 << 20 }),
+    qmp("blockdev-add", { driver: "null-co", "node-name": "m", size: 1 << 20 }),
+    qmp("block-dirty-bitmap-add", { node: "m", name: "c", disabled: true }),
+    qmp("nbd-server-start", { addr: { type: "unix", data: { path: "$TEST_DIR/nbd.sock" } } }),
+    qmp("block-export-add", { type: "nbd", id: "e1", "node-name": "n", bitmaps: [{ node: "m", name: "c" }] }),
+  ];
 }
 
 describeWithQemu("QEMU 7.2 bugs kept out of the differential", () => {
@@ -68,6 +80,27 @@ describeWithQemu("QEMU 7.2 bugs kept out of the differential", () => {
       { io: true },
     );
     expect(crash?.message).toMatch(/QEMU died during .*\(.*killed by signal SIGABRT\)/);
+  });
+
+  it("deleting a node whose dirty bitmap an export of another node publishes aborts (released while busy)", { timeout: 30_000 }, async () => {
+    // The model aborts there too (tests/model/dirty-bitmap-crashes.test.ts).
+    const crash = await crashOf([...exportOfAnotherNodesBitmap(), qmp("blockdev-del", { "node-name": "m" })]);
+    expect(crash?.message).toMatch(/QEMU died during 'blockdev-del' \(killed by signal SIGABRT\)/);
+  });
+
+  it("quitting while an export publishes another node's dirty bitmap does not: the exports go first", { timeout: 30_000 }, async () => {
+    const outcome = await withScratchDir("run", async (workdir) => {
+      const engine = qemuEngine();
+      await engine.start({ workdir });
+      try {
+        await runSteps(engine, workdir, exportOfAnotherNodesBitmap());
+      } finally {
+        // Stopping is `quit`: the exports are asked to go, then the nodes are closed.
+        return await engine.stop();
+      }
+    });
+    // A kept process's reset stops the NBD server before it deletes nodes for the same reason (reuse.ts).
+    expect(outcome).toEqual({ kind: "clean" });
   });
 
   it("the same stream, dismissed: query-named-block-nodes answers", { timeout: 30_000 }, async () => {

@@ -87,6 +87,22 @@ describeWithQemu("reusing a QEMU process", () => {
     expect(reaper.size).toBe(0);
   });
 
+  it("stops the NBD server before it deletes nodes: a node whose bitmap another node's export publishes goes without a crash", async () => {
+    // Deleted first, m would be released with its bitmap busy, and QEMU 7.2 aborts; `quit` closes
+    // the exports first and does not (tests/differential/qemu-bugs.test.ts).
+    const e = await started();
+    const pid = e.pid;
+    ok(await e.qmp("blockdev-add", { driver: "null-co", "node-name": "n", size: 1 << 20 }));
+    ok(await e.qmp("blockdev-add", { driver: "null-co", "node-name": "m", size: 1 << 20 }));
+    ok(await e.qmp("block-dirty-bitmap-add", { node: "m", name: "c", disabled: true }));
+    ok(await e.qmp("nbd-server-start", { addr: { type: "unix", data: { path: "nbd.sock" } } }));
+    ok(await e.qmp("block-export-add", { type: "nbd", id: "e1", "node-name": "n", bitmaps: [{ node: "m", name: "c" }] }));
+    expect(await e.stop()).toEqual({ kind: "clean" });
+    const n = (await next(e))!;
+    expect(n.pid).toBe(pid);
+    expect(ok(await n.qmp("query-named-block-nodes"))).toEqual([]);
+  });
+
   it("resolves a relative external data file in the same directory as a fresh process does", async () => {
     const e = await started();
     await e.createImage({ path: "a.qcow2", format: "qcow2", size: 1 << 20, dataFile: "a.raw" });

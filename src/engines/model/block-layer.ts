@@ -155,8 +155,8 @@ export class BlockLayer {
   }
 
   /**
-   * The end of the process without `quit` (the engine is stopped): QEMU closes every node on its
-   * way out, and each close flushes what its driver cached to the files.
+   * The end of the process when the engine is stopped (the qemu engine sends `quit`): QEMU closes
+   * every node on its way out, each close flushing what its driver cached to the files.
    */
   closeAll(): void {
     flushAll(this.state);

@@ -2,6 +2,7 @@
  * Graph mutations, each recording how to finish in a Transaction: register a node name, attach and
  * detach edges; and freeing nodes whose last reference went away (`bdrv_delete`).
  */
+import { QemuAbort } from "./qemu-would-crash.js";
 import { bdrvFlushQuietly } from "./data/block-io.js";
 import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
 import { moveEdgeDrains } from "./drain.js";
@@ -14,6 +15,9 @@ import { qemuAssert } from "./qemu-would-crash.js";
 import { QmpFailure } from "./qmp-failure.js";
 import { runInTransaction, type Transaction } from "./transaction.js";
 
+
+/** What QEMU 7.2 prints when it releases a dirty bitmap that is in use. */
+export const BUSY_BITMAP_RELEASED = "../../block/dirty-bitmap.c:258: bdrv_release_dirty_bitmap_locked: Assertion `!bdrv_dirty_bitmap_busy(bitmap)' failed.";
 /** Insert a named node at the end of graph_bdrv_states; an abort drops it again. */
 export function registerNode(state: LayerState, node: BdsNode, tran: Transaction): void {
   state.nodes.set(node.name, node);
@@ -170,5 +174,7 @@ export function freeNode(state: LayerState, root: BdsNode): void {
       moveToMainAfterDetach(state, c.bs);
       if (unreferenced(c.bs)) stack.push(c.bs);
     }
+    // bdrv_release_named_dirty_bitmaps: one an export of another node still publishes is busy.
+    if (node.dirtyBitmaps?.some((b) => b.name !== undefined && b.busy)) throw new QemuAbort("SIGABRT", BUSY_BITMAP_RELEASED);
   }
 }

@@ -14,7 +14,7 @@
  *   for the whole process, a second apart (monitor/monitor.c, monitor_qapi_event_conf), so the next
  *   scenario's events would depend on this one's. No other event a block scenario can raise is
  *   throttled.
- * - After the scenario every node is deleted, the NBD server stopped and every object deleted, and
+ * - After the scenario the NBD server is stopped, every node deleted and every object deleted, and
  *   then what QMP shows of the process (the block graph with its BlockBackends and block jobs, every
  *   job, every export, /objects) must be what it showed right after the process started.
  * - QEMU wrote nothing to its log meanwhile but qemu-io's output (a warning is a sign of state we
@@ -149,11 +149,14 @@ export interface ResetOptions {
 }
 
 /**
- * Delete every node, stop the NBD server, delete every object, and compare the state with `fresh`. Returns undefined when the process is as it started, else why not.
+ * Stop the NBD server, delete every node, delete every object, and compare the state with `fresh`. Returns undefined when the process is as it started, else why not.
  * Nodes go parents first, as blockdev-del allows: each round deletes the nodes nothing uses.
  */
 export async function resetToFresh(call: Call, opts: ResetOptions): Promise<string | undefined> {
-  let nbdServer = opts.nbdServer;
+  // The exports first, as `quit` closes them before any node (blk_exp_close_all): a node deleted
+  // while an export of another node publishes its dirty bitmap would abort QEMU, where quit does not.
+  // "NBD server not running" is an answer too: the scenario stopped it itself.
+  if (opts.nbdServer) await call("nbd-server-stop");
   let graph: QmpReply;
   for (let round = 0; ; round++) {
     graph = await call("x-debug-query-block-graph");
@@ -165,14 +168,9 @@ export async function resetToFresh(call: Call, opts: ResetOptions): Promise<stri
     const roots = drivers.filter((n) => !used.has(n.id));
     const deleted = await Promise.all(roots.map((n) => call("blockdev-del", { "node-name": n.name })));
     if (deleted.some((r) => "return" in r) && round < MAX_ROUNDS) continue;
-    // What is left is in use: by an export (stopping the server ends it), or by something else.
-    if (!nbdServer) return `node '${(roots[0] ?? drivers[0])!.name}' could not be deleted`;
-    await call("nbd-server-stop");
-    nbdServer = false;
+    // What is left is in use by something that is not a node or an export.
+    return `node '${(roots[0] ?? drivers[0])!.name}' could not be deleted`;
   }
-  // With no node left there is no export either. "NBD server not running" is an answer too: the
-  // scenario stopped it itself.
-  if (nbdServer) await call("nbd-server-stop");
   // Objects last: an iothread or throttle group could not go while a node used it.
   const objects = await call("qom-list", { path: "/objects" });
   const children = "return" in objects && Array.isArray(objects.return) ? (objects.return as { name: string; type: string }[]).filter((p) => p.type.startsWith("child<")) : [];
