@@ -204,12 +204,13 @@ export class Qcow2Image {
     this.#dirtyL2.clear();
   }
 
-  /** `qcow2_write_l1_entry`. */
+  /** `qcow2_write_l1_entry`: with bdrv_pwrite_sync, a write then a flush of the file. */
   setL1Entry(index: number, entry: bigint): void {
     this.l1[index] = entry;
     const buf = Buffer.alloc(8);
     buf.writeBigUInt64BE(entry);
     this.write(this.l1Offset + index * 8, Data.bytes(buf));
+    bdrvFlush(this.host, this.file);
   }
 
   /** The L2 table covering `guest` and the entry's index in it, or null when none is allocated. */
@@ -245,7 +246,6 @@ export class Qcow2Image {
     this.#dirtyL2.add(l2Offset);
     this.writeCaches();
     this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
-    bdrvFlush(this.host, this.file);
   }
 
   /**

@@ -8,7 +8,7 @@
 import { H } from "../../images/qcow2-format.js";
 import { nodeLength } from "../../node-length.js";
 import { fail, QmpFailure } from "../../qmp-failure.js";
-import { bdrvPwritev } from "../block-io.js";
+import { bdrvFlush, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
 import { IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
@@ -85,5 +85,9 @@ export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, preal
   }
   const size = Buffer.alloc(8);
   size.writeBigUInt64BE(BigInt(offset));
-  step("Failed to update the image size", () => bdrvPwritev(q.host, img.file, H.size, Data.bytes(size)));
+  // bdrv_co_pwrite_sync: the write, then a flush of the file.
+  step("Failed to update the image size", () => {
+    bdrvPwritev(q.host, img.file, H.size, Data.bytes(size));
+    bdrvFlush(q.host, img.file);
+  });
 }
