@@ -208,15 +208,21 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
 }
 
 /**
- * `bdrv_co_flush`: nothing on a read-only node; else the driver writes back what it caches, and,
+ * `bdrv_co_flush`: nothing on a read-only node; a driver that flushes the stack itself flushes the
+ * nodes it names; else the driver writes back what it caches, and,
  * unless the node was opened with cache.no-flush or nothing changed it since its last flush,
  * forces it to the disk; then every child it may write is flushed the same way.
  */
 export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
   if (bs.readOnly) return;
+  const gen = bs.writeGen ?? 0;
+  if (bs.driver.flushVia) {
+    for (const n of bs.driver.flushVia(bs)) bdrvFlush(host, n);
+    bs.flushedGen = gen;
+    return;
+  }
   // Even with cache.no-flush, caches go to the OS.
   bs.driver.flushToOs?.(host, bs);
-  const gen = bs.writeGen ?? 0;
   if (!optBool(bs.options["cache.no-flush"]) && (bs.flushedGen ?? 0) !== gen) bs.driver.flushToDisk?.(host, bs);
   for (const c of bs.children) if (c.perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) bdrvFlush(host, c.bs);
   bs.flushedGen = gen;

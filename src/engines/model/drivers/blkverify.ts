@@ -29,6 +29,12 @@ const PATH_MAX = 4096;
 
 export const blkverifyDriver: DriverDef = {
   name: "blkverify",
+
+  /** `blkverify_co_flush`: only the test child (the raw one does not matter). */
+  flushVia(node) {
+    const test = childNamed(node, "test");
+    return test ? [test.bs] : [];
+  },
   protocol: true,
   isFilter: true,
   supportsBacking: false,

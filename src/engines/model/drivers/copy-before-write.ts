@@ -5,7 +5,7 @@
  * data to `target` (data/copy-before-write-io.ts).
  */
 import { defaultPerms } from "../child-perms.js";
-import type { BdsNode } from "../graph.js";
+import { childNamed, type BdsNode } from "../graph.js";
 import { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
@@ -55,6 +55,12 @@ function releaseBitmap(bs: BdsNode, bitmap: DirtyBitmap): void {
 
 export const copyBeforeWriteDriver: DriverDef = {
   name: "copy-before-write",
+
+  /** `.bdrv_co_flush`: the file, whatever this node may do with it. */
+  flushVia(node) {
+    const file = childNamed(node, "file");
+    return file ? [file.bs] : [];
+  },
   protocol: false,
   isFilter: true,
   supportsBacking: false,

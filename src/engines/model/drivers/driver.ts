@@ -280,6 +280,11 @@ export interface DriverDef {
   /** `.bdrv_co_pdiscard`; IoError(ENOTSUP) is ignored, as block/io.c ignores it. Absent: discarding does nothing. */
   pdiscard?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
   /**
+   * `.bdrv_co_flush`: a driver that flushes the whole stack itself, by flushing these nodes (a
+   * filter's child, whatever the permissions on it). Absent: the generic flush.
+   */
+  flushVia?(node: BdsNode): BdsNode[];
+  /**
    * `.bdrv_co_flush_to_os`: what the driver keeps in its own caches is written to its children
    * (qcow2's L2 tables). Absent: it keeps nothing.
    */

@@ -6,6 +6,7 @@
  * unless `filter-node-name` names it, and tells it through `mirrorTopState` how to behave.
  */
 import { defaultPerms } from "../child-perms.js";
+import { childNamed } from "../graph.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_WRITE } from "../perms.js";
 import type { DriverDef } from "./driver.js";
@@ -22,6 +23,12 @@ export const mirrorTopState = new OpaqueSlot<MirrorTopState>("mirror_top");
 
 export const mirrorTopDriver: DriverDef = {
   name: "mirror_top",
+
+  /** `bdrv_mirror_top_flush`: the source below, whatever the job lets through. */
+  flushVia(node) {
+    const backing = childNamed(node, "backing");
+    return backing ? [backing.bs] : [];
+  },
   protocol: false,
   isFilter: true,
   supportsBacking: false,

@@ -1,6 +1,6 @@
 /** `preallocate`: a filter that grabs write+resize on its file while its users have both. */
 import { requestAlignment } from "../data/block-io.js";
-import type { BdsNode, Flat } from "../graph.js";
+import { childNamed, type BdsNode, type Flat } from "../graph.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
@@ -25,6 +25,12 @@ export const preallocateDriver: DriverDef = {
   // writes (prealloc-size) as QEMU does, so only the file's length differs until the node closes.
   ...FILTER_IO,
   name: "preallocate",
+
+  /** `.bdrv_co_flush`: the file, whatever this node may do with it. */
+  flushVia(node) {
+    const file = childNamed(node, "file");
+    return file ? [file.bs] : [];
+  },
   getLength: filteredLength,
 
   open(ctx) {

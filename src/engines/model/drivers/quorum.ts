@@ -53,6 +53,11 @@ function checkThreshold(threshold: number, children: number): void {
 
 export const quorumDriver: DriverDef = {
   name: "quorum",
+
+  /** `quorum_co_flush`: every child (their errors are voted on; the model's flushes do not fail). */
+  flushVia(node) {
+    return node.children.map((c) => c.bs);
+  },
   protocol: false,
   isFilter: false,
   supportsBacking: false,

@@ -1,4 +1,5 @@
 /** `throttle`: a filter bound to a throttle group (object-add throttle-group), which it references while open. */
+import { childNamed } from "../graph.js";
 import { OpaqueSlot } from "../opaque.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
@@ -26,6 +27,12 @@ export const throttleDriver: DriverDef = {
   ...FILTER_IO,
   pwritevCompressed: passCompressed,
   name: "throttle",
+
+  /** `.bdrv_co_flush`: the file, whatever this node may do with it. */
+  flushVia(node) {
+    const file = childNamed(node, "file");
+    return file ? [file.bs] : [];
+  },
   canCompress: true,
   strongOpts: ["throttle-group"],
 
