@@ -209,9 +209,9 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
 
 /**
  * `bdrv_co_flush`: nothing on a read-only node; a driver that flushes the stack itself flushes the
- * nodes it names; else the driver writes back what it caches, and,
- * unless the node was opened with cache.no-flush or nothing changed it since its last flush,
- * forces it to the disk; then every child it may write is flushed the same way.
+ * nodes it names; else the driver writes back what it caches, and, unless the node was opened with
+ * cache.no-flush or nothing changed it since its last flush, forces it to the disk; then every
+ * child it may write is flushed the same way.
  */
 export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
   if (bs.readOnly) return;
