@@ -21,7 +21,7 @@ import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { commonGoldenPath, engineGoldenPath, resolveGoldenPath } from "../golden/paths.js";
-import { pendingPath, recordPath } from "../golden/pending.js";
+import { pendingKindOf, pendingPath, recordPath } from "../golden/pending.js";
 import { writeAtomic } from "../golden/store.js";
 import { scenarioName, type ScenarioFile } from "./discovery.js";
 import type { ScenarioInstance } from "./instance.js";
@@ -156,7 +156,7 @@ export class ResultCache {
     if (names === undefined) {
       names = new Set();
       try {
-        for (const n of readdirSync(dir)) if (/\.out\.(bad|new)(\.json)?$/.test(n)) names.add(n);
+        for (const n of readdirSync(dir)) if (pendingKindOf(n.endsWith(".json") ? n.slice(0, -".json".length) : n)) names.add(n);
       } catch {
         // No directory, no pending file.
       }

@@ -15,7 +15,7 @@ import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
 import { blockStatusAbove } from "./block-status.js";
 import { Data } from "./data.js";
 import { Errno, IoError, ModelIoUnsupportedError, strerror } from "./io-error.js";
-import { BDRV_BLOCK_DATA, BDRV_BLOCK_ZERO, BDRV_REQ_MAY_UNMAP, BDRV_REQ_WRITE_UNCHANGED, BDRV_REQ_ZERO_WRITE, BDRV_SECTOR_SIZE } from "./request-flags.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_ZERO, BDRV_REQ_WRITE_UNCHANGED, BDRV_REQ_ZERO_WRITE, BDRV_SECTOR_SIZE } from "./request-flags.js";
 
 /** What the data path needs of BDRVQuorumState. */
 export interface QuorumIoState {
@@ -186,7 +186,7 @@ export function quorumPwritev(host: DriverHost, node: BdsNode, s: QuorumIoState,
     const r = attempt(() => {
       if (flags & BDRV_REQ_ZERO_WRITE) {
         // bdrv_co_pwrite_zeroes: no unmapping on a child not opened with discard=unmap.
-        bdrvPwriteZeroes(host, c.bs, offset, data.length, (flags & ~BDRV_REQ_ZERO_WRITE) & (c.bs.unmap ? ~0 : ~BDRV_REQ_MAY_UNMAP));
+        bdrvPwriteZeroes(host, c.bs, offset, data.length, flags & ~BDRV_REQ_ZERO_WRITE);
       } else {
         bdrvPwritev(host, c.bs, offset, data, flags);
       }

@@ -15,7 +15,6 @@ import { findDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
-import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
 import { FILTER_IO } from "./filter.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
@@ -135,11 +134,11 @@ export const copyBeforeWriteDriver: DriverDef = {
     bdrvPwritev(host, slot.get(node).source, offset, data, flags);
   },
 
-  /** `cbw_co_pwrite_zeroes`: copy, then zero the file (no unmapping unless the file was opened with discard=unmap). */
+  /** `cbw_co_pwrite_zeroes`: copy, then zero the file (bdrv_co_pwrite_zeroes unmaps only where it was opened with discard=unmap). */
   pwriteZeroes(host, node, offset, bytes, flags) {
     const st = slot.get(node);
     copyBeforeWrite(host, st, offset, bytes, flags);
-    bdrvPwriteZeroes(host, st.source, offset, bytes, st.source.unmap ? flags : flags & ~BDRV_REQ_MAY_UNMAP);
+    bdrvPwriteZeroes(host, st.source, offset, bytes, flags);
   },
 
   /** bs->supported_zero_flags: the file's MAY_UNMAP. */
