@@ -57,6 +57,9 @@ export function describeExit(status: ExitStatus | undefined): string {
   return `exit code ${status.exitCode ?? "unknown"}`;
 }
 
+/** The transcript's line for a QEMU that stopped answering and was killed, whichever engine says so. */
+export const HUNG_AND_KILLED = "QEMU hung and was killed";
+
 /**
  * The engine could not carry out `command` and cannot go on, though QEMU did not crash: it hung and
  * was killed, or its monitor connection broke. Like a crash, it ends the run at the statement it

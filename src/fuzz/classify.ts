@@ -1,13 +1,13 @@
 /**
- * What a case found, from its runs: nothing; a QEMU crash the model already predicts (known, not a
- * finding); or a finding of one class with a key that says when two findings are the same failure.
+ * What a case found, from its runs: nothing; a QEMU crash or hang the model already predicts (known,
+ * not a finding); or a finding of one class with a key that says when two findings are the same failure.
  *
  * Order matters when a case shows several: a model exception first (a bug in our code stops the
  * model run early, so the transcripts differ anyway), then QEMU crashes and hangs, then a model
  * hang, and a divergence only when both engines ran to a transcript.
  */
 import type { EngineKind } from "../engines/engine.js";
-import { EngineCrashedError } from "../engines/errors.js";
+import { EngineCrashedError, EngineFailedError } from "../engines/errors.js";
 import { BlockcheckError } from "../errors.js";
 import { crashKey, crashSignature, describeCrash, normalizeCrashText, sameCrash, type CrashSignature } from "./crash-signature.js";
 import { divergenceKey } from "./divergence.js";
@@ -22,6 +22,8 @@ export type Verdict =
   | { kind: "pass" }
   /** QEMU crashed and the model, predicting it, ended its transcript the same way. */
   | { kind: "known-crash"; crash: CrashSignature }
+  /** QEMU hung and the model, predicting it, ended its transcript the same way. */
+  | { kind: "known-hang"; command: string }
   | { kind: "finding"; cls: FindingClass; key: string; summary: string; crash?: CrashSignature };
 
 /** What one engine's run shows, beyond its transcript. */
@@ -29,12 +31,17 @@ export interface RunAnalysis {
   crash?: CrashSignature;
   /** Why the run is considered hung. */
   hang?: string;
+  /** The command in which the model stopped because QEMU would hang there (it answers no more). */
+  foreseenHang?: string;
   /** An error that is neither a crash nor a hang: key and one line. */
   error?: { key: string; summary: string };
 }
 
 /** Error codes that mean the engine stopped answering. */
 const HANG_CODES = new Set(["E_QEMU_TIMEOUT", "E_QMP_EVENT_TIMEOUT", "E_QEMU_CONNECTION", "E_TIMEOUT"]);
+
+/** The model's code where it stops because QEMU would hang (model-engine.ts). */
+const FORESEEN_HANG = "E_QEMU_WOULD_HANG";
 
 /** The first frame of a JavaScript stack, as `function (file)`. */
 function firstJsFrame(stack: string | undefined): string | undefined {
@@ -65,6 +72,7 @@ function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): 
   const errors = [run.thrown, seen.error].filter((e) => e !== undefined && !(e instanceof EngineCrashedError));
   for (const e of errors) {
     if (e instanceof BlockcheckError && HANG_CODES.has(e.code)) out.hang ??= e.message.split("\n")[0]!;
+    else if (e instanceof EngineFailedError && e.code === FORESEEN_HANG) out.foreseenHang ??= e.command;
     else out.error ??= describeError(e);
   }
   for (const f of run.failures) {
@@ -75,7 +83,8 @@ function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): 
     if (HANG_CODES.has(code)) out.hang ??= f.message.split("\n")[0]!;
     else out.error ??= { key: `${code} ${normalizeCrashText(f.message.split("\n")[0]!)}`, summary: f.message.split("\n")[0]! };
   }
-  if (seen.stop?.kind === "killed") out.hang ??= `killed: ${seen.stop.reason}`;
+  // The model ends as a killed QEMU where it foresees a hang; that is a prediction, not a hang of its own.
+  if (seen.stop?.kind === "killed" && out.foreseenHang === undefined) out.hang ??= `killed: ${seen.stop.reason}`;
   return out;
 }
 
@@ -95,6 +104,9 @@ export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pi
     const agree = runs.model?.transcript !== undefined && runs.model.transcript === runs.qemu!.transcript;
     if (agree) return { kind: "known-crash", crash: qemu.crash };
     return finding("qemu-crash", crashKey(qemu.crash), describeCrash(qemu.crash), qemu.crash);
+  }
+  if (qemu?.hang && model?.foreseenHang !== undefined && runs.model!.transcript !== undefined && runs.model!.transcript === runs.qemu!.transcript) {
+    return { kind: "known-hang", command: model.foreseenHang };
   }
   if (qemu?.hang) return finding("qemu-hang", normalizeCrashText(qemu.hang), `QEMU hung: ${qemu.hang}`);
   if (qemu?.error) return finding("engine-error", `qemu ${qemu.error.key}`, `qemu engine: ${qemu.error.summary}`);

@@ -154,8 +154,8 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
     for (let r = done.get(committed); r !== undefined; r = done.get(committed)) {
       done.delete(committed);
       const v = r.checked.verdict;
-      if (v.kind === "known-crash") {
-        const sig = describeCrash(v.crash);
+      if (v.kind === "known-crash" || v.kind === "known-hang") {
+        const sig = v.kind === "known-crash" ? describeCrash(v.crash) : `hang during '${v.command}'`;
         known.set(sig, (known.get(sig) ?? 0) + 1);
       } else if (v.kind === "finding") {
         occurrences[v.cls]++;

@@ -7,6 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EngineKind } from "../../src/engines/engine.js";
+import { EngineFailedError } from "../../src/engines/errors.js";
+import { QemuTimeoutError } from "../../src/engines/qemu/errors.js";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
 import { classify } from "../../src/fuzz/classify.js";
 import { crashKey, crashSignature, normalizeCrashText, sameCrash } from "../../src/fuzz/crash-signature.js";
@@ -110,6 +112,15 @@ describe("the verdict of a case", () => {
 
   it("calls a QEMU crash the model predicts known, not a finding", () => {
     expect(classify({ model: run("model", crashed("")), qemu: run("qemu", crashed(abort(64))) }, none)).toMatchObject({ kind: "known-crash" });
+  });
+
+  it("calls a QEMU hang the model predicts known, and a hang it predicts where QEMU answers a divergence", () => {
+    const hungEnd = "t\n  QEMU hung and was killed\n(run stopped)\n";
+    const foreseen = run("model", { transcript: hungEnd, seen: { error: new EngineFailedError("E_QEMU_WOULD_HANG", "qemu-io n0 \"read 0 4k\"", "QEMU hung and was killed", "m"), stop: { kind: "killed", reason: "r", logTail: "" } } });
+    const killed = run("qemu", { transcript: hungEnd, seen: { error: new QemuTimeoutError("human-monitor-command", 30_000, ""), stop: { kind: "clean" } } });
+    expect(classify({ model: foreseen, qemu: killed }, none)).toEqual({ kind: "known-hang", command: 'qemu-io n0 "read 0 4k"' });
+    expect(classify({ model: foreseen, qemu: run("qemu") }, none)).toMatchObject({ kind: "finding", cls: "divergence" });
+    expect(classify({ model: run("model"), qemu: killed }, none)).toMatchObject({ kind: "finding", cls: "qemu-hang" });
   });
 });
 

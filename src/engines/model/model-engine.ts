@@ -22,13 +22,14 @@ import type {
   QmpReply,
   WaitEventOptions,
 } from "../engine.js";
-import { describeExit, EngineCrashedError } from "../errors.js";
+import { describeExit, EngineCrashedError, EngineFailedError, HUNG_AND_KILLED } from "../errors.js";
 import { BlockLayer } from "./block-layer.js";
 import { MODEL_PACKAGE, MODEL_VERSION } from "./commands/version.js";
 import { driverNames } from "./drivers/index.js";
 import { writeImage } from "./images/write-image.js";
 import { MainLoop, msToNs } from "./main-loop.js";
 import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
+import { QemuHang } from "./qemu-would-hang.js";
 
 /** The model engine used in the wrong state (before start, after stop or quit). */
 export class ModelEngineStateError extends BlockcheckError {
@@ -45,12 +46,17 @@ export interface ModelEngineOptions {
 
 type State = "new" | "running" | "crashed" | "stopped";
 
-/** Where the model stopped because QEMU would have crashed. */
+/** The code of a hang the model foresees; the transcript shows it as the qemu engine shows a killed QEMU. */
+const HANG_CODE = "E_QEMU_WOULD_HANG";
+
+/** Where the model stopped because QEMU would have crashed, or hung and been killed. */
 interface Crash {
   command: string;
   exit: ExitStatus;
   /** What QEMU would print (e.g. its assertion message): the model's "log tail". */
   detail: string;
+  /** QEMU would not have died but waited forever, and the qemu engine kills such a QEMU (SIGKILL). */
+  hung?: true;
 }
 
 export class ModelEngine implements Engine {
@@ -225,6 +231,7 @@ export class ModelEngine implements Engine {
     if (this.#state === "running" && !this.#crash) this.#layer?.closeAll();
     this.#state = "stopped";
     if (!this.#crash) return { kind: "clean" };
+    if (this.#crash.hung) return { kind: "killed", reason: `it hung during '${this.#crash.command}'`, logTail: "" };
     return { kind: "crashed", exit: { ...this.#crash.exit }, logTail: this.#crash.detail };
   }
 
@@ -232,6 +239,7 @@ export class ModelEngine implements Engine {
   #live(command: string): BlockLayer {
     if (this.#state === "crashed" && this.#crash) {
       const c = this.#crash;
+      if (c.hung) throw new EngineFailedError(HANG_CODE, command, HUNG_AND_KILLED, `QEMU was killed: it would have hung during '${c.command}'; '${command}' cannot run`);
       throw new EngineCrashedError(command, c.exit, `QEMU is dead: it would have died during '${c.command}' (${describeExit(c.exit)}); '${command}' cannot run`);
     }
     if (this.#state === "new" || !this.#layer) throw new ModelEngineStateError("model engine: not started");
@@ -247,6 +255,11 @@ export class ModelEngine implements Engine {
     try {
       return work();
     } catch (e) {
+      if (e instanceof QemuHang) {
+        this.#crash = { command, exit: { exitCode: undefined, signal: "SIGKILL" }, detail: e.detail, hung: true };
+        this.#state = "crashed";
+        throw new EngineFailedError(HANG_CODE, command, HUNG_AND_KILLED, `QEMU would not answer '${command}': the model stops where QEMU 7.2 hangs\n--- why ---\n${e.detail}`, { cause: e });
+      }
       if (!(e instanceof QemuWouldCrashError || e instanceof QemuAbort)) throw e;
       // blkverify ends QEMU with exit(1); everything else is a signal.
       const exit: ExitStatus = e.exitCode !== undefined ? { exitCode: e.exitCode, signal: undefined } : { exitCode: undefined, signal: e.signal };

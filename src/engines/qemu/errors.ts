@@ -4,7 +4,7 @@
  */
 import { BlockcheckError } from "../../errors.js";
 import type { ExitStatus } from "../engine.js";
-import { describeExit, EngineCrashedError, EngineFailedError, EngineFeatureMissingError, ImageCreateError } from "../errors.js";
+import { describeExit, EngineCrashedError, EngineFailedError, EngineFeatureMissingError, HUNG_AND_KILLED, ImageCreateError } from "../errors.js";
 
 export { describeExit };
 
@@ -49,7 +49,7 @@ export class QemuTimeoutError extends EngineFailedError {
     readonly logTail: string,
     options?: { cause?: unknown },
   ) {
-    super("E_QEMU_TIMEOUT", command, "QEMU hung and was killed", withLog(`QEMU did not answer '${command}' within ${timeoutMs} ms; it was killed`, logTail), options);
+    super("E_QEMU_TIMEOUT", command, HUNG_AND_KILLED, withLog(`QEMU did not answer '${command}' within ${timeoutMs} ms; it was killed`, logTail), options);
   }
 }
 

@@ -13,6 +13,7 @@ import { BDRV_REQ_WRITE_COMPRESSED } from "../data/request-flags.js";
 import type { BdsNode, Child } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
+import { QemuHang } from "../qemu-would-hang.js";
 import { refreshPerms, setChildPerm } from "../perm-refresh.js";
 import { BLK_PERM_ALL } from "../perms.js";
 import { runInTransaction } from "../transaction.js";
@@ -71,6 +72,19 @@ export class IoBackend {
     return nodeLength(this.bs);
   }
 
+  /**
+   * `blk_wait_while_drained`, which every request runs before anything else: a BlockBackend whose
+   * root is in a drained section queues the request until the section ends. qemu-io's BlockBackend
+   * does not disable that queuing, and HMP waits for the request in the main loop, so a section
+   * that no command can end while this one waits (a mirror's source after its switch-over, until
+   * the job is finalized) is a QEMU that never answers again.
+   */
+  #waitWhileDrained(request: string): void {
+    if ((this.#root.parentQuiesce ?? 0) > 0) {
+      throw new QemuHang(`a qemu-io ${request} on '${this.bs.name}' waits in blk_wait_while_drained for a drained section that nothing will end`);
+    }
+  }
+
   /** `blk_check_byte_request`. */
   #check(offset: number, bytes: number): void {
     if (bytes < 0 || offset < 0) ioFail(Errno.EIO);
@@ -80,40 +94,42 @@ export class IoBackend {
 
   /** `blk_pread`. */
   pread(offset: number, bytes: number): Data {
+    this.#waitWhileDrained("read");
     this.#check(offset, bytes);
     return bdrvPreadv(this.state, this.bs, offset, bytes);
   }
 
   /** `blk_pwrite`. */
   pwrite(offset: number, data: Data, flags: number): void {
+    this.#waitWhileDrained("write");
     this.#check(offset, data.length);
     bdrvPwritev(this.state, this.bs, offset, data, flags);
   }
 
   /** `blk_co_pwrite_zeroes`. */
   pwriteZeroes(offset: number, bytes: number, flags: number): void {
+    this.#waitWhileDrained("write");
     this.#check(offset, bytes);
     blkPwriteZeroes(this.state, this.bs, offset, bytes, flags);
   }
 
   /** `blk_pwrite_compressed`. */
   pwriteCompressed(offset: number, data: Data): void {
+    this.#waitWhileDrained("write");
     this.#check(offset, data.length);
     bdrvPwritev(this.state, this.bs, offset, data, BDRV_REQ_WRITE_COMPRESSED);
   }
 
   /** `blk_pdiscard`. */
   pdiscard(offset: number, bytes: number): void {
+    this.#waitWhileDrained("discard");
     this.#check(offset, bytes);
     bdrvPdiscard(this.state, this.bs, offset, bytes);
   }
 
-  /**
-   * `blk_flush`: the model writes everything through at once, so there is never anything to flush —
-   * but a flush is a request blkdebug's rules see (FLUSH_TO_OS/DISK events, flush errors), and the
-   * model does not follow those.
-   */
+  /** `blk_flush`. blkdebug's rules see a flush (FLUSH_TO_OS/DISK events, flush errors); the model does not follow those. */
   flush(): void {
+    this.#waitWhileDrained("flush");
     if (flushMeetsBlkdebugRules(this.bs)) throw new ModelIoUnsupportedError("a flush that reaches a blkdebug node with rules");
     bdrvFlush(this.state, this.bs);
   }
