@@ -5,6 +5,8 @@
  * permissions are refreshed from the new node and the old one; a failure moves them all back.
  * A node no one holds any more afterwards is freed.
  */
+import type { AioContext } from "./aio-context/aio-contexts.js";
+import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { filterOrCowBs, filterOrCowChild } from "./chain.js";
 import { withDrained } from "./drain.js";
 import type { BdsNode, Child } from "./graph.js";
@@ -106,10 +108,14 @@ export function backingRole(bs: BdsNode): number {
 /**
  * `bdrv_append`: `bsNew` (without a backing child) takes `bsTop` as its backing child and every
  * parent of `bsTop` that may move; only `bsNew`'s permissions are refreshed (the moved edges keep
- * theirs). Throws the refresh's QmpFailure, with the graph as it was.
+ * theirs). Throws the refresh's QmpFailure, with the graph as it was. Attaching the backing child
+ * makes the two share an AioContext first (bdrv_attach_child_common): `bsTop` and what is connected
+ * to it follow `bsNew`, or else `bsNew` follows `bsTop`; `held` is the context whose lock the
+ * caller holds (TryChangeOptions), which for every caller is `bsTop`'s.
  */
-export function bdrvAppend(state: LayerState, bsNew: BdsNode, bsTop: BdsNode): void {
+export function bdrvAppend(state: LayerState, bsNew: BdsNode, bsTop: BdsNode, held: AioContext): void {
   runInTransaction((tran) => {
+    matchContextsForAttach(state, { kind: "node", node: bsNew }, bsTop, tran, held);
     attachEdge({ kind: "node", node: bsNew }, bsTop, "backing", backingRole(bsNew), tran);
     replaceNodeNoperm(bsTop, bsNew, true, tran);
     refreshPerms(state, [bsNew], tran);

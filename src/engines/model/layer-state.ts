@@ -33,7 +33,6 @@ export interface BlockExport {
   /** NBD export name (defaults to the node name). */
   name: string;
   bb: BlockBackend;
-  node: BdsNode;
   /** The dirty bitmaps it publishes (`bitmaps`), busy while it lives. */
   bitmaps: DirtyBitmap[];
 }

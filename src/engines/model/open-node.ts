@@ -12,6 +12,7 @@ import type { DriverDef, OpenContext } from "./drivers/driver.js";
 import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, relaxPerms, registerNode, removeEdge } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
+import type { AioContext } from "./aio-context/aio-contexts.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { assignNodeName } from "./node-names.js";
 import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, setDefault } from "./options.js";
@@ -45,6 +46,11 @@ export class NodeOpener {
   constructor(
     private readonly state: LayerState,
     private readonly tran: Transaction,
+    /**
+     * The context whose lock the opener's caller holds (TryChangeOptions): none of an iothread's for
+     * blockdev-add; block-stream holds its node's while it opens the copy-on-read filter over it.
+     */
+    private readonly held: AioContext | undefined = undefined,
   ) {}
 
   /** `bdrv_lookup_bs(ref, ref)` as used for child references. */
@@ -247,8 +253,8 @@ export class NodeOpener {
 
   /** Attach `bs` below `parent` and refresh permissions from the parent. */
   attach(parent: BdsNode, bs: BdsNode, name: string, role: number): Child {
-    // bdrv_attach_child_common: parent and child must share an AioContext; blockdev-add holds no lock.
-    matchContextsForAttach(this.state, { kind: "node", node: parent }, bs, this.tran, undefined);
+    // bdrv_attach_child_common: parent and child must share an AioContext.
+    matchContextsForAttach(this.state, { kind: "node", node: parent }, bs, this.tran, this.held);
     const c = attachEdge({ kind: "node", node: parent }, bs, name, role, this.tran, { perm: 0, shared: BLK_PERM_ALL });
     refreshPerms(this.state, [parent], this.tran);
     return c;

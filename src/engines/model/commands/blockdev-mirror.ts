@@ -1,8 +1,9 @@
 /**
  * blockdev-mirror (blockdev.c `qmp_blockdev_mirror` → `blockdev_mirror_common`): the source must be
- * a root node; QEMU's checks in its order; `replaces` defaults to the node under the source's
+ * a root node; the target moves into the source's AioContext; QEMU's checks in its order; `replaces` defaults to the node under the source's
  * implicit filters; then mirror_start.
  */
+import { tryChangeAioContext } from "../aio-context/change-aio-context.js";
 import { backingChainNext } from "../chain.js";
 import { skipImplicitFilters } from "../graph.js";
 import { jobFlags } from "../jobs/job-args.js";
@@ -20,6 +21,10 @@ export const blockdevMirror: CommandHandler = (state, args) => {
   const bs = getRootBs(state, String(args["device"]));
   const targetName = String(args["target"]);
   const target = state.nodes.get(targetName) ?? fail(`Cannot find device='${targetName}' nor node-name='${targetName}'`);
+  // The target follows the source into its context first, with its own context's lock held; it
+  // stays there whatever is refused after.
+  const refusal = tryChangeAioContext(state, target, state.aio.of(bs), { held: state.aio.of(target) });
+  if (refusal !== undefined) fail(refusal);
   let sync = args["sync"] as MirrorStart["sync"];
   // Decided before a top without backing turns into full.
   const zeroTarget = sync === "full";

@@ -30,7 +30,8 @@ export const blockdevSnapshot: CommandHandler = (state, args) => {
     // bdrv_open(NULL, overlay): a reference is looked up the same way.
     const newBs = state.nodes.get(overlay) ?? fail(`Cannot find device='${overlay}' nor node-name='${overlay}'`);
     checkOverlay(newBs);
-    bdrvAppend(state, newBs, oldBs);
+    // external_snapshot_prepare holds the node's context.
+    bdrvAppend(state, newBs, oldBs, state.aio.of(oldBs));
     // external_snapshot_commit: the node under the overlay is not written any more.
     reopenSetReadOnlyQuietly(state, oldBs, true);
   } finally {

@@ -87,7 +87,7 @@ export const blockExportAdd: CommandHandler = (state, args) => {
     // Busy in a loop of their own, once all are found: nothing to undo before.
     for (const b of bitmaps) b.busy = true;
     state.backends.add(bb);
-    state.exports.set(id, { id, name, bb, node, bitmaps });
+    state.exports.set(id, { id, name, bb, bitmaps });
   } catch (e) {
     release();
     throw e;
@@ -104,7 +104,8 @@ export const blockExportDel: CommandHandler = (state, args) => {
 
 /** query-block-exports: BlockExportInfo per export, newest first (QEMU's export list is prepended). */
 export const queryBlockExports: CommandHandler = (state) =>
-  [...state.exports.values()].reverse().map((e) => ({ id: e.id, type: "nbd", "node-name": e.node.name, "shutting-down": false }));
+  // The node the export's BlockBackend is on now (blk_bs): a job's end may have replaced it.
+  [...state.exports.values()].reverse().map((e) => ({ id: e.id, type: "nbd", "node-name": e.bb.root!.bs.name, "shutting-down": false }));
 
 /**
  * nbd_export_create's `bitmaps`: a name is looked for on the export's node and down its filtered and

@@ -160,7 +160,8 @@ export function commitStart(state: LayerState, req: CommitStart): void {
     commitTop.neverFreeze = true;
     commitTop.size = Math.ceil(nodeLength(top) / 512) * 512;
     try {
-      bdrvAppend(state, commitTop, top);
+      // qmp_block_commit holds the device's context.
+      bdrvAppend(state, commitTop, top, state.aio.of(req.bs));
     } finally {
       // Referenced by its new parents, or freed.
       const appended = commitTop.parents.length > 0;

@@ -251,7 +251,8 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
   bdrvRef(mirrorTop);
   let created = true;
   try {
-    withDrained(state, bs, () => bdrvAppend(state, mirrorTop, bs));
+    // The command holds the source's context.
+    withDrained(state, bs, () => bdrvAppend(state, mirrorTop, bs, state.aio.of(bs)));
   } catch (e) {
     bdrvUnref(state, mirrorTop);
     throw e;

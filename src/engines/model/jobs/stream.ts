@@ -238,7 +238,8 @@ function insertCorFilter(state: LayerState, bs: BdsNode, bottom: BdsNode, nodeNa
   try {
     const options: Record<string, unknown> = { driver: "copy-on-read", file: bs.name, bottom: bottom.name };
     if (nodeName !== null) options["node-name"] = nodeName;
-    cor = runInTransaction((tran) => new NodeOpener(state, tran).openDriver({ driver: copyOnReadDriver, nodeName, options, readOnly: false }));
+    // qmp_block_stream holds the node's context while the filter is opened over it.
+    cor = runInTransaction((tran) => new NodeOpener(state, tran, state.aio.of(bs)).openDriver({ driver: copyOnReadDriver, nodeName, options, readOnly: false }));
   } catch (e) {
     if (e instanceof QmpFailure) fail(`Could not create node: ${e.body.desc}`);
     throw e;
