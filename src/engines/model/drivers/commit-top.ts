@@ -6,6 +6,7 @@
  */
 import { BLK_PERM_ALL } from "../perms.js";
 import type { DriverDef } from "./driver.js";
+import { FILTER_IO } from "./filter.js";
 
 export const commitTopDriver: DriverDef = {
   name: "commit_top",
@@ -17,6 +18,9 @@ export const commitTopDriver: DriverDef = {
 
   /** No .bdrv_open: the job attaches the child (bdrv_append). */
   open() {},
+
+  /** `bdrv_commit_top_preadv`: the backing child. It has no write path: it is read-only. */
+  preadv: FILTER_IO.preadv,
 
   /** `bdrv_commit_top_child_perm`. */
   childPerm() {

@@ -6,10 +6,24 @@
  * unless `filter-node-name` names it, and tells it through `mirrorTopState` how to behave.
  */
 import { defaultPerms } from "../child-perms.js";
-import { childNamed } from "../graph.js";
+import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
+import type { Data } from "../data/data.js";
+import { type BdsNode, childNamed } from "../graph.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_WRITE } from "../perms.js";
-import type { DriverDef } from "./driver.js";
+import type { DriverDef, DriverHost } from "./driver.js";
+import { FILTER_IO } from "./filter.js";
+
+/** How a write through the filter changes the source: `mirror_method`. */
+export type MirrorMethod = "copy" | "zero" | "discard";
+
+/** What the filter asks of its job (MirrorBDSOpaque.job). */
+export interface MirrorTopJob {
+  /** `copy_to_target`: the job is write-blocking, not cancelled, and has not failed. */
+  copiesWrites(): boolean;
+  /** `do_sync_target_write`: the same write, as far as the job's bitmap lets it, to the target. */
+  syncTargetWrite(method: MirrorMethod, offset: number, bytes: number, data: Data | null, flags: number): void;
+}
 
 /** MirrorBDSOpaque. */
 export interface MirrorTopState {
@@ -17,6 +31,22 @@ export interface MirrorTopState {
   stop: boolean;
   /** Active commit: the target is in the source's backing chain. */
   isCommit: boolean;
+  /** The job, from its creation until mirror_exit_common. */
+  job: MirrorTopJob | null;
+}
+
+/**
+ * `bdrv_mirror_top_do_write`: the write goes to the source below; a write-blocking job then
+ * copies it to the target before the write completes. A failed source write is not copied.
+ */
+function topWrite(host: DriverHost, node: BdsNode, method: MirrorMethod, offset: number, bytes: number, data: Data | null, flags: number): void {
+  const job = mirrorTopState.get(node).job;
+  const copyToTarget = job?.copiesWrites() ?? false;
+  const below = childNamed(node, "backing")!.bs;
+  if (method === "copy") bdrvPwritev(host, below, offset, data!, flags);
+  else if (method === "zero") bdrvPwriteZeroes(host, below, offset, bytes, flags);
+  else bdrvPdiscard(host, below, offset, bytes);
+  if (copyToTarget) job!.syncTargetWrite(method, offset, bytes, data, flags);
 }
 
 export const mirrorTopState = new OpaqueSlot<MirrorTopState>("mirror_top");
@@ -35,6 +65,18 @@ export const mirrorTopDriver: DriverDef = {
   mutableOpts: [],
 
   open() {},
+
+  /** `bdrv_mirror_top_preadv`: the source below. */
+  preadv: FILTER_IO.preadv,
+  pwritev(host, node, offset, data, flags) {
+    topWrite(host, node, "copy", offset, data.length, data, flags);
+  },
+  pwriteZeroes(host, node, offset, bytes, flags) {
+    topWrite(host, node, "zero", offset, bytes, null, flags);
+  },
+  pdiscard(host, node, offset, bytes) {
+    topWrite(host, node, "discard", offset, bytes, null, 0);
+  },
 
   /** `bdrv_mirror_top_child_perm`. */
   childPerm({ node, child, P, S, writable }) {

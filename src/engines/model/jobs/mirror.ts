@@ -9,7 +9,9 @@
 import { blkInsertBs, blkNew, blkUnref } from "../block-backend.js";
 import { backingChainNext, chainContains, cowBs, filterOrCowBs, filterBs, findOverlay, freezeBackingChain, skipFilters, unfreezeBackingChain } from "../chain.js";
 import { bdrvDrainedBegin, bdrvDrainedEnd, withDrained } from "../drain.js";
-import { mirrorTopDriver, mirrorTopState } from "../drivers/mirror-top.js";
+import { bdrvPdiscard, bdrvPwritev, blkPwriteZeroes } from "../data/block-io.js";
+import type { Data } from "../data/data.js";
+import { mirrorTopDriver, mirrorTopState, type MirrorMethod, type MirrorTopJob } from "../drivers/mirror-top.js";
 import type { BdsNode, BlockBackend } from "../graph.js";
 import { bdrvRef, bdrvUnref, nextGraphSeq } from "../graph-ops.js";
 import { bdrvAppend, replaceNode } from "../graph-replace.js";
@@ -22,7 +24,7 @@ import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
 import { runInTransaction } from "../transaction.js";
-import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
+import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, createBlockJob } from "./block-job.js";
 import type { Coroutine } from "./coroutine.js";
 import { DirtyBitmap } from "./dirty-bitmap.js";
 import type { JobDriver, JobFlags } from "./job.js";
@@ -35,7 +37,7 @@ const DEFAULT_MIRROR_BUF_SIZE = 16 << 20;
 export type MirrorCopyMode = "background" | "write-blocking";
 
 /** MirrorBlockJob. */
-export class MirrorJob extends BlockJob {
+export class MirrorJob extends BlockJob implements MirrorTopJob {
   target: BlockBackend | null = null;
   mirrorTopBs!: BdsNode;
   base: BdsNode | null = null;
@@ -70,6 +72,52 @@ export class MirrorJob extends BlockJob {
 
   targetBs(): BdsNode {
     return this.target!.root!.bs;
+  }
+
+  /** `copy_to_target` of bdrv_mirror_top_do_write. */
+  copiesWrites(): boolean {
+    return this.ret >= 0 && !this.isCancelled() && this.copyMode === "write-blocking";
+  }
+
+  /**
+   * `do_sync_target_write`: a write that passed through the filter, to the target too. Unaligned
+   * ends in chunks the job will copy anyway (dirty) are left to it; the chunks the write covers are
+   * clean from then on. A failed target write makes them dirty again and fails the job (on-error
+   * report), but not the write.
+   */
+  syncTargetWrite(method: MirrorMethod, offset: number, bytes: number, data: Data | null, flags: number): void {
+    const g = this.granularity;
+    let skip = 0;
+    if (offset % g !== 0 && this.dirty.get(offset)) {
+      skip = Math.ceil(offset / g) * g - offset;
+      if (bytes <= skip) return;
+      offset += skip;
+      bytes -= skip;
+    }
+    if ((offset + bytes) % g !== 0 && this.dirty.get(offset + bytes - 1)) {
+      const tail = (offset + bytes) % g;
+      if (bytes <= tail) return;
+      bytes -= tail;
+    }
+    const bitmapOffset = Math.ceil(offset / g) * g;
+    const bitmapEnd = Math.floor((offset + bytes) / g) * g;
+    if (bitmapOffset < bitmapEnd) this.dirty.reset(bitmapOffset, bitmapEnd - bitmapOffset);
+    this.progressIncreaseRemaining(bytes);
+    const target = this.targetBs();
+    const ret = catchIoError(() => {
+      if (method === "copy") bdrvPwritev(this.state, target, offset, data!.slice(skip, bytes), flags);
+      else if (method === "zero") blkPwriteZeroes(this.state, target, offset, bytes, flags);
+      else bdrvPdiscard(this.state, target, offset, bytes);
+    });
+    if (ret >= 0) {
+      this.progressUpdate(bytes);
+      return;
+    }
+    const start = Math.floor(offset / g) * g;
+    this.dirty.set(start, Math.min(Math.ceil((offset + bytes) / g) * g, this.dirty.size) - start);
+    this.activelySynced = false;
+    this.errorAction(false, ret);
+    if (!this.ret) this.ret = ret;
   }
 
   /** `job_transition_to_ready`: status ready, and BLOCK_JOB_READY. */
@@ -153,6 +201,7 @@ function mirrorExitCommon(s: MirrorJob): number {
   // The job's edges go before the filter leaves, so that the result is valid.
   s.removeAllBdrv();
   replaceNode(state, mirrorTop, filterOrCowBs(mirrorTop)!);
+  mirrorTopState.get(mirrorTop).job = null;
   // The source's section was taken by mirror_run (there was a job then).
   if (s.sourceDrained) bdrvDrainedEnd(src);
   s.sourceDrained = false;
@@ -246,7 +295,7 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
   if (req.filterNodeName === null) mirrorTop.implicit = true;
   mirrorTop.neverFreeze = true;
   mirrorTop.size = Math.ceil(nodeLength(bs) / 512) * 512;
-  mirrorTopState.set(mirrorTop, { stop: false, isCommit: targetIsBacking });
+  mirrorTopState.set(mirrorTop, { stop: false, isCommit: targetIsBacking, job: null });
   // The reference bdrv_new_open_driver gives its caller, until the job holds the node.
   bdrvRef(mirrorTop);
   let created = true;
@@ -269,6 +318,7 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
       shared: BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE,
       speed: req.speed,
     });
+    mirrorTopState.get(mirrorTop).job = s;
     bdrvUnref(state, mirrorTop);
     created = false;
     s.mirrorTopBs = mirrorTop;
