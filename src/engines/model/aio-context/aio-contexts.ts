@@ -30,9 +30,12 @@ export class AioContexts {
   /** Nodes outside the main context; the rest are in it. */
   private readonly nodeContexts = new WeakMap<BdsNode, AioContext>();
   /**
-   * BlockBackends that refuse any change of context: exports made with fixed-iothread=on
-   * (blk_exp_add leaves allow_aio_context_change false). The block layer's own BlockBackends (a
-   * job's) allow it, as do exports without fixed-iothread.
+   * BlockBackends that refuse any change of context (allow_aio_context_change left false): exports
+   * made with fixed-iothread=on, and a commit job's base and top. An export without fixed-iothread,
+   * a mirror's target and a stream's BlockBackend allow it. QEMU's other anonymous BlockBackends
+   * (qemu-io's, block_resize's, the probe bdrv_open_inherit puts on a format node's file) refuse
+   * too, but live within one command; the probe's refusal is the one that could show, and the
+   * model reaches the same end without it (open-node.ts, detachProbe).
    */
   private readonly fixedBackends = new WeakSet<BlockBackend>();
 
@@ -52,7 +55,7 @@ export class AioContexts {
     return this.iothreads.get(id);
   }
 
-  /** Mark an export's BlockBackend as pinned to its context (fixed-iothread=on). */
+  /** Mark a BlockBackend as pinned to its context. */
   pin(bb: BlockBackend): void {
     this.fixedBackends.add(bb);
   }

@@ -184,11 +184,15 @@ export function commitStart(state: LayerState, req: CommitStart): void {
     s.addBdrv("base", base, 0, BLK_PERM_ALL);
     const baseBlk = blkNew(state, basePerms, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED);
     s.base = baseBlk.bb;
+    // commit_start never allows its BlockBackends to change context: while it lives, nothing
+    // connected to its chain moves (blk_root_change_aio_ctx refuses).
+    state.aio.pin(baseBlk.bb);
     blkInsertBs(state, baseBlk, base);
     s.baseBs = base;
     // The permissions the job needs on top are taken by its edges already.
     const topBlk = blkNew(state, 0, BLK_PERM_ALL);
     s.top = topBlk.bb;
+    state.aio.pin(topBlk.bb);
     blkInsertBs(state, topBlk, top);
     s.backingFileStr = req.backingFile;
   } catch (e) {
