@@ -186,7 +186,7 @@ function reachesQcow2Over(view: LiveView, name: string, raws: ReadonlySet<string
 }
 
 /** Whether `name` or a node below it is one of `names`. */
-function reachesName(view: LiveView, name: string, names: ReadonlySet<string>, seen = new Set<string>()): boolean {
+export function reachesName(view: LiveView, name: string, names: ReadonlySet<string>, seen = new Set<string>()): boolean {
   if (seen.has(name)) return false;
   seen.add(name);
   if (names.has(name)) return true;
@@ -217,7 +217,7 @@ function luksFileNodes(view: LiveView): Set<string> {
  * or a raw node right over such a file node. qemu-img draws UUIDs, timestamps and CIDs into those
  * headers, and the model writes its own, so a dump of them (`read -v`) differs.
  */
-function randomHeaderFileNodes(view: LiveView): Set<string> {
+export function randomHeaderFileNodes(view: LiveView): Set<string> {
   const images = [...VDI_IMAGES, ...VPC_IMAGES, ...VHDX_IMAGES, ...VMDK_IMAGES];
   const files = new Set(view.nodes.filter((n) => n.drv === "file" && images.some((img) => n.file.endsWith(`/${img}`))).map((n) => n.name));
   for (const n of view.nodes) {

@@ -26,6 +26,7 @@ import type { GenState, JobInfo, LiveView } from "./gen-state.js";
 import type { Prng } from "../../src/fuzz/prng.js";
 import { qmp, type Json, type QmpStep } from "./steps.js";
 import { reachesUnwrittenFormat } from "./gen-qed.js";
+import { randomHeaderFileNodes, reachesName } from "./gen-io.js";
 
 type Dict = { [key: string]: Json };
 
@@ -72,16 +73,19 @@ function sharesPreallocateFile(view: LiveView, name: string): boolean {
 
 /** A job-starting command, with auto-finalize/auto-dismiss sometimes off. */
 export function jobStartStep(rng: Prng, state: GenState, view: LiveView): QmpStep | undefined {
-  // The model does not write qed or qcow images: no job runs on a graph with one.
+  // The model does not write qed or qcow images: no job runs on a graph with one. Nor over the raw
+  // bytes of an image file whose header qemu-img fills at random: a job would copy them elsewhere.
+  const randomHeaders = randomHeaderFileNodes(view);
+  const usable = (n: string) => !reachesUnwrittenFormat(view, n) && !sharesPreallocateFile(view, n) && !reachesName(view, n, randomHeaders);
   const names = view.graph
     .referableNames()
-    .filter((n) => view.graph.driverNode(n)?.name === n && !reachesUnwrittenFormat(view, n) && !sharesPreallocateFile(view, n));
+    .filter((n) => view.graph.driverNode(n)?.name === n && usable(n));
   if (names.length === 0) return undefined;
   const existing = view.jobs[0]?.id;
   // A second job while one lives would let their events interleave; only a duplicate id (an error) is sent then.
   const id = existing ?? state.freshName("j");
   const args: Dict = { "job-id": id };
-  const tops = chainTops(view).filter((n) => !reachesUnwrittenFormat(view, n) && !sharesPreallocateFile(view, n));
+  const tops = chainTops(view).filter(usable);
   const kind = rng.weighted({ stream: tops.length > 0 ? 3 : 0.3, commit: tops.length > 0 ? 2 : 0.2, active: tops.length > 0 ? 2 : 0.2, mirror: 3 });
   const af = kind === "stream" || !rng.chance(0.35);
   // Streams stay auto-dismissed: a concluded stream crashes QEMU's query-named-block-nodes (above).
