@@ -13,10 +13,14 @@ import { BDRV_REQ_WRITE_COMPRESSED } from "../data/request-flags.js";
 import type { BdsNode, Child } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
+import { qemuAssert } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import { refreshPerms, setChildPerm } from "../perm-refresh.js";
 import { BLK_PERM_ALL } from "../perms.js";
 import { runInTransaction } from "../transaction.js";
+
+/** Where aio_poll asserts that it runs in the context's home thread (Debian's 7.2.22 build). */
+const AIO_POLL = { file: "../../util/aio-posix.c", line: 620, func: "aio_poll" };
 
 export class IoBackend {
   readonly #blk: PendingBackend;
@@ -83,6 +87,35 @@ export class IoBackend {
     if ((this.#root.parentQuiesce ?? 0) > 0) {
       throw new QemuHang(`a qemu-io ${request} on '${this.bs.name}' waits in blk_wait_while_drained for a drained section that nothing will end`);
     }
+  }
+
+  /**
+   * How qemu-io waits for a request it runs in a coroutine of its own (`do_co_pwrite_zeroes`): it
+   * polls the BlockBackend's context with `aio_poll`. HMP runs it in the main thread, and aio_poll of
+   * an iothread's context from there fails its home-thread assertion before anything else happens.
+   */
+  pollOwnContext(): void {
+    if (!this.state.aio.of(this.bs).isMain) qemuAssert(AIO_POLL, "in_aio_context_home_thread(ctx == iohandler_get_aio_context() ? qemu_get_aio_context() : ctx)");
+  }
+
+  /**
+   * How `readv` and `writev` wait for their request (`do_aio_readv`/`do_aio_writev`): the main loop
+   * runs until the callback has been called. hmp_qemu_io holds the node's context meanwhile, so an
+   * iothread can never run the request: QEMU 7.2 never answers again.
+   */
+  waitInMainLoop(command: string): void {
+    if (!this.state.aio.of(this.bs).isMain) {
+      throw new QemuHang(`qemu-io ${command} on '${this.bs.name}' waits in the main loop for a request that its iothread cannot run while HMP holds the iothread's AioContext`);
+    }
+  }
+
+  /**
+   * qemu-io's `aio_read` and `aio_write` return before their request is done, and HMP frees the
+   * BlockBackend right after; in an iothread the request then runs on a freed BlockBackend, and
+   * what QEMU 7.2 does next (an abort, a segfault, "No medium found") depends on timing.
+   */
+  asyncRequest(command: string): void {
+    if (!this.state.aio.of(this.bs).isMain) throw new ModelIoUnsupportedError(`qemu-io's ${command} on a node in an iothread (QEMU 7.2's outcome depends on timing)`);
   }
 
   /** `blk_check_byte_request`. */

@@ -113,11 +113,15 @@ function finishRead(ctx: Parameters<CommandFn>[0], r: NonNullable<ReturnType<typ
 
 export const readvF: CommandFn = (ctx, argv) => {
   const r = vectorRead(ctx, argv, "CP:qv");
-  if (r) finishRead(ctx, r, "readv");
+  if (!r) return;
+  ctx.blk.waitInMainLoop("readv");
+  finishRead(ctx, r, "readv");
 };
 
 /** aio_read_done reports a failure as "readv failed" (sic). */
 export const aioReadF: CommandFn = (ctx, argv) => {
   const r = vectorRead(ctx, argv, "CP:iqv");
-  if (r) finishRead(ctx, r, "readv");
+  if (!r) return;
+  ctx.blk.asyncRequest("aio_read");
+  finishRead(ctx, r, "readv");
 };

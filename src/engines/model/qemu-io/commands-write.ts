@@ -49,8 +49,10 @@ export const writeF: CommandFn = (ctx, argv) => {
   if (f.s) throw new ModelIoUnsupportedError("writing a pattern file (write -s)");
   if (f.b) throw new ModelIoUnsupportedError("the VM state area (write -b)");
   let failed: string | null;
-  if (f.z) failed = attempt(() => ctx.blk.pwriteZeroes(offset, count, flags));
-  else if (f.c) failed = count > BDRV_REQUEST_MAX_BYTES ? ERANGE_TEXT : attempt(() => ctx.blk.pwriteCompressed(offset, Data.fill(count, pattern)));
+  if (f.z) {
+    ctx.blk.pollOwnContext();
+    failed = attempt(() => ctx.blk.pwriteZeroes(offset, count, flags));
+  } else if (f.c) failed = count > BDRV_REQUEST_MAX_BYTES ? ERANGE_TEXT : attempt(() => ctx.blk.pwriteCompressed(offset, Data.fill(count, pattern)));
   else failed = count > INT_MAX ? ERANGE_TEXT : attempt(() => ctx.blk.pwrite(offset, Data.fill(count, pattern), flags));
   if (failed !== null) return ctx.out.line(`write failed: ${failed}`);
   if (f.q) return;
@@ -83,6 +85,7 @@ export const writevF: CommandFn = (ctx, argv) => {
   const sizes = ioVector(ctx, operands.slice(1));
   if (!sizes) return;
   const size = sizes.reduce((a, b) => a + b, 0);
+  ctx.blk.waitInMainLoop("writev");
   const failed = attempt(() => ctx.blk.pwrite(offset, Data.fill(size, pattern), flags));
   if (failed !== null) return ctx.out.line(`writev failed: ${failed}`);
   if (q) return;
@@ -125,11 +128,13 @@ export const aioWriteF: CommandFn = (ctx, argv) => {
     const count = number(ctx, operands[1]!);
     if (count === null) return;
     size = count;
+    ctx.blk.asyncRequest("aio_write");
     failed = attempt(() => ctx.blk.pwriteZeroes(offset, count, flags));
   } else {
     const sizes = ioVector(ctx, operands.slice(1));
     if (!sizes) return;
     size = sizes.reduce((a, b) => a + b, 0);
+    ctx.blk.asyncRequest("aio_write");
     failed = attempt(() => ctx.blk.pwrite(offset, Data.fill(size, pattern), flags));
   }
   // aio_write_done
