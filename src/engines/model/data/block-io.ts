@@ -262,7 +262,7 @@ function writeThresholdCheck(host: DriverHost, bs: BdsNode, offset: number, byte
 }
 
 /** `bdrv_set_dirty`: every enabled dirty bitmap of the node (a user's, a job's) records the range. */
-function setDirty(bs: BdsNode, offset: number, bytes: number): void {
+export function setDirty(bs: BdsNode, offset: number, bytes: number): void {
   if (!bs.dirtyBitmaps || bytes === 0) return;
   for (const bitmap of bs.dirtyBitmaps) {
     if (!bitmap.recording) continue;

@@ -7,7 +7,9 @@ import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.
 import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
-import { type BdsNode, childNamed } from "../graph.js";
+import { type BdsNode, childNamed, filteredChild } from "../graph.js";
+import { setDirty } from "../data/block-io.js";
+import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
 import { readImage, type Qcow2Header } from "../images/read-image.js";
 import { H, QCOW2_MAGIC } from "../images/qcow2-format.js";
@@ -203,6 +205,9 @@ export const qcow2Driver: DriverDef = {
       if (e instanceof HeaderUpdateError) return -28;
       throw e;
     }
+    // qcow2_update_header writes the whole header cluster through `file`: the nodes it passes
+    // record it in their dirty bitmaps.
+    for (let n: BdsNode | undefined = file!.bs; n; n = filteredChild(n)?.bs) setDirty(n, 0, Math.min(st.header.clusterSize, nodeLength(n)));
     return 0;
   },
 

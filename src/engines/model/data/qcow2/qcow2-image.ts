@@ -192,7 +192,7 @@ export class Qcow2Image {
    * `qcow2_cache_write` of the L2 table cache (by `qcow2_write_caches` at a flush, and by
    * `l2_allocate`): every dirty table, whole (the default cache entry is the cluster), which
    * matters when its first, all-zero write was a hole punched past the end of the file
-   * (detect-zeroes=unmap below). Refcount blocks are written as they change.
+   * (detect-zeroes=unmap below). Refcount blocks are written, whole, as they change.
    */
   writeCaches(): void {
     for (const l2Offset of this.#dirtyL2) {

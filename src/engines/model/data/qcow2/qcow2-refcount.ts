@@ -72,10 +72,14 @@ export class Qcow2Refcounts {
     return this.#block(blockOffset).readUIntBE((clusterIndex % this.#perBlock) * this.#bytes, this.#bytes);
   }
 
+  /**
+   * A refcount change, written back at once; as QEMU's refcount block cache does at a flush, the
+   * whole block (qcow2_cache_entry_flush), which is what a dirty bitmap on the file records.
+   */
   #set(blockOffset: number, i: number, value: number): void {
     const block = this.#block(blockOffset);
     block.writeUIntBE(value, i * this.#bytes, this.#bytes);
-    this.io.write(blockOffset + i * this.#bytes, Data.bytes(Buffer.from(block.subarray(i * this.#bytes, (i + 1) * this.#bytes))));
+    this.io.write(blockOffset, Data.bytes(Buffer.from(block)));
   }
 
   /**
