@@ -22,7 +22,7 @@
  * newer CLI runs too): the before/after table of docs/performance.md. Every tree timed is built first.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -175,11 +175,15 @@ export async function run(): Promise<void> {
       wall(process.execPath, [path.join(root, "bin/blockcheck.js"), "run", "--update", "-r", "tap", "-o", path.join(dir, "update.tap")], dir, { ...process.env, CI: "" });
       const n = generatedCount.toLocaleString("en");
       const local = { ...process.env, CI: "" };
-      // The file one of the "one changed" rows edits: a comment added, then taken away.
-      const edited = path.join(dir, "tests/scenarios/g0/s1.scn");
-      let flip = false;
-      const editOne = () => writeFileSync(edited, generatedScenario(1) + ((flip = !flip) ? "# edited\n" : ""));
-      for (const { tree, tag } of trees) {
+      for (const [i, { tree, tag }] of trees.entries()) {
+        // A project of its own per tree: each CLI keeps its results (.blockcheck/results.json) keyed by
+        // its own build, and a shared file would be the other tree's at every run.
+        const dir = i === 0 ? gen : path.join(gen, `tree-${i}`);
+        if (i > 0) for (const entry of ["package.json", "tests", "golden"]) cpSync(path.join(gen, entry), path.join(dir, entry), { recursive: true });
+        // The file the "one changed" row edits: a comment added, then taken away.
+        const edited = path.join(dir, "tests/scenarios/g0/s1.scn");
+        let flip = false;
+        const editOne = () => writeFileSync(edited, generatedScenario(1) + ((flip = !flip) ? "# edited\n" : ""));
         const cli = path.join(tree, "bin/blockcheck.js");
         const tap = ["-r", "tap", "-o", path.join(dir, "run.tap")];
         rows.push({ label: `${tag}${n} generated scenarios, model`, runs: generatedCount, maxReps: 3, times: [], measure: () => wall(process.execPath, [cli, "run", "--ci", ...tap], dir) });
