@@ -23,7 +23,8 @@ import { blockdevDel } from "./commands/blockdev-del.js";
 import { xBlockdevChange } from "./commands/x-blockdev-change.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
-import { blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
+import { blkExpCloseAll, blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
+import { leakedLockAtQuit, type QuitEnd } from "./aio-context/iothread-objects.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
@@ -85,6 +86,8 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
 export class BlockLayer {
   private readonly state: LayerState;
   private quitting = false;
+  /** How `quit` ended the process, when it did not end cleanly (storageDaemonQuit). */
+  private quitEnd: QuitEnd | undefined;
 
   constructor(opts: BlockLayerOptions) {
     this.state = new LayerState(opts.workdir, opts.seed, opts.loop, opts.stamp);
@@ -121,7 +124,7 @@ export class BlockLayer {
       this.quitting = true;
       // What the daemon does on its way out: exports closed, jobs cancelled (jobs/quit.ts).
       try {
-        storageDaemonQuit(this.state);
+        this.quitEnd = storageDaemonQuit(this.state);
       } catch (e) {
         if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e, exitCode: e.exitCode });
         throw e;
@@ -160,6 +163,17 @@ export class BlockLayer {
    */
   closeAll(): void {
     flushAll(this.state);
+  }
+
+  /**
+   * How the process would end at `quit`, where a leaked iothread lock makes it hang or abort
+   * (jobs/quit.ts): then the exports are closed as QEMU closes them first. Else nothing changes.
+   */
+  quitOutcome(): QuitEnd | undefined {
+    if (this.quitEnd) return this.quitEnd;
+    if (![...this.state.aio.iothreads.values()].some((c) => c.leakedLocks > 0)) return undefined;
+    blkExpCloseAll(this.state);
+    return leakedLockAtQuit(this.state);
   }
 
   /** Events queued since the last call, oldest first. */

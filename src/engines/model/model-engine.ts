@@ -227,9 +227,14 @@ export class ModelEngine implements Engine {
   }
 
   async stop(): Promise<EngineStopOutcome> {
-    // A QEMU that is still running closes its nodes as it quits; one that crashed loses its caches.
-    if (this.#state === "running" && !this.#crash) this.#layer?.closeAll();
+    // A QEMU that is still running closes its nodes as it quits; one that crashed loses its caches,
+    // as does one that hangs in the drain before the close.
+    const running = (this.#state === "running" || this.#layer?.quitRequested === true) && !this.#crash;
+    const end = running ? this.#layer?.quitOutcome() : undefined;
+    if (this.#state === "running" && !this.#crash && !(end && "hang" in end)) this.#layer?.closeAll();
     this.#state = "stopped";
+    if (end && "hang" in end) return { kind: "killed", reason: end.hang, logTail: "" };
+    if (end) return { kind: "crashed", exit: { exitCode: undefined, signal: "SIGABRT" }, logTail: end.abort };
     if (!this.#crash) return { kind: "clean" };
     if (this.#crash.hung) return { kind: "killed", reason: `it hung during '${this.#crash.command}'`, logTail: "" };
     return { kind: "crashed", exit: { ...this.#crash.exit }, logTail: this.#crash.detail };

@@ -9,6 +9,13 @@ import type { BdsNode, BlockBackend } from "../graph.js";
 
 /** One AioContext. Identity matters: an iothread deleted and added again under its id has a new one. */
 export class AioContext {
+  /**
+   * Times the main thread took this context's lock and never gave it back: block_resize of a node
+   * that its BlockBackend's release moved out of this iothread (commands/block-resize.ts). While
+   * it is held, releasing it is no error, the iothread can run nothing, and destroying it aborts.
+   */
+  leakedLocks = 0;
+
   constructor(
     /** "main", or the id of the iothread that runs it (what transcripts and errors name). */
     readonly name: string,

@@ -112,7 +112,7 @@ export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioCont
   return changeInOwnTransaction((tran) => {
     const problem = changeAioContext(state, bs, ctx, visited, tran);
     // Everything agreed: QEMU releases the old context before it commits.
-    if (problem === undefined && !old.isMain && old !== opts.held) throw unlockNotOwned();
+    if (problem === undefined && !old.isMain && old !== opts.held && old.leakedLocks === 0) throw unlockNotOwned();
     return problem;
   });
 }

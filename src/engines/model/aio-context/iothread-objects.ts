@@ -57,5 +57,27 @@ export function deleteIothread(state: LayerState, id: string): void {
         "(with a qcow2 node: ../../util/qemu-timer.c:115: timerlist_free: Assertion `!timerlist_has_timers(timer_list)' failed.)",
     );
   }
+  // iothread_instance_finalize → aio_context_finalize destroys a lock the main thread holds.
+  if (ctx.leakedLocks > 0) throw new QemuAbort("SIGABRT", MUTEX_DESTROY_BUSY);
   state.aio.iothreads.delete(id);
+}
+
+/** How QEMU ends at quit when it does not end cleanly: why it hangs, or what it prints as it aborts. */
+export type QuitEnd = { hang: string } | { abort: string };
+
+/** What qemu_mutex_destroy prints when the mutex is locked (error_exit, then abort). */
+export const MUTEX_DESTROY_BUSY = "qemu: qemu_mutex_destroy: Device or resource busy";
+
+/**
+ * What a leaked iothread lock does at quit: the drain of every node waits for an iothread that can
+ * run nothing while a node runs in it (a hang); else the iothread's destruction aborts.
+ */
+export function leakedLockAtQuit(state: LayerState): QuitEnd | undefined {
+  for (const ctx of state.aio.iothreads.values()) {
+    if (ctx.leakedLocks === 0) continue;
+    const user = [...state.nodes.values()].find((n) => !n.freed && state.aio.of(n) === ctx);
+    if (user) return { hang: `node '${user.name}' runs in iothread '${ctx.name}', whose lock the main thread took and never gave back: the drain at quit waits for it forever` };
+  }
+  for (const ctx of state.aio.iothreads.values()) if (ctx.leakedLocks > 0) return { abort: MUTEX_DESTROY_BUSY };
+  return undefined;
 }

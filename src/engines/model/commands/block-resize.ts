@@ -1,7 +1,7 @@
 /**
  * block_resize (blockdev.c `qmp_block_resize`): the node is found, its op blockers asked, and a
  * BlockBackend of its own takes the resize permission (sharing everything) for `blk_truncate`, in a
- * drained section; then it goes again.
+ * drained section; then it goes again (and may leave an iothread's lock taken, below).
  */
 import { blkNewWithBs, blkUnref } from "../block-backend.js";
 import { bdrvTruncate } from "../data/truncate.js";
@@ -30,10 +30,15 @@ export const blockResize: CommandHandler = (state, args) => {
   // QERR_DEVICE_IN_USE is formatted with `device`, which a call by node name leaves NULL.
   if (opBlocker(bs, "resize") !== undefined) fail(`Device '${device ?? "(null)"}' is in use`);
   const blk = blkNewWithBs(state, bs, BLK_PERM_RESIZE, BLK_PERM_ALL);
+  // bdrv_co_lock takes the node's context before the BlockBackend goes, and bdrv_co_unlock gives
+  // back the node's context after: when the release moved the node to the main loop, that is the
+  // main loop's (nothing to give), and the iothread's lock stays taken for good.
+  const ctx = state.aio.of(bs);
   try {
     withDrained(state, bs, () => bdrvTruncate(state, bs, size, false, "off", 0));
   } finally {
     blkUnref(state, blk);
+    if (!ctx.isMain && state.aio.of(bs) !== ctx) ctx.leakedLocks++;
   }
   return {};
 };

@@ -5,6 +5,7 @@
  * woken by the cancel (back to READY), and run to its end — ABORTING, BLOCK_JOB_CANCELLED,
  * CONCLUDED, NULL. A job that is concluded is dismissed.
  */
+import { leakedLockAtQuit, type QuitEnd } from "../aio-context/iothread-objects.js";
 import { blkExpCloseAll } from "../commands/exports.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
 import { bdrvDrainAllBegin } from "../drain.js";
@@ -32,12 +33,19 @@ function jobCancelSyncAll(state: LayerState): void {
   for (let job = state.jobs.at(-1); job; job = state.jobs.at(-1)) jobCancelSync(state, job);
 }
 
-/** qemu-storage-daemon's cleanup after its main loop; the model's `quit`. */
-export function storageDaemonQuit(state: LayerState): void {
+/**
+ * qemu-storage-daemon's cleanup after its main loop; the model's `quit`. Returns how an iothread
+ * lock that block_resize leaked ends it (leakedLockAtQuit): a hang in the drain, where nothing
+ * after it happens, or an abort when the iothread is destroyed last.
+ */
+export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
   blkExpCloseAll(state);
+  const leaked = leakedLockAtQuit(state);
+  if (leaked && "hang" in leaked) return leaked;
   bdrvDrainAllBegin(state, state.nodes.values());
   jobCancelSyncAll(state);
   flushAll(state);
+  return leaked;
 }
 
 /**

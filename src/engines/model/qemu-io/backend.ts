@@ -84,6 +84,10 @@ export class IoBackend {
    * the job is finalized) is a QEMU that never answers again.
    */
   #waitWhileDrained(request: string): void {
+    // An iothread whose lock the main thread leaked (block_resize) cannot run the request.
+    if (this.state.aio.of(this.bs).leakedLocks > 0) {
+      throw new QemuHang(`a qemu-io ${request} on '${this.bs.name}' waits for iothread '${this.state.aio.of(this.bs).name}', whose AioContext lock the main thread took and never gave back`);
+    }
     if ((this.#root.parentQuiesce ?? 0) > 0) {
       throw new QemuHang(`a qemu-io ${request} on '${this.bs.name}' waits in blk_wait_while_drained for a drained section that nothing will end`);
     }
