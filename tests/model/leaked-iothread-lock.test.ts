@@ -6,25 +6,13 @@
  * node in it waits forever; deleting the iothread aborts; and at quit, QEMU hangs in the drain while a node runs in the iothread, and
  * aborts destroying it otherwise. The model keeps the leaked lock and ends each way QEMU does.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/engines/engine.js";
+import { describe, expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
 import { QemuEngine } from "../../src/engines/qemu/qemu-engine.js";
-import { runOnEngine } from "../../src/runner/run-on-engine.js";
-import { createScratch, removeScratch, type Scratch } from "../../src/runner/scratch.js";
 import { describeWithQemu } from "../support/qemu.js";
-import { scenario } from "../runner/support/scenario.js";
+import { inlineRunner } from "../support/run-inline.js";
 
-const scratches: Scratch[] = [];
-afterEach(async () => {
-  await Promise.all(scratches.splice(0).map(removeScratch));
-});
-
-async function run(text: string, engine: Engine) {
-  const scratch = await createScratch();
-  scratches.push(scratch);
-  return runOnEngine(scenario(text)[0]!, engine, scratch, { timeoutMs: 30_000 });
-}
+const run = inlineRunner(30_000);
 
 /** A node sent to iothread io1 and resized there: the resize's BlockBackend takes it back to main. */
 function leak(...after: string[]): string {

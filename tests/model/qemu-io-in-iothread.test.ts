@@ -6,25 +6,13 @@
  * run the main loop until a request the iothread can never run completes, and hang. The model does
  * the same, and refuses `aio_read`/`aio_write` there, whose outcome on QEMU depends on timing.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../src/engines/engine.js";
+import { describe, expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
 import { QemuEngine } from "../../src/engines/qemu/qemu-engine.js";
-import { runOnEngine } from "../../src/runner/run-on-engine.js";
-import { createScratch, removeScratch, type Scratch } from "../../src/runner/scratch.js";
 import { describeWithQemu } from "../support/qemu.js";
-import { scenario } from "../runner/support/scenario.js";
+import { inlineRunner } from "../support/run-inline.js";
 
-const scratches: Scratch[] = [];
-afterEach(async () => {
-  await Promise.all(scratches.splice(0).map(removeScratch));
-});
-
-async function run(text: string, engine: Engine) {
-  const scratch = await createScratch();
-  scratches.push(scratch);
-  return runOnEngine(scenario(text)[0]!, engine, scratch, { timeoutMs: 20_000 });
-}
+const run = inlineRunner(20_000);
 
 /**
  * A qcow2 node moved into an iothread by an export, then `command` on it. With fixed-iothread=on,

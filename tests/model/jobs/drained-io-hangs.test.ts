@@ -6,25 +6,13 @@
  * a QEMU 7.2 that never answers again: the qemu engine kills it. The model stops there too, with
  * the same transcript; requests below the drained node, and commands that make none, still answer.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import type { Engine } from "../../../src/engines/engine.js";
+import { describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../src/engines/model/model-engine.js";
 import { QemuEngine } from "../../../src/engines/qemu/qemu-engine.js";
-import { runOnEngine } from "../../../src/runner/run-on-engine.js";
-import { createScratch, removeScratch, type Scratch } from "../../../src/runner/scratch.js";
 import { describeWithQemu } from "../../support/qemu.js";
-import { scenario } from "../../runner/support/scenario.js";
+import { inlineRunner } from "../../support/run-inline.js";
 
-const scratches: Scratch[] = [];
-afterEach(async () => {
-  await Promise.all(scratches.splice(0).map(removeScratch));
-});
-
-async function run(text: string, engine: Engine) {
-  const scratch = await createScratch();
-  scratches.push(scratch);
-  return runOnEngine(scenario(text)[0]!, engine, scratch, { timeoutMs: 20_000 });
-}
+const run = inlineRunner(20_000);
 
 /** A job held pending after its switch-over, then `last`. */
 function pendingAfterSwitchOver(job: "mirror" | "commit", last: string, jobOptions = ""): string {
