@@ -1,7 +1,7 @@
 /**
  * blockdev-mirror (blockdev.c `qmp_blockdev_mirror` → `blockdev_mirror_common`): the source must be
- * a root node; the target moves into the source's AioContext; QEMU's checks in its order; `replaces` defaults to the node under the source's
- * implicit filters; then mirror_start.
+ * a root node; the target moves into the source's AioContext; QEMU's checks in its order;
+ * `replaces` defaults to the node under the source's implicit filters; then mirror_start.
  */
 import { tryChangeAioContext } from "../aio-context/change-aio-context.js";
 import { backingChainNext } from "../chain.js";
