@@ -60,6 +60,9 @@ export function describeExit(status: ExitStatus | undefined): string {
 /** The transcript's line for a QEMU that stopped answering and was killed, whichever engine says so. */
 export const HUNG_AND_KILLED = "QEMU hung and was killed";
 
+/** The error code of a hang the model foresees where QEMU 7.2 would never answer (model/qemu-would-hang.ts). */
+export const WOULD_HANG_CODE = "E_QEMU_WOULD_HANG";
+
 /**
  * The engine could not carry out `command` and cannot go on, though QEMU did not crash: it hung and
  * was killed, or its monitor connection broke. Like a crash, it ends the run at the statement it

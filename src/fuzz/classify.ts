@@ -7,7 +7,7 @@
  * hang, and a divergence only when both engines ran to a transcript.
  */
 import type { EngineKind } from "../engines/engine.js";
-import { EngineCrashedError, EngineFailedError } from "../engines/errors.js";
+import { EngineCrashedError, EngineFailedError, WOULD_HANG_CODE } from "../engines/errors.js";
 import { BlockcheckError } from "../errors.js";
 import { crashKey, crashSignature, describeCrash, normalizeCrashText, sameCrash, type CrashSignature } from "./crash-signature.js";
 import { divergenceKey } from "./divergence.js";
@@ -40,9 +40,6 @@ export interface RunAnalysis {
 /** Error codes that mean the engine stopped answering. */
 const HANG_CODES = new Set(["E_QEMU_TIMEOUT", "E_QMP_EVENT_TIMEOUT", "E_QEMU_CONNECTION", "E_TIMEOUT"]);
 
-/** The model's code where it stops because QEMU would hang (model-engine.ts). */
-const FORESEEN_HANG = "E_QEMU_WOULD_HANG";
-
 /** The first frame of a JavaScript stack, as `function (file)`. */
 function firstJsFrame(stack: string | undefined): string | undefined {
   const m = /\n\s+at (?:(\S+) \()?(?:[^()\s]*\/)?([^/():\s]+):\d+:\d+\)?/.exec(stack ?? "");
@@ -72,7 +69,7 @@ function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): 
   const errors = [run.thrown, seen.error].filter((e) => e !== undefined && !(e instanceof EngineCrashedError));
   for (const e of errors) {
     if (e instanceof BlockcheckError && HANG_CODES.has(e.code)) out.hang ??= e.message.split("\n")[0]!;
-    else if (e instanceof EngineFailedError && e.code === FORESEEN_HANG) out.foreseenHang ??= e.command;
+    else if (e instanceof EngineFailedError && e.code === WOULD_HANG_CODE) out.foreseenHang ??= e.command;
     else out.error ??= describeError(e);
   }
   for (const f of run.failures) {

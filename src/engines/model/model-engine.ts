@@ -22,7 +22,7 @@ import type {
   QmpReply,
   WaitEventOptions,
 } from "../engine.js";
-import { describeExit, EngineCrashedError, EngineFailedError, HUNG_AND_KILLED } from "../errors.js";
+import { describeExit, EngineCrashedError, EngineFailedError, HUNG_AND_KILLED, WOULD_HANG_CODE } from "../errors.js";
 import { BlockLayer } from "./block-layer.js";
 import { MODEL_PACKAGE, MODEL_VERSION } from "./commands/version.js";
 import { driverNames } from "./drivers/index.js";
@@ -45,9 +45,6 @@ export interface ModelEngineOptions {
 }
 
 type State = "new" | "running" | "crashed" | "stopped";
-
-/** The code of a hang the model foresees; the transcript shows it as the qemu engine shows a killed QEMU. */
-const HANG_CODE = "E_QEMU_WOULD_HANG";
 
 /** Where the model stopped because QEMU would have crashed, or hung and been killed. */
 interface Crash {
@@ -244,7 +241,7 @@ export class ModelEngine implements Engine {
   #live(command: string): BlockLayer {
     if (this.#state === "crashed" && this.#crash) {
       const c = this.#crash;
-      if (c.hung) throw new EngineFailedError(HANG_CODE, command, HUNG_AND_KILLED, `QEMU was killed: it would have hung during '${c.command}'; '${command}' cannot run`);
+      if (c.hung) throw new EngineFailedError(WOULD_HANG_CODE, command, HUNG_AND_KILLED, `QEMU was killed: it would have hung during '${c.command}'; '${command}' cannot run`);
       throw new EngineCrashedError(command, c.exit, `QEMU is dead: it would have died during '${c.command}' (${describeExit(c.exit)}); '${command}' cannot run`);
     }
     if (this.#state === "new" || !this.#layer) throw new ModelEngineStateError("model engine: not started");
@@ -263,7 +260,7 @@ export class ModelEngine implements Engine {
       if (e instanceof QemuHang) {
         this.#crash = { command, exit: { exitCode: undefined, signal: "SIGKILL" }, detail: e.detail, hung: true };
         this.#state = "crashed";
-        throw new EngineFailedError(HANG_CODE, command, HUNG_AND_KILLED, `QEMU would not answer '${command}': the model stops where QEMU 7.2 hangs\n--- why ---\n${e.detail}`, { cause: e });
+        throw new EngineFailedError(WOULD_HANG_CODE, command, HUNG_AND_KILLED, `QEMU would not answer '${command}': the model stops where QEMU 7.2 hangs\n--- why ---\n${e.detail}`, { cause: e });
       }
       if (!(e instanceof QemuWouldCrashError || e instanceof QemuAbort)) throw e;
       // blkverify ends QEMU with exit(1); everything else is a signal.

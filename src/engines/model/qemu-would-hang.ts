@@ -5,12 +5,13 @@
  * and the engine reports it as the qemu engine reports a QEMU it had to kill.
  */
 import { BlockcheckError } from "../../errors.js";
+import { WOULD_HANG_CODE } from "../errors.js";
 
 export class QemuHang extends BlockcheckError {
   constructor(
     /** Where and why QEMU waits forever, for the failure's message. */
     readonly detail: string,
   ) {
-    super("E_QEMU_WOULD_HANG", `QEMU 7.2 would hang: ${detail}`);
+    super(WOULD_HANG_CODE, `QEMU 7.2 would hang: ${detail}`);
   }
 }
