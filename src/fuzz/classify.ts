@@ -12,6 +12,7 @@ import { BlockcheckError } from "../errors.js";
 import { crashKey, crashSignature, describeCrash, normalizeCrashText, sameCrash, type CrashSignature } from "./crash-signature.js";
 import { divergenceKey } from "./divergence.js";
 import type { CaseRun } from "./run-case.js";
+import type { Failure } from "../runner/results.js";
 
 export const FINDING_CLASSES = ["model-exception", "qemu-crash", "qemu-hang", "model-hang", "engine-error", "divergence"] as const;
 
@@ -56,6 +57,15 @@ function describeError(e: unknown): { key: string; summary: string } {
   return { key: `thrown ${normalizeCrashText(String(e))}`, summary: `thrown: ${String(e)}` };
 }
 
+/** A bug the runner reported as the run's failure: its stack's first line and frame, as describeError keys a throw. */
+function describeBug(f: Failure): { key: string; summary: string } {
+  const head = (f.details ?? f.message).split("\n")[0]!;
+  const m = /^(\w+): (.*)$/.exec(head);
+  const [name, first] = m ? [m[1]!, m[2]!] : ["Error", head];
+  const frame = firstJsFrame(f.details);
+  return { key: `${name} ${normalizeCrashText(first)}${frame ? ` at ${frame}` : ""}`, summary: `${name}: ${first}${frame ? ` (at ${frame})` : ""}` };
+}
+
 /** Look at one run; `siteOf` asks the kernel where a process segfaulted. */
 function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): RunAnalysis {
   const out: RunAnalysis = {};
@@ -74,6 +84,8 @@ function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): 
   }
   for (const f of run.failures) {
     if (f.kind === "timeout") out.hang ??= f.message;
+    // A bug the runner caught outside the engine (one in the engine is seen.error above).
+    if (f.internal) out.error ??= describeBug(f);
     // The runner's own errors (a failed graph query, a full disk) have a code and no statement.
     const code = f.kind === "error" && f.source === undefined ? /^(E_[A-Z_]+): /.exec(f.message)?.[1] : undefined;
     if (code === undefined || code === "E_QEMU_CRASHED") continue;

@@ -28,6 +28,11 @@ export interface Failure {
    * compared with the golden, and no pending file is written.
    */
   infrastructure?: true;
+  /**
+   * Set when a bug in blockcheck stopped the run (a throw no engine or step is meant to make): the
+   * other runs go on, and the command exits as for an internal error.
+   */
+  internal?: true;
 }
 
 export interface ScenarioResult {

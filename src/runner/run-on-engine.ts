@@ -14,7 +14,7 @@ import type { Engine } from "../engines/engine.js";
 import { EngineCrashedError, EngineFailedError } from "../engines/errors.js";
 import type { Failure } from "./results.js";
 import { renderTranscript, type TranscriptBlock } from "../transcript/transcript.js";
-import { createContext, type StepContext } from "./context.js";
+import { createContext, type StepContext, stepFailure } from "./context.js";
 import { crashedStep, RUN_STOPPED, timedOutStep, uncleanEnd } from "./engine-end.js";
 import { QemuUnavailableError, ScenarioTimeoutError, StepError } from "./errors.js";
 import type { Statement } from "../language/ast.js";
@@ -111,6 +111,12 @@ export async function runOnEngine(
       const stopped = timedOutStep(ctx, progress.current, e.message);
       blocks.push(stopped.block);
       failures.push(stopped.failure);
+    } else if (isBug(e)) {
+      // One scenario that meets a bug (in the model, most likely) says so where it stopped; the
+      // other runs still report, and the command exits 70.
+      const bug = bugStep(ctx, progress.current, e);
+      if (bug.block) blocks.push(bug.block);
+      failures.push(bug.failure);
     } else {
       failures.push(errorFailure(ctx, e));
     }
@@ -170,6 +176,22 @@ async function runStatements(
     }
   }
   return "done";
+}
+
+/** A throw no engine or step is meant to make: not typed, not the file system's. */
+function isBug(e: unknown): boolean {
+  return !(e instanceof BlockcheckError) && !(e instanceof ScenarioTimeoutError) && !isErrnoException(e);
+}
+
+/** The failure of a run a bug stopped, at the statement that was running, with the stack as detail. */
+function bugStep(ctx: StepContext, stmt: Statement | undefined, e: unknown): { block?: TranscriptBlock; failure: Failure } {
+  const message = `internal error (this is a bug): ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+  const details = e instanceof Error && e.stack ? e.stack : undefined;
+  const where = stmt ? stepFailure(ctx, stmt, "error", message) : { kind: "error" as const, message, ...phase(ctx) };
+  return {
+    ...(stmt ? { block: { step: stmt.text, output: [message] } } : {}),
+    failure: { ...where, ...(details ? { details } : {}), infrastructure: true, internal: true },
+  };
 }
 
 /** A throw that stopped the run: none of these is the scenario's doing, so all are infrastructure. */

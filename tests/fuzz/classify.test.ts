@@ -108,6 +108,13 @@ describe("the verdict of a case", () => {
     const runnerError = run("model", { failures: [{ kind: "error", message: "E_ENGINE_QUERY: x-debug-query-block-graph failed on the model engine: boom" }] });
     expect(classify({ model: runnerError }, none)).toMatchObject({ cls: "model-exception", summary: "E_ENGINE_QUERY: x-debug-query-block-graph failed on the model engine: boom" });
     expect(classify({ model: run("model", { failures: [{ kind: "timeout", message: "timed out after 30s" }] }) }, none)).toMatchObject({ cls: "model-hang" });
+    // A bug the runner caught at a step is keyed as the same throw would be.
+    const stack = "TypeError: x is undefined\n    at replaceNode (/b/dist/bundle/cli.cjs:10:5)";
+    const bug = run("model", { failures: [{ kind: "error", message: "internal error (this is a bug): TypeError: x is undefined", details: stack, source: "job finalize j0", internal: true, infrastructure: true }] });
+    const err = new TypeError("x is undefined");
+    err.stack = stack;
+    expect(classify({ model: bug }, none)).toEqual(classify({ model: run("model", { thrown: err }) }, none));
+    expect(classify({ model: bug }, none)).toMatchObject({ cls: "model-exception", summary: "TypeError: x is undefined (at replaceNode (cli.cjs))" });
   });
 
   it("calls a QEMU crash the model predicts known, not a finding", () => {

@@ -27,6 +27,7 @@ import { displayName, isUnfiltered } from "../../runner/selection.js";
 import type { QemuBinaries } from "../../engines/qemu/binaries.js";
 import { ownBuildId } from "../bundle-manifest.js";
 import type { CliIo, Command } from "../command.js";
+import { EXIT } from "../help.js";
 import { ciMode, runFlags } from "./run-options.js";
 
 /** Where previous run times are kept, relative to the project root. */
@@ -132,6 +133,7 @@ export const runCommand: Command = {
     // Set by the preflight: the QEMU binaries as checked (relative paths made absolute).
     let binaries: Partial<QemuBinaries> = config.binaries;
     let failed: boolean;
+    let bug = false;
     let summary: RunSummary;
     try {
       summary = await runScenarios({
@@ -183,13 +185,14 @@ export const runCommand: Command = {
         reporters,
       });
       failed = runFailed(summary);
+      bug = summary.results.some((r) => r.failures.some((f) => f.internal));
       if (!ci) await saveTimes(timesFile, previousTimes, summary, io);
       if (resultCache) await saveResults(resultCache, resultsFile, io);
     } finally {
       await close();
     }
     if (!ci) notes.write(renderGoldenNotes(summary, values.update === true) + renderPictureNotes(pictures, io.cwd));
-    return failed ? 1 : 0;
+    return bug ? EXIT.internal : failed ? 1 : 0;
   },
 };
 
