@@ -25,6 +25,7 @@
  * half, see jobs/mirror-run.ts), so there is nothing to wait for.
  */
 import type { BdsNode, Child } from "./graph.js";
+import { qemuAssert } from "./qemu-would-crash.js";
 
 /** Whatever knows whether a drain can be noticed: the block layer, with its job list. */
 export interface DrainHost {
@@ -54,6 +55,10 @@ function beginSingle(c: Child, stack: Task[]): void {
 
 /** `bdrv_parent_drained_end_single`. */
 function endSingle(c: Child, stack: Task[]): void {
+  // A section ended twice: QEMU 7.2 asserts here, before the parent hears of it.
+  if ((c.parentQuiesce ?? 0) <= 0) {
+    qemuAssert({ file: "../../block/io.c", line: 64, func: "bdrv_parent_drained_end_single_no_poll" }, "c->parent_quiesce_counter > 0");
+  }
   c.parentQuiesce = (c.parentQuiesce ?? 0) - 1;
   if (c.parent.kind === "node") {
     // bdrv_child_cb_drained_end → bdrv_drained_end_no_poll

@@ -18,6 +18,7 @@ import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
 import { NodeOpener } from "../open-node.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
 import { runInTransaction } from "../transaction.js";
@@ -91,8 +92,14 @@ function commitPrepare(s: CommitJob): number {
 
 /** `commit_abort`: the job's nodes are let go, then the filter leaves the chain. */
 function commitAbort(s: CommitJob): void {
-  if (s.chainFrozen) unfreezeBackingChain(s.commitTopBs!, s.baseBs);
   const commitTop = s.commitTopBs!;
+  if (commitTop.freed) {
+    // bdrv_drop_intermediate moved the filter's parents to base and then failed to update an
+    // overlay's backing file name: the filter went with its last parent, and commit_abort reads
+    // its freed `backing` (NULL since bdrv_close).
+    throw new QemuAbort("SIGSEGV", "commit_abort: commit_top_bs was freed when bdrv_drop_intermediate failed after the graph change");
+  }
+  if (s.chainFrozen) unfreezeBackingChain(commitTop, s.baseBs);
   const topBs = s.top!.root!.bs;
   // Both stay until the filter is out of the chain.
   bdrvRef(topBs);
