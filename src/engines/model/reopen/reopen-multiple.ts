@@ -8,6 +8,7 @@ import { bdrvFlushQuietly } from "../data/block-io.js";
 import type { BdsNode, Flat } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { runInTransaction } from "../transaction.js";
 import { prepareEntry } from "./prepare.js";
 import type { ReopenEntry, ReopenQueue } from "./queue.js";
@@ -54,6 +55,12 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
     for (const entry of queue.entries) if (entry.driver) entry.bs.driver.reopenAbort?.(entry.driver, state);
     throw e;
   }
+  // The queue holds no reference to its nodes. One the reopen detached from its last parent (an
+  // inline child given with its parent's new `file` or `backing`) was freed by tran_commit, and
+  // QEMU 7.2 goes on using it: bdrv_reopen_commit_post and bdrv_reopen_queue_free walk the
+  // queue, qmp_blockdev_reopen ends the drained section of each node it was given.
+  const freed = queue.entries.find((e) => e.bs.freed);
+  if (freed) throw new QemuAbort("SIGSEGV", `bdrv_reopen_multiple: node '${freed.bs.name}' of the reopen queue was freed when the reopen detached it, and is used after`);
 }
 
 function reverseKeys(options: Flat): Flat {
