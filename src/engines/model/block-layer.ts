@@ -30,7 +30,7 @@ import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
-import { flushAll, storageDaemonQuit } from "./jobs/quit.js";
+import { closeAllCrash, flushAll, storageDaemonQuit } from "./jobs/quit.js";
 import type { HostFiles } from "./data/host-file.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
@@ -166,14 +166,17 @@ export class BlockLayer {
   }
 
   /**
-   * How the process would end at `quit`, where a leaked iothread lock makes it hang or abort
-   * (jobs/quit.ts): then the exports are closed as QEMU closes them first. Else nothing changes.
+   * How the process would end at `quit` (jobs/quit.ts): as the `quit` command found, or, for an
+   * engine stopped without one, a leaked iothread lock that makes it hang or abort (then the
+   * exports are closed as QEMU closes them first), or a node whose close segfaults.
    */
   quitOutcome(): QuitEnd | undefined {
-    if (this.quitEnd) return this.quitEnd;
-    if (![...this.state.aio.iothreads.values()].some((c) => c.leakedLocks > 0)) return undefined;
-    blkExpCloseAll(this.state);
-    return leakedLockAtQuit(this.state);
+    if (this.quitEnd || this.quitting) return this.quitEnd;
+    const leaked = [...this.state.aio.iothreads.values()].some((c) => c.leakedLocks > 0);
+    if (leaked) blkExpCloseAll(this.state);
+    const end = leaked ? leakedLockAtQuit(this.state) : undefined;
+    if (end && "hang" in end) return end;
+    return closeAllCrash(this.state) ?? end;
   }
 
   /** Events queued since the last call, oldest first. */

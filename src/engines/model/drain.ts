@@ -12,9 +12,13 @@
  * - a subtree drain (`bdrv_subtree_drained_begin`) also drains each child through its edge.
  * - `bdrv_do_drained_end` undoes it child-to-parent: parents first, then the counter, then children.
  *
- * With no job anywhere nothing can notice a drain, and the model skips it: that keeps a reopen in a
- * 10,000-deep chain linear (QEMU's walk up every ancestor for every node is quadratic). Walks use
- * an explicit stack in the order QEMU's recursion takes, for the same reason.
+ * Without a job, a drain is noticed only where the counts go wrong: QEMU 7.2 asserts
+ * (`c->parent_quiesce_counter > 0`) when a graph change inside drained sections leaves an edge
+ * ending a section it never began (a reopen that frees a node whose child the new edge takes over).
+ * So the model counts every section, except in a graph of more than COUNTED_NODES nodes with no
+ * job: that keeps a reopen in a 10,000-deep chain linear (QEMU's walk up every ancestor for every
+ * node is quadratic), and such a graph's miscounts are not modelled. Walks use an explicit stack in
+ * the order QEMU's recursion takes, for the same reason.
  *
  * An edge that moves within drained sections passes the difference on (`bdrv_replace_child_noperm`):
  * its parent is drained for the new child's sections, a subtree-drained parent drains its new
@@ -27,9 +31,17 @@
 import type { BdsNode, Child } from "./graph.js";
 import { qemuAssert } from "./qemu-would-crash.js";
 
-/** Whatever knows whether a drain can be noticed: the block layer, with its job list. */
+/** Whatever knows whether a drain is counted: the block layer, with its jobs and nodes. */
 export interface DrainHost {
   readonly jobs: readonly unknown[];
+  readonly nodes: { readonly size: number };
+}
+
+/** Without a job, sections are counted in graphs of at most this many nodes (see above). */
+const COUNTED_NODES = 1_000;
+
+function counted(host: DrainHost): boolean {
+  return host.jobs.length > 0 || host.nodes.size <= COUNTED_NODES;
 }
 
 /** One step of a walk; a step pushes the steps QEMU's recursion would take next (see pushInOrder). */
@@ -108,9 +120,9 @@ function run(op: (stack: Task[]) => void): void {
   while (stack.length > 0) stack.pop()!();
 }
 
-/** `bdrv_drained_begin`. Returns whether the section was taken (there is a job to notice it). */
+/** `bdrv_drained_begin`. Returns whether the section was taken (counted, see above). */
 export function bdrvDrainedBegin(host: DrainHost, bs: BdsNode): boolean {
-  if (host.jobs.length === 0) return false;
+  if (!counted(host)) return false;
   run((stack) => begin(bs, false, null, stack));
   return true;
 }
@@ -122,7 +134,7 @@ export function bdrvDrainedEnd(bs: BdsNode): void {
 
 /** `bdrv_subtree_drained_begin`: the node and everything below it. Returns whether it was taken. */
 export function bdrvSubtreeDrainedBegin(host: DrainHost, bs: BdsNode): boolean {
-  if (host.jobs.length === 0) return false;
+  if (!counted(host)) return false;
   run((stack) => begin(bs, true, null, stack));
   return true;
 }
@@ -186,7 +198,7 @@ export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | nul
  * drained on their own turn). The section never ends: qemu-storage-daemon takes it on its way out.
  */
 export function bdrvDrainAllBegin(host: DrainHost, nodes: Iterable<BdsNode>): void {
-  if (host.jobs.length === 0) return;
+  if (!counted(host)) return;
   for (const bs of nodes) {
     run((stack) => {
       bs.quiesce = (bs.quiesce ?? 0) + 1;

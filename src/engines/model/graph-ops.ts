@@ -21,6 +21,7 @@ export const BUSY_BITMAP_RELEASED = "../../block/dirty-bitmap.c:258: bdrv_releas
 /** Insert a named node at the end of graph_bdrv_states; an abort drops it again. */
 export function registerNode(state: LayerState, node: BdsNode, tran: Transaction): void {
   state.nodes.set(node.name, node);
+  node.slots = state.childSlots;
   tran.add({
     abort: () => {
       state.nodes.delete(node.name);
@@ -39,6 +40,7 @@ export function attachEdge(
   perms: { perm: number; shared: number } = { perm: 0, shared: BLK_PERM_ALL },
 ): Child {
   const c: Child = { name, role, parent, bs, perm: perms.perm, shared: perms.shared, fresh: true };
+  bs.slots?.allocate(c);
   attachLists(c);
   tran.add({ abort: () => detachLists(c) });
   return c;

@@ -4,6 +4,7 @@
  * lists are newest-first; here arrays are kept oldest-first (cheap push) and read backwards where
  * QEMU's order matters.
  */
+import type { ChildSlots } from "./child-slots.js";
 import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { DriverDef } from "./drivers/driver.js";
 import type { OpaqueBox } from "./opaque.js";
@@ -85,6 +86,8 @@ export interface BdsNode {
    * hold on a node it will replace); see graph-ops.ts `bdrvRef`.
    */
   heldRefs?: number;
+  /** The layer's BdrvChild memory (child-slots.ts), set when the node is registered. */
+  slots?: ChildSlots;
   /** The parent that created this node inline (bs->inherits_from). */
   inheritsFrom: BdsNode | null;
   /**

@@ -2,6 +2,7 @@
  * Everything one model instance knows: the nodes in QEMU's `graph_bdrv_states` order, BlockBackends,
  * exports, throttle groups, iothreads and AioContexts, the NBD server, queued events. One instance per engine; nothing global.
  */
+import { ChildSlots } from "./child-slots.js";
 import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { QmpEvent } from "../engine.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
@@ -62,6 +63,8 @@ export class LayerState implements DriverHost {
    * x-debug-query-block-graph) read it backwards.
    */
   readonly jobs: Job[] = [];
+  /** BdrvChild memory, for the pointers QEMU keeps to freed edges (child-slots.ts). */
+  readonly childSlots = new ChildSlots();
   private serial = 0;
 
   constructor(

@@ -34,6 +34,12 @@ export class OpaqueSlot<T> {
     holder.opaque = { slot: this, value };
   }
 
+  /** The state this slot stored, or undefined (an open that failed before storing it). */
+  find(holder: HasOpaque): T | undefined {
+    const box = holder.opaque;
+    return box !== null && box.slot === this ? (box.value as T) : undefined;
+  }
+
   /** The state this slot stored; throws OpaqueStateError when there is none. */
   get(holder: HasOpaque): T {
     const box = holder.opaque;

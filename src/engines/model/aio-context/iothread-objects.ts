@@ -62,8 +62,11 @@ export function deleteIothread(state: LayerState, id: string): void {
   state.aio.iothreads.delete(id);
 }
 
-/** How QEMU ends at quit when it does not end cleanly: why it hangs, or what it prints as it aborts. */
-export type QuitEnd = { hang: string } | { abort: string };
+/**
+ * How QEMU ends at quit when it does not end cleanly: why it hangs, what it prints as it aborts, or
+ * why closing a node segfaults.
+ */
+export type QuitEnd = { hang: string } | { abort: string } | { segfault: string };
 
 /** What qemu_mutex_destroy prints when the mutex is locked (error_exit, then abort). */
 export const MUTEX_DESTROY_BUSY = "qemu: qemu_mutex_destroy: Device or resource busy";

@@ -186,6 +186,8 @@ export interface DriverDef {
   open(ctx: OpenContext): void;
   /** `.bdrv_close`: release what open took (the children go afterwards, in generic code). */
   close?(node: BdsNode, host: DriverHost): void;
+  /** What QEMU 7.2 would crash on (SIGSEGV) if the node were closed now, or undefined. */
+  closeCrash?(node: BdsNode): string | undefined;
   /** `.bdrv_attach_aio_context`: the node was moved into another AioContext (aio-context/). */
   attachAioContext?(node: BdsNode): void;
 

@@ -7,7 +7,7 @@ import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.
 import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
-import { type BdsNode, childNamed, filteredChild } from "../graph.js";
+import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js";
 import { setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
@@ -15,6 +15,7 @@ import { readImage, type Qcow2Header } from "../images/read-image.js";
 import { H, QCOW2_MAGIC } from "../images/qcow2-format.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
@@ -35,20 +36,75 @@ interface Qcow2State {
   image?: Qcow2Image;
   /** The engine's host files, where the header is rewritten (changeBackingFile has no host). */
   files: HostFiles;
+  /**
+   * s->data_file of an image without an external data file: the `file` edge, cleared by a reopen's
+   * prepare and set again by its commit or abort (see dataFileDangles).
+   */
+  dataFileLink: Child | null;
+  /** ChildSlots.allocations when qcow2_reopen_abort last set dataFileLink. */
+  dataFileSetAt: number;
 }
 
 const slot = new OpaqueSlot<Qcow2State>("qcow2");
 /** Qcow2ReopenState: what prepare checked, for commit to install. */
 const reopenSlot = new OpaqueSlot<Qcow2Runtime>("qcow2-reopen");
 
-/** What a request works on (data/qcow2/): the tables, the data file and the backing node. */
-function dataPath(host: DriverHost, node: BdsNode): Qcow2Ctx {
+/**
+ * Where s->data_file no longer is bs->file for an image without an external data file: NULL, or a
+ * freed edge. qcow2_reopen_abort sets it to bs->file as it is then; when bdrv_reopen_prepare fails
+ * after the driver's prepare and after a new `file` was attached (a later "Cannot change the
+ * option"), that is the new edge, which the transaction's abort frees (or NULL, when attaching the
+ * new file failed after the old one was removed). QEMU 7.2 then reads guest data through it, and
+ * closing the node lets go of it. What it points at: "null"; "freed" memory; memory an edge made
+ * since and still attached may have taken ("reused", child-slots.ts), whose outcome the model
+ * cannot tell; or undefined when it is sound.
+ */
+function dataFileDangles(node: BdsNode, st: Qcow2State): "freed" | "null" | "reused" | undefined {
+  if (st.header.externalDataFile || st.dataFileLink === childNamed(node, "file")) return undefined;
+  if (st.dataFileLink === null) return "null";
+  return node.slots?.liveSince(st.dataFileSetAt) ? "reused" : "freed";
+}
+
+function qcow2CloseCrash(node: BdsNode): string | undefined {
+  const st = slot.find(node);
+  return st && dataFileDangles(node, st) === "freed" ? `qcow2_do_close: '${node.name}' lets go of its freed s->data_file` : undefined;
+}
+
+/** What the model cannot follow about a stale s->data_file (see dataFileDangles). */
+function staleDataFile(node: BdsNode, what: string, dangles: "null" | "freed" | "reused"): ModelIoUnsupportedError {
+  const where = dangles === "reused" ? "freed memory that an edge made since may have taken" : dangles === "null" ? "NULL" : "freed memory";
+  return new ModelIoUnsupportedError(`${what} '${node.name}' after a failed reopen left its s->data_file pointing at ${where} (QEMU 7.2 takes it for an external data file)`);
+}
+
+/**
+ * What a request works on (data/qcow2/): the tables, the data file and the backing node. `reads`:
+ * the request looks clusters up rather than writing guest data.
+ */
+function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
   const st = slot.get(node);
   const file = childNamed(node, "file")!.bs;
   st.image ??= new Qcow2Image(host, file);
   st.image.file = file;
   const dataFile = st.header.externalDataFile ? childNamed(node, "data-file")?.bs : undefined;
-  return { host, node, img: st.image, data: dataFile ?? file, hasDataFile: dataFile !== undefined, backing: childNamed(node, "backing")?.bs ?? null };
+  const dangles = dataFileDangles(node, st);
+  const data = dataFile ?? file;
+  return {
+    host,
+    node,
+    img: st.image,
+    // Metadata goes through bs->file; guest data through s->data_file, so only a data access crashes.
+    get data(): BdsNode {
+      if (!dangles) return data;
+      // With s->data_file not bs->file, QEMU takes the image for one with an external data file:
+      // a lookup of an allocated cluster signals corruption (its host offset is not the guest
+      // offset), which the model does not follow; guest data written goes through the bad pointer,
+      // into another node when another edge now lives in its memory (not followed either).
+      if (reads || dangles === "reused") throw staleDataFile(node, reads ? "a read of" : "a write to", dangles);
+      throw new QemuAbort("SIGSEGV", `qcow2: guest data written to '${node.name}' through a ${dangles === "null" ? "NULL" : "freed"} s->data_file`);
+    },
+    hasDataFile: dataFile !== undefined,
+    backing: childNamed(node, "backing")?.bs ?? null,
+  };
 }
 
 /** What the options are checked against (qcow2_update_options_prepare reads bs and the open flags). */
@@ -95,7 +151,7 @@ export const qcow2Driver: DriverDef = {
     const image = loadTables(ctx.host, file.bs);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
-    slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles });
+    slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles, dataFileLink: file, dataFileSetAt: 0 });
     ctx.node.size = header.virtualSize;
     ctx.node.backingFile = header.backingFile;
     ctx.node.backingFormat = header.backingFormat;
@@ -120,6 +176,8 @@ export const qcow2Driver: DriverDef = {
   reopenPrepare(rs) {
     const st = slot.get(rs.bs);
     reopenSlot.set(rs, qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap), rs.options));
+    // bs->file may change: s->data_file is resynced by commit or abort.
+    if (!st.header.externalDataFile && !dataFileDangles(rs.bs, st)) st.dataFileLink = null;
   },
 
   /** `qcow2_reopen_commit` → `qcow2_update_options_commit`: the new settings and (empty) metadata caches. */
@@ -127,13 +185,26 @@ export const qcow2Driver: DriverDef = {
     const st = slot.get(rs.bs);
     st.runtime = reopenSlot.get(rs);
     st.image?.dropCaches();
+    if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
     rs.opaque = null;
   },
 
-  /** `qcow2_reopen_abort`: the staged caches are dropped. */
+  /** `qcow2_reopen_abort`: the staged caches are dropped, s->data_file is bs->file as it is now. */
   reopenAbort(rs) {
+    const st = slot.get(rs.bs);
+    if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
+    st.dataFileSetAt = rs.bs.slots?.allocations ?? 0;
     rs.opaque = null;
   },
+
+  /** `qcow2_do_close`: a data file that is not bs->file is let go (bdrv_unref_child), a freed one too. */
+  close(node) {
+    const crash = qcow2CloseCrash(node);
+    if (crash) throw new QemuAbort("SIGSEGV", crash);
+    const st = slot.find(node);
+    if (st && dataFileDangles(node, st) === "reused") throw staleDataFile(node, "closing", "reused");
+  },
+  closeCrash: (node) => qcow2CloseCrash(node),
 
   /** `qcow2_get_info`. */
   getInfo(node) {
@@ -219,7 +290,7 @@ export const qcow2Driver: DriverDef = {
 
   /** `qcow2_co_preadv_part`. */
   preadv(host, node, offset, bytes) {
-    return qcow2Preadv(dataPath(host, node), offset, bytes);
+    return qcow2Preadv(dataPath(host, node, true), offset, bytes);
   },
 
   /** `qcow2_co_pwritev_part`. */
@@ -255,7 +326,7 @@ export const qcow2Driver: DriverDef = {
 
   /** `qcow2_co_block_status`. */
   blockStatus(host, node, _wantZero, offset, bytes) {
-    return qcow2BlockStatus(dataPath(host, node), offset, bytes);
+    return qcow2BlockStatus(dataPath(host, node, true), offset, bytes);
   },
 
   /** Guest offset 0 reads the backing file while its cluster is unallocated; the model follows nothing else. */

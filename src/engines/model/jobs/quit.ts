@@ -33,10 +33,20 @@ function jobCancelSyncAll(state: LayerState): void {
   for (let job = state.jobs.at(-1); job; job = state.jobs.at(-1)) jobCancelSync(state, job);
 }
 
+/** `bdrv_close_all`: the first node whose close crashes QEMU 7.2 (a driver's closeCrash), if any. */
+export function closeAllCrash(state: LayerState): QuitEnd | undefined {
+  for (const node of state.nodes.values()) {
+    const why = node.driver.closeCrash?.(node);
+    if (why !== undefined) return { segfault: why };
+  }
+  return undefined;
+}
+
 /**
- * qemu-storage-daemon's cleanup after its main loop; the model's `quit`. Returns how an iothread
- * lock that block_resize leaked ends it (leakedLockAtQuit): a hang in the drain, where nothing
- * after it happens, or an abort when the iothread is destroyed last.
+ * qemu-storage-daemon's cleanup after its main loop; the model's `quit`. Returns how it ends when
+ * not cleanly: an iothread lock that block_resize leaked hangs the drain, where nothing after it
+ * happens (leakedLockAtQuit); a node whose close segfaults ends it in bdrv_close_all; else such a
+ * lock aborts when the iothread is destroyed last.
  */
 export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
   blkExpCloseAll(state);
@@ -45,7 +55,7 @@ export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
   bdrvDrainAllBegin(state, state.nodes.values());
   jobCancelSyncAll(state);
   flushAll(state);
-  return leaked;
+  return closeAllCrash(state) ?? leaked;
 }
 
 /**

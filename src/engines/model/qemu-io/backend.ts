@@ -33,6 +33,7 @@ export class IoBackend {
     this.#blk = blkNew(state, 0, BLK_PERM_ALL);
     try {
       blkInsertBs(state, this.#blk, node);
+      state.childSlots.transient(this.#root);
     } catch (e) {
       blkUnref(state, this.#blk.bb);
       throw e;

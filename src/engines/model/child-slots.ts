@@ -1,0 +1,40 @@
+/**
+ * BdrvChild allocations: QEMU 7.2 keeps a pointer to a freed edge in one place the model follows, a
+ * qcow2's s->data_file after a failed reopen (drivers/qcow2.ts). Using it crashes QEMU while the
+ * memory is free; glibc hands the chunk to later allocations of its size, and an edge made since
+ * and still there may live in it, and then what the pointer reaches depends on the allocator. An
+ * edge made and freed again in between gives the chunk back: on QEMU the pointer still crashes
+ * after one. qemu-io's BlockBackend is such an edge, and it holds the chunk while its request runs:
+ * a data write through the pointer then lands on the node again and recurses until the stack
+ * overflows, a segfault too, so its edge never counts.
+ */
+import type { Child } from "./graph.js";
+
+export class ChildSlots {
+  /** Every edge allocated (`g_new(BdrvChild, 1)` in bdrv_attach_child_common), in order. */
+  readonly #made: Child[] = [];
+
+  get allocations(): number {
+    return this.#made.length;
+  }
+
+  readonly #transient = new WeakSet<Child>();
+
+  allocate(c: Child): void {
+    this.#made.push(c);
+  }
+
+  /** An edge that goes at the end of the command that made it (qemu-io's BlockBackend). */
+  transient(c: Child): void {
+    this.#transient.add(c);
+  }
+
+  /** Whether an edge allocated after the first `count` is still attached. */
+  liveSince(count: number): boolean {
+    for (let i = count; i < this.#made.length; i++) {
+      const c = this.#made[i]!;
+      if (!this.#transient.has(c) && c.bs.parents.includes(c)) return true;
+    }
+    return false;
+  }
+}
