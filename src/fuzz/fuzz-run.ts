@@ -44,6 +44,8 @@ export interface FuzzRunOptions {
   onProgress?: (p: FuzzProgress) => void;
   /** When a finding is done: shrunk and written, or found not to come back. */
   onFinding?: (f: FindingReport) => void;
+  /** The first case of each QEMU crash the model predicts (a known crash, not a finding). */
+  onKnownCrash?: (k: { signature: string; crash: CrashSignature; foundAtMs: number }) => void;
   signal?: AbortSignal;
 }
 
@@ -156,6 +158,7 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
       const v = r.checked.verdict;
       if (v.kind === "known-crash" || v.kind === "known-hang") {
         const sig = v.kind === "known-crash" ? describeCrash(v.crash) : `hang during '${v.command}'`;
+        if (v.kind === "known-crash" && !known.has(sig)) opts.onKnownCrash?.({ signature: sig, crash: v.crash, foundAtMs: now() - t0 });
         known.set(sig, (known.get(sig) ?? 0) + 1);
       } else if (v.kind === "finding") {
         occurrences[v.cls]++;
