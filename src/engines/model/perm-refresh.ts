@@ -76,8 +76,24 @@ function findDirty(starts: readonly BdsNode[], q: ReopenFlags | undefined): Set<
   return dirty;
 }
 
-/** `bdrv_topological_dfs` over the dirty nodes, for each start in turn, sharing `found`. */
+/**
+ * `bdrv_topological_dfs` for each start in turn, sharing `found`, then only the dirty nodes. QEMU
+ * walks clean nodes too, and a dirty node first reached through a clean one takes its place in the
+ * order from that path (the order decides which failing node's error is reported). So the walk
+ * also enters the clean nodes above a dirty one, and only those: the others change nothing.
+ */
 function topologicalOrder(starts: readonly BdsNode[], dirty: ReadonlySet<BdsNode>): BdsNode[] {
+  const above = new Set<BdsNode>();
+  for (const d of dirty) {
+    const up = [d];
+    while (up.length > 0) {
+      for (const c of up.pop()!.parents) {
+        if (c.parent.kind !== "node" || above.has(c.parent.node)) continue;
+        above.add(c.parent.node);
+        up.push(c.parent.node);
+      }
+    }
+  }
   const found = new Set<BdsNode>();
   const post: BdsNode[] = [];
   for (const start of starts) {
@@ -90,12 +106,12 @@ function topologicalOrder(starts: readonly BdsNode[], dirty: ReadonlySet<BdsNode
       const [n, i] = top;
       if (i < 0) {
         stack.pop();
-        post.push(n);
+        if (dirty.has(n)) post.push(n);
         continue;
       }
       top[1] = i - 1;
       const c = n.children[i]!.bs;
-      if (dirty.has(c) && !found.has(c)) {
+      if (!found.has(c) && (dirty.has(c) || above.has(c))) {
         found.add(c);
         stack.push([c, c.children.length - 1]);
       }
