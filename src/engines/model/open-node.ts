@@ -136,7 +136,23 @@ export class NodeOpener {
     removeEdge(root, this.tran);
     blk.bb.root = null;
     this.state.backends.delete(blk.bb);
-    if (opened) relaxPerms(this.state, root.bs);
+    if (!opened) return;
+    relaxPerms(this.state, root.bs);
+    // That refresh is committed at once, as in QEMU, where the open of the node (and its attach to
+    // the probed file) was committed too. Here it belongs to the blockdev-add's transaction: if a
+    // later part of the add fails, the probed file and the nodes below it that were there before (a
+    // named file under an inline format) must not keep the permissions, and the lock bytes, that the
+    // refresh gave them for parents now gone.
+    const below = [root.bs, ...descendants(root.bs)];
+    let aborted = false;
+    this.tran.add({
+      abort: () => {
+        aborted = true;
+      },
+      clean: () => {
+        if (aborted) for (const n of below) relaxPerms(this.state, n);
+      },
+    });
   }
 
   /**
@@ -343,4 +359,18 @@ function checkLeftovers(node: BdsNode, options: Flat): void {
   const key = qdictKeyOrder(left)[0]!;
   if (node.driver.protocol) fail(`Block protocol '${node.driver.name}' doesn't support the option '${key}'`);
   fail(`Block format '${node.driver.name}' does not support the option '${key}'`);
+}
+
+/** Every node below `bs`, each once (not `bs`). */
+function descendants(bs: BdsNode): BdsNode[] {
+  const seen = new Set<BdsNode>();
+  const stack = [bs];
+  while (stack.length > 0) {
+    for (const c of stack.pop()!.children) {
+      if (seen.has(c.bs)) continue;
+      seen.add(c.bs);
+      stack.push(c.bs);
+    }
+  }
+  return [...seen];
 }
