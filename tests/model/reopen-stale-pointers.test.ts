@@ -77,6 +77,14 @@ describe("crashes after a reopen, on the model", () => {
     expect(r.failures[0]!.message).toMatch(/^E_MODEL_IO_UNSUPPORTED: .*closing .* freed memory that an edge made since may have taken/);
   });
 
+  it("a later failed reopen that gives back the same file leaves the stale pointer as it was", async () => {
+    // qcow2_reopen_prepare clears s->data_file only when it is bs->file, and the abort sets it only
+    // when it is NULL: the pointer, and what may live in its memory, stay.
+    const text = staleDataFile("add c5: copy-on-read file=(c6: null-co)", "reopen p0/file file=p0/file/file -> error \"Cannot change the option 'node-name'\"", "del p0");
+    const r = await run(text, new ModelEngine());
+    expect(r.failures[0]!.message).toMatch(/^E_MODEL_IO_UNSUPPORTED: .*closing .* freed memory that an edge made since may have taken/);
+  });
+
   it("a stale s->data_file: quit segfaults in bdrv_close_all", async () => {
     const r = await run(staleDataFile("show graph"), new ModelEngine());
     expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);

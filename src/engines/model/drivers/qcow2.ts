@@ -192,8 +192,10 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_reopen_abort`: the staged caches are dropped, s->data_file is bs->file as it is now. */
   reopenAbort(rs) {
     const st = slot.get(rs.bs);
-    if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
-    st.dataFileSetAt = rs.bs.slots?.allocations ?? 0;
+    if (st.dataFileLink === null) {
+      st.dataFileLink = childNamed(rs.bs, "file") ?? null;
+      st.dataFileSetAt = rs.bs.slots?.allocations ?? 0;
+    }
     rs.opaque = null;
   },
 
