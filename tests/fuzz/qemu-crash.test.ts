@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createEngine } from "../../src/engines/factory/create.js";
-import { runFuzz } from "../../src/fuzz/fuzz-run.js";
+import { type FuzzRunOptions, runFuzz } from "../../src/fuzz/fuzz-run.js";
 import { describeWithQemu } from "../support/qemu.js";
 
 /** A seed whose case 0 crashes QEMU where the model does not foresee it. */
@@ -30,18 +30,23 @@ describeWithQemu("fuzz on real QEMU", () => {
     await rm(out, { recursive: true, force: true });
   });
 
-  it(`reaches and shrinks a QEMU crash from seed ${SEED}`, { timeout: 60_000 }, async () => {
-    const summary = await runFuzz({
+  /** `fuzz --engine both --seed SEED --count 1`. */
+  const firstCase = (seed: number, extra: Pick<FuzzRunOptions, "onKnownCrash"> & { shrinkBudget?: number }) =>
+    runFuzz({
       engines: ["model", "qemu"],
-      seed: SEED,
+      seed,
       count: 1,
       jobs: 2,
       outDir: out,
       timeoutMs: 20_000,
-      shrinkBudget: 150,
       makeEngine: (kind) => createEngine(kind, { qemu: { keepScratch: true } }),
-      command: `blockcheck fuzz --engine both --seed ${SEED} --count 1`,
+      command: `blockcheck fuzz --engine both --seed ${seed} --count 1`,
+      shrinkBudget: extra.shrinkBudget ?? 300,
+      ...(extra.onKnownCrash ? { onKnownCrash: extra.onKnownCrash } : {}),
     });
+
+  it(`reaches and shrinks a QEMU crash from seed ${SEED}`, { timeout: 60_000 }, async () => {
+    const summary = await firstCase(SEED, { shrinkBudget: 150 });
     expect(summary.findings).toHaveLength(1);
     const [f] = summary.findings;
     expect(f!.cls).toBe("qemu-crash");
@@ -55,17 +60,7 @@ describeWithQemu("fuzz on real QEMU", () => {
 
   it(`calls the QEMU crash of seed ${KNOWN_SEED} known: the model crashes there too`, { timeout: 60_000 }, async () => {
     const known: string[] = [];
-    const summary = await runFuzz({
-      engines: ["model", "qemu"],
-      seed: KNOWN_SEED,
-      count: 1,
-      jobs: 2,
-      outDir: out,
-      timeoutMs: 20_000,
-      makeEngine: (kind) => createEngine(kind, { qemu: { keepScratch: true } }),
-      command: `blockcheck fuzz --engine both --seed ${KNOWN_SEED} --count 1`,
-      onKnownCrash: (k) => known.push(k.signature),
-    });
+    const summary = await firstCase(KNOWN_SEED, { onKnownCrash: (k) => known.push(k.signature) });
     expect(summary.findings).toEqual([]);
     expect(known).toHaveLength(1);
     expect(known[0]).toMatch(/^SIGSEGV in blockdev-reopen/);
