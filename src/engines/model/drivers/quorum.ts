@@ -11,7 +11,7 @@ import type { HostFiles } from "../data/host-file.js";
 import type { Child } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
-import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA } from "../roles.js";
 import type { DriverDef } from "./driver.js";
@@ -34,9 +34,13 @@ interface QuorumState {
 
 const slot = new OpaqueSlot<QuorumState>("quorum");
 
-/** DEFAULT_PERM_PASSTHROUGH and DEFAULT_PERM_UNCHANGED (include/block/block_int-common.h). */
+/**
+ * DEFAULT_PERM_PASSTHROUGH and DEFAULT_PERM_UNCHANGED (include/block/block-common.h). Since
+ * BLK_PERM_GRAPH_MOD went, BLK_PERM_ALL is the passthrough set and nothing is left unchanged: a
+ * parent that unshares consistent-read takes it from quorum's children too.
+ */
 const PERM_PASSTHROUGH = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_RESIZE;
-const PERM_UNCHANGED = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED;
+const PERM_UNCHANGED = BLK_PERM_ALL & ~PERM_PASSTHROUGH;
 
 /** qdict_array_entries(options, "children."): how many of children.0, children.1, … there are. */
 function arrayEntries(options: Readonly<Record<string, unknown>>, prefix: string): number {
