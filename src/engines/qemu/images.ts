@@ -161,9 +161,11 @@ export async function createImage(spec: ImageSpec, opts: CreateImageOptions): Pr
  * qemu-img's LUKS key setup times PBKDF2 on the thread's CPU clock and gives up when a round
  * measured no time at all ("Unable to get accurate CPU usage"), which a busy host's coarse CPU
  * accounting makes happen now and then: a measurement that failed, not an answer about the image.
+ * Debian's 7.2.22 gives up on the first such round: on a loaded 2-CPU machine a quarter of all
+ * creates failed, and five in a row did fail once. A failed try costs one short qemu-img run.
  */
 const CPU_CLOCK_FLUKE = /Unable to get accurate CPU usage/;
-const CPU_CLOCK_ATTEMPTS = 5;
+const CPU_CLOCK_ATTEMPTS = 30;
 
 async function runQemuImg(spec: ImageSpec, opts: CreateImageOptions): Promise<void> {
   for (let attempt = 1; ; attempt++) {
