@@ -96,6 +96,7 @@ export async function runOnEngine(
           return;
         }
         if ((await runStatements(ctx, inst, blocks, failures, abort.signal, opts.onStep, progress)) === "crashed") return;
+        progress.current = undefined;
         await opts.inspect?.(ctx);
         completed = true;
       })(),
@@ -118,7 +119,7 @@ export async function runOnEngine(
       if (bug.block) blocks.push(bug.block);
       failures.push(bug.failure);
     } else {
-      failures.push(errorFailure(ctx, e));
+      failures.push(errorFailure(ctx, e, progress.current));
     }
     blocks.push(RUN_STOPPED);
   } finally {
@@ -194,11 +195,17 @@ function bugStep(ctx: StepContext, stmt: Statement | undefined, e: unknown): { b
   };
 }
 
-/** A throw that stopped the run: none of these is the scenario's doing, so all are infrastructure. */
-function errorFailure(ctx: StepContext, e: unknown): Failure {
+/**
+ * A throw that stopped the run: none of these is the scenario's doing, so all are infrastructure.
+ * One thrown by a statement (an engine that cannot answer it) is located at it.
+ */
+function errorFailure(ctx: StepContext, e: unknown, stmt: Statement | undefined): Failure {
   const infrastructure = true as const;
   if (e instanceof ScenarioTimeoutError) return { kind: "timeout", message: e.message, infrastructure, ...phase(ctx) };
-  if (e instanceof BlockcheckError) return { kind: "error", message: `${e.code}: ${e.message}`, infrastructure, ...phase(ctx) };
+  if (e instanceof BlockcheckError) {
+    const message = `${e.code}: ${e.message}`;
+    return stmt ? { ...stepFailure(ctx, stmt, "error", message), infrastructure } : { kind: "error", message, infrastructure, ...phase(ctx) };
+  }
   // A file system that fails under an engine (a full disk under the model's images) is this run's
   // failure, not a crash of the whole run.
   if (isErrnoException(e)) {

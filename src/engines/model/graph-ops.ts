@@ -4,7 +4,10 @@
  */
 import { QemuAbort } from "./qemu-would-crash.js";
 import { bdrvFlushQuietly } from "./data/block-io.js";
+import { ModelIoUnsupportedError } from "./data/io-error.js";
+import type { AioContext } from "./aio-context/aio-contexts.js";
 import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
+import { waitForNodeCoroutine } from "./aio-context/main-thread-wait.js";
 import { moveEdgeDrains } from "./drain.js";
 import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, type ParentRef, removeFrom } from "./graph.js";
@@ -157,26 +160,37 @@ export function relaxPerms(host: DriverHost, node: BdsNode): void {
 
 /**
  * `bdrv_delete` → `bdrv_close`: the driver closes first, then the children go newest-first (each
- * relaxed, and freed when that was its last reference), and the name is dropped.
+ * relaxed, moved back to the main loop, and freed when that was its last reference), and the name
+ * is dropped. `held` is the context whose lock the caller holds (null: none); left out, the caller
+ * holds each node's own. Where it is none and the node runs in an iothread, bdrv_close's flush may
+ * abort QEMU or not (aio-context/main-thread-wait.ts), and a child's move back to the main loop
+ * does abort it; when no such move follows, the model cannot say which, and refuses.
  */
-export function freeNode(state: LayerState, root: BdsNode): void {
+export function freeNode(state: LayerState, root: BdsNode, held?: AioContext | null): void {
   const stack = [root];
+  let raced: { node: BdsNode; ctx: AioContext } | undefined;
   while (stack.length > 0) {
     const node = stack.pop()!;
     if (node.freed) continue;
     node.freed = true;
     state.nodes.delete(node.name);
     // bdrv_close: what the node wrote reaches the disk first.
+    if (waitForNodeCoroutine(state, node, held === undefined ? state.aio.of(node) : held, "bdrv_close's flush") === "race") raced ??= { node, ctx: state.aio.of(node) };
     bdrvFlushQuietly(state, node);
     node.driver.close?.(node, state);
     for (let i = node.children.length - 1; i >= 0; i--) {
       const c = node.children[i]!;
       detachLists(c);
       relaxPerms(state, c.bs);
-      moveToMainAfterDetach(state, c.bs);
+      moveToMainAfterDetach(state, c.bs, held === undefined ? state.aio.of(c.bs) : held);
       if (unreferenced(c.bs)) stack.push(c.bs);
     }
     // bdrv_release_named_dirty_bitmaps: one an export of another node still publishes is busy.
     if (node.dirtyBitmaps?.some((b) => b.name !== undefined && b.busy)) throw new QemuAbort("SIGABRT", BUSY_BITMAP_RELEASED);
+  }
+  if (raced) {
+    throw new ModelIoUnsupportedError(
+      `freeing node '${raced.node.name}' in iothread '${raced.ctx.name}' with no AioContext lock held (QEMU 7.2 aborts in bdrv_close's flush or goes on, as timing has it)`,
+    );
   }
 }

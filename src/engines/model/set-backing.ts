@@ -14,8 +14,12 @@ import { fail } from "./qmp-failure.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
 import { runInTransaction, type Transaction } from "./transaction.js";
 
-/** `bdrv_set_file_or_backing_noperm`: permissions are the caller's business. Throws QmpFailure. */
-export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, childBs: BdsNode | null, isBacking: boolean, tran: Transaction): void {
+/**
+ * `bdrv_set_file_or_backing_noperm`: permissions are the caller's business. Throws QmpFailure.
+ * `unlockedCommit`: the transaction commits with no AioContext lock held (bdrv_reopen_multiple);
+ * otherwise the caller holds the old child's.
+ */
+export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, childBs: BdsNode | null, isBacking: boolean, tran: Transaction, unlockedCommit = false): void {
   const updateInheritsFrom = childBs !== null && inheritsFromRecursive(childBs, parentBs);
   const key = isBacking ? "backing" : "file";
   const child = childNamed(parentBs, key);
@@ -37,7 +41,7 @@ export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, chi
     // The edge's reference goes at commit: a subtree nobody else holds is freed then.
     tran.add({
       commit: () => {
-        if (!oldBs.freed && unreferenced(oldBs)) freeNode(state, oldBs);
+        if (!oldBs.freed && unreferenced(oldBs)) freeNode(state, oldBs, unlockedCommit ? null : undefined);
       },
     });
   }

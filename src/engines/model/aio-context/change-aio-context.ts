@@ -12,9 +12,9 @@
  */
 import type { BdsNode, Child, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
-import { QemuAbort } from "../qemu-would-crash.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
+import { unlockNotOwned } from "./main-thread-wait.js";
 
 /** The BlockBackend's refusal, word for word as block-backend.c sets it. */
 export const ACTIVE_BACKEND_ERROR = "Cannot change iothread of active block backend";
@@ -138,19 +138,14 @@ export function changeInOwnTransaction(change: (tran: Transaction) => string | u
 /** Ends a transaction whose change was refused; never leaves this file. */
 class RefusedChange extends Error {}
 
-/** qemu_rec_mutex_unlock of a lock this thread does not hold: error_exit() prints this and aborts. */
-function unlockNotOwned(): QemuAbort {
-  return new QemuAbort("SIGABRT", "qemu: qemu_mutex_unlock_impl: Operation not permitted");
-}
-
 /**
  * The end of block.c `bdrv_detach_child`: "When the parent requiring a non-default AioContext is
  * removed, the node moves back to the main AioContext" — everything still connected to it goes
- * along, unless something refuses (the refusal is ignored). Its callers (blockdev-del, an export's
+ * along, unless something refuses (the refusal is ignored). Most callers (blockdev-del, an export's
  * removal, blk_exp_add's failure path, a job's end) hold the node's context, so the move never
- * trips QEMU's locking.
+ * trips QEMU's locking; `held` is null where the caller holds none (a free at a reopen's commit).
  */
-export function moveToMainAfterDetach(state: LayerState, bs: BdsNode): void {
+export function moveToMainAfterDetach(state: LayerState, bs: BdsNode, held: AioContext | null = state.aio.of(bs)): void {
   if (bs.freed) return;
-  tryChangeAioContext(state, bs, state.aio.main, { held: state.aio.of(bs) });
+  tryChangeAioContext(state, bs, state.aio.main, { held: held ?? undefined });
 }

@@ -109,5 +109,7 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
   if (isBacking) entry.oldBacking = oldBs;
   else entry.oldFile = oldBs;
 
-  setFileOrBackingNoperm(state, bs, newBs, isBacking, tran);
+  // bdrv_reopen_multiple commits with no context lock held: a detached child freed there in an
+  // iothread takes QEMU down (aio-context/main-thread-wait.ts).
+  setFileOrBackingNoperm(state, bs, newBs, isBacking, tran, true);
 }

@@ -4,11 +4,14 @@
  * in reverse queue order and commit the transaction — or abort it, and let every driver that
  * prepared drop what it staged.
  */
+import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 import type { BdsNode, Flat } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
 import { QemuAbort } from "../qemu-would-crash.js";
+import { QemuHang } from "../qemu-would-hang.js";
 import { runInTransaction } from "../transaction.js";
 import { prepareEntry } from "./prepare.js";
 import type { ReopenEntry, ReopenQueue } from "./queue.js";
@@ -35,9 +38,12 @@ function commitEntry(state: LayerState, entry: ReopenEntry): void {
 
 /** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
 export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
-  // Every node of the queue is flushed before anything is prepared (a failure would be "Error
-  // flushing drive"; the model's flushes cannot fail).
-  for (const entry of queue.entries) bdrvFlushQuietly(state, entry.bs);
+  // Every node of the queue is flushed, its context held, before anything is prepared (a failure
+  // would be "Error flushing drive"; the model's flushes cannot fail).
+  for (const entry of queue.entries) {
+    waitForNodeCoroutine(state, entry.bs, state.aio.of(entry.bs), "bdrv_reopen_multiple's flush");
+    bdrvFlushQuietly(state, entry.bs);
+  }
   try {
     runInTransaction((tran) => {
       for (const entry of queue.entries) prepareEntry(state, entry, tran);
@@ -51,6 +57,8 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
       for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(state, queue.entries[i]!);
     });
   } catch (e) {
+    // QEMU died or hangs where this was thrown, or the model cannot say which: nothing is rolled back.
+    if (e instanceof QemuAbort || e instanceof QemuHang || e instanceof ModelIoUnsupportedError) throw e;
     // After tran_abort, in queue order.
     for (const entry of queue.entries) if (entry.driver) entry.bs.driver.reopenAbort?.(entry.driver, state);
     throw e;
