@@ -40,7 +40,8 @@ export interface DrainHost {
 /** Without a job, sections are counted in graphs of at most this many nodes (see above). */
 const COUNTED_NODES = 1_000;
 
-function counted(host: DrainHost): boolean {
+/** Whether drained sections are counted in this graph now (see above). */
+export function drainsCounted(host: DrainHost): boolean {
   return host.jobs.length > 0 || host.nodes.size <= COUNTED_NODES;
 }
 
@@ -122,7 +123,7 @@ function run(op: (stack: Task[]) => void): void {
 
 /** `bdrv_drained_begin`. Returns whether the section was taken (counted, see above). */
 export function bdrvDrainedBegin(host: DrainHost, bs: BdsNode): boolean {
-  if (!counted(host)) return false;
+  if (!drainsCounted(host)) return false;
   run((stack) => begin(bs, false, null, stack));
   return true;
 }
@@ -134,7 +135,7 @@ export function bdrvDrainedEnd(bs: BdsNode): void {
 
 /** `bdrv_subtree_drained_begin`: the node and everything below it. Returns whether it was taken. */
 export function bdrvSubtreeDrainedBegin(host: DrainHost, bs: BdsNode): boolean {
-  if (!counted(host)) return false;
+  if (!drainsCounted(host)) return false;
   run((stack) => begin(bs, true, null, stack));
   return true;
 }
@@ -198,7 +199,7 @@ export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | nul
  * drained on their own turn). The section never ends: qemu-storage-daemon takes it on its way out.
  */
 export function bdrvDrainAllBegin(host: DrainHost, nodes: Iterable<BdsNode>): void {
-  if (!counted(host)) return;
+  if (!drainsCounted(host)) return;
   for (const bs of nodes) {
     run((stack) => {
       bs.quiesce = (bs.quiesce ?? 0) + 1;

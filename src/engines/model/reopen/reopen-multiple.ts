@@ -6,11 +6,12 @@
  */
 import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
+import { drainsCounted } from "../drain.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
 import type { BdsNode, Flat } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
-import { QemuAbort } from "../qemu-would-crash.js";
+import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import { runInTransaction } from "../transaction.js";
 import { prepareEntry } from "./prepare.js";
@@ -46,7 +47,15 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
   }
   try {
     runInTransaction((tran) => {
-      for (const entry of queue.entries) prepareEntry(state, entry, tran);
+      for (const entry of queue.entries) {
+        // Every node was drained when it was queued, but an earlier entry's prepare may have
+        // detached it from the parent whose sections it was in (a node given twice, its inline
+        // child queued by the first entry and dropped by the second).
+        if (drainsCounted(state) && (entry.bs.quiesce ?? 0) <= 0) {
+          qemuAssert({ file: "../../block.c", line: 4405, func: "bdrv_reopen_multiple" }, "bs_entry->state.bs->quiesce_counter > 0");
+        }
+        prepareEntry(state, entry, tran);
+      }
       const starts: BdsNode[] = [];
       for (const e of queue.entries) {
         starts.push(e.bs);
