@@ -4,6 +4,8 @@
  * there), `blk_insert_bs` attaches its root edge with fixed permissions (a root attach refreshes
  * from the child), `blk_unref` detaches it and takes it off the list.
  */
+import type { AioContext } from "./aio-context/aio-contexts.js";
+import { matchContextForInsert } from "./aio-context/attach-child-context.js";
 import { withDrained } from "./drain.js";
 import type { BdsNode, BlockBackend, Child } from "./graph.js";
 import { attachEdge, detachAndRelease } from "./graph-ops.js";
@@ -17,18 +19,27 @@ export interface PendingBackend {
   bb: BlockBackend;
   perm: number;
   shared: number;
+  /** The context blk_new gave it; undefined: that of the node it will be inserted over. */
+  ctx: AioContext | undefined;
 }
 
 /** `blk_new`: on the list, no node yet. */
-export function blkNew(state: LayerState, perm: number, shared: number): PendingBackend {
+export function blkNew(state: LayerState, perm: number, shared: number, ctx?: AioContext): PendingBackend {
   const bb: BlockBackend = { serial: state.nextSerial(), root: null };
   state.backends.add(bb);
-  return { bb, perm, shared };
+  return { bb, perm, shared, ctx };
 }
 
-/** `blk_insert_bs` → `bdrv_root_attach_child`: throws the permission refresh's QmpFailure. */
-export function blkInsertBs(state: LayerState, blk: PendingBackend, bs: BdsNode): void {
-  runInTransaction((tran) => attachRoot(state, blk, bs, tran));
+/**
+ * `blk_insert_bs` → `bdrv_root_attach_child`: the node first moves into the BlockBackend's
+ * context, then the permissions are refreshed. Throws either's QmpFailure. `held`: the context
+ * whose lock the caller holds (TryChangeOptions), by default the node's.
+ */
+export function blkInsertBs(state: LayerState, blk: PendingBackend, bs: BdsNode, held: AioContext = state.aio.of(bs)): void {
+  runInTransaction((tran) => {
+    if (blk.ctx) matchContextForInsert(state, blk.ctx, bs, tran, held);
+    attachRoot(state, blk, bs, tran);
+  });
 }
 
 /** The root edge and the refresh from `bs`, inside a caller's transaction. */

@@ -47,6 +47,26 @@ export function matchContextsForAttach(state: LayerState, parent: ParentRef, chi
 }
 
 /**
+ * The same for a new BlockBackend's root edge (`blk_insert_bs` of one `blk_new` made for `ctx`):
+ * blk_new leaves allow_aio_context_change false, and the callers that allow a change do so only
+ * once the node is inserted, so the BlockBackend refuses to follow: the node moves into `ctx`, or
+ * the insert fails with the node's refusal. An abort moves it back.
+ */
+export function matchContextForInsert(state: LayerState, ctx: AioContext, childBs: BdsNode, tran: Transaction, held: AioContext | undefined): void {
+  const childCtx = state.aio.of(childBs);
+  if (childCtx === ctx) return;
+  const refusal = tryChangeAioContext(state, childBs, ctx, { held });
+  if (refusal !== undefined) fail(refusal);
+  tran.add({
+    abort: () => {
+      if (state.aio.of(childBs) === childCtx) return;
+      const problem = tryChangeAioContext(state, childBs, childCtx, { held: undefined });
+      if (problem !== undefined) qemuErrorAbort(REFUSAL_SET_AT, problem);
+    },
+  });
+}
+
+/**
  * Where the only refusal there is gets set (error_setg in blk_root_change_aio_ctx), which is what
  * &error_abort reports. v7.2.0's line: a move back into the old contexts is not expected to be
  * refused ("transaction is supposed to always succeed"), so no run has shown Debian's.

@@ -299,9 +299,10 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
   // The reference bdrv_new_open_driver gives its caller, until the job holds the node.
   bdrvRef(mirrorTop);
   let created = true;
+  // The command holds the source's context, as it was before the filter may move it.
+  const held = state.aio.of(bs);
   try {
-    // The command holds the source's context.
-    withDrained(state, bs, () => bdrvAppend(state, mirrorTop, bs, state.aio.of(bs)));
+    withDrained(state, bs, () => bdrvAppend(state, mirrorTop, bs, held));
   } catch (e) {
     bdrvUnref(state, mirrorTop);
     throw e;
@@ -332,9 +333,10 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
     } else if (chainContains(bs, skipFilters(target))) {
       fail("Cannot mirror to a filter on top of a node in the source's backing chain");
     }
-    const blk = blkNew(state, targetPerms, targetShared);
+    // In the job's context, which is the filter's: a source the filter moved takes the target along.
+    const blk = blkNew(state, targetPerms, targetShared, state.aio.of(mirrorTop));
     s.target = blk.bb;
-    blkInsertBs(state, blk, target);
+    blkInsertBs(state, blk, target, held);
     s.replaces = req.replaces;
     s.isNoneMode = req.isNoneMode;
     s.zeroTarget = req.zeroTarget;
