@@ -6,6 +6,7 @@
  */
 import type { AioContext } from "./aio-context/aio-contexts.js";
 import { matchContextForInsert } from "./aio-context/attach-child-context.js";
+import { drainedBeginPoll } from "./aio-context/main-thread-wait.js";
 import { withDrained } from "./drain.js";
 import type { BdsNode, BlockBackend, Child } from "./graph.js";
 import { attachEdge, detachAndRelease } from "./graph-ops.js";
@@ -73,15 +74,20 @@ export function blkNewWithBs(state: LayerState, bs: BdsNode, perm: number, share
  * goes. A block job using `bs` or anything above it pauses and resumes in each, so a READY job
  * shows a standby/ready pair per section. Every BlockBackend that goes away does this: an export's,
  * a job's own, qemu-io's, and the probing one `bdrv_open_inherit` puts on a format node's file.
+ * Each drain's poll waits for such a job, which in an iothread needs the lock of `bs`'s context:
+ * `held` is the context whose lock the caller holds, the node's own for all of them but the probe
+ * (blockdev-add holds none).
  */
-export function blkUnrefDrains(state: LayerState, bs: BdsNode): void {
-  withDrained(state, bs, () => undefined);
-  withDrained(state, bs, () => undefined);
+export function blkUnrefDrains(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
+  for (let i = 0; i < 2; i++) {
+    drainedBeginPoll(state, bs, held);
+    withDrained(state, bs, () => undefined);
+  }
 }
 
 /** `blk_unref` of the last reference: two drains, the root edge goes (perms relax), then the BlockBackend. */
 export function blkUnref(state: LayerState, bb: BlockBackend): void {
-  if (bb.root) blkUnrefDrains(state, bb.root.bs);
+  if (bb.root) blkUnrefDrains(state, bb.root.bs, state.aio.of(bb.root.bs));
   if (bb.root) detachAndRelease(state, bb.root);
   bb.root = null;
   state.backends.delete(bb);

@@ -37,6 +37,13 @@ export interface JobParent {
   drainedBegin(): void;
   /** `child_job_drained_end`. */
   drainedEnd(): void;
+  /** `child_job_drained_poll` once a drained section on one of its nodes began: still running. */
+  busyWhenDrained(): boolean;
+  /**
+   * Whether the job, woken in an iothread by that section, reliably is still running when the
+   * main thread's poll first looks (mirror_run: yes); otherwise it may reach its pause point first.
+   */
+  readonly slowToPause: boolean;
 }
 
 /** A BdrvChild: one edge from a parent to a node, with the permissions it takes and shares. */

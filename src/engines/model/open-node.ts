@@ -132,7 +132,7 @@ export class NodeOpener {
    */
   private detachProbe(blk: PendingBackend, opened: boolean): void {
     const root = blk.bb.root!;
-    blkUnrefDrains(this.state, root.bs);
+    blkUnrefDrains(this.state, root.bs, this.held);
     removeEdge(root, this.tran);
     blk.bb.root = null;
     this.state.backends.delete(blk.bb);

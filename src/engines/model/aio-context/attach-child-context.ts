@@ -12,7 +12,7 @@ import { qemuErrorAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { changeInOwnTransaction, changeParentOf, tryChangeAioContext } from "./change-aio-context.js";
+import { changeInOwnTransaction, changeParentOf, tryChangeAioContext, Visited } from "./change-aio-context.js";
 
 /** `bdrv_child_get_parent_aio_context`: a node's own, a BlockBackend's (its root's), a job's (its first node's). */
 export function parentAioContext(state: LayerState, parent: ParentRef, child: BdsNode): AioContext {
@@ -40,7 +40,7 @@ export function matchContextsForAttach(state: LayerState, parent: ParentRef, chi
   const refusal = tryChangeAioContext(state, childBs, parentCtx, { held });
   if (refusal !== undefined) {
     // QEMU marks the new edge visited; it is not attached yet, so nothing would reach it anyway.
-    const parentRefusal = changeInOwnTransaction((t) => changeParentOf(state, parent, childCtx, new Set(), t));
+    const parentRefusal = changeInOwnTransaction((t) => changeParentOf(state, parent, childCtx, new Visited(held), t));
     if (parentRefusal !== undefined) fail(refusal);
   }
   tran.add({ abort: () => restoreContexts(state, parent, childBs, childCtx, parentCtx) });
@@ -83,7 +83,7 @@ function restoreContexts(state: LayerState, parent: ParentRef, childBs: BdsNode,
     if (refusal !== undefined) qemuErrorAbort(REFUSAL_SET_AT, refusal);
   }
   if (parentAioContext(state, parent, childBs) !== oldParentCtx) {
-    const problem = runInTransaction((t) => changeParentOf(state, parent, oldParentCtx, new Set(), t));
+    const problem = runInTransaction((t) => changeParentOf(state, parent, oldParentCtx, new Visited(undefined), t));
     if (problem !== undefined) qemuErrorAbort(REFUSAL_SET_AT, problem);
   }
 }

@@ -7,20 +7,26 @@
  * fixed-iothread=on: `blk_root_change_aio_ctx`, "Cannot change iothread of active block backend").
  * A job (`child_job_change_aio_ctx`) takes all of its nodes along.
  *
- * QEMU drains each node while it decides (bdrv_drained_begin here, end in the transaction's clean);
- * with nothing in flight that is invisible, so it is not modelled.
+ * QEMU drains each node once its parents and children agreed (bdrv_drained_begin, ended in the
+ * transaction's clean). The model does not count those sections, but their poll waits for a job
+ * that runs in an iothread, which needs that context's lock (main-thread-wait.ts): so the walk
+ * knows whose lock its caller holds.
  */
 import type { BdsNode, Child, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { unlockNotOwned } from "./main-thread-wait.js";
+import { drainedBeginPoll, unlockNotOwned } from "./main-thread-wait.js";
 
 /** The BlockBackend's refusal, word for word as block-backend.c sets it. */
 export const ACTIVE_BACKEND_ERROR = "Cannot change iothread of active block backend";
 
-/** Edges already asked (QEMU's `visited` GHashTable). */
-export type Visited = Set<Child>;
+/** Edges already asked (QEMU's `visited` GHashTable), and the context whose lock the caller holds. */
+export class Visited extends Set<Child> {
+  constructor(readonly held: AioContext | undefined) {
+    super();
+  }
+}
 
 /**
  * `bdrv_change_aio_context`: ask every parent and child of `bs` (and theirs) to follow into `ctx`;
@@ -37,6 +43,7 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
     const problem = childChangeAioContext(state, bs.children[i]!, ctx, visited, tran);
     if (problem) return problem;
   }
+  drainedBeginPoll(state, bs, visited.held);
   // bdrv_set_aio_context_commit: detach from the old context, attach to the new (the driver's hook).
   tran.add({
     commit: () => {
@@ -107,7 +114,7 @@ export interface TryChangeOptions {
  */
 export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext, opts: TryChangeOptions): string | undefined {
   const old = state.aio.of(bs);
-  const visited: Visited = new Set();
+  const visited = new Visited(opts.held);
   if (opts.ignoreChild) visited.add(opts.ignoreChild);
   return changeInOwnTransaction((tran) => {
     const problem = changeAioContext(state, bs, ctx, visited, tran);

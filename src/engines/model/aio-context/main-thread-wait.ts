@@ -7,8 +7,9 @@
  * the release aborts; more than once (a lock leaked by block_resize, plus the caller's), and the
  * iothread never gets it.
  */
-import type { BdsNode } from "../graph.js";
+import type { BdsNode, JobParent } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import type { AioContext } from "./aio-contexts.js";
@@ -31,4 +32,46 @@ export function waitForNodeCoroutine(state: LayerState, bs: BdsNode, held: AioCo
     throw new QemuHang(`${what} of '${bs.name}' waits for iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`);
   }
   return holds === 0 ? "race" : "ok";
+}
+
+/**
+ * The poll of a `bdrv_drained_begin` the main thread makes on `bs` (BDRV_POLL_WHILE): it waits while
+ * a job above the node is still running (the drain itself wakes one that slept), and a job in an
+ * iothread runs there only while AIO_WAIT_WHILE has released the context's lock. Not holding it,
+ * the release aborts if the job has not reached its pause point in the iothread by the time the
+ * poll first looks: a mirror has not, another job may have, and the model refuses to say which.
+ * Holding it twice, the iothread never gets it. `held` is the context whose lock the caller holds.
+ */
+export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
+  const ctx = state.aio.of(bs);
+  if (ctx.isMain) return;
+  const job = busyJobAbove(bs);
+  if (!job) return;
+  const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
+  if (holds === 0 && job.slowToPause) throw unlockNotOwned();
+  if (holds === 0) {
+    throw new ModelIoUnsupportedError(
+      `a drained section of '${bs.name}' under ${job.jobType} job '${job.id}' in iothread '${ctx.name}' with no AioContext lock held (QEMU 7.2 aborts or goes on, as the job's timing has it)`,
+    );
+  }
+  if (holds > 1) {
+    throw new QemuHang(`a drained section of '${bs.name}' waits for ${job.jobType} job '${job.id}' in iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`);
+  }
+}
+
+/** The first job the drain poll of `bs` finds running: parents are polled up the graph (bdrv_parent_drained_poll). */
+function busyJobAbove(bs: BdsNode): JobParent | undefined {
+  const seen = new Set<BdsNode>([bs]);
+  const stack = [bs];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const c of node.parents) {
+      if (c.parent.kind === "job" && c.parent.job.busyWhenDrained()) return c.parent.job;
+      if (c.parent.kind === "node" && !seen.has(c.parent.node)) {
+        seen.add(c.parent.node);
+        stack.push(c.parent.node);
+      }
+    }
+  }
+  return undefined;
 }

@@ -40,7 +40,7 @@ export function blkExpCloseAll(state: LayerState): void {
 
 /** Drop the export's BlockBackend (its edge goes, perms relax) and announce it. */
 function removeExport(state: LayerState, exp: BlockExport): void {
-  if (exp.bb.root) blkUnrefDrains(state, exp.bb.root.bs);
+  if (exp.bb.root) blkUnrefDrains(state, exp.bb.root.bs, state.aio.of(exp.bb.root.bs));
   if (exp.bb.root) detachAndRelease(state, exp.bb.root);
   exp.bb.root = null;
   // nbd_export_delete: the bitmaps it published are free again.
@@ -70,7 +70,7 @@ export const blockExportAdd: CommandHandler = (state, args) => {
   });
   const root = bb.root!;
   const release = (): void => {
-    blkUnrefDrains(state, root.bs);
+    blkUnrefDrains(state, root.bs, state.aio.of(root.bs));
     detachAndRelease(state, root);
     bb.root = null;
   };

@@ -65,6 +65,21 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
   /** The job wrote to the target since its last flush (the target's write_gen moved on). */
   targetWritten = false;
 
+  /**
+   * mirror_run (blockdev-mirror, active commit) is still running when the poll looks: the same
+   * blockdev-add aborted qemu-storage-daemon 7.2.22 in 8 of 8 runs over a mirror's target, a
+   * rate-limited mirror's and an active commit's, 10 to 12 of 12 over a ready mirror's source or
+   * either one's file.
+   */
+  override get slowToPause(): boolean {
+    return true;
+  }
+
+  /** `mirror_drained_poll`: a job in its own drain, paused or cancelled issues nothing more (none in flight). */
+  protected override drainedPoll(): boolean {
+    return !this.paused && !this.isCancelled() && !this.inDrain;
+  }
+
   /** mirror_top_bs->backing->bs. */
   source(): BdsNode {
     return filterOrCowBs(this.mirrorTopBs)!;
