@@ -166,6 +166,20 @@ describeWithQemu("reusing a QEMU process", () => {
       ok(await e.qmp("block-stream", { "job-id": "j0", device: "n0", "auto-dismiss": false }));
       await e.waitEvent("JOB_STATUS_CHANGE", { timeoutMs: 10_000, match: { status: "concluded" } });
     }],
+    [
+      "a job left concluded in an iothread (deleting the iothread would free the context its end uses at quit)",
+      async (e) => {
+        ok(await e.qmp("object-add", { "qom-type": "iothread", id: "io0" }));
+        ok(await e.qmp("blockdev-add", { driver: "null-co", "node-name": "src", size: 1 << 20 }));
+        ok(await e.qmp("blockdev-add", { driver: "null-co", "node-name": "tgt", size: 1 << 20 }));
+        ok(await e.qmp("nbd-server-start", { addr: { type: "unix", data: { path: "nbd.sock" } } }));
+        ok(await e.qmp("block-export-add", { type: "nbd", id: "e0", "node-name": "src", writable: true, iothread: "io0", "fixed-iothread": true }));
+        ok(await e.qmp("blockdev-mirror", { "job-id": "j0", device: "src", target: "tgt", sync: "full", "auto-dismiss": false }));
+        await e.waitEvent("BLOCK_JOB_READY", { timeoutMs: 10_000 });
+        ok(await e.qmp("block-job-cancel", { device: "j0" }));
+        await e.waitEvent("JOB_STATUS_CHANGE", { timeoutMs: 10_000, match: { status: "concluded" } });
+      },
+    ],
     ["an object of a type the reset does not delete", (e) => e.qmp("object-add", { "qom-type": "authz-simple", id: "a0", identity: "x" })],
   ];
   for (const [what, scenario] of notKept) {

@@ -24,7 +24,7 @@ import { xBlockdevChange } from "./commands/x-blockdev-change.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
 import { blkExpCloseAll, blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
-import { leakedLockAtQuit, type QuitEnd } from "./aio-context/iothread-objects.js";
+import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, type QuitEnd } from "./aio-context/iothread-objects.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
@@ -176,6 +176,8 @@ export class BlockLayer {
     if (leaked) blkExpCloseAll(this.state);
     const end = leaked ? leakedLockAtQuit(this.state) : undefined;
     if (end && "hang" in end) return end;
+    // job_cancel_sync_all frees every job left, with its context locked.
+    if (this.state.jobs.some((j) => j.aioContext.destroyed)) return { abort: DESTROYED_MUTEX_LOCKED };
     return closeAllCrash(this.state) ?? end;
   }
 

@@ -4,6 +4,7 @@
  * lists are newest-first; here arrays are kept oldest-first (cheap push) and read backwards where
  * QEMU's order matters.
  */
+import type { AioContext } from "./aio-context/aio-contexts.js";
 import type { ChildSlots } from "./child-slots.js";
 import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { DriverDef } from "./drivers/driver.js";
@@ -39,6 +40,8 @@ export interface JobParent {
   drainedEnd(): void;
   /** `child_job_drained_poll` once a drained section on one of its nodes began: still running. */
   busyWhenDrained(): boolean;
+  /** job->aio_context: its nodes' context, kept as it was once they are gone. */
+  aioContext: AioContext;
   /**
    * Whether the job, woken in an iothread by that section, reliably is still running when the
    * main thread's poll first looks (mirror_run: yes); otherwise it may reach its pause point first.

@@ -153,6 +153,12 @@ export interface ResetOptions {
  * Nodes go parents first, as blockdev-del allows: each round deletes the nodes nothing uses.
  */
 export async function resetToFresh(call: Call, opts: ResetOptions): Promise<string | undefined> {
+  // A job left (concluded, never dismissed) rules the process out before anything is deleted: the
+  // job keeps its AioContext, and `quit` frees it in job_cancel_sync_all with that context's lock
+  // taken. Deleting its iothread first makes QEMU 7.2 lock a destroyed mutex there, a crash the
+  // scenario did not cause.
+  const jobs = await call("query-jobs");
+  if (!("return" in jobs) || !Array.isArray(jobs.return) || jobs.return.length > 0) return "a job is left";
   // The exports first, as `quit` closes them before any node (blk_exp_close_all): a node deleted
   // while an export of another node publishes its dirty bitmap would abort QEMU, where quit does not.
   // "NBD server not running" is an answer too: the scenario stopped it itself.

@@ -16,6 +16,12 @@ export class AioContext {
    */
   leakedLocks = 0;
 
+  /**
+   * Its iothread was deleted (iothread_instance_finalize → aio_context_unref): the context and its
+   * lock are gone, but a job that last ran in it still points at it (Job.aioContext).
+   */
+  destroyed = false;
+
   constructor(
     /** "main", or the id of the iothread that runs it (what transcripts and errors name). */
     readonly name: string,

@@ -72,12 +72,16 @@ export function changeParentOf(state: LayerState, p: ParentRef, ctx: AioContext,
     case "bb":
       // An anonymous BlockBackend (every one qemu-storage-daemon has) must allow the change.
       return state.aio.allowsChange(p.bb) ? undefined : ACTIVE_BACKEND_ERROR;
-    case "job":
+    case "job": {
       for (const sibling of jobEdges(state, p.job)) {
         const problem = childChangeAioContext(state, sibling, ctx, visited, tran);
         if (problem) return problem;
       }
+      // change_child_job_context
+      const job = p.job;
+      tran.add({ commit: () => (job.aioContext = ctx) });
       return undefined;
+    }
   }
 }
 

@@ -59,6 +59,7 @@ export function deleteIothread(state: LayerState, id: string): void {
   }
   // iothread_instance_finalize → aio_context_finalize destroys a lock the main thread holds.
   if (ctx.leakedLocks > 0) throw new QemuAbort("SIGABRT", MUTEX_DESTROY_BUSY);
+  ctx.destroyed = true;
   state.aio.iothreads.delete(id);
 }
 
@@ -70,6 +71,9 @@ export type QuitEnd = { hang: string } | { abort: string } | { segfault: string 
 
 /** What qemu_mutex_destroy prints when the mutex is locked (error_exit, then abort). */
 export const MUTEX_DESTROY_BUSY = "qemu: qemu_mutex_destroy: Device or resource busy";
+
+/** What taking the lock of a destroyed AioContext prints (qemu_mutex_lock_impl's assert). */
+export const DESTROYED_MUTEX_LOCKED = "../../util/qemu-thread-posix.c:87: qemu_mutex_lock_impl: Assertion `mutex->initialized' failed.";
 
 /**
  * What a leaked iothread lock does at quit: the drain of every node waits for an iothread that can

@@ -175,6 +175,8 @@ export function createBlockJob<J extends BlockJob>(state: LayerState, req: Block
   const id = req.id ?? "";
   checkNewJobId(state, id);
   const job = req.make(id);
+  // job_create: the job runs where its main node does.
+  job.aioContext = state.aio.of(req.bs);
   try {
     job.addBdrv("main node", req.bs, req.perm, req.shared);
     job.setSpeed(req.speed);

@@ -11,7 +11,9 @@
 import type { LayerState } from "../layer-state.js";
 import type { Timer } from "../main-loop.js";
 import { idWellformed } from "../node-names.js";
-import { qemuAssert } from "../qemu-would-crash.js";
+import type { AioContext } from "../aio-context/aio-contexts.js";
+import { DESTROYED_MUTEX_LOCKED } from "../aio-context/iothread-objects.js";
+import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { Coroutine } from "./coroutine.js";
 import { jobExit } from "./job-finish.js";
@@ -89,6 +91,8 @@ export class Job {
   readonly progress = { current: 0, total: 0 };
   refcnt = 1;
   txn: JobTxn | null = null;
+  /** job->aio_context: where job_create found its node (createBlockJob), then wherever its nodes move. */
+  aioContext: AioContext;
   readonly notifiers: JobNotifiers = {};
 
   /** `job_create` (after checkNewJobId): status created, then at the head of the job list, alone in a new txn. */
@@ -98,6 +102,7 @@ export class Job {
     readonly driver: JobDriver<Job>,
     flags: JobFlags,
   ) {
+    this.aioContext = state.aio.main;
     this.autoFinalize = flags.autoFinalize;
     this.autoDismiss = flags.autoDismiss;
     this.transition("created");
@@ -286,7 +291,11 @@ export class Job {
   unref(): void {
     if (--this.refcnt > 0) return;
     if (this.status !== "null") qemuAssert({ file: "../../job.c", line: 461, func: "job_unref_locked" }, "job->status == JOB_STATUS_NULL");
-    this.driver.free?.(this);
+    if (this.driver.free) {
+      // The free runs with the job's context locked; an iothread deleted since has no lock left.
+      if (this.aioContext.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
+      this.driver.free(this);
+    }
     const i = this.state.jobs.indexOf(this);
     if (i >= 0) this.state.jobs.splice(i, 1);
   }

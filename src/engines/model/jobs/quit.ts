@@ -11,6 +11,7 @@ import { bdrvFlushQuietly } from "../data/block-io.js";
 import { bdrvDrainAllBegin } from "../drain.js";
 import type { LayerState } from "../layer-state.js";
 import { MainLoopBusyError } from "../main-loop.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { jobCancel } from "./job-finish.js";
 import type { Job } from "./job.js";
 
@@ -53,7 +54,13 @@ export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
   const leaked = leakedLockAtQuit(state);
   if (leaked && "hang" in leaked) return leaked;
   bdrvDrainAllBegin(state, state.nodes.values());
-  jobCancelSyncAll(state);
+  try {
+    jobCancelSyncAll(state);
+  } catch (e) {
+    // After the reply to `quit`: QEMU dies on its way out (a job's free locking a destroyed context).
+    if (e instanceof QemuAbort && e.signal === "SIGABRT" && e.exitCode === undefined) return { abort: e.detail };
+    throw e;
+  }
   flushAll(state);
   return closeAllCrash(state) ?? leaked;
 }
