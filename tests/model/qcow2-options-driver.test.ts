@@ -20,6 +20,7 @@ function header(over: Partial<Qcow2Header> = {}): Qcow2Header {
     firstCluster: "unallocated",
     cryptMethod: 0,
     lazyRefcounts: false,
+    incompatibleFeatures: 0n,
     extendedL2: false,
     dataFileRaw: false,
     ...over,

@@ -85,6 +85,8 @@ export interface ReopenState {
    * what it takes (whatever is left must equal the old value); in commit and abort: all of them.
    */
   options: Flat;
+  /** Not BDRV_O_RDWR in reopen_state->flags: the node is read-only after the reopen. */
+  readonly readOnly: boolean;
   /** reopen_state->opaque: what prepare staged for commit, through the driver's own slot. */
   opaque: OpaqueBox | null;
 }

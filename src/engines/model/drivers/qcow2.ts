@@ -104,7 +104,27 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
     },
     hasDataFile: dataFile !== undefined,
     backing: childNamed(node, "backing")?.bs ?? null,
+    markDirty: st.runtime.useLazyRefcounts ? () => st.image!.markDirty() : undefined,
   };
+}
+
+/** `qcow2_mark_clean` in a reopen's prepare: a failure fails the reopen (`-errno`, with `what` before it). */
+function markCleanOrFail(img: Qcow2Image | undefined, what?: string): void {
+  try {
+    img?.markClean();
+  } catch (e) {
+    if (!(e instanceof IoError) || what === undefined) throw e;
+    fail(`${what}: ${e.message}`);
+  }
+}
+
+/** `qcow2_mark_clean` where QEMU ignores how it ends: closing the node (a read-only one cannot write its header). */
+function markCleanQuietly(img: Qcow2Image | undefined): void {
+  try {
+    img?.markClean();
+  } catch (e) {
+    if (!(e instanceof IoError)) throw e;
+  }
 }
 
 /** What the options are checked against (qcow2_update_options_prepare reads bs and the open flags). */
@@ -151,6 +171,9 @@ export const qcow2Driver: DriverDef = {
     const image = loadTables(ctx.host, file.bs);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
+    // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which
+    // ends in qcow2_mark_clean; the model's refcounts are always exact, so there is nothing to fix.
+    if (image?.dirty && !ctx.node.readOnly) image.markClean();
     slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles, dataFileLink: file, dataFileSetAt: 0 });
     ctx.node.size = header.virtualSize;
     ctx.node.backingFile = header.backingFile;
@@ -175,7 +198,12 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes and checks the runtime options. */
   reopenPrepare(rs) {
     const st = slot.get(rs.bs);
-    reopenSlot.set(rs, qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap), rs.options));
+    const runtime = qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap), rs.options);
+    reopenSlot.set(rs, runtime);
+    // Lazy refcounts switched off, or the node going read-only: the image is made clean now, in
+    // prepare, and stays so if the reopen fails after.
+    if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(st.image, "Failed to disable lazy refcounts");
+    if (rs.readOnly) markCleanOrFail(st.image);
     // bs->file may change: s->data_file is resynced by commit or abort.
     if (!st.header.externalDataFile && !dataFileDangles(rs.bs, st)) st.dataFileLink = null;
   },
@@ -205,6 +233,8 @@ export const qcow2Driver: DriverDef = {
     if (crash) throw new QemuAbort("SIGSEGV", crash);
     const st = slot.find(node);
     if (st && dataFileDangles(node, st) === "reused") throw staleDataFile(node, "closing", "reused");
+    // qcow2_inactivate: the caches are written back, and a dirty image marked clean.
+    if (st && !dataFileDangles(node, st)) markCleanQuietly(st.image);
   },
   closeCrash: (node) => qcow2CloseCrash(node),
 
@@ -213,7 +243,9 @@ export const qcow2Driver: DriverDef = {
     const { clusterSize, virtualSize, extendedL2 } = slot.get(node).header;
     // qcow2_vm_state_offset: l1_vm_state_index (size_to_l1 of the size) << (cluster_bits + l2_bits).
     const l1Span = clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
-    return { info: { clusterSize, isDirty: false, vmStateOffset: Math.ceil(virtualSize / l1Span) * l1Span } };
+    const st = slot.get(node);
+    const isDirty = st.image ? st.image.dirty : (st.header.incompatibleFeatures & 1n) !== 0n;
+    return { info: { clusterSize, isDirty, vmStateOffset: Math.ceil(virtualSize / l1Span) * l1Span } };
   },
 
   /** `qcow2_get_specific_info`: ImageInfoSpecificQCow2 in QAPI member order. */

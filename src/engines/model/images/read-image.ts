@@ -71,6 +71,8 @@ export interface Qcow2Header {
   cryptMethod: number;
   /** Compatible feature bit 0: lazy refcounts (what `lazy-refcounts` defaults to). */
   lazyRefcounts: boolean;
+  /** The incompatible feature bits as the header has them (bit 0: dirty, refcounts not to be trusted). */
+  incompatibleFeatures: bigint;
   /** Incompatible feature bit 4: extended L2 entries (16 bytes each instead of 8). */
   extendedL2: boolean;
   /** Autoclear feature bit 1: the external data file is a valid raw image. */
@@ -262,6 +264,7 @@ function qcow2Header(image: ImageBytes, f: HeaderFields): Qcow2Header {
     firstCluster: firstCluster(image, f),
     cryptMethod: f.cryptMethod,
     lazyRefcounts: (f.compatibleFeatures & COMPAT_LAZY_REFCOUNTS) !== 0n,
+    incompatibleFeatures: f.incompatibleFeatures,
     extendedL2: (f.incompatibleFeatures & INCOMPAT_EXTL2) !== 0n,
     dataFileRaw: (f.autoclearFeatures & AUTOCLEAR_DATA_FILE_RAW) !== 0n,
   };

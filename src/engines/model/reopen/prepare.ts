@@ -48,7 +48,7 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
       fail(`Option '${key}' cannot be reset to its default value`);
     }
   }
-  const rs: ReopenState = { bs, options: opts, opaque: null };
+  const rs: ReopenState = { bs, options: opts, readOnly: entry.readOnly, opaque: null };
   drv.reopenPrepare(rs, state);
   try {
     checkAfterDriver(state, entry, opts, tran);

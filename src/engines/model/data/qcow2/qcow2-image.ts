@@ -25,6 +25,8 @@ import { type MetadataIo, Qcow2Refcounts } from "./qcow2-refcount.js";
 
 /** Incompatible feature bits the model's data path cannot follow: compression type, extended L2. */
 const UNSUPPORTED_INCOMPATIBLE = (1n << 3n) | (1n << 4n);
+/** QCOW2_INCOMPAT_DIRTY. */
+const INCOMPAT_DIRTY = 1n;
 
 /**
  * The refcount table's entries as numbers: `Number(entry & REFT_OFFSET_MASK)`, computed from the two
@@ -104,6 +106,8 @@ export class Qcow2Image {
   readonly #l2 = new Map<number, L2Table>();
   /** L2 tables changed in the cache and not yet written back, in the order they were first changed. */
   readonly #dirtyL2 = new Set<number>();
+  /** s->incompatible_features as read at open; only the dirty bit changes at run time. */
+  #incompatibleFeatures: bigint;
 
   constructor(
     private readonly host: DriverHost,
@@ -119,6 +123,7 @@ export class Qcow2Image {
     if (this.version >= 3 && h.readBigUInt64BE(H.incompatibleFeatures) & UNSUPPORTED_INCOMPATIBLE) {
       throw new ModelIoUnsupportedError("qcow2 images with extended L2 entries or zstd compression");
     }
+    this.#incompatibleFeatures = this.version >= 3 ? h.readBigUInt64BE(H.incompatibleFeatures) : 0n;
     this.l1Size = h.readUInt32BE(H.l1Size);
     this.l1Offset = Number(h.readBigUInt64BE(H.l1TableOffset));
     const l1 = this.read(this.l1Offset, this.l1Size * 8);
@@ -202,6 +207,42 @@ export class Qcow2Image {
       this.write(l2Offset, Data.bytes(buf));
     }
     this.#dirtyL2.clear();
+  }
+
+  /** QCOW2_INCOMPAT_DIRTY: the refcounts on disk are not to be trusted (what qemu-io's `info` and query-named-block-nodes call dirty). */
+  get dirty(): boolean {
+    return (this.#incompatibleFeatures & INCOMPAT_DIRTY) !== 0n;
+  }
+
+  /**
+   * `qcow2_mark_dirty` (lazy refcounts, before an allocating write links its clusters): the header
+   * says so first, with bdrv_pwrite_sync; only once that worked does the image count as dirty.
+   */
+  markDirty(): void {
+    if (this.dirty) return;
+    this.#writeIncompatibleFeatures(this.#incompatibleFeatures | INCOMPAT_DIRTY);
+    bdrvFlush(this.host, this.file);
+    this.#incompatibleFeatures |= INCOMPAT_DIRTY;
+  }
+
+  /**
+   * `qcow2_mark_clean`: the bit goes first, then the caches are flushed and the header rewritten
+   * (qcow2_update_header). The header was last written whole by qemu-img or by a rewrite like this
+   * one, so the feature bits are the only bytes that differ. Either failing is the caller's to
+   * report or ignore (a read-only node's close gets -EPERM).
+   */
+  markClean(): void {
+    if (!this.dirty) return;
+    this.#incompatibleFeatures &= ~INCOMPAT_DIRTY;
+    this.writeCaches();
+    bdrvFlush(this.host, this.file);
+    this.#writeIncompatibleFeatures(this.#incompatibleFeatures);
+  }
+
+  #writeIncompatibleFeatures(bits: bigint): void {
+    const buf = Buffer.alloc(8);
+    buf.writeBigUInt64BE(bits);
+    this.write(H.incompatibleFeatures, Data.bytes(buf));
   }
 
   /** `qcow2_write_l1_entry`: with bdrv_pwrite_sync, a write then a flush of the file. */

@@ -24,6 +24,8 @@ export interface Qcow2Ctx {
   hasDataFile: boolean;
   /** bs->backing's node, or null. */
   backing: BdsNode | null;
+  /** `qcow2_mark_dirty`, with lazy refcounts on: before an allocating write links its clusters. */
+  markDirty?: () => void;
 }
 
 /** What `qcow2_get_host_offset` finds at a guest offset. */

@@ -168,6 +168,7 @@ function cowRegion(q: Qcow2Ctx, m: L2Meta, region: { offset: number; bytes: numb
 
 /** `qcow2_alloc_cluster_link_l2`: the new entries go in; old clusters of a moved run are freed. */
 function linkL2(q: Qcow2Ctx, m: L2Meta): void {
+  q.markDirty?.();
   const img = q.img;
   const { l2Offset, table, index } = img.getClusterTable(m.offset);
   const old: bigint[] = [];
