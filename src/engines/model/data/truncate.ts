@@ -60,9 +60,17 @@ export function fileTruncate(host: DriverHost, node: BdsNode, absPath: string, o
 }
 
 /** raw-format's `raw_co_truncate`: a window with a size cannot change; otherwise the file grows with it. */
-export function rawTruncate(host: DriverHost, node: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void {
-  if ("size" in node.options) fail("Cannot resize fixed-size raw disks");
-  const windowOffset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
+export function rawTruncate(
+  host: DriverHost,
+  node: BdsNode,
+  window: { offset: number; hasSize: boolean },
+  offset: number,
+  exact: boolean,
+  prealloc: PreallocMode,
+  flags: number,
+): void {
+  if (window.hasSize) fail("Cannot resize fixed-size raw disks");
+  const windowOffset = window.offset;
   if (BDRV_MAX_LENGTH - offset < windowOffset) fail("Disk size too large for the chosen offset");
   node.size = offset;
   bdrvTruncate(host, childNamed(node, "file")!.bs, offset + windowOffset, exact, prealloc, flags);

@@ -6,7 +6,7 @@
  */
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import type { Flat } from "../graph.js";
-import { fail } from "../qmp-failure.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
 import { cvtnum } from "../qemu-io/numbers.js";
 
 export type QemuOptType = "bool" | "number" | "size" | "string";
@@ -15,6 +15,9 @@ export type QemuOptType = "bool" | "number" | "size" | "string";
 export type QemuOptValue = boolean | bigint | string;
 
 const UINT64_MAX = (1n << 64n) - 1n;
+
+/** What parse_option_size appends to a size that does not parse (error_append_hint). */
+export const SIZE_SUFFIX_HINT = "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.";
 
 /** The absorbed options, by name, with the typed getters QEMU's drivers use. */
 export class QemuOpts {
@@ -99,7 +102,10 @@ function parseOptionSize(name: string, value: string): bigint {
   const r = cvtnum(value);
   if ("error" in r) {
     if (r.error === "ERANGE") fail(`Value '${value}' is out of range for parameter '${name}'`);
-    fail(`Parameter '${name}' expects a non-negative number below 2^64`);
+    // QMP drops the hint; qemu-io's `reopen -o` prints it.
+    const e = new QmpFailure(`Parameter '${name}' expects a non-negative number below 2^64`);
+    e.hint = SIZE_SUFFIX_HINT;
+    throw e;
   }
   return BigInt(r.value);
 }

@@ -12,14 +12,33 @@ import { childNamed } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import type { DriverDef } from "./driver.js";
+import { absorbQemuOpts } from "./qemu-opts.js";
+
+/** BDRVRawState: the window into the file (`size` is the node's length, node.size). */
+interface RawWindow {
+  offset: number;
+  hasSize: boolean;
+}
+
+/** The window of an open node. */
+const windowSlot = new OpaqueSlot<RawWindow>("raw");
+/** What raw_reopen_prepare staged: the new window and its size. */
+const reopenSlot = new OpaqueSlot<RawWindow & { size: number }>("raw-reopen");
+
+/**
+ * `raw_read_options`: `offset` and `size` are QemuOpts sizes, so a string (qemu-io's `reopen -o`,
+ * an inherited option) is parsed as one; they are taken out of `options`.
+ */
+function readWindowOptions(options: Flat): { offset: bigint; hasSize: boolean; size: bigint } {
+  const opts = absorbQemuOpts(options, { offset: "size", size: "size" });
+  return { offset: opts.uint("offset", 0n), hasSize: opts.has("size"), size: opts.uint("size", 0n) };
+}
 
 /** `raw_apply_options`: the window must fit in the file and be sector-aligned. */
-function applyWindow(node: BdsNode, options: Flat): number {
+function applyWindow(node: BdsNode, options: Flat): RawWindow & { size: number } {
+  const { offset, hasSize, size } = readWindowOptions(options);
   const file = childNamed(node, "file");
-  const fileSize = file ? nodeLength(file.bs) : 0;
-  const offset = typeof options["offset"] === "number" ? options["offset"] : 0;
-  const hasSize = typeof options["size"] === "number";
-  const size = hasSize ? (options["size"] as number) : fileSize - offset;
+  const fileSize = BigInt(file ? nodeLength(file.bs) : 0);
   if (offset > fileSize) {
     fail(`Offset (${offset}) cannot be greater than size of the containing file (${fileSize})`);
   }
@@ -30,8 +49,8 @@ function applyWindow(node: BdsNode, options: Flat): number {
     );
   }
   // Only a size given is checked: without one the window runs to the file's end, aligned or not.
-  if (hasSize && size % 512 !== 0) fail("Specified size is not multiple of 512");
-  return size;
+  if (hasSize && size % 512n !== 0n) fail("Specified size is not multiple of 512");
+  return { offset: Number(offset), hasSize, size: Number(hasSize ? size : fileSize - offset) };
 }
 
 /**
@@ -39,13 +58,10 @@ function applyWindow(node: BdsNode, options: Flat): number {
  * -EINVAL for a read); it moves by the window's offset. Returns the file node and the offset in it.
  */
 function adjustOffset(node: BdsNode, offset: number, bytes: number, isWrite: boolean): { file: BdsNode; offset: number } {
-  if ("size" in node.options && (offset > node.size || bytes > node.size - offset)) ioFail(isWrite ? Errno.ENOSPC : Errno.EINVAL);
-  const windowOffset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
-  return { file: childNamed(node, "file")!.bs, offset: offset + windowOffset };
+  const w = windowSlot.get(node);
+  if (w.hasSize && (offset > node.size || bytes > node.size - offset)) ioFail(isWrite ? Errno.ENOSPC : Errno.EINVAL);
+  return { file: childNamed(node, "file")!.bs, offset: offset + w.offset };
 }
-
-/** What raw_reopen_prepare staged: the new size of the window. */
-const reopenSlot = new OpaqueSlot<{ size: number }>("raw");
 
 export const rawDriver: DriverDef = {
   name: "raw",
@@ -65,11 +81,14 @@ export const rawDriver: DriverDef = {
   probe: () => 1,
 
   open(ctx) {
+    // raw_open reads the options before it opens the file; bs->options keeps them.
+    const { offset, hasSize } = readWindowOptions({ ...ctx.options });
     // Only a real window (non-zero offset, or a size) makes the file a DATA child rather than a filtered one.
-    const offset = ctx.options["offset"];
-    const window = (typeof offset === "number" && offset !== 0) || "size" in ctx.options;
+    const window = offset !== 0n || hasSize;
     ctx.openChild("file", (window ? BDRV_CHILD_DATA : BDRV_CHILD_FILTERED) | BDRV_CHILD_PRIMARY, false);
-    ctx.node.size = applyWindow(ctx.node, ctx.options);
+    const w = applyWindow(ctx.node, { ...ctx.options });
+    windowSlot.set(ctx.node, { offset: w.offset, hasSize: w.hasSize });
+    ctx.node.size = w.size;
   },
 
   /** `raw_child_perm`: the default rule, but never more write/resize than the parents asked for. */
@@ -85,22 +104,22 @@ export const rawDriver: DriverDef = {
   getLength(node, length) {
     const file = childNamed(node, "file");
     const len = file ? length(file.bs) : 0;
-    const offset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
-    if (len < offset) node.size = 0;
-    else node.size = "size" in node.options ? Math.min(node.size, len - offset) : len - offset;
+    const w = windowSlot.get(node);
+    if (len < w.offset) node.size = 0;
+    else node.size = w.hasSize ? Math.min(node.size, len - w.offset) : len - w.offset;
     return node.size;
   },
 
   /** `raw_reopen_prepare`: the new window must fit the (current) file; offset and size are taken. */
   reopenPrepare(rs) {
-    reopenSlot.set(rs, { size: applyWindow(rs.bs, rs.options) });
-    delete rs.options["offset"];
-    delete rs.options["size"];
+    reopenSlot.set(rs, applyWindow(rs.bs, rs.options));
   },
 
   /** `raw_reopen_commit`. */
   reopenCommit(rs) {
-    rs.bs.size = reopenSlot.get(rs).size;
+    const { offset, hasSize, size } = reopenSlot.get(rs);
+    windowSlot.set(rs.bs, { offset, hasSize });
+    rs.bs.size = size;
   },
 
   /** `raw_get_info` asks the file. */
@@ -135,7 +154,9 @@ export const rawDriver: DriverDef = {
   },
 
   /** `raw_co_truncate` (data/truncate.ts). */
-  truncate: rawTruncate,
+  truncate(host, node, offset, exact, prealloc, flags) {
+    rawTruncate(host, node, windowSlot.get(node), offset, exact, prealloc, flags);
+  },
 
   /** `raw_open`: what its file supports of BDRV_REQ_ZERO_WRITE. */
   supportedTruncateFlags(node) {
@@ -145,14 +166,12 @@ export const rawDriver: DriverDef = {
 
   /** `raw_co_block_status`: whatever the file says at the moved offset. */
   blockStatus(_host, node, _wantZero, offset, bytes) {
-    const windowOffset = typeof node.options["offset"] === "number" ? node.options["offset"] : 0;
-    return { status: BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset + windowOffset, file: childNamed(node, "file")!.bs };
+    return { status: BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset + windowSlot.get(node).offset, file: childNamed(node, "file")!.bs };
   },
 
   /** A window starting elsewhere is not followed; otherwise byte 0 is the file's. */
   readAtZero(node) {
-    const offset = node.options["offset"];
-    if (typeof offset === "number" && offset !== 0) return null;
+    if ((windowSlot.find(node)?.offset ?? 0) !== 0) return null;
     const file = childNamed(node, "file");
     return file ? { node: file.bs } : null;
   },
