@@ -66,9 +66,12 @@ const STREAM = [
   "image b.qcow2 qcow2 4M",
   "image t.qcow2 qcow2 4M backing=b.qcow2 backing-fmt=qcow2",
   "iothread io0",
+  "add b0: qcow2 file=(file filename=b.qcow2)",
+  'io b0 "write -P 0x11 0 4M"',
+  "del b0",
   "add t: qcow2 file=(tf: file filename=t.qcow2)",
-  'io t "write -P 0x11 0 4M"',
   "export t id=e0 iothread=io0 fixed-iothread=on",
+  // Something to copy, at 64 KiB/s: the stream sleeps after its first chunk, and is there at the add.
   "job stream s0 t speed=65536",
   "add n3: raw file=t read-only=on",
   "show graph",

@@ -118,6 +118,19 @@ export class MainLoop {
     return true;
   }
 
+  /**
+   * What QEMU's main loop does between two commands without time passing: the bottom halves, and
+   * the timers already due (a job's zero-delay sleep), and what they schedule, until nothing is
+   * due now or `maxTurns` turns have run (a job copying a huge empty image chunk after chunk
+   * without a delay; the rest runs at the next command or wait, as it would run on while QEMU
+   * answers). Returns how many turns ran.
+   */
+  runDue(maxTurns = 10_000): number {
+    let turns = 0;
+    while (turns < maxTurns && this.step(this.#nowNs)) turns++;
+    return turns;
+  }
+
   /** Let `ms` of virtual time pass, running everything that falls due; the clock ends at now + ms. */
   run(ms: number): void {
     this.advanceTo(this.#nowNs + ms * NS_PER_MS);

@@ -114,8 +114,8 @@ export class ModelEngine implements Engine {
   async qmp(command: string, args?: Record<string, unknown>): Promise<QmpReply> {
     const layer = this.#live(command);
     const reply = this.#guard(command, () => {
-      // What was scheduled to run "soon" (a job's exit) runs before QEMU reads the next command.
-      this.loop.runBottomHalves();
+      // What was due without time passing (a job's exit, its zero-delay sleep) ran before QEMU read this command.
+      this.loop.runDue();
       this.#collect();
       this.#replyMark = undefined;
       const r = layer.execute(command, args);
@@ -123,8 +123,8 @@ export class ModelEngine implements Engine {
       // QEMU sends the reply here; what follows comes after it on the wire.
       this.#replyMark = this.#events.length;
       // QEMU goes back to its main loop before it reads the next command: what the command
-      // scheduled to run "soon" has run by then. Time does not pass.
-      this.loop.runBottomHalves();
+      // scheduled to run "soon", and the timers already due, have run by then. Time does not pass.
+      this.loop.runDue();
       return r;
     });
     this.#collect();
@@ -180,13 +180,13 @@ export class ModelEngine implements Engine {
     const what = `qemu-io ${node} "${command}"`;
     const layer = this.#live(what);
     const out = this.#guard(what, () => {
-      this.loop.runBottomHalves();
+      this.loop.runDue();
       this.#collect();
       this.#replyMark = undefined;
       const text = layer.qemuIo(node, command);
       this.#collect();
       this.#replyMark = this.#events.length;
-      this.loop.runBottomHalves();
+      this.loop.runDue();
       return text;
     });
     this.#collect();

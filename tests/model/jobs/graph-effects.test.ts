@@ -32,12 +32,18 @@ describe("drains", () => {
   let r: Rig;
   beforeEach(async () => {
     r = await rig();
-    await chain(r);
+    await chain(r, 4 << 20);
   });
   afterEach(() => r.close());
 
+  // mid's data at 1 byte/s holds the job in its copy, sleeping, from the reply on.
+  const slowCommit = async () => {
+    await r.engine.io("mid", "write -P 0x5a 0 4M");
+    await r.ok("block-commit", { "job-id": "j0", device: "act", "top-node": "mid", "base-node": "base", speed: 1 });
+  };
+
   it("reach a job through the ancestors of a drained node, once per drained section", async () => {
-    await r.ok("block-commit", { "job-id": "j0", device: "act", "top-node": "mid", "base-node": "base" });
+    await slowCommit();
     r.events();
     // base-f is below every node of the job; a reopen of it drains it, and so the job.
     await r.ok("blockdev-reopen", { options: [{ driver: "file", "node-name": "base-f", filename: "base.qcow2" }] });
@@ -50,7 +56,7 @@ describe("drains", () => {
   });
 
   it("a failed reopen ends its sections too", async () => {
-    await r.ok("block-commit", { "job-id": "j0", device: "act", "top-node": "mid", "base-node": "base" });
+    await slowCommit();
     r.events();
     expect(await r.err("blockdev-reopen", { options: [{ driver: "qcow2", "node-name": "mid", file: "mid-f", backing: null }] })).toBe(
       "Cannot change frozen 'backing' link from 'mid' to 'base'",
@@ -59,6 +65,7 @@ describe("drains", () => {
       ["JOB_STATUS_CHANGE", "paused"],
       ["JOB_STATUS_CHANGE", "running"],
     ]);
+    await r.ok("block-job-set-speed", { device: "j0", speed: 0 });
     await r.engine.waitEvent("JOB_STATUS_CHANGE", { match: { status: "null" }, timeoutMs: 10 });
   });
 });

@@ -1,8 +1,9 @@
 /**
- * Mirror and active commit on the virtual clock: READY after the first turns of the loop (the first
- * look at a qcow2 image waits for a read, so it is after the reply, as usually on QEMU), then a
- * wake-up every 100 ms for ever; complete swaps the target in; `replaces`; a soft cancel of a
- * READY mirror completes it without the swap.
+ * Mirror and active commit on the virtual clock: READY after the first turns of the loop, which run
+ * between the reply and the next command when nothing holds the job (the first look at a qcow2
+ * image waits for a read, so it is after the reply, as usually on QEMU); a speed and data to copy
+ * hold it in its first pass. Then a wake-up every 100 ms for ever; complete swaps the target in;
+ * `replaces`; a soft cancel of a READY mirror completes it without the swap.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MainLoopBusyError, msToNs } from "../../../src/engines/model/main-loop.js";
@@ -27,12 +28,18 @@ describe("a mirror job on the virtual clock", () => {
     return g.edges.map((e) => `${name.get(e.parent)} -${e.name}-> ${name.get(e.child)}`);
   };
 
-  it("is READY once the loop runs (after the reply), with the whole disk copied (sync=full)", async () => {
+  /** A mirror of 1 MiB of data at 1 byte/s: after its first chunk it sleeps, in its first pass. */
+  const slowMirror = async () => {
+    await r.engine.io("src", "write -P 0x5a 0 1M");
+    await r.ok("blockdev-mirror", { "job-id": "m0", device: "src", target: "tgt", sync: "full", speed: 1, granularity: 65536, "buf-size": 65536 });
+  };
+
+  it("is READY once the loop runs (after the reply, before the next command), with the whole disk copied (sync=full)", async () => {
     await r.ok("blockdev-mirror", { "job-id": "m0", device: "src", target: "tgt", sync: "full" });
     const split = r.engine.takeEventsAroundReply();
     expect(split.beforeReply.map((e) => e.data?.["status"])).toEqual(["created", "running"]);
-    expect(split.afterReply).toEqual([]);
-    const ready = await r.engine.waitEvent("BLOCK_JOB_READY", { timeoutMs: 10 });
+    expect(split.afterReply.map((e) => e.data?.["status"] ?? e.event)).toEqual(["ready", "BLOCK_JOB_READY"]);
+    const ready = split.afterReply[1]!;
     expect(ready.data).toEqual({ device: "m0", len: MiB, offset: MiB, speed: 0, type: "mirror" });
     expect(await graphEdges()).toEqual(
       expect.arrayContaining(["# -backing-> src", "m0 -main node-> #", "m0 -source-> src", "m0 -target-> tgt", " -root-> tgt"]),
@@ -78,7 +85,7 @@ describe("a mirror job on the virtual clock", () => {
   });
 
   it("cannot complete before READY", async () => {
-    await r.ok("blockdev-mirror", { "job-id": "m0", device: "src", target: "tgt", sync: "full" });
+    await slowMirror();
     expect(await r.err("job-complete", { id: "m0" })).toBe("Job 'm0' in state 'running' cannot accept command verb 'complete'");
   });
 
@@ -91,7 +98,7 @@ describe("a mirror job on the virtual clock", () => {
   });
 
   it("a forced cancel before READY is a cancel", async () => {
-    await r.ok("blockdev-mirror", { "job-id": "m0", device: "src", target: "tgt", sync: "full" });
+    await slowMirror();
     await r.ok("block-job-cancel", { device: "m0" });
     await r.engine.waitEvent("JOB_STATUS_CHANGE", { match: { status: "null" }, timeoutMs: 10 });
     expect(r.events().map(([e, s]) => s ?? e)).toEqual(["created", "running", "aborting", "BLOCK_JOB_CANCELLED", "concluded"]);
