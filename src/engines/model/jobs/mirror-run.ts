@@ -136,14 +136,22 @@ function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: Mirr
  * The reads an iteration sent to the thread pool complete together, after it: the pool's
  * completion bottom half takes finished requests newest first (thread_pool_completion_bh walks a
  * list that submissions prepend to), so their writes, and the target clusters they allocate, come
- * in the reverse order of the reads.
+ * in the reverse order of the reads. Each is counted as progress once its write succeeded
+ * (mirror_iteration_done); one that fails is not, and the others still complete. The first
+ * failure is the job's.
  */
 function completeCopies(s: MirrorJob, pending: PendingCopy[]): number {
+  let first = 0;
   for (const op of pending.reverse()) {
     const ret = catchIoError(() => bdrvPwritev(s.state, s.targetBs(), op.offset, op.data));
-    if (ret < 0) return s.errorAction(false, ret);
+    if (ret < 0) {
+      const action = s.errorAction(false, ret);
+      if (first === 0) first = action;
+      continue;
+    }
+    s.progressUpdate(op.data.length);
   }
-  return 0;
+  return first;
 }
 
 /**
@@ -172,9 +180,11 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
     if (ioBytes < s.granularity) ioBytes = s.granularity;
     else if (!status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
     ioBytes = Math.min(ioBytes, s.bdevLength - offset);
+    const queued = pending.length;
     const ret = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
     if (ret < 0) return ret;
-    s.progressUpdate(ioBytes);
+    // A copy whose write waits for its read counts when the write is done (completeCopies).
+    if (pending.length === queued) s.progressUpdate(ioBytes);
     s.targetWritten = true;
     const acct = method !== "copy" && writeZeroesOk ? 0 : ioBytes;
     offset += ioBytes;
