@@ -10,6 +10,7 @@
  * before and get identical inputs, so they cannot fail and would compute identical child perms.
  */
 import type { PermPair } from "./child-perms.js";
+import { requestAlignment } from "./data/block-io.js";
 import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, parentDescription } from "./graph.js";
 import { nodeLength } from "./node-length.js";
@@ -187,7 +188,8 @@ export function nodeRefreshPerm(host: DriverHost, node: BdsNode, q: ReopenFlags 
   }
   if (P & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED) && !(P & BLK_PERM_RESIZE)) {
     const bytes = Math.ceil(nodeLength(node) / 512) * 512;
-    if (bytes % node.alignment !== 0) {
+    // bl.request_alignment after the driver's refresh_limits (a compress filter's is the cluster size).
+    if (bytes % requestAlignment(node) !== 0) {
       fail("Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment");
     }
   }

@@ -11,6 +11,7 @@ import { bdrvDebugEvent, doPwriteZeroes, driverPreadv, driverPwritev } from "./b
 import { bdrvIsAllocated } from "./block-status.js";
 import { Data } from "./data.js";
 import { ModelIoUnsupportedError } from "./io-error.js";
+import { qemuErrorAbort } from "../qemu-would-crash.js";
 import { BDRV_REQ_PREFETCH, BDRV_REQ_WRITE_UNCHANGED, BDRV_REQUEST_MAX_BYTES } from "./request-flags.js";
 
 /** MAX_BOUNCE_BUFFER: what one copy step reads at most. */
@@ -49,6 +50,9 @@ export function copyOnReadv(host: DriverHost, bs: BdsNode, offset: number, bytes
       else driverPwritev(host, bs, clusterOffset, copied, BDRV_REQ_WRITE_UNCHANGED);
       if (!(flags & BDRV_REQ_PREFETCH)) out.push(copied.slice(skip, Math.min(pnum - skip, bytes - progress)));
     } else if (!(flags & BDRV_REQ_PREFETCH)) {
+      // The loop goes on through the rounded clusters after the request is covered; there
+      // `bytes - progress` is negative, and bdrv_driver_preadv checks it with &error_abort.
+      if (want < 0) qemuErrorAbort({ file: "../../block/io.c", line: 976, func: "bdrv_check_qiov_request" }, `bytes is negative: ${want}`);
       out.push(driverPreadv(host, bs, offset + progress, want, 0));
     }
     clusterOffset += pnum;

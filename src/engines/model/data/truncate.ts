@@ -37,8 +37,8 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
     bs.driver.truncate(host, bs, offset, exact, prealloc, flags);
   } else if (filtered) {
     bdrvTruncate(host, filtered.bs, offset, exact, prealloc, flags);
-    // refresh_total_sectors: the filter's .bdrv_getlength is its child's length.
-    if (!bs.driver.getLength) bs.size = nodeLength(filtered.bs);
+    // refresh_total_sectors: the filter's .bdrv_getlength, mostly its child's length.
+    if (!bs.driver.getLength) bs.size = bs.driver.refreshedLength?.(bs) ?? nodeLength(filtered.bs);
   } else {
     fail("Image format driver does not support resize");
   }

@@ -51,6 +51,12 @@ export const blkverifyDriver: DriverDef = {
 
   childPerm: bdrvDefaultPerms,
 
+  /** `blkverify_getlength`: the test file's length, whichever child a truncate went to. */
+  refreshedLength(node) {
+    const test = childNamed(node, "test");
+    return test ? nodeLength(test.bs) : node.size;
+  },
+
   /** `blkverify_co_preadv`. */
   preadv(host, node, offset, bytes, flags) {
     const [test, raw] = children(node);

@@ -217,6 +217,11 @@ export interface DriverDef {
    * node-length.ts); `length` measures another node the same way. Absent: the size from open.
    */
   getLength?(node: BdsNode, length: (n: BdsNode) => number): number;
+  /**
+   * `.bdrv_getlength` of a driver without has_variable_length: what refresh_total_sectors sets
+   * its size to after a truncate (blkverify: its test file's). Absent: the filtered child's length.
+   */
+  refreshedLength?(node: BdsNode): number;
   /** `.bdrv_get_allocated_file_size`; undefined for -ENOTSUP. Absent: the generic rule (block.c). */
   getAllocatedFileSize?(node: BdsNode): number | undefined;
   /**

@@ -6,7 +6,7 @@ import { Errno, IoError, strerror } from "../data/io-error.js";
 import { BDRV_REQUEST_MAX_BYTES } from "../data/request-flags.js";
 import type { IoBackend } from "./backend.js";
 import type { CmdInfo } from "./command-table.js";
-import { cvtnum, cvtnumError, strtol0 } from "./numbers.js";
+import { cvtnum, cvtnumError, exactIoNumber, strtol0 } from "./numbers.js";
 import type { QemuIoOutput } from "./output.js";
 
 export interface CommandContext {
@@ -44,7 +44,7 @@ export function number(ctx: CommandContext, arg: string): number | null {
     return null;
   }
   if (n.warning) ctx.out.monitor(n.warning);
-  return n.value;
+  return exactIoNumber(n.value, arg);
 }
 
 /** `create_iovec`: the lengths of an I/O vector, or null after printing why not. */

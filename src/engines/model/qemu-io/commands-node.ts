@@ -16,7 +16,7 @@ import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { type CommandContext, type CommandFn, usage } from "./command-context.js";
 import { getopt } from "./getopt.js";
-import { cvtnum, cvtnumError, cvtstr } from "./numbers.js";
+import { cvtnum, cvtnumError, cvtstr, exactIoNumber } from "./numbers.js";
 
 /** `error_report_err`: the message, then any hint. */
 function reportErr(ctx: CommandContext, e: QmpFailure): void {
@@ -54,7 +54,8 @@ export function truncateF(state: LayerState): CommandFn {
     if ("error" in n) return ctx.out.line(cvtnumError(n.error, argv[1]!));
     if (n.warning) ctx.out.monitor(n.warning);
     // blk_truncate(blk, offset, exact=false, prealloc, 0).
-    reporting(ctx, () => bdrvTruncate(state, ctx.blk.bs, n.value, false, prealloc, 0));
+    const offset = exactIoNumber(n.value, operands[0]!);
+    reporting(ctx, () => bdrvTruncate(state, ctx.blk.bs, offset, false, prealloc, 0));
   };
 }
 

@@ -3,6 +3,7 @@
  * fraction, a K/M/G/T/P/E suffix of 1024), `strtol(…, 0)` for patterns and sleep, and the sizes it
  * prints (`cvtstr`: "64 KiB", "1.500 MiB", "512 bytes").
  */
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 
 /**
  * What `cvtnum` gives: a value (with the deprecation warning a suffixed hex number earns, which HMP
@@ -76,6 +77,15 @@ export function cvtnum(s: string): Cvtnum {
   }
   if (result > INT64_MAX) return { error: "ERANGE" };
   return warning ? { value: Number(result), warning } : { value: Number(result) };
+}
+
+/**
+ * A qemu-io offset or length as the model's data path takes it: a double, exact up to 2^53. QEMU's
+ * are int64; a larger one would be rounded, so the model refuses it.
+ */
+export function exactIoNumber(n: number, arg: string): number {
+  if (n > Number.MAX_SAFE_INTEGER) throw new ModelIoUnsupportedError(`qemu-io numbers above 2^53 (${arg})`);
+  return n;
 }
 
 /** `print_cvtnum_err`. */

@@ -245,6 +245,18 @@ export class Qcow2Image {
     this.write(H.incompatibleFeatures, Data.bytes(buf));
   }
 
+  /**
+   * `qcow2_check_metadata_overlap` with the default checks ("cached": all but inactive L2 tables,
+   * and the model has no snapshots): what metadata [offset, offset + bytes) would overwrite.
+   */
+  metadataOverlap(offset: number, bytes: number): string | undefined {
+    const ranges: Array<[number, number, string]> = [[0, this.clusterSize, "main qcow2 header"], [this.l1Offset, this.l1Size * 8, "active L1 table"]];
+    for (const e of this.l1) if (e & L1E_OFFSET_MASK) ranges.push([Number(e & L1E_OFFSET_MASK), this.l2Size * 8, "active L2 table"]);
+    ranges.push(...this.refcounts.metadataRanges());
+    for (const [start, len, what] of ranges) if (offset < start + len && start < offset + bytes) return what;
+    return undefined;
+  }
+
   /** `qcow2_write_l1_entry`: with bdrv_pwrite_sync, a write then a flush of the file. */
   setL1Entry(index: number, entry: bigint): void {
     this.l1[index] = entry;

@@ -45,6 +45,13 @@ export class Qcow2Refcounts {
     this.#perBlock = this.#clusterSize / this.#bytes;
   }
 
+  /** Where the refcount table and its blocks are: [offset, bytes, what QEMU's overlap check calls it]. */
+  metadataRanges(): Array<[number, number, string]> {
+    const ranges: Array<[number, number, string]> = [[this.tableOffset, this.table.length * 8, "refcount table"]];
+    for (const o of this.table) if (o !== 0) ranges.push([o, this.#clusterSize, "refcount block"]);
+    return ranges;
+  }
+
   /** How many refcount blocks the refcount table points to. */
   get allocatedBlocks(): number {
     return this.table.filter((o) => o !== 0).length;

@@ -237,6 +237,11 @@ export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
   while (done < data.length) {
     const a = allocHostOffset(q, offset + done, data.length - done);
     const piece = data.slice(done, a.bytes);
+    // qcow2_pre_write_overlap_check: only a corrupted L2 entry points guest data at metadata. QEMU
+    // then marks the image corrupt and takes its driver away (bs->drv = NULL), which the model
+    // does not follow.
+    const overlap = q.hasDataFile ? undefined : q.img.metadataOverlap(a.host, a.bytes);
+    if (overlap) throw new ModelIoUnsupportedError(`a guest data write over qcow2 metadata (${overlap}: QEMU marks the image corrupt)`);
     handleAllocSpace(q, a.metas);
     const merged = mergeCow(offset + done, a.bytes, a.metas);
     if (!merged) bdrvPwritev(q.host, q.data, a.host, piece);

@@ -1,0 +1,45 @@
+/**
+ * Where QEMU 7.2's data path does something the model does not follow, the model refuses the step
+ * (E_MODEL_IO_UNSUPPORTED, located at it) instead of answering differently:
+ * - a qemu-io number above 2^53: QEMU's offsets are int64, the model's doubles would round it;
+ * - a guest data write that a corrupted L2 entry points at qcow2 metadata: QEMU's overlap check
+ *   marks the image corrupt and takes the node's driver away.
+ */
+import { describe, expect, it } from "vitest";
+import { ModelEngine } from "../../src/engines/model/model-engine.js";
+import { inlineRunner } from "../support/run-inline.js";
+
+const run = inlineRunner(30_000);
+
+async function refusal(lines: string[]): Promise<{ message: string; location?: string }> {
+  const r = await run(['scenario "refused"', "require io", ...lines, ""].join("\n"), new ModelEngine());
+  return r.failures[0] as { message: string; location?: string };
+}
+
+describe("data path steps the model refuses", () => {
+  it("a qemu-io offset above 2^53", async () => {
+    expect(await refusal(["add n: null-co size=18014398509481984 read-zeroes=on", 'io n "read 9007199254740993 1"'])).toMatchObject({
+      message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model qemu-io numbers above 2^53 (9007199254740993)",
+      location: "tests/scenarios/t.scn:4",
+    });
+  });
+
+  it("a guest data write that a corrupted L2 entry points at the L1 table", async () => {
+    const lines = [
+      "image d.qcow2 qcow2 1M",
+      "add q: qcow2 file=(qf: file filename=d.qcow2)",
+      'io q "write -P 0x11 0 64k"',
+      "del q",
+      // The first L2 entry (at 256k) is 80 00 00 00 00 05 00 00: point it at 0x30000, the L1 table.
+      "add r: raw file=(file filename=d.qcow2)",
+      'io r "write -P 0x03 262149 1"',
+      "del r",
+      "add q: qcow2 file=(qf: file filename=d.qcow2)",
+      'io q "write -P 3 0 4k"',
+    ];
+    expect(await refusal(lines)).toMatchObject({
+      message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model a guest data write over qcow2 metadata (active L1 table: QEMU marks the image corrupt)",
+      location: "tests/scenarios/t.scn:11",
+    });
+  });
+});
