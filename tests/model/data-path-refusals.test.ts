@@ -3,7 +3,10 @@
  * (E_MODEL_IO_UNSUPPORTED, located at it) instead of answering differently:
  * - a qemu-io number above 2^53: QEMU's offsets are int64, the model's doubles would round it;
  * - a guest data write that a corrupted L2 entry points at qcow2 metadata: QEMU's overlap check
- *   marks the image corrupt and takes the node's driver away.
+ *   marks the image corrupt and takes the node's driver away;
+ * - a block job's I/O error under a `stop` or `ignore` policy (`on-error`, `on-source-error`,
+ *   `on-target-error`; `enospc` for ENOSPC): QEMU pauses the job for the user, or goes on and
+ *   retries. `report` (the default, and `enospc` for other errors) ends the job as before.
  */
 import { describe, expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
@@ -41,5 +44,32 @@ describe("data path steps the model refuses", () => {
       message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model a guest data write over qcow2 metadata (active L1 table: QEMU marks the image corrupt)",
       location: "tests/scenarios/t.scn:11",
     });
+  });
+
+  const mirrorFailingOnce = (policy: string) => [
+    "require jobs",
+    "image src.raw raw 1M",
+    "image tgt.raw raw 1M",
+    "add src: raw file=(src-file: file filename=src.raw)",
+    'qmp blockdev-add {"driver": "blkdebug", "node-name": "dbg", "image": {"driver": "file", "filename": "$TEST_DIR/tgt.raw"}, "inject-error": [{"event": "none", "errno": 5, "iotype": "write", "once": true}]}',
+    "add tgt: raw file=dbg",
+    `job mirror m0 src target=tgt sync=full on-target-error=${policy} auto-dismiss=off`,
+    "wait m0 concluded",
+  ];
+
+  for (const policy of ["stop", "ignore"]) {
+    it(`a mirror's failed target write under on-target-error=${policy}`, async () => {
+      const action = policy === "stop" ? "stop action on an I/O error (on-error policy 'stop': QEMU pauses the job for the user)" : "ignore action on an I/O error (on-error policy 'ignore': QEMU goes on and retries)";
+      expect(await refusal(mirrorFailingOnce(policy))).toMatchObject({
+        message: `E_MODEL_IO_UNSUPPORTED: the model engine does not model a mirror job's ${action}`,
+        location: "tests/scenarios/t.scn:9",
+      });
+    });
+  }
+
+  it("an EIO under on-target-error=enospc is reported: the job ends with it", async () => {
+    const r = await run(['scenario "reported"', "require io", ...mirrorFailingOnce("enospc"), ""].join("\n"), new ModelEngine());
+    expect(r.failures.filter((f) => f.kind !== "missing-golden")).toEqual([]);
+    expect(r.transcript).toContain('event: BLOCK_JOB_COMPLETED device=m0 error="Input/output error"');
   });
 });

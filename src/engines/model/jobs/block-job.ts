@@ -8,7 +8,7 @@ import type { BdsNode, Child, JobParent } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
-import { IoError } from "../data/io-error.js";
+import { Errno, IoError, ModelIoUnsupportedError } from "../data/io-error.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import { checkNewJobId, Job, type JobDriver, type JobFlags } from "./job.js";
@@ -24,11 +24,16 @@ export class BlockJob extends Job implements JobParent {
   readonly iostatus = "ok";
   /** job->blocker: "block device is in use by block job: <type>". */
   readonly blockerReason: string;
+  /** The BlockdevOnError policies (JobFlags); undefined: report. */
+  readonly onSourceError: string | undefined;
+  readonly onTargetError: string | undefined;
 
   /** Use `createBlockJob`. */
   constructor(state: LayerState, id: string, driver: JobDriver<Job>, flags: JobFlags) {
     super(state, id, driver, flags);
     this.blockerReason = `block device is in use by block job: ${driver.jobType}`;
+    this.onSourceError = flags.onSourceError;
+    this.onTargetError = flags.onTargetError;
     this.notifiers.cancelled = () => this.emitProgressEvent("BLOCK_JOB_CANCELLED");
     this.notifiers.completed = () => {
       const data = this.progressEventData();
@@ -49,10 +54,17 @@ export class BlockJob extends Job implements JobParent {
   }
 
   /**
-   * `block_job_error_action` with the default on-error policy (report): BLOCK_JOB_ERROR unless the
-   * job is cancelled; the caller ends with `ret` (-errno).
+   * `block_job_error_action` under the job's policy for the direction that failed: `report`
+   * (the default, and `enospc`/`auto` for any error but ENOSPC) sends BLOCK_JOB_ERROR unless the
+   * job is cancelled, and the caller ends with `ret` (-errno). `stop` pauses the job for the user
+   * and `ignore` goes on past the error, with retries the model does not follow: refused.
    */
   errorAction(isRead: boolean, ret: number): number {
+    const policy = (isRead ? this.onSourceError : this.onTargetError) ?? "report";
+    const action = policy === "enospc" || policy === "auto" ? (ret === -Errno.ENOSPC ? "stop" : "report") : policy;
+    if (action !== "report") {
+      throw new ModelIoUnsupportedError(`a ${this.jobType} job's ${action === "stop" ? "stop" : "ignore"} action on an I/O error (on-error policy '${policy}': QEMU ${action === "stop" ? "pauses the job for the user" : "goes on and retries"})`);
+    }
     if (!this.isCancelled()) this.state.emit("BLOCK_JOB_ERROR", { device: this.id, operation: isRead ? "read" : "write", action: "report" });
     return ret;
   }

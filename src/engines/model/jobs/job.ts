@@ -58,6 +58,10 @@ export class JobTxn {
 export interface JobFlags {
   autoFinalize: boolean;
   autoDismiss: boolean;
+  /** BlockdevOnError for reads of the source (`on-error`, or a mirror's `on-source-error`); absent: report. */
+  onSourceError?: string;
+  /** BlockdevOnError for writes to the target (`on-error`, or a mirror's `on-target-error`); absent: report. */
+  onTargetError?: string;
 }
 
 /**
