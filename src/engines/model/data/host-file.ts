@@ -66,6 +66,8 @@ export interface HostFile {
 
 /** ext4's longest initialized extent: 32768 blocks. */
 const EXT4_MAX_EXTENT = 32768 * FS_BLOCK;
+/** ext4's longest unwritten extent: 32767 blocks (EXT_UNWRITTEN_MAX_LEN). */
+const EXT4_MAX_UNWRITTEN_EXTENT = 32767 * FS_BLOCK;
 /** Extents (or index entries) an ext4 extent tree block holds: (4096 - 12) / 12. */
 const EXT4_ENTRIES_PER_BLOCK = 340;
 /** Extents the inode itself holds. */
@@ -91,8 +93,9 @@ function ext4ExtentTreeBlocks(extents: number): number {
  * counted at once (ext4 reserves it for delayed allocation: st_blocks counts it), but it joins the
  * file's extent tree only when the file is written back (an fdatasync), or when a fallocate
  * allocates it; only extents in the tree can make it need blocks of its own, which st_blocks counts
- * too. Measured on the ext4 scratch directories here, with fallocate(2) called in-process as QEMU
- * calls it.
+ * too. A fallocate that zeroes makes unwritten extents, which data written back into them splits
+ * and which never merge with written ones. Measured on the ext4 scratch directories here, with
+ * fallocate(2) called in-process as QEMU calls it.
  */
 export class MemoryFile implements HostFile {
   #data = new ExtentMap();
@@ -100,6 +103,13 @@ export class MemoryFile implements HostFile {
   #blocks = new ExtentMap();
   /** Of those, the blocks written back: in the extent tree. */
   #written = new ExtentMap();
+  /**
+   * Of those in the tree, the ones a fallocate zeroed (FALLOC_FL_ZERO_RANGE) and no data has been
+   * written back to since: unwritten extents, which never merge with written ones.
+   */
+  #unwritten = new ExtentMap();
+  /** Blocks written with data and not yet written back (what converts unwritten ones). */
+  #pendingData = new ExtentMap();
   #length = 0;
 
   constructor(readonly path: string) {}
@@ -124,6 +134,7 @@ export class MemoryFile implements HostFile {
     this.#data.write(offset, data);
     const first = Math.floor(offset / FS_BLOCK) * FS_BLOCK;
     this.#blocks.write(first, Data.zeros(roundUp(end, FS_BLOCK) - first));
+    this.#pendingData.write(first, Data.zeros(roundUp(end, FS_BLOCK) - first));
     this.#length = Math.max(this.#length, end);
   }
 
@@ -135,28 +146,36 @@ export class MemoryFile implements HostFile {
     const first = roundUp(offset, FS_BLOCK);
     const last = Math.floor(end / FS_BLOCK) * FS_BLOCK;
     if (last > first) {
-      this.#blocks.clear(first, last - first);
-      this.#written.clear(first, last - first);
+      for (const m of [this.#blocks, this.#written, this.#unwritten, this.#pendingData]) m.clear(first, last - first);
     }
   }
 
   zeroRange(offset: number, length: number): void {
     if (length <= 0) return;
-    // The range's blocks are allocated at once, as unwritten extents; the rest stays as it was.
+    // The range's whole blocks are allocated at once, as unwritten extents; partial blocks at its
+    // edges are zeroed in place, as a write; the rest stays as it was.
     this.write(offset, Data.zeros(length));
+    const first = roundUp(offset, FS_BLOCK);
+    const last = Math.floor((offset + length) / FS_BLOCK) * FS_BLOCK;
+    if (last > first) {
+      this.#pendingData.clear(first, last - first);
+      this.#unwritten.write(first, Data.zeros(last - first));
+    }
     this.sync(offset, length);
   }
 
   sync(offset = 0, length = roundUp(this.#length, FS_BLOCK) - offset): void {
     if (length <= 0) return;
     for (const piece of this.#blocks.read(offset, length)) if (piece.data) this.#written.write(piece.offset, piece.data);
+    // Data written back into unwritten extents converts those blocks to written ones.
+    for (const piece of this.#pendingData.read(offset, length)) if (piece.data) this.#unwritten.clear(piece.offset, piece.length);
+    this.#pendingData.clear(offset, length);
   }
 
   truncate(length: number): void {
     this.#data.truncate(length);
     // The block holding the new end stays; a grown file gets no blocks (a hole).
-    this.#blocks.truncate(roundUp(length, FS_BLOCK));
-    this.#written.truncate(roundUp(length, FS_BLOCK));
+    for (const m of [this.#blocks, this.#written, this.#unwritten, this.#pendingData]) m.truncate(roundUp(length, FS_BLOCK));
     this.#length = length;
   }
 
@@ -184,19 +203,25 @@ export class MemoryFile implements HostFile {
     const end = roundUp(this.#length, FS_BLOCK);
     let n = 0;
     for (const piece of this.#blocks.read(0, end)) if (piece.data) n += piece.length;
+    // Extents: runs of contiguous blocks in the tree of one kind, written or unwritten.
     let extents = 0;
     let runStart = -1;
     let runEnd = -1;
+    let runUnwritten = false;
     const closeRun = () => {
-      if (runEnd > runStart) extents += Math.ceil((runEnd - runStart) / EXT4_MAX_EXTENT);
+      if (runEnd > runStart) extents += Math.ceil((runEnd - runStart) / (runUnwritten ? EXT4_MAX_UNWRITTEN_EXTENT : EXT4_MAX_EXTENT));
     };
     for (const piece of this.#written.read(0, end)) {
       if (!piece.data) continue;
-      if (piece.offset !== runEnd) {
-        closeRun();
-        runStart = piece.offset;
+      for (const part of this.#unwritten.read(piece.offset, piece.length)) {
+        const unwritten = part.data !== null && part.data !== undefined;
+        if (part.offset !== runEnd || unwritten !== runUnwritten) {
+          closeRun();
+          runStart = part.offset;
+          runUnwritten = unwritten;
+        }
+        runEnd = part.offset + part.length;
       }
-      runEnd = piece.offset + piece.length;
     }
     closeRun();
     return n + ext4ExtentTreeBlocks(extents) * FS_BLOCK;
