@@ -3,6 +3,7 @@
  * raw_check_perm / raw_set_perm / raw_abort_perm_update and raw_handle_perm_lock do it.
  */
 import { Data } from "../data/data.js";
+import { Errno, ioFail } from "../data/io-error.js";
 import type { HostFile, HostFiles } from "../data/host-file.js";
 import { requestAlignment } from "../data/block-io.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_MAY_UNMAP, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
@@ -48,6 +49,9 @@ function applyLockBytes(st: FileState, host: DriverHost, perm: number, unshared:
   st.lockedPerm = perm;
   st.lockedUnshared = unshared;
 }
+
+/** ext4's s_maxbytes with 4 KiB blocks and extents: (2^32 - 1) blocks, where the scratch directories live. */
+const EXT4_MAX_FILE_SIZE = (2 ** 32 - 1) * 4096;
 
 export const fileDriver: DriverDef = {
   name: "file",
@@ -166,9 +170,16 @@ export const fileDriver: DriverDef = {
     return host.hostFiles.get(slot.get(node).absPath).read(offset, bytes);
   },
 
-  /** `raw_co_pwritev`. */
+  /**
+   * `raw_co_pwritev`. Past ext4's largest file pwrite writes what fits, and the retry of the rest
+   * fails with EFBIG (generic_write_check_limits).
+   */
   pwritev(host, node, offset, data) {
     const file = host.hostFiles.get(slot.get(node).absPath);
+    if (offset + data.length > EXT4_MAX_FILE_SIZE) {
+      if (offset < EXT4_MAX_FILE_SIZE) file.write(offset, data.slice(0, EXT4_MAX_FILE_SIZE - offset));
+      ioFail(Errno.EFBIG);
+    }
     file.write(offset, data);
     // O_DIRECT bypasses the page cache: the blocks are allocated as they are written.
     if (optBool(node.options["cache.direct"])) file.sync?.(offset, data.length);
@@ -188,7 +199,8 @@ export const fileDriver: DriverDef = {
   pwriteZeroes(host, node, offset, bytes, flags) {
     const file = host.hostFiles.get(slot.get(node).absPath);
     if (flags & BDRV_REQ_MAY_UNMAP) return punchHole(file, offset, bytes);
-    // handle_aiocb_write_zeroes: fallocate(ZERO_RANGE).
+    // handle_aiocb_write_zeroes: fallocate(ZERO_RANGE), refused past ext4's largest file.
+    if (offset + bytes > EXT4_MAX_FILE_SIZE) ioFail(Errno.EFBIG);
     if (file.zeroRange) file.zeroRange(offset, bytes);
     else file.write(offset, Data.zeros(bytes));
   },
