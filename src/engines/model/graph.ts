@@ -125,6 +125,12 @@ export interface BdsNode {
   neverFreeze?: boolean;
   /** Image size in bytes as this node sees it (total_sectors is derived from it). */
   size: number;
+  /**
+   * bs->total_sectors * 512 of a driver with has_variable_length, as the last refresh_total_sectors
+   * (or a write past the end) left it; code that reads bs->total_sectors instead of asking
+   * bdrv_getlength sees this (node-length.ts).
+   */
+  lengthCache?: number;
   /** bl.request_alignment. */
   alignment: number;
   /** bs->backing_file: the backing file name from the image header ("" if none). */

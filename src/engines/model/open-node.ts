@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { fullBackingFilename } from "./backing-filename.js";
 import { attachRoot, blkNew, blkUnrefDrains, type PendingBackend } from "./block-backend.js";
 import { findDriver, probeDriver } from "./drivers/index.js";
+import { nodeLength } from "./node-length.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
 import { type BdsNode, type Child, type Flat } from "./graph.js";
 import { attachEdge, relaxPerms, registerNode, removeEdge } from "./graph-ops.js";
@@ -96,6 +97,8 @@ export class NodeOpener {
 
       const ctx = this.context(node, options, preOpened);
       driver.open(ctx);
+      // bdrv_open_driver → refresh_total_sectors.
+      if (driver.getLength) nodeLength(node);
       opened = true;
     } finally {
       if (probe) this.detachProbe(probe, opened);

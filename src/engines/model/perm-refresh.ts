@@ -13,7 +13,7 @@ import type { PermPair } from "./child-perms.js";
 import { requestAlignment } from "./data/block-io.js";
 import type { DriverHost } from "./drivers/driver.js";
 import { type BdsNode, type Child, parentDescription } from "./graph.js";
-import { nodeLength } from "./node-length.js";
+import { totalSectorsLength } from "./node-length.js";
 import { BLK_PERM_ALL, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED, permNamesForMessage } from "./perms.js";
 import { qemuAssert } from "./qemu-would-crash.js";
 import { fail } from "./qmp-failure.js";
@@ -187,7 +187,7 @@ export function nodeRefreshPerm(host: DriverHost, node: BdsNode, q: ReopenFlags 
     fail(`Read-only block node '${node.name}' cannot support read-write users`);
   }
   if (P & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED) && !(P & BLK_PERM_RESIZE)) {
-    const bytes = Math.ceil(nodeLength(node) / 512) * 512;
+    const bytes = totalSectorsLength(node);
     // bl.request_alignment after the driver's refresh_limits (a compress filter's is the cluster size).
     if (bytes % requestAlignment(node) !== 0) {
       fail("Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment");

@@ -8,7 +8,7 @@
  */
 import type { DriverHost } from "../drivers/driver.js";
 import type { BdsNode } from "../graph.js";
-import { nodeLength } from "../node-length.js";
+import { nodeLength, totalSectorsLength } from "../node-length.js";
 import { bdrvIsAllocated } from "./block-status.js";
 import { copyOnReadv } from "./copy-on-read.js";
 import { Data } from "./data.js";
@@ -193,8 +193,8 @@ export function blkPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, b
 
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
 function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
-  // bs->total_sectors as the write finds it: only a node with bitmaps needs to know.
-  const known = bs.dirtyBitmaps?.length ? nodeLength(bs) : 0;
+  // bs->total_sectors as the write finds it.
+  const known = totalSectorsLength(bs);
   let done = false;
   try {
     alignedPwritevPrepared(host, bs, offset, data, flags);
@@ -302,7 +302,11 @@ function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, d
   bdrvDebugEvent(bs, "pwritev_done");
   // bdrv_co_write_req_finish: a write past the end makes the node longer (in whole sectors).
   const endSector = alignUp(offset + data.length, BDRV_SECTOR_SIZE);
-  if (endSector > bs.size) bs.size = endSector;
+  if (bs.driver.getLength) {
+    if (endSector > totalSectorsLength(bs)) bs.lengthCache = endSector;
+  } else if (endSector > bs.size) {
+    bs.size = endSector;
+  }
 }
 
 /** `supported_zero_flags`, the part that matters here. */

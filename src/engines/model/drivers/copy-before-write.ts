@@ -7,7 +7,8 @@
 import { defaultPerms } from "../child-perms.js";
 import { childNamed, type BdsNode } from "../graph.js";
 import { DirtyBitmap } from "../jobs/dirty-bitmap.js";
-import { nodeLength } from "../node-length.js";
+import { nodeLength, totalSectorsLength } from "../node-length.js";
+import { qemuAssert } from "../qemu-would-crash.js";
 import { OpaqueSlot } from "../opaque.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
@@ -77,12 +78,12 @@ export const copyBeforeWriteDriver: DriverDef = {
       const holder = ctx.host.findNode(bitmapNode) ?? fail(`Node '${bitmapNode}' not found`);
       userBitmap = findDirtyBitmap(holder, bitmapName) ?? fail(`Dirty bitmap '${bitmapName}' not found`);
     }
-    // bs->total_sectors = bs->file->bs->total_sectors.
-    const length = nodeLength(file.bs);
-    ctx.node.size = length;
-    // block_copy_state_new: what the user's bitmap says is to be copied, else everything; then the
-    // filter's own done and access bitmaps.
+    // bs->total_sectors = bs->file->bs->total_sectors: the file's length as last refreshed.
+    ctx.node.size = totalSectorsLength(file.bs);
+    // block_copy_state_new: what the user's bitmap says is to be copied, else everything, over the
+    // file's length asked again (bdrv_getlength); then the filter's own done and access bitmaps.
     const cluster = copyClusterSize(target.bs);
+    const length = nodeLength(file.bs);
     const copyBitmap = createDisabledBitmap(file.bs, cluster, length, userBitmap === undefined);
     if (userBitmap) {
       try {
@@ -94,9 +95,12 @@ export const copyBeforeWriteDriver: DriverDef = {
         throw e;
       }
     }
-    const doneBitmap = createDisabledBitmap(ctx.node, cluster, length, false);
-    // s->access_bitmap starts equal to the copy bitmap (bdrv_dirty_bitmap_merge_internal).
-    const accessBitmap = createDisabledBitmap(ctx.node, cluster, length, false);
+    const doneBitmap = createDisabledBitmap(ctx.node, cluster, ctx.node.size, false);
+    // s->access_bitmap starts equal to the copy bitmap (bdrv_dirty_bitmap_merge_internal), which
+    // asserts the sizes match: they do not when the file's length changed since its last refresh
+    // (a preallocate or raw node whose file a reopen replaced).
+    const accessBitmap = createDisabledBitmap(ctx.node, cluster, ctx.node.size, false);
+    if (length !== ctx.node.size) qemuAssert({ file: "../../util/hbitmap.c", line: 907, func: "hbitmap_merge" }, "b->orig_size == result->orig_size");
     accessBitmap.mergeFrom(copyBitmap);
     const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
     slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0 });

@@ -15,7 +15,7 @@ import { commitTopDriver } from "../drivers/commit-top.js";
 import { bdrvRef, bdrvUnref } from "../graph-ops.js";
 import { bdrvAppend, releaseIfUnused, replaceNode } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
-import { nodeLength } from "../node-length.js";
+import { nodeLength, totalSectorsLength } from "../node-length.js";
 import { NodeOpener } from "../open-node.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -165,7 +165,7 @@ export function commitStart(state: LayerState, req: CommitStart): void {
     if (req.filterNodeName === null) commitTop.implicit = true;
     // So that the job can always drop it.
     commitTop.neverFreeze = true;
-    commitTop.size = Math.ceil(nodeLength(top) / 512) * 512;
+    commitTop.size = totalSectorsLength(top);
     try {
       // qmp_block_commit holds the device's context.
       bdrvAppend(state, commitTop, top, state.aio.of(req.bs));

@@ -16,7 +16,7 @@ import type { BdsNode, BlockBackend } from "../graph.js";
 import { bdrvRef, bdrvUnref, nextGraphSeq } from "../graph-ops.js";
 import { bdrvAppend, replaceNode } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
-import { nodeLength } from "../node-length.js";
+import { nodeLength, totalSectorsLength } from "../node-length.js";
 import { NodeOpener } from "../open-node.js";
 import { refreshPerms } from "../perm-refresh.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
@@ -309,7 +309,7 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
   );
   if (req.filterNodeName === null) mirrorTop.implicit = true;
   mirrorTop.neverFreeze = true;
-  mirrorTop.size = Math.ceil(nodeLength(bs) / 512) * 512;
+  mirrorTop.size = totalSectorsLength(bs);
   mirrorTopState.set(mirrorTop, { stop: false, isCommit: targetIsBacking, job: null });
   // The reference bdrv_new_open_driver gives its caller, until the job holds the node.
   bdrvRef(mirrorTop);
