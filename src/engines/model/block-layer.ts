@@ -30,7 +30,7 @@ import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
-import { closeAllCrash, flushAll, storageDaemonQuit } from "./jobs/quit.js";
+import { closeAll, closeAllCrash, storageDaemonQuit } from "./jobs/quit.js";
 import type { HostFiles } from "./data/host-file.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
@@ -162,7 +162,7 @@ export class BlockLayer {
    * every node on its way out, each close flushing what its driver cached to the files.
    */
   closeAll(): void {
-    flushAll(this.state);
+    closeAll(this.state);
   }
 
   /**

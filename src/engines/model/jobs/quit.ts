@@ -8,10 +8,13 @@
 import { leakedLockAtQuit, type QuitEnd } from "../aio-context/iothread-objects.js";
 import { blkExpCloseAll } from "../commands/exports.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { bdrvDrainAllBegin } from "../drain.js";
+import { freeNode, unreferenced } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { MainLoopBusyError } from "../main-loop.js";
 import { QemuAbort } from "../qemu-would-crash.js";
+import { QmpFailure } from "../qmp-failure.js";
 import { jobCancel } from "./job-finish.js";
 import type { Job } from "./job.js";
 
@@ -61,8 +64,33 @@ export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
     if (e instanceof QemuAbort && e.signal === "SIGABRT" && e.exitCode === undefined) return { abort: e.detail };
     throw e;
   }
+  const crash = closeAllCrash(state);
+  if (crash) {
+    flushAll(state);
+    return crash;
+  }
+  closeAll(state);
+  return leaked;
+}
+
+/**
+ * `bdrv_close_all` → `blockdev_close_all_bdrv_states`: the monitor's references go in the order
+ * the nodes were added, and each node that was the last to hold closes as blockdev-del closes it
+ * (flush, the driver's close, children detached with their permissions relaxed, so that a
+ * preallocate filter cuts its file back). Nodes that an export or a job still holds are flushed
+ * only. The process ends here, so a close the model cannot follow stops the closing, not the run.
+ */
+export function closeAll(state: LayerState): void {
   flushAll(state);
-  return closeAllCrash(state) ?? leaked;
+  try {
+    for (const node of [...state.nodes.values()]) {
+      if (node.freed || !node.monitorOwned) continue;
+      node.monitorOwned = false;
+      if (unreferenced(node)) freeNode(state, node, state.aio.of(node));
+    }
+  } catch (e) {
+    if (!(e instanceof QemuAbort || e instanceof ModelIoUnsupportedError || e instanceof QmpFailure)) throw e;
+  }
 }
 
 /**
