@@ -78,6 +78,18 @@ describe("DiskFile", () => {
   });
 });
 
+/** A MemoryFile and a DiskFile on one empty file of a scratch directory, to do the same to both. */
+function withFileOnDisk(body: (path: string, f: MemoryFile, disk: DiskFile) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), "bc-memfile-"));
+  try {
+    const path = join(dir, "f");
+    writeFileSync(path, "");
+    body(path, new MemoryFile(path), new DiskFile(path));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("MemoryFile", () => {
   it("reads what was written, zeros elsewhere, and never touches the disk until written out", () => {
     const dir = mkdtempSync(join(tmpdir(), "bc-memfile-"));
@@ -124,12 +136,7 @@ describe("MemoryFile", () => {
     }
   });
   it("punches holes as fallocate(PUNCH_HOLE | KEEP_SIZE) does: whole blocks go, partial ones stay, nothing grows", () => {
-    const dir = mkdtempSync(join(tmpdir(), "bc-memfile-"));
-    try {
-      const path = join(dir, "f");
-      const f = new MemoryFile(path);
-      writeFileSync(path, "");
-      const disk = new DiskFile(path);
+    withFileOnDisk((path, f, disk) => {
       const punch = (offset: number, length: number) => {
         f.punch(offset, length);
         // util-linux fallocate, which QEMU's file-posix calls the same way.
@@ -147,9 +154,27 @@ describe("MemoryFile", () => {
         expect(f.read(0, 262144).toBuffer().equals(readFileSync(path))).toBe(true);
       }
       expect(f.findAllocation(4096)).toEqual({ data: 12288, hole: 4096 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it("allocates as fallocate(0) does: the holes of the range, partial blocks at its edges too, the file grown", () => {
+    withFileOnDisk((path, f, disk) => {
+      f.write(0, Data.fill(10000, 0x11));
+      disk.write(0, Data.fill(10000, 0x11));
+      f.truncate(100000);
+      disk.truncate(100000);
+      for (const [offset, length] of [[100000, 50000], [20000, 5000], [8000, 100], [200000, 1000], [30000, 300000]] as const) {
+        f.allocate(offset, length);
+        // util-linux fallocate without a mode flag: posix_fallocate's call, as file-posix makes it.
+        execFileSync("fallocate", ["--offset", String(offset), "--length", String(length), path]);
+        // The data blocks exactly; ext4 may spend one more on its extent tree, as it found free
+        // blocks apart or not for allocations the model counts as one extent.
+        const extra = Number(statSync(path).blocks) * 512 - f.allocatedBytes();
+        expect([0, 4096], `allocate ${offset} ${length}: ${extra} bytes more on disk`).toContain(extra);
+        expect(f.length).toBe(statSync(path).size);
+        expect(f.read(0, f.length).toBuffer().equals(readFileSync(path))).toBe(true);
+      }
+    });
   });
 
   it("answers SEEK_DATA/SEEK_HOLE from the blocks written: holes where nothing was, the end a hole", () => {

@@ -20,6 +20,9 @@ import { Data } from "./data.js";
 import { ExtentMap } from "./extent-map.js";
 import { Errno, ioFail } from "./io-error.js";
 
+/** ext4's s_maxbytes with 4 KiB blocks and extents: (2^32 - 1) blocks, where the scratch directories live. */
+export const EXT4_MAX_FILE_SIZE = (2 ** 32 - 1) * 4096;
+
 /** Pattern data goes to disk in pieces of this size. */
 const WRITE_CHUNK = 1 << 20;
 /** The file system block: the unit st_blocks grows by. */
@@ -52,6 +55,12 @@ export interface HostFile {
    * unwritten extents); the file grows to cover it. Absent: the model writes zeros instead.
    */
   zeroRange?(offset: number, length: number): void;
+  /**
+   * `fallocate(0)` (posix_fallocate): the range's holes get blocks at once, as unwritten extents
+   * that read as zeros; what is allocated stays; the file grows to cover it. Absent: the model
+   * writes zeros where the file ends.
+   */
+  allocate?(offset: number, length: number): void;
   /** `fdatasync` (or the blocks of the range only, as an O_DIRECT write or a fallocate writes them back). */
   sync?(offset?: number, length?: number): void;
   /** `st_blocks * 512`: what the file system allocated to the file (undefined when it is gone). */
@@ -162,6 +171,19 @@ export class MemoryFile implements HostFile {
       this.#unwritten.write(first, Data.zeros(last - first));
     }
     this.sync(offset, length);
+  }
+
+  allocate(offset: number, length: number): void {
+    if (length <= 0) return;
+    const end = offset + length;
+    // Whole blocks, the partial ones at either edge included; only holes change.
+    const first = Math.floor(offset / FS_BLOCK) * FS_BLOCK;
+    const last = roundUp(end, FS_BLOCK);
+    for (const piece of this.#blocks.read(first, last - first)) {
+      if (piece.data) continue;
+      for (const m of [this.#blocks, this.#written, this.#unwritten]) m.write(piece.offset, Data.zeros(piece.length));
+    }
+    this.#length = Math.max(this.#length, end);
   }
 
   sync(offset = 0, length = roundUp(this.#length, FS_BLOCK) - offset): void {

@@ -4,18 +4,21 @@
  * asks for zeroed growth when a longer backing file would otherwise show through, and hands the
  * request to the driver's `.bdrv_co_truncate` — or, for a filter without one, to its filtered
  * child — then refreshes the node's length as `refresh_total_sectors` does. Failures are QEMU's
- * messages (QmpFailure); what the model cannot do yet is a ModelIoUnsupportedError.
+ * messages (QmpFailure).
  */
 import type { DriverHost } from "../drivers/driver.js";
 import { type BdsNode, childNamed, filteredChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { fail } from "../qmp-failure.js";
-import { ModelIoUnsupportedError } from "./io-error.js";
+import { Data } from "./data.js";
+import { EXT4_MAX_FILE_SIZE } from "./host-file.js";
 import { BDRV_REQ_ZERO_WRITE } from "./request-flags.js";
 
 /** BDRV_MAX_LENGTH, as block/io.c's bdrv_check_request words it. */
 const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 const BDRV_MAX_LENGTH_TEXT = "9223372035781033984";
+/** allocate_first_block's write: MAX_BLOCKSIZE, or a sector for a file shorter than that. */
+const FIRST_BLOCK = 4096;
 
 /** QAPI's PreallocMode. */
 export const PREALLOC_MODES = ["off", "metadata", "falloc", "full"] as const;
@@ -50,12 +53,38 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
 
 /**
  * file-posix's `raw_co_truncate` on a regular file (`raw_regular_truncate` → `handle_aiocb_truncate`):
- * ftruncate to exactly `offset`; then the node's length is the file's, in whole sectors.
+ * always to exactly `offset`. `falloc` allocates the new part (posix_fallocate, then the first
+ * block written when the file was empty, as allocate_first_block does for the alignment probe);
+ * `full` writes zeros over it and syncs; a failed preallocation puts the old length back. Then the
+ * node's length is the file's, in whole sectors.
  */
 export function fileTruncate(host: DriverHost, node: BdsNode, absPath: string, offset: number, prealloc: PreallocMode): void {
-  if (prealloc === "metadata") fail(`Unsupported preallocation mode: ${prealloc}`);
-  if (prealloc !== "off") throw new ModelIoUnsupportedError(`truncate -m ${prealloc} on a file node`);
-  host.hostFiles.get(absPath).truncate(offset);
+  const file = host.hostFiles.get(absPath);
+  const current = file.length;
+  if (current > offset && prealloc !== "off") fail("Cannot use preallocation for shrinking files");
+  const tooLarge = offset > EXT4_MAX_FILE_SIZE;
+  switch (prealloc) {
+    case "falloc":
+      if (offset !== current) {
+        if (tooLarge) fail("Could not preallocate new data: File too large");
+        if (file.allocate) file.allocate(current, offset - current);
+        else file.write(current, Data.zeros(offset - current));
+        if (current === 0) file.write(0, Data.zeros(offset < FIRST_BLOCK ? 512 : FIRST_BLOCK));
+      }
+      break;
+    case "full":
+      if (tooLarge) fail("Could not resize file: File too large");
+      file.truncate(offset);
+      file.write(current, Data.zeros(offset - current));
+      file.sync?.();
+      break;
+    case "off":
+      if (tooLarge) fail("Could not resize file: File too large");
+      file.truncate(offset);
+      break;
+    default:
+      fail(`Unsupported preallocation mode: ${prealloc}`);
+  }
   node.size = Math.ceil(offset / 512) * 512;
 }
 

@@ -4,7 +4,7 @@
  */
 import { Data } from "../data/data.js";
 import { Errno, ioFail } from "../data/io-error.js";
-import type { HostFile, HostFiles } from "../data/host-file.js";
+import { EXT4_MAX_FILE_SIZE, type HostFile, type HostFiles } from "../data/host-file.js";
 import { requestAlignment } from "../data/block-io.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_MAY_UNMAP, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { fileTruncate } from "../data/truncate.js";
@@ -50,8 +50,6 @@ function applyLockBytes(st: FileState, host: DriverHost, perm: number, unshared:
   st.lockedUnshared = unshared;
 }
 
-/** ext4's s_maxbytes with 4 KiB blocks and extents: (2^32 - 1) blocks, where the scratch directories live. */
-const EXT4_MAX_FILE_SIZE = (2 ** 32 - 1) * 4096;
 
 export const fileDriver: DriverDef = {
   name: "file",
