@@ -62,6 +62,14 @@ describe("preallocate", () => {
     expect(fileLength()).toBe(384 * KiB);
   });
 
+  it("leaves it there under an export too: QEMU closes the exports before the nodes", async () => {
+    await r.ok("nbd-server-start", { addr: { type: "unix", data: { path: join(r.dir, "nbd.sock") } } });
+    await r.ok("block-export-add", { type: "nbd", id: "e0", "node-name": "q", writable: true });
+    await r.engine.io("q", "write -P 0x11 0 4k");
+    await r.engine.stop();
+    expect(fileLength()).toBe(384 * KiB);
+  });
+
   it("leaves it there at `quit` too", async () => {
     await r.engine.io("q", "write -P 0x11 0 4k");
     await r.ok("quit");

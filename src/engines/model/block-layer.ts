@@ -159,7 +159,7 @@ export class BlockLayer {
 
   /**
    * The end of the process when the engine is stopped (the qemu engine sends `quit`): QEMU closes
-   * every node on its way out, each close flushing what its driver cached to the files.
+   * the exports and then every node on its way out (jobs/quit.ts).
    */
   closeAll(): void {
     closeAll(this.state);

@@ -55,8 +55,9 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
  * file-posix's `raw_co_truncate` on a regular file (`raw_regular_truncate` → `handle_aiocb_truncate`):
  * always to exactly `offset`. `falloc` allocates the new part (posix_fallocate, then the first
  * block written when the file was empty, as allocate_first_block does for the alignment probe);
- * `full` writes zeros over it and syncs; a failed preallocation puts the old length back. Then the
- * node's length is the file's, in whole sectors.
+ * `full` writes zeros over it and syncs. Both fail only past ext4's largest file, before anything
+ * changed (QEMU's truncate back to the old length then changes nothing either). Then the node's
+ * length is the file's, in whole sectors.
  */
 export function fileTruncate(host: DriverHost, node: BdsNode, absPath: string, offset: number, prealloc: PreallocMode): void {
   const file = host.hostFiles.get(absPath);

@@ -74,15 +74,17 @@ export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
 }
 
 /**
- * `bdrv_close_all` → `blockdev_close_all_bdrv_states`: the monitor's references go in the order
- * the nodes were added, and each node that was the last to hold closes as blockdev-del closes it
- * (flush, the driver's close, children detached with their permissions relaxed, so that a
- * preallocate filter cuts its file back). Nodes that an export or a job still holds are flushed
- * only. The process ends here, so a close the model cannot follow stops the closing, not the run.
+ * The exports first (`blk_exp_close_all`, a no-op after `quit` closed them), then `bdrv_close_all`
+ * → `blockdev_close_all_bdrv_states`: the monitor's references go in the order the nodes were
+ * added, and each node that was the last to hold closes as blockdev-del closes it (flush, the
+ * driver's close, children detached with their permissions relaxed, so that a preallocate filter
+ * cuts its file back). Nodes a job still holds are flushed only. The process ends here, so a close
+ * the model cannot follow stops the closing, not the run.
  */
 export function closeAll(state: LayerState): void {
   flushAll(state);
   try {
+    blkExpCloseAll(state);
     for (const node of [...state.nodes.values()]) {
       if (node.freed || !node.monitorOwned) continue;
       node.monitorOwned = false;
