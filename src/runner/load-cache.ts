@@ -48,6 +48,12 @@ export class LoadCache {
   readonly #max: number;
   /** Entries in the directory, counted at the first write of this run. */
   #count: number | undefined;
+  /**
+   * The keys the directory held when the run first asked, listed once: a read that fails costs an
+   * exception, and a corpus past MAX_ENTRIES (whose files the cache holds few or none of) made one
+   * per file.
+   */
+  #present: Set<string> | undefined;
 
   constructor(config: LoadCacheConfig) {
     this.#parent = config.dir;
@@ -56,13 +62,15 @@ export class LoadCache {
     this.#writable = config.files <= this.#max;
   }
 
-  /** The key of a file's load. */
-  key(shown: string, name: string, bytes: Uint8Array): string {
+  /** The key of a file's load; undefined when the cache can neither hold it nor have it. */
+  key(shown: string, name: string, bytes: Uint8Array): string | undefined {
+    if (!this.#writable && this.#listed().size === 0) return undefined;
     return createHash("sha256").update(`${FORMAT}\0${process.versions.v8}\0${shown}\0${name}\0`).update(bytes).digest("hex");
   }
 
   /** What the file loaded to, if the cache holds it. */
   get(key: string): ScenarioInstance[] | undefined {
+    if (!this.#listed().has(key)) return undefined;
     try {
       const value = v8.deserialize(inflateRawSync(readFileSync(path.join(this.#dir, key)))) as unknown;
       return Array.isArray(value) ? (value as ScenarioInstance[]) : undefined;
@@ -76,11 +84,24 @@ export class LoadCache {
     try {
       this.#count ??= this.#prepare();
       if (this.#count >= this.#max) this.#count -= this.#evictOldest(Math.ceil(this.#max / 4));
-      if (writeCacheFile(path.join(this.#dir, key), deflateRawSync(v8.serialize(instances), { level: 1 }))) this.#count++;
+      if (writeCacheFile(path.join(this.#dir, key), deflateRawSync(v8.serialize(instances), { level: 1 }))) {
+        this.#count++;
+        this.#listed().add(key);
+      }
     } catch {
       // The directory cannot be made or read: nothing more is kept this run.
       this.#writable = false;
     }
+  }
+
+  #listed(): Set<string> {
+    if (this.#present) return this.#present;
+    try {
+      this.#present = new Set(readdirSync(this.#dir));
+    } catch {
+      this.#present = new Set();
+    }
+    return this.#present;
   }
 
   /** Make this build's directory, drop old builds' directories; the entries already there. */

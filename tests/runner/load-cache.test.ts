@@ -85,7 +85,8 @@ describe("the load cache", () => {
 
   it("is keyed by the build, the file's content and its names", () => {
     const bytes = Buffer.from('scenario "x"\nadd n: null-co\n');
-    const key = cacheOf().key("a.scn", "a", bytes);
+    const key = cacheOf().key("a.scn", "a", bytes)!;
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(cacheOf().key("a.scn", "a", Buffer.from('scenario "y"\nadd n: null-co\n'))).not.toBe(key);
     expect(cacheOf().key("b/a.scn", "a", bytes)).not.toBe(key);
     expect(cacheOf().key("a.scn", "b", bytes)).not.toBe(key);
@@ -138,6 +139,21 @@ describe("the load cache", () => {
     const tooBig = cacheOf({ files: 9, maxEntries: 8 });
     tooBig.put("k9", []);
     expect(entries()).not.toContain("k9");
+  });
+
+  it("past its bound, reads only the entries it holds, and hashes nothing when it holds none", async () => {
+    const f = scenarioFile("big", 'scenario "big"\nadd n: null-co\n');
+    const bytes = Buffer.from('scenario "big"\nadd n: null-co\n');
+    // Nothing kept: no key, so no file hashed and no entry looked for (each failed read was an exception).
+    expect(cacheOf({ files: 9, maxEntries: 8 }).key("big.scn", "big", bytes)).toBeUndefined();
+    const small = cacheOf();
+    const loaded = instancesOf(await loadScenarioFile(f, work, small));
+    const [entry] = entries();
+    writeFileSync(path.join(dir, BUILD.slice(0, 16), entry!), deflateRawSync(v8.serialize([{ ...loaded[0], title: "kept" }])));
+    // An entry an earlier, smaller run wrote is still read.
+    const big = cacheOf({ files: 9, maxEntries: 8 });
+    expect(big.key("big.scn", "big", bytes)).toBe(entry);
+    expect(instancesOf(await loadScenarioFile(f, work, big))[0]!.title).toBe("kept");
   });
 
   it("removes the directories of all but the newest builds when a new build first writes", () => {
