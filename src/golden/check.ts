@@ -131,7 +131,7 @@ async function check(opts: GoldenCheckOptions, show: (abs: string) => string): P
     }
     return compare(specificAbs, specificRel, specific, split.transcript, (t) => joinEngineGolden(split.reason!, t), split.reason);
   }
-  const common = await readIfExists(commonAbs);
+  const common = await readIfExists(commonAbs, true);
   if (common === undefined) {
     if (writable) {
       await writeAtomic(commonAbs, opts.actual);
