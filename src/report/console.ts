@@ -13,6 +13,12 @@ import { fitWidth, formatDelta, formatDuration, indent } from "./format.js";
 import type { ReporterContext } from "./reporter.js";
 
 const SLOWEST = 5;
+/**
+ * The progress line is drawn again, and plain lines are written out, at most this often: a run of
+ * small model scenarios ends hundreds a second, and two terminal writes per run (or one write per
+ * line to a log) cost more than the runs' own output. What waits is written by a timer at the latest.
+ */
+const WRITE_INTERVAL_MS = 100;
 
 /** Build a console reporter writing to `ctx.out`. */
 export function consoleReporter(ctx: ReporterContext): Reporter {
@@ -23,14 +29,38 @@ export function consoleReporter(ctx: ReporterContext): Reporter {
   let failed = 0;
   const running: string[] = [];
   let lineShown = false;
+  let lastWrite = -Infinity;
+  let lines = "";
+  let timer: NodeJS.Timeout | undefined;
 
+  const later = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      if (ctx.isTTY) drawLine(true);
+      else flush();
+    }, WRITE_INTERVAL_MS).unref();
+  };
+  const stopTimer = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  const flush = () => {
+    if (lines) ctx.out.write(lines);
+    lines = "";
+  };
+  // A run that ends in an error never reaches onRunEnd: the lines of the runs before it still go out.
+  const atExit = () => flush();
   const clearLine = () => {
     if (lineShown) ctx.out.write("\r\x1b[K");
     lineShown = false;
   };
-  const drawLine = () => {
+  const drawLine = (now = false) => {
     if (!ctx.isTTY) return;
-    const elapsed = ctx.now() - started;
+    const t = ctx.now();
+    if (!now && lineShown && t - lastWrite < WRITE_INTERVAL_MS) return later();
+    stopTimer();
+    lastWrite = t;
+    const elapsed = t - started;
     const eta = done > 0 && done < info.total ? ` · ETA ${formatDuration((elapsed / done) * (info.total - done))}` : "";
     const current = running.length > 0 ? ` · ${running[running.length - 1]}` : "";
     const fails = failed > 0 ? ` · ${failed} failed` : "";
@@ -38,12 +68,21 @@ export function consoleReporter(ctx: ReporterContext): Reporter {
     ctx.out.write(fitWidth(`[${done}/${info.total}]${fails}${current}${eta}`, ctx.columns));
     lineShown = true;
   };
+  const writeLine = (line: string) => {
+    lines += line;
+    const t = ctx.now();
+    if (t - lastWrite < WRITE_INTERVAL_MS) return later();
+    stopTimer();
+    lastWrite = t;
+    flush();
+  };
 
   return {
     onRunStart(i) {
       info = i;
+      if (!ctx.isTTY) process.once("exit", atExit);
       started = ctx.now();
-      drawLine();
+      drawLine(true);
     },
     onScenarioStart(id) {
       running.push(id);
@@ -59,12 +98,15 @@ export function consoleReporter(ctx: ReporterContext): Reporter {
           clearLine();
           ctx.out.write(`${paint(31, "FAIL")} ${r.id}\n`);
         }
-        drawLine();
+        drawLine(r.status === "fail");
       } else {
-        ctx.out.write(statusLine(r, paint) + "\n");
+        writeLine(statusLine(r, paint) + "\n");
       }
     },
     onRunEnd(summary) {
+      stopTimer();
+      process.off("exit", atExit);
+      flush();
       clearLine();
       ctx.out.write(renderSummary(summary, ctx, paint, info.threads));
     },
