@@ -104,6 +104,10 @@ describe("validation rules", () => {
     expect(problems("require qemu => 7.2")).toEqual(["1:14 unknown version operator '=>'"]);
     expect(problems("require qemu >= seven")).toEqual(["1:17 'seven' is not a QEMU version"]);
     expect(problems("require io now")).toEqual(["1:12 'require io' takes no arguments"]);
+    // Two requirements on one line: one error, with the fix, and none for the statements that need the second.
+    const two = loadScenario('require jobs io\nadd a: null-co\nio a "read 0 1k"\nio a "read 0 1k"', "t.scn").diagnostics;
+    expect(two.map((d) => [d.message, d.notes])).toEqual([["'require jobs' takes no arguments", ["write each requirement on a line of its own: 'require io'"]]]);
+    expect(problems('require io jobs\nadd a: null-co\njob stream j a')).toEqual(["1:12 'require io' takes no arguments"]);
     expect(problems("require driver qcow2 raw\nrequire engine qemu\nrequire qemu >= 7.2\nrequire io")).toEqual([]);
   });
 

@@ -6,13 +6,14 @@
 import type { Statement } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import { steps } from "../walk.js";
+import { requiresFeature } from "./requirements.js";
 import type { Rule } from "./rule.js";
 
 export const jobsNeedRequire: Rule = {
   name: "jobs-need-require",
   on: "expansion",
   check({ scenario }) {
-    if (scenario.statements.some((s) => s.type === "require" && s.what.name === "jobs")) return [];
+    if (requiresFeature(scenario.statements, "jobs")) return [];
     const out: Diagnostic[] = [];
     for (const s of steps(scenario)) {
       const what = jobStatement(s);

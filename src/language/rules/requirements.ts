@@ -5,7 +5,7 @@
  * engine feature (ENGINE_FEATURES) is a requirement by construction: `require io`.
  */
 import { ENGINE_FEATURES, ENGINE_KINDS, type EngineFeature, type EngineInfo } from "../../engines/engine.js";
-import type { RequireStatement, WordValue } from "../ast.js";
+import type { RequireStatement, Statement, WordValue } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import type { SchemaView } from "../schema.js";
 import type { Rule } from "./rule.js";
@@ -44,9 +44,26 @@ function featureRequirement(feature: EngineFeature): Requirement {
   return {
     usage: `require ${feature}`,
     feature,
-    validate: (args) => args.map((a) => error(`'require ${feature}' takes no arguments`, a.location)),
+    validate: (args) =>
+      args.map((a) =>
+        error(
+          `'require ${feature}' takes no arguments`,
+          a.location,
+          a.value in REQUIREMENTS ? [`write each requirement on a line of its own: 'require ${a.value}'`] : [],
+        ),
+      ),
     unmet: (info) => (info.features.has(feature) ? undefined : missingFeature(info, feature)),
   };
+}
+
+/**
+ * Whether the scenario asks for `feature`. `require jobs io` counts for both: it is one error (two
+ * requirements on one line), not one more for every statement that needs the second.
+ */
+export function requiresFeature(statements: readonly Statement[], feature: EngineFeature): boolean {
+  return statements.some(
+    (s) => s.type === "require" && (s.what.name === feature || (s.what.name in ENGINE_FEATURES && s.args.some((a) => a.value === feature))),
+  );
 }
 
 const FEATURE_REQUIREMENTS = Object.fromEntries(
