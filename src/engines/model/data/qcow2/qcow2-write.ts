@@ -7,7 +7,7 @@
  * of each new cluster copied from what the guest saw there before (the backing file, zeros, the old
  * cluster), or zeroed in one request when nothing below holds them.
  */
-import { bdrvIsAllocatedAbove } from "../block-status.js";
+import { bdrvIsZeroFast } from "../block-status.js";
 import { bdrvPwritev, bdrvPwriteZeroes, supportedZeroFlags } from "../block-io.js";
 import { BDRV_REQ_NO_FALLBACK } from "../request-flags.js";
 import { Data } from "../data.js";
@@ -181,23 +181,21 @@ function linkL2(q: Qcow2Ctx, m: L2Meta): void {
   if (!m.keepOld) for (const e of old) img.freeAnyCluster(e, { node: q.data, external: q.hasDataFile }, false);
 }
 
-/** `is_unallocated`: no layer of the chain, the qcow2 node down, holds the range. */
-function isUnallocated(q: Qcow2Ctx, offset: number, bytes: number): boolean {
-  if (bytes === 0) return true;
-  const r = bdrvIsAllocatedAbove(q.host, q.node, null, false, offset, bytes);
-  return r.depth === 0 && r.pnum === bytes;
-}
-
 /**
- * `handle_alloc_space`: where both COW regions of a new run would copy nothing (nothing below holds
- * them), the run's span from the head to the tail is zeroed in one request that must not fall back
- * to writing zeros (for a file: fallocate, which also grows it), and the COW is skipped.
+ * `handle_alloc_space`: where both COW regions of a new run read as zeros as far as block status
+ * tells without reading them (`is_zero_cow`, `bdrv_co_is_zero_fast`: unallocated down the whole
+ * chain, or zero clusters and zero-flagged ranges on the way), the run's span from the head to the
+ * tail is zeroed in one request that must not fall back to writing zeros (for a file: fallocate,
+ * which also grows it), and the COW is skipped.
  */
 function handleAllocSpace(q: Qcow2Ctx, metas: L2Meta[]): void {
   if (!(supportedZeroFlags(q.data) & BDRV_REQ_NO_FALLBACK)) return;
   for (const m of metas) {
     if (m.cowStart.bytes === 0 && m.cowEnd.bytes === 0) continue;
-    if (!isUnallocated(q, m.offset + m.cowStart.offset, m.cowStart.bytes) || !isUnallocated(q, m.offset + m.cowEnd.offset, m.cowEnd.bytes)) continue;
+    const zeroCow =
+      bdrvIsZeroFast(q.host, q.node, m.offset + m.cowStart.offset, m.cowStart.bytes) &&
+      bdrvIsZeroFast(q.host, q.node, m.offset + m.cowEnd.offset, m.cowEnd.bytes);
+    if (!zeroCow) continue;
     const bytes = m.cowEnd.offset + m.cowEnd.bytes - m.cowStart.offset;
     try {
       bdrvPwriteZeroes(q.host, q.data, m.allocOffset + m.cowStart.offset, bytes, BDRV_REQ_NO_FALLBACK);
