@@ -38,6 +38,10 @@ export const blkverifyDriver: DriverDef = {
   protocol: true,
   isFilter: true,
   supportsBacking: false,
+  /** `blkverify_recurse_can_replace`: a mismatch ends QEMU, so both children show what it shows. */
+  recurseCanReplace(node, toReplace, recurse) {
+    return recurse(childNamed(node, "raw")?.bs ?? null, toReplace) || recurse(childNamed(node, "test")?.bs ?? null, toReplace);
+  },
   mutableOpts: [],
 
   /** `blkverify_open`: `raw` first (bdrv_open_file_child: a filter's file is FILTERED|PRIMARY), then `test`. */

@@ -213,6 +213,13 @@ export interface DriverDef {
   reopenAbort?(rs: ReopenState, host: DriverHost): void;
 
   /**
+   * `.bdrv_recurse_can_replace`: whether replacing `toReplace` by a node that shows what `node`
+   * shows leaves what `node` shows unchanged. Absent: a filter recurses to its filtered child, any
+   * other node answers no. `recurse` is bdrv_recurse_can_replace itself.
+   */
+  recurseCanReplace?(node: BdsNode, toReplace: BdsNode, recurse: (bs: BdsNode | null, toReplace: BdsNode) => boolean): boolean;
+
+  /**
    * `.bdrv_getlength` of a driver with `has_variable_length`, asked on every query (see
    * node-length.ts); `length` measures another node the same way. Absent: the size from open.
    */

@@ -65,6 +65,15 @@ export const quorumDriver: DriverDef = {
   protocol: false,
   isFilter: false,
   supportsBacking: false,
+  /**
+   * `quorum_recurse_can_replace`: one of its own children, and only where that child is the node's
+   * one parent (a replacement shows what the quorum shows, not what the child did, which another
+   * parent might care about). Its children's chains are not looked into.
+   */
+  recurseCanReplace(node, toReplace) {
+    const child = slot.get(node).children.find((c) => c.bs === toReplace);
+    return child !== undefined && toReplace.parents.length === 1 && toReplace.parents[0] === child;
+  },
   mutableOpts: [],
   strongOpts: ["vote-threshold", "blkverify", "rewrite-corrupted", "read-pattern"],
 

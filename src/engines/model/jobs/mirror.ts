@@ -161,10 +161,15 @@ function releaseDirtyBitmap(bs: BdsNode, bitmap: DirtyBitmap): void {
   if (i >= 0) bs.dirtyBitmaps!.splice(i, 1);
 }
 
-/** `bdrv_recurse_can_replace`: `bs` is `toReplace`, or a filter above it. */
+/**
+ * `bdrv_recurse_can_replace`: `bs` is `toReplace`, or its driver says replacing it is safe (quorum,
+ * blkverify), or it is a filter above a node where that holds.
+ */
 export function recurseCanReplace(bs: BdsNode | null, toReplace: BdsNode): boolean {
-  for (let n = bs; n; n = filterBs(n)) if (n === toReplace) return true;
-  return false;
+  if (!bs) return false;
+  if (bs === toReplace) return true;
+  if (bs.driver.recurseCanReplace) return bs.driver.recurseCanReplace(bs, toReplace, recurseCanReplace);
+  return recurseCanReplace(filterBs(bs), toReplace);
 }
 
 /** `mirror_exit_common`, for prepare and abort alike. */
