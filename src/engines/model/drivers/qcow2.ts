@@ -1,18 +1,18 @@
 /** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
-import { Qcow2Image } from "../data/qcow2/qcow2-image.js";
+import { Qcow2Image, Qcow2OpenReadError } from "../data/qcow2/qcow2-image.js";
 import { type Qcow2Ctx, qcow2BlockStatus, qcow2Preadv } from "../data/qcow2/qcow2-read.js";
 import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.js";
 import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js";
-import { setDirty } from "../data/block-io.js";
+import { bdrvPreadv, setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
-import { readImage, type Qcow2Header } from "../images/read-image.js";
-import { H, QCOW2_MAGIC } from "../images/qcow2-format.js";
+import { headerProblem, type ImageBytes, type Qcow2Header, qcow2Header, readFields, withImage } from "../images/read-image.js";
+import { H, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -20,6 +20,7 @@ import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 import { type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
+import { readsToOpen } from "./blkdebug.js";
 import { hostFileAtZero } from "./underlying.js";
 
 /** BDRVQcow2State, the part the model keeps: the header as read at open. */
@@ -133,22 +134,72 @@ function optionsContext(header: Qcow2Header, unmap: boolean): Qcow2OptionsContex
   return { header, virtualDiskSize: Math.floor(header.virtualSize / 512) * 512, unmap };
 }
 
-function readHeader(node: BdsNode, files: HostFiles): Qcow2Header {
-  const child = childNamed(node, "file");
-  const path = child ? hostFileAtZero(child.bs) : null;
-  if (path === null) fail("Image is not in qcow2 format");
-  const info = readImage(path, files);
-  if (info.qcow2Problem !== undefined) fail(info.qcow2Problem);
-  if (!info.qcow2) fail("Image is not in qcow2 format");
-  return info.qcow2;
+/**
+ * `file`'s bytes as qcow2_do_open reads them: through the node (a blkdebug rule, a raw window and
+ * the rest of the graph below apply), a failed read failing the open with QEMU's message for it.
+ */
+function openingReads(host: DriverHost, file: BdsNode): ImageBytes {
+  return {
+    // Reads past the node's end see zeros (bdrv_aligned_preadv); nothing here needs its length.
+    size: Number.MAX_SAFE_INTEGER,
+    allocated: 0,
+    read(offset, length, what) {
+      try {
+        return bdrvPreadv(host, file, offset, length).toBuffer();
+      } catch (e) {
+        if (what !== undefined && e instanceof IoError) fail(`${what}: ${e.message}`);
+        throw e;
+      }
+    },
+  };
+}
+
+/**
+ * `qcow2_do_open`'s reads, in its order: the header and its checks, the header fields this version
+ * does not know, the L1 and refcount tables, the header extensions and the backing file name.
+ * Where guest cluster 0 is mapped is read from the host file under `file` when there is one (QEMU
+ * reads nothing for it at open), else it counts as data the model does not follow.
+ */
+function openImage(host: DriverHost, node: BdsNode, file: BdsNode): { header: Qcow2Header; image: Qcow2Image | undefined } {
+  return readsToOpen(node, () => openImageReads(host, file));
+}
+
+function openImageReads(host: DriverHost, file: BdsNode): { header: Qcow2Header; image: Qcow2Image | undefined } {
+  const bytes = openingReads(host, file);
+  const head = bytes.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
+  const fields = readFields({ ...bytes, read: () => head });
+  if (fields.magic !== QCOW2_MAGIC) fail("Image is not in qcow2 format");
+  const problem = headerProblem(fields);
+  if (problem !== undefined) fail(problem);
+  if (fields.headerLength > V3_HEADER_LENGTH) {
+    bytes.read(V3_HEADER_LENGTH, fields.headerLength - V3_HEADER_LENGTH, "Could not read unknown qcow2 header fields");
+  }
+  const image = loadTables(host, file, head);
+  const path = hostFileUnder(file);
+  const header =
+    path === null
+      ? qcow2Header(bytes, fields, null)
+      : withImage(path, host.hostFiles, (onHost) => qcow2Header(bytes, fields, onHost));
+  return { header, image };
+}
+
+/** The host file whose byte 0 is `file`'s, if the model can tell without reading through the graph. */
+function hostFileUnder(file: BdsNode): string | null {
+  try {
+    return hostFileAtZero(file);
+  } catch (e) {
+    if (e instanceof ModelIoUnsupportedError) return null;
+    throw e;
+  }
 }
 
 /** `qcow2_do_open`'s tables, or undefined when the model cannot read them now (then the first request does). */
-function loadTables(host: DriverHost, file: BdsNode): Qcow2Image | undefined {
+function loadTables(host: DriverHost, file: BdsNode, head: Buffer): Qcow2Image | undefined {
   try {
-    return new Qcow2Image(host, file);
+    return new Qcow2Image(host, file, head);
   } catch (e) {
-    if (e instanceof IoError || e instanceof ModelIoUnsupportedError) return undefined;
+    if (e instanceof Qcow2OpenReadError) fail(e.message);
+    if (e instanceof ModelIoUnsupportedError) return undefined;
     throw e;
   }
 }
@@ -167,8 +218,7 @@ export const qcow2Driver: DriverDef = {
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
-    const header = readHeader(ctx.node, ctx.host.hostFiles);
-    const image = loadTables(ctx.host, file.bs);
+    const { header, image } = openImage(ctx.host, ctx.node, file.bs);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
     // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which

@@ -135,11 +135,15 @@ export function readImageInfo(absPath: string, files?: HostFiles): ImageInfo {
   });
 }
 
-/** An open image file. Reads past its end see zeros, as they do through QEMU's block layer. */
-interface ImageBytes {
+/**
+ * An open image file, or a node's bytes. Reads past its end see zeros, as they do through QEMU's
+ * block layer. `what` names a read as qcow2_do_open's message for its failure does; a reader over
+ * a node (drivers/qcow2.ts) fails the open with it.
+ */
+export interface ImageBytes {
   size: number;
   allocated: number;
-  read(offset: number, length: number): Buffer;
+  read(offset: number, length: number, what?: string): Buffer;
 }
 
 /** The first read; it usually covers the header, its extensions and the backing file name. */
@@ -147,7 +151,8 @@ const HEAD_LENGTH = 4096;
 /** st_blocks counts 512-byte units whatever the file system's block size. */
 const STAT_BLOCK_SIZE = 512;
 
-function withImage<T>(absPath: string, files: HostFiles | undefined, use: (image: ImageBytes) => T): T {
+/** Run `use` on the bytes of `absPath` (through `files` as readImage). Throws ImageReadError. */
+export function withImage<T>(absPath: string, files: HostFiles | undefined, use: (image: ImageBytes) => T): T {
   const held = files?.entry(absPath) ?? { kind: "disk" as const };
   // open(2) of a directory succeeds; reading it fails, as the header read below does on disk.
   if (held.kind === "directory") throw new ImageReadError(absPath, "EISDIR");
@@ -184,7 +189,7 @@ function fsCall<T>(absPath: string, call: () => T): T {
 }
 
 /** The fixed-size part of a qcow2 header, with version 2's implied values for the fields it lacks. */
-interface HeaderFields {
+export interface HeaderFields {
   magic: number;
   version: number;
   backingFileOffset: number;
@@ -201,8 +206,9 @@ interface HeaderFields {
   headerLength: number;
 }
 
-function readFields(image: ImageBytes): HeaderFields {
-  const h = image.read(0, V3_HEADER_LENGTH);
+/** The header as qcow2_do_open reads it first: sizeof(QCowHeader) bytes at 0. */
+export function readFields(image: ImageBytes): HeaderFields {
+  const h = image.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
   const version = h.readUInt32BE(H.version);
   // Versions above 3 (which only the drivers accept) read like version 3.
   const v3 = version >= 3;
@@ -241,7 +247,7 @@ export function qcow2OpenRefusal(head: Buffer): string | undefined {
 }
 
 /** QEMU 7.2's objection to the header (qcow2_do_open's checks, in its order), or undefined. */
-function headerProblem(f: HeaderFields): string | undefined {
+export function headerProblem(f: HeaderFields): string | undefined {
   if (f.version !== 2 && f.version !== 3) return `Unsupported qcow2 version ${f.version}`;
   if (f.clusterBits < MIN_CLUSTER_BITS || f.clusterBits > MAX_CLUSTER_BITS) return `Unsupported cluster size: 2^${f.clusterBits}`;
   const clusterSize = 2 ** f.clusterBits;
@@ -253,7 +259,11 @@ function headerProblem(f: HeaderFields): string | undefined {
   return undefined;
 }
 
-function qcow2Header(image: ImageBytes, f: HeaderFields): Qcow2Header {
+/**
+ * The header the qcow2 driver keeps, its names read from `image`; where guest cluster 0 is mapped
+ * from `mapped` (default `image`), since reading it is not part of QEMU's open.
+ */
+export function qcow2Header(image: ImageBytes, f: HeaderFields, mapped: ImageBytes | null = image): Qcow2Header {
   return {
     virtualSize: f.virtualSize,
     ...readNames(image, f),
@@ -261,7 +271,7 @@ function qcow2Header(image: ImageBytes, f: HeaderFields): Qcow2Header {
     clusterSize: 2 ** f.clusterBits,
     refcountBits: 2 ** f.refcountOrder,
     externalDataFile: (f.incompatibleFeatures & BigInt(INCOMPAT_DATA_FILE)) !== 0n,
-    firstCluster: firstCluster(image, f),
+    firstCluster: mapped ? firstCluster(mapped, f) : "data",
     cryptMethod: f.cryptMethod,
     lazyRefcounts: (f.compatibleFeatures & COMPAT_LAZY_REFCOUNTS) !== 0n,
     incompatibleFeatures: f.incompatibleFeatures,
@@ -280,19 +290,19 @@ function readNames(image: ImageBytes, f: HeaderFields): HeaderNames {
   const end = Math.min(f.backingFileOffset || 2 ** f.clusterBits, image.size);
   let offset = f.headerLength;
   while (offset + EXT_HEADER_LENGTH <= end) {
-    const ext = image.read(offset, EXT_HEADER_LENGTH);
+    const ext = image.read(offset, EXT_HEADER_LENGTH, `qcow2_read_extension: ERROR: pread fail from offset ${offset}`);
     const type = ext.readUInt32BE(0);
     const length = ext.readUInt32BE(4);
     if (type === EXT_END) break;
     const dataOffset = offset + EXT_HEADER_LENGTH;
     // Clipped to the extension area, so a corrupt length cannot make us read (or allocate) more.
-    const data = () => image.read(dataOffset, Math.min(length, end - dataOffset)).toString("utf8");
-    if (type === EXT_BACKING_FORMAT) names.backingFormat = data();
-    if (type === EXT_DATA_FILE) names.dataFile = data();
+    const data = (what: string) => image.read(dataOffset, Math.min(length, end - dataOffset), what).toString("utf8");
+    if (type === EXT_BACKING_FORMAT) names.backingFormat = data("ERROR: ext_backing_format: Could not read format name");
+    if (type === EXT_DATA_FILE) names.dataFile = data("ERROR: Could not read data file name");
     offset = dataOffset + roundUp(length, EXT_ALIGNMENT);
   }
   if (f.backingFileOffset !== 0 && f.backingFileSize !== 0) {
-    names.backingFile = image.read(f.backingFileOffset, f.backingFileSize).toString("utf8");
+    names.backingFile = image.read(f.backingFileOffset, f.backingFileSize, "Could not read backing file name").toString("utf8");
   }
   return names;
 }

@@ -93,6 +93,17 @@ function decodeL2(buf: Buffer, entries: number): L2Table {
   return new BigUint64Array(buf.buffer, buf.byteOffset, entries);
 }
 
+/** A read of qcow2_do_open failed: the open fails with `what` (QEMU's message) and the errno's text. */
+export class Qcow2OpenReadError extends Error {
+  constructor(
+    readonly what: string,
+    readonly ioError: IoError,
+  ) {
+    super(`${what}: ${ioError.message}`);
+    this.name = "Qcow2OpenReadError";
+  }
+}
+
 export class Qcow2Image {
   readonly clusterBits: number;
   readonly clusterSize: number;
@@ -113,8 +124,14 @@ export class Qcow2Image {
     private readonly host: DriverHost,
     /** The node holding the metadata: the qcow2 node's `file` child, kept current by the driver. */
     public file: BdsNode,
+    /**
+     * At open, the header qcow2_do_open has just read: the tables are read as it reads them, and a
+     * failed read is a Qcow2OpenReadError. Without it (the tables are needed later), the header is
+     * read again and a failure is the request's.
+     */
+    head?: Buffer,
   ) {
-    const h = this.read(0, 112);
+    const h = head ?? this.read(0, 112);
     this.version = h.readUInt32BE(H.version);
     this.clusterBits = h.readUInt32BE(H.clusterBits);
     this.clusterSize = 2 ** this.clusterBits;
@@ -126,10 +143,23 @@ export class Qcow2Image {
     this.#incompatibleFeatures = this.version >= 3 ? h.readBigUInt64BE(H.incompatibleFeatures) : 0n;
     this.l1Size = h.readUInt32BE(H.l1Size);
     this.l1Offset = Number(h.readBigUInt64BE(H.l1TableOffset));
-    const l1 = this.read(this.l1Offset, this.l1Size * 8);
+    const opening = <T>(what: string, read: () => T): T => {
+      try {
+        return read();
+      } catch (e) {
+        if (head && e instanceof IoError) throw new Qcow2OpenReadError(what, e);
+        throw e;
+      }
+    };
+    // qcow2_do_open reads no L1 table of size 0.
+    const l1 = this.l1Size > 0 ? opening("Could not read L1 table", () => this.read(this.l1Offset, this.l1Size * 8)) : Buffer.alloc(0);
     this.l1 = Array.from({ length: this.l1Size }, (_, i) => l1.readBigUInt64BE(i * 8));
     const refTableOffset = Number(h.readBigUInt64BE(H.refcountTableOffset));
-    const table = refcountTableOf(bdrvPreadv(this.host, this.file, refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize));
+    const table = refcountTableOf(
+      opening("Could not initialize refcount handling", () =>
+        bdrvPreadv(this.host, this.file, refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize),
+      ),
+    );
     const io: MetadataIo = {
       read: (offset, bytes) => this.read(offset, bytes),
       write: (offset, data) => this.write(offset, data),
