@@ -46,3 +46,12 @@ export async function onFile<T>(action: string, path: string, fn: () => Promise<
     throw isErrnoException(e) ? new FileSystemError(action, path, e) : e;
   }
 }
+
+/** onFile for a synchronous `fn`. */
+export function onFileSync<T>(action: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw isErrnoException(e) ? new FileSystemError(action, path, e) : e;
+  }
+}

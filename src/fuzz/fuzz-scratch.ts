@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import path from "node:path";
+import { onFileSync } from "../file-errors.js";
 import { createScratch, removeScratch, type Scratch } from "../runner/scratch.js";
 
 export class FuzzScratch {
@@ -27,17 +28,22 @@ export class FuzzScratch {
     if (reused) return reused;
     const name = `run-${this.#next++}`;
     const dir = path.join(this.root.dir, name);
-    mkdirSync(dir, { mode: 0o700 });
+    onFileSync("create directory", dir, () => mkdirSync(dir, { mode: 0o700 }));
     return { dir, aliases: this.root.aliases.map((a) => path.join(a, name)) };
   }
 
-  /** Give back a directory from make(), emptied. */
+  /**
+   * Give back a directory from make(), emptied. One that something else removed (a user's cleanup
+   * of the temp directory) is a file-system error naming it, not a crash of the fuzzer.
+   */
   drop(s: Scratch): void {
-    for (const e of readdirSync(s.dir, { withFileTypes: true })) {
-      const p = path.join(s.dir, e.name);
-      if (e.isDirectory()) rmSync(p, { recursive: true, force: true });
-      else unlinkSync(p);
-    }
+    onFileSync("empty scratch directory", s.dir, () => {
+      for (const e of readdirSync(s.dir, { withFileTypes: true })) {
+        const p = path.join(s.dir, e.name);
+        if (e.isDirectory()) rmSync(p, { recursive: true, force: true });
+        else unlinkSync(p);
+      }
+    });
     this.#free.push(s);
   }
 
