@@ -36,6 +36,7 @@ import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
 import { validateQmpCommand } from "../../qapi/validate.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
+import { ModelUnsupportedError } from "./model-unsupported.js";
 import { hmpQemuIo } from "./qemu-io/hmp-qemu-io.js";
 import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
 import { QmpFailure } from "./qmp-failure.js";
@@ -133,7 +134,7 @@ export class BlockLayer {
     }
     const handler = COMMANDS.get(command);
     if (!handler) {
-      return { error: { class: "GenericError", desc: `The model engine does not implement '${command}'` } };
+      throw new ModelUnsupportedError(`the QMP command '${command}'`);
     }
     try {
       return { return: toQdictOrder(handler(this.state, checked.args)) };

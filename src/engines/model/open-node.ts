@@ -14,6 +14,7 @@ import { attachEdge, relaxPerms, registerNode, removeEdge } from "./graph-ops.js
 import type { LayerState } from "./layer-state.js";
 import type { AioContext } from "./aio-context/aio-contexts.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
+import { ModelUnsupportedError } from "./model-unsupported.js";
 import { nodeLength } from "./node-length.js";
 import { assignNodeName } from "./node-names.js";
 import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, setDefault } from "./options.js";
@@ -72,7 +73,7 @@ export class NodeOpener {
     if (options["driver"] === undefined && req.filename !== undefined && (req.role & BDRV_CHILD_COW) === 0) options["driver"] = "file";
     const driverName = String(options["driver"]);
     const driver = findDriver(driverName);
-    if (!driver) fail(`The model does not implement driver '${driverName}'`);
+    if (!driver) throw new ModelUnsupportedError(`the driver '${driverName}'`);
     if (driver.protocol && req.filename !== undefined) fillFilename(driver, options, req.filename);
     const node = this.blankNode(driver, options, explicit, req.parent);
     const preOpened = new Map<string, BdsNode>();

@@ -8,6 +8,7 @@
 import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
 import { DirtyBitmap } from "../jobs/dirty-bitmap.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -35,7 +36,7 @@ function refusePersistent(bs: BdsNode, name: string): never {
   if (!supports) fail(`Can't store persistent bitmaps to ${bs.name}: Operation not supported`);
   if (findDirtyBitmap(bs, name)) fail(`Bitmap already exists: ${name}`);
   if (!supports(bs)) fail(`Can't make bitmap '${name}' persistent in '${bs.name}': Cannot store dirty bitmaps in qcow2 v2 files`);
-  fail("The model does not implement persistent dirty bitmaps");
+  throw new ModelUnsupportedError("persistent dirty bitmaps (stored in a qcow2 image)");
 }
 
 export const blockDirtyBitmapAdd: CommandHandler = (state, args) => {

@@ -1,5 +1,6 @@
 /** object-add / object-del, for the object types the block layer model needs: throttle-group, iothread and secret. */
 import { addIothread, deleteIothread, objectIdTaken } from "../aio-context/iothread-objects.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import type { SecretProps } from "../objects/secret-objects.js";
 import { idWellformed } from "../node-names.js";
 import { fail } from "../qmp-failure.js";
@@ -14,7 +15,7 @@ import type { CommandHandler } from "./handler.js";
 export const objectAdd: CommandHandler = (state, args) => {
   const { "qom-type": type, id, ...props } = args;
   const name = String(id);
-  if (type !== "throttle-group" && type !== "iothread" && type !== "secret") fail(`The model does not implement object type '${String(type)}'`);
+  if (type !== "throttle-group" && type !== "iothread" && type !== "secret") throw new ModelUnsupportedError(`the object type '${String(type)}'`);
   if (!idWellformed(name)) fail("Parameter 'id' expects an identifier");
   if (type === "secret") {
     if (objectIdTaken(state, name)) fail(`attempt to add duplicate property '${name}' to object (type 'container')`);

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import type { Flat } from "../graph.js";
 import type { Qcow2Header } from "../images/read-image.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { extractSub } from "../options.js";
 import { fail } from "../qmp-failure.js";
 import { absorbQemuOpts, type QemuOpts, type QemuOptType } from "./qemu-opts.js";
@@ -160,7 +161,7 @@ function checkEncryption(cryptMethod: number, encryptFmt: string | undefined): v
         fail(`Header reported '${expected}' encryption format but options specify '${encryptFmt}'`);
       }
       // block_crypto_open_opts_init and the crypto layer behind it: beyond the model.
-      return fail("The model does not implement encrypted qcow2 images");
+      throw new ModelUnsupportedError("encrypted qcow2 images");
     }
     default:
       fail(`Unsupported encryption method ${cryptMethod}`);

@@ -4,6 +4,7 @@
  * decoded once, when the object is completed; lookups only read it.
  */
 import { createDecipheriv } from "node:crypto";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { fail } from "../qmp-failure.js";
 import { qbase64Decode } from "./glib-base64.js";
 
@@ -87,7 +88,7 @@ function loadData(props: SecretProps): Buffer {
   if (props.file !== undefined) {
     if (props.data !== undefined) fail("'file' and 'data' are mutually exclusive");
     // Reading a host file that no node opens is outside what the model's file store follows.
-    return fail("The model does not implement secret objects read from a file");
+    throw new ModelUnsupportedError("secret objects read from a file");
   }
   if (props.data !== undefined) return Buffer.from(props.data, "utf8");
   return fail("Either 'file' or 'data' must be provided");

@@ -1,0 +1,26 @@
+/**
+ * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, persistent
+ * bitmaps, encrypted qcow2, secrets from files) is a runner error located at the statement
+ * (E_MODEL_UNSUPPORTED), never a QMP error QEMU would not send.
+ */
+import { expect, it } from "vitest";
+import { ModelEngine } from "../../src/engines/model/model-engine.js";
+import { inlineRunner } from "../support/run-inline.js";
+
+const run = inlineRunner(30_000);
+
+async function refusal(lines: string[]): Promise<{ message: string; location?: string }> {
+  const r = await run(['scenario "refused"', ...lines, ""].join("\n"), new ModelEngine());
+  expect(r.failures).toHaveLength(1);
+  return r.failures[0] as { message: string; location?: string };
+}
+
+it.each([
+  [["qmp query-block"], "the QMP command 'query-block'", 2],
+  [['qmp object-add {"qom-type": "memory-backend-ram", "id": "m0", "size": 1048576}'], "the object type 'memory-backend-ram'", 2],
+  [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
+  [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp block-dirty-bitmap-add {"node": "q", "name": "b", "persistent": true}'], "persistent dirty bitmaps (stored in a qcow2 image)", 4],
+  [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
+])("%j is refused as unimplemented", async (lines, what, line) => {
+  expect(await refusal(lines)).toMatchObject({ message: `E_MODEL_UNSUPPORTED: the model engine does not implement ${what}`, location: `tests/scenarios/t.scn:${line}` });
+});
