@@ -108,6 +108,8 @@ describe("validation rules", () => {
     const two = loadScenario('require jobs io\nadd a: null-co\nio a "read 0 1k"\nio a "read 0 1k"', "t.scn").diagnostics;
     expect(two.map((d) => [d.message, d.notes])).toEqual([["'require jobs' takes no arguments", ["write each requirement on a line of its own: 'require io'"]]]);
     expect(problems('require io jobs\nadd a: null-co\njob stream j a')).toEqual(["1:12 'require io' takes no arguments"]);
+    // Names of the registry only: not what every object inherits.
+    expect(loadScenario("require io toString", "t.scn").diagnostics.map((d) => d.notes)).toEqual([[]]);
     expect(problems("require driver qcow2 raw\nrequire engine qemu\nrequire qemu >= 7.2\nrequire io")).toEqual([]);
   });
 

@@ -49,7 +49,7 @@ function featureRequirement(feature: EngineFeature): Requirement {
         error(
           `'require ${feature}' takes no arguments`,
           a.location,
-          a.value in REQUIREMENTS ? [`write each requirement on a line of its own: 'require ${a.value}'`] : [],
+          Object.hasOwn(REQUIREMENTS, a.value) ? [`write each requirement on a line of its own: 'require ${a.value}'`] : [],
         ),
       ),
     unmet: (info) => (info.features.has(feature) ? undefined : missingFeature(info, feature)),
@@ -62,7 +62,7 @@ function featureRequirement(feature: EngineFeature): Requirement {
  */
 export function requiresFeature(statements: readonly Statement[], feature: EngineFeature): boolean {
   return statements.some(
-    (s) => s.type === "require" && (s.what.name === feature || (s.what.name in ENGINE_FEATURES && s.args.some((a) => a.value === feature))),
+    (s) => s.type === "require" && (s.what.name === feature || (Object.hasOwn(ENGINE_FEATURES, s.what.name) && s.args.some((a) => a.value === feature))),
   );
 }
 

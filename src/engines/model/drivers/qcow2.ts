@@ -11,7 +11,7 @@ import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js
 import { bdrvPreadv, setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
-import { headerProblem, type ImageBytes, type Qcow2Header, qcow2Header, readFields, withImage } from "../images/read-image.js";
+import { headerFields, headerProblem, type ImageBytes, type Qcow2Header, qcow2Header, withImage } from "../images/read-image.js";
 import { H, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
@@ -167,7 +167,7 @@ function openImage(host: DriverHost, node: BdsNode, file: BdsNode): { header: Qc
 function openImageReads(host: DriverHost, file: BdsNode): { header: Qcow2Header; image: Qcow2Image | undefined } {
   const bytes = openingReads(host, file);
   const head = bytes.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
-  const fields = readFields({ ...bytes, read: () => head });
+  const fields = headerFields(head);
   if (fields.magic !== QCOW2_MAGIC) fail("Image is not in qcow2 format");
   const problem = headerProblem(fields);
   if (problem !== undefined) fail(problem);

@@ -206,9 +206,12 @@ export interface HeaderFields {
   headerLength: number;
 }
 
-/** The header as qcow2_do_open reads it first: sizeof(QCowHeader) bytes at 0. */
-export function readFields(image: ImageBytes): HeaderFields {
-  const h = image.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
+function readFields(image: ImageBytes): HeaderFields {
+  return headerFields(image.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header"));
+}
+
+/** The fields of `h`, the header as qcow2_do_open reads it first: sizeof(QCowHeader) bytes at 0. */
+export function headerFields(h: Buffer): HeaderFields {
   const version = h.readUInt32BE(H.version);
   // Versions above 3 (which only the drivers accept) read like version 3.
   const v3 = version >= 3;
