@@ -95,12 +95,42 @@ function runPeggy(grammarText: string, cache: boolean): { parser: string; declar
     // Peggy prints warnings (an unused rule, say) and still succeeds; a checked-in grammar has none.
     if (run.stderr.trim() !== "") throw new Error(`peggy warned about ${GRAMMAR_PATH}:\n${run.stderr}`);
     return {
-      parser: HEADER + readFileSync(join(work, "out/parser.js"), "utf8"),
+      parser: HEADER + hoistConstants(readFileSync(join(work, "out/parser.js"), "utf8")),
       declarations: HEADER + readFileSync(join(work, "out/parser.d.ts"), "utf8"),
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Peggy declares the grammar's literals, character classes and expectations inside `peg$parse`, so
+ * each call made them all again: 25 regular expressions and 180 expectation objects for every
+ * scenario file, about a third of what the fast parser allocated before reading a character. They
+ * are constants (Peggy's error reporting only reads them): moved to module level, with the
+ * expectation constructors from Peggy's output that make them. A Peggy whose output does
+ * not look as expected is an error here, not a parser that half works.
+ */
+export function hoistConstants(parser: string): string {
+  const head = "\nfunction peg$parse(input, options) {\n";
+  const at = parser.indexOf(head);
+  if (at < 0) throw new Error("gen-parser: peg$parse not found in Peggy's output");
+  const before = parser.slice(0, at + 1);
+  let body = parser.slice(at + 1);
+  const constants: string[] = [];
+  body = body.replace(/^  const peg\$[cre]\d+ = [^\n]*;\n/gm, (line) => {
+    constants.push(line.slice(2));
+    return "";
+  });
+  const factories: string[] = [];
+  for (const name of ["literal", "class", "any", "end", "other"]) {
+    const f = new RegExp(`^  function peg\\$${name}Expectation\\([^)]*\\) \\{\\n    return [^\\n]*;\\n  \\}$`, "m").exec(body);
+    if (!f) throw new Error(`gen-parser: peg$${name}Expectation not found in Peggy's output`);
+    factories.push(f[0].replace(/^  /gm, "") + "\n");
+    body = body.replace(`${f[0]}\n\n`, "");
+  }
+  if (!constants.some((c) => c.startsWith("const peg$e"))) throw new Error("gen-parser: no expectations found in Peggy's output");
+  return `${before}${factories.join("\n")}\n${constants.join("")}\n${body}`;
 }
 
 /** Reads the grammar from the repository and writes the parser and its declarations; returns their paths. */
