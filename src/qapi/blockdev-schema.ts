@@ -66,10 +66,16 @@ export function isDriver(driver: string): boolean {
 /** Members of BlockdevOptions for one driver: the common base members, then the driver's branch. */
 function driverMembers(driver: string): SchemaObject["members"] | undefined {
   if (!isDriver(driver)) return undefined;
-  const branch = blockdevOptions.variants?.[driver];
-  const extra = branch ? (types[branch] as SchemaObject).members : [];
-  return [...blockdevOptions.members, ...extra];
+  let members = membersByDriver.get(driver);
+  if (!members) {
+    const branch = blockdevOptions.variants?.[driver];
+    const extra = branch ? (types[branch] as SchemaObject).members : [];
+    membersByDriver.set(driver, (members = [...blockdevOptions.members, ...extra]));
+  }
+  return members;
 }
+
+const membersByDriver = new Map<string, SchemaObject["members"]>();
 
 /** Members of an object type, including every branch of a union (for key listing, not validation). */
 function allMembers(t: SchemaObject): SchemaObject["members"] {
@@ -117,8 +123,26 @@ function describe(typeName: string, optional: boolean, isPath: boolean): OptionI
   }
 }
 
-/** Information on `driver`'s option `dottedKey` (e.g. "cache.direct"), or undefined if QEMU has no such option. */
+/**
+ * Information on `driver`'s option `dottedKey` (e.g. "cache.direct"), or undefined if QEMU has no
+ * such option. The schema does not change: each answer is worked out once and shared (frozen), as
+ * the checker and the runner ask it for every option of every scenario.
+ */
 export function lookupOption(driver: string, dottedKey: string): OptionInfo | undefined {
+  const key = `${driver}\0${dottedKey}`;
+  if (optionInfos.has(key)) return optionInfos.get(key);
+  const info = findOption(driver, dottedKey);
+  if (info) {
+    if (info.values) Object.freeze(info.values);
+    Object.freeze(info);
+  }
+  optionInfos.set(key, info);
+  return info;
+}
+
+const optionInfos = new Map<string, OptionInfo | undefined>();
+
+function findOption(driver: string, dottedKey: string): OptionInfo | undefined {
   const members = driverMembers(driver);
   if (!members) return undefined;
   const parts = dottedKey.split(".");

@@ -53,6 +53,7 @@ export class InputVisitor {
 
   /** Visit `value` as the command argument type `type` (the root struct, name NULL in QEMU). */
   visitRoot(type: string, value: Record<string, Json>): void {
+    // One path per visit, grown and shrunk in place as the visit goes down and back up.
     this.visitType(type, value, [{ name: null }]);
   }
 
@@ -85,7 +86,11 @@ export class InputVisitor {
         return this.visitStruct(t, value, path);
       case "array":
         if (!Array.isArray(value)) throw this.typeError(path, "array");
-        value.forEach((el, i) => this.visitType(t.element, el, [...path, { index: i }, { name: null }]));
+        value.forEach((el, i) => {
+          path.push({ index: i }, { name: null });
+          this.visitType(t.element, el, path);
+          path.length -= 2;
+        });
         return;
       case "alternate":
         return this.visitAlternate(t, value, path);
@@ -141,11 +146,13 @@ export class InputVisitor {
     }
   }
 
-  /** start_struct, the members in schema order (base, then the union branch), then check_struct. */
+  /**
+   * start_struct, the members in schema order (base, then the union branch), then check_struct. The
+   * GHashTable QEMU takes the first leftover key from is modelled only when there is one: nearly
+   * every struct has none, and building it for each was most of what validating a command cost.
+   */
   private visitStruct(t: SchemaObject, dict: Record<string, Json>, path: Segment[]): void {
-    const table = new GHashModel();
-    for (const key of qdictKeyOrder(Object.keys(dict))) table.insert(key);
-    const members = [...t.members];
+    const visited: string[] = [];
     const visitMembers = (ms: SchemaObject["members"]) => {
       for (const m of ms) {
         const present = Object.prototype.hasOwnProperty.call(dict, m.name);
@@ -153,19 +160,25 @@ export class InputVisitor {
           if (m.optional) continue;
           throw new VisitError(`Parameter '${this.fullName([...path, { name: m.name }])}' is missing`);
         }
-        table.remove(m.name);
-        this.visitType(m.type, dict[m.name], [...path, { name: m.name }], m.int);
+        visited.push(m.name);
+        // The path grows and shrinks in place: an error's text is made when it is thrown.
+        path.push({ name: m.name });
+        this.visitType(m.type, dict[m.name], path, m.int);
+        path.pop();
       }
     };
-    visitMembers(members);
+    visitMembers(t.members);
     if (t.tag !== undefined) {
       const branch = t.variants?.[dict[t.tag] as string];
       if (branch) visitMembers((this.schema.types[branch] as SchemaObject).members);
     }
-    const leftover = table.keysInOrder()[0];
-    if (leftover !== undefined) {
-      throw new VisitError(`Parameter '${this.fullName([...path, { name: leftover }])}' is unexpected`);
-    }
+    const keys = Object.keys(dict);
+    if (keys.every((k) => visited.includes(k))) return;
+    const table = new GHashModel();
+    for (const key of qdictKeyOrder(keys)) table.insert(key);
+    for (const name of visited) table.remove(name);
+    const leftover = table.keysInOrder()[0]!;
+    throw new VisitError(`Parameter '${this.fullName([...path, { name: leftover }])}' is unexpected`);
   }
 
   /** start_alternate picks the branch by the value's QObject type; no match names the alternate type. */

@@ -53,17 +53,23 @@ export function validateQmpCommand(command: string, args: unknown): QmpValidatio
  * command's code reads a double as the number it is. The same object when there is none.
  */
 function withPlainFloats(value: unknown): unknown {
+  if (!holdsFloat(value)) return value;
   if (value instanceof QmpFloat) return value.value;
-  if (Array.isArray(value)) {
-    const items = value.map(withPlainFloats);
-    return items.some((v, i) => v !== value[i]) ? items : value;
-  }
-  if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value).map(([k, v]) => [k, withPlainFloats(v)] as const);
-  if (entries.every(([k, v]) => v === (value as Record<string, unknown>)[k])) return value;
+  if (Array.isArray(value)) return value.map(withPlainFloats);
   const out = {};
-  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+  for (const [k, v] of Object.entries(value as object)) {
+    Object.defineProperty(out, k, { value: withPlainFloats(v), writable: true, enumerable: true, configurable: true });
+  }
   return out;
+}
+
+/** Whether `value` is or holds a QmpFloat: nearly no command has one, and then nothing is copied. */
+function holdsFloat(value: unknown): boolean {
+  if (value instanceof QmpFloat) return true;
+  if (value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.some(holdsFloat);
+  for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k) && holdsFloat((value as Record<string, unknown>)[k])) return true;
+  return false;
 }
 
 /** Every QMP command name qemu-storage-daemon 7.2 accepts, sorted. */
