@@ -29,24 +29,55 @@ const UNSUPPORTED_INCOMPATIBLE = (1n << 3n) | (1n << 4n);
 const INCOMPAT_DIRTY = 1n;
 
 /**
- * The refcount table's entries as numbers: `Number(entry & REFT_OFFSET_MASK)`, computed from the two
- * 32-bit halves. A fresh image's table is a whole cluster (8,192 entries at 64 KiB) read at every
- * open, nearly all zero: runs of zero entries are skipped by comparing them with zeros natively, and
- * only the rest decoded (a BigInt per entry made this loop the model's largest cost per open).
+ * The refcount table: block offsets by index, 0 where none is allocated. A fresh image's table is a
+ * whole cluster (8,192 entries at 64 KiB) read at every open with one entry set: only the entries
+ * that are not zero are kept (a zeroed array of them all was most of what an open allocated).
  */
-export function refcountTableOffsets(raw: Buffer): Float64Array {
+export class RefcountTable {
+  readonly #offsets = new Map<number, number>();
+
+  constructor(readonly length: number) {}
+
+  get(index: number): number {
+    return this.#offsets.get(index) ?? 0;
+  }
+
+  set(index: number, offset: number): void {
+    if (offset === 0) this.#offsets.delete(index);
+    else this.#offsets.set(index, offset);
+  }
+
+  /** The offsets of the refcount blocks, in table order. */
+  blocks(): number[] {
+    return [...this.#offsets].sort((a, b) => a[0] - b[0]).map(([, offset]) => offset);
+  }
+
+  /** Every entry, zeros included. */
+  toArray(): number[] {
+    const all = new Array<number>(this.length).fill(0);
+    for (const [i, offset] of this.#offsets) all[i] = offset;
+    return all;
+  }
+}
+
+/**
+ * The entries of `raw` as numbers, `Number(entry & REFT_OFFSET_MASK)` computed from the two 32-bit
+ * halves, set in `table` from index `first` on. Runs of zero entries are skipped by comparing them
+ * with zeros natively, and only the rest decoded (a BigInt per entry made this loop the model's
+ * largest cost per open).
+ */
+export function refcountTableOffsets(raw: Buffer, table = new RefcountTable(raw.length / 8), first = 0): RefcountTable {
   const lowMask = Number(REFT_OFFSET_MASK & 0xffffffffn);
-  // A typed array: zeroed natively, where filling an Array of 8,192 zeros was the open's largest cost.
-  const table = new Float64Array(raw.length / 8);
+  const entries = raw.length / 8;
   const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-  for (let run = 0; run < table.length; run += ZERO_RUN_ENTRIES) {
-    const end = Math.min(table.length, run + ZERO_RUN_ENTRIES);
+  for (let run = 0; run < entries; run += ZERO_RUN_ENTRIES) {
+    const end = Math.min(entries, run + ZERO_RUN_ENTRIES);
     if (end - run === ZERO_RUN_ENTRIES && raw.subarray(run * 8, end * 8).equals(ZERO_RUN)) continue;
     for (let i = run; i < end; i++) {
       const hi = view.getUint32(i * 8);
       const lo = view.getUint32(i * 8 + 4);
       // hi * 2^32 is exact; the sum rounds once, as Number() of the BigInt does.
-      if (hi !== 0 || lo !== 0) table[i] = hi * 2 ** 32 + ((lo & lowMask) >>> 0);
+      if (hi !== 0 || lo !== 0) table.set(first + i, hi * 2 ** 32 + ((lo & lowMask) >>> 0));
     }
   }
   return table;
@@ -60,16 +91,15 @@ const ZERO_RUN = Buffer.alloc(ZERO_RUN_ENTRIES * 8);
  * image's table) are not materialized: only the entries that overlap other bytes are decoded. Bytes
  * the read left untouched count as zeros, as toBuffer() makes them.
  */
-export function refcountTableOf(data: Data): Float64Array {
-  const table = new Float64Array(data.length / 8);
+export function refcountTableOf(data: Data): RefcountTable {
+  const table = new RefcountTable(data.length / 8);
   let pos = 0;
   for (const s of data.segments) {
     const length = s.kind === "bytes" ? s.bytes.length : s.length;
     if (s.kind === "bytes" || (s.kind === "fill" && s.byte !== 0)) {
       const first = Math.floor(pos / 8);
       const end = Math.min(table.length, Math.ceil((pos + length) / 8));
-      const decoded = refcountTableOffsets(data.slice(first * 8, (end - first) * 8).toBuffer());
-      for (let i = 0; i < decoded.length; i++) if (decoded[i] !== 0) table[first + i] = decoded[i]!;
+      refcountTableOffsets(data.slice(first * 8, (end - first) * 8).toBuffer(), table, first);
     }
     pos += length;
   }

@@ -6,6 +6,7 @@
  */
 import { Data } from "../data.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import type { RefcountTable } from "./qcow2-image.js";
 
 /** How the refcounts reach the image: through the qcow2 node's `file` child. */
 export interface MetadataIo {
@@ -36,8 +37,7 @@ export class Qcow2Refcounts {
     clusterBits: number,
     refcountOrder: number,
     private readonly tableOffset: number,
-    /** The refcount table: block offsets, 0 where none is allocated. */
-    private readonly table: Float64Array,
+    private readonly table: RefcountTable,
   ) {
     if (refcountOrder < 3 || refcountOrder > 5) throw new ModelIoUnsupportedError(`qcow2 images with ${2 ** refcountOrder}-bit refcounts`);
     this.#clusterSize = 2 ** clusterBits;
@@ -48,13 +48,13 @@ export class Qcow2Refcounts {
   /** Where the refcount table and its blocks are: [offset, bytes, what QEMU's overlap check calls it]. */
   metadataRanges(): Array<[number, number, string]> {
     const ranges: Array<[number, number, string]> = [[this.tableOffset, this.table.length * 8, "refcount table"]];
-    for (const o of this.table) if (o !== 0) ranges.push([o, this.#clusterSize, "refcount block"]);
+    for (const o of this.table.blocks()) ranges.push([o, this.#clusterSize, "refcount block"]);
     return ranges;
   }
 
   /** How many refcount blocks the refcount table points to. */
   get allocatedBlocks(): number {
-    return this.table.filter((o) => o !== 0).length;
+    return this.table.blocks().length;
   }
 
   /** A reopen empties the refcount block cache (`qcow2_update_options_commit`). */
@@ -74,7 +74,7 @@ export class Qcow2Refcounts {
 
   /** `qcow2_get_refcount`: 0 for clusters no refcount block describes. */
   get(clusterIndex: number): number {
-    const blockOffset = this.table[Math.floor(clusterIndex / this.#perBlock)];
+    const blockOffset = this.table.get(Math.floor(clusterIndex / this.#perBlock));
     if (!blockOffset) return 0;
     return this.#block(blockOffset).readUIntBE((clusterIndex % this.#perBlock) * this.#bytes, this.#bytes);
   }
@@ -95,7 +95,7 @@ export class Qcow2Refcounts {
    */
   #ensureBlock(clusterIndex: number): number {
     const tableIndex = Math.floor(clusterIndex / this.#perBlock);
-    const existing = this.table[tableIndex];
+    const existing = this.table.get(tableIndex);
     if (existing) return existing;
     if (tableIndex >= this.table.length) throw new ModelIoUnsupportedError("growing a qcow2 refcount table");
     const fresh = this.#allocNoref(this.#clusterSize);
@@ -109,7 +109,7 @@ export class Qcow2Refcounts {
     }
     this.#blocks.set(fresh, block);
     this.io.write(fresh, Data.bytes(Buffer.from(block)));
-    this.table[tableIndex] = fresh;
+    this.table.set(tableIndex, fresh);
     const entry = Buffer.alloc(8);
     entry.writeBigUInt64BE(BigInt(fresh));
     this.io.write(this.tableOffset + tableIndex * 8, Data.bytes(entry));
