@@ -20,6 +20,7 @@ import { renderDiff } from "./diff.js";
 import { joinEngineGolden, splitEngineGolden } from "./engine-specific.js";
 import { commonGoldenPath, engineGoldenPath, resolveGoldenPath, type EngineName, type GoldenName } from "./paths.js";
 import { removePending, textSha256, writePending, type PendingKind, type PendingRecord } from "./pending.js";
+import type { GoldenListing } from "./listing.js";
 import { readIfExists, writeAtomic } from "./store.js";
 
 export interface GoldenCheckOptions {
@@ -51,6 +52,8 @@ export interface GoldenCheckOptions {
    * expectations failed): a missing golden then says so instead of suggesting `--update` again.
    */
   updateRefused?: string;
+  /** The run's listing of golden directories: an engine-specific golden it does not name is not read. */
+  listing?: GoldenListing;
 }
 
 /** The run and scenario a pending file comes from (see PendingRecord). */
@@ -119,7 +122,7 @@ async function check(opts: GoldenCheckOptions, show: (abs: string) => string): P
     }
   };
 
-  const specific = await readIfExists(specificAbs);
+  const specific = opts.listing?.mayHold(specificAbs) === false ? undefined : await readIfExists(specificAbs);
   if (specific !== undefined) {
     const split = splitEngineGolden(specific);
     if (split.reason === undefined) {

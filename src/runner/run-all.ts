@@ -16,6 +16,7 @@ import { NoScenarioSelectedError } from "./errors.js";
 import type { ScenarioInstance } from "./instance.js";
 import { loadScenarioFile, type LoadFailure, type ScenarioLoader } from "./load.js";
 import { LoadCache, type LoadCacheConfig } from "./load-cache.js";
+import { GoldenListing } from "../golden/listing.js";
 import { ModelWorkers, workerCount } from "./model-workers/pool.js";
 import type { InstanceRef, WorkerRunOptions } from "./model-workers/protocol.js";
 import { slowestFirst } from "./order.js";
@@ -23,7 +24,7 @@ import { runPool } from "./pool.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
 import type { CachedFile, ResultCache } from "./result-cache.js";
-import { runInstance } from "./run-instance.js";
+import { runInstance, type InstanceOptions } from "./run-instance.js";
 import { WarmPool, type Warmed } from "./warm-pool.js";
 import { sweepStaleScratch } from "./scratch.js";
 import { describeFilters, isUnfiltered, select, type SelectionOptions } from "./selection.js";
@@ -228,6 +229,15 @@ async function runPlanned(
         })
       : undefined;
   const removals: Promise<void>[] = [];
+  // The same for every run here: made once, not spread again for each scenario.
+  const instanceOpts: InstanceOptions = {
+    ...opts,
+    runId,
+    goldenListing: new GoldenListing(),
+    // Caught at once (a rejection nobody handles yet would end the process), reported after the run.
+    deferRemoval: (removal) => void removals.push(removal.catch((error: unknown) => void (fatal ??= { error }))),
+    onStart: (id) => reporter.onScenarioStart(id),
+  };
   let notRun: number;
   try {
     notRun = stopEarly
@@ -244,14 +254,7 @@ async function runPlanned(
         : (await runPool(instances as ScenarioInstance[], opts.jobs, async (inst, control, index) => {
           try {
             const warmed = await warm?.take(index);
-            const rs = await runInstance(inst, {
-              ...opts,
-              runId,
-              ...(warmed ? { warmed, recycle: (next: Warmed) => warm!.giveBack(index, next) } : {}),
-              // Caught at once (a rejection nobody handles yet would end the process), reported after the run.
-              deferRemoval: (removal) => void removals.push(removal.catch((error: unknown) => void (fatal ??= { error }))),
-              onStart: (id) => reporter.onScenarioStart(id),
-            });
+            const rs = await runInstance(inst, warmed ? { ...instanceOpts, warmed, recycle: (next: Warmed) => warm!.giveBack(index, next) } : instanceOpts);
             rs.forEach(emit);
             if (opts.bail && rs.some((r) => r.status === "fail")) control.stop();
           } catch (error) {

@@ -12,6 +12,7 @@ import path from "node:path";
 import type { Engine } from "../engines/engine.js";
 import { checkGolden, goldenFileFor, type GoldenResult } from "../golden/check.js";
 import { renderDiff } from "../golden/diff.js";
+import type { GoldenListing } from "../golden/listing.js";
 import { writePictures, writeScratchPictures } from "../picture/picture-files.js";
 import { resultId, type EngineName, type Failure, type ScenarioResult } from "./results.js";
 import type { ScenarioInstance } from "./instance.js";
@@ -65,6 +66,8 @@ export interface InstanceOptions {
   pictures?: boolean;
   /** Told the pictures (absolute paths) a run wrote beside its golden. */
   onPicturesWritten?: (files: string[]) => void;
+  /** The run's listing of golden directories (golden/listing.ts); without it every golden is looked for. */
+  goldenListing?: GoldenListing;
 }
 
 /** What a golden that was not looked at reports: the run did not get that far. */
@@ -230,6 +233,7 @@ async function compare(
     cwd: opts.cwd,
     scenarioArg: inst.file,
     writePending: writer,
+    ...(opts.goldenListing ? { listing: opts.goldenListing } : {}),
     provenance: {
       run: opts.runId ?? `pid ${process.pid}`,
       ...(run.engineVersion !== undefined ? { engineVersion: run.engineVersion } : {}),

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkGolden, type GoldenCheckOptions } from "../../src/golden/check.js";
 import { promotePending } from "../../src/golden/accept.js";
 import { findOrphanGoldens } from "../../src/golden/orphans.js";
+import { GoldenListing } from "../../src/golden/listing.js";
 import { findPending } from "../../src/golden/pending.js";
 import { writeAtomic } from "../../src/golden/store.js";
 
@@ -103,6 +104,29 @@ describe("checkGolden", () => {
     expect((await checkGolden(opts({ engine: "qemu" }))).status).toBe("mismatch");
     await checkGolden(opts({ actual: "new\n", update: true }));
     expect(await readFile(specific, "utf8")).toBe("# reason: the model has no qemu-io\nnew\n");
+  });
+});
+
+describe("GoldenListing", () => {
+  it("answers absence from one listing per directory, and leaves everything else to the read", async () => {
+    await writeAtomic(golden(), "a\nb\n");
+    const specific = path.join(root, "golden/reopen/detach.model.out");
+    await writeAtomic(specific, "# reason: the model has no qemu-io\na\nb\n");
+    const listing = new GoldenListing();
+    expect(listing.mayHold(specific)).toBe(true);
+    expect(listing.mayHold(path.join(root, "golden/reopen/detach.qemu.out"))).toBe(false);
+    expect(listing.mayHold(path.join(root, "golden/none/x.model.out"))).toBe(false);
+    // Not a directory: nothing is known, so the read decides.
+    expect(listing.mayHold(path.join(golden(), "x.model.out"))).toBe(true);
+    expect(await checkGolden(opts({ listing }))).toMatchObject({ status: "match", file: "golden/reopen/detach.model.out" });
+    expect(await checkGolden(opts({ listing, engine: "qemu" }))).toEqual({ status: "match", file: "golden/reopen/detach.out" });
+  });
+
+  it("is listed when first asked: a golden written before then is seen", async () => {
+    const listing = new GoldenListing();
+    await writeAtomic(golden(), "a\nb\n");
+    await writeAtomic(path.join(root, "golden/reopen/detach.model.out"), "# reason: r\nother\n");
+    expect((await checkGolden(opts({ listing }))).status).toBe("mismatch");
   });
 });
 

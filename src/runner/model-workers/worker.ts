@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { BlockcheckError } from "../../errors.js";
+import { GoldenListing } from "../../golden/listing.js";
 import { ModelEngine } from "../../engines/model/model-engine.js";
 import type { ScenarioInstance } from "../instance.js";
 import { loadScenarioFile } from "../load.js";
@@ -17,6 +18,8 @@ const init = workerData as WorkerInit;
 const post = (m: FromWorker) => port.postMessage(m);
 
 const instances: ScenarioInstance[] = [];
+// A worker serves one run: its listing of golden directories is the run's.
+const goldenListing = new GoldenListing();
 let stopped = false;
 
 port.on("message", (m: ToWorker) => {
@@ -54,6 +57,7 @@ async function run(keys: readonly number[]): Promise<void> {
     const results = await runInstance(inst, {
       ...init.options,
       engines: ["model"],
+      goldenListing,
       makeEngine: () => new ModelEngine(),
       deferRemoval: (removal) => void removals.push(removal.catch((error: unknown) => void (removalFailed ??= { error }))),
       onStart: (id) => post({ type: "start", id }),
