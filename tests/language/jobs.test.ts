@@ -119,7 +119,8 @@ describe("waiting for a job's status", () => {
     expect(after("job stream s0 top auto-finalize=off", "wait s0 concluded")).toEqual(["2:9 job 's0' dismisses itself: it does not stay 'concluded'"]);
     expect(after("job stream s0 top auto-finalize=off", "wait s0 ready")).toEqual(["2:9 a stream job never becomes ready"]);
     expect(after("job commit c0 top top-node=top", "wait c0 ready")).toEqual([]);
-    expect(after("job commit c0 top top-node=base", "wait c0 ready")).toEqual(["2:9 a commit job never becomes ready"]);
+    // A commit below the device is an active one when its top node has a writer (a writable export).
+    expect(after("job commit c0 top top-node=base", "wait c0 ready")).toEqual([]);
   });
 });
 
