@@ -8,13 +8,13 @@
  * Every job the monitor creates is alone in its transaction, so the transaction walks visit one
  * job; they are kept because the order of their steps (and so of the events) is QEMU's.
  */
+import { strerror } from "../data/io-error.js";
 import { qemuAssert } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { Job, JobTxn } from "./job.js";
 
-/** -ECANCELED and its strerror(), the error a cancelled job reports. */
+/** The error a cancelled job fails with. */
 const ECANCELED = 125;
-const ERRNO_TEXT: Readonly<Record<number, string>> = { [ECANCELED]: "Operation canceled", 1: "Operation not permitted", 5: "Input/output error", 22: "Invalid argument" };
 
 /** `job_exit`: the main loop takes over from the returned coroutine. */
 export function jobExit(job: Job): void {
@@ -32,11 +32,14 @@ function completed(job: Job): void {
   else completedTxnSuccess(job);
 }
 
-/** `job_update_rc_locked`: a cancelled job fails with -ECANCELED; a failing job is aborting. */
+/**
+ * `job_update_rc_locked`: a cancelled job fails with -ECANCELED; a failing job is aborting. Its
+ * error is strerror() of whatever errno the job ended with: a blkdebug rule can inject any.
+ */
 function updateRc(job: Job): void {
   if (!job.ret && job.isCancelled()) job.ret = -ECANCELED;
   if (job.ret) {
-    job.err ??= ERRNO_TEXT[-job.ret] ?? `Unknown error ${-job.ret}`;
+    job.err ??= strerror(-job.ret);
     job.transition("aborting");
   }
 }
