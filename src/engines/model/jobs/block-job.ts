@@ -8,20 +8,26 @@ import type { BdsNode, Child, JobParent } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
-import { Errno, IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { Errno, IoError } from "../data/io-error.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import { checkNewJobId, Job, type JobDriver, type JobFlags } from "./job.js";
 import { jobEarlyFail } from "./job-finish.js";
 import { BLOCK_JOB_SLICE_TIME_NS, RateLimit } from "./ratelimit.js";
 
+/** BlockDeviceIoStatus. */
+export type BlockDeviceIoStatus = "ok" | "failed" | "nospace";
+
+/** BlockErrorAction: what a job does about a failed request. */
+export type BlockErrorAction = "report" | "ignore" | "stop";
+
 export class BlockJob extends Job implements JobParent {
   /** job->nodes: the job's edges, oldest first (QEMU prepends, and walks it newest first). */
   readonly nodes: Child[] = [];
   speed = 0;
   readonly limit = new RateLimit();
-  /** BlockDeviceIoStatus; the model has no I/O errors. */
-  readonly iostatus = "ok";
+  /** BlockDeviceIoStatus: set by an error that stopped the job, until the user resumes it. */
+  iostatus: BlockDeviceIoStatus = "ok";
   /** job->blocker: "block device is in use by block job: <type>". */
   readonly blockerReason: string;
   /** The BlockdevOnError policies (JobFlags); undefined: report. */
@@ -54,19 +60,24 @@ export class BlockJob extends Job implements JobParent {
   }
 
   /**
-   * `block_job_error_action` under the job's policy for the direction that failed: `report`
-   * (the default, and `enospc`/`auto` for any error but ENOSPC) sends BLOCK_JOB_ERROR unless the
-   * job is cancelled, and the caller ends with `ret` (-errno). `stop` pauses the job for the user
-   * and `ignore` goes on past the error, with retries the model does not follow: refused.
+   * `block_job_error_action` under the job's policy for the direction that failed (`enospc` and
+   * `auto` stop on ENOSPC and report anything else), announced with BLOCK_JOB_ERROR unless the job
+   * is cancelled. `stop` pauses the job as the user would (a user's resume lets it go on and retry)
+   * and records the error in its io-status; what `report` and `ignore` mean is the caller's.
    */
-  errorAction(isRead: boolean, ret: number): number {
+  errorAction(isRead: boolean, ret: number): BlockErrorAction {
     const policy = (isRead ? this.onSourceError : this.onTargetError) ?? "report";
-    const action = policy === "enospc" || policy === "auto" ? (ret === -Errno.ENOSPC ? "stop" : "report") : policy;
-    if (action !== "report") {
-      throw new ModelIoUnsupportedError(`a ${this.jobType} job's ${action === "stop" ? "stop" : "ignore"} action on an I/O error (on-error policy '${policy}': QEMU ${action === "stop" ? "pauses the job for the user" : "goes on and retries"})`);
+    const action: BlockErrorAction = policy === "enospc" || policy === "auto" ? (ret === -Errno.ENOSPC ? "stop" : "report") : (policy as BlockErrorAction);
+    if (!this.isCancelled()) this.state.emit("BLOCK_JOB_ERROR", { device: this.id, operation: isRead ? "read" : "write", action });
+    if (action === "stop") {
+      if (!this.userPaused) {
+        this.pause();
+        this.userPaused = true;
+      }
+      // block_job_iostatus_set_err: the first error is the one kept.
+      if (this.iostatus === "ok") this.iostatus = ret === -Errno.ENOSPC ? "nospace" : "failed";
     }
-    if (!this.isCancelled()) this.state.emit("BLOCK_JOB_ERROR", { device: this.id, operation: isRead ? "read" : "write", action: "report" });
-    return ret;
+    return action;
   }
 
   /** `child_job_drained_begin`. */
@@ -163,8 +174,10 @@ export class BlockJob extends Job implements JobParent {
 /** The JobDriver hooks every block job type shares (`block_job_free`, `block_job_user_resume`). */
 export const BLOCK_JOB_DRIVER_DEFAULTS = {
   free: (job: BlockJob) => job.removeAllBdrv(),
-  // block_job_iostatus_reset: the model's io-status is always ok.
-  userResume: (_job: BlockJob) => {},
+  // block_job_iostatus_reset: the error that stopped the job is forgotten.
+  userResume: (job: BlockJob) => {
+    job.iostatus = "ok";
+  },
 };
 
 /** What `block_job_create` needs. */

@@ -73,7 +73,12 @@ function* commitRun(s: CommitJob): Coroutine<number> {
         inSource = false;
         bdrvPwritev(s.state, baseBs, offset, data);
       });
-      if (ret < 0) return s.errorAction(inSource, ret);
+      if (ret < 0) {
+        if (s.errorAction(inSource, ret) === "report") return ret;
+        // Stopped or ignored: the same chunk again (after the user's resume, when stopped).
+        n = 0;
+        continue;
+      }
     }
     s.progressUpdate(n);
     delayNs = status.allocated ? s.ratelimitDelay(n) : 0;

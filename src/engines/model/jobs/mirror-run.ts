@@ -77,7 +77,7 @@ function* mirrorDirtyInit(s: MirrorJob): Coroutine<number> {
       const bytes = Math.min(s.bdevLength - offset, step);
       yield* mirrorThrottle(s);
       if (s.isCancelled()) return 0;
-      const ret = mirrorCoZero(s, offset, bytes);
+      const { ret } = mirrorCoZero(s, offset, bytes);
       if (ret < 0) return ret;
       offset += bytes;
     }
@@ -95,10 +95,29 @@ function* mirrorDirtyInit(s: MirrorJob): Coroutine<number> {
 
 type MirrorMethod = "copy" | "zero" | "discard";
 
+/** How a request of mirror_perform ended: `ret` < 0 ends the job; a failed one is no progress. */
+interface RequestOutcome {
+  failed: boolean;
+  ret: number;
+}
+
+const DONE: RequestOutcome = { failed: false, ret: 0 };
+
 /** `mirror_co_zero`: zeros into the target, unmapping them where `unmap` lets it. */
-function mirrorCoZero(s: MirrorJob, offset: number, bytes: number): number {
+function mirrorCoZero(s: MirrorJob, offset: number, bytes: number): RequestOutcome {
   const ret = catchIoError(() => blkPwriteZeroes(s.state, s.targetBs(), offset, bytes, s.unmap ? BDRV_REQ_MAY_UNMAP : 0));
-  return ret < 0 ? s.errorAction(false, ret) : 0;
+  return ret < 0 ? { failed: true, ret: requestFailed(s, false, offset, bytes, ret) } : DONE;
+}
+
+/**
+ * `mirror_read_complete` and `mirror_write_complete` of a failed request: its range is dirty
+ * again, and the job's error policy decides. Returns `ret` when the job is to end with it
+ * (report), 0 when the range waits for a later iteration (stop, ignore).
+ */
+function requestFailed(s: MirrorJob, isRead: boolean, offset: number, bytes: number, ret: number): number {
+  s.dirty.set(offset, bytes);
+  s.activelySynced = false;
+  return s.errorAction(isRead, ret) === "report" ? ret : 0;
 }
 
 /** A copy whose read went to the thread pool: its write waits for the read's completion. */
@@ -111,9 +130,9 @@ interface PendingCopy {
  * `mirror_perform` of one request: a copy reads the source below mirror_top and writes the
  * target (`mirror_co_read`, `mirror_read_complete`), a zero or discard only touches the target.
  * A read from a host file completes later (its write is queued in `pending`), any other at once.
- * A failed request ends the job with its error (on-error report), read or write as it failed.
+ * A failed request is dirty again, and ends the job with its error under the `report` policy.
  */
-function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: MirrorMethod, readsHostFile: boolean, pending: PendingCopy[]): number {
+function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: MirrorMethod, readsHostFile: boolean, pending: PendingCopy[]): RequestOutcome {
   if (method === "zero") return mirrorCoZero(s, offset, bytes);
   let isRead = method === "copy";
   const ret = catchIoError(() => {
@@ -129,7 +148,7 @@ function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: Mirr
     isRead = false;
     bdrvPwritev(s.state, s.targetBs(), offset, data);
   });
-  return ret < 0 ? s.errorAction(isRead, ret) : 0;
+  return ret < 0 ? { failed: true, ret: requestFailed(s, isRead, offset, bytes, ret) } : DONE;
 }
 
 /**
@@ -145,8 +164,8 @@ function completeCopies(s: MirrorJob, pending: PendingCopy[]): number {
   for (const op of pending.reverse()) {
     const ret = catchIoError(() => bdrvPwritev(s.state, s.targetBs(), op.offset, op.data));
     if (ret < 0) {
-      const action = s.errorAction(false, ret);
-      if (first === 0) first = action;
+      const reported = requestFailed(s, false, op.offset, op.data.length, ret);
+      if (first === 0) first = reported;
       continue;
     }
     s.progressUpdate(op.data.length);
@@ -181,10 +200,10 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
     else if (!status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
     ioBytes = Math.min(ioBytes, s.bdevLength - offset);
     const queued = pending.length;
-    const ret = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
-    if (ret < 0) return ret;
+    const outcome = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
+    if (outcome.ret < 0) return outcome.ret;
     // A copy whose write waits for its read counts when the write is done (completeCopies).
-    if (pending.length === queued) s.progressUpdate(ioBytes);
+    if (pending.length === queued && !outcome.failed) s.progressUpdate(ioBytes);
     s.targetWritten = true;
     const acct = method !== "copy" && writeZeroesOk ? 0 : ioBytes;
     offset += ioBytes;
@@ -235,7 +254,8 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
       s.progressSetRemaining(cnt);
       let delayNs = 0;
       const delta = s.state.loop.nowNs - s.lastPauseNs;
-      if (delta < BLOCK_JOB_SLICE_TIME_NS && cnt !== 0) {
+      // A job that an error stopped copies nothing until the user resumes it.
+      if (delta < BLOCK_JOB_SLICE_TIME_NS && cnt !== 0 && s.iostatus === "ok") {
         delayNs = yield* mirrorIteration(s);
         // A request failed (s->ret): the job ends with its error.
         if (delayNs < 0) {

@@ -97,8 +97,8 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
   /**
    * `do_sync_target_write`: a write that passed through the filter, to the target too. Unaligned
    * ends in chunks the job will copy anyway (dirty) are left to it; the chunks the write covers are
-   * clean from then on. A failed target write makes them dirty again and fails the job (on-error
-   * report), but not the write.
+   * clean from then on. A failed target write makes them dirty again and fails the job under the
+   * `report` policy, but not the write.
    */
   syncTargetWrite(method: MirrorMethod, offset: number, bytes: number, data: Data | null, flags: number): void {
     const g = this.granularity;
@@ -131,8 +131,7 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
     const start = Math.floor(offset / g) * g;
     this.dirty.set(start, Math.min(Math.ceil((offset + bytes) / g) * g, this.dirty.size) - start);
     this.activelySynced = false;
-    this.errorAction(false, ret);
-    if (!this.ret) this.ret = ret;
+    if (this.errorAction(false, ret) === "report" && !this.ret) this.ret = ret;
   }
 
   /** `job_transition_to_ready`: status ready, and BLOCK_JOB_READY. */

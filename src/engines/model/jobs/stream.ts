@@ -49,7 +49,11 @@ export class StreamJob extends BlockJob {
   bsReadOnly = false;
 }
 
-/** `stream_run`: chunk by chunk, copy up what the chain below holds. */
+/**
+ * `stream_run`: chunk by chunk, copy up what the chain below holds. A failed chunk stopped by the
+ * error policy is tried again once the job is resumed; one ignored is passed over, and the job
+ * still fails with the first such error at the end, keeping its backing file.
+ */
 function* streamRun(s: StreamJob): Coroutine<number> {
   const unfiltered = skipFilters(s.targetBs)!;
   // Nothing to stream.
@@ -58,6 +62,7 @@ function* streamRun(s: StreamJob): Coroutine<number> {
   s.progressSetRemaining(len);
   let delayNs = 0;
   let n = 0;
+  let error = 0;
   for (let offset = 0; offset < len; offset += n) {
     yield* s.sleepNs(delayNs);
     if (s.isCancelled()) break;
@@ -74,12 +79,21 @@ function* streamRun(s: StreamJob): Coroutine<number> {
     }
     if (copy) {
       const ret = streamPopulate(s, offset, n);
-      if (ret < 0) return s.errorAction(true, ret);
+      if (ret < 0) {
+        const action = s.errorAction(true, ret);
+        if (action === "stop") {
+          // The same chunk again, after the same delay as before.
+          n = 0;
+          continue;
+        }
+        if (error === 0) error = ret;
+        if (action === "report") break;
+      }
     }
     s.progressUpdate(n);
     delayNs = copy ? s.ratelimitDelay(n) : 0;
   }
-  return 0;
+  return error;
 }
 
 /**
