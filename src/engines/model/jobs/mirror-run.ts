@@ -117,7 +117,9 @@ function mirrorCoZero(s: MirrorJob, offset: number, bytes: number): RequestOutco
 function requestFailed(s: MirrorJob, isRead: boolean, offset: number, bytes: number, ret: number): number {
   s.dirty.set(offset, bytes);
   s.activelySynced = false;
-  return s.errorAction(isRead, ret) === "report" ? ret : 0;
+  if (s.errorAction(isRead, ret) !== "report") return 0;
+  if (s.requestRet >= 0) s.requestRet = ret;
+  return ret;
 }
 
 /** A copy whose read went to the thread pool: its write waits for the read's completion. */
@@ -245,6 +247,11 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
       if (ret < 0 || s.isCancelled()) break run;
     }
     for (;;) {
+      // A request failed since the last turn (a write the filter copied to the target).
+      if (s.requestRet < 0) {
+        ret = s.requestRet;
+        break run;
+      }
       yield* s.pausePoint();
       if (s.isCancelled()) {
         ret = 0;

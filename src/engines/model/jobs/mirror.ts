@@ -64,6 +64,12 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
   sourceDrained = false;
   /** The job wrote to the target since its last flush (the target's write_gen moved on). */
   targetWritten = false;
+  /**
+   * s->ret, not job->ret: the first error a request reported under the `report` policy. A write
+   * that the filter copied to the target sets it outside the job's coroutine, which ends with it at
+   * the top of its next turn.
+   */
+  requestRet = 0;
 
   /**
    * mirror_run (blockdev-mirror, active commit) is still running when the poll looks: the same
@@ -91,7 +97,7 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
 
   /** `copy_to_target` of bdrv_mirror_top_do_write. */
   copiesWrites(): boolean {
-    return this.ret >= 0 && !this.isCancelled() && this.copyMode === "write-blocking";
+    return this.requestRet >= 0 && !this.isCancelled() && this.copyMode === "write-blocking";
   }
 
   /**
@@ -131,7 +137,7 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
     const start = Math.floor(offset / g) * g;
     this.dirty.set(start, Math.min(Math.ceil((offset + bytes) / g) * g, this.dirty.size) - start);
     this.activelySynced = false;
-    if (this.errorAction(false, ret) === "report" && !this.ret) this.ret = ret;
+    if (this.errorAction(false, ret) === "report" && !this.requestRet) this.requestRet = ret;
   }
 
   /** `job_transition_to_ready`: status ready, and BLOCK_JOB_READY. */
