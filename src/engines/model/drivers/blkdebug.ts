@@ -16,7 +16,7 @@ import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import { blkdebugEvents, readBlkdebugConfig } from "./blkdebug-config.js";
 import { type BlkdebugIoType, BlkdebugRules } from "./blkdebug-rules.js";
 import type { DriverDef } from "./driver.js";
-import { FILTER_IO } from "./filter.js";
+import { FILTER_IO, filteredSupportsZeroUnmap } from "./filter.js";
 
 /** error_setv's `assert(*errp == NULL)` in Debian's 7.2.22 build (util/error.c). */
 const ERROR_SETV: QemuSourceLine = { file: "../../util/error.c", line: 59, func: "error_setv" };
@@ -100,6 +100,7 @@ export const blkdebugDriver: DriverDef = {
   supportsBacking: false,
   mutableOpts: [],
   strongOpts: ["config", "inject-error.", "set-state.", "align", "max-transfer", "opt-write-zero", "max-write-zero", "opt-discard", "max-discard"],
+  supportsZeroUnmap: filteredSupportsZeroUnmap,
 
   /**
    * `blkdebug_open`: the rules (config file, then options) are read before the image is opened. An

@@ -5,11 +5,12 @@ import { filteredChild } from "../graph.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
-import { FILTER_DEFAULTS, FILTER_IO, filteredLength, openFilteredFile } from "./filter.js";
+import { FILTER_DEFAULTS, FILTER_IO, filteredLength, filteredSupportsZeroUnmap, openFilteredFile } from "./filter.js";
 
 export const compressDriver: DriverDef = {
   ...FILTER_DEFAULTS,
   ...FILTER_IO,
+  supportsZeroUnmap: filteredSupportsZeroUnmap,
   name: "compress",
   compressesWrites: true,
   getLength: filteredLength,

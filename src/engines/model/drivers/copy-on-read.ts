@@ -17,7 +17,7 @@ import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRI
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef } from "./driver.js";
-import { FILTER_DEFAULTS, FILTER_IO, filteredLength, openFilteredFile, passCompressed } from "./filter.js";
+import { FILTER_DEFAULTS, FILTER_IO, filteredLength, filteredSupportsZeroUnmap, openFilteredFile, passCompressed } from "./filter.js";
 
 const PASSTHROUGH = BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_RESIZE;
 
@@ -36,6 +36,7 @@ function filteredChildOf(node: BdsNode): BdsNode {
 export const copyOnReadDriver: DriverDef = {
   ...FILTER_DEFAULTS,
   ...FILTER_IO,
+  supportsZeroUnmap: filteredSupportsZeroUnmap,
   pwritevCompressed: passCompressed,
   name: "copy-on-read",
   /**

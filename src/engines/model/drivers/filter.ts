@@ -53,6 +53,16 @@ export const FILTER_IO = {
   },
 } as const satisfies Partial<DriverDef>;
 
+/**
+ * `bs->supported_zero_flags` of a filter that takes BDRV_REQ_MAY_UNMAP from its filtered child at
+ * open (blkdebug, copy-on-read, compress, throttle): zeros written through it may be unmapped, and
+ * a mirror may zero a target under it by unmapping, when they may below it.
+ */
+export function filteredSupportsZeroUnmap(node: BdsNode): boolean {
+  const child = filteredChild(node);
+  return child ? (child.bs.driver.supportsZeroUnmap?.(child.bs) ?? false) : false;
+}
+
 /** `.bdrv_co_pwritev_compressed` of a filter that passes compressed writes on (throttle, copy-on-read). */
 export const passCompressed: NonNullable<DriverDef["pwritevCompressed"]> = (host, node, offset, data) => {
   bdrvPwritev(host, filtered(node), offset, data, BDRV_REQ_WRITE_COMPRESSED);

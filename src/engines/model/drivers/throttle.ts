@@ -4,7 +4,7 @@ import { OpaqueSlot } from "../opaque.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef, DriverHost } from "./driver.js";
-import { FILTER_DEFAULTS, FILTER_IO, openFilteredFile, passCompressed } from "./filter.js";
+import { FILTER_DEFAULTS, FILTER_IO, filteredSupportsZeroUnmap, openFilteredFile, passCompressed } from "./filter.js";
 
 /** The group the node is registered with (ThrottleGroupMember), or the one a reopen staged. */
 interface ThrottleState {
@@ -25,6 +25,7 @@ export const throttleDriver: DriverDef = {
   // throttle_co_*: requests wait for the group's limits, then go on unchanged; the model does not
   // make them wait (its I/O takes no time).
   ...FILTER_IO,
+  supportsZeroUnmap: filteredSupportsZeroUnmap,
   pwritevCompressed: passCompressed,
   name: "throttle",
 
