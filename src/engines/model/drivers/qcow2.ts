@@ -84,7 +84,10 @@ function staleDataFile(node: BdsNode, what: string, dangles: "null" | "freed" | 
 function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
   const st = slot.get(node);
   const file = childNamed(node, "file")!.bs;
-  st.image ??= new Qcow2Image(host, file);
+  if (!st.image) {
+    st.image = new Qcow2Image(host, file);
+    st.image.configureL2Cache(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize);
+  }
   st.image.file = file;
   const dataFile = st.header.externalDataFile ? childNamed(node, "data-file")?.bs : undefined;
   const dangles = dataFileDangles(node, st);
@@ -221,6 +224,7 @@ export const qcow2Driver: DriverDef = {
     const { header, image } = openImage(ctx.host, ctx.node, file.bs);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
+    image?.configureL2Cache(runtime.l2CacheEntries, runtime.l2CacheEntrySize);
     // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which
     // ends in qcow2_mark_clean; the model's refcounts are always exact, so there is nothing to fix.
     if (image?.dirty && !ctx.node.readOnly) image.markClean();
@@ -262,7 +266,7 @@ export const qcow2Driver: DriverDef = {
   reopenCommit(rs) {
     const st = slot.get(rs.bs);
     st.runtime = reopenSlot.get(rs);
-    st.image?.dropCaches();
+    st.image?.dropCaches(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize);
     if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
     rs.opaque = null;
   },

@@ -3,11 +3,11 @@
  * and change it: the L1 table, L2 tables, refcount table and blocks, and the allocator's cursors
  * (`free_cluster_index`, `free_byte_offset`). The header, L1 and refcount tables are read when the
  * node opens (qcow2_do_open), L2 tables and refcount blocks when first needed, all through the
- * node's `file` child. A changed L2 table stays in the cache until it is written back (writeCaches:
- * at a flush, or when a new table is allocated), as QEMU's does; the L1 table and refcount blocks
- * are written at once (QEMU caches refcount blocks too: the bytes that end up in the image are the
- * same, and in between only the refcount block's bytes differ, and its allocation where a change is
- * the first in one of its 4 KiB blocks).
+ * node's `file` child. A changed L2 slice stays in the cache until it is written back (writeCaches:
+ * at a flush, or when a new table is allocated; evicted from a full cache), as QEMU's does
+ * (qcow2-cache.ts); the L1 table and refcount blocks are written at once (QEMU caches refcount
+ * blocks too: the bytes that end up in the image are the same, and in between only the refcount
+ * block's bytes differ, and its allocation where a change is the first in one of its 4 KiB blocks).
  * Allocation follows QEMU's order exactly, so the model's images are laid out as QEMU's are.
  *
  * Like QEMU's in-memory state, the tables stay with the node when a reopen gives it another
@@ -21,12 +21,15 @@ import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js
 import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { clusterType, entryOffset, L1E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
+import { Qcow2CacheSlots } from "./qcow2-cache.js";
 import { type MetadataIo, Qcow2Refcounts } from "./qcow2-refcount.js";
 
 /** Incompatible feature bits the model's data path cannot follow: compression type, extended L2. */
 const UNSUPPORTED_INCOMPATIBLE = (1n << 3n) | (1n << 4n);
 /** QCOW2_INCOMPAT_DIRTY. */
 const INCOMPAT_DIRTY = 1n;
+/** MIN_L2_CACHE_SIZE: the fewest entries qcow2_update_options_prepare gives the L2 cache. */
+const MIN_L2_CACHE_ENTRIES = 2;
 
 /**
  * The refcount table: block offsets by index, 0 where none is allocated. A fresh image's table is a
@@ -144,9 +147,13 @@ export class Qcow2Image {
   readonly l1Offset: number;
   readonly l1: bigint[];
   readonly refcounts: Qcow2Refcounts;
+  /** Every L2 table read or made: what QEMU holds in its cache, or wrote back and could read again. */
   readonly #l2 = new Map<number, L2Table>();
-  /** L2 tables changed in the cache and not yet written back, in the order they were first changed. */
-  readonly #dirtyL2 = new Set<number>();
+  /**
+   * Which L2 slices QEMU's cache holds and which of them are dirty, as the runtime options size it
+   * (configureL2Cache); until then, one table per entry and room for every table.
+   */
+  #l2Cache: Qcow2CacheSlots;
   /** s->incompatible_features as read at open; only the dirty bit changes at run time. */
   #incompatibleFeatures: bigint;
 
@@ -194,9 +201,52 @@ export class Qcow2Image {
       read: (offset, bytes) => this.read(offset, bytes),
       write: (offset, data) => this.write(offset, data),
       discard: (offset, bytes) => this.#discardBelow(this.file, offset, bytes),
-      forget: (offset) => this.#l2.delete(offset),
+      forget: (offset) => this.#forgetL2(offset),
     };
     this.refcounts = new Qcow2Refcounts(io, this.clusterBits, refcountOrder, refTableOffset, table);
+    this.#l2Cache = new Qcow2CacheSlots(Math.max(MIN_L2_CACHE_ENTRIES, this.l1Size), this.clusterSize);
+  }
+
+  /**
+   * The L2 cache `qcow2_update_options_prepare` makes from the runtime options: `entries` slices
+   * of `entrySize` bytes. A new cache is empty; what the old one held dirty is written first
+   * (dropCaches), so only an unused image takes one without writing.
+   */
+  configureL2Cache(entries: number, entrySize: number): void {
+    this.#l2Cache = new Qcow2CacheSlots(entries, entrySize);
+  }
+
+  get #sliceSize(): number {
+    return this.#l2Cache.tableSize;
+  }
+
+  /** The offset of the slice holding entry `index` of the table at `l2Offset`. */
+  #sliceOf(l2Offset: number, index: number): number {
+    const perSlice = this.#sliceSize / 8;
+    return l2Offset + Math.floor(index / perSlice) * this.#sliceSize;
+  }
+
+  /** The L2 cache takes the slice (qcow2_cache_get and put): a miss may write another one back. */
+  #useSlice(slice: number): void {
+    this.#l2Cache.use(slice, (o) => this.#writeSlice(o));
+  }
+
+  /** `qcow2_cache_entry_flush` of an L2 slice: its entries as the cache holds them, one write. */
+  #writeSlice(slice: number): void {
+    const l2Offset = this.startOfCluster(slice);
+    const table = this.#l2.get(l2Offset)!;
+    const first = (slice - l2Offset) / 8;
+    const count = this.#sliceSize / 8;
+    const buf = Buffer.alloc(this.#sliceSize);
+    for (let i = 0; i < count; i++) if (table[first + i]) buf.writeBigUInt64BE(table[first + i]!, i * 8);
+    this.write(slice, Data.bytes(buf));
+  }
+
+  /** A freed cluster held an L2 table: its slices leave the cache unwritten (qcow2_cache_discard). */
+  #forgetL2(offset: number): void {
+    if (!this.#l2.has(offset)) return;
+    this.#l2Cache.discard(offset, this.clusterSize);
+    this.#l2.delete(offset);
   }
 
   read(offset: number, bytes: number): Buffer {
@@ -249,24 +299,20 @@ export class Qcow2Image {
    */
   setL2Entry(l2Offset: number, index: number, entry: bigint): void {
     const table = this.l2Table(l2Offset);
+    const slice = this.#sliceOf(l2Offset, index);
+    this.#useSlice(slice);
     table[index] = entry;
-    this.#dirtyL2.add(l2Offset);
+    this.#l2Cache.markDirty(slice);
   }
 
   /**
    * `qcow2_cache_write` of the L2 table cache (by `qcow2_write_caches` at a flush, and by
-   * `l2_allocate`): every dirty table, whole (the default cache entry is the cluster), which
-   * matters when its first, all-zero write was a hole punched past the end of the file
-   * (detect-zeroes=unmap below). Refcount blocks are written, whole, as they change.
+   * `l2_allocate`): every dirty slice, whole (by default the whole table), in the order of the
+   * cache's entries, which matters when a first, all-zero write was a hole punched past the end of
+   * the file (detect-zeroes=unmap below). Refcount blocks are written, whole, as they change.
    */
   writeCaches(): void {
-    for (const l2Offset of this.#dirtyL2) {
-      const table = this.#l2.get(l2Offset)!;
-      const buf = Buffer.alloc(table.length * 8);
-      for (let i = 0; i < table.length; i++) if (table[i]) buf.writeBigUInt64BE(table[i]!, i * 8);
-      this.write(l2Offset, Data.bytes(buf));
-    }
-    this.#dirtyL2.clear();
+    this.#l2Cache.writeAll((o) => this.#writeSlice(o));
   }
 
   /** QCOW2_INCOMPAT_DIRTY: the refcounts on disk are not to be trusted (what qemu-io's `info` and query-named-block-nodes call dirty). */
@@ -332,7 +378,10 @@ export class Qcow2Image {
     if (l1Index >= this.l1Size) return null;
     const l2Offset = Number(this.l1[l1Index]! & L1E_OFFSET_MASK);
     if (!l2Offset) return null;
-    return { l2Offset, table: this.l2Table(l2Offset), index: this.l2Index(guest) };
+    const table = this.l2Table(l2Offset);
+    const index = this.l2Index(guest);
+    this.#useSlice(this.#sliceOf(l2Offset, index));
+    return { l2Offset, table, index };
   }
 
   /** `get_cluster_table`: like findTable, but an L2 table is allocated where there is none. */
@@ -356,7 +405,11 @@ export class Qcow2Image {
     const l2Offset = this.allocClusters(this.l2Size * 8);
     if (l2Offset === 0) ioFail(Errno.EIO);
     this.#l2.set(l2Offset, new BigUint64Array(this.l2Size));
-    this.#dirtyL2.add(l2Offset);
+    // Each slice of the new table takes a cache entry (qcow2_cache_get_empty), zeroed and dirty.
+    for (let slice = l2Offset; slice < l2Offset + this.clusterSize; slice += this.#sliceSize) {
+      this.#useSlice(slice);
+      this.#l2Cache.markDirty(slice);
+    }
     this.writeCaches();
     this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
   }
@@ -366,10 +419,11 @@ export class Qcow2Image {
    * ones, so those tables are read again, from whatever `file` is then; the L1 and refcount tables
    * stay as they were read at open.
    */
-  dropCaches(): void {
+  dropCaches(l2Entries: number, l2EntrySize: number): void {
     // The reopen flushed the node first; nothing dirty is lost.
     this.writeCaches();
     this.#l2.clear();
+    this.configureL2Cache(l2Entries, l2EntrySize);
     this.refcounts.dropCache();
   }
 
