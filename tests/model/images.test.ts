@@ -67,6 +67,21 @@ describe("writeImage and readImageInfo", () => {
     );
   });
 
+  it("leaves an empty file where qemu-img is refused only after the protocol created it, and none where it is refused before", () => {
+    make("old", { format: "raw", size: 65536 });
+    const opts = (...kv: string[]) => kv.map((o) => o.split("=") as [string, string]);
+    expect(() => make("old", { format: "vdi", size: 3 << 20, createOptions: opts("preallocation=metadata") })).toThrow("Unsupported preallocation mode: metadata");
+    expect(statSync(at("old")).size).toBe(0);
+    expect(() => make("a.vpc", { format: "vpc", size: 1 << 20, createOptions: opts("subformat=bogus") })).toThrow("Parameter 'subformat' does not accept value 'bogus'");
+    expect(() => make("d.qed", { format: "qed", size: 1 << 20, createOptions: opts("table_size=1k") })).toThrow("Parameter 'table-size' expects integer");
+    for (const name of ["a.vpc", "d.qed"]) expect(statSync(at(name)).size, name).toBe(0);
+    expect(() => make("g.vdi", { format: "vdi", size: 1 << 20, createOptions: opts("preallocation=bogus") })).toThrow("invalid parameter value: bogus");
+    expect(() => make("h.qed", { format: "qed", size: 1 << 20, createOptions: opts("table_size=x") })).toThrow("Parameter 'table_size' expects a non-negative number");
+    for (const name of ["g.vdi", "h.qed"]) expect(() => statSync(at(name)), name).toThrow();
+    make("j.qed", { format: "qed", size: 1 << 20, createOptions: opts("cluster_size=0x10000", "table_size=0x2") });
+    expect(statSync(at("j.qed")).size).toBeGreaterThan(0);
+  });
+
   it("reads version 2 headers", () => {
     const h = Buffer.alloc(512);
     h.writeUInt32BE(0x514649fb, 0);

@@ -34,3 +34,10 @@ export class ImageSpecError extends ImageCreateError {
     super("E_IMAGE_SPEC", message);
   }
 }
+
+/**
+ * A refusal the format's driver makes only after it had the protocol create the file
+ * (`bdrv_co_create_file`: the file is made and cut to nothing first): qemu-img fails, and leaves
+ * that empty file behind, in place of whatever the path held.
+ */
+export class ImageRefusedAfterCreateError extends ImageSpecError {}

@@ -66,6 +66,8 @@ export function luksImage(spec: ImageSpec, _size: number): ImageLayout {
   if (!cipher) throw new ImageSpecError(`the model does not create luks images with cipher-alg '${cipherAlg}'`);
   if (!HASHES.includes(hash)) throw new ImageSpecError(`the model does not create luks images with hash-alg '${hash}'`);
   const keySecret = opts.get("key-secret");
+  // qcrypto_block_luks_create refuses this (and what follows) once the file is created, but
+  // block_crypto_co_create_opts_luks then deletes the file: no file is left, as when nothing began.
   if (keySecret === undefined) throw new ImageSpecError("Parameter 'key-secret' is required for cipher");
   const password = Buffer.from(lookupPassword(spec, keySecret), "utf8");
 

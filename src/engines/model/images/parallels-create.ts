@@ -4,7 +4,7 @@
  * (where the data starts). qemu-img rounds the size and the cluster size up to whole sectors.
  */
 import type { ImageSpec } from "../../engine.js";
-import { ImageSpecError } from "./image-errors.js";
+import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import {
   batEntryOff,
@@ -35,8 +35,9 @@ export function parallelsImage(spec: ImageSpec, size: number): ImageLayout {
   // Silently rounded up to whole sectors (parallels_co_create_opts); then the sanity checks.
   clusterSize = ((clusterSize + 511n) / 512n) * 512n;
   const total = BigInt(size);
-  if (clusterSize >= INT64_MAX / IMAGE_FACTOR) throw new ImageSpecError("Cluster size is too large");
-  if (total >= IMAGE_FACTOR * clusterSize) throw new ImageSpecError("Image size is too large for this cluster size");
+  // parallels_co_create checks, once the file is there.
+  if (clusterSize >= INT64_MAX / IMAGE_FACTOR) throw new ImageRefusedAfterCreateError("Cluster size is too large");
+  if (total >= IMAGE_FACTOR * clusterSize) throw new ImageRefusedAfterCreateError("Image size is too large for this cluster size");
   const cl = Number(clusterSize);
   const batEntries = Math.ceil(size / cl);
   const batSectors = (Math.ceil(batEntryOff(batEntries) / cl) * cl) / 512;

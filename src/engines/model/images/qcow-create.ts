@@ -5,7 +5,7 @@
  * tables 32 KiB, without one 4 KiB each.
  */
 import type { ImageSpec } from "../../engine.js";
-import { ImageSpecError } from "./image-errors.js";
+import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import { QCOW_CRYPT_NONE, QCOW_HEADER_SIZE, QCOW_MAGIC, QCOW_VERSION, serializeQcowHeader } from "./qcow-format.js";
 
@@ -13,7 +13,8 @@ import { QCOW_CRYPT_NONE, QCOW_HEADER_SIZE, QCOW_MAGIC, QCOW_VERSION, serializeQ
 export function qcowImage(spec: ImageSpec, size: number): ImageLayout {
   if (spec.dataFile !== undefined) throw new ImageSpecError("Invalid parameter 'data_file'");
   for (const [key] of spec.createOptions ?? []) throw new ImageSpecError(`Invalid parameter '${key}'`);
-  if (size === 0) throw new ImageSpecError("Image size is too small, cannot be zero length");
+  // qcow_co_create checks, once the file is there.
+  if (size === 0) throw new ImageRefusedAfterCreateError("Image size is too small, cannot be zero length");
   const backing = spec.backingFile !== undefined ? Buffer.from(spec.backingFile, "utf8") : undefined;
   // Small clusters under a backing file avoid copying unmodified sectors.
   const [clusterBits, l2Bits] = backing ? [9, 12] : [12, 9];

@@ -4,7 +4,7 @@
  * L1 table in the second cluster are written; the file ends where the L1 table ends.
  */
 import type { ImageSpec } from "../../engine.js";
-import { ImageSpecError } from "./image-errors.js";
+import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import {
   QED_DEFAULT_CLUSTER_SIZE,
@@ -28,13 +28,15 @@ import {
 export const QED_CREATE_OPTIONS = ["cluster_size", "table_size"] as const;
 
 /**
- * A size option as qemu-img parses it (`qemu_strtosz`): bytes with an optional B/k/M/G/T/P/E
- * suffix. A fraction ("1.5k"), which qemu_strtosz also takes, is refused as a limit of the model.
+ * A size option as qemu-img parses it (`qemu_strtosz`): bytes, decimal with an optional
+ * B/k/M/G/T/P/E suffix or hexadecimal without one. A fraction ("1.5k"), and a suffix after
+ * hexadecimal digits (which 7.2 takes with a deprecation warning printed at each parse), are refused
+ * as limits of the model.
  */
 export function parseSizeOption(format: string, key: string, value: string): bigint {
-  const m = /^(\d+)([bkmgtpe]?)$/i.exec(value);
+  const m = /^(\d+)([bkmgtpe]?)$/i.exec(value) ?? /^(0x[0-9a-f]+)()$/i.exec(value);
   if (!m) {
-    if (/^\d*\.\d+[bkmgtpe]?$/i.test(value)) throw new ImageSpecError(`the model cannot create a ${format} image with ${key}=${value}`);
+    if (/^\d*\.\d+[bkmgtpe]?$/i.test(value) || /^0x[0-9a-f]+[kmgtp]$/i.test(value)) throw new ImageSpecError(`the model cannot create a ${format} image with ${key}=${value}`);
     throw new ImageSpecError(
       `Parameter '${key}' expects a non-negative number below 2^64\n` +
         "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.",
@@ -46,10 +48,15 @@ export function parseSizeOption(format: string, key: string, value: string): big
   return n;
 }
 
-/** `table_size` as the QAPI visitor parses an integer (`qemu_strtoi64`, base 0); the driver keeps the low 32 bits. */
+/**
+ * `table_size`: a size to qemu-img's option parser (before anything is created), then an integer to
+ * the QAPI visitor (`qemu_strtoi64`, base 0), after the file is; the driver keeps the low 32 bits.
+ */
 function tableSizeOption(value: string): number {
+  parseSizeOption("qed", "table_size", value);
   const m = /^(-?)(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.exec(value);
-  if (!m) throw new ImageSpecError("Parameter 'table-size' expects integer");
+  // The QAPI visitor parses it after the file is created.
+  if (!m) throw new ImageRefusedAfterCreateError("Parameter 'table-size' expects integer");
   const digits = m[2]!;
   const n = /^0x/i.test(digits) ? BigInt(digits) : digits.length > 1 && digits.startsWith("0") ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
   return Number(BigInt.asUintN(32, m[1] ? -n : n));
@@ -66,14 +73,15 @@ export function qedImage(spec: ImageSpec, size: number): ImageLayout {
     else if (key === "table_size") tableSize = tableSizeOption(value);
     else throw new ImageSpecError(`Invalid parameter '${key}'`);
   }
+  // bdrv_qed_co_create checks, once the file is there.
   if (!qedClusterSizeValid(clusterSize)) {
-    throw new ImageSpecError(`QED cluster size must be within range [${QED_MIN_CLUSTER_SIZE}, ${QED_MAX_CLUSTER_SIZE}] and power of 2`);
+    throw new ImageRefusedAfterCreateError(`QED cluster size must be within range [${QED_MIN_CLUSTER_SIZE}, ${QED_MAX_CLUSTER_SIZE}] and power of 2`);
   }
   if (!qedTableSizeValid(tableSize)) {
-    throw new ImageSpecError(`QED table size must be within range [${QED_MIN_TABLE_SIZE}, ${QED_MAX_TABLE_SIZE}] and power of 2`);
+    throw new ImageRefusedAfterCreateError(`QED table size must be within range [${QED_MIN_TABLE_SIZE}, ${QED_MAX_TABLE_SIZE}] and power of 2`);
   }
   if (!qedImageSizeValid(BigInt(size), clusterSize, tableSize)) {
-    throw new ImageSpecError(
+    throw new ImageRefusedAfterCreateError(
       `QED image size must be a non-zero multiple of cluster size and less than ${qedMaxImageSize(clusterSize, tableSize)} bytes`,
     );
   }

@@ -6,7 +6,7 @@
  * zeros here: they are the only bytes that differ from qemu-img's.
  */
 import type { ImageSpec } from "../../engine.js";
-import { ImageSpecError } from "./image-errors.js";
+import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import { parseCreateOptions } from "./vdi-vpc-vhdx-create-options.js";
 import {
@@ -31,13 +31,13 @@ export function vdiImage(spec: ImageSpec, size: number): ImageLayout {
   if (spec.dataFile !== undefined) throw new ImageSpecError("Invalid parameter 'data_file'");
   const opts = parseCreateOptions(spec, CREATE_OPTS);
   const isStatic = opts.bool("static", false);
-  // The file is created empty first (raw_co_create), so its preallocation mode changes nothing.
+  // The file is created empty first (raw_co_create), so its preallocation mode changes nothing;
+  // one it cannot apply fails only once the file is there.
   const prealloc = opts.str("preallocation");
-  if (prealloc !== undefined && !["off", "falloc", "full"].includes(prealloc)) {
-    throw new ImageSpecError(prealloc === "metadata" ? "Unsupported preallocation mode: metadata" : `invalid parameter value: ${prealloc}`);
-  }
+  if (prealloc === "metadata") throw new ImageRefusedAfterCreateError("Unsupported preallocation mode: metadata");
+  if (prealloc !== undefined && !["off", "falloc", "full"].includes(prealloc)) throw new ImageSpecError(`invalid parameter value: ${prealloc}`);
   if (BigInt(size) > VDI_DISK_SIZE_MAX) {
-    throw new ImageSpecError(`Unsupported VDI image size (size is 0x${size.toString(16)}, max supported is 0x${VDI_DISK_SIZE_MAX.toString(16)})`);
+    throw new ImageRefusedAfterCreateError(`Unsupported VDI image size (size is 0x${size.toString(16)}, max supported is 0x${VDI_DISK_SIZE_MAX.toString(16)})`);
   }
   return vdiLayout(size, isStatic);
 }

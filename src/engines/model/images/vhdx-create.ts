@@ -7,7 +7,7 @@
  * writer leaves them zero (sequence numbers 0 and 1) and checksums what it wrote (VHDX_RANDOM_FIELDS).
  */
 import type { ImageSpec } from "../../engine.js";
-import { ImageSpecError } from "./image-errors.js";
+import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import { parseCreateOptions } from "./vdi-vpc-vhdx-create-options.js";
 import {
@@ -70,18 +70,19 @@ interface VhdxOptions {
 function vhdxOptions(spec: ImageSpec, size: number): VhdxOptions {
   const opts = parseCreateOptions(spec, CREATE_OPTS);
   const subformat = opts.str("subformat") ?? "dynamic";
-  if (subformat !== "dynamic" && subformat !== "fixed") throw new ImageSpecError(`Parameter 'subformat' does not accept value '${subformat}'`);
+  // The QAPI visitor and vhdx_co_create check what they get after the file is created.
+  if (subformat !== "dynamic" && subformat !== "fixed") throw new ImageRefusedAfterCreateError(`Parameter 'subformat' does not accept value '${subformat}'`);
   // vhdx_co_create_opts rounds log and block sizes up to whole MiB; a block size of 0 means "by the image size".
   const logSize = opts.has("log_size") ? roundUp(Number(opts.uint("log_size", 0n)), MiB) : DEFAULT_LOG_SIZE;
   let blockSize = opts.has("block_size") ? Math.min(roundUp(Number(opts.uint("block_size", 0n)), MiB), VHDX_BLOCK_SIZE_MAX) : 0;
-  if (size > VHDX_MAX_IMAGE_SIZE) throw new ImageSpecError("Image size too large; max of 64TB");
-  if (logSize > 0xffffffff) throw new ImageSpecError("Log size must be smaller than 4 GB");
-  if (logSize < MiB || logSize % MiB !== 0) throw new ImageSpecError("Log size must be a multiple of 1 MB");
+  if (size > VHDX_MAX_IMAGE_SIZE) throw new ImageRefusedAfterCreateError("Image size too large; max of 64TB");
+  if (logSize > 0xffffffff) throw new ImageRefusedAfterCreateError("Log size must be smaller than 4 GB");
+  if (logSize < MiB || logSize % MiB !== 0) throw new ImageRefusedAfterCreateError("Log size must be a multiple of 1 MB");
   if (blockSize === 0) {
     // Arbitrary steps that keep the BAT small enough to load.
     blockSize = size > 32 * 2 ** 40 ? 64 * MiB : size > 100 * 2 ** 30 ? 32 * MiB : size > 2 ** 30 ? 16 * MiB : 8 * MiB;
   }
-  if ((blockSize & (blockSize - 1)) !== 0) throw new ImageSpecError("Block size must be a power of two");
+  if ((blockSize & (blockSize - 1)) !== 0) throw new ImageRefusedAfterCreateError("Block size must be a power of two");
   return { logSize, blockSize, fixed: subformat === "fixed", useZeroBlocks: opts.bool("block_state_zero", true) };
 }
 

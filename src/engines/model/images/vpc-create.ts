@@ -7,7 +7,7 @@
  * checksum over them; the writer leaves the two zero and sums what it wrote (VPC_FOOTER_RANDOM_FIELDS).
  */
 import type { ImageSpec } from "../../engine.js";
-import { ImageSpecError } from "./image-errors.js";
+import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import { parseCreateOptions } from "./vdi-vpc-vhdx-create-options.js";
 import {
@@ -59,7 +59,7 @@ export function roundedImageSize(size: number, forceSize: boolean): Geometry {
   const product = g.cyls * g.heads * g.secs;
   if (product === VHD_MAX_GEOMETRY) {
     const totalSectors = Math.floor(size / 512);
-    if (totalSectors > VHD_MAX_SECTORS) throw new ImageSpecError(TOO_LARGE);
+    if (totalSectors > VHD_MAX_SECTORS) throw new ImageRefusedAfterCreateError(TOO_LARGE);
     return { ...g, totalSectors };
   }
   return { ...g, totalSectors: product };
@@ -71,7 +71,8 @@ export function vpcImage(spec: ImageSpec, size: number): ImageLayout {
   if (spec.dataFile !== undefined) throw new ImageSpecError("Invalid parameter 'data_file'");
   const opts = parseCreateOptions(spec, CREATE_OPTS);
   const subformat = opts.str("subformat") ?? "dynamic";
-  if (subformat !== "dynamic" && subformat !== "fixed") throw new ImageSpecError(`Parameter 'subformat' does not accept value '${subformat}'`);
+  // The QAPI visitor and vpc_co_create check what they get after the file is created.
+  if (subformat !== "dynamic" && subformat !== "fixed") throw new ImageRefusedAfterCreateError(`Parameter 'subformat' does not accept value '${subformat}'`);
   const forceSize = opts.bool("force_size", false);
   // vpc_co_create_opts rounds the size up to its geometry, then vpc_co_create computes it again.
   const total = forceSize ? size : roundedImageSize(size, false).totalSectors * 512;

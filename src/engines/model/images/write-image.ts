@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { ImageSpec } from "../../engine.js";
 import { Data } from "../data/data.js";
 import type { HostFiles } from "../data/host-file.js";
-import { ImageReadError, ImageSpecError } from "./image-errors.js";
+import { ImageReadError, ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout, ImageSurroundings } from "./image-layout.js";
 import { qcow2OpenRefusal } from "./read-image.js";
 import { IMAGE_WRITERS } from "./image-writers.js";
@@ -20,7 +20,13 @@ import { roundUp } from "./qcow2-format.js";
  * given (the model's images live in memory), else on disk. Throws ImageSpecError or ImageReadError.
  */
 export function writeImage(absPath: string, spec: ImageSpec, files?: HostFiles): void {
-  const pieces = imageLayout(spec, surroundings(absPath, files));
+  let pieces: ImageLayout;
+  try {
+    pieces = imageLayout(spec, surroundings(absPath, files));
+  } catch (e) {
+    if (e instanceof ImageRefusedAfterCreateError) writeLayout(absPath, { chunks: [], length: 0 }, files);
+    throw e;
+  }
   for (const s of pieces.siblings ?? []) writeLayout(join(dirname(absPath), s.name), s.layout, files);
   writeLayout(absPath, pieces, files);
 }
