@@ -31,6 +31,9 @@ import {
 const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 
 const alignDown = (x: number, a: number) => Math.floor(x / a) * a;
+
+/** MAX_BOUNCE_BUFFER: the most a zero write that falls back writes at once. */
+const MAX_BOUNCE_BUFFER = 32768 * 512;
 const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
 
 /** `bs->bl.request_alignment` as the I/O path uses it. */
@@ -322,17 +325,22 @@ export function supportedZeroFlags(bs: BdsNode): number {
 export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags: number): void {
   const supported = supportedZeroFlags(bs);
   if ((flags & ~supported) & BDRV_REQ_NO_FALLBACK) ioFail(Errno.ENOTSUP);
-  const alignment = Math.max(bs.driver.ioLimits?.(bs).pwriteZeroesAlignment ?? 0, requestAlignment(bs));
+  const limits = bs.driver.ioLimits?.(bs) ?? {};
+  const alignment = Math.max(limits.pwriteZeroesAlignment ?? 0, requestAlignment(bs));
+  const maxTransfer = Math.min(limits.maxTransfer || MAX_BOUNCE_BUFFER, MAX_BOUNCE_BUFFER);
+  const maxWriteZeroes = alignDown(limits.maxPwriteZeroes || Number.MAX_SAFE_INTEGER, alignment);
   let head = offset % alignment;
   const tail = (offset + bytes) % alignment;
   while (bytes > 0) {
     let num = bytes;
     if (head) {
-      num = Math.min(bytes, alignment - head);
+      // Up to the first aligned offset, and no more than one transfer (it may fall back to a write).
+      num = Math.min(bytes, maxTransfer, alignment - head);
       head = (head + num) % alignment;
     } else if (tail && num > alignment) {
       num -= tail;
     }
+    num = Math.min(num, maxWriteZeroes);
     let unsupported = !bs.driver.pwriteZeroes;
     if (bs.driver.pwriteZeroes) {
       try {
@@ -344,6 +352,8 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
     }
     if (unsupported) {
       if (flags & BDRV_REQ_NO_FALLBACK) ioFail(Errno.ENOTSUP);
+      // One transfer's worth of zeros; the rest tries the zero write again.
+      num = Math.min(num, maxTransfer);
       driverPwritev(host, bs, offset, Data.zeros(num), flags & ~(BDRV_REQ_ZERO_WRITE | BDRV_REQ_MAY_UNMAP));
     }
     offset += num;
@@ -371,17 +381,29 @@ export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, byte
 function discardPieces(host: DriverHost, bs: BdsNode, offset: number, bytes: number, pdiscard: NonNullable<BdsNode["driver"]["pdiscard"]>): void {
   if (bs.readOnly) ioFail(Errno.EPERM);
   writeThresholdCheck(host, bs, offset, bytes);
-  const align = Math.max(bs.driver.ioLimits?.(bs).pdiscardAlignment ?? 0, requestAlignment(bs));
+  const limits = bs.driver.ioLimits?.(bs) ?? {};
+  const requestAlign = requestAlignment(bs);
+  const align = Math.max(limits.pdiscardAlignment ?? 0, requestAlign);
+  const maxPdiscard = alignDown(limits.maxPdiscard || Number.MAX_SAFE_INTEGER, align);
   let head = offset % align;
-  const tail = (offset + bytes) % align;
+  let tail = (offset + bytes) % align;
   while (bytes > 0) {
     let num = bytes;
     if (head) {
+      // To the discard alignment, in whole request-alignment units where it can be.
       num = Math.min(bytes, align - head);
+      if (num % requestAlign) num %= requestAlign;
       head = (head + num) % align;
-    } else if (tail && num > align) {
-      num -= tail;
+    } else if (tail) {
+      if (num > align) {
+        num -= tail;
+      } else if (tail % requestAlign && tail > requestAlign) {
+        // The whole request-alignment units of the tail, then the bytes past them.
+        tail %= requestAlign;
+        num -= tail;
+      }
     }
+    num = Math.min(num, maxPdiscard);
     try {
       pdiscard(host, bs, offset, num);
     } catch (e) {

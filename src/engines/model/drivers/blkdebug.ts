@@ -36,6 +36,35 @@ const slot = new OpaqueSlot<BlkdebugState>("blkdebug");
 /** blkdebug's QEMU_OPT_SIZE runtime options. */
 const SIZE_OPTS = ["align", "max-transfer", "opt-write-zero", "max-write-zero", "opt-discard", "max-discard"];
 
+/** A size option as blkdebug_open reads it (0 when not given); one too large for a number is past every limit. */
+function sizeOption(options: Record<string, unknown>, key: string): number {
+  const v = options[key];
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number.MAX_SAFE_INTEGER : 0;
+}
+
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * blkdebug_open's alignment overrides, checked in its order: `align` a power of two, the others
+ * multiples of the alignment (the larger of `align` and the image's), each maximum of its optimum
+ * too, all below INT_MAX.
+ */
+function checkLimits(node: BdsNode, options: Record<string, unknown>, imageAlignment: number): void {
+  const align = sizeOption(options, "align");
+  if (align && (align >= INT_MAX || (align & (align - 1)) !== 0)) fail(`Cannot meet constraints with align ${String(options["align"])}`);
+  if (align) node.alignment = align;
+  const unit = Math.max(align, imageAlignment);
+  const check = (key: string, multipleOf: number): void => {
+    const v = sizeOption(options, key);
+    if (v && (v >= INT_MAX || v % multipleOf !== 0)) fail(`Cannot meet constraints with ${key} ${String(options[key])}`);
+  };
+  check("max-transfer", unit);
+  check("opt-write-zero", unit);
+  check("max-write-zero", Math.max(sizeOption(options, "opt-write-zero"), unit));
+  check("opt-discard", unit);
+  check("max-discard", Math.max(sizeOption(options, "opt-discard"), unit));
+}
+
 /** Keys of full_open_options that still let blkdebug name itself "blkdebug:CONFIG:FILE". */
 const PLAIN_KEYS = ["config", "image", "x-image", "driver"];
 
@@ -125,13 +154,7 @@ export const blkdebugDriver: DriverDef = {
     try {
       const image = ctx.openChild("image", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;
       ctx.node.size = nodeLength(image.bs);
-      const align = ctx.options["align"];
-      if (typeof align === "number" && align !== 0) {
-        if (align >= 2 ** 31 - 1 || (align & (align - 1)) !== 0) {
-          fail(`Cannot meet constraints with align ${align}`);
-        }
-        ctx.node.alignment = align;
-      }
+      checkLimits(ctx.node, ctx.options, requestAlignment(image.bs));
     } catch (e) {
       if (rules.pending !== undefined && e instanceof QmpFailure) qemuAssert(ERROR_SETV, "*errp == NULL");
       throw e;
@@ -139,6 +162,18 @@ export const blkdebugDriver: DriverDef = {
     if (rules.pending !== undefined) fail(rules.pending);
     // The last thing blkdebug_open does: bdrv_debug_event(bs, BLKDBG_NONE).
     slot.get(ctx.node).rules.event("none");
+  },
+
+  /** `blkdebug_refresh_limits`: where the generic code splits zero writes and discards, and how much it writes at once. */
+  ioLimits(node) {
+    const o = node.options;
+    return {
+      pwriteZeroesAlignment: sizeOption(o, "opt-write-zero"),
+      maxPwriteZeroes: sizeOption(o, "max-write-zero"),
+      pdiscardAlignment: sizeOption(o, "opt-discard"),
+      maxPdiscard: sizeOption(o, "max-discard"),
+      maxTransfer: sizeOption(o, "max-transfer"),
+    };
   },
 
   // blkdebug_co_*: the rules are checked, then the request goes to `image` as it is.

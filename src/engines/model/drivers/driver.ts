@@ -134,6 +134,10 @@ export interface IoLimits {
   pwriteZeroesAlignment?: number;
   /** bl.pdiscard_alignment. */
   pdiscardAlignment?: number;
+  /** bl.max_pwrite_zeroes, bl.max_pdiscard and bl.max_transfer (0 or absent: no limit of the driver's). */
+  maxPwriteZeroes?: number;
+  maxPdiscard?: number;
+  maxTransfer?: number;
 }
 
 /** What `.bdrv_co_block_status` answers: BDRV_BLOCK_* bits, for how many bytes, and where they are. */
