@@ -229,6 +229,14 @@ export const fileDriver: DriverDef = {
     return answer(BDRV_BLOCK_ZERO, found.data - offset);
   },
 
+  /**
+   * `raw_probe_alignment`: buffered I/O has no alignment; O_DIRECT needs the device's logical block
+   * size, which the model takes to be 512 bytes (QEMU probes it; a 4 KiB-sector disk would give 4096).
+   */
+  ioLimits(node) {
+    return { requestAlignment: optBool(node.options["cache.direct"]) ? 512 : 1 };
+  },
+
   /** `raw_co_truncate` (data/truncate.ts). */
   truncate(host, node, offset, _exact, prealloc) {
     fileTruncate(host, node, slot.get(node).absPath, offset, prealloc);
