@@ -9,6 +9,7 @@
 import type { DriverHost } from "../drivers/driver.js";
 import type { BdsNode } from "../graph.js";
 import { nodeLength, totalSectorsLength } from "../node-length.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_DATA, BDRV_CHILD_FILTERED } from "../roles.js";
 import { bdrvIsAllocated } from "./block-status.js";
 import { copyOnReadv } from "./copy-on-read.js";
 import { Data } from "./data.js";
@@ -31,6 +32,22 @@ import {
 const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 
 const alignDown = (x: number, a: number) => Math.floor(x / a) * a;
+
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * bl.max_transfer as bdrv_refresh_limits leaves it: the driver's own, and the smallest of those of
+ * the children holding the node's data (bdrv_merge_limits); 0 when none limits it.
+ */
+function maxTransferOf(bs: BdsNode): number {
+  let max = bs.driver.ioLimits?.(bs).maxTransfer ?? 0;
+  for (const c of bs.children) {
+    if (!(c.role & (BDRV_CHILD_DATA | BDRV_CHILD_FILTERED | BDRV_CHILD_COW))) continue;
+    const m = maxTransferOf(c.bs);
+    if (m && (!max || m < max)) max = m;
+  }
+  return max;
+}
 
 /** MAX_BOUNCE_BUFFER: the most a zero write that falls back writes at once. */
 const MAX_BOUNCE_BUFFER = 32768 * 512;
@@ -296,7 +313,12 @@ function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, d
       driverPwritevCompressed(host, bs, offset, data);
     } else {
       bdrvDebugEvent(bs, "pwritev");
-      driverPwritev(host, bs, offset, data, flags);
+      // In pieces of at most max_transfer: those before a failed one stay written.
+      const maxTransfer = alignDown(Math.min(maxTransferOf(bs) || INT_MAX, INT_MAX), requestAlignment(bs));
+      for (let done = 0; done < data.length; done += maxTransfer) {
+        const num = Math.min(data.length - done, maxTransfer);
+        driverPwritev(host, bs, offset + done, num === data.length ? data : data.slice(done, num), flags);
+      }
     }
   } catch (e) {
     if (e instanceof IoError) bdrvDebugEvent(bs, "pwritev_done");
@@ -327,7 +349,7 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
   if ((flags & ~supported) & BDRV_REQ_NO_FALLBACK) ioFail(Errno.ENOTSUP);
   const limits = bs.driver.ioLimits?.(bs) ?? {};
   const alignment = Math.max(limits.pwriteZeroesAlignment ?? 0, requestAlignment(bs));
-  const maxTransfer = Math.min(limits.maxTransfer || MAX_BOUNCE_BUFFER, MAX_BOUNCE_BUFFER);
+  const maxTransfer = Math.min(maxTransferOf(bs) || MAX_BOUNCE_BUFFER, MAX_BOUNCE_BUFFER);
   const maxWriteZeroes = alignDown(limits.maxPwriteZeroes || Number.MAX_SAFE_INTEGER, alignment);
   let head = offset % alignment;
   const tail = (offset + bytes) % alignment;
