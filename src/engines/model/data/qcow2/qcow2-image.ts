@@ -333,16 +333,18 @@ export class Qcow2Image {
 
   /**
    * `qcow2_mark_clean`: the bit goes first, then the caches are flushed and the header rewritten
-   * (qcow2_update_header). The header was last written whole by qemu-img or by a rewrite like this
-   * one, so the feature bits are the only bytes that differ. Either failing is the caller's to
-   * report or ignore (a read-only node's close gets -EPERM).
+   * (qcow2_update_header, one write of the whole header cluster). The header was last written whole
+   * by qemu-img or by a rewrite like this one, so the feature bits are the only bytes that differ.
+   * Either failing is the caller's to report or ignore (a read-only node's close gets -EPERM).
    */
   markClean(): void {
     if (!this.dirty) return;
     this.#incompatibleFeatures &= ~INCOMPAT_DIRTY;
     this.writeCaches();
     bdrvFlush(this.host, this.file);
-    this.#writeIncompatibleFeatures(this.#incompatibleFeatures);
+    const header = this.read(0, this.clusterSize);
+    header.writeBigUInt64BE(this.#incompatibleFeatures, H.incompatibleFeatures);
+    this.write(0, Data.bytes(header));
   }
 
   #writeIncompatibleFeatures(bits: bigint): void {
