@@ -139,13 +139,14 @@ export function bdrvUnref(state: LayerState, node: BdsNode): void {
 /**
  * `bdrv_detach_child` outside a transaction: the edge goes, the old child's perms are refreshed with
  * errors ignored (only restrictions are lifted), it moves back to the main AioContext if it can, and
- * the child is freed if that was its last reference.
+ * the child is freed if that was its last reference. `held` is the context whose lock the caller
+ * holds (null: none); left out, the caller holds the child's own, as most callers do.
  */
-export function detachAndRelease(state: LayerState, c: Child): void {
+export function detachAndRelease(state: LayerState, c: Child, held?: AioContext | null): void {
   detachLists(c);
   relaxPerms(state, c.bs);
-  moveToMainAfterDetach(state, c.bs);
-  if (unreferenced(c.bs)) freeNode(state, c.bs);
+  moveToMainAfterDetach(state, c.bs, held === undefined ? state.aio.of(c.bs) : held);
+  if (unreferenced(c.bs)) freeNode(state, c.bs, held);
 }
 
 /** `bdrv_refresh_perms(bs, NULL, NULL)`: a refresh in its own transaction, its failure ignored. */

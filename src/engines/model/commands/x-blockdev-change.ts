@@ -46,7 +46,9 @@ function childChangeOps(state: LayerState, parent: BdsNode): ChildChangeOps {
         refreshPerms(state, [parent], tran);
         return c;
       }),
-    detach: (child) => detachAndRelease(state, child),
+    // qmp_x_blockdev_change takes no AioContext lock: a child that leaves an iothread for the main
+    // loop releases a lock nobody took.
+    detach: (child) => detachAndRelease(state, child, null),
   };
 }
 
