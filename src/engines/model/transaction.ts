@@ -36,6 +36,13 @@ export class Transaction {
     this.actions.push(action);
   }
 
+  /** Move every action, in order, to the end of `outer`; this transaction is then finished. */
+  handOver(outer: Transaction): void {
+    if (this.finished) throw new TransactionFinishedError("handOver");
+    this.finished = true;
+    for (const action of this.actions) outer.add(action);
+  }
+
   /**
    * `tran_finalize`: abort when `failure` is set (the error that ended the work), otherwise commit;
    * then clean. Either way newest-first.
@@ -51,6 +58,25 @@ export class Transaction {
     }
     for (let i = list.length - 1; i >= 0; i--) list[i]!.clean?.();
   }
+}
+
+/**
+ * Run `body` as a step QEMU finalizes in a transaction of its own (`bdrv_attach_child`), inside a
+ * larger change the model keeps undoable: if `body` throws, the step's actions are aborted at once,
+ * so the caller sees the graph as QEMU has it after the failed step; if it returns, they join
+ * `outer`, to be committed or aborted with the rest.
+ */
+export function runStep<T>(outer: Transaction, body: (tran: Transaction) => T): T {
+  const step = new Transaction();
+  let result: T;
+  try {
+    result = body(step);
+  } catch (e) {
+    step.finalize(e ?? new Error("undefined was thrown"));
+    throw e;
+  }
+  step.handOver(outer);
+  return result;
 }
 
 /**

@@ -44,11 +44,11 @@ export class AioContexts {
   private readonly nodeContexts = new WeakMap<BdsNode, AioContext>();
   /**
    * BlockBackends that refuse any change of context (allow_aio_context_change left false): exports
-   * made with fixed-iothread=on, and a commit job's base and top. An export without fixed-iothread,
-   * a mirror's target and a stream's BlockBackend allow it. QEMU's other anonymous BlockBackends
-   * (qemu-io's, block_resize's, the probe bdrv_open_inherit puts on a format node's file) refuse
-   * too, but live within one command; the probe's refusal is the one that could show, and the
-   * model reaches the same end without it (open-node.ts, detachProbe).
+   * made with fixed-iothread=on, a commit job's base and top, and the probe bdrv_open_inherit puts
+   * on a format node's file while the driver opens (open-node.ts). An export without
+   * fixed-iothread, a mirror's target and a stream's BlockBackend allow it. QEMU's other anonymous
+   * BlockBackends (qemu-io's, block_resize's) refuse too, but live within one command and see no
+   * move.
    */
   private readonly fixedBackends = new WeakSet<BlockBackend>();
 

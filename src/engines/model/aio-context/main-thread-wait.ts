@@ -75,3 +75,34 @@ function busyJobAbove(bs: BdsNode): JobParent | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether a read of `bs` waits for something to complete it (a thread pool's worker, a socket, a
+ * bottom half, a timer) rather than finishing in the coroutine that asked: file-posix and
+ * host_device (and host_cdrom) submit to the thread pool, NBD talks to its server, null-aio completes in a BH, and
+ * null-co sleeps only with latency-ns. Any other node reads through its children.
+ */
+export function readWaits(bs: BdsNode): boolean {
+  const seen = new Set<BdsNode>();
+  const stack = [bs];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    switch (node.driver.name) {
+      case "file":
+      case "host_device":
+      case "host_cdrom":
+      case "nbd":
+      case "null-aio":
+        return true;
+      case "null-co": {
+        const latency = node.options["latency-ns"];
+        if ((typeof latency === "number" || typeof latency === "bigint") && BigInt(latency) > 0n) return true;
+        break;
+      }
+    }
+    for (const c of node.children) stack.push(c.bs);
+  }
+  return false;
+}

@@ -27,7 +27,7 @@ import {
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_WRITE } from "../perms.js";
-import { qemuAssert } from "../qemu-would-crash.js";
+import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
@@ -155,6 +155,15 @@ export const qedDriver: DriverDef = {
   },
 
   childPerm: bdrvDefaultPerms,
+
+  /**
+   * A move runs `bdrv_qed_detach_aio_context` first, which deletes the need-check timer. The timer
+   * is made only once bdrv_qed_do_open has read the header: a node moved before that (its attach
+   * to a file pinned in an iothread took it there) has none, and timer_del(NULL) segfaults.
+   */
+  attachAioContext(node) {
+    if (node.opaque?.slot !== slot) throw new QemuAbort("SIGSEGV", "bdrv_qed_detach_aio_context: the qed node is moved to another AioContext before its open made the need-check timer");
+  },
 
   /** `bdrv_qed_reopen_prepare`: nothing to check, every reopen is accepted. */
   reopenPrepare() {},
