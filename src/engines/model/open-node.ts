@@ -24,7 +24,7 @@ import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "../../qapi/qdict-order.js";
-import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE, BDRV_CHILD_METADATA } from "./roles.js";
+import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
 import { runStep, type Transaction } from "./transaction.js";
 
 /** BLOCK_PROBE_BUF_SIZE: what find_image_format reads for the probes. */
@@ -312,15 +312,16 @@ export class NodeOpener {
   }
 
   /**
-   * A format driver reads its header from a child with metadata as soon as it is attached
+   * A format driver reads its header from its image file as soon as it has attached it
    * (qcow2_do_open, vmdk_open, block_crypto_open_generic …: bdrv_pread, or a coroutine the driver
    * polls for), and the main thread waits for that read with BDRV_POLL_WHILE in the node's context.
+   * (A child with metadata only, blklogwrites' log, is read only with log-append: not followed.)
    * The attach may have moved the node into an iothread (its child is pinned there): if the caller
    * does not hold that context and the read does not finish at once, the wait releases a lock the
    * main thread never took and QEMU aborts, before the header is even looked at.
    */
   private readMetadata(node: BdsNode, child: Child): Child {
-    if ((child.role & BDRV_CHILD_METADATA) === 0) return child;
+    if ((child.role & BDRV_CHILD_IMAGE) !== BDRV_CHILD_IMAGE) return child;
     if (waitForNodeCoroutine(this.state, node, this.held ?? null, "the header read") === "race" && readWaits(child.bs)) throw unlockNotOwned();
     return child;
   }
