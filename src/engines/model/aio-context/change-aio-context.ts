@@ -16,14 +16,21 @@ import type { BdsNode, Child, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { drainedBeginPoll, unlockNotOwned } from "./main-thread-wait.js";
+import { drainedBeginPoll, drainedEndPoll, unlockNotOwned } from "./main-thread-wait.js";
 
 /** The BlockBackend's refusal, word for word as block-backend.c sets it. */
 export const ACTIVE_BACKEND_ERROR = "Cannot change iothread of active block backend";
 
-/** Edges already asked (QEMU's `visited` GHashTable), and the context whose lock the caller holds. */
+/**
+ * Edges already asked (QEMU's `visited` GHashTable), the context whose lock the caller holds, and
+ * the one held when the moved nodes' drained sections end: bdrv_try_change_aio_context takes the
+ * new context's lock around its commit; an attach that moves the parent instead takes none.
+ */
 export class Visited extends Set<Child> {
-  constructor(readonly held: AioContext | undefined) {
+  constructor(
+    readonly held: AioContext | undefined,
+    readonly endHeld: AioContext | undefined = held,
+  ) {
     super();
   }
 }
@@ -44,12 +51,14 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
     if (problem) return problem;
   }
   drainedBeginPoll(state, bs, visited.held);
-  // bdrv_set_aio_context_commit: detach from the old context, attach to the new (the driver's hook).
+  // bdrv_set_aio_context_commit: detach from the old context, attach to the new (the driver's hook);
+  // bdrv_set_aio_context_clean ends the drained section where the node is by then.
   tran.add({
     commit: () => {
       state.aio.set(bs, ctx);
       bs.driver.attachAioContext?.(bs);
     },
+    clean: () => drainedEndPoll(state, bs, state.aio.of(bs) === ctx ? visited.endHeld : visited.held),
   });
   return undefined;
 }
@@ -118,7 +127,7 @@ export interface TryChangeOptions {
  */
 export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext, opts: TryChangeOptions): string | undefined {
   const old = state.aio.of(bs);
-  const visited = new Visited(opts.held);
+  const visited = new Visited(opts.held, ctx);
   if (opts.ignoreChild) visited.add(opts.ignoreChild);
   return changeInOwnTransaction((tran) => {
     const problem = changeAioContext(state, bs, ctx, visited, tran);

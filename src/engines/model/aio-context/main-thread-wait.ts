@@ -45,6 +45,7 @@ export function waitForNodeCoroutine(state: LayerState, bs: BdsNode, held: AioCo
 export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
   const ctx = state.aio.of(bs);
   if (ctx.isMain) return;
+  drainCoroutineWait(state, bs, held, "begin");
   const job = busyJobAbove(bs);
   if (!job) return;
   const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
@@ -57,6 +58,52 @@ export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContex
   if (holds > 1) {
     throw new QemuHang(`a drained section of '${bs.name}' waits for ${job.jobType} job '${job.id}' in iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`);
   }
+}
+
+/**
+ * The poll of a `bdrv_drained_end` the main thread makes on `bs` in its context: it waits for the
+ * drain-end coroutines bdrv_drain_invoke scheduled there (throttle's).
+ */
+export function drainedEndPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
+  if (state.aio.of(bs).isMain) return;
+  drainCoroutineWait(state, bs, held, "end");
+}
+
+/**
+ * A drained section of `bs` quiesces `bs` and every node above it, and bdrv_drain_invoke schedules
+ * the driver's drain callback of each that has one (qed's and throttle's begin, throttle's end) in
+ * the node's AioContext, counting it in flight; the poll then waits for it. The main thread
+ * usually gets to its first look before the iothread has run it (an aio_co_schedule away; in about
+ * nine runs of ten on qemu-storage-daemon 7.2.22): without the context's lock, the wait releases a
+ * lock it does not own and QEMU aborts, which the model takes as what happens; holding it twice,
+ * the iothread never runs the callback.
+ */
+function drainCoroutineWait(state: LayerState, bs: BdsNode, held: AioContext | undefined, phase: "begin" | "end"): void {
+  const ctx = state.aio.of(bs);
+  const node = drainCallbackAbove(bs, phase);
+  if (!node) return;
+  const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
+  if (holds === 0) throw unlockNotOwned();
+  if (holds > 1) {
+    throw new QemuHang(`a drained section of '${bs.name}' waits for the drain callback of ${node.driver.name} node '${node.name}' in iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`);
+  }
+}
+
+/** `bs` or the first node above it whose driver has a drain callback for `phase`. */
+function drainCallbackAbove(bs: BdsNode, phase: "begin" | "end"): BdsNode | undefined {
+  const seen = new Set<BdsNode>([bs]);
+  const stack = [bs];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (phase === "begin" ? node.driver.coDrainBegin : node.driver.coDrainEnd) return node;
+    for (const c of node.parents) {
+      if (c.parent.kind === "node" && !seen.has(c.parent.node)) {
+        seen.add(c.parent.node);
+        stack.push(c.parent.node);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The first job the drain poll of `bs` finds running: parents are polled up the graph (bdrv_parent_drained_poll). */

@@ -196,6 +196,12 @@ export interface DriverDef {
   closeCrash?(node: BdsNode): string | undefined;
   /** `.bdrv_attach_aio_context`: the node was moved into another AioContext (aio-context/). */
   attachAioContext?(node: BdsNode): void;
+  /**
+   * Has `.bdrv_co_drain_begin` / `.bdrv_co_drain_end`: bdrv_drain_invoke runs them as coroutines in
+   * the node's AioContext, and the drain's poll waits for them (aio-context/main-thread-wait.ts).
+   */
+  readonly coDrainBegin?: boolean;
+  readonly coDrainEnd?: boolean;
 
   /** `.bdrv_child_perm`. Absent for drivers that never have children (QEMU asserts they have none). */
   childPerm?(args: ChildPermArgs): PermPair;

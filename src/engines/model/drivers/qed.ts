@@ -138,6 +138,8 @@ function readTableOrFail(host: DriverHost, file: BdsNode, t: QedTables): number[
 
 export const qedDriver: DriverDef = {
   name: "qed",
+  // bdrv_qed_co_drain_begin: a pending need-check timer is run at once.
+  coDrainBegin: true,
   protocol: false,
   isFilter: false,
   supportsBacking: true,

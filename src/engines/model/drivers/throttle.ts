@@ -28,6 +28,9 @@ export const throttleDriver: DriverDef = {
   supportsZeroUnmap: filteredSupportsZeroUnmap,
   pwritevCompressed: passCompressed,
   name: "throttle",
+  // throttle_co_drain_begin / throttle_co_drain_end: limits are lifted while drained.
+  coDrainBegin: true,
+  coDrainEnd: true,
 
   /** `.bdrv_co_flush`: the file, whatever this node may do with it. */
   flushVia(node) {
