@@ -99,7 +99,6 @@ export class NodeOpener {
     }
     const probed = preOpened.get("file");
     const probe = probed ? this.attachProbe(probed) : null;
-    let opened = false;
     try {
       if (node.forceShare && !node.readOnly) fail("force-share=on can only be used with read-only images");
       checkDetectZeroes(options, node.unmap);
@@ -112,10 +111,12 @@ export class NodeOpener {
       driver.open(ctx);
       // bdrv_open_driver → refresh_total_sectors.
       if (driver.getLength) nodeLength(node);
-      opened = true;
-    } finally {
-      if (probe) this.detachProbe(probe, opened);
+    } catch (e) {
+      // Where QEMU has crashed there is nothing left to let go of.
+      if (probe && e instanceof QmpFailure) this.detachProbe(probe, false);
+      throw e;
     }
+    if (probe) this.detachProbe(probe, true);
     // An open that fails later (a backing file, a leftover option) closes the node again.
     this.tran.add({ abort: () => driver.close?.(node, this.state) });
     if (driver.supportsBacking) this.openBacking(node, options);
