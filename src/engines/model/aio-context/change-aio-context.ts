@@ -23,15 +23,21 @@ export const ACTIVE_BACKEND_ERROR = "Cannot change iothread of active block back
 
 /**
  * Edges already asked (QEMU's `visited` GHashTable), the context whose lock the caller holds, and
- * the one held when the moved nodes' drained sections end: bdrv_try_change_aio_context takes the
- * new context's lock around its commit; an attach that moves the parent instead takes none.
+ * how often the new context's lock is taken more when the moved nodes' drained sections end there:
+ * bdrv_try_change_aio_context takes it once around its commit (on top of the caller's, if the
+ * caller holds it already); an attach that moves the parent instead takes none.
  */
 export class Visited extends Set<Child> {
   constructor(
     readonly held: AioContext | undefined,
-    readonly endHeld: AioContext | undefined = held,
+    readonly takenForCommit = 0,
   ) {
     super();
+  }
+
+  /** How often the main thread holds `ctx`'s lock when a drained section ends there. */
+  holdsAtEnd(ctx: AioContext, moved: boolean): number {
+    return ctx.leakedLocks + (ctx === this.held ? 1 : 0) + (moved ? this.takenForCommit : 0);
   }
 }
 
@@ -58,7 +64,7 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
       state.aio.set(bs, ctx);
       bs.driver.attachAioContext?.(bs);
     },
-    clean: () => drainedEndPoll(state, bs, state.aio.of(bs) === ctx ? visited.endHeld : visited.held),
+    clean: () => drainedEndPoll(state, bs, visited.holdsAtEnd(state.aio.of(bs), state.aio.of(bs) === ctx)),
   });
   return undefined;
 }
@@ -127,7 +133,7 @@ export interface TryChangeOptions {
  */
 export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext, opts: TryChangeOptions): string | undefined {
   const old = state.aio.of(bs);
-  const visited = new Visited(opts.held, ctx);
+  const visited = new Visited(opts.held, 1);
   if (opts.ignoreChild) visited.add(opts.ignoreChild);
   return changeInOwnTransaction((tran) => {
     const problem = changeAioContext(state, bs, ctx, visited, tran);

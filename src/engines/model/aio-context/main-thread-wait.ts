@@ -45,7 +45,7 @@ export function waitForNodeCoroutine(state: LayerState, bs: BdsNode, held: AioCo
 export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
   const ctx = state.aio.of(bs);
   if (ctx.isMain) return;
-  drainCoroutineWait(state, bs, held, "begin");
+  drainCoroutineWait(state, bs, ctx.leakedLocks + (ctx === held ? 1 : 0), "begin");
   const job = busyJobAbove(bs);
   if (!job) return;
   const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
@@ -61,12 +61,13 @@ export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContex
 }
 
 /**
- * The poll of a `bdrv_drained_end` the main thread makes on `bs` in its context: it waits for the
- * drain-end coroutines bdrv_drain_invoke scheduled there (throttle's).
+ * The poll of a `bdrv_drained_end` the main thread makes on `bs` in its context, whose lock it
+ * holds `holds` times (leaked ones included): it waits for the drain-end coroutines
+ * bdrv_drain_invoke scheduled there (throttle's).
  */
-export function drainedEndPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
+export function drainedEndPoll(state: LayerState, bs: BdsNode, holds: number): void {
   if (state.aio.of(bs).isMain) return;
-  drainCoroutineWait(state, bs, held, "end");
+  drainCoroutineWait(state, bs, holds, "end");
 }
 
 /**
@@ -78,14 +79,13 @@ export function drainedEndPoll(state: LayerState, bs: BdsNode, held: AioContext 
  * lock it does not own and QEMU aborts, which the model takes as what happens; holding it twice,
  * the iothread never runs the callback.
  */
-function drainCoroutineWait(state: LayerState, bs: BdsNode, held: AioContext | undefined, phase: "begin" | "end"): void {
+function drainCoroutineWait(state: LayerState, bs: BdsNode, holds: number, phase: "begin" | "end"): void {
   const ctx = state.aio.of(bs);
   const node = drainCallbackAbove(bs, phase);
   if (!node) return;
-  const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
   if (holds === 0) throw unlockNotOwned();
   if (holds > 1) {
-    throw new QemuHang(`a drained section of '${bs.name}' waits for the drain callback of ${node.driver.name} node '${node.name}' in iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`);
+    throw new QemuHang(`a drained section of '${bs.name}' waits for the drain callback of ${node.driver.name} node '${node.name}' in iothread '${ctx.name}', whose AioContext lock the main thread holds more than once`);
   }
 }
 
