@@ -6,11 +6,9 @@
  *
  * Only kept scratch directories are ever read, so by default the lines wait in memory and are
  * written when the runner decides to keep the directory (flushQmpLog): a passing run, whose
- * directory is removed, writes nothing. A reply waits as the object itself and is turned into text
- * only if it is written: the graph queries the runner makes for labels and paths answer with the
- * whole graph, and writing out each one cost more than a small scenario's own commands. Replies
- * are fresh objects that nothing changes afterwards (the model's are built for the reply, QEMU's
- * parsed from the wire), so the text is the same either way. With `writeThrough` (--keep-scratch, where the directory is
+ * directory is removed, writes nothing. A reply is made text at once even so: kept as the object
+ * until the run ends, the graph queries' replies outlived young collections and cost the garbage
+ * collector more than the JSON text costs to make (docs/performance.md, sixteenth round). With `writeThrough` (--keep-scratch, where the directory is
  * the user's from the start) each line is written when it happens, so that even a run that is
  * killed leaves its log; a run that hangs or times out is stopped by the runner, which then keeps
  * and flushes it.
@@ -33,8 +31,7 @@ const flushers = new WeakMap<Engine, () => void>();
 export function withQmpLog(engine: Engine, file: string, opts: QmpLogOptions = {}): Engine {
   let broken = false;
   let writeThrough = opts.writeThrough === true;
-  // A line, or what makes it: replies are stringified only if they are written.
-  let pending: (string | (() => string))[] = [];
+  let pending: string[] = [];
   // One descriptor, opened at the first write and closed when the engine stops.
   let fd: number | undefined;
   const write = (text: string) => {
@@ -46,8 +43,8 @@ export function withQmpLog(engine: Engine, file: string, opts: QmpLogOptions = {
       broken = true;
     }
   };
-  const log = (line: string | (() => string)) => {
-    if (writeThrough) write((typeof line === "string" ? line : line()) + "\n");
+  const log = (line: string) => {
+    if (writeThrough) write(line + "\n");
     else pending.push(line);
   };
   const close = () => {
@@ -62,7 +59,7 @@ export function withQmpLog(engine: Engine, file: string, opts: QmpLogOptions = {
   const flush = () => {
     // From here on the directory is kept: later lines go straight to the file.
     writeThrough = true;
-    if (pending.length > 0) write(pending.map((l) => (typeof l === "string" ? l : l())).join("\n") + "\n");
+    if (pending.length > 0) write(pending.join("\n") + "\n");
     pending = [];
     close();
   };
@@ -70,7 +67,7 @@ export function withQmpLog(engine: Engine, file: string, opts: QmpLogOptions = {
     log(`-> ${request}`);
     try {
       const r = await call();
-      log(() => `<- ${reply(r)}`);
+      log(`<- ${reply(r)}`);
       return r;
     } catch (e) {
       log(`<- (no reply: ${e instanceof Error ? e.message.split("\n")[0] : String(e)})`);
