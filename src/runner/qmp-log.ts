@@ -8,10 +8,10 @@
  * written when the runner decides to keep the directory (flushQmpLog): a passing run, whose
  * directory is removed, writes nothing. A reply is made text at once even so: kept as the object
  * until the run ends, the graph queries' replies outlived young collections and cost the garbage
- * collector more than the JSON text costs to make (docs/performance.md, sixteenth round). With `writeThrough` (--keep-scratch, where the directory is
- * the user's from the start) each line is written when it happens, so that even a run that is
- * killed leaves its log; a run that hangs or times out is stopped by the runner, which then keeps
- * and flushes it.
+ * collector more than the JSON text costs to make (docs/performance.md, sixteenth round). With
+ * `writeThrough` (--keep-scratch, where the directory is the user's from the start) each line is
+ * written when it happens, so that even a run that is killed leaves its log; a run that hangs or
+ * times out is stopped by the runner, which then keeps and flushes it.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { Engine } from "../engines/engine.js";
