@@ -4,6 +4,8 @@
  * still run and report, and the command exits 70 as for any internal error. It used to end the
  * whole run with nothing but the stack.
  */
+import { mkdir, readdir } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { blockcheck } from "../support/cli.js";
 import { nullScenario, project, type Project } from "./support/project.js";
@@ -18,6 +20,7 @@ const BUGGY = ['scenario "meets a bug"', "add n0: null-co", 'qmp block_resize {"
 
 let p: Project | undefined;
 afterEach(async () => {
+  vi.unstubAllEnvs();
   await p?.remove();
   p = undefined;
 });
@@ -25,6 +28,10 @@ afterEach(async () => {
 describe("a bug in one run", () => {
   it("fails that run where it happened and lets the others report; the command exits 70", async () => {
     p = await project({ "tests/scenarios/a.scn": BUGGY, "tests/scenarios/b.scn": nullScenario("fine", "n1") });
+    // The failed run's scratch directory is kept: inside the project, so that it goes with it.
+    const tmp = path.join(p.dir, "tmp");
+    await mkdir(tmp);
+    vi.stubEnv("TMPDIR", tmp);
     const r = await blockcheck(["run", "--update", "-j", "1", "-r", "json"], { cwd: p.dir });
     expect(r.code).toBe(70);
     const results = (JSON.parse(r.stdout) as { results: Array<{ name: string; status: string; failures: Array<Record<string, unknown>> }> }).results;
@@ -45,5 +52,6 @@ describe("a bug in one run", () => {
     // Nothing was half-done: the run that passed wrote its golden, the one that failed none.
     expect(await p.exists("golden/b.out")).toBe(true);
     expect(await p.exists("golden/a.out")).toBe(false);
+    expect((await readdir(tmp)).filter((n) => n.startsWith("blockcheck-"))).toHaveLength(1);
   });
 });
