@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { writeImage } from "../../src/engines/model/images/write-image.js";
+import { DESTROYED_MUTEX_LOCKED } from "../../src/engines/model/aio-context/iothread-objects.js";
 import { QemuWouldCrashError } from "../../src/engines/model/qemu-would-crash.js";
 import { Fixture } from "./support/fixture.js";
 
@@ -155,11 +156,35 @@ describe("AioContexts", () => {
       expect(crash("blockdev-add", { driver: "throttle", "node-name": "t", "throttle-group": "tg", file: "n0" }).signal).toBe("SIGSEGV");
     });
 
-    it("object-del of an iothread a node runs in", () => {
+    it("object-del of an iothread a node runs in: the next command that takes its lock aborts", () => {
       f.ok("blockdev-add", { driver: "null-co", "node-name": "n0" });
       f.ok("x-blockdev-set-iothread", { "node-name": "n0", iothread: "io1" });
       f.ok("object-del", { id: "io0" });
-      expect(crash("object-del", { id: "io1" }).signal).toBe("SIGABRT");
+      f.ok("object-del", { id: "io1" });
+      // Commands that leave the node alone go on.
+      f.ok("blockdev-add", { driver: "null-co", "node-name": "n1" });
+      f.ok("x-debug-query-block-graph", {});
+      const c = crash("query-named-block-nodes", {});
+      expect(c.signal).toBe("SIGABRT");
+      expect(c.detail).toBe(DESTROYED_MUTEX_LOCKED);
+      expect(f.model.quitOutcome()).toEqual({ abort: DESTROYED_MUTEX_LOCKED });
+    });
+
+    it("object-del of an iothread a qcow2 node runs in aborts on its cache-clean timer, unless the interval is 0", () => {
+      f.ok("blockdev-add", { driver: "qcow2", "node-name": "a", file: { driver: "file", filename: "a.qcow2" }, "cache-clean-interval": 0 });
+      f.ok("x-blockdev-set-iothread", { "node-name": "a", iothread: "io0" });
+      f.ok("object-del", { id: "io0" });
+      f.ok("blockdev-add", { driver: "qcow2", "node-name": "b", file: { driver: "file", filename: "b.qcow2" } });
+      f.ok("x-blockdev-set-iothread", { "node-name": "b", iothread: "io1" });
+      expect(crash("object-del", { id: "io1" }).detail).toMatch(/timerlist_free: Assertion `!timerlist_has_timers\(timer_list\)' failed\.$/);
+    });
+
+    it("a node attached over one in a deleted iothread's context aborts as the drain releases its lock", () => {
+      f.ok("blockdev-add", { driver: "null-co", "node-name": "n0" });
+      f.ok("x-blockdev-set-iothread", { "node-name": "n0", iothread: "io0" });
+      f.ok("object-del", { id: "io0" });
+      expect(f.err("x-blockdev-set-iothread", { "node-name": "n0", iothread: "io0" })).toBe("Cannot find iothread io0");
+      expect(crash("blockdev-add", { driver: "raw", "node-name": "r", file: "n0" }).detail).toMatch(/qemu_mutex_unlock_impl: Assertion `mutex->initialized' failed\.$/);
     });
   });
 });

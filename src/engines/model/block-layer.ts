@@ -24,7 +24,7 @@ import { xBlockdevChange } from "./commands/x-blockdev-change.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
 import { blkExpCloseAll, blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
-import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, type QuitEnd } from "./aio-context/iothread-objects.js";
+import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd } from "./aio-context/iothread-objects.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
@@ -173,6 +173,7 @@ export class BlockLayer {
    */
   quitOutcome(): QuitEnd | undefined {
     if (this.quitEnd || this.quitting) return this.quitEnd;
+    if (nodeInDestroyedContext(this.state)) return { abort: DESTROYED_MUTEX_LOCKED };
     const leaked = [...this.state.aio.iothreads.values()].some((c) => c.leakedLocks > 0);
     if (leaked) blkExpCloseAll(this.state);
     const end = leaked ? leakedLockAtQuit(this.state) : undefined;

@@ -18,7 +18,7 @@ export class AioContext {
 
   /**
    * Its iothread was deleted (iothread_instance_finalize → aio_context_unref): the context and its
-   * lock are gone, but a job that last ran in it still points at it (Job.aioContext).
+   * lock are gone, but nodes left in it and a job that last ran in it still point at it.
    */
   destroyed = false;
 

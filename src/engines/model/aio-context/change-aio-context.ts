@@ -14,8 +14,10 @@
  */
 import type { BdsNode, Child, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
+import { DESTROYED_MUTEX_LOCKED, DESTROYED_MUTEX_UNLOCKED } from "./iothread-objects.js";
 import { drainedBeginPoll, drainedEndPoll, unlockNotOwned } from "./main-thread-wait.js";
 
 /** The BlockBackend's refusal, word for word as block-backend.c sets it. */
@@ -136,7 +138,11 @@ export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioCont
   const visited = new Visited(opts.held, 1);
   if (opts.ignoreChild) visited.add(opts.ignoreChild);
   return changeInOwnTransaction((tran) => {
+    // The recursion drains the node, which in a context other than the main one releases its lock
+    // to poll; the new context is taken before the commit.
+    if (old.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_UNLOCKED);
     const problem = changeAioContext(state, bs, ctx, visited, tran);
+    if (problem === undefined && ctx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
     // Everything agreed: QEMU releases the old context before it commits.
     if (problem === undefined && !old.isMain && old !== opts.held && old.leakedLocks === 0) throw unlockNotOwned();
     return problem;

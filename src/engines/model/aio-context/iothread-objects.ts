@@ -4,6 +4,7 @@
  * query-iothreads (only qemu-system does), so the model has none either.
  */
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
+import type { BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
@@ -43,24 +44,44 @@ export function objectIdTaken(state: LayerState, id: string): boolean {
 }
 
 /**
- * object-del of an iothread. QEMU 7.2 lets it go even while nodes run in its AioContext and frees
- * the context under them: a qcow2 node's cache-clean timer makes it abort at once (timerlist_free),
- * other nodes crash at their next use. The model stops at the object-del in every such case.
+ * object-del of an iothread (iothread_instance_finalize → aio_ctx_finalize). QEMU 7.2 lets it go
+ * even while nodes run in its AioContext and frees the context under them: its lock is destroyed
+ * first, which aborts if the main thread holds it; then an armed timer (a qcow2 node's cache-clean
+ * timer) aborts in timerlist_free. Otherwise the nodes stay in the freed context, and the next
+ * command that takes its lock aborts (acquireContext).
  */
 export function deleteIothread(state: LayerState, id: string): void {
   const ctx = state.aio.iothreads.get(id)!;
-  const users = [...state.nodes.values()].filter((n) => !n.freed && state.aio.of(n) === ctx);
-  if (users.length > 0) {
+  if (ctx.leakedLocks > 0) throw new QemuAbort("SIGABRT", MUTEX_DESTROY_BUSY);
+  const timed = [...state.nodes.values()].find((n) => !n.freed && state.aio.of(n) === ctx && n.driver.timerArmed?.(n));
+  if (timed) {
     throw new QemuAbort(
       "SIGABRT",
-      `iothread '${id}' was deleted while node '${users[0]!.name}' runs in its AioContext: QEMU 7.2 frees the context under it ` +
-        "(with a qcow2 node: ../../util/qemu-timer.c:115: timerlist_free: Assertion `!timerlist_has_timers(timer_list)' failed.)",
+      `iothread '${id}' was deleted while node '${timed.name}' has a timer armed in its AioContext: ` +
+        "../../util/qemu-timer.c:115: timerlist_free: Assertion `!timerlist_has_timers(timer_list)' failed.",
     );
   }
-  // iothread_instance_finalize → aio_context_finalize destroys a lock the main thread holds.
-  if (ctx.leakedLocks > 0) throw new QemuAbort("SIGABRT", MUTEX_DESTROY_BUSY);
   ctx.destroyed = true;
   state.aio.iothreads.delete(id);
+}
+
+/**
+ * `aio_context_acquire`: the lock of a context whose iothread was deleted is destroyed, and
+ * qemu_mutex_lock_impl asserts that it is initialized.
+ */
+export function acquireContext(ctx: AioContext): void {
+  if (ctx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
+}
+
+/** Whether a node still runs in a context whose iothread was deleted: quit takes its lock. */
+export function nodeInDestroyedContext(state: LayerState): boolean {
+  for (const node of state.nodes.values()) if (!node.freed && state.aio.of(node).destroyed) return true;
+  return false;
+}
+
+/** `aio_context_acquire(bdrv_get_aio_context(bs))`. */
+export function acquireNodeContext(state: LayerState, node: BdsNode): void {
+  acquireContext(state.aio.of(node));
 }
 
 /**
@@ -74,6 +95,9 @@ export const MUTEX_DESTROY_BUSY = "qemu: qemu_mutex_destroy: Device or resource 
 
 /** What taking the lock of a destroyed AioContext prints (qemu_mutex_lock_impl's assert). */
 export const DESTROYED_MUTEX_LOCKED = "../../util/qemu-thread-posix.c:87: qemu_mutex_lock_impl: Assertion `mutex->initialized' failed.";
+
+/** What releasing the lock of a destroyed AioContext prints (qemu_mutex_unlock_impl's assert). */
+export const DESTROYED_MUTEX_UNLOCKED = "../../util/qemu-thread-posix.c:115: qemu_mutex_unlock_impl: Assertion `mutex->initialized' failed.";
 
 /**
  * What a leaked iothread lock does at quit: the drain of every node waits for an iothread that can

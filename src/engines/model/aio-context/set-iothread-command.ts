@@ -1,4 +1,5 @@
 /** x-blockdev-set-iothread (blockdev.c `qmp_x_blockdev_set_iothread`, QEMU 7.2). */
+import { acquireNodeContext } from "./iothread-objects.js";
 import type { CommandHandler } from "../commands/handler.js";
 import { fail } from "../qmp-failure.js";
 import { tryChangeAioContext } from "./change-aio-context.js";
@@ -19,6 +20,7 @@ export const xBlockdevSetIothread: CommandHandler = (state, args) => {
   const iothread = args["iothread"];
   let ctx = state.aio.main;
   if (typeof iothread === "string") ctx = state.aio.iothread(iothread) ?? fail(`Cannot find iothread ${iothread}`);
+  acquireNodeContext(state, bs);
   const refusal = tryChangeAioContext(state, bs, ctx, { held: state.aio.of(bs) });
   if (refusal !== undefined) fail(refusal);
   return {};

@@ -3,6 +3,7 @@
  * and messages in its order, then start an active commit (a mirror into base) when top is the
  * active layer or someone writes to it, else a commit of an intermediate node.
  */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { chainContains, filterOrCowBs, findBase, findOverlay, isRootNode, skipFilters } from "../chain.js";
 import { findBackingImage } from "../find-backing-image.js";
 import type { BdsNode } from "../graph.js";
@@ -45,6 +46,7 @@ export const blockCommit: CommandHandler = (state, args) => {
     if (!state.nodes.has(device)) throw new QmpFailure(`Device '${device}' not found`, "DeviceNotFound");
     throw e;
   }
+  acquireNodeContext(state, bs);
   checkOpNotBlocked(bs, "commit-source");
 
   let topBs: BdsNode | null = bs;

@@ -1,4 +1,5 @@
 /** block-stream (blockdev.c `qmp_block_stream`): QEMU's argument checks in its order, then stream_start. */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { chainContains, filterOrCowBs } from "../chain.js";
 import { findBackingImage } from "../find-backing-image.js";
 import type { BdsNode } from "../graph.js";
@@ -17,6 +18,7 @@ export const blockStream: CommandHandler = (state, args) => {
   if (has("bottom") && has("base-node")) fail("'bottom' and 'base-node' cannot be specified at the same time");
   const device = String(args["device"]);
   const bs = state.nodes.get(device) ?? fail(`Cannot find device='${device}' nor node-name='${device}'`);
+  acquireNodeContext(state, bs);
 
   let baseBs: BdsNode | null = null;
   const base = str("base");

@@ -3,6 +3,7 @@
  * a root node; the target moves into the source's AioContext; QEMU's checks in its order;
  * `replaces` defaults to the node under the source's implicit filters; then mirror_start.
  */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { tryChangeAioContext } from "../aio-context/change-aio-context.js";
 import { backingChainNext } from "../chain.js";
 import { skipImplicitFilters } from "../graph.js";
@@ -23,7 +24,9 @@ export const blockdevMirror: CommandHandler = (state, args) => {
   const target = state.nodes.get(targetName) ?? fail(`Cannot find device='${targetName}' nor node-name='${targetName}'`);
   // The target follows the source into its context first, with its own context's lock held; it
   // stays there whatever is refused after.
+  acquireNodeContext(state, target);
   const refusal = tryChangeAioContext(state, target, state.aio.of(bs), { held: state.aio.of(target) });
+  acquireNodeContext(state, bs);
   if (refusal !== undefined) fail(refusal);
   let sync = args["sync"] as MirrorStart["sync"];
   // Decided before a top without backing turns into full.

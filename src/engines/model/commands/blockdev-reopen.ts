@@ -1,4 +1,5 @@
 /** blockdev-reopen (`qmp_blockdev_reopen` → `bdrv_reopen_queue` → `bdrv_reopen_multiple`). */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd } from "../drain.js";
 import type { BdsNode } from "../graph.js";
 import { flatten } from "../options.js";
@@ -24,6 +25,7 @@ export const blockdevReopen: CommandHandler = (state, args) => {
       const name = item["node-name"];
       if (typeof name !== "string") fail("node-name not specified");
       const bs = state.nodes.get(name) ?? fail(`Failed to find node with node-name='${name}'`);
+      acquireNodeContext(state, bs);
       const taken = bdrvSubtreeDrainedBegin(state, bs);
       queue.add(bs, flatten(item), false, null, 0);
       if (taken) drained.unshift(bs);

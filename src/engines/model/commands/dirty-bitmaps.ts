@@ -5,6 +5,7 @@
  * Persistent bitmaps are checked as far as `bdrv_can_store_new_dirty_bitmap` refuses them; one that
  * qcow2 would store in its image is refused as a limit of the model.
  */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
 import { DirtyBitmap } from "../jobs/dirty-bitmap.js";
@@ -44,6 +45,7 @@ export const blockDirtyBitmapAdd: CommandHandler = (state, args) => {
   if (name === "") fail("Bitmap name cannot be empty");
   const node = String(args["node"]);
   const bs = state.nodes.get(node) ?? fail(`Cannot find device='${node}' nor node-name='${node}'`);
+  acquireNodeContext(state, bs);
   let granularity: number;
   if (args["granularity"] !== undefined) {
     granularity = Number(args["granularity"]);
@@ -62,6 +64,7 @@ export const blockDirtyBitmapAdd: CommandHandler = (state, args) => {
 
 export const blockDirtyBitmapRemove: CommandHandler = (state, args) => {
   const { bs, bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
+  acquireNodeContext(state, bs);
   checkDirtyBitmap(bitmap);
   bs.dirtyBitmaps!.splice(bs.dirtyBitmaps!.indexOf(bitmap), 1);
   return {};

@@ -1,4 +1,5 @@
 /** nbd-server-start/-stop and block-export-add/-del: NBD exports as anonymous BlockBackend parents. */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { resolve } from "node:path";
 import { blkUnrefDrains } from "../block-backend.js";
 import { exportBackendPinning, exportIothread } from "../aio-context/export-iothread.js";
@@ -40,6 +41,8 @@ export function blkExpCloseAll(state: LayerState): void {
 
 /** Drop the export's BlockBackend (its edge goes, perms relax) and announce it. */
 function removeExport(state: LayerState, exp: BlockExport): void {
+  // blk_exp_request_shutdown takes exp->ctx, which follows the node's.
+  if (exp.bb.root) acquireNodeContext(state, exp.bb.root.bs);
   if (exp.bb.root) blkUnrefDrains(state, exp.bb.root.bs, state.aio.of(exp.bb.root.bs));
   if (exp.bb.root) detachAndRelease(state, exp.bb.root);
   exp.bb.root = null;
@@ -58,6 +61,7 @@ export const blockExportAdd: CommandHandler = (state, args) => {
   if (state.exports.has(id)) fail(`Block export id '${id}' is already in use`);
   const node = state.nodes.get(nodeName) ?? fail(`Cannot find device='' nor node-name='${nodeName}'`);
   if (writable && node.readOnly) fail("Cannot export read-only node as writable");
+  acquireNodeContext(state, node);
   exportIothread(state, node, args);
 
   const bb: BlockBackend = { serial: state.nextSerial(), root: null };

@@ -194,6 +194,11 @@ export interface DriverDef {
   close?(node: BdsNode, host: DriverHost): void;
   /** What QEMU 7.2 would crash on (SIGSEGV) if the node were closed now, or undefined. */
   closeCrash?(node: BdsNode): string | undefined;
+  /**
+   * Whether the node has a timer armed in its AioContext (qcow2's cache-clean timer): destroying
+   * that context then aborts in timerlist_free.
+   */
+  timerArmed?(node: BdsNode): boolean;
   /** `.bdrv_attach_aio_context`: the node was moved into another AioContext (aio-context/). */
   attachAioContext?(node: BdsNode): void;
   /**

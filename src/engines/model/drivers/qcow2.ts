@@ -291,6 +291,8 @@ export const qcow2Driver: DriverDef = {
     if (st && !dataFileDangles(node, st)) markCleanQuietly(st.image);
   },
   closeCrash: (node) => qcow2CloseCrash(node),
+  /** `cache_clean_timer_init` arms the timer whenever the interval is not 0. */
+  timerArmed: (node) => (slot.find(node)?.runtime.cacheCleanInterval ?? 0) > 0,
 
   /** `qcow2_get_info`. */
   getInfo(node) {

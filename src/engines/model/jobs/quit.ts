@@ -5,7 +5,7 @@
  * woken by the cancel (back to READY), and run to its end — ABORTING, BLOCK_JOB_CANCELLED,
  * CONCLUDED, NULL. A job that is concluded is dismissed.
  */
-import { leakedLockAtQuit, type QuitEnd } from "../aio-context/iothread-objects.js";
+import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd } from "../aio-context/iothread-objects.js";
 import { blkExpCloseAll } from "../commands/exports.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
@@ -53,6 +53,8 @@ export function closeAllCrash(state: LayerState): QuitEnd | undefined {
  * lock aborts when the iothread is destroyed last.
  */
 export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
+  // blk_exp_close_all and bdrv_drain_all_begin take the context of every export and node.
+  if (nodeInDestroyedContext(state)) return { abort: DESTROYED_MUTEX_LOCKED };
   blkExpCloseAll(state);
   const leaked = leakedLockAtQuit(state);
   if (leaked && "hang" in leaked) return leaked;

@@ -5,6 +5,7 @@
  * goes again, taking whatever permission the command added with it. Returns what QEMU prints, as
  * the qemu engine returns it (see output.ts).
  */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { BlockcheckError } from "../../../errors.js";
 import type { LayerState } from "../layer-state.js";
 import { QmpFailure } from "../qmp-failure.js";
@@ -42,6 +43,8 @@ export function hmpQemuIo(state: LayerState, device: string, command: string): s
     return out.text();
   }
   try {
+    // hmp_qemu_io takes the BlockBackend's context only once it is inserted.
+    acquireNodeContext(state, node);
     qemuioCommand(state, blk, command, out);
   } finally {
     blk.unref();

@@ -3,6 +3,7 @@
  * (the list is prepended), each a BlockDeviceInfo in QAPI member order; without `flat`, the image
  * info nests the whole filter-or-COW chain as backing-image.
  */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { fullBackingFilename } from "../backing-filename.js";
 import type { BlockDriverInfo } from "../drivers/driver.js";
 import { childNamed, filteredChild, type BdsNode, type Child } from "../graph.js";
@@ -206,6 +207,8 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
 export function namedBlockNodes(state: LayerState, flat: boolean): unknown[] {
   const cache = new ChainCache();
   const out: unknown[] = [];
+  // bdrv_query_image_info takes each node's context.
+  for (const node of state.nodes.values()) acquireNodeContext(state, node);
   for (const node of state.nodes.values()) out.push(blockDeviceInfo(node, flat, cache));
   return out.reverse();
 }

@@ -1,0 +1,74 @@
+/**
+ * object-del of an iothread that a node still runs in: iothread_instance_finalize frees the
+ * AioContext under the node (aio_ctx_finalize). An armed timer there (a qcow2 node's cache-clean
+ * timer) aborts in timerlist_free at once; otherwise the object-del succeeds and the first command
+ * that takes the context's destroyed lock aborts (`qemu_mutex_lock_impl: Assertion
+ * `mutex->initialized' failed`), while commands that leave the node alone go on, up to `quit`.
+ * Each case runs on the model, and on real QEMU when it is installed, where both transcripts must
+ * be the same (none of this is racy).
+ */
+import { describe, expect, it } from "vitest";
+import { ModelEngine } from "../../src/engines/model/model-engine.js";
+import { QemuEngine } from "../../src/engines/qemu/qemu-engine.js";
+import { describeWithQemu } from "../support/qemu.js";
+import { inlineRunner } from "../support/run-inline.js";
+
+const run = inlineRunner(30_000);
+
+const EXPORTED = ["add n: null-co", "export n id=e0 iothread=io0"];
+const MOVED = ["add n: null-co", 'qmp x-blockdev-set-iothread {"node-name": "n", "iothread": "io0"}'];
+
+function text(setup: string[], ...steps: string[]): string {
+  return ['scenario "an iothread deleted under a node"', "iothread io0", ...setup, 'qmp object-del {"id": "io0"}', ...steps, ""].join("\n");
+}
+
+/** `crash`: the step QEMU dies in (its statement's first word), or "quit". */
+const CASES: Array<{ name: string; text: string; crash: string }> = [
+  { name: "a query of the nodes", text: text(EXPORTED, "show nodes"), crash: "show" },
+  { name: "blockdev-del", text: text(MOVED, "del n"), crash: "del" },
+  { name: "blockdev-del refused by the node's BlockBackend first", text: text(EXPORTED, "del n -> error \"Node n is in use\""), crash: "quit" },
+  { name: "blockdev-reopen", text: text(MOVED, "reopen n read-only=on"), crash: "reopen" },
+  { name: "the export's removal", text: text(EXPORTED, "unexport e0"), crash: "unexport" },
+  { name: "a node attached over it", text: text(MOVED, "add r: raw file=n"), crash: "add" },
+  { name: "a dirty bitmap added to it", text: text(EXPORTED, 'qmp block-dirty-bitmap-add {"node": "n", "name": "b0"}'), crash: "qmp" },
+  {
+    name: "x-blockdev-set-iothread, after its BlockBackend check",
+    text: text(EXPORTED, 'qmp x-blockdev-set-iothread {"node-name": "n", "iothread": null} -> error /^Node n is associated with a BlockBackend/', 'qmp x-blockdev-set-iothread {"node-name": "n", "iothread": null, "force": true}'),
+    crash: "qmp",
+  },
+  {
+    name: "commands that leave the node alone, then quit",
+    text: text(EXPORTED, "add m: null-co", "show graph", "qmp query-block-exports", "iothread io0", "del m"),
+    crash: "quit",
+  },
+  { name: "a qcow2 node without a cache-clean timer", text: text(["image a.qcow2 qcow2 1M", "add n: qcow2 file=(file filename=a.qcow2) cache-clean-interval=0", ...MOVED.slice(1)]), crash: "quit" },
+  { name: "a qcow2 node's cache-clean timer", text: text(["image a.qcow2 qcow2 1M", "add n: qcow2 file=(file filename=a.qcow2)", ...MOVED.slice(1)]), crash: "qmp" },
+];
+
+const ABORT = "  QEMU crashed: SIGABRT\n(run stopped)\n";
+
+function crashedIn(transcript: string): string {
+  if (transcript.endsWith("(quit)\n  QEMU crashed: SIGABRT\n")) return "quit";
+  expect(transcript.endsWith(ABORT)).toBe(true);
+  const lines = transcript.slice(0, -ABORT.length).split("\n");
+  return lines.at(-2)!.split(" ")[0]!;
+}
+
+describe("an iothread deleted while a node runs in it, on the model", () => {
+  for (const c of CASES) {
+    it(`${c.name}: aborts in '${c.crash}'`, async () => {
+      const r = await run(c.text, new ModelEngine());
+      expect(crashedIn(r.transcript!)).toBe(c.crash);
+    });
+  }
+});
+
+describeWithQemu("an iothread deleted while a node runs in it, on QEMU", () => {
+  for (const c of CASES) {
+    it(`${c.name}: the transcripts are the same`, async () => {
+      const qemu = await run(c.text, new QemuEngine());
+      expect(crashedIn(qemu.transcript!)).toBe(c.crash);
+      expect((await run(c.text, new ModelEngine())).transcript).toBe(qemu.transcript);
+    }, 60_000);
+  }
+});
