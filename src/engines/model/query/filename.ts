@@ -87,7 +87,8 @@ export class FilenameCache {
     for (const key of ["driver", "filename", ...(n.driver.strongOpts ?? [])]) {
       let given = false;
       if (key.endsWith(".")) {
-        for (const k of Object.keys(n.options)) {
+        // A prefix walks bs->options in QDict order, so keys sharing a bucket reach `d` newest first.
+        for (const k of qdictKeyOrder(Object.keys(n.options))) {
           if (k.startsWith(key)) {
             opts[k] = n.options[k];
             given = true;
