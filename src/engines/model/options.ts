@@ -1,22 +1,36 @@
 /** QDict option helpers: flattening, sub-dict extraction and QEMU's loose boolean parsing. */
 import type { Flat } from "./graph.js";
 import { fail } from "./qmp-failure.js";
+import { qdictKeyOrder } from "../../qapi/qdict-order.js";
 import { BDRV_CHILD_COW } from "./roles.js";
 
-/** `qdict_flatten`: nested dicts and lists become dotted keys ("file.driver", "perms.0"). */
-export function flatten(value: Record<string, unknown>, prefix = "", out: Flat = {}): Flat {
-  for (const [key, v] of Object.entries(value)) {
-    const full = prefix + key;
-    // Empty lists and dicts stay as they are (qdict_flatten only expands non-empty ones).
-    if (Array.isArray(v) && v.length > 0) {
-      flatten(Object.fromEntries(v.map((item, i) => [String(i), item])), `${full}.`, out);
-    } else if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
-      flatten(v as Record<string, unknown>, `${full}.`, out);
-    } else {
-      out[full] = v;
-    }
-  }
+/**
+ * `qdict_flatten`: nested dicts and lists become dotted keys ("file.driver", "perms.0"). Scalars of
+ * the top level stay where they were inserted; the dotted keys are inserted after them, as
+ * qdict_flatten_qdict finds them walking each dict in QDict order (and each list in order). The
+ * insertion order is what later decides how keys sharing a bucket iterate.
+ */
+export function flatten(value: Record<string, unknown>): Flat {
+  const out: Flat = {};
+  const keys = Object.keys(value);
+  for (const key of keys) if (!expands(value[key])) out[key] = value[key];
+  for (const key of qdictKeyOrder(keys)) if (expands(value[key])) flattenInto(value[key] as object, key, out);
   return out;
+}
+
+/** Empty lists and dicts stay as they are: qdict_flatten only expands non-empty ones. */
+function expands(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  return v !== null && typeof v === "object" && Object.keys(v).length > 0;
+}
+
+function flattenInto(v: object, prefix: string, out: Flat): void {
+  const put = (key: string, item: unknown) => {
+    if (expands(item)) flattenInto(item as object, key, out);
+    else out[key] = item;
+  };
+  if (Array.isArray(v)) v.forEach((item, i) => put(`${prefix}.${i}`, item));
+  else for (const key of qdictKeyOrder(Object.keys(v))) put(`${prefix}.${key}`, (v as Record<string, unknown>)[key]);
 }
 
 /** `qdict_extract_subqdict`: move "prefix.*" keys out of `options` into a new dict without the prefix. */

@@ -2,12 +2,14 @@
 import type { LayerState } from "../layer-state.js";
 import { NodeOpener } from "../open-node.js";
 import { flatten, setDefault } from "../options.js";
+import { inOutputOrder } from "../../../qapi/output-order.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import type { CommandHandler } from "./handler.js";
 
 export const blockdevAdd: CommandHandler = (state: LayerState, args) => {
-  const options = flatten(args);
+  // qmp_blockdev_add visits the parsed BlockdevOptions back into a QDict, then flattens it.
+  const options = flatten(inOutputOrder("blockdev-add", args));
   if (typeof options["node-name"] !== "string") fail("'node-name' must be specified for the root node");
   // bds_tree_init's defaults become explicit options of the root.
   setDefault(options, "cache.direct", "off");

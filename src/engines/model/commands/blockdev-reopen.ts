@@ -3,6 +3,7 @@ import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd } from "../drain.js";
 import type { BdsNode } from "../graph.js";
 import { flatten } from "../options.js";
+import { inOutputOrder } from "../../../qapi/output-order.js";
 import { QemuWouldCrashError } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { ReopenQueue } from "../reopen/queue.js";
@@ -10,7 +11,8 @@ import { reopenMultiple } from "../reopen/reopen-multiple.js";
 import type { CommandHandler } from "./handler.js";
 
 export const blockdevReopen: CommandHandler = (state, args) => {
-  const list = (args["options"] ?? []) as Array<Record<string, unknown>>;
+  // Each entry is visited back into a QDict from the parsed BlockdevOptions, then flattened.
+  const list = (inOutputOrder("blockdev-reopen", args)["options"] ?? []) as Array<Record<string, unknown>>;
   if (list.length === 0) {
     // qmp_blockdev_reopen hands bdrv_reopen_multiple an empty (NULL) queue, which it asserts against
     // (seen on Debian's qemu-storage-daemon 7.2.22, whose block.c has it at line 4390).
