@@ -19,7 +19,7 @@ import { readWaits, unlockNotOwned, waitForNodeCoroutine } from "./aio-context/m
 import { ModelUnsupportedError } from "./model-unsupported.js";
 import { nodeLength } from "./node-length.js";
 import { assignNodeName } from "./node-names.js";
-import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, setDefault } from "./options.js";
+import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, qdictClone, setDefault } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
@@ -66,7 +66,7 @@ export class NodeOpener {
 
   /** Open one node (and its inline children); returns it named, attached below nothing yet. */
   open(req: OpenRequest): BdsNode {
-    const explicit: Flat = { ...req.options };
+    const explicit = qdictClone(req.options);
     const options: Flat = { ...req.options };
     if (req.parentOptions) inheritChildOptions(options, req.parentOptions, req.role);
     // bdrv_fill_options: a child of a format node opened from a file name alone is a protocol node

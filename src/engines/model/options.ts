@@ -33,10 +33,26 @@ function flattenInto(v: object, prefix: string, out: Flat): void {
   else for (const key of qdictKeyOrder(Object.keys(v))) put(`${prefix}.${key}`, (v as Record<string, unknown>)[key]);
 }
 
+/**
+ * `qdict_clone_shallow`: the copy is filled walking the source in QDict order, so keys that share a
+ * bucket are inserted newest first and iterate the other way round in the copy.
+ */
+export function qdictClone(src: Flat): Flat {
+  const out: Flat = {};
+  for (const key of qdictKeyOrder(Object.keys(src))) out[key] = src[key];
+  return out;
+}
+
+/** `qdict_join(dest, src, false)`: what `dest` lacks, taken from `src` walked in QDict order. */
+export function qdictJoin(dest: Flat, src: Flat): void {
+  for (const key of qdictKeyOrder(Object.keys(src))) if (!(key in dest)) dest[key] = src[key];
+}
+
 /** `qdict_extract_subqdict`: move "prefix.*" keys out of `options` into a new dict without the prefix. */
 export function extractSub(options: Flat, prefix: string): Flat {
   const sub: Flat = {};
-  for (const key of Object.keys(options)) {
+  // The source is walked in QDict order: keys sharing a bucket reach the new dict newest first.
+  for (const key of qdictKeyOrder(Object.keys(options))) {
     if (key.startsWith(prefix)) {
       sub[key.slice(prefix.length)] = options[key];
       delete options[key];

@@ -5,7 +5,7 @@
  */
 import type { ReopenState } from "../drivers/driver.js";
 import type { BdsNode, Flat } from "../graph.js";
-import { extractSub, inheritChildOptions, optBool } from "../options.js";
+import { extractSub, inheritChildOptions, optBool, qdictClone, qdictJoin } from "../options.js";
 
 /** One node in a blockdev-reopen transaction. */
 export interface ReopenEntry {
@@ -59,7 +59,7 @@ export class ReopenQueue {
   ): Array<[BdsNode, Flat, boolean, Flat | null, number]> {
     const existing = this.byNode.get(bs);
     if (existing || keepOld) joinOptions(options, existing ? existing.explicitOptions : bs.explicitOptions);
-    const explicitOptions: Flat = { ...options };
+    const explicitOptions = qdictClone(options);
     if (parentOptions) inheritChildOptions(options, parentOptions, role);
     if (keepOld) joinOptions(options, bs.options);
     const entry: ReopenEntry = existing ?? {
@@ -104,7 +104,10 @@ export class ReopenQueue {
   }
 }
 
-/** `bdrv_join_options`: fill in what `options` lacks from `old`. */
+/**
+ * `bdrv_join_options` on a clone of `old` (bdrv_reopen_queue_child joins a qdict_clone_shallow of the
+ * old options): qdict_join fills in what `options` lacks walking the clone in QDict order.
+ */
 function joinOptions(options: Flat, old: Flat): void {
-  for (const [k, v] of Object.entries(old)) if (!(k in options)) options[k] = v;
+  qdictJoin(options, qdictClone(old));
 }

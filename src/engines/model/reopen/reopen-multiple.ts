@@ -8,8 +8,9 @@ import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
 import { drainsCounted } from "../drain.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
-import type { BdsNode, Flat } from "../graph.js";
+import type { BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
+import { qdictClone } from "../options.js";
 import { refreshPerms } from "../perm-refresh.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
@@ -29,9 +30,8 @@ function commitEntry(state: LayerState, entry: ReopenEntry): void {
   }
   delete options["backing"];
   delete explicit["backing"];
-  // QEMU keeps a shallow clone of the reopen options, which reverses the order of keys that share a
-  // QDict bucket; reversing the insertion order reproduces that for later "cannot be reset" errors.
-  bs.options = reverseKeys(options);
+  // bdrv_reopen_prepare put back the clone it made of the options (orig_reopen_opts).
+  bs.options = qdictClone(options);
   bs.explicitOptions = explicit;
   bs.readOnly = entry.readOnly;
   bs.unmap = entry.unmap;
@@ -78,10 +78,4 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
   // queue, qmp_blockdev_reopen ends the drained section of each node it was given.
   const freed = queue.entries.find((e) => e.bs.freed);
   if (freed) throw new QemuAbort("SIGSEGV", `bdrv_reopen_multiple: node '${freed.bs.name}' of the reopen queue was freed when the reopen detached it, and is used after`);
-}
-
-function reverseKeys(options: Flat): Flat {
-  const out: Flat = {};
-  for (const k of Object.keys(options).reverse()) out[k] = options[k];
-  return out;
 }
