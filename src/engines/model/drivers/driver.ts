@@ -222,6 +222,11 @@ export interface DriverDef {
    * handles. Absent: the driver cannot reopen. Throws QmpFailure.
    */
   reopenPrepare?(rs: ReopenState, host: DriverHost): void;
+  /**
+   * `.bdrv_join_options`: merge a clone of the old options into a reopen's new ones. Absent:
+   * qdict_join (what the new options lack, from the old).
+   */
+  joinOptions?(options: Flat, old: Flat): void;
   /** `.bdrv_reopen_commit`: apply what prepare staged. */
   reopenCommit?(rs: ReopenState, host: DriverHost): void;
   /** `.bdrv_reopen_abort`: drop what prepare staged. */

@@ -21,6 +21,7 @@ import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 import { type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
 import { readsToOpen } from "./blkdebug.js";
+import { qcow2JoinOptions } from "./qcow2-join-options.js";
 import { hostFileAtZero } from "./underlying.js";
 
 /** BDRVQcow2State, the part the model keeps: the header as read at open. */
@@ -214,6 +215,7 @@ export const qcow2Driver: DriverDef = {
   supportsBacking: true,
   canCompress: true,
   mutableOpts: QCOW2_MUTABLE_OPTS,
+  joinOptions: qcow2JoinOptions,
   strongOpts: ["encrypt.key-secret"],
 
   /** `qcow2_probe`: the magic and a version of 2 or more. */

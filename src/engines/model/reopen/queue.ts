@@ -58,10 +58,10 @@ export class ReopenQueue {
     role: number,
   ): Array<[BdsNode, Flat, boolean, Flat | null, number]> {
     const existing = this.byNode.get(bs);
-    if (existing || keepOld) joinOptions(options, existing ? existing.explicitOptions : bs.explicitOptions);
+    if (existing || keepOld) joinOptions(bs, options, existing ? existing.explicitOptions : bs.explicitOptions);
     const explicitOptions = qdictClone(options);
     if (parentOptions) inheritChildOptions(options, parentOptions, role);
-    if (keepOld) joinOptions(options, bs.options);
+    if (keepOld) joinOptions(bs, options, bs.options);
     const entry: ReopenEntry = existing ?? {
       bs,
       options,
@@ -106,8 +106,11 @@ export class ReopenQueue {
 
 /**
  * `bdrv_join_options` on a clone of `old` (bdrv_reopen_queue_child joins a qdict_clone_shallow of the
- * old options): qdict_join fills in what `options` lacks walking the clone in QDict order.
+ * old options): the driver's own join, or qdict_join, which fills in what `options` lacks walking
+ * the clone in QDict order.
  */
-function joinOptions(options: Flat, old: Flat): void {
-  qdictJoin(options, qdictClone(old));
+function joinOptions(bs: BdsNode, options: Flat, old: Flat): void {
+  const clone = qdictClone(old);
+  if (bs.driver.joinOptions) bs.driver.joinOptions(options, clone);
+  else qdictJoin(options, clone);
 }
