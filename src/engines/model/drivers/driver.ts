@@ -313,6 +313,10 @@ export interface DriverDef {
   pwriteZeroes?(host: DriverHost, node: BdsNode, offset: number, bytes: number, flags: number): void;
   /** `.bdrv_co_pwritev_compressed_part`; only drivers with `canCompress`. */
   pwritevCompressed?(host: DriverHost, node: BdsNode, offset: number, data: Data): void;
+  /** `.bdrv_load_vmstate`: a read of the VM state area. Absent: the request goes to the primary child (data/vmstate.ts). */
+  loadVmstate?(host: DriverHost, node: BdsNode, pos: number, bytes: number): Data;
+  /** `.bdrv_save_vmstate`, given with loadVmstate. */
+  saveVmstate?(host: DriverHost, node: BdsNode, pos: number, data: Data): void;
   /** `.bdrv_co_pdiscard`; IoError(ENOTSUP) is ignored, as block/io.c ignores it. Absent: discarding does nothing. */
   pdiscard?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
   /**

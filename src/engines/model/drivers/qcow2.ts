@@ -8,7 +8,7 @@ import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js";
-import { bdrvPreadv, setDirty } from "../data/block-io.js";
+import { bdrvDebugEvent, bdrvPreadv, setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
 import { headerFields, headerProblem, type ImageBytes, type Qcow2Header, qcow2Header, withImage } from "../images/read-image.js";
@@ -82,6 +82,12 @@ function staleDataFile(node: BdsNode, what: string, dangles: "null" | "freed" | 
  * What a request works on (data/qcow2/): the tables, the data file and the backing node. `reads`:
  * the request looks clusters up rather than writing guest data.
  */
+/** `qcow2_vm_state_offset`: l1_vm_state_index (size_to_l1 of the size) << (cluster_bits + l2_bits). */
+function vmStateOffset({ clusterSize, virtualSize, extendedL2 }: Qcow2Header): number {
+  const l1Span = clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
+  return Math.ceil(virtualSize / l1Span) * l1Span;
+}
+
 function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
   const st = slot.get(node);
   const file = childNamed(node, "file")!.bs;
@@ -298,12 +304,9 @@ export const qcow2Driver: DriverDef = {
 
   /** `qcow2_get_info`. */
   getInfo(node) {
-    const { clusterSize, virtualSize, extendedL2 } = slot.get(node).header;
-    // qcow2_vm_state_offset: l1_vm_state_index (size_to_l1 of the size) << (cluster_bits + l2_bits).
-    const l1Span = clusterSize * (clusterSize / (extendedL2 ? 16 : 8));
     const st = slot.get(node);
     const isDirty = st.image ? st.image.dirty : (st.header.incompatibleFeatures & 1n) !== 0n;
-    return { info: { clusterSize, isDirty, vmStateOffset: Math.ceil(virtualSize / l1Span) * l1Span } };
+    return { info: { clusterSize: st.header.clusterSize, isDirty, vmStateOffset: vmStateOffset(st.header) } };
   },
 
   /** `qcow2_get_specific_info`: ImageInfoSpecificQCow2 in QAPI member order. */
@@ -388,6 +391,21 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_co_pwritev_part`. */
   pwritev(host, node, offset, data) {
     qcow2Pwritev(dataPath(host, node), offset, data);
+  },
+
+  /**
+   * `qcow2_load_vmstate`: the VM state lies past the disk, from the next L1 entry's span on, and is
+   * read as guest data is (a backing file long enough holds data there).
+   */
+  loadVmstate(host, node, pos, bytes) {
+    bdrvDebugEvent(childNamed(node, "file")!.bs, "vmstate_load");
+    return qcow2Preadv(dataPath(host, node, true), vmStateOffset(slot.get(node).header) + pos, bytes);
+  },
+
+  /** `qcow2_save_vmstate`: written as guest data is, which grows the L1 table to reach it. */
+  saveVmstate(host, node, pos, data) {
+    bdrvDebugEvent(childNamed(node, "file")!.bs, "vmstate_save");
+    qcow2Pwritev(dataPath(host, node), vmStateOffset(slot.get(node).header) + pos, data);
   },
 
   /** `qcow2_co_pwrite_zeroes`. */

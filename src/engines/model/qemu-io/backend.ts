@@ -7,6 +7,7 @@
 import { blkInsertBs, blkNew, blkUnref, type PendingBackend } from "../block-backend.js";
 import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes } from "../data/block-io.js";
 import { Data } from "../data/data.js";
+import { bdrvLoadVmstate, bdrvSaveVmstate } from "../data/vmstate.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { flushMeetsBlkdebugRules } from "../drivers/blkdebug.js";
 import { BDRV_REQ_WRITE_COMPRESSED } from "../data/request-flags.js";
@@ -163,6 +164,18 @@ export class IoBackend {
     this.#waitWhileDrained("discard");
     this.#check(offset, bytes);
     bdrvPdiscard(this.state, this.bs, offset, bytes);
+  }
+
+  /** `blk_load_vmstate`. */
+  loadVmstate(pos: number, bytes: number): Data {
+    return bdrvLoadVmstate(this.state, this.bs, pos, bytes);
+  }
+
+  /** `blk_save_vmstate`: qemu-io's BlockBackend is writethrough, so a save that succeeds is flushed. */
+  saveVmstate(pos: number, data: Data): void {
+    bdrvSaveVmstate(this.state, this.bs, pos, data);
+    if (flushMeetsBlkdebugRules(this.bs)) throw new ModelIoUnsupportedError("a flush that reaches a blkdebug node with rules");
+    bdrvFlush(this.state, this.bs);
   }
 
   /** `blk_flush`. blkdebug's rules see a flush (FLUSH_TO_OS/DISK events, flush errors); the model does not follow those. */

@@ -5,7 +5,6 @@
  * once too.
  */
 import { Data } from "../data/data.js";
-import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { BDRV_REQUEST_MAX_BYTES } from "../data/request-flags.js";
 import { IoBackend } from "./backend.js";
 import { attempt, checkPattern, type CommandFn, ERANGE_TEXT, INT_MAX, ioVector, number, parsePattern, usage } from "./command-context.js";
@@ -56,10 +55,9 @@ export const readF: CommandFn = (ctx, argv) => {
   if (b) {
     if (offset % 512) return ctx.out.line(`${offset} is not a sector-aligned value for 'offset'`);
     if (count % 512) return ctx.out.line(`${count} is not a sector-aligned value for 'count'`);
-    throw new ModelIoUnsupportedError("the VM state area (read -b)");
   }
   let data = Data.EMPTY;
-  const failed = count > INT_MAX ? ERANGE_TEXT : attempt(() => (data = IoBackend.asRead(ctx.blk.pread(offset, count))));
+  const failed = count > INT_MAX ? ERANGE_TEXT : attempt(() => (data = IoBackend.asRead(b ? ctx.blk.loadVmstate(offset, count) : ctx.blk.pread(offset, count))));
   if (failed !== null) return ctx.out.line(`read failed: ${failed}`);
   if (pattern !== null) checkPattern(ctx, data.slice(patternOffset, verifyCount), pattern, offset + patternOffset, verifyCount);
   if (q) return;

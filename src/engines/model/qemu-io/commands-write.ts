@@ -47,9 +47,9 @@ export const writeF: CommandFn = (ctx, argv) => {
     if (count % 512) return ctx.out.line(`${count} is not a sector-aligned value for 'count'`);
   }
   if (f.s) throw new ModelIoUnsupportedError("writing a pattern file (write -s)");
-  if (f.b) throw new ModelIoUnsupportedError("the VM state area (write -b)");
   let failed: string | null;
-  if (f.z) {
+  if (f.b) failed = count > INT_MAX ? ERANGE_TEXT : attempt(() => ctx.blk.saveVmstate(offset, Data.fill(count, pattern)));
+  else if (f.z) {
     ctx.blk.pollOwnContext();
     failed = attempt(() => ctx.blk.pwriteZeroes(offset, count, flags));
   } else if (f.c) failed = count > BDRV_REQUEST_MAX_BYTES ? ERANGE_TEXT : attempt(() => ctx.blk.pwriteCompressed(offset, Data.fill(count, pattern)));
