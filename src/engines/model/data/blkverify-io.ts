@@ -4,7 +4,7 @@
  * differs and exits with status 1 (blkverify_err). Reads answer with the test child's data.
  */
 import type { DriverHost } from "../drivers/driver.js";
-import type { BdsNode } from "../graph.js";
+import type { BdsNode, Child } from "../graph.js";
 import { qemuExit } from "../qemu-would-crash.js";
 import { bdrvPreadv, bdrvPwritev } from "./block-io.js";
 import type { Data } from "./data.js";
@@ -50,7 +50,7 @@ export function blkverifyPreadv(host: DriverHost, test: BdsNode, raw: BdsNode, o
 }
 
 /** `blkverify_co_pwritev`: the same write to both. */
-export function blkverifyPwritev(host: DriverHost, test: BdsNode, raw: BdsNode, offset: number, data: Data, flags: number): void {
-  const r = prwv(true, offset, data.length, () => bdrvPwritev(host, test, offset, data, flags), () => bdrvPwritev(host, raw, offset, data, flags));
+export function blkverifyPwritev(host: DriverHost, test: Child, raw: Child, offset: number, data: Data, flags: number): void {
+  const r = prwv(true, offset, data.length, () => bdrvPwritev(host, test.bs, offset, data, flags, test), () => bdrvPwritev(host, raw.bs, offset, data, flags, raw));
   if (r.ret < 0) throw new IoError(-r.ret);
 }

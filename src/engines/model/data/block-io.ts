@@ -7,16 +7,16 @@
  * a write passes its end. Drivers call back into it for their children, as QEMU's do.
  */
 import type { DriverHost } from "../drivers/driver.js";
-import type { BdsNode } from "../graph.js";
+import type { BdsNode, Child } from "../graph.js";
 import { nodeLength, totalSectorsLength } from "../node-length.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_DATA, BDRV_CHILD_FILTERED } from "../roles.js";
 import { bdrvIsAllocated } from "./block-status.js";
 import { copyOnReadv } from "./copy-on-read.js";
 import { Data } from "./data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "./io-error.js";
-import { QemuAbort } from "../qemu-would-crash.js";
+import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { optBool } from "../options.js";
-import { BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import {
   BDRV_REQ_COPY_ON_READ,
   BDRV_REQ_MAY_UNMAP,
@@ -116,33 +116,34 @@ function alignedPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: num
 /**
  * `bdrv_co_pwritev_part` on an edge to `bs`. With BDRV_REQ_ZERO_WRITE `data` only gives the length
  * (`bdrv_co_pwrite_zeroes`). An unaligned request is read-modify-written (`bdrv_pad_request`).
+ * `child`, when the caller gives its edge, has its permissions checked as bdrv_co_write_req_prepare does.
  */
-export function bdrvPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags = 0): void {
+export function bdrvPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags = 0, child?: Child): void {
   checkRequest(offset, data.length);
   if (data.length === 0) return;
   const align = requestAlignment(bs);
   const start = alignDown(offset, align);
   const end = alignUp(offset + data.length, align);
   if (start === offset && end === offset + data.length) {
-    alignedPwritev(host, bs, offset, data, flags);
+    alignedPwritev(host, bs, offset, data, flags, child);
     return;
   }
   // The padding is read from the node and written with the request (bdrv_padding_rmw_read).
   const { head, tail } = paddingRmwRead(host, bs, offset, data.length, start, end, align);
   if (!(flags & BDRV_REQ_ZERO_WRITE) || end - start <= align) {
     const body = flags & BDRV_REQ_ZERO_WRITE ? Data.zeros(data.length) : data;
-    alignedPwritev(host, bs, start, Data.concat([head, body, tail]), flags & ~BDRV_REQ_ZERO_WRITE);
+    alignedPwritev(host, bs, start, Data.concat([head, body, tail]), flags & ~BDRV_REQ_ZERO_WRITE, child);
     return;
   }
   // bdrv_co_do_zero_pwritev: the padded head and tail blocks are plain writes, the middle a zero write.
   let pos = start;
   if (head.length > 0) {
-    alignedPwritev(host, bs, start, Data.concat([head, Data.zeros(align - head.length)]), flags & ~BDRV_REQ_ZERO_WRITE);
+    alignedPwritev(host, bs, start, Data.concat([head, Data.zeros(align - head.length)]), flags & ~BDRV_REQ_ZERO_WRITE, child);
     pos += align;
   }
   const middleEnd = tail.length > 0 ? end - align : end;
-  if (middleEnd > pos) alignedPwritev(host, bs, pos, Data.zeros(middleEnd - pos), flags);
-  if (tail.length > 0) alignedPwritev(host, bs, middleEnd, Data.concat([Data.zeros(align - tail.length), tail]), flags & ~BDRV_REQ_ZERO_WRITE);
+  if (middleEnd > pos) alignedPwritev(host, bs, pos, Data.zeros(middleEnd - pos), flags, child);
+  if (tail.length > 0) alignedPwritev(host, bs, middleEnd, Data.concat([Data.zeros(align - tail.length), tail]), flags & ~BDRV_REQ_ZERO_WRITE, child);
 }
 
 /**
@@ -197,9 +198,9 @@ function paddingRmwRead(host: DriverHost, bs: BdsNode, offset: number, bytes: nu
  * `bdrv_co_pwrite_zeroes(child)`: a driver zeroing a range of its child, which may unmap only if
  * it was opened with discard=unmap.
  */
-export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): void {
+export function bdrvPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0, child?: Child): void {
   if (!bs.unmap) flags &= ~BDRV_REQ_MAY_UNMAP;
-  bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
+  bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE, child);
 }
 
 /**
@@ -211,13 +212,16 @@ export function blkPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, b
   bdrvPwritev(host, bs, offset, Data.zeros(bytes), flags | BDRV_REQ_ZERO_WRITE);
 }
 
+/** Where bdrv_co_write_req_prepare asserts a write's permissions (Debian's 7.2 build). */
+const WRITE_REQ_PREPARE = { file: "../../block/io.c", line: 1988, func: "bdrv_co_write_req_prepare" };
+
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
-function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number, child: Child | undefined): void {
   // bs->total_sectors as the write finds it.
   const known = totalSectorsLength(bs);
   let done = false;
   try {
-    alignedPwritevPrepared(host, bs, offset, data, flags);
+    alignedPwritevPrepared(host, bs, offset, data, flags, known, child);
     done = true;
   } finally {
     bs.writeGen = (bs.writeGen ?? 0) + 1;
@@ -293,11 +297,16 @@ export function setDirty(bs: BdsNode, offset: number, bytes: number): void {
   }
 }
 
-function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number, known: number, child: Child | undefined): void {
   if (bs.readOnly) {
     // bdrv_co_write_req_prepare refuses it; PWRITEV_DONE is announced all the same.
     bdrvDebugEvent(bs, "pwritev_done");
     ioFail(Errno.EPERM);
+  }
+  // Only a parent that may resize the node writes past its end (a guest's BlockBackend never gets
+  // that far; block-copy to a shorter target, blkverify to a shorter raw child do).
+  if (child && offset + data.length > known && !(child.perm & BLK_PERM_RESIZE)) {
+    qemuAssert(WRITE_REQ_PREPARE, "offset + bytes <= bs->total_sectors * BDRV_SECTOR_SIZE || child->perm & BLK_PERM_RESIZE");
   }
   writeThresholdCheck(host, bs, offset, data.length);
   const detect = bs.options["detect-zeroes"];

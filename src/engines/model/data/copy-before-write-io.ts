@@ -11,7 +11,7 @@
  * requests reach the target when each completes before the next starts.
  */
 import type { DriverHost } from "../drivers/driver.js";
-import type { BdsNode } from "../graph.js";
+import type { BdsNode, Child } from "../graph.js";
 import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
 import { blockStatusAbove } from "./block-status.js";
@@ -25,6 +25,8 @@ const MAX_BUFFER = 1 << 20;
 export interface CbwIoState {
   source: BdsNode;
   target: BdsNode;
+  /** The filter's edge to the target, whose permissions block-copy's writes go by. */
+  targetChild: Child;
   clusterSize: number;
   /** s->len: the source's length when the filter opened. */
   len: number;
@@ -60,8 +62,8 @@ function sourceStatus(host: DriverHost, s: CbwIoState, offset: number, bytes: nu
 function doCopy(host: DriverHost, s: CbwIoState, offset: number, bytes: number, zero: boolean): number {
   const nbytes = Math.min(offset + bytes, s.len) - offset;
   try {
-    if (zero) bdrvPwriteZeroes(host, s.target, offset, nbytes, 0);
-    else bdrvPwritev(host, s.target, offset, bdrvPreadv(host, s.source, offset, nbytes, 0), 0);
+    if (zero) bdrvPwriteZeroes(host, s.target, offset, nbytes, 0, s.targetChild);
+    else bdrvPwritev(host, s.target, offset, bdrvPreadv(host, s.source, offset, nbytes, 0), 0, s.targetChild);
     return 0;
   } catch (e) {
     if (e instanceof IoError) return -e.errno;

@@ -69,8 +69,7 @@ export const blkverifyDriver: DriverDef = {
 
   /** `blkverify_co_pwritev`; zero writes come here as zeroed buffers (no `.bdrv_co_pwrite_zeroes`). */
   pwritev(host, node, offset, data, flags) {
-    const [test, raw] = children(node);
-    blkverifyPwritev(host, test, raw, offset, data, flags);
+    blkverifyPwritev(host, childNamed(node, "test")!, childNamed(node, "raw")!, offset, data, flags);
   },
 
   /**

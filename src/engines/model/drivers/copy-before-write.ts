@@ -103,7 +103,7 @@ export const copyBeforeWriteDriver: DriverDef = {
     if (length !== ctx.node.size) qemuAssert({ file: "../../util/hbitmap.c", line: 907, func: "hbitmap_merge" }, "b->orig_size == result->orig_size");
     accessBitmap.mergeFrom(copyBitmap);
     const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
-    slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0 });
+    slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0 });
   },
 
   /** `cbw_close`: the bitmaps go (block_copy_state_free releases the source's). */
