@@ -30,11 +30,13 @@ export class Qcow2CacheSlots {
   /**
    * `qcow2_cache_do_get` then `qcow2_cache_put`: the slice at `offset` gets an entry (on a miss the
    * least recently used one, whose dirty slice `writeBack` writes first) and becomes the most
-   * recently used. A failed write-back fails the get and leaves the entry as it was.
+   * recently used. A failed write-back fails the get and leaves the entry as it was. Whether it missed.
    */
-  use(offset: number, writeBack: (offset: number) => void): void {
-    const i = this.#find(offset) ?? this.#replace(offset, writeBack);
+  use(offset: number, writeBack: (offset: number) => void): boolean {
+    const hit = this.#find(offset);
+    const i = hit ?? this.#replace(offset, writeBack);
     this.#lru[i] = ++this.#counter;
+    return hit === undefined;
   }
 
   /** `qcow2_cache_entry_mark_dirty` of a slice just used. */

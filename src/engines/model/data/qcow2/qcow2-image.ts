@@ -228,7 +228,17 @@ export class Qcow2Image {
 
   /** The L2 cache takes the slice (qcow2_cache_get and put): a miss may write another one back. */
   #useSlice(slice: number): void {
-    this.#l2Cache.use(slice, (o) => this.#writeSlice(o));
+    if (this.#l2Cache.use(slice, (o) => this.#writeSlice(o))) this.#waits++;
+  }
+
+  #waits = 0;
+
+  /**
+   * How often a metadata lookup or allocation so far had the coroutine wait for the file: an L2
+   * cache miss, a new L2 table, a new refcount block. (Refcount changes alone stay in QEMU's cache.)
+   */
+  get metadataWaits(): number {
+    return this.#waits + this.refcounts.blocksAdded;
   }
 
   /** `qcow2_cache_entry_flush` of an L2 slice: its entries as the cache holds them, one write. */
@@ -414,6 +424,7 @@ export class Qcow2Image {
     }
     this.writeCaches();
     this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
+    this.#waits++;
   }
 
   /**

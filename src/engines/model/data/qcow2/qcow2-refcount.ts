@@ -31,6 +31,8 @@ export class Qcow2Refcounts {
   freeClusterIndex = 0;
   /** s->free_byte_offset: where the next compressed cluster is packed (0: start a new cluster). */
   freeByteOffset = 0;
+  /** How many refcount blocks were placed (each written at once, so the allocating coroutine waits). */
+  blocksAdded = 0;
 
   constructor(
     private readonly io: MetadataIo,
@@ -113,6 +115,7 @@ export class Qcow2Refcounts {
     const entry = Buffer.alloc(8);
     entry.writeBigUInt64BE(BigInt(fresh));
     this.io.write(this.tableOffset + tableIndex * 8, Data.bytes(entry));
+    this.blocksAdded++;
     throw new RefcountBlockAdded();
   }
 

@@ -229,27 +229,74 @@ function performCow(q: Qcow2Ctx, m: L2Meta, merged: Data | undefined): void {
   for (const c of [start!, end!]) if (c.data.length > 0) bdrvPwritev(q.host, q.data, c.offset, c.data);
 }
 
-/** `qcow2_co_pwritev_part` and `qcow2_co_pwritev_task`. */
-export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
-  let done = 0;
-  while (done < data.length) {
-    const a = allocHostOffset(q, offset + done, data.length - done);
-    const piece = data.slice(done, a.bytes);
-    // qcow2_pre_write_overlap_check: only a corrupted L2 entry points guest data at metadata. QEMU
-    // then marks the image corrupt and takes its driver away (bs->drv = NULL), which the model
-    // does not follow.
-    const overlap = q.hasDataFile ? undefined : q.img.metadataOverlap(a.host, a.bytes);
-    if (overlap) throw new ModelIoUnsupportedError(`a guest data write over qcow2 metadata (${overlap}: QEMU marks the image corrupt)`);
-    handleAllocSpace(q, a.metas);
-    const merged = mergeCow(offset + done, a.bytes, a.metas);
-    if (!merged) bdrvPwritev(q.host, q.data, a.host, piece);
-    // qcow2_handle_l2meta: each run's COW, then its L2 entries.
-    for (const m of a.metas) {
-      performCow(q, m, m === merged ? piece : undefined);
-      linkL2(q, m);
-    }
-    done += a.bytes;
+/** A part of a write whose `qcow2_co_pwritev_task` has started: what is left is its COW and L2 update. */
+interface WriteTask {
+  piece: Data;
+  metas: L2Meta[];
+  merged: L2Meta | undefined;
+}
+
+/** `qcow2_co_pwritev_task` up to its first wait: the zeroed COW span, then the guest data unless merged. */
+function startWriteTask(q: Qcow2Ctx, guest: number, host: number, piece: Data, metas: L2Meta[]): WriteTask {
+  handleAllocSpace(q, metas);
+  const merged = mergeCow(guest, piece.length, metas);
+  if (!merged) bdrvPwritev(q.host, q.data, host, piece);
+  return { piece, metas, merged };
+}
+
+/** The rest of `qcow2_co_pwritev_task`, `qcow2_handle_l2meta`: each run's COW, then its L2 entries. */
+function finishWriteTask(q: Qcow2Ctx, t: WriteTask): void {
+  for (const m of t.metas) {
+    performCow(q, m, m === t.merged ? t.piece : undefined);
+    linkL2(q, m);
   }
+}
+
+/**
+ * `qcow2_co_pwritev_part`. A request that fits one host range runs its task inline. A longer one
+ * gets an AioTaskPool: each part's task runs until its writes are submitted, and its COW and L2
+ * update (which frees the clusters its entries replaced, compressed ones included) run only when
+ * the request's coroutine waits — at the end (aio_task_pool_wait_all), for a free worker once
+ * QCOW2_MAX_WORKERS are busy, or while a later part's allocation waits for the file (then those
+ * tasks finish after that part has been allocated and started). So a cluster a part frees is not
+ * reused by the later parts of the same request, only by the next request.
+ */
+export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
+  const pending: WriteTask[] = [];
+  const finishPending = () => {
+    for (const t of pending.splice(0)) finishWriteTask(q, t);
+  };
+  let pool = false;
+  let done = 0;
+  try {
+    while (done < data.length) {
+      const waits = q.img.metadataWaits;
+      const a = allocHostOffset(q, offset + done, data.length - done);
+      const waited = q.img.metadataWaits !== waits;
+      const piece = data.slice(done, a.bytes);
+      // qcow2_pre_write_overlap_check: only a corrupted L2 entry points guest data at metadata. QEMU
+      // then marks the image corrupt and takes its driver away (bs->drv = NULL), which the model
+      // does not follow.
+      const overlap = q.hasDataFile ? undefined : q.img.metadataOverlap(a.host, a.bytes);
+      if (overlap) throw new ModelIoUnsupportedError(`a guest data write over qcow2 metadata (${overlap}: QEMU marks the image corrupt)`);
+      if (!pool && a.bytes !== data.length - done) pool = true;
+      if (!pool) {
+        finishWriteTask(q, startWriteTask(q, offset + done, a.host, piece, a.metas));
+      } else {
+        // aio_task_pool_start_task waits for a worker; every task whose writes are done finishes.
+        if (pending.length >= QCOW2_MAX_WORKERS) finishPending();
+        const earlier = waited ? pending.splice(0) : [];
+        pending.push(startWriteTask(q, offset + done, a.host, piece, a.metas));
+        for (const t of earlier) finishWriteTask(q, t);
+      }
+      done += a.bytes;
+    }
+  } catch (e) {
+    // The request stops; the tasks already running still finish (aio_task_pool_wait_all).
+    if (e instanceof IoError) finishPending();
+    throw e;
+  }
+  finishPending();
 }
 
 /** QCOW2_MAX_WORKERS: the tasks one request's AioTaskPool runs at once. */
