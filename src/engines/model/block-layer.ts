@@ -13,6 +13,7 @@ import { blockSetWriteThreshold } from "./commands/write-threshold.js";
 import {
   blockDirtyBitmapAdd,
   blockDirtyBitmapClear,
+  xDebugBlockDirtyBitmapSha256,
   blockDirtyBitmapDisable,
   blockDirtyBitmapEnable,
   blockDirtyBitmapMerge,
@@ -81,6 +82,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-dirty-bitmap-enable", blockDirtyBitmapEnable],
   ["block-dirty-bitmap-disable", blockDirtyBitmapDisable],
   ["block-dirty-bitmap-merge", blockDirtyBitmapMerge],
+  ["x-debug-block-dirty-bitmap-sha256", xDebugBlockDirtyBitmapSha256],
   ...JOB_COMMANDS,
 ]);
 

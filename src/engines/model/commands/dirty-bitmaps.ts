@@ -77,6 +77,12 @@ export const blockDirtyBitmapClear: CommandHandler = (state, args) => {
   return {};
 };
 
+/** `qmp_x_debug_block_dirty_bitmap_sha256`: any bitmap, busy or not. */
+export const xDebugBlockDirtyBitmapSha256: CommandHandler = (state, args) => {
+  const { bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
+  return { sha256: bitmap.sha256() };
+};
+
 export const blockDirtyBitmapEnable: CommandHandler = (state, args) => {
   const { bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
   checkDirtyBitmap(bitmap);

@@ -4,6 +4,8 @@
  * byte range touches every chunk it overlaps; the count is in whole chunks (a partial last chunk
  * counts as a full one, as `hbitmap_count` does).
  */
+import { createHash } from "node:crypto";
+
 export class DirtyBitmap {
   private bits: Uint8Array;
   private set_ = 0;
@@ -91,6 +93,18 @@ export class DirtyBitmap {
       const start = i * src.granularity;
       this.set(start, Math.min(src.granularity, src.length - start));
     }
+  }
+
+  /**
+   * `hbitmap_sha256`: the SHA-256 of the bottom level of QEMU's hbitmap, one bit per chunk in
+   * 64-bit little-endian words, at least one word.
+   */
+  sha256(): string {
+    const words = Buffer.alloc(Math.max(Math.ceil(this.bits.length / 64), 1) * 8);
+    this.bits.forEach((bit, i) => {
+      if (bit) words[i >> 3] |= 1 << (i & 7);
+    });
+    return createHash("sha256").update(words).digest("hex");
   }
 
   /** The bits, to put back with `restore` (the backup `block_dirty_bitmap_merge` keeps). */
