@@ -73,7 +73,7 @@ describe("secret objects in the model", () => {
     expect(await luks("s0")).toEqual(err("Volume is not in LUKS format"));
   });
 
-  it("opens a luks image with its passphrase and leaves reads to QEMU", async () => {
+  it("opens a luks image with its passphrase and leaves reads of sectors nothing wrote to QEMU", async () => {
     expect(await add("s0", { data: "hunter2" })).toEqual({ return: {} });
     expect(await add("s1", { data: "hunter3" })).toEqual({ return: {} });
     const secrets = [{ id: "s0", props: { data: "hunter2" } }];
@@ -81,7 +81,7 @@ describe("secret objects in the model", () => {
     const open = (secret: string) => engine.qmp("blockdev-add", { driver: "luks", "node-name": "l0", "key-secret": secret, file: { driver: "file", filename: "a.luks" } });
     expect(await open("s1")).toEqual(err("Invalid password, cannot unlock any keyslot"));
     expect(await open("s0")).toEqual({ return: {} });
-    await expect(engine.io("l0", "read 0 512")).rejects.toThrow(/does not model reads through a 'luks' node/);
+    await expect(engine.io("l0", "read 0 512")).rejects.toThrow(/does not model reads of a LUKS sector nothing wrote/);
   });
 });
 

@@ -143,7 +143,7 @@ function essivCipher(cipherAlg: string, hash: string): void {
  * passphrase, the slot's key material decrypted and merged, its PBKDF2 digest compared with the
  * header's). Ciphers other than AES-XTS with a plain IV are not followed by the model.
  */
-export function findLuksKey(host: DriverHost, file: BdsNode, h: LuksHeader, algs: LuksAlgorithms, password: Buffer): void {
+export function findLuksKey(host: DriverHost, file: BdsNode, h: LuksHeader, algs: LuksAlgorithms, password: Buffer): { cipher: string; masterKey: Buffer } {
   for (const slot of h.keySlots) {
     if (slot.active !== KEY_SLOT_ENABLED) continue;
     const cipher = modelCipherName(cString(h.cipherName), algs.cipherMode, h.masterKeyLen);
@@ -156,7 +156,7 @@ export function findLuksKey(host: DriverHost, file: BdsNode, h: LuksHeader, algs
     const split = cryptSectors(cipher, possibleKey, material, false);
     const masterKey = afSplitDecode(algs.hashAlg, h.masterKeyLen, slot.stripes, split);
     const digest = pbkdf2(algs.hashAlg, masterKey, h.masterKeySalt, h.masterKeyIterations, LUKS_DIGEST_LEN);
-    if (digest.equals(h.masterKeyDigest)) return;
+    if (digest.equals(h.masterKeyDigest)) return { cipher, masterKey };
   }
   fail("Invalid password, cannot unlock any keyslot");
 }

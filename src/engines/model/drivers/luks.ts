@@ -1,13 +1,18 @@
 /**
  * `luks` (block/crypto.c): a LUKS1 volume on its `file` child. Opening needs the `key-secret`
- * passphrase (checked against the key slots); the guest sees the file past the payload offset.
- * Reads and writes are not modelled (the model does not decrypt), so they fail as such.
+ * passphrase (checked against the key slots); the guest sees the file past the payload offset,
+ * each 512-byte sector encrypted with the master key and the IV of its guest sector number. The
+ * model's images have a master key of their own, so a sector nothing wrote (zeros on disk, which
+ * decrypt to bytes that follow the key) is not read by the model.
  */
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { defaultPerms } from "../child-perms.js";
+import { bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
+import { Data } from "../data/data.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import { type BdsNode, childNamed } from "../graph.js";
-import { cString, KEY_SLOT_ENABLED, LUKS_MAGIC, LUKS_SECTOR_SIZE, LUKS_VERSION, type LuksHeader } from "../images/luks-format.js";
+import { cryptSectors, cString, KEY_SLOT_ENABLED, LUKS_MAGIC, LUKS_SECTOR_SIZE, LUKS_VERSION, type LuksHeader } from "../images/luks-format.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
@@ -22,6 +27,9 @@ interface LuksState {
   algs: LuksAlgorithms;
   /** block->payload_offset in bytes. */
   payloadOffset: number;
+  /** The cipher, as node:crypto names it, and the master key the passphrase unlocked. */
+  cipher: string;
+  masterKey: Buffer;
 }
 
 const slot = new OpaqueSlot<LuksState>("luks");
@@ -50,9 +58,9 @@ export const luksDriver: DriverDef = {
     const header = loadLuksHeader(ctx.host, child.bs);
     checkLuksHeader(header);
     const algs = parseLuksAlgorithms(header);
-    findLuksKey(ctx.host, child.bs, header, algs, password);
+    const { cipher, masterKey } = findLuksKey(ctx.host, child.bs, header, algs, password);
     const payloadOffset = header.payloadOffsetSector * LUKS_SECTOR_SIZE;
-    slot.set(ctx.node, { header, algs, payloadOffset });
+    slot.set(ctx.node, { header, algs, payloadOffset, cipher, masterKey });
     ctx.node.encrypted = true;
     // block_crypto_refresh_limits: no sub-sector I/O.
     ctx.node.alignment = LUKS_SECTOR_SIZE;
@@ -107,6 +115,25 @@ export const luksDriver: DriverDef = {
     return { type: "luks", data };
   },
 
-  /** Byte 0 of the node is the payload's, which QEMU decrypts and the model does not. */
+  /** `block_crypto_co_preadv`: the file's sectors past the payload offset, decrypted. */
+  preadv(host, node, offset, bytes) {
+    const { payloadOffset, cipher, masterKey } = slot.get(node);
+    const sealed = bdrvPreadv(host, file(node), payloadOffset + offset, bytes).toBuffer();
+    for (let off = 0; off < sealed.length; off += LUKS_SECTOR_SIZE) {
+      if (sealed.subarray(off, off + LUKS_SECTOR_SIZE).every((b) => b === 0)) {
+        throw new ModelIoUnsupportedError("reads of a LUKS sector nothing wrote (QEMU decrypts its zeros with a random master key)");
+      }
+    }
+    return Data.bytes(cryptSectors(cipher, masterKey, sealed, false, offset / LUKS_SECTOR_SIZE));
+  },
+
+  /** `block_crypto_co_pwritev`: encrypted, then written past the payload offset. Zero writes come as zeroed buffers. */
+  pwritev(host, node, offset, data, flags) {
+    const { payloadOffset, cipher, masterKey } = slot.get(node);
+    const sealed = cryptSectors(cipher, masterKey, data.toBuffer(), true, offset / LUKS_SECTOR_SIZE);
+    bdrvPwritev(host, file(node), payloadOffset + offset, Data.bytes(sealed), flags);
+  },
+
+  /** Byte 0 of the node is the payload's, which QEMU decrypts and the model does not follow there. */
   readAtZero: () => ({ unsupported: "reads of a LUKS payload (decryption)" }),
 };

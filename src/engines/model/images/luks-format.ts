@@ -213,12 +213,12 @@ export function modelCipherName(cipherName: string, cipherMode: string, keyLen: 
 }
 
 /**
- * `qcrypto_block_cipher_{en,de}crypt_helper` from sector 0: each 512-byte sector on its own, with
- * the IV of its number (plain64; plain is its low 32 bits, the same below 2^32 sectors).
+ * `qcrypto_block_cipher_{en,de}crypt_helper` from sector `first`: each 512-byte sector on its own,
+ * with the IV of its number (plain64; plain is its low 32 bits, the same below 2^32 sectors).
  */
-export function cryptSectors(cipher: string, key: Buffer, data: Buffer, encrypt: boolean): Buffer {
+export function cryptSectors(cipher: string, key: Buffer, data: Buffer, encrypt: boolean, first = 0): Buffer {
   const out = Buffer.alloc(data.length);
-  for (let off = 0, sector = 0; off < data.length; off += LUKS_SECTOR_SIZE, sector++) {
+  for (let off = 0, sector = first; off < data.length; off += LUKS_SECTOR_SIZE, sector++) {
     const iv = Buffer.alloc(16);
     iv.writeBigUInt64LE(BigInt(sector));
     const c = encrypt ? createCipheriv(cipher, key, iv) : createDecipheriv(cipher, key, iv);
