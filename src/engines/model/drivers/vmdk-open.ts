@@ -30,6 +30,7 @@ import {
   VMDK3_MAGIC,
   VMDK4_COMPRESSION_DEFLATE,
   VMDK4_FLAG_RGD,
+  VMDK4_FLAG_ZERO_GRAIN,
   VMDK4_GD_AT_END,
   VMDK4_HEADER_SIZE,
   VMDK4_MAGIC,
@@ -46,6 +47,15 @@ export interface VmdkExtent {
   compressed: boolean;
   /** extent->type: the descriptor's word, null for the extent of a monolithic sparse image. */
   type: string | null;
+  /** extent->end_sector: where the extent ends in the disk, in sectors. */
+  endSector: number;
+  /** extent->flat_start_offset: where a flat extent's data starts in its file. */
+  flatStartOffset: number;
+  /** The grain directory (extent->l1_table) as read at open; none for flat and seSparse extents. */
+  l1Table?: number[];
+  /** extent->l2_size: entries per grain table. */
+  l2Size: number;
+  hasZeroGrain: boolean;
 }
 
 /** BDRVVmdkState, the part the model keeps. */
@@ -94,18 +104,21 @@ class VmdkOpener {
   }
 
   /** `vmdk_add_extent`. */
-  addExtent(child: Child, e: Omit<VmdkExtent, "child">, l1Size: number, paramClusterSectors: number): VmdkExtent {
+  addExtent(child: Child, e: Omit<VmdkExtent, "child" | "endSector" | "flatStartOffset" | "l2Size" | "hasZeroGrain">, l1Size: number, paramClusterSectors: number, l2Size = 0): VmdkExtent {
     if (paramClusterSectors > 0x200000) fail("Invalid granularity, image may be corrupt");
     if (l1Size > 32 * 1024 * 1024) fail("L1 size too big");
-    const extent = { child: child.name, ...e };
+    const previous = this.state.extents[this.state.extents.length - 1];
+    const extent: VmdkExtent = { child: child.name, ...e, endSector: (previous?.endSector ?? 0) + e.sectors, flatStartOffset: 0, l2Size, hasZeroGrain: false };
     this.state.extents.push(extent);
     return extent;
   }
 
-  /** `vmdk_init_tables`: the L1 table (and its backup) are read; only their read errors matter here. */
-  initTables(child: Child, l1Offset: number, l1BackupOffset: number, l1Bytes: number): void {
-    pread(this.ctx, child, l1Offset, l1Bytes, () => `Could not read l1 table from extent '${filenameOf(child)}'`);
+  /** `vmdk_init_tables`: the L1 table (and its backup) are read; the L1 table is kept, in 32-bit entries. */
+  initTables(child: Child, l1Offset: number, l1BackupOffset: number, l1Bytes: number, entrySize = 4): void {
+    const l1 = pread(this.ctx, child, l1Offset, l1Bytes, () => `Could not read l1 table from extent '${filenameOf(child)}'`);
     if (l1BackupOffset) pread(this.ctx, child, l1BackupOffset, l1Bytes, () => `Could not read l1 backup table from extent '${filenameOf(child)}'`);
+    const extent = this.state.extents[this.state.extents.length - 1]!;
+    if (entrySize === 4) extent.l1Table = Array.from({ length: l1.length / 4 }, (_, i) => l1.readUInt32LE(i * 4));
   }
 
   /** `vmdk_open_sparse`. */
@@ -120,7 +133,7 @@ class VmdkOpener {
   openVmfsSparse(child: Child): void {
     const h = parseVmdk3Header(pread(this.ctx, child, 4, VMDK3_HEADER_SIZE, () => `Could not read header from file '${filenameOf(child)}'`));
     const cluster = h.granularity;
-    this.addExtent(child, { flat: false, sectors: h.diskSectors, clusterSectors: cluster, compressed: false, type: null }, h.l1dirSize, cluster);
+    this.addExtent(child, { flat: false, sectors: h.diskSectors, clusterSectors: cluster, compressed: false, type: null }, h.l1dirSize, cluster, 4096);
     this.initTables(child, h.l1dirOffset * SECTOR, 0, h.l1dirSize * 4);
   }
 
@@ -140,7 +153,7 @@ class VmdkOpener {
     if (vProblem !== undefined) fail(vProblem);
     const l1Size = (c.grainDirSize * SECTOR) / 8;
     this.addExtent(child, { flat: false, sectors: c.capacity, clusterSectors: Number(c.grainSize), compressed: false, type: null }, l1Size, Number(c.grainSize));
-    this.initTables(child, c.grainDirOffset * SECTOR, 0, l1Size * 8);
+    this.initTables(child, c.grainDirOffset * SECTOR, 0, l1Size * 8, 8);
   }
 
   /** `vmdk_open_vmdk4`. */
@@ -175,7 +188,8 @@ class VmdkOpener {
     const l1Size = Number(((BigInt(h.capacity) + BigInt(l1EntrySectors) - 1n) / BigInt(l1EntrySectors)) & 0xffffffffn);
     const l1BackupOffset = h.flags & VMDK4_FLAG_RGD ? h.rgdOffset * SECTOR : 0;
     if (Math.floor(nodeLength(child.bs) / SECTOR) < h.grainOffset) fail(`File truncated, expecting at least ${h.grainOffset * SECTOR} bytes`);
-    this.addExtent(child, { flat: false, sectors: h.capacity, clusterSectors: h.granularity, compressed, type: null }, l1Size, h.granularity);
+    const extent = this.addExtent(child, { flat: false, sectors: h.capacity, clusterSectors: h.granularity, compressed, type: null }, l1Size, h.granularity, h.numGtesPerGt);
+    extent.hasZeroGrain = (h.flags & VMDK4_FLAG_ZERO_GRAIN) !== 0;
     if (compressed) this.state.createType = "streamOptimized";
     this.initTables(child, Number(h.gdOffset) * SECTOR, l1BackupOffset, l1Size * 4);
   }
@@ -217,7 +231,8 @@ class VmdkOpener {
       const role = flat ? BDRV_CHILD_DATA : BDRV_CHILD_DATA | BDRV_CHILD_METADATA;
       const child = this.ctx.openChildWithFilename(`extents.${this.state.extents.length}`, role, path);
       if (flat) {
-        this.addExtent(child, { flat: true, sectors: s.sectors, clusterSectors: s.sectors, compressed: false, type: null }, 0, 0);
+        const extent = this.addExtent(child, { flat: true, sectors: s.sectors, clusterSectors: s.sectors, compressed: false, type: null }, 0, 0);
+        extent.flatStartOffset = s.type === "FLAT" ? s.flatOffset * SECTOR : 0;
       } else if (s.type === "SPARSE" || s.type === "VMFSSPARSE") {
         this.openSparse(child, this.readDesc(child, 0));
       } else {

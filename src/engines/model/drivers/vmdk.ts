@@ -2,17 +2,20 @@
  * `vmdk`: a format driver with a `file` child (a monolithic sparse image, or a descriptor file) and,
  * for descriptor files, one child per extent (`extents.0`, `extents.1`…, opened from the names the
  * descriptor gives), plus a `backing` named by parentFileNameHint. Opening is vmdk-open.ts; the data
- * path is not modelled (a request through a vmdk node fails as "not modelled", a compressed write
- * too: canCompress only says the driver has that hook).
+ * path reads grains and reports their status (writes, and reads of compressed grains, are not
+ * modelled: canCompress only says the driver has that hook).
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
-import { ModelIoUnsupportedError } from "../data/io-error.js";
+import { bdrvPreadv } from "../data/block-io.js";
+import { Data } from "../data/data.js";
+import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RECURSE, BDRV_BLOCK_ZERO } from "../data/request-flags.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { vmdkProbe } from "../images/vmdk-format.js";
 import { OpaqueSlot } from "../opaque.js";
 import { FilenameCache } from "../query/filename.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
-import type { DriverDef } from "./driver.js";
+import type { DriverDef, DriverHost } from "./driver.js";
 import { type VmdkExtent, vmdkOpen, type VmdkState } from "./vmdk-open.js";
 
 const slot = new OpaqueSlot<VmdkState>("vmdk");
@@ -103,8 +106,85 @@ export const vmdkDriver: DriverDef = {
     return grains.length > 0 ? { pwriteZeroesAlignment: Math.max(...grains) } : {};
   },
 
-  /** `vmdk_co_block_status` walks grain tables the model does not read. */
-  blockStatus() {
-    throw new ModelIoUnsupportedError("block status of a 'vmdk' node");
+  /** `vmdk_co_block_status`: one grain (a flat extent is one grain) at a time. */
+  blockStatus(host, node, _wantZero, offset, bytes) {
+    const extent = findExtent(slot.get(node), offset);
+    const file = childNamed(node, extent.child)!.bs;
+    const c = clusterOffset(host, file, extent, offset);
+    const inCluster = offsetInCluster(extent, offset);
+    const pnum = Math.min(extent.clusterSectors * SECTOR - inCluster, bytes);
+    if (c === "unallocated") return { status: 0, pnum, map: 0, file: null };
+    if (c === "zeroed") return { status: BDRV_BLOCK_ZERO, pnum, map: 0, file: null };
+    if (extent.compressed) return { status: BDRV_BLOCK_DATA, pnum, map: 0, file };
+    const status = BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID | (extent.flat ? BDRV_BLOCK_RECURSE : 0);
+    return { status, pnum, map: c + inCluster, file };
+  },
+
+  /**
+   * `vmdk_co_preadv`: grain by grain, from the extent's file; an unallocated grain from the backing
+   * file, which must be a vmdk whose CID is the parent CID this image names (-EINVAL otherwise), or
+   * zeros; a zeroed grain as zeros.
+   */
+  preadv(host, node, offset, bytes) {
+    const st = slot.get(node);
+    const parts: Data[] = [];
+    while (bytes > 0) {
+      const extent = findExtent(st, offset);
+      const file = childNamed(node, extent.child)!.bs;
+      const c = clusterOffset(host, file, extent, offset);
+      const inCluster = offsetInCluster(extent, offset);
+      const n = Math.min(bytes, extent.clusterSectors * SECTOR - inCluster);
+      const backing = childNamed(node, "backing")?.bs;
+      if (c === "unallocated" && backing) {
+        if (!cidValid(st, backing)) ioFail(Errno.EINVAL);
+        parts.push(bdrvPreadv(host, backing, offset, n));
+      } else if (typeof c !== "number") {
+        parts.push(Data.zeros(n));
+      } else if (extent.compressed) {
+        throw new ModelIoUnsupportedError("reads of compressed vmdk grains");
+      } else {
+        parts.push(bdrvPreadv(host, file, c + inCluster, n));
+      }
+      offset += n;
+      bytes -= n;
+    }
+    return Data.concat(parts);
   },
 };
+
+/** `find_extent`: the extent holding the sector; -EIO past the last one. */
+function findExtent(st: VmdkState, offset: number): VmdkExtent {
+  const sector = Math.floor(offset / SECTOR);
+  return st.extents.find((e) => sector < e.endSector) ?? ioFail(Errno.EIO);
+}
+
+/** `vmdk_find_offset_in_cluster`. */
+function offsetInCluster(e: VmdkExtent, offset: number): number {
+  return (offset - (e.endSector - e.sectors) * SECTOR) % (e.clusterSectors * SECTOR);
+}
+
+/** VMDK_GTE_ZEROED: a grain table entry that marks a zeroed grain. */
+const GTE_ZEROED = 1;
+
+/** `get_cluster_offset` without allocating: the grain's offset in the extent's file, or what it is instead. */
+function clusterOffset(host: DriverHost, file: BdsNode, e: VmdkExtent, offset: number): number | "unallocated" | "zeroed" {
+  if (e.flat) return e.flatStartOffset;
+  if (!e.l1Table) throw new ModelIoUnsupportedError("the grain tables of a seSparse vmdk extent");
+  const rel = offset - (e.endSector - e.sectors) * SECTOR;
+  const l1Index = Math.floor(Math.floor(rel / SECTOR) / (e.l2Size * e.clusterSectors));
+  if (l1Index >= e.l1Table.length) ioFail(Errno.EIO);
+  const l2Offset = e.l1Table[l1Index]!;
+  if (!l2Offset) return "unallocated";
+  const table = bdrvPreadv(host, file, l2Offset * SECTOR, e.l2Size * 4).toBuffer();
+  const l2Index = Math.floor(Math.floor(rel / SECTOR) / e.clusterSectors) % e.l2Size;
+  const sector = table.readUInt32LE(l2Index * 4);
+  if (e.hasZeroGrain && sector === GTE_ZEROED) return "zeroed";
+  if (!sector) return "unallocated";
+  return sector * SECTOR;
+}
+
+/** `vmdk_is_cid_valid`: the backing file is a vmdk whose CID is this image's parent CID. */
+function cidValid(st: VmdkState, backing: BdsNode): boolean {
+  if (backing.driver.name !== "vmdk") return false;
+  return slot.get(backing).cid === st.parentCid;
+}
