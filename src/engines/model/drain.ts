@@ -208,3 +208,22 @@ export function bdrvDrainAllBegin(host: DrainHost, nodes: Iterable<BdsNode>): vo
     });
   }
 }
+
+/**
+ * `bdrv_drain_all`: bdrvDrainAllBegin, then `bdrv_drain_all_end`, which ends each node's section
+ * in the same order, its non-node parents told first. A job using any node pauses and resumes.
+ */
+export function bdrvDrainAll(host: DrainHost, nodes: Iterable<BdsNode>): void {
+  if (!drainsCounted(host)) return;
+  const all = [...nodes];
+  bdrvDrainAllBegin(host, all);
+  for (const bs of all) {
+    run((stack) => {
+      const tasks: Task[] = [...bs.parents].reverse().filter((c) => c.parent.kind !== "node").map((c) => () => endSingle(c, stack));
+      tasks.push(() => {
+        bs.quiesce = (bs.quiesce ?? 0) - 1;
+      });
+      pushInOrder(stack, tasks);
+    });
+  }
+}

@@ -2,43 +2,79 @@
  * blockdev-snapshot (blockdev.c: a transaction of one `external_snapshot` action): an existing node
  * without a backing file, which nobody reads yet, becomes the overlay of `node`. Prepare drains the
  * node, checks both, and appends the overlay (`bdrv_append`: it takes the node as its backing file
- * and the node's parents); commit reopens the node read-only, whatever that answers; clean ends the
- * drained section.
+ * and the node's parents); commit reopens the node read-only, whatever that answers; abort takes
+ * the overlay out again; clean ends the drained section.
  */
 import { bdrvFlush } from "../data/block-io.js";
 import type { BdsNode } from "../graph.js";
 import { bdrvDrainedBegin, bdrvDrainedEnd } from "../drain.js";
 import { cowChild } from "../chain.js";
-import { bdrvAppend } from "../graph-replace.js";
+import { bdrvRef, bdrvUnref } from "../graph-ops.js";
+import { bdrvAppend, replaceNode } from "../graph-replace.js";
+import type { LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { cumulativePerms } from "../perm-refresh.js";
 import { BLK_PERM_CONSISTENT_READ } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import { reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
+import { setBackingHd } from "../set-backing.js";
 import type { CommandHandler } from "./handler.js";
+import { type BlkAction, checkCompletionMode, type CompletionMode, runBlkActions } from "./transaction-actions.js";
 
 export const blockdevSnapshot: CommandHandler = (state, args) => {
-  const node = String(args["node"]);
-  const overlay = String(args["overlay"]);
-  // bdrv_lookup_bs(node, node): the node name is tried as a device first.
-  const oldBs = state.nodes.get(node) ?? fail(`Cannot find device='${node}' nor node-name='${node}'`);
-  const drained = bdrvDrainedBegin(state, oldBs);
-  try {
-    checkOpNotBlocked(oldBs, "external-snapshot");
-    // What the node wrote reaches the disk before the overlay takes writes.
-    bdrvFlush(state, oldBs);
-    // bdrv_open(NULL, overlay): a reference is looked up the same way.
-    const newBs = state.nodes.get(overlay) ?? fail(`Cannot find device='${overlay}' nor node-name='${overlay}'`);
-    checkOverlay(newBs);
-    // external_snapshot_prepare holds the node's context.
-    bdrvAppend(state, newBs, oldBs, state.aio.of(oldBs));
-    // external_snapshot_commit: the node under the overlay is not written any more.
-    reopenSetReadOnlyQuietly(state, oldBs, true);
-  } finally {
-    if (drained) bdrvDrainedEnd(oldBs);
-  }
+  runBlkActions(state, [() => externalSnapshot(state, args, "individual")]);
   return {};
 };
+
+/** The `blockdev-snapshot` action (`external_snapshot_prepare` and its commit, abort and clean). */
+export function externalSnapshot(state: LayerState, args: Record<string, unknown>, mode: CompletionMode): BlkAction {
+  let oldBs: BdsNode | undefined;
+  let drained = false;
+  let appended: BdsNode | undefined;
+  return {
+    prepare() {
+      checkCompletionMode("blockdev-snapshot", mode);
+      const node = String(args["node"]);
+      const overlay = String(args["overlay"]);
+      // bdrv_lookup_bs(node, node): the node name is tried as a device first.
+      oldBs = state.nodes.get(node) ?? fail(`Cannot find device='${node}' nor node-name='${node}'`);
+      drained = bdrvDrainedBegin(state, oldBs);
+      checkOpNotBlocked(oldBs, "external-snapshot");
+      // What the node wrote reaches the disk before the overlay takes writes.
+      bdrvFlush(state, oldBs);
+      // bdrv_open(NULL, overlay): a reference is looked up the same way.
+      const newBs = state.nodes.get(overlay) ?? fail(`Cannot find device='${overlay}' nor node-name='${overlay}'`);
+      checkOverlay(newBs);
+      // external_snapshot_prepare holds the node's context.
+      bdrvAppend(state, newBs, oldBs, state.aio.of(oldBs));
+      appended = newBs;
+    },
+    commit() {
+      // The node under the overlay is not written any more.
+      reopenSetReadOnlyQuietly(state, oldBs!, true);
+    },
+    abort() {
+      if (appended) undoAppend(state, appended, oldBs!);
+    },
+    clean() {
+      if (drained) bdrvDrainedEnd(oldBs!);
+    },
+  };
+}
+
+/**
+ * `external_snapshot_abort`: the overlay lets go of the node (which is held meanwhile), and the
+ * node takes the overlay's parents back (`bdrv_replace_node`).
+ */
+function undoAppend(state: LayerState, newBs: BdsNode, oldBs: BdsNode): void {
+  // Dropping the backing file moves the node to the main context, and QEMU moves it back.
+  if (!state.aio.of(oldBs).isMain) throw new ModelUnsupportedError("the rollback of a blockdev-snapshot action on a node in an iothread");
+  bdrvRef(oldBs);
+  setBackingHd(state, newBs, null);
+  replaceNode(state, newBs, oldBs);
+  bdrvUnref(state, oldBs);
+}
 
 /** What external_snapshot_prepare asks of the overlay before it appends it. */
 function checkOverlay(bs: BdsNode): void {
