@@ -66,6 +66,24 @@ describeWithQemu("QEMU 7.2 bugs kept out of the differential", () => {
     expect(crash?.message).toMatch(/QEMU died during 'block-dirty-bitmap-merge' \(killed by signal SIGSEGV\)/);
   });
 
+  it("a transaction whose block-dirty-bitmap-enable finds no bitmap segfaults (its abort disables NULL)", { timeout: 30_000 }, async () => {
+    // The model crashes there too (tests/model/transaction-crashes.test.ts).
+    const crash = await crashOf([
+      qmp("blockdev-add", { driver: "null-co", "node-name": "n0" }),
+      qmp("transaction", { actions: [{ type: "block-dirty-bitmap-enable", data: { node: "n0", name: "nosuch" } }] }),
+    ]);
+    expect(crash?.message).toMatch(/QEMU died during 'transaction' \(killed by signal SIGSEGV\)/);
+  });
+
+  it("a transaction that commits a block-dirty-bitmap-merge of no bitmap segfaults", { timeout: 30_000 }, async () => {
+    const crash = await crashOf([
+      qmp("blockdev-add", { driver: "null-co", "node-name": "n0" }),
+      qmp("block-dirty-bitmap-add", { node: "n0", name: "b0" }),
+      qmp("transaction", { actions: [{ type: "block-dirty-bitmap-merge", data: { node: "n0", target: "b0", bitmaps: [] } }] }),
+    ]);
+    expect(crash?.message).toMatch(/QEMU died during 'transaction' \(killed by signal SIGSEGV\)/);
+  });
+
   it("a write past the end of a dirty bitmap whose node grew below it aborts in hbitmap_set", { timeout: 30_000 }, async () => {
     // block_resize of the raw node's file: the raw node is longer, its bitmap is not. The model
     // aborts there too (tests/model/dirty-bitmap-crashes.test.ts).

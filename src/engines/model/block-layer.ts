@@ -10,6 +10,7 @@ import { blockResize } from "./commands/block-resize.js";
 import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockStream } from "./commands/block-stream.js";
 import { blockSetWriteThreshold } from "./commands/write-threshold.js";
+import { transaction } from "./commands/transaction.js";
 import {
   blockDirtyBitmapAdd,
   blockDirtyBitmapClear,
@@ -83,6 +84,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-dirty-bitmap-disable", blockDirtyBitmapDisable],
   ["block-dirty-bitmap-merge", blockDirtyBitmapMerge],
   ["x-debug-block-dirty-bitmap-sha256", xDebugBlockDirtyBitmapSha256],
+  ["transaction", transaction],
   ...JOB_COMMANDS,
 ]);
 

@@ -1,0 +1,40 @@
+/**
+ * `transaction` (blockdev.c `qmp_transaction`): a list of actions that all happen or none does.
+ * Arguments are checked for the whole list before any action runs (QAPI). The backup actions
+ * start jobs and the sync snapshot actions create images; the model has neither in a transaction,
+ * so a list naming one stops the run before anything happens.
+ */
+import type { LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
+import { bitmapAdd, bitmapClear, bitmapMerge, bitmapRemove, bitmapSetEnabled } from "./bitmap-actions.js";
+import { externalSnapshot } from "./blockdev-snapshot.js";
+import type { CommandHandler } from "./handler.js";
+import { type BlkAction, type CompletionMode, runBlkActions } from "./transaction-actions.js";
+import { fail } from "../qmp-failure.js";
+
+type Args = Record<string, unknown>;
+type MakeAction = (state: LayerState, data: Args, mode: CompletionMode) => BlkAction;
+
+const ACTIONS: ReadonlyMap<string, MakeAction> = new Map<string, MakeAction>([
+  ["abort", () => ({ prepare: () => fail("Transaction aborted using Abort action") })],
+  ["block-dirty-bitmap-add", bitmapAdd],
+  ["block-dirty-bitmap-remove", bitmapRemove],
+  ["block-dirty-bitmap-clear", bitmapClear],
+  ["block-dirty-bitmap-enable", (state, data, mode) => bitmapSetEnabled(state, data, mode, true)],
+  ["block-dirty-bitmap-disable", (state, data, mode) => bitmapSetEnabled(state, data, mode, false)],
+  ["block-dirty-bitmap-merge", bitmapMerge],
+  ["blockdev-snapshot", externalSnapshot],
+]);
+
+export const transaction: CommandHandler = (state, args) => {
+  const list = args["actions"] as { type: string; data: Args }[];
+  const props = args["properties"] as { "completion-mode"?: CompletionMode } | undefined;
+  const mode = props?.["completion-mode"] ?? "individual";
+  const actions = list.map(({ type, data }) => {
+    const make = ACTIONS.get(type);
+    if (!make) throw new ModelUnsupportedError(`the transaction action '${type}'`);
+    return () => make(state, data, mode);
+  });
+  runBlkActions(state, actions);
+  return {};
+};
