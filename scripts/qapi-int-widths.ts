@@ -24,6 +24,8 @@ const PROBED: Record<string, { tag?: Record<string, string[]>; base?: Record<str
   "object-add": { tag: { "qom-type": ["throttle-group"] }, base: { id: "probe" } },
   "nbd-server-start": { base: { addr: { type: "unix", data: { path: "probe.sock" } } } },
   "block-export-add": { base: { "node-name": "no-such-node-for-probing" } },
+  // Every action's data names nodes that do not exist, so the transaction fails in its first prepare.
+  transaction: {},
 };
 
 /** A value the visitor accepts for a type (child references as node names, unions by their first tag). */
