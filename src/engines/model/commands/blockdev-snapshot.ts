@@ -12,7 +12,6 @@ import { cowChild } from "../chain.js";
 import { bdrvRef, bdrvUnref } from "../graph-ops.js";
 import { bdrvAppend, replaceNode } from "../graph-replace.js";
 import type { LayerState } from "../layer-state.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { cumulativePerms } from "../perm-refresh.js";
 import { BLK_PERM_CONSISTENT_READ } from "../perms.js";
@@ -65,11 +64,11 @@ export function externalSnapshot(state: LayerState, args: Record<string, unknown
 
 /**
  * `external_snapshot_abort`: the overlay lets go of the node (which is held meanwhile), and the
- * node takes the overlay's parents back (`bdrv_replace_node`).
+ * node takes the overlay's parents back (`bdrv_replace_node`). Both stay in the context the append
+ * gave them: in 7.2 a removed child (bdrv_remove_child) keeps its context, so the move back to the
+ * node's old context that the abort would make has nothing to do.
  */
 function undoAppend(state: LayerState, newBs: BdsNode, oldBs: BdsNode): void {
-  // Dropping the backing file moves the node to the main context, and QEMU moves it back.
-  if (!state.aio.of(oldBs).isMain) throw new ModelUnsupportedError("the rollback of a blockdev-snapshot action on a node in an iothread");
   bdrvRef(oldBs);
   setBackingHd(state, newBs, null);
   replaceNode(state, newBs, oldBs);
