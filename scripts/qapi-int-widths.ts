@@ -26,6 +26,12 @@ const PROBED: Record<string, { tag?: Record<string, string[]>; base?: Record<str
   "block-export-add": { base: { "node-name": "no-such-node-for-probing" } },
   // Every action's data names nodes that do not exist, so the transaction fails in its first prepare.
   transaction: {},
+  // The same for these: the node or device named is looked up first and is not there.
+  "blockdev-mirror": {},
+  "block-commit": {},
+  "block-stream": {},
+  block_resize: {},
+  "block-set-write-threshold": {},
 };
 
 /** A value the visitor accepts for a type (child references as node names, unions by their first tag). */
