@@ -115,7 +115,10 @@ export interface BdsNode {
   writeGen?: number;
   /** bs->flushed_gen: write_gen at the last flush that succeeded; absent: 0. */
   flushedGen?: number;
-  /** bs->write_threshold_offset (block-set-write-threshold); 0 or absent: none. */
+  /**
+   * bs->write_threshold_offset (block-set-write-threshold); 0 or absent: none. A uint64, kept as
+   * the int64 query-named-block-nodes reports it (2^63 and above are negative).
+   */
   writeThreshold?: number;
   /** bs->dirty_bitmaps, oldest first: the user's (block-dirty-bitmap-add), a job's or a filter's. */
   dirtyBitmaps?: DirtyBitmap[];

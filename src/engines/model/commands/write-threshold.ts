@@ -7,6 +7,8 @@ export const blockSetWriteThreshold: CommandHandler = (state, args) => {
   const name = String(args["node-name"]);
   const bs = state.nodes.get(name) ?? fail(`Device '${name}' not found`);
   acquireNodeContext(state, bs);
-  bs.writeThreshold = Number(args["write-threshold"]);
+  // A uint64: -1 has wrapped to 2^64 - 1 in the visitor; the node keeps its int64 view.
+  const threshold = Number(args["write-threshold"]);
+  bs.writeThreshold = threshold >= 2 ** 63 ? threshold - 2 ** 64 : threshold;
   return {};
 };

@@ -278,7 +278,9 @@ function growDirtyBitmaps(bs: BdsNode, known: number, end: number): void {
  * past the node's threshold announces by how much, once; the threshold is then off.
  */
 function writeThresholdCheck(host: DriverHost, bs: BdsNode, offset: number, bytes: number): void {
-  const threshold = bs.writeThreshold ?? 0;
+  const stored = bs.writeThreshold ?? 0;
+  // Compared as the uint64 it is: a negative int64 view lies beyond any request's end.
+  const threshold = stored < 0 ? stored + 2 ** 64 : stored;
   const end = offset + bytes;
   if (threshold === 0 || threshold >= end) return;
   host.emit("BLOCK_WRITE_THRESHOLD", { "node-name": bs.name, "amount-exceeded": end - threshold, "write-threshold": threshold });
