@@ -9,7 +9,7 @@ import type { AioContext } from "./aio-context/aio-contexts.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { filterOrCowBs, filterOrCowChild } from "./chain.js";
 import { withDrained } from "./drain.js";
-import type { BdsNode, Child } from "./graph.js";
+import { type BdsNode, type Child, checkNoCycle } from "./graph.js";
 import { attachEdge, bdrvRef, bdrvUnref, freeNode, removeEdge, replaceChildBs, unreferenced } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
@@ -115,6 +115,7 @@ export function backingRole(bs: BdsNode): number {
  */
 export function bdrvAppend(state: LayerState, bsNew: BdsNode, bsTop: BdsNode, held: AioContext): void {
   runInTransaction((tran) => {
+    checkNoCycle(bsNew, bsTop, "backing");
     matchContextsForAttach(state, { kind: "node", node: bsNew }, bsTop, tran, held);
     attachEdge({ kind: "node", node: bsNew }, bsTop, "backing", backingRole(bsNew), tran);
     replaceNodeNoperm(bsTop, bsNew, true, tran);

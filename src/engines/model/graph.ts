@@ -9,6 +9,7 @@ import type { ChildSlots } from "./child-slots.js";
 import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { DriverDef } from "./drivers/driver.js";
 import type { OpaqueBox } from "./opaque.js";
+import { fail } from "./qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
 
 /** Flattened QDict options (dotted keys, e.g. "unshare-child-perms.0"), in insertion order. */
@@ -220,6 +221,14 @@ export function removeFrom<T>(list: T[], item: T): number {
   const i = list.lastIndexOf(item);
   if (i >= 0) list.splice(i, 1);
   return i;
+}
+
+/**
+ * The check `bdrv_attach_child_noperm` makes before a node gets a child: `bdrv_recurse_has_child`,
+ * whether the parent is the child or below it.
+ */
+export function checkNoCycle(parent: BdsNode, child: BdsNode, name: string): void {
+  if (reaches(child, parent)) fail(`Making '${child.name}' a ${name} child of '${parent.name}' would create a cycle`);
 }
 
 /** Whether `target` is reachable from `from` through child edges (explicit stack: deep chains). */

@@ -6,7 +6,7 @@
  */
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { withDrained } from "./drain.js";
-import { type BdsNode, childNamed, inheritsFromRecursive } from "./graph.js";
+import { type BdsNode, checkNoCycle, childNamed, inheritsFromRecursive } from "./graph.js";
 import { attachEdge, freeNode, removeEdge, unreferenced } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
@@ -46,6 +46,7 @@ export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, chi
     });
   }
   if (!childBs) return;
+  checkNoCycle(parentBs, childBs, key);
   // bdrv_attach_child_common: parent and child must share an AioContext (the caller holds the parent's).
   matchContextsForAttach(state, { kind: "node", node: parentBs }, childBs, tran, state.aio.of(parentBs));
   attachEdge({ kind: "node", node: parentBs }, childBs, key, role, tran);

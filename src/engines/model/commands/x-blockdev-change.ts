@@ -4,7 +4,7 @@
  */
 import { matchContextsForAttach } from "../aio-context/attach-child-context.js";
 import type { ChildChangeOps } from "../drivers/driver.js";
-import type { BdsNode } from "../graph.js";
+import { type BdsNode, checkNoCycle } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
@@ -40,7 +40,7 @@ function childChangeOps(state: LayerState, parent: BdsNode): ChildChangeOps {
     // bdrv_attach_child: the edge and the parent's permission refresh in one transaction.
     attach: (bs, name, role) =>
       runInTransaction((tran) => {
-        if (recurseHasChild(bs, parent)) fail(`Making '${bs.name}' a ${name} child of '${parent.name}' would create a cycle`);
+        checkNoCycle(parent, bs, name);
         matchContextsForAttach(state, { kind: "node", node: parent }, bs, tran, undefined);
         const c = attachEdge({ kind: "node", node: parent }, bs, name, role, tran);
         refreshPerms(state, [parent], tran);
@@ -50,18 +50,4 @@ function childChangeOps(state: LayerState, parent: BdsNode): ChildChangeOps {
     // loop releases a lock nobody took.
     detach: (child) => detachAndRelease(state, child, null),
   };
-}
-
-/** `bdrv_recurse_has_child`: whether `child` is `bs` or below it. */
-function recurseHasChild(bs: BdsNode, child: BdsNode): boolean {
-  const seen = new Set<BdsNode>();
-  const stack = [bs];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n === child) return true;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    for (const c of n.children) stack.push(c.bs);
-  }
-  return false;
 }
