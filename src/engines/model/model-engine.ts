@@ -54,6 +54,8 @@ interface Crash {
   detail: string;
   /** QEMU would not have died but waited forever, and the qemu engine kills such a QEMU (SIGKILL). */
   hung?: true;
+  /** QEMU died in its main loop after it had sent the command's reply: the next command finds it dead. */
+  afterReply?: true;
 }
 
 export class ModelEngine implements Engine {
@@ -122,11 +124,18 @@ export class ModelEngine implements Engine {
       this.#collect();
       // QEMU sends the reply here; what follows comes after it on the wire.
       this.#replyMark = this.#events.length;
-      // QEMU goes back to its main loop before it reads the next command: what the command
-      // scheduled to run "soon", and the timers already due, have run by then. Time does not pass.
-      this.loop.runDue();
       return r;
     });
+    // QEMU goes back to its main loop before it reads the next command: what the command
+    // scheduled to run "soon", and the timers already due, have run by then. Time does not pass.
+    // The reply is out already, so a crash there (a job's coroutine going on after its first read)
+    // leaves this command answered, and the next one finds QEMU dead.
+    try {
+      this.#guard(command, () => this.loop.runDue());
+    } catch (e) {
+      if (!(e instanceof EngineCrashedError) || !this.#crash) throw e;
+      this.#crash.afterReply = true;
+    }
     this.#collect();
     if (layer.quitRequested) this.#state = "stopped";
     return reply;
@@ -243,6 +252,13 @@ export class ModelEngine implements Engine {
     if (this.#state === "crashed" && this.#crash) {
       const c = this.#crash;
       if (c.hung) throw new EngineFailedError(WOULD_HANG_CODE, command, HUNG_AND_KILLED, `QEMU was killed: it would have hung during '${c.command}'; '${command}' cannot run`);
+      if (c.afterReply) {
+        throw new EngineCrashedError(
+          command,
+          c.exit,
+          `QEMU died during '${command}' (${describeExit(c.exit)}), in its main loop after it answered '${c.command}': the model stops where QEMU 7.2 crashes\n--- QEMU 7.2 prints ---\n${c.detail}`,
+        );
+      }
       throw new EngineCrashedError(command, c.exit, `QEMU is dead: it would have died during '${c.command}' (${describeExit(c.exit)}); '${command}' cannot run`);
     }
     if (this.#state === "new" || !this.#layer) throw new ModelEngineStateError("model engine: not started");

@@ -329,13 +329,17 @@ export const qcow2Driver: DriverDef = {
 
   /**
    * `qcow2_co_block_status` checks once whether the image was preallocated
-   * (`qcow2_detect_metadata_preallocation`), reading its refcount block from the file.
+   * (`qcow2_detect_metadata_preallocation`): it asks the refcount of every cluster of the file, and
+   * waits for a read only when a refcount block it needs is not in the cache yet (an allocating
+   * write has loaded the first one).
    */
   firstBlockStatusReadsMetadata(node) {
     const st = slot.get(node);
     if (st.metadataPreallocationChecked) return false;
     st.metadataPreallocationChecked = true;
-    return true;
+    const file = childNamed(node, "file")?.bs;
+    if (!st.image || !file) return true;
+    return !st.image.refcounts.blocksCached(Math.ceil(nodeLength(file) / st.image.clusterSize));
   },
 
   /** `qcow2_supports_persistent_dirty_bitmap`: version 3 images have the autoclear bit they need. */

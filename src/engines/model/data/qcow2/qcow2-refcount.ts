@@ -64,6 +64,16 @@ export class Qcow2Refcounts {
     this.#blocks.clear();
   }
 
+  /** Whether the refcount blocks that describe the first `clusters` clusters are all in the cache (or not allocated). */
+  blocksCached(clusters: number): boolean {
+    const blocks = Math.min(Math.ceil(clusters / this.#perBlock), this.table.length);
+    for (let i = 0; i < blocks; i++) {
+      const o = this.table.get(i);
+      if (o && !this.#blocks.has(o)) return false;
+    }
+    return true;
+  }
+
   #block(blockOffset: number): Buffer {
     let b = this.#blocks.get(blockOffset);
     if (!b) this.#blocks.set(blockOffset, (b = this.io.read(blockOffset, this.#clusterSize)));

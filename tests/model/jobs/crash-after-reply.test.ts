@@ -1,0 +1,87 @@
+/**
+ * A mirror into a blkverify target asserts in bdrv_co_do_pwrite_zeroes (blkverify sets
+ * supported_zero_flags but has no .bdrv_co_pwrite_zeroes) as soon as the job writes its first
+ * zeroes. Over a raw source, or a qcow2 source whose refcount block a write has cached, that
+ * happens inside job_start, before blockdev-mirror answers. Over a fresh qcow2 source the job's
+ * first block status reads the refcount block (qcow2_detect_metadata_preallocation) and waits for
+ * it: QEMU most often answers blockdev-mirror first and dies in its main loop, so that the next step
+ * finds it dead, as the model has it; when the read wins the race, it dies before answering.
+ */
+import { describe, expect, it } from "vitest";
+import type { Engine } from "../../../src/engines/engine.js";
+import { ModelEngine } from "../../../src/engines/model/model-engine.js";
+import { QemuEngine } from "../../../src/engines/qemu/qemu-engine.js";
+import { describeWithQemu } from "../../support/qemu.js";
+import { inlineRunner } from "../../support/run-inline.js";
+
+const run = inlineRunner(20_000);
+
+function mirrorIntoBlkverify(sourceFormat: "qcow2" | "raw", written = false): string {
+  return [
+    'scenario "a mirror into blkverify"',
+    "require jobs",
+    `image src.img ${sourceFormat} 1M`,
+    "image t1.qcow2 qcow2 1M",
+    "image r.raw raw 1M",
+    sourceFormat === "qcow2" ? "add src: qcow2 file=(src-file: file filename=src.img) backing=null" : "add src: raw file=(src-file: file filename=src.img)",
+    ...(written ? ["require io", 'io src "write -P 0x3 0 64k"'] : []),
+    "add t1: qcow2 file=(t1-file: file filename=t1.qcow2) backing=null",
+    "add r: raw file=(r-file: file filename=r.raw)",
+    "add bv: blkverify test=t1 raw=r",
+    "job mirror m0 src target=bv sync=full",
+    "show graph",
+    "",
+  ].join("\n");
+}
+
+async function crashOf(text: string, engine: Engine): Promise<{ message: string; transcriptEnd: string }> {
+  const r = await run(text, engine);
+  expect(r.failures).toHaveLength(1);
+  return { message: r.failures[0]!.message, transcriptEnd: r.transcript!.split("\n").slice(-6).join("\n") };
+}
+
+/** The step whose block ends in the crash line. */
+function stepThatCrashed(transcriptEnd: string): string | undefined {
+  const lines = transcriptEnd.split("\n");
+  return lines[lines.findIndex((l) => l.includes("QEMU crashed")) - 1];
+}
+
+describe("a mirror into blkverify, on the model", () => {
+  it("over a qcow2 source, blockdev-mirror is answered and the next step finds QEMU dead", async () => {
+    const c = await crashOf(mirrorIntoBlkverify("qcow2"), new ModelEngine());
+    expect(c.message).toMatch(/^E_QEMU_CRASHED: QEMU died during 'show' \(QMP x-debug-query-block-graph, killed by signal SIGABRT\), in its main loop after it answered 'blockdev-mirror'/);
+    expect(c.message).toContain("bdrv_co_do_pwrite_zeroes: Assertion `!bs->supported_zero_flags' failed.");
+    expect(c.transcriptEnd).toContain("job mirror m0 src target=bv sync=full\n  ok\nshow graph\n  QEMU crashed: SIGABRT");
+  });
+
+  for (const [name, text] of [
+    ["a raw source", mirrorIntoBlkverify("raw")],
+    ["a qcow2 source whose refcount block is cached", mirrorIntoBlkverify("qcow2", true)],
+  ] as const) {
+    it(`over ${name}, QEMU dies before it answers blockdev-mirror`, async () => {
+      const c = await crashOf(text, new ModelEngine());
+      expect(c.message).toMatch(/^E_QEMU_CRASHED: QEMU died during 'job' \(QMP blockdev-mirror, killed by signal SIGABRT\)/);
+      expect(c.transcriptEnd).toContain("job mirror m0 src target=bv sync=full\n  QEMU crashed: SIGABRT");
+    });
+  }
+});
+
+describeWithQemu("a mirror into blkverify, on QEMU", () => {
+  for (const [name, text] of [
+    ["a raw source", mirrorIntoBlkverify("raw")],
+    ["a qcow2 source whose refcount block is cached", mirrorIntoBlkverify("qcow2", true)],
+  ] as const) {
+    it(`over ${name}: the model's transcript and signal are QEMU's`, async () => {
+      const [model, qemu] = [await crashOf(text, new ModelEngine()), await crashOf(text, new QemuEngine())];
+      expect(model.transcriptEnd).toBe(qemu.transcriptEnd);
+      expect(qemu.message).toContain("bdrv_co_do_pwrite_zeroes: Assertion `!bs->supported_zero_flags' failed.");
+    }, 30_000);
+  }
+
+  it("over a fresh qcow2 source: QEMU dies where the model does, or before its reply when the read wins", async () => {
+    const text = mirrorIntoBlkverify("qcow2");
+    const [model, qemu] = [await crashOf(text, new ModelEngine()), await crashOf(text, new QemuEngine())];
+    expect(stepThatCrashed(model.transcriptEnd)).toBe("show graph");
+    expect(["show graph", "job mirror m0 src target=bv sync=full"]).toContain(stepThatCrashed(qemu.transcriptEnd));
+  }, 30_000);
+});
