@@ -4,20 +4,10 @@
  */
 import type { Flat } from "../graph.js";
 import { qdictJoin } from "../options.js";
+import { OVERLAP_BOOL_OPTS } from "./qcow2-options.js";
 
 /** The overlap options a new template drops from the old ones (7.2 leaves bitmap-directory alone). */
-const OVERLAP_OPTS = [
-  "overlap-check",
-  "overlap-check.template",
-  "overlap-check.main-header",
-  "overlap-check.active-l1",
-  "overlap-check.active-l2",
-  "overlap-check.refcount-table",
-  "overlap-check.refcount-block",
-  "overlap-check.snapshot-table",
-  "overlap-check.inactive-l1",
-  "overlap-check.inactive-l2",
-];
+const OVERLAP_OPTS = ["overlap-check", "overlap-check.template", ...OVERLAP_BOOL_OPTS.filter((k) => k !== "overlap-check.bitmap-directory")];
 
 /** Merge `old` (a clone: it may be changed) into `options`. */
 export function qcow2JoinOptions(options: Flat, old: Flat): void {

@@ -13,7 +13,7 @@ import { fail } from "../qmp-failure.js";
 import { absorbQemuOpts, type QemuOpts, type QemuOptType } from "./qemu-opts.js";
 
 /** The overlap-check flags' options, by bit (QCOW2_OL_*_BITNR). */
-const OVERLAP_BOOL_OPTS = [
+export const OVERLAP_BOOL_OPTS = [
   "overlap-check.main-header",
   "overlap-check.active-l1",
   "overlap-check.active-l2",
