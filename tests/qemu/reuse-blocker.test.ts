@@ -22,12 +22,20 @@ describe("reuseBlocker", () => {
     expect(reuseBlocker("object-del", { id: "o0" })).toBeUndefined();
   });
 
+  it("allows a transaction whose actions are each allowed, and names the first that is not", () => {
+    const action = (type: string, data: Record<string, unknown> = {}) => ({ type, data });
+    const allowed = [action("abort"), action("block-dirty-bitmap-add", { node: "n", name: "b" }), action("blockdev-snapshot", { node: "n", overlay: "o" }), action("blockdev-snapshot-sync", { "node-name": "n", "snapshot-file": "s.qcow2" })];
+    expect(reuseBlocker("transaction", { actions: allowed })).toBeUndefined();
+    expect(reuseBlocker("transaction", { actions: [...allowed, action("drive-backup", { device: "n", target: "t", sync: "full" })] })).toBe("a transaction with 'drive-backup'");
+    expect(reuseBlocker("transaction", { actions: "not a list" })).toBeUndefined();
+  });
+
   it("rules out other objects, other exports, other HMP commands and anything unknown", () => {
     expect(reuseBlocker("object-add", { "qom-type": "authz-simple", id: "a0" })).toMatch(/authz-simple/);
     expect(reuseBlocker("object-add", { "qom-type": "memory-backend-file", id: "m0" })).toMatch(/memory-backend-file/);
     expect(reuseBlocker("block-export-add", { type: "fuse", id: "e0" })).toMatch(/fuse/);
     expect(reuseBlocker("human-monitor-command", { "command-line": "info block" })).toMatch(/HMP/);
-    for (const command of ["quit", "stop", "device_add", "chardev-add", "migrate", "qmp_capabilities", "transaction"]) {
+    for (const command of ["quit", "stop", "device_add", "chardev-add", "migrate", "qmp_capabilities"]) {
       expect(reuseBlocker(command, {}), command).toBe(`'${command}'`);
     }
   });

@@ -45,6 +45,11 @@ const UNDONE_BY_RESET = new Set([
   "blockdev-del",
   "blockdev-reopen",
   "blockdev-snapshot",
+  // The overlay file they make is in the scratch directory, which the next scenario finds emptied.
+  "blockdev-snapshot-sync",
+  // Internal snapshots live in the image file, in the scratch directory too.
+  "blockdev-snapshot-internal-sync",
+  "blockdev-snapshot-delete-internal-sync",
   "block_resize",
   "block-set-write-threshold",
   "x-blockdev-set-iothread",
@@ -103,6 +108,9 @@ export function reuseBlocker(command: string, args: Record<string, unknown> | un
     const type = args?.["qom-type"];
     return typeof type === "string" && RESET_OBJECTS.has(type) ? undefined : `an object of type ${String(type)}`;
   }
+  // A transaction's actions are commands of the same names (but `abort`, which does nothing), with
+  // the same effects; a malformed one is refused before any action runs.
+  if (command === "transaction") return transactionBlocker(args?.["actions"]);
   // Whatever object it deletes was added by an object-add above, or never existed.
   if (command === "object-del") return undefined;
   if (command === "human-monitor-command") {
@@ -110,6 +118,16 @@ export function reuseBlocker(command: string, args: Record<string, unknown> | un
     return typeof line === "string" && /^qemu-io /.test(line) ? undefined : "an HMP command other than qemu-io";
   }
   return `'${command}'`;
+}
+
+function transactionBlocker(actions: unknown): string | undefined {
+  if (!Array.isArray(actions)) return undefined;
+  for (const action of actions as { type?: unknown; data?: unknown }[]) {
+    if (action?.type === "abort") continue;
+    const why = reuseBlocker(String(action?.type), action?.data as Record<string, unknown> | undefined);
+    if (why !== undefined) return `a transaction with ${why}`;
+  }
+  return undefined;
 }
 
 /** The process's state as QMP shows it; the queries go out together and are answered in order. */
