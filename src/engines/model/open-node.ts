@@ -147,8 +147,10 @@ export class NodeOpener {
    * `blk_unref` of the probe: two drains, which a job above the file notices (blkUnrefDrains), then
    * the edge goes, the file's permissions are refreshed with errors ignored, and the file (with the
    * node now over it) goes back to the main loop if nothing keeps it in its iothread; that move
-   * releases the iothread's lock, which blockdev-add does not hold. A failed open is undone by the
-   * caller's transaction instead (its node, in the file's iothread, never gets this far: closeFailed).
+   * releases the iothread's lock, which blockdev-add does not hold. After a failed open (bdrv_open_inherit's
+   * `fail:` path releases the probe before it closes the node) the permissions are the caller's
+   * transaction's to undo, but the move is not undone: bdrv_detach_child makes it either way, with
+   * a failed node still attached to the file going along.
    */
   private detachProbe(blk: PendingBackend, opened: boolean): void {
     const root = blk.bb.root!;
@@ -156,7 +158,10 @@ export class NodeOpener {
     removeEdge(root, this.tran);
     blk.bb.root = null;
     this.state.backends.delete(blk.bb);
-    if (!opened) return;
+    if (!opened) {
+      moveToMainAfterDetach(this.state, root.bs, this.held ?? null);
+      return;
+    }
     relaxPerms(this.state, root.bs);
     moveToMainAfterDetach(this.state, root.bs, this.held ?? null);
     // That refresh is committed at once, as in QEMU, where the open of the node (and its attach to
