@@ -51,12 +51,14 @@ export function qdictJoin(dest: Flat, src: Flat): void {
 /** `qdict_extract_subqdict`: move "prefix.*" keys out of `options` into a new dict without the prefix. */
 export function extractSub(options: Flat, prefix: string): Flat {
   const sub: Flat = {};
-  // The source is walked in QDict order: keys sharing a bucket reach the new dict newest first.
-  for (const key of qdictKeyOrder(Object.keys(options))) {
-    if (key.startsWith(prefix)) {
-      sub[key.slice(prefix.length)] = options[key];
-      delete options[key];
-    }
+  const moved: string[] = [];
+  for (const key in options) if (key.startsWith(prefix)) moved.push(key);
+  // The source is walked in QDict order: keys sharing a bucket reach the new dict newest first. The
+  // order of the keys moved among themselves is all that shows, and QDict order, ascending bucket
+  // and newest first within one, orders any subset of the keys as it orders them all.
+  for (const key of qdictKeyOrder(moved)) {
+    sub[key.slice(prefix.length)] = options[key];
+    delete options[key];
   }
   return sub;
 }
