@@ -26,11 +26,30 @@ export class GenContext {
     private readonly steering: Steering,
     /** Whether this case may add quorum, blkverify, copy-before-write, blklogwrites and null-aio nodes. */
     readonly severalChildren = false,
+    /** Whether this case has qemu-io steps. */
+    readonly dataPath = false,
+    /** Whether this case makes iothreads and moves nodes into them. */
+    readonly contexts = false,
   ) {}
 
-  /** Whether the model stopped (a predicted crash): nothing more is written. */
+  /** Whether nothing more is written: the model stopped (a predicted crash) or refused a statement. */
   get ended(): boolean {
+    return this.steering.ended || this.steering.refused;
+  }
+
+  /** Whether the model stopped: not even the closing `show` would run. */
+  get modelStopped(): boolean {
     return this.steering.ended;
+  }
+
+  /** Put `require FEATURE` first, once. */
+  require(feature: Extract<FuzzStatement, { kind: "require" }>["feature"]): void {
+    if (this.statements.some((s) => s.kind === "require" && s.feature === feature)) return;
+    const s: FuzzStatement = { kind: "require", feature };
+    const parsed = this.steering.parse(s, `#${this.#runs++}`);
+    if (!parsed) throw new Error(`'require ${feature}' does not parse`);
+    this.statements.unshift(s);
+    this.parsed.unshift(parsed);
   }
 
   /** Try `s` (after what it needs) on the model; keep it unless the runner could not carry it out. */

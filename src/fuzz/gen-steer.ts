@@ -13,6 +13,7 @@ import path from "node:path";
 import type { Engine } from "../engines/engine.js";
 import { parseScenario, type Statement } from "../language/index.js";
 import { createContext, type StepContext } from "../runner/context.js";
+import { BlockcheckError } from "../errors.js";
 import { StepError } from "../runner/errors.js";
 import { runStatement, type StepMemory } from "../runner/steps/index.js";
 import { renderScenario } from "./render.js";
@@ -29,10 +30,14 @@ export type SteerOutcome =
 
 const FILE = "steer.scn";
 
+/** Error codes of the model's refusals to say what QEMU does. */
+const MODEL_REFUSALS = new Set(["E_MODEL_UNSUPPORTED", "E_MODEL_IO_UNSUPPORTED"]);
+
 export class Steering {
   readonly #ctx: StepContext;
   readonly #mem: StepMemory = { imageFormats: new Map() };
   #ended = false;
+  #refused = false;
 
   private constructor(readonly engine: Engine, dir: string) {
     this.#ctx = createContext(engine, dir, [dir], FILE);
@@ -46,8 +51,21 @@ export class Steering {
     return new Steering(engine, path.resolve(dir));
   }
 
+  /** Whether the model stopped (a QEMU crash it predicts, or an exception): nothing after runs. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Whether the model refused a statement it does not model: the case ends before it. */
+  get refused(): boolean {
+    return this.#refused;
+  }
+
+  /** A statement as the language reads it, not run (what a case needs before its statements). */
+  parse(s: FuzzStatement, source: string): Statement | undefined {
+    const rendered = renderScenario({ seed: 0, statements: [s] }, { title: "steer", tags: [] });
+    const parsed = parseScenario(rendered.text, source);
+    return parsed.diagnostics.length > 0 ? undefined : parsed.scenario.statements.find((x) => x.type !== "title");
   }
 
   /**
@@ -70,6 +88,12 @@ export class Steering {
       return { kind: "ran", failed, parsed: stmt };
     } catch (e) {
       if (e instanceof StepError) return { kind: "dropped" };
+      // What the model does not model (a data path it refuses): the case ends before the statement,
+      // which its real run would stop at too; the model may have done part of it, so nothing follows.
+      if (e instanceof BlockcheckError && MODEL_REFUSALS.has(e.code)) {
+        this.#refused = true;
+        return { kind: "dropped" };
+      }
       // A crash the model predicts, or anything else it throws: nothing after this would run.
       this.#ended = true;
       return { kind: "ended", parsed: stmt };

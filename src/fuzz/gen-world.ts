@@ -69,6 +69,8 @@ export class GenWorld {
   readonly images = new Set<string>();
   readonly groups: string[] = [];
   readonly exports: Array<{ id: string; node: string }> = [];
+  /** Iothreads made and not deleted (or refused deletion: the checker forgets them as well). */
+  readonly iothreads: string[] = [];
 
   /** A name not used before in this scenario. */
   fresh(prefix: string): string {

@@ -9,6 +9,8 @@ import type { FuzzScratch } from "./fuzz-scratch.js";
 import { newNode } from "./gen-add.js";
 import { GenContext } from "./gen-context.js";
 import { believeDel, delStatement, exportStatement, rootOf, showStatement, unexportStatement } from "./gen-misc.js";
+import { ioStep } from "./gen-io.js";
+import { exportContext, iothreadStep, iothreadWeights } from "./gen-iothreads.js";
 import { believeReopen, reopenOf, reopenStatement } from "./gen-reopen.js";
 import { Steering } from "./gen-steer.js";
 import { Prng } from "./prng.js";
@@ -65,9 +67,11 @@ async function step(ctx: GenContext): Promise<void> {
     graph: 1,
     reopen: nodes > 0 ? 6 : 0,
     del: world.owned().length > 0 ? 2 : 0,
-    export: nodes > 0 ? 1 : 0,
+    export: nodes > 0 ? (ctx.contexts ? 2 : 1) : 0,
     unexport: world.exports.length > 0 ? 0.8 : 0,
     show: nodes > 0 ? 0.5 : 0,
+    io: ctx.dataPath && nodes > 0 ? 5 : 0,
+    ...iothreadWeights(ctx),
   });
   switch (kind) {
     case "add":
@@ -92,8 +96,9 @@ async function step(ctx: GenContext): Promise<void> {
       return;
     }
     case "export": {
-      const s = exportStatement(ctx);
-      if (s?.kind !== "export") return;
+      const plain = exportStatement(ctx);
+      if (plain?.kind !== "export") return;
+      const s = { ...plain, ...exportContext(ctx) };
       const out = await ctx.steer(s);
       if (out.kind === "ran" && out.failed.length === 0) world.exports.push({ id: s.id, node: s.node });
       return;
@@ -105,6 +110,14 @@ async function step(ctx: GenContext): Promise<void> {
     }
     case "show":
       await ctx.steer(showStatement(ctx));
+      return;
+    case "io":
+      await ioStep(ctx);
+      return;
+    case "iothread":
+    case "set-iothread":
+    case "iothread-del":
+      await iothreadStep(ctx, kind);
       return;
   }
 }
@@ -134,6 +147,12 @@ function checkerClean(ctx: GenContext): FuzzStatement[] {
 /** The share of cases that may add nodes with several children (quorum, blkverify, …) and null-aio. */
 const SEVERAL_CHILDREN_SHARE = 0.35;
 const SEVERAL_CHILDREN_SALT = 0x5eed_c41d;
+/** The share of cases with qemu-io steps, drawn the same way. */
+const DATA_PATH_SHARE = 0.4;
+const DATA_PATH_SALT = 0x10da_7a5e;
+/** The share of cases with iothreads, drawn the same way. */
+const CONTEXTS_SHARE = 0.3;
+const CONTEXTS_SALT = 0x10_7e4d;
 
 export interface GenerateOptions {
   /** A fresh, unstarted model engine for steering. */
@@ -149,9 +168,11 @@ export async function generateScenario(seed: number, opts: GenerateOptions): Pro
     // Drawn apart from the case's own choices, so a case without them is the case it was before
     // these drivers were added (seeds in docs and tests keep finding what they found).
     const severalChildren = new Prng(seed ^ SEVERAL_CHILDREN_SALT).chance(SEVERAL_CHILDREN_SHARE);
-    const ctx = new GenContext(new Prng(seed), steering, severalChildren);
+    const dataPath = new Prng(seed ^ DATA_PATH_SALT).chance(DATA_PATH_SHARE);
+    const contexts = new Prng(seed ^ CONTEXTS_SALT).chance(CONTEXTS_SHARE);
+    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts);
     for (let i = ctx.rng.int(CASE_LENGTH.min, CASE_LENGTH.max); i > 0 && !ctx.ended; i--) await step(ctx);
-    if (!ctx.ended) {
+    if (!ctx.modelStopped) {
       await ctx.append({ kind: "show", what: "graph" });
       if (ctx.rng.chance(0.3)) await ctx.append({ kind: "show", what: "nodes" });
     }

@@ -101,8 +101,13 @@ export function statementVariants(s: FuzzStatement, bypasses: Bypasses): FuzzSta
       out.push(...s.entries.flatMap((e, i) => entryVariants(e, bypasses).map((v) => ({ ...s, entries: replaceAt(s.entries, i, v) }))));
       return out;
     }
-    case "export":
-      return s.writable ? [{ ...s, writable: false }] : [];
+    case "export": {
+      const plain: FuzzStatement = { kind: "export", node: s.node, writable: s.writable, id: s.id };
+      const out: FuzzStatement[] = [];
+      if (s.iothread !== undefined) out.push(plain, ...(s.fixed ? [{ ...plain, iothread: s.iothread }] : []));
+      if (s.writable) out.push({ ...s, writable: false });
+      return out;
+    }
     default:
       return [];
   }

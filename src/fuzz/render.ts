@@ -82,14 +82,28 @@ function statementLines(s: FuzzStatement, o: StatementOutcome | undefined): stri
     }
     case "del":
       return [`del ${s.node}${expectation(o)}`];
-    case "export":
-      return [`export ${s.node}${s.writable ? " writable" : ""} id=${s.id}${expectation(o)}`];
+    case "export": {
+      const context = s.iothread !== undefined ? ` iothread=${s.iothread}${s.fixed ? " fixed-iothread=on" : ""}` : "";
+      return [`export ${s.node}${s.writable ? " writable" : ""} id=${s.id}${context}${expectation(o)}`];
+    }
+    case "iothread":
+      return [`iothread ${s.id}${expectation(o)}`];
+    case "set-iothread": {
+      const args = { "node-name": s.node, iothread: s.iothread, ...(s.force ? { force: true } : {}) };
+      return [`qmp x-blockdev-set-iothread ${JSON.stringify(args).replace(/([:,])/g, "$1 ")}${expectation(o)}`];
+    }
+    case "iothread-del":
+      return [`qmp object-del {"id": "${s.id}"}${expectation(o)}`];
     case "unexport":
       return [`unexport ${s.id}${expectation(o)}`];
     case "throttle-group":
       return [`qmp object-add {"qom-type": "throttle-group", "id": "${s.id}", "limits": {}}${expectation(o)}`];
     case "show":
       return [`show ${s.what}`];
+    case "io":
+      return [`io ${s.node} ${JSON.stringify(s.command)}${expectation(o)}`];
+    case "require":
+      return [`require ${s.feature}`];
   }
 }
 

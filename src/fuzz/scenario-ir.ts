@@ -42,11 +42,22 @@ export type FuzzStatement =
   /** `reopen [raw] NODE …`, or `reopen [raw] { … }` (one transaction) when `block` is set. */
   | { kind: "reopen"; raw: boolean; block: boolean; entries: FuzzReopenEntry[] }
   | { kind: "del"; node: string }
-  | { kind: "export"; node: string; writable: boolean; id: string }
+  /** `export NODE [writable] id=ID [iothread=IOTHREAD [fixed-iothread=on]]`. */
+  | { kind: "export"; node: string; writable: boolean; id: string; iothread?: string; fixed?: true }
   | { kind: "unexport"; id: string }
   /** A throttle-group object, through the `qmp` escape hatch (the language has no statement for it). */
   | { kind: "throttle-group"; id: string }
-  | { kind: "show"; what: "graph" | "nodes" };
+  | { kind: "show"; what: "graph" | "nodes" }
+  /** A qemu-io command on a node (`io NODE "COMMAND"`). */
+  | { kind: "io"; node: string; command: string }
+  /** `iothread ID`. */
+  | { kind: "iothread"; id: string }
+  /** `x-blockdev-set-iothread` of a named node, through `qmp` (null: the main loop). */
+  | { kind: "set-iothread"; node: string; iothread: string | null; force: boolean }
+  /** `object-del` of an iothread, through `qmp`. */
+  | { kind: "iothread-del"; id: string }
+  /** `require FEATURE`: what the engine needs for the statements that follow (the first statement). */
+  | { kind: "require"; feature: "io" };
 
 /** A generated case: its seed and statements. */
 export interface FuzzScenario {

@@ -10,6 +10,7 @@ import { loadScenario } from "../../src/language/index.js";
 import { caseText } from "../../src/fuzz/check-case.js";
 import { FuzzScratch } from "../../src/fuzz/fuzz-scratch.js";
 import { generateIn } from "../../src/fuzz/generator.js";
+import { Steering } from "../../src/fuzz/gen-steer.js";
 import { sequenceSeed } from "../../src/fuzz/prng.js";
 import type { FuzzScenario, FuzzStatement, FuzzValue } from "../../src/fuzz/scenario-ir.js";
 
@@ -70,5 +71,33 @@ describe("fuzz generator", () => {
       }),
     );
     expect(delAfterReopen).toBe(true);
+    // The data path: qemu-io writes, reads and maps, in cases that say `require io` first.
+    const io = statements.filter((st): st is Extract<FuzzStatement, { kind: "io" }> => st.kind === "io");
+    for (const verb of ["write -P", "write -z", "read -P", "map", "discard"]) expect(io.some((st) => st.command.startsWith(verb)), verb).toBe(true);
+    expect(io.some((st) => st.node.includes("/"))).toBe(true);
+    for (const c of all.filter((x) => x.statements.some((st) => st.kind === "io"))) expect(c.statements[0]).toEqual({ kind: "require", feature: "io" });
+    // AioContexts: iothreads made, nodes moved into them and out, exports pinning them, iothreads deleted.
+    expect(statements.some((s) => s.kind === "iothread")).toBe(true);
+    expect(statements.some((s) => s.kind === "set-iothread" && s.iothread === null)).toBe(true);
+    expect(statements.some((s) => s.kind === "set-iothread" && s.iothread !== null && s.force)).toBe(true);
+    expect(statements.some((s) => s.kind === "export" && s.iothread !== undefined && s.fixed)).toBe(true);
+    expect(statements.some((s) => s.kind === "iothread-del")).toBe(true);
+  });
+
+  it("leaves out a statement the model refuses, and ends the case there", async () => {
+    const dir = scratch.make();
+    const steering = await Steering.start(() => new ModelEngine(), dir.dir);
+    try {
+      const add: FuzzStatement = { kind: "add", node: { name: "n0", driver: "null-co", options: [{ key: "size", value: { kind: "number", value: 2 ** 54 } }] } };
+      expect((await steering.run(add, "#0")).kind).toBe("ran");
+      // qemu-io numbers above 2^53 are refused (E_MODEL_IO_UNSUPPORTED).
+      const refused = await steering.run({ kind: "io", node: "n0", command: "read 9007199254740993 1" }, "#1");
+      expect(refused.kind).toBe("dropped");
+      expect(steering.refused).toBe(true);
+      expect(steering.ended).toBe(false);
+    } finally {
+      await steering.stop();
+      scratch.drop(dir);
+    }
   });
 });

@@ -25,6 +25,7 @@ const w = (text: string) => ({ kind: "word" as const, text });
 const scenario: FuzzScenario = {
   seed: 0,
   statements: [
+    { kind: "require", feature: "io" },
     { kind: "image", path: "base.qcow2", format: "qcow2", size: "1M" },
     { kind: "image", path: "top.qcow2", format: "qcow2", size: "1M", backing: "base.qcow2" },
     { kind: "throttle-group", id: "tg0" },
@@ -40,7 +41,14 @@ const scenario: FuzzScenario = {
     { kind: "reopen", raw: true, block: false, entries: [{ node: "d0", options: [{ key: "driver", value: w("blkdebug") }] }] },
     { kind: "export", node: "n0", writable: true, id: "e0" },
     { kind: "unexport", id: "e0" },
+    { kind: "io", node: "n0", command: "write -P 0xa5 0 4k" },
+    { kind: "io", node: "d0", command: "read -P 0 0 4k" },
     { kind: "del", node: "d0" },
+    { kind: "iothread", id: "io0" },
+    { kind: "export", node: "n0", writable: false, id: "e1", iothread: "io0", fixed: true },
+    { kind: "set-iothread", node: "n0", iothread: null, force: true },
+    { kind: "unexport", id: "e1" },
+    { kind: "iothread-del", id: "io0" },
     { kind: "show", what: "nodes" },
   ],
 };
@@ -50,8 +58,11 @@ describe("rendering a generated scenario", () => {
     const r = renderScenario(scenario, { title: "forms", tags: ["fuzz"], comments: ["how it was found"] });
     expect(r.text.split("\n").slice(0, 4)).toEqual(["# how it was found", 'scenario "forms"', "tags fuzz", ""]);
     expect(loadScenario(r.text, "forms.scn").diagnostics).toEqual([]);
-    expect(r.lines.map((l) => l.start)).toEqual([5, 6, 7, 8, 9, 13, 16, 17, 18, 19, 20]);
-    expect(r.lines[4]!.nodes).toEqual([10, 11]);
+    expect(r.lines.map((l) => l.start)).toEqual([5, 6, 7, 8, 9, 10, 14, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28]);
+    expect(r.lines[5]!.nodes).toEqual([11, 12]);
+    expect(r.text).toContain(`\nio d0 "read -P 0 0 4k"\ndel d0\niothread io0\nexport n0 id=e1 iothread=io0 fixed-iothread=on\n`);
+    expect(r.text).toContain(`\nqmp x-blockdev-set-iothread {"node-name": "n0", "iothread": null, "force": true}\n`);
+    expect(r.text).toContain(`\nqmp object-del {"id": "io0"}\n`);
   });
 
   it("quotes messages so that a $ is not a parameter", () => {
@@ -63,8 +74,12 @@ describe("rendering a generated scenario", () => {
     const plain = renderScenario(scenario, { title: "forms", tags: [] });
     const first = await runScenarioText(plain.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
     const outcomes = outcomesFrom(first.failures, plain.lines);
-    expect(outcomes[4]).toEqual({ kind: "graph", errors: ["Image is not in qcow2 format", undefined] });
-    expect(outcomes[3]).toEqual({ kind: "ok" });
+    expect(outcomes[5]).toEqual({ kind: "graph", errors: ["Image is not in qcow2 format", undefined] });
+    expect(outcomes[4]).toEqual({ kind: "ok" });
+    // The write to the node made read-only above, and the move a fixed export refuses.
+    expect(outcomes[10]).toEqual({ kind: "error", desc: "Block node is read-only" });
+    expect(outcomes[15]).toEqual({ kind: "error", desc: "Cannot change iothread of active block backend" });
+    expect(outcomes.slice(12).filter((o) => o.kind !== "ok")).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === "error").length).toBeGreaterThan(0);
     const annotated = renderScenario(scenario, { title: "forms", tags: [], outcomes });
     expect(annotated.text).toContain(`  q0: qcow2 file=n0 -> error "Image is not in qcow2 format"\n`);
