@@ -79,4 +79,20 @@ describe("node lifetimes follow the graph", () => {
     expect(check(TOP_WITH_INLINE_BASE, "del top", "expect exists bf")).toEqual(["3:15 node 'bf' is used after it was deleted"]);
     expect(check(TOP_WITH_INLINE_BASE, "del top", ADD_BASE_AGAIN)).toEqual([]);
   });
+
+  it("blockdev-snapshot-sync names its overlay, alone or in a transaction; a failed one may be expected gone", () => {
+    const sync = (node: string, overlay: string) =>
+      `{"node-name": "${node}", "snapshot-file": "$TEST_DIR/${overlay}.qcow2", "snapshot-node-name": "${overlay}"}`;
+    expect(
+      check(
+        ADD_BASE_AGAIN,
+        `qmp blockdev-snapshot-sync ${sync("base", "ov")}`,
+        `qmp transaction {"actions": [{"type": "blockdev-snapshot-sync", "data": ${sync("ov", "ov2")}}]}`,
+        "expect exists ov2",
+        `qmp transaction {"actions": [{"type": "blockdev-snapshot-sync", "data": ${sync("ov2", "ov3")}}, {"type": "abort", "data": {}}]} -> error "Transaction aborted using Abort action"`,
+        "expect gone ov3",
+      ),
+    ).toEqual([]);
+    expect(check(ADD_BASE_AGAIN, "expect exists ov")).toEqual(["2:15 unknown node 'ov'"]);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, persistent
- * bitmaps, encrypted qcow2, secrets from files, a transaction's backup or sync snapshot actions) is
- * a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error QEMU would not send.
+ * bitmaps, encrypted qcow2, secrets from files, a transaction's backup actions, an overlay format
+ * blockdev-snapshot-sync cannot write) is a runner error located at the statement
+ * (E_MODEL_UNSUPPORTED), never a QMP error QEMU would not send.
  */
 import { expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
@@ -23,6 +24,7 @@ it.each([
   [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b"}}, {"type": "blockdev-backup", "data": {"device": "n", "target": "n", "sync": "full"}}]}'], "the transaction action 'blockdev-backup'", 3],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "n", "name": "s"}}]}'], "the transaction action 'blockdev-snapshot-internal-sync'", 3],
+  [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk overlay of blockdev-snapshot-sync", 4],
 ])("%j is refused as unimplemented", async (lines, what, line) => {
   expect(await refusal(lines)).toMatchObject({ message: `E_MODEL_UNSUPPORTED: the model engine does not implement ${what}`, location: `tests/scenarios/t.scn:${line}` });
 });

@@ -8,6 +8,7 @@ import { xBlockdevSetIothread } from "./aio-context/set-iothread-command.js";
 import { blockCommit } from "./commands/block-commit.js";
 import { blockResize } from "./commands/block-resize.js";
 import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
+import { blockdevSnapshotSync } from "./commands/blockdev-snapshot-sync.js";
 import { blockStream } from "./commands/block-stream.js";
 import { blockSetWriteThreshold } from "./commands/write-threshold.js";
 import { transaction } from "./commands/transaction.js";
@@ -76,6 +77,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["blockdev-mirror", blockdevMirror],
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
+  ["blockdev-snapshot-sync", blockdevSnapshotSync],
   ["block-set-write-threshold", blockSetWriteThreshold],
   ["block-dirty-bitmap-add", blockDirtyBitmapAdd],
   ["block-dirty-bitmap-remove", blockDirtyBitmapRemove],

@@ -44,6 +44,12 @@ export interface OpenRequest {
    * node parses it into its options, a format node opens its `file` child from it.
    */
   filename?: string;
+  /**
+   * Open flags the caller passes (bdrv_open's `flags`), as `update_options_from_flags` turns them
+   * into options the node's own do not set (read-only, auto-read-only, cache.*), and BDRV_O_UNMAP.
+   * They are not explicit options.
+   */
+  flags?: { options: Flat; unmap: boolean };
 }
 
 export class NodeOpener {
@@ -69,6 +75,7 @@ export class NodeOpener {
     const explicit = qdictClone(req.options);
     const options: Flat = { ...req.options };
     if (req.parentOptions) inheritChildOptions(options, req.parentOptions, req.role);
+    for (const [key, value] of Object.entries(req.flags?.options ?? {})) setDefault(options, key, value);
     // bdrv_fill_options: a child of a format node opened from a file name alone is a protocol node
     // (bdrv_inherited_options sets BDRV_O_PROTOCOL for all but COW children) and gets its driver
     // from the name (bdrv_find_protocol; the model knows plain paths only, `file`).
@@ -78,6 +85,7 @@ export class NodeOpener {
     if (!driver) throw new ModelUnsupportedError(`the driver '${driverName}'`);
     if (driver.protocol && req.filename !== undefined) fillFilename(driver, options, req.filename);
     const node = this.blankNode(driver, options, explicit, req.parent);
+    if (req.flags?.unmap && options["discard"] === undefined) node.unmap = true;
     try {
       return this.openBlank(node, driver, req, options, explicit);
     } catch (e) {

@@ -47,6 +47,8 @@ export const nodeLifecycle: Rule = {
       if (s.type === "add") for (const n of declaredNames(s)) mentioned.add(n.name);
       const filter = s.type === "job" ? jobFilter(s) : undefined;
       if (filter) mentioned.add(filter.name.value);
+      // An overlay a failed transaction took out again is gone, which `expect gone` may check.
+      if (s.type === "qmp") for (const [overlay] of syncSnapshots(s.command.name, (s.args?.value ?? {}) as Record<string, unknown>)) mentioned.add(overlay);
       if (expectsError(s)) continue;
       if (s.type === "expect" && s.assertion.kind === "gone") {
         const ref = s.assertion.node;
@@ -78,6 +80,7 @@ export const nodeLifecycle: Rule = {
           mentioned.add(name);
         }
         if (name && s.command.name === "blockdev-del") graph.del(name, s.location);
+        for (const [overlay, format] of syncSnapshots(s.command.name, args)) graph.addOwned(overlay, format, s.location);
       }
       if (s.type === "del" && s.node.path.length === 0) graph.del(s.node.root, s.location);
       if (filter) graph.addOwned(filter.name.value, filter.driver, filter.name.location);
@@ -85,6 +88,24 @@ export const nodeLifecycle: Rule = {
     return out;
   },
 };
+
+/**
+ * The overlays a blockdev-snapshot-sync names (`snapshot-node-name`), alone or as transaction
+ * actions, with their format. Only the overlay's parents hold it, which the checker does not
+ * follow (as for a job's filter): it is taken to stay.
+ */
+function syncSnapshots(command: string, args: Record<string, unknown>): Array<[string, string]> {
+  const actions =
+    command === "blockdev-snapshot-sync"
+      ? [args]
+      : command === "transaction" && Array.isArray(args["actions"])
+        ? (args["actions"] as { type?: unknown; data?: Record<string, unknown> }[]).filter((a) => a?.type === "blockdev-snapshot-sync").map((a) => a.data ?? {})
+        : [];
+  return actions.flatMap((a) => {
+    const name = a["snapshot-node-name"];
+    return typeof name === "string" ? [[name, typeof a["format"] === "string" ? a["format"] : "qcow2"] as [string, string]] : [];
+  });
+}
 
 /**
  * The node a job inserts under a name of the scenario's choosing (`filter-node-name=cor`), and its

@@ -16,6 +16,7 @@ import { checkOpNotBlocked } from "../op-blockers.js";
 import { cumulativePerms } from "../perm-refresh.js";
 import { BLK_PERM_CONSISTENT_READ } from "../perms.js";
 import { fail } from "../qmp-failure.js";
+import { qemuAssert } from "../qemu-would-crash.js";
 import { reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
 import { setBackingHd } from "../set-backing.js";
 import type { CommandHandler } from "./handler.js";
@@ -26,24 +27,51 @@ export const blockdevSnapshot: CommandHandler = (state, args) => {
   return {};
 };
 
+/**
+ * Where the two snapshot actions differ (external_snapshot_prepare's switch on the action, and its
+ * sync branch): how the node is looked up, and how the overlay is opened.
+ */
+export interface SnapshotSource {
+  type: "blockdev-snapshot" | "blockdev-snapshot-sync";
+  /** `bdrv_lookup_bs` of the node. */
+  lookup(): BdsNode;
+  /**
+   * What comes before `bdrv_open` of the overlay, and that open; `owned` is a node the action holds
+   * a reference to, which clean lets go of (a node it opened, which nothing else may hold then).
+   */
+  openOverlay(oldBs: BdsNode): { bs: BdsNode; owned: boolean };
+}
+
 /** The `blockdev-snapshot` action (`external_snapshot_prepare` and its commit, abort and clean). */
 export function externalSnapshot(state: LayerState, args: Record<string, unknown>, mode: CompletionMode): BlkAction {
+  const node = String(args["node"]);
+  const overlay = String(args["overlay"]);
+  return externalSnapshotAction(state, mode, {
+    type: "blockdev-snapshot",
+    // bdrv_lookup_bs(node, node): the node name is tried as a device first.
+    lookup: () => state.nodes.get(node) ?? fail(`Cannot find device='${node}' nor node-name='${node}'`),
+    // bdrv_open(NULL, overlay): a reference is looked up the same way.
+    openOverlay: () => ({ bs: state.nodes.get(overlay) ?? fail(`Cannot find device='${overlay}' nor node-name='${overlay}'`), owned: false }),
+  });
+}
+
+/** `external_snapshot_prepare`, `_commit`, `_abort` and `_clean`, for either command. */
+export function externalSnapshotAction(state: LayerState, mode: CompletionMode, source: SnapshotSource): BlkAction {
   let oldBs: BdsNode | undefined;
   let drained = false;
   let appended: BdsNode | undefined;
+  let owned: BdsNode | undefined;
   return {
     prepare() {
-      checkCompletionMode("blockdev-snapshot", mode);
-      const node = String(args["node"]);
-      const overlay = String(args["overlay"]);
-      // bdrv_lookup_bs(node, node): the node name is tried as a device first.
-      oldBs = state.nodes.get(node) ?? fail(`Cannot find device='${node}' nor node-name='${node}'`);
+      checkCompletionMode(source.type, mode);
+      oldBs = source.lookup();
       drained = bdrvDrainedBegin(state, oldBs);
       checkOpNotBlocked(oldBs, "external-snapshot");
       // What the node wrote reaches the disk before the overlay takes writes.
       bdrvFlush(state, oldBs);
-      // bdrv_open(NULL, overlay): a reference is looked up the same way.
-      const newBs = state.nodes.get(overlay) ?? fail(`Cannot find device='${overlay}' nor node-name='${overlay}'`);
+      const opened = source.openOverlay(oldBs);
+      if (opened.owned) owned = opened.bs;
+      const newBs = opened.bs;
       checkOverlay(newBs);
       // external_snapshot_prepare holds the node's context.
       bdrvAppend(state, newBs, oldBs, state.aio.of(oldBs));
@@ -57,7 +85,14 @@ export function externalSnapshot(state: LayerState, args: Record<string, unknown
       if (appended) undoAppend(state, appended, oldBs!);
     },
     clean() {
-      if (drained) bdrvDrainedEnd(oldBs!);
+      if (!oldBs) return;
+      // An earlier action's clean may have freed the node: an overlay blockdev-snapshot-sync opened
+      // and its abort took out again. bdrv_close ended the node's drained sections
+      // (bdrv_drain_all_end_quiesce) before the free, so QEMU reads a quiesce_counter of 0.
+      if (oldBs.freed) qemuAssert({ file: "../../block/io.c", line: 525, func: "bdrv_do_drained_end" }, "bs->quiesce_counter > 0");
+      if (drained) bdrvDrainedEnd(oldBs);
+      // An overlay the action opened goes unless the node's parents took it.
+      if (owned) bdrvUnref(state, owned);
     },
   };
 }

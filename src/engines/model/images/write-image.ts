@@ -19,10 +19,10 @@ import { roundUp } from "./qcow2-format.js";
  * Write `spec` (its `path` is ignored) to `absPath`, replacing any file there: into `files` when
  * given (the model's images live in memory), else on disk. Throws ImageSpecError or ImageReadError.
  */
-export function writeImage(absPath: string, spec: ImageSpec, files?: HostFiles): void {
+export function writeImage(absPath: string, spec: ImageSpec, files?: HostFiles, opensBacking = true): void {
   let pieces: ImageLayout;
   try {
-    pieces = imageLayout(spec, surroundings(absPath, files));
+    pieces = imageLayout(spec, surroundings(absPath, files), opensBacking);
   } catch (e) {
     if (e instanceof ImageRefusedAfterCreateError) writeLayout(absPath, { chunks: [], length: 0 }, files);
     throw e;
@@ -122,12 +122,16 @@ function openBackingFile(spec: ImageSpec, around: ImageSurroundings): void {
   if (refusal !== undefined) throw new ImageSpecError(`${refusal}\nCould not open backing image.`);
 }
 
-/** The image `spec` describes, as qemu-img would write it. Throws ImageSpecError. */
-export function imageLayout(spec: ImageSpec, around?: ImageSurroundings): ImageLayout {
+/**
+ * The image `spec` describes, as qemu-img would write it. Throws ImageSpecError. `opensBacking`
+ * false is bdrv_img_create with BDRV_O_NO_BACKING (blockdev-snapshot-sync): the backing file is
+ * named in the image, never opened.
+ */
+export function imageLayout(spec: ImageSpec, around?: ImageSurroundings, opensBacking = true): ImageLayout {
   if (!Number.isSafeInteger(spec.size) || spec.size < 0) throw new ImageSpecError(`invalid image size ${spec.size}`);
   const writer = IMAGE_WRITERS[spec.format];
   if (writer === undefined) throw new ImageSpecError(`the model cannot create ${spec.format} images`);
-  if (spec.backingFile !== undefined && around && TAKES_BACKING.has(spec.format)) openBackingFile(spec, around);
+  if (spec.backingFile !== undefined && around && opensBacking && TAKES_BACKING.has(spec.format)) openBackingFile(spec, around);
   // qemu-img rounds every size up to whole 512-byte sectors.
   return writer(spec, roundUp(spec.size, 512), around);
 }
