@@ -33,7 +33,15 @@ export function bdrvDirname(node: BdsNode, names: FilenameCache = new FilenameCa
   return directoryOf(exact);
 }
 
-/** `bdrv_make_absolute_filename(node, backing)`: relative names go beside the image. Throws QmpFailure. */
+/** `path_has_protocol`: a colon before any slash ("json:{…}", "nbd:…", "file:…"). */
+export function pathHasProtocol(path: string): boolean {
+  return /^[^/:]*:/.test(path);
+}
+
+/**
+ * `bdrv_make_absolute_filename(node, backing)`: relative names go beside the image; an absolute
+ * name, or one with a protocol prefix, is taken as it is. Throws QmpFailure.
+ */
 export function fullBackingFilename(node: BdsNode, backing: string, names?: FilenameCache): string {
-  return isAbsolute(backing) ? backing : bdrvDirname(node, names) + backing;
+  return isAbsolute(backing) || pathHasProtocol(backing) ? backing : bdrvDirname(node, names) + backing;
 }

@@ -5,7 +5,8 @@
  * Every change is recorded in the caller's Transaction, so a failure leaves nothing behind.
  */
 import { resolve } from "node:path";
-import { fullBackingFilename } from "./backing-filename.js";
+import { fullBackingFilename, pathHasProtocol } from "./backing-filename.js";
+import { FilenameCache } from "./query/filename.js";
 import { attachRoot, blkNew, blkUnrefDrains, type PendingBackend } from "./block-backend.js";
 import { findDriver, probeDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
@@ -19,7 +20,7 @@ import { readWaits, unlockNotOwned, waitForNodeCoroutine } from "./aio-context/m
 import { ModelUnsupportedError } from "./model-unsupported.js";
 import { nodeLength } from "./node-length.js";
 import { assignNodeName } from "./node-names.js";
-import { checkDetectZeroes, extractSub, hasSub, inheritChildOptions, optBool, qdictClone, setDefault } from "./options.js";
+import { checkDetectZeroes, extractSub, flatten, hasSub, inheritChildOptions, optBool, qdictClone, setDefault } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
@@ -370,6 +371,10 @@ export class NodeOpener {
       // The header's name is made absolute before anything is opened; failing that is not an open
       // error. No name in the header gives none (bdrv_make_absolute_filename of "" is NULL).
       if (node.backingFile !== "") filename = fullBackingFilename(node, node.backingFile);
+      // bdrv_fill_options would find another protocol by its prefix.
+      if (filename !== undefined && pathHasProtocol(filename) && !/^(file|json):/.test(filename)) {
+        throw new ModelUnsupportedError(`a backing file name with the prefix '${filename.slice(0, filename.indexOf(":") + 1)}'`);
+      }
     }
     if (reference === undefined && node.backingFormat !== "" && sub["driver"] === undefined) sub["driver"] = node.backingFormat;
     let backing: BdsNode;
@@ -377,6 +382,12 @@ export class NodeOpener {
       if (reference !== undefined) {
         backing = this.lookupReference(reference);
       } else {
+        if (filename?.startsWith("json:")) {
+          // bdrv_open_inherit parses the name into options, which yield to those given.
+          for (const [key, v] of Object.entries(parseJsonFilename(filename))) setDefault(sub, key, v);
+          filename = undefined;
+          if (sub["driver"] === undefined) throw new ModelUnsupportedError("a json: backing file name without a driver");
+        }
         if (sub["driver"] === undefined && filename !== undefined) sub["driver"] = this.probeFormat(filename);
         backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW, ...(filename !== undefined ? { filename } : {}) });
       }
@@ -385,6 +396,8 @@ export class NodeOpener {
       throw e;
     }
     if (implicit && filename !== undefined) node.autoBackingFile = filename;
+    // bdrv_open_backing_file takes the implicit backing node's refreshed name.
+    if (implicit && filename === undefined && node.backingFile.startsWith("json:")) node.autoBackingFile = new FilenameCache().filename(backing);
     this.attach(node, backing, "backing", BDRV_CHILD_COW);
   }
 
@@ -402,6 +415,18 @@ export class NodeOpener {
       return "raw";
     }
   }
+}
+
+/** `parse_json_filename`: the object after "json:", flattened. */
+function parseJsonFilename(filename: string): Flat {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(filename.slice("json:".length));
+  } catch {
+    throw new ModelUnsupportedError("a json: backing file name that does not parse");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) fail("Invalid JSON object given");
+  return flatten(parsed as Record<string, unknown>);
 }
 
 /**
