@@ -7,7 +7,7 @@
  * a write passes its end. Drivers call back into it for their children, as QEMU's do.
  */
 import type { DriverHost } from "../drivers/driver.js";
-import type { BdsNode, Child } from "../graph.js";
+import { type BdsNode, type Child, primaryChild } from "../graph.js";
 import { nodeLength, totalSectorsLength } from "../node-length.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_DATA, BDRV_CHILD_FILTERED } from "../roles.js";
 import { bdrvIsAllocated } from "./block-status.js";
@@ -234,8 +234,10 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
 /**
  * `bdrv_co_flush`: nothing on a read-only node; a driver that flushes the stack itself flushes the
  * nodes it names; else the driver writes back what it caches, and, unless the node was opened with
- * cache.no-flush or nothing changed it since its last flush, forces it to the disk; then every
- * child it may write is flushed the same way.
+ * cache.no-flush or nothing changed it since its last flush, forces it to the disk, each step
+ * announced to the primary child (a blkdebug node there runs its `flush_to_os` and `flush_to_disk`
+ * rules); then every child it may write is flushed the same way, all of them even after one fails,
+ * and the first failure is the flush's. Only a flush that succeeded records the write generation.
  */
 export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
   if (bs.readOnly) return;
@@ -245,10 +247,25 @@ export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
     bs.flushedGen = gen;
     return;
   }
+  const primary = primaryChild(bs);
   // Even with cache.no-flush, caches go to the OS.
+  if (primary) bdrvDebugEvent(primary.bs, "flush_to_os");
   bs.driver.flushToOs?.(host, bs);
-  if (!optBool(bs.options["cache.no-flush"]) && (bs.flushedGen ?? 0) !== gen) bs.driver.flushToDisk?.(host, bs);
-  for (const c of bs.children) if (c.perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) bdrvFlush(host, c.bs);
+  if (!optBool(bs.options["cache.no-flush"]) && (bs.flushedGen ?? 0) !== gen) {
+    if (primary) bdrvDebugEvent(primary.bs, "flush_to_disk");
+    bs.driver.flushToDisk?.(host, bs);
+  }
+  let failure: IoError | undefined;
+  for (const c of bs.children) {
+    if (!(c.perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED))) continue;
+    try {
+      bdrvFlush(host, c.bs);
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+      failure ??= e;
+    }
+  }
+  if (failure) throw failure;
   bs.flushedGen = gen;
 }
 

@@ -1,10 +1,9 @@
 /** `blkdebug`: a protocol-style filter over `image`, with configurable extra and unshared child perms. */
 import { defaultPerms } from "../child-perms.js";
-import { requestAlignment } from "../data/block-io.js";
+import { bdrvFlush, requestAlignment } from "../data/block-io.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW } from "../data/request-flags.js";
-import { BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
-import { type BdsNode, childNamed, primaryChild } from "../graph.js";
+import { type BdsNode, childNamed } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { flatList } from "../options.js";
@@ -111,17 +110,6 @@ function ruleCheck(node: BdsNode, offset: number, bytes: number, iotype: Blkdebu
   if (errno) ioFail(errno);
 }
 
-/** Whether a flush of `bs` would reach a blkdebug node whose rules the model would have to follow. */
-export function flushMeetsBlkdebugRules(bs: BdsNode): boolean {
-  // bdrv_co_flush: nothing for a read-only node; children are flushed through writing edges only.
-  if (bs.readOnly) return false;
-  const ruled = (n: BdsNode) => n.driver === blkdebugDriver && slot.get(n).rules.events().length > 0;
-  // FLUSH_TO_OS / FLUSH_TO_DISK go to the flushed node's primary child.
-  const primary = primaryChild(bs);
-  if (ruled(bs) || (primary && ruled(primary.bs))) return true;
-  return bs.children.some((c) => c.perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED) && flushMeetsBlkdebugRules(c.bs));
-}
-
 export const blkdebugDriver: DriverDef = {
   name: "blkdebug",
   protocol: true,
@@ -197,6 +185,11 @@ export const blkdebugDriver: DriverDef = {
     if (bytes < requestAlignment(node)) ioFail(Errno.ENOTSUP);
     ruleCheck(node, offset, bytes, "discard");
     FILTER_IO.pdiscard(host, node, offset, bytes);
+  },
+  /** `blkdebug_co_flush`: the rules, then the image is flushed, whatever the edge's permissions. */
+  flushToDisk(host, node) {
+    ruleCheck(node, 0, 0, "flush");
+    bdrvFlush(host, childNamed(node, "image")!.bs);
   },
   /** `blkdebug_co_block_status`: the image's answer at the same offset, once the rules allow it. */
   blockStatus(_host, node, _wantZero, offset, bytes) {

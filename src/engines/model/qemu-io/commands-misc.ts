@@ -40,7 +40,11 @@ export const discardF: CommandFn = (ctx, argv) => {
 
 /** `flush_f`: a failure would only be the command's return value, which HMP drops. */
 export const flushF: CommandFn = (ctx) => {
-  ctx.blk.flush();
+  try {
+    ctx.blk.flush();
+  } catch (e) {
+    if (!(e instanceof IoError)) throw e;
+  }
 };
 
 /** `aio_flush_f` → `blk_drain_all`: the model's requests are all complete already. */

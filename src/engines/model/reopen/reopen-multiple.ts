@@ -5,15 +5,16 @@
  * prepared drop what it staged.
  */
 import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
-import { bdrvFlushQuietly } from "../data/block-io.js";
+import { bdrvFlush } from "../data/block-io.js";
 import { drainsCounted } from "../drain.js";
-import { ModelIoUnsupportedError } from "../data/io-error.js";
+import { IoError, ModelIoUnsupportedError, strerror } from "../data/io-error.js";
 import type { BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { qdictClone } from "../options.js";
 import { refreshPerms } from "../perm-refresh.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
+import { fail } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import { prepareEntry } from "./prepare.js";
 import type { ReopenEntry, ReopenQueue } from "./queue.js";
@@ -39,11 +40,16 @@ function commitEntry(state: LayerState, entry: ReopenEntry): void {
 
 /** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
 export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
-  // Every node of the queue is flushed, its context held, before anything is prepared (a failure
-  // would be "Error flushing drive"; the model's flushes cannot fail).
+  // Every node of the queue is flushed, its context held, before anything is prepared; the first
+  // flush that fails (a blkdebug rule) fails the reopen, before anything changed.
   for (const entry of queue.entries) {
     waitForNodeCoroutine(state, entry.bs, state.aio.of(entry.bs), "bdrv_reopen_multiple's flush");
-    bdrvFlushQuietly(state, entry.bs);
+    try {
+      bdrvFlush(state, entry.bs);
+    } catch (e) {
+      if (e instanceof IoError) fail(`Error flushing drive: ${strerror(e.errno)}`);
+      throw e;
+    }
   }
   try {
     runInTransaction((tran) => {
