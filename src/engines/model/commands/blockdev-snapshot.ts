@@ -15,6 +15,7 @@ import type { LayerState } from "../layer-state.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { cumulativePerms } from "../perm-refresh.js";
 import { BLK_PERM_CONSISTENT_READ } from "../perms.js";
+import { IoError } from "../data/io-error.js";
 import { fail } from "../qmp-failure.js";
 import { qemuAssert } from "../qemu-would-crash.js";
 import { reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
@@ -67,8 +68,14 @@ export function externalSnapshotAction(state: LayerState, mode: CompletionMode, 
       oldBs = source.lookup();
       drained = bdrvDrainedBegin(state, oldBs);
       checkOpNotBlocked(oldBs, "external-snapshot");
-      // What the node wrote reaches the disk before the overlay takes writes.
-      bdrvFlush(state, oldBs);
+      // What the node wrote reaches the disk before the overlay takes writes; a flush that fails
+      // (a blkdebug rule) fails the action with QERR_IO_ERROR.
+      try {
+        bdrvFlush(state, oldBs);
+      } catch (e) {
+        if (e instanceof IoError) fail("An IO error has occurred");
+        throw e;
+      }
       const opened = source.openOverlay(oldBs);
       if (opened.owned) owned = opened.bs;
       const newBs = opened.bs;

@@ -19,6 +19,7 @@ import type { Data } from "../data/data.js";
 import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import { catchIoError } from "./block-job.js";
+import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
 import { blockStatusData, isAllocatedAbove } from "./block-status.js";
 import type { MirrorJob } from "./mirror.js";
 import { BLOCK_JOB_SLICE_TIME_NS } from "./ratelimit.js";
@@ -45,7 +46,13 @@ function* coDrainedBegin(s: MirrorJob): Coroutine {
  * disk (bdrv_co_flush compares write generations), and then the coroutine waits for the thread pool.
  */
 function* mirrorFlush(s: MirrorJob): Coroutine {
-  bdrvFlush(s.state, s.targetBs());
+  try {
+    bdrvFlush(s.state, s.targetBs());
+  } catch (e) {
+    // mirror_flush's error action and the job's retry are not modelled.
+    if (e instanceof IoError) throw new ModelIoUnsupportedError("a mirror whose flush of its target fails");
+    throw e;
+  }
   if (!s.targetWritten) return;
   s.targetWritten = false;
   yield* s.ioWait();
