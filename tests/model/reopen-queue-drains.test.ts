@@ -4,7 +4,8 @@
  * can lose its sections to an earlier entry's prepare: the first entry for a node queues the node's
  * inline children, a later entry for the same node (or for a node below an ancestor's entry) drops
  * one of them (`backing=null`, another `file`), and that detach ends the child's sections, once per
- * subtree drain its old parent is in. QEMU 7.2 then dies on
+ * subtree drain its old parent is in; so does a single entry that replaces a child it queued, as
+ * qemu-io's `reopen -o file=` replaces blkdebug's inline `image`. QEMU 7.2 then dies on
  * `bs_entry->state.bs->quiesce_counter > 0`; where the child is not queued (the detaching entry
  * comes first, so its options are joined into the later one's), the reopen succeeds.
  */
@@ -34,6 +35,12 @@ const CASES: Array<{ name: string; text: string; aborts: boolean }> = [
   {
     name: "an inline child of an earlier entry's node whose backing a later entry drops",
     text: text("image top.qcow2 qcow2 1M", "add top: qcow2 file=(file filename=top.qcow2) backing=(n0: qcow2 file=(n0f: file filename=t.qcow2))", "reopen {", "  top read-only=on", "  n0 backing=null", "}"),
+    aborts: true,
+  },
+  {
+    // bs->file of blkdebug is its `image`; qemu-io's reopen -o passes `file` unchecked by any schema.
+    name: "blkdebug's inline image, queued under it, replaced by qemu-io's reopen -o file=",
+    text: ["require io", text("add n1: null-co", "add d: blkdebug image=(null-co)", 'io d "reopen -o file=n1"')].join("\n"),
     aborts: true,
   },
   { name: "a node given twice, its backing dropped by the first entry", text: text(N0, "reopen {", "  n0 backing=null", "  n0 read-only=on", "}", "expect gone n0/backing"), aborts: false },

@@ -187,6 +187,11 @@ export function childNamed(node: BdsNode, name: string): Child | undefined {
   return undefined;
 }
 
+/** QEMU's bs->file: the child its driver opened as its file (blkdebug's `image`), or one a reopen named `file` since. */
+export function fileChild(node: BdsNode): Child | undefined {
+  return childNamed(node, "file") ?? (node.driver.fileChildName ? childNamed(node, node.driver.fileChildName) : undefined);
+}
+
 /** `bdrv_primary_child`: the child with the PRIMARY role, if any. */
 export function primaryChild(node: BdsNode): Child | undefined {
   return node.children.find((c) => c.role & BDRV_CHILD_PRIMARY);

@@ -6,7 +6,7 @@
  */
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { withDrained } from "./drain.js";
-import { type BdsNode, checkNoCycle, childNamed, inheritsFromRecursive } from "./graph.js";
+import { type BdsNode, checkNoCycle, childNamed, fileChild, inheritsFromRecursive } from "./graph.js";
 import { attachEdge, freeNode, removeEdge, unreferenced } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
@@ -22,7 +22,7 @@ import { runInTransaction, type Transaction } from "./transaction.js";
 export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, childBs: BdsNode | null, isBacking: boolean, tran: Transaction, unlockedCommit = false): void {
   const updateInheritsFrom = childBs !== null && inheritsFromRecursive(childBs, parentBs);
   const key = isBacking ? "backing" : "file";
-  const child = childNamed(parentBs, key);
+  const child = isBacking ? childNamed(parentBs, key) : fileChild(parentBs);
   const drv = parentBs.driver;
   if (child?.frozen) fail(`Cannot change frozen '${child.name}' link from '${parentBs.name}' to '${child.bs.name}'`);
   if (isBacking && !drv.isFilter && !drv.supportsBacking) {

@@ -3,7 +3,7 @@ import { defaultPerms } from "../child-perms.js";
 import { bdrvFlush, requestAlignment } from "../data/block-io.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW } from "../data/request-flags.js";
-import { type BdsNode, childNamed } from "../graph.js";
+import { type BdsNode, fileChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { flatList } from "../options.js";
@@ -115,6 +115,7 @@ export const blkdebugDriver: DriverDef = {
   protocol: true,
   isFilter: true,
   supportsBacking: false,
+  fileChildName: "image",
   mutableOpts: [],
   strongOpts: ["config", "inject-error.", "set-state.", "align", "max-transfer", "opt-write-zero", "max-write-zero", "opt-discard", "max-discard"],
   supportsZeroUnmap: filteredSupportsZeroUnmap,
@@ -189,12 +190,12 @@ export const blkdebugDriver: DriverDef = {
   /** `blkdebug_co_flush`: the rules, then the image is flushed, whatever the edge's permissions. */
   flushToDisk(host, node) {
     ruleCheck(node, 0, 0, "flush");
-    bdrvFlush(host, childNamed(node, "image")!.bs);
+    bdrvFlush(host, fileChild(node)!.bs);
   },
   /** `blkdebug_co_block_status`: the image's answer at the same offset, once the rules allow it. */
   blockStatus(_host, node, _wantZero, offset, bytes) {
     ruleCheck(node, offset, bytes, "block-status");
-    return { status: BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset, file: childNamed(node, "image")!.bs };
+    return { status: BDRV_BLOCK_RAW | BDRV_BLOCK_OFFSET_VALID, pnum: bytes, map: offset, file: fileChild(node)!.bs };
   },
 
   debug: {

@@ -38,6 +38,7 @@ export const blkverifyDriver: DriverDef = {
   protocol: true,
   isFilter: true,
   supportsBacking: false,
+  fileChildName: "raw",
   /** `blkverify_recurse_can_replace`: a mismatch ends QEMU, so both children show what it shows. */
   recurseCanReplace(node, toReplace, recurse) {
     return recurse(childNamed(node, "raw")?.bs ?? null, toReplace) || recurse(childNamed(node, "test")?.bs ?? null, toReplace);

@@ -166,6 +166,8 @@ export interface DriverDef {
   readonly isFilter: boolean;
   /** `supports_backing`. */
   readonly supportsBacking: boolean;
+  /** The child `bdrv_open_file_child` opened, which QEMU keeps in bs->file, when it is not named `file`. */
+  readonly fileChildName?: string;
   /** `block_driver_can_compress`: has `.bdrv_co_pwritev_compressed(_part)`. */
   readonly canCompress?: boolean;
   /** The filter turns every write into a compressed one (compress): what goes through it can be written once. */

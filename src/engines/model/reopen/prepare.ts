@@ -4,7 +4,7 @@
  * change (cycle and implicit-child rules, graph change inside the transaction), and finally "every
  * other option must be unchanged".
  */
-import { type BdsNode, childNamed, reaches, skipImplicitFilters } from "../graph.js";
+import { type BdsNode, childNamed, fileChild, reaches, skipImplicitFilters } from "../graph.js";
 import type { Flat } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { checkDetectZeroes, qemuOptsToQdict } from "../options.js";
@@ -93,7 +93,7 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
   // Flattened and schema-checked, the value is a node name, or null where the schema allows it ('backing').
   if (value === null && !isBacking) qemuAssert(PARSE_AT(4566), "is_backing");
   if (value !== null && typeof value !== "string") qemuNotReached(PARSE_AT(4585));
-  const oldChild = childNamed(bs, key);
+  const oldChild = isBacking ? childNamed(bs, key) : fileChild(bs);
   const oldBs = oldChild?.bs ?? null;
   let newBs: BdsNode | null = null;
   if (value !== null) {
@@ -106,6 +106,8 @@ function changeChild(state: LayerState, entry: ReopenEntry, opts: Flat, isBackin
   // Naming the node below an implicit job filter keeps the filter (bdrv_skip_implicit_filters).
   if (oldBs && skipImplicitFilters(oldBs) === newBs) return;
   if (oldBs?.implicit) fail(`Cannot replace implicit ${key} child of ${bs.name}`);
+  // A filter's one child is its file (or a job filter's backing): the other one is the wrong child.
+  if (bs.driver.isFilter && !oldBs) fail(`'${bs.name}' is a ${bs.driver.name} filter node that does not support a ${key} child`);
   if (isBacking) entry.oldBacking = oldBs;
   else entry.oldFile = oldBs;
 
