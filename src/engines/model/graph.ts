@@ -114,6 +114,10 @@ export interface BdsNode {
   recursiveQuiesce?: number;
   /** bs->write_gen: requests that changed the node (writes, discards, truncations); absent: 0. */
   writeGen?: number;
+  /** BDRV_REQ_FUA in bs->supported_write_flags, as the driver's open set it (DriverDef.fua). */
+  fuaWrites?: boolean;
+  /** BDRV_REQ_FUA in bs->supported_zero_flags, as the driver's open set it. */
+  fuaZeroWrites?: boolean;
   /** bs->flushed_gen: write_gen at the last flush that succeeded; absent: 0. */
   flushedGen?: number;
   /**
@@ -190,6 +194,15 @@ export function childNamed(node: BdsNode, name: string): Child | undefined {
 /** QEMU's bs->file: the child its driver opened as its file (blkdebug's `image`), or one a reopen named `file` since. */
 export function fileChild(node: BdsNode): Child | undefined {
   return childNamed(node, "file") ?? (node.driver.fileChildName ? childNamed(node, node.driver.fileChildName) : undefined);
+}
+
+/** The FUA support a driver's open leaves in bs->supported_write_flags and supported_zero_flags. */
+export function setFuaSupport(node: BdsNode): void {
+  const fua = node.driver.fua;
+  if (!fua) return;
+  const file = fileChild(node)?.bs;
+  node.fuaWrites = fua.write === "own" || (fua.write === "file" && !!file?.fuaWrites);
+  node.fuaZeroWrites = fua.zero === "own" || (fua.zero === "file" && !!file?.fuaZeroWrites);
 }
 
 /** `bdrv_primary_child`: the child with the PRIMARY role, if any. */

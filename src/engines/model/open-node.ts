@@ -10,7 +10,7 @@ import { FilenameCache } from "./query/filename.js";
 import { attachRoot, blkNew, blkUnrefDrains, type PendingBackend } from "./block-backend.js";
 import { findDriver, probeDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
-import { type BdsNode, type Child, type Flat } from "./graph.js";
+import { type BdsNode, type Child, type Flat, setFuaSupport } from "./graph.js";
 import { attachEdge, relaxPerms, registerNode, removeEdge, unreferenced } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import type { AioContext } from "./aio-context/aio-contexts.js";
@@ -118,6 +118,7 @@ export class NodeOpener {
 
       const ctx = this.context(node, options, preOpened);
       driver.open(ctx);
+      setFuaSupport(node);
       // bdrv_open_driver → refresh_total_sectors.
       if (driver.getLength) nodeLength(node);
     } catch (e) {
@@ -206,6 +207,7 @@ export class NodeOpener {
     node.autoNamed = req.nodeName === null;
     registerNode(this.state, node, this.tran);
     req.driver.open(this.context(node, options, new Map()));
+    setFuaSupport(node);
     this.tran.add({ abort: () => req.driver.close?.(node, this.state) });
     for (const c of node.children) stripChild(options, node.explicitOptions, c.name);
     return node;

@@ -19,6 +19,7 @@ import { optBool } from "../options.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import {
   BDRV_REQ_COPY_ON_READ,
+  BDRV_REQ_FUA,
   BDRV_REQ_MAY_UNMAP,
   BDRV_REQ_NO_FALLBACK,
   BDRV_REQ_PREFETCH,
@@ -77,7 +78,11 @@ export function driverPreadv(host: DriverHost, bs: BdsNode, offset: number, byte
 /** `bdrv_driver_pwritev`. */
 export function driverPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
   if (!bs.driver.pwritev) throw new ModelIoUnsupportedError(`writes through a '${bs.driver.name}' node`);
+  // A FUA write the node cannot pass on is followed by a flush of the node (emulate_flags).
+  const emulateFua = (flags & BDRV_REQ_FUA) !== 0 && !bs.fuaWrites;
+  if (emulateFua) flags &= ~BDRV_REQ_FUA;
   bs.driver.pwritev(host, bs, offset, data, flags);
+  if (emulateFua) bdrvFlush(host, bs);
 }
 
 /** `bdrv_driver_pwritev_compressed`: -ENOTSUP unless `block_driver_can_compress`. */
@@ -345,7 +350,10 @@ function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, d
       const maxTransfer = alignDown(Math.min(maxTransferOf(bs) || INT_MAX, INT_MAX), requestAlignment(bs));
       for (let done = 0; done < data.length; done += maxTransfer) {
         const num = Math.min(data.length - done, maxTransfer);
-        driverPwritev(host, bs, offset + done, num === data.length ? data : data.slice(done, num), flags);
+        // An emulated FUA flushes once, after the last piece.
+        const last = done + num === data.length;
+        const pieceFlags = last || bs.fuaWrites ? flags : flags & ~BDRV_REQ_FUA;
+        driverPwritev(host, bs, offset + done, num === data.length ? data : data.slice(done, num), pieceFlags);
       }
     }
   } catch (e) {
@@ -365,12 +373,14 @@ function alignedPwritevPrepared(host: DriverHost, bs: BdsNode, offset: number, d
 /** `supported_zero_flags`, the part that matters here. */
 export function supportedZeroFlags(bs: BdsNode): number {
   if (!bs.driver.pwriteZeroes) return 0;
-  return BDRV_REQ_NO_FALLBACK | (bs.driver.supportsZeroUnmap?.(bs) ? BDRV_REQ_MAY_UNMAP : 0);
+  return BDRV_REQ_NO_FALLBACK | (bs.driver.supportsZeroUnmap?.(bs) ? BDRV_REQ_MAY_UNMAP : 0) | (bs.fuaZeroWrites ? BDRV_REQ_FUA : 0);
 }
 
 /**
  * `bdrv_co_do_pwrite_zeroes`: pieces split at the driver's zero alignment go to its zero hook; what
  * it cannot do (-ENOTSUP) is written as a zeroed buffer, unless the caller said not to fall back.
+ * A FUA the node cannot pass on (to its zero hook, or to the writes of the fallback) is one flush
+ * of the node once every piece is written.
  */
 export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags: number): void {
   const supported = supportedZeroFlags(bs);
@@ -381,6 +391,7 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
   const maxWriteZeroes = alignDown(limits.maxPwriteZeroes || Number.MAX_SAFE_INTEGER, alignment);
   let head = offset % alignment;
   const tail = (offset + bytes) % alignment;
+  let needFlush = false;
   while (bytes > 0) {
     let num = bytes;
     if (head) {
@@ -399,16 +410,23 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
         if (!(e instanceof IoError && e.errno === Errno.ENOTSUP)) throw e;
         unsupported = true;
       }
+      if (!unsupported && flags & BDRV_REQ_FUA && !bs.fuaZeroWrites) needFlush = true;
     }
     if (unsupported) {
       if (flags & BDRV_REQ_NO_FALLBACK) ioFail(Errno.ENOTSUP);
+      let writeFlags = flags & ~(BDRV_REQ_ZERO_WRITE | BDRV_REQ_MAY_UNMAP);
+      if (flags & BDRV_REQ_FUA && !bs.fuaWrites) {
+        writeFlags &= ~BDRV_REQ_FUA;
+        needFlush = true;
+      }
       // One transfer's worth of zeros; the rest tries the zero write again.
       num = Math.min(num, maxTransfer);
-      driverPwritev(host, bs, offset, Data.zeros(num), flags & ~(BDRV_REQ_ZERO_WRITE | BDRV_REQ_MAY_UNMAP));
+      driverPwritev(host, bs, offset, Data.zeros(num), writeFlags);
     }
     offset += num;
     bytes -= num;
   }
+  if (needFlush) bdrvFlush(host, bs);
 }
 
 /**

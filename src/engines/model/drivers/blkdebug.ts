@@ -112,6 +112,7 @@ function ruleCheck(node: BdsNode, offset: number, bytes: number, iotype: Blkdebu
 
 export const blkdebugDriver: DriverDef = {
   name: "blkdebug",
+  fua: { write: "file", zero: "file" },
   protocol: true,
   isFilter: true,
   supportsBacking: false,

@@ -12,6 +12,7 @@ export const compressDriver: DriverDef = {
   ...FILTER_IO,
   supportsZeroUnmap: filteredSupportsZeroUnmap,
   name: "compress",
+  fua: { write: "file", zero: "file" },
   compressesWrites: true,
   getLength: filteredLength,
 

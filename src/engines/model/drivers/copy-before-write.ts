@@ -55,6 +55,7 @@ function releaseBitmap(bs: BdsNode, bitmap: DirtyBitmap): void {
 
 export const copyBeforeWriteDriver: DriverDef = {
   name: "copy-before-write",
+  fua: { write: "file", zero: "file" },
 
   /** `.bdrv_co_flush`: the file, whatever this node may do with it. */
   flushVia(node) {

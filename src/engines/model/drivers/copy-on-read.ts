@@ -39,6 +39,7 @@ export const copyOnReadDriver: DriverDef = {
   supportsZeroUnmap: filteredSupportsZeroUnmap,
   pwritevCompressed: passCompressed,
   name: "copy-on-read",
+  fua: { write: "file", zero: "file" },
   /**
    * `cor_getlength`: the length of `bs->file`. A filter that block-stream dropped has no child
    * any more but lives on while its job does (until it is dismissed): asking its length then

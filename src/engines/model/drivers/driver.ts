@@ -166,6 +166,12 @@ export interface DriverDef {
   readonly isFilter: boolean;
   /** `supports_backing`. */
   readonly supportsBacking: boolean;
+  /**
+   * BDRV_REQ_FUA in what the driver's open sets as bs->supported_write_flags and
+   * bs->supported_zero_flags: its own (`own`), or its file's as they were then (`file`); absent: no
+   * FUA, which the generic code emulates with a flush of the node after the write.
+   */
+  readonly fua?: { readonly write?: "own" | "file"; readonly zero?: "own" | "file" };
   /** The child `bdrv_open_file_child` opened, which QEMU keeps in bs->file, when it is not named `file`. */
   readonly fileChildName?: string;
   /** `block_driver_can_compress`: has `.bdrv_co_pwritev_compressed(_part)`. */

@@ -40,6 +40,7 @@ function file(node: BdsNode): BdsNode {
 
 export const luksDriver: DriverDef = {
   name: "luks",
+  fua: { write: "file" },
   protocol: false,
   isFilter: false,
   supportsBacking: false,

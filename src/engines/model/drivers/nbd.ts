@@ -28,6 +28,8 @@ export const nbdDriver: DriverDef = {
   protocol: true,
   isFilter: false,
   supportsBacking: false,
+  // QEMU's NBD server offers NBD_FLAG_SEND_FUA, so nbd_client_handshake sets both.
+  fua: { write: "own", zero: "own" },
   mutableOpts: [],
 
   /** `nbd_open`: the options (nbd_process_options), then the first connection. */

@@ -28,6 +28,7 @@ function nullDriver(name: "null-co" | "null-aio"): DriverDef {
     protocol: true,
     isFilter: false,
     supportsBacking: false,
+    fua: { write: "own" },
     mutableOpts: [],
     strongOpts: ["size", "read-zeroes"],
 

@@ -128,6 +128,7 @@ export const preallocateDriver: DriverDef = {
   ...FILTER_DEFAULTS,
   ...FILTER_IO,
   name: "preallocate",
+  fua: { write: "file", zero: "file" },
 
   /** `.bdrv_co_flush`: the file, whatever this node may do with it. */
   flushVia(node) {

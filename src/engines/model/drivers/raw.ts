@@ -65,6 +65,7 @@ function adjustOffset(node: BdsNode, offset: number, bytes: number, isWrite: boo
 
 export const rawDriver: DriverDef = {
   name: "raw",
+  fua: { write: "file", zero: "file" },
   protocol: false,
   isFilter: false,
   supportsBacking: false,

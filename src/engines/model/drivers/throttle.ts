@@ -28,6 +28,7 @@ export const throttleDriver: DriverDef = {
   supportsZeroUnmap: filteredSupportsZeroUnmap,
   pwritevCompressed: passCompressed,
   name: "throttle",
+  fua: { write: "file", zero: "file" },
   // throttle_co_drain_begin / throttle_co_drain_end: limits are lifted while drained.
   coDrainBegin: true,
   coDrainEnd: true,
