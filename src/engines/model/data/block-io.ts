@@ -247,8 +247,9 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
 export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
   if (bs.readOnly) return;
   const gen = bs.writeGen ?? 0;
-  if (bs.driver.flushVia) {
-    for (const n of bs.driver.flushVia(bs)) bdrvFlush(host, n);
+  if (bs.driver.flush || bs.driver.flushVia) {
+    if (bs.driver.flush) bs.driver.flush(host, bs);
+    else for (const n of bs.driver.flushVia!(bs)) bdrvFlush(host, n);
     bs.flushedGen = gen;
     return;
   }

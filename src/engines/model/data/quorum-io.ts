@@ -11,10 +11,10 @@
 import type { DriverHost } from "../drivers/driver.js";
 import type { BdsNode } from "../graph.js";
 import { qemuExit } from "../qemu-would-crash.js";
-import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
+import { bdrvFlush, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
 import { blockStatusAbove } from "./block-status.js";
 import { Data } from "./data.js";
-import { Errno, IoError, ModelIoUnsupportedError, strerror } from "./io-error.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError, strerror } from "./io-error.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_ZERO, BDRV_REQ_WRITE_UNCHANGED, BDRV_REQ_ZERO_WRITE, BDRV_SECTOR_SIZE } from "./request-flags.js";
 
 /** What the data path needs of BDRVQuorumState. */
@@ -214,4 +214,23 @@ export function quorumBlockStatus(host: DriverHost, s: QuorumIoState, wantZero: 
     else pnumData = Math.max(pnumData, r.pnum);
   }
   return pnumData ? { status: BDRV_BLOCK_DATA, pnum: pnumData } : { status: BDRV_BLOCK_ZERO, pnum: pnumZero };
+}
+
+/**
+ * `quorum_co_flush`: every child is flushed, each failure reported; the flush succeeds when at least
+ * vote-threshold children did, else it fails with the error most children got.
+ */
+export function quorumFlush(host: DriverHost, s: QuorumIoState): void {
+  const votes = new Votes<number>((a, b) => a === b);
+  let successes = 0;
+  s.children.forEach((c, i) => {
+    const { ret } = attempt(() => bdrvFlush(host, c.bs));
+    if (ret) {
+      reportBad(host, "flush", 0, 0, c.bs, ret);
+      votes.count(ret, i);
+    } else {
+      successes++;
+    }
+  });
+  if (successes < s.threshold) ioFail(-votes.winner()!.key);
 }

@@ -332,6 +332,8 @@ export interface DriverDef {
    * filter's child, whatever the permissions on it). Absent: the generic flush.
    */
   flushVia?(node: BdsNode): BdsNode[];
+  /** `.bdrv_co_flush` of a driver that does more than flush some children (quorum's vote); wins over flushVia. */
+  flush?(host: DriverHost, node: BdsNode): void;
   /**
    * `.bdrv_co_flush_to_os`: what the driver keeps in its own caches is written to its children
    * (qcow2's L2 tables). Absent: it keeps nothing.

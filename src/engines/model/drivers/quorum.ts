@@ -3,7 +3,7 @@
  * It cannot be reopened (no `.bdrv_reopen_prepare`); children come and go with x-blockdev-change.
  * Its data path (the vote, its events) is data/quorum-io.ts.
  */
-import { quorumBlockStatus, quorumPreadv, quorumPwritev } from "../data/quorum-io.js";
+import { quorumBlockStatus, quorumFlush, quorumPreadv, quorumPwritev } from "../data/quorum-io.js";
 import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { sameFileBytes } from "../data/same-file-bytes.js";
 import { Data } from "../data/data.js";
@@ -58,9 +58,9 @@ function checkThreshold(threshold: number, children: number): void {
 export const quorumDriver: DriverDef = {
   name: "quorum",
 
-  /** `quorum_co_flush`: every child (their errors are voted on; the model's flushes do not fail). */
-  flushVia(node) {
-    return node.children.map((c) => c.bs);
+  /** `quorum_co_flush`. */
+  flush(host, node) {
+    quorumFlush(host, slot.get(node));
   },
   protocol: false,
   isFilter: false,
