@@ -4,6 +4,8 @@
  * - a qemu-io number above 2^53: QEMU's offsets are int64, the model's doubles would round it;
  * - a guest data write that a corrupted L2 entry points at qcow2 metadata: QEMU's overlap check
  *   marks the image corrupt and takes the node's driver away;
+ * - a qcow2 table or cluster allocated at offset 0 (a node whose file no longer holds its image):
+ *   qcow2_signal_corruption does the same;
  * A block job's I/O error is followed under every policy (scenario jobs/job-error-policies); an
  * EIO under `enospc` is reported, as the default policy does.
  */
@@ -42,6 +44,22 @@ describe("data path steps the model refuses", () => {
     expect(await refusal(lines)).toMatchObject({
       message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model a guest data write over qcow2 metadata (active L1 table: QEMU marks the image corrupt)",
       location: "tests/scenarios/t.scn:11",
+    });
+  });
+
+  it("an L2 table a qcow2 node allocates at offset 0, over a file that holds no image", async () => {
+    // The node's refcounts were read from d.qcow2; fe is zeros, where every cluster looks free.
+    const lines = [
+      "image d.qcow2 qcow2 1M data-file=d.data",
+      "image e.raw raw 1M",
+      "add q: qcow2 file=(qf: file filename=d.qcow2) data-file=(qd: file filename=d.data)",
+      "add fe: file filename=e.raw",
+      'io q "reopen -o file=fe"',
+      'io q "write 0 4k"',
+    ];
+    expect(await refusal(lines)).toMatchObject({
+      message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model an L2 table allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)",
+      location: "tests/scenarios/t.scn:8",
     });
   });
 

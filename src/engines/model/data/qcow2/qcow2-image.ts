@@ -415,7 +415,8 @@ export class Qcow2Image {
    */
   #l2Allocate(l1Index: number): void {
     const l2Offset = this.allocClusters(this.l2Size * 8);
-    if (l2Offset === 0) ioFail(Errno.EIO);
+    // qcow2_signal_corruption: the image is marked corrupt and the node loses its driver (bs->drv = NULL).
+    if (l2Offset === 0) throw new ModelIoUnsupportedError("an L2 table allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)");
     this.#l2.set(l2Offset, new BigUint64Array(this.l2Size));
     // Each slice of the new table takes a cache entry (qcow2_cache_get_empty), zeroed and dirty.
     for (let slice = l2Offset; slice < l2Offset + this.clusterSize; slice += this.#sliceSize) {

@@ -111,7 +111,7 @@ export class Qcow2Refcounts {
     if (existing) return existing;
     if (tableIndex >= this.table.length) throw new ModelIoUnsupportedError("growing a qcow2 refcount table");
     const fresh = this.#allocNoref(this.#clusterSize);
-    if (fresh === 0) ioFail(Errno.EIO);
+    if (fresh === 0) throw new ModelIoUnsupportedError("a refcount block allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)");
     const freshIndex = fresh / this.#clusterSize;
     const block = Buffer.alloc(this.#clusterSize);
     if (Math.floor(freshIndex / this.#perBlock) === tableIndex) {
@@ -218,7 +218,7 @@ export class Qcow2Refcounts {
     for (;;) {
       if (!offset || freeInCluster < size) {
         const fresh = this.#allocNoref(cs);
-        if (fresh === 0) ioFail(Errno.EIO);
+        if (fresh === 0) throw new ModelIoUnsupportedError("a compressed cluster allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)");
         if (!offset || Math.ceil(offset / cs) * cs !== fresh) {
           offset = fresh;
           freeInCluster = cs;
