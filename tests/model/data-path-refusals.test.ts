@@ -6,6 +6,8 @@
  *   marks the image corrupt and takes the node's driver away;
  * - a qcow2 table or cluster allocated at offset 0 (a node whose file no longer holds its image):
  *   qcow2_signal_corruption does the same;
+ * - an unaligned data cluster offset in an L2 entry: qcow2_signal_corruption prints a line on
+ *   stderr, and takes the driver of a writable node away;
  * A block job's I/O error is followed under every policy (scenario jobs/job-error-policies); an
  * EIO under `enospc` is reported, as the default policy does.
  */
@@ -60,6 +62,26 @@ describe("data path steps the model refuses", () => {
     expect(await refusal(lines)).toMatchObject({
       message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model an L2 table allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)",
       location: "tests/scenarios/t.scn:8",
+    });
+  });
+
+  it("a read through an L2 entry whose data cluster offset is unaligned", async () => {
+    const lines = [
+      "image d.qcow2 qcow2 1M",
+      "add q: qcow2 file=(qf: file filename=d.qcow2)",
+      'io q "write -P 0x11 0 64k"',
+      "del q",
+      // The first L2 entry (at 256k) is 80 00 00 00 00 05 00 00: make it 0x50200.
+      "add r: raw file=(file filename=d.qcow2)",
+      'io r "write -P 0x02 262150 1"',
+      "del r",
+      "add q: qcow2 file=(qf: file filename=d.qcow2) read-only=on",
+      'io q "read 0 4k"',
+    ];
+    expect(await refusal(lines)).toMatchObject({
+      message:
+        "E_MODEL_IO_UNSUPPORTED: the model engine does not model an unaligned qcow2 cluster offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)",
+      location: "tests/scenarios/t.scn:11",
     });
   });
 

@@ -472,7 +472,8 @@ export class Qcow2Image {
       const c = parseCompressed(entry, this.clusterBits);
       this.refcounts.free(c.offset, c.size, discard);
     } else if (t === "normal" || t === "zero-alloc") {
-      if (this.offsetIntoCluster(entryOffset(entry))) ioFail(Errno.EIO);
+      // qcow2_free_any_cluster reports the image corrupt on stderr and leaves the cluster allocated.
+      if (this.offsetIntoCluster(entryOffset(entry))) throw new ModelIoUnsupportedError("freeing an unaligned qcow2 cluster (QEMU reports the image corrupt on stderr and leaves it allocated)");
       this.refcounts.free(entryOffset(entry), this.clusterSize, discard);
     }
   }

@@ -94,7 +94,7 @@ function handleCopied(q: Qcow2Ctx, guest: number, host: number, bytes: number, m
   const entry = table[index]!;
   if (needsNewAlloc(q, entry)) return { ret: 0, host, bytes };
   const clusterOffset = entryOffset(entry);
-  if (img.offsetIntoCluster(clusterOffset)) ioFail(Errno.EIO);
+  if (img.offsetIntoCluster(clusterOffset)) throw new ModelIoUnsupportedError("an unaligned qcow2 cluster offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)");
   if (host !== INV && clusterOffset !== host) return { ret: 0, host, bytes: 0 };
   const keep = countSingleWrite(q, n, table, index, false);
   const len = Math.min(bytes, keep * img.clusterSize - img.offsetIntoCluster(guest));
