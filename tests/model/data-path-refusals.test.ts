@@ -6,8 +6,8 @@
  *   marks the image corrupt and takes the node's driver away;
  * - a qcow2 table or cluster allocated at offset 0 (a node whose file no longer holds its image):
  *   qcow2_signal_corruption does the same;
- * - an unaligned data cluster offset in an L2 entry: qcow2_signal_corruption prints a line on
- *   stderr, and takes the driver of a writable node away;
+ * - an unaligned data cluster offset in an L2 entry, or refcount block offset in the refcount table:
+ *   qcow2_signal_corruption prints a line on stderr, and takes the driver of a writable node away;
  * A block job's I/O error is followed under every policy (scenario jobs/job-error-policies); an
  * EIO under `enospc` is reported, as the default policy does.
  */
@@ -84,6 +84,28 @@ describe("data path steps the model refuses", () => {
       location: "tests/scenarios/t.scn:11",
     });
   });
+
+  for (const [what, offset, pattern] of [
+    ["unaligned", 65542, "0x02"],
+    ["past 2^53, as a raw write of 0xff bytes over the table makes it", 65536, "0xff"],
+  ] as const) {
+    it(`a write that needs a refcount through a refcount table entry ${what}`, async () => {
+      const lines = [
+        "image d.qcow2 qcow2 1M",
+        // The refcount table (at 64k) has one entry, 00 00 00 00 00 02 00 00.
+        "add r: raw file=(file filename=d.qcow2)",
+        `io r "write -P ${pattern} ${offset} ${pattern === "0xff" ? 8 : 1}"`,
+        "del r",
+        "add q: qcow2 file=(file filename=d.qcow2)",
+        'io q "write -P 0x11 512k 512"',
+      ];
+      expect(await refusal(lines)).toMatchObject({
+        message:
+          "E_MODEL_IO_UNSUPPORTED: the model engine does not model an unaligned qcow2 refcount block offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)",
+        location: "tests/scenarios/t.scn:8",
+      });
+    });
+  }
 
   const mirrorFailingOnce = (policy: string) => [
     "require jobs",

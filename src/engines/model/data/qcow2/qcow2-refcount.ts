@@ -86,9 +86,21 @@ export class Qcow2Refcounts {
 
   /** `qcow2_get_refcount`: 0 for clusters no refcount block describes. */
   get(clusterIndex: number): number {
-    const blockOffset = this.table.get(Math.floor(clusterIndex / this.#perBlock));
+    const blockOffset = this.#checked(this.table.get(Math.floor(clusterIndex / this.#perBlock)));
     if (!blockOffset) return 0;
     return this.#block(blockOffset).readUIntBE((clusterIndex % this.#perBlock) * this.#bytes, this.#bytes);
+  }
+
+  /**
+   * A refcount block offset from the table, as qcow2_get_refcount and alloc_refcount_block take it:
+   * an unaligned one (or one past 2^53, which the model's numbers cannot hold exactly) makes QEMU
+   * call qcow2_signal_corruption, which the model does not follow.
+   */
+  #checked(blockOffset: number): number {
+    if (blockOffset > Number.MAX_SAFE_INTEGER || blockOffset % this.#clusterSize !== 0) {
+      throw new ModelIoUnsupportedError("an unaligned qcow2 refcount block offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)");
+    }
+    return blockOffset;
   }
 
   /**
@@ -107,7 +119,7 @@ export class Qcow2Refcounts {
    */
   #ensureBlock(clusterIndex: number): number {
     const tableIndex = Math.floor(clusterIndex / this.#perBlock);
-    const existing = this.table.get(tableIndex);
+    const existing = this.#checked(this.table.get(tableIndex));
     if (existing) return existing;
     if (tableIndex >= this.table.length) throw new ModelIoUnsupportedError("growing a qcow2 refcount table");
     const fresh = this.#allocNoref(this.#clusterSize);
