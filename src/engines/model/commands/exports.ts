@@ -9,8 +9,10 @@ import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap } from "../dirty-b
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { BlockExport, LayerState } from "../layer-state.js";
 import { idWellformed } from "../node-names.js";
+import { nodeLength } from "../node-length.js";
 import { refreshPerms, setChildPerm } from "../perm-refresh.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { runInTransaction } from "../transaction.js";
@@ -82,6 +84,9 @@ export const blockExportAdd: CommandHandler = (state, args) => {
     if (!state.nbdServerRunning) fail("NBD server not running");
     const name = typeof args["name"] === "string" ? args["name"] : nodeName;
     for (const e of state.exports.values()) if (e.name === name) fail(`NBD server already has export named '${name}'`);
+    // nbd_export_create asks the export's length (blk_getlength), which a variable-length node
+    // computes again and keeps: a job's filter left without its child segfaults QEMU 7.2 here.
+    nodeLength(root.bs);
     // nbd_export_create: resize is never shared while exported.
     runInTransaction((tran) => {
       setChildPerm(root, root.perm, root.shared & ~BLK_PERM_RESIZE, tran);
@@ -93,7 +98,7 @@ export const blockExportAdd: CommandHandler = (state, args) => {
     state.backends.add(bb);
     state.exports.set(id, { id, name, bb, bitmaps });
   } catch (e) {
-    release();
+    if (!(e instanceof QemuAbort)) release();
     throw e;
   }
   return {};
