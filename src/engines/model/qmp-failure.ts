@@ -12,6 +12,11 @@ export class QmpFailure extends BlockcheckError {
    * `error_report_err` prints it after the message (HMP qemu-io's permission failures).
    */
   hint?: string;
+  /**
+   * The errno the failing QEMU function returns beside its message, where a caller without an errp
+   * (a block job's blk_truncate) goes on with the return value alone.
+   */
+  errno?: number;
 
   constructor(desc: string, errorClass = "GenericError") {
     // No stack trace: a refused command is an outcome, not a bug, and scenarios are made of them
@@ -30,4 +35,11 @@ export class QmpFailure extends BlockcheckError {
 /** Shorthand for the common GenericError. */
 export function fail(desc: string): never {
   throw new QmpFailure(desc);
+}
+
+/** `error_setg(errp, desc); return -errno;`: a GenericError that also carries the return value. */
+export function failErrno(desc: string, errno: number): never {
+  const failure = new QmpFailure(desc);
+  failure.errno = errno;
+  throw failure;
 }

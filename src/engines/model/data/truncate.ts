@@ -4,14 +4,15 @@
  * asks for zeroed growth when a longer backing file would otherwise show through, and hands the
  * request to the driver's `.bdrv_co_truncate` — or, for a filter without one, to its filtered
  * child — then refreshes the node's length as `refresh_total_sectors` does. Failures are QEMU's
- * messages (QmpFailure).
+ * messages (QmpFailure), each with the errno QEMU returns with it.
  */
 import type { DriverHost } from "../drivers/driver.js";
 import { type BdsNode, childNamed, filteredChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
-import { fail } from "../qmp-failure.js";
+import { failErrno } from "../qmp-failure.js";
 import { Data } from "./data.js";
 import { EXT4_MAX_FILE_SIZE } from "./host-file.js";
+import { Errno } from "./io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "./request-flags.js";
 
 /** BDRV_MAX_LENGTH, as block/io.c's bdrv_check_request words it. */
@@ -26,24 +27,24 @@ export type PreallocMode = (typeof PREALLOC_MODES)[number];
 
 /** `bdrv_co_truncate(child → bs, offset, exact, prealloc, flags)`: throws QmpFailure. */
 export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void {
-  if (offset < 0) fail("Image size cannot be negative");
-  if (offset > BDRV_MAX_LENGTH) fail(`offset(${offset}) exceeds maximum(${BDRV_MAX_LENGTH_TEXT})`);
+  if (offset < 0) failErrno("Image size cannot be negative", Errno.EINVAL);
+  if (offset > BDRV_MAX_LENGTH) failErrno(`offset(${offset}) exceeds maximum(${BDRV_MAX_LENGTH_TEXT})`, Errno.EIO);
   const oldSize = nodeLength(bs);
-  if (bs.readOnly) fail("Image is read-only");
+  if (bs.readOnly) failErrno("Image is read-only", Errno.EACCES);
   const newBytes = offset > oldSize ? offset - oldSize : 0;
   const filtered = filteredChild(bs);
   // bdrv_cow_child: the backing child of a node that is no filter.
   const backing = bs.driver.isFilter ? undefined : childNamed(bs, "backing");
   if (newBytes && backing && nodeLength(backing.bs) > oldSize) flags |= BDRV_REQ_ZERO_WRITE;
   if (bs.driver.truncate) {
-    if (flags & ~(bs.driver.supportedTruncateFlags?.(bs) ?? 0)) fail("Block driver does not support requested flags");
+    if (flags & ~(bs.driver.supportedTruncateFlags?.(bs) ?? 0)) failErrno("Block driver does not support requested flags", Errno.ENOTSUP);
     bs.driver.truncate(host, bs, offset, exact, prealloc, flags);
   } else if (filtered) {
     bdrvTruncate(host, filtered.bs, offset, exact, prealloc, flags);
     // refresh_total_sectors: the filter's .bdrv_getlength, mostly its child's length.
     if (!bs.driver.getLength) bs.size = bs.driver.refreshedLength?.(bs) ?? nodeLength(filtered.bs);
   } else {
-    fail("Image format driver does not support resize");
+    failErrno("Image format driver does not support resize", Errno.ENOTSUP);
   }
   // bdrv_co_write_req_finish of the truncate request: the dirty bitmaps take the new length.
   bs.writeGen = (bs.writeGen ?? 0) + 1;
@@ -62,29 +63,29 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
 export function fileTruncate(host: DriverHost, node: BdsNode, absPath: string, offset: number, prealloc: PreallocMode): void {
   const file = host.hostFiles.get(absPath);
   const current = file.length;
-  if (current > offset && prealloc !== "off") fail("Cannot use preallocation for shrinking files");
+  if (current > offset && prealloc !== "off") failErrno("Cannot use preallocation for shrinking files", Errno.ENOTSUP);
   const tooLarge = offset > EXT4_MAX_FILE_SIZE;
   switch (prealloc) {
     case "falloc":
       if (offset !== current) {
-        if (tooLarge) fail("Could not preallocate new data: File too large");
+        if (tooLarge) failErrno("Could not preallocate new data: File too large", Errno.EFBIG);
         if (file.allocate) file.allocate(current, offset - current);
         else file.write(current, Data.zeros(offset - current));
         if (current === 0) file.write(0, Data.zeros(offset < FIRST_BLOCK ? 512 : FIRST_BLOCK));
       }
       break;
     case "full":
-      if (tooLarge) fail("Could not resize file: File too large");
+      if (tooLarge) failErrno("Could not resize file: File too large", Errno.EFBIG);
       file.truncate(offset);
       file.write(current, Data.zeros(offset - current));
       file.sync?.();
       break;
     case "off":
-      if (tooLarge) fail("Could not resize file: File too large");
+      if (tooLarge) failErrno("Could not resize file: File too large", Errno.EFBIG);
       file.truncate(offset);
       break;
     default:
-      fail(`Unsupported preallocation mode: ${prealloc}`);
+      failErrno(`Unsupported preallocation mode: ${prealloc}`, Errno.ENOTSUP);
   }
   node.size = Math.ceil(offset / 512) * 512;
 }
@@ -99,9 +100,9 @@ export function rawTruncate(
   prealloc: PreallocMode,
   flags: number,
 ): void {
-  if (window.hasSize) fail("Cannot resize fixed-size raw disks");
+  if (window.hasSize) failErrno("Cannot resize fixed-size raw disks", Errno.ENOTSUP);
   const windowOffset = window.offset;
-  if (BDRV_MAX_LENGTH - offset < windowOffset) fail("Disk size too large for the chosen offset");
+  if (BDRV_MAX_LENGTH - offset < windowOffset) failErrno("Disk size too large for the chosen offset", Errno.EINVAL);
   node.size = offset;
   bdrvTruncate(host, childNamed(node, "file")!.bs, offset + windowOffset, exact, prealloc, flags);
 }

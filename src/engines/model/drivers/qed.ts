@@ -28,7 +28,7 @@ import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_WRITE } from "../perms.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
-import { fail } from "../qmp-failure.js";
+import { fail, failErrno } from "../qmp-failure.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 import { qedBlockStatus, qedCheckTableOffset, qedPreadv, type QedTables, readQedTable } from "./qed-tables.js";
@@ -223,15 +223,15 @@ export const qedDriver: DriverDef = {
   /** `bdrv_qed_co_truncate`: grows only, without preallocation, within what the tables cover. */
   truncate(host, node, offset, _exact, prealloc) {
     const t = slot.get(node);
-    if (prealloc !== "off") fail(`Unsupported preallocation mode '${prealloc}'`);
-    if (!qedImageSizeValid(BigInt(offset), t.header.clusterSize, t.header.tableSize)) fail("Invalid image size specified");
-    if (BigInt(offset) < t.header.imageSize) fail("Shrinking images is currently not supported");
+    if (prealloc !== "off") failErrno(`Unsupported preallocation mode '${prealloc}'`, Errno.ENOTSUP);
+    if (!qedImageSizeValid(BigInt(offset), t.header.clusterSize, t.header.tableSize)) failErrno("Invalid image size specified", Errno.EINVAL);
+    if (BigInt(offset) < t.header.imageSize) failErrno("Shrinking images is currently not supported", Errno.ENOTSUP);
     const old = t.header.imageSize;
     t.header.imageSize = BigInt(offset);
     const ret = writeHeaderSync(host, childNamed(node, "file")!, t);
     if (ret < 0) {
       t.header.imageSize = old;
-      fail(`Failed to update the image size: ${new IoError(-ret).message}`);
+      failErrno(`Failed to update the image size: ${new IoError(-ret).message}`, -ret);
     }
     node.size = offset;
   },

@@ -8,8 +8,8 @@ import type { BdsNode, Child, JobParent } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
-import { Errno, IoError } from "../data/io-error.js";
-import { fail } from "../qmp-failure.js";
+import { Errno, IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import { checkNewJobId, Job, type JobDriver, type JobFlags } from "./job.js";
 import { jobEarlyFail } from "./job-finish.js";
@@ -219,6 +219,21 @@ export function catchIoError(request: () => void): number {
     return 0;
   } catch (e) {
     if (e instanceof IoError) return -e.errno;
+    throw e;
+  }
+}
+
+/**
+ * A job's `blk_truncate(…, NULL)` (commit and active commit growing a shorter base): the message
+ * goes nowhere, and the job ends with the errno the refusal returned ("Cannot resize fixed-size
+ * raw disks" is -ENOTSUP), never failing the command that started it.
+ */
+export function catchTruncateError(request: () => void): number {
+  try {
+    return catchIoError(request);
+  } catch (e) {
+    if (e instanceof QmpFailure && e.errno !== undefined) return -e.errno;
+    if (e instanceof QmpFailure) throw new ModelIoUnsupportedError(`the errno of a job's truncate that fails with '${e.body.desc}'`);
     throw e;
   }
 }

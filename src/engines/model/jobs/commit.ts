@@ -25,7 +25,7 @@ import { runInTransaction } from "../transaction.js";
 import { bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import { isAllocatedAbove } from "./block-status.js";
-import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, createBlockJob } from "./block-job.js";
+import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, catchTruncateError, createBlockJob } from "./block-job.js";
 import type { Coroutine } from "./coroutine.js";
 import type { JobDriver, JobFlags } from "./job.js";
 import { jobEarlyFail } from "./job-finish.js";
@@ -54,7 +54,7 @@ function* commitRun(s: CommitJob): Coroutine<number> {
   s.progressSetRemaining(len);
   // A base smaller than top is grown first (blk_truncate, preallocation off).
   if (nodeLength(baseBs) < len) {
-    const ret = catchIoError(() => bdrvTruncate(s.state, baseBs, len, false, "off", 0));
+    const ret = catchTruncateError(() => bdrvTruncate(s.state, baseBs, len, false, "off", 0));
     if (ret < 0) return ret;
   }
   let delayNs = 0;

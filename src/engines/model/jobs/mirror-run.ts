@@ -18,7 +18,7 @@ import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes } fro
 import type { Data } from "../data/data.js";
 import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
 import { bdrvTruncate } from "../data/truncate.js";
-import { catchIoError } from "./block-job.js";
+import { catchIoError, catchTruncateError } from "./block-job.js";
 import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
 import { blockStatusData, isAllocatedAbove } from "./block-status.js";
 import type { MirrorJob } from "./mirror.js";
@@ -234,7 +234,7 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
     if (s.base === s.targetBs()) {
       // Active commit grows a smaller base to the top's size (blk_co_truncate, preallocation off).
       if (s.bdevLength > targetLength) {
-        ret = catchIoError(() => bdrvTruncate(s.state, s.targetBs(), s.bdevLength, false, "off", 0));
+        ret = catchTruncateError(() => bdrvTruncate(s.state, s.targetBs(), s.bdevLength, false, "off", 0));
         if (ret < 0) break run;
       }
     } else if (s.bdevLength !== targetLength) {

@@ -7,10 +7,10 @@
  */
 import { H } from "../../images/qcow2-format.js";
 import { nodeLength } from "../../node-length.js";
-import { fail, QmpFailure } from "../../qmp-failure.js";
+import { failErrno, QmpFailure } from "../../qmp-failure.js";
 import { bdrvFlush, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
-import { IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
+import { Errno, IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
 import { bdrvTruncate, type PreallocMode } from "../truncate.js";
 import type { Qcow2Ctx } from "./qcow2-read.js";
@@ -22,7 +22,7 @@ function step(what: string, body: () => void): void {
   try {
     body();
   } catch (e) {
-    if (e instanceof IoError) fail(`${what}: ${strerror(e.errno)}`);
+    if (e instanceof IoError) failErrno(`${what}: ${strerror(e.errno)}`, e.errno);
     throw e;
   }
 }
@@ -59,13 +59,13 @@ function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: numbe
 
 /** `qcow2_co_truncate`; the caller then sets bs->total_sectors (the node's size). */
 export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, prealloc: PreallocMode, flags: number, dataFileRaw: boolean): void {
-  if (offset % 512 !== 0) fail("The new size must be a multiple of 512");
+  if (offset % 512 !== 0) failErrno("The new size must be a multiple of 512", Errno.EINVAL);
   const img = q.img;
   const oldLength = q.node.size;
   // size_to_l1
   const newL1Size = Math.ceil(offset / (img.clusterSize * img.l2Size));
   if (offset < oldLength) {
-    if (prealloc !== "off") fail("Preallocation can't be used for shrinking an image");
+    if (prealloc !== "off") failErrno("Preallocation can't be used for shrinking an image", Errno.ENOTSUP);
     shrink(q, offset, oldLength, newL1Size);
   } else if (newL1Size > img.l1Size) {
     throw new ModelIoUnsupportedError("growing a qcow2 image's L1 table");
