@@ -18,6 +18,9 @@ import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { runInTransaction } from "../transaction.js";
 import type { CommandHandler } from "./handler.js";
 
+/** The longest export name or description an NBD client may be sent (nbd.h). */
+const NBD_MAX_STRING_SIZE = 4096;
+
 export const nbdServerStart: CommandHandler = (state, args) => {
   if (state.nbdServerRunning) fail("NBD server already running");
   state.nbdServerRunning = true;
@@ -83,6 +86,10 @@ export const blockExportAdd: CommandHandler = (state, args) => {
   try {
     if (!state.nbdServerRunning) fail("NBD server not running");
     const name = typeof args["name"] === "string" ? args["name"] : nodeName;
+    // NBD_MAX_STRING_SIZE, in bytes (strlen), for the name and the description alike.
+    if (Buffer.byteLength(name) > NBD_MAX_STRING_SIZE) fail(`export name '${name}' too long`);
+    const description = args["description"];
+    if (typeof description === "string" && Buffer.byteLength(description) > NBD_MAX_STRING_SIZE) fail(`description '${description}' too long`);
     for (const e of state.exports.values()) if (e.name === name) fail(`NBD server already has export named '${name}'`);
     // nbd_export_create asks the export's length (blk_getlength), which a variable-length node
     // computes again and keeps: a job's filter left without its child segfaults QEMU 7.2 here.
