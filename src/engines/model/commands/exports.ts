@@ -23,6 +23,13 @@ const NBD_MAX_STRING_SIZE = 4096;
 
 export const nbdServerStart: CommandHandler = (state, args) => {
   if (state.nbdServerRunning) fail("NBD server already running");
+  // nbd_get_tls_creds, once the listener is open: the model makes no TLS credentials objects, so
+  // an id names either nothing or an object of another type.
+  const tlsCreds = args["tls-creds"];
+  if (typeof tlsCreds === "string") {
+    if (!state.objectExists(tlsCreds)) fail(`No TLS credentials with id '${tlsCreds}'`);
+    fail(`Object with id '${tlsCreds}' is not TLS credentials`);
+  }
   state.nbdServerRunning = true;
   // Where an nbd client node of this process would connect to it (drivers/nbd.ts).
   const addr = args["addr"] as { type?: unknown; data?: { path?: unknown } } | undefined;
