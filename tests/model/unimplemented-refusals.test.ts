@@ -1,8 +1,8 @@
 /**
- * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, persistent
- * bitmaps, encrypted qcow2, secrets from files, a transaction's backup actions, an overlay format
- * blockdev-snapshot-sync cannot write) is a runner error located at the statement
- * (E_MODEL_UNSUPPORTED), never a QMP error QEMU would not send.
+ * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, an export that
+ * is not NBD, persistent bitmaps, encrypted qcow2, secrets from files, a transaction's backup
+ * actions, an overlay format blockdev-snapshot-sync cannot write) is a runner error located at the
+ * statement (E_MODEL_UNSUPPORTED), never a QMP error QEMU would not send.
  */
 import { expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
@@ -22,6 +22,7 @@ it.each([
   [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp block-dirty-bitmap-add {"node": "q", "name": "b", "persistent": true}'], "persistent dirty bitmaps (stored in a qcow2 image)", 4],
   [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
+  [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b"}}, {"type": "blockdev-backup", "data": {"device": "n", "target": "n", "sync": "full"}}]}'], "the transaction action 'blockdev-backup'", 3],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "n", "name": "s"}}]}'], "the transaction action 'blockdev-snapshot-internal-sync'", 3],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk overlay of blockdev-snapshot-sync", 4],

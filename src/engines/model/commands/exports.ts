@@ -8,6 +8,7 @@ import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap } from "../dirty-bitmaps.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { BlockExport, LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { idWellformed } from "../node-names.js";
 import { nodeLength } from "../node-length.js";
 import { refreshPerms, setChildPerm } from "../perm-refresh.js";
@@ -66,6 +67,8 @@ function removeExport(state: LayerState, exp: BlockExport): void {
 }
 
 export const blockExportAdd: CommandHandler = (state, args) => {
+  // vhost-user-blk, fuse and vduse-blk exports are QEMU's too, each with its own server and checks.
+  if (args["type"] !== "nbd") throw new ModelUnsupportedError(`block exports of type '${String(args["type"])}'`);
   const id = String(args["id"]);
   const nodeName = String(args["node-name"]);
   const writable = args["writable"] === true;
