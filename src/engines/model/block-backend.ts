@@ -81,8 +81,7 @@ export function blkNewWithBs(state: LayerState, bs: BdsNode, perm: number, share
 export function blkUnrefDrains(state: LayerState, bs: BdsNode, held: AioContext | undefined): void {
   for (let i = 0; i < 2; i++) {
     drainedBeginPoll(state, bs, held);
-    // An empty section with no job to pause leaves every count as it found it.
-    if (state.jobs.length > 0) withDrained(state, bs, () => undefined);
+    withDrained(state, bs, () => undefined);
   }
 }
 
