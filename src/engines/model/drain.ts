@@ -86,7 +86,12 @@ function endSingle(c: Child, stack: Task[]): void {
 function quiesce(bs: BdsNode, ignore: Child | null, stack: Task[]): void {
   bs.quiesce = (bs.quiesce ?? 0) + 1;
   const parents = [...bs.parents].reverse().filter((c) => c !== ignore);
-  pushInOrder(stack, parents.map((c) => () => beginSingle(c, stack)));
+  pushInOrder(stack, [...parents.map((c) => () => beginSingle(c, stack)), () => drainInvoke(bs)]);
+}
+
+/** `bdrv_drain_invoke` of a section's beginning: the driver's own work (qed's need-check timer). */
+function drainInvoke(bs: BdsNode): void {
+  if (!bs.freed) bs.driver.drainBegin?.(bs);
 }
 
 function begin(bs: BdsNode, recursive: boolean, parent: Child | null, stack: Task[]): void {
@@ -204,7 +209,7 @@ export function bdrvDrainAllBegin(host: DrainHost, nodes: Iterable<BdsNode>): vo
     run((stack) => {
       bs.quiesce = (bs.quiesce ?? 0) + 1;
       const parents = [...bs.parents].reverse().filter((c) => c.parent.kind !== "node");
-      pushInOrder(stack, parents.map((c) => () => beginSingle(c, stack)));
+      pushInOrder(stack, [...parents.map((c) => () => beginSingle(c, stack)), () => drainInvoke(bs)]);
     });
   }
 }

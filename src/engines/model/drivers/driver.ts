@@ -215,6 +215,8 @@ export interface DriverDef {
    */
   readonly coDrainBegin?: boolean;
   readonly coDrainEnd?: boolean;
+  /** What `.bdrv_co_drain_begin` does when a drained section begins on the node (`bdrv_drain_invoke`). */
+  drainBegin?(node: BdsNode): void;
 
   /** `.bdrv_child_perm`. Absent for drivers that never have children (QEMU asserts they have none). */
   childPerm?(args: ChildPermArgs): PermPair;

@@ -1,8 +1,7 @@
 /**
  * QED's two-level table lookup (block/qed-cluster.c `qed_find_cluster`) and the reads and block
  * status built on it (block/qed.c `bdrv_qed_co_readv`, `bdrv_qed_co_block_status`). Tables are read
- * through the node's `file` child, as QEMU's L2 cache reads them. Writes are not modelled: the
- * driver has no write hook, so a write through a qed node is a ModelIoUnsupportedError.
+ * through the node's `file` child, as QEMU's L2 cache reads them (writes put them there at once).
  */
 import { bdrvPreadv } from "../data/block-io.js";
 import { Data } from "../data/data.js";
@@ -21,10 +20,14 @@ export interface QedTables {
   l1: number[];
 }
 
-/** What `qed_find_cluster` found for a range. */
-type Found = { kind: "found"; offset: number; len: number } | { kind: "zero" | "unallocated"; len: number };
+/**
+ * What `qed_find_cluster` found for a range: QED_CLUSTER_FOUND, _ZERO, or unallocated, with
+ * `noL2` for QED_CLUSTER_L1 (no L2 table yet) rather than QED_CLUSTER_L2.
+ */
+export type Found = { kind: "found"; offset: number; len: number } | { kind: "zero"; len: number } | { kind: "unallocated"; len: number; noL2: boolean };
 
-const entriesPerTable = (h: QedHeader) => (h.clusterSize * h.tableSize) / 8;
+/** s->table_nelems. */
+export const entriesPerTable = (h: QedHeader) => (h.clusterSize * h.tableSize) / 8;
 
 /** `qed_check_cluster_offset`: cluster-aligned, past the header, inside the file. */
 export function qedCheckClusterOffset(t: Pick<QedTables, "header" | "fileSize">, offset: number): boolean {
@@ -49,7 +52,7 @@ export function readQedTable(host: DriverHost, file: BdsNode, t: Pick<QedTables,
 }
 
 /** `qed_find_cluster` for [pos, pos + len): the first run of clusters of one kind. Errors are IoError. */
-function findCluster(host: DriverHost, file: BdsNode, t: QedTables, pos: number, len: number): Found {
+export function findCluster(host: DriverHost, file: BdsNode, t: QedTables, pos: number, len: number): Found {
   const h = t.header;
   const n = entriesPerTable(h);
   const l2Span = n * h.clusterSize;
@@ -57,7 +60,7 @@ function findCluster(host: DriverHost, file: BdsNode, t: QedTables, pos: number,
   // Limit the length to the L2 table's boundary.
   len = Math.min(len, (l1Index + 1) * l2Span - pos);
   const l2Offset = t.l1[l1Index] ?? 0;
-  if (l2Offset === 0) return { kind: "unallocated", len };
+  if (l2Offset === 0) return { kind: "unallocated", len, noL2: true };
   if (!qedCheckTableOffset(t, l2Offset)) ioFail(Errno.EINVAL);
   const l2 = readQedTable(host, file, t, l2Offset);
   const into = pos % h.clusterSize;
@@ -72,7 +75,7 @@ function findCluster(host: DriverHost, file: BdsNode, t: QedTables, pos: number,
     count++;
   }
   len = Math.min(len, count * h.clusterSize - into);
-  if (first === 0) return { kind: "unallocated", len };
+  if (first === 0) return { kind: "unallocated", len, noL2: false };
   if (first === 1) return { kind: "zero", len };
   if (!qedCheckClusterOffset(t, first)) ioFail(Errno.EINVAL);
   return { kind: "found", offset: first, len };

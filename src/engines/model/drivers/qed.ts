@@ -2,12 +2,12 @@
  * `qed` (block/qed.c): QEMU Enhanced Disk, a format with a `file` and a `backing` (COW) child. The
  * header names the backing file, and says "raw" for its format only with QED_F_BACKING_FORMAT_NO_PROBE
  * (any other format is probed). The model reads images (data, zero and unallocated clusters, through
- * to the backing file) and resizes them; writes are not modelled.
+ * to the backing file), writes them (qed-write.ts) and resizes them.
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
-import { bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
+import { bdrvFlushQuietly, bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
 import { Data } from "../data/data.js";
-import { Errno, IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { type BdsNode, childNamed, type Child } from "../graph.js";
 import {
   parseQedHeader,
@@ -32,9 +32,10 @@ import { fail, failErrno } from "../qmp-failure.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 import { qedBlockStatus, qedCheckTableOffset, qedPreadv, type QedTables, readQedTable } from "./qed-tables.js";
+import { type QedNodes, qedNeedCheckTimer, qedWrite, type QedWriteState } from "./qed-write.js";
 
 /** BDRVQEDState: the tables, and the process's services for the header writes hooks without a host make. */
-interface QedState extends QedTables {
+interface QedState extends QedWriteState {
   host: DriverHost;
 }
 
@@ -43,6 +44,12 @@ const slot = new OpaqueSlot<QedState>("qed");
 /** sizeof(bs->backing_file): qed_read_string refuses a name that does not fit with its NUL. */
 const PATH_MAX = 4096;
 const UINT32_MAX = 0xffffffff;
+const INT_MAX = 0x7fffffff;
+
+/** The node and the children its requests use. */
+function nodesOf(node: BdsNode): QedNodes {
+  return { node, file: childNamed(node, "file")!, backing: childNamed(node, "backing")?.bs ?? null };
+}
 
 /** `bdrv_pread` of the file child; an I/O error fails the open with `message`. */
 function readOrFail(host: DriverHost, file: BdsNode, offset: number, bytes: number, message: string): Buffer {
@@ -151,7 +158,7 @@ export const qedDriver: DriverDef = {
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
     const t = qedDoOpen(ctx.host, ctx.node, file);
-    slot.set(ctx.node, { ...t, host: ctx.host });
+    slot.set(ctx.node, { ...t, needCheckTimer: false, host: ctx.host });
     // bdrv_qed_getlength: the header's image size (whole sectors, checked above).
     ctx.node.size = Number(t.header.imageSize);
   },
@@ -165,6 +172,24 @@ export const qedDriver: DriverDef = {
    */
   attachAioContext(node) {
     if (node.opaque?.slot !== slot) throw new QemuAbort("SIGSEGV", "bdrv_qed_detach_aio_context: the qed node is moved to another AioContext before its open made the need-check timer");
+  },
+
+  /** `bdrv_qed_co_drain_begin`: a pending need-check timer runs at once. */
+  drainBegin(node) {
+    const t = node.opaque?.slot === slot ? slot.get(node) : undefined;
+    if (t?.needCheckTimer) qedNeedCheckTimer(t.host, nodesOf(node), t);
+  },
+
+  /** `bdrv_qed_close`: the timer goes, the file is flushed, and a need-check flag still set is cleared on disk. */
+  close(node, host) {
+    const t = slot.get(node);
+    t.needCheckTimer = false;
+    const file = childNamed(node, "file")!;
+    bdrvFlushQuietly(host, file.bs);
+    if (t.header.features & QED_F_NEED_CHECK) {
+      t.header.features &= ~QED_F_NEED_CHECK;
+      writeHeaderSync(host, file, t);
+    }
   },
 
   /** `bdrv_qed_reopen_prepare`: nothing to check, every reopen is accepted. */
@@ -207,7 +232,20 @@ export const qedDriver: DriverDef = {
 
   /** `bdrv_qed_refresh_limits`, and the 512-byte alignment of a driver with `.bdrv_co_readv`. */
   ioLimits(node) {
-    return { requestAlignment: 512, pwriteZeroesAlignment: slot.get(node).header.clusterSize };
+    const cs = slot.get(node).header.clusterSize;
+    return { requestAlignment: 512, pwriteZeroesAlignment: cs, maxPwriteZeroes: Math.floor(INT_MAX / cs) * cs };
+  },
+
+  /** `bdrv_qed_co_writev`. */
+  pwritev(host, node, offset, data) {
+    qedWrite(host, nodesOf(node), slot.get(node), offset, data.length, data);
+  },
+
+  /** `bdrv_qed_co_pwrite_zeroes`: whole clusters only; anything else falls back to writing zeros. */
+  pwriteZeroes(host, node, offset, bytes) {
+    const t = slot.get(node);
+    if (offset % t.header.clusterSize !== 0 || bytes % t.header.clusterSize !== 0) ioFail(Errno.ENOTSUP);
+    qedWrite(host, nodesOf(node), t, offset, bytes, null);
   },
 
   /** `bdrv_qed_co_readv`. */
