@@ -56,6 +56,10 @@ export interface VmdkExtent {
   /** extent->l2_size: entries per grain table. */
   l2Size: number;
   hasZeroGrain: boolean;
+  /** The backup grain directory (extent->l1_backup_table), when the header has one. */
+  l1BackupTable?: number[];
+  /** extent->next_cluster_sector: where the next grain is allocated in the extent's file. */
+  nextClusterSector: number;
 }
 
 /** BDRVVmdkState, the part the model keeps. */
@@ -66,6 +70,12 @@ export interface VmdkState {
   extents: VmdkExtent[];
   /** s->desc_offset: where the descriptor is in `file`. */
   descOffset: number;
+  /** s->cid_updated: the first write since open has put a new CID in the descriptor. */
+  cidUpdated: boolean;
+  /** s->cid_checked: the backing file's CID was found to be the parent CID once. */
+  cidChecked: boolean;
+  /** The CID the descriptor on disk holds now, null once a write has put a random one there. */
+  cidOnDisk: number | null;
 }
 
 /** The createTypes a descriptor file may have. */
@@ -89,7 +99,7 @@ function filenameOf(child: Child): string {
 }
 
 class VmdkOpener {
-  readonly state: VmdkState = { createType: "", cid: 0, parentCid: 0, extents: [], descOffset: 0 };
+  readonly state: VmdkState = { createType: "", cid: 0, parentCid: 0, extents: [], descOffset: 0, cidUpdated: false, cidChecked: false, cidOnDisk: 0 };
 
   constructor(
     private readonly ctx: OpenContext,
@@ -104,11 +114,14 @@ class VmdkOpener {
   }
 
   /** `vmdk_add_extent`. */
-  addExtent(child: Child, e: Omit<VmdkExtent, "child" | "endSector" | "flatStartOffset" | "l2Size" | "hasZeroGrain">, l1Size: number, paramClusterSectors: number, l2Size = 0): VmdkExtent {
+  addExtent(child: Child, e: Omit<VmdkExtent, "child" | "endSector" | "flatStartOffset" | "l2Size" | "hasZeroGrain" | "nextClusterSector">, l1Size: number, paramClusterSectors: number, l2Size = 0): VmdkExtent {
     if (paramClusterSectors > 0x200000) fail("Invalid granularity, image may be corrupt");
     if (l1Size > 32 * 1024 * 1024) fail("L1 size too big");
     const previous = this.state.extents[this.state.extents.length - 1];
-    const extent: VmdkExtent = { child: child.name, ...e, endSector: (previous?.endSector ?? 0) + e.sectors, flatStartOffset: 0, l2Size, hasZeroGrain: false };
+    // ROUND_UP(bdrv_nb_sectors(file), cluster_sectors); a flat extent's 0 makes it 0.
+    const nbSectors = Math.ceil(nodeLength(child.bs) / SECTOR);
+    const nextClusterSector = paramClusterSectors > 0 ? Math.ceil(nbSectors / paramClusterSectors) * paramClusterSectors : 0;
+    const extent: VmdkExtent = { child: child.name, ...e, endSector: (previous?.endSector ?? 0) + e.sectors, flatStartOffset: 0, l2Size, hasZeroGrain: false, nextClusterSector };
     this.state.extents.push(extent);
     return extent;
   }
@@ -116,9 +129,11 @@ class VmdkOpener {
   /** `vmdk_init_tables`: the L1 table (and its backup) are read; the L1 table is kept, in 32-bit entries. */
   initTables(child: Child, l1Offset: number, l1BackupOffset: number, l1Bytes: number, entrySize = 4): void {
     const l1 = pread(this.ctx, child, l1Offset, l1Bytes, () => `Could not read l1 table from extent '${filenameOf(child)}'`);
-    if (l1BackupOffset) pread(this.ctx, child, l1BackupOffset, l1Bytes, () => `Could not read l1 backup table from extent '${filenameOf(child)}'`);
+    const backup = l1BackupOffset ? pread(this.ctx, child, l1BackupOffset, l1Bytes, () => `Could not read l1 backup table from extent '${filenameOf(child)}'`) : null;
     const extent = this.state.extents[this.state.extents.length - 1]!;
-    if (entrySize === 4) extent.l1Table = Array.from({ length: l1.length / 4 }, (_, i) => l1.readUInt32LE(i * 4));
+    const entries = (b: Buffer) => Array.from({ length: b.length / 4 }, (_, i) => b.readUInt32LE(i * 4));
+    if (entrySize === 4) extent.l1Table = entries(l1);
+    if (entrySize === 4 && backup) extent.l1BackupTable = entries(backup);
   }
 
   /** `vmdk_open_sparse`. */
@@ -294,6 +309,7 @@ export function vmdkOpen(ctx: OpenContext, file: Child): VmdkState {
   const parentCid = readCid(desc, true);
   if (cid === undefined || parentCid === undefined) openFailed(file, "Invalid argument");
   st.cid = cid;
+  st.cidOnDisk = cid;
   st.parentCid = parentCid;
   ctx.node.size = st.extents.reduce((sum, e) => sum + e.sectors, 0) * SECTOR;
   return st;

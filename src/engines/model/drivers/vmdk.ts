@@ -2,8 +2,9 @@
  * `vmdk`: a format driver with a `file` child (a monolithic sparse image, or a descriptor file) and,
  * for descriptor files, one child per extent (`extents.0`, `extents.1`…, opened from the names the
  * descriptor gives), plus a `backing` named by parentFileNameHint. Opening is vmdk-open.ts; the data
- * path reads grains and reports their status (writes, and reads of compressed grains, are not
- * modelled: canCompress only says the driver has that hook).
+ * path reads grains and reports their status, and writes them (vmdk-write.ts); reads of compressed
+ * grains and writes to streamOptimized extents are not modelled (canCompress only says the driver
+ * has that hook).
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvPreadv } from "../data/block-io.js";
@@ -17,6 +18,7 @@ import { FilenameCache } from "../query/filename.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
 import { type VmdkExtent, vmdkOpen, type VmdkState } from "./vmdk-open.js";
+import { vmdkPwritev, type VmdkWriter } from "./vmdk-write.js";
 
 const slot = new OpaqueSlot<VmdkState>("vmdk");
 const SECTOR = 512;
@@ -150,7 +152,25 @@ export const vmdkDriver: DriverDef = {
     }
     return Data.concat(parts);
   },
+
+  /** `vmdk_co_pwritev`. */
+  pwritev(host, node, offset, data) {
+    vmdkPwritev(writer(host, node), offset, data.length, data);
+  },
+
+  /** `vmdk_co_pwrite_zeroes`: a dry run over the request first, so that a refusal changes nothing. */
+  pwriteZeroes(host, node, offset, bytes) {
+    const w = writer(host, node);
+    vmdkPwritev(w, offset, bytes, null, true);
+    vmdkPwritev(w, offset, bytes, null);
+  },
 };
+
+/** What vmdk-write.ts works with. */
+function writer(host: DriverHost, node: BdsNode): VmdkWriter {
+  const st = slot.get(node);
+  return { host, node, st, cidValid: () => cidValid(st, childNamed(node, "backing")?.bs ?? null), findExtent: (offset) => findExtent(st, offset) };
+}
 
 /** `find_extent`: the extent holding the sector; -EIO past the last one. */
 function findExtent(st: VmdkState, offset: number): VmdkExtent {
@@ -183,8 +203,17 @@ function clusterOffset(host: DriverHost, file: BdsNode, e: VmdkExtent, offset: n
   return sector * SECTOR;
 }
 
-/** `vmdk_is_cid_valid`: the backing file is a vmdk whose CID is this image's parent CID. */
-function cidValid(st: VmdkState, backing: BdsNode): boolean {
-  if (backing.driver.name !== "vmdk") return false;
-  return slot.get(backing).cid === st.parentCid;
+/**
+ * `vmdk_is_cid_valid`: the backing file is a vmdk whose descriptor holds this image's parent CID
+ * (read from its file each time, until it once matches: a write to the backing file that put a
+ * random CID there fails every check after it).
+ */
+function cidValid(st: VmdkState, backing: BdsNode | null): boolean {
+  if (!st.cidChecked && backing) {
+    if (backing.driver.name !== "vmdk") return false;
+    const onDisk = slot.get(backing).cidOnDisk;
+    if (onDisk === null || onDisk !== st.parentCid) return false;
+  }
+  st.cidChecked = true;
+  return true;
 }
