@@ -1,8 +1,8 @@
 /**
  * qcow (version 1) lookups (block/qcow.c `get_cluster_offset` with allocate=0) and the reads and
  * block status built on them (`qcow_co_preadv`, `qcow_co_block_status`), one cluster at a time as
- * QEMU goes. L2 tables are read through the node's `file` child. Compressed clusters and writes are
- * not modelled: the first is a ModelIoUnsupportedError, and the driver has no write hook.
+ * QEMU goes. L2 tables are read through the node's `file` child (writes put them there at once,
+ * qcow-write.ts). Compressed clusters are not modelled: they are a ModelIoUnsupportedError.
  */
 import { bdrvPreadv } from "../data/block-io.js";
 import { Data } from "../data/data.js";
@@ -11,7 +11,7 @@ import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID } from "../data/request-flags.
 import type { BdsNode } from "../graph.js";
 import type { BlockStatusAnswer, DriverHost } from "./driver.js";
 
-const QCOW_OFLAG_COMPRESSED = 1n << 63n;
+export const QCOW_OFLAG_COMPRESSED = 1n << 63n;
 
 /** BDRVQcowState, the part reads need. */
 export interface QcowTables {
@@ -19,6 +19,8 @@ export interface QcowTables {
   l2Bits: number;
   /** s->l1_table, read at open. */
   l1: bigint[];
+  /** s->l1_table_offset. */
+  l1TableOffset: number;
 }
 
 /** `get_cluster_offset(bs, offset, 0, …)`: the L2 entry for `offset`, 0n when unallocated. */

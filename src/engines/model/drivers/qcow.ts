@@ -1,8 +1,8 @@
 /**
  * `qcow` (block/qcow.c): the version 1 format, with a `file` and a `backing` (COW) child. The header
  * names the backing file but never its format (it is probed). The model reads images (allocated and
- * unallocated clusters, through to the backing file); writes, compressed clusters and AES-encrypted
- * images are not modelled and fail as such, never with an invented answer.
+ * unallocated clusters, through to the backing file) and writes them (qcow-write.ts); compressed
+ * clusters and AES-encrypted images are not modelled and fail as such, never with an invented answer.
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvPreadv } from "../data/block-io.js";
@@ -13,6 +13,7 @@ import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
+import { qcowPwritev } from "./qcow-write.js";
 import { qcowBlockStatus, qcowPreadv, type QcowTables } from "./qcow-tables.js";
 
 const slot = new OpaqueSlot<QcowTables>("qcow");
@@ -70,7 +71,7 @@ function qcowDoOpen(host: DriverHost, node: BdsNode, file: BdsNode, encryptForma
     node.autoBackingFile = (nul < 0 ? name : name.subarray(0, nul)).toString("utf8");
     node.backingFile = node.autoBackingFile;
   }
-  return { clusterBits: h.clusterBits, l2Bits: h.l2Bits, l1 };
+  return { clusterBits: h.clusterBits, l2Bits: h.l2Bits, l1, l1TableOffset: Number(h.l1TableOffset) };
 }
 
 export const qcowDriver: DriverDef = {
@@ -108,6 +109,11 @@ export const qcowDriver: DriverDef = {
   /** `qcow_co_preadv`. */
   preadv(host, node, offset, bytes) {
     return qcowPreadv(host, childNamed(node, "file")!.bs, childNamed(node, "backing")?.bs ?? null, slot.get(node), offset, bytes);
+  },
+
+  /** `qcow_co_pwritev`. */
+  pwritev(host, node, offset, data) {
+    qcowPwritev(host, childNamed(node, "file")!, slot.get(node), offset, data);
   },
 
   /** `qcow_co_block_status`. */
