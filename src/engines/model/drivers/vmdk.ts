@@ -3,8 +3,7 @@
  * for descriptor files, one child per extent (`extents.0`, `extents.1`…, opened from the names the
  * descriptor gives), plus a `backing` named by parentFileNameHint. Opening is vmdk-open.ts; the data
  * path reads grains and reports their status, and writes them (vmdk-write.ts); reads of compressed
- * grains and writes to streamOptimized extents are not modelled (canCompress only says the driver
- * has that hook).
+ * grains and writes to streamOptimized extents are not modelled.
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvPreadv } from "../data/block-io.js";
@@ -48,7 +47,7 @@ export const vmdkDriver: DriverDef = {
   protocol: false,
   isFilter: false,
   supportsBacking: true,
-  /** `.bdrv_co_pwritev_compressed`: streamOptimized images are written compressed. */
+  /** `.bdrv_co_pwritev_compressed`: streamOptimized images are written compressed, others as usual. */
   canCompress: true,
   mutableOpts: [],
 
@@ -155,6 +154,14 @@ export const vmdkDriver: DriverDef = {
 
   /** `vmdk_co_pwritev`. */
   pwritev(host, node, offset, data) {
+    vmdkPwritev(writer(host, node), offset, data.length, data);
+  },
+
+  /**
+   * `vmdk_co_pwritev_compressed`: an ordinary write (compressed only where the extent is, which the
+   * model does not write).
+   */
+  pwritevCompressed(host, node, offset, data) {
     vmdkPwritev(writer(host, node), offset, data.length, data);
   },
 
