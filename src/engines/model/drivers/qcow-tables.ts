@@ -2,11 +2,12 @@
  * qcow (version 1) lookups (block/qcow.c `get_cluster_offset` with allocate=0) and the reads and
  * block status built on them (`qcow_co_preadv`, `qcow_co_block_status`), one cluster at a time as
  * QEMU goes. L2 tables are read through the node's `file` child (writes put them there at once,
- * qcow-write.ts). Compressed clusters are not modelled: they are a ModelIoUnsupportedError.
+ * qcow-write.ts); a compressed cluster is inflated into the one-cluster cache.
  */
 import { bdrvPreadv } from "../data/block-io.js";
 import { Data } from "../data/data.js";
-import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { Errno, IoError, ioFail } from "../data/io-error.js";
+import { inflateCluster } from "../data/qcow2/qcow2-compress.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID } from "../data/request-flags.js";
 import type { BdsNode } from "../graph.js";
 import type { BlockStatusAnswer, DriverHost } from "./driver.js";
@@ -21,6 +22,29 @@ export interface QcowTables {
   l1: bigint[];
   /** s->l1_table_offset. */
   l1TableOffset: number;
+  /** s->cluster_cache and s->cluster_cache_offset: the last compressed cluster inflated. */
+  clusterCache: { offset: bigint; data: Buffer } | null;
+}
+
+/**
+ * `decompress_cluster`: the cluster the compressed L2 entry names, inflated (from the cache when it
+ * holds that offset), or null when it does not inflate to a whole cluster.
+ */
+export function decompressCluster(host: DriverHost, file: BdsNode, t: QcowTables, entry: bigint): Buffer | null {
+  const clusterSize = 2 ** t.clusterBits;
+  const offset = entry & ((1n << BigInt(63 - t.clusterBits)) - 1n);
+  if (t.clusterCache?.offset === offset) return t.clusterCache.data;
+  const size = Number((entry >> BigInt(63 - t.clusterBits)) & BigInt(clusterSize - 1));
+  if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  let data: Buffer | null;
+  try {
+    data = inflateCluster(bdrvPreadv(host, file, Number(offset), size).toBuffer(), clusterSize);
+  } catch (e) {
+    if (e instanceof IoError) return null;
+    throw e;
+  }
+  if (data) t.clusterCache = { offset, data };
+  return data;
 }
 
 /** `get_cluster_offset(bs, offset, 0, …)`: the L2 entry for `offset`, 0n when unallocated. */
@@ -43,7 +67,11 @@ export function qcowPreadv(host: DriverHost, file: BdsNode, backing: BdsNode | n
     const inCluster = offset % clusterSize;
     const n = Math.min(clusterSize - inCluster, bytes);
     if (cluster === 0n) parts.push(backing ? bdrvPreadv(host, backing, offset, n) : Data.zeros(n));
-    else if (cluster & QCOW_OFLAG_COMPRESSED) throw new ModelIoUnsupportedError("reads of compressed clusters in a qcow image");
+    else if (cluster & QCOW_OFLAG_COMPRESSED) {
+      const whole = decompressCluster(host, file, t, cluster);
+      if (!whole) ioFail(Errno.EIO);
+      parts.push(Data.bytes(Buffer.from(whole.subarray(inCluster, inCluster + n))));
+    }
     else if (cluster & 511n) ioFail(Errno.EIO);
     else parts.push(bdrvPreadv(host, file, Number(cluster) + inCluster, n));
     offset += n;

@@ -1,8 +1,9 @@
 /**
  * `qcow` (block/qcow.c): the version 1 format, with a `file` and a `backing` (COW) child. The header
  * names the backing file but never its format (it is probed). The model reads images (allocated and
- * unallocated clusters, through to the backing file) and writes them (qcow-write.ts); compressed
- * clusters and AES-encrypted images are not modelled and fail as such, never with an invented answer.
+ * unallocated clusters, through to the backing file; compressed ones inflated) and writes them
+ * (qcow-write.ts); AES-encrypted images are not modelled and fail as such, never with an invented
+ * answer.
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvPreadv } from "../data/block-io.js";
@@ -13,7 +14,7 @@ import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
-import { qcowPwritev } from "./qcow-write.js";
+import { qcowPwritev, qcowPwritevCompressed } from "./qcow-write.js";
 import { qcowBlockStatus, qcowPreadv, type QcowTables } from "./qcow-tables.js";
 
 const slot = new OpaqueSlot<QcowTables>("qcow");
@@ -71,7 +72,7 @@ function qcowDoOpen(host: DriverHost, node: BdsNode, file: BdsNode, encryptForma
     node.autoBackingFile = (nul < 0 ? name : name.subarray(0, nul)).toString("utf8");
     node.backingFile = node.autoBackingFile;
   }
-  return { clusterBits: h.clusterBits, l2Bits: h.l2Bits, l1, l1TableOffset: Number(h.l1TableOffset) };
+  return { clusterBits: h.clusterBits, l2Bits: h.l2Bits, l1, l1TableOffset: Number(h.l1TableOffset), clusterCache: null };
 }
 
 export const qcowDriver: DriverDef = {
@@ -79,7 +80,7 @@ export const qcowDriver: DriverDef = {
   protocol: false,
   isFilter: false,
   supportsBacking: true,
-  // Has .bdrv_co_pwritev_compressed (the model does not write through it).
+  /** Has `.bdrv_co_pwritev_compressed`. */
   canCompress: true,
   mutableOpts: [],
   strongOpts: ["encrypt.key-secret"],
@@ -114,6 +115,11 @@ export const qcowDriver: DriverDef = {
   /** `qcow_co_pwritev`. */
   pwritev(host, node, offset, data) {
     qcowPwritev(host, childNamed(node, "file")!, slot.get(node), offset, data);
+  },
+
+  /** `qcow_co_pwritev_compressed`. */
+  pwritevCompressed(host, node, offset, data) {
+    qcowPwritevCompressed(host, childNamed(node, "file")!, slot.get(node), node.size, offset, data);
   },
 
   /** `qcow_co_block_status`. */
