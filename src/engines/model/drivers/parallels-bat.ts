@@ -1,7 +1,7 @@
 /**
  * Parallels' block allocation table lookups (block/parallels.c `seek_to_sector`, `block_status`) and
  * the reads and block status built on them (`parallels_co_readv`, `parallels_co_block_status`), in
- * sectors as QEMU counts. Writes are not modelled: the driver has no write hook.
+ * sectors as QEMU counts. Writes (parallels-write.ts) change the BAT in memory.
  */
 import { bdrvPreadv } from "../data/block-io.js";
 import { Data } from "../data/data.js";
@@ -28,7 +28,7 @@ function seekToSector(s: ParallelsBat, sector: number): number {
 }
 
 /** `block_status`: where `sector` is in the file (-1: unallocated) and for how many sectors that runs on. */
-function blockStatus(s: ParallelsBat, sector: number, nbSectors: number): { start: number; pnum: number } {
+export function parallelsBlockStatusSectors(s: ParallelsBat, sector: number, nbSectors: number): { start: number; pnum: number } {
   let start = -2;
   let prevEnd = -2;
   let pnum = 0;
@@ -55,7 +55,7 @@ export function parallelsPreadv(host: DriverHost, file: BdsNode, backing: BdsNod
   let sector = offset / 512;
   let left = bytes / 512;
   while (left > 0) {
-    const { start, pnum } = blockStatus(s, sector, left);
+    const { start, pnum } = parallelsBlockStatusSectors(s, sector, left);
     const n = pnum * 512;
     if (start >= 0) parts.push(bdrvPreadv(host, file, start * 512, n));
     else parts.push(backing ? bdrvPreadv(host, backing, sector * 512, n) : Data.zeros(n));
@@ -67,7 +67,7 @@ export function parallelsPreadv(host: DriverHost, file: BdsNode, backing: BdsNod
 
 /** `parallels_co_block_status`. */
 export function parallelsBlockStatus(file: BdsNode, s: ParallelsBat, offset: number, bytes: number): BlockStatusAnswer {
-  const { start, pnum } = blockStatus(s, offset / 512, bytes / 512);
+  const { start, pnum } = parallelsBlockStatusSectors(s, offset / 512, bytes / 512);
   if (start < 0) return { status: 0, pnum: pnum * 512, map: 0, file: null };
   return { status: BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID, pnum: pnum * 512, map: start * 512, file };
 }

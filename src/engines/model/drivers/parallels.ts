@@ -2,7 +2,8 @@
  * `parallels` (block/parallels.c): a format with a `file` child and no backing file a header could
  * name. Opening read-write marks the image in use (the header's `inuse` field) and closing clears it
  * and cuts the file where its data ends; an image still marked in use opens read-only only. There is
- * no reopen. The model reads images; writes and the read-only format extension are not modelled.
+ * no reopen. The model reads and writes images (parallels-write.ts); the read-only format extension
+ * is not modelled.
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
@@ -23,14 +24,11 @@ import { OpaqueSlot } from "../opaque.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
-import { parallelsBlockStatus, parallelsPreadv, type ParallelsBat } from "./parallels-bat.js";
+import { parallelsBlockStatus, parallelsPreadv } from "./parallels-bat.js";
+import { parallelsFlushToOs, parallelsPwritev, type ParallelsWriteState } from "./parallels-write.js";
 
 /** BDRVParallelsState: the BAT, and the header buffer parallels_update_header writes back. */
-interface ParallelsState extends ParallelsBat {
-  /** s->header: the header and BAT as read at open (s->header_size bytes). */
-  header: Buffer;
-  /** s->data_end, in sectors (but see open: QEMU can put bytes there). */
-  dataEnd: number;
+interface ParallelsState extends ParallelsWriteState {
   /** Opened read-write (BDRV_O_RDWR): close clears `inuse` and truncates the file. */
   readWrite: boolean;
 }
@@ -99,7 +97,7 @@ function parallelsDoOpen(host: DriverHost, node: BdsNode, file: BdsNode): Parall
   // Read-write, QEMU ignores a format extension (with a warning on stderr); read-only, it reads it.
   if (ph.extOff !== 0n && !readWrite) throw new ModelIoUnsupportedError("the format extension of a parallels image");
   node.size = Number(totalSectors) * 512;
-  const s: ParallelsState = { tracks, offMultiplier, bat, header, dataEnd, readWrite };
+  const s: ParallelsState = { tracks, offMultiplier, bat, header, dataEnd, readWrite, batSize, dirty: new Set() };
   if (readWrite) {
     header.writeUInt32LE(PARALLELS_INUSE_MAGIC, 44);
     io("header write", () => updateHeader(host, file, s));
@@ -152,6 +150,17 @@ export const parallelsDriver: DriverDef = {
   /** `parallels_co_readv`. */
   preadv(host, node, offset, bytes) {
     return parallelsPreadv(host, childNamed(node, "file")!.bs, childNamed(node, "backing")?.bs ?? null, slot.get(node), offset, bytes);
+  },
+
+  /** `parallels_co_writev`. */
+  pwritev(host, node, offset, data) {
+    parallelsPwritev(host, childNamed(node, "file")!, childNamed(node, "backing")?.bs ?? null, slot.get(node), offset, data);
+  },
+
+  /** `parallels_co_flush_to_os`: the BAT blocks writes changed. */
+  flushToOs(host, node) {
+    const file = childNamed(node, "file");
+    if (file) parallelsFlushToOs(host, file, slot.get(node));
   },
 
   /** `parallels_co_block_status`. */
