@@ -25,7 +25,6 @@ import { nodeRef } from "./gen-add.js";
 import type { GenState, JobInfo, LiveView } from "./gen-state.js";
 import type { Prng } from "../../src/fuzz/prng.js";
 import { qmp, type Json, type QmpStep } from "./steps.js";
-import { reachesUnwrittenFormat } from "./gen-qed.js";
 import { randomHeaderFileNodes, reachesName } from "./gen-io.js";
 
 type Dict = { [key: string]: Json };
@@ -73,10 +72,10 @@ function sharesPreallocateFile(view: LiveView, name: string): boolean {
 
 /** A job-starting command, with auto-finalize/auto-dismiss sometimes off. */
 export function jobStartStep(rng: Prng, state: GenState, view: LiveView): QmpStep | undefined {
-  // The model does not write qed or qcow images: no job runs on a graph with one. Nor over the raw
-  // bytes of an image file whose header qemu-img fills at random: a job would copy them elsewhere.
+  // No job runs over the raw bytes of an image file whose header qemu-img fills at random: it would
+  // copy them elsewhere.
   const randomHeaders = randomHeaderFileNodes(view);
-  const usable = (n: string) => !reachesUnwrittenFormat(view, n) && !sharesPreallocateFile(view, n) && !reachesName(view, n, randomHeaders);
+  const usable = (n: string) => !sharesPreallocateFile(view, n) && !reachesName(view, n, randomHeaders);
   const names = view.graph
     .referableNames()
     .filter((n) => view.graph.driverNode(n)?.name === n && usable(n));

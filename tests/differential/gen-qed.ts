@@ -24,20 +24,3 @@ export function qedNode(rng: Prng, state: GenState, view: LiveView): QmpStep {
   if (rng.chance(0.15)) d.backing = null;
   return qmp("blockdev-add", maybeReadOnly(rng, d, 0.3));
 }
-
-/**
- * Formats the model reads but does not write (qed, qcow, parallels): qemu-io requests and block jobs keep away
- * from nodes above them.
- */
-export const UNWRITTEN_FORMATS: ReadonlySet<string> = new Set(["qed", "qcow", "parallels"]);
-
-/** Whether `name` is a node of one of UNWRITTEN_FORMATS or has one below it. */
-export function reachesUnwrittenFormat(view: LiveView, name: string, seen = new Set<string>()): boolean {
-  if (seen.has(name)) return false;
-  seen.add(name);
-  if (UNWRITTEN_FORMATS.has(view.nodes.find((n) => n.name === name)?.drv ?? "")) return true;
-  return view.graph.childEdges(name).some((e) => {
-    const child = view.graph.node(e.child)?.name;
-    return child !== undefined && reachesUnwrittenFormat(view, child, seen);
-  });
-}
