@@ -8,11 +8,10 @@
  */
 import type { BdsNode, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
-import { QemuAbort, qemuErrorAbort } from "../qemu-would-crash.js";
+import { qemuErrorAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { DESTROYED_MUTEX_LOCKED } from "./iothread-objects.js";
 import { changeInOwnTransaction, changeParentOf, tryChangeAioContext, Visited } from "./change-aio-context.js";
 
 /** `bdrv_child_get_parent_aio_context`: a node's own, a BlockBackend's (its root's), a job's (its first node's). */
@@ -42,9 +41,9 @@ export function matchContextsForAttach(state: LayerState, parent: ParentRef, chi
   if (refusal !== undefined) {
     // QEMU marks the new edge visited; it is not attached yet, so nothing would reach it anyway.
     const parentRefusal = changeInOwnTransaction((t) => changeParentOf(state, parent, childCtx, new Visited(held), t));
+    // The parent's move runs its transaction straight away (child_class->change_aio_ctx and
+    // tran_finalize): no lock is released or taken, a deleted iothread's context included.
     if (parentRefusal !== undefined) fail(refusal);
-    // The parent joined the child's context, whose lock it then takes.
-    if (childCtx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
   }
   tran.add({ abort: () => restoreContexts(state, parent, childBs, childCtx, parentCtx) });
 }

@@ -138,14 +138,14 @@ export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioCont
   const visited = new Visited(opts.held, 1);
   if (opts.ignoreChild) visited.add(opts.ignoreChild);
   return changeInOwnTransaction((tran) => {
-    // The recursion drains the node, which in a context other than the main one releases its lock
-    // to poll; the new context is taken before the commit.
-    if (old.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_UNLOCKED);
     const problem = changeAioContext(state, bs, ctx, visited, tran);
-    if (problem === undefined && ctx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
-    // Everything agreed: QEMU releases the old context before it commits.
-    if (problem === undefined && !old.isMain && old !== opts.held && old.leakedLocks === 0) throw unlockNotOwned();
-    return problem;
+    if (problem !== undefined) return problem;
+    // Everything agreed: QEMU releases the old context (a refusal touches no lock), then takes the
+    // new one for the commit.
+    if (old.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_UNLOCKED);
+    if (!old.isMain && old !== opts.held && old.leakedLocks === 0) throw unlockNotOwned();
+    if (ctx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
+    return undefined;
   });
 }
 
