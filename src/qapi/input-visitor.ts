@@ -57,6 +57,14 @@ export class InputVisitor {
     this.visitType(type, value, [{ name: null }]);
   }
 
+  /**
+   * Visit `value` as a root visitor named `name` visits it (qom-set's property value: a
+   * qobject_input_visitor on the value, visited under the property's name).
+   */
+  visitNamed(type: string, value: Json, name: string): void {
+    this.visitType(type, value, [{ name }]);
+  }
+
   /** full_name(): the dotted path of the value at `path`, as QEMU prints it. */
   private fullName(path: Segment[]): string {
     let out = "";

@@ -30,6 +30,7 @@ import { blkExpCloseAll, blockExportAdd, blockExportDel, nbdServerStart, nbdServ
 import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd } from "./aio-context/iothread-objects.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
+import { qomGet, qomList, qomSet } from "./commands/qom.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
@@ -65,6 +66,9 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["query-named-block-nodes", queryNamedBlockNodes],
   ["object-add", objectAdd],
   ["object-del", objectDel],
+  ["qom-list", qomList],
+  ["qom-get", qomGet],
+  ["qom-set", qomSet],
   ["x-blockdev-set-iothread", xBlockdevSetIothread],
   ["x-blockdev-change", xBlockdevChange],
   ["nbd-server-start", nbdServerStart],

@@ -2,6 +2,7 @@
  * Everything one model instance knows: the nodes in QEMU's `graph_bdrv_states` order, BlockBackends,
  * exports, throttle groups, iothreads and AioContexts, the NBD server, queued events. One instance per engine; nothing global.
  */
+import { GHashModel } from "../../qapi/ghash-order.js";
 import { ChildSlots } from "./child-slots.js";
 import type { DirtyBitmap } from "./jobs/dirty-bitmap.js";
 import type { QmpEvent } from "../engine.js";
@@ -51,6 +52,11 @@ export class LayerState implements DriverHost {
   readonly hostFiles = new HostFiles();
   /** Secret objects (object-add qom-type=secret), by id. */
   readonly secrets = new SecretObjects();
+  /**
+   * The children of QOM's /objects container as its property table holds them (every object's id,
+   * inserted when it is added, removed when it goes): qom-list lists them in this table's order.
+   */
+  readonly qomObjects = new GHashModel();
   nbdServerRunning = false;
   /** The UNIX socket the NBD server listens on (absolute), while it runs on one. */
   nbdServerSocket: string | undefined = undefined;

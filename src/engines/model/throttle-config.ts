@@ -83,7 +83,7 @@ function setProperty(cfg: ThrottleConfig, name: string, value: bigint): void {
 }
 
 /** throttle_group_set_limits(): throttle_limits_to_config() on a copy, kept only when it is valid. */
-function setLimits(cfg: ThrottleConfig, limits: Record<string, unknown>): void {
+export function setLimits(cfg: ThrottleConfig, limits: Record<string, unknown>): void {
   const next: ThrottleConfig = { buckets: structuredClone(cfg.buckets), opSize: cfg.opSize };
   const has = (k: string) => limits[k] !== undefined;
   for (const b of BUCKETS) if (has(b)) next.buckets[b].avg = u64(int64(limits[b]));
@@ -124,4 +124,42 @@ export function throttleIsValid(cfg: ThrottleConfig): void {
     if (bkt.max !== 0n && bkt.avg === 0n) fail("bps_max/iops_max require corresponding bps/iops values");
     if (bkt.max !== 0n && bkt.max < bkt.avg) fail("bps_max/iops_max cannot be lower than bps/iops");
   }
+}
+
+/** ThrottleLimits' members in schema order (the order the output visitor inserts them). */
+function limitsOrder(): string[] {
+  const objectAdd = qmpSchema.types[qmpSchema.commands["object-add"]!.arg] as SchemaObject;
+  const branch = qmpSchema.types[objectAdd.variants!["throttle-group"]!] as SchemaObject;
+  const limits = qmpSchema.types[branch.members.find((m) => m.name === "limits")!.type] as SchemaObject;
+  return limits.members.map((m) => m.name);
+}
+
+/** The schema type of a throttle-group's `limits` (ThrottleLimits), for visiting a qom-set value. */
+export function limitsType(): string {
+  const objectAdd = qmpSchema.types[qmpSchema.commands["object-add"]!.arg] as SchemaObject;
+  const branch = qmpSchema.types[objectAdd.variants!["throttle-group"]!] as SchemaObject;
+  return branch.members.find((m) => m.name === "limits")!.type;
+}
+
+/**
+ * throttle_group_get_limits (throttle_config_to_limits): every member, each uint64_t field read back
+ * as the int64 it is visited as.
+ */
+export function limitsOf(cfg: ThrottleConfig): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  for (const key of limitsOrder()) out[key] = BigInt.asIntN(64, limitValue(cfg, key));
+  return out;
+}
+
+/** throttle_group_get: one `x-…` property (its name without the `x-`). */
+export function throttleProperty(cfg: ThrottleConfig, name: string): bigint {
+  return BigInt.asIntN(64, limitValue(cfg, name));
+}
+
+function limitValue(cfg: ThrottleConfig, key: string): bigint {
+  if (key === "iops-size") return cfg.opSize;
+  const m = /^((?:bps|iops)-(?:total|read|write))(-max)?(-length)?$/.exec(key);
+  if (!m) throw new Error(`model bug: unknown throttle limit '${key}'`);
+  const bucket = cfg.buckets[m[1] as Bucket];
+  return m[3] ? bucket.burstLength : m[2] ? bucket.max : bucket.avg;
 }

@@ -5,6 +5,7 @@
  * (`throttle_group_can_be_deleted`).
  */
 import { BlockcheckError } from "../../errors.js";
+import type { ThrottleConfig } from "./throttle-config.js";
 
 /** A reference dropped that was never taken: a model bug. */
 export class ThrottleGroupRefError extends BlockcheckError {
@@ -16,20 +17,29 @@ export class ThrottleGroupRefError extends BlockcheckError {
 export class ThrottleGroups {
   /** Group id → references held by throttle nodes, in creation order. */
   private readonly refs = new Map<string, number>();
+  /** Group id → its limits (ThrottleState.cfg), which qom-get and qom-set of `limits` read and change. */
+  private readonly configs = new Map<string, ThrottleConfig>();
 
   /** Whether a group with this id exists. */
   has(id: string): boolean {
     return this.refs.has(id);
   }
 
-  /** Create a group (the caller has checked the id is free). */
-  add(id: string): void {
+  /** Create a group with its completed config (the caller has checked the id is free). */
+  add(id: string, cfg: ThrottleConfig): void {
     this.refs.set(id, 0);
+    this.configs.set(id, cfg);
   }
 
   /** Remove a group (the caller has checked it exists and is not in use). */
   delete(id: string): void {
     this.refs.delete(id);
+    this.configs.delete(id);
+  }
+
+  /** The limits of a group that exists. */
+  config(id: string): ThrottleConfig {
+    return this.configs.get(id)!;
   }
 
   /** Whether some node still references the group. */

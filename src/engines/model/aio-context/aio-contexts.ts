@@ -22,6 +22,12 @@ export class AioContext {
    */
   destroyed = false;
 
+  /**
+   * The properties of the iothread object that runs it (IOThread's poll-* fields and EventLoopBase's),
+   * as object-add and qom-set last stored them; empty for the main context.
+   */
+  readonly params = new Map<string, bigint>();
+
   constructor(
     /** "main", or the id of the iothread that runs it (what transcripts and errors name). */
     readonly name: string,

@@ -1,7 +1,6 @@
 /**
  * iothread objects (iothread.c, util/event-loop-base.c): object-add qom-type=iothread makes an
- * event loop with its own AioContext; object-del ends it. qemu-storage-daemon 7.2 has no
- * query-iothreads (only qemu-system does), so the model has none either.
+ * event loop with its own AioContext; object-del ends it.
  */
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import type { BdsNode } from "../graph.js";
@@ -24,18 +23,57 @@ const INT64_MAX = 2n ** 63n - 1n;
  * (`aio_context_set_thread_pool_params`).
  */
 export function addIothread(state: LayerState, id: string, props: Record<string, unknown>): void {
-  let poolMin = 0n;
-  let poolMax = THREAD_POOL_MAX_DEFAULT;
+  const ctx = new AioContext(id);
+  for (const [key, value] of IOTHREAD_DEFAULTS) ctx.params.set(key, value);
   const keys = PROPERTY_ORDER.filter((k) => props[k] !== undefined);
-  for (const key of qdictKeyOrder(keys)) {
-    const value = BigInt(props[key] as number | bigint);
-    if (value < 0n) fail(`${key} value must be in range [0, ${INT64_MAX}]`);
-    if (key === "thread-pool-min") poolMin = value;
-    if (key === "thread-pool-max") poolMax = value;
-  }
+  for (const key of qdictKeyOrder(keys)) setIothreadParam(ctx.params, key, BigInt(props[key] as number | bigint));
   if (objectIdTaken(state, id)) fail(`attempt to add duplicate property '${id}' to object (type 'container')`);
+  // The child is added before completion and removed again when completion fails.
+  state.qomObjects.insert(id);
+  try {
+    checkThreadPool(ctx.params);
+  } catch (e) {
+    state.qomObjects.remove(id);
+    throw e;
+  }
+  state.aio.iothreads.set(id, ctx);
+}
+
+/** What iothread_instance_init and event_loop_base_instance_init leave (IOTHREAD_POLL_MAX_NS_DEFAULT on POSIX). */
+const IOTHREAD_DEFAULTS: ReadonlyMap<string, bigint> = new Map([
+  ["poll-max-ns", 32768n],
+  ["poll-grow", 0n],
+  ["poll-shrink", 0n],
+  ["aio-max-batch", 0n],
+  ["thread-pool-min", 0n],
+  ["thread-pool-max", THREAD_POOL_MAX_DEFAULT],
+]);
+
+/** The iothread's properties in QOM's order (qom-list): the class property tables, iterated backwards. */
+export const IOTHREAD_QOM_PROPERTIES = ["thread-pool-min", "aio-max-batch", "thread-pool-max", "poll-max-ns", "poll-grow", "poll-shrink"];
+
+/** iothread_set_param / event_loop_base_set_param: a negative value is refused, anything else stored. */
+function setIothreadParam(params: Map<string, bigint>, key: string, value: bigint): void {
+  if (value < 0n) fail(`${key} value must be in range [0, ${INT64_MAX}]`);
+  params.set(key, value);
+}
+
+/** aio_context_set_thread_pool_params' check. */
+function checkThreadPool(params: Map<string, bigint>): void {
+  const poolMin = params.get("thread-pool-min")!;
+  const poolMax = params.get("thread-pool-max")!;
   if (poolMin > poolMax || poolMax === 0n || poolMin > INT_MAX || poolMax > INT_MAX) fail("bad thread-pool-min/thread-pool-max values");
-  state.aio.iothreads.set(id, new AioContext(id));
+}
+
+/**
+ * qom-set of a running iothread's property (the value already visited as an int64): stored once it
+ * is not negative; a poll-* one then goes to the AioContext as it is (aio_context_set_poll_params
+ * takes anything), an EventLoopBase one through iothread_set_aio_context_params, whose thread-pool
+ * check can still refuse it after it was stored.
+ */
+export function setIothreadProperty(ctx: AioContext, key: string, value: bigint): void {
+  setIothreadParam(ctx.params, key, value);
+  if (!key.startsWith("poll-")) checkThreadPool(ctx.params);
 }
 
 /** Whether `/objects/ID` exists: iothreads, throttle groups and secrets share the one QOM container. */
@@ -63,6 +101,7 @@ export function deleteIothread(state: LayerState, id: string): void {
   }
   ctx.destroyed = true;
   state.aio.iothreads.delete(id);
+  state.qomObjects.remove(id);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { SecretProps } from "../objects/secret-objects.js";
 import { idWellformed } from "../node-names.js";
 import { fail } from "../qmp-failure.js";
 import { setThrottleGroupProperties, throttleConfigInit, throttleIsValid } from "../throttle-config.js";
+import type { LayerState } from "../layer-state.js";
 import type { CommandHandler } from "./handler.js";
 
 /**
@@ -20,7 +21,7 @@ export const objectAdd: CommandHandler = (state, args) => {
   if (type === "secret") {
     if (objectIdTaken(state, name)) fail(`attempt to add duplicate property '${name}' to object (type 'container')`);
     // qcrypto_secret_complete; a secret that fails to complete is unparented again.
-    state.secrets.complete(name, props as SecretProps, (id) => objectIdTaken(state, id));
+    completeChild(state, name, () => state.secrets.complete(name, props as SecretProps, (id) => objectIdTaken(state, id)));
     return {};
   }
   if (type === "iothread") {
@@ -30,16 +31,28 @@ export const objectAdd: CommandHandler = (state, args) => {
   const cfg = throttleConfigInit();
   setThrottleGroupProperties(cfg, props);
   if (objectIdTaken(state, name)) fail(`attempt to add duplicate property '${name}' to object (type 'container')`);
-  throttleIsValid(cfg);
-  state.throttleGroups.add(name);
+  completeChild(state, name, () => throttleIsValid(cfg));
+  state.throttleGroups.add(name, cfg);
   return {};
 };
+
+/** The object is a child of /objects while `complete` runs, and is unparented if it fails. */
+function completeChild(state: LayerState, id: string, complete: () => void): void {
+  state.qomObjects.insert(id);
+  try {
+    complete();
+  } catch (e) {
+    state.qomObjects.remove(id);
+    throw e;
+  }
+}
 
 export const objectDel: CommandHandler = (state, args) => {
   const id = String(args["id"]);
   // Nothing holds a secret: drivers copy what they need from it at open.
   if (state.secrets.has(id)) {
     state.secrets.delete(id);
+    state.qomObjects.remove(id);
     return {};
   }
   if (state.aio.iothreads.has(id)) {
@@ -50,5 +63,6 @@ export const objectDel: CommandHandler = (state, args) => {
   // user_creatable_del → throttle_group_can_be_deleted: a throttle node still holds a reference.
   if (state.throttleGroups.inUse(id)) fail(`object '${id}' is in use, can not be deleted`);
   state.throttleGroups.delete(id);
+  state.qomObjects.remove(id);
   return {};
 };

@@ -1,0 +1,163 @@
+/**
+ * qom-list, qom-get and qom-set (qom/qom-qmp-cmds.c) on /objects and the iothread, throttle-group
+ * and secret objects in it. The rest of the QOM tree (the root, /chardevs, qemu-system's machine)
+ * differs between qemu-storage-daemon and qemu-system and is not modelled; neither are partial
+ * paths, which object_resolve_path searches the whole tree for.
+ */
+import { GHashModel } from "../../../qapi/ghash-order.js";
+import { InputVisitor, VisitError } from "../../../qapi/input-visitor.js";
+import { qmpSchema } from "../../../qapi/generated/qmp-schema.js";
+import { IOTHREAD_QOM_PROPERTIES, setIothreadProperty } from "../aio-context/iothread-objects.js";
+import type { LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
+import { limitsOf, limitsType, setLimits, throttleProperty } from "../throttle-config.js";
+import type { CommandHandler } from "./handler.js";
+
+type Resolved = { kind: "container" } | { kind: "iothread" | "throttle-group" | "secret"; id: string };
+
+interface PropertyInfo {
+  name: string;
+  type: string;
+}
+
+const visitor = new InputVisitor(qmpSchema);
+
+/**
+ * Each class's properties in the order object_class_property_add adds them (its class_init),
+ * the class first and its parents after it, as object_property_iter_next walks them.
+ */
+const CLASS_PROPERTIES: Record<Exclude<Resolved["kind"], "container">, [string, string][][]> = {
+  iothread: [
+    [["poll-max-ns", "int"], ["poll-grow", "int"], ["poll-shrink", "int"]],
+    [["aio-max-batch", "int"], ["thread-pool-min", "int"], ["thread-pool-max", "int"]],
+  ],
+  "throttle-group": [
+    [
+      ...["iops", "bps"].flatMap((k) =>
+        ["total", "read", "write"].flatMap((b) => ["", "-max", "-max-length"].map((s): [string, string] => [`x-${k}-${b}${s}`, "int"])),
+      ),
+      ["x-iops-size", "int"],
+      ["limits", "ThrottleLimits"],
+    ],
+  ],
+  secret: [
+    [["data", "string"], ["file", "string"]],
+    [["loaded", "bool"], ["format", "QCryptoSecretFormat"], ["keyid", "string"], ["iv", "string"]],
+  ],
+};
+
+/** TYPE_OBJECT's one class property. */
+const OBJECT_PROPERTIES: [string, string][] = [["type", "string"]];
+
+/** One hash table's iteration order, as glib's table of those keys inserted in that order has it. */
+function tableOrder(props: [string, string][]): [string, string][] {
+  const table = new GHashModel();
+  for (const [name] of props) table.insert(name);
+  const types = new Map(props);
+  return table.keysInOrder().map((name) => [name, types.get(name)!]);
+}
+
+/**
+ * qmp_qom_list: object_property_iter_next walks the instance's property table, then each class's
+ * from the object's own up to TYPE_OBJECT; QAPI_LIST_PREPEND reverses the whole walk.
+ */
+function properties(state: LayerState, obj: Resolved): PropertyInfo[] {
+  const walk: [string, string][] = [];
+  if (obj.kind === "container") {
+    for (const id of state.qomObjects.keysInOrder()) walk.push([id, `child<${objectKind(state, id)}>`]);
+  } else {
+    for (const cls of CLASS_PROPERTIES[obj.kind]) walk.push(...tableOrder(cls));
+  }
+  walk.push(...OBJECT_PROPERTIES);
+  return walk.reverse().map(([name, type]) => ({ name, type }));
+}
+
+function objectKind(state: LayerState, id: string): Exclude<Resolved["kind"], "container"> {
+  if (state.aio.iothreads.has(id)) return "iothread";
+  if (state.throttleGroups.has(id)) return "throttle-group";
+  return "secret";
+}
+
+/**
+ * object_resolve_path on an absolute path: empty components are skipped, and each step follows a
+ * child (or link) property. /objects' children have none.
+ */
+function resolve(state: LayerState, path: string): Resolved {
+  if (!path.startsWith("/")) throw new ModelUnsupportedError(`QOM's partial paths ('${path}'), which search the whole QOM tree`);
+  const parts = path.split("/").filter((p) => p !== "");
+  if (parts.length === 0) throw new ModelUnsupportedError("QOM's root object, whose children differ between qemu-storage-daemon and qemu-system");
+  if (parts[0] !== "objects") {
+    throw new ModelUnsupportedError(`the QOM path '${path}' outside /objects`);
+  }
+  if (parts.length === 1) return { kind: "container" };
+  if (parts.length === 2 && state.objectExists(parts[1]!)) return { kind: objectKind(state, parts[1]!), id: parts[1]! };
+  throw new QmpFailure(`Device '${path}' not found`, "DeviceNotFound");
+}
+
+/** object_property_find_err. */
+function findProperty(state: LayerState, obj: Resolved, name: string): PropertyInfo {
+  const prop = properties(state, obj).find((p) => p.name === name);
+  if (!prop) fail(`Property '${typeName(obj)}.${name}' not found`);
+  return prop;
+}
+
+function typeName(obj: Resolved): string {
+  return obj.kind === "container" ? "container" : obj.kind;
+}
+
+/** An int64 as the output visitor writes it, exact beyond 2^53. */
+function int64Out(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+export const qomList: CommandHandler = (state, args) => properties(state, resolve(state, String(args["path"])));
+
+export const qomGet: CommandHandler = (state, args) => {
+  const obj = resolve(state, String(args["path"]));
+  const name = String(args["property"]);
+  const prop = findProperty(state, obj, name);
+  if (name === "type") return typeName(obj);
+  // A child property's getter gives the child's canonical path.
+  if (obj.kind === "container") return `/objects/${name}`;
+  if (obj.kind === "iothread") return int64Out(state.aio.iothreads.get(obj.id)!.params.get(name)!);
+  if (obj.kind === "throttle-group") {
+    const cfg = state.throttleGroups.config(obj.id);
+    if (name === "limits") return Object.fromEntries(Object.entries(limitsOf(cfg)).map(([k, v]) => [k, int64Out(v)]));
+    return int64Out(throttleProperty(cfg, name.slice(2)));
+  }
+  // A secret exists only once it is loaded; its other properties are not kept.
+  if (name === "loaded") return true;
+  throw new ModelUnsupportedError(`qom-get of a secret's '${prop.name}'`);
+};
+
+export const qomSet: CommandHandler = (state, args) => {
+  const obj = resolve(state, String(args["path"]));
+  const name = String(args["property"]);
+  const value = args["value"];
+  findProperty(state, obj, name);
+  // `type` and child properties have no setter (object_property_set).
+  if (name === "type" || obj.kind === "container") fail(`Property '${typeName(obj)}.${name}' is not writable`);
+  if (obj.kind === "secret") throw new ModelUnsupportedError(`qom-set of a secret's '${name}'`);
+  if (obj.kind === "throttle-group") {
+    // throttle_group_set: a completed group takes no single limit.
+    if (name !== "limits") fail("Property cannot be set after initialization");
+    visit(limitsType(), value, name);
+    setLimits(state.throttleGroups.config(obj.id), value as Record<string, unknown>);
+    return {};
+  }
+  visit("int", value, name);
+  if (!IOTHREAD_QOM_PROPERTIES.includes(name)) throw new Error(`model bug: iothread property '${name}'`);
+  setIothreadProperty(state.aio.iothreads.get(obj.id)!, name, BigInt(value as number | bigint));
+  return {};
+};
+
+/** The setter's visit of the value, a QObject input visitor named after the property. */
+function visit(type: string, value: unknown, name: string): void {
+  try {
+    visitor.visitNamed(type, value, name);
+  } catch (e) {
+    if (e instanceof VisitError) fail(e.desc);
+    throw e;
+  }
+}
