@@ -90,6 +90,11 @@ export interface EngineStartOptions {
    * scenario, where it can prove that process as good as a fresh one (qemu: reuse.ts). Default false.
    */
   reusable?: boolean;
+  /**
+   * The scenario sees the order of QOM's /objects (qom-list, query-iothreads): a process kept for it
+   * must never have had an object added (qemu: reuse.ts). Default false.
+   */
+  objectOrder?: boolean;
 }
 
 /** How to wait for an event. */

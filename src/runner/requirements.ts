@@ -48,3 +48,11 @@ function impliedFeatures(scenario: Scenario): Set<EngineFeature> {
   }
   return out;
 }
+
+/** QMP commands whose answer lists QOM's /objects in its hash table's order. */
+const OBJECT_ORDER_COMMANDS = new Set(["qom-list", "query-iothreads"]);
+
+/** Whether the scenario sends a command whose answer shows the order of QOM's /objects. */
+export function seesObjectOrder(scenario: Scenario): boolean {
+  return scenario.statements.some((s) => s.type === "qmp" && OBJECT_ORDER_COMMANDS.has(s.command.name));
+}

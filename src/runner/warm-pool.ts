@@ -4,7 +4,7 @@
  * QEMU process, its monitor handshake.
  *
  * - Every qemu run takes its engine, started with its scenario's features, from here. The pool
- *   holds engines ready by binary (featureKey): started ahead, or kept from a finished scenario.
+ *   holds engines ready by binary (poolKey): started ahead, or kept from a finished scenario.
  * - Looking `depth` (= -j) scenarios ahead, it starts the engines that the ready ones and those in
  *   use cannot supply, so that a start overlaps other work.
  * - A scenario that ends leaves its engine's successor here (Engine.successor) when the engine could
@@ -20,7 +20,7 @@
  */
 import type { Engine, EngineFeature, EngineStartOptions } from "../engines/engine.js";
 import type { ScenarioInstance } from "./instance.js";
-import { neededFeatures } from "./requirements.js";
+import { neededFeatures, seesObjectOrder } from "./requirements.js";
 import type { EngineName } from "./results.js";
 import { createScratch, removeScratch, type Scratch } from "./scratch.js";
 
@@ -50,7 +50,7 @@ export class WarmPool {
   readonly #instances: readonly ScenarioInstance[];
   readonly #depth: number;
   readonly #opts: WarmPoolOptions;
-  /** Engines started and not yet taken, by binary (featureKey). */
+  /** Engines started and not yet taken, by binary (poolKey). */
   readonly #ready = new Map<string, Slot[]>();
   /** Engines taken and not yet given back, by binary. */
   readonly #inUse = new Map<string, number>();
@@ -71,9 +71,8 @@ export class WarmPool {
    */
   async take(index: number): Promise<Warmed | undefined> {
     if (this.#disposed) return undefined;
-    const features = neededFeatures(this.#instances[index]!.scenario);
-    const key = featureKey(features);
-    const slot = this.#ready.get(key)?.shift() ?? this.#start(features);
+    const { features, key } = this.#needs(index);
+    const slot = this.#ready.get(key)?.shift() ?? this.#start(features, key);
     this.#taken.set(index, key);
     this.#inUse.set(key, (this.#inUse.get(key) ?? 0) + 1);
     this.#lookAhead(index);
@@ -95,8 +94,14 @@ export class WarmPool {
     this.#inUse.set(key, this.#inUse.get(key)! - 1);
     if (!next) return;
     if (this.#disposed) return void discard(next);
-    const features = neededFeatures(this.#instances[index]!.scenario);
-    this.#readyList(key).push(this.#startGivenBack(next, features));
+    this.#readyList(key).push(this.#startGivenBack(next, this.#needs(index).features, key));
+  }
+
+  /** What instance `index` needs of its engine, and the pool its engine comes from. */
+  #needs(index: number): { features: Set<EngineFeature>; key: string } {
+    const scenario = this.#instances[index]!.scenario;
+    const features = neededFeatures(scenario);
+    return { features, key: poolKey(features, seesObjectOrder(scenario)) };
   }
 
   /** Stop and remove what was prepared or given back and never taken. */
@@ -118,8 +123,7 @@ export class WarmPool {
   #lookAhead(index: number): void {
     const wanted = new Map<string, { count: number; features: Set<EngineFeature> }>();
     for (let i = index + 1; i <= Math.min(index + this.#depth, this.#instances.length - 1); i++) {
-      const features = neededFeatures(this.#instances[i]!.scenario);
-      const key = featureKey(features);
+      const { features, key } = this.#needs(i);
       const w = wanted.get(key) ?? { count: 0, features };
       w.count++;
       wanted.set(key, w);
@@ -127,7 +131,7 @@ export class WarmPool {
     for (const [key, { count, features }] of wanted) {
       // An engine in use comes back for the next scenario of its kind only where processes are reused.
       const have = (this.#ready.get(key)?.length ?? 0) + (this.#opts.reuse ? (this.#inUse.get(key) ?? 0) : 0);
-      for (let n = have; n < count; n++) this.#readyList(key).push(this.#start(features));
+      for (let n = have; n < count; n++) this.#readyList(key).push(this.#start(features, key));
     }
   }
 
@@ -137,24 +141,25 @@ export class WarmPool {
     return list;
   }
 
-  #start(features: ReadonlySet<EngineFeature>): Slot {
+  #start(features: ReadonlySet<EngineFeature>, key: string): Slot {
     const abort = new AbortController();
     const warmed = (async (): Promise<Warmed> => {
       const scratch = await createScratch(this.#opts.scratchParent, { keep: this.#opts.keepScratch });
-      return this.#begin({ scratch, engine: this.#opts.makeEngine(this.#opts.kind) }, features, abort);
+      return this.#begin({ scratch, engine: this.#opts.makeEngine(this.#opts.kind) }, features, key, abort);
     })();
     warmed.catch(() => undefined);
     return { warmed, abort };
   }
 
-  #startGivenBack(next: Warmed, features: ReadonlySet<EngineFeature>): Slot {
+  #startGivenBack(next: Warmed, features: ReadonlySet<EngineFeature>, key: string): Slot {
     const abort = new AbortController();
-    const warmed = Promise.resolve(this.#begin(next, features, abort));
+    const warmed = Promise.resolve(this.#begin(next, features, key, abort));
     return { warmed, abort };
   }
 
-  #begin({ scratch, engine }: Warmed, features: ReadonlySet<EngineFeature>, abort: AbortController): Warmed {
-    const started = engine.start({ workdir: scratch.dir, signal: abort.signal, features, reusable: this.#opts.reuse === true });
+  #begin({ scratch, engine }: Warmed, features: ReadonlySet<EngineFeature>, key: string, abort: AbortController): Warmed {
+    const objectOrder = key.endsWith(OBJECT_ORDER_KEY);
+    const started = engine.start({ workdir: scratch.dir, signal: abort.signal, features, reusable: this.#opts.reuse === true, objectOrder });
     // Observed by the scenario's own start() when it is taken; until then it must not count as unhandled.
     started.catch(() => undefined);
     return { scratch, engine: joinStart(engine, started, abort, scratch.dir) };
@@ -164,10 +169,14 @@ export class WarmPool {
 /**
  * Which engines can serve a scenario. Of the features, only `io` changes how the qemu engine starts
  * (qemu-system instead of qemu-storage-daemon, qemu-engine.ts); every other one it has either way.
+ * A scenario that sees the order of QOM's /objects gets its engines from a pool of their own, whose
+ * processes never had an object added (reuse.ts); a process that did goes on only in the others.
  */
-function featureKey(features: ReadonlySet<EngineFeature>): string {
-  return features.has("io") ? "io" : "";
+function poolKey(features: ReadonlySet<EngineFeature>, objectOrder: boolean): string {
+  return (features.has("io") ? "io" : "") + (objectOrder ? OBJECT_ORDER_KEY : "");
 }
+
+const OBJECT_ORDER_KEY = "+objects";
 
 /** End an engine that no scenario will take, and remove its directory. */
 async function discard(w: Warmed): Promise<void> {

@@ -17,8 +17,13 @@ describe("reuseBlocker", () => {
     expect(reuseBlocker("blockdev-reopen", { options: [{ driver: "quorum" }] })).toMatch(/quorum/);
   });
 
-  it("allows the objects the reset deletes: iothreads, throttle groups, secrets", () => {
-    for (const type of ["iothread", "throttle-group", "secret"]) expect(reuseBlocker("object-add", { "qom-type": type, id: "o0" }), type).toBeUndefined();
+  it("allows the objects the reset deletes, except where the scenarios see the order of /objects", () => {
+    for (const type of ["iothread", "throttle-group", "secret"]) {
+      expect(reuseBlocker("object-add", { "qom-type": type, id: "o0" }), type).toBeUndefined();
+      // A deleted object leaves a tombstone in /objects' property table, which changes the order qom-list lists later ids in.
+      expect(reuseBlocker("object-add", { "qom-type": type, id: "o0" }, true), type).toMatch(/order of \/objects/);
+    }
+    expect(reuseBlocker("transaction", { actions: [{ type: "abort", data: {} }] }, true)).toBeUndefined();
     expect(reuseBlocker("object-del", { id: "o0" })).toBeUndefined();
   });
 

@@ -28,10 +28,10 @@ afterEach(async () => {
   rmSync(workdir, { recursive: true, force: true });
 });
 
-async function started(features: EngineFeature[] = []): Promise<QemuEngine> {
+async function started(features: EngineFeature[] = [], objectOrder = false): Promise<QemuEngine> {
   const e = new QemuEngine();
   engines.push(e);
-  await e.start({ workdir, features: new Set(features), reusable: true });
+  await e.start({ workdir, features: new Set(features), reusable: true, objectOrder });
   return e;
 }
 
@@ -182,6 +182,16 @@ describeWithQemu("reusing a QEMU process", () => {
     ],
     ["an object of a type the reset does not delete", (e) => e.qmp("object-add", { "qom-type": "authz-simple", id: "a0", identity: "x" })],
   ];
+  it("ends the process after an object added and deleted, when it serves scenarios that see the order of /objects (its id's tombstone moves later ids)", async () => {
+    const e = await started([], true);
+    const pid = e.pid;
+    ok(await e.qmp("object-add", { "qom-type": "iothread", id: "io0" }));
+    ok(await e.qmp("object-del", { id: "io0" }));
+    expect(await e.stop()).toEqual({ kind: "clean" });
+    expect(await e.successor(true)).toBeUndefined();
+    expect(alive(pid)).toBe(false);
+  });
+
   for (const [what, scenario] of notKept) {
     it(`ends the process after ${what}`, async () => {
       const e = await started();

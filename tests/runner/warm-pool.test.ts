@@ -21,6 +21,7 @@ afterEach(() => rmSync(parent, { recursive: true, force: true }));
 const plain = scenario('scenario "plain"\nadd n0: null-co\n')[0]!;
 const io = scenario('scenario "io"\nrequire io\nadd n0: null-co\n')[0]!;
 const job = scenario('scenario "job"\nrequire jobs\nadd n0: null-co\n')[0]!;
+const lists = scenario('scenario "lists /objects"\niothread io0\nqmp qom-list {"path": "/objects"}\n')[0]!;
 
 /** A fake whose stop() keeps its "process" when started reusable, as the qemu engine may. */
 class KeepingEngine extends FakeEngine {
@@ -111,6 +112,23 @@ describe("WarmPool", () => {
     expect(w2.scratch.dir).toBe(w0.scratch.dir);
     expect((next as KeepingEngine).startOptions!.workdir).toBe(w0.scratch.dir);
     expect(made).toHaveLength(2);
+    await warm.dispose();
+  });
+
+  it("keeps the engines of scenarios that see the order of /objects apart, started to keep no process an object was added to", async () => {
+    const { warm, made } = pool([plain, lists, plain], 2, true);
+    const w0 = (await warm.take(0))!;
+    await settle();
+    // 1 sees the order: it gets an engine of its own; 2 waits for 0's.
+    expect(made.map((e) => e.startOptions!.objectOrder)).toEqual([false, true]);
+    const next = (await w0.engine.successor!(true))!;
+    warm.giveBack(0, { scratch: w0.scratch, engine: next });
+    const w1 = (await warm.take(1))!;
+    expect(w1.scratch.dir).toBe(made[1]!.startOptions!.workdir);
+    const w2 = (await warm.take(2))!;
+    // 0's process, which may have had objects added, goes on with 2 only.
+    expect(w2.scratch.dir).toBe(w0.scratch.dir);
+    expect((next as KeepingEngine).startOptions!.objectOrder).toBe(false);
     await warm.dispose();
   });
 

@@ -107,6 +107,8 @@ export class QemuEngine implements Engine {
   #reuse: Reuse | undefined;
   /** Why this process cannot run another scenario, once a command ruled that out. */
   #reuseBlocker: string | undefined;
+  /** The scenario sees the order of QOM's /objects: an object-add rules the process out (reuse.ts). */
+  #objectOrder = false;
   #nbdServerStarted = false;
   /** stop() kept the process for successor(). */
   #kept = false;
@@ -153,6 +155,7 @@ export class QemuEngine implements Engine {
   }
 
   async #start(opts: EngineStartOptions): Promise<void> {
+    this.#objectOrder = opts.objectOrder === true;
     const needsIo = opts.features?.has("io") ?? false;
     const which = needsIo ? "qemu" : "qsd";
     if (this.#process) {
@@ -404,7 +407,7 @@ export class QemuEngine implements Engine {
   }
 
   #countForReuse(command: string, args: Record<string, unknown> | undefined): void {
-    this.#reuseBlocker ??= reuseBlocker(command, args);
+    this.#reuseBlocker ??= reuseBlocker(command, args, this.#objectOrder);
     if (command === "nbd-server-start") this.#nbdServerStarted = true;
   }
 

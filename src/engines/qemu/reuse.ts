@@ -8,8 +8,15 @@
  *   or the NBD server (the allow list below). Anything else (a device, a chardev, migration, `quit`,
  *   an HMP command other than qemu-io) rules the process out. Of QOM objects, only iothreads,
  *   throttle groups and secrets are allowed: they live until object-del, which the reset sends.
- *   QEMU makes the /objects container on its first use and never removes it; the engine uses it at
- *   every start (objectsRootCreated), so a kept process and a fresh one both have it, empty.
+ *   But an object deleted leaves its id's slot in the /objects container's property hash table as
+ *   a tombstone, which counts towards growing the table, so the ids a later scenario adds can land
+ *   elsewhere than in a fresh process, and qom-list (or query-iothreads) lists them in another
+ *   order (glib's GHashTable; the scenario iothreads/qom-list-order shows it within one process).
+ *   So a scenario that sees that order gets a process that never had an object added: the runner
+ *   starts its engine with `objectOrder`, and such an engine keeps its process only while no
+ *   object-add was sent (warm-pool.ts keeps these processes apart). QEMU makes the /objects
+ *   container on its first use and never removes it; the engine uses it at every start
+ *   (objectsRootCreated), so a kept process and a fresh one both have it, empty.
  * - No quorum node was ever added: QEMU throttles QUORUM_REPORT_BAD per node name and QUORUM_FAILURE
  *   for the whole process, a second apart (monitor/monitor.c, monitor_qapi_event_conf), so the next
  *   scenario's events would depend on this one's. No other event a block scenario can raise is
@@ -89,28 +96,33 @@ const UNDONE_BY_RESET = new Set([
 
 /**
  * Objects whose whole effect ends with their object-del once no node uses them: an iothread (its
- * thread and AioContext), a throttle group (its entry in the groups by name), a secret.
+ * thread and AioContext), a throttle group (its entry in the groups by name), a secret. (Their ids'
+ * tombstones stay: see above.)
  */
 const RESET_OBJECTS = new Set(["iothread", "throttle-group", "secret"]);
 
 /**
  * Why `command` with `args` rules out running another scenario on this process, or undefined when
  * the reset undoes it. (Sent commands count whatever QEMU answered: a refused command may have
- * done part of its work.)
+ * done part of its work.) `objectOrder`: the process serves scenarios that see the order of
+ * /objects, which an object added and deleted would change.
  */
-export function reuseBlocker(command: string, args: Record<string, unknown> | undefined): string | undefined {
+export function reuseBlocker(command: string, args: Record<string, unknown> | undefined, objectOrder = false): string | undefined {
   if (args !== undefined && JSON.stringify(args).includes('"driver":"quorum"')) {
     return "a quorum node: QEMU throttles its events per process";
   }
   if (QUERIES.test(command) || READS.has(command) || UNDONE_BY_RESET.has(command)) return undefined;
   if (command === "block-export-add") return args?.["type"] === "nbd" ? undefined : `an export of type ${String(args?.["type"])}`;
+  // Deleting it leaves a tombstone in /objects' property table (see above).
   if (command === "object-add") {
     const type = args?.["qom-type"];
-    return typeof type === "string" && RESET_OBJECTS.has(type) ? undefined : `an object of type ${String(type)}`;
+    if (!(typeof type === "string" && RESET_OBJECTS.has(type))) return `an object of type ${String(type)}`;
+    // Deleting it leaves a tombstone in /objects' property table (see above).
+    return objectOrder ? "an object added where the next scenario sees the order of /objects" : undefined;
   }
   // A transaction's actions are commands of the same names (but `abort`, which does nothing), with
   // the same effects; a malformed one is refused before any action runs.
-  if (command === "transaction") return transactionBlocker(args?.["actions"]);
+  if (command === "transaction") return transactionBlocker(args?.["actions"], objectOrder);
   // Whatever object it deletes was added by an object-add above, or never existed.
   if (command === "object-del") return undefined;
   if (command === "human-monitor-command") {
@@ -120,11 +132,11 @@ export function reuseBlocker(command: string, args: Record<string, unknown> | un
   return `'${command}'`;
 }
 
-function transactionBlocker(actions: unknown): string | undefined {
+function transactionBlocker(actions: unknown, objectOrder: boolean): string | undefined {
   if (!Array.isArray(actions)) return undefined;
   for (const action of actions as { type?: unknown; data?: unknown }[]) {
     if (action?.type === "abort") continue;
-    const why = reuseBlocker(String(action?.type), action?.data as Record<string, unknown> | undefined);
+    const why = reuseBlocker(String(action?.type), action?.data as Record<string, unknown> | undefined, objectOrder);
     if (why !== undefined) return `a transaction with ${why}`;
   }
   return undefined;
