@@ -31,6 +31,7 @@ import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type 
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
 import { qomGet, qomList, qomSet } from "./commands/qom.js";
+import { queryIothreads } from "./commands/query-iothreads.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
@@ -55,7 +56,15 @@ export interface BlockLayerOptions {
   loop?: MainLoop;
   /** Event timestamps (default: the wall clock). */
   stamp?: () => EventTimestamp;
+  /**
+   * The process is qemu-system rather than qemu-storage-daemon (the qemu engine starts it for
+   * scenarios that need `io`): it also has query-iothreads.
+   */
+  system?: boolean;
 }
+
+/** Of qemu-system's own commands (those the daemon's schema lacks), the ones the model answers. */
+const SYSTEM_COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHandler>([["query-iothreads", queryIothreads]]);
 
 const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHandler>([
   ["query-version", queryVersion],
@@ -97,11 +106,13 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
 export class BlockLayer {
   private readonly state: LayerState;
   private quitting = false;
+  private readonly system: boolean;
   /** How `quit` ended the process, when it did not end cleanly (storageDaemonQuit). */
   private quitEnd: QuitEnd | undefined;
 
   constructor(opts: BlockLayerOptions) {
     this.state = new LayerState(opts.workdir, opts.seed, opts.loop, opts.stamp);
+    this.system = opts.system ?? false;
     // The working directory is there for QEMU; for the model it need not be on disk (yet).
     this.state.hostFiles.mkdir(opts.workdir);
   }
@@ -126,8 +137,11 @@ export class BlockLayer {
    * throws QemuWouldCrashError (the engine reports it as QEMU's crash); model bugs throw.
    */
   execute(command: string, args?: Record<string, unknown>): QmpReply {
-    const checked = validateQmpCommand(command, args);
+    const system = this.system ? SYSTEM_COMMANDS.get(command) : undefined;
+    // They take no arguments: checked as the daemon checks its own argument-less commands.
+    const checked = validateQmpCommand(system ? "query-jobs" : command, args);
     if (!checked.ok) return { error: checked.error };
+    if (system) return { return: toQdictOrder(system(this.state, checked.args)) };
     if (command === "qmp_capabilities") {
       return { error: { class: "CommandNotFound", desc: "Capabilities negotiation is already complete, command ignored" } };
     }

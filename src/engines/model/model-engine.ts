@@ -92,7 +92,9 @@ export class ModelEngine implements Engine {
     this.#workdir = opts.workdir;
     // The one wall-clock read: timestamps only, never progress.
     this.#epochUs = Date.now() * 1000;
-    this.#layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed, loop: this.loop, stamp: () => this.#timestamp() });
+    // As the qemu engine starts qemu-system instead of the daemon for `io`.
+    const system = opts.features?.has("io") ?? false;
+    this.#layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed, loop: this.loop, stamp: () => this.#timestamp(), system });
     this.#state = "running";
     opts.signal?.addEventListener("abort", () => void this.stop(), { once: true });
   }

@@ -28,6 +28,9 @@ export class AioContext {
    */
   readonly params = new Map<string, bigint>();
 
+  /** What query-iothreads gives as its `thread-id`: QEMU's is a kernel thread id, the model's a serial. */
+  threadId = 0;
+
   constructor(
     /** "main", or the id of the iothread that runs it (what transcripts and errors name). */
     readonly name: string,
@@ -46,6 +49,8 @@ export class AioContexts {
   readonly main = new AioContext(MAIN_CONTEXT_NAME);
   /** Iothread objects by id (creation order), each with its context. */
   readonly iothreads = new Map<string, AioContext>();
+  /** Iothreads started so far (their thread-id serials). */
+  threadsStarted = 0;
   /** Nodes outside the main context; the rest are in it. */
   private readonly nodeContexts = new WeakMap<BdsNode, AioContext>();
   /**

@@ -36,6 +36,7 @@ export function addIothread(state: LayerState, id: string, props: Record<string,
     state.qomObjects.remove(id);
     throw e;
   }
+  ctx.threadId = ++state.aio.threadsStarted;
   state.aio.iothreads.set(id, ctx);
 }
 

@@ -107,7 +107,7 @@ function typeName(obj: Resolved): string {
 }
 
 /** An int64 as the output visitor writes it, exact beyond 2^53. */
-function int64Out(v: bigint): number | bigint {
+export function int64Out(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
