@@ -161,7 +161,7 @@ export class BlockLayer {
       throw new ModelUnsupportedError(`the QMP command '${command}'`);
     }
     try {
-      return { return: toQdictOrder(handler(this.state, checked.args)) };
+      return { return: toQdictOrder(handler(this.state, checked.args, args)) };
     } catch (e) {
       if (e instanceof QmpFailure) return { error: e.body };
       if (e instanceof QemuAbort) throw new QemuWouldCrashError(command, e.signal, e.detail, { cause: e, exitCode: e.exitCode });

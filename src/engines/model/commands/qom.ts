@@ -131,10 +131,12 @@ export const qomGet: CommandHandler = (state, args) => {
   throw new ModelUnsupportedError(`qom-get of a secret's '${prop.name}'`);
 };
 
-export const qomSet: CommandHandler = (state, args) => {
+export const qomSet: CommandHandler = (state, args, raw) => {
   const obj = resolve(state, String(args["path"]));
   const name = String(args["property"]);
   const value = args["value"];
+  // The setter visits the value as sent: a double, even a whole one, is no integer.
+  const sent = raw?.["value"] ?? value;
   findProperty(state, obj, name);
   // `type` and child properties have no setter (object_property_set).
   if (name === "type" || obj.kind === "container") fail(`Property '${typeName(obj)}.${name}' is not writable`);
@@ -142,11 +144,11 @@ export const qomSet: CommandHandler = (state, args) => {
   if (obj.kind === "throttle-group") {
     // throttle_group_set: a completed group takes no single limit.
     if (name !== "limits") fail("Property cannot be set after initialization");
-    visit(limitsType(), value, name);
+    visit(limitsType(), sent, name);
     setLimits(state.throttleGroups.config(obj.id), value as Record<string, unknown>);
     return {};
   }
-  visit("int", value, name);
+  visit("int", sent, name);
   if (!IOTHREAD_QOM_PROPERTIES.includes(name)) throw new Error(`model bug: iothread property '${name}'`);
   setIothreadProperty(state.aio.iothreads.get(obj.id)!, name, BigInt(value as number | bigint));
   return {};
