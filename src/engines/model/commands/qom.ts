@@ -12,6 +12,8 @@ import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { limitsOf, limitsType, setLimits, throttleProperty } from "../throttle-config.js";
+import type { SecretProps } from "../objects/secret-objects.js";
+import type { SchemaObject } from "../../../qapi/schema-types.js";
 import type { CommandHandler } from "./handler.js";
 
 type Resolved = { kind: "container" } | { kind: "iothread" | "throttle-group" | "secret"; id: string };
@@ -126,9 +128,9 @@ export const qomGet: CommandHandler = (state, args) => {
     if (name === "limits") return Object.fromEntries(Object.entries(limitsOf(cfg)).map(([k, v]) => [k, int64Out(v)]));
     return int64Out(throttleProperty(cfg, name.slice(2)));
   }
-  // A secret exists only once it is loaded; its other properties are not kept.
-  if (name === "loaded") return true;
-  throw new ModelUnsupportedError(`qom-get of a secret's '${prop.name}'`);
+  // A secret exists only once it is loaded.
+  if (prop.name === "loaded") return true;
+  return state.secrets.property(obj.id, name as keyof SecretProps);
 };
 
 export const qomSet: CommandHandler = (state, args, raw) => {
@@ -140,7 +142,13 @@ export const qomSet: CommandHandler = (state, args, raw) => {
   findProperty(state, obj, name);
   // `type` and child properties have no setter (object_property_set).
   if (name === "type" || obj.kind === "container") fail(`Property '${typeName(obj)}.${name}' is not writable`);
-  if (obj.kind === "secret") throw new ModelUnsupportedError(`qom-set of a secret's '${name}'`);
+  if (obj.kind === "secret") {
+    // `loaded` has a getter only.
+    if (name === "loaded") fail(`Property 'secret.loaded' is not writable`);
+    visit(name === "format" ? secretFormatType() : "str", sent, name);
+    state.secrets.setProperty(obj.id, name as keyof SecretProps, value as string);
+    return {};
+  }
   if (obj.kind === "throttle-group") {
     // throttle_group_set: a completed group takes no single limit.
     if (name !== "limits") fail("Property cannot be set after initialization");
@@ -153,6 +161,13 @@ export const qomSet: CommandHandler = (state, args, raw) => {
   setIothreadProperty(state.aio.iothreads.get(obj.id)!, name, BigInt(value as number | bigint));
   return {};
 };
+
+/** QCryptoSecretFormat, the type of object-add's secret `format`. */
+function secretFormatType(): string {
+  const objectAdd = qmpSchema.types[qmpSchema.commands["object-add"]!.arg] as SchemaObject;
+  const branch = qmpSchema.types[objectAdd.variants!["secret"]!] as SchemaObject;
+  return branch.members.find((m) => m.name === "format")!.type;
+}
 
 /** The setter's visit of the value, a QObject input visitor named after the property. */
 function visit(type: string, value: unknown, name: string): void {

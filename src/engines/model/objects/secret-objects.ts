@@ -20,6 +20,8 @@ export interface SecretProps {
 /** The secret objects of one process, by id, with their loaded bytes (secret->rawdata). */
 export class SecretObjects {
   readonly #data = new Map<string, Buffer>();
+  /** The string properties as last set (object-add, then qom-set): setting one loads nothing again. */
+  readonly #props = new Map<string, SecretProps>();
 
   has(id: string): boolean {
     return this.#data.has(id);
@@ -27,6 +29,18 @@ export class SecretObjects {
 
   delete(id: string): void {
     this.#data.delete(id);
+    this.#props.delete(id);
+  }
+
+  /** The getter of `data`, `file`, `keyid`, `iv` (a NULL string reads as "") or `format` (raw by default). */
+  property(id: string, name: keyof SecretProps): string {
+    const value = this.#props.get(id)![name];
+    return value ?? (name === "format" ? "raw" : "");
+  }
+
+  /** The setter of one of those: it only stores the value (qcrypto_secret_prop_set_data and the rest). */
+  setProperty(id: string, name: keyof SecretProps, value: string): void {
+    this.#props.get(id)![name] = value;
   }
 
   /**
@@ -40,6 +54,7 @@ export class SecretObjects {
     if (props.keyid !== undefined) raw = this.#decrypt(props, input, isObject);
     else raw = props.format === "base64" ? qbase64Decode(input.toString("latin1")) : input;
     this.#data.set(id, raw);
+    this.#props.set(id, { ...props });
   }
 
   /**
