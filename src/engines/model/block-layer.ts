@@ -160,6 +160,10 @@ export class BlockLayer {
     if (!handler) {
       throw new ModelUnsupportedError(`the QMP command '${command}'`);
     }
+    const ejected = [...this.state.nodes.values()].find((n) => n.ejected);
+    if (ejected && command !== "blockdev-del") {
+      throw new ModelUnsupportedError(`the QMP command '${command}' while node '${ejected.name}' has no driver (a qcow2 corruption took it away)`);
+    }
     try {
       return { return: toQdictOrder(handler(this.state, checked.args, args)) };
     } catch (e) {

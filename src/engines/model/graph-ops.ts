@@ -178,7 +178,8 @@ export function freeNode(state: LayerState, root: BdsNode, held?: AioContext | n
     // bdrv_close: what the node wrote reaches the disk first.
     if (waitForNodeCoroutine(state, node, held === undefined ? state.aio.of(node) : held, "bdrv_close's flush") === "race") raced ??= { node, ctx: state.aio.of(node) };
     bdrvFlushQuietly(state, node);
-    node.driver.close?.(node, state);
+    // A node without its driver (qcow2_signal_corruption) closes nothing: its caches are lost.
+    if (!node.ejected) node.driver.close?.(node, state);
     for (let i = node.children.length - 1; i >= 0; i--) {
       const c = node.children[i]!;
       detachLists(c);

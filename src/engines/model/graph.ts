@@ -158,6 +158,12 @@ export interface BdsNode {
   opaque: OpaqueBox | null;
   /** Whether the node was freed (stale references must not be used). */
   freed: boolean;
+  /**
+   * `bs->drv = NULL`: qcow2_signal_corruption took the driver away. The node stays in the graph,
+   * but requests to it and its parents fail with -ENOMEDIUM (bdrv_is_inserted) and its close runs
+   * no driver code.
+   */
+  ejected?: boolean;
 }
 
 /** A BlockBackend; in qemu-storage-daemon all of them are anonymous (exports). */

@@ -63,6 +63,8 @@ export class LayerState implements DriverHost {
   /** Image lock counts by absolute path. */
   readonly fileLocks = new Map<string, FileLockTable>();
   readonly events: QmpEvent[] = [];
+  /** Where a line the block layer writes to stderr goes: the qemu-io command running, if any. */
+  stderrLine: ((line: string) => void) | undefined = undefined;
   readonly autoNames: AutoNamer;
   /**
    * The job list (job.c `jobs`), oldest first; QEMU inserts at the head, so its walks (query-jobs,

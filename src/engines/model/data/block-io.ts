@@ -71,12 +71,15 @@ function checkRequest(offset: number, bytes: number): void {
 
 /** `bdrv_driver_preadv`. */
 export function driverPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags: number): Data {
+  // A driver taken away during the request (qcow2_signal_corruption) fails what follows.
+  if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   if (!bs.driver.preadv) throw new ModelIoUnsupportedError(`reads through a '${bs.driver.name}' node`);
   return bs.driver.preadv(host, bs, offset, bytes, flags);
 }
 
 /** `bdrv_driver_pwritev`. */
 export function driverPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
+  if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   if (!bs.driver.pwritev) throw new ModelIoUnsupportedError(`writes through a '${bs.driver.name}' node`);
   // A FUA write the node cannot pass on is followed by a flush of the node (emulate_flags).
   const emulateFua = (flags & BDRV_REQ_FUA) !== 0 && !bs.fuaWrites;
@@ -87,13 +90,20 @@ export function driverPwritev(host: DriverHost, bs: BdsNode, offset: number, dat
 
 /** `bdrv_driver_pwritev_compressed`: -ENOTSUP unless `block_driver_can_compress`. */
 function driverPwritevCompressed(host: DriverHost, bs: BdsNode, offset: number, data: Data): void {
+  if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   if (!bs.driver.canCompress) ioFail(Errno.ENOTSUP);
   if (!bs.driver.pwritevCompressed) throw new ModelIoUnsupportedError(`compressed writes through a '${bs.driver.name}' node`);
   bs.driver.pwritevCompressed(host, bs, offset, data);
 }
 
+/** `bdrv_is_inserted`: false for a node without its driver, or above one. */
+export function isInserted(bs: BdsNode): boolean {
+  return !bs.ejected && bs.children.every((c) => isInserted(c.bs));
+}
+
 /** `bdrv_co_preadv_part` on an edge to `bs`: padded to its alignment, through copy-on-read when asked. */
 export function bdrvPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: number, flags = 0): Data {
+  if (!isInserted(bs)) ioFail(Errno.ENOMEDIUM);
   checkRequest(offset, bytes);
   if (bytes === 0) return Data.EMPTY;
   const align = requestAlignment(bs);
@@ -124,6 +134,7 @@ function alignedPreadv(host: DriverHost, bs: BdsNode, offset: number, bytes: num
  * `child`, when the caller gives its edge, has its permissions checked as bdrv_co_write_req_prepare does.
  */
 export function bdrvPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags = 0, child?: Child): void {
+  if (!isInserted(bs)) ioFail(Errno.ENOMEDIUM);
   checkRequest(offset, data.length);
   if (data.length === 0) return;
   const align = requestAlignment(bs);
@@ -245,7 +256,7 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
  * and the first failure is the flush's. Only a flush that succeeded records the write generation.
  */
 export function bdrvFlush(host: DriverHost, bs: BdsNode): void {
-  if (bs.readOnly) return;
+  if (bs.readOnly || !isInserted(bs)) return;
   const gen = bs.writeGen ?? 0;
   if (bs.driver.flush || bs.driver.flushVia) {
     if (bs.driver.flush) bs.driver.flush(host, bs);
@@ -435,6 +446,7 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
  * driver's discard alignment; a piece the driver ignores (-ENOTSUP) is no error.
  */
 export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, bytes: number): void {
+  if (!isInserted(bs)) ioFail(Errno.ENOMEDIUM);
   checkRequest(offset, bytes);
   const pdiscard = bs.driver.pdiscard;
   if (!bs.unmap || !pdiscard) return;

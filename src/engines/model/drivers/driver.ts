@@ -36,6 +36,8 @@ export interface DriverHost {
   emit(event: string, data: Record<string, unknown>): void;
   /** The UNIX socket this process's NBD server listens on (absolute), if it runs on one. */
   readonly nbdServerSocket: string | undefined;
+  /** `fprintf(stderr, …)` from the block layer: one line, where the running qemu-io command's output has it (else lost). */
+  readonly stderrLine?: ((line: string) => void) | undefined;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */

@@ -96,6 +96,7 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
     st.image.configureL2Cache(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize);
   }
   st.image.file = file;
+  st.image.owner = { host, node };
   const dataFile = st.header.externalDataFile ? childNamed(node, "data-file")?.bs : undefined;
   const dangles = dataFileDangles(node, st);
   const data = dataFile ?? file;
@@ -170,11 +171,11 @@ function openingReads(host: DriverHost, file: BdsNode): ImageBytes {
  * Where guest cluster 0 is mapped is read from the host file under `file` when there is one (QEMU
  * reads nothing for it at open), else it counts as data the model does not follow.
  */
-function openImage(host: DriverHost, node: BdsNode, file: BdsNode): { header: Qcow2Header; image: Qcow2Image | undefined } {
-  return readsToOpen(node, () => openImageReads(host, file));
+function openImage(host: DriverHost, node: BdsNode, file: BdsNode, readWrite: boolean): { header: Qcow2Header; image: Qcow2Image | undefined } {
+  return readsToOpen(node, () => openImageReads(host, file, readWrite));
 }
 
-function openImageReads(host: DriverHost, file: BdsNode): { header: Qcow2Header; image: Qcow2Image | undefined } {
+function openImageReads(host: DriverHost, file: BdsNode, readWrite: boolean): { header: Qcow2Header; image: Qcow2Image | undefined } {
   const bytes = openingReads(host, file);
   const head = bytes.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
   const fields = headerFields(head);
@@ -184,6 +185,8 @@ function openImageReads(host: DriverHost, file: BdsNode): { header: Qcow2Header;
   if (fields.headerLength > V3_HEADER_LENGTH) {
     bytes.read(V3_HEADER_LENGTH, fields.headerLength - V3_HEADER_LENGTH, "Could not read unknown qcow2 header fields");
   }
+  // QCOW2_INCOMPAT_CORRUPT (qcow2_mark_corrupt): only a read-only node may use the image.
+  if (fields.incompatibleFeatures & 2n && readWrite) fail("qcow2: Image is corrupt; cannot be opened read/write");
   const image = loadTables(host, file, head);
   const path = hostFileUnder(file);
   const header =
@@ -229,7 +232,7 @@ export const qcow2Driver: DriverDef = {
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
-    const { header, image } = openImage(ctx.host, ctx.node, file.bs);
+    const { header, image } = openImage(ctx.host, ctx.node, file.bs, !ctx.node.readOnly);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
     image?.configureL2Cache(runtime.l2CacheEntries, runtime.l2CacheEntrySize);
@@ -347,9 +350,11 @@ export const qcow2Driver: DriverDef = {
     return slot.get(node).header.version >= 3;
   },
 
-  /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written. */
+  /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written, and the refcount blocks QEMU caches. */
   flushToOs(_host, node) {
-    slot.get(node).image?.writeCaches();
+    const image = slot.get(node).image;
+    image?.writeCaches();
+    if (image) image.refcounts.unflushed = false;
   },
 
   /** qcow2_do_open: version 3 images can unmap zero writes. */

@@ -40,7 +40,7 @@ function jobCancelSyncAll(state: LayerState): void {
 /** `bdrv_close_all`: the first node whose close crashes QEMU 7.2 (a driver's closeCrash), if any. */
 export function closeAllCrash(state: LayerState): QuitEnd | undefined {
   for (const node of state.nodes.values()) {
-    const why = node.driver.closeCrash?.(node);
+    const why = node.ejected ? undefined : node.driver.closeCrash?.(node);
     if (why !== undefined) return { segfault: why };
   }
   return undefined;

@@ -5,7 +5,7 @@
  * each checked against the node's length first (`blk_check_byte_request`).
  */
 import { blkInsertBs, blkNew, blkUnref, type PendingBackend } from "../block-backend.js";
-import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes } from "../data/block-io.js";
+import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes, isInserted } from "../data/block-io.js";
 import { Data } from "../data/data.js";
 import { bdrvLoadVmstate, bdrvSaveVmstate } from "../data/vmstate.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
@@ -125,7 +125,9 @@ export class IoBackend {
 
   /** `blk_check_byte_request`. */
   #check(offset: number, bytes: number): void {
-    if (bytes < 0 || offset < 0) ioFail(Errno.EIO);
+    if (bytes < 0) ioFail(Errno.EIO);
+    if (!isInserted(this.bs)) ioFail(Errno.ENOMEDIUM);
+    if (offset < 0) ioFail(Errno.EIO);
     const len = this.length();
     if (offset > len || len - offset < bytes) ioFail(Errno.EIO);
   }
@@ -179,6 +181,7 @@ export class IoBackend {
   /** `blk_flush`. */
   flush(): void {
     this.#waitWhileDrained("flush");
+    if (!isInserted(this.bs)) ioFail(Errno.ENOMEDIUM);
     bdrvFlush(this.state, this.bs);
   }
 

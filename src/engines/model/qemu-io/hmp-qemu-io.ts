@@ -45,8 +45,10 @@ export function hmpQemuIo(state: LayerState, device: string, command: string): s
   try {
     // hmp_qemu_io takes the BlockBackend's context only once it is inserted.
     acquireNodeContext(state, node);
+    state.stderrLine = (line) => out.line(line);
     qemuioCommand(state, blk, command, out);
   } finally {
+    state.stderrLine = undefined;
     blk.unref();
   }
   return out.text();

@@ -3,6 +3,7 @@
  * check its argument count, let its BlockBackend take the permission it needs, run it. Commands
  * the model cannot run are a ModelIoUnsupportedError, never a made-up answer.
  */
+import { isInserted } from "../data/block-io.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
 import type { LayerState } from "../layer-state.js";
 import { QmpFailure } from "../qmp-failure.js";
@@ -15,6 +16,12 @@ import { infoF, reopenF, truncateF } from "./commands-node.js";
 import { aioWriteF, writeF, writevF } from "./commands-write.js";
 import { findCommand } from "./command-table.js";
 import type { QemuIoOutput } from "./output.js";
+
+/**
+ * What the model runs on a node without its driver (qcow2_signal_corruption) or above one: requests
+ * that blk_check_byte_request or blk_co_do_flush fail with -ENOMEDIUM before they reach a node.
+ */
+const WITHOUT_DRIVER = new Set(["read", "readv", "write", "writev", "flush"]);
 
 /** The commands the model runs, by name. */
 function commandFunctions(state: LayerState): ReadonlyMap<string, CommandFn> {
@@ -62,6 +69,9 @@ export function qemuioCommand(state: LayerState, blk: IoBackend, line: string, o
   if (given < ct.argmin || (ct.argmax !== -1 && given > ct.argmax)) return out.line(argumentCountError(given, argv[0]!, ct.argmin, ct.argmax));
   const fn = commandFunctions(state).get(ct.name);
   if (!fn) throw new ModelIoUnsupportedError(`the qemu-io command '${ct.name}'`);
+  if (!isInserted(blk.bs) && (!WITHOUT_DRIVER.has(ct.name) || argv.includes("-b"))) {
+    throw new ModelIoUnsupportedError(`the qemu-io command '${ct.name}' on a node whose qcow2 driver a corruption took away`);
+  }
   if (ct.perm & ~blk.perm) {
     try {
       blk.setPerm(blk.perm | ct.perm, blk.shared);

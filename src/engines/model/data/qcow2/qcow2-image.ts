@@ -22,12 +22,15 @@ import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { clusterType, entryOffset, L1E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
 import { Qcow2CacheSlots } from "./qcow2-cache.js";
+import { type CorruptionOwner, signalCorruption } from "./qcow2-corruption.js";
 import { type MetadataIo, Qcow2Refcounts } from "./qcow2-refcount.js";
 
 /** Incompatible feature bits the model's data path cannot follow: compression type, extended L2. */
 const UNSUPPORTED_INCOMPATIBLE = (1n << 3n) | (1n << 4n);
 /** QCOW2_INCOMPAT_DIRTY. */
 const INCOMPAT_DIRTY = 1n;
+/** QCOW2_INCOMPAT_CORRUPT. */
+const INCOMPAT_CORRUPT = 2n;
 /** MIN_L2_CACHE_SIZE: the fewest entries qcow2_update_options_prepare gives the L2 cache. */
 const MIN_L2_CACHE_ENTRIES = 2;
 
@@ -46,8 +49,22 @@ export class RefcountTable {
   }
 
   set(index: number, offset: number): void {
+    this.#exact.delete(index);
     if (offset === 0) this.#offsets.delete(index);
     else this.#offsets.set(index, offset);
+  }
+
+  /** Entries past 2^53, which a number holds rounded, as the image has them. */
+  readonly #exact = new Map<number, bigint>();
+
+  /** The entry exactly (masked with REFT_OFFSET_MASK), for what QEMU prints of it. */
+  exactAt(index: number): bigint {
+    return this.#exact.get(index) ?? BigInt(this.get(index));
+  }
+
+  setExact(index: number, offset: bigint): void {
+    this.set(index, Number(offset));
+    this.#exact.set(index, offset);
   }
 
   /** The offsets of the refcount blocks, in table order. */
@@ -80,7 +97,8 @@ export function refcountTableOffsets(raw: Buffer, table = new RefcountTable(raw.
       const hi = view.getUint32(i * 8);
       const lo = view.getUint32(i * 8 + 4);
       // hi * 2^32 is exact; the sum rounds once, as Number() of the BigInt does.
-      if (hi !== 0 || lo !== 0) table.set(first + i, hi * 2 ** 32 + ((lo & lowMask) >>> 0));
+      if (hi >= 2 ** 21) table.setExact(first + i, (BigInt(hi) << 32n) | BigInt((lo & lowMask) >>> 0));
+      else if (hi !== 0 || lo !== 0) table.set(first + i, hi * 2 ** 32 + ((lo & lowMask) >>> 0));
     }
   }
   return table;
@@ -202,6 +220,7 @@ export class Qcow2Image {
       write: (offset, data) => this.write(offset, data),
       discard: (offset, bytes) => this.#discardBelow(this.file, offset, bytes),
       forget: (offset) => this.#forgetL2(offset),
+      corrupt: (message) => this.corrupt(true, -1, -1, message),
     };
     this.refcounts = new Qcow2Refcounts(io, this.clusterBits, refcountOrder, refTableOffset, table);
     this.#l2Cache = new Qcow2CacheSlots(Math.max(MIN_L2_CACHE_ENTRIES, this.l1Size), this.clusterSize);
@@ -214,6 +233,11 @@ export class Qcow2Image {
    */
   configureL2Cache(entries: number, entrySize: number): void {
     this.#l2Cache = new Qcow2CacheSlots(entries, entrySize);
+  }
+
+  /** Entries per L2 slice (s->l2_slice_size). */
+  get l2SliceEntries(): number {
+    return this.#sliceSize / 8;
   }
 
   get #sliceSize(): number {
@@ -351,10 +375,55 @@ export class Qcow2Image {
     if (!this.dirty) return;
     this.#incompatibleFeatures &= ~INCOMPAT_DIRTY;
     this.writeCaches();
+    this.refcounts.unflushed = false;
     bdrvFlush(this.host, this.file);
     const header = this.read(0, this.clusterSize);
     header.writeBigUInt64BE(this.#incompatibleFeatures, H.incompatibleFeatures);
     this.write(0, Data.bytes(header));
+  }
+
+  /** The node this image belongs to, as the driver last handed it a request. */
+  owner: CorruptionOwner | undefined;
+  /** s->signaled_corruption. */
+  #signaledCorruption = false;
+
+  /**
+   * `qcow2_signal_corruption`, then the -EIO the caller returns. Only a request reaches corruption,
+   * and the driver names the node before each.
+   */
+  corrupt(fatal: boolean, offset: number, size: number, message: string): never {
+    if (!this.owner) throw new ModelIoUnsupportedError(`a qcow2 corruption found outside a request (${message})`);
+    if (fatal && !this.owner.node.readOnly && this.refcounts.unflushed) {
+      throw new ModelIoUnsupportedError(`a fatal qcow2 corruption after refcount changes not yet flushed, which QEMU's refcount block cache loses with the driver (${message})`);
+    }
+    const img = this;
+    signalCorruption(this.owner, {
+      get signaled() {
+        return img.#signaledCorruption;
+      },
+      set signaled(v: boolean) {
+        img.#signaledCorruption = v;
+      },
+      markedCorrupt: (this.#incompatibleFeatures & INCOMPAT_CORRUPT) !== 0n,
+      markCorrupt: () => this.#markCorrupt(),
+    }, fatal, offset, size, message);
+    ioFail(Errno.EIO);
+  }
+
+  /**
+   * `qcow2_mark_corrupt`: qcow2_update_header writes the whole header cluster, whose other bytes
+   * are as the image has them (see markClean); a version 2 header has no feature bits to write.
+   */
+  #markCorrupt(): void {
+    this.#incompatibleFeatures |= INCOMPAT_CORRUPT;
+    if (this.version < 3) return;
+    try {
+      const header = this.read(0, this.clusterSize);
+      header.writeBigUInt64BE(this.#incompatibleFeatures, H.incompatibleFeatures);
+      this.write(0, Data.bytes(header));
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+    }
   }
 
   #writeIncompatibleFeatures(bits: bigint): void {
@@ -436,6 +505,7 @@ export class Qcow2Image {
   dropCaches(l2Entries: number, l2EntrySize: number): void {
     // The reopen flushed the node first; nothing dirty is lost.
     this.writeCaches();
+    this.refcounts.unflushed = false;
     this.#l2.clear();
     this.configureL2Cache(l2Entries, l2EntrySize);
     this.refcounts.dropCache();

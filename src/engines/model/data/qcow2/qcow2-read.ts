@@ -8,11 +8,12 @@ import type { BlockStatusAnswer, DriverHost } from "../../drivers/driver.js";
 import type { BdsNode } from "../../graph.js";
 import { bdrvPreadv } from "../block-io.js";
 import { Data } from "../data.js";
-import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { Errno, ioFail } from "../io-error.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO } from "../request-flags.js";
 import { inflateCluster } from "./qcow2-compress.js";
 import type { Qcow2Image } from "./qcow2-image.js";
-import { type ClusterType, clusterType, entryOffset, parseCompressed } from "./qcow2-layout.js";
+import { cHex } from "./qcow2-corruption.js";
+import { type ClusterType, clusterType, entryOffset, L2E_OFFSET_MASK, parseCompressed } from "./qcow2-layout.js";
 
 /** What the qcow2 data path works on: the node, its metadata and the nodes around it. */
 export interface Qcow2Ctx {
@@ -50,7 +51,10 @@ export function getHostOffset(q: Qcow2Ctx, offset: number, bytes: number): HostM
   const type = clusterType(first, q.hasDataFile);
   if (type === "compressed") return { type, host: 0, entry: first, bytes: Math.min(needed, img.clusterSize) - inCluster };
   const checkOffset = type === "normal" || type === "zero-alloc";
-  if (checkOffset && img.offsetIntoCluster(entryOffset(first))) throw new ModelIoUnsupportedError("an unaligned qcow2 cluster offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)");
+  if (checkOffset && (first & L2E_OFFSET_MASK) % BigInt(img.clusterSize) !== 0n) {
+    const sliceIndex = found.index % img.l2SliceEntries;
+    img.corrupt(true, -1, -1, `Cluster allocation offset ${cHex(first & L2E_OFFSET_MASK)} unaligned (L2 offset: ${cHex(found.l2Offset)}, L2 index: ${cHex(sliceIndex)})`);
+  }
   const maxClusters = Math.ceil(needed / img.clusterSize);
   let count = 1;
   let expected = entryOffset(first);

@@ -6,6 +6,7 @@
  */
 import { Data } from "../data.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { cHex } from "./qcow2-corruption.js";
 import type { RefcountTable } from "./qcow2-image.js";
 
 /** How the refcounts reach the image: through the qcow2 node's `file` child. */
@@ -16,6 +17,8 @@ export interface MetadataIo {
   discard(offset: number, bytes: number): void;
   /** A freed cluster may have held a cached L2 table: drop it (qcow2_cache_discard). */
   forget(offset: number): void;
+  /** `qcow2_signal_corruption` (fatal), then -EIO. */
+  corrupt(message: string): never;
 }
 
 /** `alloc_refcount_block` placed a new refcount block: the caller searches for free clusters again (-EAGAIN). */
@@ -33,6 +36,11 @@ export class Qcow2Refcounts {
   freeByteOffset = 0;
   /** How many refcount blocks were placed (each written at once, so the allocating coroutine waits). */
   blocksAdded = 0;
+  /**
+   * A refcount changed since QEMU last wrote its refcount block cache (qcow2_write_caches): the
+   * model wrote it at once, QEMU still holds it, and loses it with the driver.
+   */
+  unflushed = false;
 
   constructor(
     private readonly io: MetadataIo,
@@ -86,21 +94,22 @@ export class Qcow2Refcounts {
 
   /** `qcow2_get_refcount`: 0 for clusters no refcount block describes. */
   get(clusterIndex: number): number {
-    const blockOffset = this.#checked(this.table.get(Math.floor(clusterIndex / this.#perBlock)));
+    const blockOffset = this.#checked(Math.floor(clusterIndex / this.#perBlock));
     if (!blockOffset) return 0;
     return this.#block(blockOffset).readUIntBE((clusterIndex % this.#perBlock) * this.#bytes, this.#bytes);
   }
 
   /**
-   * A refcount block offset from the table, as qcow2_get_refcount and alloc_refcount_block take it:
-   * an unaligned one (or one past 2^53, which the model's numbers cannot hold exactly) makes QEMU
-   * call qcow2_signal_corruption, which the model does not follow.
+   * The refcount block offset at `tableIndex`, as qcow2_get_refcount and alloc_refcount_block take
+   * it: an unaligned one is a corruption. An aligned one past 2^53 the model's numbers cannot hold.
    */
-  #checked(blockOffset: number): number {
-    if (blockOffset > Number.MAX_SAFE_INTEGER || blockOffset % this.#clusterSize !== 0) {
-      throw new ModelIoUnsupportedError("an unaligned qcow2 refcount block offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)");
+  #checked(tableIndex: number): number {
+    const exact = this.table.exactAt(tableIndex);
+    if (exact % BigInt(this.#clusterSize) !== 0n) {
+      this.io.corrupt(`Refblock offset ${cHex(exact)} unaligned (reftable index: ${cHex(tableIndex)})`);
     }
-    return blockOffset;
+    if (exact > BigInt(Number.MAX_SAFE_INTEGER)) throw new ModelIoUnsupportedError("a qcow2 refcount block offset past 2^53");
+    return Number(exact);
   }
 
   /**
@@ -109,6 +118,7 @@ export class Qcow2Refcounts {
    */
   #set(blockOffset: number, i: number, value: number): void {
     const block = this.#block(blockOffset);
+    this.unflushed = true;
     block.writeUIntBE(value, i * this.#bytes, this.#bytes);
     this.io.write(blockOffset, Data.bytes(Buffer.from(block)));
   }
@@ -119,7 +129,7 @@ export class Qcow2Refcounts {
    */
   #ensureBlock(clusterIndex: number): number {
     const tableIndex = Math.floor(clusterIndex / this.#perBlock);
-    const existing = this.#checked(this.table.get(tableIndex));
+    const existing = this.#checked(tableIndex);
     if (existing) return existing;
     if (tableIndex >= this.table.length) throw new ModelIoUnsupportedError("growing a qcow2 refcount table");
     const fresh = this.#allocNoref(this.#clusterSize);

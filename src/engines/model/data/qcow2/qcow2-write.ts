@@ -13,7 +13,8 @@ import { BDRV_REQ_NO_FALLBACK } from "../request-flags.js";
 import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { deflateCluster } from "./qcow2-compress.js";
-import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED } from "./qcow2-layout.js";
+import { cHex } from "./qcow2-corruption.js";
+import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED, QCOW_OFLAG_ZERO } from "./qcow2-layout.js";
 import { type Qcow2Ctx, qcow2Preadv } from "./qcow2-read.js";
 import type { L2Table } from "./qcow2-image.js";
 
@@ -94,7 +95,10 @@ function handleCopied(q: Qcow2Ctx, guest: number, host: number, bytes: number, m
   const entry = table[index]!;
   if (needsNewAlloc(q, entry)) return { ret: 0, host, bytes };
   const clusterOffset = entryOffset(entry);
-  if (img.offsetIntoCluster(clusterOffset)) throw new ModelIoUnsupportedError("an unaligned qcow2 cluster offset (QEMU's qcow2_signal_corruption reports the image corrupt on stderr, and takes a writable node's driver away)");
+  if ((entry & L2E_OFFSET_MASK) % BigInt(img.clusterSize) !== 0n) {
+    const what = entry & QCOW_OFLAG_ZERO ? "Preallocated zero" : "Data";
+    img.corrupt(true, -1, -1, `${what} cluster offset ${cHex(entry & L2E_OFFSET_MASK)} unaligned (guest offset: ${cHex(guest)})`);
+  }
   if (host !== INV && clusterOffset !== host) return { ret: 0, host, bytes: 0 };
   const keep = countSingleWrite(q, n, table, index, false);
   const len = Math.min(bytes, keep * img.clusterSize - img.offsetIntoCluster(guest));
