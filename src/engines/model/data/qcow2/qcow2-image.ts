@@ -434,13 +434,20 @@ export class Qcow2Image {
 
   /**
    * `qcow2_check_metadata_overlap` with the default checks ("cached": all but inactive L2 tables,
-   * and the model has no snapshots): what metadata [offset, offset + bytes) would overwrite.
+   * and the model has no snapshots): what metadata the clusters [offset, offset + bytes) touch
+   * would overwrite, in QEMU's order of checks (the header before the range is widened to whole
+   * clusters, then the L1 table, the refcount table, L2 tables and refcount blocks).
    */
   metadataOverlap(offset: number, bytes: number): string | undefined {
-    const ranges: Array<[number, number, string]> = [[0, this.clusterSize, "main qcow2 header"], [this.l1Offset, this.l1Size * 8, "active L1 table"]];
-    for (const e of this.l1) if (e & L1E_OFFSET_MASK) ranges.push([Number(e & L1E_OFFSET_MASK), this.l2Size * 8, "active L2 table"]);
-    ranges.push(...this.refcounts.metadataRanges());
-    for (const [start, len, what] of ranges) if (offset < start + len && start < offset + bytes) return what;
+    if (bytes === 0) return undefined;
+    if (offset < this.clusterSize) return "main qcow2 header";
+    const start = this.startOfCluster(offset);
+    const end = start + Math.ceil((this.offsetIntoCluster(offset) + bytes) / this.clusterSize) * this.clusterSize;
+    const [refTable, ...refBlocks] = this.refcounts.metadataRanges();
+    const ranges: Array<[number, number, string]> = [[this.l1Offset, this.l1Size * 8, "active L1 table"], refTable!];
+    for (const e of this.l1) if (e & L1E_OFFSET_MASK) ranges.push([Number(e & L1E_OFFSET_MASK), this.clusterSize, "active L2 table"]);
+    ranges.push(...refBlocks);
+    for (const [from, len, what] of ranges) if (len > 0 && start < from + len && from < end) return what;
     return undefined;
   }
 

@@ -278,12 +278,13 @@ export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
       const a = allocHostOffset(q, offset + done, data.length - done);
       const waited = q.img.metadataWaits !== waits;
       const piece = data.slice(done, a.bytes);
-      // qcow2_pre_write_overlap_check: only a corrupted L2 entry points guest data at metadata. QEMU
-      // then marks the image corrupt and takes its driver away (bs->drv = NULL), which the model
-      // does not follow.
-      const overlap = q.hasDataFile ? undefined : q.img.metadataOverlap(a.host, a.bytes);
-      if (overlap) throw new ModelIoUnsupportedError(`a guest data write over qcow2 metadata (${overlap}: QEMU marks the image corrupt)`);
       if (!pool && a.bytes !== data.length - done) pool = true;
+      // qcow2_pre_write_overlap_check, in qcow2_co_pwritev_task: only a corrupted L2 entry points
+      // guest data at metadata. In a task of its own, what the pool's other tasks do around it, and
+      // dropping the clusters it allocated (qcow2_handle_l2meta), the model does not follow.
+      const overlap = q.hasDataFile ? undefined : q.img.metadataOverlap(a.host, a.bytes);
+      if (overlap && (pool || a.metas.length > 0)) throw new ModelIoUnsupportedError(`a guest data write over qcow2 metadata (${overlap}) in a request of several tasks or with new clusters`);
+      if (overlap) q.img.corrupt(true, a.host, a.bytes, `Preventing invalid write on metadata (overlaps with ${overlap})`);
       if (!pool) {
         finishWriteTask(q, startWriteTask(q, offset + done, a.host, piece, a.metas));
       } else {

@@ -6,7 +6,7 @@
  * a discard, does nothing.
  */
 import { readsAsZeros } from "../block-status.js";
-import { Errno, ioFail } from "../io-error.js";
+import { Errno, IoError, ioFail } from "../io-error.js";
 import { BDRV_REQ_MAY_UNMAP } from "../request-flags.js";
 import { clusterType, isAllocatedType, QCOW_OFLAG_ZERO } from "./qcow2-layout.js";
 import { getHostOffset, type Qcow2Ctx } from "./qcow2-read.js";
@@ -65,10 +65,16 @@ export function qcow2PwriteZeroes(q: Qcow2Ctx, offset: number, bytes: number, fl
   zeroize(q, offset, bytes, flags);
 }
 
-/** qcow2.c `is_zero`: the range (clamped to the image) reads as zeros, by block status alone. */
+/** qcow2.c `is_zero`: the range (clamped to the image) reads as zeros, by block status alone; a failed block status does not. */
 function isZero(q: Qcow2Ctx, offset: number, bytes: number): boolean {
   if (offset + bytes > q.node.size) bytes = q.node.size - offset;
-  return bytes <= 0 || readsAsZeros(q.host, q.node, offset, bytes);
+  if (bytes <= 0) return true;
+  try {
+    return readsAsZeros(q.host, q.node, offset, bytes);
+  } catch (e) {
+    if (e instanceof IoError) return false;
+    throw e;
+  }
 }
 
 /**
