@@ -20,9 +20,9 @@ import { H } from "../../images/qcow2-format.js";
 import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
-import { clusterType, entryOffset, L1E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
+import { clusterType, entryOffset, L1E_OFFSET_MASK, L2E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
 import { Qcow2CacheSlots } from "./qcow2-cache.js";
-import { type CorruptionOwner, signalCorruption } from "./qcow2-corruption.js";
+import { cHex, type CorruptionOwner, signalCorruption } from "./qcow2-corruption.js";
 import { type MetadataIo, Qcow2Refcounts } from "./qcow2-refcount.js";
 
 /** Incompatible feature bits the model's data path cannot follow: compression type, extended L2. */
@@ -392,6 +392,12 @@ export class Qcow2Image {
    * and the driver names the node before each.
    */
   corrupt(fatal: boolean, offset: number, size: number, message: string): never {
+    this.signalCorruption(fatal, offset, size, message);
+    ioFail(Errno.EIO);
+  }
+
+  /** `qcow2_signal_corruption` alone, where the caller goes on. */
+  signalCorruption(fatal: boolean, offset: number, size: number, message: string): void {
     if (!this.owner) throw new ModelIoUnsupportedError(`a qcow2 corruption found outside a request (${message})`);
     if (fatal && !this.owner.node.readOnly && this.refcounts.unflushed) {
       throw new ModelIoUnsupportedError(`a fatal qcow2 corruption after refcount changes not yet flushed, which QEMU's refcount block cache loses with the driver (${message})`);
@@ -407,7 +413,6 @@ export class Qcow2Image {
       markedCorrupt: (this.#incompatibleFeatures & INCOMPAT_CORRUPT) !== 0n,
       markCorrupt: () => this.#markCorrupt(),
     }, fatal, offset, size, message);
-    ioFail(Errno.EIO);
   }
 
   /**
@@ -549,9 +554,9 @@ export class Qcow2Image {
       const c = parseCompressed(entry, this.clusterBits);
       this.refcounts.free(c.offset, c.size, discard);
     } else if (t === "normal" || t === "zero-alloc") {
-      // qcow2_free_any_cluster reports the image corrupt on stderr and leaves the cluster allocated.
-      if (this.offsetIntoCluster(entryOffset(entry))) throw new ModelIoUnsupportedError("freeing an unaligned qcow2 cluster (QEMU reports the image corrupt on stderr and leaves it allocated)");
-      this.refcounts.free(entryOffset(entry), this.clusterSize, discard);
+      // qcow2_free_any_cluster reports the image corrupt (not fatally) and leaves the cluster allocated.
+      if ((entry & L2E_OFFSET_MASK) % BigInt(this.clusterSize) !== 0n) this.signalCorruption(false, -1, -1, `Cannot free unaligned cluster ${cHex(entry & L2E_OFFSET_MASK)}`);
+      else this.refcounts.free(entryOffset(entry), this.clusterSize, discard);
     }
   }
 }
