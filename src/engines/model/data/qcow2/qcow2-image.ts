@@ -469,7 +469,7 @@ export class Qcow2Image {
   findTable(guest: number): { l2Offset: number; table: L2Table; index: number } | null {
     const l1Index = this.l1Index(guest);
     if (l1Index >= this.l1Size) return null;
-    const l2Offset = Number(this.l1[l1Index]! & L1E_OFFSET_MASK);
+    const l2Offset = this.#l2OffsetAt(l1Index);
     if (!l2Offset) return null;
     const table = this.l2Table(l2Offset);
     const index = this.l2Index(guest);
@@ -477,11 +477,19 @@ export class Qcow2Image {
     return { l2Offset, table, index };
   }
 
+  /** The L2 table offset of an L1 entry, as qcow2_get_host_offset and get_cluster_table check it. */
+  #l2OffsetAt(l1Index: number): number {
+    const l2Offset = this.l1[l1Index]! & L1E_OFFSET_MASK;
+    if (l2Offset % BigInt(this.clusterSize) !== 0n) this.corrupt(true, -1, -1, `L2 table offset ${cHex(l2Offset)} unaligned (L1 index: ${cHex(l1Index)})`);
+    return Number(l2Offset);
+  }
+
   /** `get_cluster_table`: like findTable, but an L2 table is allocated where there is none. */
   getClusterTable(guest: number): { l2Offset: number; table: L2Table; index: number } {
     const l1Index = this.l1Index(guest);
     if (l1Index >= this.l1Size) throw new ModelIoUnsupportedError("growing a qcow2 L1 table");
     const entry = this.l1[l1Index]!;
+    this.#l2OffsetAt(l1Index);
     if (!(entry & QCOW_OFLAG_COPIED)) {
       if (entry & L1E_OFFSET_MASK) throw new ModelIoUnsupportedError("copying a shared qcow2 L2 table (internal snapshots)");
       this.#l2Allocate(l1Index);
