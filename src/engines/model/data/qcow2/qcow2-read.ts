@@ -49,11 +49,13 @@ export function getHostOffset(q: Qcow2Ctx, offset: number, bytes: number): HostM
   if (!found) return { type: "unallocated", host: 0, entry: 0n, bytes: needed - inCluster };
   const first = found.table[found.index]!;
   const type = clusterType(first, q.hasDataFile);
+  if (img.version < 3 && (type === "zero-plain" || type === "zero-alloc")) {
+    img.corrupt(true, -1, -1, `Zero cluster entry found in pre-v3 image (L2 offset: ${cHex(found.l2Offset)}, L2 index: ${cHex(found.index % img.l2SliceEntries)})`);
+  }
   if (type === "compressed") return { type, host: 0, entry: first, bytes: Math.min(needed, img.clusterSize) - inCluster };
   const checkOffset = type === "normal" || type === "zero-alloc";
   if (checkOffset && (first & L2E_OFFSET_MASK) % BigInt(img.clusterSize) !== 0n) {
-    const sliceIndex = found.index % img.l2SliceEntries;
-    img.corrupt(true, -1, -1, `Cluster allocation offset ${cHex(first & L2E_OFFSET_MASK)} unaligned (L2 offset: ${cHex(found.l2Offset)}, L2 index: ${cHex(sliceIndex)})`);
+    img.corrupt(true, -1, -1, `Cluster allocation offset ${cHex(first & L2E_OFFSET_MASK)} unaligned (L2 offset: ${cHex(found.l2Offset)}, L2 index: ${cHex(found.index % img.l2SliceEntries)})`);
   }
   const maxClusters = Math.ceil(needed / img.clusterSize);
   let count = 1;
