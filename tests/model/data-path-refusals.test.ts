@@ -9,6 +9,8 @@
  * - a fatal corruption after refcount changes QEMU has not written yet: its refcount block cache
  *   goes with the driver, where the model wrote the changes at once;
  * - an aligned refcount block offset past 2^53, which the model's numbers cannot hold;
+ * - QMP commands other than blockdev-del and two queries while a corruption left a node without
+ *   its driver;
  * A block job's I/O error is followed under every policy (scenario jobs/job-error-policies); an
  * EIO under `enospc` is reported, as the default policy does.
  */
@@ -101,6 +103,26 @@ describe("data path steps the model refuses", () => {
     expect(await refusal(lines)).toMatchObject({
       message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model a qcow2 refcount block offset past 2^53",
       location: "tests/scenarios/t.scn:8",
+    });
+  });
+
+  it("a QMP command while a qcow2 node has no driver", async () => {
+    const lines = [
+      "image d.qcow2 qcow2 1M",
+      "add q: qcow2 file=(qf: file filename=d.qcow2)",
+      'io q "write -P 0x11 0 64k"',
+      "del q",
+      // The first L2 entry (at 256k) is 80 00 00 00 00 05 00 00: make it 0x50200.
+      "add r: raw file=(file filename=d.qcow2)",
+      'io r "write -P 0x02 262150 1"',
+      "del r",
+      "add q: qcow2 file=(qf: file filename=d.qcow2)",
+      'io q "read 0 4k"                 -> error "read failed: Input/output error"',
+      "add n: null-co",
+    ];
+    expect(await refusal(lines)).toMatchObject({
+      message: "E_MODEL_UNSUPPORTED: the model engine does not implement the QMP command 'blockdev-add' while node 'q' has no driver (a qcow2 corruption took it away)",
+      location: "tests/scenarios/t.scn:12",
     });
   });
 
