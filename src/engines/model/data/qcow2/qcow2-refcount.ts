@@ -62,6 +62,19 @@ export class Qcow2Refcounts {
     return ranges;
   }
 
+  /**
+   * The refcount blocks as `qcow2_shrink_reftable` loads them, in table order: an unaligned offset
+   * is a corruption qcow2_cache_get finds.
+   */
+  loadAllBlocks(): void {
+    const all = this.table.toArray();
+    for (let i = 0; i < all.length; i++) {
+      if (all[i] === 0) continue;
+      const exact = this.table.exactAt(i);
+      if (exact % BigInt(this.#clusterSize) !== 0n) this.io.corrupt(`Cannot get entry from refcount block cache: Offset ${cHex(exact)} is unaligned`);
+    }
+  }
+
   /** How many refcount blocks the refcount table points to. */
   get allocatedBlocks(): number {
     return this.table.blocks().length;

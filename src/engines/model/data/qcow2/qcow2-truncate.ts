@@ -39,12 +39,20 @@ function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: numbe
   if (cutStart > oldLength) throw new ModelIoUnsupportedError("shrinking a qcow2 image within its last cluster");
   if (oldLength > cutStart) step("Failed to discard cropped clusters", () => discardClusters(q, cutStart, oldLength - cutStart, true, true));
   if (newL1Size < img.l1Size) throw new ModelIoUnsupportedError("shrinking a qcow2 image's L1 table");
+  step("Failed to discard unused refblocks", () => img.refcounts.loadAllBlocks());
   if (img.refcounts.allocatedBlocks > 1) throw new ModelIoUnsupportedError("shrinking the refcount table of a qcow2 image");
   // qcow2_get_last_cluster over the file's length (in whole sectors, as bdrv_getlength has it).
   const oldFileSize = nodeLength(img.file);
   let last = Math.ceil(oldFileSize / img.clusterSize) - 1;
-  while (last >= 0 && img.refcounts.get(last) === 0) last--;
-  if (last < 0) throw new ModelIoUnsupportedError("a qcow2 image with no references in its refcount table");
+  step("Failed to find the last cluster", () => {
+    try {
+      while (last >= 0 && img.refcounts.get(last) === 0) last--;
+    } catch (e) {
+      if (e instanceof IoError) q.host.stderrLine?.(`Can't get refcount for cluster ${last}: ${strerror(e.errno)}`);
+      throw e;
+    }
+    if (last < 0) img.corrupt(true, -1, -1, "There are no references in the refcount table.");
+  });
   const end = (last + 1) * img.clusterSize;
   if (end < oldFileSize) {
     try {
