@@ -5,7 +5,7 @@
  */
 import { findDriver } from "../engines/model/drivers/index.js";
 import type { GenContext } from "./gen-context.js";
-import type { GenNode } from "./gen-world.js";
+import type { Prng } from "./prng.js";
 
 /** A driver whose writes the model refuses (it has no write path): a node over one is only read. */
 const writesRefused = (driver: string) => findDriver(driver)?.pwritev === undefined;
@@ -31,7 +31,7 @@ export async function ioStep(ctx: GenContext): Promise<void> {
   const roots = nodes.filter((n) => n.owned);
   const node = roots.length > 0 && rng.chance(0.6) ? rng.pick(roots) : rng.pick(nodes);
   const writable = ![node, ...world.descendants(node)].some((n) => writesRefused(n.driver));
-  const cmd = command(ctx, writable, node);
+  const cmd = ioCommand(ctx.rng, writable, node.driver);
   const out = await ctx.steer({ kind: "io", node: world.ref(node)!, command: cmd });
   if (out.kind === "dropped") return;
   ctx.require("io");
@@ -42,12 +42,12 @@ export async function ioStep(ctx: GenContext): Promise<void> {
   await ctx.steer({ kind: "io", node: world.ref(reader)!, command: `read -P ${written[1]} ${written[2]} ${written[3]}` });
 }
 
-function command(ctx: GenContext, writable: boolean, node: GenNode): string {
-  const { rng } = ctx;
+/** A qemu-io command for a node of `driver` (written to only when `writable`). */
+export function ioCommand(rng: Prng, writable: boolean, driver: string): string {
   const kind = rng.weighted({
     write: writable ? 4 : 0,
     "write-zeroes": writable ? 1.5 : 0,
-    "write-compressed": writable && (node.driver === "qcow2" || node.driver === "compress") ? 0.6 : 0,
+    "write-compressed": writable && (driver === "qcow2" || driver === "compress") ? 0.6 : 0,
     discard: writable ? 1 : 0,
     read: 3,
     "read-dump": 0.4,
@@ -73,7 +73,9 @@ function command(ctx: GenContext, writable: boolean, node: GenNode): string {
     case "read":
       return rng.chance(0.7) ? `read -P ${pattern()} ${off} ${len}` : `read ${off} ${len}`;
     case "read-dump":
-      return `read -v ${off} 512`;
+      // A whole sector: an unaligned one at 0 would reach into a vmdk's descriptor, whose CID QEMU
+      // draws at random on the first write.
+      return `read -v ${off - (off % 512)} 512`;
     case "map":
       return "map";
     case "alloc":

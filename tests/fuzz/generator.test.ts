@@ -11,7 +11,8 @@ import { caseText } from "../../src/fuzz/check-case.js";
 import { FuzzScratch } from "../../src/fuzz/fuzz-scratch.js";
 import { generateIn } from "../../src/fuzz/generator.js";
 import { Steering } from "../../src/fuzz/gen-steer.js";
-import { sequenceSeed } from "../../src/fuzz/prng.js";
+import { Prng, sequenceSeed } from "../../src/fuzz/prng.js";
+import { ioCommand } from "../../src/fuzz/gen-io.js";
 import type { FuzzScenario, FuzzStatement, FuzzValue } from "../../src/fuzz/scenario-ir.js";
 
 let scratch: FuzzScratch;
@@ -82,6 +83,13 @@ describe("fuzz generator", () => {
     expect(statements.some((s) => s.kind === "set-iothread" && s.iothread !== null && s.force)).toBe(true);
     expect(statements.some((s) => s.kind === "export" && s.iothread !== undefined && s.fixed)).toBe(true);
     expect(statements.some((s) => s.kind === "iothread-del")).toBe(true);
+  });
+
+  it("dumps only whole sectors: past a vmdk's header, its descriptor holds a CID QEMU draws at random", () => {
+    const rng = new Prng(7);
+    const dumps = Array.from({ length: 20_000 }, () => ioCommand(rng, true, "raw")).filter((c) => c.startsWith("read -v "));
+    expect(dumps.length).toBeGreaterThan(100);
+    for (const c of dumps) expect(Number(c.split(" ")[2]) % 512, c).toBe(0);
   });
 
   it("leaves out a statement the model refuses, and ends the case there", async () => {
