@@ -5,7 +5,7 @@
  * left without their pending file. Reported on every full run; `--prune` removes them (a pending
  * file with its record: see removeOrphan).
  */
-import path from "node:path";
+import { relativeSlashed } from "../relative-path.js";
 import { goldenPaths, type GoldenName } from "./paths.js";
 import { goldenOfPending, pendingKindOf, recordPath } from "./pending.js";
 import { removeIfExists } from "./store.js";
@@ -17,7 +17,7 @@ export async function findOrphanGoldens(goldenRoot: string, known: readonly Gold
   for (const g of known) for (const p of goldenPaths(g)) expected.add(p);
   const files = new Set<string>();
   await walk(goldenRoot, (f) => files.add(f));
-  const rel = (f: string) => path.relative(goldenRoot, f).split(path.sep).join("/");
+  const rel = (f: string) => relativeSlashed(goldenRoot, f);
   const orphans: string[] = [];
   for (const f of files) {
     if (f.endsWith(".out")) {

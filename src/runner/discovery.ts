@@ -15,6 +15,7 @@ import picomatch from "picomatch";
 import { UsageError } from "../errors.js";
 import { walk } from "../golden/walk.js";
 import { NoScenarioSelectedError } from "./errors.js";
+import { relativeSlashed } from "../relative-path.js";
 
 /** A discovered scenario file. */
 export interface ScenarioFile {
@@ -128,7 +129,7 @@ function isInside(dir: string, root: string): boolean {
 }
 
 function toRel(root: string, abs: string): string {
-  return path.relative(root, abs).split(path.sep).join("/");
+  return relativeSlashed(root, abs);
 }
 
 /**

@@ -5,12 +5,12 @@
  * nothing and pass against a golden holding one empty line.
  */
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { FileSystemError, isErrnoException } from "../file-errors.js";
 import { decodeScenarioText, expandParameters, formatDiagnostics, loadScenario, ScenarioError, type Diagnostic } from "../language/index.js";
 import { scenarioName, type ScenarioFile } from "./discovery.js";
 import { metadataOf, type ScenarioInstance } from "./instance.js";
 import type { LoadCache } from "./load-cache.js";
+import { relativePath } from "../relative-path.js";
 
 /** A file that cannot run: its diagnostics, formatted. */
 export interface LoadFailure {
@@ -29,7 +29,7 @@ export type ScenarioLoader = (file: ScenarioFile, cwd: string) => Promise<LoadRe
  * it holds is read from there, and one that loads is put there (load-cache.ts).
  */
 export const loadScenarioFile = async (file: ScenarioFile, cwd: string, cache?: LoadCache): Promise<LoadResult> => {
-  const shown = path.relative(cwd, file.abs) || file.abs;
+  const shown = relativePath(cwd, file.abs) || file.abs;
   const name = scenarioName(file.rel);
   let bytes: Uint8Array;
   try {

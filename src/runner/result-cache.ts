@@ -2,33 +2,38 @@
  * Model results kept across runs, in the project's `.blockcheck/results.json`: a scenario file whose
  * bytes, goldens and run options are what they were when it last passed is not run again on the
  * model, and reports that pass marked as cached (as `go test` does). The model is a pure function of
- * the build and the scenario, so a whole corpus is checked on every save at the cost of reading it,
- * and only what changed runs.
+ * the build and the scenario, so a whole corpus is checked on every save at the cost of a `stat` per
+ * file, and only what changed runs.
  *
  * What an entry depends on, and how each is checked:
  * - the build (the bundle's hash) and the Node version: the whole file is dropped when they differ;
  * - the file's bytes, path and scenario name, the options that change an outcome (the golden root,
  *   the timeout, --allow-unsafe) and the host's memory (the model asks it, as QEMU does, before a
  *   huge allocation): the entry's key, a SHA-256 of them all;
- * - each run's golden: the SHA-256 of the golden it matched, read again on every hit, and the absence
- *   of an engine-specific golden where the run matched the common one.
+ * - each run's golden: the SHA-256 of the golden it matched, and the absence of an engine-specific
+ *   golden where the run matched the common one.
+ * A file's bytes (scenario or golden) are read and hashed again on every hit unless its stat is the
+ * stamp kept beside the hash, which is only kept for a file settled before the run (file-stamp.ts).
  * Only files whose every run passed or was skipped, all in one run, are kept. QEMU runs, runs of both
  * engines, CI, --keep-scratch, --pictures and --trace never use it; BLOCKCHECK_CACHE=off neither.
  * A file that cannot be read or parsed is an empty cache; a write is atomic and costs only itself.
  */
 import { createHash, type Hash } from "node:crypto";
-import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, unlinkSync, type Stats } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { commonGoldenPath, engineGoldenPath, resolveGoldenPath } from "../golden/paths.js";
 import { pendingKindOf, pendingPath, recordPath } from "../golden/pending.js";
+import { GoldenListing } from "../golden/listing.js";
 import { writeAtomic } from "../golden/store.js";
 import { scenarioName, type ScenarioFile } from "./discovery.js";
+import { equalStamps, sameStamp, SETTLED_MS, stampOf, type FileStamp } from "./file-stamp.js";
 import type { ScenarioInstance } from "./instance.js";
+import { relativePath } from "../relative-path.js";
 import { resultId, type ScenarioResult } from "./results.js";
 
 /** Changes when what an entry holds, or how it is checked, does. */
-const FORMAT = "blockcheck model results 1";
+const FORMAT = "blockcheck model results 2";
 
 /** A run as kept: the instance's plan and its outcome. */
 interface KeptRun {
@@ -40,12 +45,22 @@ interface KeptRun {
   durationMs: number;
   skipReason?: string;
   /** The golden matched: relative to the golden root, its hash, its reason when engine-specific. */
-  golden?: { rel: string; sha256: string; engineReason?: string };
+  golden?: { rel: string; sha256: string; engineReason?: string; stamp?: FileStamp };
 }
 
 interface KeptFile {
   key: string;
+  /** The SHA-256 of the file's bytes, and the stamp that stands for them (file-stamp.ts). */
+  sha256: string;
+  stamp?: FileStamp;
   runs: KeptRun[];
+}
+
+/** What a probe learnt of a file: its key, and how its bytes were known. */
+interface Probed {
+  key: string;
+  sha256: string;
+  stamp: FileStamp | undefined;
 }
 
 interface CacheFile {
@@ -63,6 +78,8 @@ export interface ResultCacheContext {
   goldenRoot: string;
   timeoutMs: number;
   allowUnsafe: boolean;
+  /** The clock, for which files are settled enough to be stamped (tests move it on). */
+  now?: () => number;
 }
 
 /** A file the cache answers for: its runs planned and done. */
@@ -76,7 +93,11 @@ export class ResultCache {
   readonly #context: ResultCacheContext;
   readonly #files: Map<string, KeptFile>;
   /** This run's key of each file probed, by the file as shown. */
-  readonly #probed = new Map<string, string>();
+  readonly #probed = new Map<string, Probed>();
+  /** Where an engine-specific golden may be: listed once per directory, not a stat per file. */
+  readonly #listing = new GoldenListing();
+  /** Files changed since this are not stamped (file-stamp.ts). */
+  readonly #settledBefore: number;
   /** By golden directory: its pending files and records (#pendingIn). */
   readonly #pending = new Map<string, Set<string>>();
   /** The hash of everything in a key but the file: copied for each file. */
@@ -86,6 +107,7 @@ export class ResultCache {
   private constructor(context: ResultCacheContext, files: Map<string, KeptFile>) {
     this.#context = context;
     this.#files = files;
+    this.#settledBefore = (context.now ?? Date.now)() - SETTLED_MS;
   }
 
   /** The cache in `file`; empty when there is none, it cannot be read, or another build wrote it. */
@@ -107,19 +129,18 @@ export class ResultCache {
    * key is kept, so that the runs it is about to have can be recorded.
    */
   probe(f: ScenarioFile): CachedFile | undefined {
-    const shown = path.relative(this.#context.cwd, f.abs) || f.abs;
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(f.abs);
-    } catch {
-      // Loading it reports why it cannot be read.
-      return undefined;
-    }
+    const shown = relativePath(this.#context.cwd, f.abs) || f.abs;
     const name = scenarioName(f.rel);
-    const key = this.#key(shown, name, bytes);
-    this.#probed.set(shown, key);
     const kept = this.#files.get(shown);
-    if (kept?.key !== key) return undefined;
+    const probed = this.#probeBytes(f.abs, shown, name, kept);
+    // Loading it reports why it cannot be read.
+    if (probed === undefined) return undefined;
+    this.#probed.set(shown, probed);
+    if (kept?.key !== probed.key) return undefined;
+    if (probed.stamp !== undefined && !equalStamps(probed.stamp, kept.stamp)) {
+      kept.stamp = probed.stamp;
+      this.#changed = true;
+    }
     const instances: CachedFile["instances"] = [];
     const results = new Map<string, ScenarioResult>();
     for (const run of kept.runs) {
@@ -170,8 +191,8 @@ export class ResultCache {
    * `results` and passed or was skipped, and the file is still as it was probed.
    */
   record(shown: string, abs: string, planned: ReadonlyArray<Omit<ScenarioInstance, "scenario">>, results: ReadonlyMap<string, ScenarioResult>): void {
-    const key = this.#probed.get(shown);
-    if (key === undefined || planned.length === 0) return;
+    const probed = this.#probed.get(shown);
+    if (probed === undefined || planned.length === 0) return;
     const runs: KeptRun[] = [];
     for (const inst of planned) {
       const r = results.get(resultId(inst.name, inst.suffix, "model"));
@@ -196,8 +217,8 @@ export class ResultCache {
     } catch {
       return;
     }
-    if (this.#key(shown, planned[0]!.name, bytes) !== key) return;
-    this.#files.set(shown, { key, runs });
+    if (sha256(bytes) !== probed.sha256 || this.#key(shown, planned[0]!.name, probed.sha256) !== probed.key) return;
+    this.#files.set(shown, { key: probed.key, sha256: probed.sha256, ...(probed.stamp ? { stamp: probed.stamp } : {}), runs });
     this.#changed = true;
   }
 
@@ -220,12 +241,34 @@ export class ResultCache {
     this.#changed = false;
   }
 
-  #key(shown: string, name: string, bytes: Uint8Array): string {
+  /**
+   * The key and content hash of the file at `abs`: from one stat when it is stamped as `kept`
+   * says, else from its bytes. Undefined when it cannot be read.
+   */
+  #probeBytes(abs: string, shown: string, name: string, kept: KeptFile | undefined): Probed | undefined {
+    let st: Stats | undefined;
+    let bytes: Buffer;
+    try {
+      // The stat before the read: a write between them leaves a stamp older than the bytes, which
+      // the next stat then finds changed.
+      st = statSync(abs);
+      if (kept !== undefined && sameStamp(st, kept.stamp)) {
+        return { key: this.#key(shown, name, kept.sha256), sha256: kept.sha256, stamp: kept.stamp };
+      }
+      bytes = readFileSync(abs);
+    } catch {
+      return undefined;
+    }
+    const sha = sha256(bytes);
+    return { key: this.#key(shown, name, sha), sha256: sha, stamp: stampOf(st, this.#settledBefore) };
+  }
+
+  #key(shown: string, name: string, contentSha: string): string {
     if (this.#prefix === undefined) {
       const c = this.#context;
       this.#prefix = createHash("sha256").update(JSON.stringify([FORMAT, c.buildId, process.version, os.totalmem(), c.goldenRoot, c.timeoutMs, c.allowUnsafe]));
     }
-    return this.#prefix.copy().update(JSON.stringify([shown, name])).update("\0").update(bytes).digest("hex");
+    return this.#prefix.copy().update(JSON.stringify([shown, name, contentSha])).digest("hex");
   }
 
   /** Whether the golden `golden` names is still the one a run of `inst` on the model compares with, unchanged. */
@@ -237,8 +280,17 @@ export class ResultCache {
       const specific = path.join(this.#context.goldenRoot, engineGoldenPath(inst, "model"));
       const expected = golden.engineReason === undefined ? commonGoldenPath(inst) : engineGoldenPath(inst, "model");
       if (golden.rel !== expected) return false;
-      if (golden.engineReason === undefined && statSync(specific, { throwIfNoEntry: false })) return false;
-      return sha256(readFileSync(path.join(this.#context.goldenRoot, expected))) === golden.sha256;
+      if (golden.engineReason === undefined && this.#listing.mayHold(specific) && statSync(specific, { throwIfNoEntry: false })) return false;
+      const abs = path.join(this.#context.goldenRoot, expected);
+      const st = statSync(abs);
+      if (sameStamp(st, golden.stamp)) return true;
+      if (sha256(readFileSync(abs)) !== golden.sha256) return false;
+      const stamp = stampOf(st, this.#settledBefore);
+      if (stamp !== undefined) {
+        golden.stamp = stamp;
+        this.#changed = true;
+      }
+      return true;
     } catch {
       return false;
     }
@@ -251,8 +303,10 @@ export class ResultCache {
     const rel = path.relative(this.#context.goldenRoot, abs).split(path.sep).join("/");
     if (rel.startsWith("../") || path.isAbsolute(rel)) return undefined;
     try {
+      const st = statSync(abs);
       const sha = sha256(readFileSync(abs));
-      return { rel, sha256: sha, ...(r.golden.engineReason !== undefined ? { engineReason: r.golden.engineReason } : {}) };
+      const stamp = stampOf(st, this.#settledBefore);
+      return { rel, sha256: sha, ...(r.golden.engineReason !== undefined ? { engineReason: r.golden.engineReason } : {}), ...(stamp ? { stamp } : {}) };
     } catch {
       return undefined;
     }
@@ -264,7 +318,7 @@ function resultOf(inst: CachedFile["instances"][number], run: KeptRun, context: 
   const golden = run.golden
     ? {
         golden: {
-          file: path.relative(context.cwd, resolveGoldenPath(context.goldenRoot, run.golden.rel)),
+          file: relativePath(context.cwd, resolveGoldenPath(context.goldenRoot, run.golden.rel)),
           status: "match",
           ...(run.golden.engineReason !== undefined ? { engineReason: run.golden.engineReason } : {}),
         },

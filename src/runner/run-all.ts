@@ -21,6 +21,7 @@ import { ModelWorkers, workerCount } from "./model-workers/pool.js";
 import type { InstanceRef, WorkerRunOptions } from "./model-workers/protocol.js";
 import { slowestFirst } from "./order.js";
 import { runPool } from "./pool.js";
+import { relativePath } from "../relative-path.js";
 import { combineReporters, type Reporter } from "./reporter.js";
 import { resultId, type EngineName, type RunSummary, type ScenarioResult } from "./results.js";
 import type { CachedFile, ResultCache } from "./result-cache.js";
@@ -317,7 +318,7 @@ function inFileOrder<I>(files: readonly ScenarioFile[], known: ReadonlyMap<Scena
       out.push(...hit.instances);
       continue;
     }
-    const shown = path.relative(cwd, f.abs) || f.abs;
+    const shown = relativePath(cwd, f.abs) || f.abs;
     while (next < loaded.length && loaded[next]!.file === shown) out.push(loaded[next++]!);
   }
   return out;
@@ -333,7 +334,7 @@ function recordResults(cache: ResultCache, ran: readonly ScenarioFile[], all: re
   }
   const byId = new Map(results.map((r) => [r.id, r]));
   for (const f of ran) {
-    const shown = path.relative(cwd, f.abs) || f.abs;
+    const shown = relativePath(cwd, f.abs) || f.abs;
     const planned = byFile.get(shown);
     if (planned) cache.record(shown, f.abs, planned, byId);
   }

@@ -4,7 +4,7 @@
  * golden, an engine-specific golden appearing, the options, the build) makes it run again. Runs
  * that must happen (CI, --keep-scratch, --pictures, a trace, both engines) never read it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -203,5 +203,79 @@ describe("the result cache", () => {
     await cache.write(cacheFile());
     const kept = JSON.parse(readFileSync(cacheFile(), "utf8")) as { files: Record<string, unknown> };
     expect(Object.keys(kept.files)).not.toContain("tests/scenarios/a.scn");
+  });
+
+  describe("stamps (a stat instead of a read)", () => {
+    /** A clock an hour on: every file written so far counts as settled. */
+    const later = { now: () => Date.now() + 3_600_000 };
+    const kept = () => JSON.parse(readFileSync(cacheFile(), "utf8")) as { files: Record<string, { stamp?: unknown; runs: Array<{ golden?: { stamp?: unknown } }> }> };
+    /** A whole second, so that a restored mtime is the same to the nanosecond. */
+    const anHourAgo = Math.floor(Date.now() / 1000) - 3600;
+    /** Write `text` to `rel` with the same mtime before and after, as cp -p or tar would leave it. */
+    const rewriteKeepingMtime = async (rel: string, text: string) => {
+      utimesSync(file(rel), anHourAgo, anHourAgo);
+      await run({}, later);
+      const before = statSync(file(rel));
+      writeFileSync(file(rel), text);
+      utimesSync(file(rel), anHourAgo, anHourAgo);
+      const after = statSync(file(rel));
+      expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    };
+
+    it("stamps no file written since the run began less than a few seconds ago", async () => {
+      await run({ update: true });
+      await run();
+      const a = kept().files["tests/scenarios/a.scn"]!;
+      expect(a.stamp).toBeUndefined();
+      expect(a.runs[0]!.golden?.stamp).toBeUndefined();
+    });
+
+    it("stamps settled files, and a hit from stamps reports what a hit from the bytes does", async () => {
+      const first = await run({ update: true }, later);
+      const a = kept().files["tests/scenarios/a.scn"]!;
+      expect(a.stamp).toHaveLength(4);
+      expect(a.runs[0]!.golden?.stamp).toHaveLength(4);
+      started = 0;
+      const again = await run({}, later);
+      expect(started).toBe(0);
+      expect(again.results.map(comparable)).toEqual(first.results.map(comparable));
+    });
+
+    it("stamps a file a later run finds settled, when the run that kept it found it fresh", async () => {
+      await run({ update: true });
+      await run({}, later);
+      expect(kept().files["tests/scenarios/a.scn"]!.stamp).toHaveLength(4);
+      expect(kept().files["tests/scenarios/a.scn"]!.runs[0]!.golden?.stamp).toHaveLength(4);
+    });
+
+    it("runs a file again whose bytes change with its size and mtime kept", async () => {
+      await run({ update: true }, later);
+      const text = readFileSync(file("tests/scenarios/a.scn"), "utf8");
+      await rewriteKeepingMtime("tests/scenarios/a.scn", text.replace("show nodes", "show graph"));
+      started = 0;
+      const r = await run({ update: true }, later);
+      expect(started).toBe(1);
+      expect(r.results.filter((x) => !x.cached).map((x) => x.id)).toEqual(["a (model)"]);
+    });
+
+    it("runs a file again whose golden changes with its size and mtime kept", async () => {
+      await run({ update: true }, later);
+      await rewriteKeepingMtime("golden/a.out", readFileSync(file("golden/a.out"), "utf8").replace("null-co", "null-xx"));
+      started = 0;
+      const r = await run({}, later);
+      expect(started).toBe(1);
+      expect(r.results.find((x) => x.id === "a (model)")).toMatchObject({ status: "fail", golden: { status: "mismatch" } });
+    });
+
+    it("reads the bytes of a file whose kept stamp is damaged", async () => {
+      await run({ update: true }, later);
+      const damaged = readFileSync(cacheFile(), "utf8").replace(/"stamp":\[[^\]]*\]/g, '"stamp":"x"');
+      writeFileSync(cacheFile(), damaged);
+      writeFileSync(file("tests/scenarios/a.scn"), scn("a") + "# changed\n");
+      started = 0;
+      const r = await run({}, later);
+      expect(started).toBe(1);
+      expect(cachedIds(r.results)).toEqual(["sub/b[fmt=qcow2] (model)", "sub/b[fmt=raw] (model)", "u (model)"]);
+    });
   });
 });
