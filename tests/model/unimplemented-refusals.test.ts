@@ -1,8 +1,9 @@
 /**
  * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, an export that
  * is not NBD, persistent bitmaps, encrypted qcow2, secrets from files, a transaction's backup
- * actions, an overlay format blockdev-snapshot-sync cannot write) is a runner error located at the
- * statement (E_MODEL_UNSUPPORTED), never a QMP error QEMU would not send.
+ * actions, an overlay format blockdev-snapshot-sync cannot write, qemu-system's own commands under
+ * `require io`) is a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error
+ * QEMU would not send.
  */
 import { expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
@@ -26,6 +27,15 @@ it.each([
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b"}}, {"type": "blockdev-backup", "data": {"device": "n", "target": "n", "sync": "full"}}]}'], "the transaction action 'blockdev-backup'", 3],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "n", "name": "s"}}]}'], "the transaction action 'blockdev-snapshot-internal-sync'", 3],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk overlay of blockdev-snapshot-sync", 4],
+  [["require io", "qmp query-status"], "the qemu-system QMP command 'query-status'", 3],
+  [["require io", "add n: null-co", 'qmp block_set_io_throttle {"id": "n", "bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}'], "the qemu-system QMP command 'block_set_io_throttle'", 4],
 ])("%j is refused as unimplemented", async (lines, what, line) => {
   expect(await refusal(lines)).toMatchObject({ message: `E_MODEL_UNSUPPORTED: the model engine does not implement ${what}`, location: `tests/scenarios/t.scn:${line}` });
+});
+
+it("answers a qemu-system command as QEMU does where the daemon runs it, and one neither has as CommandNotFound", async () => {
+  const daemon = await run(['scenario "daemon"', "qmp query-status -> error \"The command query-status has not been found\"", ""].join("\n"), new ModelEngine());
+  expect(daemon.failures).toEqual([]);
+  const system = await run(['scenario "system"', "require io", "qmp query-nothing -> error \"The command query-nothing has not been found\"", ""].join("\n"), new ModelEngine());
+  expect(system.failures).toEqual([]);
 });

@@ -39,6 +39,7 @@ import { closeAll, closeAllCrash, storageDaemonQuit } from "./jobs/quit.js";
 import type { HostFiles } from "./data/host-file.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
+import { SYSTEM_ONLY_COMMANDS } from "../../qapi/system-commands.js";
 import { validateQmpCommand } from "../../qapi/validate.js";
 import { toQdictOrder } from "../../qapi/qdict-order.js";
 import { ModelUnsupportedError } from "./model-unsupported.js";
@@ -138,6 +139,8 @@ export class BlockLayer {
    */
   execute(command: string, args?: Record<string, unknown>): QmpReply {
     const system = this.system ? SYSTEM_COMMANDS.get(command) : undefined;
+    // qemu-system has it, and the model has no schema to check its arguments with, nor its state.
+    if (this.system && !system && SYSTEM_ONLY_COMMANDS.has(command)) throw new ModelUnsupportedError(`the qemu-system QMP command '${command}'`);
     // They take no arguments: checked as the daemon checks its own argument-less commands.
     const checked = validateQmpCommand(system ? "query-jobs" : command, args);
     if (!checked.ok) return { error: checked.error };
