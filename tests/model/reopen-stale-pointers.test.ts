@@ -51,6 +51,18 @@ function staleDataFile(...last: string[]): string {
 
 const SEGFAULT = "  QEMU crashed: SIGSEGV\n(run stopped)\n";
 
+/** The backing qcow2 of a chain opened from its header, its data file left stale, then a node with a file added. */
+const STALE_THEN_EDGE = [
+  'scenario "a stale s->data_file, then an edge made"',
+  "image base.qcow2 qcow2 1M",
+  "image top.qcow2 qcow2 1M backing=base.qcow2 backing-fmt=qcow2",
+  "add q0: qcow2 file=(file filename=top.qcow2)",
+  "reopen q0/backing file=q0/file -> error \"Cannot change the option 'node-name'\"",
+  "image f.qed qed 1M",
+  "add q1: qed file=(file filename=f.qed)",
+  "",
+].join("\n");
+
 describe("crashes after a reopen, on the model", () => {
   it("a qcow2 freed inside a reopen's drained section: the section's end asserts, with no job", async () => {
     const r = await run(FREED_UNDER_DRAIN, new ModelEngine());
@@ -90,6 +102,12 @@ describe("crashes after a reopen, on the model", () => {
     expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);
   });
 
+  it("a stale s->data_file whose memory an edge made since may hold: quit segfaults too", async () => {
+    const r = await run(STALE_THEN_EDGE, new ModelEngine());
+    expect(r.transcript!.endsWith("(quit)\n  QEMU crashed: SIGSEGV\n")).toBe(true);
+    expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);
+  });
+
   it("a stale s->data_file: a read of allocated clusters is refused as not modelled, not answered", async () => {
     const r = await run(staleDataFile('io p0 "read -P 0x11 0 4k"'), new ModelEngine());
     expect(r.failures[0]!.message).toMatch(/^E_MODEL_IO_UNSUPPORTED: .*a read of .* s->data_file pointing at freed memory/);
@@ -102,6 +120,7 @@ describeWithQemu("crashes after a reopen, on QEMU", () => {
     ["a stale s->data_file, then del", staleDataFile("del p0", "show graph")],
     ["a stale s->data_file, then a data write", staleDataFile('io p0 "write -P 0x22 0 4k"')],
     ["a stale s->data_file, then a zero write and quit", staleDataFile('io p0 "write -z 512k 64k"', 'io p0 "read -P 0 512k 4k"')],
+    ["a stale s->data_file, then an edge made and quit", STALE_THEN_EDGE],
   ];
   for (const [name, text] of cases) {
     it(`${name}: the transcripts and failures are the same`, async () => {
