@@ -2,7 +2,7 @@
  * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, an export that
  * is not NBD, persistent bitmaps, encrypted qcow2, secrets from files, a transaction's backup
  * actions, an overlay format blockdev-snapshot-sync cannot write, qemu-system's own commands under
- * `require io`) is a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error
+ * `require io`, an NBD server address only the host can answer for) is a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error
  * QEMU would not send.
  */
 import { expect, it } from "vitest";
@@ -27,6 +27,11 @@ it.each([
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b"}}, {"type": "blockdev-backup", "data": {"device": "n", "target": "n", "sync": "full"}}]}'], "the transaction action 'blockdev-backup'", 3],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "n", "name": "s"}}]}'], "the transaction action 'blockdev-snapshot-internal-sync'", 3],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk overlay of blockdev-snapshot-sync", 4],
+  [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "example.org", "port": "0"}}}'], "nbd-server-start on the host name 'example.org' (the host's answer)", 2],
+  [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": "nbd"}}}'], "nbd-server-start on the service 'nbd' (the host's answer)", 2],
+  [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": "10809"}}}'], "nbd-server-start on the fixed port 10809 (the host's answer)", 2],
+  [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "192.0.2.1", "port": "0"}}}'], "nbd-server-start on the address 192.0.2.1 (the host's answer)", 2],
+  [['qmp nbd-server-start {"addr": {"type": "vsock", "data": {"cid": "2", "port": "1"}}}'], "nbd-server-start on a vsock address (whether it binds depends on the host)", 2],
   [["require io", "qmp query-status"], "the qemu-system QMP command 'query-status'", 3],
   [["require io", "add n: null-co", 'qmp block_set_io_throttle {"id": "n", "bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}'], "the qemu-system QMP command 'block_set_io_throttle'", 4],
 ])("%j is refused as unimplemented", async (lines, what, line) => {

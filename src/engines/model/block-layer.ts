@@ -114,6 +114,7 @@ export class BlockLayer {
   constructor(opts: BlockLayerOptions) {
     this.state = new LayerState(opts.workdir, opts.seed, opts.loop, opts.stamp);
     this.system = opts.system ?? false;
+    this.state.qemuSystem = this.system;
     // The working directory is there for QEMU; for the model it need not be on disk (yet).
     this.state.hostFiles.mkdir(opts.workdir);
   }

@@ -58,6 +58,8 @@ export class LayerState implements DriverHost {
    */
   readonly qomObjects = new GHashModel();
   nbdServerRunning = false;
+  /** Whether the process is qemu-system (a scenario that needs `io`), not qemu-storage-daemon. */
+  qemuSystem = false;
   /** The UNIX socket the NBD server listens on (absolute), while it runs on one. */
   nbdServerSocket: string | undefined = undefined;
   /** Image lock counts by absolute path. */

@@ -18,7 +18,7 @@ import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { runInTransaction } from "../transaction.js";
 import type { CommandHandler } from "./handler.js";
-import { unixListen } from "./unix-listen.js";
+import { socketListen } from "./socket-listen.js";
 
 /** The longest export name or description an NBD client may be sent (nbd.h). */
 const NBD_MAX_STRING_SIZE = 4096;
@@ -26,7 +26,7 @@ const NBD_MAX_STRING_SIZE = 4096;
 export const nbdServerStart: CommandHandler = (state, args) => {
   if (state.nbdServerRunning) fail("NBD server already running");
   const addr = args["addr"] as { type?: unknown; data?: { path?: unknown; abstract?: unknown } } | undefined;
-  if (addr?.type === "unix" && typeof addr.data?.path === "string") unixListen(state.hostFiles, state.workdir, addr.data.path, addr.data.abstract === true);
+  if (addr) socketListen(state, addr);
   // nbd_get_tls_creds, once the listener is open: the model makes no TLS credentials objects, so
   // an id names either nothing or an object of another type.
   const tlsCreds = args["tls-creds"];
