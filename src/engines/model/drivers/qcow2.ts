@@ -75,8 +75,9 @@ function qcow2CloseCrash(node: BdsNode): string | undefined {
 /**
  * `bdrv_close_all` closes every node, so memory an edge made since took is let go of as well: that
  * edge is torn from its own parent, whose close then meets it freed; and memory something else took
- * is no edge to unref. QEMU 7.2.22 segfaulted at quit in every such case tried (six scenarios, four
- * of them six times each), where one del alone may not.
+ * is no edge to unref. QEMU 7.2.22 segfaulted at quit in nearly every such case tried (seven
+ * scenarios, four to six runs each; one ended clean once under load, and aborted once), where one
+ * del alone may not.
  */
 function qcow2QuitCrash(node: BdsNode): string | undefined {
   const st = slot.find(node);
