@@ -118,7 +118,9 @@ export type EngineStopOutcome =
   /** QEMU died by a signal or with a non-zero status, during a command or at quit. */
   | { kind: "crashed"; exit: ExitStatus; logTail: string }
   /** QEMU hung (at quit, or earlier) and was SIGKILLed. */
-  | { kind: "killed"; reason: string; logTail: string };
+  | { kind: "killed"; reason: string; logTail: string }
+  /** The model only: how QEMU would end here varies from run to run (its allocator decides), so it says nothing. */
+  | { kind: "unknown"; reason: string };
 
 export interface Engine {
   /** Which engine this is. */

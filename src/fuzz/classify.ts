@@ -41,6 +41,9 @@ export interface RunAnalysis {
 /** Error codes that mean the engine stopped answering. */
 const HANG_CODES = new Set(["E_QEMU_TIMEOUT", "E_QMP_EVENT_TIMEOUT", "E_QEMU_CONNECTION", "E_TIMEOUT"]);
 
+/** Error codes of the model's refusals to say what QEMU does: no bug of the model's. */
+export const MODEL_REFUSALS: ReadonlySet<string> = new Set(["E_MODEL_UNSUPPORTED", "E_MODEL_IO_UNSUPPORTED"]);
+
 /** The first frame of a JavaScript stack, as `function (file)`. */
 function firstJsFrame(stack: string | undefined): string | undefined {
   const m = /\n\s+at (?:(\S+) \()?(?:[^()\s]*\/)?([^/():\s]+):\d+:\d+\)?/.exec(stack ?? "");
@@ -70,7 +73,7 @@ function describeBug(f: Failure): { key: string; summary: string } {
 function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): RunAnalysis {
   const out: RunAnalysis = {};
   const { seen } = run;
-  const logTail = seen.stop && seen.stop.kind !== "clean" ? seen.stop.logTail : "";
+  const logTail = seen.stop && "logTail" in seen.stop ? seen.stop.logTail : "";
   if (seen.crash || seen.stop?.kind === "crashed") {
     const exit = seen.crash?.exit ?? (seen.stop?.kind === "crashed" ? seen.stop.exit : undefined);
     const site = exit?.signal === "SIGSEGV" && seen.pid !== undefined ? siteOf(seen.pid) : undefined;
@@ -88,7 +91,7 @@ function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): 
     if (f.internal) out.error ??= describeBug(f);
     // The runner's own errors (a failed graph query, a full disk) have a code and no statement.
     const code = f.kind === "error" && f.source === undefined ? /^(E_[A-Z_]+): /.exec(f.message)?.[1] : undefined;
-    if (code === undefined || code === "E_QEMU_CRASHED") continue;
+    if (code === undefined || code === "E_QEMU_CRASHED" || MODEL_REFUSALS.has(code)) continue;
     if (HANG_CODES.has(code)) out.hang ??= f.message.split("\n")[0]!;
     else out.error ??= { key: `${code} ${normalizeCrashText(f.message.split("\n")[0]!)}`, summary: f.message.split("\n")[0]! };
   }
@@ -109,6 +112,11 @@ export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pi
     ...(crash ? { crash } : {}),
   });
   if (model?.error) return finding("model-exception", model.error.key, model.error.summary);
+  // The model cannot tell how QEMU ends: whatever QEMU did at quit agrees with it, and only what
+  // came before is compared.
+  if (runs.model?.seen.stop?.kind === "unknown" && (!runs.qemu || beforeQuit(runs.model.transcript) === beforeQuit(runs.qemu.transcript))) {
+    return { kind: "pass" };
+  }
   if (qemu?.crash) {
     const agree = runs.model?.transcript !== undefined && runs.model.transcript === runs.qemu!.transcript;
     if (agree) return { kind: "known-crash", crash: qemu.crash };
@@ -128,6 +136,12 @@ export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pi
     return finding("divergence", d.key, d.summary);
   }
   return { kind: "pass" };
+}
+
+/** A transcript without the block the runner adds for how the engine ended at quit. */
+function beforeQuit(transcript: string | undefined): string | undefined {
+  const at = transcript?.lastIndexOf("\n(quit)\n") ?? -1;
+  return at < 0 ? transcript : transcript!.slice(0, at + 1);
 }
 
 /**

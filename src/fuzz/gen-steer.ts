@@ -16,6 +16,7 @@ import { createContext, type StepContext } from "../runner/context.js";
 import { BlockcheckError } from "../errors.js";
 import { StepError } from "../runner/errors.js";
 import { runStatement, type StepMemory } from "../runner/steps/index.js";
+import { MODEL_REFUSALS } from "./classify.js";
 import { renderScenario } from "./render.js";
 import type { FuzzStatement } from "./scenario-ir.js";
 
@@ -30,8 +31,6 @@ export type SteerOutcome =
 
 const FILE = "steer.scn";
 
-/** Error codes of the model's refusals to say what QEMU does. */
-const MODEL_REFUSALS = new Set(["E_MODEL_UNSUPPORTED", "E_MODEL_IO_UNSUPPORTED"]);
 
 export class Steering {
   readonly #ctx: StepContext;

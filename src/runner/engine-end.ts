@@ -82,6 +82,12 @@ export function uncleanEnd(outcome: EngineStopOutcome): { block: TranscriptBlock
         block: { step: "(quit)", output: ["QEMU hung at quit and was killed"] },
         failure: { kind: "error", message: `QEMU hung at quit: ${outcome.reason}`, infrastructure: true, ...tail(outcome.logTail) },
       };
+    case "unknown":
+      // No transcript line QEMU could print: the run fails, as the model's refusals in a statement do.
+      return {
+        block: { step: "(quit)", output: ["(the model cannot tell how QEMU ends)"] },
+        failure: { kind: "error", message: `E_MODEL_IO_UNSUPPORTED: the model engine cannot tell how QEMU 7.2 ends at quit: ${outcome.reason}`, infrastructure: true },
+      };
   }
 }
 

@@ -121,6 +121,18 @@ describe("the verdict of a case", () => {
     expect(classify({ model: run("model", crashed("")), qemu: run("qemu", crashed(abort(64))) }, none)).toMatchObject({ kind: "known-crash" });
   });
 
+  it("finds nothing at quit where the model cannot tell how QEMU ends, and still compares what came before", () => {
+    const refusal = "E_MODEL_IO_UNSUPPORTED: the model engine cannot tell how QEMU 7.2 ends at quit: why";
+    const unknown = (transcript: string) =>
+      run("model", { transcript: `${transcript}(quit)\n  (the model cannot tell how QEMU ends)\n`, failures: [{ kind: "error", message: refusal, infrastructure: true }], seen: { stop: { kind: "unknown", reason: "why" } } });
+    const segfaultAtQuit = (transcript: string) =>
+      run("qemu", { transcript: `${transcript}(quit)\n  QEMU crashed: SIGSEGV\n`, seen: { stop: { kind: "crashed", exit: { exitCode: undefined, signal: "SIGSEGV" }, logTail: "" } } });
+    expect(classify({ model: unknown("t\n"), qemu: segfaultAtQuit("t\n") }, none)).toEqual({ kind: "pass" });
+    expect(classify({ model: unknown("t\n"), qemu: run("qemu") }, none)).toEqual({ kind: "pass" });
+    expect(classify({ model: unknown("t\n") }, none)).toEqual({ kind: "pass" });
+    expect(classify({ model: unknown("t\n  ok\n"), qemu: segfaultAtQuit("t\n  error: no\n") }, none)).toMatchObject({ kind: "finding", cls: "qemu-crash" });
+  });
+
   it("calls a QEMU hang the model predicts known, and a hang it predicts where QEMU answers a divergence", () => {
     const hungEnd = "t\n  QEMU hung and was killed\n(run stopped)\n";
     const foreseen = run("model", { transcript: hungEnd, seen: { error: new EngineFailedError("E_QEMU_WOULD_HANG", "qemu-io n0 \"read 0 4k\"", "QEMU hung and was killed", "m"), stop: { kind: "killed", reason: "r", logTail: "" } } });

@@ -1,11 +1,11 @@
 /**
  * On real QEMU 7.2.22, two first cases of `fuzz --engine both`:
  * - seed 88: qemu-storage-daemon segfaults at quit after a failed reopen left an auto-named qcow2's
- *   s->data_file pointing at a freed edge and a new edge was made since. The model foresees that
- *   crash now; a model that forgets crashes at quit stands in for one that does not, so that the
- *   fuzzer is shown to reach a crash it does not foresee, shrink it to a handful of statements,
- *   and write a scenario that passes on the model and still crashes QEMU. The real model calls
- *   the same case a known crash.
+ *   s->data_file pointing at a freed edge and a new edge was made since. How QEMU ends there varies
+ *   from run to run, and the model says it cannot tell, which the fuzzer takes as no finding; a
+ *   model that says every run ends clean stands in for one that does not foresee the crash, so
+ *   that the fuzzer is shown to reach it, shrink it to a handful of statements, and write a
+ *   scenario that passes on the model and still crashes QEMU.
  * - seed 13: a reopen list moves a throttle node's file away from its named inline child while
  *   also listing that child (docs/fuzz.md, crash class 2). The model crashes there too now, so it
  *   is a known crash, reported as one and not as a finding.
@@ -20,14 +20,14 @@ import { ModelEngine } from "../../src/engines/model/model-engine.js";
 import { type FuzzRunOptions, runFuzz } from "../../src/fuzz/fuzz-run.js";
 import { describeWithQemu } from "../support/qemu.js";
 
-/** A seed whose case 0 crashes QEMU at quit (the model foresees it; ForgetfulModel does not). */
+/** A seed whose case 0 crashes QEMU at quit (where the model cannot tell; ForgetfulModel says clean). */
 const SEED = 88;
 
-/** The model as it was before it foresaw crashes at quit: every run it ends, it ends clean. */
+/** A model that does not foresee how QEMU ends: every run it ends, it ends clean. */
 class ForgetfulModel extends ModelEngine {
   override async stop(): Promise<EngineStopOutcome> {
-    const outcome = await super.stop();
-    return outcome.kind === "crashed" ? { kind: "clean" } : outcome;
+    await super.stop();
+    return { kind: "clean" };
   }
 }
 /** A seed whose case 0 crashes QEMU where the model crashes too. */
@@ -70,15 +70,20 @@ describeWithQemu("fuzz on real QEMU", () => {
     expect(scn).toMatch(/^reopen .* -> error "Cannot change the option 'node-name'"$/m);
   });
 
-  it.each([
-    [KNOWN_SEED, /^SIGSEGV in blockdev-reopen/],
-    [SEED, /^SIGSEGV in quit/],
-  ])("calls the QEMU crash of seed %i known: the model crashes there too", { timeout: 60_000 }, async (seed, signature) => {
+  it(`calls the QEMU crash of seed ${KNOWN_SEED} known: the model crashes there too`, { timeout: 60_000 }, async () => {
     const known: string[] = [];
-    const summary = await firstCase(seed, { onKnownCrash: (k) => known.push(k.signature) });
+    const summary = await firstCase(KNOWN_SEED, { onKnownCrash: (k) => known.push(k.signature) });
     expect(summary.findings).toEqual([]);
     expect(known).toHaveLength(1);
-    expect(known[0]).toMatch(signature);
+    expect(known[0]).toMatch(/^SIGSEGV in blockdev-reopen/);
     expect(summary.known).toEqual([{ signature: known[0], count: 1 }]);
+  });
+
+  it(`finds nothing in seed ${SEED}'s case, where the model cannot tell how QEMU ends`, { timeout: 60_000 }, async () => {
+    const known: string[] = [];
+    const summary = await firstCase(SEED, { onKnownCrash: (k) => known.push(k.signature) });
+    expect(summary.findings).toEqual([]);
+    expect(known).toEqual([]);
+    expect(summary.cases).toBe(1);
   });
 });

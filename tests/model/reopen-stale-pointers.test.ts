@@ -102,10 +102,13 @@ describe("crashes after a reopen, on the model", () => {
     expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);
   });
 
-  it("a stale s->data_file whose memory an edge made since may hold: quit segfaults too", async () => {
+  it("a stale s->data_file whose memory an edge made since may hold: how quit ends is refused as not modelled", async () => {
+    // QEMU 7.2.22 segfaults at quit in most runs of such scenarios, and ends clean in others.
     const r = await run(STALE_THEN_EDGE, new ModelEngine());
-    expect(r.transcript!.endsWith("(quit)\n  QEMU crashed: SIGSEGV\n")).toBe(true);
-    expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);
+    expect(r.transcript!.endsWith("(quit)\n  (the model cannot tell how QEMU ends)\n")).toBe(true);
+    expect(r.failures).toEqual([
+      expect.objectContaining({ kind: "error", message: expect.stringMatching(/^E_MODEL_IO_UNSUPPORTED: the model engine cannot tell how QEMU 7\.2 ends at quit: qcow2_do_close lets go of the s->data_file of .*, left stale/) }),
+    ]);
   });
 
   it("a stale s->data_file: a read of allocated clusters is refused as not modelled, not answered", async () => {
@@ -120,7 +123,6 @@ describeWithQemu("crashes after a reopen, on QEMU", () => {
     ["a stale s->data_file, then del", staleDataFile("del p0", "show graph")],
     ["a stale s->data_file, then a data write", staleDataFile('io p0 "write -P 0x22 0 4k"')],
     ["a stale s->data_file, then a zero write and quit", staleDataFile('io p0 "write -z 512k 64k"', 'io p0 "read -P 0 512k 4k"')],
-    ["a stale s->data_file, then an edge made and quit", STALE_THEN_EDGE],
   ];
   for (const [name, text] of cases) {
     it(`${name}: the transcripts and failures are the same`, async () => {

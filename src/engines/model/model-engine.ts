@@ -243,6 +243,7 @@ export class ModelEngine implements Engine {
     this.#state = "stopped";
     if (end && "hang" in end) return { kind: "killed", reason: end.hang, logTail: "" };
     if (end && "segfault" in end) return { kind: "crashed", exit: { exitCode: undefined, signal: "SIGSEGV" }, logTail: end.segfault };
+    if (end && "unknown" in end) return { kind: "unknown", reason: end.unknown };
     if (end) return { kind: "crashed", exit: { exitCode: undefined, signal: "SIGABRT" }, logTail: end.abort };
     if (!this.#crash) return { kind: "clean" };
     if (this.#crash.hung) return { kind: "killed", reason: `it hung during '${this.#crash.command}'`, logTail: "" };

@@ -388,7 +388,7 @@ export class QemuEngine implements Engine {
   async #outcomeOf(process: QemuProcess | undefined, hung: string | undefined): Promise<EngineStopOutcome> {
     if (!process) return { kind: "clean" };
     const outcome = endOutcome(process.exitStatus, "", hung);
-    return outcome.kind === "clean" ? outcome : { ...outcome, logTail: await this.#tail() };
+    return outcome.kind === "crashed" || outcome.kind === "killed" ? { ...outcome, logTail: await this.#tail() } : outcome;
   }
 
   async #removeScratch(): Promise<void> {

@@ -125,10 +125,10 @@ export function acquireNodeContext(state: LayerState, node: BdsNode): void {
 }
 
 /**
- * How QEMU ends at quit when it does not end cleanly: why it hangs, what it prints as it aborts, or
- * why closing a node segfaults.
+ * How QEMU ends at quit when it does not end cleanly: why it hangs, what it prints as it aborts, why
+ * closing a node segfaults, or why the model cannot tell (QEMU's end varies from run to run).
  */
-export type QuitEnd = { hang: string } | { abort: string } | { segfault: string };
+export type QuitEnd = { hang: string } | { abort: string } | { segfault: string } | { unknown: string };
 
 /** What qemu_mutex_destroy prints when the mutex is locked (error_exit, then abort). */
 export const MUTEX_DESTROY_BUSY = "qemu: qemu_mutex_destroy: Device or resource busy";

@@ -202,8 +202,10 @@ export interface DriverDef {
   open(ctx: OpenContext): void;
   /** `.bdrv_close`: release what open took (the children go afterwards, in generic code). */
   close?(node: BdsNode, host: DriverHost): void;
-  /** What QEMU 7.2 would crash on (SIGSEGV) if the node were closed now with every other (quit), or undefined. */
+  /** What QEMU 7.2 would crash on (SIGSEGV) if the node were closed now, or undefined. */
   closeCrash?(node: BdsNode): string | undefined;
+  /** Why closing the node at quit ends QEMU 7.2 one way or another from run to run, or undefined. */
+  closeUnknown?(node: BdsNode): string | undefined;
   /**
    * Whether the node has a timer armed in its AioContext (qcow2's cache-clean timer): destroying
    * that context then aborts in timerlist_free.

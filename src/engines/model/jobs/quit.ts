@@ -37,11 +37,17 @@ function jobCancelSyncAll(state: LayerState): void {
   for (let job = state.jobs.at(-1); job; job = state.jobs.at(-1)) jobCancelSync(state, job);
 }
 
-/** `bdrv_close_all`: the first node whose close crashes QEMU 7.2 (a driver's closeCrash), if any. */
+/**
+ * `bdrv_close_all`: the first node whose close crashes QEMU 7.2 (a driver's closeCrash), or whose
+ * close ends QEMU one way or another from run to run (closeUnknown), if any.
+ */
 export function closeAllCrash(state: LayerState): QuitEnd | undefined {
   for (const node of state.nodes.values()) {
-    const why = node.ejected ? undefined : node.driver.closeCrash?.(node);
+    if (node.ejected) continue;
+    const why = node.driver.closeCrash?.(node);
     if (why !== undefined) return { segfault: why };
+    const unknown = node.driver.closeUnknown?.(node);
+    if (unknown !== undefined) return { unknown };
   }
   return undefined;
 }
