@@ -4,7 +4,9 @@
  * but a parent writing a child of its own may get there: copy-before-write's block-copy writes each
  * source cluster a guest write touches to the target, whatever the target's length, and blkverify
  * writes its `raw` child at the test child's offsets. Neither edge takes resize, so a target or raw
- * child shorter than the data written ends QEMU 7.2 (an abort in 5 runs of 5 each).
+ * child shorter than the data written ends QEMU 7.2 (an abort in 5 runs of 5 each). So does a
+ * filter whose length a reopen left as it was (throttle has no variable length) passing a guest
+ * write on to a shorter new child.
  */
 import { describe, expect, it } from "vitest";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
@@ -42,6 +44,20 @@ const BLKVERIFY = [
   "",
 ].join("\n");
 
+/** A throttle node reopened from its qcow2 onto the qcow2's file, much shorter than the image. */
+const STALE_FILTER = [
+  'scenario "a throttle node keeps its length when a reopen gives it a shorter file"',
+  "require io",
+  'qmp object-add {"qom-type": "throttle-group", "id": "tg1", "limits": {}}',
+  "image a.qcow2 qcow2 1M",
+  "add t0: throttle throttle-group=tg1 file=(c2: qcow2 file=(file filename=a.qcow2))",
+  "reopen t0 file=c2/file",
+  "add c5: copy-on-read file=t0",
+  'io c5 "write -P 0x11 0 4k"',
+  'io c5 "write -P 0x11 512k 4k"',
+  "",
+].join("\n");
+
 const ASSERTION = "../../block/io.c:1988: bdrv_co_write_req_prepare: Assertion `offset + bytes <= bs->total_sectors * BDRV_SECTOR_SIZE || child->perm & BLK_PERM_RESIZE' failed.";
 
 const CASES = [
@@ -50,6 +66,7 @@ const CASES = [
   { name: "copy-before-write copying data past a qcow2 target's end", text: cbw("raw", "qcow2", "write -P 0x22 64k 4k"), aborts: true },
   { name: "copy-before-write copying within the target", text: cbw("raw", "raw", "write -P 0x22 60k 4k"), aborts: false },
   { name: "blkverify writing past its raw child's end", text: BLKVERIFY, aborts: true },
+  { name: "a throttle node a reopen left longer than its file, written past the file's end", text: STALE_FILTER, aborts: true },
 ];
 
 describe("a write past a child's end through an edge without resize, on the model", () => {

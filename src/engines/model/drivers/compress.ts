@@ -33,6 +33,7 @@ export const compressDriver: DriverDef = {
 
   /** `compress_co_pwritev_part`: every write goes down compressed. */
   pwritev(host, node, offset, data, flags) {
-    bdrvPwritev(host, filteredChild(node)!.bs, offset, data, flags | BDRV_REQ_WRITE_COMPRESSED);
+    const file = filteredChild(node)!;
+    bdrvPwritev(host, file.bs, offset, data, flags | BDRV_REQ_WRITE_COMPRESSED, file);
   },
 };

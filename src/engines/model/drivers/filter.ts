@@ -42,11 +42,15 @@ export const FILTER_IO = {
   preadv(host, node, offset, bytes, flags) {
     return bdrvPreadv(host, filtered(node), offset, bytes, flags);
   },
+  // Through the edge, whose permissions bdrv_co_write_req_prepare checks: a filter whose length a
+  // reopen left stale (throttle, blkdebug) passes a write past its new child's end, and QEMU aborts.
   pwritev(host, node, offset, data, flags) {
-    bdrvPwritev(host, filtered(node), offset, data, flags);
+    const file = filteredChild(node)!;
+    bdrvPwritev(host, file.bs, offset, data, flags, file);
   },
   pwriteZeroes(host, node, offset, bytes, flags) {
-    bdrvPwriteZeroes(host, filtered(node), offset, bytes, flags);
+    const file = filteredChild(node)!;
+    bdrvPwriteZeroes(host, file.bs, offset, bytes, flags, file);
   },
   pdiscard(host, node, offset, bytes) {
     bdrvPdiscard(host, filtered(node), offset, bytes);
@@ -65,5 +69,6 @@ export function filteredSupportsZeroUnmap(node: BdsNode): boolean {
 
 /** `.bdrv_co_pwritev_compressed` of a filter that passes compressed writes on (throttle, copy-on-read). */
 export const passCompressed: NonNullable<DriverDef["pwritevCompressed"]> = (host, node, offset, data) => {
-  bdrvPwritev(host, filtered(node), offset, data, BDRV_REQ_WRITE_COMPRESSED);
+  const file = filteredChild(node)!;
+  bdrvPwritev(host, file.bs, offset, data, BDRV_REQ_WRITE_COMPRESSED, file);
 };

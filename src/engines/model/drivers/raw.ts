@@ -139,13 +139,13 @@ export const rawDriver: DriverDef = {
   pwritev(host, node, offset, data, flags) {
     const at = adjustOffset(node, offset, data.length, true);
     bdrvDebugEvent(at.file, "write_aio");
-    bdrvPwritev(host, at.file, at.offset, data, flags);
+    bdrvPwritev(host, at.file, at.offset, data, flags, childNamed(node, "file"));
   },
 
   /** `raw_co_pwrite_zeroes`. */
   pwriteZeroes(host, node, offset, bytes, flags) {
     const at = adjustOffset(node, offset, bytes, true);
-    bdrvPwriteZeroes(host, at.file, at.offset, bytes, flags & ~BDRV_REQ_ZERO_WRITE);
+    bdrvPwriteZeroes(host, at.file, at.offset, bytes, flags & ~BDRV_REQ_ZERO_WRITE, childNamed(node, "file"));
   },
 
   /** `raw_co_pdiscard`. */
