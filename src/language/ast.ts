@@ -285,11 +285,11 @@ export interface QmpStatement extends StatementBase {
   args?: JsonValue;
 }
 
-/** The block jobs a `job` statement starts: block-stream, block-commit, blockdev-mirror. */
-export type JobType = "stream" | "commit" | "mirror";
+/** The block jobs a `job` statement starts: block-stream, block-commit, blockdev-mirror, blockdev-backup. */
+export type JobType = "stream" | "commit" | "mirror" | "backup";
 
 /**
- * `job stream|commit|mirror ID NODE key=value …` — starts a block job with job-id ID on device NODE;
+ * `job stream|commit|mirror|backup ID NODE key=value …` — starts a block job with job-id ID on device NODE;
  * the options are the command's other arguments (`base-node=hd2`, `auto-finalize=off`, …).
  */
 export interface JobStatement extends StatementBase {

@@ -15,6 +15,7 @@ export const JOB_COMMANDS: Readonly<Record<JobType, string>> = {
   stream: "block-stream",
   commit: "block-commit",
   mirror: "blockdev-mirror",
+  backup: "blockdev-backup",
 };
 
 /**

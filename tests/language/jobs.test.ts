@@ -55,7 +55,7 @@ describe("parsing job statements", () => {
   it("a misspelt job type, or an option where the node goes, is a syntax error there", () => {
     const d = loadScenario("job strem j0 hd0\njob stream j0 base-node=x", "t.scn").diagnostics;
     expect(d.map((x) => [`${x.location.start.line}:${x.location.start.column} ${x.message}`, x.notes])).toEqual([
-      ["1:5 unexpected 'strem'", ["expected 'stream', 'commit', 'mirror', 'finalize', 'complete', 'cancel', 'pause', 'resume' or 'dismiss'"]],
+      ["1:5 unexpected 'strem'", ["expected 'stream', 'commit', 'mirror', 'backup', 'finalize', 'complete', 'cancel', 'pause', 'resume' or 'dismiss'"]],
       ["2:15 unexpected 'base-node'", ["expected node name (the job's device)"]],
     ]);
   });
@@ -102,6 +102,11 @@ describe("job ids and their lifetimes", () => {
 
   it("BLOCK_JOB_READY and BLOCK_JOB_PENDING settle the job they name", () => {
     expect(after("job mirror m0 top target=base sync=full", "wait event BLOCK_JOB_READY device=m0", "job complete m0", "wait m0 null")).toEqual([]);
+  });
+
+  it("a backup with sync=none runs until cancelled: its state is known from the start", () => {
+    expect(after("job backup b0 top target=base sync=none", "expect job b0 status=running", "job cancel b0", "wait b0 null")).toEqual([]);
+    expect(after("job backup b0 top target=base sync=full", "job cancel b0", "wait b0 null")).toEqual(["2:12 the state of job 'b0' is not known here: wait for one first"]);
   });
 
   it("a paused job told to complete stays where it is until resumed", () => {

@@ -230,39 +230,40 @@ const peg$c38 = "io";
 const peg$c39 = "iothread";
 const peg$c40 = "job";
 const peg$c41 = "mirror";
-const peg$c42 = "node";
-const peg$c43 = "nodes";
-const peg$c44 = "null";
-const peg$c45 = "off";
-const peg$c46 = "ok";
-const peg$c47 = "on";
-const peg$c48 = "pause";
-const peg$c49 = "qmp";
-const peg$c50 = "raw";
-const peg$c51 = "reopen";
-const peg$c52 = "secret";
-const peg$c53 = "require";
-const peg$c54 = "resume";
-const peg$c55 = "ro";
-const peg$c56 = "rw";
-const peg$c57 = "scenario";
-const peg$c58 = "show";
-const peg$c59 = "stream";
-const peg$c60 = "tags";
-const peg$c61 = "true";
-const peg$c62 = "unexport";
-const peg$c63 = "wait";
-const peg$c64 = "writable";
-const peg$c65 = "perm=";
-const peg$c66 = "shared=";
-const peg$c67 = "\"";
-const peg$c68 = "b";
-const peg$c69 = "f";
-const peg$c70 = "n";
-const peg$c71 = "r";
-const peg$c72 = "t";
-const peg$c73 = "u";
-const peg$c74 = "\r\n";
+const peg$c42 = "backup";
+const peg$c43 = "node";
+const peg$c44 = "nodes";
+const peg$c45 = "null";
+const peg$c46 = "off";
+const peg$c47 = "ok";
+const peg$c48 = "on";
+const peg$c49 = "pause";
+const peg$c50 = "qmp";
+const peg$c51 = "raw";
+const peg$c52 = "reopen";
+const peg$c53 = "secret";
+const peg$c54 = "require";
+const peg$c55 = "resume";
+const peg$c56 = "ro";
+const peg$c57 = "rw";
+const peg$c58 = "scenario";
+const peg$c59 = "show";
+const peg$c60 = "stream";
+const peg$c61 = "tags";
+const peg$c62 = "true";
+const peg$c63 = "unexport";
+const peg$c64 = "wait";
+const peg$c65 = "writable";
+const peg$c66 = "perm=";
+const peg$c67 = "shared=";
+const peg$c68 = "\"";
+const peg$c69 = "b";
+const peg$c70 = "f";
+const peg$c71 = "n";
+const peg$c72 = "r";
+const peg$c73 = "t";
+const peg$c74 = "u";
+const peg$c75 = "\r\n";
 const peg$r0 = /^[^\n\r]/;
 const peg$r1 = /^[^ \t\r\n#]/;
 const peg$r2 = /^[A-Z]/;
@@ -399,74 +400,76 @@ const peg$e107 = peg$otherExpectation("'job'");
 const peg$e108 = peg$literalExpectation("job", false);
 const peg$e109 = peg$otherExpectation("'mirror'");
 const peg$e110 = peg$literalExpectation("mirror", false);
-const peg$e111 = peg$otherExpectation("'node'");
-const peg$e112 = peg$literalExpectation("node", false);
-const peg$e113 = peg$otherExpectation("'nodes'");
-const peg$e114 = peg$literalExpectation("nodes", false);
-const peg$e115 = peg$otherExpectation("'null'");
-const peg$e116 = peg$literalExpectation("null", false);
-const peg$e117 = peg$otherExpectation("'off'");
-const peg$e118 = peg$literalExpectation("off", false);
-const peg$e119 = peg$otherExpectation("'ok'");
-const peg$e120 = peg$literalExpectation("ok", false);
-const peg$e121 = peg$otherExpectation("'on'");
-const peg$e122 = peg$literalExpectation("on", false);
-const peg$e123 = peg$otherExpectation("'pause'");
-const peg$e124 = peg$literalExpectation("pause", false);
-const peg$e125 = peg$otherExpectation("'qmp'");
-const peg$e126 = peg$literalExpectation("qmp", false);
-const peg$e127 = peg$otherExpectation("'raw'");
-const peg$e128 = peg$literalExpectation("raw", false);
-const peg$e129 = peg$otherExpectation("'reopen'");
-const peg$e130 = peg$literalExpectation("reopen", false);
-const peg$e131 = peg$otherExpectation("'secret'");
-const peg$e132 = peg$literalExpectation("secret", false);
-const peg$e133 = peg$otherExpectation("'require'");
-const peg$e134 = peg$literalExpectation("require", false);
-const peg$e135 = peg$otherExpectation("'resume'");
-const peg$e136 = peg$literalExpectation("resume", false);
-const peg$e137 = peg$otherExpectation("'ro'");
-const peg$e138 = peg$literalExpectation("ro", false);
-const peg$e139 = peg$otherExpectation("'rw'");
-const peg$e140 = peg$literalExpectation("rw", false);
-const peg$e141 = peg$otherExpectation("'scenario'");
-const peg$e142 = peg$literalExpectation("scenario", false);
-const peg$e143 = peg$otherExpectation("'show'");
-const peg$e144 = peg$literalExpectation("show", false);
-const peg$e145 = peg$otherExpectation("'stream'");
-const peg$e146 = peg$literalExpectation("stream", false);
-const peg$e147 = peg$otherExpectation("'tags'");
-const peg$e148 = peg$literalExpectation("tags", false);
-const peg$e149 = peg$otherExpectation("'true'");
-const peg$e150 = peg$literalExpectation("true", false);
-const peg$e151 = peg$otherExpectation("'unexport'");
-const peg$e152 = peg$literalExpectation("unexport", false);
-const peg$e153 = peg$otherExpectation("'wait'");
-const peg$e154 = peg$literalExpectation("wait", false);
-const peg$e155 = peg$otherExpectation("'writable'");
-const peg$e156 = peg$literalExpectation("writable", false);
-const peg$e157 = peg$otherExpectation("'perm='");
-const peg$e158 = peg$literalExpectation("perm=", false);
-const peg$e159 = peg$otherExpectation("'shared='");
-const peg$e160 = peg$literalExpectation("shared=", false);
-const peg$e161 = peg$otherExpectation("string");
-const peg$e162 = peg$literalExpectation("\"", false);
-const peg$e163 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-const peg$e164 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-const peg$e165 = peg$literalExpectation("b", false);
-const peg$e166 = peg$literalExpectation("f", false);
-const peg$e167 = peg$literalExpectation("n", false);
-const peg$e168 = peg$literalExpectation("r", false);
-const peg$e169 = peg$literalExpectation("t", false);
-const peg$e170 = peg$literalExpectation("u", false);
-const peg$e171 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-const peg$e172 = peg$otherExpectation("comment");
-const peg$e173 = peg$otherExpectation("end of line");
-const peg$e174 = peg$literalExpectation("\r\n", false);
-const peg$e175 = peg$classExpectation(["\n", "\r"], false, false, false);
-const peg$e176 = peg$anyExpectation();
-const peg$e177 = peg$classExpectation([" ", "\t"], false, false, false);
-const peg$e178 = peg$otherExpectation("whitespace");
+const peg$e111 = peg$otherExpectation("'backup'");
+const peg$e112 = peg$literalExpectation("backup", false);
+const peg$e113 = peg$otherExpectation("'node'");
+const peg$e114 = peg$literalExpectation("node", false);
+const peg$e115 = peg$otherExpectation("'nodes'");
+const peg$e116 = peg$literalExpectation("nodes", false);
+const peg$e117 = peg$otherExpectation("'null'");
+const peg$e118 = peg$literalExpectation("null", false);
+const peg$e119 = peg$otherExpectation("'off'");
+const peg$e120 = peg$literalExpectation("off", false);
+const peg$e121 = peg$otherExpectation("'ok'");
+const peg$e122 = peg$literalExpectation("ok", false);
+const peg$e123 = peg$otherExpectation("'on'");
+const peg$e124 = peg$literalExpectation("on", false);
+const peg$e125 = peg$otherExpectation("'pause'");
+const peg$e126 = peg$literalExpectation("pause", false);
+const peg$e127 = peg$otherExpectation("'qmp'");
+const peg$e128 = peg$literalExpectation("qmp", false);
+const peg$e129 = peg$otherExpectation("'raw'");
+const peg$e130 = peg$literalExpectation("raw", false);
+const peg$e131 = peg$otherExpectation("'reopen'");
+const peg$e132 = peg$literalExpectation("reopen", false);
+const peg$e133 = peg$otherExpectation("'secret'");
+const peg$e134 = peg$literalExpectation("secret", false);
+const peg$e135 = peg$otherExpectation("'require'");
+const peg$e136 = peg$literalExpectation("require", false);
+const peg$e137 = peg$otherExpectation("'resume'");
+const peg$e138 = peg$literalExpectation("resume", false);
+const peg$e139 = peg$otherExpectation("'ro'");
+const peg$e140 = peg$literalExpectation("ro", false);
+const peg$e141 = peg$otherExpectation("'rw'");
+const peg$e142 = peg$literalExpectation("rw", false);
+const peg$e143 = peg$otherExpectation("'scenario'");
+const peg$e144 = peg$literalExpectation("scenario", false);
+const peg$e145 = peg$otherExpectation("'show'");
+const peg$e146 = peg$literalExpectation("show", false);
+const peg$e147 = peg$otherExpectation("'stream'");
+const peg$e148 = peg$literalExpectation("stream", false);
+const peg$e149 = peg$otherExpectation("'tags'");
+const peg$e150 = peg$literalExpectation("tags", false);
+const peg$e151 = peg$otherExpectation("'true'");
+const peg$e152 = peg$literalExpectation("true", false);
+const peg$e153 = peg$otherExpectation("'unexport'");
+const peg$e154 = peg$literalExpectation("unexport", false);
+const peg$e155 = peg$otherExpectation("'wait'");
+const peg$e156 = peg$literalExpectation("wait", false);
+const peg$e157 = peg$otherExpectation("'writable'");
+const peg$e158 = peg$literalExpectation("writable", false);
+const peg$e159 = peg$otherExpectation("'perm='");
+const peg$e160 = peg$literalExpectation("perm=", false);
+const peg$e161 = peg$otherExpectation("'shared='");
+const peg$e162 = peg$literalExpectation("shared=", false);
+const peg$e163 = peg$otherExpectation("string");
+const peg$e164 = peg$literalExpectation("\"", false);
+const peg$e165 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+const peg$e166 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+const peg$e167 = peg$literalExpectation("b", false);
+const peg$e168 = peg$literalExpectation("f", false);
+const peg$e169 = peg$literalExpectation("n", false);
+const peg$e170 = peg$literalExpectation("r", false);
+const peg$e171 = peg$literalExpectation("t", false);
+const peg$e172 = peg$literalExpectation("u", false);
+const peg$e173 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+const peg$e174 = peg$otherExpectation("comment");
+const peg$e175 = peg$otherExpectation("end of line");
+const peg$e176 = peg$literalExpectation("\r\n", false);
+const peg$e177 = peg$classExpectation(["\n", "\r"], false, false, false);
+const peg$e178 = peg$anyExpectation();
+const peg$e179 = peg$classExpectation([" ", "\t"], false, false, false);
+const peg$e180 = peg$otherExpectation("whitespace");
 
 function peg$parse(input, options) {
   options = options !== undefined ? options : {};
@@ -577,108 +580,109 @@ function peg$parse(input, options) {
   function peg$f30() {    return "stream";  }
   function peg$f31() {    return "commit";  }
   function peg$f32() {    return "mirror";  }
-  function peg$f33() {    return "finalize";  }
-  function peg$f34() {    return "complete";  }
-  function peg$f35() {    return "cancel";  }
-  function peg$f36() {    return "pause";  }
-  function peg$f37() {    return "resume";  }
-  function peg$f38() {    return "dismiss";  }
-  function peg$f39(name, match) {
+  function peg$f33() {    return "backup";  }
+  function peg$f34() {    return "finalize";  }
+  function peg$f35() {    return "complete";  }
+  function peg$f36() {    return "cancel";  }
+  function peg$f37() {    return "pause";  }
+  function peg$f38() {    return "resume";  }
+  function peg$f39() {    return "dismiss";  }
+  function peg$f40(name, match) {
     return { type: "wait", target: { kind: "event", name, match } };
   }
-  function peg$f40(id, status) {
+  function peg$f41(id, status) {
     return { type: "wait", target: { kind: "job", id, status } };
   }
-  function peg$f41(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f42(assertion) {
+  function peg$f42(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f43(assertion) {
     return { type: "expect", assertion };
   }
-  function peg$f43(edge) {    return { kind: "edge", edge };  }
-  function peg$f44(kind, node) {    return { kind, node };  }
-  function peg$f45(edges) {    return { kind: "graph", edges };  }
-  function peg$f46(node, properties) {    return { kind: "node", node, properties };  }
-  function peg$f47(id, properties) {    return { kind: "job", id, properties };  }
-  function peg$f48(edge) {    return { kind: "frozen", edge };  }
-  function peg$f49(node, context) {    return { kind: "context", node, context };  }
-  function peg$f50(parent, name, child, perm, shared) {
+  function peg$f44(edge) {    return { kind: "edge", edge };  }
+  function peg$f45(kind, node) {    return { kind, node };  }
+  function peg$f46(edges) {    return { kind: "graph", edges };  }
+  function peg$f47(node, properties) {    return { kind: "node", node, properties };  }
+  function peg$f48(id, properties) {    return { kind: "job", id, properties };  }
+  function peg$f49(edge) {    return { kind: "frozen", edge };  }
+  function peg$f50(node, context) {    return { kind: "context", node, context };  }
+  function peg$f51(parent, name, child, perm, shared) {
     const edge = { type: "edge", parent, name, child, location: location() };
     if (perm) edge.perm = perm;
     if (shared) edge.shared = shared;
     return edge;
   }
-  function peg$f51(id) {
+  function peg$f52(id) {
     return { type: "exportref", id: id.name, text: `export ${id.name}`, location: location() };
   }
-  function peg$f52(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f53(value) {    return { type: "identifier", name: value.value, location: value.location };  }
-  function peg$f54(first, rest) {    return first ? [first, ...rest] : [];  }
-  function peg$f55(first, rest) {    return [first, ...rest];  }
-  function peg$f56() {    return [];  }
-  function peg$f57(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f58(node, properties) {
+  function peg$f53(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f54(value) {    return { type: "identifier", name: value.value, location: value.location };  }
+  function peg$f55(first, rest) {    return first ? [first, ...rest] : [];  }
+  function peg$f56(first, rest) {    return [first, ...rest];  }
+  function peg$f57() {    return [];  }
+  function peg$f58(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f59(node, properties) {
     return properties.length > 0 ? { type: "show", what: "node", node, properties } : { type: "show", what: "node", node };
   }
-  function peg$f59(picture) {
+  function peg$f60(picture) {
     return picture ? { type: "show", what: "graph", picture } : { type: "show", what: "graph" };
   }
-  function peg$f60() {    return { type: "show", what: "nodes" };  }
-  function peg$f61(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f61() {    return { type: "show", what: "nodes" };  }
   function peg$f62(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f63() {
+  function peg$f63(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f64() {
     return { type: "syntax-error", context: "block", text: text(), location: location() };
   }
-  function peg$f64() {    return { type: "ok", location: location() };  }
-  function peg$f65(match) {    return { type: "error", match, location: location() };  }
-  function peg$f66(s) {    return { type: "exact", text: s.value, location: s.location };  }
-  function peg$f67(pattern, flags) {
+  function peg$f65() {    return { type: "ok", location: location() };  }
+  function peg$f66(match) {    return { type: "error", match, location: location() };  }
+  function peg$f67(s) {    return { type: "exact", text: s.value, location: s.location };  }
+  function peg$f68(pattern, flags) {
     return { type: "regex", pattern, flags, location: location() };
   }
-  function peg$f68(key, value) {
+  function peg$f69(key, value) {
     const l = location();
     return { type: "option", key, keyLocation: keyLocation(l, key), value, location: l };
   }
-  function peg$f69(name, driver, options) {
+  function peg$f70(name, driver, options) {
     const child = { type: "child", driver, options, location: location() };
     if (name) child.name = name;
     return child;
   }
-  function peg$f70(first, rest) {
+  function peg$f71(first, rest) {
     return { type: "list", items: first ? [first, ...rest] : [], location: location() };
   }
-  function peg$f71() {    return true;  }
-  function peg$f72() {    return false;  }
-  function peg$f73() {    return true;  }
-  function peg$f74() {    return false;  }
-  function peg$f75(value) {
+  function peg$f72() {    return true;  }
+  function peg$f73() {    return false;  }
+  function peg$f74() {    return true;  }
+  function peg$f75() {    return false;  }
+  function peg$f76(value) {
     return { type: "bool", value, raw: text(), location: location() };
   }
-  function peg$f76() {    return { type: "null", location: location() };  }
-  function peg$f77(raw) {
+  function peg$f77() {    return { type: "null", location: location() };  }
+  function peg$f78(raw) {
     const m = /^(-?[0-9]+)([kKMGT]?)$/.exec(raw);
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
-  function peg$f78(value) {    return { type: "word", value, location: location() };  }
-  function peg$f79(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f80(text) {
+  function peg$f79(value) {    return { type: "word", value, location: location() };  }
+  function peg$f80(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f81(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f81(value) {    return { type: "json", value, location: location() };  }
-  function peg$f82(members) {
+  function peg$f82(value) {    return { type: "json", value, location: location() };  }
+  function peg$f83(members) {
     return Object.fromEntries(members);
   }
-  function peg$f83(key, value) {    return [key, value];  }
-  function peg$f84(n) {    return Number(n);  }
-  function peg$f85() {    return true;  }
-  function peg$f86() {    return false;  }
-  function peg$f87() {    return null;  }
-  function peg$f88(value) {    return { type: "string", value, location: location() };  }
-  function peg$f89(chars) {    return chars.join("");  }
-  function peg$f90() {    return "\b";  }
-  function peg$f91() {    return "\f";  }
-  function peg$f92() {    return "\n";  }
-  function peg$f93() {    return "\r";  }
-  function peg$f94() {    return "\t";  }
-  function peg$f95(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f84(key, value) {    return [key, value];  }
+  function peg$f85(n) {    return Number(n);  }
+  function peg$f86() {    return true;  }
+  function peg$f87() {    return false;  }
+  function peg$f88() {    return null;  }
+  function peg$f89(value) {    return { type: "string", value, location: location() };  }
+  function peg$f90(chars) {    return chars.join("");  }
+  function peg$f91() {    return "\b";  }
+  function peg$f92() {    return "\f";  }
+  function peg$f93() {    return "\n";  }
+  function peg$f94() {    return "\r";  }
+  function peg$f95() {    return "\t";  }
+  function peg$f96(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -2696,6 +2700,15 @@ function peg$parse(input, options) {
           s1 = peg$f32();
         }
         s0 = s1;
+        if (s0 === peg$FAILED) {
+          s0 = peg$currPos;
+          s1 = peg$parseBackupToken();
+          if (s1 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s1 = peg$f33();
+          }
+          s0 = s1;
+        }
       }
     }
 
@@ -2709,7 +2722,7 @@ function peg$parse(input, options) {
     s1 = peg$parseFinalizeToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f33();
+      s1 = peg$f34();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2717,7 +2730,7 @@ function peg$parse(input, options) {
       s1 = peg$parseCompleteToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f34();
+        s1 = peg$f35();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -2725,7 +2738,7 @@ function peg$parse(input, options) {
         s1 = peg$parseCancelToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f35();
+          s1 = peg$f36();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -2733,7 +2746,7 @@ function peg$parse(input, options) {
           s1 = peg$parsePauseToken();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f36();
+            s1 = peg$f37();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -2741,7 +2754,7 @@ function peg$parse(input, options) {
             s1 = peg$parseResumeToken();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f37();
+              s1 = peg$f38();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -2749,7 +2762,7 @@ function peg$parse(input, options) {
               s1 = peg$parseDismissToken();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f38();
+                s1 = peg$f39();
               }
               s0 = s1;
             }
@@ -2808,7 +2821,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f39(s5, s6);
+              s0 = peg$f40(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2842,7 +2855,7 @@ function peg$parse(input, options) {
               s5 = peg$parseJobStatusName();
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f40(s3, s5);
+                s0 = peg$f41(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2925,7 +2938,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f41(s1);
+        s0 = peg$f42(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2968,7 +2981,7 @@ function peg$parse(input, options) {
         s3 = peg$parseAssertion();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f42(s3);
+          s0 = peg$f43(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2996,7 +3009,7 @@ function peg$parse(input, options) {
         s3 = peg$parseEdge();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f43(s3);
+          s0 = peg$f44(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3033,7 +3046,7 @@ function peg$parse(input, options) {
           s3 = peg$parseNodeRef();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f44(s1, s3);
+            s0 = peg$f45(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3097,7 +3110,7 @@ function peg$parse(input, options) {
             }
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f45(s5);
+              s0 = peg$f46(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3156,7 +3169,7 @@ function peg$parse(input, options) {
                 }
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f46(s3, s4);
+                  s0 = peg$f47(s3, s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3219,7 +3232,7 @@ function peg$parse(input, options) {
                   }
                   if (s4 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f47(s3, s4);
+                    s0 = peg$f48(s3, s4);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3245,7 +3258,7 @@ function peg$parse(input, options) {
                   s3 = peg$parseEdge();
                   if (s3 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f48(s3);
+                    s0 = peg$f49(s3);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3271,7 +3284,7 @@ function peg$parse(input, options) {
                         s5 = peg$parseContextName();
                         if (s5 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f49(s3, s5);
+                          s0 = peg$f50(s3, s5);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3448,7 +3461,7 @@ function peg$parse(input, options) {
             s7 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f50(s1, s3, s5, s6, s7);
+          s0 = peg$f51(s1, s3, s5, s6, s7);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3502,7 +3515,7 @@ function peg$parse(input, options) {
           }
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f51(s3);
+            s0 = peg$f52(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3661,7 +3674,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f52(s1);
+      s1 = peg$f53(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3669,7 +3682,7 @@ function peg$parse(input, options) {
       s1 = peg$parseString();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f53(s1);
+        s1 = peg$f54(s1);
       }
       s0 = s1;
     }
@@ -3757,7 +3770,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f54(s3, s4);
+        s0 = peg$f55(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3815,7 +3828,7 @@ function peg$parse(input, options) {
           }
         }
         peg$savedPos = s0;
-        s0 = peg$f55(s1, s2);
+        s0 = peg$f56(s1, s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3824,7 +3837,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f56();
+        s1 = peg$f57();
         s0 = s1;
       }
     }
@@ -3867,7 +3880,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f57(s1);
+      s1 = peg$f58(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -3926,7 +3939,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f58(s5, s6);
+              s0 = peg$f59(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3973,7 +3986,7 @@ function peg$parse(input, options) {
               s4 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f59(s4);
+            s0 = peg$f60(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3995,7 +4008,7 @@ function peg$parse(input, options) {
             s3 = peg$parseNodesToken();
             if (s3 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f60();
+              s0 = peg$f61();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4071,7 +4084,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f61(s1);
+        s0 = peg$f62(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4135,7 +4148,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f62(s1);
+      s1 = peg$f63(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -4154,7 +4167,7 @@ function peg$parse(input, options) {
     s1 = peg$parseBlockRecoveryText();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f63();
+      s1 = peg$f64();
     }
     s0 = s1;
 
@@ -4171,7 +4184,7 @@ function peg$parse(input, options) {
       s3 = peg$parseOkToken();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f64();
+        s0 = peg$f65();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4192,7 +4205,7 @@ function peg$parse(input, options) {
             s5 = peg$parseErrorMatch();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f65(s5);
+              s0 = peg$f66(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4241,7 +4254,7 @@ function peg$parse(input, options) {
     s1 = peg$parseString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f66(s1);
+      s1 = peg$f67(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4310,7 +4323,7 @@ function peg$parse(input, options) {
           }
           s4 = input.substring(s4, peg$currPos);
           peg$savedPos = s0;
-          s0 = peg$f67(s2, s4);
+          s0 = peg$f68(s2, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4503,7 +4516,7 @@ function peg$parse(input, options) {
         s3 = peg$parseValue();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s1, s3);
+          s0 = peg$f69(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4677,7 +4690,7 @@ function peg$parse(input, options) {
         }
         if (s7 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f69(s3, s4, s5);
+          s0 = peg$f70(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4769,7 +4782,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f70(s3, s4);
+        s0 = peg$f71(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4791,7 +4804,7 @@ function peg$parse(input, options) {
     s2 = peg$parseOnToken();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f71();
+      s2 = peg$f72();
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -4799,7 +4812,7 @@ function peg$parse(input, options) {
       s2 = peg$parseOffToken();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f72();
+        s2 = peg$f73();
       }
       s1 = s2;
       if (s1 === peg$FAILED) {
@@ -4807,7 +4820,7 @@ function peg$parse(input, options) {
         s2 = peg$parseTrueToken();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s1;
-          s2 = peg$f73();
+          s2 = peg$f74();
         }
         s1 = s2;
         if (s1 === peg$FAILED) {
@@ -4815,7 +4828,7 @@ function peg$parse(input, options) {
           s2 = peg$parseFalseToken();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s1;
-            s2 = peg$f74();
+            s2 = peg$f75();
           }
           s1 = s2;
         }
@@ -4823,7 +4836,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f75(s1);
+      s1 = peg$f76(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -4843,7 +4856,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNullToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f76();
+      s1 = peg$f77();
     }
     s0 = s1;
     peg$silentFails--;
@@ -4929,7 +4942,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f77(s1);
+        s0 = peg$f78(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5028,7 +5041,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f78(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5100,7 +5113,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79(s1);
+      s1 = peg$f80(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5208,7 +5221,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f81(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5267,7 +5280,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f81(s1);
+      s1 = peg$f82(s1);
     }
     s0 = s1;
 
@@ -5331,7 +5344,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f82(s3);
+        s0 = peg$f83(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5363,7 +5376,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f83(s1, s5);
+          s0 = peg$f84(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5622,7 +5635,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f84(s1);
+      s1 = peg$f85(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5642,7 +5655,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f85();
+      s1 = peg$f86();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -5650,7 +5663,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f86();
+        s1 = peg$f87();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -5658,7 +5671,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f87();
+          s1 = peg$f88();
         }
         s0 = s1;
       }
@@ -6817,14 +6830,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNodeToken() {
+  function peg$parseBackupToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c42) {
+    if (input.substr(peg$currPos, 6) === peg$c42) {
       s1 = peg$c42;
-      peg$currPos += 4;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e112); }
@@ -6860,14 +6873,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNodesToken() {
+  function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c43) {
+    if (input.substr(peg$currPos, 4) === peg$c43) {
       s1 = peg$c43;
-      peg$currPos += 5;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e114); }
@@ -6903,14 +6916,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNullToken() {
+  function peg$parseNodesToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c44) {
+    if (input.substr(peg$currPos, 5) === peg$c44) {
       s1 = peg$c44;
-      peg$currPos += 4;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e116); }
@@ -6946,14 +6959,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOffToken() {
+  function peg$parseNullToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c45) {
+    if (input.substr(peg$currPos, 4) === peg$c45) {
       s1 = peg$c45;
-      peg$currPos += 3;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e118); }
@@ -6989,14 +7002,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOkToken() {
+  function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c46) {
+    if (input.substr(peg$currPos, 3) === peg$c46) {
       s1 = peg$c46;
-      peg$currPos += 2;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e120); }
@@ -7032,7 +7045,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOnToken() {
+  function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
@@ -7075,14 +7088,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePauseToken() {
+  function peg$parseOnToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c48) {
+    if (input.substr(peg$currPos, 2) === peg$c48) {
       s1 = peg$c48;
-      peg$currPos += 5;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e124); }
@@ -7118,14 +7131,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseQmpToken() {
+  function peg$parsePauseToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c49) {
+    if (input.substr(peg$currPos, 5) === peg$c49) {
       s1 = peg$c49;
-      peg$currPos += 3;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e126); }
@@ -7161,7 +7174,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRawToken() {
+  function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
@@ -7204,14 +7217,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseReopenToken() {
+  function peg$parseRawToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c51) {
+    if (input.substr(peg$currPos, 3) === peg$c51) {
       s1 = peg$c51;
-      peg$currPos += 6;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e130); }
@@ -7247,7 +7260,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSecretToken() {
+  function peg$parseReopenToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
@@ -7290,14 +7303,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRequireToken() {
+  function peg$parseSecretToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c53) {
+    if (input.substr(peg$currPos, 6) === peg$c53) {
       s1 = peg$c53;
-      peg$currPos += 7;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e134); }
@@ -7333,14 +7346,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseResumeToken() {
+  function peg$parseRequireToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c54) {
+    if (input.substr(peg$currPos, 7) === peg$c54) {
       s1 = peg$c54;
-      peg$currPos += 6;
+      peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e136); }
@@ -7376,14 +7389,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRoToken() {
+  function peg$parseResumeToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c55) {
+    if (input.substr(peg$currPos, 6) === peg$c55) {
       s1 = peg$c55;
-      peg$currPos += 2;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e138); }
@@ -7419,7 +7432,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRwToken() {
+  function peg$parseRoToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
@@ -7462,14 +7475,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseScenarioToken() {
+  function peg$parseRwToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c57) {
+    if (input.substr(peg$currPos, 2) === peg$c57) {
       s1 = peg$c57;
-      peg$currPos += 8;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e142); }
@@ -7505,14 +7518,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseShowToken() {
+  function peg$parseScenarioToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c58) {
+    if (input.substr(peg$currPos, 8) === peg$c58) {
       s1 = peg$c58;
-      peg$currPos += 4;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e144); }
@@ -7548,14 +7561,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseStreamToken() {
+  function peg$parseShowToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c59) {
+    if (input.substr(peg$currPos, 4) === peg$c59) {
       s1 = peg$c59;
-      peg$currPos += 6;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e146); }
@@ -7591,14 +7604,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTagsToken() {
+  function peg$parseStreamToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c60) {
+    if (input.substr(peg$currPos, 6) === peg$c60) {
       s1 = peg$c60;
-      peg$currPos += 4;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e148); }
@@ -7634,7 +7647,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTrueToken() {
+  function peg$parseTagsToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
@@ -7677,14 +7690,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseUnexportToken() {
+  function peg$parseTrueToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c62) {
+    if (input.substr(peg$currPos, 4) === peg$c62) {
       s1 = peg$c62;
-      peg$currPos += 8;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e152); }
@@ -7720,14 +7733,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWaitToken() {
+  function peg$parseUnexportToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c63) {
+    if (input.substr(peg$currPos, 8) === peg$c63) {
       s1 = peg$c63;
-      peg$currPos += 4;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e154); }
@@ -7763,14 +7776,14 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWritableToken() {
+  function peg$parseWaitToken() {
     let s0, s1, s2, s3;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c64) {
+    if (input.substr(peg$currPos, 4) === peg$c64) {
       s1 = peg$c64;
-      peg$currPos += 8;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e156); }
@@ -7806,16 +7819,39 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePermToken() {
-    let s0, s1;
+  function peg$parseWritableToken() {
+    let s0, s1, s2, s3;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c65) {
-      s0 = peg$c65;
-      peg$currPos += 5;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c65) {
+      s1 = peg$c65;
+      peg$currPos += 8;
     } else {
-      s0 = peg$FAILED;
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e158); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -7826,13 +7862,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSharedToken() {
+  function peg$parsePermToken() {
     let s0, s1;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c66) {
+    if (input.substr(peg$currPos, 5) === peg$c66) {
       s0 = peg$c66;
-      peg$currPos += 7;
+      peg$currPos += 5;
     } else {
       s0 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e160); }
@@ -7846,6 +7882,26 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSharedToken() {
+    let s0, s1;
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 7) === peg$c67) {
+      s0 = peg$c67;
+      peg$currPos += 7;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+    }
+
+    return s0;
+  }
+
   function peg$parseString() {
     let s0, s1;
 
@@ -7854,13 +7910,13 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f88(s1);
+      s1 = peg$f89(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
 
     return s0;
@@ -7872,11 +7928,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c67;
+      s1 = peg$c68;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -7886,15 +7942,15 @@ function peg$parse(input, options) {
         s3 = peg$parseStringChar();
       }
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c67;
+        s3 = peg$c68;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e162); }
+        if (peg$silentFails === 0) { peg$fail(peg$e164); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f89(s2);
+        s0 = peg$f90(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7906,7 +7962,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
 
     return s0;
@@ -7920,7 +7976,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e165); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -7956,86 +8012,86 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e166); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c68;
+        s1 = peg$c69;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e165); }
+        if (peg$silentFails === 0) { peg$fail(peg$e167); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f90();
+        s1 = peg$f91();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c69;
+          s1 = peg$c70;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e166); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f91();
+          s1 = peg$f92();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c70;
+            s1 = peg$c71;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e167); }
+            if (peg$silentFails === 0) { peg$fail(peg$e169); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f92();
+            s1 = peg$f93();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c71;
+              s1 = peg$c72;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e170); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f93();
+              s1 = peg$f94();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c72;
+                s1 = peg$c73;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e169); }
+                if (peg$silentFails === 0) { peg$fail(peg$e171); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f94();
+                s1 = peg$f95();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c73;
+                  s1 = peg$c74;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e170); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e172); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
@@ -8046,7 +8102,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e171); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e173); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -8058,7 +8114,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e171); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e173); }
                       }
                     }
                   }
@@ -8075,7 +8131,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f95(s2);
+                    s0 = peg$f96(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -8134,7 +8190,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e172); }
+      if (peg$silentFails === 0) { peg$fail(peg$e174); }
     }
 
     return s0;
@@ -8144,12 +8200,12 @@ function peg$parse(input, options) {
     let s0, s1;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c74) {
-      s0 = peg$c74;
+    if (input.substr(peg$currPos, 2) === peg$c75) {
+      s0 = peg$c75;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e174); }
+      if (peg$silentFails === 0) { peg$fail(peg$e176); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
@@ -8157,13 +8213,13 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e175); }
+        if (peg$silentFails === 0) { peg$fail(peg$e177); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e173); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
 
     return s0;
@@ -8180,7 +8236,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e176); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -8192,7 +8248,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e173); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
 
     return s0;
@@ -8207,7 +8263,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -8225,7 +8281,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -8234,7 +8290,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
         }
         s4 = peg$parseNewline();
@@ -8257,7 +8313,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -8275,7 +8331,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -8284,7 +8340,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
           }
           s4 = peg$parseNewline();
@@ -8315,7 +8371,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -8333,7 +8389,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -8342,7 +8398,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
         }
         s4 = peg$parseNewline();
@@ -8366,7 +8422,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -8384,7 +8440,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -8393,7 +8449,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
             }
             s4 = peg$parseNewline();
@@ -8416,7 +8472,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e178); }
+      if (peg$silentFails === 0) { peg$fail(peg$e180); }
     }
 
     return s0;
@@ -8431,7 +8487,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -8453,7 +8509,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -8462,7 +8518,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
             }
             s4 = peg$parseNewline();
@@ -8487,7 +8543,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -8509,7 +8565,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
@@ -8518,7 +8574,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
                 }
               }
               s4 = peg$parseNewline();
@@ -8551,7 +8607,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -8573,7 +8629,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -8582,7 +8638,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
             }
             s4 = peg$parseNewline();
@@ -8608,7 +8664,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -8630,7 +8686,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
@@ -8639,7 +8695,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e179); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -8664,7 +8720,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e178); }
+      if (peg$silentFails === 0) { peg$fail(peg$e180); }
     }
 
     return s0;
@@ -8689,7 +8745,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -8698,7 +8754,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
       }
       s4 = peg$parseNewline();
@@ -8740,7 +8796,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -8749,7 +8805,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
           }
           s4 = peg$parseNewline();
@@ -8839,7 +8895,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -8848,7 +8904,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
       }
       s3 = peg$parseNewline();
@@ -8885,7 +8941,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e176); }
+              if (peg$silentFails === 0) { peg$fail(peg$e178); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];

@@ -230,39 +230,40 @@ const peg$c38 = "io";
 const peg$c39 = "iothread";
 const peg$c40 = "job";
 const peg$c41 = "mirror";
-const peg$c42 = "node";
-const peg$c43 = "nodes";
-const peg$c44 = "null";
-const peg$c45 = "off";
-const peg$c46 = "ok";
-const peg$c47 = "on";
-const peg$c48 = "pause";
-const peg$c49 = "qmp";
-const peg$c50 = "raw";
-const peg$c51 = "reopen";
-const peg$c52 = "secret";
-const peg$c53 = "require";
-const peg$c54 = "resume";
-const peg$c55 = "ro";
-const peg$c56 = "rw";
-const peg$c57 = "scenario";
-const peg$c58 = "show";
-const peg$c59 = "stream";
-const peg$c60 = "tags";
-const peg$c61 = "true";
-const peg$c62 = "unexport";
-const peg$c63 = "wait";
-const peg$c64 = "writable";
-const peg$c65 = "perm=";
-const peg$c66 = "shared=";
-const peg$c67 = "\"";
-const peg$c68 = "b";
-const peg$c69 = "f";
-const peg$c70 = "n";
-const peg$c71 = "r";
-const peg$c72 = "t";
-const peg$c73 = "u";
-const peg$c74 = "\r\n";
+const peg$c42 = "backup";
+const peg$c43 = "node";
+const peg$c44 = "nodes";
+const peg$c45 = "null";
+const peg$c46 = "off";
+const peg$c47 = "ok";
+const peg$c48 = "on";
+const peg$c49 = "pause";
+const peg$c50 = "qmp";
+const peg$c51 = "raw";
+const peg$c52 = "reopen";
+const peg$c53 = "secret";
+const peg$c54 = "require";
+const peg$c55 = "resume";
+const peg$c56 = "ro";
+const peg$c57 = "rw";
+const peg$c58 = "scenario";
+const peg$c59 = "show";
+const peg$c60 = "stream";
+const peg$c61 = "tags";
+const peg$c62 = "true";
+const peg$c63 = "unexport";
+const peg$c64 = "wait";
+const peg$c65 = "writable";
+const peg$c66 = "perm=";
+const peg$c67 = "shared=";
+const peg$c68 = "\"";
+const peg$c69 = "b";
+const peg$c70 = "f";
+const peg$c71 = "n";
+const peg$c72 = "r";
+const peg$c73 = "t";
+const peg$c74 = "u";
+const peg$c75 = "\r\n";
 const peg$r0 = /^[^\n\r]/;
 const peg$r1 = /^[^ \t\r\n#]/;
 const peg$r2 = /^[A-Z]/;
@@ -399,74 +400,76 @@ const peg$e107 = peg$otherExpectation("'job'");
 const peg$e108 = peg$literalExpectation("job", false);
 const peg$e109 = peg$otherExpectation("'mirror'");
 const peg$e110 = peg$literalExpectation("mirror", false);
-const peg$e111 = peg$otherExpectation("'node'");
-const peg$e112 = peg$literalExpectation("node", false);
-const peg$e113 = peg$otherExpectation("'nodes'");
-const peg$e114 = peg$literalExpectation("nodes", false);
-const peg$e115 = peg$otherExpectation("'null'");
-const peg$e116 = peg$literalExpectation("null", false);
-const peg$e117 = peg$otherExpectation("'off'");
-const peg$e118 = peg$literalExpectation("off", false);
-const peg$e119 = peg$otherExpectation("'ok'");
-const peg$e120 = peg$literalExpectation("ok", false);
-const peg$e121 = peg$otherExpectation("'on'");
-const peg$e122 = peg$literalExpectation("on", false);
-const peg$e123 = peg$otherExpectation("'pause'");
-const peg$e124 = peg$literalExpectation("pause", false);
-const peg$e125 = peg$otherExpectation("'qmp'");
-const peg$e126 = peg$literalExpectation("qmp", false);
-const peg$e127 = peg$otherExpectation("'raw'");
-const peg$e128 = peg$literalExpectation("raw", false);
-const peg$e129 = peg$otherExpectation("'reopen'");
-const peg$e130 = peg$literalExpectation("reopen", false);
-const peg$e131 = peg$otherExpectation("'secret'");
-const peg$e132 = peg$literalExpectation("secret", false);
-const peg$e133 = peg$otherExpectation("'require'");
-const peg$e134 = peg$literalExpectation("require", false);
-const peg$e135 = peg$otherExpectation("'resume'");
-const peg$e136 = peg$literalExpectation("resume", false);
-const peg$e137 = peg$otherExpectation("'ro'");
-const peg$e138 = peg$literalExpectation("ro", false);
-const peg$e139 = peg$otherExpectation("'rw'");
-const peg$e140 = peg$literalExpectation("rw", false);
-const peg$e141 = peg$otherExpectation("'scenario'");
-const peg$e142 = peg$literalExpectation("scenario", false);
-const peg$e143 = peg$otherExpectation("'show'");
-const peg$e144 = peg$literalExpectation("show", false);
-const peg$e145 = peg$otherExpectation("'stream'");
-const peg$e146 = peg$literalExpectation("stream", false);
-const peg$e147 = peg$otherExpectation("'tags'");
-const peg$e148 = peg$literalExpectation("tags", false);
-const peg$e149 = peg$otherExpectation("'true'");
-const peg$e150 = peg$literalExpectation("true", false);
-const peg$e151 = peg$otherExpectation("'unexport'");
-const peg$e152 = peg$literalExpectation("unexport", false);
-const peg$e153 = peg$otherExpectation("'wait'");
-const peg$e154 = peg$literalExpectation("wait", false);
-const peg$e155 = peg$otherExpectation("'writable'");
-const peg$e156 = peg$literalExpectation("writable", false);
-const peg$e157 = peg$otherExpectation("'perm='");
-const peg$e158 = peg$literalExpectation("perm=", false);
-const peg$e159 = peg$otherExpectation("'shared='");
-const peg$e160 = peg$literalExpectation("shared=", false);
-const peg$e161 = peg$otherExpectation("string");
-const peg$e162 = peg$literalExpectation("\"", false);
-const peg$e163 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-const peg$e164 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-const peg$e165 = peg$literalExpectation("b", false);
-const peg$e166 = peg$literalExpectation("f", false);
-const peg$e167 = peg$literalExpectation("n", false);
-const peg$e168 = peg$literalExpectation("r", false);
-const peg$e169 = peg$literalExpectation("t", false);
-const peg$e170 = peg$literalExpectation("u", false);
-const peg$e171 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-const peg$e172 = peg$otherExpectation("comment");
-const peg$e173 = peg$otherExpectation("end of line");
-const peg$e174 = peg$literalExpectation("\r\n", false);
-const peg$e175 = peg$classExpectation(["\n", "\r"], false, false, false);
-const peg$e176 = peg$anyExpectation();
-const peg$e177 = peg$classExpectation([" ", "\t"], false, false, false);
-const peg$e178 = peg$otherExpectation("whitespace");
+const peg$e111 = peg$otherExpectation("'backup'");
+const peg$e112 = peg$literalExpectation("backup", false);
+const peg$e113 = peg$otherExpectation("'node'");
+const peg$e114 = peg$literalExpectation("node", false);
+const peg$e115 = peg$otherExpectation("'nodes'");
+const peg$e116 = peg$literalExpectation("nodes", false);
+const peg$e117 = peg$otherExpectation("'null'");
+const peg$e118 = peg$literalExpectation("null", false);
+const peg$e119 = peg$otherExpectation("'off'");
+const peg$e120 = peg$literalExpectation("off", false);
+const peg$e121 = peg$otherExpectation("'ok'");
+const peg$e122 = peg$literalExpectation("ok", false);
+const peg$e123 = peg$otherExpectation("'on'");
+const peg$e124 = peg$literalExpectation("on", false);
+const peg$e125 = peg$otherExpectation("'pause'");
+const peg$e126 = peg$literalExpectation("pause", false);
+const peg$e127 = peg$otherExpectation("'qmp'");
+const peg$e128 = peg$literalExpectation("qmp", false);
+const peg$e129 = peg$otherExpectation("'raw'");
+const peg$e130 = peg$literalExpectation("raw", false);
+const peg$e131 = peg$otherExpectation("'reopen'");
+const peg$e132 = peg$literalExpectation("reopen", false);
+const peg$e133 = peg$otherExpectation("'secret'");
+const peg$e134 = peg$literalExpectation("secret", false);
+const peg$e135 = peg$otherExpectation("'require'");
+const peg$e136 = peg$literalExpectation("require", false);
+const peg$e137 = peg$otherExpectation("'resume'");
+const peg$e138 = peg$literalExpectation("resume", false);
+const peg$e139 = peg$otherExpectation("'ro'");
+const peg$e140 = peg$literalExpectation("ro", false);
+const peg$e141 = peg$otherExpectation("'rw'");
+const peg$e142 = peg$literalExpectation("rw", false);
+const peg$e143 = peg$otherExpectation("'scenario'");
+const peg$e144 = peg$literalExpectation("scenario", false);
+const peg$e145 = peg$otherExpectation("'show'");
+const peg$e146 = peg$literalExpectation("show", false);
+const peg$e147 = peg$otherExpectation("'stream'");
+const peg$e148 = peg$literalExpectation("stream", false);
+const peg$e149 = peg$otherExpectation("'tags'");
+const peg$e150 = peg$literalExpectation("tags", false);
+const peg$e151 = peg$otherExpectation("'true'");
+const peg$e152 = peg$literalExpectation("true", false);
+const peg$e153 = peg$otherExpectation("'unexport'");
+const peg$e154 = peg$literalExpectation("unexport", false);
+const peg$e155 = peg$otherExpectation("'wait'");
+const peg$e156 = peg$literalExpectation("wait", false);
+const peg$e157 = peg$otherExpectation("'writable'");
+const peg$e158 = peg$literalExpectation("writable", false);
+const peg$e159 = peg$otherExpectation("'perm='");
+const peg$e160 = peg$literalExpectation("perm=", false);
+const peg$e161 = peg$otherExpectation("'shared='");
+const peg$e162 = peg$literalExpectation("shared=", false);
+const peg$e163 = peg$otherExpectation("string");
+const peg$e164 = peg$literalExpectation("\"", false);
+const peg$e165 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+const peg$e166 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+const peg$e167 = peg$literalExpectation("b", false);
+const peg$e168 = peg$literalExpectation("f", false);
+const peg$e169 = peg$literalExpectation("n", false);
+const peg$e170 = peg$literalExpectation("r", false);
+const peg$e171 = peg$literalExpectation("t", false);
+const peg$e172 = peg$literalExpectation("u", false);
+const peg$e173 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+const peg$e174 = peg$otherExpectation("comment");
+const peg$e175 = peg$otherExpectation("end of line");
+const peg$e176 = peg$literalExpectation("\r\n", false);
+const peg$e177 = peg$classExpectation(["\n", "\r"], false, false, false);
+const peg$e178 = peg$anyExpectation();
+const peg$e179 = peg$classExpectation([" ", "\t"], false, false, false);
+const peg$e180 = peg$otherExpectation("whitespace");
 
 function peg$parse(input, options) {
   options = options !== undefined ? options : {};
@@ -577,108 +580,109 @@ function peg$parse(input, options) {
   function peg$f30() {    return "stream";  }
   function peg$f31() {    return "commit";  }
   function peg$f32() {    return "mirror";  }
-  function peg$f33() {    return "finalize";  }
-  function peg$f34() {    return "complete";  }
-  function peg$f35() {    return "cancel";  }
-  function peg$f36() {    return "pause";  }
-  function peg$f37() {    return "resume";  }
-  function peg$f38() {    return "dismiss";  }
-  function peg$f39(name, match) {
+  function peg$f33() {    return "backup";  }
+  function peg$f34() {    return "finalize";  }
+  function peg$f35() {    return "complete";  }
+  function peg$f36() {    return "cancel";  }
+  function peg$f37() {    return "pause";  }
+  function peg$f38() {    return "resume";  }
+  function peg$f39() {    return "dismiss";  }
+  function peg$f40(name, match) {
     return { type: "wait", target: { kind: "event", name, match } };
   }
-  function peg$f40(id, status) {
+  function peg$f41(id, status) {
     return { type: "wait", target: { kind: "job", id, status } };
   }
-  function peg$f41(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f42(assertion) {
+  function peg$f42(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f43(assertion) {
     return { type: "expect", assertion };
   }
-  function peg$f43(edge) {    return { kind: "edge", edge };  }
-  function peg$f44(kind, node) {    return { kind, node };  }
-  function peg$f45(edges) {    return { kind: "graph", edges };  }
-  function peg$f46(node, properties) {    return { kind: "node", node, properties };  }
-  function peg$f47(id, properties) {    return { kind: "job", id, properties };  }
-  function peg$f48(edge) {    return { kind: "frozen", edge };  }
-  function peg$f49(node, context) {    return { kind: "context", node, context };  }
-  function peg$f50(parent, name, child, perm, shared) {
+  function peg$f44(edge) {    return { kind: "edge", edge };  }
+  function peg$f45(kind, node) {    return { kind, node };  }
+  function peg$f46(edges) {    return { kind: "graph", edges };  }
+  function peg$f47(node, properties) {    return { kind: "node", node, properties };  }
+  function peg$f48(id, properties) {    return { kind: "job", id, properties };  }
+  function peg$f49(edge) {    return { kind: "frozen", edge };  }
+  function peg$f50(node, context) {    return { kind: "context", node, context };  }
+  function peg$f51(parent, name, child, perm, shared) {
     const edge = { type: "edge", parent, name, child, location: location() };
     if (perm) edge.perm = perm;
     if (shared) edge.shared = shared;
     return edge;
   }
-  function peg$f51(id) {
+  function peg$f52(id) {
     return { type: "exportref", id: id.name, text: `export ${id.name}`, location: location() };
   }
-  function peg$f52(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f53(value) {    return { type: "identifier", name: value.value, location: value.location };  }
-  function peg$f54(first, rest) {    return first ? [first, ...rest] : [];  }
-  function peg$f55(first, rest) {    return [first, ...rest];  }
-  function peg$f56() {    return [];  }
-  function peg$f57(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f58(node, properties) {
+  function peg$f53(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f54(value) {    return { type: "identifier", name: value.value, location: value.location };  }
+  function peg$f55(first, rest) {    return first ? [first, ...rest] : [];  }
+  function peg$f56(first, rest) {    return [first, ...rest];  }
+  function peg$f57() {    return [];  }
+  function peg$f58(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f59(node, properties) {
     return properties.length > 0 ? { type: "show", what: "node", node, properties } : { type: "show", what: "node", node };
   }
-  function peg$f59(picture) {
+  function peg$f60(picture) {
     return picture ? { type: "show", what: "graph", picture } : { type: "show", what: "graph" };
   }
-  function peg$f60() {    return { type: "show", what: "nodes" };  }
-  function peg$f61(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f61() {    return { type: "show", what: "nodes" };  }
   function peg$f62(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f63() {
+  function peg$f63(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f64() {
     return { type: "syntax-error", context: "block", text: text(), location: location() };
   }
-  function peg$f64() {    return { type: "ok", location: location() };  }
-  function peg$f65(match) {    return { type: "error", match, location: location() };  }
-  function peg$f66(s) {    return { type: "exact", text: s.value, location: s.location };  }
-  function peg$f67(pattern, flags) {
+  function peg$f65() {    return { type: "ok", location: location() };  }
+  function peg$f66(match) {    return { type: "error", match, location: location() };  }
+  function peg$f67(s) {    return { type: "exact", text: s.value, location: s.location };  }
+  function peg$f68(pattern, flags) {
     return { type: "regex", pattern, flags, location: location() };
   }
-  function peg$f68(key, value) {
+  function peg$f69(key, value) {
     const l = location();
     return { type: "option", key, keyLocation: keyLocation(l, key), value, location: l };
   }
-  function peg$f69(name, driver, options) {
+  function peg$f70(name, driver, options) {
     const child = { type: "child", driver, options, location: location() };
     if (name) child.name = name;
     return child;
   }
-  function peg$f70(first, rest) {
+  function peg$f71(first, rest) {
     return { type: "list", items: first ? [first, ...rest] : [], location: location() };
   }
-  function peg$f71() {    return true;  }
-  function peg$f72() {    return false;  }
-  function peg$f73() {    return true;  }
-  function peg$f74() {    return false;  }
-  function peg$f75(value) {
+  function peg$f72() {    return true;  }
+  function peg$f73() {    return false;  }
+  function peg$f74() {    return true;  }
+  function peg$f75() {    return false;  }
+  function peg$f76(value) {
     return { type: "bool", value, raw: text(), location: location() };
   }
-  function peg$f76() {    return { type: "null", location: location() };  }
-  function peg$f77(raw) {
+  function peg$f77() {    return { type: "null", location: location() };  }
+  function peg$f78(raw) {
     const m = /^(-?[0-9]+)([kKMGT]?)$/.exec(raw);
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
-  function peg$f78(value) {    return { type: "word", value, location: location() };  }
-  function peg$f79(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f80(text) {
+  function peg$f79(value) {    return { type: "word", value, location: location() };  }
+  function peg$f80(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f81(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f81(value) {    return { type: "json", value, location: location() };  }
-  function peg$f82(members) {
+  function peg$f82(value) {    return { type: "json", value, location: location() };  }
+  function peg$f83(members) {
     return Object.fromEntries(members);
   }
-  function peg$f83(key, value) {    return [key, value];  }
-  function peg$f84(n) {    return Number(n);  }
-  function peg$f85() {    return true;  }
-  function peg$f86() {    return false;  }
-  function peg$f87() {    return null;  }
-  function peg$f88(value) {    return { type: "string", value, location: location() };  }
-  function peg$f89(chars) {    return chars.join("");  }
-  function peg$f90() {    return "\b";  }
-  function peg$f91() {    return "\f";  }
-  function peg$f92() {    return "\n";  }
-  function peg$f93() {    return "\r";  }
-  function peg$f94() {    return "\t";  }
-  function peg$f95(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f84(key, value) {    return [key, value];  }
+  function peg$f85(n) {    return Number(n);  }
+  function peg$f86() {    return true;  }
+  function peg$f87() {    return false;  }
+  function peg$f88() {    return null;  }
+  function peg$f89(value) {    return { type: "string", value, location: location() };  }
+  function peg$f90(chars) {    return chars.join("");  }
+  function peg$f91() {    return "\b";  }
+  function peg$f92() {    return "\f";  }
+  function peg$f93() {    return "\n";  }
+  function peg$f94() {    return "\r";  }
+  function peg$f95() {    return "\t";  }
+  function peg$f96(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -834,7 +838,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 154 + 0;
+    const key = peg$currPos * 155 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -867,7 +871,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 154 + 1;
+    const key = peg$currPos * 155 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -894,7 +898,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 154 + 2;
+    const key = peg$currPos * 155 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -921,7 +925,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 3;
+    const key = peg$currPos * 155 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -958,7 +962,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 154 + 4;
+    const key = peg$currPos * 155 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -980,7 +984,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 5;
+    const key = peg$currPos * 155 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1039,7 +1043,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 6;
+    const key = peg$currPos * 155 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1084,7 +1088,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 7;
+    const key = peg$currPos * 155 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1123,7 +1127,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 8;
+    const key = peg$currPos * 155 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1161,7 +1165,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 154 + 9;
+    const key = peg$currPos * 155 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1209,7 +1213,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 154 + 10;
+    const key = peg$currPos * 155 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1282,7 +1286,7 @@ function peg$parse(input, options) {
   function peg$parseTitle() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 11;
+    const key = peg$currPos * 155 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1321,7 +1325,7 @@ function peg$parse(input, options) {
   function peg$parseTags() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 12;
+    const key = peg$currPos * 155 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1389,7 +1393,7 @@ function peg$parse(input, options) {
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 154 + 13;
+    const key = peg$currPos * 155 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1460,7 +1464,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 14;
+    const key = peg$currPos * 155 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1518,7 +1522,7 @@ function peg$parse(input, options) {
   function peg$parseEach() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 154 + 15;
+    const key = peg$currPos * 155 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1610,7 +1614,7 @@ function peg$parse(input, options) {
   function peg$parseImage() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 154 + 16;
+    const key = peg$currPos * 155 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1708,7 +1712,7 @@ function peg$parse(input, options) {
   function peg$parseAdd() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 17;
+    const key = peg$currPos * 155 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1746,7 +1750,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 154 + 18;
+    const key = peg$currPos * 155 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1825,7 +1829,7 @@ function peg$parse(input, options) {
   function peg$parseGraph() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 154 + 19;
+    const key = peg$currPos * 155 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1906,7 +1910,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 20;
+    const key = peg$currPos * 155 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1960,7 +1964,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 21;
+    const key = peg$currPos * 155 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2017,7 +2021,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 22;
+    const key = peg$currPos * 155 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2055,7 +2059,7 @@ function peg$parse(input, options) {
   function peg$parseReopen() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 154 + 23;
+    const key = peg$currPos * 155 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2160,7 +2164,7 @@ function peg$parse(input, options) {
   function peg$parseReopenMode() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 24;
+    const key = peg$currPos * 155 + 24;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2194,7 +2198,7 @@ function peg$parse(input, options) {
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 154 + 25;
+    const key = peg$currPos * 155 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2277,7 +2281,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 26;
+    const key = peg$currPos * 155 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2331,7 +2335,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 27;
+    const key = peg$currPos * 155 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2390,7 +2394,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 28;
+    const key = peg$currPos * 155 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2428,7 +2432,7 @@ function peg$parse(input, options) {
   function peg$parseDel() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 29;
+    const key = peg$currPos * 155 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2467,7 +2471,7 @@ function peg$parse(input, options) {
   function peg$parseExport() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 154 + 30;
+    const key = peg$currPos * 155 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2544,7 +2548,7 @@ function peg$parse(input, options) {
   function peg$parseExportWritable() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 31;
+    const key = peg$currPos * 155 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2592,7 +2596,7 @@ function peg$parse(input, options) {
   function peg$parseUnexport() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 32;
+    const key = peg$currPos * 155 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2631,7 +2635,7 @@ function peg$parse(input, options) {
   function peg$parseIothread() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 154 + 33;
+    const key = peg$currPos * 155 + 33;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2702,7 +2706,7 @@ function peg$parse(input, options) {
   function peg$parseSecret() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 154 + 34;
+    const key = peg$currPos * 155 + 34;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2773,7 +2777,7 @@ function peg$parse(input, options) {
   function peg$parseIo() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 35;
+    const key = peg$currPos * 155 + 35;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2824,7 +2828,7 @@ function peg$parse(input, options) {
   function peg$parseQmp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 154 + 36;
+    const key = peg$currPos * 155 + 36;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2875,7 +2879,7 @@ function peg$parse(input, options) {
   function peg$parseJob() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 154 + 37;
+    const key = peg$currPos * 155 + 37;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3037,7 +3041,7 @@ function peg$parse(input, options) {
   function peg$parseJobDevice() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 38;
+    const key = peg$currPos * 155 + 38;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3104,7 +3108,7 @@ function peg$parse(input, options) {
   function peg$parseJobType() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 39;
+    const key = peg$currPos * 155 + 39;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3136,6 +3140,15 @@ function peg$parse(input, options) {
           s1 = peg$f32();
         }
         s0 = s1;
+        if (s0 === peg$FAILED) {
+          s0 = peg$currPos;
+          s1 = peg$parseBackupToken();
+          if (s1 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s1 = peg$f33();
+          }
+          s0 = s1;
+        }
       }
     }
 
@@ -3147,7 +3160,7 @@ function peg$parse(input, options) {
   function peg$parseJobVerb() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 40;
+    const key = peg$currPos * 155 + 40;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3160,7 +3173,7 @@ function peg$parse(input, options) {
     s1 = peg$parseFinalizeToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f33();
+      s1 = peg$f34();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3168,7 +3181,7 @@ function peg$parse(input, options) {
       s1 = peg$parseCompleteToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f34();
+        s1 = peg$f35();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -3176,7 +3189,7 @@ function peg$parse(input, options) {
         s1 = peg$parseCancelToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f35();
+          s1 = peg$f36();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -3184,7 +3197,7 @@ function peg$parse(input, options) {
           s1 = peg$parsePauseToken();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f36();
+            s1 = peg$f37();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -3192,7 +3205,7 @@ function peg$parse(input, options) {
             s1 = peg$parseResumeToken();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f37();
+              s1 = peg$f38();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -3200,7 +3213,7 @@ function peg$parse(input, options) {
               s1 = peg$parseDismissToken();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f38();
+                s1 = peg$f39();
               }
               s0 = s1;
             }
@@ -3217,7 +3230,7 @@ function peg$parse(input, options) {
   function peg$parseWait() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 154 + 41;
+    const key = peg$currPos * 155 + 41;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3270,7 +3283,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f39(s5, s6);
+              s0 = peg$f40(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3304,7 +3317,7 @@ function peg$parse(input, options) {
               s5 = peg$parseJobStatusName();
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f40(s3, s5);
+                s0 = peg$f41(s3, s5);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3335,7 +3348,7 @@ function peg$parse(input, options) {
   function peg$parseEventName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 42;
+    const key = peg$currPos * 155 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3398,7 +3411,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f41(s1);
+        s0 = peg$f42(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3421,7 +3434,7 @@ function peg$parse(input, options) {
   function peg$parseJobStatusName() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 43;
+    const key = peg$currPos * 155 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3446,7 +3459,7 @@ function peg$parse(input, options) {
   function peg$parseExpect() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 44;
+    const key = peg$currPos * 155 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3463,7 +3476,7 @@ function peg$parse(input, options) {
         s3 = peg$parseAssertion();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f42(s3);
+          s0 = peg$f43(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3485,7 +3498,7 @@ function peg$parse(input, options) {
   function peg$parseAssertion() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 154 + 45;
+    const key = peg$currPos * 155 + 45;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3502,7 +3515,7 @@ function peg$parse(input, options) {
         s3 = peg$parseEdge();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f43(s3);
+          s0 = peg$f44(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3539,7 +3552,7 @@ function peg$parse(input, options) {
           s3 = peg$parseNodeRef();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f44(s1, s3);
+            s0 = peg$f45(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3603,7 +3616,7 @@ function peg$parse(input, options) {
             }
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f45(s5);
+              s0 = peg$f46(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3662,7 +3675,7 @@ function peg$parse(input, options) {
                 }
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f46(s3, s4);
+                  s0 = peg$f47(s3, s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3725,7 +3738,7 @@ function peg$parse(input, options) {
                   }
                   if (s4 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f47(s3, s4);
+                    s0 = peg$f48(s3, s4);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3751,7 +3764,7 @@ function peg$parse(input, options) {
                   s3 = peg$parseEdge();
                   if (s3 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f48(s3);
+                    s0 = peg$f49(s3);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -3777,7 +3790,7 @@ function peg$parse(input, options) {
                         s5 = peg$parseContextName();
                         if (s5 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f49(s3, s5);
+                          s0 = peg$f50(s3, s5);
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -3813,7 +3826,7 @@ function peg$parse(input, options) {
   function peg$parseContextName() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 46;
+    const key = peg$currPos * 155 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3838,7 +3851,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 47;
+    const key = peg$currPos * 155 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3892,7 +3905,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 48;
+    const key = peg$currPos * 155 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3930,7 +3943,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 154 + 49;
+    const key = peg$currPos * 155 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3998,7 +4011,7 @@ function peg$parse(input, options) {
             s7 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f50(s1, s3, s5, s6, s7);
+          s0 = peg$f51(s1, s3, s5, s6, s7);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4020,7 +4033,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 154 + 50;
+    const key = peg$currPos * 155 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4063,7 +4076,7 @@ function peg$parse(input, options) {
           }
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f51(s3);
+            s0 = peg$f52(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4089,7 +4102,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 51;
+    const key = peg$currPos * 155 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4145,7 +4158,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 52;
+    const key = peg$currPos * 155 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4244,7 +4257,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f52(s1);
+      s1 = peg$f53(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4252,7 +4265,7 @@ function peg$parse(input, options) {
       s1 = peg$parseString();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f53(s1);
+        s1 = peg$f54(s1);
       }
       s0 = s1;
     }
@@ -4270,7 +4283,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 154 + 53;
+    const key = peg$currPos * 155 + 53;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4351,7 +4364,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f54(s3, s4);
+        s0 = peg$f55(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4409,7 +4422,7 @@ function peg$parse(input, options) {
           }
         }
         peg$savedPos = s0;
-        s0 = peg$f55(s1, s2);
+        s0 = peg$f56(s1, s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4418,7 +4431,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f56();
+        s1 = peg$f57();
         s0 = s1;
       }
     }
@@ -4431,7 +4444,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 54;
+    const key = peg$currPos * 155 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4472,7 +4485,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f57(s1);
+      s1 = peg$f58(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -4489,7 +4502,7 @@ function peg$parse(input, options) {
   function peg$parseShow() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 154 + 55;
+    const key = peg$currPos * 155 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4542,7 +4555,7 @@ function peg$parse(input, options) {
                 }
               }
               peg$savedPos = s0;
-              s0 = peg$f58(s5, s6);
+              s0 = peg$f59(s5, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4589,7 +4602,7 @@ function peg$parse(input, options) {
               s4 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f59(s4);
+            s0 = peg$f60(s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4611,7 +4624,7 @@ function peg$parse(input, options) {
             s3 = peg$parseNodesToken();
             if (s3 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f60();
+              s0 = peg$f61();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4635,7 +4648,7 @@ function peg$parse(input, options) {
   function peg$parsePictureName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 56;
+    const key = peg$currPos * 155 + 56;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4698,7 +4711,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f61(s1);
+        s0 = peg$f62(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4721,7 +4734,7 @@ function peg$parse(input, options) {
   function peg$parsePropertyName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 57;
+    const key = peg$currPos * 155 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4773,7 +4786,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f62(s1);
+      s1 = peg$f63(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -4790,7 +4803,7 @@ function peg$parse(input, options) {
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 58;
+    const key = peg$currPos * 155 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4803,7 +4816,7 @@ function peg$parse(input, options) {
     s1 = peg$parseBlockRecoveryText();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f63();
+      s1 = peg$f64();
     }
     s0 = s1;
 
@@ -4815,7 +4828,7 @@ function peg$parse(input, options) {
   function peg$parseExpectation() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 59;
+    const key = peg$currPos * 155 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4831,7 +4844,7 @@ function peg$parse(input, options) {
       s3 = peg$parseOkToken();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f64();
+        s0 = peg$f65();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4852,7 +4865,7 @@ function peg$parse(input, options) {
             s5 = peg$parseErrorMatch();
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f65(s5);
+              s0 = peg$f66(s5);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4879,7 +4892,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 60;
+    const key = peg$currPos * 155 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4910,7 +4923,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 61;
+    const key = peg$currPos * 155 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4923,7 +4936,7 @@ function peg$parse(input, options) {
     s1 = peg$parseString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f66(s1);
+      s1 = peg$f67(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -4938,7 +4951,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 154 + 62;
+    const key = peg$currPos * 155 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5003,7 +5016,7 @@ function peg$parse(input, options) {
           }
           s4 = input.substring(s4, peg$currPos);
           peg$savedPos = s0;
-          s0 = peg$f67(s2, s4);
+          s0 = peg$f68(s2, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5030,7 +5043,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 63;
+    const key = peg$currPos * 155 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5189,7 +5202,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 64;
+    const key = peg$currPos * 155 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5218,7 +5231,7 @@ function peg$parse(input, options) {
         s3 = peg$parseValue();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s1, s3);
+          s0 = peg$f69(s1, s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5240,7 +5253,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 65;
+    const key = peg$currPos * 155 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5297,7 +5310,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 154 + 66;
+    const key = peg$currPos * 155 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5337,7 +5350,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 154 + 67;
+    const key = peg$currPos * 155 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5425,7 +5438,7 @@ function peg$parse(input, options) {
         }
         if (s7 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f69(s3, s4, s5);
+          s0 = peg$f70(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5447,7 +5460,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 154 + 68;
+    const key = peg$currPos * 155 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5528,7 +5541,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f70(s3, s4);
+        s0 = peg$f71(s3, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5546,7 +5559,7 @@ function peg$parse(input, options) {
   function peg$parseBool() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 154 + 69;
+    const key = peg$currPos * 155 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5561,7 +5574,7 @@ function peg$parse(input, options) {
     s2 = peg$parseOnToken();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f71();
+      s2 = peg$f72();
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -5569,7 +5582,7 @@ function peg$parse(input, options) {
       s2 = peg$parseOffToken();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f72();
+        s2 = peg$f73();
       }
       s1 = s2;
       if (s1 === peg$FAILED) {
@@ -5577,7 +5590,7 @@ function peg$parse(input, options) {
         s2 = peg$parseTrueToken();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s1;
-          s2 = peg$f73();
+          s2 = peg$f74();
         }
         s1 = s2;
         if (s1 === peg$FAILED) {
@@ -5585,7 +5598,7 @@ function peg$parse(input, options) {
           s2 = peg$parseFalseToken();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s1;
-            s2 = peg$f74();
+            s2 = peg$f75();
           }
           s1 = s2;
         }
@@ -5593,7 +5606,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f75(s1);
+      s1 = peg$f76(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5610,7 +5623,7 @@ function peg$parse(input, options) {
   function peg$parseNull() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 70;
+    const key = peg$currPos * 155 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5624,7 +5637,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNullToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f76();
+      s1 = peg$f77();
     }
     s0 = s1;
     peg$silentFails--;
@@ -5641,7 +5654,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 71;
+    const key = peg$currPos * 155 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5721,7 +5734,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f77(s1);
+        s0 = peg$f78(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5744,7 +5757,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 72;
+    const key = peg$currPos * 155 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5831,7 +5844,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f78(s1);
+      s1 = peg$f79(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5848,7 +5861,7 @@ function peg$parse(input, options) {
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 154 + 73;
+    const key = peg$currPos * 155 + 73;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5873,7 +5886,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 74;
+    const key = peg$currPos * 155 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5925,7 +5938,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79(s1);
+      s1 = peg$f80(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5942,7 +5955,7 @@ function peg$parse(input, options) {
   function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 75;
+    const key = peg$currPos * 155 + 75;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5967,7 +5980,7 @@ function peg$parse(input, options) {
   function peg$parseQmpCommandName() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 76;
+    const key = peg$currPos * 155 + 76;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5992,7 +6005,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 154 + 77;
+    const key = peg$currPos * 155 + 77;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6066,7 +6079,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f81(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -6083,7 +6096,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 78;
+    const key = peg$currPos * 155 + 78;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6134,7 +6147,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 79;
+    const key = peg$currPos * 155 + 79;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6147,7 +6160,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f81(s1);
+      s1 = peg$f82(s1);
     }
     s0 = s1;
 
@@ -6159,7 +6172,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 154 + 80;
+    const key = peg$currPos * 155 + 80;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6222,7 +6235,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f82(s3);
+        s0 = peg$f83(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6240,7 +6253,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 81;
+    const key = peg$currPos * 155 + 81;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6265,7 +6278,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f83(s1, s5);
+          s0 = peg$f84(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6287,7 +6300,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 154 + 82;
+    const key = peg$currPos * 155 + 82;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6367,7 +6380,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 154 + 83;
+    const key = peg$currPos * 155 + 83;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6398,7 +6411,7 @@ function peg$parse(input, options) {
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 154 + 84;
+    const key = peg$currPos * 155 + 84;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6557,7 +6570,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f84(s1);
+      s1 = peg$f85(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -6574,7 +6587,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 85;
+    const key = peg$currPos * 155 + 85;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6588,7 +6601,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f85();
+      s1 = peg$f86();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -6596,7 +6609,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f86();
+        s1 = peg$f87();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6604,7 +6617,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f87();
+          s1 = peg$f88();
         }
         s0 = s1;
       }
@@ -6623,7 +6636,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 86;
+    const key = peg$currPos * 155 + 86;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6661,7 +6674,7 @@ function peg$parse(input, options) {
   function peg$parseAddToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 87;
+    const key = peg$currPos * 155 + 87;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6715,7 +6728,7 @@ function peg$parse(input, options) {
   function peg$parseCancelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 88;
+    const key = peg$currPos * 155 + 88;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6769,7 +6782,7 @@ function peg$parse(input, options) {
   function peg$parseCommitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 89;
+    const key = peg$currPos * 155 + 89;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6823,7 +6836,7 @@ function peg$parse(input, options) {
   function peg$parseCompleteToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 90;
+    const key = peg$currPos * 155 + 90;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6877,7 +6890,7 @@ function peg$parse(input, options) {
   function peg$parseContextToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 91;
+    const key = peg$currPos * 155 + 91;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6931,7 +6944,7 @@ function peg$parse(input, options) {
   function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 92;
+    const key = peg$currPos * 155 + 92;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6985,7 +6998,7 @@ function peg$parse(input, options) {
   function peg$parseDismissToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 93;
+    const key = peg$currPos * 155 + 93;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7039,7 +7052,7 @@ function peg$parse(input, options) {
   function peg$parseEachToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 94;
+    const key = peg$currPos * 155 + 94;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7093,7 +7106,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 95;
+    const key = peg$currPos * 155 + 95;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7147,7 +7160,7 @@ function peg$parse(input, options) {
   function peg$parseErrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 96;
+    const key = peg$currPos * 155 + 96;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7201,7 +7214,7 @@ function peg$parse(input, options) {
   function peg$parseEventToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 97;
+    const key = peg$currPos * 155 + 97;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7255,7 +7268,7 @@ function peg$parse(input, options) {
   function peg$parseExistsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 98;
+    const key = peg$currPos * 155 + 98;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7309,7 +7322,7 @@ function peg$parse(input, options) {
   function peg$parseExpectToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 99;
+    const key = peg$currPos * 155 + 99;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7363,7 +7376,7 @@ function peg$parse(input, options) {
   function peg$parseExportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 100;
+    const key = peg$currPos * 155 + 100;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7417,7 +7430,7 @@ function peg$parse(input, options) {
   function peg$parseFalseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 101;
+    const key = peg$currPos * 155 + 101;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7471,7 +7484,7 @@ function peg$parse(input, options) {
   function peg$parseFinalizeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 102;
+    const key = peg$currPos * 155 + 102;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7525,7 +7538,7 @@ function peg$parse(input, options) {
   function peg$parseFreshToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 103;
+    const key = peg$currPos * 155 + 103;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7579,7 +7592,7 @@ function peg$parse(input, options) {
   function peg$parseFrozenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 104;
+    const key = peg$currPos * 155 + 104;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7633,7 +7646,7 @@ function peg$parse(input, options) {
   function peg$parseGoneToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 105;
+    const key = peg$currPos * 155 + 105;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7687,7 +7700,7 @@ function peg$parse(input, options) {
   function peg$parseGraphToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 106;
+    const key = peg$currPos * 155 + 106;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7741,7 +7754,7 @@ function peg$parse(input, options) {
   function peg$parseImageToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 107;
+    const key = peg$currPos * 155 + 107;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7795,7 +7808,7 @@ function peg$parse(input, options) {
   function peg$parseInToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 108;
+    const key = peg$currPos * 155 + 108;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7849,7 +7862,7 @@ function peg$parse(input, options) {
   function peg$parseIoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 109;
+    const key = peg$currPos * 155 + 109;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7903,7 +7916,7 @@ function peg$parse(input, options) {
   function peg$parseIothreadToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 110;
+    const key = peg$currPos * 155 + 110;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7957,7 +7970,7 @@ function peg$parse(input, options) {
   function peg$parseJobToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 111;
+    const key = peg$currPos * 155 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8011,7 +8024,7 @@ function peg$parse(input, options) {
   function peg$parseMirrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 112;
+    const key = peg$currPos * 155 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8062,10 +8075,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNodeToken() {
+  function peg$parseBackupToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 113;
+    const key = peg$currPos * 155 + 113;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8076,9 +8089,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c42) {
+    if (input.substr(peg$currPos, 6) === peg$c42) {
       s1 = peg$c42;
-      peg$currPos += 4;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e112); }
@@ -8116,10 +8129,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNodesToken() {
+  function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 114;
+    const key = peg$currPos * 155 + 114;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8130,9 +8143,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c43) {
+    if (input.substr(peg$currPos, 4) === peg$c43) {
       s1 = peg$c43;
-      peg$currPos += 5;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e114); }
@@ -8170,10 +8183,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNullToken() {
+  function peg$parseNodesToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 115;
+    const key = peg$currPos * 155 + 115;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8184,9 +8197,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c44) {
+    if (input.substr(peg$currPos, 5) === peg$c44) {
       s1 = peg$c44;
-      peg$currPos += 4;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e116); }
@@ -8224,10 +8237,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOffToken() {
+  function peg$parseNullToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 116;
+    const key = peg$currPos * 155 + 116;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8238,9 +8251,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c45) {
+    if (input.substr(peg$currPos, 4) === peg$c45) {
       s1 = peg$c45;
-      peg$currPos += 3;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e118); }
@@ -8278,10 +8291,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOkToken() {
+  function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 117;
+    const key = peg$currPos * 155 + 117;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8292,9 +8305,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c46) {
+    if (input.substr(peg$currPos, 3) === peg$c46) {
       s1 = peg$c46;
-      peg$currPos += 2;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e120); }
@@ -8332,10 +8345,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOnToken() {
+  function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 118;
+    const key = peg$currPos * 155 + 118;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8386,10 +8399,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePauseToken() {
+  function peg$parseOnToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 119;
+    const key = peg$currPos * 155 + 119;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8400,9 +8413,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c48) {
+    if (input.substr(peg$currPos, 2) === peg$c48) {
       s1 = peg$c48;
-      peg$currPos += 5;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e124); }
@@ -8440,10 +8453,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseQmpToken() {
+  function peg$parsePauseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 120;
+    const key = peg$currPos * 155 + 120;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8454,9 +8467,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c49) {
+    if (input.substr(peg$currPos, 5) === peg$c49) {
       s1 = peg$c49;
-      peg$currPos += 3;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e126); }
@@ -8494,10 +8507,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRawToken() {
+  function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 121;
+    const key = peg$currPos * 155 + 121;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8548,10 +8561,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseReopenToken() {
+  function peg$parseRawToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 122;
+    const key = peg$currPos * 155 + 122;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8562,9 +8575,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c51) {
+    if (input.substr(peg$currPos, 3) === peg$c51) {
       s1 = peg$c51;
-      peg$currPos += 6;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e130); }
@@ -8602,10 +8615,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSecretToken() {
+  function peg$parseReopenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 123;
+    const key = peg$currPos * 155 + 123;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8656,10 +8669,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRequireToken() {
+  function peg$parseSecretToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 124;
+    const key = peg$currPos * 155 + 124;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8670,9 +8683,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c53) {
+    if (input.substr(peg$currPos, 6) === peg$c53) {
       s1 = peg$c53;
-      peg$currPos += 7;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e134); }
@@ -8710,10 +8723,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseResumeToken() {
+  function peg$parseRequireToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 125;
+    const key = peg$currPos * 155 + 125;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8724,9 +8737,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c54) {
+    if (input.substr(peg$currPos, 7) === peg$c54) {
       s1 = peg$c54;
-      peg$currPos += 6;
+      peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e136); }
@@ -8764,10 +8777,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRoToken() {
+  function peg$parseResumeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 126;
+    const key = peg$currPos * 155 + 126;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8778,9 +8791,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c55) {
+    if (input.substr(peg$currPos, 6) === peg$c55) {
       s1 = peg$c55;
-      peg$currPos += 2;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e138); }
@@ -8818,10 +8831,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseRwToken() {
+  function peg$parseRoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 127;
+    const key = peg$currPos * 155 + 127;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8872,10 +8885,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseScenarioToken() {
+  function peg$parseRwToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 128;
+    const key = peg$currPos * 155 + 128;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8886,9 +8899,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c57) {
+    if (input.substr(peg$currPos, 2) === peg$c57) {
       s1 = peg$c57;
-      peg$currPos += 8;
+      peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e142); }
@@ -8926,10 +8939,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseShowToken() {
+  function peg$parseScenarioToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 129;
+    const key = peg$currPos * 155 + 129;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8940,9 +8953,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c58) {
+    if (input.substr(peg$currPos, 8) === peg$c58) {
       s1 = peg$c58;
-      peg$currPos += 4;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e144); }
@@ -8980,10 +8993,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseStreamToken() {
+  function peg$parseShowToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 130;
+    const key = peg$currPos * 155 + 130;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8994,9 +9007,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c59) {
+    if (input.substr(peg$currPos, 4) === peg$c59) {
       s1 = peg$c59;
-      peg$currPos += 6;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e146); }
@@ -9034,10 +9047,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTagsToken() {
+  function peg$parseStreamToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 131;
+    const key = peg$currPos * 155 + 131;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9048,9 +9061,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c60) {
+    if (input.substr(peg$currPos, 6) === peg$c60) {
       s1 = peg$c60;
-      peg$currPos += 4;
+      peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e148); }
@@ -9088,10 +9101,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTrueToken() {
+  function peg$parseTagsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 132;
+    const key = peg$currPos * 155 + 132;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9142,10 +9155,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseUnexportToken() {
+  function peg$parseTrueToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 133;
+    const key = peg$currPos * 155 + 133;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9156,9 +9169,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c62) {
+    if (input.substr(peg$currPos, 4) === peg$c62) {
       s1 = peg$c62;
-      peg$currPos += 8;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e152); }
@@ -9196,10 +9209,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWaitToken() {
+  function peg$parseUnexportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 134;
+    const key = peg$currPos * 155 + 134;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9210,9 +9223,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c63) {
+    if (input.substr(peg$currPos, 8) === peg$c63) {
       s1 = peg$c63;
-      peg$currPos += 4;
+      peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e154); }
@@ -9250,10 +9263,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWritableToken() {
+  function peg$parseWaitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 135;
+    const key = peg$currPos * 155 + 135;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9264,9 +9277,9 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c64) {
+    if (input.substr(peg$currPos, 4) === peg$c64) {
       s1 = peg$c64;
-      peg$currPos += 8;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e156); }
@@ -9304,10 +9317,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parsePermToken() {
-    let s0, s1;
+  function peg$parseWritableToken() {
+    let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 136;
+    const key = peg$currPos * 155 + 136;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9317,12 +9330,35 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c65) {
-      s0 = peg$c65;
-      peg$currPos += 5;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 8) === peg$c65) {
+      s1 = peg$c65;
+      peg$currPos += 8;
     } else {
-      s0 = peg$FAILED;
+      s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e158); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -9335,10 +9371,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSharedToken() {
+  function peg$parsePermToken() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 137;
+    const key = peg$currPos * 155 + 137;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9348,9 +9384,9 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c66) {
+    if (input.substr(peg$currPos, 5) === peg$c66) {
       s0 = peg$c66;
-      peg$currPos += 7;
+      peg$currPos += 5;
     } else {
       s0 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e160); }
@@ -9366,10 +9402,41 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSharedToken() {
+    let s0, s1;
+
+    const key = peg$currPos * 155 + 138;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    if (input.substr(peg$currPos, 7) === peg$c67) {
+      s0 = peg$c67;
+      peg$currPos += 7;
+    } else {
+      s0 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseString() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 138;
+    const key = peg$currPos * 155 + 139;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9383,13 +9450,13 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f88(s1);
+      s1 = peg$f89(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9400,7 +9467,7 @@ function peg$parse(input, options) {
   function peg$parseJsonString() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 139;
+    const key = peg$currPos * 155 + 140;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9412,11 +9479,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c67;
+      s1 = peg$c68;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -9426,15 +9493,15 @@ function peg$parse(input, options) {
         s3 = peg$parseStringChar();
       }
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c67;
+        s3 = peg$c68;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e162); }
+        if (peg$silentFails === 0) { peg$fail(peg$e164); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f89(s2);
+        s0 = peg$f90(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -9446,7 +9513,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9457,7 +9524,7 @@ function peg$parse(input, options) {
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 154 + 140;
+    const key = peg$currPos * 155 + 141;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9471,7 +9538,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e165); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -9504,7 +9571,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 141;
+    const key = peg$currPos * 155 + 142;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9518,86 +9585,86 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e166); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c68;
+        s1 = peg$c69;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e165); }
+        if (peg$silentFails === 0) { peg$fail(peg$e167); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f90();
+        s1 = peg$f91();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c69;
+          s1 = peg$c70;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e166); }
+          if (peg$silentFails === 0) { peg$fail(peg$e168); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f91();
+          s1 = peg$f92();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c70;
+            s1 = peg$c71;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e167); }
+            if (peg$silentFails === 0) { peg$fail(peg$e169); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f92();
+            s1 = peg$f93();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c71;
+              s1 = peg$c72;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e168); }
+              if (peg$silentFails === 0) { peg$fail(peg$e170); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f93();
+              s1 = peg$f94();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c72;
+                s1 = peg$c73;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e169); }
+                if (peg$silentFails === 0) { peg$fail(peg$e171); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f94();
+                s1 = peg$f95();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c73;
+                  s1 = peg$c74;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e170); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e172); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
@@ -9608,7 +9675,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e171); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e173); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -9620,7 +9687,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e171); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e173); }
                       }
                     }
                   }
@@ -9637,7 +9704,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f95(s2);
+                    s0 = peg$f96(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9661,7 +9728,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 142;
+    const key = peg$currPos * 155 + 143;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9707,7 +9774,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e172); }
+      if (peg$silentFails === 0) { peg$fail(peg$e174); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9718,7 +9785,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 143;
+    const key = peg$currPos * 155 + 144;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9728,12 +9795,12 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c74) {
-      s0 = peg$c74;
+    if (input.substr(peg$currPos, 2) === peg$c75) {
+      s0 = peg$c75;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e174); }
+      if (peg$silentFails === 0) { peg$fail(peg$e176); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
@@ -9741,13 +9808,13 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e175); }
+        if (peg$silentFails === 0) { peg$fail(peg$e177); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e173); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9758,7 +9825,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 154 + 144;
+    const key = peg$currPos * 155 + 145;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9775,7 +9842,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e176); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -9787,7 +9854,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e173); }
+      if (peg$silentFails === 0) { peg$fail(peg$e175); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9798,7 +9865,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 145;
+    const key = peg$currPos * 155 + 146;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9813,7 +9880,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9831,7 +9898,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -9840,7 +9907,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
         }
         s4 = peg$parseNewline();
@@ -9863,7 +9930,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -9881,7 +9948,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -9890,7 +9957,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
           }
           s4 = peg$parseNewline();
@@ -9916,7 +9983,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 146;
+    const key = peg$currPos * 155 + 147;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9932,7 +9999,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9950,7 +10017,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -9959,7 +10026,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
         }
         s4 = peg$parseNewline();
@@ -9983,7 +10050,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -10001,7 +10068,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -10010,7 +10077,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
             }
             s4 = peg$parseNewline();
@@ -10033,7 +10100,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e178); }
+      if (peg$silentFails === 0) { peg$fail(peg$e180); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -10044,7 +10111,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 147;
+    const key = peg$currPos * 155 + 148;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10059,7 +10126,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -10081,7 +10148,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -10090,7 +10157,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
             }
             s4 = peg$parseNewline();
@@ -10115,7 +10182,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -10137,7 +10204,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
@@ -10146,7 +10213,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
                 }
               }
               s4 = peg$parseNewline();
@@ -10174,7 +10241,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 148;
+    const key = peg$currPos * 155 + 149;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10190,7 +10257,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e177); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -10212,7 +10279,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
@@ -10221,7 +10288,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                if (peg$silentFails === 0) { peg$fail(peg$e179); }
               }
             }
             s4 = peg$parseNewline();
@@ -10247,7 +10314,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -10269,7 +10336,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
@@ -10278,7 +10345,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e177); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e179); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -10303,7 +10370,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e178); }
+      if (peg$silentFails === 0) { peg$fail(peg$e180); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -10314,7 +10381,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 154 + 149;
+    const key = peg$currPos * 155 + 150;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10339,7 +10406,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -10348,7 +10415,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
       }
       s4 = peg$parseNewline();
@@ -10390,7 +10457,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e177); }
+            if (peg$silentFails === 0) { peg$fail(peg$e179); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -10399,7 +10466,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e177); }
+              if (peg$silentFails === 0) { peg$fail(peg$e179); }
             }
           }
           s4 = peg$parseNewline();
@@ -10436,7 +10503,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 150;
+    const key = peg$currPos * 155 + 151;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10487,7 +10554,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 151;
+    const key = peg$currPos * 155 + 152;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10511,7 +10578,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -10520,7 +10587,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e179); }
         }
       }
       s3 = peg$parseNewline();
@@ -10557,7 +10624,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e176); }
+              if (peg$silentFails === 0) { peg$fail(peg$e178); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -10582,7 +10649,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 154 + 152;
+    const key = peg$currPos * 155 + 153;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10895,7 +10962,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 154 + 153;
+    const key = peg$currPos * 155 + 154;
     const cached = peg$resultsCache[key];
 
     if (cached) {

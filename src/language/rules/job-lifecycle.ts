@@ -91,7 +91,7 @@ export const jobLifecycle: Rule = {
           start: s,
           autoFinalize: boolOption(s.options, "auto-finalize") ?? true,
           autoDismiss: boolOption(s.options, "auto-dismiss") ?? true,
-          movingSince: s,
+          movingSince: staysRunning(s) ? undefined : s,
           paused: false,
         });
         ended.delete(s.id.name);
@@ -144,6 +144,15 @@ export const jobLifecycle: Rule = {
     return out;
   },
 };
+
+/**
+ * A backup with sync=none copies only what is about to be overwritten: it runs until it is
+ * cancelled (backup_run), so its state is known from the start.
+ */
+function staysRunning(s: JobStatement): boolean {
+  const sync = s.options.find((o) => o.key === "sync")?.value;
+  return s.jobType === "backup" && sync?.type === "word" && sync.value === "none";
+}
 
 /** Why `wait ID STATUS` could miss STATUS or wait forever for it, or undefined. */
 function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined {

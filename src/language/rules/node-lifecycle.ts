@@ -112,9 +112,11 @@ function syncSnapshots(command: string, args: Record<string, unknown>): Array<[s
  * driver where QEMU has one by that name: it can be named from the job's start. It goes with the
  * job, at a moment the checker does not follow (nor the other changes a job makes to the graph).
  */
+const FILTER_DRIVERS: Partial<Record<JobStatement["jobType"], string>> = { stream: "copy-on-read", backup: "copy-before-write" };
+
 function jobFilter(s: JobStatement): { name: WordValue; driver: string } | undefined {
   const v = s.options.find((o) => o.key === FILTER_NODE_ARGUMENT)?.value;
-  return v?.type === "word" ? { name: v, driver: s.jobType === "stream" ? "copy-on-read" : "" } : undefined;
+  return v?.type === "word" ? { name: v, driver: FILTER_DRIVERS[s.jobType] ?? "" } : undefined;
 }
 
 /** References by name in child options: `file=f0`, `backing=base` (words where QAPI wants a BlockdevRef). */

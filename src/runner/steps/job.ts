@@ -1,5 +1,5 @@
 /**
- * `job stream|commit|mirror ID NODE key=value…` → block-stream, block-commit or blockdev-mirror with
+ * `job stream|commit|mirror|backup ID NODE key=value…` → block-stream, block-commit, blockdev-mirror or blockdev-backup with
  * `job-id` ID and `device` NODE; `job VERB ID key=value…` → block-job-VERB on ID. The transcript
  * shows the outcome only: what the job then does is for `wait` to show, once it is in a state that
  * does not depend on timing.
