@@ -20,7 +20,7 @@ export type EngineKind = (typeof ENGINE_KINDS)[number];
  */
 export const ENGINE_FEATURES = {
   io: { noun: "qemu-io", summary: "qemu-io commands on a node, as HMP qemu-io runs them (qemu-system on the qemu engine)" },
-  jobs: { noun: "block jobs", summary: "block jobs: block-stream, block-commit, blockdev-mirror and the block-job-* verbs" },
+  jobs: { noun: "block jobs", summary: "block jobs: block-stream, block-commit, blockdev-mirror, blockdev-backup and the block-job-* verbs" },
 } as const satisfies Record<string, { noun: string; summary: string }>;
 
 /** A feature an engine may have (see ENGINE_FEATURES). */

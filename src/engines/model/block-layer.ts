@@ -24,6 +24,7 @@ import {
 import { blockdevAdd } from "./commands/blockdev-add.js";
 import { blockdevDel } from "./commands/blockdev-del.js";
 import { xBlockdevChange } from "./commands/x-blockdev-change.js";
+import { blockdevBackup } from "./commands/blockdev-backup.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
 import { blkExpCloseAll, blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
@@ -89,6 +90,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-commit", blockCommit],
   ["block-stream", blockStream],
   ["blockdev-mirror", blockdevMirror],
+  ["blockdev-backup", blockdevBackup],
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
   ["blockdev-snapshot-sync", blockdevSnapshotSync],

@@ -1,12 +1,13 @@
 /**
  * `transaction` (blockdev.c `qmp_transaction`): a list of actions that all happen or none does.
- * Arguments are checked for the whole list before any action runs (QAPI). The backup actions
- * start jobs and blockdev-snapshot-internal-sync writes an internal snapshot; the model has neither
- * in a transaction, so a list naming one stops the run before anything happens.
+ * Arguments are checked for the whole list before any action runs (QAPI). drive-backup creates its
+ * target and blockdev-snapshot-internal-sync writes an internal snapshot; the model has neither in
+ * a transaction, so a list naming one stops the run before anything happens.
  */
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { bitmapAdd, bitmapClear, bitmapMerge, bitmapRemove, bitmapSetEnabled } from "./bitmap-actions.js";
+import { blockdevBackupAction } from "./blockdev-backup.js";
 import { externalSnapshot } from "./blockdev-snapshot.js";
 import { externalSnapshotSync } from "./blockdev-snapshot-sync.js";
 import type { CommandHandler } from "./handler.js";
@@ -24,6 +25,7 @@ const ACTIONS: ReadonlyMap<string, MakeAction> = new Map<string, MakeAction>([
   ["block-dirty-bitmap-enable", (state, data, mode) => bitmapSetEnabled(state, data, mode, true)],
   ["block-dirty-bitmap-disable", (state, data, mode) => bitmapSetEnabled(state, data, mode, false)],
   ["block-dirty-bitmap-merge", bitmapMerge],
+  ["blockdev-backup", blockdevBackupAction],
   ["blockdev-snapshot", externalSnapshot],
   ["blockdev-snapshot-sync", externalSnapshotSync],
 ]);

@@ -13,13 +13,25 @@
 import type { DriverHost } from "../drivers/driver.js";
 import type { BdsNode, Child } from "../graph.js";
 import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
+import { backingChainNext } from "../chain.js";
 import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
 import { blockStatusAbove } from "./block-status.js";
 import { IoError } from "./io-error.js";
-import { BDRV_BLOCK_ZERO, BDRV_REQ_WRITE_UNCHANGED } from "./request-flags.js";
+import { BDRV_BLOCK_ALLOCATED, BDRV_BLOCK_ZERO, BDRV_REQ_WRITE_COMPRESSED, BDRV_REQ_WRITE_UNCHANGED } from "./request-flags.js";
 
 /** BLOCK_COPY_MAX_BUFFER: the COPY_READ_WRITE method's chunk. */
 const MAX_BUFFER = 1 << 20;
+
+/**
+ * What a backup job gives the copy state: its progress meter (block_copy_set_progress_meter), and
+ * its rate limit (block_copy_set_speed), which every copy counts against.
+ */
+export interface CopyMeter {
+  progressUpdate(done: number): void;
+  progressSetRemaining(remaining: number): void;
+  /** `ratelimit_calculate_delay(&s->rate_limit, bytes)`: the delay is the background copy's to wait. */
+  dispatch(bytes: number): number;
+}
 
 /** What the copy needs of BDRVCopyBeforeWriteState and its BlockCopyState. */
 export interface CbwIoState {
@@ -35,6 +47,20 @@ export interface CbwIoState {
   onCbwError: "break-guest-write" | "break-snapshot";
   /** s->snapshot_error: once set, nothing is copied any more. */
   snapshotError: number;
+  /** s->skip_unallocated: while a sync=top backup clears what the top does not hold, that is not copied. */
+  skipUnallocated: boolean;
+  /** block_copy_set_copy_opts' compress: cluster-sized compressed writes. */
+  compress: boolean;
+  /** Set while a backup job runs on the filter. */
+  meter?: CopyMeter;
+}
+
+/** A BlockCopyTask: a run of clusters taken out of the copy bitmap. */
+export interface CopyTask {
+  offset: number;
+  bytes: number;
+  /** COPY_WRITE_ZEROES: the source reads as zeros there. */
+  zero: boolean;
 }
 
 const alignDown = (x: number, a: number) => Math.floor(x / a) * a;
@@ -50,53 +76,88 @@ function nextDirtyArea(bitmap: DirtyBitmap, start: number, end: number, max: num
   return { offset: first, bytes: Math.min(stop, end) - first };
 }
 
-/** `block_copy_block_status`: whether the chunk reads as zeros, and how much of it is alike (whole clusters). */
-function sourceStatus(host: DriverHost, s: CbwIoState, offset: number, bytes: number): { zero: boolean; bytes: number } {
-  const r = blockStatusAbove(host, s.source, null, false, true, offset, bytes);
-  if (r.pnum < s.clusterSize) return { zero: false, bytes: s.clusterSize };
+/**
+ * `block_copy_block_status`: whether the chunk reads as zeros and is allocated (above the source's
+ * backing file while unallocated parts are skipped), and how much of it is alike (whole clusters).
+ */
+function sourceStatus(host: DriverHost, s: CbwIoState, offset: number, bytes: number): { zero: boolean; allocated: boolean; bytes: number } {
+  const base = s.skipUnallocated ? backingChainNext(s.source) : null;
+  const r = blockStatusAbove(host, s.source, base, false, true, offset, bytes);
+  if (r.pnum < s.clusterSize) return { zero: false, allocated: true, bytes: s.clusterSize };
   const num = offset + r.pnum === s.len ? alignUp(r.pnum, s.clusterSize) : alignDown(r.pnum, s.clusterSize);
-  return { zero: (r.status & BDRV_BLOCK_ZERO) !== 0, bytes: num };
+  return { zero: (r.status & BDRV_BLOCK_ZERO) !== 0, allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, bytes: num };
 }
 
-/** `block_copy_do_copy`: 0 or -errno. */
-function doCopy(host: DriverHost, s: CbwIoState, offset: number, bytes: number, zero: boolean): number {
-  const nbytes = Math.min(offset + bytes, s.len) - offset;
-  try {
-    if (zero) bdrvPwriteZeroes(host, s.target, offset, nbytes, 0, s.targetChild);
-    else bdrvPwritev(host, s.target, offset, bdrvPreadv(host, s.source, offset, nbytes, 0), 0, s.targetChild);
-    return 0;
-  } catch (e) {
-    if (e instanceof IoError) return -e.errno;
-    throw e;
+/** `block_copy_chunk_size`: a cluster when compressing, else the read/write method's buffer. */
+function chunkSize(s: CbwIoState): number {
+  return s.compress ? s.clusterSize : Math.max(s.clusterSize, MAX_BUFFER);
+}
+
+/**
+ * `block_copy_task_create` and the block status that follows it in `block_copy_dirty_clusters`:
+ * the next dirty run in [offset, end) taken out of the bitmap and shrunk to what is alike (the rest
+ * dirty again). `skipped` when it is unallocated while those parts are skipped (then it is done).
+ */
+export function nextCopyTask(host: DriverHost, s: CbwIoState, offset: number, end: number): { task: CopyTask; skipped: boolean } | undefined {
+  const area = nextDirtyArea(s.copyBitmap, offset, end, chunkSize(s));
+  if (!area) return undefined;
+  let bytes = alignUp(area.bytes, s.clusterSize);
+  s.copyBitmap.reset(area.offset, bytes);
+  const status = sourceStatus(host, s, area.offset, bytes);
+  if (status.bytes < bytes) {
+    s.copyBitmap.set(area.offset + status.bytes, bytes - status.bytes);
+    bytes = status.bytes;
   }
+  const task = { offset: area.offset, bytes, zero: status.zero };
+  if (s.skipUnallocated && !status.allocated) {
+    copyTaskEnd(s, task, 0);
+    return { task, skipped: true };
+  }
+  return { task, skipped: false };
 }
 
-/** `block_copy` of [offset, offset + bytes), cluster-aligned: 0 or the first task's -errno. */
+/** `block_copy_task_end`: a failed (or postponed) task's clusters are to be copied again. */
+export function copyTaskEnd(s: CbwIoState, task: CopyTask, ret: number): void {
+  if (ret < 0) s.copyBitmap.set(task.offset, task.bytes);
+  s.meter?.progressSetRemaining(s.copyBitmap.count());
+}
+
+/** `block_copy_task_entry` over `block_copy_do_copy`: 0 or -errno, and whether the read failed. */
+export function runCopyTask(host: DriverHost, s: CbwIoState, task: CopyTask): { ret: number; isRead: boolean } {
+  const nbytes = Math.min(task.offset + task.bytes, s.len) - task.offset;
+  let isRead = false;
+  let ret = 0;
+  try {
+    if (task.zero) bdrvPwriteZeroes(host, s.target, task.offset, nbytes, 0, s.targetChild);
+    else {
+      isRead = true;
+      const data = bdrvPreadv(host, s.source, task.offset, nbytes, 0);
+      isRead = false;
+      bdrvPwritev(host, s.target, task.offset, data, s.compress ? BDRV_REQ_WRITE_COMPRESSED : 0, s.targetChild);
+    }
+  } catch (e) {
+    if (!(e instanceof IoError)) throw e;
+    ret = -e.errno;
+  }
+  if (ret === 0) s.meter?.progressUpdate(task.bytes);
+  copyTaskEnd(s, task, ret);
+  return { ret, isRead };
+}
+
+/** `block_copy` of [offset, offset + bytes), cluster-aligned, ignoring the rate limit: 0 or the first task's -errno. */
 function blockCopy(host: DriverHost, s: CbwIoState, offset: number, bytes: number): number {
   const end = offset + bytes;
-  let ret = 0;
   while (offset < end) {
-    // block_copy_task_create: the next dirty run, taken out of the bitmap.
-    const area = nextDirtyArea(s.copyBitmap, offset, end, Math.max(s.clusterSize, MAX_BUFFER));
-    if (!area) break;
-    let taskBytes = alignUp(area.bytes, s.clusterSize);
-    s.copyBitmap.reset(area.offset, taskBytes);
-    const status = sourceStatus(host, s, area.offset, taskBytes);
-    if (status.bytes < taskBytes) {
-      // block_copy_task_shrink: the rest waits for the next task.
-      s.copyBitmap.set(area.offset + status.bytes, taskBytes - status.bytes);
-      taskBytes = status.bytes;
-    }
-    const r = doCopy(host, s, area.offset, taskBytes, status.zero);
-    if (r < 0) {
-      // block_copy_task_end: the clusters are to be copied again; the call stops at the first error.
-      s.copyBitmap.set(area.offset, taskBytes);
-      if (!ret) ret = r;
-      break;
-    }
-    offset = area.offset + taskBytes;
+    const next = nextCopyTask(host, s, offset, end);
+    if (!next) break;
+    offset = next.task.offset + next.task.bytes;
+    if (next.skipped) continue;
+    s.meter?.dispatch(next.task.bytes);
+    const r = runCopyTask(host, s, next.task);
+    // The call stops at the first error.
+    if (r.ret < 0) return r.ret;
   }
-  return ret;
+  return 0;
 }
 
 /**

@@ -53,6 +53,11 @@ function releaseBitmap(bs: BdsNode, bitmap: DirtyBitmap): void {
   if (i >= 0) bs.dirtyBitmaps!.splice(i, 1);
 }
 
+/** `bdrv_cbw_append`'s `*bcs`: the copy state a backup job runs on. */
+export function cbwCopyState(node: BdsNode): CbwIoState {
+  return slot.get(node);
+}
+
 export const copyBeforeWriteDriver: DriverDef = {
   name: "copy-before-write",
   fua: { write: "file", zero: "file" },
@@ -104,7 +109,7 @@ export const copyBeforeWriteDriver: DriverDef = {
     if (length !== ctx.node.size) qemuAssert({ file: "../../util/hbitmap.c", line: 907, func: "hbitmap_merge" }, "b->orig_size == result->orig_size");
     accessBitmap.mergeFrom(copyBitmap);
     const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
-    slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0 });
+    slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0, skipUnallocated: false, compress: false });
   },
 
   /** `cbw_close`: the bitmaps go (block_copy_state_free releases the source's). */

@@ -140,10 +140,14 @@ export class BlockJob extends Job implements JobParent {
     if (speed < 0) fail("Parameter 'speed' expects a non-negative value");
     this.limit.setSpeed(speed, BLOCK_JOB_SLICE_TIME_NS);
     this.speed = speed;
+    this.speedChanged(speed);
     if (speed && speed <= old) return;
     // A job sleeping for its rate limit is woken to sleep again at the new speed.
     this.enterCond((job) => job.sleepTimer.deadlineNs !== undefined);
   }
+
+  /** BlockJobDriver.set_speed (block_job_create sets the speed before the job is filled in). */
+  protected speedChanged(_speed: number): void {}
 
   /** `block_job_ratelimit_get_delay`. */
   ratelimitDelay(n: number): number {

@@ -16,10 +16,9 @@ import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd, withDrained } from "../
 import { copyOnReadDriver, corFilterDrop } from "../drivers/copy-on-read.js";
 import type { BdsNode, BlockBackend } from "../graph.js";
 import { bdrvRef, bdrvUnref } from "../graph-ops.js";
-import { replaceNode } from "../graph-replace.js";
+import { bdrvInsertNode } from "../insert-node.js";
 import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
-import { NodeOpener } from "../open-node.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { FilenameCache } from "../query/filename.js";
@@ -208,7 +207,9 @@ export function streamStart(state: LayerState, req: StreamStart): void {
   let cor: BdsNode | null = null;
   let s: StreamJob | undefined;
   try {
-    cor = insertCorFilter(state, bs, baseOverlay, req.filterNodeName);
+    const options: Record<string, unknown> = { driver: "copy-on-read", file: bs.name, bottom: baseOverlay.name };
+    if (req.filterNodeName !== null) options["node-name"] = req.filterNodeName;
+    cor = bdrvInsertNode(state, bs, copyOnReadDriver, options, req.filterNodeName);
     if (req.filterNodeName === null) cor.implicit = true;
     const corBs = cor;
     s = createBlockJob(state, {
@@ -240,32 +241,4 @@ export function streamStart(state: LayerState, req: StreamStart): void {
     throw e;
   }
   s.start();
-}
-
-/**
- * `bdrv_insert_node(bs, {driver: copy-on-read, file: bs, bottom}, BDRV_O_RDWR)`: open the filter on
- * `bs` (named first, then opened; errors prefixed "Could not create node: "), then move every
- * parent of `bs` to it ("Could not replace node: ").
- */
-function insertCorFilter(state: LayerState, bs: BdsNode, bottom: BdsNode, nodeName: string | null): BdsNode {
-  let cor: BdsNode;
-  try {
-    const options: Record<string, unknown> = { driver: "copy-on-read", file: bs.name, bottom: bottom.name };
-    if (nodeName !== null) options["node-name"] = nodeName;
-    // qmp_block_stream holds the node's context while the filter is opened over it.
-    cor = runInTransaction((tran) => new NodeOpener(state, tran, state.aio.of(bs)).openDriver({ driver: copyOnReadDriver, nodeName, options, readOnly: false }));
-  } catch (e) {
-    if (e instanceof QmpFailure) fail(`Could not create node: ${e.body.desc}`);
-    throw e;
-  }
-  // The caller's reference, until corFilterDrop.
-  bdrvRef(cor);
-  try {
-    withDrained(state, bs, () => replaceNode(state, bs, cor));
-  } catch (e) {
-    bdrvUnref(state, cor);
-    if (e instanceof QmpFailure) fail(`Could not replace node: ${e.body.desc}`);
-    throw e;
-  }
-  return cor;
 }

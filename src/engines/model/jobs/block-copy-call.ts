@@ -1,0 +1,112 @@
+/**
+ * A `block_copy_async` call (block/block-copy.c `block_copy_common`): its own coroutine copies what
+ * the copy bitmap still has in a range, pass after pass until nothing is left, waiting for the rate
+ * limit before a task when the slice's quota is spent, and tells its caller when it has finished.
+ *
+ * QEMU runs a pass's tasks in parallel; the model runs them in order, and a pass's I/O completes at
+ * the next turn of the loop (`aio_task_pool_wait_all`). A failed task stops the pass.
+ */
+import { copyTaskEnd, nextCopyTask, runCopyTask, type CbwIoState } from "../data/copy-before-write-io.js";
+import type { LayerState } from "../layer-state.js";
+import type { Timer } from "../main-loop.js";
+import type { Coroutine } from "./coroutine.js";
+
+const EAGAIN = 11;
+
+export class BlockCopyCall {
+  finished = false;
+  cancelled = false;
+  /** The first failed task's -errno. */
+  ret = 0;
+  errorIsRead = false;
+  private readonly co: Coroutine;
+  private readonly sleepTimer: Timer;
+
+  /** `block_copy_async`: the coroutine is entered at once and runs up to its first wait. */
+  constructor(
+    private readonly state: LayerState,
+    private readonly s: CbwIoState,
+    private readonly offset: number,
+    private readonly bytes: number,
+    private readonly cb: () => void,
+  ) {
+    this.sleepTimer = state.loop.newTimer(() => this.co.next());
+    this.co = this.common();
+    this.co.next();
+  }
+
+  get succeeded(): boolean {
+    return this.finished && !this.cancelled && this.ret === 0;
+  }
+
+  /** `block_copy_call_cancel`: the call stops before its next task. */
+  cancel(): void {
+    this.cancelled = true;
+    this.kick();
+  }
+
+  /** `block_copy_kick`: a rate-limit sleep ends now (the coroutine is woken from the loop). */
+  kick(): void {
+    if (this.sleepTimer.deadlineNs === undefined) return;
+    this.sleepTimer.del();
+    this.state.loop.scheduleBh(() => this.co.next());
+  }
+
+  private *common(): Coroutine {
+    let ret: number;
+    do {
+      ret = yield* this.dirtyClusters();
+      if (ret === 0 && !this.cancelled) {
+        // Nothing in flight: whatever a failed task left dirty is copied on the next pass.
+        const next = this.s.copyBitmap.next(this.offset);
+        ret = next !== undefined && next < this.offset + this.bytes ? 1 : 0;
+      }
+    } while (ret > 0 && !this.cancelled);
+    this.finished = true;
+    this.cb();
+  }
+
+  /** `block_copy_dirty_clusters`: 1 if something dirty was found and copied, 0 if nothing was, or -errno. */
+  private *dirtyClusters(): Coroutine<number> {
+    const s = this.s;
+    const end = this.offset + this.bytes;
+    let offset = this.offset;
+    let found = false;
+    let ran = false;
+    let failed = 0;
+    while (offset < end && failed === 0 && !this.cancelled) {
+      const next = nextCopyTask(this.state, s, offset, end);
+      if (!next) break;
+      found = true;
+      const { task } = next;
+      if (next.skipped) {
+        offset = task.offset + task.bytes;
+        continue;
+      }
+      const ns = s.meter?.dispatch(0) ?? 0;
+      if (ns > 0) {
+        copyTaskEnd(s, task, -EAGAIN);
+        this.sleepTimer.mod(this.state.loop.nowNs + ns);
+        yield;
+        continue;
+      }
+      s.meter?.dispatch(task.bytes);
+      offset = task.offset + task.bytes;
+      ran = true;
+      const r = runCopyTask(this.state, s, task);
+      if (r.ret < 0) {
+        failed = r.ret;
+        if (!this.ret) {
+          this.ret = r.ret;
+          this.errorIsRead = r.isRead;
+        }
+      }
+    }
+    if (ran) {
+      const co = this.co;
+      this.state.loop.scheduleBh(() => co.next());
+      yield;
+    }
+    return failed < 0 ? failed : found ? 1 : 0;
+  }
+}
