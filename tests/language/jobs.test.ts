@@ -106,6 +106,7 @@ describe("job ids and their lifetimes", () => {
 
   it("a backup with sync=none runs until cancelled: its state is known from the start", () => {
     expect(after("job backup b0 top target=base sync=none", "expect job b0 status=running", "job cancel b0", "wait b0 null")).toEqual([]);
+    expect(after("job backup b0 top target=base sync=none", "job pause b0", "wait b0 paused", "job resume b0", "expect job b0 status=running", "job cancel b0", "wait b0 null")).toEqual([]);
     expect(after("job backup b0 top target=base sync=full", "job cancel b0", "wait b0 null")).toEqual(["2:12 the state of job 'b0' is not known here: wait for one first"]);
   });
 

@@ -106,6 +106,8 @@ export const jobLifecycle: Rule = {
         else if (s.verb === "finalize") job.movingSince = undefined;
         // A paused job that is told to complete does so only once resumed (mirror_complete).
         else if (s.verb === "complete" && job.paused) continue;
+        // Resumed, it is running again before the command returns, and stays so.
+        else if (s.verb === "resume" && staysRunning(job.start)) job.paused = false;
         else {
           job.movingSince = s;
           job.paused = false;
@@ -147,7 +149,7 @@ export const jobLifecycle: Rule = {
 
 /**
  * A backup with sync=none copies only what is about to be overwritten: it runs until it is
- * cancelled (backup_run), so its state is known from the start.
+ * cancelled (backup_run), so its state is known from the start, and again once resumed.
  */
 function staysRunning(s: JobStatement): boolean {
   const sync = s.options.find((o) => o.key === "sync")?.value;
