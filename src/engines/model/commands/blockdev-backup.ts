@@ -9,7 +9,8 @@ import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { tryChangeAioContext } from "../aio-context/change-aio-context.js";
 import { bdrvDrainedBegin, bdrvDrainedEnd } from "../drain.js";
 import type { BdsNode } from "../graph.js";
-import { backupJobCreate, type BackupJob, type BackupSync } from "../jobs/backup.js";
+import { backupJobCreate, type BackupJob, type BackupSync, type BitmapSyncMode } from "../jobs/backup.js";
+import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { jobFlags } from "../jobs/job-args.js";
 import { jobCancel } from "../jobs/job-finish.js";
 import type { LayerState } from "../layer-state.js";
@@ -26,8 +27,8 @@ function lookupBs(state: LayerState, name: string): BdsNode {
   return state.nodes.get(name) ?? fail(`Cannot find device='${name}' nor node-name='${name}'`);
 }
 
-/** `do_backup_common`'s checks of sync and bitmap, in its order: whether a bitmap is used. */
-function checkSyncAndBitmap(bs: BdsNode, args: Args): { sync: BackupSync; bitmap: boolean } {
+/** `do_backup_common`'s checks of sync and bitmap, in its order: the bitmap, if one is used, and its mode. */
+function checkSyncAndBitmap(bs: BdsNode, args: Args): { sync: BackupSync; syncBitmap: DirtyBitmap | null; bitmapMode: BitmapSyncMode } {
   let sync = String(args["sync"]);
   const bitmapName = typeof args["bitmap"] === "string" ? args["bitmap"] : undefined;
   let bitmapMode = typeof args["bitmap-mode"] === "string" ? args["bitmap-mode"] : undefined;
@@ -37,15 +38,16 @@ function checkSyncAndBitmap(bs: BdsNode, args: Args): { sync: BackupSync; bitmap
     sync = "bitmap";
     bitmapMode = "on-success";
   }
+  let bitmap: DirtyBitmap | null = null;
   if (bitmapName !== undefined) {
-    const bitmap = findDirtyBitmap(bs, bitmapName) ?? fail(`Bitmap '${bitmapName}' could not be found`);
+    bitmap = findDirtyBitmap(bs, bitmapName) ?? fail(`Bitmap '${bitmapName}' could not be found`);
     if (bitmapMode === undefined) fail("Bitmap sync mode must be given when providing a bitmap");
     checkDirtyBitmap(bitmap);
     if (sync === "none") fail(`sync mode '${sync}' does not produce meaningful bitmap outputs`);
     if (bitmapMode === "never" && sync !== "bitmap") fail(`Bitmap sync mode 'never' has no meaningful effect when combined with sync mode '${sync}'`);
   }
   if (bitmapName === undefined && bitmapMode !== undefined) fail("Cannot specify bitmap sync mode without a bitmap");
-  return { sync: sync as BackupSync, bitmap: bitmapName !== undefined };
+  return { sync: sync as BackupSync, syncBitmap: bitmap, bitmapMode: (bitmapMode ?? "on-success") as BitmapSyncMode };
 }
 
 /** The `blockdev-backup` transaction action (BlockdevBackupState). */
@@ -63,7 +65,7 @@ export function blockdevBackupAction(state: LayerState, data: Args, mode: Comple
       acquireNodeContext(state, bs);
       // Paired with clean.
       if (bdrvDrainedBegin(state, bs)) drained = bs;
-      const { sync, bitmap } = checkSyncAndBitmap(bs, data);
+      const { sync, syncBitmap, bitmapMode } = checkSyncAndBitmap(bs, data);
       const perf = (data["x-perf"] ?? {}) as Args;
       if (perf["use-copy-range"] === true) throw new ModelUnsupportedError("blockdev-backup with x-perf use-copy-range");
       job = backupJobCreate(state, {
@@ -72,7 +74,8 @@ export function blockdevBackupAction(state: LayerState, data: Args, mode: Comple
         target,
         speed: typeof data["speed"] === "number" ? data["speed"] : 0,
         sync,
-        bitmap,
+        syncBitmap,
+        bitmapMode,
         compress: data["compress"] === true,
         filterNodeName: typeof data["filter-node-name"] === "string" ? data["filter-node-name"] : null,
         maxWorkers: typeof perf["max-workers"] === "number" ? perf["max-workers"] : 64,

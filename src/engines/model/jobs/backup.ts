@@ -14,11 +14,13 @@ import { bdrvUnref } from "../graph-ops.js";
 import { dropFilter } from "../graph-replace.js";
 import { bdrvInsertNode } from "../insert-node.js";
 import type { LayerState } from "../layer-state.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { BLK_PERM_ALL } from "../perms.js";
+import { checkDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail } from "../qmp-failure.js";
+import { abdicate, createSuccessor, reclaim } from "./bitmap-successor.js";
+import type { DirtyBitmap } from "./dirty-bitmap.js";
 import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
 import { BlockCopyCall } from "./block-copy-call.js";
 import type { Coroutine } from "./coroutine.js";
@@ -30,6 +32,7 @@ const ECANCELED = 125;
 const BLOCK_COPY_SLICE_TIME_NS = 100_000_000;
 
 export type BackupSync = "full" | "top" | "none" | "bitmap";
+export type BitmapSyncMode = "on-success" | "never" | "always";
 
 /** BackupBlockJob. */
 export class BackupJob extends BlockJob {
@@ -41,6 +44,8 @@ export class BackupJob extends BlockJob {
   /** The block-copy state's rate limit (the job's own is not used). */
   readonly copyLimit = new RateLimit();
   bgCall: BlockCopyCall | null = null;
+  syncBitmap: DirtyBitmap | null = null;
+  bitmapMode: BitmapSyncMode = "on-success";
   /** Waiting for a cancelled call to finish (s->wait): its callback wakes the coroutine. */
   wait = false;
 
@@ -108,7 +113,10 @@ function clusterAllocated(job: BackupJob, offset: number): { allocated: boolean;
 function* backupRun(job: BackupJob): Coroutine<number> {
   const bcs = job.bcs;
   // backup_init_bcs_bitmap.
-  if (job.sync === "top") bcs.skipUnallocated = true;
+  if (job.sync === "bitmap") {
+    bcs.copyBitmap.clear();
+    bcs.copyBitmap.mergeFrom(job.syncBitmap!);
+  } else if (job.sync === "top") bcs.skipUnallocated = true;
   job.progressSetRemaining(bcs.copyBitmap.count());
   if (job.sync === "top") {
     for (let offset = 0; offset < job.len; ) {
@@ -132,6 +140,19 @@ function* backupRun(job: BackupJob): Coroutine<number> {
     return 0;
   }
   return yield* backupLoop(job);
+}
+
+/**
+ * `backup_cleanup_sync_bitmap`: after a success, or always with bitmap-mode=always (never with
+ * never), the successor takes the bitmap's place; else what it recorded goes back into the bitmap.
+ * A failed job with bitmap-mode=always also keeps what it did not copy.
+ */
+function cleanupSyncBitmap(job: BackupJob, ret: number): void {
+  const bitmap = job.syncBitmap!;
+  const sync = (ret === 0 || job.bitmapMode === "always") && job.bitmapMode !== "never";
+  const bs = job.bcs.source;
+  const bm = sync ? abdicate(bs, bitmap) : reclaim(bs, bitmap);
+  if (ret < 0 && job.bitmapMode === "always") bm.mergeFrom(job.bcs.copyBitmap);
 }
 
 /** `backup_pause`: a running copy is cancelled, and waited for. */
@@ -164,6 +185,12 @@ const backupJobDriver: JobDriver<BackupJob> = {
   jobType: "backup",
   ...BLOCK_JOB_DRIVER_DEFAULTS,
   run: backupRun,
+  commit: (job) => {
+    if (job.syncBitmap) cleanupSyncBitmap(job, 0);
+  },
+  abort: (job) => {
+    if (job.syncBitmap) cleanupSyncBitmap(job, -1);
+  },
   clean: backupClean,
   pause: backupPause,
   // backup_cancel: whatever the target has in flight is cancelled, and the cancel is forced.
@@ -177,7 +204,8 @@ export interface BackupStart {
   target: BdsNode;
   speed: number;
   sync: BackupSync;
-  bitmap: boolean;
+  syncBitmap: DirtyBitmap | null;
+  bitmapMode: BitmapSyncMode;
   compress: boolean;
   filterNodeName: string | null;
   maxWorkers: number;
@@ -202,37 +230,57 @@ export function backupJobCreate(state: LayerState, req: BackupStart): BackupJob 
   checkOpNotBlocked(target, "backup-target");
   if (req.maxWorkers < 1 || req.maxWorkers > 2147483647) fail("max-workers must be between 1 and 2147483647");
   if (req.maxChunk < 0) fail("max-chunk must be zero (which means no limit) or positive");
-  if (req.bitmap) throw new ModelUnsupportedError("blockdev-backup with a bitmap");
-  const len = nodeLength(bs);
-  if (nodeLength(target) !== len) fail("Source and target image have different sizes");
+  const { syncBitmap } = req;
+  if (syncBitmap) {
+    // Checked whether it is written or not (the model has no read-only bitmaps); frozen for the job.
+    if (req.bitmapMode !== "never") checkDirtyBitmap(syncBitmap);
+    createSuccessor(bs, syncBitmap);
+  }
+  let cbw: BdsNode | undefined;
+  try {
+    const len = nodeLength(bs);
+    if (nodeLength(target) !== len) fail("Source and target image have different sizes");
+    cbw = appendCbw(state, req);
+    const job = createBackupJob(state, req, cbw, len);
+    return job;
+  } catch (e) {
+    if (syncBitmap) reclaim(bs, syncBitmap);
+    if (cbw) cbwDrop(state, cbw);
+    throw e;
+  }
+}
 
+/** `bdrv_cbw_append`. */
+function appendCbw(state: LayerState, req: BackupStart): BdsNode {
+  const { bs, target } = req;
   const options: Record<string, unknown> = { driver: "copy-before-write" };
   if (req.filterNodeName !== null) options["node-name"] = req.filterNodeName;
   options["file"] = bs.name;
   options["target"] = target.name;
-  const cbw = bdrvInsertNode(state, bs, copyBeforeWriteDriver, options, req.filterNodeName);
+  return bdrvInsertNode(state, bs, copyBeforeWriteDriver, options, req.filterNodeName);
+}
+
+/** The rest of `backup_job_create`, once the filter is there: the job, on the filter, and its target edge. */
+function createBackupJob(state: LayerState, req: BackupStart, cbw: BdsNode, len: number): BackupJob {
+  const { target } = req;
   const bcs = cbwCopyState(cbw);
-  let job: BackupJob;
-  try {
-    if (req.maxChunk && req.maxChunk < bcs.clusterSize) {
-      fail(`Required max-chunk (${req.maxChunk}) is less than backup cluster size (${bcs.clusterSize})`);
-    }
-    // job->len is fixed, so the filter may not be resized.
-    job = createBlockJob(state, {
-      id: req.jobId,
-      make: (id) => new BackupJob(state, id, backupJobDriver as JobDriver<never>, req.flags),
-      bs: cbw,
-      perm: 0,
-      shared: BLK_PERM_ALL,
-      speed: req.speed,
-    });
-  } catch (e) {
-    cbwDrop(state, cbw);
-    throw e;
+  if (req.maxChunk && req.maxChunk < bcs.clusterSize) {
+    fail(`Required max-chunk (${req.maxChunk}) is less than backup cluster size (${bcs.clusterSize})`);
   }
+  // job->len is fixed, so the filter may not be resized.
+  const job = createBlockJob(state, {
+    id: req.jobId,
+    make: (id) => new BackupJob(state, id, backupJobDriver as JobDriver<never>, req.flags),
+    bs: cbw,
+    perm: 0,
+    shared: BLK_PERM_ALL,
+    speed: req.speed,
+  });
   job.cbw = cbw;
   job.bcs = bcs;
   job.sync = req.sync;
+  job.syncBitmap = req.syncBitmap;
+  job.bitmapMode = req.bitmapMode;
   job.len = len;
   job.clusterSize = bcs.clusterSize;
   // block_copy_set_copy_opts, block_copy_set_progress_meter, block_copy_set_speed.

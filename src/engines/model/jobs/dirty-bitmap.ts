@@ -11,10 +11,12 @@ export class DirtyBitmap {
   private set_ = 0;
   /** `bitmap->size`: the node's length when it was made, or as a resize left it. */
   private length: number;
-  /** A user's bitmap has a name; a job's or a filter's has none. */
-  readonly name: string | undefined;
+  /** A user's bitmap has a name; a job's or a filter's has none (a successor takes its parent's). */
+  name: string | undefined;
   /** `bdrv_dirty_bitmap_set_busy`: an export or a job uses it. */
   busy = false;
+  /** The anonymous bitmap that records writes while a backup job holds this one (`bitmap->successor`). */
+  successor: DirtyBitmap | undefined;
 
   constructor(
     readonly granularity: number,

@@ -196,7 +196,8 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
       ...(b.name !== undefined ? { name: b.name } : {}),
       count: b.count(),
       granularity: b.granularity,
-      recording: b.recording,
+      // bdrv_dirty_bitmap_recording: it, or its successor, records writes.
+      recording: b.recording || (b.successor?.recording ?? false),
       busy: b.busy,
       persistent: false,
     }));
