@@ -12,6 +12,7 @@ import type { BdsNode } from "../graph.js";
 import { backupJobCreate, type BackupJob, type BackupSync, type BitmapSyncMode } from "../jobs/backup.js";
 import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { jobFlags } from "../jobs/job-args.js";
+import type { JobTxn } from "../jobs/job.js";
 import { jobCancel } from "../jobs/job-finish.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
@@ -51,12 +52,11 @@ function checkSyncAndBitmap(bs: BdsNode, args: Args): { sync: BackupSync; syncBi
 }
 
 /** The `blockdev-backup` transaction action (BlockdevBackupState). */
-export function blockdevBackupAction(state: LayerState, data: Args, mode: CompletionMode): BlkAction {
+export function blockdevBackupAction(state: LayerState, data: Args, _mode: CompletionMode, jobTxn: JobTxn | null): BlkAction {
   let drained: BdsNode | undefined;
   let job: BackupJob | undefined;
   return {
     prepare() {
-      if (mode !== "individual") throw new ModelUnsupportedError("blockdev-backup with completion-mode grouped");
       const bs = lookupBs(state, String(data["device"]));
       const target = lookupBs(state, String(data["target"]));
       acquireNodeContext(state, target);
@@ -81,6 +81,7 @@ export function blockdevBackupAction(state: LayerState, data: Args, mode: Comple
         maxWorkers: typeof perf["max-workers"] === "number" ? perf["max-workers"] : 64,
         maxChunk: typeof perf["max-chunk"] === "number" ? perf["max-chunk"] : 0,
         flags: jobFlags(data),
+        txn: jobTxn,
       });
     },
     commit() {
@@ -97,6 +98,6 @@ export function blockdevBackupAction(state: LayerState, data: Args, mode: Comple
 }
 
 export const blockdevBackup: CommandHandler = (state, args) => {
-  runBlkActions(state, [() => blockdevBackupAction(state, args, "individual")]);
+  runBlkActions(state, [() => blockdevBackupAction(state, args, "individual", null)]);
   return {};
 };

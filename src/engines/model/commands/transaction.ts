@@ -4,6 +4,7 @@
  * target and blockdev-snapshot-internal-sync writes an internal snapshot; the model has neither in
  * a transaction, so a list naming one stops the run before anything happens.
  */
+import { JobTxn } from "../jobs/job.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { bitmapAdd, bitmapClear, bitmapMerge, bitmapRemove, bitmapSetEnabled } from "./bitmap-actions.js";
@@ -15,7 +16,8 @@ import { type BlkAction, type CompletionMode, runBlkActions } from "./transactio
 import { fail } from "../qmp-failure.js";
 
 type Args = Record<string, unknown>;
-type MakeAction = (state: LayerState, data: Args, mode: CompletionMode) => BlkAction;
+/** `jobTxn`: the transaction's JobTxn, with a grouped completion mode (`job_txn_new`). */
+type MakeAction = (state: LayerState, data: Args, mode: CompletionMode, jobTxn: JobTxn | null) => BlkAction;
 
 const ACTIONS: ReadonlyMap<string, MakeAction> = new Map<string, MakeAction>([
   ["abort", () => ({ prepare: () => fail("Transaction aborted using Abort action") })],
@@ -34,10 +36,11 @@ export const transaction: CommandHandler = (state, args) => {
   const list = args["actions"] as { type: string; data: Args }[];
   const props = args["properties"] as { "completion-mode"?: CompletionMode } | undefined;
   const mode = props?.["completion-mode"] ?? "individual";
+  const jobTxn = mode !== "individual" ? new JobTxn() : null;
   const actions = list.map(({ type, data }) => {
     const make = ACTIONS.get(type);
     if (!make) throw new ModelUnsupportedError(`the transaction action '${type}'`);
-    return () => make(state, data, mode);
+    return () => make(state, data, mode, jobTxn);
   });
   runBlkActions(state, actions);
   return {};

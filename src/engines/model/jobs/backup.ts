@@ -24,7 +24,7 @@ import type { DirtyBitmap } from "./dirty-bitmap.js";
 import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
 import { BlockCopyCall } from "./block-copy-call.js";
 import type { Coroutine } from "./coroutine.js";
-import type { JobDriver, JobFlags } from "./job.js";
+import type { JobDriver, JobFlags, JobTxn } from "./job.js";
 import { RateLimit } from "./ratelimit.js";
 
 const ECANCELED = 125;
@@ -211,6 +211,8 @@ export interface BackupStart {
   maxWorkers: number;
   maxChunk: number;
   flags: JobFlags;
+  /** A grouped transaction's: the job joins it. */
+  txn: JobTxn | null;
 }
 
 /** `bdrv_supports_compressed_writes`: the driver can, and so can whatever node a filter passes them to. */
@@ -270,7 +272,11 @@ function createBackupJob(state: LayerState, req: BackupStart, cbw: BdsNode, len:
   // job->len is fixed, so the filter may not be resized.
   const job = createBlockJob(state, {
     id: req.jobId,
-    make: (id) => new BackupJob(state, id, backupJobDriver as JobDriver<never>, req.flags),
+    make: (id) => {
+      const job = new BackupJob(state, id, backupJobDriver as JobDriver<never>, req.flags);
+      if (req.txn) job.joinTxn(req.txn);
+      return job;
+    },
     bs: cbw,
     perm: 0,
     shared: BLK_PERM_ALL,

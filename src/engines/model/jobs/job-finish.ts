@@ -5,10 +5,11 @@
  * itself). A failure or a cancel goes through aborting instead. Also the user's verbs that end a
  * job: cancel, complete, finalize, dismiss.
  *
- * Every job the monitor creates is alone in its transaction, so the transaction walks visit one
- * job; they are kept because the order of their steps (and so of the events) is QEMU's.
+ * A job is alone in its transaction unless a grouped `transaction` made it with others (backup):
+ * then they become pending together, and one that fails or is cancelled cancels the others.
  */
 import { strerror } from "../data/io-error.js";
+import { MainLoopBusyError } from "../main-loop.js";
 import { qemuAssert } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { Job, JobTxn } from "./job.js";
@@ -87,10 +88,23 @@ function completedTxnAbort(job: Job): void {
   for (const other of txn.jobs) if (other !== job) cancelAsync(other, true);
   while (txn.jobs.length > 0) {
     const other = txn.jobs[0]!;
-    // job_finish_sync_locked would wait for another job of a multi-job transaction; the monitor
-    // only makes single-job ones, so the job here is always the completed one.
-    if (!other.isCompleted()) throw new Error("model bug: a transaction with a job still running");
+    if (!other.isCompleted()) finishSync(other);
     finalizeSingle(other);
+  }
+  job.unref();
+}
+
+/** How many turns of the loop a cancelled job may take to finish before the model gives up. */
+const MAX_FINISH_TURNS = 100_000;
+
+/**
+ * `job_finish_sync_locked` of a job another job of its transaction cancelled: the loop runs, the
+ * job entered at every turn, until it has completed.
+ */
+function finishSync(job: Job): void {
+  job.ref();
+  for (let turns = 0; (job.enter(), !job.isCompleted()); turns++) {
+    if (turns >= MAX_FINISH_TURNS || !job.state.loop.step()) throw new MainLoopBusyError(turns);
   }
   job.unref();
 }

@@ -117,6 +117,12 @@ export class Job {
     this.txn = txn;
   }
 
+  /** `job_create` given a transaction (a grouped `transaction`'s): the job joins it instead, at its head. */
+  joinTxn(txn: JobTxn): void {
+    this.txn = txn;
+    txn.jobs.unshift(this);
+  }
+
   get jobType(): JobType {
     return this.driver.jobType;
   }
