@@ -35,8 +35,13 @@ export interface CopyMeter {
 
 /** What the copy needs of BDRVCopyBeforeWriteState and its BlockCopyState. */
 export interface CbwIoState {
-  source: BdsNode;
-  target: BdsNode;
+  /**
+   * The filter's `file` edge (s->source): copies read from whatever node it leads to now (another
+   * filter inserted above the source since takes the edge over).
+   */
+  sourceChild: Child;
+  /** The node the copy bitmap was made on (the source when the filter opened), which releases it. */
+  copyBitmapNode: BdsNode;
   /** The filter's edge to the target, whose permissions block-copy's writes go by. */
   targetChild: Child;
   clusterSize: number;
@@ -81,8 +86,8 @@ function nextDirtyArea(bitmap: DirtyBitmap, start: number, end: number, max: num
  * backing file while unallocated parts are skipped), and how much of it is alike (whole clusters).
  */
 function sourceStatus(host: DriverHost, s: CbwIoState, offset: number, bytes: number): { zero: boolean; allocated: boolean; bytes: number } {
-  const base = s.skipUnallocated ? backingChainNext(s.source) : null;
-  const r = blockStatusAbove(host, s.source, base, false, true, offset, bytes);
+  const base = s.skipUnallocated ? backingChainNext(s.sourceChild.bs) : null;
+  const r = blockStatusAbove(host, s.sourceChild.bs, base, false, true, offset, bytes);
   if (r.pnum < s.clusterSize) return { zero: false, allocated: true, bytes: s.clusterSize };
   const num = offset + r.pnum === s.len ? alignUp(r.pnum, s.clusterSize) : alignDown(r.pnum, s.clusterSize);
   return { zero: (r.status & BDRV_BLOCK_ZERO) !== 0, allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, bytes: num };
@@ -128,12 +133,12 @@ export function runCopyTask(host: DriverHost, s: CbwIoState, task: CopyTask): { 
   let isRead = false;
   let ret = 0;
   try {
-    if (task.zero) bdrvPwriteZeroes(host, s.target, task.offset, nbytes, 0, s.targetChild);
+    if (task.zero) bdrvPwriteZeroes(host, s.targetChild.bs, task.offset, nbytes, 0, s.targetChild);
     else {
       isRead = true;
-      const data = bdrvPreadv(host, s.source, task.offset, nbytes, 0);
+      const data = bdrvPreadv(host, s.sourceChild.bs, task.offset, nbytes, 0);
       isRead = false;
-      bdrvPwritev(host, s.target, task.offset, data, s.compress ? BDRV_REQ_WRITE_COMPRESSED : 0, s.targetChild);
+      bdrvPwritev(host, s.targetChild.bs, task.offset, data, s.compress ? BDRV_REQ_WRITE_COMPRESSED : 0, s.targetChild);
     }
   } catch (e) {
     if (!(e instanceof IoError)) throw e;

@@ -109,7 +109,7 @@ export const copyBeforeWriteDriver: DriverDef = {
     if (length !== ctx.node.size) qemuAssert({ file: "../../util/hbitmap.c", line: 907, func: "hbitmap_merge" }, "b->orig_size == result->orig_size");
     accessBitmap.mergeFrom(copyBitmap);
     const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
-    slot.set(ctx.node, { copyBitmap, source: file.bs, target: target.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0, skipUnallocated: false, compress: false });
+    slot.set(ctx.node, { copyBitmap, sourceChild: file, copyBitmapNode: file.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0, skipUnallocated: false, compress: false });
   },
 
   /** `cbw_close`: the bitmaps go (block_copy_state_free releases the source's). */
@@ -117,7 +117,7 @@ export const copyBeforeWriteDriver: DriverDef = {
     const st = slot.get(node);
     releaseBitmap(node, st.accessBitmap);
     releaseBitmap(node, st.doneBitmap);
-    releaseBitmap(st.source, st.copyBitmap);
+    releaseBitmap(st.copyBitmapNode, st.copyBitmap);
   },
 
   /**
@@ -141,26 +141,26 @@ export const copyBeforeWriteDriver: DriverDef = {
   /** `cbw_co_pwritev`: copy, then write the file. */
   pwritev(host, node, offset, data, flags) {
     copyBeforeWrite(host, slot.get(node), offset, data.length, flags);
-    bdrvPwritev(host, slot.get(node).source, offset, data, flags);
+    bdrvPwritev(host, slot.get(node).sourceChild.bs, offset, data, flags);
   },
 
   /** `cbw_co_pwrite_zeroes`: copy, then zero the file (bdrv_co_pwrite_zeroes unmaps only where it was opened with discard=unmap). */
   pwriteZeroes(host, node, offset, bytes, flags) {
     const st = slot.get(node);
     copyBeforeWrite(host, st, offset, bytes, flags);
-    bdrvPwriteZeroes(host, st.source, offset, bytes, flags);
+    bdrvPwriteZeroes(host, st.sourceChild.bs, offset, bytes, flags);
   },
 
   /** bs->supported_zero_flags: the file's MAY_UNMAP. */
   supportsZeroUnmap(node) {
-    const file = slot.get(node).source;
+    const file = slot.get(node).sourceChild.bs;
     return file.driver.supportsZeroUnmap?.(file) ?? false;
   },
 
   /** `cbw_co_pdiscard`: copy, then discard on the file. */
   pdiscard(host, node, offset, bytes) {
     copyBeforeWrite(host, slot.get(node), offset, bytes, 0);
-    bdrvPdiscard(host, slot.get(node).source, offset, bytes);
+    bdrvPdiscard(host, slot.get(node).sourceChild.bs, offset, bytes);
   },
 
   /** `cbw_refresh_filename`: the file child's filename, whatever it is. */

@@ -100,7 +100,7 @@ function clusterAllocated(job: BackupJob, offset: number): { allocated: boolean;
   let bytes = s.len - offset;
   let total = 0;
   for (;;) {
-    const r = bdrvIsAllocated(job.state, s.source, offset, bytes);
+    const r = bdrvIsAllocated(job.state, s.sourceChild.bs, offset, bytes);
     total += r.pnum;
     if (r.allocated || r.pnum === 0) return { allocated: r.allocated, clusters: Math.ceil(total / s.clusterSize) };
     if (total >= s.clusterSize) return { allocated: false, clusters: Math.floor(total / s.clusterSize) };
@@ -150,7 +150,7 @@ function* backupRun(job: BackupJob): Coroutine<number> {
 function cleanupSyncBitmap(job: BackupJob, ret: number): void {
   const bitmap = job.syncBitmap!;
   const sync = (ret === 0 || job.bitmapMode === "always") && job.bitmapMode !== "never";
-  const bs = job.bcs.source;
+  const bs = job.bcs.copyBitmapNode;
   const bm = sync ? abdicate(bs, bitmap) : reclaim(bs, bitmap);
   if (ret < 0 && job.bitmapMode === "always") bm.mergeFrom(job.bcs.copyBitmap);
 }
