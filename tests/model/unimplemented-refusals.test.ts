@@ -25,6 +25,7 @@ it.each([
   [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
   [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b"}}, {"type": "drive-backup", "data": {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full"}}]}'], "the transaction action 'drive-backup'", 3],
+  [["add n: null-co", "add t: null-co", 'qmp blockdev-backup {"job-id": "b", "device": "n", "target": "t", "sync": "full", "x-perf": {"use-copy-range": true}}'], "blockdev-backup with x-perf use-copy-range", 4],
   [["add n: null-co", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "n", "name": "s"}}]}'], "the transaction action 'blockdev-snapshot-internal-sync'", 3],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk overlay of blockdev-snapshot-sync", 4],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "example.org", "port": "0"}}}'], "nbd-server-start on the host name 'example.org' (the host's answer)", 2],
