@@ -150,6 +150,7 @@ function* backupRun(job: BackupJob): Coroutine<number> {
 function cleanupSyncBitmap(job: BackupJob, ret: number): void {
   const bitmap = job.syncBitmap!;
   const sync = (ret === 0 || job.bitmapMode === "always") && job.bitmapMode !== "never";
+  // The user's bitmap is on the source, as the copy bitmap is.
   const bs = job.bcs.copyBitmapNode;
   const bm = sync ? abdicate(bs, bitmap) : reclaim(bs, bitmap);
   if (ret < 0 && job.bitmapMode === "always") bm.mergeFrom(job.bcs.copyBitmap);
@@ -167,12 +168,9 @@ function* backupPause(job: BackupJob): Coroutine {
 /** `backup_clean`: the job's edges go, then the filter. */
 function backupClean(job: BackupJob): void {
   job.removeAllBdrv();
-  bcsDetach(job.bcs);
+  // A filter someone else still holds copies on, for no job.
+  job.bcs.meter = undefined;
   cbwDrop(job.state, job.cbw);
-}
-
-function bcsDetach(bcs: CbwIoState): void {
-  bcs.meter = undefined;
 }
 
 /** `bdrv_cbw_drop`. */
