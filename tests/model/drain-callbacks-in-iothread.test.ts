@@ -8,7 +8,10 @@
  *
  * - blockdev-add of a format node over one: the probing BlockBackend's blk_unref drains its file;
  * - a reopen attaching a file pinned in an iothread below a throttle filter in the main loop: the
- *   filter moves there as the parent (no lock taken), and its drained section ends there.
+ *   filter moves there as the parent (no lock taken), and its drained section ends there;
+ * - a failed reopen of a node in an iothread below a throttle filter that had attached a child:
+ *   bdrv_reopen_multiple aborts its transaction with no lock held (each prepare took and released
+ *   its entry's), and the undone attach ends the parent's drained section there.
  *
  * bdrv_try_change_aio_context takes the new context's lock around its commit, and exports and
  * blockdev-del hold the node's: those are no crash. But a reopen of a node in an iothread that
@@ -53,6 +56,28 @@ const CASES: Array<{ name: string; text: string; abort?: string; hang?: true }> 
     name: "a throttle filter given a file pinned in an iothread",
     text: text("add n0: null-co", "add n1: null-co", "export n1 id=e1 iothread=io0 fixed-iothread=on", "add t: throttle throttle-group=tg0 file=n0", "reopen t file=n1"),
     abort: "'reopen' (QMP blockdev-reopen",
+  },
+  {
+    name: "a failed reopen under a throttle filter in an iothread, undoing a backing it attached",
+    text: text(
+      "image b.qcow2 qcow2 1M",
+      "add n5: null-co",
+      "add t6: throttle throttle-group=tg0 file=(qcow2 file=(file filename=b.qcow2) backing=n5)",
+      'qmp x-blockdev-set-iothread {"node-name": "t6", "iothread": "io0"}',
+      "reopen t6/file file=t6/file/file backing=t6/file/file -> error \"Cannot change the option 'node-name'\"",
+    ),
+    abort: "'reopen' (QMP blockdev-reopen",
+  },
+  {
+    name: "a failed reopen of a node in an iothread with no filter above it",
+    text: text(
+      "image b.qcow2 qcow2 1M",
+      "add n5: null-co",
+      "add r6: raw file=(qcow2 file=(file filename=b.qcow2) backing=n5)",
+      'qmp x-blockdev-set-iothread {"node-name": "r6", "iothread": "io0"}',
+      "reopen r6/file file=r6/file/file backing=r6/file/file -> error \"Cannot change the option 'node-name'\"",
+      "show graph",
+    ),
   },
   {
     name: "a raw filter given a file pinned in an iothread",

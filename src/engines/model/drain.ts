@@ -28,6 +28,7 @@
  * that point (bottom halves run before each command, and a job's own drains go through a bottom
  * half, see jobs/mirror-run.ts), so there is nothing to wait for.
  */
+import { edgeDrainBeginPoll, edgeDrainEndPoll } from "./aio-context/main-holds.js";
 import type { BdsNode, Child } from "./graph.js";
 import { qemuAssert } from "./qemu-would-crash.js";
 
@@ -187,7 +188,10 @@ function subtreeDrains(c: Child, op: typeof begin): void {
 export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | null, move: () => void): void {
   const newQuiesce = newBs?.quiesce ?? 0;
   let saldo = newQuiesce - (c.parentQuiesce ?? 0);
-  for (; saldo > 0; saldo--) run((stack) => beginSingle(c, stack));
+  for (; saldo > 0; saldo--) {
+    run((stack) => beginSingle(c, stack));
+    if (c.parent.kind === "node") edgeDrainBeginPoll(c.parent.node);
+  }
   if (attached) subtreeDrains(c, end);
   move();
   if (newBs) {
@@ -195,7 +199,10 @@ export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | nul
     saldo += (newBs.quiesce ?? 0) - newQuiesce;
     subtreeDrains(c, begin);
   }
-  for (; saldo < 0; saldo++) run((stack) => endSingle(c, stack));
+  for (; saldo < 0; saldo++) {
+    run((stack) => endSingle(c, stack));
+    if (c.parent.kind === "node") edgeDrainEndPoll(c.parent.node);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  * in reverse queue order and commit the transaction — or abort it, and let every driver that
  * prepared drop what it staged.
  */
+import { withMainHolding } from "../aio-context/main-holds.js";
 import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { bdrvFlush } from "../data/block-io.js";
 import { drainsCounted } from "../drain.js";
@@ -15,7 +16,7 @@ import { refreshPerms } from "../perm-refresh.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import { fail } from "../qmp-failure.js";
-import { runInTransaction } from "../transaction.js";
+import { Transaction } from "../transaction.js";
 import { prepareEntry } from "./prepare.js";
 import type { ReopenEntry, ReopenQueue } from "./queue.js";
 
@@ -51,33 +52,39 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
       throw e;
     }
   }
+  const tran = new Transaction();
   try {
-    runInTransaction((tran) => {
-      for (const entry of queue.entries) {
-        // Every node was drained when it was queued, but an earlier entry's prepare may have
-        // detached it from the parent whose sections it was in (a node given twice, its inline
-        // child queued by the first entry and dropped by the second).
-        if (drainsCounted(state) && (entry.bs.quiesce ?? 0) <= 0) {
-          qemuAssert({ file: "../../block.c", line: 4405, func: "bdrv_reopen_multiple" }, "bs_entry->state.bs->quiesce_counter > 0");
-        }
-        prepareEntry(state, entry, tran);
+    for (const entry of queue.entries) {
+      // Every node was drained when it was queued, but an earlier entry's prepare may have
+      // detached it from the parent whose sections it was in (a node given twice, its inline
+      // child queued by the first entry and dropped by the second).
+      if (drainsCounted(state) && (entry.bs.quiesce ?? 0) <= 0) {
+        qemuAssert({ file: "../../block.c", line: 4405, func: "bdrv_reopen_multiple" }, "bs_entry->state.bs->quiesce_counter > 0");
       }
-      const starts: BdsNode[] = [];
-      for (const e of queue.entries) {
-        starts.push(e.bs);
-        if (e.oldBacking) starts.push(e.oldBacking);
-        if (e.oldFile) starts.push(e.oldFile);
-      }
-      refreshPerms(state, starts, tran, queue.flags());
-      for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(state, queue.entries[i]!);
-    });
+      prepareEntry(state, entry, tran);
+    }
+    const starts: BdsNode[] = [];
+    for (const e of queue.entries) {
+      starts.push(e.bs);
+      if (e.oldBacking) starts.push(e.oldBacking);
+      if (e.oldFile) starts.push(e.oldFile);
+    }
+    refreshPerms(state, starts, tran, queue.flags());
+    for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(state, queue.entries[i]!);
   } catch (e) {
-    // QEMU died or hangs where this was thrown, or the model cannot say which: nothing is rolled back.
-    if (e instanceof QemuAbort || e instanceof QemuHang || e instanceof ModelIoUnsupportedError) throw e;
+    const failure = e ?? new Error("undefined was thrown");
+    // QEMU died or hangs where this was thrown, or the model cannot say which: nothing more happens.
+    if (e instanceof QemuAbort || e instanceof QemuHang || e instanceof ModelIoUnsupportedError) {
+      tran.finalize(failure);
+      throw e;
+    }
+    // tran_abort runs with no AioContext lock held: each prepare took and released its entry's.
+    withMainHolding(state, null, () => tran.finalize(failure));
     // After tran_abort, in queue order.
     for (const entry of queue.entries) if (entry.driver) entry.bs.driver.reopenAbort?.(entry.driver, state);
     throw e;
   }
+  tran.finalize(undefined);
   // The queue holds no reference to its nodes. One the reopen detached from its last parent (an
   // inline child given with its parent's new `file` or `backing`) was freed by tran_commit, and
   // QEMU 7.2 goes on using it: bdrv_reopen_commit_post and bdrv_reopen_queue_free walk the
