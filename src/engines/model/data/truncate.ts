@@ -54,8 +54,8 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
 
 /**
  * file-posix's `raw_co_truncate` on a regular file (`raw_regular_truncate` → `handle_aiocb_truncate`):
- * always to exactly `offset`. `falloc` allocates the new part (posix_fallocate, then the first
- * block written when the file was empty, as allocate_first_block does for the alignment probe);
+ * always to exactly `offset`. `falloc` allocates the new part (posix_fallocate); it and `off` then
+ * write the first block of a file that was empty, as allocate_first_block does for the alignment probe;
  * `full` writes zeros over it and syncs. Both fail only past ext4's largest file, before anything
  * changed (QEMU's truncate back to the old length then changes nothing either). Then the node's
  * length is the file's, in whole sectors.
@@ -83,6 +83,8 @@ export function fileTruncate(host: DriverHost, node: BdsNode, absPath: string, o
     case "off":
       if (tooLarge) failErrno("Could not resize file: File too large", Errno.EFBIG);
       file.truncate(offset);
+      // An empty file that grows gets its first block written, as with falloc.
+      if (current === 0 && offset > 0) file.write(0, Data.zeros(offset < FIRST_BLOCK ? 512 : FIRST_BLOCK));
       break;
     default:
       failErrno(`Unsupported preallocation mode: ${prealloc}`, Errno.ENOTSUP);
