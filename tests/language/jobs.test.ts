@@ -115,6 +115,25 @@ describe("job ids and their lifetimes", () => {
   });
 });
 
+describe("the job of qmp blockdev-create", () => {
+  const create = (id: string) => `qmp blockdev-create {"job-id": "${id}", "options": {"driver": "qcow2", "file": "base", "size": 1048576}}`;
+
+  it("is started by the command, stays concluded, and ends with qmp job-dismiss", () => {
+    expect(after(create("c0"), "wait c0 concluded", "expect job c0 type=create", 'qmp job-dismiss {"id": "c0"}', "wait c0 null", "expect job c0 status=null")).toEqual([]);
+    expect(after(create("c0"), "wait c0 concluded", 'qmp job-dismiss {"id": "c0"}', "expect job c0 type=create")).toEqual(["4:12 job 'c0' is used after it ended"]);
+  });
+
+  it("finalizes itself; its id is in use until it is dismissed, unless the command is written to fail", () => {
+    const d = loadScenario(`${CHAIN}
+${create("c0")}
+wait c0 pending`, "t.scn").diagnostics;
+    expect(d.map((x) => [x.message, x.notes])).toEqual([["job 'c0' finalizes itself: it does not stay 'pending'", ["blockdev-create's job always does"]]]);
+    expect(after(create("c0"), "wait c0 concluded", create("c0"))).toEqual(["3:1 duplicate job id 'c0'"]);
+    expect(after(create("c0"), "wait c0 concluded", `${create("c0")} -> error "Job ID 'c0' already in use"`)).toEqual([]);
+    expect(after(`${create("c0")} -> error "x"`, "wait c0 concluded")).toEqual(["2:6 unknown job 'c0'"]);
+  });
+});
+
 describe("waiting for a job's status", () => {
   it("only statuses a job stays in, and only those this job can stay in", () => {
     expect(after("job stream s0 top", "wait s0 running", "wait s0 pendng", "wait s0 pending")).toEqual([

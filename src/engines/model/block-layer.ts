@@ -7,6 +7,7 @@ import type { QmpEvent, QmpReply } from "../engine.js";
 import { xBlockdevSetIothread } from "./aio-context/set-iothread-command.js";
 import { blockCommit } from "./commands/block-commit.js";
 import { blockResize } from "./commands/block-resize.js";
+import { blockdevCreate } from "./create/blockdev-create.js";
 import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockdevSnapshotSync } from "./commands/blockdev-snapshot-sync.js";
 import { blockStream } from "./commands/block-stream.js";
@@ -103,6 +104,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-dirty-bitmap-merge", blockDirtyBitmapMerge],
   ["x-debug-block-dirty-bitmap-sha256", xDebugBlockDirtyBitmapSha256],
   ["transaction", transaction],
+  ["blockdev-create", blockdevCreate],
   ...JOB_COMMANDS,
 ]);
 

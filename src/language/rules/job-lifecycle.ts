@@ -13,10 +13,14 @@
  * - `wait ID STATUS` names a status the job can stay in, given its type and options
  *   (job-commands.ts HOLDING_STATUSES): a wait for a status the job passes through could miss it.
  *
+ * - `qmp blockdev-create` starts a job too (its `job-id`): one that finalizes itself and stays
+ *   `concluded` until `qmp job-dismiss` (it is no block job: the `job VERB` statements, which send
+ *   block-job-VERB, do not find it).
+ *
  * Statements written to fail (`-> error …`) may name jobs that do not exist, and start or end
  * nothing; they still may not act on a job whose state is not known.
  */
-import type { Identifier, JobStatement, Location, OptionNode, Statement } from "../ast.js";
+import type { Identifier, JobStatement, Location, OptionNode, QmpStatement, Statement } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import { HOLDING_STATUSES, JOB_STATUSES } from "../job-commands.js";
 import { expectsError, steps } from "../walk.js";
@@ -30,8 +34,16 @@ import { suggest } from "./suggest.js";
  */
 const SETTLING_EVENTS: readonly string[] = ["BLOCK_JOB_READY", "BLOCK_JOB_PENDING"];
 
+/** Where a job was started, and as what. */
+interface JobStart {
+  id: string;
+  location: Location;
+  /** The `job` statement's type, or `create` for blockdev-create. */
+  jobType: string;
+}
+
 interface LiveJob {
-  start: JobStatement;
+  start: JobStart;
   autoFinalize: boolean;
   autoDismiss: boolean;
   /** Where its state was last set moving, while no `wait` has settled it. */
@@ -53,14 +65,16 @@ export const jobLifecycle: Rule = {
     const out: Diagnostic[] = [];
     const live = new Map<string, LiveJob>();
     const ended = new Map<string, EndedJob>();
-    const starts = steps(scenario).filter((s): s is JobStatement => s.type === "job" && !expectsError(s));
+    const starts = steps(scenario)
+      .map(startOf)
+      .filter((j): j is JobStart => j !== undefined);
 
     /** The live job `id` names, or undefined after reporting why there is none. */
     const use = (id: Identifier, written: Statement): LiveJob | undefined => {
       const job = live.get(id.name);
       if (job || id.name.includes("$") || expectsError(written)) return job;
       const end = ended.get(id.name);
-      const later = starts.find((j) => j.id.name === id.name && j.location.start.offset > written.location.start.offset);
+      const later = starts.find((j) => j.id === id.name && j.location.start.offset > written.location.start.offset);
       if (end) out.push(error(`job '${id.name}' is used after it ended`, id.location, [`${end.how} at line ${end.at.start.line}`]));
       else if (later) out.push(error(`job '${id.name}' is used before it is started`, id.location, [`started at line ${later.location.start.line}`]));
       else out.push(error(`unknown job '${id.name}'`, id.location, suggest(id.name, live.keys())));
@@ -81,21 +95,25 @@ export const jobLifecycle: Rule = {
     };
 
     for (const s of steps(scenario)) {
-      if (s.type === "job") {
-        if (expectsError(s)) continue;
-        const previous = live.get(s.id.name);
+      const start = startOf(s);
+      if (start) {
+        const previous = live.get(start.id);
+        const where = s.type === "job" ? s.id.location : s.location;
         if (previous) {
-          out.push(error(`duplicate job id '${s.id.name}'`, s.id.location, [`job '${s.id.name}' started at line ${previous.start.location.start.line} is still there`]));
+          out.push(error(`duplicate job id '${start.id}'`, where, [`job '${start.id}' started at line ${previous.start.location.start.line} is still there`]));
         }
-        live.set(s.id.name, {
-          start: s,
-          autoFinalize: boolOption(s.options, "auto-finalize") ?? true,
-          autoDismiss: boolOption(s.options, "auto-dismiss") ?? true,
-          movingSince: staysRunning(s) ? undefined : s,
+        // blockdev-create's job is JOB_DEFAULT | JOB_MANUAL_DISMISS.
+        live.set(start.id, {
+          start,
+          autoFinalize: s.type === "job" ? (boolOption(s.options, "auto-finalize") ?? true) : true,
+          autoDismiss: s.type === "job" ? (boolOption(s.options, "auto-dismiss") ?? true) : false,
+          movingSince: s.type === "job" && staysRunning(s) ? undefined : s,
           paused: false,
         });
-        ended.delete(s.id.name);
+        ended.delete(start.id);
       }
+      const dismissed = s.type === "qmp" && !expectsError(s) && s.command.name === "job-dismiss" ? jsonString(s, "id") : undefined;
+      if (dismissed !== undefined && live.has(dismissed)) end(dismissed, s.location, "dismissed");
       if (s.type === "job-verb") {
         const job = use(s.id, s);
         if (!job) continue;
@@ -159,7 +177,7 @@ function staysRunning(s: JobStatement): boolean {
 /** Why `wait ID STATUS` could miss STATUS or wait forever for it, or undefined. */
 function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined {
   const s = status.name;
-  const id = job.start.id.name;
+  const id = job.start.id;
   if (s.includes("$")) return undefined;
   if (!JOB_STATUSES.includes(s)) return error(`unknown job status '${s}'`, status.location, suggest(s, JOB_STATUSES));
   if (!HOLDING_STATUSES.includes(s)) {
@@ -167,7 +185,8 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
   }
   const line = job.start.location.start.line;
   if (s === "pending" && job.autoFinalize) {
-    return error(`job '${id}' finalizes itself: it does not stay 'pending'`, status.location, [`start it with auto-finalize=off (line ${line})`]);
+    const note = job.start.jobType === "create" ? "blockdev-create's job always does" : `start it with auto-finalize=off (line ${line})`;
+    return error(`job '${id}' finalizes itself: it does not stay 'pending'`, status.location, [note]);
   }
   if (s === "concluded" && job.autoDismiss) {
     return error(`job '${id}' dismisses itself: it does not stay 'concluded'`, status.location, [`start it with auto-dismiss=off (line ${line})`]);
@@ -184,6 +203,22 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
     ]);
   }
   return undefined;
+}
+
+/** The job a statement starts, unless it is written to fail: a `job` statement or `qmp blockdev-create`. */
+function startOf(s: Statement): JobStart | undefined {
+  if (expectsError(s)) return undefined;
+  if (s.type === "job") return { id: s.id.name, location: s.location, jobType: s.jobType };
+  if (s.type !== "qmp" || s.command.name !== "blockdev-create") return undefined;
+  const id = jsonString(s, "job-id");
+  return id === undefined ? undefined : { id, location: s.location, jobType: "create" };
+}
+
+/** A string member of a `qmp` statement's arguments. */
+function jsonString(s: QmpStatement, key: string): string | undefined {
+  const args = s.args?.value;
+  const v = args !== null && typeof args === "object" ? (args as Record<string, unknown>)[key] : undefined;
+  return typeof v === "string" ? v : undefined;
 }
 
 /** `expect job ID status=null` and nothing else. */

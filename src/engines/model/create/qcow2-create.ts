@@ -1,0 +1,155 @@
+/**
+ * qcow2's `qcow2_co_create` (block/qcow2.c) for blockdev-create: the options checked and given
+ * their defaults in QEMU's order, then the image written on the `file` node through a
+ * BlockBackend of its own (WRITE and RESIZE, everything shared), as qcow2_co_create leaves it once
+ * it has opened it, allocated its metadata, given it its size and backing file: the same bytes as
+ * `qemu-img create` for the same options (images/qcow2-create.ts lays them out).
+ *
+ * The model writes the image whose metadata one refcount block counts, without preallocation or
+ * encryption, on `file` (and `data-file`) nodes of the file driver; anything else is
+ * E_MODEL_UNSUPPORTED.
+ */
+import { blkNewWithBs, blkUnref } from "../block-backend.js";
+import { Data } from "../data/data.js";
+import { bdrvPwritev } from "../data/block-io.js";
+import { Errno } from "../data/io-error.js";
+import { bdrvTruncate } from "../data/truncate.js";
+import type { BdsNode, Child } from "../graph.js";
+import { DEFAULT_QCOW2_GEOMETRY, Qcow2LayoutUnsupported, qcow2Layout, type Qcow2Geometry } from "../images/qcow2-create.js";
+import { AUTOCLEAR_DATA_FILE_RAW, COMPAT_LAZY_REFCOUNTS, INCOMPAT_EXTL2, MAX_BACKING_FILE_NAME, MAX_CLUSTER_BITS, MIN_CLUSTER_BITS } from "../images/qcow2-format.js";
+import type { LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
+import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
+import { QmpFailure } from "../qmp-failure.js";
+import { createFail } from "./create-failure.js";
+
+/** QCOW2_INCOMPAT_COMPRESSION. */
+const INCOMPAT_COMPRESSION = 1n << 3n;
+/** The header's compression_type for zstd (Qcow2CompressionType). */
+const COMPRESSION_ZSTD = 1;
+/** QCOW_EXTL2_SUBCLUSTERS_PER_CLUSTER. */
+const SUBCLUSTERS_PER_CLUSTER = 32;
+
+/** `bdrv_open_blockdev_ref` of a node name; an inline definition would open a node of its own. */
+function openRef(state: LayerState, ref: unknown, member: string): BdsNode {
+  if (typeof ref !== "string") throw new ModelUnsupportedError(`blockdev-create of qcow2 with an inline '${member}' definition`);
+  return state.nodes.get(ref) ?? createFail(`Cannot find device='${ref}' nor node-name='${ref}'`, Errno.EIO);
+}
+
+/** ctz32: trailing zeros of the low 32 bits (32 for none). */
+function ctz32(n: number): number {
+  const low = Number(BigInt.asUintN(32, BigInt(n)));
+  if (low === 0) return 32;
+  return 31 - Math.clz32(low & -low);
+}
+
+/** `validate_cluster_size`. */
+function validateClusterSize(clusterSize: number, extendedL2: boolean): void {
+  const bits = ctz32(clusterSize);
+  if (bits < MIN_CLUSTER_BITS || bits > MAX_CLUSTER_BITS || 2 ** bits !== clusterSize) {
+    createFail(`Cluster size must be a power of two between ${1 << MIN_CLUSTER_BITS} and ${1 << (MAX_CLUSTER_BITS - 10)}k`, Errno.EINVAL);
+  }
+  const min = (1 << MIN_CLUSTER_BITS) * SUBCLUSTERS_PER_CLUSTER;
+  if (extendedL2 && clusterSize < min) createFail(`Extended L2 entries are only supported with cluster sizes of at least ${min} bytes`, Errno.EINVAL);
+}
+
+const V3_ONLY = "compatibility level 1.1 and above (use version=v3 or greater)";
+
+export function qcow2Create(state: LayerState, opts: Record<string, unknown>): void {
+  const bs = openRef(state, opts["file"], "file");
+  const size = Number(opts["size"]);
+  if (size % 512 !== 0) createFail("Image size must be a multiple of 512 bytes", Errno.EINVAL);
+  const version = opts["version"] === "v2" ? 2 : 3;
+  const clusterSize = opts["cluster-size"] === undefined ? 65536 : Number(opts["cluster-size"]);
+  const extendedL2 = opts["extended-l2"] === true;
+  if (extendedL2 && version < 3) createFail(`Extended L2 entries are only supported with ${V3_ONLY}`, Errno.EINVAL);
+  validateClusterSize(clusterSize, extendedL2);
+  let prealloc = (opts["preallocation"] as string | undefined) ?? "off";
+  const backingFile = opts["backing-file"] as string | undefined;
+  if (backingFile !== undefined && prealloc !== "off" && !extendedL2) {
+    createFail("Backing file and preallocation can only be used at the same time if extended_l2 is on", Errno.EINVAL);
+  }
+  if (opts["backing-fmt"] !== undefined && backingFile === undefined) createFail("Backing format cannot be used without backing file", Errno.EINVAL);
+  const lazyRefcounts = opts["lazy-refcounts"] === true;
+  if (version < 3 && lazyRefcounts) createFail(`Lazy refcounts only supported with ${V3_ONLY}`, Errno.EINVAL);
+  const refcountBits = opts["refcount-bits"] === undefined ? 16 : Number(opts["refcount-bits"]);
+  if (refcountBits > 64 || refcountBits <= 0 || (refcountBits & (refcountBits - 1)) !== 0) {
+    createFail("Refcount width must be a power of two and may not exceed 64 bits", Errno.EINVAL);
+  }
+  if (version < 3 && refcountBits !== 16) createFail("Different refcount widths than 16 bits require compatibility level 1.1 or above (use version=v3 or greater)", Errno.EINVAL);
+  const dataFileRaw = opts["data-file-raw"] === true;
+  if (dataFileRaw && opts["data-file"] === undefined) createFail("data-file-raw requires data-file", Errno.EINVAL);
+  if (dataFileRaw && backingFile !== undefined) createFail("Backing file and data-file-raw cannot be used at the same time", Errno.EINVAL);
+  // The L1 and L2 tables of a raw data file map it 1:1.
+  if (dataFileRaw && prealloc === "off") prealloc = "metadata";
+  let dataBs: BdsNode | undefined;
+  if (opts["data-file"] !== undefined) {
+    if (version < 3) createFail(`External data files are only supported with ${V3_ONLY}`, Errno.EINVAL);
+    dataBs = openRef(state, opts["data-file"], "data-file");
+  }
+  let compressionType = 0;
+  if (opts["compression-type"] !== undefined && opts["compression-type"] !== "zlib") {
+    if (version < 3) createFail(`Non-zlib compression type is only supported with ${V3_ONLY}`, Errno.EINVAL);
+    compressionType = COMPRESSION_ZSTD;
+  }
+
+  const blk = (() => {
+    try {
+      return blkNewWithBs(state, bs, BLK_PERM_WRITE | BLK_PERM_RESIZE, BLK_PERM_ALL);
+    } catch (e) {
+      if (e instanceof QmpFailure) createFail(e.body.desc, Errno.EPERM);
+      throw e;
+    }
+  })();
+  try {
+    if (prealloc !== "off") throw new ModelUnsupportedError(`blockdev-create of qcow2 with preallocation '${prealloc}'`);
+    if (opts["encrypt"] !== undefined) throw new ModelUnsupportedError("blockdev-create of an encrypted qcow2 image");
+    requireFileNode(bs, "file", blk.root);
+    if (dataBs) requireFileNode(dataBs, "data-file", blk.root);
+    if (backingFile === "") throw new ModelUnsupportedError("blockdev-create of qcow2 with an empty backing file name");
+    const geometry: Qcow2Geometry = {
+      ...DEFAULT_QCOW2_GEOMETRY,
+      clusterBits: ctz32(clusterSize),
+      version,
+      refcountOrder: ctz32(refcountBits),
+      incompatible: (compressionType ? INCOMPAT_COMPRESSION : 0n) | (extendedL2 ? INCOMPAT_EXTL2 : 0n),
+      compatible: lazyRefcounts ? COMPAT_LAZY_REFCOUNTS : 0n,
+      autoclear: dataFileRaw ? AUTOCLEAR_DATA_FILE_RAW : 0n,
+      compressionType,
+      extendedL2,
+    };
+    // qcow2_change_backing_file refuses a name longer than the header takes, once the image is made.
+    const backingRefused = backingFile !== undefined && Buffer.byteLength(backingFile) > MAX_BACKING_FILE_NAME;
+    const backing = backingFile === undefined || backingRefused ? {} : { backingFile, backingFormat: opts["backing-fmt"] as string | undefined };
+    let layout;
+    try {
+      layout = qcow2Layout(size, { ...backing, dataFile: dataBs?.exactFilename }, geometry);
+    } catch (e) {
+      if (e instanceof Qcow2LayoutUnsupported) throw new ModelUnsupportedError(`blockdev-create of ${e.message}`);
+      throw e;
+    }
+    // The image is opened twice as qcow2 (blk_new_open), each node named as any unnamed node is.
+    state.autoNames.next();
+    state.autoNames.next();
+    for (const { offset, bytes, zeros = 0 } of layout.chunks) bdrvPwritev(state, bs, offset, Data.concat([Data.bytes(bytes), Data.zeros(zeros)]));
+    // qcow2_co_truncate gives an external data file the image's size.
+    if (dataBs) bdrvTruncate(state, dataBs, size, false, "off", 0);
+    if (backingRefused) {
+      const fmt = (opts["backing-fmt"] as string | undefined) ?? "(null)";
+      createFail(`Could not assign backing file '${backingFile}' with format '${fmt}': Invalid argument`, Errno.EINVAL);
+    }
+  } finally {
+    blkUnref(state, blk);
+  }
+}
+
+/**
+ * The nodes the model writes an image on: a file node that nothing else writes to or resizes, nor
+ * keeps from being read (qcow2's own open over it would conflict with that, in words the model does
+ * not make).
+ */
+function requireFileNode(bs: BdsNode, member: string, own: Child | null): void {
+  if (bs.driver.name !== "file") throw new ModelUnsupportedError(`blockdev-create of qcow2 on a '${member}' node of driver '${bs.driver.name}'`);
+  const busy = bs.parents.some((c) => c !== own && (c.perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE) || !(c.shared & BLK_PERM_CONSISTENT_READ) || (member === "data-file" && (~c.shared & (BLK_PERM_WRITE | BLK_PERM_RESIZE)))));
+  if (busy || (member === "data-file" && bs.readOnly)) throw new ModelUnsupportedError(`blockdev-create of qcow2 on a '${member}' node another parent uses`);
+}
