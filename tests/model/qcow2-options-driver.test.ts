@@ -23,6 +23,7 @@ function header(over: Partial<Qcow2Header> = {}): Qcow2Header {
     incompatibleFeatures: 0n,
     extendedL2: false,
     dataFileRaw: false,
+    compressionType: 0,
     ...over,
   };
 }

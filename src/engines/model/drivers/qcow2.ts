@@ -326,12 +326,17 @@ export const qcow2Driver: DriverDef = {
     return { info: { clusterSize: st.header.clusterSize, isDirty, vmStateOffset: vmStateOffset(st.header) } };
   },
 
-  /** `qcow2_get_specific_info`: ImageInfoSpecificQCow2 in QAPI member order. */
+  /**
+   * `qcow2_get_specific_info`: ImageInfoSpecificQCow2 in QAPI member order; a version 2 image has
+   * only its compat level, compression type and refcount width.
+   */
   getSpecificInfo(node) {
     const h = slot.get(node).header;
+    const compression = h.compressionType === 1 ? "zstd" : "zlib";
+    if (h.version < 3) return { type: "qcow2", data: { compat: "0.10", "compression-type": compression, "refcount-bits": h.refcountBits } };
     const data: Record<string, unknown> = {
-      compat: h.version >= 3 ? "1.1" : "0.10",
-      "compression-type": "zlib",
+      compat: "1.1",
+      "compression-type": compression,
       // The header's bit, not the runtime option.
       "lazy-refcounts": h.lazyRefcounts,
       "refcount-bits": h.refcountBits,

@@ -77,6 +77,8 @@ export interface Qcow2Header {
   extendedL2: boolean;
   /** Autoclear feature bit 1: the external data file is a valid raw image. */
   dataFileRaw: boolean;
+  /** The header's compression_type (0 zlib, 1 zstd). */
+  compressionType: number;
 }
 
 /** An image as `qemu-img info` would summarise it. */
@@ -204,6 +206,8 @@ export interface HeaderFields {
   cryptMethod: number;
   refcountOrder: number;
   headerLength: number;
+  /** compression_type: 0 zlib, 1 zstd; zlib in a header too short to hold it. */
+  compressionType: number;
 }
 
 function readFields(image: ImageBytes): HeaderFields {
@@ -230,6 +234,7 @@ export function headerFields(h: Buffer): HeaderFields {
     cryptMethod: h.readUInt32BE(H.cryptMethod),
     refcountOrder: v3 ? h.readUInt32BE(H.refcountOrder) : V2_REFCOUNT_ORDER,
     headerLength: v3 ? h.readUInt32BE(H.headerLength) : V2_HEADER_LENGTH,
+    compressionType: v3 && h.readUInt32BE(H.headerLength) > H.compressionType ? h.readUInt8(H.compressionType) : 0,
   };
 }
 
@@ -280,6 +285,7 @@ export function qcow2Header(image: ImageBytes, f: HeaderFields, mapped: ImageByt
     incompatibleFeatures: f.incompatibleFeatures,
     extendedL2: (f.incompatibleFeatures & INCOMPAT_EXTL2) !== 0n,
     dataFileRaw: (f.autoclearFeatures & AUTOCLEAR_DATA_FILE_RAW) !== 0n,
+    compressionType: f.compressionType,
   };
 }
 
