@@ -9,9 +9,6 @@
  * encryption, on `file` (and `data-file`) nodes of the file driver; anything else is
  * E_MODEL_UNSUPPORTED.
  */
-import { blkNewWithBs, blkUnref } from "../block-backend.js";
-import { Data } from "../data/data.js";
-import { bdrvPwritev } from "../data/block-io.js";
 import { Errno } from "../data/io-error.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import type { BdsNode, Child } from "../graph.js";
@@ -19,9 +16,9 @@ import { DEFAULT_QCOW2_GEOMETRY, Qcow2LayoutUnsupported, qcow2Layout, type Qcow2
 import { AUTOCLEAR_DATA_FILE_RAW, COMPAT_LAZY_REFCOUNTS, INCOMPAT_EXTL2, MAX_BACKING_FILE_NAME, MAX_CLUSTER_BITS, MIN_CLUSTER_BITS } from "../images/qcow2-format.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
-import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
-import { QmpFailure } from "../qmp-failure.js";
+import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { createFail } from "./create-failure.js";
+import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 /** QCOW2_INCOMPAT_COMPRESSION. */
 const INCOMPAT_COMPRESSION = 1n << 3n;
@@ -29,12 +26,6 @@ const INCOMPAT_COMPRESSION = 1n << 3n;
 const COMPRESSION_ZSTD = 1;
 /** QCOW_EXTL2_SUBCLUSTERS_PER_CLUSTER. */
 const SUBCLUSTERS_PER_CLUSTER = 32;
-
-/** `bdrv_open_blockdev_ref` of a node name; an inline definition would open a node of its own. */
-function openRef(state: LayerState, ref: unknown, member: string): BdsNode {
-  if (typeof ref !== "string") throw new ModelUnsupportedError(`blockdev-create of qcow2 with an inline '${member}' definition`);
-  return state.nodes.get(ref) ?? createFail(`Cannot find device='${ref}' nor node-name='${ref}'`, Errno.EIO);
-}
 
 /** ctz32: trailing zeros of the low 32 bits (32 for none). */
 function ctz32(n: number): number {
@@ -56,7 +47,7 @@ function validateClusterSize(clusterSize: number, extendedL2: boolean): void {
 const V3_ONLY = "compatibility level 1.1 and above (use version=v3 or greater)";
 
 export function qcow2Create(state: LayerState, opts: Record<string, unknown>): void {
-  const bs = openRef(state, opts["file"], "file");
+  const bs = openRef(state, opts["file"], "qcow2", "file");
   const size = Number(opts["size"]);
   if (size % 512 !== 0) createFail("Image size must be a multiple of 512 bytes", Errno.EINVAL);
   const version = opts["version"] === "v2" ? 2 : 3;
@@ -85,7 +76,7 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
   let dataBs: BdsNode | undefined;
   if (opts["data-file"] !== undefined) {
     if (version < 3) createFail(`External data files are only supported with ${V3_ONLY}`, Errno.EINVAL);
-    dataBs = openRef(state, opts["data-file"], "data-file");
+    dataBs = openRef(state, opts["data-file"], "qcow2", "data-file");
   }
   let compressionType = 0;
   if (opts["compression-type"] !== undefined && opts["compression-type"] !== "zlib") {
@@ -93,15 +84,7 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
     compressionType = COMPRESSION_ZSTD;
   }
 
-  const blk = (() => {
-    try {
-      return blkNewWithBs(state, bs, BLK_PERM_WRITE | BLK_PERM_RESIZE, BLK_PERM_ALL);
-    } catch (e) {
-      if (e instanceof QmpFailure) createFail(e.body.desc, Errno.EPERM);
-      throw e;
-    }
-  })();
-  try {
+  withCreateBackend(state, bs, (blk) => {
     if (prealloc !== "off") throw new ModelUnsupportedError(`blockdev-create of qcow2 with preallocation '${prealloc}'`);
     if (opts["encrypt"] !== undefined) throw new ModelUnsupportedError("blockdev-create of an encrypted qcow2 image");
     requireFileNode(bs, "file", blk.root);
@@ -131,16 +114,14 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
     // The image is opened twice as qcow2 (blk_new_open), each node named as any unnamed node is.
     state.autoNames.next();
     state.autoNames.next();
-    for (const { offset, bytes, zeros = 0 } of layout.chunks) bdrvPwritev(state, bs, offset, Data.concat([Data.bytes(bytes), Data.zeros(zeros)]));
+    writeLayoutOn(state, bs, layout);
     // qcow2_co_truncate gives an external data file the image's size.
     if (dataBs) bdrvTruncate(state, dataBs, size, false, "off", 0);
     if (backingRefused) {
       const fmt = (opts["backing-fmt"] as string | undefined) ?? "(null)";
       createFail(`Could not assign backing file '${backingFile}' with format '${fmt}': Invalid argument`, Errno.EINVAL);
     }
-  } finally {
-    blkUnref(state, blk);
-  }
+  });
 }
 
 /**
@@ -149,7 +130,7 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
  * not make).
  */
 function requireFileNode(bs: BdsNode, member: string, own: Child | null): void {
-  if (bs.driver.name !== "file") throw new ModelUnsupportedError(`blockdev-create of qcow2 on a '${member}' node of driver '${bs.driver.name}'`);
+  requireFileDriver(bs, "qcow2", member);
   const busy = bs.parents.some((c) => c !== own && (c.perm & (BLK_PERM_WRITE | BLK_PERM_RESIZE) || !(c.shared & BLK_PERM_CONSISTENT_READ) || (member === "data-file" && (~c.shared & (BLK_PERM_WRITE | BLK_PERM_RESIZE)))));
   if (busy || (member === "data-file" && bs.readOnly)) throw new ModelUnsupportedError(`blockdev-create of qcow2 on a '${member}' node another parent uses`);
 }

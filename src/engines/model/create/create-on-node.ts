@@ -1,0 +1,48 @@
+/**
+ * What the image formats' `bdrv_co_create` share: the node named by `file` (bdrv_open_blockdev_ref),
+ * a BlockBackend of their own on it taking WRITE and RESIZE and sharing everything
+ * (blk_new_with_bs), and the image's pieces written through it.
+ */
+import { blkNewWithBs, blkUnref } from "../block-backend.js";
+import { bdrvPwritev } from "../data/block-io.js";
+import { Data } from "../data/data.js";
+import { Errno } from "../data/io-error.js";
+import type { BdsNode, BlockBackend } from "../graph.js";
+import type { ImageLayout } from "../images/image-layout.js";
+import type { LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
+import { BLK_PERM_ALL, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
+import { QmpFailure } from "../qmp-failure.js";
+import { createFail } from "./create-failure.js";
+
+/** `bdrv_open_blockdev_ref` of a node name; an inline definition would open a node of its own. */
+export function openRef(state: LayerState, ref: unknown, format: string, member: string): BdsNode {
+  if (typeof ref !== "string") throw new ModelUnsupportedError(`blockdev-create of ${format} with an inline '${member}' definition`);
+  return state.nodes.get(ref) ?? createFail(`Cannot find device='${ref}' nor node-name='${ref}'`, Errno.EIO);
+}
+
+/** `blk_new_with_bs(bs, WRITE | RESIZE, ALL)` around `fn`, then `blk_unref`; a refusal fails with -EPERM. */
+export function withCreateBackend<T>(state: LayerState, bs: BdsNode, fn: (blk: BlockBackend) => T): T {
+  let blk: BlockBackend;
+  try {
+    blk = blkNewWithBs(state, bs, BLK_PERM_WRITE | BLK_PERM_RESIZE, BLK_PERM_ALL);
+  } catch (e) {
+    if (e instanceof QmpFailure) createFail(e.body.desc, Errno.EPERM);
+    throw e;
+  }
+  try {
+    return fn(blk);
+  } finally {
+    blkUnref(state, blk);
+  }
+}
+
+/** The model writes images on nodes of the file driver only. */
+export function requireFileDriver(bs: BdsNode, format: string, member: string): void {
+  if (bs.driver.name !== "file") throw new ModelUnsupportedError(`blockdev-create of ${format} on a '${member}' node of driver '${bs.driver.name}'`);
+}
+
+/** The layout's pieces written in order (blk_co_pwrite), past the end of the node as they go. */
+export function writeLayoutOn(state: LayerState, bs: BdsNode, layout: ImageLayout): void {
+  for (const { offset, bytes, zeros = 0 } of layout.chunks) bdrvPwritev(state, bs, offset, Data.concat([Data.bytes(bytes), Data.zeros(zeros)]));
+}
