@@ -20,12 +20,13 @@ import { qcow2Create } from "./qcow2-create.js";
 import { parallelsCreate } from "./parallels-create.js";
 import { qcowCreate, qedCreate } from "./qcow-qed-create.js";
 import { vdiCreate } from "./vdi-create.js";
+import { vhdxCreate } from "./vhdx-create.js";
 import { vpcCreate } from "./vpc-create.js";
 
 type DriverCreate = (state: LayerState, opts: Record<string, unknown>) => void;
 
 /** The drivers whose `bdrv_co_create` the model runs. */
-const MODEL_CREATES: Readonly<Record<string, DriverCreate>> = { file: fileCreate, parallels: parallelsCreate, qcow: qcowCreate, qcow2: qcow2Create, qed: qedCreate, vdi: vdiCreate, vpc: vpcCreate };
+const MODEL_CREATES: Readonly<Record<string, DriverCreate>> = { file: fileCreate, parallels: parallelsCreate, qcow: qcowCreate, qcow2: qcow2Create, qed: qedCreate, vdi: vdiCreate, vhdx: vhdxCreate, vpc: vpcCreate };
 
 /** QEMU 7.2's drivers with a `bdrv_co_create` (the branches of BlockdevCreateOptions). */
 const HAS_CO_CREATE: ReadonlySet<string> = new Set(["file", "gluster", "luks", "nfs", "parallels", "qcow", "qcow2", "qed", "rbd", "ssh", "vdi", "vhdx", "vmdk", "vpc"]);
