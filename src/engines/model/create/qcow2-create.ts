@@ -13,7 +13,18 @@ import { Errno } from "../data/io-error.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import type { BdsNode, Child } from "../graph.js";
 import { DEFAULT_QCOW2_GEOMETRY, Qcow2LayoutUnsupported, qcow2Layout, type Qcow2Geometry } from "../images/qcow2-create.js";
-import { AUTOCLEAR_DATA_FILE_RAW, COMPAT_LAZY_REFCOUNTS, INCOMPAT_EXTL2, MAX_BACKING_FILE_NAME, MAX_CLUSTER_BITS, MIN_CLUSTER_BITS } from "../images/qcow2-format.js";
+import {
+  AUTOCLEAR_DATA_FILE_RAW,
+  COMPAT_LAZY_REFCOUNTS,
+  H,
+  INCOMPAT_DATA_FILE,
+  INCOMPAT_EXTL2,
+  MAX_BACKING_FILE_NAME,
+  MAX_CLUSTER_BITS,
+  MIN_CLUSTER_BITS,
+  QCOW2_MAGIC,
+  V3_HEADER_LENGTH,
+} from "../images/qcow2-format.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
@@ -101,6 +112,10 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
       compressionType,
       extendedL2,
     };
+    if (dataBs === bs) {
+      sameFileAndDataFile(state, bs, geometry);
+      return;
+    }
     // qcow2_change_backing_file refuses a name longer than the header takes, once the image is made.
     const backingRefused = backingFile !== undefined && Buffer.byteLength(backingFile) > MAX_BACKING_FILE_NAME;
     const backing = backingFile === undefined || backingRefused ? {} : { backingFile, backingFormat: opts["backing-fmt"] as string | undefined };
@@ -122,6 +137,41 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
       createFail(`Could not assign backing file '${backingFile}' with format '${fmt}': Invalid argument`, Errno.EINVAL);
     }
   });
+}
+
+/**
+ * `data-file` the same node as `file`: the minimal header (size 0, no L1 table, no extensions) and
+ * the refcount table with its empty block are written, then the first qcow2 open over the node
+ * fails, as its `file` child takes RESIZE, which its `data-file` child on the same node does not share.
+ */
+function sameFileAndDataFile(state: LayerState, bs: BdsNode, g: Qcow2Geometry): void {
+  const cluster = 2 ** g.clusterBits;
+  const header = Buffer.alloc(V3_HEADER_LENGTH);
+  header.writeUInt32BE(QCOW2_MAGIC, H.magic);
+  header.writeUInt32BE(g.version, H.version);
+  header.writeUInt32BE(g.clusterBits, H.clusterBits);
+  header.writeBigUInt64BE(BigInt(cluster), H.refcountTableOffset);
+  header.writeUInt32BE(1, H.refcountTableClusters);
+  header.writeBigUInt64BE(g.incompatible | BigInt(INCOMPAT_DATA_FILE), H.incompatibleFeatures);
+  header.writeBigUInt64BE(g.compatible, H.compatibleFeatures);
+  header.writeBigUInt64BE(g.autoclear, H.autoclearFeatures);
+  header.writeUInt32BE(g.refcountOrder, H.refcountOrder);
+  header.writeUInt32BE(V3_HEADER_LENGTH, H.headerLength);
+  header.writeUInt8(g.compressionType, H.compressionType);
+  const refcountTable = Buffer.alloc(8);
+  refcountTable.writeBigUInt64BE(BigInt(2 * cluster));
+  writeLayoutOn(state, bs, {
+    chunks: [
+      { offset: 0, bytes: header, zeros: cluster - header.length },
+      { offset: cluster, bytes: refcountTable, zeros: 2 * cluster - refcountTable.length },
+    ],
+    length: 3 * cluster,
+  });
+  const qcow2Node = `node '${state.autoNames.next()}'`;
+  createFail(
+    `Permission conflict on node '${bs.name}': permissions 'resize' are both required by ${qcow2Node} (uses node '${bs.name}' as 'file' child) and unshared by ${qcow2Node} (uses node '${bs.name}' as 'data-file' child).`,
+    Errno.EIO,
+  );
 }
 
 /**
