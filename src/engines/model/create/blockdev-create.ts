@@ -14,7 +14,9 @@ import { ModelUnsupportedError } from "../model-unsupported.js";
 import type { LayerState } from "../layer-state.js";
 import type { Coroutine } from "../jobs/coroutine.js";
 import { checkNewJobId, Job, type JobDriver } from "../jobs/job.js";
+import { unlockNotOwned } from "../aio-context/main-thread-wait.js";
 import { CreateFailure } from "./create-failure.js";
+import { CreateInIothread } from "./create-on-node.js";
 import { fileCreate } from "./file-create.js";
 import { qcow2Create } from "./qcow2-create.js";
 import { parallelsCreate } from "./parallels-create.js";
@@ -44,6 +46,13 @@ const createJobDriver: JobDriver<CreateJob> = {
     try {
       job.create(job.state, job.opts);
     } catch (e) {
+      if (e instanceof CreateInIothread) {
+        job.state.loop.scheduleBh(() => {
+          throw unlockNotOwned();
+        });
+        // The job never gets further.
+        for (;;) yield;
+      }
       if (e instanceof CreateFailure) {
         job.err = e.message;
         ret = -e.errno;

@@ -21,8 +21,21 @@ export function openRef(state: LayerState, ref: unknown, format: string, member:
   return state.nodes.get(ref) ?? createFail(`Cannot find device='${ref}' nor node-name='${ref}'`, Errno.EIO);
 }
 
+/**
+ * The create's I/O would go to a node in an iothread: blockdev_create_run runs in the main loop
+ * without that context's lock, and once its first request completes there QEMU 7.2 releases a lock
+ * the thread does not hold (qemu_mutex_unlock_impl) and aborts, after the command has answered.
+ */
+export class CreateInIothread extends Error {}
+
 /** `blk_new_with_bs(bs, WRITE | RESIZE, ALL)` around `fn`, then `blk_unref`; a refusal fails with -EPERM. */
 export function withCreateBackend<T>(state: LayerState, bs: BdsNode, fn: (blk: BlockBackend) => T): T {
+  const ctx = state.aio.of(bs);
+  if (!ctx.isMain) {
+    // With a lock block_resize leaked, the main thread holds it once and the waits work.
+    if (ctx.leakedLocks > 0) throw new ModelUnsupportedError("blockdev-create on a node in an iothread whose lock the main thread holds");
+    throw new CreateInIothread();
+  }
   let blk: BlockBackend;
   try {
     blk = blkNewWithBs(state, bs, BLK_PERM_WRITE | BLK_PERM_RESIZE, BLK_PERM_ALL);

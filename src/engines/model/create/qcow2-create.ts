@@ -100,6 +100,7 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
     if (opts["encrypt"] !== undefined) throw new ModelUnsupportedError("blockdev-create of an encrypted qcow2 image");
     requireFileNode(bs, "file", blk.root);
     if (dataBs) requireFileNode(dataBs, "data-file", blk.root);
+    if (dataBs && !state.aio.of(dataBs).isMain) throw new ModelUnsupportedError("blockdev-create of qcow2 with a data-file node in an iothread");
     if (backingFile === "") throw new ModelUnsupportedError("blockdev-create of qcow2 with an empty backing file name");
     const geometry: Qcow2Geometry = {
       ...DEFAULT_QCOW2_GEOMETRY,
