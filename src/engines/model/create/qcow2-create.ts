@@ -26,6 +26,7 @@ import {
   V3_HEADER_LENGTH,
 } from "../images/qcow2-format.js";
 import type { LayerState } from "../layer-state.js";
+import { nodeLength } from "../node-length.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { createFail } from "./create-failure.js";
@@ -96,7 +97,9 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
   }
 
   withCreateBackend(state, bs, (blk) => {
-    if (prealloc !== "off") throw new ModelUnsupportedError(`blockdev-create of qcow2 with preallocation '${prealloc}'`);
+    if (prealloc !== "off" && (prealloc !== "metadata" || extendedL2 || dataBs)) {
+      throw new ModelUnsupportedError(`blockdev-create of qcow2 with preallocation '${prealloc}'${prealloc === "metadata" ? " and extended L2 entries or a data file" : ""}`);
+    }
     if (opts["encrypt"] !== undefined) throw new ModelUnsupportedError("blockdev-create of an encrypted qcow2 image");
     requireFileNode(bs, "file", blk.root);
     if (dataBs) requireFileNode(dataBs, "data-file", blk.root);
@@ -112,6 +115,7 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
       autoclear: dataFileRaw ? AUTOCLEAR_DATA_FILE_RAW : 0n,
       compressionType,
       extendedL2,
+      preallocMetadata: prealloc === "metadata",
     };
     if (dataBs === bs) {
       sameFileAndDataFile(state, bs, geometry);
@@ -131,6 +135,8 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
     state.autoNames.next();
     state.autoNames.next();
     writeLayoutOn(state, bs, layout);
+    // preallocate_co extends the file to the end of the last data cluster it allocated.
+    if (layout.length > nodeLength(bs)) bdrvTruncate(state, bs, layout.length, false, "off", 0);
     // qcow2_co_truncate gives an external data file the image's size.
     if (dataBs) bdrvTruncate(state, dataBs, size, false, "off", 0);
     if (backingRefused) {

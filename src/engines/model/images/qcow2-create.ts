@@ -37,6 +37,8 @@ export interface Qcow2Geometry {
   /** The header's compression_type byte (version 3). */
   compressionType: number;
   extendedL2: boolean;
+  /** preallocation=metadata (qcow2_co_truncate → preallocate_co): L2 tables and data clusters allocated. */
+  preallocMetadata?: boolean;
 }
 
 /** What `qemu-img create -f qcow2` writes without -o options. */
@@ -124,10 +126,12 @@ export function qcow2Layout(
 
   const refcountTable = Buffer.alloc(8);
   refcountTable.writeBigUInt64BE(BigInt(2 * cluster));
-  const allocated = 3 + (l1Size > 0 ? l1Clusters : 0);
+  const metadataEnd = 3 + (l1Size > 0 ? l1Clusters : 0);
+  const prealloc = geometry.preallocMetadata && size > 0 ? preallocateMetadata(size, cluster, l2Entries, metadataEnd) : undefined;
+  const allocated = prealloc?.clusters ?? metadataEnd;
   // More clusters than one refcount block counts: qcow2_alloc_clusters would allocate more blocks.
   if (allocated > (cluster * 8) / 2 ** geometry.refcountOrder) {
-    throw new Qcow2LayoutUnsupported(`a qcow2 image whose ${allocated} metadata clusters need more than one refcount block`);
+    throw new Qcow2LayoutUnsupported(`a qcow2 image whose ${allocated} clusters need more than one refcount block`);
   }
   const refcountBlock = refcountsOfOne(allocated, geometry.refcountOrder);
 
@@ -138,8 +142,54 @@ export function qcow2Layout(
     { offset: cluster, bytes: refcountTable, zeros: cluster - refcountTable.length },
     { offset: 2 * cluster, bytes: refcountBlock, zeros: cluster - refcountBlock.length },
   ];
-  if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: Buffer.alloc(0), zeros: l1Size * 8 });
+  if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: prealloc?.l1 ?? Buffer.alloc(0), zeros: l1Size * 8 - (prealloc?.l1.length ?? 0) });
+  if (prealloc) {
+    for (const t of prealloc.l2Tables) chunks.push({ offset: t.offset, bytes: t.bytes, zeros: cluster - t.bytes.length });
+    if (prealloc.tail) chunks.push(prealloc.tail);
+    return { chunks, length: prealloc.end };
+  }
   return { chunks, length: l1Size > 0 ? l1Offset + l1Size * 8 : 3 * cluster };
+}
+
+/** QCOW_OFLAG_COPIED: the cluster's refcount is exactly 1. */
+const OFLAG_COPIED = 1n << 63n;
+
+/**
+ * `preallocate_co` from guest offset 0: for each L2 table's range in turn, the L2 table is allocated
+ * (l2_allocate) and then its data clusters, all from the next free cluster, and linked with their
+ * COPIED flags; nothing is written to the data clusters but the part of the last one past the
+ * image's end, which perform_cow fills with zeros (its COW region); the file is then truncated to
+ * the end of the last range's data, if it is not that long yet.
+ */
+function preallocateMetadata(
+  size: number,
+  cluster: number,
+  l2Entries: number,
+  firstFree: number,
+): { l1: Buffer; l2Tables: { offset: number; bytes: Buffer }[]; tail?: LayoutChunk; clusters: number; end: number } {
+  const guestClusters = Math.ceil(size / cluster);
+  const tables = Math.ceil(guestClusters / l2Entries);
+  // With more L2 tables, how much of the file QEMU's writes leave allocated varies from run to run.
+  if (tables > 1) throw new Qcow2LayoutUnsupported(`a qcow2 image preallocated with ${tables} L2 tables`);
+  const l1 = Buffer.alloc(tables * 8);
+  const l2Tables: { offset: number; bytes: Buffer }[] = [];
+  let next = firstFree;
+  let end = 0;
+  for (let t = 0; t < tables; t++) {
+    const l2Offset = next++ * cluster;
+    l1.writeBigUInt64BE(BigInt(l2Offset) | OFLAG_COPIED, t * 8);
+    const count = Math.min(l2Entries, guestClusters - t * l2Entries);
+    const l2 = Buffer.alloc(count * 8);
+    const dataStart = next;
+    for (let i = 0; i < count; i++) l2.writeBigUInt64BE(BigInt((next + i) * cluster) | OFLAG_COPIED, i * 8);
+    next += count;
+    l2Tables.push({ offset: l2Offset, bytes: l2 });
+    end = dataStart * cluster + (size - t * l2Entries * cluster);
+  }
+  const rem = size % cluster;
+  if (rem === 0) return { l1, l2Tables, clusters: next, end };
+  const lastCluster = (next - 1) * cluster;
+  return { l1, l2Tables, tail: { offset: lastCluster + rem, bytes: Buffer.alloc(0), zeros: cluster - rem }, clusters: next, end: lastCluster + cluster };
 }
 
 /**
