@@ -40,6 +40,8 @@ interface JobStart {
   location: Location;
   /** The `job` statement's type, or `create` for blockdev-create. */
   jobType: string;
+  /** A job that stays running from its start until cancelled (see staysRunning). */
+  staysRunning: boolean;
 }
 
 interface LiveJob {
@@ -107,7 +109,7 @@ export const jobLifecycle: Rule = {
           start,
           autoFinalize: s.type === "job" ? (boolOption(s.options, "auto-finalize") ?? true) : true,
           autoDismiss: s.type === "job" ? (boolOption(s.options, "auto-dismiss") ?? true) : false,
-          movingSince: s.type === "job" && staysRunning(s) ? undefined : s,
+          movingSince: start.staysRunning ? undefined : s,
           paused: false,
         });
         ended.delete(start.id);
@@ -125,7 +127,7 @@ export const jobLifecycle: Rule = {
         // A paused job that is told to complete does so only once resumed (mirror_complete).
         else if (s.verb === "complete" && job.paused) continue;
         // Resumed, it is running again before the command returns, and stays so.
-        else if (s.verb === "resume" && staysRunning(job.start)) job.paused = false;
+        else if (s.verb === "resume" && job.start.staysRunning) job.paused = false;
         else {
           job.movingSince = s;
           job.paused = false;
@@ -208,10 +210,10 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
 /** The job a statement starts, unless it is written to fail: a `job` statement or `qmp blockdev-create`. */
 function startOf(s: Statement): JobStart | undefined {
   if (expectsError(s)) return undefined;
-  if (s.type === "job") return { id: s.id.name, location: s.location, jobType: s.jobType };
+  if (s.type === "job") return { id: s.id.name, location: s.location, jobType: s.jobType, staysRunning: staysRunning(s) };
   if (s.type !== "qmp" || s.command.name !== "blockdev-create") return undefined;
   const id = jsonString(s, "job-id");
-  return id === undefined ? undefined : { id, location: s.location, jobType: "create" };
+  return id === undefined ? undefined : { id, location: s.location, jobType: "create", staysRunning: false };
 }
 
 /** A string member of a `qmp` statement's arguments. */
