@@ -41,6 +41,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EACCES: "Permission denied",
   EISDIR: "Is a directory",
   ENOTDIR: "Not a directory",
+  ENAMETOOLONG: "File name too long",
 };
 
 /** `raw_apply_lock_bytes`: hold exactly these bytes from now on. */

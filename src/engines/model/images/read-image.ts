@@ -155,6 +155,9 @@ const STAT_BLOCK_SIZE = 512;
 
 /** Run `use` on the bytes of `absPath` (through `files` as readImage). Throws ImageReadError. */
 export function withImage<T>(absPath: string, files: HostFiles | undefined, use: (image: ImageBytes) => T): T {
+  // open(2) looks at the name before anything on disk: a component longer than NAME_MAX, or a path
+  // of PATH_MAX bytes with its NUL, is ENAMETOOLONG whether or not the file exists.
+  if (Buffer.byteLength(absPath) >= 4096 || absPath.split("/").some((c) => Buffer.byteLength(c) > 255)) throw new ImageReadError(absPath, "ENAMETOOLONG");
   const held = files?.entry(absPath) ?? { kind: "disk" as const };
   // open(2) of a directory succeeds; reading it fails, as the header read below does on disk.
   if (held.kind === "directory") throw new ImageReadError(absPath, "EISDIR");
