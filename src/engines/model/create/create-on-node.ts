@@ -52,7 +52,7 @@ export function withCreateBackend<T>(state: LayerState, bs: BdsNode, fn: (blk: B
 
 /** The model writes images on nodes of the file driver only. */
 export function requireFileDriver(bs: BdsNode, format: string, member: string): void {
-  if (bs.driver.name !== "file") throw new ModelUnsupportedError(`blockdev-create of ${format} on a '${member}' node of driver '${bs.driver.name}'`);
+  if (!bs.driver.createsOnHostFile) throw new ModelUnsupportedError(`blockdev-create of ${format} on a '${member}' node of driver '${bs.driver.name}'`);
 }
 
 /** The layout's pieces written in order (blk_co_pwrite), past the end of the node as they go. */

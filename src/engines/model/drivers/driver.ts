@@ -301,6 +301,8 @@ export interface DriverDef {
    * coroutine gets at once. Job scheduling depends on it. Absent: at once.
    */
   readsInThreadPool?: boolean;
+  /** The node's bytes are a regular host file (file-posix's `file`): the only nodes blockdev-create's image writers lay an image out on. */
+  createsOnHostFile?: boolean;
   /**
    * Whether the node's `supported_zero_flags` include BDRV_REQ_MAY_UNMAP (zeros written by
    * unmapping, what `bdrv_can_write_zeroes_with_unmap` asks). Absent: no.

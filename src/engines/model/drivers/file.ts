@@ -59,6 +59,7 @@ export const fileDriver: DriverDef = {
   supportsBacking: false,
   mutableOpts: ["x-check-cache-dropped"],
   readsInThreadPool: true,
+  createsOnHostFile: true,
 
   /** raw_open_common: zero writes may unmap. */
   supportsZeroUnmap: () => true,
