@@ -44,6 +44,8 @@ export class MainLoop {
   #seq = 0;
   readonly #armed = new Set<ArmedTimer>();
   #bottomHalves: Array<() => void> = [];
+  /** Those of #bottomHalves that QEMU schedules itself on the main context (not a thread pool's completion). */
+  readonly #mainContext = new Set<() => void>();
 
   /** Virtual nanoseconds since the engine started (QEMU_CLOCK_VIRTUAL). */
   get nowNs(): number {
@@ -89,6 +91,31 @@ export class MainLoop {
     this.#bottomHalves.push(callback);
   }
 
+  /**
+   * A bottom half QEMU schedules on the main AioContext from the main thread (job_co_entry's
+   * job_exit), not a completion a worker thread sends: see runMainContextBottomHalves.
+   */
+  scheduleMainContextBh(callback: () => void): void {
+    this.#mainContext.add(callback);
+    this.scheduleBh(callback);
+  }
+
+  /**
+   * Before a non-coroutine QMP command's reply goes out, QEMU's main loop turns once more: the
+   * command runs in a bottom half of the main context (do_qmp_dispatch_bh), whose aio_co_wake of
+   * the monitor's dispatcher coroutine, which lives in the iohandler context, is a bottom half
+   * there; the next glib iteration dispatches the main context's source before the iohandler's
+   * (attached first in qemu_init_main_loop). So the main-context bottom halves the command
+   * scheduled run before it is answered; what they schedule, and I/O completions, after. How many ran.
+   */
+  runMainContextBottomHalves(): number {
+    const round = this.#bottomHalves.filter((bh) => this.#mainContext.has(bh));
+    this.#bottomHalves = this.#bottomHalves.filter((bh) => !this.#mainContext.has(bh));
+    this.#mainContext.clear();
+    for (const bh of round) bh();
+    return round.length;
+  }
+
   /** Run every pending bottom half, and those they schedule; how many ran. */
   runBottomHalves(): number {
     let ran = 0;
@@ -97,6 +124,7 @@ export class MainLoop {
       this.#bottomHalves = [];
       for (const bh of round) {
         ran++;
+        this.#mainContext.delete(bh);
         bh();
       }
     }

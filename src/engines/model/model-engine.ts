@@ -123,6 +123,8 @@ export class ModelEngine implements Engine {
       this.#collect();
       this.#replyMark = undefined;
       const r = layer.execute(command, args);
+      // A job whose coroutine ended inside the command exits before the reply (MainLoop.runMainContextBottomHalves).
+      this.loop.runMainContextBottomHalves();
       this.#collect();
       // QEMU sends the reply here; what follows comes after it on the wire.
       this.#replyMark = this.#events.length;

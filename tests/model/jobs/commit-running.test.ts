@@ -106,8 +106,10 @@ describe("a running commit job on the virtual clock", () => {
     r.events();
     await r.ok("block-job-cancel", { device: "j0", force: true });
     const split = r.engine.takeEventsAroundReply();
-    expect(split.beforeReply.map((e) => e.data?.["status"])).toEqual(["running"]);
-    expect(split.afterReply.map((e) => e.data?.["status"] ?? e.event)).toEqual(["aborting", "BLOCK_JOB_CANCELLED", "concluded", "null"]);
+    // The woken coroutine ends inside the command, and job_exit, a bottom half of the main
+    // context, runs before the reply goes out (as QEMU 7.2 sends them).
+    expect(split.beforeReply.map((e) => e.data?.["status"] ?? e.event)).toEqual(["running", "aborting", "BLOCK_JOB_CANCELLED", "concluded", "null"]);
+    expect(split.afterReply).toEqual([]);
   });
 
   it("stops in pending without auto-finalize; finalize writes base's name into act's header", async () => {

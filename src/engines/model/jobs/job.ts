@@ -289,7 +289,7 @@ export class Job {
     this.ret = ret;
     this.deferredToMainLoop = true;
     this.busy = true;
-    this.state.loop.scheduleBh(() => jobExit(this));
+    this.state.loop.scheduleMainContextBh(() => jobExit(this));
   }
 
   /** `job_ref_locked`. */
