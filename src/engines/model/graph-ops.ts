@@ -21,6 +21,8 @@ import { runInTransaction, type Transaction } from "./transaction.js";
 
 /** What QEMU 7.2 prints when it releases a dirty bitmap that is in use. */
 export const BUSY_BITMAP_RELEASED = "../../block/dirty-bitmap.c:258: bdrv_release_dirty_bitmap_locked: Assertion `!bdrv_dirty_bitmap_busy(bitmap)' failed.";
+/** bdrv_close's check once the named bitmaps are released: an anonymous one (a job's, a filter's) outlived its owner's hold on the node. */
+export const BITMAP_LEFT_AT_CLOSE = "../../block.c:4962: bdrv_close: Assertion `QLIST_EMPTY(&bs->dirty_bitmaps)' failed.";
 /** Insert a named node at the end of graph_bdrv_states; an abort drops it again. */
 export function registerNode(state: LayerState, node: BdsNode, tran: Transaction): void {
   state.nodes.set(node.name, node);
@@ -189,6 +191,9 @@ export function freeNode(state: LayerState, root: BdsNode, held?: AioContext | n
     }
     // bdrv_release_named_dirty_bitmaps: one an export of another node still publishes is busy.
     if (node.dirtyBitmaps?.some((b) => b.name !== undefined && b.busy)) throw new QemuAbort("SIGABRT", BUSY_BITMAP_RELEASED);
+    // What is left is what its maker frees only later: copy-before-write's copy bitmap, when
+    // bdrv_drop_filter detached the filter's last link to its source before the filter closed.
+    if (node.dirtyBitmaps?.some((b) => b.name === undefined)) throw new QemuAbort("SIGABRT", BITMAP_LEFT_AT_CLOSE);
   }
   if (raced) {
     throw new ModelIoUnsupportedError(
