@@ -7,7 +7,7 @@
 import type { Statement } from "../language/index.js";
 import type { Prng } from "./prng.js";
 import type { Steering, SteerOutcome } from "./gen-steer.js";
-import { GenWorld, IMAGES, type GenNode } from "./gen-world.js";
+import { GenWorld, IMAGES, JOB_IMAGES, type GenNode } from "./gen-world.js";
 import type { FuzzOption, FuzzStatement, FuzzValue } from "./scenario-ir.js";
 
 export class GenContext {
@@ -30,7 +30,12 @@ export class GenContext {
     readonly dataPath = false,
     /** Whether this case makes iothreads and moves nodes into them. */
     readonly contexts = false,
+    /** Whether this case starts block jobs. */
+    readonly jobs = false,
   ) {}
+
+  /** Set while a job is held in a state it stays in: the steps then run around it start no other job. */
+  jobHeld = false;
 
   /** Whether nothing more is written: the model stopped (a predicted crash) or refused a statement. */
   get ended(): boolean {
@@ -48,8 +53,34 @@ export class GenContext {
     const s: FuzzStatement = { kind: "require", feature };
     const parsed = this.steering.parse(s, `#${this.#runs++}`);
     if (!parsed) throw new Error(`'require ${feature}' does not parse`);
-    this.statements.unshift(s);
-    this.parsed.unshift(parsed);
+    // `require io` first, as it always was; others after the requires already there.
+    const at = feature === "io" ? 0 : this.statements.findIndex((x) => x.kind !== "require");
+    const i = at < 0 ? this.statements.length : at;
+    this.statements.splice(i, 0, s);
+    this.parsed.splice(i, 0, parsed);
+  }
+
+  /** Take back the statement kept last (a wait the model did not see end where it was meant to). */
+  retract(): void {
+    this.statements.pop();
+    this.parsed.pop();
+  }
+
+  /** The length of named node `name` on the steering model. */
+  nodeSize(name: string): Promise<number | undefined> {
+    return this.steering.nodeSize(name);
+  }
+
+  /** A fresh qcow2 image of `bytes`, written before the statement. */
+  sizedImage(path: string, bytes: number): string {
+    this.world.images.add(path);
+    this.#pending.push({ kind: "image", path, format: "qcow2", size: String(bytes) });
+    return path;
+  }
+
+  /** Job `id`'s status on the steering model now. */
+  jobStatus(id: string): Promise<string> {
+    return this.steering.jobStatus(id);
   }
 
   /** Try `s` (after what it needs) on the model; keep it unless the runner could not carry it out. */
@@ -77,7 +108,7 @@ export class GenContext {
   /** The image file, written before the statement if this scenario has not made it yet (its backing file first). */
   image(path: string): string {
     if (this.world.images.has(path)) return path;
-    const spec = IMAGES[path]!;
+    const spec = IMAGES[path] ?? JOB_IMAGES[path]!;
     if (spec.backing !== undefined) this.image(spec.backing);
     this.world.images.add(path);
     this.#pending.push({ kind: "image", path, format: spec.format, size: spec.size, ...(spec.backing !== undefined ? { backing: spec.backing } : {}) });

@@ -15,6 +15,7 @@ import { parseScenario, type Statement } from "../language/index.js";
 import { createContext, type StepContext } from "../runner/context.js";
 import { BlockcheckError } from "../errors.js";
 import { StepError } from "../runner/errors.js";
+import { jobStatus } from "../runner/job-state.js";
 import { runStatement, type StepMemory } from "../runner/steps/index.js";
 import { MODEL_REFUSALS } from "./classify.js";
 import { renderScenario } from "./render.js";
@@ -97,6 +98,20 @@ export class Steering {
       this.#ended = true;
       return { kind: "ended", parsed: stmt };
     }
+  }
+
+  /** Job `id`'s status on the model now (`null` once it is gone). */
+  async jobStatus(id: string): Promise<string> {
+    return this.#ended ? "null" : jobStatus(this.#ctx, id);
+  }
+
+  /** The length of node `name` on the model, in bytes; undefined when it has none there. */
+  async nodeSize(name: string): Promise<number | undefined> {
+    if (this.#ended) return undefined;
+    const reply = await this.engine.qmp("query-named-block-nodes", { flat: true });
+    if (!("return" in reply) || !Array.isArray(reply.return)) return undefined;
+    const node = (reply.return as Array<{ "node-name"?: string; image?: { "virtual-size"?: number } }>).find((n) => n["node-name"] === name);
+    return node?.image?.["virtual-size"];
   }
 
   async stop(): Promise<void> {

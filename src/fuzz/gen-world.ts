@@ -33,6 +33,16 @@ export const IMAGES: Readonly<Record<string, { format: string; size: string; bac
   "f.vmdk": { format: "vmdk", size: "1M" },
 };
 
+/**
+ * The images of block jobs: a chain of three, apart from IMAGES so that the other
+ * parts, which draw from IMAGES, draw what they drew before jobs were added.
+ */
+export const JOB_IMAGES: Readonly<Record<string, { format: string; size: string; backing?: string }>> = {
+  "jbase.qcow2": { format: "qcow2", size: "1M" },
+  "jmid.qcow2": { format: "qcow2", size: "1M", backing: "jbase.qcow2" },
+  "jtop.qcow2": { format: "qcow2", size: "1M", backing: "jmid.qcow2" },
+};
+
 /** Image formats besides qcow2 and raw, each with its image in IMAGES. */
 export const OTHER_FORMATS = ["qed", "qcow", "vdi", "vpc", "vhdx", "parallels", "vmdk"] as const;
 
@@ -174,7 +184,7 @@ export class GenWorld {
     // A qcow2 on an image whose header names a backing file opens it, unless told otherwise.
     if (driver === "qcow2" && !options.some((o) => o.key === "backing")) {
       const img = this.imageBelow(node.children.get("file"));
-      const backing = img !== undefined ? IMAGES[img]?.backing : undefined;
+      const backing = img !== undefined ? (IMAGES[img] ?? JOB_IMAGES[img])?.backing : undefined;
       if (backing !== undefined) {
         const bf = new GenNode(this.nextId++, undefined, "file", false, owner, backing, true);
         const b = new GenNode(this.nextId++, undefined, "qcow2", false, owner, undefined, true);
@@ -262,6 +272,12 @@ export class GenWorld {
       }
       this.nextId = nextId;
     };
+  }
+
+  /** What a job that ends does to the graph: `from`'s parents (but `to` itself) now hold `to`. */
+  replace(from: GenNode, to: GenNode): void {
+    for (const { parent, edge } of this.parents(from)) if (parent !== to) parent.children.set(edge, to);
+    this.collect();
   }
 
   /** Free what nothing holds any more: non-root nodes without a live parent. */

@@ -11,6 +11,7 @@ import { GenContext } from "./gen-context.js";
 import { believeDel, delStatement, exportStatement, rootOf, showStatement, unexportStatement } from "./gen-misc.js";
 import { ioStep } from "./gen-io.js";
 import { exportContext, iothreadStep, iothreadWeights } from "./gen-iothreads.js";
+import { jobStep, jobWeights } from "./gen-jobs.js";
 import { believeReopen, reopenOf, reopenStatement } from "./gen-reopen.js";
 import { Steering } from "./gen-steer.js";
 import { Prng } from "./prng.js";
@@ -72,6 +73,7 @@ async function step(ctx: GenContext): Promise<void> {
     show: nodes > 0 ? 0.5 : 0,
     io: ctx.dataPath && nodes > 0 ? 5 : 0,
     ...iothreadWeights(ctx),
+    ...(nodes > 0 ? jobWeights(ctx) : { job: 0 }),
   });
   switch (kind) {
     case "add":
@@ -119,6 +121,9 @@ async function step(ctx: GenContext): Promise<void> {
     case "iothread-del":
       await iothreadStep(ctx, kind);
       return;
+    case "job":
+      await jobStep(ctx, step);
+      return;
   }
 }
 
@@ -153,6 +158,9 @@ const DATA_PATH_SALT = 0x10da_7a5e;
 /** The share of cases with iothreads, drawn the same way. */
 const CONTEXTS_SHARE = 0.3;
 const CONTEXTS_SALT = 0x10_7e4d;
+/** The share of cases with block jobs, drawn the same way. */
+const JOBS_SHARE = 0.35;
+const JOBS_SALT = 0x10b5_0b5e;
 
 export interface GenerateOptions {
   /** A fresh, unstarted model engine for steering. */
@@ -170,7 +178,8 @@ export async function generateScenario(seed: number, opts: GenerateOptions): Pro
     const severalChildren = new Prng(seed ^ SEVERAL_CHILDREN_SALT).chance(SEVERAL_CHILDREN_SHARE);
     const dataPath = new Prng(seed ^ DATA_PATH_SALT).chance(DATA_PATH_SHARE);
     const contexts = new Prng(seed ^ CONTEXTS_SALT).chance(CONTEXTS_SHARE);
-    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts);
+    const jobs = new Prng(seed ^ JOBS_SALT).chance(JOBS_SHARE);
+    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts, jobs);
     for (let i = ctx.rng.int(CASE_LENGTH.min, CASE_LENGTH.max); i > 0 && !ctx.ended; i--) await step(ctx);
     if (!ctx.modelStopped) {
       await ctx.append({ kind: "show", what: "graph" });

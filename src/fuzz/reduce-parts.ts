@@ -108,6 +108,9 @@ export function statementVariants(s: FuzzStatement, bypasses: Bypasses): FuzzSta
       if (s.writable) out.push({ ...s, writable: false });
       return out;
     }
+    case "job":
+      // A mirror or a backup cannot do without its target and sync mode.
+      return s.options.flatMap((o, i) => (o.key === "target" || o.key === "sync" ? [] : [{ ...s, options: s.options.filter((_, j) => j !== i) }]));
     default:
       return [];
   }

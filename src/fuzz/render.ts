@@ -102,6 +102,12 @@ function statementLines(s: FuzzStatement, o: StatementOutcome | undefined): stri
       return [`show ${s.what}`];
     case "io":
       return [`io ${s.node} ${JSON.stringify(s.command)}${expectation(o)}`];
+    case "job":
+      return [[`job ${s.type} ${s.id} ${s.node}`, ...s.options.map(renderOption)].join(" ") + expectation(o)];
+    case "job-verb":
+      return [`job ${s.verb} ${s.id}${s.force ? " force=on" : ""}${expectation(o)}`];
+    case "wait":
+      return [`wait ${s.id} ${s.status}`];
     case "require":
       return [`require ${s.feature}`];
   }

@@ -56,8 +56,14 @@ export type FuzzStatement =
   | { kind: "set-iothread"; node: string; iothread: string | null; force: boolean }
   /** `object-del` of an iothread, through `qmp`. */
   | { kind: "iothread-del"; id: string }
-  /** `require FEATURE`: what the engine needs for the statements that follow (the first statement). */
-  | { kind: "require"; feature: "io" };
+  /** `job stream|commit|mirror|backup ID NODE [OPTION=VALUE…]`: starts a block job. */
+  | { kind: "job"; type: "stream" | "commit" | "mirror" | "backup"; id: string; node: string; options: FuzzOption[] }
+  /** `job VERB ID` (`force=on` for a cancel that does not complete a ready mirror). */
+  | { kind: "job-verb"; verb: "finalize" | "complete" | "cancel" | "pause" | "resume" | "dismiss"; id: string; force?: true }
+  /** `wait ID STATUS`: only statuses a job stays in (docs/language.md). */
+  | { kind: "wait"; id: string; status: "ready" | "standby" | "pending" | "concluded" | "null" }
+  /** `require FEATURE`: what the engine needs for the statements that follow (the first statements). */
+  | { kind: "require"; feature: "io" | "jobs" };
 
 /** A generated case: its seed and statements. */
 export interface FuzzScenario {

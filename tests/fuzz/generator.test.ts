@@ -83,6 +83,18 @@ describe("fuzz generator", () => {
     expect(statements.some((s) => s.kind === "set-iothread" && s.iothread !== null && s.force)).toBe(true);
     expect(statements.some((s) => s.kind === "export" && s.iothread !== undefined && s.fixed)).toBe(true);
     expect(statements.some((s) => s.kind === "iothread-del")).toBe(true);
+    // Block jobs, each type, in cases that say `require jobs`; held where they stay, and ended.
+    const jobs = statements.filter((st): st is Extract<FuzzStatement, { kind: "job" }> => st.kind === "job");
+    for (const type of ["stream", "commit", "mirror", "backup"]) expect(jobs.some((j) => j.type === type), type).toBe(true);
+    for (const status of ["ready", "pending", "concluded", "null"]) expect(statements.some((st) => st.kind === "wait" && st.status === status), status).toBe(true);
+    for (const verb of ["complete", "cancel", "finalize", "dismiss"]) expect(statements.some((st) => st.kind === "job-verb" && st.verb === verb), verb).toBe(true);
+    expect(jobs.some((j) => j.options.some((o) => o.key === "filter-node-name"))).toBe(true);
+    for (const c of all.filter((x) => x.statements.some((st) => st.kind === "job"))) expect(c.statements.filter((st) => st.kind === "require").at(-1)).toEqual({ kind: "require", feature: "jobs" });
+    // The case's other steps while a job is held at ready, before it is completed or cancelled.
+    const heldSteps = all.some((c) =>
+      c.statements.some((st, i) => st.kind === "wait" && st.status === "ready" && ["reopen", "add", "graph", "del", "io"].includes(c.statements[i + 1]?.kind ?? "")),
+    );
+    expect(heldSteps).toBe(true);
   });
 
   it("dumps only whole sectors: past a vmdk's header, its descriptor holds a CID QEMU draws at random", () => {

@@ -86,4 +86,38 @@ describe("rendering a generated scenario", () => {
     const again = await runScenarioText(annotated.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
     expect(again.failures).toEqual([]);
   });
+
+  it("writes block jobs, the waits that hold them and the verbs that end them", async () => {
+    const file = (filename: string) => ({ key: "file", value: { kind: "child" as const, driver: "file", options: [{ key: "filename", value: w(filename) }] } });
+    const off = { kind: "bool" as const, value: false };
+    const jobs: FuzzScenario = {
+      seed: 0,
+      statements: [
+        { kind: "require", feature: "jobs" },
+        { kind: "image", path: "b.qcow2", format: "qcow2", size: "1M" },
+        { kind: "image", path: "t.qcow2", format: "qcow2", size: "1M" },
+        { kind: "graph", nodes: [{ name: "b", driver: "qcow2", options: [file("b.qcow2")] }, { name: "t", driver: "qcow2", options: [file("t.qcow2"), { key: "backing", value: w("b") }] }] },
+        { kind: "add", node: { name: "n0", driver: "null-co", options: [{ key: "size", value: { kind: "number", value: 1048576 } }] } },
+        { kind: "job", type: "commit", id: "j0", node: "t", options: [{ key: "filter-node-name", value: w("f0") }, { key: "auto-dismiss", value: off }] },
+        { kind: "wait", id: "j0", status: "ready" },
+        { kind: "job-verb", verb: "cancel", id: "j0", force: true },
+        { kind: "wait", id: "j0", status: "concluded" },
+        { kind: "job-verb", verb: "dismiss", id: "j0" },
+        { kind: "job", type: "stream", id: "j1", node: "t", options: [{ key: "auto-finalize", value: off }] },
+        { kind: "wait", id: "j1", status: "pending" },
+        { kind: "job-verb", verb: "finalize", id: "j1" },
+        { kind: "wait", id: "j1", status: "null" },
+        { kind: "job", type: "backup", id: "j2", node: "t", options: [{ key: "target", value: w("n0") }, { key: "sync", value: w("none") }] },
+        { kind: "job-verb", verb: "cancel", id: "j2" },
+        { kind: "wait", id: "j2", status: "null" },
+        { kind: "show", what: "graph" },
+      ],
+    };
+    const r = renderScenario(jobs, { title: "jobs", tags: [] });
+    expect(loadScenario(r.text, "jobs.scn").diagnostics).toEqual([]);
+    expect(r.text).toContain("\njob commit j0 t filter-node-name=f0 auto-dismiss=off\nwait j0 ready\njob cancel j0 force=on\nwait j0 concluded\njob dismiss j0\n");
+    expect(r.text).toContain("\njob backup j2 t target=n0 sync=none\n");
+    const run = await runScenarioText(r.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
+    expect(run.failures).toEqual([]);
+  });
 });
