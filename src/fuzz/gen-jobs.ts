@@ -60,10 +60,15 @@ async function makeChain(ctx: GenContext): Promise<GenNode | undefined> {
   return top;
 }
 
+/** The largest source a mirror or a backup copies. */
+const MAX_COPY = 4 * 1048576;
+
 /** A target for a mirror or a backup: a fresh qcow2 of the source's length, a null-co of it, or a node the case has. */
 async function target(ctx: GenContext, source: GenNode): Promise<string | undefined> {
   const { rng, world } = ctx;
-  const bytes = (source.name !== undefined ? await ctx.nodeSize(source.name) : undefined) ?? 1048576;
+  const bytes = source.name !== undefined ? await ctx.nodeSize(source.name) : undefined;
+  // A null-co is 1 GiB unless told: copying it would take the case's whole time on QEMU.
+  if (bytes === undefined || bytes > MAX_COPY) return undefined;
   const others = world.referable().filter((n) => n !== source && n.name !== undefined);
   const kind = rng.weighted({ image: 5, null: 1.5, existing: others.length > 0 ? 1 : 0 });
   if (kind === "existing") return world.ref(rng.pick(others));

@@ -102,16 +102,35 @@ export class Steering {
 
   /** Job `id`'s status on the model now (`null` once it is gone). */
   async jobStatus(id: string): Promise<string> {
-    return this.#ended ? "null" : jobStatus(this.#ctx, id);
+    if (this.#ended) return "null";
+    try {
+      return await jobStatus(this.#ctx, id);
+    } catch {
+      return this.#stopped("null");
+    }
   }
 
   /** The length of node `name` on the model, in bytes; undefined when it has none there. */
   async nodeSize(name: string): Promise<number | undefined> {
     if (this.#ended) return undefined;
-    const reply = await this.engine.qmp("query-named-block-nodes", { flat: true });
+    let reply;
+    try {
+      reply = await this.engine.qmp("query-named-block-nodes", { flat: true });
+    } catch {
+      return this.#stopped(undefined);
+    }
     if (!("return" in reply) || !Array.isArray(reply.return)) return undefined;
     const node = (reply.return as Array<{ "node-name"?: string; image?: { "virtual-size"?: number } }>).find((n) => n["node-name"] === name);
     return node?.image?.["virtual-size"];
+  }
+
+  /**
+   * A query that threw: the work QEMU runs before reading any command (a timer, a job's exit)
+   * crashed the model, and would crash the case's run at its next statement; nothing follows.
+   */
+  #stopped<T>(value: T): T {
+    this.#ended = true;
+    return value;
   }
 
   async stop(): Promise<void> {
