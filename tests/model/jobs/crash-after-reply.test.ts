@@ -5,7 +5,9 @@
  * happens inside job_start, before blockdev-mirror answers. Over a fresh qcow2 source the job's
  * first block status reads the refcount block (qcow2_detect_metadata_preallocation) and waits for
  * it: QEMU most often answers blockdev-mirror first and dies in its main loop, so that the next step
- * finds it dead, as the model has it; when the read wins the race, it dies before answering.
+ * finds it dead, as the model has it; when the read wins the race, it dies before answering; and
+ * when the read is slow (a loaded machine), the main loop answers the next step too and QEMU dies
+ * at quit (3 runs in 60 on a 2-CPU machine busy with the test suite).
  */
 import { describe, expect, it } from "vitest";
 import type { Engine } from "../../../src/engines/engine.js";
@@ -78,10 +80,10 @@ describeWithQemu("a mirror into blkverify, on QEMU", () => {
     }, 30_000);
   }
 
-  it("over a fresh qcow2 source: QEMU dies where the model does, or before its reply when the read wins", async () => {
+  it("over a fresh qcow2 source: QEMU dies where the model does, before its reply when the read wins, or at quit when it is slow", async () => {
     const text = mirrorIntoBlkverify("qcow2");
     const [model, qemu] = [await crashOf(text, new ModelEngine()), await crashOf(text, new QemuEngine())];
     expect(stepThatCrashed(model.transcriptEnd)).toBe("show graph");
-    expect(["show graph", "job mirror m0 src target=bv sync=full"]).toContain(stepThatCrashed(qemu.transcriptEnd));
+    expect(["show graph", "job mirror m0 src target=bv sync=full", "(quit)"]).toContain(stepThatCrashed(qemu.transcriptEnd));
   }, 30_000);
 });
