@@ -4,10 +4,6 @@
  * - a qemu-io number above 2^53: QEMU's offsets are int64, the model's doubles would round it;
  * - a guest data write over qcow2 metadata in a request of several tasks, or one that also takes
  *   new clusters: the others' outcome and the clusters qcow2_handle_l2meta drops are not followed;
- * - a qcow2 table or cluster allocated at offset 0 (a node whose file no longer holds its image):
- *   qcow2_signal_corruption marks the image corrupt and takes the node's driver away;
- * - a fatal corruption after refcount changes QEMU has not written yet: its refcount block cache
- *   goes with the driver, where the model wrote the changes at once;
  * - an aligned refcount block offset past 2^53, which the model's numbers cannot hold;
  * - QMP commands other than blockdev-del and two queries while a corruption left a node without
  *   its driver;
@@ -49,44 +45,6 @@ describe("data path steps the model refuses", () => {
     expect(await refusal(lines)).toMatchObject({
       message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model a guest data write over qcow2 metadata (active L1 table) in a request of several tasks or with new clusters",
       location: "tests/scenarios/t.scn:11",
-    });
-  });
-
-  it("an L2 table a qcow2 node allocates at offset 0, over a file that holds no image", async () => {
-    // The node's refcounts were read from d.qcow2; fe is zeros, where every cluster looks free.
-    const lines = [
-      "image d.qcow2 qcow2 1M data-file=d.data",
-      "image e.raw raw 1M",
-      "add q: qcow2 file=(qf: file filename=d.qcow2) data-file=(qd: file filename=d.data)",
-      "add fe: file filename=e.raw",
-      'io q "reopen -o file=fe"',
-      'io q "write 0 4k"',
-    ];
-    expect(await refusal(lines)).toMatchObject({
-      message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model an L2 table allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)",
-      location: "tests/scenarios/t.scn:8",
-    });
-  });
-
-  it("a fatal corruption after refcount changes that QEMU has not written yet", async () => {
-    const lines = [
-      "image d.qcow2 qcow2 1G",
-      "add q: qcow2 file=(qf: file filename=d.qcow2)",
-      'io q "write -P 0x11 0 4k"',
-      'io q "write -P 0x11 512M 4k"',
-      "del q",
-      // The second L2 table (at 0x60000) maps 512M to 0x70000: make it 0x70200.
-      "add r: raw file=(file filename=d.qcow2)",
-      'io r "write -P 0x02 393222 1"',
-      "del r",
-      "add q: qcow2 file=(qf: file filename=d.qcow2)",
-      'io q "write -P 0x22 64k 4k"',
-      'io q "read 512M 4k"',
-    ];
-    expect(await refusal(lines)).toMatchObject({
-      message:
-        "E_MODEL_IO_UNSUPPORTED: the model engine does not model a fatal qcow2 corruption after refcount changes not yet flushed, which QEMU's refcount block cache loses with the driver (Cluster allocation offset 0x70200 unaligned (L2 offset: 0x60000, L2 index: 0))",
-      location: "tests/scenarios/t.scn:13",
     });
   });
 

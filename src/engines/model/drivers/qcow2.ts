@@ -107,6 +107,7 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
   if (!st.image) {
     st.image = new Qcow2Image(host, file);
     st.image.configureL2Cache(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize);
+    st.image.configureRefcountCache(st.runtime.refcountCacheEntries);
   }
   st.image.file = file;
   st.image.owner = { host, node };
@@ -249,6 +250,7 @@ export const qcow2Driver: DriverDef = {
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
     image?.configureL2Cache(runtime.l2CacheEntries, runtime.l2CacheEntrySize);
+    image?.configureRefcountCache(runtime.refcountCacheEntries);
     // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which
     // ends in qcow2_mark_clean; the model's refcounts are always exact, so there is nothing to fix.
     if (image?.dirty && !ctx.node.readOnly) image.markClean();
@@ -290,7 +292,7 @@ export const qcow2Driver: DriverDef = {
   reopenCommit(rs) {
     const st = slot.get(rs.bs);
     st.runtime = reopenSlot.get(rs);
-    st.image?.dropCaches(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize);
+    st.image?.dropCaches(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize, st.runtime.refcountCacheEntries);
     if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
     rs.opaque = null;
   },
@@ -369,11 +371,9 @@ export const qcow2Driver: DriverDef = {
     return slot.get(node).header.version >= 3;
   },
 
-  /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written, and the refcount blocks QEMU caches. */
+  /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written, then the refcount blocks. */
   flushToOs(_host, node) {
-    const image = slot.get(node).image;
-    image?.writeCaches();
-    if (image) image.refcounts.unflushed = false;
+    slot.get(node).image?.writeCaches();
   },
 
   /** qcow2_do_open: version 3 images can unmap zero writes. */

@@ -1,11 +1,11 @@
 /**
- * The bookkeeping of QEMU's qcow2 L2 table cache (block/qcow2-cache.c): a fixed number of entries,
- * each holding one slice of an L2 table (`l2-cache-entry-size` bytes: the cluster by default, 4 KiB
- * when the cache cannot cover the whole disk), found by probing from a hashed index, and replaced
- * least recently used first. The slice contents are the image's (Qcow2Image keeps every table it
- * has read); this keeps what decides when and how much of them is written: which slices are dirty,
- * and which entry a miss evicts. A dirty slice is written alone, so a flush writes only the slices a
- * request changed, and an eviction writes one before the flush does.
+ * The bookkeeping of QEMU's qcow2 caches (block/qcow2-cache.c), for L2 tables and for refcount
+ * blocks: a fixed number of entries, each holding one table or slice (an L2 slice is
+ * `l2-cache-entry-size` bytes: the cluster by default, 4 KiB when the cache cannot cover the whole
+ * disk), found by probing from a hashed index, and replaced least recently used first. The contents
+ * are the caller's; this keeps what decides when and how much of them is written: which entries are
+ * dirty, and which entry a miss evicts. A dirty entry is written alone, so a flush writes only what
+ * requests changed, and an eviction writes one before the flush does.
  */
 
 export class Qcow2CacheSlots {
@@ -32,9 +32,9 @@ export class Qcow2CacheSlots {
    * least recently used one, whose dirty slice `writeBack` writes first) and becomes the most
    * recently used. A failed write-back fails the get and leaves the entry as it was. Whether it missed.
    */
-  use(offset: number, writeBack: (offset: number) => void): boolean {
+  use(offset: number, writeBack: (offset: number) => void, load?: (evicted: number) => void): boolean {
     const hit = this.#find(offset);
-    const i = hit ?? this.#replace(offset, writeBack);
+    const i = hit ?? this.#replace(offset, writeBack, load);
     this.#lru[i] = ++this.#counter;
     return hit === undefined;
   }
@@ -67,8 +67,22 @@ export class Qcow2CacheSlots {
     return i < 0 ? undefined : i;
   }
 
-  /** The miss path: probe from the hashed index for the least recently used entry, write it back, take it. */
-  #replace(offset: number, writeBack: (offset: number) => void): number {
+  /** Whether an entry holds `offset`. */
+  holds(offset: number): boolean {
+    return this.#find(offset) !== undefined;
+  }
+
+  /** Whether any entry is dirty. */
+  get dirty(): boolean {
+    return this.#dirty.some((d, i) => d && this.#offset[i] !== 0);
+  }
+
+  /**
+   * The miss path: probe from the hashed index for the least recently used entry, write it back,
+   * empty it, `load` the new table (what the entry held is `evicted`; a failed read leaves the entry
+   * empty, as qcow2_cache_do_get does), take it.
+   */
+  #replace(offset: number, writeBack: (offset: number) => void, load?: (evicted: number) => void): number {
     const lookup = ((offset / this.tableSize) * 4) % this.size;
     let victim = lookup;
     let i = lookup;
@@ -77,6 +91,11 @@ export class Qcow2CacheSlots {
       if (++i === this.size) i = 0;
     } while (i !== lookup);
     this.#flushEntry(victim, writeBack);
+    if (load) {
+      const evicted = this.#offset[victim]!;
+      this.#offset[victim] = 0;
+      load(evicted);
+    }
     this.#offset[victim] = offset;
     return victim;
   }

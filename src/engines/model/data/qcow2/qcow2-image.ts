@@ -3,12 +3,11 @@
  * and change it: the L1 table, L2 tables, refcount table and blocks, and the allocator's cursors
  * (`free_cluster_index`, `free_byte_offset`). The header, L1 and refcount tables are read when the
  * node opens (qcow2_do_open), L2 tables and refcount blocks when first needed, all through the
- * node's `file` child. A changed L2 slice stays in the cache until it is written back (writeCaches:
- * at a flush, or when a new table is allocated; evicted from a full cache), as QEMU's does
- * (qcow2-cache.ts); the L1 table and refcount blocks are written at once (QEMU caches refcount
- * blocks too: the bytes that end up in the image are the same, and in between only the refcount
- * block's bytes differ, and its allocation where a change is the first in one of its 4 KiB blocks).
- * Allocation follows QEMU's order exactly, so the model's images are laid out as QEMU's are.
+ * node's `file` child. A changed L2 slice or refcount block stays in its cache until it is written
+ * back (writeCaches: at a flush, or when a new table is allocated; evicted from a full cache), as
+ * QEMU's does (qcow2-cache.ts), with QEMU's dependencies between the two caches; the L1 table is
+ * written at once, as QEMU writes it. Allocation follows QEMU's order exactly, so the model's images
+ * are laid out as QEMU's are.
  *
  * Like QEMU's in-memory state, the tables stay with the node when a reopen gives it another
  * `file`: what was loaded is kept, what was not is read from the new file.
@@ -221,6 +220,8 @@ export class Qcow2Image {
       discard: (offset, bytes) => this.#discardBelow(this.file, offset, bytes),
       forget: (offset) => this.#forgetL2(offset),
       corrupt: (message) => this.corrupt(true, -1, -1, message),
+      preWriteOverlapCheck: (offset, bytes) => this.preWriteOverlapCheck(offset, bytes, "refcount block"),
+      writeL2Cache: () => this.#writeL2Cache(),
     };
     this.refcounts = new Qcow2Refcounts(io, this.clusterBits, refcountOrder, refTableOffset, table);
     this.#l2Cache = new Qcow2CacheSlots(Math.max(MIN_L2_CACHE_ENTRIES, this.l1Size), this.clusterSize);
@@ -233,6 +234,11 @@ export class Qcow2Image {
    */
   configureL2Cache(entries: number, entrySize: number): void {
     this.#l2Cache = new Qcow2CacheSlots(entries, entrySize);
+  }
+
+  /** The refcount block cache `qcow2_update_options_prepare` makes: `entries` refcount blocks, empty. */
+  configureRefcountCache(entries: number): void {
+    this.refcounts.configureCache(entries);
   }
 
   /** Entries per L2 slice (s->l2_slice_size). */
@@ -265,8 +271,15 @@ export class Qcow2Image {
     return this.#waits + this.refcounts.blocksAdded;
   }
 
-  /** `qcow2_cache_entry_flush` of an L2 slice: its entries as the cache holds them, one write. */
+  /**
+   * `qcow2_cache_entry_flush` of an L2 slice: the refcount blocks it depends on first, then its
+   * entries as the cache holds them, one write.
+   */
   #writeSlice(slice: number): void {
+    if (this.refcounts.l2DependsOnRefcounts) {
+      this.refcounts.flush();
+      this.refcounts.l2DependsOnRefcounts = false;
+    }
     const l2Offset = this.startOfCluster(slice);
     const table = this.#l2.get(l2Offset)!;
     const first = (slice - l2Offset) / 8;
@@ -289,8 +302,8 @@ export class Qcow2Image {
 
   write(offset: number, data: Data): void {
     // Metadata written through a compress filter becomes compressed clusters, which cannot be
-    // written twice (-EIO): then it matters when QEMU writes its cached L2 tables and refcount
-    // blocks back, which the model (writing every change at once) does not follow.
+    // written twice (-EIO): then which write of a table comes first and which fails decides the
+    // outcome, and the model has not been checked against QEMU there.
     for (let n: BdsNode | undefined = this.file; n; n = filteredChild(n)?.bs) {
       if (n.driver.compressesWrites) throw new ModelIoUnsupportedError("qcow2 metadata written through a compress filter (QEMU writes it back from its caches)");
     }
@@ -343,9 +356,16 @@ export class Qcow2Image {
    * `qcow2_cache_write` of the L2 table cache (by `qcow2_write_caches` at a flush, and by
    * `l2_allocate`): every dirty slice, whole (by default the whole table), in the order of the
    * cache's entries, which matters when a first, all-zero write was a hole punched past the end of
-   * the file (detect-zeroes=unmap below). Refcount blocks are written, whole, as they change.
+   * the file (detect-zeroes=unmap below). Then the refcount blocks, unless lazy refcounts left the
+   * image dirty (qcow2_need_accurate_refcounts).
    */
   writeCaches(): void {
+    this.#writeL2Cache();
+    if (!this.dirty) this.refcounts.flush();
+  }
+
+  /** `qcow2_cache_write` of the L2 table cache. */
+  #writeL2Cache(): void {
     this.#l2Cache.writeAll((o) => this.#writeSlice(o));
   }
 
@@ -375,7 +395,6 @@ export class Qcow2Image {
     if (!this.dirty) return;
     this.#incompatibleFeatures &= ~INCOMPAT_DIRTY;
     this.writeCaches();
-    this.refcounts.unflushed = false;
     bdrvFlush(this.host, this.file);
     const header = this.read(0, this.clusterSize);
     header.writeBigUInt64BE(this.#incompatibleFeatures, H.incompatibleFeatures);
@@ -399,9 +418,6 @@ export class Qcow2Image {
   /** `qcow2_signal_corruption` alone, where the caller goes on. */
   signalCorruption(fatal: boolean, offset: number, size: number, message: string): void {
     if (!this.owner) throw new ModelIoUnsupportedError(`a qcow2 corruption found outside a request (${message})`);
-    if (fatal && !this.owner.node.readOnly && this.refcounts.unflushed) {
-      throw new ModelIoUnsupportedError(`a fatal qcow2 corruption after refcount changes not yet flushed, which QEMU's refcount block cache loses with the driver (${message})`);
-    }
     const img = this;
     signalCorruption(this.owner, {
       get signaled() {
@@ -443,17 +459,28 @@ export class Qcow2Image {
    * would overwrite, in QEMU's order of checks (the header before the range is widened to whole
    * clusters, then the L1 table, the refcount table, L2 tables and refcount blocks).
    */
-  metadataOverlap(offset: number, bytes: number): string | undefined {
+  metadataOverlap(offset: number, bytes: number, ignore?: "refcount block" | "active L2 table"): string | undefined {
     if (bytes === 0) return undefined;
     if (offset < this.clusterSize) return "main qcow2 header";
     const start = this.startOfCluster(offset);
     const end = start + Math.ceil((this.offsetIntoCluster(offset) + bytes) / this.clusterSize) * this.clusterSize;
     const [refTable, ...refBlocks] = this.refcounts.metadataRanges();
     const ranges: Array<[number, number, string]> = [[this.l1Offset, this.l1Size * 8, "active L1 table"], refTable!];
-    for (const e of this.l1) if (e & L1E_OFFSET_MASK) ranges.push([Number(e & L1E_OFFSET_MASK), this.clusterSize, "active L2 table"]);
-    ranges.push(...refBlocks);
+    if (ignore !== "active L2 table") {
+      for (const e of this.l1) if (e & L1E_OFFSET_MASK) ranges.push([Number(e & L1E_OFFSET_MASK), this.clusterSize, "active L2 table"]);
+    }
+    if (ignore !== "refcount block") ranges.push(...refBlocks);
     for (const [from, len, what] of ranges) if (len > 0 && start < from + len && from < end) return what;
     return undefined;
+  }
+
+  /**
+   * `qcow2_pre_write_overlap_check` before the model writes metadata as QEMU's cache flush does:
+   * a write over other metadata marks the image corrupt and fails with -EIO.
+   */
+  preWriteOverlapCheck(offset: number, bytes: number, ignore?: "refcount block" | "active L2 table"): void {
+    const overlap = this.metadataOverlap(offset, bytes, ignore);
+    if (overlap) this.corrupt(true, offset, bytes, `Preventing invalid write on metadata (overlaps with ${overlap})`);
   }
 
   /** `qcow2_write_l1_entry`: with bdrv_pwrite_sync, a write then a flush of the file. */
@@ -504,15 +531,15 @@ export class Qcow2Image {
    */
   #l2Allocate(l1Index: number): void {
     const l2Offset = this.allocClusters(this.l2Size * 8);
-    // qcow2_signal_corruption: the image is marked corrupt and the node loses its driver (bs->drv = NULL).
-    if (l2Offset === 0) throw new ModelIoUnsupportedError("an L2 table allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)");
+    if (l2Offset === 0) this.corrupt(true, -1, -1, "Preventing invalid allocation of L2 table at offset 0");
+    this.refcounts.flush();
     this.#l2.set(l2Offset, new BigUint64Array(this.l2Size));
     // Each slice of the new table takes a cache entry (qcow2_cache_get_empty), zeroed and dirty.
     for (let slice = l2Offset; slice < l2Offset + this.clusterSize; slice += this.#sliceSize) {
       this.#useSlice(slice);
       this.#l2Cache.markDirty(slice);
     }
-    this.writeCaches();
+    this.#writeL2Cache();
     this.setL1Entry(l1Index, BigInt(l2Offset) | QCOW_OFLAG_COPIED);
     this.#waits++;
   }
@@ -522,13 +549,13 @@ export class Qcow2Image {
    * ones, so those tables are read again, from whatever `file` is then; the L1 and refcount tables
    * stay as they were read at open.
    */
-  dropCaches(l2Entries: number, l2EntrySize: number): void {
-    // The reopen flushed the node first; nothing dirty is lost.
-    this.writeCaches();
-    this.refcounts.unflushed = false;
+  dropCaches(l2Entries: number, l2EntrySize: number, refcountEntries: number): void {
+    // The reopen flushed both caches in prepare (whatever lazy refcounts say); nothing dirty is lost.
+    this.#writeL2Cache();
+    this.refcounts.flush();
     this.#l2.clear();
     this.configureL2Cache(l2Entries, l2EntrySize);
-    this.refcounts.dropCache();
+    this.configureRefcountCache(refcountEntries);
   }
 
   /**

@@ -3,9 +3,15 @@
  * open) and refcount blocks (read when first needed), `update_refcount`, `alloc_refcount_block`,
  * `alloc_clusters_noref`, `qcow2_alloc_clusters`, `qcow2_alloc_clusters_at`, `qcow2_alloc_bytes`
  * and `qcow2_free_clusters`, with QEMU's cursors, so clusters are handed out in QEMU's order.
+ *
+ * Refcount blocks live in a cache of QEMU's shape (qcow2-cache.ts): a change stays there until the
+ * cache is flushed (a new refcount block or L2 table, a flush of the node, a reopen, the close), or
+ * its entry is evicted, so the image holds what QEMU's holds in between: a file too short for the
+ * block fails only when it is written, and a fatal corruption loses what was not written yet.
  */
 import { Data } from "../data.js";
 import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { Qcow2CacheSlots } from "./qcow2-cache.js";
 import { cHex } from "./qcow2-corruption.js";
 import type { RefcountTable } from "./qcow2-image.js";
 
@@ -19,7 +25,14 @@ export interface MetadataIo {
   forget(offset: number): void;
   /** `qcow2_signal_corruption` (fatal), then -EIO. */
   corrupt(message: string): never;
+  /** `qcow2_cache_write` of the L2 table cache: a dependency of the refcount block cache. */
+  writeL2Cache(): void;
+  /** `qcow2_pre_write_overlap_check` as the refcount block cache flushes a block (refcount blocks ignored). */
+  preWriteOverlapCheck(offset: number, bytes: number): void;
 }
+
+/** MIN_REFCOUNT_CACHE_SIZE: the refcount block cache's entries until the options say (qcow2_update_options_prepare). */
+const MIN_REFCOUNT_CACHE_SIZE = 4;
 
 /** `alloc_refcount_block` placed a new refcount block: the caller searches for free clusters again (-EAGAIN). */
 class RefcountBlockAdded extends Error {}
@@ -29,18 +42,19 @@ export class Qcow2Refcounts {
   readonly #bytes: number;
   /** Refcounts per block (2^refcount_block_bits). */
   readonly #perBlock: number;
+  /** The contents of the blocks the cache holds, by offset. */
   readonly #blocks = new Map<number, Buffer>();
+  #cache: Qcow2CacheSlots;
+  /** The refcount block cache's `depends` on the L2 table cache: set by a refcount decrease. */
+  #dependsOnL2 = false;
+  /** The L2 table cache's `depends` on this one: set when L2 entries point at newly counted clusters. */
+  l2DependsOnRefcounts = false;
   /** s->free_cluster_index: where the search for free clusters starts. */
   freeClusterIndex = 0;
   /** s->free_byte_offset: where the next compressed cluster is packed (0: start a new cluster). */
   freeByteOffset = 0;
   /** How many refcount blocks were placed (each written at once, so the allocating coroutine waits). */
   blocksAdded = 0;
-  /**
-   * A refcount changed since QEMU last wrote its refcount block cache (qcow2_write_caches): the
-   * model wrote it at once, QEMU still holds it, and loses it with the driver.
-   */
-  unflushed = false;
 
   constructor(
     private readonly io: MetadataIo,
@@ -53,6 +67,13 @@ export class Qcow2Refcounts {
     this.#clusterSize = 2 ** clusterBits;
     this.#bytes = 2 ** refcountOrder / 8;
     this.#perBlock = this.#clusterSize / this.#bytes;
+    this.#cache = new Qcow2CacheSlots(MIN_REFCOUNT_CACHE_SIZE, this.#clusterSize);
+  }
+
+  /** The cache as `qcow2_update_options_prepare` makes it from the runtime options (an empty one). */
+  configureCache(entries: number): void {
+    this.#cache = new Qcow2CacheSlots(entries, this.#clusterSize);
+    this.#blocks.clear();
   }
 
   /** Where the refcount table and its blocks are: [offset, bytes, what QEMU's overlap check calls it]. */
@@ -80,9 +101,34 @@ export class Qcow2Refcounts {
     return this.table.blocks().length;
   }
 
-  /** A reopen empties the refcount block cache (`qcow2_update_options_commit`). */
-  dropCache(): void {
-    this.#blocks.clear();
+  /**
+   * `qcow2_cache_flush` of the refcount block cache (`qcow2_cache_write`, without the flush of the
+   * file the model does not follow): every dirty block, in the order of the cache's entries.
+   */
+  flush(): void {
+    this.#cache.writeAll((o) => this.#writeBack(o));
+  }
+
+  /** `qcow2_cache_entry_flush`: a dependency first, then the overlap check, then the whole block. */
+  #writeBack(blockOffset: number): void {
+    if (this.#dependsOnL2) {
+      this.io.writeL2Cache();
+      this.#dependsOnL2 = false;
+    }
+    this.io.preWriteOverlapCheck(blockOffset, this.#clusterSize);
+    this.io.write(blockOffset, Data.bytes(Buffer.from(this.#blocks.get(blockOffset)!)));
+  }
+
+  /**
+   * `qcow2_cache_set_dependency(l2_table_cache, refcount_block_cache)`: L2 entries now point at
+   * clusters whose refcounts only the cache holds, so they are written after it.
+   */
+  setL2DependsOnRefcounts(): void {
+    if (this.#dependsOnL2) {
+      this.io.writeL2Cache();
+      this.#dependsOnL2 = false;
+    }
+    this.l2DependsOnRefcounts = true;
   }
 
   /** Whether the refcount blocks that describe the first `clusters` clusters are all in the cache (or not allocated). */
@@ -95,10 +141,20 @@ export class Qcow2Refcounts {
     return true;
   }
 
-  #block(blockOffset: number): Buffer {
-    let b = this.#blocks.get(blockOffset);
-    if (!b) this.#blocks.set(blockOffset, (b = this.io.read(blockOffset, this.#clusterSize)));
-    return b;
+  /**
+   * `qcow2_cache_get` (or `qcow2_cache_get_empty` with `fresh`): a miss evicts an entry, written
+   * back first when dirty, and what it held is read again when next needed.
+   */
+  #block(blockOffset: number, fresh?: Buffer): Buffer {
+    this.#cache.use(
+      blockOffset,
+      (o) => this.#writeBack(o),
+      (evicted) => {
+        this.#blocks.delete(evicted);
+        this.#blocks.set(blockOffset, fresh ?? this.io.read(blockOffset, this.#clusterSize));
+      },
+    );
+    return this.#blocks.get(blockOffset)!;
   }
 
   #max(): number {
@@ -125,15 +181,11 @@ export class Qcow2Refcounts {
     return Number(exact);
   }
 
-  /**
-   * A refcount change, written back at once; as QEMU's refcount block cache does at a flush, the
-   * whole block (qcow2_cache_entry_flush), which is what a dirty bitmap on the file records.
-   */
+  /** A refcount change, in the cache until it is written back. */
   #set(blockOffset: number, i: number, value: number): void {
     const block = this.#block(blockOffset);
-    this.unflushed = true;
     block.writeUIntBE(value, i * this.#bytes, this.#bytes);
-    this.io.write(blockOffset, Data.bytes(Buffer.from(block)));
+    this.#cache.markDirty(blockOffset);
   }
 
   /**
@@ -145,17 +197,23 @@ export class Qcow2Refcounts {
     const existing = this.#checked(tableIndex);
     if (existing) return existing;
     if (tableIndex >= this.table.length) throw new ModelIoUnsupportedError("growing a qcow2 refcount table");
+    // The refcount table is about to change, and L2 tables may point at what it will count.
+    this.io.writeL2Cache();
     const fresh = this.#allocNoref(this.#clusterSize);
-    if (fresh === 0) throw new ModelIoUnsupportedError("a refcount block allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)");
+    if (fresh === 0) this.io.corrupt("Preventing invalid allocation of refcount block at offset 0");
     const freshIndex = fresh / this.#clusterSize;
-    const block = Buffer.alloc(this.#clusterSize);
     if (Math.floor(freshIndex / this.#perBlock) === tableIndex) {
+      const block = this.#block(fresh, Buffer.alloc(this.#clusterSize)).fill(0);
       block.writeUIntBE(1, (freshIndex % this.#perBlock) * this.#bytes, this.#bytes);
     } else {
       this.#update(fresh, this.#clusterSize, 1, false);
+      this.flush();
+      this.#block(fresh, Buffer.alloc(this.#clusterSize)).fill(0);
     }
-    this.#blocks.set(fresh, block);
-    this.io.write(fresh, Data.bytes(Buffer.from(block)));
+    // The new block is written at once, and the flush checks where it goes: over a refcount table
+    // that read zeros (a file shorter than the image), say, it is a corruption.
+    this.#cache.markDirty(fresh);
+    this.flush();
     this.table.set(tableIndex, fresh);
     const entry = Buffer.alloc(8);
     entry.writeBigUInt64BE(BigInt(fresh));
@@ -170,6 +228,15 @@ export class Qcow2Refcounts {
    */
   #update(offset: number, length: number, addend: number, decrease: boolean, discard = false): void {
     if (length <= 0) return;
+    if (decrease) {
+      // qcow2_cache_set_dependency(refcount_block_cache, l2_table_cache): an L2 entry must be gone
+      // from the image before the refcount that counted it.
+      if (this.l2DependsOnRefcounts) {
+        this.flush();
+        this.l2DependsOnRefcounts = false;
+      }
+      this.#dependsOnL2 = true;
+    }
     const cs = this.#clusterSize;
     const start = offset - (offset % cs);
     const last = offset + length - 1 - ((offset + length - 1) % cs);
@@ -185,6 +252,11 @@ export class Qcow2Refcounts {
         if (refcount === 0 && index < this.freeClusterIndex) this.freeClusterIndex = index;
         this.#set(blockOffset, i, refcount);
         if (refcount === 0) {
+          // A freed cluster that held a cached refcount block leaves the cache unwritten.
+          if (this.#cache.holds(c)) {
+            this.#cache.discard(c, cs);
+            this.#blocks.delete(c);
+          }
           this.io.forget(c);
           if (discard) this.io.discard(c, cs);
         }
@@ -253,7 +325,7 @@ export class Qcow2Refcounts {
     for (;;) {
       if (!offset || freeInCluster < size) {
         const fresh = this.#allocNoref(cs);
-        if (fresh === 0) throw new ModelIoUnsupportedError("a compressed cluster allocated at offset 0 (QEMU marks the image corrupt and takes the node's driver away)");
+        if (fresh === 0) this.io.corrupt("Preventing invalid allocation of compressed cluster at offset 0");
         if (!offset || Math.ceil(offset / cs) * cs !== fresh) {
           offset = fresh;
           freeInCluster = cs;
@@ -269,6 +341,7 @@ export class Qcow2Refcounts {
         offset = 0;
       }
     }
+    this.setL2DependsOnRefcounts();
     this.freeByteOffset = (offset + size) % cs ? offset + size : 0;
     return offset;
   }

@@ -174,6 +174,8 @@ function cowRegion(q: Qcow2Ctx, m: L2Meta, region: { offset: number; bytes: numb
 function linkL2(q: Qcow2Ctx, m: L2Meta): void {
   q.markDirty?.();
   const img = q.img;
+  // qcow2_need_accurate_refcounts: the new entries are written after the refcounts counting them.
+  if (!img.dirty) img.refcounts.setL2DependsOnRefcounts();
   const { l2Offset, table, index } = img.getClusterTable(m.offset);
   const old: bigint[] = [];
   for (let i = 0; i < m.nbClusters; i++) {
