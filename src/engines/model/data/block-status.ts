@@ -14,11 +14,16 @@ import {
   BDRV_BLOCK_EOF,
   BDRV_BLOCK_OFFSET_VALID,
   BDRV_BLOCK_RAW,
+  BDRV_BLOCK_RECURSE,
   BDRV_BLOCK_ZERO,
 } from "./request-flags.js";
+import { Errno, IoError, ioFail } from "./io-error.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 
 /** `bdrv_co_block_status` of one node (RAW answers are followed into the child they name). */
 export function bdrvCoBlockStatus(host: DriverHost, bs: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer {
+  // bdrv_getlength of a node without a driver.
+  if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   const total = nodeLength(bs);
   if (offset >= total) return { status: BDRV_BLOCK_EOF, pnum: 0, map: 0, file: null };
   if (bytes === 0) return { status: 0, pnum: 0, map: 0, file: null };
@@ -47,10 +52,30 @@ export function bdrvCoBlockStatus(host: DriverHost, bs: BdsNode, wantZero: boole
   }
   if (status & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) {
     status |= BDRV_BLOCK_ALLOCATED;
+  } else if (bs.ejected) {
+    // The driver answered after a corruption took it away (qcow2's first block status):
+    // bs->drv->supports_backing dereferences NULL.
+    throw new QemuAbort("SIGSEGV", `bdrv_co_block_status: '${bs.name}' lost its driver while it answered, and its unallocated answer reads bs->drv`);
   } else if (bs.driver.supportsBacking) {
     const cow = cowBs(bs);
     if (!cow) status |= BDRV_BLOCK_ZERO;
     else if (wantZero && offset >= nodeLength(cow)) status |= BDRV_BLOCK_ZERO;
+  }
+  if (wantZero && status & BDRV_BLOCK_RECURSE && file && file !== bs && status & BDRV_BLOCK_DATA && !(status & BDRV_BLOCK_ZERO) && status & BDRV_BLOCK_OFFSET_VALID) {
+    // Where the image was preallocated, the file knows which of the data reads as zeros; an error
+    // there is ignored.
+    try {
+      const inFile = bdrvCoBlockStatus(host, file, wantZero, map, pnum);
+      if (inFile.status & BDRV_BLOCK_EOF && (inFile.pnum === 0 || inFile.status & BDRV_BLOCK_ZERO)) {
+        // Past the end of the file reads as zeros.
+        status |= BDRV_BLOCK_ZERO;
+      } else {
+        pnum = inFile.pnum;
+        status |= inFile.status & BDRV_BLOCK_ZERO;
+      }
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+    }
   }
   if (offset + pnum === total) status |= BDRV_BLOCK_EOF;
   return { status, pnum, map, file };

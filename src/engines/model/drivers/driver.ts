@@ -291,10 +291,11 @@ export interface DriverDef {
   /** `.bdrv_dirname`: the directory relative backing names resolve against. Throws QmpFailure. */
   dirname?(node: BdsNode): string;
   /**
-   * Whether asking the node for block status now reads metadata from its image (and so waits for
-   * I/O); true at most once per node. Absent: never.
+   * How many metadata reads the node's block status has made so far (qcow2's first one reads its
+   * refcount blocks): a caller that sees the count grow across its call waited for that I/O.
+   * Absent: none ever.
    */
-  firstBlockStatusReadsMetadata?(node: BdsNode): boolean;
+  blockStatusMetadataReads?(node: BdsNode): number;
   /**
    * Whether a read of the node's data is a request to the thread pool (file-posix's
    * `raw_thread_pool_submit`) that completes in a later main-loop turn, rather than an answer the

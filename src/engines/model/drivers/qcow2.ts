@@ -6,7 +6,7 @@ import { type Qcow2Ctx, qcow2BlockStatus, qcow2Preadv } from "../data/qcow2/qcow
 import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.js";
 import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
-import { BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
+import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RECURSE, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js";
 import { bdrvDebugEvent, bdrvPreadv, setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
@@ -15,6 +15,7 @@ import { headerFields, headerProblem, type ImageBytes, type Qcow2Header, qcow2He
 import { H, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
+import { allocatedFileSize } from "../query/named-nodes.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
@@ -29,8 +30,10 @@ interface Qcow2State {
   header: Qcow2Header;
   /** What the runtime options set (qcow2_update_options_commit). */
   runtime: Qcow2Runtime;
-  /** s->metadata_preallocation_checked. */
-  metadataPreallocationChecked?: boolean;
+  /** s->metadata_preallocation once s->metadata_preallocation_checked: whether block status recurses into the file. */
+  metadataPreallocation?: boolean;
+  /** The refcount blocks qcow2_detect_metadata_preallocation read from the image (not from the cache). */
+  detectionReads?: number;
   /**
    * The L1/L2/refcount tables (BDRVQcow2State's), read at open; the first request reads them when
    * the open could not (a `file` the model's data path cannot read).
@@ -132,6 +135,25 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
     backing: childNamed(node, "backing")?.bs ?? null,
     markDirty: st.runtime.useLazyRefcounts ? () => st.image!.markDirty() : undefined,
   };
+}
+
+/**
+ * `qcow2_detect_metadata_preallocation`: whether the refcounts count clearly more clusters than the
+ * file has allocated (an image preallocated with metadata=on). Any error says no: the caller
+ * ignores it, even a corruption that took the driver away.
+ */
+function detectMetadataPreallocation(img: Qcow2Image, file: BdsNode): boolean {
+  // bdrv_getlength and bdrv_get_allocated_file_size of a node without a driver: -ENOMEDIUM.
+  if (file.ejected) return false;
+  const fileLength = nodeLength(file);
+  const realAllocation = allocatedFileSize(file);
+  if (realAllocation === undefined) return false;
+  try {
+    return img.refcounts.countsMoreThanAllocated(fileLength, realAllocation);
+  } catch (e) {
+    if (e instanceof IoError) return false;
+    throw e;
+  }
 }
 
 /** `qcow2_mark_clean` in a reopen's prepare: a failure fails the reopen (`-errno`, with `what` before it). */
@@ -352,18 +374,11 @@ export const qcow2Driver: DriverDef = {
   },
 
   /**
-   * `qcow2_co_block_status` checks once whether the image was preallocated
-   * (`qcow2_detect_metadata_preallocation`): it asks the refcount of every cluster of the file, and
-   * waits for a read only when a refcount block it needs is not in the cache yet (an allocating
-   * write has loaded the first one).
+   * The first block status reads the refcount blocks qcow2_detect_metadata_preallocation asks that
+   * are not in the cache yet (an allocating write has loaded the first one).
    */
-  firstBlockStatusReadsMetadata(node) {
-    const st = slot.get(node);
-    if (st.metadataPreallocationChecked) return false;
-    st.metadataPreallocationChecked = true;
-    const file = childNamed(node, "file")?.bs;
-    if (!st.image || !file) return true;
-    return !st.image.refcounts.blocksCached(Math.ceil(nodeLength(file) / st.image.clusterSize));
+  blockStatusMetadataReads(node) {
+    return slot.get(node).detectionReads ?? 0;
   },
 
   /** `qcow2_supports_persistent_dirty_bitmap`: version 3 images have the autoclear bit they need. */
@@ -462,9 +477,22 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_do_open`. */
   supportedTruncateFlags: () => BDRV_REQ_ZERO_WRITE,
 
-  /** `qcow2_co_block_status`. */
+  /**
+   * `qcow2_co_block_status`. The first call looks for metadata preallocation, and its answer only
+   * counts when it is yes (an error, a corruption that takes the driver away included, is ignored
+   * there); data of a preallocated image is looked up in the file too (BDRV_BLOCK_RECURSE).
+   */
   blockStatus(host, node, _wantZero, offset, bytes) {
-    return qcow2BlockStatus(dataPath(host, node, true), offset, bytes);
+    const q = dataPath(host, node, true);
+    const st = slot.get(node);
+    if (st.metadataPreallocation === undefined) {
+      const loads = q.img.refcounts.loads;
+      st.metadataPreallocation = detectMetadataPreallocation(q.img, q.img.file);
+      st.detectionReads = q.img.refcounts.loads - loads;
+    }
+    const r = qcow2BlockStatus(q, offset, bytes);
+    if (st.metadataPreallocation && r.status & BDRV_BLOCK_DATA && r.status & BDRV_BLOCK_OFFSET_VALID) r.status |= BDRV_BLOCK_RECURSE;
+    return r;
   },
 
   /** Guest offset 0 reads the backing file while its cluster is unallocated; the model follows nothing else. */

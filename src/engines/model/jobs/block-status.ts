@@ -7,8 +7,8 @@
  *
  * A qcow2 node asked for the first time reads its refcount blocks from the image
  * (`qcow2_detect_metadata_preallocation`) and the coroutine waits for that read (see Job.ioWait):
- * a job's first look at an image ends its turn. The walk asks the layers from the top down to the
- * one that decides, so those are the ones that may wait.
+ * a job's first look at an image ends its turn, unless the blocks were in the cache already. Each
+ * layer whose block status read metadata during the walk waits once, from the top down.
  */
 import { filterOrCowBs } from "../chain.js";
 import type { DriverHost } from "../drivers/driver.js";
@@ -30,13 +30,21 @@ function underFilters(layer: BdsNode): BdsNode {
   return n;
 }
 
-/** Wait for the first metadata read of each layer the walk from `top` asks, down to `depth` (0: all). */
-function* firstLooks(io: IoWaiter, top: BdsNode, base: BdsNode | null, includeBase: boolean, depth: number): Coroutine {
-  let d = 0;
+/** The layers a walk from `top` may ask, each with the metadata reads its block status has made so far. */
+function metadataReads(top: BdsNode, base: BdsNode | null, includeBase: boolean): Array<[BdsNode, number]> {
+  const layers: Array<[BdsNode, number]> = [];
   for (let p: BdsNode | null = top; p && (includeBase || p !== base); p = filterOrCowBs(p)) {
     const n = underFilters(p);
-    if (n.driver.firstBlockStatusReadsMetadata?.(n)) yield* io.ioWait();
-    if (++d === depth || p === base) break;
+    layers.push([n, n.driver.blockStatusMetadataReads?.(n) ?? 0]);
+    if (p === base) break;
+  }
+  return layers;
+}
+
+/** Wait once for each layer whose block status read metadata since `before`. */
+function* firstLooks(io: IoWaiter, before: Array<[BdsNode, number]>): Coroutine {
+  for (const [n, reads] of before) {
+    if ((n.driver.blockStatusMetadataReads?.(n) ?? 0) > reads) yield* io.ioWait();
   }
 }
 
@@ -53,10 +61,10 @@ export function* isAllocatedAbove(
   bytes: number,
 ): Coroutine<{ allocated: boolean; n: number }> {
   if (!includeBase && top === base) return { allocated: false, n: bytes };
+  const before = metadataReads(top, base, includeBase);
   const r = blockStatusAbove(io.state, top, base, includeBase, false, offset, bytes);
-  const allocated = (r.status & BDRV_BLOCK_ALLOCATED) !== 0;
-  yield* firstLooks(io, top, base, includeBase, allocated ? r.depth : 0);
-  return { allocated, n: r.pnum };
+  yield* firstLooks(io, before);
+  return { allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, n: r.pnum };
 }
 
 /**
@@ -70,8 +78,9 @@ export function* blockStatusData(
   offset: number,
   bytes: number,
 ): Coroutine<{ data: boolean; zero: boolean; n: number; inHostFile: boolean }> {
+  const before = metadataReads(top, null, false);
   const r = blockStatusAbove(io.state, top, null, false, true, offset, bytes);
-  yield* firstLooks(io, top, null, false, r.status & BDRV_BLOCK_ALLOCATED ? r.depth : 0);
+  yield* firstLooks(io, before);
   const data = (r.status & BDRV_BLOCK_DATA) !== 0;
   return { data, zero: (r.status & BDRV_BLOCK_ZERO) !== 0, n: r.pnum, inHostFile: data && r.file?.driver.readsInThreadPool === true };
 }

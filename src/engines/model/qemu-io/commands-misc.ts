@@ -3,6 +3,7 @@
  * `aio_flush_f`, `alloc_f`, `map_f` (with `map_is_allocated`), `length_f`, `sleep_f`, `help_f`,
  * `abort_f`.
  */
+import { isInserted } from "../data/block-io.js";
 import { bdrvIsAllocated } from "../data/block-status.js";
 import { IoError, strerror } from "../data/io-error.js";
 import { BDRV_REQUEST_MAX_BYTES } from "../data/request-flags.js";
@@ -91,6 +92,8 @@ export function allocF(state: LayerState): CommandFn {
 export function mapF(state: LayerState): CommandFn {
   return (ctx) => {
     let offset = 0;
+    // blk_getlength: -ENOMEDIUM without a driver.
+    if (!isInserted(ctx.blk.bs)) return ctx.out.monitor("Failed to query image length: No medium found");
     let bytes = ctx.blk.length();
     while (bytes) {
       // map_is_allocated: one answer, extended while the next ones agree.
@@ -116,6 +119,7 @@ export function mapF(state: LayerState): CommandFn {
 }
 
 export const lengthF: CommandFn = (ctx) => {
+  if (!isInserted(ctx.blk.bs)) return ctx.out.line("getlength: No medium found");
   ctx.out.line(cvtstr(ctx.blk.length()));
 };
 

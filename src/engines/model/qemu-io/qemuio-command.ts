@@ -19,9 +19,10 @@ import type { QemuIoOutput } from "./output.js";
 
 /**
  * What the model runs on a node without its driver (qcow2_signal_corruption) or above one: requests
- * that blk_check_byte_request or blk_co_do_flush fail with -ENOMEDIUM before they reach a node.
+ * that blk_check_byte_request or blk_co_do_flush fail with -ENOMEDIUM before they reach a node, and
+ * the commands that ask blk_getlength first.
  */
-const WITHOUT_DRIVER = new Set(["read", "readv", "write", "writev", "flush"]);
+const WITHOUT_DRIVER = new Set(["read", "readv", "write", "writev", "flush", "map", "length"]);
 
 /** The commands the model runs, by name. */
 function commandFunctions(state: LayerState): ReadonlyMap<string, CommandFn> {

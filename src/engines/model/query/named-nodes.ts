@@ -97,6 +97,11 @@ class ChainCache {
   }
 }
 
+/** `bdrv_get_allocated_file_size` of one node, outside a query; undefined for -ENOTSUP. */
+export function allocatedFileSize(node: BdsNode): number | undefined {
+  return new ChainCache().allocatedSize(node);
+}
+
 /**
  * `bdrv_get_info`: the driver's answer (raw-format asks its file), a filter's filtered child's, or
  * none (-ENOTSUP, e.g. null-co). A loop: chains are deep.

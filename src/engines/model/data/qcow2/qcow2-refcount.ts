@@ -55,6 +55,8 @@ export class Qcow2Refcounts {
   freeByteOffset = 0;
   /** How many refcount blocks were placed (each written at once, so the allocating coroutine waits). */
   blocksAdded = 0;
+  /** How many refcount blocks were read from the image into the cache. */
+  loads = 0;
 
   constructor(
     private readonly io: MetadataIo,
@@ -151,6 +153,7 @@ export class Qcow2Refcounts {
       (o) => this.#writeBack(o),
       (evicted) => {
         this.#blocks.delete(evicted);
+        if (!fresh) this.loads++;
         this.#blocks.set(blockOffset, fresh ?? this.io.read(blockOffset, this.#clusterSize));
       },
     );
@@ -295,6 +298,26 @@ export class Qcow2Refcounts {
         if (!(e instanceof RefcountBlockAdded)) throw e;
       }
     }
+  }
+
+  /**
+   * The loop of `qcow2_detect_metadata_preallocation`: whether the refcounts of the file's clusters
+   * count clearly more of them than the file has allocated. A corruption or a failed read throws.
+   */
+  countsMoreThanAllocated(fileLength: number, realAllocation: number): boolean {
+    const realClusters = Math.floor(realAllocation / this.#clusterSize);
+    const threshold = Math.max(Math.floor((realClusters * 10) / 9), realClusters + 2);
+    const end = Math.ceil(fileLength / this.#clusterSize);
+    let count = 0;
+    for (let i = 0; i < end && count < threshold; i++) {
+      // Clusters no refcount block describes count nothing (qcow2_get_refcount answers 0 at once).
+      if (i % this.#perBlock === 0 && this.table.exactAt(i / this.#perBlock) === 0n) {
+        i += this.#perBlock - 1;
+        continue;
+      }
+      if (this.get(i) !== 0) count++;
+    }
+    return count >= threshold;
   }
 
   /** `qcow2_alloc_clusters`. */
