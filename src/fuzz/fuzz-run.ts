@@ -74,7 +74,7 @@ export interface FindingReport {
   /** When the first case showing it was taken into account, from the start of the run. */
   foundAtMs: number;
   /** Statements before and after shrinking, the candidates it tested, and when it was done. */
-  shrunk?: { from: number; to: number; runs: number; doneAtMs: number };
+  shrunk?: { from: number; to: number; runs: number; doneAtMs: number; stoppedAtTimeLimit?: true };
   written?: WrittenFinding;
   /** Set when re-running the case did not fail the same way again. */
   notReproduced?: boolean;
@@ -130,11 +130,14 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
   const progress = () =>
     opts.onProgress?.({ cases: committed, elapsedMs: now() - t0, occurrences: { ...occurrences }, distinct: findings.length, known: [...known.values()].reduce((a, b) => a + b, 0), shrinking });
 
+  // A finding found near the end is shrunk only until the time is up: --time bounds the whole run.
+  const timeIsUp = () => opts.timeMs !== undefined && now() - t0 >= opts.timeMs;
+
   const canStart = (): boolean => {
     if (fatal) return false;
     if (opts.signal?.aborted) return ((stoppedBy = "signal"), false);
     if (opts.count !== undefined && next >= opts.count) return ((stoppedBy = "count"), false);
-    if (opts.timeMs !== undefined && now() - t0 >= opts.timeMs) return ((stoppedBy = "time"), false);
+    if (timeIsUp()) return ((stoppedBy = "time"), false);
     return true;
   };
 
@@ -224,8 +227,15 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
         parallel: opts.jobs,
         ...(failedAt !== undefined ? { failedAt } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
+        stop: timeIsUp,
       });
-      f.report.shrunk = { from: f.scenario.statements.length, to: shrunk.scenario.statements.length, runs: shrunk.runs, doneAtMs: now() - t0 };
+      f.report.shrunk = {
+        from: f.scenario.statements.length,
+        to: shrunk.scenario.statements.length,
+        runs: shrunk.runs,
+        doneAtMs: now() - t0,
+        ...(shrunk.stopped ? { stoppedAtTimeLimit: true as const } : {}),
+      };
       if (opts.outDir !== undefined) {
         const name = `${f.verdict.cls}-${f.report.caseSeed.toString(16).padStart(8, "0")}`;
         f.report.written = await writeFinding(
@@ -235,7 +245,7 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
             name,
             origin: [
               `Found by \`${opts.command}\` (case ${f.report.caseIndex}, case seed 0x${f.report.caseSeed.toString(16)}),`,
-              `shrunk from ${f.report.shrunk.from} to ${f.report.shrunk.to} statements, testing ${shrunk.runs} candidates.`,
+              `shrunk from ${f.report.shrunk.from} to ${f.report.shrunk.to} statements, testing ${shrunk.runs} candidates${shrunk.stopped ? " (stopped at the time limit)" : ""}.`,
             ],
           },
           opts.outDir,
@@ -263,9 +273,13 @@ export async function runFuzz(opts: FuzzRunOptions): Promise<FuzzSummary> {
     }
   };
 
+  // Progress also while no case ends (a long shrink): a log shows the run alive and its clock.
+  const ticker = setInterval(progress, 1000);
+  ticker.unref();
   try {
     await Promise.all(Array.from({ length: Math.max(1, opts.jobs) }, worker));
   } finally {
+    clearInterval(ticker);
     kernel?.close();
     await scratch.close();
   }

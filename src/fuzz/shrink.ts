@@ -26,18 +26,26 @@ export interface ShrinkOptions {
   /** Index of the statement the failure happened in, if known: everything after it is tried away first. */
   failedAt?: number;
   signal?: AbortSignal;
+  /** True once no more candidates may start (the run's time is up): the smallest so far is the result. */
+  stop?: () => boolean;
 }
 
 export interface ShrinkResult {
   scenario: FuzzScenario;
   /** Candidates tested (repeats, and candidates the checker rejects, not counted). */
   runs: number;
+  /** Set when `stop` ended the shrinking before it was done. */
+  stopped?: true;
 }
 
 export async function shrinkScenario(start: FuzzScenario, opts: ShrinkOptions): Promise<ShrinkResult> {
   const seen = new Map<string, Promise<boolean>>();
   let runs = 0;
-  const exhausted = () => runs >= opts.budget || opts.signal?.aborted === true;
+  let stopped = false;
+  const exhausted = () => {
+    if (!stopped && opts.stop?.()) stopped = true;
+    return runs >= opts.budget || opts.signal?.aborted === true || stopped;
+  };
   const parallel = Math.max(1, opts.parallel ?? 1);
   const repaired = (statements: readonly FuzzStatement[]) => opts.repair({ seed: start.seed, statements: [...statements] });
   const test = (statements: readonly FuzzStatement[]): Promise<boolean> => {
@@ -67,7 +75,7 @@ export async function shrinkScenario(start: FuzzScenario, opts: ShrinkOptions): 
     statements = settle(await shrinkParts(statements, test, parallel, exhausted));
     if (exhausted() || JSON.stringify(statements) === before) break;
   }
-  return { scenario: { seed: start.seed, statements }, runs };
+  return { scenario: { seed: start.seed, statements }, runs, ...(stopped ? { stopped: true as const } : {}) };
 }
 
 /** Replace statements by smaller versions of themselves while the scenario still fails. */

@@ -24,7 +24,10 @@ export function renderSummary(s: FuzzSummary, cwd: string): string {
       lines.push(`    ${found}`);
       if (f.notReproduced) lines.push("    did not fail the same way when run again: not shrunk");
       if (f.flaky) lines.push(`    flaky: ${f.flaky}`);
-      if (f.shrunk) lines.push(`    shrunk from ${f.shrunk.from} to ${f.shrunk.to} statements (${f.shrunk.runs} candidates tested), done after ${formatDuration(f.shrunk.doneAtMs)}`);
+      if (f.shrunk) {
+        const stopped = f.shrunk.stoppedAtTimeLimit ? ", stopped at the time limit" : "";
+        lines.push(`    shrunk from ${f.shrunk.from} to ${f.shrunk.to} statements (${f.shrunk.runs} candidates tested${stopped}), done after ${formatDuration(f.shrunk.doneAtMs)}`);
+      }
       if (f.written) {
         const w = f.written;
         const checks = [w.passesOnReference ? `passes on the ${w.reference}` : `does NOT pass on the ${w.reference}`, w.reproduces ? "still fails the same way" : "does NOT fail the same way any more"];
