@@ -100,6 +100,14 @@ function analyzeRun(run: CaseRun, siteOf: (pid: number) => string | undefined): 
   return out;
 }
 
+/**
+ * A QEMU the scenario's own timeout stopped in a step, as one its command timeout killed there: the
+ * two timeouts are equal in a fuzz run, and which fires first is chance.
+ */
+function killedAtTimeout(transcript: string | undefined): string | undefined {
+  return transcript?.replace(/\n {2}\(timed out\)\n\(run stopped\)\n$/, "\n  QEMU hung and was killed\n(run stopped)\n");
+}
+
 /** The verdict of a case from its runs (one per engine that ran). */
 export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pid: number) => string | undefined): Verdict {
   const model = runs.model && analyzeRun(runs.model, siteOf);
@@ -122,7 +130,7 @@ export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pi
     if (agree) return { kind: "known-crash", crash: qemu.crash };
     return finding("qemu-crash", crashKey(qemu.crash), describeCrash(qemu.crash), qemu.crash);
   }
-  if (qemu?.hang && model?.foreseenHang !== undefined && runs.model!.transcript !== undefined && runs.model!.transcript === runs.qemu!.transcript) {
+  if (qemu?.hang && model?.foreseenHang !== undefined && runs.model!.transcript !== undefined && runs.model!.transcript === killedAtTimeout(runs.qemu!.transcript)) {
     return { kind: "known-hang", command: model.foreseenHang };
   }
   if (qemu?.hang) return finding("qemu-hang", normalizeCrashText(qemu.hang), `QEMU hung: ${qemu.hang}`);

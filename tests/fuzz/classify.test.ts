@@ -138,6 +138,11 @@ describe("the verdict of a case", () => {
     const foreseen = run("model", { transcript: hungEnd, seen: { error: new EngineFailedError("E_QEMU_WOULD_HANG", "qemu-io n0 \"read 0 4k\"", "QEMU hung and was killed", "m"), stop: { kind: "killed", reason: "r", logTail: "" } } });
     const killed = run("qemu", { transcript: hungEnd, seen: { error: new QemuTimeoutError("human-monitor-command", 30_000, ""), stop: { kind: "clean" } } });
     expect(classify({ model: foreseen, qemu: killed }, none)).toEqual({ kind: "known-hang", command: 'qemu-io n0 "read 0 4k"' });
+    // The scenario's own timeout may fire before QEMU's command timeout: the same hang.
+    const timedOut = run("qemu", { transcript: "t\n  (timed out)\n(run stopped)\n", failures: [{ kind: "timeout", message: "E_SCENARIO_TIMEOUT: timed out", infrastructure: true }], seen: { stop: { kind: "clean" } } });
+    expect(classify({ model: foreseen, qemu: timedOut }, none)).toEqual({ kind: "known-hang", command: 'qemu-io n0 "read 0 4k"' });
+    const timedOutElsewhere = run("qemu", { transcript: "u\n  (timed out)\n(run stopped)\n", failures: [{ kind: "timeout", message: "E_SCENARIO_TIMEOUT: timed out", infrastructure: true }], seen: { stop: { kind: "clean" } } });
+    expect(classify({ model: foreseen, qemu: timedOutElsewhere }, none)).toMatchObject({ kind: "finding", cls: "qemu-hang" });
     expect(classify({ model: foreseen, qemu: run("qemu") }, none)).toMatchObject({ kind: "finding", cls: "divergence" });
     expect(classify({ model: run("model"), qemu: killed }, none)).toMatchObject({ kind: "finding", cls: "qemu-hang" });
   });
