@@ -14,6 +14,7 @@ import { attachEdge, bdrvRef, bdrvUnref, freeNode, removeEdge, replaceChildBs, u
 import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { qemuAssert } from "./qemu-would-crash.js";
+import { refreshLimits } from "./refresh-limits.js";
 import { fail } from "./qmp-failure.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
 import { runInTransaction, type Transaction } from "./transaction.js";
@@ -114,11 +115,16 @@ export function backingRole(bs: BdsNode): number {
  * caller holds (TryChangeOptions), which for every caller is `bsTop`'s.
  */
 export function bdrvAppend(state: LayerState, bsNew: BdsNode, bsTop: BdsNode, held: AioContext): void {
-  runInTransaction((tran) => {
-    checkNoCycle(bsNew, bsTop, "backing");
-    matchContextsForAttach(state, { kind: "node", node: bsNew }, bsTop, tran, held);
-    attachEdge({ kind: "node", node: bsNew }, bsTop, "backing", backingRole(bsNew), tran);
-    replaceNodeNoperm(bsTop, bsNew, true, tran);
-    refreshPerms(state, [bsNew], tran);
-  });
+  try {
+    runInTransaction((tran) => {
+      checkNoCycle(bsNew, bsTop, "backing");
+      matchContextsForAttach(state, { kind: "node", node: bsNew }, bsTop, tran, held);
+      attachEdge({ kind: "node", node: bsNew }, bsTop, "backing", backingRole(bsNew), tran);
+      replaceNodeNoperm(bsTop, bsNew, true, tran);
+      refreshPerms(state, [bsNew], tran);
+    });
+  } finally {
+    // After the transaction, however it ended: the old top's limits, not the new node's.
+    refreshLimits(bsTop);
+  }
 }

@@ -25,6 +25,7 @@ import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "../../qapi/qdict-order.js";
+import { refreshLimits } from "./refresh-limits.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
 import { runStep, type Transaction } from "./transaction.js";
 
@@ -119,6 +120,7 @@ export class NodeOpener {
       const ctx = this.context(node, options, preOpened);
       driver.open(ctx);
       setFuaSupport(node);
+      refreshLimits(node);
       // bdrv_open_driver → refresh_total_sectors.
       if (driver.getLength) nodeLength(node);
     } catch (e) {

@@ -12,6 +12,7 @@ import type { LayerState } from "./layer-state.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { fail } from "./qmp-failure.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "./roles.js";
+import { refreshLimits } from "./refresh-limits.js";
 import { runInTransaction, type Transaction } from "./transaction.js";
 
 /**
@@ -45,13 +46,14 @@ export function setFileOrBackingNoperm(state: LayerState, parentBs: BdsNode, chi
       },
     });
   }
-  if (!childBs) return;
+  if (!childBs) return refreshLimits(parentBs, tran);
   checkNoCycle(parentBs, childBs, key);
   // bdrv_attach_child_common: parent and child must share an AioContext (the caller holds the parent's).
   matchContextsForAttach(state, { kind: "node", node: parentBs }, childBs, tran, state.aio.of(parentBs));
   attachEdge({ kind: "node", node: parentBs }, childBs, key, role, tran);
   // If inherits_from pointed (through other nodes) at the parent, it now points at it directly.
   if (updateInheritsFrom) setInheritsFrom(childBs, parentBs, tran);
+  refreshLimits(parentBs, tran);
 }
 
 /** `bdrv_set_backing_hd`: the change and the permission refresh of `bs`, drained. Throws QmpFailure. */

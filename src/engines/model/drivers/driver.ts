@@ -322,6 +322,12 @@ export interface DriverDef {
 
   /** `.bdrv_refresh_limits`, its alignments. Absent: none beyond bl.request_alignment. */
   ioLimits?(node: BdsNode): IoLimits;
+  /**
+   * For a driver whose limits come from its children (compress: the child's cluster size): take
+   * them now, as bdrv_refresh_limits does (refresh-limits.ts says when); returns what puts the old
+   * ones back. Absent: ioLimits depends on the node alone.
+   */
+  refreshLimits?(node: BdsNode): () => void;
   /** `.bdrv_co_preadv_part`. Absent: the model cannot read through this driver. */
   preadv?(host: DriverHost, node: BdsNode, offset: number, bytes: number, flags: number): Data;
   /** `.bdrv_co_pwritev_part`. Absent: the model cannot write through this driver. */

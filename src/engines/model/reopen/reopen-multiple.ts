@@ -13,6 +13,7 @@ import type { BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { qdictClone } from "../options.js";
 import { refreshPerms } from "../perm-refresh.js";
+import { refreshLimits } from "../refresh-limits.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import { fail } from "../qmp-failure.js";
@@ -37,6 +38,7 @@ function commitEntry(state: LayerState, entry: ReopenEntry): void {
   bs.explicitOptions = explicit;
   bs.readOnly = entry.readOnly;
   bs.unmap = entry.unmap;
+  refreshLimits(bs);
 }
 
 /** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
