@@ -72,11 +72,6 @@ export class Qcow2CacheSlots {
     return this.#find(offset) !== undefined;
   }
 
-  /** Whether any entry is dirty. */
-  get dirty(): boolean {
-    return this.#dirty.some((d, i) => d && this.#offset[i] !== 0);
-  }
-
   /**
    * The miss path: probe from the hashed index for the least recently used entry, write it back,
    * empty it, `load` the new table (what the entry held is `evicted`; a failed read leaves the entry

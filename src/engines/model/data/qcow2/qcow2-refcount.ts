@@ -133,16 +133,6 @@ export class Qcow2Refcounts {
     this.l2DependsOnRefcounts = true;
   }
 
-  /** Whether the refcount blocks that describe the first `clusters` clusters are all in the cache (or not allocated). */
-  blocksCached(clusters: number): boolean {
-    const blocks = Math.min(Math.ceil(clusters / this.#perBlock), this.table.length);
-    for (let i = 0; i < blocks; i++) {
-      const o = this.table.get(i);
-      if (o && !this.#blocks.has(o)) return false;
-    }
-    return true;
-  }
-
   /**
    * `qcow2_cache_get` (or `qcow2_cache_get_empty` with `fresh`): a miss evicts an entry, written
    * back first when dirty, and what it held is read again when next needed.
