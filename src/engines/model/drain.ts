@@ -28,7 +28,7 @@
  * that point (bottom halves run before each command, and a job's own drains go through a bottom
  * half, see jobs/mirror-run.ts), so there is nothing to wait for.
  */
-import { edgeDrainBeginPoll, edgeDrainEndPoll } from "./aio-context/main-holds.js";
+import { edgeDrainBeginPoll, edgeDrainEndPoll, subtreeDrainBeginPoll } from "./aio-context/main-holds.js";
 import type { BdsNode, Child } from "./graph.js";
 import { qemuAssert } from "./qemu-would-crash.js";
 
@@ -186,6 +186,10 @@ function subtreeDrains(c: Child, op: typeof begin): void {
  * (detach), the new child enters them (attach), and the parent leaves sections of the old node.
  */
 export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | null, move: () => void): void {
+  // The new child's poll in the parent's subtree sections, looked at before anything moves: it
+  // sees the jobs above as the drain's pause leaves them (busyWhenDrained), and where it aborts,
+  // QEMU is gone with the graph as it was.
+  if (newBs && c.parent.kind === "node" && (c.parent.node.recursiveQuiesce ?? 0) > 0) subtreeDrainBeginPoll(newBs);
   const newQuiesce = newBs?.quiesce ?? 0;
   let saldo = newQuiesce - (c.parentQuiesce ?? 0);
   for (; saldo > 0; saldo--) {

@@ -63,7 +63,8 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
       if (drainsCounted(state) && (entry.bs.quiesce ?? 0) <= 0) {
         qemuAssert({ file: "../../block.c", line: 4405, func: "bdrv_reopen_multiple" }, "bs_entry->state.bs->quiesce_counter > 0");
       }
-      prepareEntry(state, entry, tran);
+      // Each prepare holds its entry's AioContext lock, and only that one.
+      withMainHolding(state, state.aio.of(entry.bs), () => prepareEntry(state, entry, tran));
     }
     const starts: BdsNode[] = [];
     for (const e of queue.entries) {
@@ -77,7 +78,12 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
     const failure = e ?? new Error("undefined was thrown");
     // QEMU died or hangs where this was thrown, or the model cannot say which: nothing more happens.
     if (e instanceof QemuAbort || e instanceof QemuHang || e instanceof ModelIoUnsupportedError) {
-      tran.finalize(failure);
+      // What the abort meets in a graph change left halfway is not QEMU's: it has died already.
+      try {
+        tran.finalize(failure);
+      } catch (again) {
+        if (!(again instanceof QemuAbort || again instanceof QemuHang)) throw again;
+      }
       throw e;
     }
     // tran_abort runs with no AioContext lock held: each prepare took and released its entry's.
