@@ -273,14 +273,15 @@ export class Qcow2Image {
   }
 
   /**
-   * `qcow2_cache_entry_flush` of an L2 slice: the refcount blocks it depends on first, then its
-   * entries as the cache holds them, one write.
+   * `qcow2_cache_entry_flush` of an L2 slice: the refcount blocks it depends on first, then the
+   * overlap check (L2 tables ignored), then its entries as the cache holds them, one write.
    */
   #writeSlice(slice: number): void {
     if (this.refcounts.l2DependsOnRefcounts) {
       this.refcounts.flush();
       this.refcounts.l2DependsOnRefcounts = false;
     }
+    this.preWriteOverlapCheck(slice, this.#sliceSize, "active L2 table");
     const l2Offset = this.startOfCluster(slice);
     const table = this.#l2.get(l2Offset)!;
     const first = (slice - l2Offset) / 8;
