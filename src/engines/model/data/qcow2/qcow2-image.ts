@@ -265,11 +265,10 @@ export class Qcow2Image {
 
   /**
    * How often a metadata lookup or allocation so far had the coroutine wait for the file: an L2
-   * cache miss, a new L2 table, a refcount block read or placed. (Refcount changes alone stay in
-   * QEMU's cache.)
+   * cache miss, a new L2 table, a new refcount block. (Refcount changes alone stay in QEMU's cache.)
    */
   get metadataWaits(): number {
-    return this.#waits + this.refcounts.blocksAdded + this.refcounts.loads;
+    return this.#waits + this.refcounts.blocksAdded;
   }
 
   /**
