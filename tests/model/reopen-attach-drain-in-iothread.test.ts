@@ -43,8 +43,14 @@ describe("a reopen that attaches a file in an iothread under a running mirror, o
 });
 
 describeWithQemu("a reopen that attaches a file in an iothread under a running mirror, on QEMU", () => {
-  it("aborts in blockdev-reopen, or goes on", async () => {
-    const qemu = await run(TEXT, new QemuEngine());
+  it("aborts in blockdev-reopen, or goes on, after the same steps as the model", async () => {
+    const [model, qemu] = [await run(TEXT, new ModelEngine()), await run(TEXT, new QemuEngine())];
+    const step = "reopen p13 file=c5\n";
+    const [q, m] = [qemu.transcript!, model.transcript!];
+    // The model's transcript stops before the step it refuses.
+    expect(m.endsWith("(run stopped)\n")).toBe(true);
+    expect(q.slice(0, q.indexOf(step))).toBe(m.slice(0, -"(run stopped)\n".length));
+    expect(["  ok\n", "  QEMU crashed: SIGABRT\n(run stopped)\n"]).toContain(q.slice(q.indexOf(step) + step.length));
     for (const f of qemu.failures) {
       expect(f.message).toMatch(/^E_QEMU_CRASHED: QEMU died during 'reopen' \(QMP blockdev-reopen, killed by signal SIGABRT\)/);
       expect(f.message).toContain("qemu: qemu_mutex_unlock_impl: Operation not permitted");
