@@ -19,6 +19,7 @@ import { checkOpNotBlocked } from "../op-blockers.js";
 import { BLK_PERM_ALL } from "../perms.js";
 import { checkDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail } from "../qmp-failure.js";
+import { QemuHang } from "../qemu-would-hang.js";
 import { abdicate, createSuccessor, reclaim } from "./bitmap-successor.js";
 import type { DirtyBitmap } from "./dirty-bitmap.js";
 import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
@@ -126,6 +127,10 @@ function* backupRun(job: BackupJob): Coroutine<number> {
       // block_copy_reset_unallocated.
       const r = clusterAllocated(job, offset);
       const bytes = r.clusters * bcs.clusterSize;
+      // Past the end of what is below a source whose length outgrew it (a filter whose file a
+      // reopen swapped for a shorter node), no cluster is counted and the loop, which has no
+      // yield but a pause point, never moves on: QEMU spins in its main thread.
+      if (bytes === 0) throw new QemuHang(`backup_run: block_copy_reset_unallocated counts nothing at offset ${offset} of '${job.bcs.sourceChild.bs.name}', and the sync=top loop spins without yielding`);
       if (!r.allocated) {
         bcs.copyBitmap.reset(offset, bytes);
         job.progressSetRemaining(bcs.copyBitmap.count());

@@ -65,6 +65,14 @@ function* commitRun(s: CommitJob): Coroutine<number> {
     if (s.isCancelled()) break;
     const status = yield* isAllocatedAbove(s, topBs, s.baseOverlay, true, offset, COMMIT_BUFFER_SIZE);
     n = status.n;
+    if (n === 0) {
+      // Past the end of what is below a top whose length outgrew it (a filter whose file a reopen
+      // swapped for a shorter node), nothing answers: QEMU's loop goes round at the same offset
+      // forever, a zero-delay sleep each time, while the monitor answers. The model sleeps until
+      // something enters the job (a drain, a pause, a cancel), then looks again, as QEMU would.
+      yield* s.doYield(-1);
+      continue;
+    }
     if (status.allocated) {
       // commit_populate's blk_co_pread from top, then blk_co_pwrite into base.
       let inSource = true;
