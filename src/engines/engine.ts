@@ -95,6 +95,8 @@ export interface EngineStartOptions {
    * must never have had an object added (qemu: reuse.ts). Default false.
    */
   objectOrder?: boolean;
+  /** Who the engine works for (a scenario's id), for diagnostics about the engine itself. */
+  label?: string;
 }
 
 /** How to wait for an event. */

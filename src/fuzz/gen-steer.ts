@@ -43,11 +43,11 @@ export class Steering {
     this.#ctx = createContext(engine, dir, [dir], FILE);
   }
 
-  /** A started model engine in `dir` (created if missing). */
-  static async start(makeModel: () => Engine, dir: string): Promise<Steering> {
+  /** A started model engine in `dir` (created if missing); `label` says whom it steers for. */
+  static async start(makeModel: () => Engine, dir: string, label?: string): Promise<Steering> {
     mkdirSync(dir, { recursive: true });
     const engine = makeModel();
-    await engine.start({ workdir: path.resolve(dir) });
+    await engine.start({ workdir: path.resolve(dir), label });
     return new Steering(engine, path.resolve(dir));
   }
 

@@ -172,7 +172,7 @@ export interface GenerateOptions {
 
 /** The scenario of one case seed. */
 export async function generateScenario(seed: number, opts: GenerateOptions): Promise<FuzzScenario> {
-  const steering = await Steering.start(opts.makeModel, opts.dir);
+  const steering = await Steering.start(opts.makeModel, opts.dir, `the fuzzer's generator, case seed ${seed}`);
   try {
     // Drawn apart from the case's own choices, so a case without them is the case it was before
     // these drivers were added (seeds in docs and tests keep finding what they found).

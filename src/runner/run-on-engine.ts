@@ -85,7 +85,7 @@ export async function runOnEngine(
   try {
     await Promise.race([
       (async () => {
-        await engine.start({ workdir: scratch.dir, signal: abort.signal, features: neededFeatures(inst.scenario) });
+        await engine.start({ workdir: scratch.dir, signal: abort.signal, features: neededFeatures(inst.scenario), label: inst.suffix ? `${inst.file} [${inst.suffix}]` : inst.file });
         const info = engine.describe();
         engineVersion = `${info.version.major}.${info.version.minor}.${info.version.micro}`;
         skipReason = unmetRequirement(inst.scenario, info, { allowUnsafe: opts.allowUnsafe ?? false });

@@ -30,6 +30,7 @@ import { writeImage } from "./images/write-image.js";
 import { MainLoop, msToNs } from "./main-loop.js";
 import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
 import { QemuHang } from "./qemu-would-hang.js";
+import { noteModelWork, startModelWatchdog } from "../../lifetime/watchdog.js";
 
 /** The model engine used in the wrong state (before start, after stop or quit). */
 export class ModelEngineStateError extends BlockcheckError {
@@ -65,6 +66,8 @@ export class ModelEngine implements Engine {
   #state: State = "new";
   #layer: BlockLayer | undefined;
   #workdir = "";
+  /** Who the engine works for (EngineStartOptions.label), for the watchdog. */
+  #label: string | undefined;
   #events: QmpEvent[] = [];
   /** How many queued events came before the last reply (see takeEventsAroundReply). */
   #replyMark: number | undefined;
@@ -90,6 +93,7 @@ export class ModelEngine implements Engine {
   async start(opts: EngineStartOptions): Promise<void> {
     if (this.#state !== "new") throw new ModelEngineStateError("model engine: start() may be called only once");
     this.#workdir = opts.workdir;
+    this.#label = opts.label;
     // The one wall-clock read: timestamps only, never progress.
     this.#epochUs = Date.now() * 1000;
     // As the qemu engine starts qemu-system instead of the daemon for `io`.
@@ -97,6 +101,7 @@ export class ModelEngine implements Engine {
     this.#layer = new BlockLayer({ workdir: opts.workdir, seed: this.opts.seed, loop: this.loop, stamp: () => this.#timestamp(), system });
     this.#state = "running";
     opts.signal?.addEventListener("abort", () => void this.stop(), { once: true });
+    startModelWatchdog();
   }
 
   async createImage(spec: ImageSpec): Promise<void> {
@@ -276,6 +281,7 @@ export class ModelEngine implements Engine {
    * outside any command handler, so a QemuAbort from them arrives here unnamed.
    */
   #guard<T>(command: string, work: () => T): T {
+    noteModelWork(this.#label, command);
     try {
       return work();
     } catch (e) {
