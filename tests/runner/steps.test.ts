@@ -96,6 +96,28 @@ describe("reopen option tracking (245's reopen())", () => {
   });
 });
 
+describe("reopen: a dotted key below an option that is not a dictionary", () => {
+  const failure = async (text: string) => {
+    const { result, sent } = await run(text);
+    expect(sent.filter((s) => s.command === "blockdev-reopen")).toEqual([]);
+    return result.failures.map((f) => f.message);
+  };
+
+  it("names a child given as a reference as one", async () => {
+    const messages = await failure('scenario "t"\nadd f0: file filename=a.qcow2\nadd top: qcow2 file=f0\nreopen top file.aio=threads\n');
+    expect(messages).toEqual([expect.stringContaining(`cannot set 'file.aio': 'file' is a reference to node "f0", not inline options`)]);
+  });
+
+  it("names a plain value as a value, not a node reference", async () => {
+    const messages = await failure(
+      'scenario "t"\nadd f0: file filename=a.qcow2\nadd top: qcow2 file=f0 overlap-check=none\nreopen top overlap-check.template=constant\n',
+    );
+    expect(messages).toEqual([
+      expect.stringContaining(`cannot set 'overlap-check.template': 'overlap-check' is the value "none", not a set of options; set 'overlap-check' itself, to a JSON object ({"…": …})`),
+    ]);
+  });
+});
+
 describe("exports", () => {
   it("starts the NBD server once on a socket in the scratch dir, and waits for deletion", async () => {
     const { sent, dir, result } = await run(

@@ -8,6 +8,7 @@
  * ONE blockdev-reopen, and only when it succeeds do the sent options become the tracked ones.
  */
 import type { OptionNode, ReopenEntry, ReopenStatement } from "../../language/ast.js";
+import { lookupOption } from "../../qapi/blockdev-schema.js";
 import { buildOptions, convertOption } from "../blockdev-options.js";
 import type { StepContext } from "../context.js";
 import { StepError } from "../errors.js";
@@ -56,8 +57,12 @@ async function deltaEntry(ctx: StepContext, entry: ReopenEntry, mode: "delta" | 
   const merged = applyDelta(base, delta);
   if (merged instanceof DeltaConflict) {
     const opt = entry.options.find((o) => o.key === merged.key)!;
+    const at = driverAt(base, merged.prefix);
+    const isChild = at.driver !== undefined && lookupOption(at.driver, at.key)?.kind === "child";
     throw new StepError(
-      `cannot set '${merged.key}': '${merged.prefix}' is a reference to node ${JSON.stringify(merged.existing)}, not inline options`,
+      isChild
+        ? `cannot set '${merged.key}': '${merged.prefix}' is a reference to node ${JSON.stringify(merged.existing)}, not inline options`
+        : `cannot set '${merged.key}': '${merged.prefix}' is the value ${JSON.stringify(merged.existing)}, not a set of options; set '${merged.prefix}' itself, to a JSON object ({"…": …})`,
       opt.keyLocation,
     );
   }
