@@ -199,8 +199,8 @@ export class BlockLayer {
    * The end of the process when the engine is stopped (the qemu engine sends `quit`): QEMU closes
    * the exports and then every node on its way out (jobs/quit.ts).
    */
-  closeAll(): void {
-    closeAll(this.state);
+  closeAll(): QuitEnd | undefined {
+    return closeAll(this.state);
   }
 
   /**

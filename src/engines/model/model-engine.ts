@@ -30,6 +30,7 @@ import { writeImage } from "./images/write-image.js";
 import { MainLoop, msToNs } from "./main-loop.js";
 import { QemuAbort, QemuWouldCrashError } from "./qemu-would-crash.js";
 import { QemuHang } from "./qemu-would-hang.js";
+import { MUTEX_DESTROY_BUSY } from "./aio-context/iothread-objects.js";
 import { noteModelWork, startModelWatchdog } from "../../lifetime/watchdog.js";
 
 /** The model engine used in the wrong state (before start, after stop or quit). */
@@ -245,8 +246,12 @@ export class ModelEngine implements Engine {
     // A QEMU that is still running closes its nodes as it quits; one that crashed loses its caches,
     // as does one that hangs in the drain before the close.
     const running = (this.#state === "running" || this.#layer?.quitRequested === true) && !this.#crash;
-    const end = running ? this.#layer?.quitOutcome() : undefined;
-    if (this.#state === "running" && !this.#crash && !(end && "hang" in end)) this.#layer?.closeAll();
+    let end = running ? this.#layer?.quitOutcome() : undefined;
+    if (this.#state === "running" && !this.#crash && !(end && "hang" in end)) {
+      // A close that crashes ends the process before its iothreads are destroyed (a leaked lock's abort).
+      const closed = this.#layer?.closeAll();
+      if (closed && (!end || ("abort" in end && end.abort === MUTEX_DESTROY_BUSY))) end = closed;
+    }
     this.#state = "stopped";
     if (end && "hang" in end) return { kind: "killed", reason: end.hang, logTail: "" };
     if (end && "segfault" in end) return { kind: "crashed", exit: { exitCode: undefined, signal: "SIGSEGV" }, logTail: end.segfault };

@@ -77,8 +77,7 @@ export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
     flushAll(state);
     return crash;
   }
-  closeAll(state);
-  return leaked;
+  return closeAll(state) ?? leaked;
 }
 
 /**
@@ -86,10 +85,11 @@ export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
  * → `blockdev_close_all_bdrv_states`: the monitor's references go in the order the nodes were
  * added, and each node that was the last to hold closes as blockdev-del closes it (flush, the
  * driver's close, children detached with their permissions relaxed, so that a preallocate filter
- * cuts its file back). Nodes a job still holds are flushed only. The process ends here, so a close
- * the model cannot follow stops the closing, not the run.
+ * cuts its file back). Nodes a job still holds are flushed only. A close that asserts (a filter's
+ * bitmap left on a node that closes before the filter) is how the process ends; one the model cannot
+ * follow stops the closing, not the run.
  */
-export function closeAll(state: LayerState): void {
+export function closeAll(state: LayerState): QuitEnd | undefined {
   flushAll(state);
   try {
     blkExpCloseAll(state);
@@ -99,8 +99,10 @@ export function closeAll(state: LayerState): void {
       if (unreferenced(node)) freeNode(state, node, state.aio.of(node));
     }
   } catch (e) {
-    if (!(e instanceof QemuAbort || e instanceof ModelIoUnsupportedError || e instanceof QmpFailure)) throw e;
+    if (e instanceof QemuAbort) return e.signal === "SIGSEGV" ? { segfault: e.detail } : { abort: e.detail };
+    if (!(e instanceof ModelIoUnsupportedError || e instanceof QmpFailure)) throw e;
   }
+  return undefined;
 }
 
 /**
