@@ -97,8 +97,8 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
   }
 
   withCreateBackend(state, bs, (blk) => {
-    if (prealloc !== "off" && (prealloc !== "metadata" || extendedL2 || dataBs)) {
-      throw new ModelUnsupportedError(`blockdev-create of qcow2 with preallocation '${prealloc}'${prealloc === "metadata" ? " and extended L2 entries or a data file" : ""}`);
+    if (prealloc !== "off" && (prealloc !== "metadata" || extendedL2)) {
+      throw new ModelUnsupportedError(`blockdev-create of qcow2 with preallocation '${prealloc}'${prealloc === "metadata" ? " and extended L2 entries" : ""}`);
     }
     if (opts["encrypt"] !== undefined) throw new ModelUnsupportedError("blockdev-create of an encrypted qcow2 image");
     requireFileNode(bs, "file", blk.root);
@@ -137,8 +137,15 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
     writeLayoutOn(state, bs, layout);
     // preallocate_co extends the file to the end of the last data cluster it allocated.
     if (layout.length > nodeLength(bs)) bdrvTruncate(state, bs, layout.length, false, "off", 0);
-    // qcow2_co_truncate gives an external data file the image's size.
-    if (dataBs) bdrvTruncate(state, dataBs, size, false, "off", 0);
+    if (dataBs && prealloc === "metadata") {
+      // preallocate_co: the COW of the last cluster's tail writes zeros to the data file, which is
+      // then grown to the image's end if it is shorter (never shrunk).
+      if (layout.dataFileTail) writeLayoutOn(state, dataBs, { chunks: [layout.dataFileTail], length: 0 });
+      if (nodeLength(dataBs) < size) bdrvTruncate(state, dataBs, size, false, "off", 0);
+    } else if (dataBs) {
+      // qcow2_co_truncate gives an external data file the image's size.
+      bdrvTruncate(state, dataBs, size, false, "off", 0);
+    }
     if (backingRefused) {
       const fmt = (opts["backing-fmt"] as string | undefined) ?? "(null)";
       createFail(`Could not assign backing file '${backingFile}' with format '${fmt}': Invalid argument`, Errno.EINVAL);

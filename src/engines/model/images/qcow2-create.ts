@@ -70,7 +70,7 @@ export function qcow2Layout(
   size: number,
   spec: Pick<ImageSpec, "backingFile" | "backingFormat" | "dataFile">,
   geometry: Qcow2Geometry = DEFAULT_QCOW2_GEOMETRY,
-): ImageLayout {
+): ImageLayout & { dataFileTail?: LayoutChunk } {
   const cluster = 2 ** geometry.clusterBits;
   const l2Entries = cluster / (geometry.extendedL2 ? 16 : 8);
   const l1Size = Math.ceil(size / (cluster * l2Entries));
@@ -127,7 +127,7 @@ export function qcow2Layout(
   const refcountTable = Buffer.alloc(8);
   refcountTable.writeBigUInt64BE(BigInt(2 * cluster));
   const metadataEnd = 3 + (l1Size > 0 ? l1Clusters : 0);
-  const prealloc = geometry.preallocMetadata && size > 0 ? preallocateMetadata(size, cluster, l2Entries, metadataEnd) : undefined;
+  const prealloc = geometry.preallocMetadata && size > 0 ? preallocateMetadata(size, cluster, l2Entries, metadataEnd, spec.dataFile !== undefined) : undefined;
   const allocated = prealloc?.clusters ?? metadataEnd;
   // More clusters than one refcount block counts: qcow2_alloc_clusters would allocate more blocks.
   if (allocated > (cluster * 8) / 2 ** geometry.refcountOrder) {
@@ -145,6 +145,7 @@ export function qcow2Layout(
   if (l1Size > 0) chunks.push({ offset: l1Offset, bytes: prealloc?.l1 ?? Buffer.alloc(0), zeros: l1Size * 8 - (prealloc?.l1.length ?? 0) });
   if (prealloc) {
     for (const t of prealloc.l2Tables) chunks.push({ offset: t.offset, bytes: t.bytes, zeros: cluster - t.bytes.length });
+    if (spec.dataFile !== undefined) return { chunks, length: prealloc.end, ...(prealloc.tail ? { dataFileTail: prealloc.tail } : {}) };
     if (prealloc.tail) chunks.push(prealloc.tail);
     return { chunks, length: prealloc.end };
   }
@@ -159,13 +160,17 @@ const OFLAG_COPIED = 1n << 63n;
  * (l2_allocate) and then its data clusters, all from the next free cluster, and linked with their
  * COPIED flags; nothing is written to the data clusters but the part of the last one past the
  * image's end, which perform_cow fills with zeros (its COW region); the file is then truncated to
- * the end of the last range's data, if it is not that long yet.
+ * the end of the last range's data, if it is not that long yet. With an external data file
+ * (`dataFile`), do_alloc_cluster_offset maps each cluster to its own guest offset in that file and
+ * allocates nothing in the image: only the L2 tables take clusters, the file ends with the last,
+ * and the tail's zeros (in data-file offsets) go to the data file.
  */
 function preallocateMetadata(
   size: number,
   cluster: number,
   l2Entries: number,
   firstFree: number,
+  dataFile: boolean,
 ): { l1: Buffer; l2Tables: { offset: number; bytes: Buffer }[]; tail?: LayoutChunk; clusters: number; end: number } {
   const guestClusters = Math.ceil(size / cluster);
   const tables = Math.ceil(guestClusters / l2Entries);
@@ -180,16 +185,17 @@ function preallocateMetadata(
     l1.writeBigUInt64BE(BigInt(l2Offset) | OFLAG_COPIED, t * 8);
     const count = Math.min(l2Entries, guestClusters - t * l2Entries);
     const l2 = Buffer.alloc(count * 8);
-    const dataStart = next;
-    for (let i = 0; i < count; i++) l2.writeBigUInt64BE(BigInt((next + i) * cluster) | OFLAG_COPIED, i * 8);
-    next += count;
+    const dataStart = dataFile ? t * l2Entries : next;
+    for (let i = 0; i < count; i++) l2.writeBigUInt64BE(BigInt((dataStart + i) * cluster) | OFLAG_COPIED, i * 8);
+    if (!dataFile) next += count;
     l2Tables.push({ offset: l2Offset, bytes: l2 });
-    end = dataStart * cluster + (size - t * l2Entries * cluster);
+    end = dataFile ? next * cluster : dataStart * cluster + (size - t * l2Entries * cluster);
   }
   const rem = size % cluster;
   if (rem === 0) return { l1, l2Tables, clusters: next, end };
-  const lastCluster = (next - 1) * cluster;
-  return { l1, l2Tables, tail: { offset: lastCluster + rem, bytes: Buffer.alloc(0), zeros: cluster - rem }, clusters: next, end: lastCluster + cluster };
+  const lastCluster = dataFile ? (guestClusters - 1) * cluster : (next - 1) * cluster;
+  const tail = { offset: lastCluster + rem, bytes: Buffer.alloc(0), zeros: cluster - rem };
+  return { l1, l2Tables, tail, clusters: next, end: dataFile ? end : lastCluster + cluster };
 }
 
 /**
