@@ -11,15 +11,30 @@ import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js
 import { bdrvDebugEvent, bdrvPreadv, setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
-import { headerFields, headerProblem, type ImageBytes, type Qcow2Header, qcow2Header, withImage } from "../images/read-image.js";
-import { H, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
+import { Qcow2HeaderRefusal } from "../images/image-errors.js";
+import { type Qcow2Extensions, readExtensions } from "../images/qcow2-extensions.js";
+import { AUTOCLEAR_KNOWN, H, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
+import { fieldsProblem } from "../images/qcow2-open-checks.js";
+import {
+  backingFileName,
+  backingNameProblem,
+  firstCluster,
+  type HeaderFields,
+  headerFields,
+  headerProblem,
+  type ImageBytes,
+  type Qcow2Header,
+  qcow2Header,
+  withImage,
+} from "../images/read-image.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-header.js";
 import { OpaqueSlot } from "../opaque.js";
 import { allocatedFileSize } from "../query/named-nodes.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
-import type { DriverDef, DriverHost } from "./driver.js";
+import type { DriverDef, DriverHost, OpenContext } from "./driver.js";
 import { type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
 import { readsToOpen } from "./blkdebug.js";
 import { qcow2JoinOptions } from "./qcow2-join-options.js";
@@ -201,35 +216,80 @@ function openingReads(host: DriverHost, file: BdsNode): ImageBytes {
   };
 }
 
-/**
- * `qcow2_do_open`'s reads, in its order: the header and its checks, the header fields this version
- * does not know, the L1 and refcount tables, the header extensions and the backing file name.
- * Where guest cluster 0 is mapped is read from the host file under `file` when there is one (QEMU
- * reads nothing for it at open), else it counts as data the model does not follow.
- */
-function openImage(host: DriverHost, node: BdsNode, file: BdsNode, readWrite: boolean): { header: Qcow2Header; image: Qcow2Image | undefined } {
-  return readsToOpen(node, () => openImageReads(host, file, readWrite));
+/** What the first part of `qcow2_do_open` found: the header, its tables and extensions, the runtime options. */
+interface OpenedImage {
+  fields: HeaderFields;
+  header: Qcow2Header;
+  image: Qcow2Image | undefined;
+  runtime: Qcow2Runtime;
+  extensions: Qcow2Extensions;
 }
 
-function openImageReads(host: DriverHost, file: BdsNode, readWrite: boolean): { header: Qcow2Header; image: Qcow2Image | undefined } {
-  const bytes = openingReads(host, file);
-  const head = bytes.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
-  const fields = headerFields(head);
-  if (fields.magic !== QCOW2_MAGIC) fail("Image is not in qcow2 format");
-  const problem = headerProblem(fields);
-  if (problem !== undefined) fail(problem);
-  if (fields.headerLength > V3_HEADER_LENGTH) {
-    bytes.read(V3_HEADER_LENGTH, fields.headerLength - V3_HEADER_LENGTH, "Could not read unknown qcow2 header fields");
+/**
+ * `qcow2_do_open`'s reads and checks, in its order, up to the header extensions: the header and
+ * the checks on its fields, the header fields this version does not know, the L1 table, the
+ * runtime options (`parseOptions`), the refcount table, the header extensions.
+ */
+function openImage(host: DriverHost, node: BdsNode, file: BdsNode, parseOptions: (header: Qcow2Header) => Qcow2Runtime): OpenedImage {
+  return readsToOpen(node, () => {
+    const bytes = openingReads(host, file);
+    const head = bytes.read(0, V3_HEADER_LENGTH, "Could not read qcow2 header");
+    const fields = headerFields(head);
+    if (fields.magic !== QCOW2_MAGIC) fail("Image is not in qcow2 format");
+    const problem = headerProblem(fields);
+    if (problem !== undefined) fail(problem);
+    if (fields.headerLength > V3_HEADER_LENGTH) {
+      bytes.read(V3_HEADER_LENGTH, fields.headerLength - V3_HEADER_LENGTH, "Could not read unknown qcow2 header fields");
+    }
+    const featureTable = () => readExtensions(bytes, fields, { strict: false, featureTable: true }).featureTable;
+    const fieldProblem = fieldsProblem(head, fields, !node.readOnly, featureTable);
+    if (fieldProblem !== undefined) fail(fieldProblem);
+    // The names come with the extensions, read last; the options need none of them.
+    const header = qcow2Header(fields, { backingFile: "", backingFormat: "", dataFile: "" }, null);
+    let runtime: Qcow2Runtime | undefined;
+    const options = () => {
+      runtime = parseOptions(header);
+    };
+    const image = loadTables(host, file, head, options);
+    if (runtime === undefined) options();
+    const extensions = refusing(() => readExtensions(bytes, fields, { strict: true }));
+    header.backingFormat = extensions.backingFormat;
+    header.dataFile = extensions.dataFile;
+    return { fields, header, image, runtime: runtime!, extensions };
+  });
+}
+
+/**
+ * The rest of `qcow2_do_open`, after its external data file: the backing file name, the internal
+ * snapshots, the header update it may make and the persistent bitmaps it loads.
+ */
+function finishOpen(host: DriverHost, node: BdsNode, file: BdsNode, opened: OpenedImage): void {
+  const { fields, header, extensions } = opened;
+  readsToOpen(node, () => {
+    const problem = backingNameProblem(fields);
+    if (problem !== undefined) fail(problem);
+    header.backingFile = backingFileName(openingReads(host, file), fields);
+  });
+  if (fields.nbSnapshots > 0) throw new ModelUnsupportedError("internal snapshots (qcow2_read_snapshots)");
+  if (extensions.bitmaps === "valid") throw new ModelUnsupportedError("persistent dirty bitmaps (qcow2_load_dirty_bitmaps)");
+  const headerUpdate = extensions.bitmaps === "stale" || (fields.autoclearFeatures & ~AUTOCLEAR_KNOWN) !== 0n;
+  if (headerUpdate && !node.readOnly) {
+    throw new ModelUnsupportedError("the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits");
   }
-  // QCOW2_INCOMPAT_CORRUPT (qcow2_mark_corrupt): only a read-only node may use the image.
-  if (fields.incompatibleFeatures & 2n && readWrite) fail("qcow2: Image is corrupt; cannot be opened read/write");
-  const image = loadTables(host, file, head);
+  // Where guest cluster 0 is mapped is read from the host file under `file` when there is one (QEMU
+  // reads nothing for it at open), else it counts as data the model does not follow.
   const path = hostFileUnder(file);
-  const header =
-    path === null
-      ? qcow2Header(bytes, fields, null)
-      : withImage(path, host.hostFiles, (onHost) => qcow2Header(bytes, fields, onHost));
-  return { header, image };
+  if (path !== null) header.firstCluster = withImage(path, host.hostFiles, (onHost) => firstCluster(onHost, fields));
+}
+
+/** Run `read`, failing the open with QEMU's message where it refuses the header. */
+function refusing<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof Qcow2HeaderRefusal) fail(e.message);
+    throw e;
+  }
 }
 
 /** The host file whose byte 0 is `file`'s, if the model can tell without reading through the graph. */
@@ -243,14 +303,30 @@ function hostFileUnder(file: BdsNode): string | null {
 }
 
 /** `qcow2_do_open`'s tables, or undefined when the model cannot read them now (then the first request does). */
-function loadTables(host: DriverHost, file: BdsNode, head: Buffer): Qcow2Image | undefined {
+function loadTables(host: DriverHost, file: BdsNode, head: Buffer, afterL1: () => void): Qcow2Image | undefined {
   try {
-    return new Qcow2Image(host, file, head);
+    return new Qcow2Image(host, file, head, afterL1);
   } catch (e) {
     if (e instanceof Qcow2OpenReadError) fail(e.message);
     if (e instanceof ModelIoUnsupportedError) return undefined;
     throw e;
   }
+}
+
+/** `qcow2_do_open`'s external data file: the `data-file` option, else the name in the header. */
+function openDataFile(ctx: OpenContext, file: Child, header: Qcow2Header): void {
+  let dataFile = ctx.openChild("data-file", BDRV_CHILD_DATA, true);
+  if (!header.externalDataFile) {
+    if (dataFile) fail("'data-file' can only be set for images with an external data file");
+    if (header.dataFileRaw) fail("data-file-raw requires a data file");
+    return;
+  }
+  // The header's name is opened as given: QEMU resolves it against its working directory, not
+  // against the image's directory as it does for backing files.
+  if (!dataFile && header.dataFile !== "") dataFile = ctx.openChildFromFile("data-file", BDRV_CHILD_DATA, header.dataFile);
+  if (!dataFile) fail("'data-file' is required for this image");
+  // The file child keeps only metadata now.
+  ctx.setChildRole(file, file.role & ~BDRV_CHILD_DATA);
 }
 
 export const qcow2Driver: DriverDef = {
@@ -268,31 +344,22 @@ export const qcow2Driver: DriverDef = {
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
-    const { header, image } = openImage(ctx.host, ctx.node, file.bs, !ctx.node.readOnly);
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
-    const runtime = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
+    const parseOptions = (header: Qcow2Header) => qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
+    const opened = openImage(ctx.host, ctx.node, file.bs, parseOptions);
+    const { header, image, runtime } = opened;
     image?.configureL2Cache(runtime.l2CacheEntries, runtime.l2CacheEntrySize);
     image?.configureRefcountCache(runtime.refcountCacheEntries);
-    // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which
-    // ends in qcow2_mark_clean; the model's refcounts are always exact, so there is nothing to fix.
-    if (image?.dirty && !ctx.node.readOnly) image.markClean();
     slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles, dataFileLink: file, dataFileSetAt: 0 });
     ctx.node.size = header.virtualSize;
+    openDataFile(ctx, file, header);
+    finishOpen(ctx.host, ctx.node, file.bs, opened);
     ctx.node.backingFile = header.backingFile;
     ctx.node.backingFormat = header.backingFormat;
     ctx.node.autoBackingFile = header.backingFile;
-    let dataFile = ctx.openChild("data-file", BDRV_CHILD_DATA, true);
-    if (!header.externalDataFile) {
-      if (dataFile) fail("'data-file' can only be set for images with an external data file");
-      if (header.dataFileRaw) fail("data-file-raw requires a data file");
-      return;
-    }
-    // The header's name is opened as given: QEMU resolves it against its working directory, not
-    // against the image's directory as it does for backing files.
-    if (!dataFile && header.dataFile !== "") dataFile = ctx.openChildFromFile("data-file", BDRV_CHILD_DATA, header.dataFile);
-    if (!dataFile) fail("'data-file' is required for this image");
-    // The file child keeps only metadata now.
-    ctx.setChildRole(file, file.role & ~BDRV_CHILD_DATA);
+    // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which
+    // ends in qcow2_mark_clean; the model's refcounts are always exact, so there is nothing to fix.
+    if (image?.dirty && !ctx.node.readOnly) image.markClean();
   },
 
   childPerm: bdrvDefaultPerms,

@@ -28,6 +28,16 @@ export class ImageFormatError extends BlockcheckError {
   }
 }
 
+/**
+ * What qcow2_do_open refuses in the header past its first fields (an extension, a table, a
+ * feature); `message` is QEMU's own text, the open's error.
+ */
+export class Qcow2HeaderRefusal extends BlockcheckError {
+  constructor(message: string) {
+    super("E_IMAGE_FORMAT", message);
+  }
+}
+
 /** An image that cannot be created as asked (e.g. a backing file on a raw image), in qemu-img's words. */
 export class ImageSpecError extends ImageCreateError {
   constructor(message: string) {

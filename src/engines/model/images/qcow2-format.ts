@@ -47,15 +47,23 @@ export const EXT_END = 0;
 export const EXT_BACKING_FORMAT = 0xe2792aca;
 export const EXT_FEATURE_TABLE = 0x6803f857;
 export const EXT_DATA_FILE = 0x44415441;
+export const EXT_CRYPTO_HEADER = 0x0537be77;
+export const EXT_BITMAPS = 0x23852875;
 
 /** Incompatible feature bit: guest data lives in an external data file. */
 export const INCOMPAT_DATA_FILE = 1 << 2;
 /** Incompatible feature bit: L2 entries are 16 bytes wide (subclusters). */
 export const INCOMPAT_EXTL2 = 1n << 4n;
+/** Incompatible feature bits QEMU 7.2 knows (QCOW2_INCOMPAT_MASK): dirty, corrupt, data file, compression type, extended L2. */
+export const INCOMPAT_KNOWN = 0x1fn;
 /** Compatible feature bit: lazy refcounts. */
 export const COMPAT_LAZY_REFCOUNTS = 1n;
 /** Autoclear feature bit: the external data file is a valid raw image. */
 export const AUTOCLEAR_DATA_FILE_RAW = 1n << 1n;
+/** Autoclear feature bit: the bitmaps extension is consistent with the image. */
+export const AUTOCLEAR_BITMAPS = 1n;
+/** Autoclear feature bits QEMU 7.2 knows (QCOW2_AUTOCLEAR_MASK); it clears the others when it may write. */
+export const AUTOCLEAR_KNOWN = AUTOCLEAR_BITMAPS | AUTOCLEAR_DATA_FILE_RAW;
 
 /** L1 and L2 tables are arrays of 64-bit entries. */
 export const TABLE_ENTRY_SIZE = 8;

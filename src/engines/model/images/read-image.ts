@@ -10,15 +10,12 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { HostFiles } from "../data/host-file.js";
-import { ImageFormatError, ImageReadError } from "./image-errors.js";
+import { ImageFormatError, ImageReadError, Qcow2HeaderRefusal } from "./image-errors.js";
+import { cString, readExtensions } from "./qcow2-extensions.js";
+import { fieldsProblem } from "./qcow2-open-checks.js";
 import {
   AUTOCLEAR_DATA_FILE_RAW,
   COMPAT_LAZY_REFCOUNTS,
-  EXT_ALIGNMENT,
-  EXT_BACKING_FORMAT,
-  EXT_DATA_FILE,
-  EXT_END,
-  EXT_HEADER_LENGTH,
   H,
   INCOMPAT_DATA_FILE,
   INCOMPAT_EXTL2,
@@ -34,7 +31,6 @@ import {
   V2_REFCOUNT_ORDER,
   V3_HEADER_LENGTH,
   V3_MIN_HEADER_LENGTH,
-  roundUp,
 } from "./qcow2-format.js";
 
 /** What the drivers learn from an image file. */
@@ -110,9 +106,9 @@ export function readImage(absPath: string, files?: HostFiles): ImageFile {
     const base = { fileSize: image.size, allocated: image.allocated };
     if (!isQcow2) return { ...base, qcow2: null };
     // qcow and qcow2 share the magic: a qcow (version 1) image reaches these checks.
-    const problem = headerProblem(fields);
+    const problem = openProblem(image, fields);
     if (problem !== undefined) return { ...base, qcow2: null, qcow2Problem: problem };
-    return { ...base, qcow2: qcow2Header(image, fields) };
+    return { ...base, qcow2: qcow2Header(fields, readNames(image, fields), image) };
   });
 }
 
@@ -123,7 +119,7 @@ export function readImageInfo(absPath: string, files?: HostFiles): ImageInfo {
     // A file too short for a whole header still counts if it has the magic: the missing fields
     // read as zeros, and fail the checks below.
     if (fields.magic !== QCOW2_MAGIC) return { format: "raw", virtualSize: image.size, size: image.size };
-    const problem = headerProblem(fields);
+    const problem = openProblem(image, fields);
     if (problem !== undefined) throw new ImageFormatError(absPath, problem);
     const { virtualSize, clusterBits } = fields;
     const info: ImageInfo = { format: "qcow2", virtualSize, size: image.size, clusterSize: 2 ** clusterBits };
@@ -203,6 +199,7 @@ export interface HeaderFields {
   virtualSize: number;
   l1Size: number;
   l1TableOffset: number;
+  nbSnapshots: number;
   incompatibleFeatures: bigint;
   compatibleFeatures: bigint;
   autoclearFeatures: bigint;
@@ -231,6 +228,7 @@ export function headerFields(h: Buffer): HeaderFields {
     virtualSize: Number(h.readBigUInt64BE(H.size)),
     l1Size: h.readUInt32BE(H.l1Size),
     l1TableOffset: Number(h.readBigUInt64BE(H.l1TableOffset)),
+    nbSnapshots: h.readUInt32BE(H.nbSnapshots),
     incompatibleFeatures: v3 ? h.readBigUInt64BE(H.incompatibleFeatures) : 0n,
     compatibleFeatures: v3 ? h.readBigUInt64BE(H.compatibleFeatures) : 0n,
     autoclearFeatures: v3 ? h.readBigUInt64BE(H.autoclearFeatures) : 0n,
@@ -254,10 +252,10 @@ export function qcow2OpenRefusal(head: Buffer): string | undefined {
   };
   const fields = readFields(image);
   if (fields.magic !== QCOW2_MAGIC) return "Image is not in qcow2 format";
-  return headerProblem(fields);
+  return openProblem(image, fields);
 }
 
-/** QEMU 7.2's objection to the header (qcow2_do_open's checks, in its order), or undefined. */
+/** QEMU 7.2's objection to the header's first fields (qcow2_do_open's first checks, in its order), or undefined. */
 export function headerProblem(f: HeaderFields): string | undefined {
   if (f.version !== 2 && f.version !== 3) return `Unsupported qcow2 version ${f.version}`;
   if (f.clusterBits < MIN_CLUSTER_BITS || f.clusterBits > MAX_CLUSTER_BITS) return `Unsupported cluster size: 2^${f.clusterBits}`;
@@ -265,19 +263,47 @@ export function headerProblem(f: HeaderFields): string | undefined {
   if (f.version === 3 && f.headerLength < V3_MIN_HEADER_LENGTH) return "qcow2 header too short";
   if (f.headerLength > clusterSize) return "qcow2 header exceeds cluster size";
   if (f.backingFileOffset > clusterSize) return "Invalid backing file offset";
-  const maxName = Math.min(MAX_BACKING_FILE_NAME, clusterSize - f.backingFileOffset);
+  return undefined;
+}
+
+/** qcow2_do_open's check of the backing file name's length, which it makes after reading the extensions. */
+export function backingNameProblem(f: HeaderFields): string | undefined {
+  const maxName = Math.min(MAX_BACKING_FILE_NAME, 2 ** f.clusterBits - f.backingFileOffset);
   if (f.backingFileOffset !== 0 && f.backingFileSize > maxName) return "Backing file name too long";
   return undefined;
 }
 
 /**
- * The header the qcow2 driver keeps, its names read from `image`; where guest cluster 0 is mapped
- * from `mapped` (default `image`), since reading it is not part of QEMU's open.
+ * qcow2_do_open's objection to the header, its extensions and its backing file name, in its
+ * order, for readers that do not open the image (a read-only open: a corrupt image passes).
  */
-export function qcow2Header(image: ImageBytes, f: HeaderFields, mapped: ImageBytes | null = image): Qcow2Header {
+function openProblem(image: ImageBytes, f: HeaderFields): string | undefined {
+  return (
+    headerProblem(f) ??
+    fieldsProblem(image.read(0, V3_HEADER_LENGTH), f, false, () => readExtensions(image, f, { strict: false, featureTable: true }).featureTable) ??
+    extensionsProblem(image, f) ??
+    backingNameProblem(f)
+  );
+}
+
+function extensionsProblem(image: ImageBytes, f: HeaderFields): string | undefined {
+  try {
+    readExtensions(image, f, { strict: true });
+    return undefined;
+  } catch (e) {
+    if (e instanceof Qcow2HeaderRefusal) return e.message;
+    throw e;
+  }
+}
+
+/**
+ * The header the qcow2 driver keeps, with the names read from it; where guest cluster 0 is mapped
+ * is read from `mapped` (none: it counts as data), since reading it is not part of QEMU's open.
+ */
+export function qcow2Header(f: HeaderFields, names: HeaderNames, mapped: ImageBytes | null): Qcow2Header {
   return {
     virtualSize: f.virtualSize,
-    ...readNames(image, f),
+    ...names,
     version: f.version,
     clusterSize: 2 ** f.clusterBits,
     refcountBits: 2 ** f.refcountOrder,
@@ -292,35 +318,25 @@ export function qcow2Header(image: ImageBytes, f: HeaderFields, mapped: ImageByt
   };
 }
 
-type HeaderNames = Pick<Qcow2Header, "backingFile" | "backingFormat" | "dataFile">;
+export type HeaderNames = Pick<Qcow2Header, "backingFile" | "backingFormat" | "dataFile">;
 
-/** The names the header stores, "" for those it lacks. Where an extension repeats, the last wins, as in QEMU. */
+/**
+ * The names the header stores, "" for those it lacks, read leniently: a refused extension ends
+ * the extensions quietly (the driver's open reads them strictly, drivers/qcow2.ts).
+ */
 function readNames(image: ImageBytes, f: HeaderFields): HeaderNames {
-  const names: HeaderNames = { backingFile: "", backingFormat: "", dataFile: "" };
-  // The extensions run up to the backing file name, else to the end of the header cluster; past
-  // the end of the file there are only zeros, which read as the end marker.
-  const end = Math.min(f.backingFileOffset || 2 ** f.clusterBits, image.size);
-  let offset = f.headerLength;
-  while (offset + EXT_HEADER_LENGTH <= end) {
-    const ext = image.read(offset, EXT_HEADER_LENGTH, `qcow2_read_extension: ERROR: pread fail from offset ${offset}`);
-    const type = ext.readUInt32BE(0);
-    const length = ext.readUInt32BE(4);
-    if (type === EXT_END) break;
-    const dataOffset = offset + EXT_HEADER_LENGTH;
-    // Clipped to the extension area, so a corrupt length cannot make us read (or allocate) more.
-    const data = (what: string) => image.read(dataOffset, Math.min(length, end - dataOffset), what).toString("utf8");
-    if (type === EXT_BACKING_FORMAT) names.backingFormat = data("ERROR: ext_backing_format: Could not read format name");
-    if (type === EXT_DATA_FILE) names.dataFile = data("ERROR: Could not read data file name");
-    offset = dataOffset + roundUp(length, EXT_ALIGNMENT);
-  }
-  if (f.backingFileOffset !== 0 && f.backingFileSize !== 0) {
-    names.backingFile = image.read(f.backingFileOffset, f.backingFileSize, "Could not read backing file name").toString("utf8");
-  }
-  return names;
+  const { backingFormat, dataFile } = readExtensions(image, f, { strict: false });
+  return { backingFile: backingFileName(image, f), backingFormat, dataFile };
+}
+
+/** The backing file name the header points at ("" when none), its read failing with the open's message. */
+export function backingFileName(image: ImageBytes, f: HeaderFields): string {
+  if (f.backingFileOffset === 0 || f.backingFileSize === 0) return "";
+  return cString(image.read(f.backingFileOffset, f.backingFileSize, "Could not read backing file name"));
 }
 
 /** Where guest cluster 0 is mapped, from its L1 and L2 entries (qcow2.txt, "Cluster mapping"). */
-function firstCluster(image: ImageBytes, f: HeaderFields): Qcow2Header["firstCluster"] {
+export function firstCluster(image: ImageBytes, f: HeaderFields): Qcow2Header["firstCluster"] {
   if (f.l1Size === 0) return "unallocated";
   const l2Offset = tableEntry(image, f.l1TableOffset) & L1E_OFFSET_MASK;
   if (l2Offset === 0n) return "unallocated";

@@ -16,6 +16,8 @@ import { ImageReadError } from "./image-errors.js";
 import {
   EXT_ALIGNMENT,
   EXT_BACKING_FORMAT,
+  EXT_BITMAPS,
+  EXT_CRYPTO_HEADER,
   EXT_DATA_FILE,
   EXT_END,
   EXT_FEATURE_TABLE,
@@ -74,8 +76,7 @@ function readExtensions(cluster: Buffer, headerLength: number, backingOffset: nu
 
 /** Known extension types qcow2_update_header writes itself (or drops) rather than keeping. */
 const REWRITTEN = new Set([EXT_BACKING_FORMAT, EXT_DATA_FILE, EXT_FEATURE_TABLE]);
-/** Bitmaps and full disk encryption. */
-const UNMODELLED = new Set([0x23852875, 0x0537be77]);
+const UNMODELLED = new Set([EXT_BITMAPS, EXT_CRYPTO_HEADER]);
 
 /**
  * Write `backingFile` (null: none) and `backingFormat` (null: none) into the qcow2 image at

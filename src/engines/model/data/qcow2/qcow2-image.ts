@@ -184,6 +184,8 @@ export class Qcow2Image {
      * read again and a failure is the request's.
      */
     head?: Buffer,
+    /** What qcow2_do_open does between reading the L1 table and the refcount table (its options). */
+    afterL1?: () => void,
   ) {
     const h = head ?? this.read(0, 112);
     this.version = h.readUInt32BE(H.version);
@@ -208,6 +210,7 @@ export class Qcow2Image {
     // qcow2_do_open reads no L1 table of size 0.
     const l1 = this.l1Size > 0 ? opening("Could not read L1 table", () => this.read(this.l1Offset, this.l1Size * 8)) : Buffer.alloc(0);
     this.l1 = Array.from({ length: this.l1Size }, (_, i) => l1.readBigUInt64BE(i * 8));
+    afterL1?.();
     const refTableOffset = Number(h.readBigUInt64BE(H.refcountTableOffset));
     const table = refcountTableOf(
       opening("Could not initialize refcount handling", () =>
