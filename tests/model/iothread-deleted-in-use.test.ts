@@ -33,6 +33,9 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
   // The probe pins n, so the throttle node moves into the freed context instead, without taking its
   // lock, and throttle_attach_aio_context meets a member not in its group yet.
   { name: "a throttle node attached over it", text: text(['qmp object-add {"qom-type": "throttle-group", "id": "tg0", "limits": {}}', ...MOVED], "add t: throttle throttle-group=tg0 file=n"), crash: "add", signal: "SIGSEGV" },
+  // The export pins n, so the compress node moves into the freed context; its open then fails
+  // (null-co cannot compress), and its close schedules a flush there.
+  { name: "a node over it whose open fails", text: text(["add n: null-co", "export n id=e0 iothread=io0 fixed-iothread=on"], 'add c: compress file=n -> error "Compression is not supported for underlying format: null-co"'), crash: "add", signal: "SIGSEGV" },
   { name: "a dirty bitmap added to it", text: text(EXPORTED, 'qmp block-dirty-bitmap-add {"node": "n", "name": "b0"}'), crash: "qmp" },
   {
     name: "x-blockdev-set-iothread, after its BlockBackend check",

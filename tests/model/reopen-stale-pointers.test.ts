@@ -89,6 +89,11 @@ describe("crashes after a reopen, on the model", () => {
     expect(r.failures[0]!.message).toMatch(/^E_MODEL_IO_UNSUPPORTED: .*closing .* freed memory that an edge made since may have taken/);
   });
 
+  it("a stale s->data_file whose memory an edge made and freed since held: del still segfaults", async () => {
+    const r = await run(staleDataFile("add c5: copy-on-read file=(c6: null-co)", "del c5", "del p0"), new ModelEngine());
+    expect(r.transcript!.endsWith(`del p0\n${SEGFAULT}`)).toBe(true);
+  });
+
   it("a later failed reopen that gives back the same file leaves the stale pointer as it was", async () => {
     // qcow2_reopen_prepare clears s->data_file only when it is bs->file, and the abort sets it only
     // when it is NULL: the pointer, and what may live in its memory, stay.
@@ -121,6 +126,7 @@ describeWithQemu("crashes after a reopen, on QEMU", () => {
   const cases: Array<[string, string]> = [
     ["a qcow2 freed inside a reopen's drained section", FREED_UNDER_DRAIN],
     ["a stale s->data_file, then del", staleDataFile("del p0", "show graph")],
+    ["a stale s->data_file, an edge made and freed, then del", staleDataFile("add c5: copy-on-read file=(c6: null-co)", "del c5", "del p0")],
     ["a stale s->data_file, then a data write", staleDataFile('io p0 "write -P 0x22 0 4k"')],
     ["a stale s->data_file, then a zero write and quit", staleDataFile('io p0 "write -z 512k 64k"', 'io p0 "read -P 0 512k 4k"')],
   ];
