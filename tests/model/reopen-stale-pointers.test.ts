@@ -9,7 +9,8 @@
  *   fails after the driver's prepare ("Cannot change the option 'node-name'"), so
  *   qcow2_reopen_abort points s->data_file at the new edge, which the transaction's abort frees.
  *   Closing the node (its parent's del, or quit) and writing guest data then segfault; a zero write
- *   or a read of unallocated clusters does not touch it. A read of allocated clusters makes QEMU
+ *   or a read of unallocated clusters does not touch it, and a compressed write is refused first
+ *   (the image counts as one with an external data file). A read of allocated clusters makes QEMU
  *   mark the image corrupt, which the model does not follow: it says so instead of answering; so
  *   it does once an edge made since (and still there) may have taken the freed memory.
  */
@@ -63,6 +64,20 @@ const STALE_THEN_EDGE = [
   "",
 ].join("\n");
 
+/** A compress filter over an auto-named qcow2 whose file a failed reopen changed and changed back, then `last`. */
+function compressedStale(...last: string[]): string {
+  return [
+    'scenario "a compressed write through a stale s->data_file"',
+    "require io",
+    "image base.qcow2 qcow2 1M",
+    "image top.qcow2 qcow2 1M backing=base.qcow2 backing-fmt=qcow2",
+    "add c0: compress file=(qcow2 file=(file filename=top.qcow2))",
+    "reopen c0/file backing=c0/file/backing file=c0/file/backing -> error \"Cannot change the option 'node-name'\"",
+    ...last,
+    "",
+  ].join("\n");
+}
+
 describe("crashes after a reopen, on the model", () => {
   it("a qcow2 freed inside a reopen's drained section: the section's end asserts, with no job", async () => {
     const r = await run(FREED_UNDER_DRAIN, new ModelEngine());
@@ -92,6 +107,14 @@ describe("crashes after a reopen, on the model", () => {
   it("a stale s->data_file whose memory an edge made and freed since held: del still segfaults", async () => {
     const r = await run(staleDataFile("add c5: copy-on-read file=(c6: null-co)", "del c5", "del p0"), new ModelEngine());
     expect(r.transcript!.endsWith(`del p0\n${SEGFAULT}`)).toBe(true);
+  });
+
+  it("a stale s->data_file: a compressed write is refused, as for an image with an external data file", async () => {
+    // has_data_file() is s->data_file != bs->file: qcow2_co_pwritev_compressed_part returns
+    // -ENOTSUP before it touches the pointer; quit then lets go of it.
+    const r = await run(compressedStale('io c0 "write -P 0xff 64k 64k" -> error "write failed: Operation not supported"'), new ModelEngine());
+    expect(r.transcript).toContain('\n  error: write failed: Operation not supported\n  write failed: Operation not supported\n(quit)\n');
+    expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);
   });
 
   it("a later failed reopen that gives back the same file leaves the stale pointer as it was", async () => {
@@ -128,6 +151,7 @@ describeWithQemu("crashes after a reopen, on QEMU", () => {
     ["a stale s->data_file, then del", staleDataFile("del p0", "show graph")],
     ["a stale s->data_file, an edge made and freed, then del", staleDataFile("add c5: copy-on-read file=(c6: null-co)", "del c5", "del p0")],
     ["a stale s->data_file, then a data write", staleDataFile('io p0 "write -P 0x22 0 4k"')],
+    ["a stale s->data_file, then a compressed write", compressedStale('io c0 "write -P 0xff 4096 131072"', 'io c0 "read -P 0 65536 65536"')],
     ["a stale s->data_file, then a zero write and quit", staleDataFile('io p0 "write -z 512k 64k"', 'io p0 "read -P 0 512k 4k"')],
   ];
   for (const [name, text] of cases) {

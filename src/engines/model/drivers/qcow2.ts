@@ -1,6 +1,6 @@
 /** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
 import { bdrvDefaultPerms } from "../child-perms.js";
-import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { Qcow2Image, Qcow2OpenReadError } from "../data/qcow2/qcow2-image.js";
 import { type Qcow2Ctx, qcow2BlockStatus, qcow2Preadv } from "../data/qcow2/qcow2-read.js";
 import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.js";
@@ -525,6 +525,9 @@ export const qcow2Driver: DriverDef = {
 
   /** `qcow2_co_pwritev_compressed_part`. */
   pwritevCompressed(host, node, offset, data) {
+    // has_data_file() compares s->data_file with bs->file, so a stale pointer counts as an
+    // external data file, and the write is refused before anything touches it.
+    if (dataFileDangles(node, slot.get(node))) ioFail(Errno.ENOTSUP);
     qcow2PwritevCompressed(dataPath(host, node), offset, data);
   },
 
