@@ -117,6 +117,11 @@ describe("crashes after a reopen, on the model", () => {
     expect(r.failures).toEqual([expect.objectContaining({ kind: "error", message: "QEMU crashed at quit (SIGSEGV)" })]);
   });
 
+  it("a stale s->data_file: the image's info shows data-file-raw, as for an external data file", async () => {
+    const r = await run(staleDataFile("show node p0/file image.format-specific.data"), new ModelEngine());
+    expect(r.transcript).toContain('"data-file-raw": false');
+  });
+
   it("a later failed reopen that gives back the same file leaves the stale pointer as it was", async () => {
     // qcow2_reopen_prepare clears s->data_file only when it is bs->file, and the abort sets it only
     // when it is NULL: the pointer, and what may live in its memory, stay.
@@ -149,6 +154,7 @@ describeWithQemu("crashes after a reopen, on QEMU", () => {
   const cases: Array<[string, string]> = [
     ["a qcow2 freed inside a reopen's drained section", FREED_UNDER_DRAIN],
     ["a stale s->data_file, then del", staleDataFile("del p0", "show graph")],
+    ["a stale s->data_file, then the image's info", staleDataFile("show node p0/file image.format-specific.data")],
     ["a stale s->data_file, an edge made and freed, then del", staleDataFile("add c5: copy-on-read file=(c6: null-co)", "del c5", "del p0")],
     ["a stale s->data_file, then a data write", staleDataFile('io p0 "write -P 0x22 0 4k"')],
     ["a stale s->data_file, then a compressed write", compressedStale('io c0 "write -P 0xff 4096 131072"', 'io c0 "read -P 0 65536 65536"')],

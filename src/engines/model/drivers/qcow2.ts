@@ -13,7 +13,7 @@ import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
 import { Qcow2HeaderRefusal } from "../images/image-errors.js";
 import { type Qcow2Extensions, readExtensions } from "../images/qcow2-extensions.js";
-import { AUTOCLEAR_KNOWN, H, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
+import { AUTOCLEAR_KNOWN, H, INCOMPAT_CORRUPT, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
 import { fieldsProblem } from "../images/qcow2-open-checks.js";
 import {
   backingFileName,
@@ -422,7 +422,8 @@ export const qcow2Driver: DriverDef = {
    * only its compat level, compression type and refcount width.
    */
   getSpecificInfo(node) {
-    const h = slot.get(node).header;
+    const st = slot.get(node);
+    const h = st.header;
     const compression = h.compressionType === 1 ? "zstd" : "zlib";
     if (h.version < 3) return { type: "qcow2", data: { compat: "0.10", "compression-type": compression, "refcount-bits": h.refcountBits } };
     const data: Record<string, unknown> = {
@@ -434,8 +435,10 @@ export const qcow2Driver: DriverDef = {
     };
     // The header's name, even when the data-file child was given explicitly.
     if (h.dataFile !== "") data["data-file"] = h.dataFile;
-    if (h.externalDataFile) data["data-file-raw"] = h.dataFileRaw;
-    data["corrupt"] = false;
+    // has_data_file(): a s->data_file a failed reopen left stale counts too.
+    if (h.externalDataFile || dataFileDangles(node, st)) data["data-file-raw"] = h.dataFileRaw;
+    // A corruption found at run time takes the driver away, so only the header's bit shows here.
+    data["corrupt"] = (h.incompatibleFeatures & INCOMPAT_CORRUPT) !== 0n;
     data["extended-l2"] = h.extendedL2;
     return { type: "qcow2", data };
   },

@@ -50,6 +50,8 @@ export const EXT_DATA_FILE = 0x44415441;
 export const EXT_CRYPTO_HEADER = 0x0537be77;
 export const EXT_BITMAPS = 0x23852875;
 
+/** Incompatible feature bit: the image is corrupt, and may only be opened read-only. */
+export const INCOMPAT_CORRUPT = 1n << 1n;
 /** Incompatible feature bit: guest data lives in an external data file. */
 export const INCOMPAT_DATA_FILE = 1 << 2;
 /** Incompatible feature bit: L2 entries are 16 bytes wide (subclusters). */

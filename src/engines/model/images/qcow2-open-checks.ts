@@ -3,11 +3,10 @@
  * and before it reads the L1 table, in QEMU 7.2's order. Sizes and offsets are 64-bit in the
  * header and QEMU's arithmetic on them wraps, so they are read as bigints from the header bytes.
  */
-import { FEATURE_NAME_LENGTH, H, INCOMPAT_EXTL2, INCOMPAT_KNOWN, MIN_CLUSTER_BITS } from "./qcow2-format.js";
+import { FEATURE_NAME_LENGTH, H, INCOMPAT_CORRUPT, INCOMPAT_EXTL2, INCOMPAT_KNOWN, MIN_CLUSTER_BITS } from "./qcow2-format.js";
 import { cString } from "./qcow2-extensions.js";
 import type { HeaderFields } from "./read-image.js";
 
-const INCOMPAT_CORRUPT = 1n << 1n;
 const INCOMPAT_COMPRESSION = 1n << 3n;
 const COMPRESSION_ZLIB = 0;
 /** Debian's QEMU is built with zstd (CONFIG_ZSTD). */
