@@ -86,6 +86,11 @@ export interface ChildValue {
 export interface JsonValue {
   type: "json";
   value: unknown;
+  /**
+   * Where a bare `$name` stands as a value (`"size": $size`), as key paths into `value`, which holds
+   * its text there: substituted, it becomes the number, boolean or null its value reads as.
+   */
+  params?: Array<Array<string | number>>;
   location: Location;
 }
 

@@ -102,7 +102,8 @@ function leaf(v: unknown, bindings: Record<string, string>): { done: true; value
   if (Array.isArray(v)) return { done: false };
   const n = v as Record<string, unknown>;
   if (n.type === "json") {
-    const value = substituteJson(n.value, bindings);
+    let value = substituteJson(n.value, bindings);
+    for (const path of (n.params as Array<Array<string | number>> | undefined) ?? []) value = retypedAt(value, path);
     return { done: true, value: value === n.value ? v : { ...n, value } };
   }
   if (n.type === "word" && typeof n.value === "string" && n.value.includes("$")) {
@@ -137,6 +138,32 @@ function retype(word: { type: "word"; value: string; location: Value["location"]
   }
   if (value === "null") return { type: "null", location };
   return word;
+}
+
+/** `value` with the string at `path` (a bare parameter, substituted) made what it reads as; copies along the path. */
+function retypedAt(value: unknown, path: ReadonlyArray<string | number>): unknown {
+  if (path.length === 0) return typeof value === "string" ? jsonParameterValue(value) : value;
+  const [key, ...rest] = path;
+  const holder = value as Record<string | number, unknown>;
+  const inner = retypedAt(holder[key!], rest);
+  if (inner === holder[key!]) return value;
+  if (Array.isArray(value)) return value.map((x, i) => (i === key ? inner : x));
+  const out = {};
+  for (const [k, x] of Object.entries(value as object)) put(out, k, k === key ? inner : x);
+  return out;
+}
+
+/**
+ * What a bare parameter's value reads as in JSON: an integer (with the size suffixes words take),
+ * a JSON number, `true`, `false` or `null`; else a string. An unbound name stays its text.
+ */
+function jsonParameterValue(text: string): unknown {
+  const size = /^(-?[0-9]+)([kKMGT]?)$/.exec(text);
+  if (size) return Number(size[1]) * SIZE_SUFFIX[size[2]!]!;
+  if (/^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$/.test(text)) return Number(text);
+  if (text === "true" || text === "false") return text === "true";
+  if (text === "null") return null;
+  return text;
 }
 
 /**

@@ -48,6 +48,18 @@ describe("expandParameters", () => {
     expect(run!.scenario.statements[3]).toMatchObject({ args: { value: { a: "$x $TEST_DIR" } } });
   });
 
+  it("a parameter standing alone as a JSON value takes the type its value reads as", () => {
+    const text = [
+      "each size in 1M 0.5 x true null",
+      'qmp block_resize {"node-name": "n", "size": $size, "list": [$size, "$size"], "o": {"__proto__": $size}}',
+    ].join("\n");
+    const values = expand(text).map((r) => (r.scenario.statements[1] as { args: { value: Record<string, unknown> } }).args.value);
+    expect(values.map((v) => v["size"])).toEqual([1048576, 0.5, "x", true, null]);
+    expect(values[0]!["list"]).toEqual([1048576, "1M"]);
+    expect(Object.getOwnPropertyDescriptor(values[2]!["o"], "__proto__")?.value).toBe("x");
+    expect(expand(text)[0]!.scenario.statements[1]).toMatchObject({ text: 'qmp block_resize {"node-name": "n", "size": 1M, "list": [1M, "1M"], "o": {"__proto__": 1M}}' });
+  });
+
   it("does not change the scenario it was given", () => {
     const { scenario } = parseScenario("each f in a\nadd n: null-co x=$f", "t.scn");
     const before = JSON.stringify(scenario);

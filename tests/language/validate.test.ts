@@ -118,6 +118,8 @@ describe("validation rules", () => {
     expect(problems("each f in a\neach f in b")).toEqual(["2:6 parameter 'f' is bound twice"]);
     expect(problems("each fmt in raw\nimage x.$fnt $fmt 1M")).toEqual(["2:7 unknown parameter '$fnt'"]);
     expect(problems('qmp x {"a": "$TEST_DIR/x $$"}')).toEqual([]);
+    // A parameter standing alone as a JSON value, where the JSON is.
+    expect(problems('each size in 1M\nqmp x {"a": $size, "b": [$sise]}')).toEqual(["2:7 unknown parameter '$sise'"]);
   });
 
   it("expectations only after commands, and regexes must compile", () => {

@@ -13,6 +13,34 @@
     return { root: parts[0], path: parts.slice(1) };
   }
 
+  /** A bare `$name` standing as a JSON value, until JsonObjectValue turns it into its text. */
+  class JsonParameter {
+    constructor(name) {
+      this.name = name;
+    }
+  }
+
+  /**
+   * Replace each JsonParameter in `value` (a fresh parse, so changed in place) by its text `$name`,
+   * and return their paths: the expansion gives each the type its value reads as.
+   */
+  function jsonParameters(value) {
+    const paths = [];
+    const walk = (holder, path) => {
+      for (const key of Array.isArray(holder) ? holder.keys() : Object.keys(holder)) {
+        const v = holder[key];
+        if (v instanceof JsonParameter) {
+          Object.defineProperty(holder, key, { value: "$" + v.name, writable: true, enumerable: true, configurable: true });
+          paths.push([...path, key]);
+        } else if (v !== null && typeof v === "object") {
+          walk(v, [...path, key]);
+        }
+      }
+    };
+    walk(value, []);
+    return paths;
+  }
+
   function keyLocation(l, key) {
     const end = { offset: l.start.offset + key.length, line: l.start.line, column: l.start.column + key.length };
     return { source: l.source, start: l.start, end };
@@ -203,67 +231,68 @@ const peg$c11 = "/";
 const peg$c12 = "\\";
 const peg$c13 = "(";
 const peg$c14 = ")";
-const peg$c15 = ".";
-const peg$c16 = "add";
-const peg$c17 = "cancel";
-const peg$c18 = "commit";
-const peg$c19 = "complete";
-const peg$c20 = "context";
-const peg$c21 = "del";
-const peg$c22 = "dismiss";
-const peg$c23 = "each";
-const peg$c24 = "edge";
-const peg$c25 = "error";
-const peg$c26 = "event";
-const peg$c27 = "exists";
-const peg$c28 = "expect";
-const peg$c29 = "export";
-const peg$c30 = "false";
-const peg$c31 = "finalize";
-const peg$c32 = "fresh";
-const peg$c33 = "frozen";
-const peg$c34 = "gone";
-const peg$c35 = "graph";
-const peg$c36 = "image";
-const peg$c37 = "in";
-const peg$c38 = "io";
-const peg$c39 = "iothread";
-const peg$c40 = "job";
-const peg$c41 = "mirror";
-const peg$c42 = "backup";
-const peg$c43 = "node";
-const peg$c44 = "nodes";
-const peg$c45 = "null";
-const peg$c46 = "off";
-const peg$c47 = "ok";
-const peg$c48 = "on";
-const peg$c49 = "pause";
-const peg$c50 = "qmp";
-const peg$c51 = "raw";
-const peg$c52 = "reopen";
-const peg$c53 = "secret";
-const peg$c54 = "require";
-const peg$c55 = "resume";
-const peg$c56 = "ro";
-const peg$c57 = "rw";
-const peg$c58 = "scenario";
-const peg$c59 = "show";
-const peg$c60 = "stream";
-const peg$c61 = "tags";
-const peg$c62 = "true";
-const peg$c63 = "unexport";
-const peg$c64 = "wait";
-const peg$c65 = "writable";
-const peg$c66 = "perm=";
-const peg$c67 = "shared=";
-const peg$c68 = "\"";
-const peg$c69 = "b";
-const peg$c70 = "f";
-const peg$c71 = "n";
-const peg$c72 = "r";
-const peg$c73 = "t";
-const peg$c74 = "u";
-const peg$c75 = "\r\n";
+const peg$c15 = "$";
+const peg$c16 = ".";
+const peg$c17 = "add";
+const peg$c18 = "cancel";
+const peg$c19 = "commit";
+const peg$c20 = "complete";
+const peg$c21 = "context";
+const peg$c22 = "del";
+const peg$c23 = "dismiss";
+const peg$c24 = "each";
+const peg$c25 = "edge";
+const peg$c26 = "error";
+const peg$c27 = "event";
+const peg$c28 = "exists";
+const peg$c29 = "expect";
+const peg$c30 = "export";
+const peg$c31 = "false";
+const peg$c32 = "finalize";
+const peg$c33 = "fresh";
+const peg$c34 = "frozen";
+const peg$c35 = "gone";
+const peg$c36 = "graph";
+const peg$c37 = "image";
+const peg$c38 = "in";
+const peg$c39 = "io";
+const peg$c40 = "iothread";
+const peg$c41 = "job";
+const peg$c42 = "mirror";
+const peg$c43 = "backup";
+const peg$c44 = "node";
+const peg$c45 = "nodes";
+const peg$c46 = "null";
+const peg$c47 = "off";
+const peg$c48 = "ok";
+const peg$c49 = "on";
+const peg$c50 = "pause";
+const peg$c51 = "qmp";
+const peg$c52 = "raw";
+const peg$c53 = "reopen";
+const peg$c54 = "secret";
+const peg$c55 = "require";
+const peg$c56 = "resume";
+const peg$c57 = "ro";
+const peg$c58 = "rw";
+const peg$c59 = "scenario";
+const peg$c60 = "show";
+const peg$c61 = "stream";
+const peg$c62 = "tags";
+const peg$c63 = "true";
+const peg$c64 = "unexport";
+const peg$c65 = "wait";
+const peg$c66 = "writable";
+const peg$c67 = "perm=";
+const peg$c68 = "shared=";
+const peg$c69 = "\"";
+const peg$c70 = "b";
+const peg$c71 = "f";
+const peg$c72 = "n";
+const peg$c73 = "r";
+const peg$c74 = "t";
+const peg$c75 = "u";
+const peg$c76 = "\r\n";
 const peg$r0 = /^[^\n\r]/;
 const peg$r1 = /^[^ \t\r\n#]/;
 const peg$r2 = /^[A-Z]/;
@@ -281,14 +310,15 @@ const peg$r13 = /^[kKMGT]/;
 const peg$r14 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
 const peg$r15 = /^[A-Za-z0-9_$]/;
 const peg$r16 = /^[A-Za-z0-9_.+$\-]/;
-const peg$r17 = /^[eE]/;
-const peg$r18 = /^[+\-]/;
-const peg$r19 = /^[ \t\r\n]/;
-const peg$r20 = /^[^"\\\r\n\0-\x1F]/;
-const peg$r21 = /^["\/\\]/;
-const peg$r22 = /^[0-9a-fA-F]/;
-const peg$r23 = /^[\n\r]/;
-const peg$r24 = /^[ \t]/;
+const peg$r17 = /^[A-Za-z0-9_]/;
+const peg$r18 = /^[eE]/;
+const peg$r19 = /^[+\-]/;
+const peg$r20 = /^[ \t\r\n]/;
+const peg$r21 = /^[^"\\\r\n\0-\x1F]/;
+const peg$r22 = /^["\/\\]/;
+const peg$r23 = /^[0-9a-fA-F]/;
+const peg$r24 = /^[\n\r]/;
+const peg$r25 = /^[ \t]/;
 const peg$e0 = peg$otherExpectation("phase (## title)");
 const peg$e1 = peg$literalExpectation("##", false);
 const peg$e2 = peg$classExpectation(["\n", "\r"], true, false, false);
@@ -343,133 +373,136 @@ const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "
 const peg$e51 = peg$otherExpectation("node name");
 const peg$e52 = peg$otherExpectation("QMP command name");
 const peg$e53 = peg$otherExpectation("node name or path (top/backing/file)");
-const peg$e54 = peg$literalExpectation(".", false);
-const peg$e55 = peg$classExpectation(["e", "E"], false, false, false);
-const peg$e56 = peg$classExpectation(["+", "-"], false, false, false);
-const peg$e57 = peg$otherExpectation("true/false/null");
-const peg$e58 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
-const peg$e59 = peg$otherExpectation("'add'");
-const peg$e60 = peg$literalExpectation("add", false);
-const peg$e61 = peg$otherExpectation("'cancel'");
-const peg$e62 = peg$literalExpectation("cancel", false);
-const peg$e63 = peg$otherExpectation("'commit'");
-const peg$e64 = peg$literalExpectation("commit", false);
-const peg$e65 = peg$otherExpectation("'complete'");
-const peg$e66 = peg$literalExpectation("complete", false);
-const peg$e67 = peg$otherExpectation("'context'");
-const peg$e68 = peg$literalExpectation("context", false);
-const peg$e69 = peg$otherExpectation("'del'");
-const peg$e70 = peg$literalExpectation("del", false);
-const peg$e71 = peg$otherExpectation("'dismiss'");
-const peg$e72 = peg$literalExpectation("dismiss", false);
-const peg$e73 = peg$otherExpectation("'each'");
-const peg$e74 = peg$literalExpectation("each", false);
-const peg$e75 = peg$otherExpectation("'edge'");
-const peg$e76 = peg$literalExpectation("edge", false);
-const peg$e77 = peg$otherExpectation("'error'");
-const peg$e78 = peg$literalExpectation("error", false);
-const peg$e79 = peg$otherExpectation("'event'");
-const peg$e80 = peg$literalExpectation("event", false);
-const peg$e81 = peg$otherExpectation("'exists'");
-const peg$e82 = peg$literalExpectation("exists", false);
-const peg$e83 = peg$otherExpectation("'expect'");
-const peg$e84 = peg$literalExpectation("expect", false);
-const peg$e85 = peg$otherExpectation("'export'");
-const peg$e86 = peg$literalExpectation("export", false);
-const peg$e87 = peg$otherExpectation("'false'");
-const peg$e88 = peg$literalExpectation("false", false);
-const peg$e89 = peg$otherExpectation("'finalize'");
-const peg$e90 = peg$literalExpectation("finalize", false);
-const peg$e91 = peg$otherExpectation("'fresh'");
-const peg$e92 = peg$literalExpectation("fresh", false);
-const peg$e93 = peg$otherExpectation("'frozen'");
-const peg$e94 = peg$literalExpectation("frozen", false);
-const peg$e95 = peg$otherExpectation("'gone'");
-const peg$e96 = peg$literalExpectation("gone", false);
-const peg$e97 = peg$otherExpectation("'graph'");
-const peg$e98 = peg$literalExpectation("graph", false);
-const peg$e99 = peg$otherExpectation("'image'");
-const peg$e100 = peg$literalExpectation("image", false);
-const peg$e101 = peg$otherExpectation("'in'");
-const peg$e102 = peg$literalExpectation("in", false);
-const peg$e103 = peg$otherExpectation("'io'");
-const peg$e104 = peg$literalExpectation("io", false);
-const peg$e105 = peg$otherExpectation("'iothread'");
-const peg$e106 = peg$literalExpectation("iothread", false);
-const peg$e107 = peg$otherExpectation("'job'");
-const peg$e108 = peg$literalExpectation("job", false);
-const peg$e109 = peg$otherExpectation("'mirror'");
-const peg$e110 = peg$literalExpectation("mirror", false);
-const peg$e111 = peg$otherExpectation("'backup'");
-const peg$e112 = peg$literalExpectation("backup", false);
-const peg$e113 = peg$otherExpectation("'node'");
-const peg$e114 = peg$literalExpectation("node", false);
-const peg$e115 = peg$otherExpectation("'nodes'");
-const peg$e116 = peg$literalExpectation("nodes", false);
-const peg$e117 = peg$otherExpectation("'null'");
-const peg$e118 = peg$literalExpectation("null", false);
-const peg$e119 = peg$otherExpectation("'off'");
-const peg$e120 = peg$literalExpectation("off", false);
-const peg$e121 = peg$otherExpectation("'ok'");
-const peg$e122 = peg$literalExpectation("ok", false);
-const peg$e123 = peg$otherExpectation("'on'");
-const peg$e124 = peg$literalExpectation("on", false);
-const peg$e125 = peg$otherExpectation("'pause'");
-const peg$e126 = peg$literalExpectation("pause", false);
-const peg$e127 = peg$otherExpectation("'qmp'");
-const peg$e128 = peg$literalExpectation("qmp", false);
-const peg$e129 = peg$otherExpectation("'raw'");
-const peg$e130 = peg$literalExpectation("raw", false);
-const peg$e131 = peg$otherExpectation("'reopen'");
-const peg$e132 = peg$literalExpectation("reopen", false);
-const peg$e133 = peg$otherExpectation("'secret'");
-const peg$e134 = peg$literalExpectation("secret", false);
-const peg$e135 = peg$otherExpectation("'require'");
-const peg$e136 = peg$literalExpectation("require", false);
-const peg$e137 = peg$otherExpectation("'resume'");
-const peg$e138 = peg$literalExpectation("resume", false);
-const peg$e139 = peg$otherExpectation("'ro'");
-const peg$e140 = peg$literalExpectation("ro", false);
-const peg$e141 = peg$otherExpectation("'rw'");
-const peg$e142 = peg$literalExpectation("rw", false);
-const peg$e143 = peg$otherExpectation("'scenario'");
-const peg$e144 = peg$literalExpectation("scenario", false);
-const peg$e145 = peg$otherExpectation("'show'");
-const peg$e146 = peg$literalExpectation("show", false);
-const peg$e147 = peg$otherExpectation("'stream'");
-const peg$e148 = peg$literalExpectation("stream", false);
-const peg$e149 = peg$otherExpectation("'tags'");
-const peg$e150 = peg$literalExpectation("tags", false);
-const peg$e151 = peg$otherExpectation("'true'");
-const peg$e152 = peg$literalExpectation("true", false);
-const peg$e153 = peg$otherExpectation("'unexport'");
-const peg$e154 = peg$literalExpectation("unexport", false);
-const peg$e155 = peg$otherExpectation("'wait'");
-const peg$e156 = peg$literalExpectation("wait", false);
-const peg$e157 = peg$otherExpectation("'writable'");
-const peg$e158 = peg$literalExpectation("writable", false);
-const peg$e159 = peg$otherExpectation("'perm='");
-const peg$e160 = peg$literalExpectation("perm=", false);
-const peg$e161 = peg$otherExpectation("'shared='");
-const peg$e162 = peg$literalExpectation("shared=", false);
-const peg$e163 = peg$otherExpectation("string");
-const peg$e164 = peg$literalExpectation("\"", false);
-const peg$e165 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-const peg$e166 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-const peg$e167 = peg$literalExpectation("b", false);
-const peg$e168 = peg$literalExpectation("f", false);
-const peg$e169 = peg$literalExpectation("n", false);
-const peg$e170 = peg$literalExpectation("r", false);
-const peg$e171 = peg$literalExpectation("t", false);
-const peg$e172 = peg$literalExpectation("u", false);
-const peg$e173 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-const peg$e174 = peg$otherExpectation("comment");
-const peg$e175 = peg$otherExpectation("end of line");
-const peg$e176 = peg$literalExpectation("\r\n", false);
-const peg$e177 = peg$classExpectation(["\n", "\r"], false, false, false);
-const peg$e178 = peg$anyExpectation();
-const peg$e179 = peg$classExpectation([" ", "\t"], false, false, false);
-const peg$e180 = peg$otherExpectation("whitespace");
+const peg$e54 = peg$otherExpectation("parameter");
+const peg$e55 = peg$literalExpectation("$", false);
+const peg$e56 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+const peg$e57 = peg$literalExpectation(".", false);
+const peg$e58 = peg$classExpectation(["e", "E"], false, false, false);
+const peg$e59 = peg$classExpectation(["+", "-"], false, false, false);
+const peg$e60 = peg$otherExpectation("true/false/null");
+const peg$e61 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
+const peg$e62 = peg$otherExpectation("'add'");
+const peg$e63 = peg$literalExpectation("add", false);
+const peg$e64 = peg$otherExpectation("'cancel'");
+const peg$e65 = peg$literalExpectation("cancel", false);
+const peg$e66 = peg$otherExpectation("'commit'");
+const peg$e67 = peg$literalExpectation("commit", false);
+const peg$e68 = peg$otherExpectation("'complete'");
+const peg$e69 = peg$literalExpectation("complete", false);
+const peg$e70 = peg$otherExpectation("'context'");
+const peg$e71 = peg$literalExpectation("context", false);
+const peg$e72 = peg$otherExpectation("'del'");
+const peg$e73 = peg$literalExpectation("del", false);
+const peg$e74 = peg$otherExpectation("'dismiss'");
+const peg$e75 = peg$literalExpectation("dismiss", false);
+const peg$e76 = peg$otherExpectation("'each'");
+const peg$e77 = peg$literalExpectation("each", false);
+const peg$e78 = peg$otherExpectation("'edge'");
+const peg$e79 = peg$literalExpectation("edge", false);
+const peg$e80 = peg$otherExpectation("'error'");
+const peg$e81 = peg$literalExpectation("error", false);
+const peg$e82 = peg$otherExpectation("'event'");
+const peg$e83 = peg$literalExpectation("event", false);
+const peg$e84 = peg$otherExpectation("'exists'");
+const peg$e85 = peg$literalExpectation("exists", false);
+const peg$e86 = peg$otherExpectation("'expect'");
+const peg$e87 = peg$literalExpectation("expect", false);
+const peg$e88 = peg$otherExpectation("'export'");
+const peg$e89 = peg$literalExpectation("export", false);
+const peg$e90 = peg$otherExpectation("'false'");
+const peg$e91 = peg$literalExpectation("false", false);
+const peg$e92 = peg$otherExpectation("'finalize'");
+const peg$e93 = peg$literalExpectation("finalize", false);
+const peg$e94 = peg$otherExpectation("'fresh'");
+const peg$e95 = peg$literalExpectation("fresh", false);
+const peg$e96 = peg$otherExpectation("'frozen'");
+const peg$e97 = peg$literalExpectation("frozen", false);
+const peg$e98 = peg$otherExpectation("'gone'");
+const peg$e99 = peg$literalExpectation("gone", false);
+const peg$e100 = peg$otherExpectation("'graph'");
+const peg$e101 = peg$literalExpectation("graph", false);
+const peg$e102 = peg$otherExpectation("'image'");
+const peg$e103 = peg$literalExpectation("image", false);
+const peg$e104 = peg$otherExpectation("'in'");
+const peg$e105 = peg$literalExpectation("in", false);
+const peg$e106 = peg$otherExpectation("'io'");
+const peg$e107 = peg$literalExpectation("io", false);
+const peg$e108 = peg$otherExpectation("'iothread'");
+const peg$e109 = peg$literalExpectation("iothread", false);
+const peg$e110 = peg$otherExpectation("'job'");
+const peg$e111 = peg$literalExpectation("job", false);
+const peg$e112 = peg$otherExpectation("'mirror'");
+const peg$e113 = peg$literalExpectation("mirror", false);
+const peg$e114 = peg$otherExpectation("'backup'");
+const peg$e115 = peg$literalExpectation("backup", false);
+const peg$e116 = peg$otherExpectation("'node'");
+const peg$e117 = peg$literalExpectation("node", false);
+const peg$e118 = peg$otherExpectation("'nodes'");
+const peg$e119 = peg$literalExpectation("nodes", false);
+const peg$e120 = peg$otherExpectation("'null'");
+const peg$e121 = peg$literalExpectation("null", false);
+const peg$e122 = peg$otherExpectation("'off'");
+const peg$e123 = peg$literalExpectation("off", false);
+const peg$e124 = peg$otherExpectation("'ok'");
+const peg$e125 = peg$literalExpectation("ok", false);
+const peg$e126 = peg$otherExpectation("'on'");
+const peg$e127 = peg$literalExpectation("on", false);
+const peg$e128 = peg$otherExpectation("'pause'");
+const peg$e129 = peg$literalExpectation("pause", false);
+const peg$e130 = peg$otherExpectation("'qmp'");
+const peg$e131 = peg$literalExpectation("qmp", false);
+const peg$e132 = peg$otherExpectation("'raw'");
+const peg$e133 = peg$literalExpectation("raw", false);
+const peg$e134 = peg$otherExpectation("'reopen'");
+const peg$e135 = peg$literalExpectation("reopen", false);
+const peg$e136 = peg$otherExpectation("'secret'");
+const peg$e137 = peg$literalExpectation("secret", false);
+const peg$e138 = peg$otherExpectation("'require'");
+const peg$e139 = peg$literalExpectation("require", false);
+const peg$e140 = peg$otherExpectation("'resume'");
+const peg$e141 = peg$literalExpectation("resume", false);
+const peg$e142 = peg$otherExpectation("'ro'");
+const peg$e143 = peg$literalExpectation("ro", false);
+const peg$e144 = peg$otherExpectation("'rw'");
+const peg$e145 = peg$literalExpectation("rw", false);
+const peg$e146 = peg$otherExpectation("'scenario'");
+const peg$e147 = peg$literalExpectation("scenario", false);
+const peg$e148 = peg$otherExpectation("'show'");
+const peg$e149 = peg$literalExpectation("show", false);
+const peg$e150 = peg$otherExpectation("'stream'");
+const peg$e151 = peg$literalExpectation("stream", false);
+const peg$e152 = peg$otherExpectation("'tags'");
+const peg$e153 = peg$literalExpectation("tags", false);
+const peg$e154 = peg$otherExpectation("'true'");
+const peg$e155 = peg$literalExpectation("true", false);
+const peg$e156 = peg$otherExpectation("'unexport'");
+const peg$e157 = peg$literalExpectation("unexport", false);
+const peg$e158 = peg$otherExpectation("'wait'");
+const peg$e159 = peg$literalExpectation("wait", false);
+const peg$e160 = peg$otherExpectation("'writable'");
+const peg$e161 = peg$literalExpectation("writable", false);
+const peg$e162 = peg$otherExpectation("'perm='");
+const peg$e163 = peg$literalExpectation("perm=", false);
+const peg$e164 = peg$otherExpectation("'shared='");
+const peg$e165 = peg$literalExpectation("shared=", false);
+const peg$e166 = peg$otherExpectation("string");
+const peg$e167 = peg$literalExpectation("\"", false);
+const peg$e168 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+const peg$e169 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+const peg$e170 = peg$literalExpectation("b", false);
+const peg$e171 = peg$literalExpectation("f", false);
+const peg$e172 = peg$literalExpectation("n", false);
+const peg$e173 = peg$literalExpectation("r", false);
+const peg$e174 = peg$literalExpectation("t", false);
+const peg$e175 = peg$literalExpectation("u", false);
+const peg$e176 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+const peg$e177 = peg$otherExpectation("comment");
+const peg$e178 = peg$otherExpectation("end of line");
+const peg$e179 = peg$literalExpectation("\r\n", false);
+const peg$e180 = peg$classExpectation(["\n", "\r"], false, false, false);
+const peg$e181 = peg$anyExpectation();
+const peg$e182 = peg$classExpectation([" ", "\t"], false, false, false);
+const peg$e183 = peg$otherExpectation("whitespace");
 
 function peg$parse(input, options) {
   options = options !== undefined ? options : {};
@@ -666,23 +699,27 @@ function peg$parse(input, options) {
   function peg$f81(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f82(value) {    return { type: "json", value, location: location() };  }
+  function peg$f82(value) {
+    const params = jsonParameters(value);
+    return params.length > 0 ? { type: "json", value, params, location: location() } : { type: "json", value, location: location() };
+  }
   function peg$f83(members) {
     return Object.fromEntries(members);
   }
   function peg$f84(key, value) {    return [key, value];  }
-  function peg$f85(n) {    return Number(n);  }
-  function peg$f86() {    return true;  }
-  function peg$f87() {    return false;  }
-  function peg$f88() {    return null;  }
-  function peg$f89(value) {    return { type: "string", value, location: location() };  }
-  function peg$f90(chars) {    return chars.join("");  }
-  function peg$f91() {    return "\b";  }
-  function peg$f92() {    return "\f";  }
-  function peg$f93() {    return "\n";  }
-  function peg$f94() {    return "\r";  }
-  function peg$f95() {    return "\t";  }
-  function peg$f96(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f85(name) {    return new JsonParameter(name);  }
+  function peg$f86(n) {    return Number(n);  }
+  function peg$f87() {    return true;  }
+  function peg$f88() {    return false;  }
+  function peg$f89() {    return null;  }
+  function peg$f90(value) {    return { type: "string", value, location: location() };  }
+  function peg$f91(chars) {    return chars.join("");  }
+  function peg$f92() {    return "\b";  }
+  function peg$f93() {    return "\f";  }
+  function peg$f94() {    return "\n";  }
+  function peg$f95() {    return "\r";  }
+  function peg$f96() {    return "\t";  }
+  function peg$f97(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -5474,9 +5511,84 @@ function peg$parse(input, options) {
           s0 = peg$parseJsonNumber();
           if (s0 === peg$FAILED) {
             s0 = peg$parseJsonLiteral();
+            if (s0 === peg$FAILED) {
+              s0 = peg$parseJsonParameter();
+            }
           }
         }
       }
+    }
+
+    return s0;
+  }
+
+  function peg$parseJsonParameter() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 36) {
+      s1 = peg$c15;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = peg$currPos;
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r17.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          s6 = input.charAt(peg$currPos);
+          if (peg$r17.test(s6)) {
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          }
+        }
+        s4 = [s4, s5];
+        s3 = s4;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = input.substring(s2, peg$currPos);
+      } else {
+        s2 = s3;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f85(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -5524,11 +5636,11 @@ function peg$parse(input, options) {
     if (s4 !== peg$FAILED) {
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 46) {
-        s6 = peg$c15;
+        s6 = peg$c16;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s6 !== peg$FAILED) {
         s7 = [];
@@ -5569,19 +5681,19 @@ function peg$parse(input, options) {
       }
       s6 = peg$currPos;
       s7 = input.charAt(peg$currPos);
-      if (peg$r17.test(s7)) {
+      if (peg$r18.test(s7)) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+        if (peg$silentFails === 0) { peg$fail(peg$e58); }
       }
       if (s7 !== peg$FAILED) {
         s8 = input.charAt(peg$currPos);
-        if (peg$r18.test(s8)) {
+        if (peg$r19.test(s8)) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e59); }
         }
         if (s8 === peg$FAILED) {
           s8 = null;
@@ -5635,7 +5747,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f85(s1);
+      s1 = peg$f86(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5655,7 +5767,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f86();
+      s1 = peg$f87();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -5663,7 +5775,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f87();
+        s1 = peg$f88();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -5671,7 +5783,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f88();
+          s1 = peg$f89();
         }
         s0 = s1;
       }
@@ -5679,7 +5791,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     return s0;
@@ -5691,20 +5803,20 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r19.test(s1)) {
+    if (peg$r20.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r19.test(s1)) {
+      if (peg$r20.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e58); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
     }
     peg$silentFails--;
@@ -5717,12 +5829,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c16) {
-      s1 = peg$c16;
+    if (input.substr(peg$currPos, 3) === peg$c17) {
+      s1 = peg$c17;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5749,7 +5861,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
 
     return s0;
@@ -5760,12 +5872,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c17) {
-      s1 = peg$c17;
+    if (input.substr(peg$currPos, 6) === peg$c18) {
+      s1 = peg$c18;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5792,7 +5904,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
 
     return s0;
@@ -5803,12 +5915,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c18) {
-      s1 = peg$c18;
+    if (input.substr(peg$currPos, 6) === peg$c19) {
+      s1 = peg$c19;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5835,7 +5947,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
 
     return s0;
@@ -5846,12 +5958,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c19) {
-      s1 = peg$c19;
+    if (input.substr(peg$currPos, 8) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5878,7 +5990,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
 
     return s0;
@@ -5889,12 +6001,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c20) {
-      s1 = peg$c20;
+    if (input.substr(peg$currPos, 7) === peg$c21) {
+      s1 = peg$c21;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5921,7 +6033,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
 
     return s0;
@@ -5932,12 +6044,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c21) {
-      s1 = peg$c21;
+    if (input.substr(peg$currPos, 3) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5964,7 +6076,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -5975,12 +6087,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c22) {
-      s1 = peg$c22;
+    if (input.substr(peg$currPos, 7) === peg$c23) {
+      s1 = peg$c23;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6007,7 +6119,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -6018,12 +6130,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c23) {
-      s1 = peg$c23;
+    if (input.substr(peg$currPos, 4) === peg$c24) {
+      s1 = peg$c24;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6050,7 +6162,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -6061,12 +6173,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c24) {
-      s1 = peg$c24;
+    if (input.substr(peg$currPos, 4) === peg$c25) {
+      s1 = peg$c25;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6093,7 +6205,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -6104,12 +6216,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 5) === peg$c26) {
+      s1 = peg$c26;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6136,7 +6248,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
 
     return s0;
@@ -6147,12 +6259,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c26) {
-      s1 = peg$c26;
+    if (input.substr(peg$currPos, 5) === peg$c27) {
+      s1 = peg$c27;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6179,7 +6291,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     return s0;
@@ -6190,12 +6302,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c27) {
-      s1 = peg$c27;
+    if (input.substr(peg$currPos, 6) === peg$c28) {
+      s1 = peg$c28;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6222,7 +6334,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -6233,12 +6345,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c28) {
-      s1 = peg$c28;
+    if (input.substr(peg$currPos, 6) === peg$c29) {
+      s1 = peg$c29;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6265,7 +6377,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
 
     return s0;
@@ -6276,12 +6388,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c29) {
-      s1 = peg$c29;
+    if (input.substr(peg$currPos, 6) === peg$c30) {
+      s1 = peg$c30;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6308,7 +6420,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
 
     return s0;
@@ -6319,12 +6431,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c30) {
-      s1 = peg$c30;
+    if (input.substr(peg$currPos, 5) === peg$c31) {
+      s1 = peg$c31;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6351,7 +6463,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
 
     return s0;
@@ -6362,12 +6474,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c31) {
-      s1 = peg$c31;
+    if (input.substr(peg$currPos, 8) === peg$c32) {
+      s1 = peg$c32;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6394,7 +6506,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
 
     return s0;
@@ -6405,12 +6517,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c32) {
-      s1 = peg$c32;
+    if (input.substr(peg$currPos, 5) === peg$c33) {
+      s1 = peg$c33;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6437,7 +6549,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     return s0;
@@ -6448,12 +6560,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c33) {
-      s1 = peg$c33;
+    if (input.substr(peg$currPos, 6) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6480,7 +6592,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     return s0;
@@ -6491,12 +6603,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c34) {
-      s1 = peg$c34;
+    if (input.substr(peg$currPos, 4) === peg$c35) {
+      s1 = peg$c35;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6523,7 +6635,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     return s0;
@@ -6534,12 +6646,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c35) {
-      s1 = peg$c35;
+    if (input.substr(peg$currPos, 5) === peg$c36) {
+      s1 = peg$c36;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6566,7 +6678,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
 
     return s0;
@@ -6577,12 +6689,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 5) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6609,7 +6721,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
     }
 
     return s0;
@@ -6620,12 +6732,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 2) === peg$c38) {
+      s1 = peg$c38;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e102); }
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6652,7 +6764,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
     }
 
     return s0;
@@ -6663,12 +6775,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c38) {
-      s1 = peg$c38;
+    if (input.substr(peg$currPos, 2) === peg$c39) {
+      s1 = peg$c39;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+      if (peg$silentFails === 0) { peg$fail(peg$e107); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6695,7 +6807,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+      if (peg$silentFails === 0) { peg$fail(peg$e106); }
     }
 
     return s0;
@@ -6706,12 +6818,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 8) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+      if (peg$silentFails === 0) { peg$fail(peg$e109); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6738,7 +6850,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e105); }
+      if (peg$silentFails === 0) { peg$fail(peg$e108); }
     }
 
     return s0;
@@ -6749,12 +6861,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 3) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e108); }
+      if (peg$silentFails === 0) { peg$fail(peg$e111); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6781,7 +6893,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e107); }
+      if (peg$silentFails === 0) { peg$fail(peg$e110); }
     }
 
     return s0;
@@ -6792,12 +6904,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c41) {
-      s1 = peg$c41;
+    if (input.substr(peg$currPos, 6) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e110); }
+      if (peg$silentFails === 0) { peg$fail(peg$e113); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6824,7 +6936,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e109); }
+      if (peg$silentFails === 0) { peg$fail(peg$e112); }
     }
 
     return s0;
@@ -6835,12 +6947,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 6) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e112); }
+      if (peg$silentFails === 0) { peg$fail(peg$e115); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6867,7 +6979,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e111); }
+      if (peg$silentFails === 0) { peg$fail(peg$e114); }
     }
 
     return s0;
@@ -6878,12 +6990,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 4) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e114); }
+      if (peg$silentFails === 0) { peg$fail(peg$e117); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6910,7 +7022,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e113); }
+      if (peg$silentFails === 0) { peg$fail(peg$e116); }
     }
 
     return s0;
@@ -6921,12 +7033,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 5) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e116); }
+      if (peg$silentFails === 0) { peg$fail(peg$e119); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6953,7 +7065,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e115); }
+      if (peg$silentFails === 0) { peg$fail(peg$e118); }
     }
 
     return s0;
@@ -6964,12 +7076,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c45) {
-      s1 = peg$c45;
+    if (input.substr(peg$currPos, 4) === peg$c46) {
+      s1 = peg$c46;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e118); }
+      if (peg$silentFails === 0) { peg$fail(peg$e121); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6996,7 +7108,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e117); }
+      if (peg$silentFails === 0) { peg$fail(peg$e120); }
     }
 
     return s0;
@@ -7007,12 +7119,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c46) {
-      s1 = peg$c46;
+    if (input.substr(peg$currPos, 3) === peg$c47) {
+      s1 = peg$c47;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e120); }
+      if (peg$silentFails === 0) { peg$fail(peg$e123); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7039,7 +7151,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e119); }
+      if (peg$silentFails === 0) { peg$fail(peg$e122); }
     }
 
     return s0;
@@ -7050,12 +7162,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c47) {
-      s1 = peg$c47;
+    if (input.substr(peg$currPos, 2) === peg$c48) {
+      s1 = peg$c48;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e122); }
+      if (peg$silentFails === 0) { peg$fail(peg$e125); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7082,7 +7194,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e121); }
+      if (peg$silentFails === 0) { peg$fail(peg$e124); }
     }
 
     return s0;
@@ -7093,12 +7205,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c48) {
-      s1 = peg$c48;
+    if (input.substr(peg$currPos, 2) === peg$c49) {
+      s1 = peg$c49;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e124); }
+      if (peg$silentFails === 0) { peg$fail(peg$e127); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7125,7 +7237,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e123); }
+      if (peg$silentFails === 0) { peg$fail(peg$e126); }
     }
 
     return s0;
@@ -7136,12 +7248,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c49) {
-      s1 = peg$c49;
+    if (input.substr(peg$currPos, 5) === peg$c50) {
+      s1 = peg$c50;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e126); }
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7168,7 +7280,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e125); }
+      if (peg$silentFails === 0) { peg$fail(peg$e128); }
     }
 
     return s0;
@@ -7179,12 +7291,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c50) {
-      s1 = peg$c50;
+    if (input.substr(peg$currPos, 3) === peg$c51) {
+      s1 = peg$c51;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e128); }
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7211,7 +7323,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e127); }
+      if (peg$silentFails === 0) { peg$fail(peg$e130); }
     }
 
     return s0;
@@ -7222,12 +7334,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c51) {
-      s1 = peg$c51;
+    if (input.substr(peg$currPos, 3) === peg$c52) {
+      s1 = peg$c52;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e133); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7254,7 +7366,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+      if (peg$silentFails === 0) { peg$fail(peg$e132); }
     }
 
     return s0;
@@ -7265,12 +7377,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c52) {
-      s1 = peg$c52;
+    if (input.substr(peg$currPos, 6) === peg$c53) {
+      s1 = peg$c53;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e132); }
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7297,7 +7409,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
     }
 
     return s0;
@@ -7308,12 +7420,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c53) {
-      s1 = peg$c53;
+    if (input.substr(peg$currPos, 6) === peg$c54) {
+      s1 = peg$c54;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e137); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7340,7 +7452,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e133); }
+      if (peg$silentFails === 0) { peg$fail(peg$e136); }
     }
 
     return s0;
@@ -7351,12 +7463,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c54) {
-      s1 = peg$c54;
+    if (input.substr(peg$currPos, 7) === peg$c55) {
+      s1 = peg$c55;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e136); }
+      if (peg$silentFails === 0) { peg$fail(peg$e139); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7383,7 +7495,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e135); }
+      if (peg$silentFails === 0) { peg$fail(peg$e138); }
     }
 
     return s0;
@@ -7394,12 +7506,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c55) {
-      s1 = peg$c55;
+    if (input.substr(peg$currPos, 6) === peg$c56) {
+      s1 = peg$c56;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e138); }
+      if (peg$silentFails === 0) { peg$fail(peg$e141); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7426,7 +7538,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e137); }
+      if (peg$silentFails === 0) { peg$fail(peg$e140); }
     }
 
     return s0;
@@ -7437,12 +7549,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c56) {
-      s1 = peg$c56;
+    if (input.substr(peg$currPos, 2) === peg$c57) {
+      s1 = peg$c57;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e140); }
+      if (peg$silentFails === 0) { peg$fail(peg$e143); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7469,7 +7581,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e139); }
+      if (peg$silentFails === 0) { peg$fail(peg$e142); }
     }
 
     return s0;
@@ -7480,12 +7592,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c57) {
-      s1 = peg$c57;
+    if (input.substr(peg$currPos, 2) === peg$c58) {
+      s1 = peg$c58;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e142); }
+      if (peg$silentFails === 0) { peg$fail(peg$e145); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7512,7 +7624,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e141); }
+      if (peg$silentFails === 0) { peg$fail(peg$e144); }
     }
 
     return s0;
@@ -7523,12 +7635,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c58) {
-      s1 = peg$c58;
+    if (input.substr(peg$currPos, 8) === peg$c59) {
+      s1 = peg$c59;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e144); }
+      if (peg$silentFails === 0) { peg$fail(peg$e147); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7555,7 +7667,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e143); }
+      if (peg$silentFails === 0) { peg$fail(peg$e146); }
     }
 
     return s0;
@@ -7566,12 +7678,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c59) {
-      s1 = peg$c59;
+    if (input.substr(peg$currPos, 4) === peg$c60) {
+      s1 = peg$c60;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e146); }
+      if (peg$silentFails === 0) { peg$fail(peg$e149); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7598,7 +7710,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e145); }
+      if (peg$silentFails === 0) { peg$fail(peg$e148); }
     }
 
     return s0;
@@ -7609,12 +7721,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c60) {
-      s1 = peg$c60;
+    if (input.substr(peg$currPos, 6) === peg$c61) {
+      s1 = peg$c61;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e148); }
+      if (peg$silentFails === 0) { peg$fail(peg$e151); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7641,7 +7753,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e147); }
+      if (peg$silentFails === 0) { peg$fail(peg$e150); }
     }
 
     return s0;
@@ -7652,12 +7764,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c61) {
-      s1 = peg$c61;
+    if (input.substr(peg$currPos, 4) === peg$c62) {
+      s1 = peg$c62;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e150); }
+      if (peg$silentFails === 0) { peg$fail(peg$e153); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7684,7 +7796,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e149); }
+      if (peg$silentFails === 0) { peg$fail(peg$e152); }
     }
 
     return s0;
@@ -7695,12 +7807,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c62) {
-      s1 = peg$c62;
+    if (input.substr(peg$currPos, 4) === peg$c63) {
+      s1 = peg$c63;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+      if (peg$silentFails === 0) { peg$fail(peg$e155); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7727,7 +7839,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e151); }
+      if (peg$silentFails === 0) { peg$fail(peg$e154); }
     }
 
     return s0;
@@ -7738,12 +7850,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c63) {
-      s1 = peg$c63;
+    if (input.substr(peg$currPos, 8) === peg$c64) {
+      s1 = peg$c64;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e154); }
+      if (peg$silentFails === 0) { peg$fail(peg$e157); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7770,7 +7882,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e153); }
+      if (peg$silentFails === 0) { peg$fail(peg$e156); }
     }
 
     return s0;
@@ -7781,12 +7893,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c64) {
-      s1 = peg$c64;
+    if (input.substr(peg$currPos, 4) === peg$c65) {
+      s1 = peg$c65;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e156); }
+      if (peg$silentFails === 0) { peg$fail(peg$e159); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7813,7 +7925,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e155); }
+      if (peg$silentFails === 0) { peg$fail(peg$e158); }
     }
 
     return s0;
@@ -7824,12 +7936,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c65) {
-      s1 = peg$c65;
+    if (input.substr(peg$currPos, 8) === peg$c66) {
+      s1 = peg$c66;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e158); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7856,7 +7968,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e157); }
+      if (peg$silentFails === 0) { peg$fail(peg$e160); }
     }
 
     return s0;
@@ -7866,17 +7978,17 @@ function peg$parse(input, options) {
     let s0, s1;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c66) {
-      s0 = peg$c66;
+    if (input.substr(peg$currPos, 5) === peg$c67) {
+      s0 = peg$c67;
       peg$currPos += 5;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e160); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e159); }
+      if (peg$silentFails === 0) { peg$fail(peg$e162); }
     }
 
     return s0;
@@ -7886,17 +7998,17 @@ function peg$parse(input, options) {
     let s0, s1;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c67) {
-      s0 = peg$c67;
+    if (input.substr(peg$currPos, 7) === peg$c68) {
+      s0 = peg$c68;
       peg$currPos += 7;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+      if (peg$silentFails === 0) { peg$fail(peg$e165); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
 
     return s0;
@@ -7910,13 +8022,13 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f89(s1);
+      s1 = peg$f90(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e166); }
     }
 
     return s0;
@@ -7928,11 +8040,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c68;
+      s1 = peg$c69;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e167); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -7942,15 +8054,15 @@ function peg$parse(input, options) {
         s3 = peg$parseStringChar();
       }
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c68;
+        s3 = peg$c69;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e164); }
+        if (peg$silentFails === 0) { peg$fail(peg$e167); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f90(s2);
+        s0 = peg$f91(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -7962,7 +8074,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e166); }
     }
 
     return s0;
@@ -7972,11 +8084,11 @@ function peg$parse(input, options) {
     let s0, s1, s2;
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r20.test(s0)) {
+    if (peg$r21.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e165); }
+      if (peg$silentFails === 0) { peg$fail(peg$e168); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -8008,101 +8120,101 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r21.test(s0)) {
+    if (peg$r22.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e166); }
+      if (peg$silentFails === 0) { peg$fail(peg$e169); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c69;
+        s1 = peg$c70;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e167); }
+        if (peg$silentFails === 0) { peg$fail(peg$e170); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f91();
+        s1 = peg$f92();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c70;
+          s1 = peg$c71;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e171); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f92();
+          s1 = peg$f93();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c71;
+            s1 = peg$c72;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e169); }
+            if (peg$silentFails === 0) { peg$fail(peg$e172); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f93();
+            s1 = peg$f94();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c72;
+              s1 = peg$c73;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e170); }
+              if (peg$silentFails === 0) { peg$fail(peg$e173); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f94();
+              s1 = peg$f95();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c73;
+                s1 = peg$c74;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e171); }
+                if (peg$silentFails === 0) { peg$fail(peg$e174); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f95();
+                s1 = peg$f96();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c74;
+                  s1 = peg$c75;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e172); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e175); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
                   s3 = peg$currPos;
                   s4 = [];
                   s5 = input.charAt(peg$currPos);
-                  if (peg$r22.test(s5)) {
+                  if (peg$r23.test(s5)) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e173); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e176); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -8110,11 +8222,11 @@ function peg$parse(input, options) {
                       s5 = peg$FAILED;
                     } else {
                       s5 = input.charAt(peg$currPos);
-                      if (peg$r22.test(s5)) {
+                      if (peg$r23.test(s5)) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e173); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e176); }
                       }
                     }
                   }
@@ -8131,7 +8243,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f96(s2);
+                    s0 = peg$f97(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -8190,7 +8302,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e174); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
 
     return s0;
@@ -8200,26 +8312,26 @@ function peg$parse(input, options) {
     let s0, s1;
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c75) {
-      s0 = peg$c75;
+    if (input.substr(peg$currPos, 2) === peg$c76) {
+      s0 = peg$c76;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e176); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
-      if (peg$r23.test(s0)) {
+      if (peg$r24.test(s0)) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e180); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
 
     return s0;
@@ -8236,7 +8348,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e178); }
+      if (peg$silentFails === 0) { peg$fail(peg$e181); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -8248,7 +8360,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
 
     return s0;
@@ -8259,11 +8371,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -8277,20 +8389,20 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r24.test(s4)) {
+        if (peg$r25.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
         }
         s4 = peg$parseNewline();
@@ -8309,11 +8421,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r24.test(s1)) {
+      if (peg$r25.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -8327,20 +8439,20 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
           }
           s4 = peg$parseNewline();
@@ -8367,11 +8479,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -8385,20 +8497,20 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r24.test(s4)) {
+        if (peg$r25.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
         }
         s4 = peg$parseNewline();
@@ -8418,11 +8530,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r24.test(s1)) {
+        if (peg$r25.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -8436,20 +8548,20 @@ function peg$parse(input, options) {
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
             }
             s4 = peg$parseNewline();
@@ -8472,7 +8584,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e180); }
+      if (peg$silentFails === 0) { peg$fail(peg$e183); }
     }
 
     return s0;
@@ -8483,11 +8595,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -8505,20 +8617,20 @@ function peg$parse(input, options) {
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
             }
             s4 = peg$parseNewline();
@@ -8539,11 +8651,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r24.test(s1)) {
+      if (peg$r25.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -8561,20 +8673,20 @@ function peg$parse(input, options) {
             if (s2 !== peg$FAILED) {
               s3 = [];
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
                 s4 = input.charAt(peg$currPos);
-                if (peg$r24.test(s4)) {
+                if (peg$r25.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e182); }
                 }
               }
               s4 = peg$parseNewline();
@@ -8603,11 +8715,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -8625,20 +8737,20 @@ function peg$parse(input, options) {
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
             }
             s4 = peg$parseNewline();
@@ -8660,11 +8772,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r24.test(s1)) {
+        if (peg$r25.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -8682,20 +8794,20 @@ function peg$parse(input, options) {
               if (s2 !== peg$FAILED) {
                 s3 = [];
                 s4 = input.charAt(peg$currPos);
-                if (peg$r24.test(s4)) {
+                if (peg$r25.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e182); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
                   s4 = input.charAt(peg$currPos);
-                  if (peg$r24.test(s4)) {
+                  if (peg$r25.test(s4)) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e182); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -8720,7 +8832,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e180); }
+      if (peg$silentFails === 0) { peg$fail(peg$e183); }
     }
 
     return s0;
@@ -8741,20 +8853,20 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r24.test(s4)) {
+      if (peg$r25.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r24.test(s4)) {
+        if (peg$r25.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
       }
       s4 = peg$parseNewline();
@@ -8792,20 +8904,20 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
           }
           s4 = peg$parseNewline();
@@ -8891,20 +9003,20 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r24.test(s3)) {
+      if (peg$r25.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r24.test(s3)) {
+        if (peg$r25.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
       }
       s3 = peg$parseNewline();
@@ -8941,7 +9053,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e178); }
+              if (peg$silentFails === 0) { peg$fail(peg$e181); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];

@@ -13,6 +13,34 @@
     return { root: parts[0], path: parts.slice(1) };
   }
 
+  /** A bare `$name` standing as a JSON value, until JsonObjectValue turns it into its text. */
+  class JsonParameter {
+    constructor(name) {
+      this.name = name;
+    }
+  }
+
+  /**
+   * Replace each JsonParameter in `value` (a fresh parse, so changed in place) by its text `$name`,
+   * and return their paths: the expansion gives each the type its value reads as.
+   */
+  function jsonParameters(value) {
+    const paths = [];
+    const walk = (holder, path) => {
+      for (const key of Array.isArray(holder) ? holder.keys() : Object.keys(holder)) {
+        const v = holder[key];
+        if (v instanceof JsonParameter) {
+          Object.defineProperty(holder, key, { value: "$" + v.name, writable: true, enumerable: true, configurable: true });
+          paths.push([...path, key]);
+        } else if (v !== null && typeof v === "object") {
+          walk(v, [...path, key]);
+        }
+      }
+    };
+    walk(value, []);
+    return paths;
+  }
+
   function keyLocation(l, key) {
     const end = { offset: l.start.offset + key.length, line: l.start.line, column: l.start.column + key.length };
     return { source: l.source, start: l.start, end };
@@ -203,67 +231,68 @@ const peg$c11 = "/";
 const peg$c12 = "\\";
 const peg$c13 = "(";
 const peg$c14 = ")";
-const peg$c15 = ".";
-const peg$c16 = "add";
-const peg$c17 = "cancel";
-const peg$c18 = "commit";
-const peg$c19 = "complete";
-const peg$c20 = "context";
-const peg$c21 = "del";
-const peg$c22 = "dismiss";
-const peg$c23 = "each";
-const peg$c24 = "edge";
-const peg$c25 = "error";
-const peg$c26 = "event";
-const peg$c27 = "exists";
-const peg$c28 = "expect";
-const peg$c29 = "export";
-const peg$c30 = "false";
-const peg$c31 = "finalize";
-const peg$c32 = "fresh";
-const peg$c33 = "frozen";
-const peg$c34 = "gone";
-const peg$c35 = "graph";
-const peg$c36 = "image";
-const peg$c37 = "in";
-const peg$c38 = "io";
-const peg$c39 = "iothread";
-const peg$c40 = "job";
-const peg$c41 = "mirror";
-const peg$c42 = "backup";
-const peg$c43 = "node";
-const peg$c44 = "nodes";
-const peg$c45 = "null";
-const peg$c46 = "off";
-const peg$c47 = "ok";
-const peg$c48 = "on";
-const peg$c49 = "pause";
-const peg$c50 = "qmp";
-const peg$c51 = "raw";
-const peg$c52 = "reopen";
-const peg$c53 = "secret";
-const peg$c54 = "require";
-const peg$c55 = "resume";
-const peg$c56 = "ro";
-const peg$c57 = "rw";
-const peg$c58 = "scenario";
-const peg$c59 = "show";
-const peg$c60 = "stream";
-const peg$c61 = "tags";
-const peg$c62 = "true";
-const peg$c63 = "unexport";
-const peg$c64 = "wait";
-const peg$c65 = "writable";
-const peg$c66 = "perm=";
-const peg$c67 = "shared=";
-const peg$c68 = "\"";
-const peg$c69 = "b";
-const peg$c70 = "f";
-const peg$c71 = "n";
-const peg$c72 = "r";
-const peg$c73 = "t";
-const peg$c74 = "u";
-const peg$c75 = "\r\n";
+const peg$c15 = "$";
+const peg$c16 = ".";
+const peg$c17 = "add";
+const peg$c18 = "cancel";
+const peg$c19 = "commit";
+const peg$c20 = "complete";
+const peg$c21 = "context";
+const peg$c22 = "del";
+const peg$c23 = "dismiss";
+const peg$c24 = "each";
+const peg$c25 = "edge";
+const peg$c26 = "error";
+const peg$c27 = "event";
+const peg$c28 = "exists";
+const peg$c29 = "expect";
+const peg$c30 = "export";
+const peg$c31 = "false";
+const peg$c32 = "finalize";
+const peg$c33 = "fresh";
+const peg$c34 = "frozen";
+const peg$c35 = "gone";
+const peg$c36 = "graph";
+const peg$c37 = "image";
+const peg$c38 = "in";
+const peg$c39 = "io";
+const peg$c40 = "iothread";
+const peg$c41 = "job";
+const peg$c42 = "mirror";
+const peg$c43 = "backup";
+const peg$c44 = "node";
+const peg$c45 = "nodes";
+const peg$c46 = "null";
+const peg$c47 = "off";
+const peg$c48 = "ok";
+const peg$c49 = "on";
+const peg$c50 = "pause";
+const peg$c51 = "qmp";
+const peg$c52 = "raw";
+const peg$c53 = "reopen";
+const peg$c54 = "secret";
+const peg$c55 = "require";
+const peg$c56 = "resume";
+const peg$c57 = "ro";
+const peg$c58 = "rw";
+const peg$c59 = "scenario";
+const peg$c60 = "show";
+const peg$c61 = "stream";
+const peg$c62 = "tags";
+const peg$c63 = "true";
+const peg$c64 = "unexport";
+const peg$c65 = "wait";
+const peg$c66 = "writable";
+const peg$c67 = "perm=";
+const peg$c68 = "shared=";
+const peg$c69 = "\"";
+const peg$c70 = "b";
+const peg$c71 = "f";
+const peg$c72 = "n";
+const peg$c73 = "r";
+const peg$c74 = "t";
+const peg$c75 = "u";
+const peg$c76 = "\r\n";
 const peg$r0 = /^[^\n\r]/;
 const peg$r1 = /^[^ \t\r\n#]/;
 const peg$r2 = /^[A-Z]/;
@@ -281,14 +310,15 @@ const peg$r13 = /^[kKMGT]/;
 const peg$r14 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
 const peg$r15 = /^[A-Za-z0-9_$]/;
 const peg$r16 = /^[A-Za-z0-9_.+$\-]/;
-const peg$r17 = /^[eE]/;
-const peg$r18 = /^[+\-]/;
-const peg$r19 = /^[ \t\r\n]/;
-const peg$r20 = /^[^"\\\r\n\0-\x1F]/;
-const peg$r21 = /^["\/\\]/;
-const peg$r22 = /^[0-9a-fA-F]/;
-const peg$r23 = /^[\n\r]/;
-const peg$r24 = /^[ \t]/;
+const peg$r17 = /^[A-Za-z0-9_]/;
+const peg$r18 = /^[eE]/;
+const peg$r19 = /^[+\-]/;
+const peg$r20 = /^[ \t\r\n]/;
+const peg$r21 = /^[^"\\\r\n\0-\x1F]/;
+const peg$r22 = /^["\/\\]/;
+const peg$r23 = /^[0-9a-fA-F]/;
+const peg$r24 = /^[\n\r]/;
+const peg$r25 = /^[ \t]/;
 const peg$e0 = peg$otherExpectation("phase (## title)");
 const peg$e1 = peg$literalExpectation("##", false);
 const peg$e2 = peg$classExpectation(["\n", "\r"], true, false, false);
@@ -343,133 +373,136 @@ const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "
 const peg$e51 = peg$otherExpectation("node name");
 const peg$e52 = peg$otherExpectation("QMP command name");
 const peg$e53 = peg$otherExpectation("node name or path (top/backing/file)");
-const peg$e54 = peg$literalExpectation(".", false);
-const peg$e55 = peg$classExpectation(["e", "E"], false, false, false);
-const peg$e56 = peg$classExpectation(["+", "-"], false, false, false);
-const peg$e57 = peg$otherExpectation("true/false/null");
-const peg$e58 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
-const peg$e59 = peg$otherExpectation("'add'");
-const peg$e60 = peg$literalExpectation("add", false);
-const peg$e61 = peg$otherExpectation("'cancel'");
-const peg$e62 = peg$literalExpectation("cancel", false);
-const peg$e63 = peg$otherExpectation("'commit'");
-const peg$e64 = peg$literalExpectation("commit", false);
-const peg$e65 = peg$otherExpectation("'complete'");
-const peg$e66 = peg$literalExpectation("complete", false);
-const peg$e67 = peg$otherExpectation("'context'");
-const peg$e68 = peg$literalExpectation("context", false);
-const peg$e69 = peg$otherExpectation("'del'");
-const peg$e70 = peg$literalExpectation("del", false);
-const peg$e71 = peg$otherExpectation("'dismiss'");
-const peg$e72 = peg$literalExpectation("dismiss", false);
-const peg$e73 = peg$otherExpectation("'each'");
-const peg$e74 = peg$literalExpectation("each", false);
-const peg$e75 = peg$otherExpectation("'edge'");
-const peg$e76 = peg$literalExpectation("edge", false);
-const peg$e77 = peg$otherExpectation("'error'");
-const peg$e78 = peg$literalExpectation("error", false);
-const peg$e79 = peg$otherExpectation("'event'");
-const peg$e80 = peg$literalExpectation("event", false);
-const peg$e81 = peg$otherExpectation("'exists'");
-const peg$e82 = peg$literalExpectation("exists", false);
-const peg$e83 = peg$otherExpectation("'expect'");
-const peg$e84 = peg$literalExpectation("expect", false);
-const peg$e85 = peg$otherExpectation("'export'");
-const peg$e86 = peg$literalExpectation("export", false);
-const peg$e87 = peg$otherExpectation("'false'");
-const peg$e88 = peg$literalExpectation("false", false);
-const peg$e89 = peg$otherExpectation("'finalize'");
-const peg$e90 = peg$literalExpectation("finalize", false);
-const peg$e91 = peg$otherExpectation("'fresh'");
-const peg$e92 = peg$literalExpectation("fresh", false);
-const peg$e93 = peg$otherExpectation("'frozen'");
-const peg$e94 = peg$literalExpectation("frozen", false);
-const peg$e95 = peg$otherExpectation("'gone'");
-const peg$e96 = peg$literalExpectation("gone", false);
-const peg$e97 = peg$otherExpectation("'graph'");
-const peg$e98 = peg$literalExpectation("graph", false);
-const peg$e99 = peg$otherExpectation("'image'");
-const peg$e100 = peg$literalExpectation("image", false);
-const peg$e101 = peg$otherExpectation("'in'");
-const peg$e102 = peg$literalExpectation("in", false);
-const peg$e103 = peg$otherExpectation("'io'");
-const peg$e104 = peg$literalExpectation("io", false);
-const peg$e105 = peg$otherExpectation("'iothread'");
-const peg$e106 = peg$literalExpectation("iothread", false);
-const peg$e107 = peg$otherExpectation("'job'");
-const peg$e108 = peg$literalExpectation("job", false);
-const peg$e109 = peg$otherExpectation("'mirror'");
-const peg$e110 = peg$literalExpectation("mirror", false);
-const peg$e111 = peg$otherExpectation("'backup'");
-const peg$e112 = peg$literalExpectation("backup", false);
-const peg$e113 = peg$otherExpectation("'node'");
-const peg$e114 = peg$literalExpectation("node", false);
-const peg$e115 = peg$otherExpectation("'nodes'");
-const peg$e116 = peg$literalExpectation("nodes", false);
-const peg$e117 = peg$otherExpectation("'null'");
-const peg$e118 = peg$literalExpectation("null", false);
-const peg$e119 = peg$otherExpectation("'off'");
-const peg$e120 = peg$literalExpectation("off", false);
-const peg$e121 = peg$otherExpectation("'ok'");
-const peg$e122 = peg$literalExpectation("ok", false);
-const peg$e123 = peg$otherExpectation("'on'");
-const peg$e124 = peg$literalExpectation("on", false);
-const peg$e125 = peg$otherExpectation("'pause'");
-const peg$e126 = peg$literalExpectation("pause", false);
-const peg$e127 = peg$otherExpectation("'qmp'");
-const peg$e128 = peg$literalExpectation("qmp", false);
-const peg$e129 = peg$otherExpectation("'raw'");
-const peg$e130 = peg$literalExpectation("raw", false);
-const peg$e131 = peg$otherExpectation("'reopen'");
-const peg$e132 = peg$literalExpectation("reopen", false);
-const peg$e133 = peg$otherExpectation("'secret'");
-const peg$e134 = peg$literalExpectation("secret", false);
-const peg$e135 = peg$otherExpectation("'require'");
-const peg$e136 = peg$literalExpectation("require", false);
-const peg$e137 = peg$otherExpectation("'resume'");
-const peg$e138 = peg$literalExpectation("resume", false);
-const peg$e139 = peg$otherExpectation("'ro'");
-const peg$e140 = peg$literalExpectation("ro", false);
-const peg$e141 = peg$otherExpectation("'rw'");
-const peg$e142 = peg$literalExpectation("rw", false);
-const peg$e143 = peg$otherExpectation("'scenario'");
-const peg$e144 = peg$literalExpectation("scenario", false);
-const peg$e145 = peg$otherExpectation("'show'");
-const peg$e146 = peg$literalExpectation("show", false);
-const peg$e147 = peg$otherExpectation("'stream'");
-const peg$e148 = peg$literalExpectation("stream", false);
-const peg$e149 = peg$otherExpectation("'tags'");
-const peg$e150 = peg$literalExpectation("tags", false);
-const peg$e151 = peg$otherExpectation("'true'");
-const peg$e152 = peg$literalExpectation("true", false);
-const peg$e153 = peg$otherExpectation("'unexport'");
-const peg$e154 = peg$literalExpectation("unexport", false);
-const peg$e155 = peg$otherExpectation("'wait'");
-const peg$e156 = peg$literalExpectation("wait", false);
-const peg$e157 = peg$otherExpectation("'writable'");
-const peg$e158 = peg$literalExpectation("writable", false);
-const peg$e159 = peg$otherExpectation("'perm='");
-const peg$e160 = peg$literalExpectation("perm=", false);
-const peg$e161 = peg$otherExpectation("'shared='");
-const peg$e162 = peg$literalExpectation("shared=", false);
-const peg$e163 = peg$otherExpectation("string");
-const peg$e164 = peg$literalExpectation("\"", false);
-const peg$e165 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
-const peg$e166 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
-const peg$e167 = peg$literalExpectation("b", false);
-const peg$e168 = peg$literalExpectation("f", false);
-const peg$e169 = peg$literalExpectation("n", false);
-const peg$e170 = peg$literalExpectation("r", false);
-const peg$e171 = peg$literalExpectation("t", false);
-const peg$e172 = peg$literalExpectation("u", false);
-const peg$e173 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
-const peg$e174 = peg$otherExpectation("comment");
-const peg$e175 = peg$otherExpectation("end of line");
-const peg$e176 = peg$literalExpectation("\r\n", false);
-const peg$e177 = peg$classExpectation(["\n", "\r"], false, false, false);
-const peg$e178 = peg$anyExpectation();
-const peg$e179 = peg$classExpectation([" ", "\t"], false, false, false);
-const peg$e180 = peg$otherExpectation("whitespace");
+const peg$e54 = peg$otherExpectation("parameter");
+const peg$e55 = peg$literalExpectation("$", false);
+const peg$e56 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+const peg$e57 = peg$literalExpectation(".", false);
+const peg$e58 = peg$classExpectation(["e", "E"], false, false, false);
+const peg$e59 = peg$classExpectation(["+", "-"], false, false, false);
+const peg$e60 = peg$otherExpectation("true/false/null");
+const peg$e61 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
+const peg$e62 = peg$otherExpectation("'add'");
+const peg$e63 = peg$literalExpectation("add", false);
+const peg$e64 = peg$otherExpectation("'cancel'");
+const peg$e65 = peg$literalExpectation("cancel", false);
+const peg$e66 = peg$otherExpectation("'commit'");
+const peg$e67 = peg$literalExpectation("commit", false);
+const peg$e68 = peg$otherExpectation("'complete'");
+const peg$e69 = peg$literalExpectation("complete", false);
+const peg$e70 = peg$otherExpectation("'context'");
+const peg$e71 = peg$literalExpectation("context", false);
+const peg$e72 = peg$otherExpectation("'del'");
+const peg$e73 = peg$literalExpectation("del", false);
+const peg$e74 = peg$otherExpectation("'dismiss'");
+const peg$e75 = peg$literalExpectation("dismiss", false);
+const peg$e76 = peg$otherExpectation("'each'");
+const peg$e77 = peg$literalExpectation("each", false);
+const peg$e78 = peg$otherExpectation("'edge'");
+const peg$e79 = peg$literalExpectation("edge", false);
+const peg$e80 = peg$otherExpectation("'error'");
+const peg$e81 = peg$literalExpectation("error", false);
+const peg$e82 = peg$otherExpectation("'event'");
+const peg$e83 = peg$literalExpectation("event", false);
+const peg$e84 = peg$otherExpectation("'exists'");
+const peg$e85 = peg$literalExpectation("exists", false);
+const peg$e86 = peg$otherExpectation("'expect'");
+const peg$e87 = peg$literalExpectation("expect", false);
+const peg$e88 = peg$otherExpectation("'export'");
+const peg$e89 = peg$literalExpectation("export", false);
+const peg$e90 = peg$otherExpectation("'false'");
+const peg$e91 = peg$literalExpectation("false", false);
+const peg$e92 = peg$otherExpectation("'finalize'");
+const peg$e93 = peg$literalExpectation("finalize", false);
+const peg$e94 = peg$otherExpectation("'fresh'");
+const peg$e95 = peg$literalExpectation("fresh", false);
+const peg$e96 = peg$otherExpectation("'frozen'");
+const peg$e97 = peg$literalExpectation("frozen", false);
+const peg$e98 = peg$otherExpectation("'gone'");
+const peg$e99 = peg$literalExpectation("gone", false);
+const peg$e100 = peg$otherExpectation("'graph'");
+const peg$e101 = peg$literalExpectation("graph", false);
+const peg$e102 = peg$otherExpectation("'image'");
+const peg$e103 = peg$literalExpectation("image", false);
+const peg$e104 = peg$otherExpectation("'in'");
+const peg$e105 = peg$literalExpectation("in", false);
+const peg$e106 = peg$otherExpectation("'io'");
+const peg$e107 = peg$literalExpectation("io", false);
+const peg$e108 = peg$otherExpectation("'iothread'");
+const peg$e109 = peg$literalExpectation("iothread", false);
+const peg$e110 = peg$otherExpectation("'job'");
+const peg$e111 = peg$literalExpectation("job", false);
+const peg$e112 = peg$otherExpectation("'mirror'");
+const peg$e113 = peg$literalExpectation("mirror", false);
+const peg$e114 = peg$otherExpectation("'backup'");
+const peg$e115 = peg$literalExpectation("backup", false);
+const peg$e116 = peg$otherExpectation("'node'");
+const peg$e117 = peg$literalExpectation("node", false);
+const peg$e118 = peg$otherExpectation("'nodes'");
+const peg$e119 = peg$literalExpectation("nodes", false);
+const peg$e120 = peg$otherExpectation("'null'");
+const peg$e121 = peg$literalExpectation("null", false);
+const peg$e122 = peg$otherExpectation("'off'");
+const peg$e123 = peg$literalExpectation("off", false);
+const peg$e124 = peg$otherExpectation("'ok'");
+const peg$e125 = peg$literalExpectation("ok", false);
+const peg$e126 = peg$otherExpectation("'on'");
+const peg$e127 = peg$literalExpectation("on", false);
+const peg$e128 = peg$otherExpectation("'pause'");
+const peg$e129 = peg$literalExpectation("pause", false);
+const peg$e130 = peg$otherExpectation("'qmp'");
+const peg$e131 = peg$literalExpectation("qmp", false);
+const peg$e132 = peg$otherExpectation("'raw'");
+const peg$e133 = peg$literalExpectation("raw", false);
+const peg$e134 = peg$otherExpectation("'reopen'");
+const peg$e135 = peg$literalExpectation("reopen", false);
+const peg$e136 = peg$otherExpectation("'secret'");
+const peg$e137 = peg$literalExpectation("secret", false);
+const peg$e138 = peg$otherExpectation("'require'");
+const peg$e139 = peg$literalExpectation("require", false);
+const peg$e140 = peg$otherExpectation("'resume'");
+const peg$e141 = peg$literalExpectation("resume", false);
+const peg$e142 = peg$otherExpectation("'ro'");
+const peg$e143 = peg$literalExpectation("ro", false);
+const peg$e144 = peg$otherExpectation("'rw'");
+const peg$e145 = peg$literalExpectation("rw", false);
+const peg$e146 = peg$otherExpectation("'scenario'");
+const peg$e147 = peg$literalExpectation("scenario", false);
+const peg$e148 = peg$otherExpectation("'show'");
+const peg$e149 = peg$literalExpectation("show", false);
+const peg$e150 = peg$otherExpectation("'stream'");
+const peg$e151 = peg$literalExpectation("stream", false);
+const peg$e152 = peg$otherExpectation("'tags'");
+const peg$e153 = peg$literalExpectation("tags", false);
+const peg$e154 = peg$otherExpectation("'true'");
+const peg$e155 = peg$literalExpectation("true", false);
+const peg$e156 = peg$otherExpectation("'unexport'");
+const peg$e157 = peg$literalExpectation("unexport", false);
+const peg$e158 = peg$otherExpectation("'wait'");
+const peg$e159 = peg$literalExpectation("wait", false);
+const peg$e160 = peg$otherExpectation("'writable'");
+const peg$e161 = peg$literalExpectation("writable", false);
+const peg$e162 = peg$otherExpectation("'perm='");
+const peg$e163 = peg$literalExpectation("perm=", false);
+const peg$e164 = peg$otherExpectation("'shared='");
+const peg$e165 = peg$literalExpectation("shared=", false);
+const peg$e166 = peg$otherExpectation("string");
+const peg$e167 = peg$literalExpectation("\"", false);
+const peg$e168 = peg$classExpectation(["\"", "\\", "\r", "\n", ["\0", "\x1F"]], true, false, false);
+const peg$e169 = peg$classExpectation(["\"", "/", "\\"], false, false, false);
+const peg$e170 = peg$literalExpectation("b", false);
+const peg$e171 = peg$literalExpectation("f", false);
+const peg$e172 = peg$literalExpectation("n", false);
+const peg$e173 = peg$literalExpectation("r", false);
+const peg$e174 = peg$literalExpectation("t", false);
+const peg$e175 = peg$literalExpectation("u", false);
+const peg$e176 = peg$classExpectation([["0", "9"], ["a", "f"], ["A", "F"]], false, false, false);
+const peg$e177 = peg$otherExpectation("comment");
+const peg$e178 = peg$otherExpectation("end of line");
+const peg$e179 = peg$literalExpectation("\r\n", false);
+const peg$e180 = peg$classExpectation(["\n", "\r"], false, false, false);
+const peg$e181 = peg$anyExpectation();
+const peg$e182 = peg$classExpectation([" ", "\t"], false, false, false);
+const peg$e183 = peg$otherExpectation("whitespace");
 
 function peg$parse(input, options) {
   options = options !== undefined ? options : {};
@@ -666,23 +699,27 @@ function peg$parse(input, options) {
   function peg$f81(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f82(value) {    return { type: "json", value, location: location() };  }
+  function peg$f82(value) {
+    const params = jsonParameters(value);
+    return params.length > 0 ? { type: "json", value, params, location: location() } : { type: "json", value, location: location() };
+  }
   function peg$f83(members) {
     return Object.fromEntries(members);
   }
   function peg$f84(key, value) {    return [key, value];  }
-  function peg$f85(n) {    return Number(n);  }
-  function peg$f86() {    return true;  }
-  function peg$f87() {    return false;  }
-  function peg$f88() {    return null;  }
-  function peg$f89(value) {    return { type: "string", value, location: location() };  }
-  function peg$f90(chars) {    return chars.join("");  }
-  function peg$f91() {    return "\b";  }
-  function peg$f92() {    return "\f";  }
-  function peg$f93() {    return "\n";  }
-  function peg$f94() {    return "\r";  }
-  function peg$f95() {    return "\t";  }
-  function peg$f96(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f85(name) {    return new JsonParameter(name);  }
+  function peg$f86(n) {    return Number(n);  }
+  function peg$f87() {    return true;  }
+  function peg$f88() {    return false;  }
+  function peg$f89() {    return null;  }
+  function peg$f90(value) {    return { type: "string", value, location: location() };  }
+  function peg$f91(chars) {    return chars.join("");  }
+  function peg$f92() {    return "\b";  }
+  function peg$f93() {    return "\f";  }
+  function peg$f94() {    return "\n";  }
+  function peg$f95() {    return "\r";  }
+  function peg$f96() {    return "\t";  }
+  function peg$f97(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -838,7 +875,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 155 + 0;
+    const key = peg$currPos * 156 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -871,7 +908,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 155 + 1;
+    const key = peg$currPos * 156 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -898,7 +935,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 155 + 2;
+    const key = peg$currPos * 156 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -925,7 +962,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 3;
+    const key = peg$currPos * 156 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -962,7 +999,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 155 + 4;
+    const key = peg$currPos * 156 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -984,7 +1021,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 5;
+    const key = peg$currPos * 156 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1043,7 +1080,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 6;
+    const key = peg$currPos * 156 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1088,7 +1125,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 7;
+    const key = peg$currPos * 156 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1127,7 +1164,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 8;
+    const key = peg$currPos * 156 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1165,7 +1202,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 155 + 9;
+    const key = peg$currPos * 156 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1213,7 +1250,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 155 + 10;
+    const key = peg$currPos * 156 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1286,7 +1323,7 @@ function peg$parse(input, options) {
   function peg$parseTitle() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 11;
+    const key = peg$currPos * 156 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1325,7 +1362,7 @@ function peg$parse(input, options) {
   function peg$parseTags() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 12;
+    const key = peg$currPos * 156 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1393,7 +1430,7 @@ function peg$parse(input, options) {
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 155 + 13;
+    const key = peg$currPos * 156 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1464,7 +1501,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 14;
+    const key = peg$currPos * 156 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1522,7 +1559,7 @@ function peg$parse(input, options) {
   function peg$parseEach() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 155 + 15;
+    const key = peg$currPos * 156 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1614,7 +1651,7 @@ function peg$parse(input, options) {
   function peg$parseImage() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 155 + 16;
+    const key = peg$currPos * 156 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1712,7 +1749,7 @@ function peg$parse(input, options) {
   function peg$parseAdd() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 17;
+    const key = peg$currPos * 156 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1750,7 +1787,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 155 + 18;
+    const key = peg$currPos * 156 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1829,7 +1866,7 @@ function peg$parse(input, options) {
   function peg$parseGraph() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 155 + 19;
+    const key = peg$currPos * 156 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1910,7 +1947,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 20;
+    const key = peg$currPos * 156 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1964,7 +2001,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 21;
+    const key = peg$currPos * 156 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2021,7 +2058,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 22;
+    const key = peg$currPos * 156 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2059,7 +2096,7 @@ function peg$parse(input, options) {
   function peg$parseReopen() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 155 + 23;
+    const key = peg$currPos * 156 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2164,7 +2201,7 @@ function peg$parse(input, options) {
   function peg$parseReopenMode() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 24;
+    const key = peg$currPos * 156 + 24;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2198,7 +2235,7 @@ function peg$parse(input, options) {
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 155 + 25;
+    const key = peg$currPos * 156 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2281,7 +2318,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 26;
+    const key = peg$currPos * 156 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2335,7 +2372,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 27;
+    const key = peg$currPos * 156 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2394,7 +2431,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 28;
+    const key = peg$currPos * 156 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2432,7 +2469,7 @@ function peg$parse(input, options) {
   function peg$parseDel() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 29;
+    const key = peg$currPos * 156 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2471,7 +2508,7 @@ function peg$parse(input, options) {
   function peg$parseExport() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 155 + 30;
+    const key = peg$currPos * 156 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2548,7 +2585,7 @@ function peg$parse(input, options) {
   function peg$parseExportWritable() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 31;
+    const key = peg$currPos * 156 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2596,7 +2633,7 @@ function peg$parse(input, options) {
   function peg$parseUnexport() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 32;
+    const key = peg$currPos * 156 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2635,7 +2672,7 @@ function peg$parse(input, options) {
   function peg$parseIothread() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 155 + 33;
+    const key = peg$currPos * 156 + 33;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2706,7 +2743,7 @@ function peg$parse(input, options) {
   function peg$parseSecret() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 155 + 34;
+    const key = peg$currPos * 156 + 34;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2777,7 +2814,7 @@ function peg$parse(input, options) {
   function peg$parseIo() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 35;
+    const key = peg$currPos * 156 + 35;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2828,7 +2865,7 @@ function peg$parse(input, options) {
   function peg$parseQmp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 155 + 36;
+    const key = peg$currPos * 156 + 36;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2879,7 +2916,7 @@ function peg$parse(input, options) {
   function peg$parseJob() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 155 + 37;
+    const key = peg$currPos * 156 + 37;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3041,7 +3078,7 @@ function peg$parse(input, options) {
   function peg$parseJobDevice() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 38;
+    const key = peg$currPos * 156 + 38;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3108,7 +3145,7 @@ function peg$parse(input, options) {
   function peg$parseJobType() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 39;
+    const key = peg$currPos * 156 + 39;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3160,7 +3197,7 @@ function peg$parse(input, options) {
   function peg$parseJobVerb() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 40;
+    const key = peg$currPos * 156 + 40;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3230,7 +3267,7 @@ function peg$parse(input, options) {
   function peg$parseWait() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 155 + 41;
+    const key = peg$currPos * 156 + 41;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3348,7 +3385,7 @@ function peg$parse(input, options) {
   function peg$parseEventName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 42;
+    const key = peg$currPos * 156 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3434,7 +3471,7 @@ function peg$parse(input, options) {
   function peg$parseJobStatusName() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 43;
+    const key = peg$currPos * 156 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3459,7 +3496,7 @@ function peg$parse(input, options) {
   function peg$parseExpect() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 44;
+    const key = peg$currPos * 156 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3498,7 +3535,7 @@ function peg$parse(input, options) {
   function peg$parseAssertion() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 155 + 45;
+    const key = peg$currPos * 156 + 45;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3826,7 +3863,7 @@ function peg$parse(input, options) {
   function peg$parseContextName() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 46;
+    const key = peg$currPos * 156 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3851,7 +3888,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 47;
+    const key = peg$currPos * 156 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3905,7 +3942,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 48;
+    const key = peg$currPos * 156 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3943,7 +3980,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 155 + 49;
+    const key = peg$currPos * 156 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4033,7 +4070,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 155 + 50;
+    const key = peg$currPos * 156 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4102,7 +4139,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 51;
+    const key = peg$currPos * 156 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4158,7 +4195,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 52;
+    const key = peg$currPos * 156 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4283,7 +4320,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 155 + 53;
+    const key = peg$currPos * 156 + 53;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4444,7 +4481,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 54;
+    const key = peg$currPos * 156 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4502,7 +4539,7 @@ function peg$parse(input, options) {
   function peg$parseShow() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 155 + 55;
+    const key = peg$currPos * 156 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4648,7 +4685,7 @@ function peg$parse(input, options) {
   function peg$parsePictureName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 56;
+    const key = peg$currPos * 156 + 56;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4734,7 +4771,7 @@ function peg$parse(input, options) {
   function peg$parsePropertyName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 57;
+    const key = peg$currPos * 156 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4803,7 +4840,7 @@ function peg$parse(input, options) {
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 58;
+    const key = peg$currPos * 156 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4828,7 +4865,7 @@ function peg$parse(input, options) {
   function peg$parseExpectation() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 59;
+    const key = peg$currPos * 156 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4892,7 +4929,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 60;
+    const key = peg$currPos * 156 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4923,7 +4960,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 61;
+    const key = peg$currPos * 156 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4951,7 +4988,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 155 + 62;
+    const key = peg$currPos * 156 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5043,7 +5080,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 63;
+    const key = peg$currPos * 156 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5202,7 +5239,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 64;
+    const key = peg$currPos * 156 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5253,7 +5290,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 65;
+    const key = peg$currPos * 156 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5310,7 +5347,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 155 + 66;
+    const key = peg$currPos * 156 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5350,7 +5387,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 155 + 67;
+    const key = peg$currPos * 156 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5460,7 +5497,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 155 + 68;
+    const key = peg$currPos * 156 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5559,7 +5596,7 @@ function peg$parse(input, options) {
   function peg$parseBool() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 155 + 69;
+    const key = peg$currPos * 156 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5623,7 +5660,7 @@ function peg$parse(input, options) {
   function peg$parseNull() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 70;
+    const key = peg$currPos * 156 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5654,7 +5691,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 71;
+    const key = peg$currPos * 156 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5757,7 +5794,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 72;
+    const key = peg$currPos * 156 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5861,7 +5898,7 @@ function peg$parse(input, options) {
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 155 + 73;
+    const key = peg$currPos * 156 + 73;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5886,7 +5923,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 74;
+    const key = peg$currPos * 156 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5955,7 +5992,7 @@ function peg$parse(input, options) {
   function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 75;
+    const key = peg$currPos * 156 + 75;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5980,7 +6017,7 @@ function peg$parse(input, options) {
   function peg$parseQmpCommandName() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 76;
+    const key = peg$currPos * 156 + 76;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6005,7 +6042,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 155 + 77;
+    const key = peg$currPos * 156 + 77;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6096,7 +6133,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 78;
+    const key = peg$currPos * 156 + 78;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6147,7 +6184,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 79;
+    const key = peg$currPos * 156 + 79;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6172,7 +6209,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 155 + 80;
+    const key = peg$currPos * 156 + 80;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6253,7 +6290,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 81;
+    const key = peg$currPos * 156 + 81;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6300,7 +6337,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 155 + 82;
+    const key = peg$currPos * 156 + 82;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6380,7 +6417,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 155 + 83;
+    const key = peg$currPos * 156 + 83;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6398,6 +6435,9 @@ function peg$parse(input, options) {
           s0 = peg$parseJsonNumber();
           if (s0 === peg$FAILED) {
             s0 = peg$parseJsonLiteral();
+            if (s0 === peg$FAILED) {
+              s0 = peg$parseJsonParameter();
+            }
           }
         }
       }
@@ -6408,10 +6448,93 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseJsonParameter() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    const key = peg$currPos * 156 + 84;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 36) {
+      s1 = peg$c15;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = peg$currPos;
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r17.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          s6 = input.charAt(peg$currPos);
+          if (peg$r17.test(s6)) {
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          }
+        }
+        s4 = [s4, s5];
+        s3 = s4;
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = input.substring(s2, peg$currPos);
+      } else {
+        s2 = s3;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f85(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 155 + 84;
+    const key = peg$currPos * 156 + 85;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6459,11 +6582,11 @@ function peg$parse(input, options) {
     if (s4 !== peg$FAILED) {
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 46) {
-        s6 = peg$c15;
+        s6 = peg$c16;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e54); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
       if (s6 !== peg$FAILED) {
         s7 = [];
@@ -6504,19 +6627,19 @@ function peg$parse(input, options) {
       }
       s6 = peg$currPos;
       s7 = input.charAt(peg$currPos);
-      if (peg$r17.test(s7)) {
+      if (peg$r18.test(s7)) {
         peg$currPos++;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+        if (peg$silentFails === 0) { peg$fail(peg$e58); }
       }
       if (s7 !== peg$FAILED) {
         s8 = input.charAt(peg$currPos);
-        if (peg$r18.test(s8)) {
+        if (peg$r19.test(s8)) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e59); }
         }
         if (s8 === peg$FAILED) {
           s8 = null;
@@ -6570,7 +6693,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f85(s1);
+      s1 = peg$f86(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -6587,7 +6710,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 85;
+    const key = peg$currPos * 156 + 86;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6601,7 +6724,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f86();
+      s1 = peg$f87();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -6609,7 +6732,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f87();
+        s1 = peg$f88();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6617,7 +6740,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f88();
+          s1 = peg$f89();
         }
         s0 = s1;
       }
@@ -6625,7 +6748,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6636,7 +6759,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 86;
+    const key = peg$currPos * 156 + 87;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6648,20 +6771,20 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r19.test(s1)) {
+    if (peg$r20.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r19.test(s1)) {
+      if (peg$r20.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e58); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
     }
     peg$silentFails--;
@@ -6674,7 +6797,7 @@ function peg$parse(input, options) {
   function peg$parseAddToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 87;
+    const key = peg$currPos * 156 + 88;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6685,12 +6808,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c16) {
-      s1 = peg$c16;
+    if (input.substr(peg$currPos, 3) === peg$c17) {
+      s1 = peg$c17;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6717,7 +6840,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6728,61 +6851,7 @@ function peg$parse(input, options) {
   function peg$parseCancelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 88;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c17) {
-      s1 = peg$c17;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseCommitToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 89;
+    const key = peg$currPos * 156 + 89;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6798,7 +6867,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6825,7 +6894,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseCommitToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 90;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c19) {
+      s1 = peg$c19;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6836,7 +6959,7 @@ function peg$parse(input, options) {
   function peg$parseCompleteToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 90;
+    const key = peg$currPos * 156 + 91;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6847,12 +6970,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c19) {
-      s1 = peg$c19;
+    if (input.substr(peg$currPos, 8) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6879,7 +7002,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6890,7 +7013,7 @@ function peg$parse(input, options) {
   function peg$parseContextToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 91;
+    const key = peg$currPos * 156 + 92;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6901,12 +7024,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c20) {
-      s1 = peg$c20;
+    if (input.substr(peg$currPos, 7) === peg$c21) {
+      s1 = peg$c21;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6933,7 +7056,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6944,7 +7067,7 @@ function peg$parse(input, options) {
   function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 92;
+    const key = peg$currPos * 156 + 93;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6955,12 +7078,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c21) {
-      s1 = peg$c21;
+    if (input.substr(peg$currPos, 3) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6987,7 +7110,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6998,7 +7121,7 @@ function peg$parse(input, options) {
   function peg$parseDismissToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 93;
+    const key = peg$currPos * 156 + 94;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7009,12 +7132,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c22) {
-      s1 = peg$c22;
+    if (input.substr(peg$currPos, 7) === peg$c23) {
+      s1 = peg$c23;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7041,7 +7164,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7052,61 +7175,7 @@ function peg$parse(input, options) {
   function peg$parseEachToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 94;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c23) {
-      s1 = peg$c23;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseEdgeToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 95;
+    const key = peg$currPos * 156 + 95;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7122,7 +7191,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7149,7 +7218,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7157,10 +7226,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseErrorToken() {
+  function peg$parseEdgeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 96;
+    const key = peg$currPos * 156 + 96;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7171,12 +7240,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c25) {
+    if (input.substr(peg$currPos, 4) === peg$c25) {
       s1 = peg$c25;
-      peg$currPos += 5;
+      peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7203,7 +7272,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7211,10 +7280,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseEventToken() {
+  function peg$parseErrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 97;
+    const key = peg$currPos * 156 + 97;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7230,7 +7299,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7257,7 +7326,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7265,10 +7334,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExistsToken() {
+  function peg$parseEventToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 98;
+    const key = peg$currPos * 156 + 98;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7279,12 +7348,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c27) {
+    if (input.substr(peg$currPos, 5) === peg$c27) {
       s1 = peg$c27;
-      peg$currPos += 6;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7311,7 +7380,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7319,10 +7388,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExpectToken() {
+  function peg$parseExistsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 99;
+    const key = peg$currPos * 156 + 99;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7338,7 +7407,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7365,7 +7434,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7373,10 +7442,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseExportToken() {
+  function peg$parseExpectToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 100;
+    const key = peg$currPos * 156 + 100;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7392,7 +7461,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7419,7 +7488,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseExportToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 101;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c30) {
+      s1 = peg$c30;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7430,7 +7553,7 @@ function peg$parse(input, options) {
   function peg$parseFalseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 101;
+    const key = peg$currPos * 156 + 102;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7441,12 +7564,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c30) {
-      s1 = peg$c30;
+    if (input.substr(peg$currPos, 5) === peg$c31) {
+      s1 = peg$c31;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7473,7 +7596,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7484,7 +7607,7 @@ function peg$parse(input, options) {
   function peg$parseFinalizeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 102;
+    const key = peg$currPos * 156 + 103;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7495,12 +7618,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c31) {
-      s1 = peg$c31;
+    if (input.substr(peg$currPos, 8) === peg$c32) {
+      s1 = peg$c32;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7527,7 +7650,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e92); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7538,7 +7661,7 @@ function peg$parse(input, options) {
   function peg$parseFreshToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 103;
+    const key = peg$currPos * 156 + 104;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7549,12 +7672,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c32) {
-      s1 = peg$c32;
+    if (input.substr(peg$currPos, 5) === peg$c33) {
+      s1 = peg$c33;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e92); }
+      if (peg$silentFails === 0) { peg$fail(peg$e95); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7581,7 +7704,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e94); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7592,7 +7715,7 @@ function peg$parse(input, options) {
   function peg$parseFrozenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 104;
+    const key = peg$currPos * 156 + 105;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7603,12 +7726,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c33) {
-      s1 = peg$c33;
+    if (input.substr(peg$currPos, 6) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+      if (peg$silentFails === 0) { peg$fail(peg$e97); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7635,7 +7758,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e93); }
+      if (peg$silentFails === 0) { peg$fail(peg$e96); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7646,7 +7769,7 @@ function peg$parse(input, options) {
   function peg$parseGoneToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 105;
+    const key = peg$currPos * 156 + 106;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7657,12 +7780,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c34) {
-      s1 = peg$c34;
+    if (input.substr(peg$currPos, 4) === peg$c35) {
+      s1 = peg$c35;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e96); }
+      if (peg$silentFails === 0) { peg$fail(peg$e99); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7689,7 +7812,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e95); }
+      if (peg$silentFails === 0) { peg$fail(peg$e98); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7700,61 +7823,7 @@ function peg$parse(input, options) {
   function peg$parseGraphToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 106;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c35) {
-      s1 = peg$c35;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e97); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseImageToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 107;
+    const key = peg$currPos * 156 + 107;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7770,7 +7839,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e100); }
+      if (peg$silentFails === 0) { peg$fail(peg$e101); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7797,7 +7866,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e99); }
+      if (peg$silentFails === 0) { peg$fail(peg$e100); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7805,10 +7874,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseInToken() {
+  function peg$parseImageToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 108;
+    const key = peg$currPos * 156 + 108;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7819,12 +7888,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c37) {
+    if (input.substr(peg$currPos, 5) === peg$c37) {
       s1 = peg$c37;
-      peg$currPos += 2;
+      peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e102); }
+      if (peg$silentFails === 0) { peg$fail(peg$e103); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7851,7 +7920,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+      if (peg$silentFails === 0) { peg$fail(peg$e102); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7859,10 +7928,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIoToken() {
+  function peg$parseInToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 109;
+    const key = peg$currPos * 156 + 109;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7878,7 +7947,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7905,7 +7974,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e103); }
+      if (peg$silentFails === 0) { peg$fail(peg$e104); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseIoToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 110;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c39) {
+      s1 = peg$c39;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e107); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e106); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7916,7 +8039,7 @@ function peg$parse(input, options) {
   function peg$parseIothreadToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 110;
+    const key = peg$currPos * 156 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7927,12 +8050,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 8) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+      if (peg$silentFails === 0) { peg$fail(peg$e109); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7959,7 +8082,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e105); }
+      if (peg$silentFails === 0) { peg$fail(peg$e108); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -7970,7 +8093,7 @@ function peg$parse(input, options) {
   function peg$parseJobToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 111;
+    const key = peg$currPos * 156 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7981,12 +8104,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 3) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e108); }
+      if (peg$silentFails === 0) { peg$fail(peg$e111); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8013,7 +8136,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e107); }
+      if (peg$silentFails === 0) { peg$fail(peg$e110); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8024,61 +8147,7 @@ function peg$parse(input, options) {
   function peg$parseMirrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 112;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c41) {
-      s1 = peg$c41;
-      peg$currPos += 6;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e110); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e109); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseBackupToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 113;
+    const key = peg$currPos * 156 + 113;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8094,7 +8163,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e112); }
+      if (peg$silentFails === 0) { peg$fail(peg$e113); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8121,7 +8190,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e111); }
+      if (peg$silentFails === 0) { peg$fail(peg$e112); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseBackupToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 114;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c43) {
+      s1 = peg$c43;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e115); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e114); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8132,7 +8255,7 @@ function peg$parse(input, options) {
   function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 114;
+    const key = peg$currPos * 156 + 115;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8143,12 +8266,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 4) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e114); }
+      if (peg$silentFails === 0) { peg$fail(peg$e117); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8175,7 +8298,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e113); }
+      if (peg$silentFails === 0) { peg$fail(peg$e116); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8186,7 +8309,7 @@ function peg$parse(input, options) {
   function peg$parseNodesToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 115;
+    const key = peg$currPos * 156 + 116;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8197,12 +8320,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 5) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e116); }
+      if (peg$silentFails === 0) { peg$fail(peg$e119); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8229,7 +8352,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e115); }
+      if (peg$silentFails === 0) { peg$fail(peg$e118); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8240,7 +8363,7 @@ function peg$parse(input, options) {
   function peg$parseNullToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 116;
+    const key = peg$currPos * 156 + 117;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8251,12 +8374,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c45) {
-      s1 = peg$c45;
+    if (input.substr(peg$currPos, 4) === peg$c46) {
+      s1 = peg$c46;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e118); }
+      if (peg$silentFails === 0) { peg$fail(peg$e121); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8283,7 +8406,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e117); }
+      if (peg$silentFails === 0) { peg$fail(peg$e120); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8294,7 +8417,7 @@ function peg$parse(input, options) {
   function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 117;
+    const key = peg$currPos * 156 + 118;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8305,12 +8428,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c46) {
-      s1 = peg$c46;
+    if (input.substr(peg$currPos, 3) === peg$c47) {
+      s1 = peg$c47;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e120); }
+      if (peg$silentFails === 0) { peg$fail(peg$e123); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8337,7 +8460,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e119); }
+      if (peg$silentFails === 0) { peg$fail(peg$e122); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8348,61 +8471,7 @@ function peg$parse(input, options) {
   function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 118;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c47) {
-      s1 = peg$c47;
-      peg$currPos += 2;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e122); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e121); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseOnToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 119;
+    const key = peg$currPos * 156 + 119;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8418,7 +8487,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e124); }
+      if (peg$silentFails === 0) { peg$fail(peg$e125); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8445,7 +8514,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e123); }
+      if (peg$silentFails === 0) { peg$fail(peg$e124); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseOnToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 120;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c49) {
+      s1 = peg$c49;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e127); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e126); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8456,7 +8579,7 @@ function peg$parse(input, options) {
   function peg$parsePauseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 120;
+    const key = peg$currPos * 156 + 121;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8467,12 +8590,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c49) {
-      s1 = peg$c49;
+    if (input.substr(peg$currPos, 5) === peg$c50) {
+      s1 = peg$c50;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e126); }
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8499,7 +8622,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e125); }
+      if (peg$silentFails === 0) { peg$fail(peg$e128); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8510,61 +8633,7 @@ function peg$parse(input, options) {
   function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 121;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c50) {
-      s1 = peg$c50;
-      peg$currPos += 3;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e128); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e127); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseRawToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 122;
+    const key = peg$currPos * 156 + 122;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8580,7 +8649,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8607,7 +8676,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+      if (peg$silentFails === 0) { peg$fail(peg$e130); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8615,10 +8684,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseReopenToken() {
+  function peg$parseRawToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 123;
+    const key = peg$currPos * 156 + 123;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8629,12 +8698,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c52) {
+    if (input.substr(peg$currPos, 3) === peg$c52) {
       s1 = peg$c52;
-      peg$currPos += 6;
+      peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e132); }
+      if (peg$silentFails === 0) { peg$fail(peg$e133); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8661,7 +8730,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+      if (peg$silentFails === 0) { peg$fail(peg$e132); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8669,10 +8738,10 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseSecretToken() {
+  function peg$parseReopenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 124;
+    const key = peg$currPos * 156 + 124;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8688,7 +8757,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+      if (peg$silentFails === 0) { peg$fail(peg$e135); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8715,7 +8784,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e133); }
+      if (peg$silentFails === 0) { peg$fail(peg$e134); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseSecretToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 125;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 6) === peg$c54) {
+      s1 = peg$c54;
+      peg$currPos += 6;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e137); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e136); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8726,7 +8849,7 @@ function peg$parse(input, options) {
   function peg$parseRequireToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 125;
+    const key = peg$currPos * 156 + 126;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8737,12 +8860,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c54) {
-      s1 = peg$c54;
+    if (input.substr(peg$currPos, 7) === peg$c55) {
+      s1 = peg$c55;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e136); }
+      if (peg$silentFails === 0) { peg$fail(peg$e139); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8769,7 +8892,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e135); }
+      if (peg$silentFails === 0) { peg$fail(peg$e138); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8780,7 +8903,7 @@ function peg$parse(input, options) {
   function peg$parseResumeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 126;
+    const key = peg$currPos * 156 + 127;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8791,12 +8914,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c55) {
-      s1 = peg$c55;
+    if (input.substr(peg$currPos, 6) === peg$c56) {
+      s1 = peg$c56;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e138); }
+      if (peg$silentFails === 0) { peg$fail(peg$e141); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8823,7 +8946,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e137); }
+      if (peg$silentFails === 0) { peg$fail(peg$e140); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8834,61 +8957,7 @@ function peg$parse(input, options) {
   function peg$parseRoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 127;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c56) {
-      s1 = peg$c56;
-      peg$currPos += 2;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e140); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e139); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseRwToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 128;
+    const key = peg$currPos * 156 + 128;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8904,7 +8973,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e142); }
+      if (peg$silentFails === 0) { peg$fail(peg$e143); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8931,7 +9000,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e141); }
+      if (peg$silentFails === 0) { peg$fail(peg$e142); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseRwToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 129;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c58) {
+      s1 = peg$c58;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e145); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e144); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8942,7 +9065,7 @@ function peg$parse(input, options) {
   function peg$parseScenarioToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 129;
+    const key = peg$currPos * 156 + 130;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8953,12 +9076,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c58) {
-      s1 = peg$c58;
+    if (input.substr(peg$currPos, 8) === peg$c59) {
+      s1 = peg$c59;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e144); }
+      if (peg$silentFails === 0) { peg$fail(peg$e147); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -8985,7 +9108,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e143); }
+      if (peg$silentFails === 0) { peg$fail(peg$e146); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -8996,7 +9119,7 @@ function peg$parse(input, options) {
   function peg$parseShowToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 130;
+    const key = peg$currPos * 156 + 131;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9007,12 +9130,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c59) {
-      s1 = peg$c59;
+    if (input.substr(peg$currPos, 4) === peg$c60) {
+      s1 = peg$c60;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e146); }
+      if (peg$silentFails === 0) { peg$fail(peg$e149); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -9039,7 +9162,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e145); }
+      if (peg$silentFails === 0) { peg$fail(peg$e148); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9050,7 +9173,7 @@ function peg$parse(input, options) {
   function peg$parseStreamToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 131;
+    const key = peg$currPos * 156 + 132;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9061,12 +9184,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c60) {
-      s1 = peg$c60;
+    if (input.substr(peg$currPos, 6) === peg$c61) {
+      s1 = peg$c61;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e148); }
+      if (peg$silentFails === 0) { peg$fail(peg$e151); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -9093,7 +9216,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e147); }
+      if (peg$silentFails === 0) { peg$fail(peg$e150); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9104,61 +9227,7 @@ function peg$parse(input, options) {
   function peg$parseTagsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 132;
-    const cached = peg$resultsCache[key];
-
-    if (cached) {
-      peg$currPos = cached.nextPos;
-
-      return cached.result;
-    }
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c61) {
-      s1 = peg$c61;
-      peg$currPos += 4;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e150); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseWordChar();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e149); }
-    }
-
-    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
-
-    return s0;
-  }
-
-  function peg$parseTrueToken() {
-    let s0, s1, s2, s3;
-
-    const key = peg$currPos * 155 + 133;
+    const key = peg$currPos * 156 + 133;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9174,7 +9243,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+      if (peg$silentFails === 0) { peg$fail(peg$e153); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -9201,7 +9270,61 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e151); }
+      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
+  function peg$parseTrueToken() {
+    let s0, s1, s2, s3;
+
+    const key = peg$currPos * 156 + 134;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c63) {
+      s1 = peg$c63;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e155); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e154); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9212,7 +9335,7 @@ function peg$parse(input, options) {
   function peg$parseUnexportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 134;
+    const key = peg$currPos * 156 + 135;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9223,12 +9346,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c63) {
-      s1 = peg$c63;
+    if (input.substr(peg$currPos, 8) === peg$c64) {
+      s1 = peg$c64;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e154); }
+      if (peg$silentFails === 0) { peg$fail(peg$e157); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -9255,7 +9378,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e153); }
+      if (peg$silentFails === 0) { peg$fail(peg$e156); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9266,7 +9389,7 @@ function peg$parse(input, options) {
   function peg$parseWaitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 135;
+    const key = peg$currPos * 156 + 136;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9277,12 +9400,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c64) {
-      s1 = peg$c64;
+    if (input.substr(peg$currPos, 4) === peg$c65) {
+      s1 = peg$c65;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e156); }
+      if (peg$silentFails === 0) { peg$fail(peg$e159); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -9309,7 +9432,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e155); }
+      if (peg$silentFails === 0) { peg$fail(peg$e158); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9320,7 +9443,7 @@ function peg$parse(input, options) {
   function peg$parseWritableToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 136;
+    const key = peg$currPos * 156 + 137;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9331,12 +9454,12 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c65) {
-      s1 = peg$c65;
+    if (input.substr(peg$currPos, 8) === peg$c66) {
+      s1 = peg$c66;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e158); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -9363,7 +9486,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e157); }
+      if (peg$silentFails === 0) { peg$fail(peg$e160); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9374,7 +9497,7 @@ function peg$parse(input, options) {
   function peg$parsePermToken() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 137;
+    const key = peg$currPos * 156 + 138;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9384,17 +9507,17 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 5) === peg$c66) {
-      s0 = peg$c66;
+    if (input.substr(peg$currPos, 5) === peg$c67) {
+      s0 = peg$c67;
       peg$currPos += 5;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e160); }
+      if (peg$silentFails === 0) { peg$fail(peg$e163); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e159); }
+      if (peg$silentFails === 0) { peg$fail(peg$e162); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9405,7 +9528,7 @@ function peg$parse(input, options) {
   function peg$parseSharedToken() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 138;
+    const key = peg$currPos * 156 + 139;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9415,17 +9538,17 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 7) === peg$c67) {
-      s0 = peg$c67;
+    if (input.substr(peg$currPos, 7) === peg$c68) {
+      s0 = peg$c68;
       peg$currPos += 7;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e162); }
+      if (peg$silentFails === 0) { peg$fail(peg$e165); }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9436,7 +9559,7 @@ function peg$parse(input, options) {
   function peg$parseString() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 139;
+    const key = peg$currPos * 156 + 140;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9450,13 +9573,13 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f89(s1);
+      s1 = peg$f90(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e166); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9467,7 +9590,7 @@ function peg$parse(input, options) {
   function peg$parseJsonString() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 140;
+    const key = peg$currPos * 156 + 141;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9479,11 +9602,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c68;
+      s1 = peg$c69;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e167); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -9493,15 +9616,15 @@ function peg$parse(input, options) {
         s3 = peg$parseStringChar();
       }
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c68;
+        s3 = peg$c69;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e164); }
+        if (peg$silentFails === 0) { peg$fail(peg$e167); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f90(s2);
+        s0 = peg$f91(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -9513,7 +9636,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e163); }
+      if (peg$silentFails === 0) { peg$fail(peg$e166); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9524,7 +9647,7 @@ function peg$parse(input, options) {
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 155 + 141;
+    const key = peg$currPos * 156 + 142;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9534,11 +9657,11 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r20.test(s0)) {
+    if (peg$r21.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e165); }
+      if (peg$silentFails === 0) { peg$fail(peg$e168); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
@@ -9571,7 +9694,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 142;
+    const key = peg$currPos * 156 + 143;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9581,101 +9704,101 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r21.test(s0)) {
+    if (peg$r22.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e166); }
+      if (peg$silentFails === 0) { peg$fail(peg$e169); }
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 98) {
-        s1 = peg$c69;
+        s1 = peg$c70;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e167); }
+        if (peg$silentFails === 0) { peg$fail(peg$e170); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f91();
+        s1 = peg$f92();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 102) {
-          s1 = peg$c70;
+          s1 = peg$c71;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e168); }
+          if (peg$silentFails === 0) { peg$fail(peg$e171); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f92();
+          s1 = peg$f93();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 110) {
-            s1 = peg$c71;
+            s1 = peg$c72;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e169); }
+            if (peg$silentFails === 0) { peg$fail(peg$e172); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f93();
+            s1 = peg$f94();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 114) {
-              s1 = peg$c72;
+              s1 = peg$c73;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e170); }
+              if (peg$silentFails === 0) { peg$fail(peg$e173); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f94();
+              s1 = peg$f95();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 116) {
-                s1 = peg$c73;
+                s1 = peg$c74;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e171); }
+                if (peg$silentFails === 0) { peg$fail(peg$e174); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f95();
+                s1 = peg$f96();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
                 if (input.charCodeAt(peg$currPos) === 117) {
-                  s1 = peg$c74;
+                  s1 = peg$c75;
                   peg$currPos++;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e172); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e175); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$currPos;
                   s3 = peg$currPos;
                   s4 = [];
                   s5 = input.charAt(peg$currPos);
-                  if (peg$r22.test(s5)) {
+                  if (peg$r23.test(s5)) {
                     peg$currPos++;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e173); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e176); }
                   }
                   while (s5 !== peg$FAILED) {
                     s4.push(s5);
@@ -9683,11 +9806,11 @@ function peg$parse(input, options) {
                       s5 = peg$FAILED;
                     } else {
                       s5 = input.charAt(peg$currPos);
-                      if (peg$r22.test(s5)) {
+                      if (peg$r23.test(s5)) {
                         peg$currPos++;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e173); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e176); }
                       }
                     }
                   }
@@ -9704,7 +9827,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f96(s2);
+                    s0 = peg$f97(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9728,7 +9851,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 143;
+    const key = peg$currPos * 156 + 144;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9774,7 +9897,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e174); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9785,7 +9908,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 144;
+    const key = peg$currPos * 156 + 145;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9795,26 +9918,26 @@ function peg$parse(input, options) {
     }
 
     peg$silentFails++;
-    if (input.substr(peg$currPos, 2) === peg$c75) {
-      s0 = peg$c75;
+    if (input.substr(peg$currPos, 2) === peg$c76) {
+      s0 = peg$c76;
       peg$currPos += 2;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e176); }
+      if (peg$silentFails === 0) { peg$fail(peg$e179); }
     }
     if (s0 === peg$FAILED) {
       s0 = input.charAt(peg$currPos);
-      if (peg$r23.test(s0)) {
+      if (peg$r24.test(s0)) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e177); }
+        if (peg$silentFails === 0) { peg$fail(peg$e180); }
       }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9825,7 +9948,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 155 + 145;
+    const key = peg$currPos * 156 + 146;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9842,7 +9965,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e178); }
+      if (peg$silentFails === 0) { peg$fail(peg$e181); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -9854,7 +9977,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -9865,7 +9988,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 146;
+    const key = peg$currPos * 156 + 147;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9876,11 +9999,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -9894,20 +10017,20 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r24.test(s4)) {
+        if (peg$r25.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
         }
         s4 = peg$parseNewline();
@@ -9926,11 +10049,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r24.test(s1)) {
+      if (peg$r25.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$currPos;
@@ -9944,20 +10067,20 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
           }
           s4 = peg$parseNewline();
@@ -9983,7 +10106,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 147;
+    const key = peg$currPos * 156 + 148;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9995,11 +10118,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$currPos;
@@ -10013,20 +10136,20 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r24.test(s4)) {
+        if (peg$r25.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
         }
         s4 = peg$parseNewline();
@@ -10046,11 +10169,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r24.test(s1)) {
+        if (peg$r25.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$currPos;
@@ -10064,20 +10187,20 @@ function peg$parse(input, options) {
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
             }
             s4 = peg$parseNewline();
@@ -10100,7 +10223,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e180); }
+      if (peg$silentFails === 0) { peg$fail(peg$e183); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -10111,7 +10234,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 148;
+    const key = peg$currPos * 156 + 149;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10122,11 +10245,11 @@ function peg$parse(input, options) {
 
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -10144,20 +10267,20 @@ function peg$parse(input, options) {
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
             }
             s4 = peg$parseNewline();
@@ -10178,11 +10301,11 @@ function peg$parse(input, options) {
     while (s1 !== peg$FAILED) {
       s0.push(s1);
       s1 = input.charAt(peg$currPos);
-      if (peg$r24.test(s1)) {
+      if (peg$r25.test(s1)) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       if (s1 === peg$FAILED) {
         s1 = peg$parseNewline();
@@ -10200,20 +10323,20 @@ function peg$parse(input, options) {
             if (s2 !== peg$FAILED) {
               s3 = [];
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
               while (s4 !== peg$FAILED) {
                 s3.push(s4);
                 s4 = input.charAt(peg$currPos);
-                if (peg$r24.test(s4)) {
+                if (peg$r25.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e182); }
                 }
               }
               s4 = peg$parseNewline();
@@ -10241,7 +10364,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 149;
+    const key = peg$currPos * 156 + 150;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10253,11 +10376,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
-    if (peg$r24.test(s1)) {
+    if (peg$r25.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e179); }
+      if (peg$silentFails === 0) { peg$fail(peg$e182); }
     }
     if (s1 === peg$FAILED) {
       s1 = peg$parseNewline();
@@ -10275,20 +10398,20 @@ function peg$parse(input, options) {
           if (s2 !== peg$FAILED) {
             s3 = [];
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
             while (s4 !== peg$FAILED) {
               s3.push(s4);
               s4 = input.charAt(peg$currPos);
-              if (peg$r24.test(s4)) {
+              if (peg$r25.test(s4)) {
                 peg$currPos++;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
             }
             s4 = peg$parseNewline();
@@ -10310,11 +10433,11 @@ function peg$parse(input, options) {
       while (s1 !== peg$FAILED) {
         s0.push(s1);
         s1 = input.charAt(peg$currPos);
-        if (peg$r24.test(s1)) {
+        if (peg$r25.test(s1)) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
         if (s1 === peg$FAILED) {
           s1 = peg$parseNewline();
@@ -10332,20 +10455,20 @@ function peg$parse(input, options) {
               if (s2 !== peg$FAILED) {
                 s3 = [];
                 s4 = input.charAt(peg$currPos);
-                if (peg$r24.test(s4)) {
+                if (peg$r25.test(s4)) {
                   peg$currPos++;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e182); }
                 }
                 while (s4 !== peg$FAILED) {
                   s3.push(s4);
                   s4 = input.charAt(peg$currPos);
-                  if (peg$r24.test(s4)) {
+                  if (peg$r25.test(s4)) {
                     peg$currPos++;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e179); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e182); }
                   }
                 }
                 s4 = peg$parseNewline();
@@ -10370,7 +10493,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e180); }
+      if (peg$silentFails === 0) { peg$fail(peg$e183); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -10381,7 +10504,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 155 + 150;
+    const key = peg$currPos * 156 + 151;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10402,20 +10525,20 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = [];
       s4 = input.charAt(peg$currPos);
-      if (peg$r24.test(s4)) {
+      if (peg$r25.test(s4)) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r24.test(s4)) {
+        if (peg$r25.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
       }
       s4 = peg$parseNewline();
@@ -10453,20 +10576,20 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = [];
           s4 = input.charAt(peg$currPos);
-          if (peg$r24.test(s4)) {
+          if (peg$r25.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e179); }
+            if (peg$silentFails === 0) { peg$fail(peg$e182); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
             s4 = input.charAt(peg$currPos);
-            if (peg$r24.test(s4)) {
+            if (peg$r25.test(s4)) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e182); }
             }
           }
           s4 = peg$parseNewline();
@@ -10503,7 +10626,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 151;
+    const key = peg$currPos * 156 + 152;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10554,7 +10677,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 152;
+    const key = peg$currPos * 156 + 153;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10574,20 +10697,20 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r24.test(s3)) {
+      if (peg$r25.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e179); }
+        if (peg$silentFails === 0) { peg$fail(peg$e182); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r24.test(s3)) {
+        if (peg$r25.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e179); }
+          if (peg$silentFails === 0) { peg$fail(peg$e182); }
         }
       }
       s3 = peg$parseNewline();
@@ -10624,7 +10747,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e178); }
+              if (peg$silentFails === 0) { peg$fail(peg$e181); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -10649,7 +10772,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 155 + 153;
+    const key = peg$currPos * 156 + 154;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10962,7 +11085,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 155 + 154;
+    const key = peg$currPos * 156 + 155;
     const cached = peg$resultsCache[key];
 
     if (cached) {
