@@ -40,7 +40,7 @@ export interface ImageFile {
   allocated: number;
   /** The qcow2 header, or null when the drivers take the file for raw or its header is refused. */
   qcow2: Qcow2Header | null;
-  /** Why the qcow2 driver refuses a header that has the magic (qcow2_do_open's first checks). */
+  /** Why the qcow2 driver refuses a header that has the magic (qcow2_do_open's checks of the header, its extensions and its backing file name). */
   qcow2Problem?: string;
 }
 
