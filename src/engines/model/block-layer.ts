@@ -232,15 +232,15 @@ export class BlockLayer {
 }
 
 /**
- * A QMP command while a node has no driver (qcow2_signal_corruption took it away): blockdev-del and
- * x-debug-query-block-graph work as ever; query-named-block-nodes fails at the first such node
- * (bdrv_block_device_info), unless one has a parent, whose image info asks it for its length. The
- * rest the model does not follow.
+ * A QMP command while a node has no driver (qcow2_signal_corruption took it away): blockdev-del,
+ * block-export-del and x-debug-query-block-graph work as ever; query-named-block-nodes fails at the first such node
+ * (bdrv_block_device_info), unless one has a parent node, whose image info asks it for its length
+ * (a BlockBackend above it, an export's, asks nothing). The rest the model does not follow.
  */
 function withEjectedNode(state: LayerState, command: string): QmpReply | undefined {
-  if (command === "blockdev-del" || command === "x-debug-query-block-graph") return undefined;
+  if (command === "blockdev-del" || command === "block-export-del" || command === "x-debug-query-block-graph") return undefined;
   const ejected = [...state.nodes.values()].filter((n) => n.ejected);
-  if (command === "query-named-block-nodes" && ejected.every((n) => n.parents.length === 0)) {
+  if (command === "query-named-block-nodes" && ejected.every((n) => n.parents.every((p) => p.parent.kind !== "node"))) {
     return { error: { class: "GenericError", desc: `Block device ${ejected[0]!.name} is ejected` } };
   }
   throw new ModelUnsupportedError(`the QMP command '${command}' while node '${ejected[0]!.name}' has no driver (a qcow2 corruption took it away)`);
