@@ -17,6 +17,7 @@ import type { AioContext } from "./aio-context/aio-contexts.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
 import { readWaits, unlockNotOwned, waitForNodeCoroutine } from "./aio-context/main-thread-wait.js";
+import { freedContextUse } from "./aio-context/iothread-objects.js";
 import { QemuAbort } from "./qemu-would-crash.js";
 import { ModelUnsupportedError } from "./model-unsupported.js";
 import { nodeLength } from "./node-length.js";
@@ -360,7 +361,7 @@ export class NodeOpener {
    */
   private closeFailed(node: BdsNode): void {
     const ctx = this.state.aio.of(node);
-    if (ctx.destroyed) throw new QemuAbort("SIGSEGV", `bdrv_close's flush of '${node.name}' is scheduled in the AioContext of deleted iothread '${ctx.name}', which QEMU 7.2 freed`);
+    if (ctx.destroyed) throw freedContextUse(ctx, new QemuAbort("SIGSEGV", `bdrv_close's flush of '${node.name}' is scheduled in the AioContext of deleted iothread '${ctx.name}', which QEMU 7.2 freed`));
     if (waitForNodeCoroutine(this.state, node, this.held ?? null, "bdrv_close's flush") === "race") throw unlockNotOwned();
   }
 

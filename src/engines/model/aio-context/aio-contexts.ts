@@ -23,6 +23,14 @@ export class AioContext {
   destroyed = false;
 
   /**
+   * An iothread was made after this one's was deleted, while something still used this context:
+   * glibc may have given the new AioContext (an allocation of the same size) this one's freed
+   * memory, and then what still points here runs in the new context, with a live lock. QEMU 7.2.22
+   * went on with a write there in five runs of five; the model cannot tell, and says so.
+   */
+  mayBeTaken = false;
+
+  /**
    * The properties of the iothread object that runs it (IOThread's poll-* fields and EventLoopBase's),
    * as object-add and qom-set last stored them; empty for the main context.
    */

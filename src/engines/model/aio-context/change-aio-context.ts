@@ -17,7 +17,7 @@ import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { DESTROYED_MUTEX_LOCKED, DESTROYED_MUTEX_UNLOCKED } from "./iothread-objects.js";
+import { DESTROYED_MUTEX_LOCKED, DESTROYED_MUTEX_UNLOCKED, freedContextUse } from "./iothread-objects.js";
 import { drainedBeginPoll, drainedEndPoll, unlockNotOwned } from "./main-thread-wait.js";
 
 /** The BlockBackend's refusal, word for word as block-backend.c sets it. */
@@ -142,9 +142,9 @@ export function tryChangeAioContext(state: LayerState, bs: BdsNode, ctx: AioCont
     if (problem !== undefined) return problem;
     // Everything agreed: QEMU releases the old context (a refusal touches no lock), then takes the
     // new one for the commit.
-    if (old.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_UNLOCKED);
+    if (old.destroyed) throw freedContextUse(old, new QemuAbort("SIGABRT", DESTROYED_MUTEX_UNLOCKED));
     if (!old.isMain && old !== opts.held && old.leakedLocks === 0) throw unlockNotOwned();
-    if (ctx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
+    if (ctx.destroyed) throw freedContextUse(ctx, new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED));
     return undefined;
   });
 }

@@ -5,6 +5,7 @@
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import type { BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
+import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { AioContext } from "./aio-contexts.js";
@@ -38,6 +39,24 @@ export function addIothread(state: LayerState, id: string, props: Record<string,
   }
   ctx.threadId = ++state.aio.threadsStarted;
   state.aio.iothreads.set(id, ctx);
+  for (const freed of destroyedInUse(state)) freed.mayBeTaken = true;
+}
+
+/** The contexts of deleted iothreads that a node or a job still points at. */
+function destroyedInUse(state: LayerState): Set<AioContext> {
+  const out = new Set<AioContext>();
+  for (const node of state.nodes.values()) if (!node.freed && state.aio.of(node).destroyed) out.add(state.aio.of(node));
+  for (const job of state.jobs) if (job.aioContext.destroyed) out.add(job.aioContext);
+  return out;
+}
+
+/**
+ * What using the freed context of a deleted iothread does: QEMU's `abort` while the memory is
+ * free; once a later iothread may have taken it, the model cannot tell (AioContext.mayBeTaken).
+ */
+export function freedContextUse(ctx: AioContext, abort: QemuAbort): QemuAbort | ModelIoUnsupportedError {
+  if (!ctx.mayBeTaken) return abort;
+  return new ModelIoUnsupportedError(`a use of the AioContext of deleted iothread '${ctx.name}', whose freed memory the AioContext of an iothread made since may have taken`);
 }
 
 /** What iothread_instance_init and event_loop_base_instance_init leave (IOTHREAD_POLL_MAX_NS_DEFAULT on POSIX). */
@@ -110,7 +129,7 @@ export function deleteIothread(state: LayerState, id: string): void {
  * qemu_mutex_lock_impl asserts that it is initialized.
  */
 export function acquireContext(ctx: AioContext): void {
-  if (ctx.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
+  if (ctx.destroyed) throw freedContextUse(ctx, new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED));
 }
 
 /** Whether a node still runs in a context whose iothread was deleted: quit takes its lock. */
@@ -118,6 +137,8 @@ export function nodeInDestroyedContext(state: LayerState): boolean {
   for (const node of state.nodes.values()) if (!node.freed && state.aio.of(node).destroyed) return true;
   return false;
 }
+
+
 
 /** `aio_context_acquire(bdrv_get_aio_context(bs))`. */
 export function acquireNodeContext(state: LayerState, node: BdsNode): void {

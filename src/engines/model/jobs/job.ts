@@ -12,7 +12,7 @@ import type { LayerState } from "../layer-state.js";
 import type { Timer } from "../main-loop.js";
 import { idWellformed } from "../node-names.js";
 import type { AioContext } from "../aio-context/aio-contexts.js";
-import { DESTROYED_MUTEX_LOCKED } from "../aio-context/iothread-objects.js";
+import { DESTROYED_MUTEX_LOCKED, freedContextUse } from "../aio-context/iothread-objects.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import type { Coroutine } from "./coroutine.js";
@@ -303,7 +303,7 @@ export class Job {
     if (this.status !== "null") qemuAssert({ file: "../../job.c", line: 461, func: "job_unref_locked" }, "job->status == JOB_STATUS_NULL");
     if (this.driver.free) {
       // The free runs with the job's context locked; an iothread deleted since has no lock left.
-      if (this.aioContext.destroyed) throw new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED);
+      if (this.aioContext.destroyed) throw freedContextUse(this.aioContext, new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED));
       this.driver.free(this);
     }
     const i = this.state.jobs.indexOf(this);
