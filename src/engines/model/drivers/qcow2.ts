@@ -171,6 +171,13 @@ function detectMetadataPreallocation(img: Qcow2Image, file: BdsNode): boolean {
   }
 }
 
+/** Whether `head`, a file's first bytes, is the header the node opened (as far as the model keeps it). */
+function holdsHeaderOf(head: Buffer, st: Qcow2State): boolean {
+  const f = headerFields(head);
+  if (f.magic !== QCOW2_MAGIC || 2 ** f.clusterBits !== st.header.clusterSize || f.version !== st.header.version) return false;
+  return f.virtualSize === st.header.virtualSize && (st.image === undefined || f.l1TableOffset === st.image.l1Offset);
+}
+
 /** `qcow2_mark_clean` in a reopen's prepare: a failure fails the reopen (`-errno`, with `what` before it). */
 function markCleanOrFail(img: Qcow2Image | undefined, what?: string): void {
   try {
@@ -478,6 +485,11 @@ export const qcow2Driver: DriverDef = {
     const path = file ? hostFileAtZero(file.bs) : null;
     // A header the model cannot place on a host file, or cannot rewrite as QEMU would, is an I/O error.
     if (path === null) return -5;
+    // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
+    // over whatever the file holds now (a reopen may have given the node another file).
+    if (!holdsHeaderOf(withImage(path, st.files, (img) => img.read(0, V3_HEADER_LENGTH)), st)) {
+      throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose file no longer holds its header (QEMU writes the header it keeps in memory)`);
+    }
     try {
       updateQcow2BackingFile(path, backingFile, backingFormat, st.files);
     } catch (e) {
