@@ -171,6 +171,24 @@ function detectMetadataPreallocation(img: Qcow2Image, file: BdsNode): boolean {
   }
 }
 
+const NULL_DRIVERS = new Set(["null-co", "null-aio"]);
+
+/** `node` below its filters. */
+function underFilters(node: BdsNode): BdsNode {
+  let n = node;
+  for (let f = filteredChild(n); f; f = filteredChild(n)) n = f.bs;
+  return n;
+}
+
+/**
+ * qcow2_update_header wrote the whole header cluster through `file`: the nodes it passed record it
+ * in their dirty bitmaps. Returns 0, the change's success.
+ */
+function headerWritten(st: Qcow2State, file: BdsNode): number {
+  for (let n: BdsNode | undefined = file; n; n = filteredChild(n)?.bs) setDirty(n, 0, Math.min(st.header.clusterSize, nodeLength(n)));
+  return 0;
+}
+
 /** Whether `head`, a file's first bytes, is the header the node opened (as far as the model keeps it). */
 function holdsHeaderOf(head: Buffer, st: Qcow2State): boolean {
   const f = headerFields(head);
@@ -483,8 +501,11 @@ export const qcow2Driver: DriverDef = {
     st.header = { ...st.header, backingFile: backingFile ?? "", backingFormat: backingFormat ?? "" };
     const file = childNamed(node, "file");
     const path = file ? hostFileAtZero(file.bs) : null;
-    // A header the model cannot place on a host file, or cannot rewrite as QEMU would, is an I/O error.
-    if (path === null) return -5;
+    if (path === null) {
+      // The header goes through `file`: a null driver below its filters takes the write and keeps nothing.
+      if (file && NULL_DRIVERS.has(underFilters(file.bs).driver.name)) return headerWritten(st, file.bs);
+      throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose file is no host file the model can place`);
+    }
     // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
     // over whatever the file holds now (a reopen may have given the node another file).
     if (!holdsHeaderOf(withImage(path, st.files, (img) => img.read(0, V3_HEADER_LENGTH)), st)) {
@@ -496,10 +517,7 @@ export const qcow2Driver: DriverDef = {
       if (e instanceof HeaderUpdateError) return -28;
       throw e;
     }
-    // qcow2_update_header writes the whole header cluster through `file`: the nodes it passes
-    // record it in their dirty bitmaps.
-    for (let n: BdsNode | undefined = file!.bs; n; n = filteredChild(n)?.bs) setDirty(n, 0, Math.min(st.header.clusterSize, nodeLength(n)));
-    return 0;
+    return headerWritten(st, file!.bs);
   },
 
   /** `qcow2_refresh_limits`: zero writes and discards go by whole clusters. */
