@@ -233,9 +233,10 @@ export class BlockLayer {
 
 /**
  * A QMP command while a node has no driver (qcow2_signal_corruption took it away): blockdev-del,
- * block-export-del and x-debug-query-block-graph work as ever; query-named-block-nodes fails at the first such node
- * (bdrv_block_device_info), unless one has a parent node, whose image info asks it for its length
- * (a BlockBackend above it, an export's, asks nothing). The rest the model does not follow.
+ * block-export-del and x-debug-query-block-graph work as ever; query-named-block-nodes fails at
+ * the first such node (bdrv_block_device_info), unless one has a parent node, whose image info
+ * asks it for its length (a BlockBackend above it, an export's, asks nothing). The rest the model
+ * does not follow.
  */
 function withEjectedNode(state: LayerState, command: string): QmpReply | undefined {
   if (command === "blockdev-del" || command === "block-export-del" || command === "x-debug-query-block-graph") return undefined;

@@ -138,8 +138,6 @@ export function nodeInDestroyedContext(state: LayerState): boolean {
   return false;
 }
 
-
-
 /** `aio_context_acquire(bdrv_get_aio_context(bs))`. */
 export function acquireNodeContext(state: LayerState, node: BdsNode): void {
   acquireContext(state.aio.of(node));
