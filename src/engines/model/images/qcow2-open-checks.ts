@@ -47,10 +47,12 @@ export function fieldsProblem(head: Buffer, f: HeaderFields, readWrite: boolean,
   const refcountTableClusters = BigInt(head.readUInt32BE(H.refcountTableClusters));
   if (refcountTableClusters === 0n) return "Image does not contain a reference count table";
   const clusterSize = 1n << clusterBits;
-  const refcountTable = tableProblem(clusterSize, head.readBigUInt64BE(H.refcountTableOffset), refcountTableClusters, clusterSize, QCOW_MAX_REFTABLE_SIZE, "Reference count table");
+  const refcountTableOffset = head.readBigUInt64BE(H.refcountTableOffset);
+  const refcountTable = tableProblem(clusterSize, refcountTableOffset, refcountTableClusters, clusterSize, QCOW_MAX_REFTABLE_SIZE, "Reference count table");
   if (refcountTable !== undefined) return refcountTable;
   const snapshots = BigInt(head.readUInt32BE(H.nbSnapshots));
-  const snapshotTable = tableProblem(clusterSize, head.readBigUInt64BE(H.snapshotsOffset), snapshots, SNAPSHOT_HEADER_SIZE, SNAPSHOT_HEADER_SIZE * QCOW_MAX_SNAPSHOTS, "Snapshot table");
+  const snapshotsOffset = head.readBigUInt64BE(H.snapshotsOffset);
+  const snapshotTable = tableProblem(clusterSize, snapshotsOffset, snapshots, SNAPSHOT_HEADER_SIZE, SNAPSHOT_HEADER_SIZE * QCOW_MAX_SNAPSHOTS, "Snapshot table");
   if (snapshotTable !== undefined) return snapshotTable;
   const l1Size = BigInt(head.readUInt32BE(H.l1Size));
   const l1Table = tableProblem(clusterSize, head.readBigUInt64BE(H.l1TableOffset), l1Size, L1_ENTRY_SIZE, QCOW_MAX_L1_SIZE, "Active L1 table");
