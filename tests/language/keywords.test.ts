@@ -129,7 +129,7 @@ describe("a keyword run on into a longer word", () => {
     ["show graphs", "1:6 unexpected 'graphs'", "expected 'node', 'graph' or 'nodes'"],
     ["each fmt inx qcow2 raw", "1:10 unexpected 'inx'", "expected 'in'"],
     ['del a -> errors "x"', "1:10 unexpected 'errors'", "expected 'ok' or 'error'"],
-    ['qmp x {"a": truex}', "1:13 unexpected 'truex'", "expected '{', '[', string, number or true/false/null"],
+    ['qmp x {"a": truex}', "1:13 unexpected 'truex'", "expected '{', '[', string, number, true/false/null or parameter"],
   ])("%j is reported where it starts, naming the keyword", (text, message, note) => {
     const { diagnostics } = parseScenario(text, "t.scn");
     expect(diagnostics.map((d) => [`${d.location.start.line}:${d.location.start.column} ${d.message}`, d.notes])).toEqual([[message, [note]]]);
