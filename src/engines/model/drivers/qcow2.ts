@@ -1,4 +1,5 @@
 /** `qcow2`: format driver with `file`, optional `data-file` and a `backing` (COW) child. */
+import { skipFilters } from "../chain.js";
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { Qcow2Image, Qcow2OpenReadError } from "../data/qcow2/qcow2-image.js";
@@ -172,13 +173,6 @@ function detectMetadataPreallocation(img: Qcow2Image, file: BdsNode): boolean {
 }
 
 const NULL_DRIVERS = new Set(["null-co", "null-aio"]);
-
-/** `node` below its filters. */
-function underFilters(node: BdsNode): BdsNode {
-  let n = node;
-  for (let f = filteredChild(n); f; f = filteredChild(n)) n = f.bs;
-  return n;
-}
 
 /**
  * qcow2_update_header wrote the whole header cluster through `file`: the nodes it passed record it
@@ -503,7 +497,7 @@ export const qcow2Driver: DriverDef = {
     const path = file ? hostFileAtZero(file.bs) : null;
     if (path === null) {
       // The header goes through `file`: a null driver below its filters takes the write and keeps nothing.
-      if (file && NULL_DRIVERS.has(underFilters(file.bs).driver.name)) return headerWritten(st, file.bs);
+      if (file && NULL_DRIVERS.has(skipFilters(file.bs)!.driver.name)) return headerWritten(st, file.bs);
       throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose file is no host file the model can place`);
     }
     // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
