@@ -42,6 +42,15 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
     text: text(EXPORTED, 'qmp x-blockdev-set-iothread {"node-name": "n", "iothread": null} -> error /^Node n is associated with a BlockBackend/', 'qmp x-blockdev-set-iothread {"node-name": "n", "iothread": null, "force": true}'),
     crash: "qmp",
   },
+  // qmp_transaction's bdrv_drain_all takes every node's context before any action is looked at.
+  { name: "a transaction on another node", text: text(EXPORTED, "add m: null-co", 'qmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "m", "name": "b0"}}]}'), crash: "qmp" },
+  {
+    name: "blockdev-snapshot-sync of a node that does not exist",
+    text: text(EXPORTED, 'qmp blockdev-snapshot-sync {"node-name": "nosuch", "snapshot-file": "$TEST_DIR/s.qcow2", "snapshot-node-name": "s"}'),
+    crash: "qmp",
+  },
+  // So does qemu-io's aio_flush (blk_drain_all), through any node.
+  { name: "qemu-io aio_flush on another node", text: text(EXPORTED, "add m: null-co", 'io m "aio_flush"').replace("\n", "\nrequire io\n"), crash: "io" },
   {
     name: "commands that leave the node alone, then quit",
     text: text(EXPORTED, "add m: null-co", "show graph", "qmp query-block-exports", "iothread io0", "del m"),

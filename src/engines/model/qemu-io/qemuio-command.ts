@@ -33,7 +33,7 @@ function commandFunctions(state: LayerState): ReadonlyMap<string, CommandFn> {
     ["write", writeF],
     ["writev", writevF],
     ["aio_write", aioWriteF],
-    ["aio_flush", aioFlushF],
+    ["aio_flush", aioFlushF(state)],
     ["flush", flushF],
     ["discard", discardF],
     ["alloc", allocF(state)],
