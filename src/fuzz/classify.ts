@@ -133,6 +133,11 @@ export function classify(runs: Partial<Record<EngineKind, CaseRun>>, siteOf: (pi
   if (qemu?.hang && model?.foreseenHang !== undefined && runs.model!.transcript !== undefined && runs.model!.transcript === killedAtTimeout(runs.qemu!.transcript)) {
     return { kind: "known-hang", command: model.foreseenHang };
   }
+  // A hang at quit the model foresees: it stops as a QEMU killed there, with nothing before it differing.
+  const foreseenAtQuit = runs.model?.seen.stop?.kind === "killed" && model?.foreseenHang === undefined;
+  if (qemu?.hang && foreseenAtQuit && runs.model!.transcript !== undefined && runs.model!.transcript === runs.qemu!.transcript) {
+    return { kind: "known-hang", command: "quit" };
+  }
   if (qemu?.hang) return finding("qemu-hang", normalizeCrashText(qemu.hang), `QEMU hung: ${qemu.hang}`);
   if (qemu?.error) return finding("engine-error", `qemu ${qemu.error.key}`, `qemu engine: ${qemu.error.summary}`);
   if (model?.hang) return finding("model-hang", normalizeCrashText(model.hang), `the model hung: ${model.hang}`);

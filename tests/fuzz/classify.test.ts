@@ -146,6 +146,15 @@ describe("the verdict of a case", () => {
     expect(classify({ model: foreseen, qemu: run("qemu") }, none)).toMatchObject({ kind: "finding", cls: "divergence" });
     expect(classify({ model: run("model"), qemu: killed }, none)).toMatchObject({ kind: "finding", cls: "qemu-hang" });
   });
+
+  it("calls a hang at quit the model predicts known, where all that came before agrees", () => {
+    const atQuit = (before: string) => `${before}(quit)\n  QEMU hung at quit and was killed\n`;
+    const foreseen = run("model", { transcript: atQuit("t\n  ok\n"), seen: { stop: { kind: "killed", reason: "node 'n2' runs in iothread 'io1', whose lock …", logTail: "" } } });
+    const hung = (before: string) => run("qemu", { transcript: atQuit(before), seen: { stop: { kind: "killed", reason: "it did not exit within 5000 ms of 'quit' and was killed", logTail: "" } } });
+    expect(classify({ model: foreseen, qemu: hung("t\n  ok\n") }, none)).toEqual({ kind: "known-hang", command: "quit" });
+    expect(classify({ model: foreseen, qemu: hung("t\n  error: no\n") }, none)).toMatchObject({ kind: "finding", cls: "qemu-hang" });
+    expect(classify({ model: run("model"), qemu: hung("t\n  ok\n") }, none)).toMatchObject({ kind: "finding", cls: "qemu-hang" });
+  });
 });
 
 describe("a fuzz run that meets one crash in many cases", () => {
