@@ -78,8 +78,6 @@ export class Steering {
     const stmt = parsed.scenario.statements.find((x) => x.type !== "title");
     if (!stmt || parsed.diagnostics.length > 0) return { kind: "dropped" };
     if (this.#ended) return { kind: "ended", parsed: stmt };
-    // Showing changes nothing; the case's own run shows it.
-    if (s.kind === "show") return { kind: "ran", failed: [], parsed: stmt };
     try {
       const r = await runStatement(this.#ctx, stmt, this.#mem);
       const lines = rendered.lines[0]!;

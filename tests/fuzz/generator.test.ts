@@ -120,4 +120,26 @@ describe("fuzz generator", () => {
       scratch.drop(dir);
     }
   });
+
+  it("tries a show on the model too, and leaves out one it refuses", async () => {
+    const dir = scratch.make();
+    const steering = await Steering.start(() => new ModelEngine(), dir.dir);
+    try {
+      // A node left in a deleted iothread's context, whose memory a later iothread may have taken:
+      // the model cannot tell what a query of the nodes does there (E_MODEL_IO_UNSUPPORTED).
+      const setup: FuzzStatement[] = [
+        { kind: "iothread", id: "io0" },
+        { kind: "add", node: { name: "n1", driver: "null-co", options: [] } },
+        { kind: "set-iothread", node: "n1", iothread: "io0", force: false },
+        { kind: "iothread-del", id: "io0" },
+        { kind: "iothread", id: "io1" },
+      ];
+      for (const [i, s] of setup.entries()) expect((await steering.run(s, `#${i}`)).kind).toBe("ran");
+      expect((await steering.run({ kind: "show", what: "nodes" }, "#5")).kind).toBe("dropped");
+      expect(steering.refused).toBe(true);
+    } finally {
+      await steering.stop();
+      scratch.drop(dir);
+    }
+  });
 });
