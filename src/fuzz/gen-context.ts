@@ -32,6 +32,8 @@ export class GenContext {
     readonly contexts = false,
     /** Whether this case starts block jobs. */
     readonly jobs = false,
+    /** Whether this case sends node commands: resizes, dirty bitmaps, write thresholds, snapshots. */
+    readonly commands = false,
   ) {}
 
   /** Set while a job is held in a state it stays in: the steps then run around it start no other job. */

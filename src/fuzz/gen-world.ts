@@ -81,6 +81,8 @@ export class GenWorld {
   readonly exports: Array<{ id: string; node: string }> = [];
   /** Iothreads made and not deleted (or refused deletion: the checker forgets them as well). */
   readonly iothreads: string[] = [];
+  /** Dirty bitmaps added and not seen removed, by node name. */
+  readonly bitmaps: Array<{ node: string; name: string }> = [];
 
   /** A name not used before in this scenario. */
   fresh(prefix: string): string {

@@ -9,6 +9,7 @@ import type { FuzzScratch } from "./fuzz-scratch.js";
 import { newNode } from "./gen-add.js";
 import { GenContext } from "./gen-context.js";
 import { believeDel, delStatement, exportStatement, rootOf, showStatement, unexportStatement } from "./gen-misc.js";
+import { commandStep, commandWeights } from "./gen-commands.js";
 import { ioStep } from "./gen-io.js";
 import { exportContext, iothreadStep, iothreadWeights } from "./gen-iothreads.js";
 import { jobStep, jobWeights } from "./gen-jobs.js";
@@ -74,6 +75,7 @@ async function step(ctx: GenContext): Promise<void> {
     io: ctx.dataPath && nodes > 0 ? 5 : 0,
     ...iothreadWeights(ctx),
     ...(nodes > 0 ? jobWeights(ctx) : { job: 0 }),
+    ...commandWeights(ctx),
   });
   switch (kind) {
     case "add":
@@ -124,6 +126,9 @@ async function step(ctx: GenContext): Promise<void> {
     case "job":
       await jobStep(ctx, step);
       return;
+    case "command":
+      await commandStep(ctx);
+      return;
   }
 }
 
@@ -160,8 +165,11 @@ const CONTEXTS_SHARE = 0.3;
 const CONTEXTS_SALT = 0x10_7e4d;
 /** The share of cases with block jobs, drawn the same way. */
 const JOBS_SHARE = 0.35;
-// Chosen so that the cases quoted in docs/fuzz.md and tests/fuzz (seed 88 and 13, case 0; 0xc130f850) have no jobs.
+// This salt and COMMANDS_SALT are chosen so that the cases quoted in docs/fuzz.md and tests/fuzz (seed 88 and 13, case 0; 0xc130f850) have no jobs and no node commands.
 const JOBS_SALT = 0x10b5_0b5f;
+/** The share of cases with node commands (gen-commands.ts), drawn the same way. */
+const COMMANDS_SHARE = 0.3;
+const COMMANDS_SALT = 0xc0_3a4e;
 
 export interface GenerateOptions {
   /** A fresh, unstarted model engine for steering. */
@@ -180,7 +188,8 @@ export async function generateScenario(seed: number, opts: GenerateOptions): Pro
     const dataPath = new Prng(seed ^ DATA_PATH_SALT).chance(DATA_PATH_SHARE);
     const contexts = new Prng(seed ^ CONTEXTS_SALT).chance(CONTEXTS_SHARE);
     const jobs = new Prng(seed ^ JOBS_SALT).chance(JOBS_SHARE);
-    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts, jobs);
+    const commands = new Prng(seed ^ COMMANDS_SALT).chance(COMMANDS_SHARE);
+    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts, jobs, commands);
     for (let i = ctx.rng.int(CASE_LENGTH.min, CASE_LENGTH.max); i > 0 && !ctx.ended; i--) await step(ctx);
     if (!ctx.modelStopped) {
       await ctx.append({ kind: "show", what: "graph" });

@@ -47,6 +47,13 @@ function renderOption(o: FuzzOption): string {
   return `${o.key}=${renderValue(o.value)}`;
 }
 
+/** JSON as the corpus writes it: a space after every `:` and `,` between members and items. */
+function spacedJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(spacedJson).join(", ")}]`;
+  if (v !== null && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${spacedJson(x)}`).join(", ")}}`;
+  return JSON.stringify(v);
+}
+
 function nodeLine(n: FuzzNode): string {
   return [`${n.name}: ${n.driver}`, ...n.options.map(renderOption)].join(" ");
 }
@@ -100,6 +107,10 @@ function statementLines(s: FuzzStatement, o: StatementOutcome | undefined): stri
       return [`qmp object-add {"qom-type": "throttle-group", "id": "${s.id}", "limits": {}}${expectation(o)}`];
     case "show":
       return [`show ${s.what}`];
+    case "show-node":
+      return [`show node ${s.node} ${s.keys.join(" ")}`];
+    case "qmp":
+      return [`qmp ${s.command} ${spacedJson(s.args)}${expectation(o)}`];
     case "io":
       return [`io ${s.node} ${JSON.stringify(s.command)}${expectation(o)}`];
     case "job":

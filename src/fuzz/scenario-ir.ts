@@ -62,6 +62,10 @@ export type FuzzStatement =
   | { kind: "job-verb"; verb: "finalize" | "complete" | "cancel" | "pause" | "resume" | "dismiss"; id: string; force?: true }
   /** `wait ID STATUS`: only statuses a job stays in (docs/language.md). */
   | { kind: "wait"; id: string; status: "ready" | "standby" | "pending" | "concluded" | "null" }
+  /** `qmp COMMAND {ARGS}`: a node command of gen-commands.ts, its arguments as sent. */
+  | { kind: "qmp"; command: string; args: Record<string, unknown> }
+  /** `show node NODE KEY…`. */
+  | { kind: "show-node"; node: string; keys: string[] }
   /** `require FEATURE`: what the engine needs for the statements that follow (the first statements). */
   | { kind: "require"; feature: "io" | "jobs" };
 

@@ -95,6 +95,12 @@ describe("fuzz generator", () => {
       c.statements.some((st, i) => st.kind === "wait" && st.status === "ready" && ["reopen", "add", "graph", "del", "io"].includes(c.statements[i + 1]?.kind ?? "")),
     );
     expect(heldSteps).toBe(true);
+    // Node commands: resizes, dirty bitmaps alone and in transactions, thresholds, both snapshots,
+    // and what they changed shown.
+    const commands = new Set(statements.flatMap((st) => (st.kind === "qmp" ? [st.command] : [])));
+    for (const c of ["block_resize", "block-dirty-bitmap-add", "transaction", "block-set-write-threshold", "blockdev-snapshot-sync", "blockdev-snapshot"]) expect(commands, c).toContain(c);
+    expect([...commands].some((c) => /^block-dirty-bitmap-(remove|clear|enable|disable)$/.test(c))).toBe(true);
+    expect(statements.some((st) => st.kind === "show-node" && st.keys[0] === "dirty-bitmaps")).toBe(true);
   });
 
   it("dumps only whole sectors: past a vmdk's header, its descriptor holds a CID QEMU draws at random", () => {

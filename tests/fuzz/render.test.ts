@@ -120,4 +120,28 @@ describe("rendering a generated scenario", () => {
     const run = await runScenarioText(r.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
     expect(run.failures).toEqual([]);
   });
+
+  it("writes node commands as qmp statements, their arguments spaced as the corpus spaces them", async () => {
+    const commands: FuzzScenario = {
+      seed: 0,
+      statements: [
+        { kind: "add", node: { name: "n0", driver: "null-co", options: [] } },
+        { kind: "qmp", command: "block-dirty-bitmap-add", args: { node: "n0", name: "bm0", granularity: 1000 } },
+        { kind: "qmp", command: "transaction", args: { actions: [{ type: "block-dirty-bitmap-add", data: { node: "n0", name: "bm1" } }] } },
+        { kind: "qmp", command: "blockdev-snapshot-sync", args: { "node-name": "n0", "snapshot-file": "$TEST_DIR/sn2.qcow2", "snapshot-node-name": "sn2" } },
+        { kind: "show-node", node: "n0", keys: ["dirty-bitmaps"] },
+      ],
+    };
+    const plain = renderScenario(commands, { title: "commands", tags: [] });
+    expect(loadScenario(plain.text, "commands.scn").diagnostics).toEqual([]);
+    expect(plain.text).toContain(`\nqmp transaction {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n0", "name": "bm1"}}]}\n`);
+    expect(plain.text).toContain(`\nshow node n0 dirty-bitmaps\n`);
+    const first = await runScenarioText(plain.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch });
+    const outcomes = outcomesFrom(first.failures, plain.lines);
+    expect(outcomes[1]).toEqual({ kind: "error", desc: "Granularity must be power of 2 and at least 512" });
+    expect(outcomes.slice(2, 4)).toEqual([{ kind: "ok" }, { kind: "ok" }]);
+    const annotated = renderScenario(commands, { title: "commands", tags: [], outcomes });
+    expect(annotated.text).toContain(`"granularity": 1000} -> error "Granularity must be power of 2 and at least 512"\n`);
+    expect((await runScenarioText(annotated.text, "model", () => new ModelEngine(), { timeoutMs: 10_000, scratch })).failures).toEqual([]);
+  });
 });
