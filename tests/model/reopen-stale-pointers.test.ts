@@ -144,6 +144,18 @@ describe("crashes after a reopen, on the model", () => {
     ]);
   });
 
+  it("a stale s->data_file: block_resize that grows the image truncates it too, and segfaults", async () => {
+    // qcow2_co_truncate with PREALLOC_MODE_OFF: has_data_file() holds, so bdrv_co_truncate(s->data_file).
+    const grow = 'qmp block_resize {"node-name": "p0", "size": 2097152}';
+    const r = await run(staleDataFile(grow), new ModelEngine());
+    expect(r.transcript!.endsWith(`${grow}\n${SEGFAULT}`)).toBe(true);
+  });
+
+  it("a stale s->data_file: a shrink, which discards clusters through it first, is refused as not modelled", async () => {
+    const r = await run(staleDataFile('qmp block_resize {"node-name": "p0", "size": 524288}'), new ModelEngine());
+    expect(r.failures[0]!.message).toMatch(/^E_MODEL_IO_UNSUPPORTED: .*shrinking .* s->data_file/);
+  });
+
   it("a stale s->data_file: a read of allocated clusters is refused as not modelled, not answered", async () => {
     const r = await run(staleDataFile('io p0 "read -P 0x11 0 4k"'), new ModelEngine());
     expect(r.failures[0]!.message).toMatch(/^E_MODEL_IO_UNSUPPORTED: .*a read of .* s->data_file pointing at freed memory/);
@@ -158,6 +170,7 @@ describeWithQemu("crashes after a reopen, on QEMU", () => {
     ["a stale s->data_file, an edge made and freed, then del", staleDataFile("add c5: copy-on-read file=(c6: null-co)", "del c5", "del p0")],
     ["a stale s->data_file, then a data write", staleDataFile('io p0 "write -P 0x22 0 4k"')],
     ["a stale s->data_file, then a compressed write", compressedStale('io c0 "write -P 0xff 4096 131072"', 'io c0 "read -P 0 65536 65536"')],
+    ["a stale s->data_file, then block_resize", staleDataFile('qmp block_resize {"node-name": "p0", "size": 2097152}')],
     ["a stale s->data_file, then a zero write and quit", staleDataFile('io p0 "write -z 512k 64k"', 'io p0 "read -P 0 512k 4k"')],
   ];
   for (const [name, text] of cases) {

@@ -30,6 +30,8 @@ export const blockResize: CommandHandler = (state, args) => {
   // QERR_DEVICE_IN_USE is formatted with `device`, which a call by node name leaves NULL.
   if (opBlocker(bs, "resize") !== undefined) fail(`Device '${device ?? "(null)"}' is in use`);
   const blk = blkNewWithBs(state, bs, BLK_PERM_RESIZE, BLK_PERM_ALL);
+  // Like qemu-io's, this BlockBackend's edge lives only for the command (child-slots.ts).
+  state.childSlots.transient(blk.root!);
   // bdrv_co_lock takes the node's context before the BlockBackend goes, and bdrv_co_unlock gives
   // back the node's context after: when the release moved the node to the main loop, that is the
   // main loop's (nothing to give), and the iothread's lock stays taken for good.

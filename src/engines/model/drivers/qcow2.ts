@@ -148,6 +148,7 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
       throw new QemuAbort("SIGSEGV", `qcow2: guest data written to '${node.name}' through a ${dangles === "null" ? "NULL" : "freed"} s->data_file`);
     },
     hasDataFile: dataFile !== undefined,
+    ...(dangles ? { staleDataFile: true } : {}),
     backing: childNamed(node, "backing")?.bs ?? null,
     markDirty: st.runtime.useLazyRefcounts ? () => st.image!.markDirty() : undefined,
   };

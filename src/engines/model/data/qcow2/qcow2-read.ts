@@ -23,6 +23,11 @@ export interface Qcow2Ctx {
   /** Where guest data lives: the external data file, or the image file itself. */
   data: BdsNode;
   hasDataFile: boolean;
+  /**
+   * s->data_file was left stale by a failed reopen: has_data_file() holds in QEMU, but the model's
+   * lookups keep to the image file (the `data` getter says what touching the pointer does).
+   */
+  staleDataFile?: boolean;
   /** bs->backing's node, or null. */
   backing: BdsNode | null;
   /** `qcow2_mark_dirty`, with lazy refcounts on: before an allocating write links its clusters. */

@@ -74,6 +74,8 @@ export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, preal
   const newL1Size = Math.ceil(offset / (img.clusterSize * img.l2Size));
   if (offset < oldLength) {
     if (prealloc !== "off") failErrno("Preallocation can't be used for shrinking an image", Errno.ENOTSUP);
+    // The cut clusters' discards would go to the stale pointer as to an external data file.
+    if (q.staleDataFile) throw new ModelIoUnsupportedError(`shrinking '${q.node.name}' after a failed reopen left its s->data_file stale`);
     shrink(q, offset, oldLength, newL1Size);
   } else if (newL1Size > img.l1Size) {
     throw new ModelIoUnsupportedError("growing a qcow2 image's L1 table");
@@ -81,7 +83,8 @@ export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, preal
   // A data-file-raw image keeps its metadata preallocated.
   if (dataFileRaw && prealloc === "off") prealloc = "metadata";
   if (prealloc !== "off") throw new ModelIoUnsupportedError(`growing a qcow2 image with preallocation '${prealloc}'`);
-  if (q.hasDataFile) bdrvTruncate(q.host, q.data, offset, exact, prealloc, 0);
+  // has_data_file() is s->data_file != bs->file, so a stale pointer is truncated too.
+  if (q.hasDataFile || q.staleDataFile) bdrvTruncate(q.host, q.data, offset, exact, prealloc, 0);
   if (flags & BDRV_REQ_ZERO_WRITE && offset > oldLength) {
     // Without extended L2 entries a subcluster is a cluster.
     const zeroStart = Math.ceil(oldLength / img.clusterSize) * img.clusterSize;
