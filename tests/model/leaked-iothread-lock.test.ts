@@ -44,6 +44,9 @@ const CASES = {
   "hangs in a qemu-io request on a node in the iothread": leak(MOVE_B, 'io b "read 0 4k"'),
   // Without the leak, this reopen aborts QEMU 7.2: it moves b out of io1 without holding its lock.
   "lets a reopen move a node out of the iothread": leak(MOVE_B, "reopen c backing=b", "expect context b main"),
+  // The failed open's close detaches the file (bdrv_root_unref_child), which goes to the main loop
+  // with the node over it: no move back into the iothread, which the probe would refuse.
+  "lets a failed open over a node in the iothread close": leak(MOVE_B, 'add q: qcow2 file=b/file -> error "Image is not in qcow2 format"', "expect context b main", "show graph"),
 };
 
 describe("a leaked iothread lock, on the model", () => {
@@ -67,6 +70,12 @@ describe("a leaked iothread lock, on the model", () => {
   it("aborts when the iothread is deleted", async () => {
     const r = await run(CASES["aborts at the iothread's deletion"], new ModelEngine());
     expect(r.transcript!.endsWith('qmp object-del {"id": "io1"}\n  QEMU crashed: SIGABRT\n(run stopped)\n')).toBe(true);
+  });
+
+  it("lets a failed open over a node in the iothread close, and the file go to the main loop", async () => {
+    const r = await run(CASES["lets a failed open over a node in the iothread close"], new ModelEngine());
+    expect(r.transcript).toContain('add q: qcow2 file=b/file -> error "Image is not in qcow2 format"\n  error: Image is not in qcow2 format\nexpect context b main\n  ok\n');
+    expect(r.transcript!.endsWith("(quit)\n  QEMU crashed: SIGABRT\n")).toBe(true);
   });
 
   it("lets a later move out of the iothread release the lock it holds, where it would abort otherwise", async () => {

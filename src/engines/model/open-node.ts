@@ -318,14 +318,17 @@ export class NodeOpener {
    * bdrv_attach_child's bdrv_unref closes a child that nothing else holds (one opened inline).
    */
   attach(parent: BdsNode, bs: BdsNode, name: string, role: number): Child {
+    let committed = false;
     try {
-      return runStep(this.tran, (step) => {
+      const c = runStep(this.tran, (step) => {
         // bdrv_attach_child_common: parent and child must share an AioContext.
-        matchContextsForAttach(this.state, { kind: "node", node: parent }, bs, step, this.held);
+        matchContextsForAttach(this.state, { kind: "node", node: parent }, bs, step, this.held, () => committed);
         const c = attachEdge({ kind: "node", node: parent }, bs, name, role, step, { perm: 0, shared: BLK_PERM_ALL });
         refreshPerms(this.state, [parent], step);
         return c;
       });
+      committed = true;
+      return c;
     } catch (e) {
       if (e instanceof QmpFailure && unreferenced(bs)) this.closeFailed(bs);
       throw e;

@@ -12,7 +12,7 @@ import { qemuErrorAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { changeInOwnTransaction, changeParentOf, tryChangeAioContext, Visited } from "./change-aio-context.js";
+import { changeInOwnTransaction, changeParentOf, moveToMainAfterDetach, tryChangeAioContext, Visited } from "./change-aio-context.js";
 
 /** `bdrv_child_get_parent_aio_context`: a node's own, a BlockBackend's (its root's), a job's (its first node's). */
 export function parentAioContext(state: LayerState, parent: ParentRef, child: BdsNode): AioContext {
@@ -32,8 +32,20 @@ export function parentAioContext(state: LayerState, parent: ParentRef, child: Bd
  * attachEdge, in the same transaction: the undo recorded here then runs after the edge is gone, as
  * QEMU's abort detaches first). `held` is the context whose lock the caller holds (see
  * TryChangeOptions). Throws QmpFailure with the first refusal.
+ *
+ * `committed` says when bdrv_attach_child's own transaction has committed (a driver's open attaches
+ * its children that way, inside the caller's transaction in the model): an abort after that is
+ * not bdrv_attach_child_common_abort but the failed node's close, whose bdrv_root_unref_child
+ * moves the child to the main loop if nothing keeps it elsewhere, and restores no context.
  */
-export function matchContextsForAttach(state: LayerState, parent: ParentRef, childBs: BdsNode, tran: Transaction, held: AioContext | undefined): void {
+export function matchContextsForAttach(
+  state: LayerState,
+  parent: ParentRef,
+  childBs: BdsNode,
+  tran: Transaction,
+  held: AioContext | undefined,
+  committed?: () => boolean,
+): void {
   const childCtx = state.aio.of(childBs);
   const parentCtx = parentAioContext(state, parent, childBs);
   if (childCtx === parentCtx) return;
@@ -45,7 +57,12 @@ export function matchContextsForAttach(state: LayerState, parent: ParentRef, chi
     // tran_finalize): no lock is released or taken, a deleted iothread's context included.
     if (parentRefusal !== undefined) fail(refusal);
   }
-  tran.add({ abort: () => restoreContexts(state, parent, childBs, childCtx, parentCtx) });
+  tran.add({
+    abort: () => {
+      if (committed?.()) moveToMainAfterDetach(state, childBs, held ?? null);
+      else restoreContexts(state, parent, childBs, childCtx, parentCtx);
+    },
+  });
 }
 
 /**
