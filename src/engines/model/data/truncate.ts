@@ -10,6 +10,7 @@ import type { DriverHost } from "../drivers/driver.js";
 import { type BdsNode, childNamed, filteredChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { failErrno } from "../qmp-failure.js";
+import { qemuErrorAbort } from "../qemu-would-crash.js";
 import { Data } from "./data.js";
 import { EXT4_MAX_FILE_SIZE } from "./host-file.js";
 import { Errno } from "./io-error.js";
@@ -18,6 +19,8 @@ import { BDRV_REQ_ZERO_WRITE } from "./request-flags.js";
 /** BDRV_MAX_LENGTH, as block/io.c's bdrv_check_request words it. */
 const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 const BDRV_MAX_LENGTH_TEXT = "9223372035781033984";
+/** Where bdrv_check_qiov_request sets its negative-offset error (Debian's 7.2.22 build). */
+const CHECK_QIOV_REQUEST = { file: "../../block/io.c", line: 971, func: "bdrv_check_qiov_request" };
 /** allocate_first_block's write: MAX_BLOCKSIZE, or a sector for a file shorter than that. */
 const FIRST_BLOCK = 4096;
 
@@ -46,9 +49,13 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
   } else {
     failErrno("Image format driver does not support resize", Errno.ENOTSUP);
   }
-  // bdrv_co_write_req_finish of the truncate request: the dirty bitmaps take the new length.
-  bs.writeGen = (bs.writeGen ?? 0) + 1;
+  // bdrv_co_write_req_finish(child, offset - new_bytes, new_bytes), with offset the length
+  // refresh_total_sectors found: a filter whose length does not follow its child's (blkverify's is
+  // its test child's) can leave it below the growth, and the request's check fails on &error_abort.
   const length = nodeLength(bs);
+  if (length - newBytes < 0) qemuErrorAbort(CHECK_QIOV_REQUEST, `offset is negative: ${length - newBytes}`);
+  // The dirty bitmaps take the new length.
+  bs.writeGen = (bs.writeGen ?? 0) + 1;
   for (const bitmap of bs.dirtyBitmaps ?? []) bitmap.truncate(length);
 }
 
