@@ -9,7 +9,7 @@
  * overflows, a segfault too, so its edge never counts; nor does block_resize's, whose truncate
  * recurses the same way (QEMU 7.2.22 segfaulted in block_resize).
  */
-import type { Child } from "./graph.js";
+import type { BdsNode, Child } from "./graph.js";
 
 export class ChildSlots {
   /** Every edge allocated (`g_new(BdrvChild, 1)` in bdrv_attach_child_common), in order. */
@@ -28,6 +28,38 @@ export class ChildSlots {
   /** An edge that goes at the end of the command that made it (qemu-io's BlockBackend). */
   transient(c: Child): void {
     this.#transient.add(c);
+  }
+
+  /** Edges with Child.stale set: a refresh that reaches a node above one must reach its parent. */
+  readonly #stale = new Set<Child>();
+
+  markStale(c: Child, stale: boolean): void {
+    if (stale) {
+      c.stale = true;
+      this.#stale.add(c);
+    } else {
+      delete c.stale;
+      this.#stale.delete(c);
+    }
+  }
+
+  /** The nodes whose refresh recomputes a stale edge, and every node above them. */
+  aboveStale(): Set<BdsNode> | undefined {
+    if (this.#stale.size === 0) return undefined;
+    const out = new Set<BdsNode>();
+    const up: BdsNode[] = [];
+    for (const c of this.#stale) {
+      // An edge since detached, or whose parent is no node, needs nothing.
+      if (c.parent.kind !== "node" || !c.bs.parents.includes(c)) continue;
+      up.push(c.parent.node);
+    }
+    while (up.length > 0) {
+      const n = up.pop()!;
+      if (out.has(n)) continue;
+      out.add(n);
+      for (const p of n.parents) if (p.parent.kind === "node") up.push(p.parent.node);
+    }
+    return out;
   }
 
   /** Whether an edge allocated after the first `count` is still attached. */

@@ -68,8 +68,17 @@ export function removeEdge(c: Child, tran: Transaction): void {
  */
 export function replaceChildBs(c: Child, to: BdsNode, tran: Transaction): void {
   const from = c.bs;
+  const wasStale = c.stale === true;
   moveChild(c, to);
-  tran.add({ abort: () => moveChild(c, from) });
+  // Its perms stay what they were until its parent is refreshed (QEMU refreshes `to` and `from`
+  // after a replace, not the parents that moved).
+  to.slots?.markStale(c, true);
+  tran.add({
+    abort: () => {
+      moveChild(c, from);
+      to.slots?.markStale(c, wasStale);
+    },
+  });
 }
 
 function moveChild(c: Child, to: BdsNode): void {

@@ -62,6 +62,11 @@ export interface Child {
   shared: number;
   /** Attached since the last permission refresh processed its child (forces that child's check). */
   fresh: boolean;
+  /**
+   * Moved to another node (bdrv_replace_child_noperm) since its parent's last refresh: its perms
+   * are what the parent's rule gave for the old node (child-slots.ts keeps these edges).
+   */
+  stale?: boolean;
   /** BdrvChild.frozen: a job froze this backing/filtered link (bdrv_freeze_backing_chain); it cannot change. */
   frozen?: boolean;
   /** When the edge was last attached to its node, in graph-wide order (orders op blockers). */

@@ -52,6 +52,9 @@ export function childPerms(node: BdsNode, child: Child, P: number, S: number, wr
 function findDirty(starts: readonly BdsNode[], q: ReopenFlags | undefined): Set<BdsNode> {
   const tentative = new Map<Child, PermPair>();
   const dirty = new Set<BdsNode>(starts);
+  // QEMU refreshes every node below the starts; below an unchanged edge that changes nothing,
+  // unless an edge down there still holds perms from before a replace.
+  const aboveStale = starts[0]?.slots?.aboveStale();
   const work = [...starts];
   while (work.length > 0) {
     const n = work.pop()!;
@@ -64,7 +67,7 @@ function findDirty(starts: readonly BdsNode[], q: ReopenFlags | undefined): Set<
       const cur = tentative.get(c) ?? [c.perm, c.shared];
       const changed = next[0] !== cur[0] || next[1] !== cur[1];
       if (changed) tentative.set(c, next);
-      if (changed || c.fresh || q?.has(c.bs)) {
+      if (changed || c.fresh || q?.has(c.bs) || aboveStale?.has(c.bs)) {
         if (!dirty.has(c.bs)) {
           dirty.add(c.bs);
           work.push(c.bs);
@@ -204,6 +207,11 @@ export function nodeRefreshPerm(host: DriverHost, node: BdsNode, q: ReopenFlags 
     const [perm, shared] = childPerms(node, c, P, S, writable);
     setChildPerm(c, perm, shared, tran);
     c.fresh = false;
+    if (c.stale && node.slots) {
+      const slots = node.slots;
+      slots.markStale(c, false);
+      tran.add({ abort: () => slots.markStale(c, true) });
+    }
   }
 }
 
