@@ -160,8 +160,10 @@ export async function commandStep(ctx: GenContext): Promise<void> {
       } else {
         const child = rng.pick(nodes);
         if (await steerQmp(ctx, "x-blockdev-change", { parent: q.name!, node: child.name! })) {
-          // quorum names a new child after the highest index in use (quorum_add_child's next_child_index).
-          q.children.set(`${CHILD_LIST_KEY}.${edges.length}`, child);
+          // Near enough for the belief: quorum_add_child names it by s->next_child_index, which only
+          // a deletion of the highest-numbered child takes back.
+          const next = Math.max(-1, ...edges.map((e) => Number(e.slice(CHILD_LIST_KEY.length + 1)))) + 1;
+          q.children.set(`${CHILD_LIST_KEY}.${next}`, child);
         }
       }
       return;

@@ -144,6 +144,14 @@ export function acquireNodeContext(state: LayerState, node: BdsNode): void {
 }
 
 /**
+ * The locks `bdrv_drain_all_begin` takes, each node's in turn (qmp_transaction's bdrv_drain_all,
+ * blk_drain_all): one left in a deleted iothread's freed context aborts, whatever the caller names.
+ */
+export function acquireEveryNodeContext(state: LayerState): void {
+  for (const bs of state.nodes.values()) if (!bs.freed) acquireNodeContext(state, bs);
+}
+
+/**
  * How QEMU ends at quit when it does not end cleanly: why it hangs, what it prints as it aborts, why
  * closing a node segfaults, or why the model cannot tell (QEMU's end varies from run to run).
  */

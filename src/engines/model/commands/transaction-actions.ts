@@ -5,7 +5,7 @@
  * first; clean runs last, in order, either way. The first failure is the command's error.
  * 7.2 does not use util/transactions.c here; that came with 8.0.
  */
-import { acquireNodeContext } from "../aio-context/iothread-objects.js";
+import { acquireEveryNodeContext } from "../aio-context/iothread-objects.js";
 import { bdrvDrainAll } from "../drain.js";
 import type { LayerState } from "../layer-state.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
@@ -29,9 +29,8 @@ export function checkCompletionMode(type: string, mode: CompletionMode): void {
 
 /** The body of `qmp_transaction` over actions already made from the command's list. */
 export function runBlkActions(state: LayerState, actions: readonly (() => BlkAction)[]): void {
-  // bdrv_drain_all_begin takes each node's context in turn, before any action is even looked up:
-  // one left in a deleted iothread's freed context aborts the command, whatever it names.
-  for (const bs of state.nodes.values()) if (!bs.freed) acquireNodeContext(state, bs);
+  // Before any action is even looked up.
+  acquireEveryNodeContext(state);
   bdrvDrainAll(state, state.nodes.values());
   const tried: BlkAction[] = [];
   let failure: QmpFailure | undefined;

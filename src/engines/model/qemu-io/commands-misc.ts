@@ -3,7 +3,7 @@
  * `aio_flush_f`, `alloc_f`, `map_f` (with `map_is_allocated`), `length_f`, `sleep_f`, `help_f`,
  * `abort_f`.
  */
-import { acquireNodeContext } from "../aio-context/iothread-objects.js";
+import { acquireEveryNodeContext } from "../aio-context/iothread-objects.js";
 import { isInserted } from "../data/block-io.js";
 import { bdrvIsAllocated } from "../data/block-status.js";
 import { IoError, strerror } from "../data/io-error.js";
@@ -51,12 +51,10 @@ export const flushF: CommandFn = (ctx) => {
 
 /**
  * `aio_flush_f` → `blk_drain_all`: the model's requests are all complete already, but its
- * bdrv_drain_all_begin takes every node's context, which aborts on a deleted iothread's.
+ * bdrv_drain_all_begin takes every node's context.
  */
 export function aioFlushF(state: LayerState): CommandFn {
-  return () => {
-    for (const bs of state.nodes.values()) if (!bs.freed) acquireNodeContext(state, bs);
-  };
+  return () => acquireEveryNodeContext(state);
 }
 
 /** `bdrv_is_allocated` of the node itself, with an error as its errno. */
