@@ -9,6 +9,8 @@
  * - blockdev-add of a format node over one: the probing BlockBackend's blk_unref drains its file;
  * - a reopen attaching a file pinned in an iothread below a throttle filter in the main loop: the
  *   filter moves there as the parent (no lock taken), and its drained section ends there;
+ * - a reopen giving a node a file pinned in an iothread with a throttle filter below it: the node
+ *   moves there as the parent, and the reopen's subtree section enters the new file's subtree;
  * - a failed reopen of a node in an iothread below a throttle filter that had attached a child:
  *   bdrv_reopen_multiple aborts its transaction with no lock held (each prepare took and released
  *   its entry's), and the undone attach ends the parent's drained section there.
@@ -78,6 +80,13 @@ const CASES: Array<{ name: string; text: string; abort?: string; hang?: true }> 
       "reopen r6/file file=r6/file/file backing=r6/file/file -> error \"Cannot change the option 'node-name'\"",
       "show graph",
     ),
+  },
+  // The reopen's subtree section enters the new file and everything below it
+  // (bdrv_apply_subtree_drain): the throttle node under the pinned file, in the iothread.
+  {
+    name: "a reopen giving a node in the main loop a file pinned in an iothread over a throttle node",
+    text: text("image a.raw raw 1M", "add r: raw file=(t: throttle throttle-group=tg0 file=(f: file filename=a.raw))", "export r id=e0 iothread=io0 fixed-iothread=on", "add p: raw file=(n0: null-co)", "reopen p file=r"),
+    abort: "'reopen' (QMP blockdev-reopen",
   },
   {
     name: "a raw filter given a file pinned in an iothread",

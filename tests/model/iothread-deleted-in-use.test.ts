@@ -30,12 +30,24 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
   { name: "blockdev-reopen", text: text(MOVED, "reopen n read-only=on"), crash: "reopen" },
   { name: "the export's removal", text: text(EXPORTED, "unexport e0"), crash: "unexport" },
   { name: "a node attached over it", text: text(MOVED, "add r: raw file=n"), crash: "add" },
+  // Moving a qed node out drains it first, and bdrv_drain_invoke schedules qed's drain callback
+  // in the freed context (aio_co_schedule takes a reference on its freed GSource).
+  {
+    name: "a node attached over a qed node",
+    text: text(["image f.qed qed 1M", "add n: qed file=(file filename=f.qed)", MOVED[1]!], "add r: raw file=n"),
+    crash: "add",
+    signal: "SIGSEGV",
+  },
   // The probe pins n, so the throttle node moves into the freed context instead, without taking its
   // lock, and throttle_attach_aio_context meets a member not in its group yet.
   { name: "a throttle node attached over it", text: text(['qmp object-add {"qom-type": "throttle-group", "id": "tg0", "limits": {}}', ...MOVED], "add t: throttle throttle-group=tg0 file=n"), crash: "add", signal: "SIGSEGV" },
   // The export pins n, so the compress node moves into the freed context; its open then fails
   // (null-co cannot compress), and its close schedules a flush there.
   { name: "a node over it whose open fails", text: text(["add n: null-co", "export n id=e0 iothread=io0 fixed-iothread=on"], 'add c: compress file=n -> error "Compression is not supported for underlying format: null-co"'), crash: "add", signal: "SIGSEGV" },
+  // The export pins n, so the qcow2 node moves into the freed context (no lock taken); the resize
+  // permission the export does not share fails the file's attach, whose abort moves the qcow2 node
+  // back, and bdrv_set_aio_context_commit takes the old context's lock.
+  { name: "a qcow2 node over it whose file's attach fails", text: text(["add n: null-co", "export n id=e0 iothread=io0 fixed-iothread=on"], "add q: qcow2 file=n"), crash: "add" },
   { name: "a dirty bitmap added to it", text: text(EXPORTED, 'qmp block-dirty-bitmap-add {"node": "n", "name": "b0"}'), crash: "qmp" },
   {
     name: "x-blockdev-set-iothread, after its BlockBackend check",

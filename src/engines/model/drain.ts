@@ -28,7 +28,7 @@
  * that point (bottom halves run before each command, and a job's own drains go through a bottom
  * half, see jobs/mirror-run.ts), so there is nothing to wait for.
  */
-import { edgeDrainBeginPoll, edgeDrainEndPoll, subtreeDrainBeginPoll } from "./aio-context/main-holds.js";
+import { edgeDrainBeginPoll, edgeDrainEndPoll, subtreeDrainBeginPoll, subtreeDrainEndPoll } from "./aio-context/main-holds.js";
 import type { BdsNode, Child } from "./graph.js";
 import { qemuAssert } from "./qemu-would-crash.js";
 
@@ -173,10 +173,11 @@ export function withSubtreeDrained<T>(host: DrainHost, nodes: readonly BdsNode[]
 }
 
 /** `bdrv_apply_subtree_drain` / `bdrv_unapply_subtree_drain`: a node parent's subtree sections, through `c`. */
-function subtreeDrains(c: Child, op: typeof begin): void {
-  if (c.parent.kind !== "node") return;
+function subtreeDrains(c: Child, op: typeof begin): boolean {
+  if (c.parent.kind !== "node") return false;
   const times = c.parent.node.recursiveQuiesce ?? 0;
   for (let i = 0; i < times; i++) run((stack) => op(c.bs, true, c, stack));
+  return times > 0;
 }
 
 /**
@@ -196,7 +197,7 @@ export function moveEdgeDrains(c: Child, attached: boolean, newBs: BdsNode | nul
     run((stack) => beginSingle(c, stack));
     if (c.parent.kind === "node") edgeDrainBeginPoll(c.parent.node);
   }
-  if (attached) subtreeDrains(c, end);
+  if (attached && subtreeDrains(c, end)) subtreeDrainEndPoll(c);
   move();
   if (newBs) {
     // Detaching may have ended sections of the new node too.

@@ -17,7 +17,7 @@ import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
 import type { AioContext } from "./aio-contexts.js";
-import { DESTROYED_MUTEX_LOCKED, DESTROYED_MUTEX_UNLOCKED, freedContextUse } from "./iothread-objects.js";
+import { acquireContext, DESTROYED_MUTEX_LOCKED, DESTROYED_MUTEX_UNLOCKED, freedContextUse } from "./iothread-objects.js";
 import { drainedBeginPoll, drainedEndPoll, unlockNotOwned } from "./main-thread-wait.js";
 
 /** The BlockBackend's refusal, word for word as block-backend.c sets it. */
@@ -59,10 +59,14 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
     if (problem) return problem;
   }
   drainedBeginPoll(state, bs, visited.held);
-  // bdrv_set_aio_context_commit: detach from the old context, attach to the new (the driver's hook);
+  // bdrv_set_aio_context_commit: detach from the old context, holding its lock unless it is the main
+  // loop's (a move out of a deleted iothread's freed context aborts there: the attach that moved a
+  // parent in takes no lock, its abort moves the parent back), attach to the new (the driver's hook);
   // bdrv_set_aio_context_clean ends the drained section where the node is by then.
   tran.add({
     commit: () => {
+      const old = state.aio.of(bs);
+      if (!old.isMain) acquireContext(old);
       state.aio.set(bs, ctx);
       bs.driver.attachAioContext?.(bs);
     },

@@ -8,7 +8,7 @@
  * each prepare holds its entry's lock only, so a new child in an iothread that enters the entry's
  * subtree drain (bdrv_apply_subtree_drain) polls there without its own.
  */
-import type { BdsNode } from "../graph.js";
+import type { BdsNode, Child } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import type { AioContext } from "./aio-contexts.js";
 import { drainedBeginPoll, drainedEndPoll } from "./main-thread-wait.js";
@@ -42,7 +42,17 @@ export function edgeDrainBeginPoll(parent: BdsNode): void {
  * in an iothread whose lock is not held, QEMU 7.2 aborted in 15 runs of 20 and went on in 5.
  */
 export function subtreeDrainBeginPoll(bs: BdsNode): void {
-  if (scope) drainedBeginPoll(scope.state, bs, scope.held ?? undefined, true);
+  if (scope) drainedBeginPoll(scope.state, bs, scope.held ?? undefined, true, { recursive: true });
+}
+
+/**
+ * The poll of bdrv_unapply_subtree_drain on `c.bs`, the child edge `c` is leaving: it waits for the
+ * drain-end callbacks its ended subtree sections scheduled (a throttle node above the child).
+ */
+export function subtreeDrainEndPoll(c: Child): void {
+  if (!scope) return;
+  const ctx = scope.state.aio.of(c.bs);
+  drainedEndPoll(scope.state, c.bs, ctx.leakedLocks + (ctx === scope.held ? 1 : 0), { recursive: true, ignore: c });
 }
 
 /** The poll of bdrv_parent_drained_end_single on an edge whose parent is `parent`. */

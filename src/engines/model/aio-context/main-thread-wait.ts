@@ -7,12 +7,13 @@
  * the release aborts; more than once (a lock leaked by block_resize, plus the caller's), and the
  * iothread never gets it.
  */
-import type { BdsNode, JobParent } from "../graph.js";
+import type { BdsNode, Child, JobParent } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import type { AioContext } from "./aio-contexts.js";
+import { freedContextUse } from "./iothread-objects.js";
 
 /** qemu_rec_mutex_unlock of a lock this thread does not hold: error_exit() prints this and aborts. */
 export function unlockNotOwned(): QemuAbort {
@@ -44,10 +45,10 @@ export function waitForNodeCoroutine(state: LayerState, bs: BdsNode, held: AioCo
  * `racy`: even a mirror may win (a subtree drain a reopen applies to a new child: 5 runs of 20 went
  * on), so the model refuses to say.
  */
-export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined, racy = false): void {
+export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined, racy = false, walk: DrainWalk = NODE_AND_ABOVE): void {
   const ctx = state.aio.of(bs);
   if (ctx.isMain) return;
-  drainCoroutineWait(state, bs, ctx.leakedLocks + (ctx === held ? 1 : 0), "begin");
+  drainCoroutineWait(state, bs, ctx.leakedLocks + (ctx === held ? 1 : 0), "begin", walk);
   const job = busyJobAbove(bs);
   if (!job) return;
   const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
@@ -67,10 +68,22 @@ export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContex
  * holds `holds` times (leaked ones included): it waits for the drain-end coroutines
  * bdrv_drain_invoke scheduled there (throttle's).
  */
-export function drainedEndPoll(state: LayerState, bs: BdsNode, holds: number): void {
+export function drainedEndPoll(state: LayerState, bs: BdsNode, holds: number, walk: DrainWalk = NODE_AND_ABOVE): void {
   if (state.aio.of(bs).isMain) return;
-  drainCoroutineWait(state, bs, holds, "end");
+  drainCoroutineWait(state, bs, holds, "end", walk);
 }
+
+/**
+ * Which nodes a drained section reaches: the node and everything above it; with `recursive` (a
+ * subtree section) everything below it too, each child with its other parents. `ignore` is the
+ * edge the section came through (bdrv_do_drained_begin/_end's `parent`), whose parent it skips.
+ */
+export interface DrainWalk {
+  recursive: boolean;
+  ignore?: Child;
+}
+
+const NODE_AND_ABOVE: DrainWalk = { recursive: false };
 
 /**
  * A drained section of `bs` quiesces `bs` and every node above it, and bdrv_drain_invoke schedules
@@ -81,29 +94,36 @@ export function drainedEndPoll(state: LayerState, bs: BdsNode, holds: number): v
  * lock it does not own and QEMU aborts, which the model takes as what happens; holding it twice,
  * the iothread never runs the callback.
  */
-function drainCoroutineWait(state: LayerState, bs: BdsNode, holds: number, phase: "begin" | "end"): void {
+function drainCoroutineWait(state: LayerState, bs: BdsNode, holds: number, phase: "begin" | "end", walk: DrainWalk): void {
   const ctx = state.aio.of(bs);
-  const node = drainCallbackAbove(bs, phase);
+  const node = drainCallbackIn(bs, phase, walk);
   if (!node) return;
+  // aio_co_schedule into a deleted iothread's freed context: aio_context_ref and _unref of its freed
+  // GSource finalize it a second time (qemu-storage-daemon 7.2.22 dies in glib, 6 runs of 6).
+  if (ctx.destroyed) {
+    throw freedContextUse(ctx, new QemuAbort("SIGSEGV", `the drain callback of ${node.driver.name} node '${node.name}' is scheduled in the AioContext of deleted iothread '${ctx.name}', which QEMU 7.2 freed`));
+  }
   if (holds === 0) throw unlockNotOwned();
   if (holds > 1) {
     throw new QemuHang(`a drained section of '${bs.name}' waits for the drain callback of ${node.driver.name} node '${node.name}' in iothread '${ctx.name}', whose AioContext lock the main thread holds more than once`);
   }
 }
 
-/** `bs` or the first node above it whose driver has a drain callback for `phase`. */
-function drainCallbackAbove(bs: BdsNode, phase: "begin" | "end"): BdsNode | undefined {
-  const seen = new Set<BdsNode>([bs]);
-  const stack = [bs];
+/** The first node `walk` reaches from `bs` whose driver has a drain callback for `phase`. */
+function drainCallbackIn(bs: BdsNode, phase: "begin" | "end", walk: DrainWalk): BdsNode | undefined {
+  // A node reached from below is quiesced on its own and its parents told; one reached by the
+  // subtree's descent is that too, and its children in turn. Either way once is enough to know.
+  const above = new Set<BdsNode>();
+  const below = new Set<BdsNode>();
+  const stack: Array<{ node: BdsNode; recursive: boolean; ignore?: Child }> = [{ node: bs, ...walk }];
   while (stack.length > 0) {
-    const node = stack.pop()!;
+    const { node, recursive, ignore } = stack.pop()!;
+    const seen = recursive ? below : above;
+    if (seen.has(node)) continue;
+    seen.add(node);
     if (phase === "begin" ? node.driver.coDrainBegin : node.driver.coDrainEnd) return node;
-    for (const c of node.parents) {
-      if (c.parent.kind === "node" && !seen.has(c.parent.node)) {
-        seen.add(c.parent.node);
-        stack.push(c.parent.node);
-      }
-    }
+    for (const c of node.parents) if (c !== ignore && c.parent.kind === "node") stack.push({ node: c.parent.node, recursive: false });
+    if (recursive) for (const c of node.children) stack.push({ node: c.bs, recursive: true, ignore: c });
   }
   return undefined;
 }

@@ -7,8 +7,12 @@ import { inOutputOrder } from "../../../qapi/output-order.js";
 import { QemuWouldCrashError } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { ReopenQueue } from "../reopen/queue.js";
-import { reopenMultiple } from "../reopen/reopen-multiple.js";
+import { reopenMultiple, stopsThere } from "../reopen/reopen-multiple.js";
 import type { CommandHandler } from "./handler.js";
+
+function endDrains(drained: BdsNode[]): void {
+  for (const bs of drained) if (!bs.freed) bdrvSubtreeDrainedEnd(bs);
+}
 
 export const blockdevReopen: CommandHandler = (state, args) => {
   // Each entry is visited back into a QDict from the parsed BlockdevOptions, then flattened.
@@ -33,8 +37,11 @@ export const blockdevReopen: CommandHandler = (state, args) => {
       if (taken) drained.unshift(bs);
     }
     reopenMultiple(state, queue);
-  } finally {
-    for (const bs of drained) if (!bs.freed) bdrvSubtreeDrainedEnd(bs);
+  } catch (e) {
+    // Where QEMU died (a drain callback's poll in tran_abort), its sections never end.
+    if (!stopsThere(e)) endDrains(drained);
+    throw e;
   }
+  endDrains(drained);
   return {};
 };

@@ -41,6 +41,11 @@ function commitEntry(state: LayerState, entry: ReopenEntry): void {
   refreshLimits(bs);
 }
 
+/** QEMU died or hangs where `e` was thrown, or the model cannot say which: nothing more happens. */
+export function stopsThere(e: unknown): boolean {
+  return e instanceof QemuAbort || e instanceof QemuHang || e instanceof ModelIoUnsupportedError;
+}
+
 /** Run the reopen transaction; throws the first QmpFailure after rolling everything back. */
 export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
   // Every node of the queue is flushed, its context held, before anything is prepared; the first
@@ -76,8 +81,7 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
     for (let i = queue.entries.length - 1; i >= 0; i--) commitEntry(state, queue.entries[i]!);
   } catch (e) {
     const failure = e ?? new Error("undefined was thrown");
-    // QEMU died or hangs where this was thrown, or the model cannot say which: nothing more happens.
-    if (e instanceof QemuAbort || e instanceof QemuHang || e instanceof ModelIoUnsupportedError) {
+    if (stopsThere(e)) {
       // What the abort meets in a graph change left halfway is not QEMU's: it has died already.
       try {
         tran.finalize(failure);
