@@ -5,6 +5,7 @@
  * result says -errno), so they are returned, not thrown.
  */
 import type { BdsNode, Child } from "./graph.js";
+import { BACKING_FORMAT_SIZE } from "./images/qcow2-format.js";
 import type { LayerState } from "./layer-state.js";
 import { QmpFailure } from "./qmp-failure.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "./reopen/set-read-only.js";
@@ -20,7 +21,8 @@ export function bdrvChangeBackingFile(bs: BdsNode, backingFile: string | null, b
   const ret = bs.driver.changeBackingFile ? bs.driver.changeBackingFile(bs, backingFile, backingFormat) : -ENOTSUP;
   if (ret === 0) {
     bs.backingFile = backingFile ?? "";
-    bs.backingFormat = backingFormat ?? "";
+    // pstrcpy into bs->backing_format, a char[16].
+    bs.backingFormat = (backingFormat ?? "").slice(0, BACKING_FORMAT_SIZE - 1);
     bs.autoBackingFile = backingFile ?? "";
   }
   return ret;

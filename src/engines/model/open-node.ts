@@ -27,6 +27,7 @@ import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
 import { qdictKeyOrder } from "../../qapi/qdict-order.js";
+import { isDriver } from "../../qapi/blockdev-schema.js";
 import { refreshLimits } from "./refresh-limits.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
 import { runStep, type Transaction } from "./transaction.js";
@@ -86,7 +87,12 @@ export class NodeOpener {
     if (options["driver"] === undefined && req.filename !== undefined && (req.role & BDRV_CHILD_COW) === 0) options["driver"] = "file";
     const driverName = String(options["driver"]);
     const driver = findDriver(driverName);
-    if (!driver) throw new ModelUnsupportedError(`the driver '${driverName}'`);
+    if (!driver) {
+      // bdrv_fill_options: no driver by that name (one only an image header can name: a backing
+      // format cut to 15 bytes); a driver QEMU has and the model does not is the model's limit.
+      if (!isDriver(driverName)) fail(`Unknown driver '${driverName}'`);
+      throw new ModelUnsupportedError(`the driver '${driverName}'`);
+    }
     if (driver.protocol && req.filename !== undefined) fillFilename(driver, options, req.filename);
     const node = this.blankNode(driver, options, explicit, req.parent);
     if (req.flags?.unmap && options["discard"] === undefined) node.unmap = true;

@@ -8,6 +8,7 @@ import type { ImageSpec } from "../../engine.js";
 import { ImageSpecError } from "./image-errors.js";
 import type { ImageLayout, LayoutChunk } from "./image-layout.js";
 import {
+  backingFormatExtension,
   EXT_BACKING_FORMAT,
   EXT_DATA_FILE,
   EXT_END,
@@ -78,7 +79,7 @@ export function qcow2Layout(
   const l1Offset = l1Size > 0 ? 3 * cluster : 0;
 
   const extensions: Array<[number, Buffer]> = [];
-  if (spec.backingFormat !== undefined) extensions.push([EXT_BACKING_FORMAT, Buffer.from(spec.backingFormat, "utf8")]);
+  if (spec.backingFormat !== undefined) extensions.push([EXT_BACKING_FORMAT, backingFormatExtension(spec.backingFormat)]);
   if (spec.dataFile !== undefined) extensions.push([EXT_DATA_FILE, Buffer.from(spec.dataFile, "utf8")]);
   // A feature table would leave too little room for a backing file name in small clusters.
   if (geometry.version >= 3 && cluster > 4096) extensions.push([EXT_FEATURE_TABLE, featureTable()]);

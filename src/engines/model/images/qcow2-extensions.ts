@@ -6,6 +6,7 @@
 import { IoError } from "../data/io-error.js";
 import { Qcow2HeaderRefusal } from "./image-errors.js";
 import {
+  BACKING_FORMAT_SIZE,
   AUTOCLEAR_BITMAPS,
   EXT_ALIGNMENT,
   EXT_BACKING_FORMAT,
@@ -34,8 +35,6 @@ export interface Qcow2Extensions {
   bitmaps: "none" | "stale" | "valid";
 }
 
-/** sizeof(bs->backing_format). */
-const BACKING_FORMAT_SIZE = 16;
 /** sizeof(Qcow2CryptoHeaderExtension): offset and length, 8 bytes each. */
 const CRYPTO_HEADER_EXT_SIZE = 16;
 /** sizeof(Qcow2BitmapHeaderExt): nb_bitmaps, reserved32, directory size, directory offset. */

@@ -107,3 +107,15 @@ export function featureTable(): Buffer {
   });
   return table;
 }
+
+/** sizeof(bs->backing_format). */
+export const BACKING_FORMAT_SIZE = 16;
+
+/**
+ * The backing format extension's data qcow2_update_header writes: bs->backing_format, which
+ * qcow2_change_backing_file filled with pstrcpy, so a longer driver name ("copy-before-write") is
+ * cut to 15 bytes.
+ */
+export function backingFormatExtension(format: string): Buffer {
+  return Buffer.from(format, "utf8").subarray(0, BACKING_FORMAT_SIZE - 1);
+}

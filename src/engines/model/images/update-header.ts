@@ -14,6 +14,7 @@ import { Data } from "../data/data.js";
 import type { HostFiles, MemoryFile } from "../data/host-file.js";
 import { ImageReadError } from "./image-errors.js";
 import {
+  backingFormatExtension,
   EXT_ALIGNMENT,
   EXT_BACKING_FORMAT,
   EXT_BITMAPS,
@@ -110,7 +111,7 @@ export function updateQcow2BackingFile(absPath: string, backingFile: string | nu
     data.copy(out, off + EXT_HEADER_LENGTH);
     off += need;
   };
-  if (backingFormat !== null) add(EXT_BACKING_FORMAT, Buffer.from(backingFormat, "utf8"));
+  if (backingFormat !== null) add(EXT_BACKING_FORMAT, backingFormatExtension(backingFormat));
   const incompatible = version >= 3 ? out.readBigUInt64BE(H.incompatibleFeatures) : 0n;
   if (incompatible & 4n && dataFile && dataFile.length > 0) add(EXT_DATA_FILE, dataFile);
   if (version >= 3 && clusterSize > 4096) add(EXT_FEATURE_TABLE, featureTable());
