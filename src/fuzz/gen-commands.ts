@@ -126,16 +126,19 @@ export async function commandStep(ctx: GenContext): Promise<void> {
       if (await steerQmp(ctx, "block-set-write-threshold", { "node-name": name, "write-threshold": rng.pick(THRESHOLDS) })) await showAfter(ctx, name, "write_threshold");
       return;
     case "snapshot-sync": {
-      // The new node is not the monitor's (blockdev-del refuses it) and the checker does not know
-      // its name, so the belief keeps it out; only its image counts as made.
       const file = `${world.fresh("sn")}.qcow2`;
-      const args: Record<string, unknown> = { "node-name": name, "snapshot-file": `$TEST_DIR/${file}`, "snapshot-node-name": file.replace(".qcow2", "") };
+      const overlay = file.replace(".qcow2", "");
+      const args: Record<string, unknown> = { "node-name": name, "snapshot-file": `$TEST_DIR/${file}`, "snapshot-node-name": overlay };
       if (rng.chance(0.2)) {
         ctx.sizedImage(file, rng.pick([1048576, 2097152]));
         args.mode = "existing";
       } else world.images.add(file);
       if (rng.chance(0.1)) args.format = "raw";
-      await steerQmp(ctx, "blockdev-snapshot-sync", args);
+      // The overlay stays only where the node's parents took it (bdrv_append): later steps may
+      // name it then (blockdev-del refuses it: it is not the monitor's).
+      if ((await steerQmp(ctx, "blockdev-snapshot-sync", args)) && (await ctx.nodeSize(overlay)) !== undefined) {
+        world.syncOverlay(overlay, typeof args.format === "string" ? args.format : "qcow2", file, node);
+      }
       return;
     }
     case "snapshot": {
@@ -148,7 +151,7 @@ export async function commandStep(ctx: GenContext): Promise<void> {
         if (out.kind !== "ran" || out.failed.length > 0) return;
         overlay = world.add(spec);
       } else overlay = rng.pick(nodes);
-      if (await steerQmp(ctx, "blockdev-snapshot", { node: name, overlay: overlay.name! })) overlay.children.set("backing", node);
+      if (await steerQmp(ctx, "blockdev-snapshot", { node: name, overlay: overlay.name! })) world.append(overlay, node);
       return;
     }
     case "quorum-change": {

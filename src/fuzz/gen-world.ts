@@ -276,6 +276,29 @@ export class GenWorld {
     };
   }
 
+  /**
+   * Record an external snapshot (bdrv_append): `overlay` takes `node` as its backing file and every
+   * parent of `node` over, and `node` is read-only from then on.
+   */
+  append(overlay: GenNode, node: GenNode): void {
+    overlay.children.set("backing", node);
+    node.readOnly = true;
+    this.replace(node, overlay);
+  }
+
+  /**
+   * Record the overlay blockdev-snapshot-sync opened on `image`: named, opened with `node`'s
+   * read-only flag, and, as for a root, the checker lets a statement name it until a `del`.
+   */
+  syncOverlay(name: string, driver: string, image: string, node: GenNode): GenNode {
+    const overlay = new GenNode(this.nextId++, name, driver, true, undefined, undefined, node.readOnly);
+    const file = new GenNode(this.nextId++, undefined, "file", false, overlay, image, node.readOnly);
+    overlay.children.set("file", file);
+    this.nodes.push(overlay, file);
+    this.append(overlay, node);
+    return overlay;
+  }
+
   /** What a job that ends does to the graph: `from`'s parents (but `to` itself) now hold `to`. */
   replace(from: GenNode, to: GenNode): void {
     for (const { parent, edge } of this.parents(from)) if (parent !== to) parent.children.set(edge, to);

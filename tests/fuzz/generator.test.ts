@@ -101,6 +101,15 @@ describe("fuzz generator", () => {
     for (const c of ["block_resize", "block-dirty-bitmap-add", "transaction", "block-set-write-threshold", "blockdev-snapshot-sync", "blockdev-snapshot"]) expect(commands, c).toContain(c);
     expect([...commands].some((c) => /^block-dirty-bitmap-(remove|clear|enable|disable)$/.test(c))).toBe(true);
     expect(statements.some((st) => st.kind === "show-node" && st.keys[0] === "dirty-bitmaps")).toBe(true);
+    // An overlay blockdev-snapshot-sync made, which its node's parents kept, named by a later step.
+    const overlayNamed = all.some((c) => {
+      const lines = caseText(c).text.split("\n");
+      return lines.some((line, i) => {
+        const overlay = /^qmp blockdev-snapshot-sync .*"snapshot-node-name": "(\w+)"/.exec(line)?.[1];
+        return overlay !== undefined && lines.slice(i + 1).some((l) => new RegExp(`(^|[ =(/])${overlay}([ /)]|$)`).test(l) && !l.startsWith("qmp blockdev-snapshot-sync"));
+      });
+    });
+    expect(overlayNamed).toBe(true);
   });
 
   it("dumps only whole sectors: past a vmdk's header, its descriptor holds a CID QEMU draws at random", () => {
