@@ -44,8 +44,10 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
     bs.driver.truncate(host, bs, offset, exact, prealloc, flags);
   } else if (filtered) {
     bdrvTruncate(host, filtered.bs, offset, exact, prealloc, flags);
-    // refresh_total_sectors: the filter's .bdrv_getlength, mostly its child's length.
-    if (!bs.driver.getLength) bs.size = bs.driver.refreshedLength?.(bs) ?? nodeLength(filtered.bs);
+    // refresh_total_sectors(bs, offset >> BDRV_SECTOR_BITS): the filter's .bdrv_getlength, mostly
+    // its child's length, or the hint where it has none.
+    const hint = Math.floor(offset / 512) * 512;
+    if (!bs.driver.getLength) bs.size = bs.driver.refreshedLength?.(bs, hint) ?? nodeLength(filtered.bs);
   } else {
     failErrno("Image format driver does not support resize", Errno.ENOTSUP);
   }

@@ -6,7 +6,7 @@
  */
 import { BLK_PERM_ALL } from "../perms.js";
 import type { DriverDef } from "./driver.js";
-import { FILTER_IO } from "./filter.js";
+import { FILTER_IO, keepsSizeHint } from "./filter.js";
 
 export const commitTopDriver: DriverDef = {
   name: "commit_top",
@@ -15,6 +15,7 @@ export const commitTopDriver: DriverDef = {
   // filtered_child_is_backing: its one child is called "backing" (with the FILTERED role).
   supportsBacking: false,
   mutableOpts: [],
+  refreshedLength: keepsSizeHint,
 
   /** No .bdrv_open: the job attaches the child (bdrv_append). */
   open() {},

@@ -16,7 +16,7 @@ import { findDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
-import { FILTER_IO } from "./filter.js";
+import { FILTER_IO, keepsSizeHint } from "./filter.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
 
@@ -71,6 +71,7 @@ export const copyBeforeWriteDriver: DriverDef = {
   isFilter: true,
   supportsBacking: false,
   mutableOpts: [],
+  refreshedLength: keepsSizeHint,
 
   /** `cbw_open`: `file` (bdrv_open_file_child: a filter's file is FILTERED|PRIMARY), then `target`, then the bitmap. */
   open(ctx) {

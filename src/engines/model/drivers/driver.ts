@@ -260,9 +260,11 @@ export interface DriverDef {
   getLength?(node: BdsNode, length: (n: BdsNode) => number): number;
   /**
    * `.bdrv_getlength` of a driver without has_variable_length: what refresh_total_sectors sets
-   * its size to after a truncate (blkverify: its test file's). Absent: the filtered child's length.
+   * its size to after a truncate (blkverify: its test file's). `hint` is the truncate's size in
+   * whole sectors, rounded down, which a driver without .bdrv_getlength keeps. Absent: the
+   * filtered child's length.
    */
-  refreshedLength?(node: BdsNode): number;
+  refreshedLength?(node: BdsNode, hint: number): number;
   /** `.bdrv_get_allocated_file_size`; undefined for -ENOTSUP. Absent: the generic rule (block.c). */
   getAllocatedFileSize?(node: BdsNode): number | undefined;
   /**

@@ -22,6 +22,15 @@ export function filteredLength(node: BdsNode, length: (n: BdsNode) => number): n
   return file ? length(file.bs) : node.size;
 }
 
+/**
+ * `refreshedLength` of a filter without `.bdrv_getlength` (copy-before-write, mirror_top,
+ * commit_top): refresh_total_sectors keeps its hint, so a truncate inside a sector leaves the
+ * filter shorter than its file (rounded down where file-posix rounds up).
+ */
+export function keepsSizeHint(_node: BdsNode, hint: number): number {
+  return hint;
+}
+
 /** Open and attach the filtered `file` child; the filter's size is its child's. */
 export function openFilteredFile(ctx: OpenContext): Child {
   const file = ctx.openChild("file", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;

@@ -12,7 +12,7 @@ import { type BdsNode, childNamed } from "../graph.js";
 import { OpaqueSlot } from "../opaque.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_WRITE } from "../perms.js";
 import type { DriverDef, DriverHost } from "./driver.js";
-import { FILTER_IO } from "./filter.js";
+import { FILTER_IO, keepsSizeHint } from "./filter.js";
 
 /** How a write through the filter changes the source: `mirror_method`. */
 export type MirrorMethod = "copy" | "zero" | "discard";
@@ -63,6 +63,7 @@ export const mirrorTopDriver: DriverDef = {
   isFilter: true,
   supportsBacking: false,
   mutableOpts: [],
+  refreshedLength: keepsSizeHint,
 
   open() {},
 
