@@ -120,6 +120,18 @@ function vmStateOffset({ clusterSize, virtualSize, extendedL2 }: Qcow2Header): n
   return Math.ceil(virtualSize / l1Span) * l1Span;
 }
 
+/**
+ * The loaded tables, their metadata going through bs->file as it is now: a reopen, or the
+ * bdrv_append of a blockdev-snapshot below the node, may have moved that edge since a request last
+ * looked, and QEMU's caches are written through the edge, not to the node they were read from.
+ */
+function loadedImage(node: BdsNode): Qcow2Image | undefined {
+  const st = slot.find(node);
+  const file = childNamed(node, "file");
+  if (st?.image && file) st.image.file = file.bs;
+  return st?.image;
+}
+
 function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
   const st = slot.get(node);
   const file = childNamed(node, "file")!.bs;
@@ -391,8 +403,8 @@ export const qcow2Driver: DriverDef = {
     reopenSlot.set(rs, runtime);
     // Lazy refcounts switched off, or the node going read-only: the image is made clean now, in
     // prepare, and stays so if the reopen fails after.
-    if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(st.image, "Failed to disable lazy refcounts");
-    if (rs.readOnly) markCleanOrFail(st.image);
+    if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(loadedImage(rs.bs), "Failed to disable lazy refcounts");
+    if (rs.readOnly) markCleanOrFail(loadedImage(rs.bs));
     // bs->file may change: s->data_file is resynced by commit or abort.
     if (!st.header.externalDataFile && !dataFileDangles(rs.bs, st)) st.dataFileLink = null;
   },
@@ -401,7 +413,7 @@ export const qcow2Driver: DriverDef = {
   reopenCommit(rs) {
     const st = slot.get(rs.bs);
     st.runtime = reopenSlot.get(rs);
-    st.image?.dropCaches(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize, st.runtime.refcountCacheEntries);
+    loadedImage(rs.bs)?.dropCaches(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize, st.runtime.refcountCacheEntries);
     if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
     rs.opaque = null;
   },
@@ -423,7 +435,7 @@ export const qcow2Driver: DriverDef = {
     const st = slot.find(node);
     if (st && dataFileDangles(node, st) === "reused") throw staleDataFile(node, "closing", "reused");
     // qcow2_inactivate: the caches are written back, and a dirty image marked clean.
-    if (st && !dataFileDangles(node, st)) markCleanQuietly(st.image);
+    if (st && !dataFileDangles(node, st)) markCleanQuietly(loadedImage(node));
   },
   closeCrash: (node) => qcow2CloseCrash(node),
   closeUnknown: (node) => qcow2QuitUnknown(node),
@@ -478,7 +490,7 @@ export const qcow2Driver: DriverDef = {
 
   /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written, then the refcount blocks. */
   flushToOs(_host, node) {
-    slot.get(node).image?.writeCaches();
+    loadedImage(node)?.writeCaches();
   },
 
   /** qcow2_do_open: version 3 images can unmap zero writes. */
