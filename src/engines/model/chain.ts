@@ -5,6 +5,7 @@
  */
 import { type BdsNode, type Child, childNamed, filteredChild } from "./graph.js";
 import { qemuAssert } from "./qemu-would-crash.js";
+import { QemuHang } from "./qemu-would-hang.js";
 import { fail } from "./qmp-failure.js";
 import { BDRV_CHILD_COW } from "./roles.js";
 
@@ -80,13 +81,16 @@ export function isRootNode(bs: BdsNode): boolean {
   return bs.parents.every((c) => c.parent.kind === "bb");
 }
 
-/** The links from `bs` down to `base` (exclusive), walking filtered and COW children. */
+/**
+ * The links from `bs` down to `base` (exclusive), walking filtered and COW children. A node
+ * without a driver has neither (bdrv_cow_child and bdrv_filter_child return NULL), and QEMU's
+ * loops go on from NULL to NULL: a base they do not reach keeps the main thread spinning.
+ */
 function chainLinks(bs: BdsNode, base: BdsNode | null): Child[] {
   const links: Child[] = [];
   for (let i: BdsNode | null = bs; i !== base; ) {
-    // QEMU requires base below bs (it would dereference NULL); callers check it first.
-    if (!i) throw new Error(`model bug: '${base?.name}' is not below '${bs.name}'`);
-    const c = filterOrCowChild(i);
+    if (!i) throw new QemuHang(`a walk of the backing chain from '${bs.name}' never reaches '${base!.name}': it loses its way at a node without a driver, and spins`);
+    const c: Child | undefined = i.ejected ? undefined : filterOrCowChild(i);
     if (c) links.push(c);
     i = c ? c.bs : null;
   }

@@ -56,7 +56,7 @@ interface Crash {
   detail: string;
   /** QEMU would not have died but waited forever, and the qemu engine kills such a QEMU (SIGKILL). */
   hung?: true;
-  /** QEMU died in its main loop after it had sent the command's reply: the next command finds it dead. */
+  /** QEMU died, or hung, in its main loop after it had sent the command's reply: the next command finds it so. */
   afterReply?: true;
 }
 
@@ -143,7 +143,8 @@ export class ModelEngine implements Engine {
     try {
       this.#guard(command, () => this.loop.runDue());
     } catch (e) {
-      if (!(e instanceof EngineCrashedError) || !this.#crash) throw e;
+      const hung = e instanceof EngineFailedError && e.code === WOULD_HANG_CODE;
+      if (!(e instanceof EngineCrashedError || hung) || !this.#crash) throw e;
       this.#crash.afterReply = true;
     }
     this.#collect();
@@ -258,7 +259,10 @@ export class ModelEngine implements Engine {
     if (end && "unknown" in end) return { kind: "unknown", reason: end.unknown };
     if (end) return { kind: "crashed", exit: { exitCode: undefined, signal: "SIGABRT" }, logTail: end.abort };
     if (!this.#crash) return { kind: "clean" };
-    if (this.#crash.hung) return { kind: "killed", reason: `it hung during '${this.#crash.command}'`, logTail: "" };
+    if (this.#crash.hung) {
+      const when = this.#crash.afterReply ? `its main loop hung after it answered '${this.#crash.command}'` : `it hung during '${this.#crash.command}'`;
+      return { kind: "killed", reason: when, logTail: "" };
+    }
     return { kind: "crashed", exit: { ...this.#crash.exit }, logTail: this.#crash.detail };
   }
 
@@ -266,6 +270,14 @@ export class ModelEngine implements Engine {
   #live(command: string): BlockLayer {
     if (this.#state === "crashed" && this.#crash) {
       const c = this.#crash;
+      if (c.hung && c.afterReply) {
+        throw new EngineFailedError(
+          WOULD_HANG_CODE,
+          command,
+          HUNG_AND_KILLED,
+          `QEMU would not answer '${command}': its main loop hangs after it answered '${c.command}'\n--- why ---\n${c.detail}`,
+        );
+      }
       if (c.hung) throw new EngineFailedError(WOULD_HANG_CODE, command, HUNG_AND_KILLED, `QEMU was killed: it would have hung during '${c.command}'; '${command}' cannot run`);
       if (c.afterReply) {
         throw new EngineCrashedError(
