@@ -28,7 +28,7 @@ import { xBlockdevChange } from "./commands/x-blockdev-change.js";
 import { blockdevBackup } from "./commands/blockdev-backup.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
-import { blkExpCloseAll, blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
+import { blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
 import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd } from "./aio-context/iothread-objects.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
@@ -37,7 +37,7 @@ import { queryIothreads } from "./commands/query-iothreads.js";
 import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
-import { closeAll, closeAllCrash, storageDaemonQuit } from "./jobs/quit.js";
+import { closeAll, closeAllCrash, closeExportsAtQuit, storageDaemonQuit } from "./jobs/quit.js";
 import type { HostFiles } from "./data/host-file.js";
 import { type EventTimestamp, LayerState } from "./layer-state.js";
 import type { MainLoop } from "./main-loop.js";
@@ -217,7 +217,8 @@ export class BlockLayer {
       return { abort: DESTROYED_MUTEX_LOCKED };
     }
     const leaked = [...this.state.aio.iothreads.values()].some((c) => c.leakedLocks > 0);
-    if (leaked) blkExpCloseAll(this.state);
+    const closing = leaked ? closeExportsAtQuit(this.state) : undefined;
+    if (closing) return closing;
     const end = leaked ? leakedLockAtQuit(this.state) : undefined;
     if (end && "hang" in end) return end;
     // job_cancel_sync_all frees every job left, with its context locked.

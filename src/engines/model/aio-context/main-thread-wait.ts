@@ -32,7 +32,16 @@ export function waitForNodeCoroutine(state: LayerState, bs: BdsNode, held: AioCo
   if (holds > 1) {
     throw new QemuHang(`${what} of '${bs.name}' waits for iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`);
   }
+  if (holds === 1) runStalledJobs(state, ctx);
   return holds === 0 ? "race" : "ok";
+}
+
+/**
+ * While AIO_WAIT_WHILE has released the main thread's only hold of `ctx` (a leaked one), the
+ * iothread runs the job coroutines that wakes left scheduled there (Job.runStalled).
+ */
+function runStalledJobs(state: LayerState, ctx: AioContext): void {
+  for (const job of [...state.jobs]) if (job.aioContext === ctx) job.runStalled();
 }
 
 /**
@@ -48,10 +57,11 @@ export function waitForNodeCoroutine(state: LayerState, bs: BdsNode, held: AioCo
 export function drainedBeginPoll(state: LayerState, bs: BdsNode, held: AioContext | undefined, racy = false, walk: DrainWalk = NODE_AND_ABOVE): void {
   const ctx = state.aio.of(bs);
   if (ctx.isMain) return;
-  drainCoroutineWait(state, bs, ctx.leakedLocks + (ctx === held ? 1 : 0), "begin", walk);
+  const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
+  drainCoroutineWait(state, bs, holds, "begin", walk);
+  if (holds === 1) runStalledJobs(state, ctx);
   const job = busyJobAbove(bs);
   if (!job) return;
-  const holds = ctx.leakedLocks + (ctx === held ? 1 : 0);
   if (holds === 0 && job.slowToPause && !racy) throw unlockNotOwned();
   if (holds === 0) {
     throw new ModelIoUnsupportedError(

@@ -90,6 +90,11 @@ export class Job {
   err: string | undefined;
   /** The coroutine, from job_start on (still set once it has returned: the job was started). */
   co: Coroutine | null = null;
+  /**
+   * A wake the iothread never carried out: aio_co_wake from the main thread scheduled the
+   * coroutine in the job's iothread, whose lock the main thread leaked (wake(), runStalled()).
+   */
+  stalled = false;
   readonly sleepTimer: Timer;
   /** ProgressMeter: what query-jobs calls current and total progress. */
   readonly progress = { current: 0, total: 0 };
@@ -185,6 +190,27 @@ export class Job {
     if (fn && !fn(this)) return;
     this.sleepTimer.del();
     this.busy = true;
+    this.wake();
+  }
+
+  /**
+   * `aio_co_wake` from the main thread (the sleep timer lives in the main context too): a coroutine
+   * that runs in an iothread is scheduled there, and the iothread takes the context's lock to run
+   * it (co_schedule_bh_cb). One the main thread leaked it never gets, until a wait of the main
+   * thread gives it back (runStalled).
+   */
+  private wake(): void {
+    if (!this.aioContext.isMain && this.aioContext.leakedLocks > 0) {
+      this.stalled = true;
+      return;
+    }
+    this.co!.next();
+  }
+
+  /** The iothread runs the coroutine a wake left scheduled: the main thread released the lock for a while. */
+  runStalled(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
     this.co!.next();
   }
 
@@ -236,8 +262,7 @@ export class Job {
    * busy meanwhile. The model's I/O takes no time, so it is done at the next turn of the loop.
    */
   *ioWait(): Coroutine {
-    const co = this.co!;
-    this.state.loop.scheduleBh(() => co.next());
+    this.state.loop.scheduleBh(() => this.wake());
     yield;
   }
 

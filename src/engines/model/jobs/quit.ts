@@ -14,6 +14,7 @@ import { freeNode, unreferenced } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { MainLoopBusyError } from "../main-loop.js";
 import { QemuAbort } from "../qemu-would-crash.js";
+import { QemuHang } from "../qemu-would-hang.js";
 import { QmpFailure } from "../qmp-failure.js";
 import { jobCancel } from "./job-finish.js";
 import type { Job } from "./job.js";
@@ -53,6 +54,20 @@ export function closeAllCrash(state: LayerState): QuitEnd | undefined {
 }
 
 /**
+ * `blk_exp_close_all` at quit, where an export's drain may wait forever (for a job a leaked
+ * iothread lock stalled): how the process ends then, else undefined.
+ */
+export function closeExportsAtQuit(state: LayerState): QuitEnd | undefined {
+  try {
+    blkExpCloseAll(state);
+  } catch (e) {
+    if (e instanceof QemuHang) return { hang: e.detail };
+    throw e;
+  }
+  return undefined;
+}
+
+/**
  * qemu-storage-daemon's cleanup after its main loop; the model's `quit`. Returns how it ends when
  * not cleanly: an iothread lock that block_resize leaked hangs the drain, where nothing after it
  * happens (leakedLockAtQuit); a node whose close segfaults ends it in bdrv_close_all; else such a
@@ -61,7 +76,8 @@ export function closeAllCrash(state: LayerState): QuitEnd | undefined {
 export function storageDaemonQuit(state: LayerState): QuitEnd | undefined {
   // blk_exp_close_all and bdrv_drain_all_begin take the context of every export and node.
   if (nodeInDestroyedContext(state)) return { abort: DESTROYED_MUTEX_LOCKED };
-  blkExpCloseAll(state);
+  const closing = closeExportsAtQuit(state);
+  if (closing) return closing;
   const leaked = leakedLockAtQuit(state);
   if (leaked && "hang" in leaked) return leaked;
   bdrvDrainAllBegin(state, state.nodes.values());
