@@ -23,7 +23,7 @@ import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
 import { blockStatusData, isAllocatedAbove } from "./block-status.js";
 import type { MirrorJob } from "./mirror.js";
 import { BLOCK_JOB_SLICE_TIME_NS } from "./ratelimit.js";
-import { qemuAssert } from "../qemu-would-crash.js";
+import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 
 /** MAX_IO_BYTES: the largest piece of data one request copies. */
 const MAX_IO_BYTES = 1 << 20;
@@ -133,11 +133,11 @@ function requestFailed(s: MirrorJob, isRead: boolean, offset: number, bytes: num
   return ret;
 }
 
-/** A copy whose read went to the thread pool: its write waits for the read's completion. */
-interface PendingCopy {
-  offset: number;
-  data: Data;
-}
+/**
+ * A copy whose read went to the thread pool: its write waits for the read's completion, and so
+ * does the exit of a driver that compared what it read.
+ */
+type PendingCopy = { offset: number; data: Data } | { offset: number; verdict: QemuAbort };
 
 /**
  * `mirror_perform` of one request: a copy reads the source below mirror_top and writes the
@@ -153,7 +153,18 @@ function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: Mirr
       bdrvPdiscard(s.state, s.targetBs(), offset, bytes);
       return;
     }
-    const data = bdrvPreadv(s.state, s.source(), offset, bytes);
+    let data: Data;
+    try {
+      data = bdrvPreadv(s.state, s.source(), offset, bytes);
+    } catch (e) {
+      // A comparing driver's verdict (blkverify's, quorum's exit(1)) comes once the reads it
+      // compares are back from the thread pool: after the iteration's wait.
+      if (readsHostFile && e instanceof QemuAbort && e.exitCode !== undefined) {
+        pending.push({ offset, verdict: e });
+        return;
+      }
+      throw e;
+    }
     if (readsHostFile) {
       pending.push({ offset, data });
       return;
@@ -175,6 +186,7 @@ function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: Mirr
 function completeCopies(s: MirrorJob, pending: PendingCopy[]): number {
   let first = 0;
   for (const op of pending.reverse()) {
+    if ("verdict" in op) throw op.verdict;
     const ret = catchIoError(() => bdrvPwritev(s.state, s.targetBs(), op.offset, op.data));
     if (ret < 0) {
       const reported = requestFailed(s, false, op.offset, op.data.length, ret);
@@ -224,6 +236,8 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
     delayNs = s.ratelimitDelay(acct);
   }
   s.iterOffset = offset;
+  // The coroutine waits for the thread pool's reads before it writes what they gave.
+  if (pending.length > 0) yield* s.ioWait();
   const ret = completeCopies(s, pending);
   return ret < 0 ? ret : delayNs;
 }
