@@ -47,6 +47,10 @@ const CASES = {
   // The failed open's close detaches the file (bdrv_root_unref_child), which goes to the main loop
   // with the node over it: no move back into the iothread, which the probe would refuse.
   "lets a failed open over a node in the iothread close": leak(MOVE_B, 'add q: qcow2 file=b/file -> error "Image is not in qcow2 format"', "expect context b main", "show graph"),
+  // external_snapshot_prepare flushes the node, holding its context, before it looks the overlay up.
+  "hangs in blockdev-snapshot of a node in the iothread": leak(MOVE_B, 'qmp blockdev-snapshot {"node": "b", "overlay": "o"}'),
+  // A read-only node is not flushed.
+  "lets blockdev-snapshot of a read-only node there fail": leak(MOVE_B, "reopen b read-only=on", 'qmp blockdev-snapshot {"node": "b", "overlay": "o"} -> error "Cannot find device=\'o\' nor node-name=\'o\'"'),
 };
 
 describe("a leaked iothread lock, on the model", () => {
@@ -65,6 +69,11 @@ describe("a leaked iothread lock, on the model", () => {
   it("hangs in a qemu-io request on a node in the iothread", async () => {
     const r = await run(CASES["hangs in a qemu-io request on a node in the iothread"], new ModelEngine());
     expect(r.transcript!.endsWith('io b "read 0 4k"\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
+  });
+
+  it("hangs in blockdev-snapshot's flush of a node in the iothread", async () => {
+    const r = await run(CASES["hangs in blockdev-snapshot of a node in the iothread"], new ModelEngine());
+    expect(r.transcript!.endsWith('qmp blockdev-snapshot {"node": "b", "overlay": "o"}\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
   });
 
   it("aborts when the iothread is deleted", async () => {

@@ -5,6 +5,7 @@
  * and the node's parents); commit reopens the node read-only, whatever that answers; abort takes
  * the overlay out again; clean ends the drained section.
  */
+import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { bdrvFlush } from "../data/block-io.js";
 import type { BdsNode } from "../graph.js";
 import { bdrvDrainedBegin, bdrvDrainedEnd } from "../drain.js";
@@ -68,13 +69,17 @@ export function externalSnapshotAction(state: LayerState, mode: CompletionMode, 
       oldBs = source.lookup();
       drained = bdrvDrainedBegin(state, oldBs);
       checkOpNotBlocked(oldBs, "external-snapshot");
-      // What the node wrote reaches the disk before the overlay takes writes; a flush that fails
-      // (a blkdebug rule) fails the action with QERR_IO_ERROR.
-      try {
-        bdrvFlush(state, oldBs);
-      } catch (e) {
-        if (e instanceof IoError) fail("An IO error has occurred");
-        throw e;
+      // What a writable node wrote reaches the disk before the overlay takes writes; a flush that
+      // fails (a blkdebug rule) fails the action with QERR_IO_ERROR. The flush is a coroutine in
+      // the node's context, which external_snapshot_prepare holds (a leaked hold too: it hangs).
+      if (!oldBs.readOnly) {
+        waitForNodeCoroutine(state, oldBs, state.aio.of(oldBs), "external_snapshot_prepare's flush");
+        try {
+          bdrvFlush(state, oldBs);
+        } catch (e) {
+          if (e instanceof IoError) fail("An IO error has occurred");
+          throw e;
+        }
       }
       const opened = source.openOverlay(oldBs);
       if (opened.owned) owned = opened.bs;
