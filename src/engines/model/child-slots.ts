@@ -43,9 +43,21 @@ export class ChildSlots {
     }
   }
 
-  /** The nodes whose refresh recomputes a stale edge, and every node above them. */
+  /**
+   * Nodes whose length changed since a permission refresh last checked them: bdrv_node_refresh_perm
+   * refuses write without resize where the length is no multiple of the request alignment, and QEMU
+   * checks every node below where a refresh starts, whatever its edges do.
+   */
+  readonly #resized = new Set<BdsNode>();
+
+  markResized(n: BdsNode, resized: boolean): void {
+    if (resized) this.#resized.add(n);
+    else this.#resized.delete(n);
+  }
+
+  /** The nodes whose refresh recomputes a stale edge or checks a changed length, and every node above them. */
   aboveStale(): Set<BdsNode> | undefined {
-    if (this.#stale.size === 0) return undefined;
+    if (this.#stale.size === 0 && this.#resized.size === 0) return undefined;
     const out = new Set<BdsNode>();
     const up: BdsNode[] = [];
     for (const c of this.#stale) {
@@ -53,6 +65,7 @@ export class ChildSlots {
       if (c.parent.kind !== "node" || !c.bs.parents.includes(c)) continue;
       up.push(c.parent.node);
     }
+    for (const n of this.#resized) if (!n.freed) up.push(n);
     while (up.length > 0) {
       const n = up.pop()!;
       if (out.has(n)) continue;

@@ -11,6 +11,7 @@ export function nodeLength(node: BdsNode): number {
   // bdrv_refresh_total_sectors keeps the driver's length in whole sectors, rounded up: a raw window
   // that ends inside a sector is one sector longer to the block layer.
   const length = Math.ceil(node.driver.getLength(node, nodeLength) / 512) * 512;
+  if (node.lengthCache !== undefined && node.lengthCache !== length) node.slots?.markResized(node, true);
   node.lengthCache = length;
   return length;
 }

@@ -53,7 +53,8 @@ function findDirty(starts: readonly BdsNode[], q: ReopenFlags | undefined): Set<
   const tentative = new Map<Child, PermPair>();
   const dirty = new Set<BdsNode>(starts);
   // QEMU refreshes every node below the starts; below an unchanged edge that changes nothing,
-  // unless an edge down there still holds perms from before a replace.
+  // unless an edge down there still holds perms from before a replace, or a node there changed
+  // its length since it was last checked (child-slots.ts).
   const aboveStale = starts[0]?.slots?.aboveStale();
   const work = [...starts];
   while (work.length > 0) {
@@ -196,6 +197,7 @@ export function nodeRefreshPerm(host: DriverHost, node: BdsNode, q: ReopenFlags 
       fail("Cannot get 'write' permission without 'resize': Image size is not a multiple of request alignment");
     }
   }
+  node.slots?.markResized(node, false);
   drvSetPerm(host, node, P, S, tran);
   if (!node.driver.childPerm) {
     // Drivers that never have children omit .bdrv_child_perm.

@@ -55,6 +55,7 @@ export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exac
   // refresh_total_sectors found: a filter whose length does not follow its child's (blkverify's is
   // its test child's) can leave it below the growth, and the request's check fails on &error_abort.
   const length = nodeLength(bs);
+  if (length !== oldSize) bs.slots?.markResized(bs, true);
   if (length - newBytes < 0) qemuErrorAbort(CHECK_QIOV_REQUEST, `offset is negative: ${length - newBytes}`);
   // The dirty bitmaps take the new length.
   bs.writeGen = (bs.writeGen ?? 0) + 1;
