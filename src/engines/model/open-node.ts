@@ -16,7 +16,7 @@ import type { LayerState } from "./layer-state.js";
 import type { AioContext } from "./aio-context/aio-contexts.js";
 import { matchContextsForAttach } from "./aio-context/attach-child-context.js";
 import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
-import { readWaits, unlockNotOwned, waitForNodeCoroutine } from "./aio-context/main-thread-wait.js";
+import { unlockedWaitAbort, unlockNotOwned, waitForNodeCoroutine } from "./aio-context/main-thread-wait.js";
 import { freedContextUse } from "./aio-context/iothread-objects.js";
 import { QemuAbort } from "./qemu-would-crash.js";
 import { ModelUnsupportedError } from "./model-unsupported.js";
@@ -125,8 +125,7 @@ export class NodeOpener {
       node.autoNamed = typeof requested !== "string";
       registerNode(this.state, node, this.tran);
 
-      const ctx = this.context(node, options, preOpened);
-      driver.open(ctx);
+      this.openDriverOf(driver, this.context(node, options, preOpened));
       setFuaSupport(node);
       refreshLimits(node);
       // bdrv_open_driver → refresh_total_sectors.
@@ -216,7 +215,7 @@ export class NodeOpener {
     node.name = assignNodeName(this.state, req.nodeName ?? undefined);
     node.autoNamed = req.nodeName === null;
     registerNode(this.state, node, this.tran);
-    req.driver.open(this.context(node, options, new Map()));
+    this.openDriverOf(req.driver, this.context(node, options, new Map()));
     setFuaSupport(node);
     this.tran.add({ abort: () => req.driver.close?.(node, this.state) });
     for (const c of node.children) stripChild(options, node.explicitOptions, c.name);
@@ -347,13 +346,29 @@ export class NodeOpener {
    * polls for), and the main thread waits for that read with BDRV_POLL_WHILE in the node's context.
    * (A child with metadata only, blklogwrites' log, is read only with log-append: not followed.)
    * The attach may have moved the node into an iothread (its child is pinned there): if the caller
-   * does not hold that context and the read does not finish at once, the wait releases a lock the
-   * main thread never took and QEMU aborts, before the header is even looked at.
+   * does not hold that context, a read that waits for its answer (from the thread pool, a socket; not
+   * zeros of a cluster nothing allocated) has the wait release a lock the main thread never took,
+   * and QEMU dies before the header is even looked at. So from here until the driver's open returns,
+   * such a request ends the run (block-io.ts, see DriverHost.waitWithoutLock).
    */
   private readMetadata(node: BdsNode, child: Child): Child {
     if ((child.role & BDRV_CHILD_IMAGE) !== BDRV_CHILD_IMAGE) return child;
-    if (waitForNodeCoroutine(this.state, node, this.held ?? null, "the header read") === "race" && readWaits(child.bs)) throw unlockNotOwned();
+    if (waitForNodeCoroutine(this.state, node, this.held ?? null, "the header read") === "race") {
+      const ctx = this.state.aio.of(node);
+      this.state.waitWithoutLock ??= () => unlockedWaitAbort(ctx);
+    }
     return child;
+  }
+
+  /** `drv->bdrv_open`: a wait without the lock that its reads armed ends with it (readMetadata). */
+  private openDriverOf(driver: DriverDef, ctx: OpenContext): void {
+    const outer = this.state.waitWithoutLock;
+    this.state.waitWithoutLock = null;
+    try {
+      driver.open(ctx);
+    } finally {
+      this.state.waitWithoutLock = outer;
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ import { ModelIoUnsupportedError } from "../data/io-error.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import type { AioContext } from "./aio-contexts.js";
-import { freedContextUse } from "./iothread-objects.js";
+import { DESTROYED_MUTEX_UNLOCKED, freedContextUse } from "./iothread-objects.js";
 
 /** qemu_rec_mutex_unlock of a lock this thread does not hold: error_exit() prints this and aborts. */
 export function unlockNotOwned(): QemuAbort {
@@ -156,32 +156,11 @@ function busyJobAbove(bs: BdsNode): JobParent | undefined {
 }
 
 /**
- * Whether a read of `bs` waits for something to complete it (a thread pool's worker, a socket, a
- * bottom half, a timer) rather than finishing in the coroutine that asked: file-posix and
- * host_device (and host_cdrom) submit to the thread pool, NBD talks to its server, null-aio completes in a BH, and
- * null-co sleeps only with latency-ns. Any other node reads through its children.
+ * How a wait of the main thread for a coroutine in `ctx`, whose lock it does not hold, ends:
+ * AIO_WAIT_WHILE releases the lock around its poll. A live iothread's mutex is not this thread's
+ * (error_exit); a deleted iothread's was destroyed (qemu_mutex_unlock_impl's assertion).
  */
-export function readWaits(bs: BdsNode): boolean {
-  const seen = new Set<BdsNode>();
-  const stack = [bs];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    switch (node.driver.name) {
-      case "file":
-      case "host_device":
-      case "host_cdrom":
-      case "nbd":
-      case "null-aio":
-        return true;
-      case "null-co": {
-        const latency = node.options["latency-ns"];
-        if ((typeof latency === "number" || typeof latency === "bigint") && BigInt(latency) > 0n) return true;
-        break;
-      }
-    }
-    for (const c of node.children) stack.push(c.bs);
-  }
-  return false;
+export function unlockedWaitAbort(ctx: AioContext): QemuAbort | ModelIoUnsupportedError {
+  if (ctx.destroyed) return freedContextUse(ctx, new QemuAbort("SIGABRT", DESTROYED_MUTEX_UNLOCKED));
+  return unlockNotOwned();
 }

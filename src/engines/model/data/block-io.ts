@@ -14,6 +14,7 @@ import { bdrvIsAllocated } from "./block-status.js";
 import { copyOnReadv } from "./copy-on-read.js";
 import { Data } from "./data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "./io-error.js";
+import { completesLater } from "./request-waits.js";
 import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 import { optBool } from "../options.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
@@ -74,6 +75,7 @@ export function driverPreadv(host: DriverHost, bs: BdsNode, offset: number, byte
   // A driver taken away during the request (qcow2_signal_corruption) fails what follows.
   if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   if (!bs.driver.preadv) throw new ModelIoUnsupportedError(`reads through a '${bs.driver.name}' node`);
+  if (host.waitWithoutLock && completesLater(bs)) throw host.waitWithoutLock();
   return bs.driver.preadv(host, bs, offset, bytes, flags);
 }
 
@@ -81,6 +83,7 @@ export function driverPreadv(host: DriverHost, bs: BdsNode, offset: number, byte
 export function driverPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number): void {
   if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   if (!bs.driver.pwritev) throw new ModelIoUnsupportedError(`writes through a '${bs.driver.name}' node`);
+  if (host.waitWithoutLock && completesLater(bs)) throw host.waitWithoutLock();
   // A FUA write the node cannot pass on is followed by a flush of the node (emulate_flags).
   const emulateFua = (flags & BDRV_REQ_FUA) !== 0 && !bs.fuaWrites;
   if (emulateFua) flags &= ~BDRV_REQ_FUA;

@@ -38,6 +38,12 @@ export interface DriverHost {
   readonly nbdServerSocket: string | undefined;
   /** `fprintf(stderr, …)` from the block layer: one line, where the running qemu-io command's output has it (else lost). */
   readonly stderrLine?: ((line: string) => void) | undefined;
+  /**
+   * While the main thread polls, without the lock, a coroutine of a node in an iothread (a
+   * driver's open reading its header): how QEMU dies if a request of that coroutine waits for
+   * something to complete it (aio-context/main-thread-wait.ts). Null when nothing is polled so.
+   */
+  waitWithoutLock: (() => Error) | null;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */

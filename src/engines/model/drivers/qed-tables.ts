@@ -18,6 +18,41 @@ export interface QedTables {
   fileSize: number;
   /** s->l1_table. */
   l1: number[];
+  /** The offsets of the L2 tables in s->l2_cache, oldest first. */
+  l2Cache: number[];
+}
+
+/** MAX_L2_CACHE_SIZE of block/qed-l2-cache.c. */
+const MAX_L2_CACHE_SIZE = 50;
+
+/**
+ * `qed_commit_l2_cache_entry`: a table read or made goes to the end of the cache, the oldest
+ * leaving once it holds MAX_L2_CACHE_SIZE (requests hold none of them between the model's steps).
+ */
+export function commitL2CacheEntry(t: QedTables, l2Offset: number): void {
+  if (t.l2Cache.includes(l2Offset)) return;
+  if (t.l2Cache.length >= MAX_L2_CACHE_SIZE) t.l2Cache.shift();
+  t.l2Cache.push(l2Offset);
+}
+
+/**
+ * `qed_read_l2_table`: a table in the L2 cache is not read again. The model still takes its
+ * entries from the file (QEMU writes a changed table there at once), but as a read that cannot
+ * wait; one not in the cache is read, then committed to it.
+ */
+export function readL2Table(host: DriverHost, file: BdsNode, t: QedTables, l2Offset: number): number[] {
+  if (!t.l2Cache.includes(l2Offset)) {
+    const table = readQedTable(host, file, t, l2Offset);
+    commitL2CacheEntry(t, l2Offset);
+    return table;
+  }
+  const armed = host.waitWithoutLock;
+  host.waitWithoutLock = null;
+  try {
+    return readQedTable(host, file, t, l2Offset);
+  } finally {
+    host.waitWithoutLock = armed;
+  }
 }
 
 /**
@@ -62,7 +97,7 @@ export function findCluster(host: DriverHost, file: BdsNode, t: QedTables, pos: 
   const l2Offset = t.l1[l1Index] ?? 0;
   if (l2Offset === 0) return { kind: "unallocated", len, noL2: true };
   if (!qedCheckTableOffset(t, l2Offset)) ioFail(Errno.EINVAL);
-  const l2 = readQedTable(host, file, t, l2Offset);
+  const l2 = readL2Table(host, file, t, l2Offset);
   const into = pos % h.clusterSize;
   const index = Math.floor(pos / h.clusterSize) % n;
   const want = Math.ceil((len + into) / h.clusterSize);

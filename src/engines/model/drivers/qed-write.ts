@@ -16,7 +16,7 @@ import { IoError } from "../data/io-error.js";
 import type { BdsNode, Child } from "../graph.js";
 import { QED_F_NEED_CHECK, serializeQedHeader } from "../images/qed-format.js";
 import type { DriverHost } from "./driver.js";
-import { entriesPerTable, findCluster, type QedTables, readQedTable } from "./qed-tables.js";
+import { commitL2CacheEntry, entriesPerTable, findCluster, type QedTables, readL2Table } from "./qed-tables.js";
 
 /** BDRVQEDState as writes see it. */
 export interface QedWriteState extends QedTables {
@@ -142,8 +142,9 @@ function l2Update(host: DriverHost, n: QedNodes, t: QedWriteState, pos: number, 
     t.fileSize += h.tableSize * h.clusterSize;
     table = new Array<number>(nelems).fill(0);
   } else {
+    // The table qed_find_cluster put in the cache.
     l2Offset = t.l1[l1Index]!;
-    table = readQedTable(host, n.file.bs, t, l2Offset);
+    table = readL2Table(host, n.file.bs, t, l2Offset);
   }
   // qed_update_l2_table
   for (let i = index; i < index + nclusters; i++) {
@@ -155,6 +156,7 @@ function l2Update(host: DriverHost, n: QedNodes, t: QedWriteState, pos: number, 
     return;
   }
   writeTable(host, n, l2Offset, table, 0, nelems, true);
+  commitL2CacheEntry(t, l2Offset);
   t.l1[l1Index] = l2Offset;
   writeTable(host, n, Number(h.l1TableOffset), t.l1, l1Index, 1, false);
 }

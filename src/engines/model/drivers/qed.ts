@@ -89,7 +89,7 @@ function qedDoOpen(host: DriverHost, node: BdsNode, file: Child): QedTables {
   if (!qedClusterSizeValid(header.clusterSize)) fail("QED cluster size is invalid");
   // Round the file size down to the last cluster.
   const fileSize = Math.floor(nodeLength(file.bs) / header.clusterSize) * header.clusterSize;
-  const t: QedTables = { header, fileSize, l1: [] };
+  const t: QedTables = { header, fileSize, l1: [], l2Cache: [] };
   if (!qedTableSizeValid(header.tableSize)) fail("QED table size is invalid");
   if (!qedImageSizeValid(header.imageSize, header.clusterSize, header.tableSize)) fail("QED image size is invalid");
   if (header.l1TableOffset > BigInt(Number.MAX_SAFE_INTEGER) || !qedCheckTableOffset(t, Number(header.l1TableOffset))) {

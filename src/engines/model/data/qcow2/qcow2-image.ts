@@ -18,6 +18,7 @@ import { type BdsNode, filteredChild } from "../../graph.js";
 import { H } from "../../images/qcow2-format.js";
 import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
+import { readMayWait } from "../request-waits.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { clusterType, entryOffset, L1E_OFFSET_MASK, L2E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
 import { Qcow2CacheSlots } from "./qcow2-cache.js";
@@ -261,7 +262,10 @@ export class Qcow2Image {
 
   /** The L2 cache takes the slice (qcow2_cache_get and put): a miss may write another one back. */
   #useSlice(slice: number): void {
-    if (this.#l2Cache.use(slice, (o) => this.#writeSlice(o))) this.#waits++;
+    if (!this.#l2Cache.use(slice, (o) => this.#writeSlice(o))) return;
+    this.#waits++;
+    // The miss reads the slice from the file (a table read before is kept by the model, not by QEMU).
+    if (this.host.waitWithoutLock && readMayWait(this.file)) throw this.host.waitWithoutLock();
   }
 
   #waits = 0;
