@@ -168,7 +168,7 @@ export class NodeOpener {
    * node now over it) goes back to the main loop if nothing keeps it in its iothread; that move
    * releases the iothread's lock, which blockdev-add does not hold. After a failed open (bdrv_open_inherit's
    * `fail:` path releases the probe before it closes the node) the permissions are the caller's
-   * transaction's to undo, but the move is not undone: bdrv_detach_child makes it either way, with
+   * transaction's to undo and refresh on what is left, but the move is not undone: bdrv_detach_child makes it either way, with
    * a failed node still attached to the file going along.
    */
   private detachProbe(blk: PendingBackend, opened: boolean): void {
@@ -177,17 +177,14 @@ export class NodeOpener {
     removeEdge(root, this.tran);
     blk.bb.root = null;
     this.state.backends.delete(blk.bb);
-    if (!opened) {
-      moveToMainAfterDetach(this.state, root.bs, this.held ?? null);
-      return;
-    }
-    relaxPerms(this.state, root.bs);
+    if (opened) relaxPerms(this.state, root.bs);
     moveToMainAfterDetach(this.state, root.bs, this.held ?? null);
-    // That refresh is committed at once, as in QEMU, where the open of the node (and its attach to
-    // the probed file) was committed too. Here it belongs to the blockdev-add's transaction: if a
-    // later part of the add fails, the probed file and the nodes below it that were there before (a
-    // named file under an inline format) must not keep the permissions, and the lock bytes, that the
-    // refresh gave them for parents now gone.
+    // The refreshes of the probe's attach and removal are committed at once in QEMU (blk_insert_bs,
+    // bdrv_root_unref_child), as is the node's open. Here they belong to the blockdev-add's
+    // transaction: if the add fails (here, or in a later part), the probed file and the nodes below
+    // it that were there before (a named file under an inline format) keep neither the permissions
+    // nor the lock bytes that a refresh gave them for parents now gone, nor those a refresh took
+    // away for parents already gone (a node a job's change of the graph left above them).
     const below = [root.bs, ...descendants(root.bs)];
     let aborted = false;
     this.tran.add({
