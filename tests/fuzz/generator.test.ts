@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { driverNames } from "../../src/engines/model/drivers/index.js";
+import { ModelIoUnsupportedError } from "../../src/engines/model/data/io-error.js";
 import { ModelEngine } from "../../src/engines/model/model-engine.js";
 import { loadScenario } from "../../src/language/index.js";
 import { caseText } from "../../src/fuzz/check-case.js";
@@ -156,5 +157,18 @@ describe("fuzz generator", () => {
       await steering.stop();
       scratch.drop(dir);
     }
+  });
+
+  it("finishes a case whose steering engine fails as it stops: the case's own run meets that end", async () => {
+    // A refusal part way through a statement leaves the steering model as far as it got; what its
+    // stop throws then is no reason to end the whole fuzz run.
+    class FailingStop extends ModelEngine {
+      override async stop(): Promise<never> {
+        await super.stop();
+        throw new ModelIoUnsupportedError("a flush at the close");
+      }
+    }
+    const a = await generateIn(scratch, 5, () => new FailingStop());
+    expect(a).toEqual(await generate(5));
   });
 });

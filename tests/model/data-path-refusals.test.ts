@@ -7,6 +7,8 @@
  * - an aligned refcount block offset past 2^53, which the model's numbers cannot hold;
  * - QMP commands other than blockdev-del and two queries while a corruption left a node without
  *   its driver;
+ * A refused write may leave a node's caches dirty; the flush of the close that follows, which the
+ * model cannot follow either, stops the closing, not the run: the refusal stays the only failure.
  * A block job's I/O error is followed under every policy (scenario jobs/job-error-policies); an
  * EIO under `enospc` is reported, as the default policy does.
  */
@@ -82,6 +84,22 @@ describe("data path steps the model refuses", () => {
       message: "E_MODEL_UNSUPPORTED: the model engine does not implement the QMP command 'blockdev-add' while node 'q' has no driver (a qcow2 corruption took it away)",
       location: "tests/scenarios/t.scn:12",
     });
+  });
+
+  it("a write refused part way leaves dirty qcow2 caches that the close cannot flush: only the refusal", async () => {
+    const lines = [
+      "image b.qcow2 qcow2 1M",
+      "add q: qcow2 file=(file filename=b.qcow2)",
+      "image f.vhdx vhdx 1M",
+      "add v: vhdx file=(file filename=f.vhdx)",
+      "reopen q file=v",
+      'io q "write 0 4k"',
+    ];
+    const r = await run(['scenario "refused"', "require io", ...lines, ""].join("\n"), new ModelEngine());
+    expect(r.failures.filter((f) => f.kind !== "missing-golden")).toMatchObject([
+      { message: "E_MODEL_IO_UNSUPPORTED: the model engine does not model writes through a 'vhdx' node", location: "tests/scenarios/t.scn:8" },
+    ]);
+    expect(r.transcript!.endsWith("reopen q file=v\n  ok\n(run stopped)\n")).toBe(true);
   });
 
   const mirrorFailingOnce = (policy: string) => [

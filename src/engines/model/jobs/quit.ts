@@ -123,8 +123,16 @@ export function closeAll(state: LayerState): QuitEnd | undefined {
 
 /**
  * `bdrv_close_all`, as far as the files see it: closing a node flushes it first, so what the
- * drivers cached reaches the files (the nodes themselves are not taken apart).
+ * drivers cached reaches the files (the nodes themselves are not taken apart). A flush the model
+ * cannot follow (caches a refused write left dirty over a node it does not write through) leaves
+ * that node's file as it was and the others are flushed: the run already failed on the refusal.
  */
 export function flushAll(state: LayerState): void {
-  for (const node of state.nodes.values()) bdrvFlushQuietly(state, node);
+  for (const node of state.nodes.values()) {
+    try {
+      bdrvFlushQuietly(state, node);
+    } catch (e) {
+      if (!(e instanceof ModelIoUnsupportedError)) throw e;
+    }
+  }
 }
