@@ -3,7 +3,8 @@
  * (bdrv_co_lock) and gives back the node's context after it (bdrv_co_unlock). When the release
  * moves the node out of an iothread into the main loop, the iothread's lock stays taken for good.
  * What follows: a later move out of that iothread does not trip the lock check; a request to a
- * node in it waits forever; deleting the iothread aborts; and at quit, QEMU hangs in the drain while a node runs in the iothread, and
+ * node in it waits forever, as does a block_resize of one (its coroutine is rescheduled there);
+ * deleting the iothread aborts; and at quit, QEMU hangs in the drain while a node runs in the iothread, and
  * aborts destroying it otherwise. The model keeps the leaked lock and ends each way QEMU does.
  */
 import { describe, expect, it } from "vitest";
@@ -49,6 +50,10 @@ const CASES = {
   "lets a failed open over a node in the iothread close": leak(MOVE_B, 'add q: qcow2 file=b/file -> error "Image is not in qcow2 format"', "expect context b main", "show graph"),
   // external_snapshot_prepare flushes the node, holding its context, before it looks the overlay up.
   "hangs in blockdev-snapshot of a node in the iothread": leak(MOVE_B, 'qmp blockdev-snapshot {"node": "b", "overlay": "o"}'),
+  // bdrv_co_enter moves the command's coroutine into the node's context, whose lock the iothread
+  // never gets; a node in the main loop is resized there.
+  "hangs in a block_resize of a node in the iothread": leak(MOVE_B, 'qmp block_resize {"node-name": "b", "size": 2097152}'),
+  "resizes a node in the main loop": leak('qmp block_resize {"node-name": "b", "size": 2097152}', "show node b"),
   // A read-only node is not flushed.
   "lets blockdev-snapshot of a read-only node there fail": leak(MOVE_B, "reopen b read-only=on", 'qmp blockdev-snapshot {"node": "b", "overlay": "o"} -> error "Cannot find device=\'o\' nor node-name=\'o\'"'),
 };
@@ -74,6 +79,14 @@ describe("a leaked iothread lock, on the model", () => {
   it("hangs in blockdev-snapshot's flush of a node in the iothread", async () => {
     const r = await run(CASES["hangs in blockdev-snapshot of a node in the iothread"], new ModelEngine());
     expect(r.transcript!.endsWith('qmp blockdev-snapshot {"node": "b", "overlay": "o"}\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
+  });
+
+  it("hangs in a block_resize of a node in the iothread, and resizes one in the main loop", async () => {
+    const r = await run(CASES["hangs in a block_resize of a node in the iothread"], new ModelEngine());
+    expect(r.transcript!.endsWith('qmp block_resize {"node-name": "b", "size": 2097152}\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
+    expect(r.failures[0]!.message).toContain("iothread 'io1'");
+    const main = await run(CASES["resizes a node in the main loop"], new ModelEngine());
+    expect(main.transcript).toMatch(/qmp block_resize \{"node-name": "b", "size": 2097152\}\n {2}ok\n/);
   });
 
   it("aborts when the iothread is deleted", async () => {

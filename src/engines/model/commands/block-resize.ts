@@ -1,7 +1,9 @@
 /**
  * block_resize (blockdev.c `qmp_block_resize`): the node is found, its op blockers asked, and a
  * BlockBackend of its own takes the resize permission (sharing everything) for `blk_truncate`, in a
- * drained section; then it goes again (and may leave an iothread's lock taken, below).
+ * drained section; then it goes again (and may leave an iothread's lock taken, below). The
+ * truncate runs in the node's context (bdrv_co_enter reschedules the command's coroutine there),
+ * which an iothread whose lock the main thread leaked never enters: QEMU waits for ever.
  */
 import { blkNewWithBs, blkUnref } from "../block-backend.js";
 import { bdrvTruncate } from "../data/truncate.js";
@@ -11,6 +13,7 @@ import type { LayerState } from "../layer-state.js";
 import { opBlocker } from "../op-blockers.js";
 import { BLK_PERM_ALL, BLK_PERM_RESIZE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
+import { QemuHang } from "../qemu-would-hang.js";
 import type { CommandHandler } from "./handler.js";
 
 /**
@@ -36,11 +39,20 @@ export const blockResize: CommandHandler = (state, args) => {
   // back the node's context after: when the release moved the node to the main loop, that is the
   // main loop's (nothing to give), and the iothread's lock stays taken for good.
   const ctx = state.aio.of(bs);
+  let hang: QemuHang | undefined;
   try {
-    withDrained(state, bs, () => bdrvTruncate(state, bs, size, false, "off", 0));
+    withDrained(state, bs, () => {
+      if (!ctx.isMain && ctx.leakedLocks > 0) {
+        throw (hang = new QemuHang(`block_resize of '${bs.name}' reschedules its coroutine in iothread '${ctx.name}', whose AioContext lock the main thread took and never gave back`));
+      }
+      bdrvTruncate(state, bs, size, false, "off", 0);
+    });
   } finally {
-    blkUnref(state, blk);
-    if (!ctx.isMain && state.aio.of(bs) !== ctx) ctx.leakedLocks++;
+    // A QEMU that hangs never gets past the truncate.
+    if (!hang) {
+      blkUnref(state, blk);
+      if (!ctx.isMain && state.aio.of(bs) !== ctx) ctx.leakedLocks++;
+    }
   }
   return {};
 };
