@@ -124,7 +124,7 @@ export async function runOnEngine(
     blocks.push(RUN_STOPPED);
   } finally {
     clearTimeout(timer);
-    const end = uncleanEnd(await engine.stop());
+    const end = await stopEngine(ctx, engine, failures);
     if (completed && end) {
       blocks.push(end.block);
       failures.push(end.failure);
@@ -180,6 +180,19 @@ async function runStatements(
 }
 
 /** A throw no engine or step is meant to make: not typed, not the file system's. */
+/**
+ * Stop the engine; what its stop throws (a bug in the model's close at quit, say) is this run's
+ * failure, like a throw of a statement, and the other runs go on.
+ */
+async function stopEngine(ctx: StepContext, engine: Engine, failures: Failure[]): Promise<ReturnType<typeof uncleanEnd>> {
+  try {
+    return uncleanEnd(await engine.stop());
+  } catch (e) {
+    failures.push(isBug(e) ? bugStep(ctx, undefined, e).failure : errorFailure(ctx, e, undefined));
+    return undefined;
+  }
+}
+
 function isBug(e: unknown): boolean {
   return !(e instanceof BlockcheckError) && !(e instanceof ScenarioTimeoutError) && !isErrnoException(e);
 }
