@@ -4,11 +4,15 @@
  * limit before a task when the slice's quota is spent, and tells its caller when it has finished.
  *
  * QEMU runs a pass's tasks in parallel; the model runs them in order, and a pass's I/O completes at
- * the next turn of the loop (`aio_task_pool_wait_all`). A failed task stops the pass.
+ * the next turn of the loop (`aio_task_pool_wait_all`). A failed task stops the pass. A comparing
+ * driver's verdict (blkverify's or quorum's exit) on reads that went to the thread pool comes with
+ * that completion too, not inside the command that started the call.
  */
 import { copyTaskEnd, nextCopyTask, runCopyTask, type CbwIoState } from "../data/copy-before-write-io.js";
+import { readMayWait } from "../data/request-waits.js";
 import type { LayerState } from "../layer-state.js";
 import type { Timer } from "../main-loop.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import type { Coroutine } from "./coroutine.js";
 
 const EAGAIN = 11;
@@ -74,6 +78,7 @@ export class BlockCopyCall {
     let found = false;
     let ran = false;
     let failed = 0;
+    let verdict: QemuAbort | undefined;
     while (offset < end && failed === 0 && !this.cancelled) {
       const next = nextCopyTask(this.state, s, offset, end);
       if (!next) break;
@@ -93,7 +98,14 @@ export class BlockCopyCall {
       s.meter?.dispatch(task.bytes);
       offset = task.offset + task.bytes;
       ran = true;
-      const r = runCopyTask(this.state, s, task);
+      let r: { ret: number; isRead: boolean };
+      try {
+        r = runCopyTask(this.state, s, task);
+      } catch (e) {
+        if (!(e instanceof QemuAbort && e.exitCode !== undefined && readMayWait(s.sourceChild.bs))) throw e;
+        verdict = e;
+        break;
+      }
       if (r.ret < 0) {
         failed = r.ret;
         if (!this.ret) {
@@ -106,6 +118,7 @@ export class BlockCopyCall {
       const co = this.co;
       this.state.loop.scheduleBh(() => co.next());
       yield;
+      if (verdict) throw verdict;
     }
     return failed < 0 ? failed : found ? 1 : 0;
   }
