@@ -179,7 +179,6 @@ async function runStatements(
   return "done";
 }
 
-/** A throw no engine or step is meant to make: not typed, not the file system's. */
 /**
  * Stop the engine; what its stop throws (a bug in the model's close at quit, say) is this run's
  * failure, like a throw of a statement, and the other runs go on.
@@ -193,6 +192,7 @@ async function stopEngine(ctx: StepContext, engine: Engine, failures: Failure[])
   }
 }
 
+/** A throw no engine or step is meant to make: not typed, not the file system's. */
 function isBug(e: unknown): boolean {
   return !(e instanceof BlockcheckError) && !(e instanceof ScenarioTimeoutError) && !isErrnoException(e);
 }
