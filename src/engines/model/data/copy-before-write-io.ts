@@ -176,5 +176,7 @@ export function copyBeforeWrite(host: DriverHost, s: CbwIoState, offset: number,
   const ret = blockCopy(host, s, off, end - off);
   if (ret < 0 && s.onCbwError === "break-guest-write") throw new IoError(-ret);
   if (ret < 0) s.snapshotError ||= ret;
-  else s.doneBitmap.set(off, end - off);
+  // The done bitmap is as long as the source was when the filter opened; a write past that end
+  // (the source grew below a format node) aborts QEMU 7.2 here.
+  else s.doneBitmap.setChecked(off, end - off);
 }

@@ -5,6 +5,7 @@
  * counts as a full one, as `hbitmap_count` does).
  */
 import { createHash } from "node:crypto";
+import { QemuAbort } from "../qemu-would-crash.js";
 
 export class DirtyBitmap {
   private bits: Uint8Array;
@@ -38,6 +39,15 @@ export class DirtyBitmap {
   /** Whether the range ends within the bitmap's chunks (`hbitmap_set` asserts that it does). */
   covers(offset: number, bytes: number): boolean {
     return Math.floor((offset + bytes - 1) / this.granularity) < this.bits.length;
+  }
+
+  /**
+   * `bdrv_set_dirty_bitmap` where QEMU may reach past the bitmap's end (a write to a node that grew
+   * since the bitmap was made): hbitmap_set asserts the range ends within it.
+   */
+  setChecked(offset: number, bytes: number): void {
+    if (bytes > 0 && !this.covers(offset, bytes)) throw new QemuAbort("SIGABRT", "../../util/hbitmap.c:479: hbitmap_set: Assertion `last < hb->size' failed.");
+    this.set(offset, bytes);
   }
 
   /** `bdrv_set_dirty_bitmap`. */
