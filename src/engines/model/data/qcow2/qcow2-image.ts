@@ -20,6 +20,7 @@ import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js
 import { Data } from "../data.js";
 import { readMayWait } from "../request-waits.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { QemuAbort } from "../../qemu-would-crash.js";
 import { clusterType, entryOffset, L1E_OFFSET_MASK, L2E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
 import { Qcow2CacheSlots } from "./qcow2-cache.js";
 import { cHex, type CorruptionOwner, signalCorruption } from "./qcow2-corruption.js";
@@ -524,10 +525,13 @@ export class Qcow2Image {
     const l1Index = this.l1Index(guest);
     if (l1Index >= this.l1Size) throw new ModelIoUnsupportedError("growing a qcow2 L1 table");
     const entry = this.l1[l1Index]!;
-    this.#l2OffsetAt(l1Index);
+    const l2Offset = this.#l2OffsetAt(l1Index);
     if (!(entry & QCOW_OFLAG_COPIED)) {
       if (entry & L1E_OFFSET_MASK) throw new ModelIoUnsupportedError("copying a shared qcow2 L2 table (internal snapshots)");
       this.#l2Allocate(l1Index);
+    } else if (l2Offset === 0) {
+      // A COPIED entry is loaded where it points, and the cache takes no table at offset 0.
+      throw new QemuAbort("SIGABRT", "../../block/qcow2-cache.c:330: qcow2_cache_do_get: Assertion `offset != 0' failed.");
     }
     return this.findTable(guest)!;
   }
