@@ -5,7 +5,7 @@
 import { QemuAbort } from "./qemu-would-crash.js";
 import { bdrvFlushQuietly } from "./data/block-io.js";
 import { ModelIoUnsupportedError } from "./data/io-error.js";
-import type { AioContext } from "./aio-context/aio-contexts.js";
+import { type AioContext, strandDriverTimer } from "./aio-context/aio-contexts.js";
 import { moveToMainAfterDetach } from "./aio-context/change-aio-context.js";
 import { waitForNodeCoroutine } from "./aio-context/main-thread-wait.js";
 import { moveEdgeDrains } from "./drain.js";
@@ -191,6 +191,7 @@ export function freeNode(state: LayerState, root: BdsNode, held?: AioContext | n
     bdrvFlushQuietly(state, node);
     // A node without its driver (qcow2_signal_corruption) closes nothing: its caches are lost.
     if (!node.ejected) node.driver.close?.(node, state);
+    else strandDriverTimer(state.aio.of(node), node);
     for (let i = node.children.length - 1; i >= 0; i--) {
       const c = node.children[i]!;
       detachLists(c);

@@ -169,6 +169,11 @@ export interface BdsNode {
    * no driver code.
    */
   ejected?: boolean;
+  /**
+   * Its driver's timer (qcow2's cache-clean timer) was left armed in the AioContext it was in when
+   * the driver went: with no driver, neither a move nor the close deletes it (aio-contexts.ts).
+   */
+  timerStranded?: boolean;
 }
 
 /** A BlockBackend; in qemu-storage-daemon all of them are anonymous (exports). */

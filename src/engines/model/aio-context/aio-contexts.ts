@@ -17,6 +17,12 @@ export class AioContext {
   leakedLocks = 0;
 
   /**
+   * A node closed without its driver (a qcow2 corruption took it away, so qcow2_close never ran)
+   * left its cache-clean timer armed here: destroying this context aborts in timerlist_free.
+   */
+  strandedTimer: string | undefined;
+
+  /**
    * Its iothread was deleted (iothread_instance_finalize → aio_context_unref): the context and its
    * lock are gone, but nodes left in it and a job that last ran in it still point at it.
    */
@@ -97,3 +103,14 @@ export class AioContexts {
     return !this.fixedBackends.has(bb);
   }
 }
+
+/**
+ * A node without its driver leaves the context it is in (a move, its close): the driver's
+ * detach_aio_context and close do not run, so a timer it had armed stays in that context.
+ */
+export function strandDriverTimer(ctx: AioContext, node: BdsNode): void {
+  if (!node.ejected || node.timerStranded || !node.driver.timerArmed?.(node)) return;
+  node.timerStranded = true;
+  ctx.strandedTimer ??= node.name;
+}
+

@@ -16,7 +16,7 @@ import type { BdsNode, Child, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { runInTransaction, type Transaction } from "../transaction.js";
-import type { AioContext } from "./aio-contexts.js";
+import { type AioContext, strandDriverTimer } from "./aio-contexts.js";
 import { acquireContext, DESTROYED_MUTEX_LOCKED, DESTROYED_MUTEX_UNLOCKED, freedContextUse } from "./iothread-objects.js";
 import { drainedBeginPoll, drainedEndPoll, unlockNotOwned } from "./main-thread-wait.js";
 
@@ -67,6 +67,7 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
     commit: () => {
       const old = state.aio.of(bs);
       if (!old.isMain) acquireContext(old);
+      strandDriverTimer(old, bs);
       state.aio.set(bs, ctx);
       bs.driver.attachAioContext?.(bs);
     },

@@ -111,14 +111,8 @@ export function objectIdTaken(state: LayerState, id: string): boolean {
 export function deleteIothread(state: LayerState, id: string): void {
   const ctx = state.aio.iothreads.get(id)!;
   if (ctx.leakedLocks > 0) throw new QemuAbort("SIGABRT", MUTEX_DESTROY_BUSY);
-  const timed = [...state.nodes.values()].find((n) => !n.freed && state.aio.of(n) === ctx && n.driver.timerArmed?.(n));
-  if (timed) {
-    throw new QemuAbort(
-      "SIGABRT",
-      `iothread '${id}' was deleted while node '${timed.name}' has a timer armed in its AioContext: ` +
-        "../../util/qemu-timer.c:115: timerlist_free: Assertion `!timerlist_has_timers(timer_list)' failed.",
-    );
-  }
+  const timed = [...state.nodes.values()].find((n) => !n.freed && !n.timerStranded && state.aio.of(n) === ctx && n.driver.timerArmed?.(n))?.name ?? ctx.strandedTimer;
+  if (timed) throw new QemuAbort("SIGABRT", `iothread '${id}' was deleted while node '${timed}' has a timer armed in its AioContext: ${TIMERLIST_FREE}`);
   ctx.destroyed = true;
   state.aio.iothreads.delete(id);
   state.qomObjects.remove(id);
@@ -165,6 +159,21 @@ export const DESTROYED_MUTEX_LOCKED = "../../util/qemu-thread-posix.c:87: qemu_m
 
 /** What releasing the lock of a destroyed AioContext prints (qemu_mutex_unlock_impl's assert). */
 export const DESTROYED_MUTEX_UNLOCKED = "../../util/qemu-thread-posix.c:115: qemu_mutex_unlock_impl: Assertion `mutex->initialized' failed.";
+
+const TIMERLIST_FREE = "../../util/qemu-timer.c:115: timerlist_free: Assertion `!timerlist_has_timers(timer_list)' failed.";
+
+/**
+ * After every node closed at quit, the iothreads are destroyed (user_creatable_cleanup): one where
+ * a node closed without its driver left its cache-clean timer aborts in timerlist_free.
+ */
+export function strandedTimerAtQuit(state: LayerState): QuitEnd | undefined {
+  for (const ctx of state.aio.iothreads.values()) {
+    if (ctx.strandedTimer !== undefined && ctx.leakedLocks === 0) {
+      return { abort: `iothread '${ctx.name}' is destroyed at quit with the cache-clean timer of node '${ctx.strandedTimer}' armed: ${TIMERLIST_FREE}` };
+    }
+  }
+  return undefined;
+}
 
 /**
  * What a leaked iothread lock does at quit: the drain of every node waits for an iothread that can

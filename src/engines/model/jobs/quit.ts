@@ -5,7 +5,7 @@
  * woken by the cancel (back to READY), and run to its end — ABORTING, BLOCK_JOB_CANCELLED,
  * CONCLUDED, NULL. A job that is concluded is dismissed.
  */
-import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd } from "../aio-context/iothread-objects.js";
+import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd, strandedTimerAtQuit } from "../aio-context/iothread-objects.js";
 import { blkExpCloseAll } from "../commands/exports.js";
 import { bdrvFlushQuietly } from "../data/block-io.js";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
@@ -118,7 +118,7 @@ export function closeAll(state: LayerState): QuitEnd | undefined {
     if (e instanceof QemuAbort) return e.signal === "SIGSEGV" ? { segfault: e.detail } : { abort: e.detail };
     if (!(e instanceof ModelIoUnsupportedError || e instanceof QmpFailure)) throw e;
   }
-  return undefined;
+  return strandedTimerAtQuit(state);
 }
 
 /**
