@@ -331,7 +331,7 @@ export function setDirty(bs: BdsNode, offset: number, bytes: number): void {
     if (!bitmap.recording) continue;
     // A bitmap made while the node was shorter, on a node that grew below it (a resize of its
     // file): QEMU 7.2 never resizes it, and a request past its end aborts.
-    bitmap.setChecked(offset, bytes);
+    bitmap.set(offset, bytes);
   }
 }
 

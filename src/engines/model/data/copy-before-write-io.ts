@@ -178,5 +178,5 @@ export function copyBeforeWrite(host: DriverHost, s: CbwIoState, offset: number,
   if (ret < 0) s.snapshotError ||= ret;
   // The done bitmap is as long as the source was when the filter opened; a write past that end
   // (the source grew below a format node) aborts QEMU 7.2 here.
-  else s.doneBitmap.setChecked(off, end - off);
+  else s.doneBitmap.set(off, end - off);
 }

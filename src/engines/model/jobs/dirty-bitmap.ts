@@ -42,16 +42,11 @@ export class DirtyBitmap {
   }
 
   /**
-   * `bdrv_set_dirty_bitmap` where QEMU may reach past the bitmap's end (a write to a node that grew
-   * since the bitmap was made): hbitmap_set asserts the range ends within it.
+   * `bdrv_set_dirty_bitmap`: hbitmap_set asserts that the range ends within the bitmap, which a
+   * write to a node that grew since the bitmap was made (a resize of its file) can pass.
    */
-  setChecked(offset: number, bytes: number): void {
-    if (bytes > 0 && !this.covers(offset, bytes)) throw new QemuAbort("SIGABRT", "../../util/hbitmap.c:479: hbitmap_set: Assertion `last < hb->size' failed.");
-    this.set(offset, bytes);
-  }
-
-  /** `bdrv_set_dirty_bitmap`. */
   set(offset: number, bytes: number): void {
+    if (bytes > 0 && !this.covers(offset, bytes)) throw new QemuAbort("SIGABRT", "../../util/hbitmap.c:479: hbitmap_set: Assertion `last < hb->size' failed.");
     this.mark(offset, bytes, 1);
   }
 
