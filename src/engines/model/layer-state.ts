@@ -68,6 +68,7 @@ export class LayerState implements DriverHost {
   /** Where a line the block layer writes to stderr goes: the qemu-io command running, if any. */
   stderrLine: ((line: string) => void) | undefined = undefined;
   waitWithoutLock: (() => Error) | null = null;
+  laterReads = 0;
   readonly autoNames: AutoNamer;
   /**
    * The job list (job.c `jobs`), oldest first; QEMU inserts at the head, so its walks (query-jobs,

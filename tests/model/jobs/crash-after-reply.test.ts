@@ -148,3 +148,42 @@ describeWithQemu("a backup from blkverify, on QEMU", () => {
     expect(["show graph", "job backup j b target=t sync=full", "(quit)"]).toContain(stepThatCrashed(qemu.transcriptEnd));
   }, 30_000);
 });
+
+/**
+ * A blkverify source whose reads answer at once: its raw child fails them by a blkdebug rule over
+ * null-co and its test child is a fresh qcow2 (zeros from its L1 table, no read of its file). No
+ * read waits, so blkverify exits inside job_start, before blockdev-backup answers: QEMU 7.2.22 did
+ * so in 5 runs of 5. The model deferred the verdict whenever a node below the source completes
+ * later, here the qcow2's file, which the read never reached.
+ */
+const BACKUP_FROM_BLKVERIFY_AT_ONCE = [
+  'scenario "a backup from blkverify whose reads answer at once"',
+  "require jobs",
+  "require io",
+  "image q.qcow2 qcow2 64k",
+  "add r: qcow2 file=(file filename=q.qcow2)",
+  'add d: blkdebug image=(null-co size=64k) inject-error=[{"event": "pwritev", "errno": 5, "iotype": "read"}]',
+  "add b: blkverify raw=d test=r",
+  'io d "write 0 512"',
+  "image t.qcow2 qcow2 64k",
+  "add t: qcow2 file=(file filename=t.qcow2)",
+  "job backup j b target=t sync=full",
+  "show graph",
+  "",
+].join("\n");
+
+describe("a backup from blkverify whose reads answer at once, on the model", () => {
+  it("QEMU exits before it answers blockdev-backup", async () => {
+    const c = await crashOf(BACKUP_FROM_BLKVERIFY_AT_ONCE, new ModelEngine());
+    expect(c.message).toMatch(/^E_QEMU_CRASHED: QEMU died during 'job' \(QMP blockdev-backup, exit code 1\)/);
+    expect(c.message).toContain("blkverify: read offset=0 bytes=65536 return value mismatch 0 != -5");
+  });
+});
+
+describeWithQemu("a backup from blkverify whose reads answer at once, on QEMU", () => {
+  it("the model's transcript is QEMU's", async () => {
+    const [model, qemu] = [await crashOf(BACKUP_FROM_BLKVERIFY_AT_ONCE, new ModelEngine()), await crashOf(BACKUP_FROM_BLKVERIFY_AT_ONCE, new QemuEngine())];
+    expect(model.transcriptEnd).toBe(qemu.transcriptEnd);
+    expect(qemu.message).toContain("return value mismatch 0 != -5");
+  }, 30_000);
+});

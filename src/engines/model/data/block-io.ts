@@ -75,7 +75,10 @@ export function driverPreadv(host: DriverHost, bs: BdsNode, offset: number, byte
   // A driver taken away during the request (qcow2_signal_corruption) fails what follows.
   if (bs.ejected) ioFail(Errno.ENOMEDIUM);
   if (!bs.driver.preadv) throw new ModelIoUnsupportedError(`reads through a '${bs.driver.name}' node`);
-  if (host.waitWithoutLock && completesLater(bs)) throw host.waitWithoutLock();
+  if (completesLater(bs)) {
+    if (host.waitWithoutLock) throw host.waitWithoutLock();
+    host.laterReads++;
+  }
   return bs.driver.preadv(host, bs, offset, bytes, flags);
 }
 

@@ -44,6 +44,12 @@ export interface DriverHost {
    * something to complete it (aio-context/main-thread-wait.ts). Null when nothing is polled so.
    */
   waitWithoutLock: (() => Error) | null;
+  /**
+   * How many reads so far went to a node that answers later (request-waits.ts): a caller that must
+   * know whether its own read waited (a verdict that comes with its completion) compares the count
+   * before and after.
+   */
+  laterReads: number;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */

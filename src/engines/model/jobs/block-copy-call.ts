@@ -9,7 +9,6 @@
  * that completion too, not inside the command that started the call.
  */
 import { copyTaskEnd, nextCopyTask, runCopyTask, type CbwIoState } from "../data/copy-before-write-io.js";
-import { readMayWait } from "../data/request-waits.js";
 import type { LayerState } from "../layer-state.js";
 import type { Timer } from "../main-loop.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -99,10 +98,11 @@ export class BlockCopyCall {
       offset = task.offset + task.bytes;
       ran = true;
       let r: { ret: number; isRead: boolean };
+      const laterBefore = this.state.laterReads;
       try {
         r = runCopyTask(this.state, s, task);
       } catch (e) {
-        if (!(e instanceof QemuAbort && e.exitCode !== undefined && readMayWait(s.sourceChild.bs))) throw e;
+        if (!(e instanceof QemuAbort && e.exitCode !== undefined && this.state.laterReads > laterBefore)) throw e;
         verdict = e;
         break;
       }

@@ -154,12 +154,13 @@ function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: Mirr
       return;
     }
     let data: Data;
+    const laterBefore = s.state.laterReads;
     try {
       data = bdrvPreadv(s.state, s.source(), offset, bytes);
     } catch (e) {
       // A comparing driver's verdict (blkverify's, quorum's exit(1)) comes once the reads it
-      // compares are back from the thread pool: after the iteration's wait.
-      if (readsHostFile && e instanceof QemuAbort && e.exitCode !== undefined) {
+      // compares are back (from the thread pool, say): after the iteration's wait.
+      if (s.state.laterReads > laterBefore && e instanceof QemuAbort && e.exitCode !== undefined) {
         pending.push({ offset, verdict: e });
         return;
       }
