@@ -110,6 +110,26 @@ describe("job ids and their lifetimes", () => {
     expect(after("job backup b0 top target=base sync=full", "job cancel b0", "wait b0 null")).toEqual(["2:12 the state of job 'b0' is not known here: wait for one first"]);
   });
 
+  it("show graph, nodes or node before a wait has settled a job: its edges and end race with it", () => {
+    expect(after("job backup b0 top target=base sync=full", "show graph", "wait b0 null", "show graph")).toEqual([
+      "2:1 the graph shows job 'b0' while its state is not known here: wait for one first",
+    ]);
+    expect(after("job stream s0 top", "show nodes", "show node top")).toEqual([
+      "2:1 the graph shows job 's0' while its state is not known here: wait for one first",
+      "3:1 the graph shows job 's0' while its state is not known here: wait for one first",
+    ]);
+    expect(after("job backup b0 top target=base sync=none", "show graph", "job cancel b0", "show graph", "wait b0 null")).toEqual([
+      "4:1 the graph shows job 'b0' while its state is not known here: wait for one first",
+    ]);
+  });
+
+  it("a job's BLOCK_JOB_COMPLETED or BLOCK_JOB_CANCELLED settles the graph, not the job", () => {
+    expect(after("job mirror m0 top target=base sync=full", "wait m0 ready", "job complete m0", "wait event BLOCK_JOB_COMPLETED device=m0", "show graph", "wait m0 null")).toEqual([]);
+    expect(after("job stream s0 top auto-dismiss=off", "wait event BLOCK_JOB_COMPLETED device=s0", "show graph", "job dismiss s0")).toEqual([
+      "4:13 the state of job 's0' is not known here: wait for one first",
+    ]);
+  });
+
   it("a paused job told to complete stays where it is until resumed", () => {
     expect(after("job mirror m0 top target=base sync=full", "wait m0 ready", "job pause m0", "wait m0 standby", "job complete m0", "job resume m0", "wait m0 null")).toEqual([]);
   });
