@@ -36,7 +36,8 @@ function mirror(steps: string[], opts: { target?: string; job?: string; iothread
     opts.job ?? "job mirror j0 n1 target=n2 sync=full auto-dismiss=off",
     ...(opts.job ? [] : ["wait j0 ready"]),
     ...steps,
-    "show graph",
+    // A job given in opts is still moving here: its graph would race with it.
+    ...(opts.job ? [] : ["show graph"]),
     "",
   ].join("\n");
 }
@@ -74,7 +75,6 @@ const STREAM = [
   // Something to copy, at 64 KiB/s: the stream sleeps after its first chunk, and is there at the add.
   "job stream s0 t speed=65536",
   "add n3: raw file=t read-only=on",
-  "show graph",
   "",
 ].join("\n");
 
