@@ -33,6 +33,8 @@ export function hmpQemuIo(state: LayerState, device: string, command: string): s
     out.monitor(`Error: Cannot find device='' nor node-name='${device}'`);
     return out.text();
   }
+  // hmp_qemu_io takes the node's context before it makes and inserts its BlockBackend.
+  acquireNodeContext(state, node);
   let blk: IoBackend;
   try {
     blk = new IoBackend(state, node);
@@ -43,8 +45,6 @@ export function hmpQemuIo(state: LayerState, device: string, command: string): s
     return out.text();
   }
   try {
-    // hmp_qemu_io takes the BlockBackend's context only once it is inserted.
-    acquireNodeContext(state, node);
     state.stderrLine = (line) => out.line(line);
     qemuioCommand(state, blk, command, out);
   } finally {
