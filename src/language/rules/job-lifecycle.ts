@@ -10,6 +10,10 @@
  *   `resume` set it moving, and where it is when the next statement runs depends on timing. Until a
  *   `wait` on it (`wait ID STATUS`, or `wait event` for its BLOCK_JOB_READY or BLOCK_JOB_PENDING),
  *   only a `wait` may use its id (a verb or an `expect job` would race with it).
+ * - Nor may `show graph`, `show nodes` or `show node` run while a job is moving: its filter and
+ *   edges, and whether its end has already changed the graph, depend on timing too. A wait for its
+ *   BLOCK_JOB_COMPLETED or BLOCK_JOB_CANCELLED settles the graph (ENDING_EVENTS) though the job
+ *   itself may stay until dismissed.
  * - `wait ID STATUS` names a status the job can stay in, given its type and options
  *   (job-commands.ts HOLDING_STATUSES): a wait for a status the job passes through could miss it.
  *
