@@ -69,6 +69,13 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
     text: text(['qmp object-add {"qom-type": "throttle-group", "id": "tg0", "limits": {}}', "add t: throttle throttle-group=tg0 file=(null-co)", 'qmp x-blockdev-set-iothread {"node-name": "t", "iothread": "io0"}'], 'io t "read 0 512"').replace("\n", "\nrequire io\n"),
     crash: "io",
   },
+  // qmp_block_resize's bdrv_co_lock takes the node's context before its drained section begins.
+  { name: "block_resize", text: text(MOVED, 'qmp block_resize {"node-name": "n", "size": 1049088}'), crash: "qmp" },
+  {
+    name: "block_resize of a throttle node in it",
+    text: text(['qmp object-add {"qom-type": "throttle-group", "id": "tg0", "limits": {}}', "add n: null-co", "add t: throttle throttle-group=tg0 file=n", MOVED[1]!], 'qmp block_resize {"node-name": "t", "size": 1049088}'),
+    crash: "qmp",
+  },
   { name: "qemu-io aio_flush on another node", text: text(EXPORTED, "add m: null-co", 'io m "aio_flush"').replace("\n", "\nrequire io\n"), crash: "io" },
   {
     name: "commands that leave the node alone, then quit",

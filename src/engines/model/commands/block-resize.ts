@@ -5,6 +5,7 @@
  * truncate runs in the node's context (bdrv_co_enter reschedules the command's coroutine there),
  * which an iothread whose lock the main thread leaked never enters: QEMU waits for ever.
  */
+import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { blkNewWithBs, blkUnref } from "../block-backend.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import { withDrained } from "../drain.js";
@@ -39,6 +40,8 @@ export const blockResize: CommandHandler = (state, args) => {
   // back the node's context after: when the release moved the node to the main loop, that is the
   // main loop's (nothing to give), and the iothread's lock stays taken for good.
   const ctx = state.aio.of(bs);
+  // bdrv_co_lock before the drained section begins: a deleted iothread's freed lock aborts there.
+  acquireNodeContext(state, bs);
   let hang: QemuHang | undefined;
   try {
     withDrained(state, bs, () => {
