@@ -123,6 +123,21 @@ describe("job ids and their lifetimes", () => {
     ]);
   });
 
+  it("expectations on the graph before a wait has settled a job race with it as show does", () => {
+    expect(after("job stream s0 top", "expect frozen top -backing-> base", "expect ro base", "expect gone top/backing", "wait s0 null", "expect gone top/backing")).toEqual([
+      "2:1 the graph is checked with job 's0' while its state is not known here: wait for one first",
+      "3:1 the graph is checked with job 's0' while its state is not known here: wait for one first",
+      "4:1 the graph is checked with job 's0' while its state is not known here: wait for one first",
+    ]);
+    expect(after("job backup b0 top target=base sync=full", "expect node base ro=false", "expect edge top -backing-> base", "expect context top main", "wait b0 null")).toEqual([
+      "2:1 the graph is checked with job 'b0' while its state is not known here: wait for one first",
+      "3:1 the graph is checked with job 'b0' while its state is not known here: wait for one first",
+      "4:1 the graph is checked with job 'b0' while its state is not known here: wait for one first",
+    ]);
+    // A backup with sync=none stays running: its filter is there from the start.
+    expect(after("job backup b0 top target=base sync=none", "expect exists top", "job cancel b0", "wait b0 null")).toEqual([]);
+  });
+
   it("a job's BLOCK_JOB_COMPLETED or BLOCK_JOB_CANCELLED settles the graph, not the job", () => {
     expect(after("job mirror m0 top target=base sync=full", "wait m0 ready", "job complete m0", "wait event BLOCK_JOB_COMPLETED device=m0", "show graph", "wait m0 null")).toEqual([]);
     expect(after("job stream s0 top auto-dismiss=off", "wait event BLOCK_JOB_COMPLETED device=s0", "show graph", "job dismiss s0")).toEqual([

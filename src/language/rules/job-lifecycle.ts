@@ -10,8 +10,9 @@
  *   `resume` set it moving, and where it is when the next statement runs depends on timing. Until a
  *   `wait` on it (`wait ID STATUS`, or `wait event` for its BLOCK_JOB_READY or BLOCK_JOB_PENDING),
  *   only a `wait` may use its id (a verb or an `expect job` would race with it).
- * - Nor may `show graph`, `show nodes` or `show node` run while a job is moving: its filter and
- *   edges, and whether its end has already changed the graph, depend on timing too. A wait for its
+ * - Nor may `show graph`, `show nodes`, `show node` or an `expect` on the graph run while a job
+ *   is moving: its filter, edges and frozen links, and whether its end has already changed the
+ *   graph, depend on timing too. A wait for its
  *   BLOCK_JOB_COMPLETED or BLOCK_JOB_CANCELLED settles the graph (ENDING_EVENTS) though the job
  *   itself may stay until dismissed.
  * - `wait ID STATUS` names a status the job can stay in, given its type and options
@@ -44,6 +45,9 @@ const SETTLING_EVENTS: readonly string[] = ["BLOCK_JOB_READY", "BLOCK_JOB_PENDIN
  * longer depends on timing, though the job may not be gone yet (auto-dismiss=off).
  */
 const ENDING_EVENTS: readonly string[] = ["BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"];
+
+/** `expect` assertions on the graph a moving job changes: its filter, frozen links and permissions come and go with it. */
+const GRAPH_ASSERTIONS: ReadonlySet<string> = new Set(["edge", "ro", "rw", "gone", "exists", "graph", "node", "frozen", "context"]);
 
 /** Where a job was started, and as what. */
 interface JobStart {
@@ -178,12 +182,13 @@ export const jobLifecycle: Rule = {
       // A moving job's edges, filter node and the graph changes of its end are in the graph or not
       // depending on timing (a backup reading through the thread pool was still running at the
       // next command in 5 runs of 8 on QEMU 7.2.22, gone in 3).
-      if (s.type === "show") {
+      if (s.type === "show" || (s.type === "expect" && GRAPH_ASSERTIONS.has(s.assertion.kind))) {
         const moving = [...live.values()].find((j) => j.movingSince && !j.endSeen);
         if (moving) {
           const since = moving.movingSince!;
+          const what = s.type === "show" ? "the graph shows" : "the graph is checked with";
           out.push(
-            error(`the graph shows job '${moving.start.id}' while its state is not known here: wait for one first`, s.location, [
+            error(`${what} job '${moving.start.id}' while its state is not known here: wait for one first`, s.location, [
               `line ${since.location.start.line} set it moving; whether it is still there when this runs depends on timing`,
             ]),
           );
