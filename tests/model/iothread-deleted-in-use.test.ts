@@ -62,6 +62,7 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
     crash: "qmp",
   },
   // So does qemu-io's aio_flush (blk_drain_all), through any node.
+  { name: "qemu-io aio_flush on another node", text: text(EXPORTED, "add m: null-co", 'io m "aio_flush"').replace("\n", "\nrequire io\n"), crash: "io" },
   // hmp_qemu_io takes the node's context before it puts its BlockBackend on it, so the lock's
   // assertion comes before the drain of that insertion would schedule throttle's callback there.
   {
@@ -76,7 +77,6 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
     text: text(['qmp object-add {"qom-type": "throttle-group", "id": "tg0", "limits": {}}', "add n: null-co", "add t: throttle throttle-group=tg0 file=n", MOVED[1]!], 'qmp block_resize {"node-name": "t", "size": 1049088}'),
     crash: "qmp",
   },
-  { name: "qemu-io aio_flush on another node", text: text(EXPORTED, "add m: null-co", 'io m "aio_flush"').replace("\n", "\nrequire io\n"), crash: "io" },
   {
     name: "commands that leave the node alone, then quit",
     text: text(EXPORTED, "add m: null-co", "show graph", "qmp query-block-exports", "iothread io0", "del m"),

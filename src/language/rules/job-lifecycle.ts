@@ -12,9 +12,8 @@
  *   only a `wait` may use its id (a verb or an `expect job` would race with it).
  * - Nor may `show graph`, `show nodes`, `show node` or an `expect` on the graph run while a job
  *   is moving: its filter, edges and frozen links, and whether its end has already changed the
- *   graph, depend on timing too. A wait for its
- *   BLOCK_JOB_COMPLETED or BLOCK_JOB_CANCELLED settles the graph (ENDING_EVENTS) though the job
- *   itself may stay until dismissed.
+ *   graph, depend on timing too. A wait for its BLOCK_JOB_COMPLETED or BLOCK_JOB_CANCELLED
+ *   settles the graph (ENDING_EVENTS), though the job itself may stay until dismissed.
  * - `wait ID STATUS` names a status the job can stay in, given its type and options
  *   (job-commands.ts HOLDING_STATUSES): a wait for a status the job passes through could miss it.
  *
