@@ -94,6 +94,12 @@ describe("validation rules", () => {
     ]);
     expect(problems('qmp blockdev-add {"driver": "file", "node-name": "f", "filename": "$TEST_DIR/x"}')).toEqual([]);
     expect(problems("add f: file filename=sub/../x")).toEqual([]);
+    // A backing file name goes into an image header and is resolved against the image's directory.
+    const change = (name: string) => problems(`qmp change-backing-file {"device": "c", "image-node-name": "c", "backing-file": "${name}"}`);
+    expect(change("base.qcow2")).toEqual([]);
+    expect(change("$TEST_DIR/base.qcow2")).toEqual([]);
+    expect(change("../base.qcow2")).toEqual(["1:25 path '../base.qcow2' escapes the scratch directory"]);
+    expect(change("/base.qcow2")).toEqual(["1:25 absolute path '/base.qcow2' escapes the scratch directory"]);
   });
 
   it("requirements come from a registry: unknown ones are errors", () => {

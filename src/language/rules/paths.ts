@@ -54,13 +54,20 @@ function checkOptions(
   }
 }
 
+/**
+ * Path members whose value is a name written into an image's header, which QEMU resolves against
+ * that image's directory when it opens the backing file: a relative one is the usual form and stays
+ * in the scratch directory unless it climbs out.
+ */
+const HEADER_NAMES: ReadonlySet<string> = new Set(["backing-file"]);
+
 /** qmp arguments are sent as written (only `$TEST_DIR` is replaced), so a file must start there. */
 function checkQmpPath(arg: PathArgument, location: Location, out: Diagnostic[]): void {
   const prefix = "$TEST_DIR/";
   const path = arg.path;
   if (path.startsWith(prefix)) {
     checkPath(path.slice(prefix.length), location, out);
-  } else if (path.startsWith("/")) {
+  } else if (path.startsWith("/") || HEADER_NAMES.has(arg.name)) {
     checkPath(path, location, out);
   } else {
     out.push(
