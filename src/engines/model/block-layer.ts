@@ -11,6 +11,7 @@ import { blockdevCreate } from "./create/blockdev-create.js";
 import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockdevSnapshotSync } from "./commands/blockdev-snapshot-sync.js";
 import { blockStream } from "./commands/block-stream.js";
+import { changeBackingFile } from "./commands/change-backing-file.js";
 import { blockSetWriteThreshold } from "./commands/write-threshold.js";
 import { transaction } from "./commands/transaction.js";
 import {
@@ -96,6 +97,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["blockdev-snapshot", blockdevSnapshot],
   ["blockdev-snapshot-sync", blockdevSnapshotSync],
   ["block-set-write-threshold", blockSetWriteThreshold],
+  ["change-backing-file", changeBackingFile],
   ["block-dirty-bitmap-add", blockDirtyBitmapAdd],
   ["block-dirty-bitmap-remove", blockDirtyBitmapRemove],
   ["block-dirty-bitmap-clear", blockDirtyBitmapClear],

@@ -13,9 +13,11 @@ import { BDRV_CHILD_COW } from "./roles.js";
 
 const EINVAL = 22;
 const ENOTSUP = 95;
+const ENOMEDIUM = 123;
 
 /** `bdrv_change_backing_file`: 0 or -errno; on success the node's backing names are the new ones. */
 export function bdrvChangeBackingFile(bs: BdsNode, backingFile: string | null, backingFormat: string | null, require: boolean): number {
+  if (bs.ejected) return -ENOMEDIUM;
   if (backingFormat !== null && backingFile === null) return -EINVAL;
   if (require && backingFile !== null && backingFormat === null) return -EINVAL;
   const ret = bs.driver.changeBackingFile ? bs.driver.changeBackingFile(bs, backingFile, backingFormat) : -ENOTSUP;

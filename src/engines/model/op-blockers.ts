@@ -20,6 +20,7 @@ import { BDRV_CHILD_COW, BDRV_CHILD_FILTERED } from "./roles.js";
 export type BlockOp =
   | "backup-source"
   | "backup-target"
+  | "change"
   | "commit-source"
   | "commit-target"
   | "drive-del"

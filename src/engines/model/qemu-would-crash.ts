@@ -73,6 +73,9 @@ export interface QemuSourceLine {
   func: string;
 }
 
+/** error_setv's `assert(*errp == NULL)`: an error set where one already is. */
+export const ERROR_SETV: QemuSourceLine = { file: "../../util/error.c", line: 59, func: "error_setv" };
+
 /** A failed `assert(expr)`, with glibc's message (less the program name QEMU's binary prefixes). */
 export function qemuAssert(at: QemuSourceLine, expr: string): never {
   throw new QemuAbort("SIGABRT", `${at.file}:${at.line}: ${at.func}: Assertion \`${expr}' failed.`);

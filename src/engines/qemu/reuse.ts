@@ -59,6 +59,8 @@ const UNDONE_BY_RESET = new Set([
   "blockdev-snapshot-delete-internal-sync",
   "block_resize",
   "block-set-write-threshold",
+  // A backing file name written into an image's header, and into its node.
+  "change-backing-file",
   "x-blockdev-set-iothread",
   "block-dirty-bitmap-add",
   "block-dirty-bitmap-remove",

@@ -8,7 +8,7 @@ import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { flatList } from "../options.js";
 import { permsFromQapiList } from "../perms.js";
-import { qemuAssert, type QemuSourceLine } from "../qemu-would-crash.js";
+import { ERROR_SETV, qemuAssert } from "../qemu-would-crash.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
@@ -16,9 +16,6 @@ import { blkdebugEvents, readBlkdebugConfig } from "./blkdebug-config.js";
 import { type BlkdebugIoType, BlkdebugRules } from "./blkdebug-rules.js";
 import type { DriverDef } from "./driver.js";
 import { FILTER_IO, filteredSupportsZeroUnmap } from "./filter.js";
-
-/** error_setv's `assert(*errp == NULL)` in Debian's 7.2.22 build (util/error.c). */
-const ERROR_SETV: QemuSourceLine = { file: "../../util/error.c", line: 59, func: "error_setv" };
 
 /** BDRVBlkdebugState, the part the model keeps. */
 interface BlkdebugState {

@@ -500,6 +500,8 @@ export const qcow2Driver: DriverDef = {
 
   /** `qcow2_change_backing_file` → `qcow2_update_header`: the header cluster is written again. */
   changeBackingFile(node, backingFile, backingFormat) {
+    // A raw external data file alone would no longer make sense of the content with a backing file.
+    if (backingFile !== null && slot.get(node).header.dataFileRaw) return -22;
     if (backingFile !== null && Buffer.byteLength(backingFile, "utf8") > 1023) return -22;
     node.autoBackingFile = backingFile ?? "";
     node.backingFile = backingFile ?? "";
