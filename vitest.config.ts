@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // TMPDIR for the whole suite, removed at its end: failed scenarios keep their scratch directories.
+    globalSetup: ["tests/support/private-tmpdir.ts"],
   },
 });
