@@ -169,6 +169,26 @@ wait c0 pending`, "t.scn").diagnostics;
   });
 });
 
+describe("the jobs of block job commands sent with qmp", () => {
+  const backup = (id: string, extra = "") => `qmp drive-backup {"job-id": "${id}", "device": "top", "target": "$TEST_DIR/t.qcow2", "sync": "full"${extra}}`;
+
+  it("are started by the command, with its auto-finalize and auto-dismiss", () => {
+    expect(after(backup("b0"), "wait b0 null", 'qmp block-stream {"job-id": "s0", "device": "top"}', "wait s0 null")).toEqual([]);
+    expect(after(backup("b0", ', "auto-dismiss": false'), "wait b0 concluded", "job dismiss b0")).toEqual([]);
+    expect(after(backup("b0"), "wait b0 concluded")).toEqual(["2:9 job 'b0' dismisses itself: it does not stay 'concluded'"]);
+    expect(after(backup("b0"), "show graph")).toEqual(["2:1 the graph shows job 'b0' while its state is not known here: wait for one first"]);
+    // A sync=none backup runs until it is cancelled: its state is known from the start.
+    expect(after(backup("b0").replace('"full"', '"none"'), "show graph", "job cancel b0", "wait b0 null")).toEqual([]);
+    expect(after(`${backup("b0")} -> error "x"`, "wait b0 null")).toEqual(["2:6 unknown job 'b0'"]);
+  });
+
+  it("are started by the actions of a transaction", () => {
+    const txn = `qmp transaction {"actions": [{"type": "drive-backup", "data": {"job-id": "k1", "device": "top", "target": "$TEST_DIR/k.qcow2", "sync": "full"}}, {"type": "blockdev-backup", "data": {"job-id": "k2", "device": "top", "target": "base", "sync": "full"}}]}`;
+    expect(after(txn, "wait k1 null", "wait k2 null")).toEqual([]);
+    expect(after(`${txn} -> error "x"`, "wait k1 null")).toEqual(["2:6 unknown job 'k1'"]);
+  });
+});
+
 describe("waiting for a job's status", () => {
   it("only statuses a job stays in, and only those this job can stay in", () => {
     expect(after("job stream s0 top", "wait s0 running", "wait s0 pendng", "wait s0 pending")).toEqual([

@@ -19,12 +19,13 @@
  *
  * - `qmp blockdev-create` starts a job too (its `job-id`): one that finalizes itself and stays
  *   `concluded` until `qmp job-dismiss` (it is no block job: the `job VERB` statements, which send
- *   block-job-VERB, do not find it).
+ *   block-job-VERB, do not find it). So does a block job's own command sent with `qmp` (a `job`
+ *   statement's, or drive-backup), with its `job-id` and its `auto-finalize` and `auto-dismiss`.
  *
  * Statements written to fail (`-> error …`) may name jobs that do not exist, and start or end
  * nothing; they still may not act on a job whose state is not known.
  */
-import type { Identifier, JobStatement, Location, OptionNode, QmpStatement, Statement } from "../ast.js";
+import type { Identifier, Location, OptionNode, QmpStatement, Statement } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
 import { HOLDING_STATUSES, JOB_STATUSES } from "../job-commands.js";
 import { expectsError, steps } from "../walk.js";
@@ -56,6 +57,8 @@ interface JobStart {
   jobType: string;
   /** A job that stays running from its start until cancelled (see staysRunning). */
   staysRunning: boolean;
+  autoFinalize: boolean;
+  autoDismiss: boolean;
 }
 
 interface LiveJob {
@@ -83,9 +86,7 @@ export const jobLifecycle: Rule = {
     const out: Diagnostic[] = [];
     const live = new Map<string, LiveJob>();
     const ended = new Map<string, EndedJob>();
-    const starts = steps(scenario)
-      .map(startOf)
-      .filter((j): j is JobStart => j !== undefined);
+    const starts = steps(scenario).flatMap(startsOf);
 
     /** The live job `id` names, or undefined after reporting why there is none. */
     const use = (id: Identifier, written: Statement): LiveJob | undefined => {
@@ -113,18 +114,16 @@ export const jobLifecycle: Rule = {
     };
 
     for (const s of steps(scenario)) {
-      const start = startOf(s);
-      if (start) {
+      for (const start of startsOf(s)) {
         const previous = live.get(start.id);
         const where = s.type === "job" ? s.id.location : s.location;
         if (previous) {
           out.push(error(`duplicate job id '${start.id}'`, where, [`job '${start.id}' started at line ${previous.start.location.start.line} is still there`]));
         }
-        // blockdev-create's job is JOB_DEFAULT | JOB_MANUAL_DISMISS.
         live.set(start.id, {
           start,
-          autoFinalize: s.type === "job" ? (boolOption(s.options, "auto-finalize") ?? true) : true,
-          autoDismiss: s.type === "job" ? (boolOption(s.options, "auto-dismiss") ?? true) : false,
+          autoFinalize: start.autoFinalize,
+          autoDismiss: start.autoDismiss,
           movingSince: start.staysRunning ? undefined : s,
           paused: false,
           endSeen: false,
@@ -208,9 +207,8 @@ export const jobLifecycle: Rule = {
  * A backup with sync=none copies only what is about to be overwritten: it runs until it is
  * cancelled (backup_run), so its state is known from the start, and again once resumed.
  */
-function staysRunning(s: JobStatement): boolean {
-  const sync = s.options.find((o) => o.key === "sync")?.value;
-  return s.jobType === "backup" && sync?.type === "word" && sync.value === "none";
+function staysRunning(jobType: string, sync: string | undefined): boolean {
+  return jobType === "backup" && sync === "none";
 }
 
 /** Why `wait ID STATUS` could miss STATUS or wait forever for it, or undefined. */
@@ -244,19 +242,66 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
   return undefined;
 }
 
-/** The job a statement starts, unless it is written to fail: a `job` statement or `qmp blockdev-create`. */
-function startOf(s: Statement): JobStart | undefined {
-  if (expectsError(s)) return undefined;
-  if (s.type === "job") return { id: s.id.name, location: s.location, jobType: s.jobType, staysRunning: staysRunning(s) };
-  if (s.type !== "qmp" || s.command.name !== "blockdev-create") return undefined;
-  const id = jsonString(s, "job-id");
-  return id === undefined ? undefined : { id, location: s.location, jobType: "create", staysRunning: false };
+/** The QMP commands that start a block job, and its type. */
+const QMP_BLOCK_JOBS: Readonly<Record<string, string>> = {
+  "block-stream": "stream",
+  "block-commit": "commit",
+  "blockdev-mirror": "mirror",
+  "drive-mirror": "mirror",
+  "blockdev-backup": "backup",
+  "drive-backup": "backup",
+};
+
+/**
+ * The jobs a statement starts, unless it is written to fail: a `job` statement, `qmp` of a command
+ * that starts one, or a `qmp transaction` of backup actions.
+ */
+function startsOf(s: Statement): JobStart[] {
+  if (expectsError(s)) return [];
+  if (s.type === "job") {
+    const sync = s.options.find((o) => o.key === "sync")?.value;
+    return [
+      {
+        id: s.id.name,
+        location: s.location,
+        jobType: s.jobType,
+        staysRunning: staysRunning(s.jobType, sync?.type === "word" ? sync.value : undefined),
+        autoFinalize: boolOption(s.options, "auto-finalize") ?? true,
+        autoDismiss: boolOption(s.options, "auto-dismiss") ?? true,
+      },
+    ];
+  }
+  if (s.type !== "qmp") return [];
+  if (s.command.name !== "transaction") return qmpStart(s.command.name, s.args?.value, s.location);
+  const actions = member(s.args?.value, "actions");
+  if (!Array.isArray(actions)) return [];
+  return actions.flatMap((a) => (typeof member(a, "type") === "string" ? qmpStart(member(a, "type") as string, member(a, "data"), s.location) : []));
+}
+
+/** The job `command` with `args` starts (a transaction's action is such a pair too). */
+function qmpStart(command: string, args: unknown, location: Location): JobStart[] {
+  const id = member(args, "job-id");
+  if (typeof id !== "string") return [];
+  // blockdev-create's job is JOB_DEFAULT | JOB_MANUAL_DISMISS.
+  if (command === "blockdev-create") return [{ id, location, jobType: "create", staysRunning: false, autoFinalize: true, autoDismiss: false }];
+  const jobType = QMP_BLOCK_JOBS[command];
+  if (jobType === undefined) return [];
+  const sync = member(args, "sync");
+  const flag = (key: string) => {
+    const v = member(args, key);
+    return typeof v === "boolean" ? v : true;
+  };
+  return [{ id, location, jobType, staysRunning: staysRunning(jobType, typeof sync === "string" ? sync : undefined), autoFinalize: flag("auto-finalize"), autoDismiss: flag("auto-dismiss") }];
+}
+
+/** A member of a JSON object, or undefined. */
+function member(value: unknown, key: string): unknown {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
 }
 
 /** A string member of a `qmp` statement's arguments. */
 function jsonString(s: QmpStatement, key: string): string | undefined {
-  const args = s.args?.value;
-  const v = args !== null && typeof args === "object" ? (args as Record<string, unknown>)[key] : undefined;
+  const v = member(s.args?.value, key);
   return typeof v === "string" ? v : undefined;
 }
 
