@@ -12,6 +12,7 @@ import { blockdevSnapshot } from "./commands/blockdev-snapshot.js";
 import { blockdevSnapshotSync } from "./commands/blockdev-snapshot-sync.js";
 import { blockStream } from "./commands/block-stream.js";
 import { changeBackingFile } from "./commands/change-backing-file.js";
+import { driveBackup } from "./commands/drive-backup.js";
 import { blockSetWriteThreshold } from "./commands/write-threshold.js";
 import { transaction } from "./commands/transaction.js";
 import {
@@ -93,6 +94,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block-stream", blockStream],
   ["blockdev-mirror", blockdevMirror],
   ["blockdev-backup", blockdevBackup],
+  ["drive-backup", driveBackup],
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
   ["blockdev-snapshot-sync", blockdevSnapshotSync],

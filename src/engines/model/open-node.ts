@@ -57,6 +57,23 @@ export interface OpenRequest {
   flags?: { options: Flat; unmap: boolean };
 }
 
+/**
+ * A node's open flags as a `bdrv_open` of another node from inside QEMU passes them on
+ * (`bs->open_flags`, as blockdev-snapshot-sync and drive-backup do): its cache and auto-read-only
+ * flags and BDRV_O_UNMAP, with read-only as the caller says.
+ */
+export function openFlagsOf(bs: BdsNode, readOnly: boolean): NonNullable<OpenRequest["flags"]> {
+  return {
+    options: {
+      "cache.direct": optBool(bs.options["cache.direct"]),
+      "cache.no-flush": optBool(bs.options["cache.no-flush"]),
+      "read-only": readOnly,
+      "auto-read-only": optBool(bs.options["auto-read-only"]),
+    },
+    unmap: bs.unmap,
+  };
+}
+
 export class NodeOpener {
   constructor(
     private readonly state: LayerState,

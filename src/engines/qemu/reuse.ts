@@ -73,6 +73,8 @@ const UNDONE_BY_RESET = new Set([
   "block-commit",
   "blockdev-mirror",
   "blockdev-backup",
+  // Its target image is made in the scratch directory.
+  "drive-backup",
   "blockdev-create",
   "x-blockdev-amend",
   "block-job-set-speed",

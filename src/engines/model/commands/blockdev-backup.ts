@@ -51,6 +51,46 @@ function checkSyncAndBitmap(bs: BdsNode, args: Args): { sync: BackupSync; syncBi
   return { sync: sync as BackupSync, syncBitmap: bitmap, bitmapMode: (bitmapMode ?? "on-success") as BitmapSyncMode };
 }
 
+/** `do_backup_common`: the checks of the arguments both backup commands share, then the job. */
+export function createBackupJob(state: LayerState, data: Args, bs: BdsNode, target: BdsNode, jobTxn: JobTxn | null): BackupJob {
+  const { sync, syncBitmap, bitmapMode } = checkSyncAndBitmap(bs, data);
+  const perf = (data["x-perf"] ?? {}) as Args;
+  if (perf["use-copy-range"] === true) throw new ModelUnsupportedError("a backup with x-perf use-copy-range");
+  return backupJobCreate(state, {
+    jobId: typeof data["job-id"] === "string" ? data["job-id"] : null,
+    bs,
+    target,
+    speed: typeof data["speed"] === "number" ? data["speed"] : 0,
+    sync,
+    syncBitmap,
+    bitmapMode,
+    compress: data["compress"] === true,
+    filterNodeName: typeof data["filter-node-name"] === "string" ? data["filter-node-name"] : null,
+    maxWorkers: typeof perf["max-workers"] === "number" ? perf["max-workers"] : 64,
+    maxChunk: typeof perf["max-chunk"] === "number" ? perf["max-chunk"] : 0,
+    flags: jobFlags(data),
+    txn: jobTxn,
+  });
+}
+
+/** What both backup actions do once prepared: commit starts the job, abort cancels it, clean ends the source's drained section. */
+export function backupActionEnd(job: () => BackupJob | undefined, drained: () => BdsNode | undefined): Omit<BlkAction, "prepare"> {
+  return {
+    commit() {
+      job()!.start();
+    },
+    abort() {
+      // job_cancel_sync: a job that never started completes at once.
+      const j = job();
+      if (j) jobCancel(j, true);
+    },
+    clean() {
+      const bs = drained();
+      if (bs) bdrvDrainedEnd(bs);
+    },
+  };
+}
+
 /** The `blockdev-backup` transaction action (BlockdevBackupState). */
 export function blockdevBackupAction(state: LayerState, data: Args, _mode: CompletionMode, jobTxn: JobTxn | null): BlkAction {
   let drained: BdsNode | undefined;
@@ -65,35 +105,12 @@ export function blockdevBackupAction(state: LayerState, data: Args, _mode: Compl
       acquireNodeContext(state, bs);
       // Paired with clean.
       if (bdrvDrainedBegin(state, bs)) drained = bs;
-      const { sync, syncBitmap, bitmapMode } = checkSyncAndBitmap(bs, data);
-      const perf = (data["x-perf"] ?? {}) as Args;
-      if (perf["use-copy-range"] === true) throw new ModelUnsupportedError("blockdev-backup with x-perf use-copy-range");
-      job = backupJobCreate(state, {
-        jobId: typeof data["job-id"] === "string" ? data["job-id"] : null,
-        bs,
-        target,
-        speed: typeof data["speed"] === "number" ? data["speed"] : 0,
-        sync,
-        syncBitmap,
-        bitmapMode,
-        compress: data["compress"] === true,
-        filterNodeName: typeof data["filter-node-name"] === "string" ? data["filter-node-name"] : null,
-        maxWorkers: typeof perf["max-workers"] === "number" ? perf["max-workers"] : 64,
-        maxChunk: typeof perf["max-chunk"] === "number" ? perf["max-chunk"] : 0,
-        flags: jobFlags(data),
-        txn: jobTxn,
-      });
+      job = createBackupJob(state, data, bs, target, jobTxn);
     },
-    commit() {
-      job!.start();
-    },
-    abort() {
-      // job_cancel_sync: a job that never started completes at once.
-      if (job) jobCancel(job, true);
-    },
-    clean() {
-      if (drained) bdrvDrainedEnd(drained);
-    },
+    ...backupActionEnd(
+      () => job,
+      () => drained,
+    ),
   };
 }
 

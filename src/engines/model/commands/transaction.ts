@@ -1,14 +1,15 @@
 /**
  * `transaction` (blockdev.c `qmp_transaction`): a list of actions that all happen or none does.
- * Arguments are checked for the whole list before any action runs (QAPI). drive-backup creates its
- * target and blockdev-snapshot-internal-sync writes an internal snapshot; the model has neither in
- * a transaction, so a list naming one stops the run before anything happens.
+ * Arguments are checked for the whole list before any action runs (QAPI). blockdev-snapshot-internal-sync
+ * writes an internal snapshot, which the model does not have, so a list naming one stops the run
+ * before anything happens.
  */
 import { JobTxn } from "../jobs/job.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { bitmapAdd, bitmapClear, bitmapMerge, bitmapRemove, bitmapSetEnabled } from "./bitmap-actions.js";
 import { blockdevBackupAction } from "./blockdev-backup.js";
+import { driveBackupAction } from "./drive-backup.js";
 import { externalSnapshot } from "./blockdev-snapshot.js";
 import { externalSnapshotSync } from "./blockdev-snapshot-sync.js";
 import type { CommandHandler } from "./handler.js";
@@ -28,6 +29,7 @@ const ACTIONS: ReadonlyMap<string, MakeAction> = new Map<string, MakeAction>([
   ["block-dirty-bitmap-disable", (state, data, mode) => bitmapSetEnabled(state, data, mode, false)],
   ["block-dirty-bitmap-merge", bitmapMerge],
   ["blockdev-backup", blockdevBackupAction],
+  ["drive-backup", driveBackupAction],
   ["blockdev-snapshot", externalSnapshot],
   ["blockdev-snapshot-sync", externalSnapshotSync],
 ]);
