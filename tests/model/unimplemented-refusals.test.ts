@@ -28,7 +28,8 @@ const bitmapsExtension = [
 ];
 
 it.each([
-  [["qmp query-block"], "the QMP command 'query-block'", 2],
+  [["qmp drive-mirror {\"device\": \"n\", \"target\": \"$TEST_DIR/t.img\", \"sync\": \"full\"}"], "the QMP command 'drive-mirror'", 2],
+  [["add n: null-co", 'qmp query-blockstats {"query-nodes": true}'], "query-blockstats with query-nodes (the nodes' I/O statistics)", 3],
   [['qmp object-add {"qom-type": "memory-backend-ram", "id": "m0", "size": 1048576}'], "the object type 'memory-backend-ram'", 2],
   [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp block-dirty-bitmap-add {"node": "q", "name": "b", "persistent": true}'], "persistent dirty bitmaps (stored in a qcow2 image)", 4],

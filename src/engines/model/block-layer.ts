@@ -36,7 +36,7 @@ import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
 import { qomGet, qomList, qomSet } from "./commands/qom.js";
 import { queryIothreads } from "./commands/query-iothreads.js";
-import { queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
+import { queryBlock, queryBlockstats, queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
 import { closeAll, closeAllCrash, closeExportsAtQuit, storageDaemonQuit } from "./jobs/quit.js";
@@ -78,6 +78,8 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["blockdev-reopen", blockdevReopen],
   ["x-debug-query-block-graph", xDebugQueryBlockGraph],
   ["query-named-block-nodes", queryNamedBlockNodes],
+  ["query-block", queryBlock],
+  ["query-blockstats", queryBlockstats],
   ["object-add", objectAdd],
   ["object-del", objectDel],
   ["qom-list", qomList],
