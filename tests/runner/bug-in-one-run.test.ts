@@ -76,6 +76,9 @@ describe("a bug in one run", () => {
 
   it("fails a run whose engine's stop meets a bug, and lets the others report", async () => {
     p = await project({ "tests/scenarios/a.scn": 'scenario "stops badly"\nadd broken: null-co\nshow nodes\n', "tests/scenarios/b.scn": nullScenario("fine", "n1") });
+    const tmp = path.join(p.dir, "tmp");
+    await mkdir(tmp);
+    vi.stubEnv("TMPDIR", tmp);
     const [failure] = (await runMeetingABug(p.dir))[0]!.failures;
     expect(failure).toMatchObject({
       kind: "error",
@@ -86,5 +89,7 @@ describe("a bug in one run", () => {
     expect(failure!["details"]).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'bs'\)\n {4}at /);
     expect(await p.exists("golden/b.out")).toBe(true);
     expect(await p.exists("golden/a.out")).toBe(false);
+    // The failed run's scratch directory is kept, in the project's TMPDIR like the first test's.
+    expect((await readdir(tmp)).filter((n) => n.startsWith("blockcheck-"))).toHaveLength(1);
   });
 });
