@@ -27,7 +27,7 @@
  */
 import type { Identifier, Location, OptionNode, QmpStatement, Statement } from "../ast.js";
 import { error, type Diagnostic } from "../diagnostic.js";
-import { HOLDING_STATUSES, JOB_STATUSES } from "../job-commands.js";
+import { HOLDING_STATUSES, JOB_COMMANDS, JOB_STATUSES } from "../job-commands.js";
 import { expectsError, steps } from "../walk.js";
 import type { Rule } from "./rule.js";
 import { suggest } from "./suggest.js";
@@ -242,13 +242,10 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
   return undefined;
 }
 
-/** The QMP commands that start a block job, and its type. */
+/** The QMP commands that start a block job, and its type: the `job` statements' own, and the drive-* ones. */
 const QMP_BLOCK_JOBS: Readonly<Record<string, string>> = {
-  "block-stream": "stream",
-  "block-commit": "commit",
-  "blockdev-mirror": "mirror",
+  ...Object.fromEntries(Object.entries(JOB_COMMANDS).map(([type, command]) => [command, type])),
   "drive-mirror": "mirror",
-  "blockdev-backup": "backup",
   "drive-backup": "backup",
 };
 

@@ -24,7 +24,7 @@ import { type BlkAction, type CompletionMode, runBlkActions } from "./transactio
 type Args = Record<string, unknown>;
 
 /** `bdrv_lookup_bs(name, name)`. */
-function lookupBs(state: LayerState, name: string): BdsNode {
+export function lookupBs(state: LayerState, name: string): BdsNode {
   return state.nodes.get(name) ?? fail(`Cannot find device='${name}' nor node-name='${name}'`);
 }
 

@@ -26,7 +26,7 @@ import { FilenameCache } from "../query/filename.js";
 import { fail } from "../qmp-failure.js";
 import { setBackingHd } from "../set-backing.js";
 import { runInTransaction } from "../transaction.js";
-import { backupActionEnd, createBackupJob } from "./blockdev-backup.js";
+import { backupActionEnd, createBackupJob, lookupBs } from "./blockdev-backup.js";
 import type { CommandHandler } from "./handler.js";
 import { type BlkAction, type CompletionMode, runBlkActions } from "./transaction-actions.js";
 
@@ -39,8 +39,7 @@ export function driveBackupAction(state: LayerState, data: Args, _mode: Completi
   return {
     prepare() {
       const mode = typeof data["mode"] === "string" ? data["mode"] : "absolute-paths";
-      const device = String(data["device"]);
-      const bs = state.nodes.get(device) ?? fail(`Cannot find device='${device}' nor node-name='${device}'`);
+      const bs = lookupBs(state, String(data["device"]));
       if (bs.ejected) fail("Device has no medium");
       acquireNodeContext(state, bs);
       // Paired with clean.
