@@ -39,7 +39,9 @@ function mirrorIntoBlkverify(sourceFormat: "qcow2" | "raw", written = false): st
 async function crashOf(text: string, engine: Engine): Promise<{ message: string; transcriptEnd: string }> {
   const r = await run(text, engine);
   expect(r.failures).toHaveLength(1);
-  return { message: r.failures[0]!.message, transcriptEnd: r.transcript!.split("\n").slice(-6).join("\n") };
+  // A crash at quit carries QEMU's last words in its details, a crash during a step in its message.
+  const f = r.failures[0]!;
+  return { message: [f.message, f.details].filter((s) => s !== undefined).join("\n"), transcriptEnd: r.transcript!.split("\n").slice(-6).join("\n") };
 }
 
 /** The step whose block ends in the crash line. */
