@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { qcow2UpdateOptionsPrepare, type Qcow2OptionsContext } from "../../src/engines/model/drivers/qcow2-options.js";
 import type { Qcow2Header } from "../../src/engines/model/images/read-image.js";
 import { QmpFailure } from "../../src/engines/model/qmp-failure.js";
+import { MallocHeap } from "../../src/engines/model/data/malloc-heap.js";
 
 function header(over: Partial<Qcow2Header> = {}): Qcow2Header {
   return {
@@ -30,7 +31,7 @@ function header(over: Partial<Qcow2Header> = {}): Qcow2Header {
 
 function ctx(over: Partial<Qcow2Header> = {}, unmap = false): Qcow2OptionsContext {
   const h = header(over);
-  return { header: h, virtualDiskSize: h.virtualSize, unmap };
+  return { header: h, virtualDiskSize: h.virtualSize, unmap, heap: new MallocHeap() };
 }
 
 function failure(f: () => unknown): string {

@@ -11,6 +11,7 @@ import { AioContexts } from "./aio-context/aio-contexts.js";
 import { AutoNamer } from "./auto-name.js";
 import { EventRateLimit } from "./event-rate-limit.js";
 import { HostFiles } from "./data/host-file.js";
+import { MallocHeap } from "./data/malloc-heap.js";
 import { FileLockTable } from "./file-locks.js";
 import type { DriverHost } from "./drivers/driver.js";
 import type { BdsNode, BlockBackend } from "./graph.js";
@@ -52,6 +53,8 @@ export class LayerState implements DriverHost {
   readonly hostFiles = new HostFiles();
   /** Secret objects (object-add qom-type=secret), by id. */
   readonly secrets = new SecretObjects();
+  /** What glibc's malloc would give QEMU: fresh pages or recycled heap (data/malloc-heap.ts). */
+  readonly heap = new MallocHeap();
   /**
    * The children of QOM's /objects container as its property table holds them (every object's id,
    * inserted when it is added, removed when it goes): qom-list lists them in this table's order.

@@ -7,6 +7,7 @@
 import type { PermPair } from "../child-perms.js";
 import type { Data } from "../data/data.js";
 import type { HostFiles } from "../data/host-file.js";
+import type { MallocHeap } from "../data/malloc-heap.js";
 import type { PreallocMode } from "../data/truncate.js";
 import type { FileLockTable } from "../file-locks.js";
 import type { BdsNode, Child, Flat } from "../graph.js";
@@ -30,6 +31,8 @@ export interface DriverHost {
   readonly hostFiles: HostFiles;
   /** The secret objects, for drivers that take a `key-secret`. */
   readonly secrets: SecretObjects;
+  /** Whether memory the process allocates is fresh pages (zeros) or recycled heap. */
+  readonly heap: MallocHeap;
   /** Whether an object of any type has this id (`/objects/ID`). */
   objectExists(id: string): boolean;
   /** `qapi_event_send_*`: queue a QMP event (data built in QAPI member order). */

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import type { Flat } from "../graph.js";
+import type { HeapBlock, MallocHeap } from "../data/malloc-heap.js";
 import type { Qcow2Header } from "../images/read-image.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { extractSub } from "../options.js";
@@ -73,6 +74,20 @@ export interface Qcow2Runtime {
   passDiscardRequest: boolean;
   passDiscardSnapshot: boolean;
   passDiscardOther: boolean;
+  /** The caches' memory (r->l2_table_cache and r->refcount_block_cache), freed with them. */
+  cacheMemory: Qcow2CacheMemory;
+}
+
+/** The table arrays of the two caches, as qcow2_cache_create takes them and qcow2_cache_destroy frees them. */
+export interface Qcow2CacheMemory {
+  l2: HeapBlock;
+  refcount: HeapBlock;
+}
+
+/** `qcow2_cache_destroy` of both caches, L2 first (qcow2_update_options_abort and _commit, qcow2_close). */
+export function freeCacheMemory(heap: MallocHeap, memory: Qcow2CacheMemory): void {
+  heap.free(memory.l2);
+  heap.free(memory.refcount);
 }
 
 /** What the options are checked against: the image and the node. */
@@ -82,6 +97,8 @@ export interface Qcow2OptionsContext {
   virtualDiskSize: number;
   /** BDRV_O_UNMAP in the (new) open flags: the default of pass-discard-request. */
   unmap: boolean;
+  /** Where the caches' memory comes from. */
+  heap: MallocHeap;
 }
 
 /**
@@ -108,7 +125,26 @@ export function qcow2UpdateOptionsPrepare(ctx: Qcow2OptionsContext, options: Fla
   if (biggest > ALWAYS_GRANTED && biggest > allocationLimit()) {
     fail("Could not allocate metadata caches");
   }
+  const cacheMemory = {
+    l2: ctx.heap.blockalign(Number(l2Entries * sizes.l2CacheEntrySize)),
+    refcount: ctx.heap.blockalign(Number(refcountEntries * clusterSize)),
+  };
+  try {
+    return { ...afterCaches(ctx, opts, encryptFmt), l2CacheEntries: Number(l2Entries), l2CacheEntrySize: Number(sizes.l2CacheEntrySize), refcountCacheEntries: Number(refcountEntries), cacheMemory };
+  } catch (e) {
+    // qcow2_update_options_abort.
+    freeCacheMemory(ctx.heap, cacheMemory);
+    throw e;
+  }
+}
 
+/** The options `qcow2_update_options_prepare` checks once it made the caches. */
+function afterCaches(
+  ctx: Qcow2OptionsContext,
+  opts: QemuOpts,
+  encryptFmt: string | undefined,
+): Omit<Qcow2Runtime, "l2CacheEntries" | "l2CacheEntrySize" | "refcountCacheEntries" | "cacheMemory"> {
+  const { header } = ctx;
   const cacheCleanInterval = opts.uint("cache-clean-interval", DEFAULT_CACHE_CLEAN_INTERVAL);
   if (cacheCleanInterval > UINT_MAX) fail("Cache clean interval too big");
 
@@ -133,10 +169,7 @@ export function qcow2UpdateOptionsPrepare(ctx: Qcow2OptionsContext, options: Fla
     if (opts.bool(name, (templateBits & (1 << bit)) !== 0)) overlapCheck |= 1 << bit;
   });
 
-  const runtime: Qcow2Runtime = {
-    l2CacheEntries: Number(l2Entries),
-    l2CacheEntrySize: Number(sizes.l2CacheEntrySize),
-    refcountCacheEntries: Number(refcountEntries),
+  const runtime = {
     cacheCleanInterval: Number(cacheCleanInterval),
     useLazyRefcounts,
     overlapCheck,

@@ -12,6 +12,7 @@ import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js
 import { bdrvDebugEvent, bdrvPreadv, setDirty } from "../data/block-io.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
+import type { MallocHeap } from "../data/malloc-heap.js";
 import { Qcow2HeaderRefusal } from "../images/image-errors.js";
 import { type Qcow2Extensions, readExtensions } from "../images/qcow2-extensions.js";
 import { AUTOCLEAR_KNOWN, H, INCOMPAT_CORRUPT, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
@@ -36,7 +37,7 @@ import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost, OpenContext } from "./driver.js";
-import { type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
+import { freeCacheMemory, type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
 import { readsToOpen } from "./blkdebug.js";
 import { qcow2JoinOptions } from "./qcow2-join-options.js";
 import { hostFileAtZero } from "./underlying.js";
@@ -57,6 +58,8 @@ interface Qcow2State {
   image?: Qcow2Image;
   /** The engine's host files, where the header is rewritten (changeBackingFile has no host). */
   files: HostFiles;
+  /** The process's heap, which the caches' memory comes from and goes back to. */
+  heap: MallocHeap;
   /**
    * s->data_file of an image without an external data file: the `file` edge, cleared by a reopen's
    * prepare and set again by its commit or abort (see dataFileDangles).
@@ -137,8 +140,7 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
   const file = childNamed(node, "file")!.bs;
   if (!st.image) {
     st.image = new Qcow2Image(host, file);
-    st.image.configureL2Cache(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize);
-    st.image.configureRefcountCache(st.runtime.refcountCacheEntries);
+    st.image.configureCaches(st.runtime);
   }
   st.image.file = file;
   st.image.owner = { host, node };
@@ -223,9 +225,9 @@ function markCleanQuietly(img: Qcow2Image | undefined): void {
 }
 
 /** What the options are checked against (qcow2_update_options_prepare reads bs and the open flags). */
-function optionsContext(header: Qcow2Header, unmap: boolean): Qcow2OptionsContext {
+function optionsContext(header: Qcow2Header, unmap: boolean, heap: MallocHeap): Qcow2OptionsContext {
   // qcow2_do_open: bs->total_sectors = header.size / BDRV_SECTOR_SIZE.
-  return { header, virtualDiskSize: Math.floor(header.virtualSize / 512) * 512, unmap };
+  return { header, virtualDiskSize: Math.floor(header.virtualSize / 512) * 512, unmap, heap };
 }
 
 /**
@@ -376,19 +378,26 @@ export const qcow2Driver: DriverDef = {
 
   open(ctx) {
     const file = ctx.openChild("file", BDRV_CHILD_IMAGE, false)!;
+    let parsed: Qcow2Runtime | undefined;
     // qcow2_update_options, on a copy: bs->options keeps what the driver absorbs.
-    const parseOptions = (header: Qcow2Header) => qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap), { ...ctx.options });
-    const opened = openImage(ctx.host, ctx.node, file.bs, parseOptions);
-    const { header, image, runtime } = opened;
-    image?.configureL2Cache(runtime.l2CacheEntries, runtime.l2CacheEntrySize);
-    image?.configureRefcountCache(runtime.refcountCacheEntries);
-    slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles, dataFileLink: file, dataFileSetAt: 0 });
-    ctx.node.size = header.virtualSize;
-    openDataFile(ctx, file, header);
-    finishOpen(ctx.host, ctx.node, file.bs, opened);
-    ctx.node.backingFile = header.backingFile;
-    ctx.node.backingFormat = header.backingFormat;
-    ctx.node.autoBackingFile = header.backingFile;
+    const parseOptions = (header: Qcow2Header) => (parsed = qcow2UpdateOptionsPrepare(optionsContext(header, ctx.node.unmap, ctx.host.heap), { ...ctx.options }));
+    try {
+      const opened = openImage(ctx.host, ctx.node, file.bs, parseOptions);
+      const { header, image, runtime } = opened;
+      image?.configureCaches(runtime);
+      slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles, heap: ctx.host.heap, dataFileLink: file, dataFileSetAt: 0 });
+      ctx.node.size = header.virtualSize;
+      openDataFile(ctx, file, header);
+      finishOpen(ctx.host, ctx.node, file.bs, opened);
+      ctx.node.backingFile = header.backingFile;
+      ctx.node.backingFormat = header.backingFormat;
+      ctx.node.autoBackingFile = header.backingFile;
+    } catch (e) {
+      // qcow2_do_open's fail: path destroys the caches it made.
+      if (parsed) freeCacheMemory(ctx.host.heap, parsed.cacheMemory);
+      throw e;
+    }
+    const image = slot.get(ctx.node).image;
     // qcow2_do_open repairs a dirty image it may write (qcow2_co_check_locked with fixes), which
     // ends in qcow2_mark_clean; the model's refcounts are always exact, so there is nothing to fix.
     if (image?.dirty && !ctx.node.readOnly) image.markClean();
@@ -399,12 +408,18 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes and checks the runtime options. */
   reopenPrepare(rs) {
     const st = slot.get(rs.bs);
-    const runtime = qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap), rs.options);
+    const runtime = qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap, st.heap), rs.options);
     reopenSlot.set(rs, runtime);
-    // Lazy refcounts switched off, or the node going read-only: the image is made clean now, in
-    // prepare, and stays so if the reopen fails after.
-    if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(loadedImage(rs.bs), "Failed to disable lazy refcounts");
-    if (rs.readOnly) markCleanOrFail(loadedImage(rs.bs));
+    try {
+      // Lazy refcounts switched off, or the node going read-only: the image is made clean now, in
+      // prepare, and stays so if the reopen fails after.
+      if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(loadedImage(rs.bs), "Failed to disable lazy refcounts");
+      if (rs.readOnly) markCleanOrFail(loadedImage(rs.bs));
+    } catch (e) {
+      // qcow2_reopen_prepare's fail: path (qcow2_update_options_abort).
+      freeCacheMemory(st.heap, runtime.cacheMemory);
+      throw e;
+    }
     // bs->file may change: s->data_file is resynced by commit or abort.
     if (!st.header.externalDataFile && !dataFileDangles(rs.bs, st)) st.dataFileLink = null;
   },
@@ -412,8 +427,9 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_reopen_commit` → `qcow2_update_options_commit`: the new settings and (empty) metadata caches. */
   reopenCommit(rs) {
     const st = slot.get(rs.bs);
+    freeCacheMemory(st.heap, st.runtime.cacheMemory);
     st.runtime = reopenSlot.get(rs);
-    loadedImage(rs.bs)?.dropCaches(st.runtime.l2CacheEntries, st.runtime.l2CacheEntrySize, st.runtime.refcountCacheEntries);
+    loadedImage(rs.bs)?.dropCaches(st.runtime);
     if (st.dataFileLink === null) st.dataFileLink = childNamed(rs.bs, "file") ?? null;
     rs.opaque = null;
   },
@@ -421,6 +437,8 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_reopen_abort`: the staged caches are dropped, s->data_file is bs->file as it is now. */
   reopenAbort(rs) {
     const st = slot.get(rs.bs);
+    const staged = reopenSlot.find(rs);
+    if (staged) freeCacheMemory(st.heap, staged.cacheMemory);
     if (st.dataFileLink === null) {
       st.dataFileLink = childNamed(rs.bs, "file") ?? null;
       st.dataFileSetAt = rs.bs.slots?.allocations ?? 0;
@@ -436,6 +454,7 @@ export const qcow2Driver: DriverDef = {
     if (st && dataFileDangles(node, st) === "reused") throw staleDataFile(node, "closing", "reused");
     // qcow2_inactivate: the caches are written back, and a dirty image marked clean.
     if (st && !dataFileDangles(node, st)) markCleanQuietly(loadedImage(node));
+    if (st) freeCacheMemory(st.heap, st.runtime.cacheMemory);
   },
   closeCrash: (node) => qcow2CloseCrash(node),
   closeUnknown: (node) => qcow2QuitUnknown(node),

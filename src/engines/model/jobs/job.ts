@@ -112,6 +112,10 @@ export class Job {
     flags: JobFlags,
   ) {
     this.aioContext = state.aio.main;
+    // Block jobs copy through buffers of their own (mirror's, block-copy's, commit's 512 KiB, the
+    // copy-on-read bounce of a stream) that the model does not size; freeing them raises malloc's
+    // threshold, so from here on new memory is not taken for fresh pages.
+    state.heap.freedUnknown();
     this.autoFinalize = flags.autoFinalize;
     this.autoDismiss = flags.autoDismiss;
     this.transition("created");

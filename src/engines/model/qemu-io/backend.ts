@@ -134,30 +134,40 @@ export class IoBackend {
 
   /** `blk_pread`. */
   pread(offset: number, bytes: number): Data {
-    this.#waitWhileDrained("read");
-    this.#check(offset, bytes);
-    return bdrvPreadv(this.state, this.bs, offset, bytes);
+    return this.#withBuffer(bytes, () => {
+      this.#waitWhileDrained("read");
+      this.#check(offset, bytes);
+      return bdrvPreadv(this.state, this.bs, offset, bytes);
+    });
   }
 
   /** `blk_pwrite`. */
   pwrite(offset: number, data: Data, flags: number): void {
-    this.#waitWhileDrained("write");
-    this.#check(offset, data.length);
-    bdrvPwritev(this.state, this.bs, offset, data, flags);
+    this.#withBuffer(data.length, () => {
+      this.#waitWhileDrained("write");
+      this.#check(offset, data.length);
+      bdrvPwritev(this.state, this.bs, offset, data, flags);
+    });
   }
 
   /** `blk_co_pwrite_zeroes`. */
   pwriteZeroes(offset: number, bytes: number, flags: number): void {
-    this.#waitWhileDrained("write");
-    this.#check(offset, bytes);
-    blkPwriteZeroes(this.state, this.bs, offset, bytes, flags);
+    // No buffer of qemu-io's, but a driver without write_zeroes gets a bounce buffer of zeros up to
+    // this size (bdrv_co_do_pwrite_zeroes): counted as if it always did.
+    this.#withBuffer(bytes, () => {
+      this.#waitWhileDrained("write");
+      this.#check(offset, bytes);
+      blkPwriteZeroes(this.state, this.bs, offset, bytes, flags);
+    });
   }
 
   /** `blk_pwrite_compressed`. */
   pwriteCompressed(offset: number, data: Data): void {
-    this.#waitWhileDrained("write");
-    this.#check(offset, data.length);
-    bdrvPwritev(this.state, this.bs, offset, data, BDRV_REQ_WRITE_COMPRESSED);
+    this.#withBuffer(data.length, () => {
+      this.#waitWhileDrained("write");
+      this.#check(offset, data.length);
+      bdrvPwritev(this.state, this.bs, offset, data, BDRV_REQ_WRITE_COMPRESSED);
+    });
   }
 
   /** `blk_pdiscard`. */
@@ -169,13 +179,27 @@ export class IoBackend {
 
   /** `blk_load_vmstate`. */
   loadVmstate(pos: number, bytes: number): Data {
-    return bdrvLoadVmstate(this.state, this.bs, pos, bytes);
+    return this.#withBuffer(bytes, () => bdrvLoadVmstate(this.state, this.bs, pos, bytes));
   }
 
   /** `blk_save_vmstate`: qemu-io's BlockBackend is writethrough, so a save that succeeds is flushed. */
   saveVmstate(pos: number, data: Data): void {
-    bdrvSaveVmstate(this.state, this.bs, pos, data);
-    bdrvFlush(this.state, this.bs);
+    this.#withBuffer(data.length, () => {
+      bdrvSaveVmstate(this.state, this.bs, pos, data);
+      bdrvFlush(this.state, this.bs);
+    });
+  }
+
+  /**
+   * A request with qemu-io's buffer (qemu_io_alloc: blk_blockalign), freed when it ends, however it
+   * ends: a large one is mmapped, and its free raises malloc's threshold (data/malloc-heap.ts).
+   */
+  #withBuffer<T>(bytes: number, request: () => T): T {
+    try {
+      return request();
+    } finally {
+      this.state.heap.blockalignAndFree(bytes);
+    }
   }
 
   /** `blk_flush`. */

@@ -20,6 +20,7 @@ import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js
 import { Data } from "../data.js";
 import { readMayWait } from "../request-waits.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import type { HeapBlock } from "../malloc-heap.js";
 import { QemuAbort } from "../../qemu-would-crash.js";
 import { clusterType, entryOffset, L1E_OFFSET_MASK, L2E_OFFSET_MASK, parseCompressed, QCOW_OFLAG_COPIED, REFT_OFFSET_MASK } from "./qcow2-layout.js";
 import { Qcow2CacheSlots } from "./qcow2-cache.js";
@@ -128,6 +129,14 @@ export function refcountTableOf(data: Data): RefcountTable {
   return table;
 }
 
+/** The caches the runtime options make (Qcow2Runtime's part of them). */
+export interface Qcow2CacheShape {
+  l2CacheEntries: number;
+  l2CacheEntrySize: number;
+  refcountCacheEntries: number;
+  cacheMemory: { l2: HeapBlock; refcount: HeapBlock };
+}
+
 /** An L2 table's entries (64-bit, so bigints), in a typed array: no object per entry. */
 export type L2Table = BigUint64Array;
 
@@ -170,7 +179,7 @@ export class Qcow2Image {
   readonly #l2 = new Map<number, L2Table>();
   /**
    * Which L2 slices QEMU's cache holds and which of them are dirty, as the runtime options size it
-   * (configureL2Cache); until then, one table per entry and room for every table.
+   * (configureCaches); until then, one table per entry and room for every table.
    */
   #l2Cache: Qcow2CacheSlots;
   /** s->incompatible_features as read at open; only the dirty bit changes at run time. */
@@ -220,7 +229,7 @@ export class Qcow2Image {
       ),
     );
     const io: MetadataIo = {
-      read: (offset, bytes) => this.read(offset, bytes),
+      readBlock: (offset, bytes, blank) => this.readCached(offset, bytes, "refcount block", blank),
       write: (offset, data) => this.write(offset, data),
       discard: (offset, bytes) => this.#discardBelow(this.file, offset, bytes),
       forget: (offset) => this.#forgetL2(offset),
@@ -233,17 +242,15 @@ export class Qcow2Image {
   }
 
   /**
-   * The L2 cache `qcow2_update_options_prepare` makes from the runtime options: `entries` slices
-   * of `entrySize` bytes. A new cache is empty; what the old one held dirty is written first
+   * The caches `qcow2_update_options_prepare` makes from the runtime options: `l2CacheEntries`
+   * slices of `l2CacheEntrySize` bytes, and `refcountCacheEntries` refcount blocks, in memory that
+   * may be fresh pages. A new cache is empty; what the old one held dirty is written first
    * (dropCaches), so only an unused image takes one without writing.
    */
-  configureL2Cache(entries: number, entrySize: number): void {
-    this.#l2Cache = new Qcow2CacheSlots(entries, entrySize);
-  }
-
-  /** The refcount block cache `qcow2_update_options_prepare` makes: `entries` refcount blocks, empty. */
-  configureRefcountCache(entries: number): void {
-    this.refcounts.configureCache(entries);
+  configureCaches(c: Qcow2CacheShape): void {
+    this.#l2Cache = new Qcow2CacheSlots(c.l2CacheEntries, c.l2CacheEntrySize, c.cacheMemory.l2.mmapped);
+    this.#blankTables.clear();
+    this.refcounts.configureCache(c.refcountCacheEntries, c.cacheMemory.refcount.mmapped);
   }
 
   /** Entries per L2 slice (s->l2_slice_size). */
@@ -261,9 +268,18 @@ export class Qcow2Image {
     return l2Offset + Math.floor(index / perSlice) * this.#sliceSize;
   }
 
+  /**
+   * Tables read as the zeros of a blank cache entry: QEMU reads such a table again once its entry
+   * is reused, into memory that is no longer blank, so the model must not keep it past that.
+   */
+  readonly #blankTables = new Set<number>();
+
   /** The L2 cache takes the slice (qcow2_cache_get and put): a miss may write another one back. */
   #useSlice(slice: number): void {
-    if (!this.#l2Cache.use(slice, (o) => this.#writeSlice(o))) return;
+    const evict = (evicted: number) => {
+      if (this.#blankTables.delete(evicted)) this.#l2.delete(evicted);
+    };
+    if (!this.#l2Cache.use(slice, (o) => this.#writeSlice(o), evict)) return;
     this.#waits++;
     // The miss reads the slice from the file (a table read before is kept by the model, not by QEMU).
     if (this.host.waitWithoutLock && readMayWait(this.file)) throw this.host.waitWithoutLock();
@@ -309,6 +325,20 @@ export class Qcow2Image {
     return bdrvPreadv(this.host, this.file, offset, bytes).toBuffer();
   }
 
+  /**
+   * A table read into qcow2's cache (qcow2_cache_do_get), whose memory the read fills. Bytes the
+   * file's driver leaves alone (null-co without read-zeroes) are what that memory held: zeros when
+   * it is `blank` (fresh pages no table was read into yet), else an earlier table or whatever the
+   * heap held before, which the model does not follow.
+   */
+  readCached(offset: number, bytes: number, what: string, blank: boolean): Buffer {
+    const data = bdrvPreadv(this.host, this.file, offset, bytes);
+    if (!blank && data.segments.some((seg) => seg.kind === "untouched")) {
+      throw new ModelIoUnsupportedError(`a qcow2 ${what} read from a node that leaves the buffer uninitialised into cache memory QEMU 7.2 took from its heap`);
+    }
+    return data.toBuffer();
+  }
+
   write(offset: number, data: Data): void {
     // Metadata written through a compress filter becomes compressed clusters, which cannot be
     // written twice (-EIO): then which write of a table comes first and which fails decides the
@@ -343,7 +373,11 @@ export class Qcow2Image {
   l2Table(l2Offset: number): L2Table {
     let t = this.#l2.get(l2Offset);
     if (!t) {
-      t = decodeL2(this.read(l2Offset, this.clusterSize), this.l2Size);
+      // The model reads whole tables; a blank entry takes one only when slices are whole tables.
+      const blank = this.#sliceSize === this.clusterSize && this.#l2Cache.missIsBlank(l2Offset);
+      const raw = this.readCached(l2Offset, this.clusterSize, "L2 table", blank);
+      if (blank) this.#blankTables.add(l2Offset);
+      t = decodeL2(raw, this.l2Size);
       this.#l2.set(l2Offset, t);
     }
     return t;
@@ -561,13 +595,12 @@ export class Qcow2Image {
    * ones, so those tables are read again, from whatever `file` is then; the L1 and refcount tables
    * stay as they were read at open.
    */
-  dropCaches(l2Entries: number, l2EntrySize: number, refcountEntries: number): void {
+  dropCaches(c: Qcow2CacheShape): void {
     // The reopen flushed both caches in prepare (whatever lazy refcounts say); nothing dirty is lost.
     this.#writeL2Cache();
     this.refcounts.flush();
     this.#l2.clear();
-    this.configureL2Cache(l2Entries, l2EntrySize);
-    this.configureRefcountCache(refcountEntries);
+    this.configureCaches(c);
   }
 
   /**

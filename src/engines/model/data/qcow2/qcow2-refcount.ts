@@ -17,7 +17,8 @@ import type { RefcountTable } from "./qcow2-image.js";
 
 /** How the refcounts reach the image: through the qcow2 node's `file` child. */
 export interface MetadataIo {
-  read(offset: number, bytes: number): Buffer;
+  /** A refcount block read into a cache entry; `blank`: the entry's memory is still zeros. */
+  readBlock(offset: number, bytes: number, blank: boolean): Buffer;
   write(offset: number, data: Data): void;
   /** Discard a freed cluster in the node below (s->discard_passthrough). */
   discard(offset: number, bytes: number): void;
@@ -73,8 +74,8 @@ export class Qcow2Refcounts {
   }
 
   /** The cache as `qcow2_update_options_prepare` makes it from the runtime options (an empty one). */
-  configureCache(entries: number): void {
-    this.#cache = new Qcow2CacheSlots(entries, this.#clusterSize);
+  configureCache(entries: number, zeroed: boolean): void {
+    this.#cache = new Qcow2CacheSlots(entries, this.#clusterSize, zeroed);
     this.#blocks.clear();
   }
 
@@ -141,10 +142,10 @@ export class Qcow2Refcounts {
     this.#cache.use(
       blockOffset,
       (o) => this.#writeBack(o),
-      (evicted) => {
+      (evicted, blank) => {
         this.#blocks.delete(evicted);
         if (!fresh) this.loads++;
-        this.#blocks.set(blockOffset, fresh ?? this.io.read(blockOffset, this.#clusterSize));
+        this.#blocks.set(blockOffset, fresh ?? this.io.readBlock(blockOffset, this.#clusterSize, blank));
       },
     );
     return this.#blocks.get(blockOffset)!;
