@@ -19,6 +19,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Data } from "./data.js";
 import { ExtentMap } from "./extent-map.js";
 import { Errno, ioFail } from "./io-error.js";
+import { PageCache, type ReadaheadState } from "./page-cache.js";
 
 /** ext4's s_maxbytes with 4 KiB blocks and extents: (2^32 - 1) blocks, where the scratch directories live. */
 export const EXT4_MAX_FILE_SIZE = (2 ** 32 - 1) * 4096;
@@ -61,6 +62,13 @@ export interface HostFile {
    * writes zeros where the file ends.
    */
   allocate?(offset: number, length: number): void;
+  /**
+   * A buffered `pread` went through the page cache (page-cache.ts): the pages it and its readahead
+   * brought in make unwritten extents there data to SEEK_DATA. `ra` is the descriptor's state.
+   */
+  readahead?(offset: number, length: number, ra: ReadaheadState): void;
+  /** An O_DIRECT write invalidates the cached pages it covers. */
+  dropCache?(offset: number, length: number): void;
   /** `fdatasync` (or the blocks of the range only, as an O_DIRECT write or a fallocate writes them back). */
   sync?(offset?: number, length?: number): void;
   /** `st_blocks * 512`: what the file system allocated to the file (undefined when it is gone). */
@@ -119,6 +127,7 @@ export class MemoryFile implements HostFile {
   #unwritten = new ExtentMap();
   /** Blocks written with data and not yet written back (what converts unwritten ones). */
   #pendingData = new ExtentMap();
+  readonly #pageCache = new PageCache();
   #length = 0;
 
   constructor(readonly path: string) {}
@@ -144,7 +153,16 @@ export class MemoryFile implements HostFile {
     const first = Math.floor(offset / FS_BLOCK) * FS_BLOCK;
     this.#blocks.write(first, Data.zeros(roundUp(end, FS_BLOCK) - first));
     this.#pendingData.write(first, Data.zeros(roundUp(end, FS_BLOCK) - first));
+    this.#pageCache.wrote(offset, data.length);
     this.#length = Math.max(this.#length, end);
+  }
+
+  readahead(offset: number, length: number, ra: ReadaheadState): void {
+    this.#pageCache.read(offset, length, this.#length, ra);
+  }
+
+  dropCache(offset: number, length: number): void {
+    this.#pageCache.drop(offset, length);
   }
 
   punch(offset: number, length: number): void {
@@ -152,6 +170,7 @@ export class MemoryFile implements HostFile {
     if (end <= offset) return;
     // ext4 zeroes the partial blocks at either edge in place; the whole ones go.
     this.#data.write(offset, Data.zeros(end - offset));
+    this.#pageCache.drop(offset, end - offset);
     const first = roundUp(offset, FS_BLOCK);
     const last = Math.floor(end / FS_BLOCK) * FS_BLOCK;
     if (last > first) {
@@ -169,6 +188,8 @@ export class MemoryFile implements HostFile {
     if (last > first) {
       this.#pendingData.clear(first, last - first);
       this.#unwritten.write(first, Data.zeros(last - first));
+      // ext4_zero_range drops the page cache over the blocks it makes unwritten.
+      this.#pageCache.drop(first, last - first);
     }
     this.sync(offset, length);
   }
@@ -198,17 +219,37 @@ export class MemoryFile implements HostFile {
     this.#data.truncate(length);
     // The block holding the new end stays; a grown file gets no blocks (a hole).
     for (const m of [this.#blocks, this.#written, this.#unwritten, this.#pendingData]) m.truncate(roundUp(length, FS_BLOCK));
+    this.#pageCache.truncate(length);
     this.#length = length;
   }
 
   /**
+   * What SEEK_DATA counts as data in [offset, offset + length): allocated blocks, except unwritten
+   * extents where the page cache holds no page and no written data waits (iomap_seek_data).
+   */
+  #seekData(offset: number, length: number): ExtentMap {
+    const m = new ExtentMap();
+    for (const b of this.#blocks.read(offset, length)) if (b.data) m.write(b.offset, Data.zeros(b.length));
+    for (const u of this.#unwritten.read(offset, length)) {
+      if (!u.data) continue;
+      m.clear(u.offset, u.length);
+      for (const p of [...this.#pendingData.read(u.offset, u.length), ...this.#pageCache.cachedRanges(u.offset, u.length)]) {
+        if (p.data) m.write(p.offset, Data.zeros(p.length));
+      }
+    }
+    return m;
+  }
+
+  /**
    * Answered from the blocks the writes touched, as ext4 answers for a file it allocated only on
-   * writes: a block never written is a hole, the hole at the end starts at the file's length.
+   * writes: a block never written is a hole, the hole at the end starts at the file's length, and
+   * an unwritten extent is a hole unless its pages are cached.
    */
   findAllocation(offset: number): { data: number; hole: number } | "ENXIO" {
     if (offset >= this.#length) return "ENXIO";
     let data: number | undefined;
-    for (const piece of this.#blocks.read(offset, roundUp(this.#length, FS_BLOCK) - offset)) {
+    const scan = roundUp(this.#length, FS_BLOCK) - offset;
+    for (const piece of this.#seekData(offset, scan).read(offset, scan)) {
       if (data === undefined) {
         if (!piece.data) continue;
         data = Math.max(piece.offset, offset);

@@ -53,6 +53,11 @@ export interface DriverHost {
    * before and after.
    */
   laterReads: number;
+  /**
+   * While set, what buffered reads do to the page cache waits here: a job's reads go to the thread
+   * pool, and the job asks the next block status before the worker has read (mirror-run.ts).
+   */
+  deferPageCache?: Array<() => void> | undefined;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */

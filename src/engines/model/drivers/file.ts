@@ -6,6 +6,7 @@ import { Data } from "../data/data.js";
 import { Errno, ioFail } from "../data/io-error.js";
 import { EXT4_MAX_FILE_SIZE, type HostFile, type HostFiles } from "../data/host-file.js";
 import { requestAlignment } from "../data/block-io.js";
+import { newReadaheadState, type ReadaheadState } from "../data/page-cache.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_REQ_MAY_UNMAP, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { fileTruncate } from "../data/truncate.js";
 import { ImageReadError } from "../images/image-errors.js";
@@ -32,6 +33,8 @@ interface FileState {
   allocated: number;
   /** The engine's host files (getAllocatedFileSize has no host to ask). */
   files: HostFiles;
+  /** The descriptor's readahead state. */
+  ra: ReadaheadState;
 }
 
 const slot = new OpaqueSlot<FileState>("file");
@@ -98,6 +101,7 @@ export const fileDriver: DriverDef = {
       sharedPerm: BLK_PERM_ALL,
       allocated: info.allocated,
       files: ctx.host.hostFiles,
+      ra: newReadaheadState(),
     });
     // bdrv_getlength is total_sectors * 512: the size rounded up to a sector.
     ctx.node.size = Math.ceil(info.fileSize / 512) * 512;
@@ -165,9 +169,20 @@ export const fileDriver: DriverDef = {
     return st.files.get(st.absPath).allocatedBytes() ?? st.allocated;
   },
 
-  /** `raw_co_preadv`: a short read past the end of the file is padded with zeros. */
+  /**
+   * `raw_co_preadv`: a short read past the end of the file is padded with zeros. Without O_DIRECT
+   * it goes through the page cache, and its readahead makes cached pages data to SEEK_DATA.
+   */
   preadv(host, node, offset, bytes) {
-    return host.hostFiles.get(slot.get(node).absPath).read(offset, bytes);
+    const st = slot.get(node);
+    const file = host.hostFiles.get(st.absPath);
+    const data = file.read(offset, bytes);
+    if (!optBool(node.options["cache.direct"])) {
+      const later = host.deferPageCache;
+      if (later) later.push(() => file.readahead?.(offset, bytes, st.ra));
+      else file.readahead?.(offset, bytes, st.ra);
+    }
+    return data;
   },
 
   /**
@@ -182,7 +197,10 @@ export const fileDriver: DriverDef = {
     }
     file.write(offset, data);
     // O_DIRECT bypasses the page cache: the blocks are allocated as they are written.
-    if (optBool(node.options["cache.direct"])) file.sync?.(offset, data.length);
+    if (optBool(node.options["cache.direct"])) {
+      file.sync?.(offset, data.length);
+      file.dropCache?.(offset, data.length);
+    }
   },
 
   /** `raw_co_flush_to_disk`: fdatasync. */

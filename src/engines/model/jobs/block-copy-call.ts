@@ -78,6 +78,12 @@ export class BlockCopyCall {
     let ran = false;
     let failed = 0;
     let verdict: QemuAbort | undefined;
+    // The tasks' reads go to the thread pool, and the next task's block status is asked before a
+    // worker has read: their readahead lands once the tasks are waited for (page-cache.ts).
+    const readahead: Array<() => void> = [];
+    const readsDone = () => {
+      for (const read of readahead.splice(0)) read();
+    };
     while (offset < end && failed === 0 && !this.cancelled) {
       const next = nextCopyTask(this.state, s, offset, end);
       if (!next) break;
@@ -91,6 +97,7 @@ export class BlockCopyCall {
       if (ns > 0) {
         copyTaskEnd(s, task, -EAGAIN);
         this.sleepTimer.mod(this.state.loop.nowNs + ns);
+        readsDone();
         yield;
         continue;
       }
@@ -99,12 +106,15 @@ export class BlockCopyCall {
       ran = true;
       let r: { ret: number; isRead: boolean };
       const laterBefore = this.state.laterReads;
+      this.state.deferPageCache = readahead;
       try {
         r = runCopyTask(this.state, s, task);
       } catch (e) {
         if (!(e instanceof QemuAbort && e.exitCode !== undefined && this.state.laterReads > laterBefore)) throw e;
         verdict = e;
         break;
+      } finally {
+        this.state.deferPageCache = undefined;
       }
       if (r.ret < 0) {
         failed = r.ret;
@@ -118,6 +128,7 @@ export class BlockCopyCall {
       const co = this.co;
       this.state.loop.scheduleBh(() => co.next());
       yield;
+      readsDone();
       if (verdict) throw verdict;
     }
     return failed < 0 ? failed : found ? 1 : 0;

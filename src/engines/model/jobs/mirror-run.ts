@@ -217,6 +217,9 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
   const maxIoBytes = Math.max(s.bufSize / MAX_IN_FLIGHT, MAX_IO_BYTES);
   let delayNs = 0;
   const pending: PendingCopy[] = [];
+  // The iteration's reads go to the thread pool as it hands them out, and it asks the block status
+  // of the next piece before a worker has read: their readahead lands after (page-cache.ts).
+  const readahead: Array<() => void> = [];
   while (nbChunks > 0 && offset < s.bdevLength) {
     const status = yield* blockStatusData(s, s.source(), offset, nbChunks * s.granularity);
     let ioBytes = status.data ? Math.min(status.n, maxIoBytes) : status.n;
@@ -226,8 +229,17 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
     else if (!status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
     ioBytes = Math.min(ioBytes, s.bdevLength - offset);
     const queued = pending.length;
-    const outcome = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
-    if (outcome.ret < 0) return outcome.ret;
+    s.state.deferPageCache = readahead;
+    let outcome: RequestOutcome;
+    try {
+      outcome = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
+    } finally {
+      s.state.deferPageCache = undefined;
+    }
+    if (outcome.ret < 0) {
+      for (const read of readahead) read();
+      return outcome.ret;
+    }
     // A copy whose write waits for its read counts when the write is done (completeCopies).
     if (pending.length === queued && !outcome.failed) s.progressUpdate(ioBytes);
     s.targetWritten = true;
@@ -239,6 +251,7 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
   s.iterOffset = offset;
   // The coroutine waits for the thread pool's reads before it writes what they gave.
   if (pending.length > 0) yield* s.ioWait();
+  for (const read of readahead) read();
   const ret = completeCopies(s, pending);
   return ret < 0 ? ret : delayNs;
 }
