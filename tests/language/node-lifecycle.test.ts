@@ -95,4 +95,10 @@ describe("node lifetimes follow the graph", () => {
     ).toEqual([]);
     expect(check(ADD_BASE_AGAIN, "expect exists ov")).toEqual(["2:15 unknown node 'ov'"]);
   });
+
+  it("drive-mirror names the target it opens with node-name", () => {
+    const mirror = `qmp drive-mirror {"device": "base", "target": "$TEST_DIR/t.qcow2", "sync": "full", "node-name": "t"}`;
+    expect(check(ADD_BASE_AGAIN, mirror, "expect exists t")).toEqual([]);
+    expect(check(ADD_BASE_AGAIN, mirror.replace(', "node-name": "t"', ""), "expect exists t")).toEqual(["3:15 unknown node 't'"]);
+  });
 });

@@ -13,6 +13,7 @@ import { blockdevSnapshotSync } from "./commands/blockdev-snapshot-sync.js";
 import { blockStream } from "./commands/block-stream.js";
 import { changeBackingFile } from "./commands/change-backing-file.js";
 import { driveBackup } from "./commands/drive-backup.js";
+import { driveMirror } from "./commands/drive-mirror.js";
 import { blockSetWriteThreshold } from "./commands/write-threshold.js";
 import { transaction } from "./commands/transaction.js";
 import {
@@ -97,6 +98,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["blockdev-mirror", blockdevMirror],
   ["blockdev-backup", blockdevBackup],
   ["drive-backup", driveBackup],
+  ["drive-mirror", driveMirror],
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
   ["blockdev-snapshot-sync", blockdevSnapshotSync],

@@ -80,6 +80,8 @@ export const nodeLifecycle: Rule = {
           mentioned.add(name);
         }
         if (name && s.command.name === "blockdev-del") graph.del(name, s.location);
+        // drive-mirror names the target it opens; the job holds it, as a job holds its filter.
+        if (name && s.command.name === "drive-mirror") graph.addOwned(name, typeof args["format"] === "string" ? args["format"] : "", s.location);
         for (const [overlay, format] of syncSnapshots(s.command.name, args)) graph.addOwned(overlay, format, s.location);
       }
       if (s.type === "del" && s.node.path.length === 0) graph.del(s.node.root, s.location);

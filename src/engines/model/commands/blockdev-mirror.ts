@@ -1,14 +1,16 @@
 /**
  * blockdev-mirror (blockdev.c `qmp_blockdev_mirror` → `blockdev_mirror_common`): the source must be
- * a root node; the target moves into the source's AioContext; QEMU's checks in its order;
- * `replaces` defaults to the node under the source's implicit filters; then mirror_start.
+ * a root node; the target moves into the source's AioContext; then `blockdev_mirror_common`, shared
+ * with drive-mirror: QEMU's checks in its order, `replaces` defaulting to the node under the
+ * source's implicit filters, and mirror_start.
  */
 import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { tryChangeAioContext } from "../aio-context/change-aio-context.js";
 import { backingChainNext } from "../chain.js";
-import { skipImplicitFilters } from "../graph.js";
+import { type BdsNode, skipImplicitFilters } from "../graph.js";
 import { jobFlags } from "../jobs/job-args.js";
-import { mirrorStart, recurseCanReplace, type MirrorCopyMode, type MirrorStart } from "../jobs/mirror.js";
+import { mirrorStart, recurseCanReplace, type MirrorBackingMode, type MirrorCopyMode, type MirrorStart } from "../jobs/mirror.js";
+import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { fail } from "../qmp-failure.js";
@@ -28,10 +30,24 @@ export const blockdevMirror: CommandHandler = (state, args) => {
   const refusal = tryChangeAioContext(state, target, state.aio.of(bs), { held: state.aio.of(target) });
   acquireNodeContext(state, bs);
   if (refusal !== undefined) fail(refusal);
-  let sync = args["sync"] as MirrorStart["sync"];
-  // Decided before a top without backing turns into full.
-  const zeroTarget = sync === "full";
+  const sync = args["sync"] as MirrorStart["sync"];
+  blockdevMirrorCommon(state, bs, target, args, { sync, backingMode: "leave", zeroTarget: sync === "full", unmap: true, filterNodeName: str("filter-node-name") });
+  return {};
+};
 
+/** What the two commands decide before `blockdev_mirror_common`. */
+export interface MirrorCommon {
+  sync: MirrorStart["sync"];
+  backingMode: MirrorBackingMode;
+  zeroTarget: boolean;
+  unmap: boolean;
+  filterNodeName: string | null;
+}
+
+/** `blockdev_mirror_common`: QEMU's checks in its order, then mirror_start. */
+export function blockdevMirrorCommon(state: LayerState, bs: BdsNode, target: BdsNode, args: Record<string, unknown>, c: MirrorCommon): void {
+  const str = (k: string) => (typeof args[k] === "string" ? (args[k] as string) : null);
+  let sync = c.sync;
   const granularity = typeof args["granularity"] === "number" ? args["granularity"] : 0;
   if (granularity !== 0 && (granularity < 512 || granularity > MAX_GRANULARITY)) fail("Parameter 'granularity' expects a value in range [512B, 64MB]");
   if (granularity & (granularity - 1)) fail("Parameter 'granularity' expects a power of 2");
@@ -60,16 +76,16 @@ export const blockdevMirror: CommandHandler = (state, args) => {
     granularity,
     bufSize: typeof args["buf-size"] === "number" ? args["buf-size"] : 0,
     sync,
-    zeroTarget,
-    unmap: args["unmap"] !== false,
-    filterNodeName: str("filter-node-name"),
+    backingMode: c.backingMode,
+    zeroTarget: c.zeroTarget,
+    unmap: c.unmap,
+    filterNodeName: c.filterNodeName,
     copyMode: (str("copy-mode") ?? "background") as MirrorCopyMode,
   });
-  return {};
-};
+}
 
 /** `check_to_replace_node` (block.c). */
-function checkToReplaceNode(state: Parameters<CommandHandler>[0], parent: ReturnType<typeof getRootBs>, name: string) {
+function checkToReplaceNode(state: LayerState, parent: BdsNode, name: string): BdsNode {
   const node = state.nodes.get(name) ?? fail(`Failed to find node with node-name='${name}'`);
   checkOpNotBlocked(node, "replace");
   // Only the topmost non-filter node may be replaced, so that no data changes abruptly.

@@ -332,6 +332,11 @@ export interface DriverDef {
    */
   supportsZeroUnmap?(node: BdsNode): boolean;
   /**
+   * `.bdrv_has_zero_init`: a node just created reads as zeros; `recurse` is bdrv_has_zero_init of
+   * a child. Absent: has-zero-init.ts decides (a filter asks its child, anything else says no).
+   */
+  hasZeroInit?(node: BdsNode, recurse: (bs: BdsNode) => boolean): boolean;
+  /**
    * `.bdrv_change_backing_file`: write a new backing file name and format (null: none) into the
    * image; 0 or -errno. Absent: -ENOTSUP.
    */

@@ -66,6 +66,8 @@ export const fileDriver: DriverDef = {
 
   /** raw_open_common: zero writes may unmap. */
   supportsZeroUnmap: () => true,
+  /** bdrv_has_zero_init_1: a file made for the image reads as zeros. */
+  hasZeroInit: () => true,
 
   /**
    * `raw_parse_filename` → `bdrv_parse_filename_strip_prefix(filename, "file:")`; the name stays in

@@ -110,6 +110,8 @@ export const parallelsDriver: DriverDef = {
   protocol: false,
   isFilter: false,
   supportsBacking: true,
+  /** bdrv_has_zero_init_1. */
+  hasZeroInit: () => true,
   mutableOpts: [],
 
   /** `parallels_probe`: either magic and version 2. */

@@ -80,6 +80,8 @@ export const qcowDriver: DriverDef = {
   protocol: false,
   isFilter: false,
   supportsBacking: true,
+  /** bdrv_has_zero_init_1. */
+  hasZeroInit: () => true,
   /** Has `.bdrv_co_pwritev_compressed`. */
   canCompress: true,
   mutableOpts: [],

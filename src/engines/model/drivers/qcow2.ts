@@ -373,6 +373,18 @@ export const qcow2Driver: DriverDef = {
   joinOptions: qcow2JoinOptions,
   strongOpts: ["encrypt.key-secret"],
 
+  /**
+   * `qcow2_has_zero_init`: an image without preallocation (its first L1 entry unset) reads as
+   * zeros; a preallocated one as its data file does.
+   */
+  hasZeroInit(node, recurse) {
+    const image = slot.get(node).image;
+    if (!image) throw new ModelUnsupportedError("bdrv_has_zero_init of a qcow2 node whose L1 table the model could not read");
+    if (image.l1Size === 0 || image.l1[0] === 0n) return true;
+    const st = slot.get(node);
+    return recurse((st.header.externalDataFile ? childNamed(node, "data-file") : childNamed(node, "file"))!.bs);
+  },
+
   /** `qcow2_probe`: the magic and a version of 2 or more. */
   probe: (buf) => (buf.readUInt32BE(H.magic) === QCOW2_MAGIC && buf.readUInt32BE(H.version) >= 2 ? 100 : 0),
 

@@ -150,6 +150,8 @@ export const qedDriver: DriverDef = {
   protocol: false,
   isFilter: false,
   supportsBacking: true,
+  /** bdrv_has_zero_init_1. */
+  hasZeroInit: () => true,
   mutableOpts: [],
 
   /** `bdrv_qed_probe`: the magic. */

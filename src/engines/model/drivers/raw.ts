@@ -77,6 +77,8 @@ export const rawDriver: DriverDef = {
     return file ? (file.bs.driver.supportsZeroUnmap?.(file.bs) ?? false) : false;
   },
   strongOpts: ["offset", "size"],
+  /** raw_has_zero_init: its file's. */
+  hasZeroInit: (node, recurse) => recurse(childNamed(node, "file")!.bs),
 
   /** `raw_probe`: anything, as a last resort. */
   probe: () => 1,

@@ -81,6 +81,9 @@ export const vdiDriver: DriverDef = {
   supportsBacking: false,
   mutableOpts: [],
 
+  /** `vdi_has_zero_init`: a static image reads as its file does. */
+  hasZeroInit: (node, recurse) => (slot.get(node).imageType === VDI_TYPE_STATIC ? recurse(childNamed(node, "file")!.bs) : true),
+
   /** `vdi_probe`: the signature. */
   probe: (buf) => (buf.length >= VDI_HEADER_SIZE && buf.readUInt32LE(V.signature) === VDI_SIGNATURE ? 100 : 0),
 

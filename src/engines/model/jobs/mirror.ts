@@ -24,6 +24,8 @@ import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
 import { runInTransaction } from "../transaction.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
+import { setBackingHd } from "../set-backing.js";
 import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, createBlockJob } from "./block-job.js";
 import type { Coroutine } from "./coroutine.js";
 import { DirtyBitmap } from "./dirty-bitmap.js";
@@ -31,10 +33,19 @@ import type { JobDriver, JobFlags } from "./job.js";
 import { jobEarlyFail } from "./job-finish.js";
 import { mirrorRun } from "./mirror-run.js";
 
+const EPERM = 1;
+
 /** DEFAULT_MIRROR_BUF_SIZE: MAX_IN_FLIGHT × MAX_IO_BYTES. */
 const DEFAULT_MIRROR_BUF_SIZE = 16 << 20;
 
 export type MirrorCopyMode = "background" | "write-blocking";
+
+/**
+ * BlockMirrorBackingMode: what the target's backing becomes when the job ends well. "source": the
+ * source's base (sync=none: the source); "open": the one its image header names; "leave": as is.
+ * drive-mirror makes its target one of the first two, blockdev-mirror and commit leave it.
+ */
+export type MirrorBackingMode = "source" | "open" | "leave";
 
 /** MirrorBlockJob. */
 export class MirrorJob extends BlockJob implements MirrorTopJob {
@@ -45,6 +56,7 @@ export class MirrorJob extends BlockJob implements MirrorTopJob {
   replaces: string | null = null;
   toReplace: BdsNode | null = null;
   isNoneMode = false;
+  backingMode: MirrorBackingMode = "leave";
   zeroTarget = false;
   /** s->unmap: zeros written to the target may be unmapped (blockdev-mirror's `unmap`, default on). */
   unmap = true;
@@ -200,20 +212,36 @@ function mirrorExitCommon(s: MirrorJob): number {
   const topDrained = bdrvDrainedBegin(state, mirrorTop);
   mirrorTopState.get(mirrorTop).stop = true;
   runInTransaction((tran) => refreshPerms(state, [mirrorTop], tran));
+  if (!abort && s.backingMode === "source") {
+    const backing = s.isNoneMode ? src : s.base;
+    const unfilteredTarget = skipFilters(targetBs)!;
+    if (cowBs(unfilteredTarget) !== backing) {
+      try {
+        setBackingHd(state, unfilteredTarget, backing);
+      } catch (e) {
+        // error_report_err: on QEMU's stderr, not in a reply.
+        if (!(e instanceof QmpFailure)) throw e;
+        ret = -EPERM;
+      }
+    }
+  } else if (!abort && s.backingMode === "open" && skipFilters(targetBs)!.backingFile !== "") {
+    // drive-mirror refuses such a target at its start (drive-mirror.ts); its header changed since.
+    throw new ModelUnsupportedError("bdrv_open_backing_file of a mirror target at the end of its job");
+  }
   if (s.shouldComplete && !abort) {
     const toReplace = s.toReplace ?? src;
     if (toReplace.readOnly !== targetBs.readOnly) reopenSetReadOnlyQuietly(state, targetBs, toReplace.readOnly);
     withDrained(state, targetBs, () => {
       // Not check_to_replace_node: the job's own blocker is on to_replace.
       if (!recurseCanReplace(src, toReplace)) {
-        ret = -1;
+        ret = -EPERM;
         return;
       }
       try {
         replaceNode(state, toReplace, targetBs);
       } catch (e) {
         if (!(e instanceof QmpFailure)) throw e;
-        ret = -1;
+        ret = -EPERM;
       }
     });
   }
@@ -291,6 +319,7 @@ interface MirrorStartJob {
   bufSize: number;
   zeroTarget: boolean;
   unmap?: boolean;
+  backingMode?: MirrorBackingMode;
   driver: JobDriver<MirrorJob>;
   isNoneMode: boolean;
   base: BdsNode | null;
@@ -364,6 +393,7 @@ function mirrorStartJob(state: LayerState, req: MirrorStartJob): MirrorJob {
     blkInsertBs(state, blk, target, held);
     s.replaces = req.replaces;
     s.isNoneMode = req.isNoneMode;
+    s.backingMode = req.backingMode ?? "leave";
     s.zeroTarget = req.zeroTarget;
     s.unmap = req.unmap ?? true;
     s.copyMode = req.copyMode;
