@@ -172,18 +172,20 @@ export function relaxPerms(host: DriverHost, node: BdsNode): void {
 
 /**
  * `bdrv_delete` → `bdrv_close`: the driver closes first, then the children go newest-first (each
- * relaxed, moved back to the main loop, and freed when that was its last reference), and the name
- * is dropped. `held` is the context whose lock the caller holds (null: none); left out, the caller
- * holds each node's own. Where it is none and the node runs in an iothread, bdrv_close's flush may
- * abort QEMU or not (aio-context/main-thread-wait.ts), and a child's move back to the main loop
- * does abort it; when no such move follows, the model cannot say which, and refuses.
+ * relaxed, moved back to the main loop, and freed at once when that was its last reference, its
+ * own close done before its parent's goes on), and then the node's bitmaps are checked. `held` is
+ * the context whose lock the caller holds (null: none); left out, the caller holds each node's
+ * own. Where it is none and the node runs in an iothread, bdrv_close's flush may abort QEMU or not
+ * (aio-context/main-thread-wait.ts), and a child's move back to the main loop does abort it; when
+ * no such move follows, the model cannot say which, and refuses. The recursion is an explicit
+ * stack: a chain may be longer than the call stack is deep.
  */
 export function freeNode(state: LayerState, root: BdsNode, held?: AioContext | null): void {
-  const stack = [root];
   let raced: { node: BdsNode; ctx: AioContext } | undefined;
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (node.freed) continue;
+  /** The nodes being closed, innermost last, with the index of the child each detaches next. */
+  const closing: Array<{ node: BdsNode; next: number }> = [];
+  const close = (node: BdsNode) => {
+    if (node.freed) return;
     node.freed = true;
     state.nodes.delete(node.name);
     // bdrv_close: what the node wrote reaches the disk first.
@@ -192,13 +194,22 @@ export function freeNode(state: LayerState, root: BdsNode, held?: AioContext | n
     // A node without its driver (qcow2_signal_corruption) closes nothing: its caches are lost.
     if (!node.ejected) node.driver.close?.(node, state);
     else strandDriverTimer(state.aio.of(node), node);
-    for (let i = node.children.length - 1; i >= 0; i--) {
-      const c = node.children[i]!;
+    closing.push({ node, next: node.children.length - 1 });
+  };
+  close(root);
+  while (closing.length > 0) {
+    const frame = closing[closing.length - 1]!;
+    const node = frame.node;
+    if (frame.next >= 0) {
+      const c = node.children[frame.next--]!;
       detachLists(c);
       relaxPerms(state, c.bs);
       moveToMainAfterDetach(state, c.bs, held === undefined ? state.aio.of(c.bs) : held);
-      if (unreferenced(c.bs)) stack.push(c.bs);
+      // bdrv_unref_child: the child's bdrv_delete runs inside its parent's close.
+      if (unreferenced(c.bs)) close(c.bs);
+      continue;
     }
+    closing.pop();
     // bdrv_release_named_dirty_bitmaps: one an export of another node still publishes is busy.
     if (node.dirtyBitmaps?.some((b) => b.name !== undefined && b.busy)) throw new QemuAbort("SIGABRT", BUSY_BITMAP_RELEASED);
     // What is left is what its maker frees only later: copy-before-write's copy bitmap, when

@@ -74,6 +74,7 @@ export class LayerState implements DriverHost {
   stderrLine: ((line: string) => void) | undefined = undefined;
   waitWithoutLock: (() => Error) | null = null;
   laterReads = 0;
+  corruptionMarks = 0;
   readonly autoNames: AutoNamer;
   /**
    * The job list (job.c `jobs`), oldest first; QEMU inserts at the head, so its walks (query-jobs,

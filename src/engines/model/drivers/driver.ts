@@ -54,6 +54,11 @@ export interface DriverHost {
    */
   laterReads: number;
   /**
+   * How many fatal corruptions so far marked an image corrupt: in a coroutine, that header write
+   * goes to the thread pool, so what the request does next comes after the command's reply.
+   */
+  corruptionMarks: number;
+  /**
    * While set, what buffered reads do to the page cache waits here: a job's reads go to the thread
    * pool, and the job asks the next block status before the worker has read (mirror-run.ts).
    */

@@ -85,7 +85,18 @@ export class BlockCopyCall {
       for (const read of readahead.splice(0)) read();
     };
     while (offset < end && failed === 0 && !this.cancelled) {
-      const next = nextCopyTask(this.state, s, offset, end);
+      const marksBefore = this.state.corruptionMarks;
+      let next: ReturnType<typeof nextCopyTask>;
+      try {
+        next = nextCopyTask(this.state, s, offset, end);
+      } catch (e) {
+        // A block status that marked its image corrupt waited for that header write (the thread
+        // pool) before it went on to crash: after the command that started the call.
+        if (!(e instanceof QemuAbort && this.state.corruptionMarks > marksBefore)) throw e;
+        verdict = e;
+        ran = true;
+        break;
+      }
       if (!next) break;
       found = true;
       const { task } = next;

@@ -49,6 +49,7 @@ export function signalCorruption(owner: CorruptionOwner, s: CorruptionState, fat
     fatal,
   });
   if (fatal) {
+    host.corruptionMarks++;
     s.markCorrupt();
     node.ejected = true;
   }
