@@ -40,7 +40,8 @@ import type { DriverDef, DriverHost, OpenContext } from "./driver.js";
 import { freeCacheMemory, type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
 import { readsToOpen } from "./blkdebug.js";
 import { qcow2JoinOptions } from "./qcow2-join-options.js";
-import { hostFileAtZero } from "./underlying.js";
+import { windowRefusesWrite } from "./raw.js";
+import { hostFileAtZero, nodesAtZero } from "./underlying.js";
 
 /** BDRVQcow2State, the part the model keeps: the header as read at open. */
 interface Qcow2State {
@@ -548,6 +549,9 @@ export const qcow2Driver: DriverDef = {
     }
     // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
     // over whatever the file holds now (a reopen may have given the node another file).
+    // qcow2_update_header writes the whole header cluster through `file`: a raw window smaller than
+    // that refuses it (the header in memory is changed already).
+    if (nodesAtZero(file!.bs).some((n) => windowRefusesWrite(n, 0, st.header.clusterSize))) return -28;
     if (!holdsHeaderOf(withImage(path, st.files, (img) => img.read(0, V3_HEADER_LENGTH)), st)) {
       throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose file no longer holds its header (QEMU writes the header it keeps in memory)`);
     }

@@ -63,6 +63,12 @@ function adjustOffset(node: BdsNode, offset: number, bytes: number, isWrite: boo
   return { file: childNamed(node, "file")!.bs, offset: offset + w.offset };
 }
 
+/** Whether `node` is a raw window whose size refuses a write of `bytes` at `offset` (raw_adjust_offset's -ENOSPC). */
+export function windowRefusesWrite(node: BdsNode, offset: number, bytes: number): boolean {
+  const w = windowSlot.find(node);
+  return node.driver === rawDriver && w !== undefined && w.hasSize && (offset > node.size || bytes > node.size - offset);
+}
+
 export const rawDriver: DriverDef = {
   name: "raw",
   fua: { write: "file", zero: "file" },

@@ -10,6 +10,13 @@ function readAtZero(node: BdsNode): ReadAtZero {
   return filtered ? { node: filtered.bs } : null;
 }
 
+/** The nodes hostFileAtZero passes through from `node` (first) down, the host file's own node included when it has one. */
+export function nodesAtZero(node: BdsNode): BdsNode[] {
+  const out = [node];
+  for (let answer = readAtZero(node); answer && "node" in answer; answer = readAtZero(answer.node)) out.push(answer.node);
+  return out;
+}
+
 /**
  * The host file whose bytes `node` shows unchanged at offset 0 — through filters, window-less raw
  * nodes and qcow2 nodes whose first cluster is unallocated (read from their backing) — or null
