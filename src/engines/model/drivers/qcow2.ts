@@ -547,11 +547,11 @@ export const qcow2Driver: DriverDef = {
       if (file && NULL_DRIVERS.has(skipFilters(file.bs)!.driver.name)) return headerWritten(st, file.bs);
       throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose file is no host file the model can place`);
     }
-    // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
-    // over whatever the file holds now (a reopen may have given the node another file).
     // qcow2_update_header writes the whole header cluster through `file`: a raw window smaller than
     // that refuses it (the header in memory is changed already).
     if (nodesAtZero(file!.bs).some((n) => windowRefusesWrite(n, 0, st.header.clusterSize))) return -28;
+    // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
+    // over whatever the file holds now (a reopen may have given the node another file).
     if (!holdsHeaderOf(withImage(path, st.files, (img) => img.read(0, V3_HEADER_LENGTH)), st)) {
       throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose file no longer holds its header (QEMU writes the header it keeps in memory)`);
     }
