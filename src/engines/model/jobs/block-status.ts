@@ -13,8 +13,7 @@
 import { filterOrCowBs } from "../chain.js";
 import type { DriverHost } from "../drivers/driver.js";
 import { type BdsNode, filteredChild } from "../graph.js";
-import { blockStatusAbove, type ChainStatus } from "../data/block-status.js";
-import { QemuAbort } from "../qemu-would-crash.js";
+import { blockStatusAbove } from "../data/block-status.js";
 import { BDRV_BLOCK_ALLOCATED, BDRV_BLOCK_DATA, BDRV_BLOCK_ZERO } from "../data/request-flags.js";
 import type { Coroutine } from "./coroutine.js";
 
@@ -42,22 +41,6 @@ function metadataReads(top: BdsNode, base: BdsNode | null, includeBase: boolean)
   return layers;
 }
 
-/**
- * `blockStatusAbove`, but a crash it runs into comes after the waits before it: a first look's
- * refcount reads, or the header write of a corruption it found (qcow2_signal_corruption →
- * qcow2_mark_corrupt), are thread-pool requests the coroutine waits for before it goes on.
- */
-function* ask(io: IoWaiter, before: Array<[BdsNode, number]>, status: () => ChainStatus): Coroutine<ChainStatus> {
-  const marks = io.state.corruptionMarks;
-  try {
-    return status();
-  } catch (e) {
-    const waited = io.state.corruptionMarks > marks || before.some(([n, reads]) => (n.driver.blockStatusMetadataReads?.(n) ?? 0) > reads);
-    if (e instanceof QemuAbort && waited) yield* io.ioWait();
-    throw e;
-  }
-}
-
 /** Wait once for each layer whose block status read metadata since `before`. */
 function* firstLooks(io: IoWaiter, before: Array<[BdsNode, number]>): Coroutine {
   for (const [n, reads] of before) {
@@ -79,7 +62,7 @@ export function* isAllocatedAbove(
 ): Coroutine<{ allocated: boolean; n: number }> {
   if (!includeBase && top === base) return { allocated: false, n: bytes };
   const before = metadataReads(top, base, includeBase);
-  const r = yield* ask(io, before, () => blockStatusAbove(io.state, top, base, includeBase, false, offset, bytes));
+  const r = blockStatusAbove(io.state, top, base, includeBase, false, offset, bytes);
   yield* firstLooks(io, before);
   return { allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, n: r.pnum };
 }
@@ -96,7 +79,7 @@ export function* blockStatusData(
   bytes: number,
 ): Coroutine<{ data: boolean; zero: boolean; n: number; inHostFile: boolean }> {
   const before = metadataReads(top, null, false);
-  const r = yield* ask(io, before, () => blockStatusAbove(io.state, top, null, false, true, offset, bytes));
+  const r = blockStatusAbove(io.state, top, null, false, true, offset, bytes);
   yield* firstLooks(io, before);
   const data = (r.status & BDRV_BLOCK_DATA) !== 0;
   return { data, zero: (r.status & BDRV_BLOCK_ZERO) !== 0, n: r.pnum, inHostFile: data && r.file?.driver.readsInThreadPool === true };
