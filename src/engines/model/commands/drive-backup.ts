@@ -13,21 +13,18 @@ import { cowBs, skipFilters } from "../chain.js";
 import { bdrvImgCreate } from "../create/img-create.js";
 import { bdrvDrainedBegin } from "../drain.js";
 import { type BdsNode, skipImplicitFilters } from "../graph.js";
-import { bdrvRef, bdrvUnref } from "../graph-ops.js";
+import { bdrvUnref } from "../graph-ops.js";
 import type { BackupJob } from "../jobs/backup.js";
 import type { JobTxn } from "../jobs/job.js";
 import type { LayerState } from "../layer-state.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
-import { NodeOpener, openFlagsOf } from "../open-node.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
-import { optBool } from "../options.js";
 import { FilenameCache } from "../query/filename.js";
 import { fail } from "../qmp-failure.js";
 import { setBackingHd } from "../set-backing.js";
-import { runInTransaction } from "../transaction.js";
 import { backupActionEnd, createBackupJob, lookupBs } from "./blockdev-backup.js";
 import type { CommandHandler } from "./handler.js";
+import { openCopyTarget } from "./open-copy-target.js";
 import { type BlkAction, type CompletionMode, runBlkActions } from "./transaction-actions.js";
 
 type Args = Record<string, unknown>;
@@ -65,7 +62,13 @@ export function driveBackupAction(state: LayerState, data: Args, _mode: Completi
         bdrvImgCreate(state, targetFile, format!, base ? { file: new FilenameCache().filename(base), format: base.driver.name } : null, size, noBacking);
       }
 
-      const target = openTarget(state, bs, targetFile, format, noBacking);
+      // bs->open_flags | BDRV_O_RDWR, with BDRV_O_NO_BACKING for sync=none
+      const target = openCopyTarget(state, "drive-backup", bs, targetFile, {
+        discard: "unmap",
+        "detect-zeroes": "unmap",
+        driver: format,
+        ...(noBacking ? { backing: null } : {}),
+      });
       try {
         const refusal = tryChangeAioContext(state, target, state.aio.of(bs), { held: state.aio.of(target) });
         if (refusal !== undefined) fail(refusal);
@@ -80,30 +83,6 @@ export function driveBackupAction(state: LayerState, data: Args, _mode: Completi
       () => drained,
     ),
   };
-}
-
-/**
- * `bdrv_open(target, NULL, {discard, detect-zeroes, driver}, bs->open_flags | BDRV_O_RDWR)`, with
- * BDRV_O_NO_BACKING for sync=none; the caller holds the one reference.
- */
-function openTarget(state: LayerState, bs: BdsNode, file: string, format: string | null, noBacking: boolean): BdsNode {
-  // find_image_format would probe the file's format.
-  if (format === null) throw new ModelUnsupportedError("drive-backup to an existing target without a format (its format probed)");
-  // The source's BDRV_O_COPY_ON_READ would turn copy-on-read on in the target too.
-  if (optBool(bs.options["copy-on-read"]) === true) throw new ModelUnsupportedError("drive-backup of a node with copy-on-read=on");
-  const held = state.aio.of(bs);
-  return runInTransaction((tran) => {
-    const target = new NodeOpener(state, tran, held).open({
-      options: { discard: "unmap", "detect-zeroes": "unmap", driver: format, ...(noBacking ? { backing: null } : {}) },
-      parent: null,
-      parentOptions: null,
-      role: 0,
-      filename: file,
-      flags: openFlagsOf(bs, false),
-    });
-    bdrvRef(target);
-    return target;
-  });
 }
 
 export const driveBackup: CommandHandler = (state, args) => {

@@ -12,22 +12,19 @@ import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { tryChangeAioContext } from "../aio-context/change-aio-context.js";
 import { cowBs, skipFilters } from "../chain.js";
 import { bdrvImgCreate } from "../create/img-create.js";
-import { type BdsNode, skipImplicitFilters } from "../graph.js";
-import { bdrvRef, bdrvUnref } from "../graph-ops.js";
+import { skipImplicitFilters } from "../graph.js";
+import { bdrvUnref } from "../graph-ops.js";
 import { hasZeroInit } from "../has-zero-init.js";
 import type { MirrorStart } from "../jobs/mirror.js";
-import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
-import { NodeOpener, openFlagsOf } from "../open-node.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
-import { optBool } from "../options.js";
 import { FilenameCache } from "../query/filename.js";
 import { fail } from "../qmp-failure.js";
-import { runInTransaction } from "../transaction.js";
 import { getRootBs } from "./block-commit.js";
 import { blockdevMirrorCommon } from "./blockdev-mirror.js";
 import type { CommandHandler } from "./handler.js";
+import { openCopyTarget } from "./open-copy-target.js";
 
 export const driveMirror: CommandHandler = (state, args) => {
   const str = (k: string) => (typeof args[k] === "string" ? (args[k] as string) : null);
@@ -54,7 +51,12 @@ export const driveMirror: CommandHandler = (state, args) => {
     bdrvImgCreate(state, targetFile, format!, { file: new FilenameCache().filename(backing), format: backing.driver.name }, size, true);
   }
 
-  const target = openTarget(state, bs, targetFile, format, nodeName);
+  // bs->open_flags | BDRV_O_RDWR | BDRV_O_NO_BACKING
+  const target = openCopyTarget(state, "drive-mirror", bs, targetFile, {
+    ...(nodeName !== null ? { "node-name": nodeName } : {}),
+    driver: format,
+    backing: null,
+  });
   // An existing image whose header names a backing file has it opened when the job ends
   // (bdrv_open_backing_file), which the model does not do.
   if (mode === "existing" && skipFilters(target)!.backingFile !== "") {
@@ -77,28 +79,3 @@ export const driveMirror: CommandHandler = (state, args) => {
   }
   return {};
 };
-
-/**
- * `bdrv_open(target, NULL, {node-name, driver}, bs->open_flags | BDRV_O_RDWR | BDRV_O_NO_BACKING)`;
- * the caller holds the one reference.
- */
-function openTarget(state: LayerState, bs: BdsNode, file: string, format: string | null, nodeName: string | null): BdsNode {
-  // find_image_format would probe the file's format.
-  if (format === null) throw new ModelUnsupportedError("drive-mirror to an existing target without a format (its format probed)");
-  // The source's BDRV_O_COPY_ON_READ would turn copy-on-read on in the target too.
-  if (optBool(bs.options["copy-on-read"]) === true) throw new ModelUnsupportedError("drive-mirror of a node with copy-on-read=on");
-  const held = state.aio.of(bs);
-  const target = runInTransaction((tran) => {
-    const node = new NodeOpener(state, tran, held).open({
-      options: { ...(nodeName !== null ? { "node-name": nodeName } : {}), driver: format, backing: null },
-      parent: null,
-      parentOptions: null,
-      role: 0,
-      filename: file,
-      flags: openFlagsOf(bs, false),
-    });
-    bdrvRef(node);
-    return node;
-  });
-  return target;
-}

@@ -1,0 +1,37 @@
+/**
+ * The target of drive-backup and drive-mirror: `bdrv_open(target, NULL, options, bs->open_flags |
+ * BDRV_O_RDWR)` with the source's open flags; the caller holds the one reference.
+ */
+import type { BdsNode } from "../graph.js";
+import { bdrvRef } from "../graph-ops.js";
+import type { LayerState } from "../layer-state.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
+import { NodeOpener, openFlagsOf } from "../open-node.js";
+import { optBool } from "../options.js";
+import { runInTransaction } from "../transaction.js";
+
+export function openCopyTarget(
+  state: LayerState,
+  command: "drive-backup" | "drive-mirror",
+  bs: BdsNode,
+  file: string,
+  options: Record<string, unknown>,
+): BdsNode {
+  // find_image_format would probe the file's format.
+  if (options["driver"] === null) throw new ModelUnsupportedError(`${command} to an existing target without a format (its format probed)`);
+  // The source's BDRV_O_COPY_ON_READ would turn copy-on-read on in the target too.
+  if (optBool(bs.options["copy-on-read"]) === true) throw new ModelUnsupportedError(`${command} of a node with copy-on-read=on`);
+  const held = state.aio.of(bs);
+  return runInTransaction((tran) => {
+    const target = new NodeOpener(state, tran, held).open({
+      options,
+      parent: null,
+      parentOptions: null,
+      role: 0,
+      filename: file,
+      flags: openFlagsOf(bs, false),
+    });
+    bdrvRef(target);
+    return target;
+  });
+}
