@@ -170,6 +170,9 @@ const JOBS_SALT = 0x10b5_0b5f;
 /** The share of cases with node commands (gen-commands.ts), drawn the same way. */
 const COMMANDS_SHARE = 0.3;
 const COMMANDS_SALT = 0xc0_3a4e;
+/** Of the cases with qemu-io steps and no jobs, the share that end with query-blockstats of every node. */
+const NODE_STATS_SHARE = 0.5;
+const NODE_STATS_SALT = 0x57a7_0de5;
 
 export interface GenerateOptions {
   /** A fresh, unstarted model engine for steering. */
@@ -194,6 +197,10 @@ export async function generateScenario(seed: number, opts: GenerateOptions): Pro
     if (!ctx.modelStopped) {
       await ctx.append({ kind: "show", what: "graph" });
       if (ctx.rng.chance(0.3)) await ctx.append({ kind: "show", what: "nodes" });
+      // What the writes left in each node's statistics; a job still moving would make it a race.
+      if (dataPath && !jobs && new Prng(seed ^ NODE_STATS_SALT).chance(NODE_STATS_SHARE)) {
+        await ctx.append({ kind: "qmp", command: "query-blockstats", args: { "query-nodes": true } });
+      }
     }
     return { seed, statements: checkerClean(ctx) };
   } finally {

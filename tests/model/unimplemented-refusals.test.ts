@@ -31,7 +31,6 @@ it.each([
   [["add n: null-co", 'qmp blockdev-snapshot-internal-sync {"device": "n", "name": "s"}'], "the QMP command 'blockdev-snapshot-internal-sync'", 3],
   [["image t.img raw 1M", "add n: null-co", 'qmp drive-mirror {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-mirror to an existing target without a format (its format probed)", 4],
   [["image a.qcow2 qcow2 1M", "image t.qcow2 qcow2 1M backing=a.qcow2 backing-fmt=qcow2", "add n: null-co", 'qmp drive-mirror {"device": "n", "target": "$TEST_DIR/t.qcow2", "sync": "full", "mode": "existing", "format": "qcow2"}'], "drive-mirror mode=existing to an image whose header names a backing file (opened when the job ends)", 5],
-  [["add n: null-co", 'qmp query-blockstats {"query-nodes": true}'], "query-blockstats with query-nodes (the nodes' I/O statistics)", 3],
   [['qmp object-add {"qom-type": "memory-backend-ram", "id": "m0", "size": 1048576}'], "the object type 'memory-backend-ram'", 2],
   [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp block-dirty-bitmap-add {"node": "q", "name": "b", "persistent": true}'], "persistent dirty bitmaps (stored in a qcow2 image)", 4],

@@ -119,6 +119,8 @@ export interface BdsNode {
   recursiveQuiesce?: number;
   /** bs->write_gen: requests that changed the node (writes, discards, truncations); absent: 0. */
   writeGen?: number;
+  /** bs->wr_highest_offset: the furthest end of a write request, failed or not; absent: 0. */
+  wrHighestOffset?: number;
   /** BDRV_REQ_FUA in bs->supported_write_flags, as the driver's open set it (DriverDef.fua). */
   fuaWrites?: boolean;
   /** BDRV_REQ_FUA in bs->supported_zero_flags, as the driver's open set it. */

@@ -1,7 +1,7 @@
 /** The read-only queries. */
 import { xdebugBlockGraph } from "../query/block-graph.js";
 import { namedBlockNodes } from "../query/named-nodes.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
+import { queryNodeStats } from "../query/block-stats.js";
 import type { CommandHandler } from "./handler.js";
 
 export const xDebugQueryBlockGraph: CommandHandler = (state) => xdebugBlockGraph(state);
@@ -15,8 +15,5 @@ export const queryNamedBlockNodes: CommandHandler = (state, args) => namedBlockN
  */
 export const queryBlock: CommandHandler = () => [];
 
-/** With `query-nodes`, every node's statistics, which the model does not keep (wr_highest_offset, file-posix's discard counts). */
-export const queryBlockstats: CommandHandler = (_state, args) => {
-  if (args["query-nodes"] === true) throw new ModelUnsupportedError("query-blockstats with query-nodes (the nodes' I/O statistics)");
-  return [];
-};
+/** With `query-nodes`, every node's statistics. */
+export const queryBlockstats: CommandHandler = (state, args) => (args["query-nodes"] === true ? queryNodeStats(state) : []);

@@ -248,6 +248,7 @@ function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Dat
   } finally {
     bs.writeGen = (bs.writeGen ?? 0) + 1;
     if (done) growDirtyBitmaps(bs, known, offset + data.length);
+    if (data.length > 0 && offset + data.length > (bs.wrHighestOffset ?? 0)) bs.wrHighestOffset = offset + data.length;
     // bdrv_co_write_req_finish marks the range dirty whether the write succeeded or not.
     setDirty(bs, offset, data.length);
   }

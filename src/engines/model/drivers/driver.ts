@@ -301,6 +301,8 @@ export interface DriverDef {
   getInfo?(node: BdsNode): GetInfoAnswer;
   /** `.bdrv_get_specific_info`: ImageInfoSpecific (`{type, data}`), built in QAPI member order. */
   getSpecificInfo?(node: BdsNode): Record<string, unknown>;
+  /** `.bdrv_get_specific_stats`: BlockStatsSpecific (`{driver, …}`), built in QAPI member order. */
+  getSpecificStats?(node: BdsNode): Record<string, unknown>;
   /**
    * `.bdrv_refresh_filename`: the node's exact_filename, "" for none. Absent: a format node takes
    * its protocol child's, unless strong options or an overridden backing make it a json: name.

@@ -3,7 +3,7 @@
  * raw_check_perm / raw_set_perm / raw_abort_perm_update and raw_handle_perm_lock do it.
  */
 import { Data } from "../data/data.js";
-import { Errno, ioFail } from "../data/io-error.js";
+import { Errno, IoError, ioFail } from "../data/io-error.js";
 import { EXT4_MAX_FILE_SIZE, type HostFile, type HostFiles } from "../data/host-file.js";
 import { requestAlignment } from "../data/block-io.js";
 import { newReadaheadState, type ReadaheadState } from "../data/page-cache.js";
@@ -35,6 +35,10 @@ interface FileState {
   files: HostFiles;
   /** The descriptor's readahead state. */
   ra: ReadaheadState;
+  /** s->stats: the discards handle_aiocb_discard made, which a reopen keeps. */
+  discardNbOk: number;
+  discardNbFailed: number;
+  discardBytesOk: number;
 }
 
 const slot = new OpaqueSlot<FileState>("file");
@@ -104,6 +108,9 @@ export const fileDriver: DriverDef = {
       allocated: info.allocated,
       files: ctx.host.hostFiles,
       ra: newReadaheadState(),
+      discardNbOk: 0,
+      discardNbFailed: 0,
+      discardBytesOk: 0,
     });
     // bdrv_getlength is total_sectors * 512: the size rounded up to a sector.
     ctx.node.size = Math.ceil(info.fileSize / 512) * 512;
@@ -225,9 +232,26 @@ export const fileDriver: DriverDef = {
     else file.write(offset, Data.zeros(bytes));
   },
 
-  /** `raw_co_pdiscard`: a punched hole, as for a zero write that may unmap. */
+  /**
+   * `raw_co_pdiscard`: a punched hole, as for a zero write that may unmap, counted by
+   * `raw_account_discard` (a hole past the end of the file is punched as well).
+   */
   pdiscard(host, node, offset, bytes) {
-    punchHole(host.hostFiles.get(slot.get(node).absPath), offset, bytes);
+    const st = slot.get(node);
+    try {
+      punchHole(host.hostFiles.get(st.absPath), offset, bytes);
+    } catch (e) {
+      if (e instanceof IoError) st.discardNbFailed++;
+      throw e;
+    }
+    st.discardNbOk++;
+    st.discardBytesOk += bytes;
+  },
+
+  /** `raw_get_specific_stats`. */
+  getSpecificStats(node) {
+    const st = slot.get(node);
+    return { driver: "file", "discard-nb-ok": st.discardNbOk, "discard-nb-failed": st.discardNbFailed, "discard-bytes-ok": st.discardBytesOk };
   },
 
   /**

@@ -195,7 +195,10 @@ const NULL_DRIVERS = new Set(["null-co", "null-aio"]);
  * in their dirty bitmaps. Returns 0, the change's success.
  */
 function headerWritten(st: Qcow2State, file: BdsNode): number {
-  for (let n: BdsNode | undefined = file; n; n = filteredChild(n)?.bs) setDirty(n, 0, Math.min(st.header.clusterSize, nodeLength(n)));
+  for (let n: BdsNode | undefined = file; n; n = filteredChild(n)?.bs) {
+    setDirty(n, 0, Math.min(st.header.clusterSize, nodeLength(n)));
+    n.wrHighestOffset = Math.max(n.wrHighestOffset ?? 0, st.header.clusterSize);
+  }
   return 0;
 }
 
