@@ -31,7 +31,7 @@ import { xBlockdevChange } from "./commands/x-blockdev-change.js";
 import { blockdevBackup } from "./commands/blockdev-backup.js";
 import { blockdevMirror } from "./commands/blockdev-mirror.js";
 import { blockdevReopen } from "./commands/blockdev-reopen.js";
-import { blockExportAdd, blockExportDel, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
+import { blockExportAdd, blockExportDel, nbdServerAdd, nbdServerRemove, nbdServerStart, nbdServerStop, queryBlockExports } from "./commands/exports.js";
 import { DESTROYED_MUTEX_LOCKED, leakedLockAtQuit, nodeInDestroyedContext, type QuitEnd } from "./aio-context/iothread-objects.js";
 import type { CommandHandler } from "./commands/handler.js";
 import { objectAdd, objectDel } from "./commands/objects.js";
@@ -90,6 +90,8 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["x-blockdev-change", xBlockdevChange],
   ["nbd-server-start", nbdServerStart],
   ["nbd-server-stop", nbdServerStop],
+  ["nbd-server-add", nbdServerAdd],
+  ["nbd-server-remove", nbdServerRemove],
   ["block-export-add", blockExportAdd],
   ["block-export-del", blockExportDel],
   ["query-block-exports", queryBlockExports],

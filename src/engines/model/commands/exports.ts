@@ -17,6 +17,7 @@ import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { runInTransaction } from "../transaction.js";
+import { lookupBs } from "./blockdev-backup.js";
 import type { CommandHandler } from "./handler.js";
 import { socketListen } from "./socket-listen.js";
 
@@ -163,3 +164,23 @@ function exportBitmaps(state: LayerState, root: BdsNode, refs: readonly unknown[
 function filterOrCowChild(bs: BdsNode): Child | undefined {
   return bs.driver.isFilter ? filteredChild(bs) : childNamed(bs, "backing");
 }
+
+/**
+ * nbd-server-add (blockdev-nbd.c `qmp_nbd_server_add`, deprecated): block-export-add of an NBD
+ * export whose id and export name default to `device`, with `bitmap` as its one bitmap; a
+ * read-only node is exported read-only rather than refused.
+ */
+export const nbdServerAdd: CommandHandler = (state, args) => {
+  const device = String(args["device"]);
+  const bs = lookupBs(state, device);
+  const name = typeof args["name"] === "string" ? args["name"] : device;
+  const opts: Record<string, unknown> = { type: "nbd", id: name, "node-name": bs.name, name };
+  if (typeof args["writable"] === "boolean") opts["writable"] = args["writable"];
+  if (typeof args["description"] === "string") opts["description"] = args["description"];
+  if (typeof args["bitmap"] === "string") opts["bitmaps"] = [args["bitmap"]];
+  if (bs.readOnly) opts["writable"] = false;
+  return blockExportAdd(state, opts);
+};
+
+/** nbd-server-remove (deprecated): block-export-del of that export, which can only be NBD here. */
+export const nbdServerRemove: CommandHandler = (state, args) => blockExportDel(state, { id: args["name"], ...(args["mode"] !== undefined ? { mode: args["mode"] } : {}) });
