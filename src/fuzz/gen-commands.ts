@@ -1,13 +1,15 @@
 /**
  * The generator's node commands: QMP commands other than blockdev-add, -reopen and -del that act on
  * a named node: `block_resize`, dirty bitmaps (add, remove, clear, enable, disable, merge, and a
- * `transaction` of bitmap actions), `block-set-write-threshold`, external snapshots
- * (`blockdev-snapshot-sync`, `blockdev-snapshot`) and quorum's `x-blockdev-change`. Each meets the
+ * `transaction` of bitmap actions, and the sha256 of a bitmap's bits), `block-set-write-threshold`,
+ * external snapshots (`blockdev-snapshot-sync`, `blockdev-snapshot`), `change-backing-file` and
+ * quorum's `x-blockdev-change`. Each meets the
  * graph the case built: permissions a resize needs, bitmaps that reopens, jobs and writes carry,
  * overlays that take over a node's parents.
  */
 import type { GenContext } from "./gen-context.js";
 import { opt, word } from "./gen-context.js";
+import { rootOf } from "./gen-misc.js";
 import type { GenNode } from "./gen-world.js";
 import { CHILD_LIST_KEY } from "./gen-world.js";
 import type { FuzzStatement } from "./scenario-ir.js";
@@ -65,11 +67,13 @@ export async function commandStep(ctx: GenContext): Promise<void> {
     "bitmap-add": 2,
     "bitmap-verb": bitmap ? 1.5 : 0,
     "bitmap-merge": bitmap ? 0.4 : 0,
+    "bitmap-sha256": bitmap ? 0.8 : 0,
     "bitmap-transaction": 0.5,
     threshold: 0.6,
     "snapshot-sync": 0.8,
     snapshot: 0.6,
     "quorum-change": quorums.length > 0 ? 0.8 : 0,
+    "change-backing-file": 0.5,
   });
   switch (kind) {
     case "resize":
@@ -98,6 +102,19 @@ export async function commandStep(ctx: GenContext): Promise<void> {
       // Sources by name on the target's node, or by node and name anywhere (another node's may differ in size).
       const sources = rng.subset(world.bitmaps, 0.5).map((b) => (b.node === bitmap!.node && rng.chance(0.6) ? b.name : { node: b.node, name: b.name }));
       if (await steerQmp(ctx, "block-dirty-bitmap-merge", { node: bitmap!.node, target: bitmap!.name, bitmaps: sources })) await showAfter(ctx, bitmap!.node, "dirty-bitmaps");
+      return;
+    }
+    case "bitmap-sha256":
+      // The bits themselves: what each write, resize and merge set, at the bitmap's granularity.
+      await steerQmp(ctx, "x-debug-block-dirty-bitmap-sha256", { node: bitmap!.node, name: bitmap!.name });
+      return;
+    case "change-backing-file": {
+      // Mostly through the node's root as the device, which QEMU wants; the name written goes
+      // into the image's header only (a later open of the image looks for it).
+      const root = rootOf(ctx, name);
+      const device = root?.name !== undefined && rng.chance(0.8) ? root.name : name;
+      const backing = rng.pick(["base.qcow2", "$TEST_DIR/base.qcow2", "nosuch.qcow2", ""]);
+      if (await steerQmp(ctx, "change-backing-file", { device, "image-node-name": name, "backing-file": backing })) await showAfter(ctx, name, "image.backing-filename");
       return;
     }
     case "bitmap-transaction": {
