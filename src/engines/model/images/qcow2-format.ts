@@ -69,11 +69,8 @@ export const AUTOCLEAR_KNOWN = AUTOCLEAR_BITMAPS | AUTOCLEAR_DATA_FILE_RAW;
 
 /** L1 and L2 tables are arrays of 64-bit entries. */
 export const TABLE_ENTRY_SIZE = 8;
-/** The bits of an L1 entry holding the L2 table's offset. */
-export const L1E_OFFSET_MASK = 0x00fffffffffffe00n;
-/** L2 entry flags: the cluster is compressed; the cluster reads as zeros (version 3, uncompressed only). */
-export const QCOW_OFLAG_COMPRESSED = 1n << 62n;
-export const QCOW_OFLAG_ZERO = 1n;
+// Table entries are read as the data path reads them.
+export { L1E_OFFSET_MASK, QCOW_OFLAG_COMPRESSED, QCOW_OFLAG_ZERO } from "../data/qcow2/qcow2-layout.js";
 
 /** qemu-img 7.2's feature name table, in the order it writes it: [type, bit, name]. */
 export const FEATURE_TABLE: readonly [number, number, string][] = [
