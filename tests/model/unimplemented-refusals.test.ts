@@ -28,7 +28,8 @@ const bitmapsExtension = [
 ];
 
 it.each([
-  [["add n: null-co", 'qmp blockdev-snapshot-internal-sync {"device": "n", "name": "s"}'], "the QMP command 'blockdev-snapshot-internal-sync'", 3],
+  [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(file filename=d.qcow2)", 'qmp blockdev-snapshot-internal-sync {"device": "q", "name": "s"}'], "qcow2 internal snapshots (qcow2_snapshot_create)", 4],
+  [["image d.qcow2 qcow2 1M", 'qmp object-add {"qom-type": "throttle-group", "id": "tg"}', "add q: throttle file=(raw file=(qcow2 file=(file filename=d.qcow2))) throttle-group=tg", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "q", "name": "s"}}]}'], "qcow2 internal snapshots (qcow2_snapshot_create)", 5],
   [["image t.img raw 1M", "add n: null-co", 'qmp drive-mirror {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-mirror to an existing target without a format (its format probed)", 4],
   [["image a.qcow2 qcow2 1M", "image t.qcow2 qcow2 1M backing=a.qcow2 backing-fmt=qcow2", "add n: null-co", 'qmp drive-mirror {"device": "n", "target": "$TEST_DIR/t.qcow2", "sync": "full", "mode": "existing", "format": "qcow2"}'], "drive-mirror mode=existing to an image whose header names a backing file (opened when the job ends)", 5],
   [['qmp object-add {"qom-type": "memory-backend-ram", "id": "m0", "size": 1048576}'], "the object type 'memory-backend-ram'", 2],
@@ -38,7 +39,6 @@ it.each([
   [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
   [["image t.img raw 1M", "add n: null-co", 'qmp drive-backup {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-backup to an existing target without a format (its format probed)", 4],
   [["add n: null-co", "add t: null-co", 'qmp blockdev-backup {"job-id": "b", "device": "n", "target": "t", "sync": "full", "x-perf": {"use-copy-range": true}}'], "a backup with x-perf use-copy-range", 4],
-  [["add n: null-co", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "n", "name": "s"}}]}'], "the transaction action 'blockdev-snapshot-internal-sync'", 3],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk image created over a backing file", 4],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "example.org", "port": "0"}}}'], "nbd-server-start on the host name 'example.org' (the host's answer)", 2],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": "nbd"}}}'], "nbd-server-start on the service 'nbd' (the host's answer)", 2],

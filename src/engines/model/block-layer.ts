@@ -38,6 +38,7 @@ import { objectAdd, objectDel } from "./commands/objects.js";
 import { qomGet, qomList, qomSet } from "./commands/qom.js";
 import { queryIothreads } from "./commands/query-iothreads.js";
 import { queryBlock, queryBlockstats, queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
+import { blockdevSnapshotDeleteInternalSync, blockdevSnapshotInternalSync } from "./commands/blockdev-snapshot-internal.js";
 import { queryVersion } from "./commands/version.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
 import { closeAll, closeAllCrash, closeExportsAtQuit, storageDaemonQuit } from "./jobs/quit.js";
@@ -104,6 +105,8 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["block_resize", blockResize],
   ["blockdev-snapshot", blockdevSnapshot],
   ["blockdev-snapshot-sync", blockdevSnapshotSync],
+  ["blockdev-snapshot-internal-sync", blockdevSnapshotInternalSync],
+  ["blockdev-snapshot-delete-internal-sync", blockdevSnapshotDeleteInternalSync],
   ["block-set-write-threshold", blockSetWriteThreshold],
   ["change-backing-file", changeBackingFile],
   ["block-dirty-bitmap-add", blockDirtyBitmapAdd],

@@ -25,6 +25,8 @@ export type BlockOp =
   | "commit-target"
   | "drive-del"
   | "external-snapshot"
+  | "internal-snapshot"
+  | "internal-snapshot-delete"
   | "mirror-source"
   | "mirror-target"
   | "replace"

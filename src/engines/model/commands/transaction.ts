@@ -1,8 +1,6 @@
 /**
  * `transaction` (blockdev.c `qmp_transaction`): a list of actions that all happen or none does.
- * Arguments are checked for the whole list before any action runs (QAPI). blockdev-snapshot-internal-sync
- * writes an internal snapshot, which the model does not have, so a list naming one stops the run
- * before anything happens.
+ * Arguments are checked for the whole list before any action runs (QAPI).
  */
 import { JobTxn } from "../jobs/job.js";
 import type { LayerState } from "../layer-state.js";
@@ -12,6 +10,7 @@ import { blockdevBackupAction } from "./blockdev-backup.js";
 import { driveBackupAction } from "./drive-backup.js";
 import { externalSnapshot } from "./blockdev-snapshot.js";
 import { externalSnapshotSync } from "./blockdev-snapshot-sync.js";
+import { internalSnapshotAction } from "./blockdev-snapshot-internal.js";
 import type { CommandHandler } from "./handler.js";
 import { type BlkAction, type CompletionMode, runBlkActions } from "./transaction-actions.js";
 import { fail } from "../qmp-failure.js";
@@ -32,6 +31,7 @@ const ACTIONS: ReadonlyMap<string, MakeAction> = new Map<string, MakeAction>([
   ["drive-backup", driveBackupAction],
   ["blockdev-snapshot", externalSnapshot],
   ["blockdev-snapshot-sync", externalSnapshotSync],
+  ["blockdev-snapshot-internal-sync", internalSnapshotAction],
 ]);
 
 export const transaction: CommandHandler = (state, args) => {

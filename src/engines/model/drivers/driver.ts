@@ -301,6 +301,10 @@ export interface DriverDef {
   getInfo?(node: BdsNode): GetInfoAnswer;
   /** `.bdrv_get_specific_info`: ImageInfoSpecific (`{type, data}`), built in QAPI member order. */
   getSpecificInfo?(node: BdsNode): Record<string, unknown>;
+  /** `.bdrv_snapshot_list`: how many internal snapshots the node has, or -errno. */
+  snapshotCount?(node: BdsNode): number;
+  /** `.bdrv_snapshot_create`: 0 or -errno. */
+  snapshotCreate?(node: BdsNode): number;
   /** `.bdrv_get_specific_stats`: BlockStatsSpecific (`{driver, …}`), built in QAPI member order. */
   getSpecificStats?(node: BdsNode): Record<string, unknown>;
   /**

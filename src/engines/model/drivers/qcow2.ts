@@ -108,6 +108,12 @@ function qcow2QuitUnknown(node: BdsNode): string | undefined {
   return `qcow2_do_close lets go of the s->data_file of '${node.name}', left stale by a failed reopen, whose freed memory an edge made since may have taken`;
 }
 
+/** `has_data_file`: s->data_file is not bs->file (a stale pointer a failed reopen left counts). */
+function hasDataFile(node: BdsNode): boolean {
+  const st = slot.get(node);
+  return st.header.externalDataFile || dataFileDangles(node, st) !== undefined;
+}
+
 /** What the model cannot follow about a stale s->data_file (see dataFileDangles). */
 function staleDataFile(node: BdsNode, what: string, dangles: "null" | "freed" | "reused"): ModelIoUnsupportedError {
   const where = dangles === "reused" ? "freed memory that an edge made since may have taken" : dangles === "null" ? "NULL" : "freed memory";
@@ -565,6 +571,17 @@ export const qcow2Driver: DriverDef = {
       throw e;
     }
     return headerWritten(st, file!.bs);
+  },
+
+  /** `qcow2_snapshot_list`: refused with an external data file; the model opens only images without snapshots. */
+  snapshotCount(node) {
+    return hasDataFile(node) ? -Errno.ENOTSUP : 0;
+  },
+
+  /** `qcow2_snapshot_create`: refused with an external data file. */
+  snapshotCreate(node) {
+    if (hasDataFile(node)) return -Errno.ENOTSUP;
+    throw new ModelUnsupportedError("qcow2 internal snapshots (qcow2_snapshot_create)");
   },
 
   /** `qcow2_refresh_limits`: zero writes and discards go by whole clusters. */
