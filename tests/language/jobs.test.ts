@@ -280,3 +280,16 @@ describe("expectations on job statements", () => {
     ]);
   });
 });
+
+describe("the job of qmp x-blockdev-amend", () => {
+  const amend = (id: string) => `qmp x-blockdev-amend {"job-id": "${id}", "node-name": "base", "options": {"driver": "qcow2"}}`;
+
+  it("is started by the command, finalizes itself, stays concluded, and ends with qmp job-dismiss", () => {
+    expect(after(amend("x0"), "wait x0 concluded", "expect job x0 type=amend", 'qmp job-dismiss {"id": "x0"}', "wait x0 null")).toEqual([]);
+    const d = loadScenario(`${CHAIN}
+${amend("x0")}
+wait x0 pending`, "t.scn").diagnostics;
+    expect(d.map((x) => [x.message, x.notes])).toEqual([["job 'x0' finalizes itself: it does not stay 'pending'", ["x-blockdev-amend's job always does"]]]);
+    expect(after(amend("x0"), "wait x0 concluded", amend("x0"))).toEqual(["3:1 duplicate job id 'x0'"]);
+  });
+});

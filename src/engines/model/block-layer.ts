@@ -40,6 +40,7 @@ import { queryIothreads } from "./commands/query-iothreads.js";
 import { queryBlock, queryBlockstats, queryNamedBlockNodes, xDebugQueryBlockGraph } from "./commands/queries.js";
 import { blockdevSnapshotDeleteInternalSync, blockdevSnapshotInternalSync } from "./commands/blockdev-snapshot-internal.js";
 import { queryVersion } from "./commands/version.js";
+import { xBlockdevAmend } from "./commands/x-blockdev-amend.js";
 import { JOB_COMMANDS } from "./jobs/job-commands.js";
 import { closeAll, closeAllCrash, closeExportsAtQuit, storageDaemonQuit } from "./jobs/quit.js";
 import type { HostFiles } from "./data/host-file.js";
@@ -118,6 +119,7 @@ const COMMANDS: ReadonlyMap<string, CommandHandler> = new Map<string, CommandHan
   ["x-debug-block-dirty-bitmap-sha256", xDebugBlockDirtyBitmapSha256],
   ["transaction", transaction],
   ["blockdev-create", blockdevCreate],
+  ["x-blockdev-amend", xBlockdevAmend],
   ...JOB_COMMANDS,
 ]);
 

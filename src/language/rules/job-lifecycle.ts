@@ -222,7 +222,8 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
   }
   const line = job.start.location.start.line;
   if (s === "pending" && job.autoFinalize) {
-    const note = job.start.jobType === "create" ? "blockdev-create's job always does" : `start it with auto-finalize=off (line ${line})`;
+    const plain = Object.keys(PLAIN_JOBS).find((c) => PLAIN_JOBS[c] === job.start.jobType);
+    const note = plain !== undefined ? `${plain}'s job always does` : `start it with auto-finalize=off (line ${line})`;
     return error(`job '${id}' finalizes itself: it does not stay 'pending'`, status.location, [note]);
   }
   if (s === "concluded" && job.autoDismiss) {
@@ -275,12 +276,16 @@ function startsOf(s: Statement): JobStart[] {
   return actions.flatMap((a) => (typeof member(a, "type") === "string" ? qmpStart(member(a, "type") as string, member(a, "data"), s.location) : []));
 }
 
+/** Commands that start a job that is no block job, and its type. */
+const PLAIN_JOBS: Readonly<Record<string, string>> = { "blockdev-create": "create", "x-blockdev-amend": "amend" };
+
 /** The job `command` with `args` starts (a transaction's action is such a pair too). */
 function qmpStart(command: string, args: unknown, location: Location): JobStart[] {
   const id = member(args, "job-id");
   if (typeof id !== "string") return [];
-  // blockdev-create's job is JOB_DEFAULT | JOB_MANUAL_DISMISS.
-  if (command === "blockdev-create") return [{ id, location, jobType: "create", staysRunning: false, autoFinalize: true, autoDismiss: false }];
+  // blockdev-create's and x-blockdev-amend's jobs are JOB_DEFAULT | JOB_MANUAL_DISMISS.
+  const plain = PLAIN_JOBS[command];
+  if (plain !== undefined) return [{ id, location, jobType: plain, staysRunning: false, autoFinalize: true, autoDismiss: false }];
   const jobType = QMP_BLOCK_JOBS[command];
   if (jobType === undefined) return [];
   const sync = member(args, "sync");

@@ -13,7 +13,8 @@ export const blockdevDel: CommandHandler = (state, args) => {
   acquireNodeContext(state, node);
   checkOpNotBlocked(node, "drive-del");
   if (!node.monitorOwned) fail(`Node ${name} is not owned by the monitor`);
-  if (node.parents.length > 0) fail(`Block device ${name} is in use`);
+  // bs->refcnt > 1: a parent's reference, or one held apart from the graph (an amend job's).
+  if (node.parents.length > 0 || (node.heldRefs ?? 0) > 0) fail(`Block device ${name} is in use`);
   node.monitorOwned = false;
   freeNode(state, node);
   return {};

@@ -12,7 +12,7 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export type JobVerb = "cancel" | "pause" | "resume" | "set-speed" | "complete" | "dismiss" | "finalize";
 
 /** QAPI JobType, the ones the model runs. */
-export type JobType = "commit" | "stream" | "mirror" | "backup" | "create";
+export type JobType = "commit" | "stream" | "mirror" | "backup" | "create" | "amend";
 
 /** One row per status, columns in JOB_STATUSES order: U, C, R, P, Y, S, W, D, X, E, N. */
 type Row = readonly [0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1, 0 | 1];
