@@ -36,6 +36,7 @@ it.each([
   [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp block-dirty-bitmap-add {"node": "q", "name": "b", "persistent": true}'], "persistent dirty bitmaps (stored in a qcow2 image)", 4],
   [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
+  [['secret s0 data=pw', "image j.luks luks 3M key-secret=s0 iter-time=10", "add j: luks file=(file filename=j.luks) key-secret=s0", 'qmp x-blockdev-amend {"job-id": "x0", "node-name": "j", "options": {"driver": "luks", "state": "inactive", "keyslot": 0}}'], "x-blockdev-amend of a luks node (its keyslots)", 5],
   [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
   [["image t.img raw 1M", "add n: null-co", 'qmp drive-backup {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-backup to an existing target without a format (its format probed)", 4],
   [["add n: null-co", "add t: null-co", 'qmp blockdev-backup {"job-id": "b", "device": "n", "target": "t", "sync": "full", "x-perf": {"use-copy-range": true}}'], "a backup with x-perf use-copy-range", 4],

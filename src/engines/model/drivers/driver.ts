@@ -301,6 +301,10 @@ export interface DriverDef {
   getInfo?(node: BdsNode): GetInfoAnswer;
   /** `.bdrv_get_specific_info`: ImageInfoSpecific (`{type, data}`), built in QAPI member order. */
   getSpecificInfo?(node: BdsNode): Record<string, unknown>;
+  /** `.bdrv_amend_pre_run`, in the x-blockdev-amend command; throws a QmpFailure or what the model cannot do. */
+  amendPreRun?(node: BdsNode): void;
+  /** `.bdrv_co_amend`, in x-blockdev-amend's job: the job's error, or null. */
+  amend?(node: BdsNode, options: Record<string, unknown>): string | null;
   /** `.bdrv_snapshot_list`: how many internal snapshots the node has, or -errno. */
   snapshotCount?(node: BdsNode): number;
   /** `.bdrv_snapshot_create`: 0 or -errno. */

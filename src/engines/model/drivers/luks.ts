@@ -14,6 +14,7 @@ import { bdrvTruncate } from "../data/truncate.js";
 import { type BdsNode, childNamed } from "../graph.js";
 import { cryptSectors, cString, KEY_SLOT_ENABLED, LUKS_MAGIC, LUKS_SECTOR_SIZE, LUKS_VERSION, type LuksHeader } from "../images/luks-format.js";
 import { nodeLength } from "../node-length.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { OpaqueSlot } from "../opaque.js";
 import { fail } from "../qmp-failure.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
@@ -46,6 +47,14 @@ export const luksDriver: DriverDef = {
   supportsBacking: false,
   mutableOpts: [],
   strongOpts: ["key-secret"],
+
+  /** `block_crypto_amend_prepare` takes the keys of the keyslots to change, which the model does not. */
+  amendPreRun() {
+    throw new ModelUnsupportedError("x-blockdev-amend of a luks node (its keyslots)");
+  },
+  amend() {
+    throw new ModelUnsupportedError("x-blockdev-amend of a luks node (its keyslots)");
+  },
 
   /** `block_crypto_probe_luks` → `qcrypto_block_luks_has_format`: the magic and version 1. */
   probe: (buf) => (buf.subarray(0, 6).equals(LUKS_MAGIC) && buf.readUInt16BE(6) === LUKS_VERSION ? 100 : 0),

@@ -573,6 +573,11 @@ export const qcow2Driver: DriverDef = {
     return headerWritten(st, file!.bs);
   },
 
+  /** `qcow2_co_amend`: only encryption options, and the model's qcow2 images are never encrypted. */
+  amend(_node, options) {
+    return options["encrypt"] !== undefined ? "image is not encrypted, can't amend" : null;
+  },
+
   /** `qcow2_snapshot_list`: refused with an external data file; the model opens only images without snapshots. */
   snapshotCount(node) {
     return hasDataFile(node) ? -Errno.ENOTSUP : 0;
