@@ -28,6 +28,9 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
   { name: "blockdev-del", text: text(MOVED, "del n"), crash: "del" },
   { name: "blockdev-del refused by the node's BlockBackend first", text: text(EXPORTED, "del n -> error \"Node n is in use\""), crash: "quit" },
   { name: "blockdev-reopen", text: text(MOVED, "reopen n read-only=on"), crash: "reopen" },
+  // The export pins n, so the new file's attach moves r into the freed context; the reopen goes
+  // through, and qmp_blockdev_reopen takes r's context, now that one, to end its drained section.
+  { name: "a reopen that moves its node into it", text: text(["add n: null-co", "export n id=e0 iothread=io0 fixed-iothread=on", "add r: raw file=(null-co)"], "reopen r file=n"), crash: "reopen" },
   { name: "the export's removal", text: text(EXPORTED, "unexport e0"), crash: "unexport" },
   { name: "a node attached over it", text: text(MOVED, "add r: raw file=n"), crash: "add" },
   // Moving a qed node out drains it first, and bdrv_drain_invoke schedules qed's drain callback

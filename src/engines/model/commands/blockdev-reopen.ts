@@ -2,6 +2,7 @@
 import { acquireNodeContext } from "../aio-context/iothread-objects.js";
 import { bdrvSubtreeDrainedBegin, bdrvSubtreeDrainedEnd } from "../drain.js";
 import type { BdsNode } from "../graph.js";
+import type { LayerState } from "../layer-state.js";
 import { flatten } from "../options.js";
 import { inOutputOrder } from "../../../qapi/output-order.js";
 import { QemuWouldCrashError } from "../qemu-would-crash.js";
@@ -10,8 +11,16 @@ import { ReopenQueue } from "../reopen/queue.js";
 import { reopenMultiple, stopsThere } from "../reopen/reopen-multiple.js";
 import type { CommandHandler } from "./handler.js";
 
-function endDrains(drained: BdsNode[]): void {
-  for (const bs of drained) if (!bs.freed) bdrvSubtreeDrainedEnd(bs);
+/**
+ * Each queued node's section ends under the lock of the context the node is in now: a reopen
+ * that moved it into a deleted iothread's context aborts there, once the reopen is over.
+ */
+function endDrains(state: LayerState, queued: ReadonlyArray<{ bs: BdsNode; drained: boolean }>): void {
+  for (const { bs, drained } of queued) {
+    if (bs.freed) continue;
+    acquireNodeContext(state, bs);
+    if (drained) bdrvSubtreeDrainedEnd(bs);
+  }
 }
 
 export const blockdevReopen: CommandHandler = (state, args) => {
@@ -25,7 +34,7 @@ export const blockdevReopen: CommandHandler = (state, args) => {
   const queue = new ReopenQueue();
   // Each node is drained (with everything below it) while it is queued and until the reopen is
   // over, so a job using one of them pauses meanwhile; the sections end newest first.
-  const drained: BdsNode[] = [];
+  const queued: Array<{ bs: BdsNode; drained: boolean }> = [];
   try {
     for (const item of list) {
       const name = item["node-name"];
@@ -34,14 +43,14 @@ export const blockdevReopen: CommandHandler = (state, args) => {
       acquireNodeContext(state, bs);
       const taken = bdrvSubtreeDrainedBegin(state, bs);
       queue.add(bs, flatten(item), false, null, 0);
-      if (taken) drained.unshift(bs);
+      queued.unshift({ bs, drained: taken });
     }
     reopenMultiple(state, queue);
   } catch (e) {
     // Where QEMU died (a drain callback's poll in tran_abort), its sections never end.
-    if (!stopsThere(e)) endDrains(drained);
+    if (!stopsThere(e)) endDrains(state, queued);
     throw e;
   }
-  endDrains(drained);
+  endDrains(state, queued);
   return {};
 };
