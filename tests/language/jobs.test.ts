@@ -198,6 +198,16 @@ describe("waiting for a job's status", () => {
     ]);
     expect(after("job stream s0 top auto-finalize=off", "wait s0 concluded")).toEqual(["2:9 job 's0' dismisses itself: it does not stay 'concluded'"]);
     expect(after("job stream s0 top auto-finalize=off", "wait s0 ready")).toEqual(["2:9 a stream job never becomes ready"]);
+    // Neither does a backup (backup_run ends or is cancelled), nor blockdev-create's or x-blockdev-amend's job.
+    expect(after(`qmp drive-backup {"job-id": "b0", "device": "top", "target": "$TEST_DIR/t.qcow2", "sync": "full"}`, "wait b0 standby")).toEqual([
+      "2:9 a backup job never becomes ready",
+    ]);
+    expect(after(`qmp blockdev-create {"job-id": "j0", "options": {"driver": "file", "filename": "$TEST_DIR/n.raw", "size": 0}}`, "wait j0 ready")).toEqual([
+      "2:9 a create job never becomes ready",
+    ]);
+    expect(after(`qmp x-blockdev-amend {"job-id": "a0", "node-name": "top", "options": {"driver": "qcow2"}}`, "wait a0 ready")).toEqual([
+      "2:9 an amend job never becomes ready",
+    ]);
     expect(after("job commit c0 top top-node=top", "wait c0 ready")).toEqual([]);
     // A commit below the device is an active one when its top node has a writer (a writable export).
     expect(after("job commit c0 top top-node=base", "wait c0 ready")).toEqual([]);

@@ -229,14 +229,16 @@ function statusProblem(job: LiveJob, status: Identifier): Diagnostic | undefined
   if (s === "concluded" && job.autoDismiss) {
     return error(`job '${id}' dismisses itself: it does not stay 'concluded'`, status.location, [`start it with auto-dismiss=off (line ${line})`]);
   }
-  // Only a stream is sure never to get ready. A commit gets ready when qmp_block_commit runs it as
+  // A stream, a backup and the plain jobs are sure never to get ready: only mirror.c calls
+  // job_transition_to_ready. A commit gets ready when qmp_block_commit runs it as
   // an active commit (a mirror): when its top is the device's own node, or when anything holds
   // WRITE on the top node ("Active commit is required if and only if someone has taken a WRITE
   // permission on the top node", blockdev.c). A writable export or any other writing parent of an
   // intermediate node makes it so, which the graph as it stands when the job starts tells, not
   // the scenario's text: a commit's `wait ready` is not refused.
-  if ((s === "ready" || s === "standby") && job.start.jobType === "stream") {
-    return error(`a stream job never becomes ready`, status.location, [
+  if ((s === "ready" || s === "standby") && NEVER_READY.includes(job.start.jobType)) {
+    const type = job.start.jobType;
+    return error(`${/^[aeiou]/.test(type) ? "an" : "a"} ${type} job never becomes ready`, status.location, [
       "a mirror gets ready, and so does a commit of the active layer or of a node something writes to",
     ]);
   }
@@ -275,6 +277,9 @@ function startsOf(s: Statement): JobStart[] {
   if (!Array.isArray(actions)) return [];
   return actions.flatMap((a) => (typeof member(a, "type") === "string" ? qmpStart(member(a, "type") as string, member(a, "data"), s.location) : []));
 }
+
+/** The job types that never reach READY. */
+const NEVER_READY: readonly string[] = ["stream", "backup", "create", "amend"];
 
 /** Commands that start a job that is no block job, and its type. */
 const PLAIN_JOBS: Readonly<Record<string, string>> = { "blockdev-create": "create", "x-blockdev-amend": "amend" };
