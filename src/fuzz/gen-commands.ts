@@ -19,6 +19,11 @@ type Qmp = Extract<FuzzStatement, { kind: "qmp" }>;
 /** Sizes a resize asks for: the images' own, larger, smaller, none, and two QEMU refuses (not whole sectors). */
 const RESIZE_SIZES = [0, 65536, 524288, 1048576, 1049088, 2097152, 4194304, 3000000, 1048577] as const;
 /** Bitmap granularities: QEMU's smallest, common ones, its largest, and two it refuses. */
+/** How often a new bitmap is persistent: mostly on qcow2, which stores it, rarely elsewhere. */
+function persistentChance(driver: string | undefined): number {
+  return driver === "qcow2" ? 0.4 : 0.03;
+}
+
 const GRANULARITIES = [512, 4096, 65536, 2097152, 2147483648, 1000, 256] as const;
 const THRESHOLDS = [0, 4096, 65536, 1048576] as const;
 
@@ -85,6 +90,9 @@ export async function commandStep(ctx: GenContext): Promise<void> {
       const args: Record<string, unknown> = { node: name, name: bname };
       if (rng.chance(0.3)) args.granularity = rng.pick(GRANULARITIES);
       if (rng.chance(0.2)) args.disabled = true;
+      // Stored in a qcow2 image when its node closes or goes read-only, loaded when it opens again;
+      // other drivers refuse it (and the case loses a bitmap to use).
+      if (rng.chance(persistentChance(node.driver))) args.persistent = true;
       if (await steerQmp(ctx, "block-dirty-bitmap-add", args)) {
         world.bitmaps.push({ node: name, name: bname });
         await showAfter(ctx, name, "dirty-bitmaps");
@@ -125,10 +133,12 @@ export async function commandStep(ctx: GenContext): Promise<void> {
         const b = someBitmap(ctx);
         const action = rng.weighted({ add: 2, clear: b ? 1 : 0, remove: b ? 0.8 : 0, enable: b ? 0.4 : 0, disable: b ? 0.4 : 0 });
         if (action === "add") {
-          const target = rng.pick(nodes).name!;
+          const targetNode = rng.pick(nodes);
+          const target = targetNode.name!;
           const bname = added.length > 0 && rng.chance(0.15) ? added[0]!.name : world.fresh("bm");
           added.push({ node: target, name: bname });
-          actions.push({ type: "block-dirty-bitmap-add", data: { node: target, name: bname, ...(rng.chance(0.2) ? { granularity: rng.pick(GRANULARITIES) } : {}) } });
+          const extra = { ...(rng.chance(0.2) ? { granularity: rng.pick(GRANULARITIES) } : {}), ...(rng.chance(persistentChance(targetNode.driver)) ? { persistent: true } : {}) };
+          actions.push({ type: "block-dirty-bitmap-add", data: { node: target, name: bname, ...extra } });
         } else actions.push(bitmapAction(`block-dirty-bitmap-${action}`, b!));
       }
       if (await steerQmp(ctx, "transaction", { actions })) {

@@ -1,6 +1,6 @@
 /**
  * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, an export that
- * is not NBD, persistent bitmaps, encrypted qcow2, secrets from files, a transaction's backup
+ * is not NBD, encrypted qcow2, secrets from files, a transaction's backup
  * actions, an overlay format blockdev-snapshot-sync cannot write, qemu-system's own commands under
  * `require io`, an NBD server address only the host can answer for, qcow2 internal snapshots and the
  * header update an open makes) is a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error
@@ -34,7 +34,6 @@ it.each([
   [["image a.qcow2 qcow2 1M", "image t.qcow2 qcow2 1M backing=a.qcow2 backing-fmt=qcow2", "add n: null-co", 'qmp drive-mirror {"device": "n", "target": "$TEST_DIR/t.qcow2", "sync": "full", "mode": "existing", "format": "qcow2"}'], "drive-mirror mode=existing to an image whose header names a backing file (opened when the job ends)", 5],
   [['qmp object-add {"qom-type": "memory-backend-ram", "id": "m0", "size": 1048576}'], "the object type 'memory-backend-ram'", 2],
   [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
-  [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp block-dirty-bitmap-add {"node": "q", "name": "b", "persistent": true}'], "persistent dirty bitmaps (stored in a qcow2 image)", 4],
   [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
   [['secret s0 data=pw', "image j.luks luks 3M key-secret=s0 iter-time=10", "add j: luks file=(file filename=j.luks) key-secret=s0", 'qmp x-blockdev-amend {"job-id": "x0", "node-name": "j", "options": {"driver": "luks", "state": "inactive", "keyslot": 0}}'], "x-blockdev-amend of a luks node (its keyslots)", 5],
   [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
@@ -49,7 +48,6 @@ it.each([
   [["require io", "qmp query-status"], "the qemu-system QMP command 'query-status'", 3],
   [["require io", "add n: null-co", 'qmp block_set_io_throttle {"id": "n", "bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}'], "the qemu-system QMP command 'block_set_io_throttle'", 4],
   [["require io", "image d.qcow2 qcow2 1M", "add f: file filename=d.qcow2", 'io f "write -P 0x01 63 1"', "add q: qcow2 file=f"], "internal snapshots (qcow2_read_snapshots)", 6],
-  [[...bitmapsExtension, 'io f "write -P 0x01 95 1"', 'io f "write -P 0x01 0x203 1"', "add q: qcow2 file=f read-only=on"], "persistent dirty bitmaps (qcow2_load_dirty_bitmaps)", 12],
   [[...bitmapsExtension, "add q: qcow2 file=f"], "the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits", 10],
   [["require io", "image d.qcow2 qcow2 1M", "add f: file filename=d.qcow2", 'io f "write -P 0x80 95 1"', "add q: qcow2 file=f"], "the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits", 6],
 ])("%j is refused as unimplemented", async (lines, what, line) => {

@@ -19,9 +19,21 @@ export function lookupDirtyBitmap(state: LayerState, node: string, name: string)
   return { bs, bitmap };
 }
 
-/** `bdrv_dirty_bitmap_check` with BDRV_BITMAP_ALLOW_RO (BDRV_BITMAP_DEFAULT adds read-only, which no bitmap of the model is). */
-export function checkDirtyBitmap(bitmap: DirtyBitmap): void {
-  if (bitmap.busy) fail(`Bitmap '${bitmap.name ?? "(null)"}' is currently in use by another operation and cannot be used`);
+/** BDRV_BITMAP_BUSY, BDRV_BITMAP_RO and BDRV_BITMAP_INCONSISTENT: what `bdrv_dirty_bitmap_check` refuses. */
+export const BITMAP_BUSY = 1;
+export const BITMAP_RO = 2;
+export const BITMAP_INCONSISTENT = 4;
+/** BDRV_BITMAP_DEFAULT: a bitmap the caller will change. */
+export const BITMAP_DEFAULT = BITMAP_BUSY | BITMAP_RO | BITMAP_INCONSISTENT;
+/** BDRV_BITMAP_ALLOW_RO: a bitmap the caller only reads (or only enables or disables). */
+export const BITMAP_ALLOW_RO = BITMAP_BUSY | BITMAP_INCONSISTENT;
+
+/** `bdrv_dirty_bitmap_check`: each caller passes the flags QEMU's does. */
+export function checkDirtyBitmap(bitmap: DirtyBitmap, flags: number): void {
+  const name = bitmap.name ?? "(null)";
+  if (flags & BITMAP_BUSY && bitmap.busy) fail(`Bitmap '${name}' is currently in use by another operation and cannot be used`);
+  if (flags & BITMAP_RO && bitmap.readonly) fail(`Bitmap '${name}' is readonly and cannot be modified`);
+  if (flags & BITMAP_INCONSISTENT && bitmap.inconsistent) fail(`Bitmap '${name}' is inconsistent and cannot be used`);
 }
 
 /**
@@ -29,8 +41,8 @@ export function checkDirtyBitmap(bitmap: DirtyBitmap): void {
  * and copy-before-write's start from a user's bitmap do.
  */
 export function mergeDirtyBitmap(dest: DirtyBitmap, src: DirtyBitmap): void {
-  checkDirtyBitmap(dest);
-  checkDirtyBitmap(src);
+  checkDirtyBitmap(dest, BITMAP_DEFAULT);
+  checkDirtyBitmap(src, BITMAP_ALLOW_RO);
   if (src.size !== dest.size) {
     fail(`Bitmaps are of different sizes (destination size is ${dest.size}, source size is ${src.size}) and can't be merged`);
   }

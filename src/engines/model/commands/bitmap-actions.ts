@@ -4,13 +4,13 @@
  * an added bitmap is removed, a removed one is only made busy until commit releases it, a cleared or
  * merged one keeps its old bits until commit drops them.
  */
-import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
+import { BITMAP_ALLOW_RO, BITMAP_DEFAULT, checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
 import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
-import { blockDirtyBitmapAdd, blockDirtyBitmapRemove } from "./dirty-bitmaps.js";
+import { blockDirtyBitmapAdd, blockDirtyBitmapRemove, removeDirtyBitmap } from "./dirty-bitmaps.js";
 import { type BlkAction, checkCompletionMode, type CompletionMode } from "./transaction-actions.js";
 
 type Args = Record<string, unknown>;
@@ -40,9 +40,10 @@ export function bitmapRemove(state: LayerState, args: Args, mode: CompletionMode
   return {
     prepare() {
       checkCompletionMode("block-dirty-bitmap-remove", mode);
-      const hit = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
-      checkDirtyBitmap(hit.bitmap);
-      // block_dirty_bitmap_remove without release: the bitmap stays, busy, until commit.
+      // block_dirty_bitmap_remove without release: out of the image already, the bitmap stays,
+      // busy and not to be stored again, until commit.
+      const hit = removeDirtyBitmap(state, String(args["node"]), String(args["name"]), false);
+      hit.bitmap.skipStore = true;
       hit.bitmap.busy = true;
       found = hit;
     },
@@ -52,7 +53,9 @@ export function bitmapRemove(state: LayerState, args: Args, mode: CompletionMode
       bs.dirtyBitmaps!.splice(bs.dirtyBitmaps!.indexOf(bitmap), 1);
     },
     abort() {
-      if (found) found.bitmap.busy = false;
+      if (!found) return;
+      found.bitmap.skipStore = false;
+      found.bitmap.busy = false;
     },
   };
 }
@@ -64,7 +67,7 @@ export function bitmapClear(state: LayerState, args: Args, mode: CompletionMode)
     prepare() {
       checkCompletionMode("block-dirty-bitmap-clear", mode);
       bitmap = lookupDirtyBitmap(state, String(args["node"]), String(args["name"])).bitmap;
-      checkDirtyBitmap(bitmap);
+      checkDirtyBitmap(bitmap, BITMAP_DEFAULT);
       backup = bitmap.snapshot();
       bitmap.clear();
     },
@@ -82,7 +85,7 @@ export function bitmapSetEnabled(state: LayerState, args: Args, mode: Completion
     prepare() {
       checkCompletionMode(enable ? "block-dirty-bitmap-enable" : "block-dirty-bitmap-disable", mode);
       bitmap = lookupDirtyBitmap(state, String(args["node"]), String(args["name"])).bitmap;
-      checkDirtyBitmap(bitmap);
+      checkDirtyBitmap(bitmap, BITMAP_ALLOW_RO);
       wasEnabled = bitmap.recording;
       bitmap.recording = enable;
     },

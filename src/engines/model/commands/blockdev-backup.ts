@@ -17,7 +17,7 @@ import { jobCancel } from "../jobs/job-finish.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { fail } from "../qmp-failure.js";
-import { checkDirtyBitmap, findDirtyBitmap } from "../dirty-bitmaps.js";
+import { BITMAP_ALLOW_RO, checkDirtyBitmap, findDirtyBitmap } from "../dirty-bitmaps.js";
 import type { CommandHandler } from "./handler.js";
 import { type BlkAction, type CompletionMode, runBlkActions } from "./transaction-actions.js";
 
@@ -43,7 +43,7 @@ function checkSyncAndBitmap(bs: BdsNode, args: Args): { sync: BackupSync; syncBi
   if (bitmapName !== undefined) {
     bitmap = findDirtyBitmap(bs, bitmapName) ?? fail(`Bitmap '${bitmapName}' could not be found`);
     if (bitmapMode === undefined) fail("Bitmap sync mode must be given when providing a bitmap");
-    checkDirtyBitmap(bitmap);
+    checkDirtyBitmap(bitmap, BITMAP_ALLOW_RO);
     if (sync === "none") fail(`sync mode '${sync}' does not produce meaningful bitmap outputs`);
     if (bitmapMode === "never" && sync !== "bitmap") fail(`Bitmap sync mode 'never' has no meaningful effect when combined with sync mode '${sync}'`);
   }

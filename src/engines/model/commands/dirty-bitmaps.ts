@@ -2,14 +2,13 @@
  * The `block-dirty-bitmap-*` commands (block/monitor/bitmap-qmp-cmds.c, block/dirty-bitmap.c):
  * named bitmaps a user puts on a node, which every write and discard to the node then marks
  * (data/block-io.ts), an NBD export can publish (exports.ts) and copy-before-write can start from.
- * Persistent bitmaps are checked as far as `bdrv_can_store_new_dirty_bitmap` refuses them; one that
- * qcow2 would store in its image is refused as a limit of the model.
+ * A persistent bitmap is stored in its node's image by the driver (drivers/qcow2-bitmaps.ts).
  */
 import { acquireNodeContext } from "../aio-context/iothread-objects.js";
-import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
+import { BITMAP_ALLOW_RO, BITMAP_BUSY, BITMAP_DEFAULT, BITMAP_RO, checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
+import type { LayerState } from "../layer-state.js";
 import { DirtyBitmap } from "../jobs/dirty-bitmap.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -28,16 +27,13 @@ function defaultGranularity(bs: BdsNode): number {
 }
 
 /**
- * `bdrv_can_store_new_dirty_bitmap`, as far as it refuses: a driver that cannot store bitmaps, or
- * qcow2's own checks (`qcow2_co_can_store_new_dirty_bitmap`). One qcow2 would store is a limit of
- * the model, which does not write qcow2's bitmap directory.
+ * `bdrv_can_store_new_dirty_bitmap`: a driver that cannot store bitmaps refuses, qcow2 makes its
+ * own checks (`qcow2_co_can_store_new_dirty_bitmap`).
  */
-function refusePersistent(bs: BdsNode, name: string): never {
-  const supports = bs.driver.supportsPersistentDirtyBitmap;
-  if (!supports) fail(`Can't store persistent bitmaps to ${bs.name}: Operation not supported`);
-  if (findDirtyBitmap(bs, name)) fail(`Bitmap already exists: ${name}`);
-  if (!supports(bs)) fail(`Can't make bitmap '${name}' persistent in '${bs.name}': Cannot store dirty bitmaps in qcow2 v2 files`);
-  throw new ModelUnsupportedError("persistent dirty bitmaps (stored in a qcow2 image)");
+function checkCanStore(bs: BdsNode, name: string, granularity: number): void {
+  const canStore = bs.driver.canStoreNewDirtyBitmap;
+  if (!canStore) fail(`Can't store persistent bitmaps to ${bs.name}: Operation not supported`);
+  canStore(bs, name, granularity);
 }
 
 export const blockDirtyBitmapAdd: CommandHandler = (state, args) => {
@@ -53,26 +49,38 @@ export const blockDirtyBitmapAdd: CommandHandler = (state, args) => {
   } else {
     granularity = defaultGranularity(bs);
   }
-  if (args["persistent"] === true) refusePersistent(bs, name);
+  const persistent = args["persistent"] === true;
+  if (persistent) checkCanStore(bs, name, granularity);
   // bdrv_create_dirty_bitmap: at the head of bs->dirty_bitmaps (the model keeps them oldest first).
   if (findDirtyBitmap(bs, name)) fail(`Bitmap already exists: ${name}`);
   if (Buffer.byteLength(name) > MAX_NAME) fail(`Bitmap name too long: ${name}`);
   const bitmap = new DirtyBitmap(granularity, nodeLength(bs), args["disabled"] !== true, name);
+  bitmap.persistent = persistent;
   (bs.dirtyBitmaps ??= []).push(bitmap);
   return {};
 };
 
-export const blockDirtyBitmapRemove: CommandHandler = (state, args) => {
-  const { bs, bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
+/**
+ * `block_dirty_bitmap_remove`: a bitmap that may change, taken out of the image first when it is
+ * persistent; `release` drops it from the node too (a transaction's remove waits for its commit).
+ */
+export function removeDirtyBitmap(state: LayerState, node: string, name: string, release: boolean): { bs: BdsNode; bitmap: DirtyBitmap } {
+  const { bs, bitmap } = lookupDirtyBitmap(state, node, name);
   acquireNodeContext(state, bs);
-  checkDirtyBitmap(bitmap);
-  bs.dirtyBitmaps!.splice(bs.dirtyBitmaps!.indexOf(bitmap), 1);
+  checkDirtyBitmap(bitmap, BITMAP_BUSY | BITMAP_RO);
+  if (bitmap.storable) bs.driver.removePersistentDirtyBitmap?.(bs, name);
+  if (release) bs.dirtyBitmaps!.splice(bs.dirtyBitmaps!.indexOf(bitmap), 1);
+  return { bs, bitmap };
+}
+
+export const blockDirtyBitmapRemove: CommandHandler = (state, args) => {
+  removeDirtyBitmap(state, String(args["node"]), String(args["name"]), true);
   return {};
 };
 
 export const blockDirtyBitmapClear: CommandHandler = (state, args) => {
   const { bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
-  checkDirtyBitmap(bitmap);
+  checkDirtyBitmap(bitmap, BITMAP_DEFAULT);
   bitmap.clear();
   return {};
 };
@@ -85,14 +93,14 @@ export const xDebugBlockDirtyBitmapSha256: CommandHandler = (state, args) => {
 
 export const blockDirtyBitmapEnable: CommandHandler = (state, args) => {
   const { bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
-  checkDirtyBitmap(bitmap);
+  checkDirtyBitmap(bitmap, BITMAP_ALLOW_RO);
   bitmap.recording = true;
   return {};
 };
 
 export const blockDirtyBitmapDisable: CommandHandler = (state, args) => {
   const { bitmap } = lookupDirtyBitmap(state, String(args["node"]), String(args["name"]));
-  checkDirtyBitmap(bitmap);
+  checkDirtyBitmap(bitmap, BITMAP_ALLOW_RO);
   bitmap.recording = false;
   return {};
 };

@@ -5,7 +5,7 @@ import { blkUnrefDrains } from "../block-backend.js";
 import { exportBackendPinning, exportIothread } from "../aio-context/export-iothread.js";
 import { childNamed, filteredChild, type BdsNode, type BlockBackend, type Child } from "../graph.js";
 import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
-import { checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap } from "../dirty-bitmaps.js";
+import { BITMAP_ALLOW_RO, checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap } from "../dirty-bitmaps.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { BlockExport, LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
@@ -154,7 +154,7 @@ function exportBitmaps(state: LayerState, root: BdsNode, refs: readonly unknown[
       const { node, name } = ref as { node: string; name: string };
       bitmap = lookupDirtyBitmap(state, node, name).bitmap;
     }
-    checkDirtyBitmap(bitmap);
+    checkDirtyBitmap(bitmap, BITMAP_ALLOW_RO);
     out.push(bitmap);
   }
   return out;

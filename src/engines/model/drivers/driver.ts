@@ -270,6 +270,8 @@ export interface DriverDef {
   reopenCommit?(rs: ReopenState, host: DriverHost): void;
   /** `.bdrv_reopen_abort`: drop what prepare staged. */
   reopenAbort?(rs: ReopenState, host: DriverHost): void;
+  /** `.bdrv_reopen_commit_post`: after every node of the reopen committed and the graph changed. */
+  reopenCommitPost?(rs: ReopenState, host: DriverHost): void;
 
   /**
    * `.bdrv_recurse_can_replace`: whether replacing `toReplace` by a node that shows what `node`
@@ -293,10 +295,12 @@ export interface DriverDef {
   /** `.bdrv_get_allocated_file_size`; undefined for -ENOTSUP. Absent: the generic rule (block.c). */
   getAllocatedFileSize?(node: BdsNode): number | undefined;
   /**
-   * `.bdrv_supports_persistent_dirty_bitmap`; a driver that has it also has
-   * `.bdrv_co_can_store_new_dirty_bitmap` (qcow2 alone). Absent: persistent bitmaps are refused.
+   * `.bdrv_co_can_store_new_dirty_bitmap`: throws the QmpFailure that refuses a new persistent
+   * bitmap. Absent: persistent bitmaps are refused ("Can't store persistent bitmaps to …").
    */
-  supportsPersistentDirtyBitmap?(node: BdsNode): boolean;
+  canStoreNewDirtyBitmap?(node: BdsNode, name: string, granularity: number): void;
+  /** `.bdrv_co_remove_persistent_dirty_bitmap`: the bitmap leaves the image (one it lacks is no error). Throws QmpFailure. */
+  removePersistentDirtyBitmap?(node: BdsNode, name: string): void;
   /** `.bdrv_get_info`. Absent: a filter asks its filtered child, anything else has none (-ENOTSUP). */
   getInfo?(node: BdsNode): GetInfoAnswer;
   /** `.bdrv_get_specific_info`: ImageInfoSpecific (`{type, data}`), built in QAPI member order. */

@@ -9,7 +9,8 @@ import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RECURSE, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
 import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js";
-import { bdrvDebugEvent, bdrvPreadv, setDirty } from "../data/block-io.js";
+import { bdrvDebugEvent, bdrvFlush, bdrvPreadv, setDirty } from "../data/block-io.js";
+import type { BitmapContext } from "../data/qcow2/qcow2-bitmap-directory.js";
 import { nodeLength } from "../node-length.js";
 import type { HostFiles } from "../data/host-file.js";
 import type { MallocHeap } from "../data/malloc-heap.js";
@@ -34,11 +35,22 @@ import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-head
 import { OpaqueSlot } from "../opaque.js";
 import { allocatedFileSize } from "../query/named-nodes.js";
 import { QemuAbort } from "../qemu-would-crash.js";
-import { fail } from "../qmp-failure.js";
+import { fail, QmpFailure } from "../qmp-failure.js";
+import { BLK_PERM_WRITE } from "../perms.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
 import type { DriverDef, DriverHost, OpenContext } from "./driver.js";
 import { freeCacheMemory, type Qcow2OptionsContext, type Qcow2Runtime, QCOW2_MUTABLE_OPTS, qcow2UpdateOptionsPrepare } from "./qcow2-options.js";
 import { readsToOpen } from "./blkdebug.js";
+import {
+  bitmapInfoList,
+  canStoreNewBitmap,
+  loadDirtyBitmaps,
+  removePersistentBitmap,
+  reopenBitmapsReadOnly,
+  reopenBitmapsReadWrite,
+  storeDirtyBitmaps,
+  truncateBitmapsCheck,
+} from "./qcow2-bitmaps.js";
 import { qcow2JoinOptions } from "./qcow2-join-options.js";
 import { windowRefusesWrite } from "./raw.js";
 import { hostFileAtZero, nodesAtZero } from "./underlying.js";
@@ -140,6 +152,20 @@ function loadedImage(node: BdsNode): Qcow2Image | undefined {
   const file = childNamed(node, "file");
   if (st?.image && file) st.image.file = file.bs;
   return st?.image;
+}
+
+/** What the persistent bitmaps code works with, or undefined when the model could not read the image's tables. */
+function bitmapContext(node: BdsNode): BitmapContext | undefined {
+  const img = loadedImage(node);
+  if (!img) return undefined;
+  return { img, length: nodeLength(node), discardOther: slot.get(node).runtime.passDiscardOther };
+}
+
+/** bitmapContext, where an image the model could not read is beyond it. */
+function bitmapContextOrRefuse(node: BdsNode): BitmapContext {
+  const ctx = bitmapContext(node);
+  if (!ctx) throw new ModelUnsupportedError("persistent dirty bitmaps of a qcow2 image whose tables the model could not read");
+  return ctx;
 }
 
 function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
@@ -297,6 +323,7 @@ function openImage(host: DriverHost, node: BdsNode, file: BdsNode, parseOptions:
     const image = loadTables(host, file, head, options);
     if (runtime === undefined) options();
     const extensions = refusing(() => readExtensions(bytes, fields, { strict: true }));
+    if (image && extensions.bitmapDirectory) image.bitmapDirectory = extensions.bitmapDirectory;
     header.backingFormat = extensions.backingFormat;
     header.dataFile = extensions.dataFile;
     return { fields, header, image, runtime: runtime!, extensions };
@@ -315,11 +342,12 @@ function finishOpen(host: DriverHost, node: BdsNode, file: BdsNode, opened: Open
     header.backingFile = backingFileName(openingReads(host, file), fields);
   });
   if (fields.nbSnapshots > 0) throw new ModelUnsupportedError("internal snapshots (qcow2_read_snapshots)");
-  if (extensions.bitmaps === "valid") throw new ModelUnsupportedError("persistent dirty bitmaps (qcow2_load_dirty_bitmaps)");
   const headerUpdate = extensions.bitmaps === "stale" || (fields.autoclearFeatures & ~AUTOCLEAR_KNOWN) !== 0n;
   if (headerUpdate && !node.readOnly) {
     throw new ModelUnsupportedError("the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits");
   }
+  // qcow2_load_dirty_bitmaps, on a node that may write (not read-only) marking them in use.
+  if (extensions.bitmaps === "valid") loadDirtyBitmaps(bitmapContextOrRefuse(node), node, !node.readOnly);
   // Where guest cluster 0 is mapped is read from the host file under `file` when there is one (QEMU
   // reads nothing for it at open), else it counts as data the model does not follow.
   const path = hostFileUnder(file);
@@ -371,6 +399,35 @@ function openDataFile(ctx: OpenContext, file: Child, header: Qcow2Header): void 
   if (!dataFile) fail("'data-file' is required for this image");
   // The file child keeps only metadata now.
   ctx.setChildRole(file, file.role & ~BDRV_CHILD_DATA);
+}
+
+/** Whether the node has persistent bitmaps, or its image a directory of them: what storing them looks at. */
+function storesBitmaps(node: BdsNode): boolean {
+  return (loadedImage(node)?.bitmapDirectory.count ?? 0) > 0 || (node.dirtyBitmaps ?? []).some((b) => b.storable);
+}
+
+/**
+ * qcow2_inactivate's `qcow2_store_persistent_dirty_bitmaps(bs, true)` and the cache flushes after
+ * it; whether storing worked (QEMU only reports "Lost persistent bitmaps during inactivation").
+ */
+function storeBitmapsAtClose(node: BdsNode): boolean {
+  const ctx = bitmapContext(node);
+  if (!ctx || !storesBitmaps(node)) return true;
+  let stored = true;
+  try {
+    storeDirtyBitmaps(ctx, node, true, !node.readOnly);
+  } catch (e) {
+    if (!(e instanceof QmpFailure || e instanceof IoError)) throw e;
+    stored = false;
+  }
+  // qcow2_cache_flush of the L2 cache, then of the refcount cache: each written and `file` flushed.
+  try {
+    ctx.img.flushCaches();
+    ctx.img.flushRefcountCache();
+  } catch (e) {
+    if (!(e instanceof IoError)) throw e;
+  }
+  return stored;
 }
 
 export const qcow2Driver: DriverDef = {
@@ -428,7 +485,7 @@ export const qcow2Driver: DriverDef = {
   childPerm: bdrvDefaultPerms,
 
   /** `qcow2_reopen_prepare` → `qcow2_update_options_prepare` takes and checks the runtime options. */
-  reopenPrepare(rs) {
+  reopenPrepare(rs, host) {
     const st = slot.get(rs.bs);
     const runtime = qcow2UpdateOptionsPrepare(optionsContext(st.header, rs.bs.unmap, st.heap), rs.options);
     reopenSlot.set(rs, runtime);
@@ -436,7 +493,15 @@ export const qcow2Driver: DriverDef = {
       // Lazy refcounts switched off, or the node going read-only: the image is made clean now, in
       // prepare, and stays so if the reopen fails after.
       if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(loadedImage(rs.bs), "Failed to disable lazy refcounts");
-      if (rs.readOnly) markCleanOrFail(loadedImage(rs.bs));
+      if (rs.readOnly) {
+        // qcow2_reopen_bitmaps_ro, then bdrv_flush of the node (which writes back what storing them changed).
+        const ctx = bitmapContext(rs.bs);
+        if (ctx && storesBitmaps(rs.bs)) {
+          reopenBitmapsReadOnly(ctx, rs.bs);
+          bdrvFlush(host, rs.bs);
+        }
+        markCleanOrFail(loadedImage(rs.bs));
+      }
     } catch (e) {
       // qcow2_reopen_prepare's fail: path (qcow2_update_options_abort).
       freeCacheMemory(st.heap, runtime.cacheMemory);
@@ -468,14 +533,25 @@ export const qcow2Driver: DriverDef = {
     rs.opaque = null;
   },
 
+  /** `qcow2_reopen_commit_post`: a node that may write again makes its bitmaps writable (a failure only goes to QEMU's log). */
+  reopenCommitPost(rs) {
+    if (rs.readOnly || (loadedImage(rs.bs)?.bitmapDirectory.count ?? 0) === 0) return;
+    const ctx = bitmapContext(rs.bs);
+    const file = childNamed(rs.bs, "file");
+    if (ctx) reopenBitmapsReadWrite(ctx, rs.bs, !!file && !file.bs.readOnly && (file.perm & BLK_PERM_WRITE) !== 0);
+  },
+
   /** `qcow2_do_close`: a data file that is not bs->file is let go (bdrv_unref_child), a freed one too. */
   close(node) {
     const crash = qcow2CloseCrash(node);
     if (crash) throw new QemuAbort("SIGSEGV", crash);
     const st = slot.find(node);
     if (st && dataFileDangles(node, st) === "reused") throw staleDataFile(node, "closing", "reused");
-    // qcow2_inactivate: the caches are written back, and a dirty image marked clean.
-    if (st && !dataFileDangles(node, st)) markCleanQuietly(loadedImage(node));
+    // qcow2_inactivate: the persistent bitmaps are stored, the caches written back, and a dirty
+    // image marked clean unless storing failed.
+    if (st && !dataFileDangles(node, st)) {
+      if (storeBitmapsAtClose(node)) markCleanQuietly(loadedImage(node));
+    }
     if (st) freeCacheMemory(st.heap, st.runtime.cacheMemory);
   },
   closeCrash: (node) => qcow2CloseCrash(node),
@@ -506,6 +582,8 @@ export const qcow2Driver: DriverDef = {
       "lazy-refcounts": h.lazyRefcounts,
       "refcount-bits": h.refcountBits,
     };
+    // qcow2_get_bitmap_info_list: the directory as the image has it.
+    if ((loadedImage(node)?.bitmapDirectory.count ?? 0) > 0) data["bitmaps"] = bitmapInfoList(bitmapContext(node)!);
     // The header's name, even when the data-file child was given explicitly.
     if (h.dataFile !== "") data["data-file"] = h.dataFile;
     // has_data_file(): a s->data_file a failed reopen left stale counts too.
@@ -524,9 +602,14 @@ export const qcow2Driver: DriverDef = {
     return slot.get(node).detectionReads ?? 0;
   },
 
-  /** `qcow2_supports_persistent_dirty_bitmap`: version 3 images have the autoclear bit they need. */
-  supportsPersistentDirtyBitmap(node) {
-    return slot.get(node).header.version >= 3;
+  /** `qcow2_co_can_store_new_dirty_bitmap`. */
+  canStoreNewDirtyBitmap(node, name, granularity) {
+    canStoreNewBitmap(bitmapContextOrRefuse(node), node, name, granularity);
+  },
+
+  /** `qcow2_co_remove_persistent_dirty_bitmap`. */
+  removePersistentDirtyBitmap(node, name) {
+    removePersistentBitmap(bitmapContextOrRefuse(node), name);
   },
 
   /** `qcow2_co_flush_to_os` → `qcow2_write_caches`: the dirty L2 tables are written, then the refcount blocks. */
@@ -641,6 +724,10 @@ export const qcow2Driver: DriverDef = {
   /** `qcow2_co_truncate` (data/qcow2/qcow2-truncate.ts); bs->total_sectors follows the new size. */
   truncate(host, node, offset, exact, prealloc, flags) {
     const st = slot.get(node);
+    if (offset % 512 === 0) {
+      const ctx = bitmapContext(node);
+      if (ctx) truncateBitmapsCheck(ctx, node);
+    }
     qcow2Truncate(dataPath(host, node), offset, exact, prealloc, flags, st.header.dataFileRaw);
     node.size = Math.floor(offset / 512) * 512;
     st.header = { ...st.header, virtualSize: offset };

@@ -33,6 +33,8 @@ export interface Qcow2Extensions {
    * drops it from the header where it may write), "valid" with it (QEMU loads the bitmaps).
    */
   bitmaps: "none" | "stale" | "valid";
+  /** A valid bitmaps extension's nb_bitmaps, bitmap_directory_size and bitmap_directory_offset. */
+  bitmapDirectory: { count: number; size: number; offset: number } | null;
 }
 
 /** sizeof(Qcow2CryptoHeaderExtension): offset and length, 8 bytes each. */
@@ -55,7 +57,7 @@ export function extensionsEnd(f: HeaderFields): number {
  * first problem ends the reading quietly, keeping what was found before it.
  */
 export function readExtensions(image: ImageBytes, f: HeaderFields, opts: { strict: boolean; featureTable?: boolean }): Qcow2Extensions {
-  const found: Qcow2Extensions = { backingFormat: "", dataFile: "", featureTable: null, bitmaps: "none" };
+  const found: Qcow2Extensions = { backingFormat: "", dataFile: "", featureTable: null, bitmaps: "none", bitmapDirectory: null };
   try {
     readInto(found, image, f, opts);
   } catch (e) {
@@ -91,7 +93,8 @@ function readInto(found: Qcow2Extensions, image: ImageBytes, f: HeaderFields, op
         checkCryptoHeader(f, length, () => read(offset, length, "Unable to read CRYPTO header extension"), clusterSize);
         break;
       case EXT_BITMAPS:
-        found.bitmaps = checkBitmaps(f, length, () => read(offset, length, "bitmaps_ext: Could not read ext header"), clusterSize);
+        found.bitmapDirectory = checkBitmaps(f, length, () => read(offset, length, "bitmaps_ext: Could not read ext header"), clusterSize);
+        found.bitmaps = found.bitmapDirectory ? "valid" : "stale";
         break;
       case EXT_DATA_FILE:
         found.dataFile = cString(read(offset, length, "ERROR: Could not read data file name"));
@@ -116,9 +119,10 @@ function checkCryptoHeader(f: HeaderFields, length: number, data: () => Buffer, 
   }
 }
 
-function checkBitmaps(f: HeaderFields, length: number, data: () => Buffer, clusterSize: number): Qcow2Extensions["bitmaps"] {
+/** The bitmaps extension's directory, or null when the autoclear bit does not vouch for it. */
+function checkBitmaps(f: HeaderFields, length: number, data: () => Buffer, clusterSize: number): Qcow2Extensions["bitmapDirectory"] {
   if (length !== BITMAPS_EXT_SIZE) throw new Qcow2HeaderRefusal("bitmaps_ext: Invalid extension length");
-  if ((f.autoclearFeatures & AUTOCLEAR_BITMAPS) === 0n) return "stale";
+  if ((f.autoclearFeatures & AUTOCLEAR_BITMAPS) === 0n) return null;
   const ext = data();
   if (ext.readUInt32BE(4) !== 0) throw new Qcow2HeaderRefusal("bitmaps_ext: Reserved field is not zero");
   const count = ext.readUInt32BE(0);
@@ -133,7 +137,7 @@ function checkBitmaps(f: HeaderFields, length: number, data: () => Buffer, clust
       `bitmaps_ext: bitmap directory size (${directorySize}) exceeds the maximum supported size (${QCOW2_MAX_BITMAP_DIRECTORY_SIZE})`,
     );
   }
-  return "valid";
+  return { count, size: Number(directorySize), offset: Number(ext.readBigUInt64BE(16)) };
 }
 
 /** QEMU keeps names as C strings: they end at the first NUL. */

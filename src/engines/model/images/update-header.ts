@@ -1,13 +1,14 @@
 /**
- * `qcow2_update_header` (block/qcow2.c), as `qcow2_change_backing_file` uses it: the whole header
- * cluster is written again — the fixed fields as they are, then the header extensions (backing
- * format, external data file, the feature name table for version 3 images with clusters above
- * 4 KiB, any extension the model does not know, kept as it was), the end marker, and the backing
- * file name right after them. A job that drops or streams away a backing file writes the new name
- * this way (bdrv_drop_intermediate, stream_prepare).
+ * `qcow2_update_header` (block/qcow2.c): the whole header cluster is written again — the fixed
+ * fields as they are, then the header extensions (backing format, external data file, the feature
+ * name table for version 3 images with clusters above 4 KiB, the bitmaps extension, any extension
+ * the model does not know, kept as it was), the end marker, and the backing file name right after
+ * them. `qcow2_change_backing_file` rewrites it with a new backing file (a job that drops or streams
+ * away a backing file writes the new name this way: bdrv_drop_intermediate, stream_prepare); the
+ * persistent bitmaps code with new autoclear bits and a new bitmaps extension.
  *
- * Bitmap and encryption extensions are not modelled: images with them are not made by the model's
- * qemu-img, and this refuses them rather than dropping them.
+ * The encryption extension is not modelled: images with it are not made by the model's qemu-img,
+ * and this refuses them rather than dropping them.
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { Data } from "../data/data.js";
@@ -76,8 +77,69 @@ function readExtensions(cluster: Buffer, headerLength: number, backingOffset: nu
 }
 
 /** Known extension types qcow2_update_header writes itself (or drops) rather than keeping. */
-const REWRITTEN = new Set([EXT_BACKING_FORMAT, EXT_DATA_FILE, EXT_FEATURE_TABLE]);
-const UNMODELLED = new Set([EXT_BITMAPS, EXT_CRYPTO_HEADER]);
+const REWRITTEN = new Set([EXT_BACKING_FORMAT, EXT_DATA_FILE, EXT_FEATURE_TABLE, EXT_BITMAPS]);
+const UNMODELLED = new Set([EXT_CRYPTO_HEADER]);
+
+/** What a header rewrite changes; what is left out stays as the old header cluster has it. */
+export interface HeaderChanges {
+  /** The backing file name and format (null: none). */
+  backing?: { file: string | null; format: string | null };
+  /** s->autoclear_features (version 3 only). */
+  autoclear?: bigint;
+  /** The bitmaps extension's data (nb_bitmaps, reserved, directory size and offset), null when s->nb_bitmaps is 0. */
+  bitmaps?: Buffer | null;
+}
+
+/**
+ * The header cluster qcow2_update_header writes over `old`, the cluster as the image holds it.
+ * Throws HeaderUpdateError when the extensions and name do not fit in the cluster (QEMU's -ENOSPC)
+ * or the image has extensions the model does not rewrite.
+ */
+export function rewriteHeaderCluster(old: Buffer, changes: HeaderChanges): Buffer {
+  const version = old.readUInt32BE(H.version);
+  const clusterSize = old.length;
+  const oldHeaderLength = version >= 3 ? old.readUInt32BE(H.headerLength) : V2_HEADER_LENGTH;
+  const backingOffset = Number(old.readBigUInt64BE(H.backingFileOffset));
+  const extensions = readExtensions(old, oldHeaderLength, backingOffset);
+  if (extensions.some((e) => UNMODELLED.has(e.type))) throw new HeaderUpdateError("encryption header extensions are not modelled");
+  const last = (type: number) => extensions.filter((e) => e.type === type).at(-1)?.data;
+  const dataFile = last(EXT_DATA_FILE);
+  const oldName = backingOffset ? old.subarray(backingOffset, backingOffset + old.readUInt32BE(H.backingFileSize)) : null;
+  const backingFile = changes.backing ? (changes.backing.file === null ? null : Buffer.from(changes.backing.file, "utf8")) : oldName;
+  const backingFormat = changes.backing ? (changes.backing.format === null ? null : backingFormatExtension(changes.backing.format)) : (last(EXT_BACKING_FORMAT) ?? null);
+  const bitmaps = changes.bitmaps !== undefined ? changes.bitmaps : (last(EXT_BITMAPS) ?? null);
+
+  const out = Buffer.alloc(clusterSize);
+  // The fixed fields (and, for version 3, unknown header fields past them) stay as they are.
+  const fixed = version >= 3 ? oldHeaderLength : V2_HEADER_LENGTH;
+  old.copy(out, 0, 0, fixed);
+  out.writeBigUInt64BE(0n, H.backingFileOffset);
+  out.writeUInt32BE(0, H.backingFileSize);
+  if (version >= 3 && changes.autoclear !== undefined) out.writeBigUInt64BE(changes.autoclear, H.autoclearFeatures);
+  let off = fixed;
+  const add = (type: number, data: Buffer) => {
+    const need = EXT_HEADER_LENGTH + roundUp(data.length, EXT_ALIGNMENT);
+    if (off + need > clusterSize) throw new HeaderUpdateError("header extensions do not fit in the header cluster");
+    out.writeUInt32BE(type, off);
+    out.writeUInt32BE(data.length, off + 4);
+    data.copy(out, off + EXT_HEADER_LENGTH);
+    off += need;
+  };
+  if (backingFormat !== null) add(EXT_BACKING_FORMAT, backingFormat);
+  const incompatible = version >= 3 ? out.readBigUInt64BE(H.incompatibleFeatures) : 0n;
+  if (incompatible & 4n && dataFile && dataFile.length > 0) add(EXT_DATA_FILE, dataFile);
+  if (version >= 3 && clusterSize > 4096) add(EXT_FEATURE_TABLE, featureTable());
+  if (bitmaps !== null) add(EXT_BITMAPS, bitmaps);
+  for (const e of extensions) if (!REWRITTEN.has(e.type)) add(e.type, e.data);
+  add(EXT_END, Buffer.alloc(0));
+  if (backingFile !== null) {
+    if (off + backingFile.length > clusterSize) throw new HeaderUpdateError("the backing file name does not fit in the header cluster");
+    backingFile.copy(out, off);
+    out.writeBigUInt64BE(BigInt(off), H.backingFileOffset);
+    out.writeUInt32BE(backingFile.length, H.backingFileSize);
+  }
+  return out;
+}
 
 /**
  * Write `backingFile` (null: none) and `backingFormat` (null: none) into the qcow2 image at
@@ -88,42 +150,7 @@ export function updateQcow2BackingFile(absPath: string, backingFile: string | nu
   const held = files?.entry(absPath);
   const mine = held?.kind === "file" ? held.file : undefined;
   if (held?.kind === "directory") throw new ImageReadError(absPath, "EISDIR");
-  const old = readCluster(absPath, mine);
-  const version = old.readUInt32BE(H.version);
-  const clusterSize = old.length;
-  const oldHeaderLength = version >= 3 ? old.readUInt32BE(H.headerLength) : V2_HEADER_LENGTH;
-  const extensions = readExtensions(old, oldHeaderLength, Number(old.readBigUInt64BE(H.backingFileOffset)));
-  if (extensions.some((e) => UNMODELLED.has(e.type))) throw new HeaderUpdateError("bitmap and encryption header extensions are not modelled");
-  const dataFile = extensions.filter((e) => e.type === EXT_DATA_FILE).at(-1)?.data;
-
-  const out = Buffer.alloc(clusterSize);
-  // The fixed fields (and, for version 3, unknown header fields past them) stay as they are.
-  const fixed = version >= 3 ? oldHeaderLength : V2_HEADER_LENGTH;
-  old.copy(out, 0, 0, fixed);
-  out.writeBigUInt64BE(0n, H.backingFileOffset);
-  out.writeUInt32BE(0, H.backingFileSize);
-  let off = fixed;
-  const add = (type: number, data: Buffer) => {
-    const need = EXT_HEADER_LENGTH + roundUp(data.length, EXT_ALIGNMENT);
-    if (off + need > clusterSize) throw new HeaderUpdateError("header extensions do not fit in the header cluster");
-    out.writeUInt32BE(type, off);
-    out.writeUInt32BE(data.length, off + 4);
-    data.copy(out, off + EXT_HEADER_LENGTH);
-    off += need;
-  };
-  if (backingFormat !== null) add(EXT_BACKING_FORMAT, backingFormatExtension(backingFormat));
-  const incompatible = version >= 3 ? out.readBigUInt64BE(H.incompatibleFeatures) : 0n;
-  if (incompatible & 4n && dataFile && dataFile.length > 0) add(EXT_DATA_FILE, dataFile);
-  if (version >= 3 && clusterSize > 4096) add(EXT_FEATURE_TABLE, featureTable());
-  for (const e of extensions) if (!REWRITTEN.has(e.type)) add(e.type, e.data);
-  add(EXT_END, Buffer.alloc(0));
-  if (backingFile !== null) {
-    const name = Buffer.from(backingFile, "utf8");
-    if (off + name.length > clusterSize) throw new HeaderUpdateError("the backing file name does not fit in the header cluster");
-    name.copy(out, off);
-    out.writeBigUInt64BE(BigInt(off), H.backingFileOffset);
-    out.writeUInt32BE(name.length, H.backingFileSize);
-  }
+  const out = rewriteHeaderCluster(readCluster(absPath, mine), { backing: { file: backingFile, format: backingFormat } });
   if (mine) {
     mine.write(0, Data.bytes(out));
     return;

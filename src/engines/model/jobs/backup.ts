@@ -17,7 +17,7 @@ import type { LayerState } from "../layer-state.js";
 import { nodeLength } from "../node-length.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { BLK_PERM_ALL } from "../perms.js";
-import { checkDirtyBitmap } from "../dirty-bitmaps.js";
+import { BITMAP_DEFAULT, checkDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail } from "../qmp-failure.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import { abdicate, createSuccessor, reclaim } from "./bitmap-successor.js";
@@ -237,8 +237,8 @@ export function backupJobCreate(state: LayerState, req: BackupStart): BackupJob 
   if (req.maxChunk < 0) fail("max-chunk must be zero (which means no limit) or positive");
   const { syncBitmap } = req;
   if (syncBitmap) {
-    // Checked whether it is written or not (the model has no read-only bitmaps); frozen for the job.
-    if (req.bitmapMode !== "never") checkDirtyBitmap(syncBitmap);
+    // Checked when the job will write it (a read-only bitmap can serve bitmap-mode=never); frozen for the job.
+    if (req.bitmapMode !== "never") checkDirtyBitmap(syncBitmap, BITMAP_DEFAULT);
     createSuccessor(bs, syncBitmap);
   }
   let cbw: BdsNode | undefined;

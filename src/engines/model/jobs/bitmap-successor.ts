@@ -3,7 +3,7 @@
  * is busy and frozen and an anonymous successor records the writes; at the end the successor
  * either takes the bitmap's place and name (`abdicate`) or is merged back into it (`reclaim`).
  */
-import { checkDirtyBitmap } from "../dirty-bitmaps.js";
+import { BITMAP_BUSY, checkDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { fail } from "../qmp-failure.js";
@@ -16,7 +16,7 @@ function release(bs: BdsNode, bitmap: DirtyBitmap): void {
 
 /** `bdrv_dirty_bitmap_create_successor`: the successor records as the bitmap did, and the bitmap stops. */
 export function createSuccessor(bs: BdsNode, bitmap: DirtyBitmap): void {
-  checkDirtyBitmap(bitmap);
+  checkDirtyBitmap(bitmap, BITMAP_BUSY);
   if (bitmap.successor) fail("Cannot create a successor for a bitmap that already has one");
   // bdrv_create_dirty_bitmap: at the head of the node's list (the model keeps them oldest first).
   const child = new DirtyBitmap(bitmap.granularity, nodeLength(bs), bitmap.recording);
@@ -32,6 +32,9 @@ export function abdicate(bs: BdsNode, bitmap: DirtyBitmap): DirtyBitmap {
   successor.name = bitmap.name;
   bitmap.name = undefined;
   bitmap.successor = undefined;
+  // The successor is stored in the image in the bitmap's place.
+  successor.persistent = bitmap.persistent;
+  bitmap.persistent = false;
   bitmap.busy = false;
   release(bs, bitmap);
   return successor;

@@ -18,6 +18,14 @@ export class DirtyBitmap {
   busy = false;
   /** The anonymous bitmap that records writes while a backup job holds this one (`bitmap->successor`). */
   successor: DirtyBitmap | undefined;
+  /** `bitmap->persistent`: the node's driver stores it in the image when the node closes. */
+  persistent = false;
+  /** `bitmap->skip_store`: a transaction's remove has taken it out of the image; not stored again unless it aborts. */
+  skipStore = false;
+  /** `bitmap->readonly`: loaded from an image the node cannot write (or reopened read-only). */
+  readonly = false;
+  /** `bitmap->inconsistent`: loaded marked in use, so its bits are not to be trusted. */
+  inconsistent = false;
 
   constructor(
     readonly granularity: number,
@@ -112,6 +120,40 @@ export class DirtyBitmap {
       if (bit) words[i >> 3] |= 1 << (i & 7);
     });
     return createHash("sha256").update(words).digest("hex");
+  }
+
+  /** `bdrv_dirty_bitmap_get_persistence`: persistent, and not taken out of the image by a transaction. */
+  get storable(): boolean {
+    return this.persistent && !this.skipStore;
+  }
+
+  /**
+   * `bdrv_dirty_bitmap_serialize_part`: the chunks of [offset, offset + bytes), one bit each from
+   * the lowest bit of each byte up, in whole 64-bit little-endian words (`offset` is a multiple of
+   * 64 chunks).
+   */
+  serializePart(offset: number, bytes: number): Buffer {
+    const first = offset / this.granularity;
+    const n = Math.min(Math.ceil((offset + bytes) / this.granularity), this.bits.length) - first;
+    const out = Buffer.alloc(Math.ceil(n / 64) * 8);
+    for (let i = 0; i < n; i++) if (this.bits[first + i]) out[i >> 3]! |= 1 << (i & 7);
+    return out;
+  }
+
+  /** `bdrv_dirty_bitmap_deserialize_part`: the chunks of the range take the bits of `buf`. */
+  deserializePart(buf: Buffer, offset: number, bytes: number): void {
+    const first = offset / this.granularity;
+    const n = Math.min(Math.ceil((offset + bytes) / this.granularity), this.bits.length) - first;
+    for (let i = 0; i < n; i++) {
+      const bit = (buf[i >> 3]! >> (i & 7)) & 1;
+      if (this.bits[first + i] !== bit) this.set_ += bit ? 1 : -1;
+      this.bits[first + i] = bit;
+    }
+  }
+
+  /** `bdrv_dirty_bitmap_deserialize_ones`: every chunk of the range is dirty. */
+  deserializeOnes(offset: number, bytes: number): void {
+    this.mark(offset, bytes, 1);
   }
 
   /** The bits, to put back with `restore` (the backup `block_dirty_bitmap_merge` keeps). */

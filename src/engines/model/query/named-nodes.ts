@@ -204,7 +204,8 @@ function blockDeviceInfo(node: BdsNode, flat: boolean, cache: ChainCache): Recor
       // bdrv_dirty_bitmap_recording: it, or its successor, records writes.
       recording: b.recording || (b.successor?.recording ?? false),
       busy: b.busy,
-      persistent: false,
+      persistent: b.persistent,
+      ...(b.inconsistent ? { inconsistent: true } : {}),
     }));
   }
   return info;

@@ -103,4 +103,10 @@ export function reopenMultiple(state: LayerState, queue: ReopenQueue): void {
   // queue, qmp_blockdev_reopen ends the drained section of each node it was given.
   const freed = queue.entries.find((e) => e.bs.freed);
   if (freed) throw new QemuAbort("SIGSEGV", `bdrv_reopen_multiple: node '${freed.bs.name}' of the reopen queue was freed when the reopen detached it, and is used after`);
+  // bdrv_reopen_commit_post, in reverse queue order, each in its node's AioContext.
+  for (let i = queue.entries.length - 1; i >= 0; i--) {
+    const entry = queue.entries[i]!;
+    const post = entry.bs.driver.reopenCommitPost;
+    if (post && entry.driver) withMainHolding(state, state.aio.of(entry.bs), () => post(entry.driver!, state));
+  }
 }

@@ -15,7 +15,8 @@
 import { endianness } from "node:os";
 import type { DriverHost } from "../../drivers/driver.js";
 import { type BdsNode, filteredChild } from "../../graph.js";
-import { H } from "../../images/qcow2-format.js";
+import { AUTOCLEAR_BITMAPS, H } from "../../images/qcow2-format.js";
+import { HeaderUpdateError, rewriteHeaderCluster } from "../../images/update-header.js";
 import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
 import { Data } from "../data.js";
 import { readMayWait } from "../request-waits.js";
@@ -35,6 +36,25 @@ const INCOMPAT_DIRTY = 1n;
 const INCOMPAT_CORRUPT = 2n;
 /** MIN_L2_CACHE_SIZE: the fewest entries qcow2_update_options_prepare gives the L2 cache. */
 const MIN_L2_CACHE_ENTRIES = 2;
+
+/** The metadata a write may overlap because it is that metadata's own (qcow2_pre_write_overlap_check's `ign`). */
+export type OverlapIgnored = "refcount block" | "active L2 table" | "bitmap directory";
+
+/** s->nb_bitmaps, s->bitmap_directory_size and s->bitmap_directory_offset. */
+export interface BitmapDirectory {
+  count: number;
+  size: number;
+  offset: number;
+}
+
+/** Qcow2BitmapHeaderExt as qcow2_update_header writes it: nb_bitmaps, reserved32, directory size and offset. */
+function bitmapsExtension(d: BitmapDirectory): Buffer {
+  const ext = Buffer.alloc(24);
+  ext.writeUInt32BE(d.count, 0);
+  ext.writeBigUInt64BE(BigInt(d.size), 8);
+  ext.writeBigUInt64BE(BigInt(d.offset), 16);
+  return ext;
+}
 
 /**
  * The refcount table: block offsets by index, 0 where none is allocated. A fresh image's table is a
@@ -184,6 +204,13 @@ export class Qcow2Image {
   #l2Cache: Qcow2CacheSlots;
   /** s->incompatible_features as read at open; only the dirty bit changes at run time. */
   #incompatibleFeatures: bigint;
+  /** s->autoclear_features (0 for a version 2 image). */
+  autoclear: bigint;
+  /**
+   * s->nb_bitmaps, s->bitmap_directory_size and s->bitmap_directory_offset: the bitmap directory
+   * the header's bitmaps extension names (none when the extension is missing or stale).
+   */
+  bitmapDirectory: BitmapDirectory = { count: 0, size: 0, offset: 0 };
 
   constructor(
     private readonly host: DriverHost,
@@ -208,6 +235,7 @@ export class Qcow2Image {
       throw new ModelIoUnsupportedError("qcow2 images with extended L2 entries or zstd compression");
     }
     this.#incompatibleFeatures = this.version >= 3 ? h.readBigUInt64BE(H.incompatibleFeatures) : 0n;
+    this.autoclear = this.version >= 3 ? h.readBigUInt64BE(H.autoclearFeatures) : 0n;
     this.l1Size = h.readUInt32BE(H.l1Size);
     this.l1Offset = Number(h.readBigUInt64BE(H.l1TableOffset));
     const opening = <T>(what: string, read: () => T): T => {
@@ -444,6 +472,43 @@ export class Qcow2Image {
     this.write(0, Data.bytes(header));
   }
 
+  /**
+   * `qcow2_update_header` as the persistent bitmaps code calls it: the whole header cluster, with
+   * this image's feature bits and bitmaps extension, through `file`. A header that no longer fits
+   * in its cluster is -ENOSPC.
+   */
+  updateHeader(): void {
+    const old = this.read(0, this.clusterSize);
+    const d = this.bitmapDirectory;
+    let out: Buffer;
+    try {
+      out = rewriteHeaderCluster(old, { autoclear: this.autoclear, bitmaps: d.count > 0 ? bitmapsExtension(d) : null });
+    } catch (e) {
+      if (e instanceof HeaderUpdateError) ioFail(Errno.ENOSPC);
+      throw e;
+    }
+    if (this.version >= 3) out.writeBigUInt64BE(this.#incompatibleFeatures, H.incompatibleFeatures);
+    this.write(0, Data.bytes(out));
+  }
+
+  /** `update_header_sync`: the header, then a flush of `file`. */
+  updateHeaderSync(): void {
+    this.updateHeader();
+    bdrvFlush(this.host, this.file);
+  }
+
+  /** `qcow2_flush_caches`: the caches written back (qcow2_write_caches), then a flush of `file`. */
+  flushCaches(): void {
+    this.writeCaches();
+    bdrvFlush(this.host, this.file);
+  }
+
+  /** `qcow2_cache_flush` of the refcount block cache: written whatever lazy refcounts say, then `file` flushed. */
+  flushRefcountCache(): void {
+    this.refcounts.flush();
+    bdrvFlush(this.host, this.file);
+  }
+
   /** The node this image belongs to, as the driver last handed it a request. */
   owner: CorruptionOwner | undefined;
   /** s->signaled_corruption. */
@@ -502,7 +567,7 @@ export class Qcow2Image {
    * would overwrite, in QEMU's order of checks (the header before the range is widened to whole
    * clusters, then the L1 table, the refcount table, L2 tables and refcount blocks).
    */
-  metadataOverlap(offset: number, bytes: number, ignore?: "refcount block" | "active L2 table"): string | undefined {
+  metadataOverlap(offset: number, bytes: number, ignore?: OverlapIgnored): string | undefined {
     if (bytes === 0) return undefined;
     if (offset < this.clusterSize) return "main qcow2 header";
     const start = this.startOfCluster(offset);
@@ -513,6 +578,8 @@ export class Qcow2Image {
       for (const e of this.l1) if (e & L1E_OFFSET_MASK) ranges.push([Number(e & L1E_OFFSET_MASK), this.clusterSize, "active L2 table"]);
     }
     if (ignore !== "refcount block") ranges.push(...refBlocks);
+    const dir = this.bitmapDirectory;
+    if (ignore !== "bitmap directory" && this.autoclear & AUTOCLEAR_BITMAPS) ranges.push([dir.offset, dir.size, "bitmap directory"]);
     for (const [from, len, what] of ranges) if (len > 0 && start < from + len && from < end) return what;
     return undefined;
   }
@@ -521,7 +588,7 @@ export class Qcow2Image {
    * `qcow2_pre_write_overlap_check` before the model writes metadata as QEMU's cache flush does:
    * a write over other metadata marks the image corrupt and fails with -EIO.
    */
-  preWriteOverlapCheck(offset: number, bytes: number, ignore?: "refcount block" | "active L2 table"): void {
+  preWriteOverlapCheck(offset: number, bytes: number, ignore?: OverlapIgnored): void {
     const overlap = this.metadataOverlap(offset, bytes, ignore);
     if (overlap) this.corrupt(true, offset, bytes, `Preventing invalid write on metadata (overlaps with ${overlap})`);
   }
