@@ -58,6 +58,14 @@ export class Qcow2Refcounts {
   blocksAdded = 0;
   /** How many refcount blocks were read from the image into the cache. */
   loads = 0;
+  /**
+   * s->cache_discards: qcow2_cluster_discard and qcow2_subcluster_zeroize keep the discards of
+   * freed clusters queued (merged where they touch) until they end; otherwise each refcount update
+   * sends its own at its end.
+   */
+  cacheDiscards = false;
+  /** s->discards: host ranges freed and waiting to be discarded below. */
+  readonly #discards: Array<{ offset: number; bytes: number }> = [];
 
   constructor(
     private readonly io: MetadataIo,
@@ -252,11 +260,13 @@ export class Qcow2Refcounts {
             this.#blocks.delete(c);
           }
           this.io.forget(c);
-          if (discard) this.io.discard(c, cs);
+          if (discard) this.#queueDiscard(c, cs);
         }
         done = c + cs;
       }
+      if (!this.cacheDiscards) this.processDiscards(true);
     } catch (e) {
+      if (!this.cacheDiscards) this.processDiscards(false);
       // The caller searches again from the same clusters first.
       if (e instanceof RefcountBlockAdded && this.freeClusterIndex > start / cs) this.freeClusterIndex = start / cs;
       // update_refcount's fail path undoes what was done.
@@ -265,8 +275,38 @@ export class Qcow2Refcounts {
     }
   }
 
+  /**
+   * `update_refcount_discard`: the range joins a queued one it touches (and any other that then
+   * touches it), else queues on its own.
+   */
+  #queueDiscard(offset: number, bytes: number): void {
+    let d = this.#discards.find((r) => Math.max(offset + bytes, r.offset + r.bytes) - Math.min(offset, r.offset) <= bytes + r.bytes);
+    if (d) {
+      const start = Math.min(offset, d.offset);
+      d.bytes = Math.max(offset + bytes, d.offset + d.bytes) - start;
+      d.offset = start;
+    } else {
+      d = { offset, bytes };
+      this.#discards.push(d);
+    }
+    for (let i = this.#discards.length - 1; i >= 0; i--) {
+      const p = this.#discards[i]!;
+      if (p === d || p.offset > d.offset + d.bytes || d.offset > p.offset + p.bytes) continue;
+      this.#discards.splice(i, 1);
+      d.offset = Math.min(d.offset, p.offset);
+      d.bytes += p.bytes;
+    }
+  }
+
+  /** `qcow2_process_discards`: each queued range discarded below, in queue order, unless the request failed (`ok`). */
+  processDiscards(ok: boolean): void {
+    for (const r of this.#discards.splice(0)) if (ok) this.io.discard(r.offset, r.bytes);
+  }
+
   /** `alloc_clusters_noref`: the first run of free clusters from the cursor on. */
   #allocNoref(size: number): number {
+    // Clusters still queued for discard cannot be allocated again.
+    if (this.cacheDiscards) this.processDiscards(true);
     const n = Math.ceil(size / this.#clusterSize);
     for (;;) {
       let found = true;

@@ -17,8 +17,29 @@ function passDiscardRequest(q: Qcow2Ctx): boolean {
   return typeof opt === "boolean" ? opt : opt === "on" ? true : opt === "off" ? false : q.node.unmap;
 }
 
+/**
+ * Run `body` with the discards of the clusters it frees queued and merged (s->cache_discards), then
+ * sent, unless it failed.
+ */
+function withCachedDiscards(q: Qcow2Ctx, body: () => void): void {
+  const refcounts = q.img.refcounts;
+  refcounts.cacheDiscards = true;
+  let ok = false;
+  try {
+    body();
+    ok = true;
+  } finally {
+    refcounts.cacheDiscards = false;
+    refcounts.processDiscards(ok);
+  }
+}
+
 /** `zero_in_l2_slice` over every L2 table the range touches. */
 function zeroClusters(q: Qcow2Ctx, offset: number, nbClusters: number, flags: number): void {
+  withCachedDiscards(q, () => zeroSlices(q, offset, nbClusters, flags));
+}
+
+function zeroSlices(q: Qcow2Ctx, offset: number, nbClusters: number, flags: number): void {
   const img = q.img;
   while (nbClusters > 0) {
     const { l2Offset, table, index } = img.getClusterTable(offset);
@@ -82,6 +103,11 @@ function isZero(q: Qcow2Ctx, offset: number, bytes: number): boolean {
  * `passDiscard`: whether freed clusters are discarded below (s->discard_passthrough[type]).
  */
 export function discardClusters(q: Qcow2Ctx, offset: number, bytes: number, fullDiscard: boolean, passDiscard = passDiscardRequest(q)): void {
+  withCachedDiscards(q, () => discardSlices(q, offset, bytes, fullDiscard, passDiscard));
+}
+
+/** `discard_in_l2_slice` over every L2 table the range touches. */
+function discardSlices(q: Qcow2Ctx, offset: number, bytes: number, fullDiscard: boolean, passDiscard: boolean): void {
   const img = q.img;
   let nbClusters = img.sizeToClusters(bytes);
   while (nbClusters > 0) {
