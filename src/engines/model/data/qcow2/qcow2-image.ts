@@ -565,7 +565,8 @@ export class Qcow2Image {
    * `qcow2_check_metadata_overlap` with the default checks ("cached": all but inactive L2 tables,
    * and the model has no snapshots): what metadata the clusters [offset, offset + bytes) touch
    * would overwrite, in QEMU's order of checks (the header before the range is widened to whole
-   * clusters, then the L1 table, the refcount table, L2 tables and refcount blocks).
+   * clusters, then the L1 table, the refcount table, L2 tables, refcount blocks, and the bitmap
+   * directory while the autoclear bit vouches for it).
    */
   metadataOverlap(offset: number, bytes: number, ignore?: OverlapIgnored): string | undefined {
     if (bytes === 0) return undefined;
