@@ -1,6 +1,7 @@
 /**
  * Persistent dirty bitmaps in qcow2 (block/qcow2-bitmap.c): stored in the image when the node
- * closes or goes read-only, loaded (and marked in use) when it opens. Each case runs on the model;
+ * closes or goes read-only, loaded (and marked in use) when it opens; a bitmaps extension the
+ * autoclear bit does not vouch for is dropped by a writable open. Each case runs on the model;
  * on QEMU, when it is installed, the transcripts must be the same, raw dumps of the image included.
  */
 import { describe, expect, it } from "vitest";
@@ -87,6 +88,27 @@ const CASES: Array<{ name: string; text: string }> = [
       'io f "write -P 0x01 0x30013 1"',
       'io f "write -P 0x41 0x30018 1"',
       'add q: qcow2 file=f read-only=on -> error "Broken bitmap directory"',
+      "",
+    ].join("\n"),
+  },
+  {
+    name: "a bitmaps extension without the autoclear bit, and an unknown autoclear bit, dropped by a writable open",
+    text: [
+      'scenario "a stale bitmaps extension"',
+      "require io",
+      "image d.qcow2 qcow2 1M",
+      "add f: file filename=d.qcow2",
+      ...[0x23, 0x85, 0x28, 0x75].map((byte, i) => `io f "write -P ${byte} ${0x1f8 + i} 1"`),
+      'io f "write -P 0x18 0x1ff 1"',
+      'io f "write -P 0x80 95 1"',
+      // Read-only: left as it is.
+      "add r: qcow2 file=f read-only=on",
+      'io f "read -v 0x50 16"',
+      'io f "read -v 0x1f0 48"',
+      "del r",
+      "add q: qcow2 file=f",
+      'io f "read -v 0x50 16"',
+      'io f "read -v 0x1f0 48"',
       "",
     ].join("\n"),
   },

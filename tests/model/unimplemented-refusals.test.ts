@@ -2,8 +2,7 @@
  * What the model has not built (a QMP command QEMU 7.2 has, a driver, an object type, an export that
  * is not NBD, encrypted qcow2, secrets from files, a transaction's backup
  * actions, an overlay format blockdev-snapshot-sync cannot write, qemu-system's own commands under
- * `require io`, an NBD server address only the host can answer for, qcow2 internal snapshots and the
- * header update an open makes) is a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error
+ * `require io`, an NBD server address only the host can answer for, qcow2 internal snapshots) is a runner error located at the statement (E_MODEL_UNSUPPORTED), never a QMP error
  * QEMU would not send.
  */
 import { expect, it } from "vitest";
@@ -17,15 +16,6 @@ async function refusal(lines: string[]): Promise<{ message: string; location?: s
   expect(r.failures).toHaveLength(1);
   return r.failures[0] as { message: string; location?: string };
 }
-
-/** A 24-byte bitmaps extension in place of the end marker of a fresh image (its feature table ends at 0x1f8). */
-const bitmapsExtension = [
-  "require io",
-  "image d.qcow2 qcow2 1M",
-  "add f: file filename=d.qcow2",
-  ...[0x23, 0x85, 0x28, 0x75].map((byte, i) => `io f "write -P ${byte} ${0x1f8 + i} 1"`),
-  'io f "write -P 0x18 0x1ff 1"',
-];
 
 it.each([
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(file filename=d.qcow2)", 'qmp blockdev-snapshot-internal-sync {"device": "q", "name": "s"}'], "qcow2 internal snapshots (qcow2_snapshot_create)", 4],
@@ -48,8 +38,6 @@ it.each([
   [["require io", "qmp query-status"], "the qemu-system QMP command 'query-status'", 3],
   [["require io", "add n: null-co", 'qmp block_set_io_throttle {"id": "n", "bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}'], "the qemu-system QMP command 'block_set_io_throttle'", 4],
   [["require io", "image d.qcow2 qcow2 1M", "add f: file filename=d.qcow2", 'io f "write -P 0x01 63 1"', "add q: qcow2 file=f"], "internal snapshots (qcow2_read_snapshots)", 6],
-  [[...bitmapsExtension, "add q: qcow2 file=f"], "the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits", 10],
-  [["require io", "image d.qcow2 qcow2 1M", "add f: file filename=d.qcow2", 'io f "write -P 0x80 95 1"', "add q: qcow2 file=f"], "the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits", 6],
 ])("%j is refused as unimplemented", async (lines, what, line) => {
   expect(await refusal(lines)).toMatchObject({ message: `E_MODEL_UNSUPPORTED: the model engine does not implement ${what}`, location: `tests/scenarios/t.scn:${line}` });
 });

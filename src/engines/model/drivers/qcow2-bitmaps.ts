@@ -61,9 +61,10 @@ function loadBitmap(ctx: BitmapContext, node: BdsNode, bm: Qcow2Bitmap): DirtyBi
 /**
  * `qcow2_load_dirty_bitmaps`: every bitmap of the image not already on the node, marked in use in
  * the image when the node can write it (the directory rewritten in place), read-only otherwise.
+ * Returns whether the header was written.
  */
-export function loadDirtyBitmaps(ctx: BitmapContext, node: BdsNode, canWrite: boolean): void {
-  if (ctx.img.bitmapDirectory.count === 0) return;
+export function loadDirtyBitmaps(ctx: BitmapContext, node: BdsNode, canWrite: boolean): boolean {
+  if (ctx.img.bitmapDirectory.count === 0) return false;
   const list = loadBitmapList(ctx);
   const created: DirtyBitmap[] = [];
   let needsUpdate = false;
@@ -89,6 +90,7 @@ export function loadDirtyBitmaps(ctx: BitmapContext, node: BdsNode, canWrite: bo
     throw e;
   }
   if (!canWrite) for (const bitmap of created) bitmap.readonly = true;
+  return needsUpdate && canWrite;
 }
 
 /**

@@ -342,12 +342,25 @@ function finishOpen(host: DriverHost, node: BdsNode, file: BdsNode, opened: Open
     header.backingFile = backingFileName(openingReads(host, file), fields);
   });
   if (fields.nbSnapshots > 0) throw new ModelUnsupportedError("internal snapshots (qcow2_read_snapshots)");
-  const headerUpdate = extensions.bitmaps === "stale" || (fields.autoclearFeatures & ~AUTOCLEAR_KNOWN) !== 0n;
-  if (headerUpdate && !node.readOnly) {
-    throw new ModelUnsupportedError("the header update qcow2_do_open makes for a stale bitmaps extension or unknown autoclear feature bits");
+  // A bitmaps extension no autoclear bit vouches for is dropped, and unknown autoclear bits are
+  // cleared, where the node may write: the header is rewritten once the bitmaps are loaded, unless
+  // loading them rewrote it already.
+  const headerUpdate = (extensions.bitmaps === "stale" || (fields.autoclearFeatures & ~AUTOCLEAR_KNOWN) !== 0n) && !node.readOnly;
+  const img = opened.image;
+  if ((headerUpdate || extensions.bitmaps === "valid") && !img) {
+    throw new ModelUnsupportedError("the bitmaps or header update of a qcow2 image whose tables the model could not read");
   }
+  if (headerUpdate) img!.autoclear &= AUTOCLEAR_KNOWN;
   // qcow2_load_dirty_bitmaps, on a node that may write (not read-only) marking them in use.
-  if (extensions.bitmaps === "valid") loadDirtyBitmaps(bitmapContextOrRefuse(node), node, !node.readOnly);
+  const headerWrittenByLoad = extensions.bitmaps === "valid" && loadDirtyBitmaps(bitmapContextOrRefuse(node), node, !node.readOnly);
+  if (headerUpdate && !headerWrittenByLoad) {
+    try {
+      img!.updateHeader();
+    } catch (e) {
+      if (e instanceof IoError) fail(`Could not update qcow2 header: ${e.message}`);
+      throw e;
+    }
+  }
   // Where guest cluster 0 is mapped is read from the host file under `file` when there is one (QEMU
   // reads nothing for it at open), else it counts as data the model does not follow.
   const path = hostFileUnder(file);
