@@ -63,6 +63,22 @@ const CASES: Array<{ name: string; text: string }> = [
     ),
   },
   {
+    name: "a persistent bitmap added to a read-only node cannot be stored",
+    text: [
+      'scenario "a read-only node"',
+      "require io",
+      "image d.qcow2 qcow2 1M",
+      "add q: qcow2 file=(f: file filename=d.qcow2) read-only=on",
+      'qmp block-dirty-bitmap-add {"node": "q", "name": "p", "persistent": true}',
+      // qcow2_reopen_bitmaps_ro stores it, and can_write() looks at the node before the reopen.
+      'reopen q read-only=on -> error "No write access"',
+      "reopen q read-only=off",
+      "reopen q read-only=on",
+      "show node q dirty-bitmaps image.format-specific",
+      "",
+    ].join("\n"),
+  },
+  {
     name: "a bitmap directory the open refuses",
     text: [
       'scenario "a crafted bitmaps extension"',
@@ -122,6 +138,20 @@ describe("persistent dirty bitmaps on the model", () => {
     expect(sums).toHaveLength(2);
     expect(sums[1]).toBe(sums[0]);
     expect(r.transcript).toContain('{"flags": ["in-use", "auto"], "name": "p", "granularity": 65536}');
+  });
+
+  it("are not stored by a read-only node, whose reopen read-only fails", async () => {
+    const r = await run(CASES.find((c) => c.name.startsWith("a persistent bitmap added to a read-only node"))!.text, new ModelEngine());
+    expect(r.failures).toEqual([]);
+    expect(r.transcript).toContain('{"flags": ["auto"], "name": "p", "granularity": 65536}');
+  });
+
+  it("lose a stale bitmaps extension and unknown autoclear bits at a writable open, not at a read-only one", async () => {
+    const r = await run(CASES.find((c) => c.name.startsWith("a bitmaps extension without the autoclear bit"))!.text, new ModelEngine());
+    expect(r.failures).toEqual([]);
+    const autoclear = [...r.transcript!.matchAll(/00000050: {2}(.*) {2}/g)].map((m) => m[1]);
+    expect(autoclear).toEqual(["00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 80", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"]);
+    expect(r.transcript!.match(/23 85 28 75/g)).toHaveLength(1);
   });
 
   it("write the bitmaps extension after the feature table, and the directory after the last cluster", async () => {

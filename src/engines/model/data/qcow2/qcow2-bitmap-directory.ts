@@ -141,10 +141,10 @@ export function loadBitmapList(ctx: BitmapContext): Qcow2Bitmap[] {
     // The name follows the extra data; the error names it with %.*s, so it stops at a NUL.
     const nameField = dir.subarray(p + DIR_ENTRY_HEADER + e.extraDataSize, p + DIR_ENTRY_HEADER + e.extraDataSize + e.nameSize);
     const nul = nameField.indexOf(0);
-    const name = (nul < 0 ? nameField : nameField.subarray(0, nul)).toString("latin1");
+    const name = (nul < 0 ? nameField : nameField.subarray(0, nul)).toString("utf8");
     if (e.extraDataSize !== 0) fail("Bitmap extra data is not supported");
     if (!dirEntryOk(ctx, e)) fail(`Bitmap '${name}' doesn't satisfy the constraints`);
-    list.push({ name: Buffer.from(name, "latin1").toString("utf8"), table: { offset: e.tableOffset, size: e.tableSize }, flags: e.flags, granularityBits: e.granularityBits });
+    list.push({ name, table: { offset: e.tableOffset, size: e.tableSize }, flags: e.flags, granularityBits: e.granularityBits });
     p = next;
   }
   if (list.length !== count) fail("Less bitmaps found than specified in header extension");
