@@ -244,7 +244,10 @@ function storeBitmapData(ctx: BitmapContext, bitmap: DirtyBitmap, name: string):
       bitmap.serializePart(offset, end - offset).copy(buf);
       worded("Qcow2 overlap check failed", () => img.preWriteOverlapCheck(off, cs));
       worded(`Failed to write bitmap '${name}' to file`, () => img.write(off, Data.bytes(buf)));
-      at = bitmap.next(end);
+      // bdrv_dirty_bitmap_next_dirty finds nothing from the bitmap's end on; DirtyBitmap.next
+      // answers with the start of a dirty chunk, which for a granularity past the image's size
+      // is before `end`.
+      at = end < bmSize ? bitmap.next(end) : undefined;
     }
   } catch (e) {
     clearBitmapTable(ctx, tb);
