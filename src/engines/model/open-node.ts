@@ -22,7 +22,7 @@ import { QemuAbort } from "./qemu-would-crash.js";
 import { ModelUnsupportedError } from "./model-unsupported.js";
 import { nodeLength } from "./node-length.js";
 import { assignNodeName } from "./node-names.js";
-import { checkDetectZeroes, extractSub, flatten, hasSub, inheritChildOptions, optBool, qdictClone, setDefault } from "./options.js";
+import { checkDetectZeroes, extractChildOptions, extractSub, flatten, hasSub, inheritChildOptions, optBool, qdictClone, setDefault } from "./options.js";
 import { refreshPerms } from "./perm-refresh.js";
 import { BLK_PERM_ALL } from "./perms.js";
 import { fail, QmpFailure } from "./qmp-failure.js";
@@ -310,7 +310,7 @@ export class NodeOpener {
       return this.lookupReference(ref);
     }
     if (!inline && filename === undefined) return null;
-    const sub = inline ? extractSub(options, `${name}.`) : {};
+    const sub = inline ? extractChildOptions(options, `${name}.`) : {};
     return this.open({ options: sub, parent, parentOptions: options, role, ...(filename !== undefined ? { filename } : {}) });
   }
 
@@ -412,7 +412,7 @@ export class NodeOpener {
     const value = options["backing"];
     if (value === null) return;
     const reference = typeof value === "string" ? value : undefined;
-    const sub = hasSub(options, "backing.") ? extractSub(options, "backing.") : {};
+    const sub = hasSub(options, "backing.") ? extractChildOptions(options, "backing.") : {};
     const implicit = reference === undefined && Object.keys(sub).length === 0;
     let filename: string | undefined;
     if (reference === undefined && !("file.filename" in sub)) {

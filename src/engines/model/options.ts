@@ -48,6 +48,19 @@ export function qdictJoin(dest: Flat, src: Flat): void {
   for (const key of qdictKeyOrder(Object.keys(src))) if (!(key in dest)) dest[key] = src[key];
 }
 
+/**
+ * A child's options as bdrv_open_inherit's children get them: taken (qdict_extract_subqdict) from
+ * the copy it makes of the node's options once they are bs->options (`options =
+ * qdict_clone_shallow(options)`), so keys sharing a bucket reach the child in the order they were
+ * inserted into the parent's. They leave the parent's options too, as bdrv_open_inherit drops them
+ * from bs->options.
+ */
+export function extractChildOptions(options: Flat, prefix: string): Flat {
+  const sub = extractSub(qdictClone(options), prefix);
+  for (const key of Object.keys(options)) if (key.startsWith(prefix)) delete options[key];
+  return sub;
+}
+
 /** `qdict_extract_subqdict`: move "prefix.*" keys out of `options` into a new dict without the prefix. */
 export function extractSub(options: Flat, prefix: string): Flat {
   const sub: Flat = {};
