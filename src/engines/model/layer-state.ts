@@ -55,8 +55,8 @@ export class LayerState implements DriverHost {
   readonly secrets = new SecretObjects();
   /** What glibc's malloc would give QEMU: fresh pages or recycled heap (data/malloc-heap.ts). */
   readonly heap = new MallocHeap();
-  /** DriverHost.deferPageCache. */
-  deferPageCache: Array<() => void> | undefined;
+  /** DriverHost.deferCompletions. */
+  deferCompletions: Array<() => void> | undefined;
   /**
    * The children of QOM's /objects container as its property table holds them (every object's id,
    * inserted when it is added, removed when it goes): qom-list lists them in this table's order.

@@ -16,7 +16,7 @@ import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { backingChainNext } from "../chain.js";
 import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
 import { blockStatusAbove } from "./block-status.js";
-import { IoError } from "./io-error.js";
+import { InjectedIoError, IoError } from "./io-error.js";
 import { BDRV_BLOCK_ALLOCATED, BDRV_BLOCK_ZERO, BDRV_REQ_WRITE_COMPRESSED, BDRV_REQ_WRITE_UNCHANGED } from "./request-flags.js";
 
 /** BLOCK_COPY_MAX_BUFFER: the COPY_READ_WRITE method's chunk. */
@@ -128,10 +128,12 @@ export function copyTaskEnd(s: CbwIoState, task: CopyTask, ret: number): void {
 }
 
 /** `block_copy_task_entry` over `block_copy_do_copy`: 0 or -errno, and whether the read failed. */
-export function runCopyTask(host: DriverHost, s: CbwIoState, task: CopyTask): { ret: number; isRead: boolean } {
+export function runCopyTask(host: DriverHost, s: CbwIoState, task: CopyTask): CopyTaskResult {
   const nbytes = Math.min(task.offset + task.bytes, s.len) - task.offset;
   let isRead = false;
   let ret = 0;
+  let failsLater = false;
+  const laterReads = host.laterReads;
   try {
     if (task.zero) bdrvPwriteZeroes(host, s.targetChild.bs, task.offset, nbytes, 0, s.targetChild);
     else {
@@ -143,26 +145,66 @@ export function runCopyTask(host: DriverHost, s: CbwIoState, task: CopyTask): { 
   } catch (e) {
     if (!(e instanceof IoError)) throw e;
     ret = -e.errno;
+    failsLater = host.laterReads > laterReads || (e instanceof InjectedIoError && !e.immediately);
   }
   if (ret === 0) s.meter?.progressUpdate(task.bytes);
   copyTaskEnd(s, task, ret);
-  return { ret, isRead };
+  return { ret, isRead, failsLater };
 }
 
-/** `block_copy` of [offset, offset + bytes), cluster-aligned, ignoring the rate limit: 0 or the first task's -errno. */
+/** What a block-copy task did: 0 or -errno, whether a read failed, and whether its caller sees that only once it waited. */
+export interface CopyTaskResult {
+  ret: number;
+  isRead: boolean;
+  /**
+   * The task failed after its first wait (a read from the thread pool, a blkdebug failure that is
+   * not `immediately`): block_copy_dirty_clusters has gone on starting tasks meanwhile, until its
+   * pool's workers were all busy (aio_task_pool_wait_slot), and sees the failure only then.
+   */
+  failsLater: boolean;
+}
+
+/** BLOCK_COPY_MAX_WORKERS: the tasks a block_copy call runs at once (a backup job's x-perf max-workers overrides it). */
+export const BLOCK_COPY_MAX_WORKERS = 64;
+
+/**
+ * When a pass of `block_copy_dirty_clusters` sees a failed task: a task that fails before its first
+ * wait stops the pass at once; one that fails later, once `maxWorkers` tasks have been started.
+ */
+export class CopyPassFailure {
+  #started = 0;
+  #pending = 0;
+
+  constructor(private readonly maxWorkers: number) {}
+
+  /** A task has run with result `r`: the pass's -errno if it stops now, else 0. */
+  after(r: CopyTaskResult): number {
+    this.#started++;
+    if (r.ret < 0 && !r.failsLater) return r.ret;
+    if (r.ret < 0 && !this.#pending) this.#pending = r.ret;
+    return this.#pending && this.#started >= this.maxWorkers ? this.#pending : 0;
+  }
+
+  /** The pass's -errno once no task is left to start. */
+  get ret(): number {
+    return this.#pending;
+  }
+}
+
+/** `block_copy` of [offset, offset + bytes), cluster-aligned, ignoring the rate limit: 0 or the first failed task's -errno. */
 function blockCopy(host: DriverHost, s: CbwIoState, offset: number, bytes: number): number {
   const end = offset + bytes;
+  const pass = new CopyPassFailure(BLOCK_COPY_MAX_WORKERS);
   while (offset < end) {
     const next = nextCopyTask(host, s, offset, end);
     if (!next) break;
     offset = next.task.offset + next.task.bytes;
     if (next.skipped) continue;
     s.meter?.dispatch(next.task.bytes);
-    const r = runCopyTask(host, s, next.task);
-    // The call stops at the first error.
-    if (r.ret < 0) return r.ret;
+    const failed = pass.after(runCopyTask(host, s, next.task));
+    if (failed < 0) return failed;
   }
-  return 0;
+  return pass.ret;
 }
 
 /**

@@ -49,6 +49,21 @@ export class IoError extends BlockcheckError {
   }
 }
 
+/**
+ * A failure a blkdebug rule injected: at once, or (unless the rule says `immediately`) once the
+ * request's coroutine has waited a turn of the event loop, as a request to the thread pool would.
+ * A qcow2 request in several parts that meets one is not followed (its AioTaskPool starts the parts
+ * after it before the failure is seen).
+ */
+export class InjectedIoError extends IoError {
+  constructor(
+    errno: number,
+    readonly immediately: boolean,
+  ) {
+    super(errno);
+  }
+}
+
 /** Shorthand: fail the request with this errno. */
 export function ioFail(errno: number): never {
   throw new IoError(errno);

@@ -26,7 +26,7 @@ const ENOENT = 2;
 const EIO = 5;
 
 type Rule =
-  | { action: "inject"; event: string; state: number; errno: number; once: boolean; offset: number; iotypeMask: number }
+  | { action: "inject"; event: string; state: number; errno: number; once: boolean; immediately: boolean; offset: number; iotypeMask: number }
   | { action: "set-state"; event: string; state: number; newState: number }
   | { action: "suspend"; event: string; state: number; tag: string };
 
@@ -77,7 +77,7 @@ export class BlkdebugRules {
         state,
         errno: asInt(optNumber(values, "errno", BigInt(EIO))),
         once: optBool(values, "once"),
-        // `immediately` only decides whether the failure waits for a turn of the event loop first.
+        immediately: optBool(values, "immediately"),
         offset: sector === -1n ? -1 : Number(sector * 512n),
         iotypeMask: iotype === undefined ? DEFAULT_IOTYPE_MASK : 1 << IO_TYPES.indexOf(iotype as BlkdebugIoType),
       });
@@ -126,16 +126,34 @@ export class BlkdebugRules {
     this.state = newState;
   }
 
+  /** The active rule `rule_check` applies to a request (the first that covers it), if any. */
+  #matching(offset: number, bytes: number, iotype: BlkdebugIoType): InjectRule | undefined {
+    const bit = 1 << IO_TYPES.indexOf(iotype);
+    return this.#active.find((r) => (r.offset === -1 || (bytes > 0 && r.offset >= offset && r.offset < offset + bytes)) && r.iotypeMask & bit);
+  }
+
+  /** Whether `rule_check` would fail this request, without firing a `once` rule. */
+  wouldFail(offset: number, bytes: number, iotype: BlkdebugIoType): boolean {
+    return (this.#matching(offset, bytes, iotype)?.errno ?? 0) !== 0;
+  }
+
   /** `rule_check`: the errno to fail the request with, or 0. */
   check(offset: number, bytes: number, iotype: BlkdebugIoType): number {
-    const bit = 1 << IO_TYPES.indexOf(iotype);
-    const rule = this.#active.find((r) => (r.offset === -1 || (bytes > 0 && r.offset >= offset && r.offset < offset + bytes)) && r.iotypeMask & bit);
-    if (!rule || !rule.errno) return 0;
+    return this.fire(offset, bytes, iotype).errno;
+  }
+
+  /**
+   * `rule_check`, with whether the request fails at once or after a turn of the event loop (its
+   * coroutine rescheduled), as the rule's `immediately` says.
+   */
+  fire(offset: number, bytes: number, iotype: BlkdebugIoType): { errno: number; immediately: boolean } {
+    const rule = this.#matching(offset, bytes, iotype);
+    if (!rule || !rule.errno) return { errno: 0, immediately: true };
     if (rule.once) {
       this.#active.splice(this.#active.indexOf(rule), 1);
       this.#remove(rule);
     }
-    return rule.errno;
+    return { errno: rule.errno, immediately: rule.immediately };
   }
 
   /** `blkdebug_debug_breakpoint`: 0, or ENOENT for an unknown event. */

@@ -1,7 +1,8 @@
 /** `blkdebug`: a protocol-style filter over `image`, with configurable extra and unshared child perms. */
 import { defaultPerms } from "../child-perms.js";
 import { bdrvFlush, requestAlignment } from "../data/block-io.js";
-import { Errno, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { Errno, InjectedIoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
+import { inMetadataRequest } from "../data/metadata-request.js";
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW } from "../data/request-flags.js";
 import { type BdsNode, fileChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
@@ -88,7 +89,14 @@ export function readsToOpen<T>(parent: BdsNode, reads: () => T): T {
   }
 }
 
-/** The node's rules, once it is known that the model sees every event QEMU would send them. */
+/** The events the generic block layer sends a format's file child: blkdebug's own at open, and bdrv_co_flush's. */
+const GENERIC_EVENTS = ["none", "flush_to_os", "flush_to_disk"];
+
+/**
+ * The node's rules, once it is known that the model sees every event QEMU would send them: below
+ * a quiet parent, or a format that announces its own events (DriverDef.blkdebugEvents) when the
+ * rules wait for no other.
+ */
 function followedRules(node: BdsNode): BlkdebugRules {
   const rules = slot.get(node).rules;
   const events = rules.events();
@@ -96,15 +104,32 @@ function followedRules(node: BdsNode): BlkdebugRules {
   for (const p of node.parents) {
     if (p.parent.kind !== "node" || QUIET_PARENTS.has(p.parent.node.driver.name)) continue;
     if (openingParents.has(p.parent.node) && events.every((e) => e === "none")) continue;
-    throw new ModelIoUnsupportedError(`blkdebug rules under a '${p.parent.node.driver.name}' node (its blkdebug events are not modelled)`);
+    const announced = p.parent.node.driver.blkdebugEvents;
+    if (announced && events.every((e) => GENERIC_EVENTS.includes(e) || announced.includes(e))) continue;
+    const which = announced ? `its '${events.find((e) => !GENERIC_EVENTS.includes(e) && !announced.includes(e))}' event is not modelled` : "its blkdebug events are not modelled";
+    throw new ModelIoUnsupportedError(`blkdebug rules under a '${p.parent.node.driver.name}' node (${which})`);
   }
   return rules;
 }
 
-/** `rule_check`: fail the request with the errno of the first active rule that covers it. */
+/** Whether a parent of `node` is opening, whose reads fail as the model says (readsToOpen). */
+function underOpeningParent(node: BdsNode): boolean {
+  return node.parents.some((p) => p.parent.kind === "node" && openingParents.has(p.parent.node));
+}
+
+/**
+ * `rule_check`: fail the request with the errno of the first active rule that covers it. A
+ * format's metadata read or write is not failed (see data/metadata-request.ts); its discards and
+ * flushes are, as nothing in the format above changes when they fail.
+ */
 function ruleCheck(node: BdsNode, offset: number, bytes: number, iotype: BlkdebugIoType): void {
-  const errno = followedRules(node).check(offset, bytes, iotype);
-  if (errno) ioFail(errno);
+  const rules = followedRules(node);
+  const metadata = (iotype === "read" || iotype === "write" || iotype === "write-zeroes") && inMetadataRequest() && !underOpeningParent(node);
+  if (metadata && rules.wouldFail(offset, bytes, iotype)) {
+    throw new ModelIoUnsupportedError(`a blkdebug error injected into a format's metadata request (${iotype} at ${offset}); only guest data requests are followed`);
+  }
+  const { errno, immediately } = rules.fire(offset, bytes, iotype);
+  if (errno) throw new InjectedIoError(errno, immediately);
 }
 
 export const blkdebugDriver: DriverDef = {
@@ -209,6 +234,9 @@ export const blkdebugDriver: DriverDef = {
     // The model never holds a request suspended (see blkdebug-rules.ts), so there is none to resume.
     resume: () => Errno.ENOENT,
     isSuspended: () => false,
+    wouldFail(node, offset, bytes, iotype) {
+      return followedRules(node).wouldFail(offset, bytes, iotype);
+    },
   },
 
   /** `blkdebug_child_perm`. */

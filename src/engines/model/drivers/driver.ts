@@ -59,10 +59,12 @@ export interface DriverHost {
    */
   corruptionMarks: number;
   /**
-   * While set, what buffered reads do to the page cache waits here: a job's reads go to the thread
-   * pool, and the job asks the next block status before the worker has read (mirror-run.ts).
+   * While set, what happens once a job's requests complete waits here: what buffered reads do to
+   * the page cache (a job's reads go to the thread pool, and the job asks the next block status
+   * before the worker has read, mirror-run.ts), and what qcow2 does after a write that blkdebug
+   * fails after a turn of the loop (the pass's other tasks have allocated their clusters by then).
    */
-  deferPageCache?: Array<() => void> | undefined;
+  deferCompletions?: Array<() => void> | undefined;
 }
 
 /** Services a driver needs while opening a node (see open-node.ts). */
@@ -413,6 +415,12 @@ export interface DriverDef {
   supportedTruncateFlags?(node: BdsNode): number;
   /** `.bdrv_debug_event` and the breakpoint hooks (blkdebug). Absent: events are ignored. */
   debug?: DebugHooks;
+  /**
+   * The blkdebug events this format sends its `file` child, besides the generic ones (`none`,
+   * `flush_to_os`, `flush_to_disk`), where the model sends every one QEMU would. Absent: the model
+   * does not follow the format's events, and refuses blkdebug rules below it.
+   */
+  blkdebugEvents?: readonly string[];
 }
 
 /** blkdebug's `.bdrv_debug_*` hooks; errors are positive errno values (0: success). */
@@ -422,4 +430,10 @@ export interface DebugHooks {
   removeBreakpoint(node: BdsNode, tag: string): number;
   resume(node: BdsNode, tag: string): number;
   isSuspended(node: BdsNode, tag: string): boolean;
+  /**
+   * A request QEMU sends that the model answers without it (an L2 table read again into the cache,
+   * a header written into the host file): true when a rule would fail it, which the model then
+   * cannot follow.
+   */
+  wouldFail(node: BdsNode, offset: number, bytes: number, iotype: "read" | "write"): boolean;
 }

@@ -187,7 +187,7 @@ export const fileDriver: DriverDef = {
     const file = host.hostFiles.get(st.absPath);
     const data = file.read(offset, bytes);
     if (!optBool(node.options["cache.direct"])) {
-      const later = host.deferPageCache;
+      const later = host.deferCompletions;
       if (later) later.push(() => file.readahead?.(offset, bytes, st.ra));
       else file.readahead?.(offset, bytes, st.ra);
     }

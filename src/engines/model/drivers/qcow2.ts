@@ -443,8 +443,27 @@ function storeBitmapsAtClose(node: BdsNode): boolean {
   return stored;
 }
 
+/**
+ * The blkdebug events qcow2 sends its file for guest data (data/qcow2/qcow2-read.ts and
+ * qcow2-write.ts) and the VM state; those of its metadata (l2_load, l1_update, refblock_alloc…)
+ * the model does not send, so rules waiting for them are refused.
+ */
+const QCOW2_BLKDEBUG_EVENTS = [
+  "read_aio",
+  "read_backing_aio",
+  "read_compressed",
+  "write_aio",
+  "write_compressed",
+  "cow_read",
+  "cow_write",
+  "cluster_alloc_space",
+  "vmstate_load",
+  "vmstate_save",
+];
+
 export const qcow2Driver: DriverDef = {
   name: "qcow2",
+  blkdebugEvents: QCOW2_BLKDEBUG_EVENTS,
   protocol: false,
   isFilter: false,
   supportsBacking: true,
@@ -655,6 +674,10 @@ export const qcow2Driver: DriverDef = {
     // qcow2_update_header writes the whole header cluster through `file`: a raw window smaller than
     // that refuses it (the header in memory is changed already).
     if (nodesAtZero(file!.bs).some((n) => windowRefusesWrite(n, 0, st.header.clusterSize))) return -28;
+    // The model writes the header into the host file, past any blkdebug rule that would fail it.
+    if (nodesAtZero(file!.bs).some((n) => n.driver.debug?.wouldFail(n, 0, st.header.clusterSize, "write"))) {
+      throw new ModelIoUnsupportedError("a blkdebug error injected into a qcow2 header write (change-backing-file)");
+    }
     // The model rewrites the header it finds in the file; QEMU writes the one it keeps in memory,
     // over whatever the file holds now (a reopen may have given the node another file).
     if (!holdsHeaderOf(withImage(path, st.files, (img) => img.read(0, V3_HEADER_LENGTH)), st)) {

@@ -6,6 +6,7 @@
  * "main node" and the target as "target", neither with permissions (the filter takes them); at
  * the end the filter goes.
  */
+import { BLOCK_COPY_MAX_WORKERS } from "../data/copy-before-write-io.js";
 import { cbwCopyState, copyBeforeWriteDriver } from "../drivers/copy-before-write.js";
 import type { CbwIoState } from "../data/copy-before-write-io.js";
 import { bdrvIsAllocated } from "../data/block-status.js";
@@ -42,6 +43,8 @@ export class BackupJob extends BlockJob {
   sync!: BackupSync;
   len = 0;
   clusterSize = 0;
+  /** x-perf max-workers: the copy tasks a call runs at once. */
+  maxWorkers = BLOCK_COPY_MAX_WORKERS;
   /** The block-copy state's rate limit (the job's own is not used). */
   readonly copyLimit = new RateLimit();
   bgCall: BlockCopyCall | null = null;
@@ -73,7 +76,7 @@ function copyCallback(job: BackupJob): void {
 function* backupLoop(job: BackupJob): Coroutine<number> {
   let ret = 0;
   for (;;) {
-    const call = new BlockCopyCall(job.state, job.bcs, 0, Math.ceil(job.len / job.clusterSize) * job.clusterSize, () => copyCallback(job));
+    const call = new BlockCopyCall(job.state, job.bcs, 0, Math.ceil(job.len / job.clusterSize) * job.clusterSize, job.maxWorkers, () => copyCallback(job));
     job.bgCall = call;
     while (!call.finished && !job.isCancelled()) yield* job.yieldUntilEntered();
     if (!call.finished) {
@@ -292,6 +295,7 @@ function createBackupJob(state: LayerState, req: BackupStart, cbw: BdsNode, len:
   job.bitmapMode = req.bitmapMode;
   job.len = len;
   job.clusterSize = bcs.clusterSize;
+  job.maxWorkers = req.maxWorkers;
   // block_copy_set_copy_opts, block_copy_set_progress_meter, block_copy_set_speed.
   bcs.compress = req.compress;
   bcs.meter = {

@@ -4,11 +4,12 @@
  * limit before a task when the slice's quota is spent, and tells its caller when it has finished.
  *
  * QEMU runs a pass's tasks in parallel; the model runs them in order, and a pass's I/O completes at
- * the next turn of the loop (`aio_task_pool_wait_all`). A failed task stops the pass. A comparing
+ * the next turn of the loop (`aio_task_pool_wait_all`). A failed task stops the pass when the
+ * failure is seen (CopyPassFailure): at once, or once the pool's workers are all busy. A comparing
  * driver's verdict (blkverify's or quorum's exit) on reads that went to the thread pool comes with
  * that completion too, not inside the command that started the call.
  */
-import { copyTaskEnd, nextCopyTask, runCopyTask, type CbwIoState } from "../data/copy-before-write-io.js";
+import { copyTaskEnd, CopyPassFailure, type CopyTaskResult, nextCopyTask, runCopyTask, type CbwIoState } from "../data/copy-before-write-io.js";
 import type { LayerState } from "../layer-state.js";
 import type { Timer } from "../main-loop.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -31,6 +32,7 @@ export class BlockCopyCall {
     private readonly s: CbwIoState,
     private readonly offset: number,
     private readonly bytes: number,
+    private readonly maxWorkers: number,
     private readonly cb: () => void,
   ) {
     this.sleepTimer = state.loop.newTimer(() => this.co.next());
@@ -77,6 +79,7 @@ export class BlockCopyCall {
     let found = false;
     let ran = false;
     let failed = 0;
+    const pass = new CopyPassFailure(this.maxWorkers);
     let verdict: QemuAbort | undefined;
     // The tasks' reads go to the thread pool, and the next task's block status is asked before a
     // worker has read: their readahead lands once the tasks are waited for (page-cache.ts).
@@ -115,9 +118,9 @@ export class BlockCopyCall {
       s.meter?.dispatch(task.bytes);
       offset = task.offset + task.bytes;
       ran = true;
-      let r: { ret: number; isRead: boolean };
+      let r: CopyTaskResult;
       const laterBefore = this.state.laterReads;
-      this.state.deferPageCache = readahead;
+      this.state.deferCompletions = readahead;
       try {
         r = runCopyTask(this.state, s, task);
       } catch (e) {
@@ -125,16 +128,15 @@ export class BlockCopyCall {
         verdict = e;
         break;
       } finally {
-        this.state.deferPageCache = undefined;
+        this.state.deferCompletions = undefined;
       }
-      if (r.ret < 0) {
-        failed = r.ret;
-        if (!this.ret) {
-          this.ret = r.ret;
-          this.errorIsRead = r.isRead;
-        }
+      if (r.ret < 0 && !this.ret) {
+        this.ret = r.ret;
+        this.errorIsRead = r.isRead;
       }
+      failed = pass.after(r);
     }
+    failed ||= pass.ret;
     if (ran) {
       const co = this.co;
       this.state.loop.scheduleBh(() => co.next());

@@ -229,12 +229,12 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
     else if (!status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
     ioBytes = Math.min(ioBytes, s.bdevLength - offset);
     const queued = pending.length;
-    s.state.deferPageCache = readahead;
+    s.state.deferCompletions = readahead;
     let outcome: RequestOutcome;
     try {
       outcome = mirrorPerform(s, offset, ioBytes, method, status.inHostFile, pending);
     } finally {
-      s.state.deferPageCache = undefined;
+      s.state.deferCompletions = undefined;
     }
     if (outcome.ret < 0) {
       for (const read of readahead) read();

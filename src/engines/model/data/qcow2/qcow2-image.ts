@@ -18,6 +18,7 @@ import { type BdsNode, filteredChild } from "../../graph.js";
 import { AUTOCLEAR_BITMAPS, H } from "../../images/qcow2-format.js";
 import { HeaderUpdateError, rewriteHeaderCluster } from "../../images/update-header.js";
 import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev } from "../block-io.js";
+import { metadataRequest } from "../metadata-request.js";
 import { Data } from "../data.js";
 import { readMayWait } from "../request-waits.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
@@ -253,7 +254,7 @@ export class Qcow2Image {
     const refTableOffset = Number(h.readBigUInt64BE(H.refcountTableOffset));
     const table = refcountTableOf(
       opening("Could not initialize refcount handling", () =>
-        bdrvPreadv(this.host, this.file, refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize),
+        metadataRequest(() => bdrvPreadv(this.host, this.file, refTableOffset, h.readUInt32BE(H.refcountTableClusters) * this.clusterSize)),
       ),
     );
     const io: MetadataIo = {
@@ -303,14 +304,31 @@ export class Qcow2Image {
   readonly #blankTables = new Set<number>();
 
   /** The L2 cache takes the slice (qcow2_cache_get and put): a miss may write another one back. */
-  #useSlice(slice: number): void {
+  #useSlice(slice: number): boolean {
     const evict = (evicted: number) => {
       if (this.#blankTables.delete(evicted)) this.#l2.delete(evicted);
     };
-    if (!this.#l2Cache.use(slice, (o) => this.#writeSlice(o), evict)) return;
+    if (!this.#l2Cache.use(slice, (o) => this.#writeSlice(o), evict)) return false;
     this.#waits++;
     // The miss reads the slice from the file (a table read before is kept by the model, not by QEMU).
     if (this.host.waitWithoutLock && readMayWait(this.file)) throw this.host.waitWithoutLock();
+    return true;
+  }
+
+  /**
+   * The L2 table at `l2Offset` taken by the cache for entry `index`. A miss QEMU answers by reading
+   * the slice again, where the model kept the table: should a blkdebug rule fail that read, the
+   * model cannot follow (what it would do has not been checked against QEMU).
+   */
+  #tableForEntry(l2Offset: number, index: number): L2Table {
+    const kept = this.#l2.has(l2Offset);
+    const table = this.l2Table(l2Offset);
+    const slice = this.#sliceOf(l2Offset, index);
+    if (!this.#useSlice(slice) || !kept) return table;
+    for (let n: BdsNode | undefined = this.file; n; n = filteredChild(n)?.bs) {
+      if (n.driver.debug?.wouldFail(n, slice, this.#sliceSize, "read")) throw new ModelIoUnsupportedError("a blkdebug error injected into a qcow2 L2 table read again into its cache");
+    }
+    return table;
   }
 
   #waits = 0;
@@ -350,7 +368,7 @@ export class Qcow2Image {
   }
 
   read(offset: number, bytes: number): Buffer {
-    return bdrvPreadv(this.host, this.file, offset, bytes).toBuffer();
+    return metadataRequest(() => bdrvPreadv(this.host, this.file, offset, bytes).toBuffer());
   }
 
   /**
@@ -360,7 +378,7 @@ export class Qcow2Image {
    * heap held before, which the model does not follow.
    */
   readCached(offset: number, bytes: number, what: string, blank: boolean): Buffer {
-    const data = bdrvPreadv(this.host, this.file, offset, bytes);
+    const data = metadataRequest(() => bdrvPreadv(this.host, this.file, offset, bytes));
     if (!blank && data.segments.some((seg) => seg.kind === "untouched")) {
       throw new ModelIoUnsupportedError(`a qcow2 ${what} read from a node that leaves the buffer uninitialised into cache memory QEMU 7.2 took from its heap`);
     }
@@ -374,7 +392,7 @@ export class Qcow2Image {
     for (let n: BdsNode | undefined = this.file; n; n = filteredChild(n)?.bs) {
       if (n.driver.compressesWrites) throw new ModelIoUnsupportedError("qcow2 metadata written through a compress filter (QEMU writes it back from its caches)");
     }
-    bdrvPwritev(this.host, this.file, offset, data);
+    metadataRequest(() => bdrvPwritev(this.host, this.file, offset, data));
   }
 
   offsetIntoCluster(offset: number): number {
@@ -416,9 +434,8 @@ export class Qcow2Image {
    * (writeCaches), as QEMU's stays in its qcow2 cache until a flush.
    */
   setL2Entry(l2Offset: number, index: number, entry: bigint): void {
-    const table = this.l2Table(l2Offset);
+    const table = this.#tableForEntry(l2Offset, index);
     const slice = this.#sliceOf(l2Offset, index);
-    this.#useSlice(slice);
     table[index] = entry;
     this.#l2Cache.markDirty(slice);
   }
@@ -609,9 +626,8 @@ export class Qcow2Image {
     if (l1Index >= this.l1Size) return null;
     const l2Offset = this.#l2OffsetAt(l1Index);
     if (!l2Offset) return null;
-    const table = this.l2Table(l2Offset);
     const index = this.l2Index(guest);
-    this.#useSlice(this.#sliceOf(l2Offset, index));
+    const table = this.#tableForEntry(l2Offset, index);
     return { l2Offset, table, index };
   }
 

@@ -6,9 +6,9 @@
  */
 import type { BlockStatusAnswer, DriverHost } from "../../drivers/driver.js";
 import type { BdsNode } from "../../graph.js";
-import { bdrvPreadv } from "../block-io.js";
+import { bdrvDebugEvent, bdrvPreadv } from "../block-io.js";
 import { Data } from "../data.js";
-import { Errno, ioFail } from "../io-error.js";
+import { Errno, InjectedIoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO } from "../request-flags.js";
 import { inflateCluster } from "./qcow2-compress.js";
 import type { Qcow2Image } from "./qcow2-image.js";
@@ -78,34 +78,64 @@ export function getHostOffset(q: Qcow2Ctx, offset: number, bytes: number): HostM
   return { type, host: checkOffset ? entryOffset(first) + inCluster : 0, entry: first, bytes: available - inCluster };
 }
 
+/** A guest data request of the qcow2 node, after the blkdebug event QEMU sends its file for it. */
+export function dataRequest<T>(q: Qcow2Ctx, event: string, request: () => T): T {
+  bdrvDebugEvent(q.img.file, event);
+  return request();
+}
+
+/**
+ * One task of a request in parts (an AioTaskPool's): a failure blkdebug injects while parts are
+ * still to start is not followed, as QEMU starts them (up to QCOW2_MAX_WORKERS) before the failed
+ * task's coroutine comes back; `more` says whether any are.
+ */
+export function taskPart<T>(more: boolean, task: () => T): T {
+  try {
+    return task();
+  } catch (e) {
+    if (more && e instanceof InjectedIoError) {
+      throw new ModelIoUnsupportedError("a blkdebug error injected into one part of a qcow2 request in several (QEMU's task pool starts the parts after it before it sees the failure)");
+    }
+    throw e;
+  }
+}
+
 /** `qcow2_co_preadv_compressed`: the whole cluster, inflated. */
 export function readCompressedCluster(q: Qcow2Ctx, entry: bigint): Buffer {
   const c = parseCompressed(entry, q.img.clusterBits);
-  const raw = bdrvPreadv(q.host, q.data, c.offset, c.size).toBuffer();
+  const raw = dataRequest(q, "read_compressed", () => bdrvPreadv(q.host, q.data, c.offset, c.size).toBuffer());
   return inflateCluster(raw, q.img.clusterSize) ?? ioFail(Errno.EIO);
 }
 
-/** `qcow2_co_preadv_part`. */
+/** `qcow2_co_preadv_part`, each part as `qcow2_co_preadv_task` reads it. */
 export function qcow2Preadv(q: Qcow2Ctx, offset: number, bytes: number): Data {
   const parts: Data[] = [];
   while (bytes > 0) {
     const m = getHostOffset(q, offset, bytes);
     const n = m.bytes;
+    const more = bytes > n;
     switch (m.type) {
       case "zero-plain":
       case "zero-alloc":
         parts.push(Data.zeros(n));
         break;
-      case "unallocated":
-        parts.push(q.backing ? bdrvPreadv(q.host, q.backing, offset, n) : Data.zeros(n));
+      case "unallocated": {
+        const backing = q.backing;
+        if (!backing) {
+          parts.push(Data.zeros(n));
+          break;
+        }
+        bdrvDebugEvent(q.img.file, "read_backing_aio");
+        parts.push(taskPart(more, () => bdrvPreadv(q.host, backing, offset, n)));
         break;
+      }
       case "compressed": {
         const inCluster = q.img.offsetIntoCluster(offset);
-        parts.push(Data.bytes(readCompressedCluster(q, m.entry).subarray(inCluster, inCluster + n)));
+        parts.push(Data.bytes(taskPart(more, () => readCompressedCluster(q, m.entry)).subarray(inCluster, inCluster + n)));
         break;
       }
       case "normal":
-        parts.push(bdrvPreadv(q.host, q.data, m.host, n));
+        parts.push(taskPart(more, () => dataRequest(q, "read_aio", () => bdrvPreadv(q.host, q.data, m.host, n))));
         break;
     }
     offset += n;

@@ -9,6 +9,7 @@ import { H } from "../../images/qcow2-format.js";
 import { nodeLength } from "../../node-length.js";
 import { failErrno, QmpFailure } from "../../qmp-failure.js";
 import { bdrvFlush, bdrvPwritev } from "../block-io.js";
+import { metadataRequest } from "../metadata-request.js";
 import { Data } from "../data.js";
 import { Errno, IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
@@ -98,7 +99,7 @@ export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, preal
   size.writeBigUInt64BE(BigInt(offset));
   // bdrv_co_pwrite_sync: the write, then a flush of the file.
   step("Failed to update the image size", () => {
-    bdrvPwritev(q.host, img.file, H.size, Data.bytes(size));
+    metadataRequest(() => bdrvPwritev(q.host, img.file, H.size, Data.bytes(size)));
     bdrvFlush(q.host, img.file);
   });
 }

@@ -8,14 +8,14 @@
  * cluster), or zeroed in one request when nothing below holds them.
  */
 import { bdrvIsZeroFast } from "../block-status.js";
-import { bdrvPwritev, bdrvPwriteZeroes, supportedZeroFlags } from "../block-io.js";
+import { bdrvDebugEvent, bdrvPwritev, bdrvPwriteZeroes, supportedZeroFlags } from "../block-io.js";
 import { BDRV_REQ_NO_FALLBACK } from "../request-flags.js";
 import { Data } from "../data.js";
-import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { Errno, InjectedIoError, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { deflateCluster } from "./qcow2-compress.js";
 import { cHex } from "./qcow2-corruption.js";
 import { clusterType, compressedEntry, entryOffset, L2E_OFFSET_MASK, QCOW_OFLAG_COPIED, QCOW_OFLAG_ZERO } from "./qcow2-layout.js";
-import { type Qcow2Ctx, qcow2Preadv } from "./qcow2-read.js";
+import { dataRequest, type Qcow2Ctx, qcow2Preadv, taskPart } from "./qcow2-read.js";
 import type { L2Table } from "./qcow2-image.js";
 
 /** BDRV_REQUEST_MAX_BYTES >> cluster_bits caps one allocation. */
@@ -160,10 +160,15 @@ function allocHostOffset(q: Qcow2Ctx, offset: number, bytes: number): { host: nu
   return { host: hostOffset, bytes: bytes - remaining, metas };
 }
 
-/** `perform_cow`, read side: what the guest saw in one COW region before the write. */
-function cowRegion(q: Qcow2Ctx, m: L2Meta, region: { offset: number; bytes: number }): Data {
+/** `do_perform_cow_read`: what the guest saw in [region) of the run before the write, read through qcow2 itself. */
+function cowRead(q: Qcow2Ctx, m: L2Meta, region: { offset: number; bytes: number }): Data {
   if (region.bytes === 0) return Data.EMPTY;
-  const data = qcow2Preadv(q, m.offset + region.offset, region.bytes);
+  bdrvDebugEvent(q.img.file, "cow_read");
+  return qcow2Preadv(q, m.offset + region.offset, region.bytes);
+}
+
+/** A COW region as read, to be written into the new cluster. */
+function checkedCow(data: Data): Data {
   // A backing that leaves the buffer alone (null-co without read-zeroes) leaves QEMU's COW bounce
   // buffer uninitialised, and QEMU writes that into the new cluster.
   if (data.segments.some((seg) => seg.kind === "untouched")) throw new ModelIoUnsupportedError("copy-on-write from a backing node that leaves the buffer uninitialised");
@@ -204,7 +209,7 @@ function handleAllocSpace(q: Qcow2Ctx, metas: L2Meta[]): void {
     if (!zeroCow) continue;
     const bytes = m.cowEnd.offset + m.cowEnd.bytes - m.cowStart.offset;
     try {
-      bdrvPwriteZeroes(q.host, q.data, m.allocOffset + m.cowStart.offset, bytes, BDRV_REQ_NO_FALLBACK);
+      dataRequest(q, "cluster_alloc_space", () => bdrvPwriteZeroes(q.host, q.data, m.allocOffset + m.cowStart.offset, bytes, BDRV_REQ_NO_FALLBACK));
     } catch (e) {
       if (e instanceof IoError && e.errno === Errno.ENOTSUP) continue;
       throw e;
@@ -224,15 +229,52 @@ function mergeCow(offset: number, bytes: number, metas: L2Meta[]): L2Meta | unde
   );
 }
 
-/** `perform_cow`: the regions read, then written with the guest data between them when merged. */
+/** perform_cow reads both regions at once when the guest data between them is at most this long. */
+const MERGE_READS_MAX_GAP = 16384;
+
+/**
+ * `perform_cow`: the regions read (in one request, `merge_reads`, when both are there and close),
+ * then written, in one request with the guest data between them when merged.
+ */
 function performCow(q: Qcow2Ctx, m: L2Meta, merged: Data | undefined): void {
   if ((m.cowStart.bytes === 0 && m.cowEnd.bytes === 0) || m.skipCow) return;
-  const [start, end] = [m.cowStart, m.cowEnd].map((region) => ({ offset: m.allocOffset + region.offset, data: cowRegion(q, m, region) }));
+  const gap = m.cowEnd.offset - (m.cowStart.offset + m.cowStart.bytes);
+  let startData: Data;
+  let endData: Data;
+  if (m.cowStart.bytes && m.cowEnd.bytes && gap <= MERGE_READS_MAX_GAP) {
+    const all = cowRead(q, m, { offset: m.cowStart.offset, bytes: m.cowEnd.offset + m.cowEnd.bytes - m.cowStart.offset });
+    startData = checkedCow(all.slice(0, m.cowStart.bytes));
+    endData = checkedCow(all.slice(m.cowStart.bytes + gap, m.cowEnd.bytes));
+  } else {
+    startData = checkedCow(cowRead(q, m, m.cowStart));
+    endData = checkedCow(cowRead(q, m, m.cowEnd));
+  }
+  const cowWrite = (offset: number, data: Data) => {
+    if (data.length > 0) dataRequest(q, "cow_write", () => bdrvPwritev(q.host, q.data, m.allocOffset + offset, data));
+  };
   if (merged) {
-    bdrvPwritev(q.host, q.data, start!.offset, Data.concat([start!.data, merged, end!.data]));
+    // QEMU sends write_aio, then do_perform_cow_write's cow_write, for this one request.
+    bdrvDebugEvent(q.img.file, "write_aio");
+    cowWrite(m.cowStart.offset, Data.concat([startData, merged, endData]));
     return;
   }
-  for (const c of [start!, end!]) if (c.data.length > 0) bdrvPwritev(q.host, q.data, c.offset, c.data);
+  cowWrite(m.cowStart.offset, startData);
+  cowWrite(m.cowEnd.offset, endData);
+}
+
+/**
+ * `qcow2_alloc_cluster_abort`, for the runs of a task that failed before their L2 entries went in:
+ * their new clusters are freed (QCOW2_DISCARD_NEVER); a failure to free them QEMU only prints.
+ */
+function abortRuns(q: Qcow2Ctx, metas: readonly L2Meta[]): void {
+  for (const m of metas) {
+    if (q.hasDataFile || m.keepOld) continue;
+    try {
+      q.img.refcounts.free(m.allocOffset, m.nbClusters * q.img.clusterSize, false);
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+    }
+  }
 }
 
 /** A part of a write whose `qcow2_co_pwritev_task` has started: what is left is its COW and L2 update. */
@@ -242,18 +284,44 @@ interface WriteTask {
   merged: L2Meta | undefined;
 }
 
-/** `qcow2_co_pwritev_task` up to its first wait: the zeroed COW span, then the guest data unless merged. */
+/**
+ * `qcow2_co_pwritev_task` up to its first wait: the zeroed COW span, then the guest data unless
+ * merged. A failure there aborts every run of the task.
+ */
 function startWriteTask(q: Qcow2Ctx, guest: number, host: number, piece: Data, metas: L2Meta[]): WriteTask {
-  handleAllocSpace(q, metas);
-  const merged = mergeCow(guest, piece.length, metas);
-  if (!merged) bdrvPwritev(q.host, q.data, host, piece);
-  return { piece, metas, merged };
+  try {
+    handleAllocSpace(q, metas);
+    const merged = mergeCow(guest, piece.length, metas);
+    if (!merged) dataRequest(q, "write_aio", () => bdrvPwritev(q.host, q.data, host, piece));
+    return { piece, metas, merged };
+  } catch (e) {
+    if (e instanceof IoError) abortLater(q, e, () => abortRuns(q, metas));
+    throw e;
+  }
 }
 
-/** The rest of `qcow2_co_pwritev_task`, `qcow2_handle_l2meta`: each run's COW, then its L2 entries. */
+/**
+ * The abort after a failed request: at once, or, when blkdebug failed it after a turn of the loop
+ * and a job's pass is starting more tasks meanwhile, once those have run (DriverHost.deferCompletions).
+ */
+function abortLater(q: Qcow2Ctx, e: IoError, abort: () => void): void {
+  const later = e instanceof InjectedIoError && !e.immediately ? q.host.deferCompletions : undefined;
+  if (later) later.push(abort);
+  else abort();
+}
+
+/**
+ * The rest of `qcow2_co_pwritev_task`, `qcow2_handle_l2meta`: each run's COW, then its L2 entries;
+ * a run whose COW fails is aborted with those after it.
+ */
 function finishWriteTask(q: Qcow2Ctx, t: WriteTask): void {
-  for (const m of t.metas) {
-    performCow(q, m, m === t.merged ? t.piece : undefined);
+  for (const [i, m] of t.metas.entries()) {
+    try {
+      performCow(q, m, m === t.merged ? t.piece : undefined);
+    } catch (e) {
+      if (e instanceof IoError) abortLater(q, e, () => abortRuns(q, t.metas.slice(i)));
+      throw e;
+    }
     linkL2(q, m);
   }
 }
@@ -291,19 +359,21 @@ export function qcow2Pwritev(q: Qcow2Ctx, offset: number, data: Data): void {
         finishWriteTask(q, startWriteTask(q, offset + done, a.host, piece, a.metas));
       } else {
         // aio_task_pool_start_task waits for a worker; every task whose writes are done finishes.
-        if (pending.length >= QCOW2_MAX_WORKERS) finishPending();
+        if (pending.length >= QCOW2_MAX_WORKERS) taskPart(true, finishPending);
         const earlier = waited ? pending.splice(0) : [];
-        pending.push(startWriteTask(q, offset + done, a.host, piece, a.metas));
-        for (const t of earlier) finishWriteTask(q, t);
+        pending.push(taskPart(true, () => startWriteTask(q, offset + done, a.host, piece, a.metas)));
+        taskPart(true, () => {
+          for (const t of earlier) finishWriteTask(q, t);
+        });
       }
       done += a.bytes;
     }
   } catch (e) {
     // The request stops; the tasks already running still finish (aio_task_pool_wait_all).
-    if (e instanceof IoError) finishPending();
+    if (e instanceof IoError) taskPart(pool, finishPending);
     throw e;
   }
-  finishPending();
+  taskPart(pool, finishPending);
 }
 
 /** QCOW2_MAX_WORKERS: the tasks one request's AioTaskPool runs at once. */
@@ -326,7 +396,7 @@ export function qcow2PwritevCompressed(q: Qcow2Ctx, offset: number, data: Data):
   for (let done = 0, task = 0; done < data.length; done += img.clusterSize, task++) {
     if (failure && task >= QCOW2_MAX_WORKERS) break;
     try {
-      compressedCluster(q, offset + done, data.slice(done, Math.min(img.clusterSize, data.length - done)));
+      taskPart(data.length > img.clusterSize, () => compressedCluster(q, offset + done, data.slice(done, Math.min(img.clusterSize, data.length - done))));
     } catch (e) {
       if (!(e instanceof IoError)) throw e;
       failure ??= e;
@@ -350,5 +420,6 @@ function compressedCluster(q: Qcow2Ctx, guest: number, chunk: Data): void {
   if (table[index]! & L2E_OFFSET_MASK) ioFail(Errno.EIO);
   const host = img.refcounts.allocBytes(out.length);
   img.setL2Entry(l2Offset, index, compressedEntry(host, out.length, img.clusterBits));
-  bdrvPwritev(q.host, q.data, host, Data.bytes(out));
+  // Sent to s->data_file, which compression requires to be bs->file.
+  dataRequest(q, "write_compressed", () => bdrvPwritev(q.host, q.data, host, Data.bytes(out)));
 }
