@@ -5,6 +5,8 @@
  */
 import { bool, opt, word, type GenContext } from "./gen-context.js";
 import { IMAGES, OTHER_FORMATS, type GenNode } from "./gen-world.js";
+import type { Prng } from "./prng.js";
+import { spacedJson } from "./render.js";
 import type { FuzzNode, FuzzOption, FuzzValue } from "./scenario-ir.js";
 
 const FILTERS = ["copy-on-read", "throttle", "blkdebug", "preallocate", "compress"] as const;
@@ -22,6 +24,33 @@ const DEVICES = ["host_device", "host_cdrom"] as const;
  * only a qcow2 node below it can; other parents take anything.
  */
 type Purpose = "qcow2-file" | "compress" | "any";
+
+/**
+ * The events blkdebug's rules wait for: those the model follows below raw and qcow2 (the events
+ * of their guest data, the generic write path's and flush's, `none` at open), and now and then
+ * one of qcow2's metadata, which the model refuses.
+ */
+const RULE_EVENTS = ["read_aio", "write_aio", "read_backing_aio", "cow_read", "cow_write", "read_compressed", "write_compressed", "cluster_alloc_space", "flush_to_os", "flush_to_disk", "pwritev", "none"];
+/** Sectors of the first clusters of a fresh qcow2 image (header, refcount table and block, L1, L2, data) and of raw data. */
+const RULE_SECTORS = [0, 8, 128, 256, 384, 512, 640, 768];
+
+/** blkdebug `inject-error` rules (and now and then a `set-state` one) for a node, or none (70%). */
+function blkdebugRules(rng: Prng): FuzzOption[] {
+  if (!rng.chance(0.3)) return [];
+  const rules: Array<Record<string, unknown>> = [];
+  for (let i = rng.int(1, 2); i > 0; i--) {
+    const rule: Record<string, unknown> = { event: rng.chance(0.05) ? "l2_load" : rng.pick(RULE_EVENTS), errno: rng.pick([5, 28]) };
+    if (rng.chance(0.6)) rule["once"] = true;
+    if (rng.chance(0.3)) rule["sector"] = rng.pick(RULE_SECTORS);
+    if (rng.chance(0.15)) rule["iotype"] = rng.pick(["read", "write", "write-zeroes", "discard", "flush"]);
+    if (rng.chance(0.15)) rule["immediately"] = true;
+    if (rng.chance(0.15)) rule["state"] = 2;
+    rules.push(rule);
+  }
+  const out = [opt("inject-error", { kind: "json", text: spacedJson(rules) })];
+  if (rng.chance(0.3)) out.push(opt("set-state", { kind: "json", text: spacedJson([{ event: rng.pick(RULE_EVENTS), state: 1, new_state: 2 }]) }));
+  return out;
+}
 
 /** The child link of a driver: blkdebug calls it `image`. */
 export function linkKey(driver: string): string {
@@ -176,6 +205,7 @@ function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
       if (rng.chance(0.4)) out.push(opt("take-child-perms", { kind: "list", items: rng.subset(PERMS, 0.35) }));
       if (rng.chance(0.4)) out.push(opt("unshare-child-perms", { kind: "list", items: rng.subset(PERMS, 0.35) }));
       if (rng.chance(0.08)) out.push(opt("align", { kind: "number", value: 4096 }));
+      out.push(...blkdebugRules(ctx.blkdebugRng));
       return out;
     }
     case "throttle":

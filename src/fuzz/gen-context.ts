@@ -34,6 +34,11 @@ export class GenContext {
     readonly jobs = false,
     /** Whether this case sends node commands: resizes, dirty bitmaps, write thresholds, snapshots. */
     readonly commands = false,
+    /**
+     * blkdebug's rules, drawn apart from the case's other choices so that a case without them is
+     * the case it was before they were drawn.
+     */
+    readonly blkdebugRng: Prng = rng,
   ) {}
 
   /** Set while a job is held in a state it stays in: the steps then run around it start no other job. */

@@ -173,6 +173,7 @@ const COMMANDS_SALT = 0xc0_3a4e;
 /** Of the cases with qemu-io steps and no jobs, the share that end with query-blockstats of every node. */
 const NODE_STATS_SHARE = 0.5;
 const NODE_STATS_SALT = 0x57a7_0de5;
+const BLKDEBUG_RULES_SALT = 0xb1_dbe6;
 
 export interface GenerateOptions {
   /** A fresh, unstarted model engine for steering. */
@@ -192,7 +193,7 @@ export async function generateScenario(seed: number, opts: GenerateOptions): Pro
     const contexts = new Prng(seed ^ CONTEXTS_SALT).chance(CONTEXTS_SHARE);
     const jobs = new Prng(seed ^ JOBS_SALT).chance(JOBS_SHARE);
     const commands = new Prng(seed ^ COMMANDS_SALT).chance(COMMANDS_SHARE);
-    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts, jobs, commands);
+    const ctx = new GenContext(new Prng(seed), steering, severalChildren, dataPath, contexts, jobs, commands, new Prng(seed ^ BLKDEBUG_RULES_SALT));
     for (let i = ctx.rng.int(CASE_LENGTH.min, CASE_LENGTH.max); i > 0 && !ctx.ended; i--) await step(ctx);
     if (!ctx.modelStopped) {
       await ctx.append({ kind: "show", what: "graph" });

@@ -38,6 +38,8 @@ function renderValue(v: FuzzValue): string {
       return "null";
     case "list":
       return `[${v.items.join(", ")}]`;
+    case "json":
+      return v.text;
     case "child":
       return `(${v.name !== undefined ? `${v.name}: ` : ""}${[v.driver, ...v.options.map(renderOption)].join(" ")})`;
   }
@@ -48,7 +50,7 @@ function renderOption(o: FuzzOption): string {
 }
 
 /** JSON as the corpus writes it: a space after every `:` and `,` between members and items. */
-function spacedJson(v: unknown): string {
+export function spacedJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(spacedJson).join(", ")}]`;
   if (v !== null && typeof v === "object") return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${spacedJson(x)}`).join(", ")}}`;
   return JSON.stringify(v);

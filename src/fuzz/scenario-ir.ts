@@ -14,6 +14,8 @@ export type FuzzValue =
   | { kind: "null" }
   /** `[a, b]` of words (permission lists). */
   | { kind: "list"; items: string[] }
+  /** A JSON value written as it is (blkdebug's rule lists). */
+  | { kind: "json"; text: string }
   /** An inline child `(DRIVER k=v …)`, or `(NAME: DRIVER k=v …)` when named. */
   | { kind: "child"; name?: string; driver: string; options: FuzzOption[] };
 

@@ -59,6 +59,8 @@ describe("fuzz generator", () => {
     expect(texts).toMatch(/file=(\S+) backing=\1(\s|$)/);
     // A named inline child, and a node named by path.
     expect(texts).toMatch(/\(c\d+: /);
+    // blkdebug rules, written as the corpus writes them.
+    expect(texts).toMatch(/inject-error=\[\{"event": "\w+", "errno": (5|28)/);
     expect(texts).toMatch(/^reopen \w+\/\w+/m);
     // Transactions with many entries, the raw form, exports.
     expect(statements.some((s) => s.kind === "reopen" && s.entries.length >= 3)).toBe(true);
