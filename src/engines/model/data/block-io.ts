@@ -60,6 +60,15 @@ export function requestAlignment(bs: BdsNode): number {
   return Math.max(bs.alignment || 1, bs.driver.ioLimits?.(bs).requestAlignment ?? 1);
 }
 
+/**
+ * `bdrv_has_readonly_bitmaps`: a node with a read-only dirty bitmap (loaded from an image it cannot
+ * write, or stored by a read-only reopen, which keeps it so should the reopen fail after) takes no
+ * write, zero write or discard (-EPERM).
+ */
+function hasReadonlyBitmaps(bs: BdsNode): boolean {
+  return bs.dirtyBitmaps?.some((b) => b.readonly) ?? false;
+}
+
 /** `bdrv_debug_event`: a blkdebug node's rules for `event` run (other drivers ignore events). */
 export function bdrvDebugEvent(bs: BdsNode, event: string): void {
   bs.driver.debug?.event(bs, event);
@@ -239,6 +248,8 @@ const WRITE_REQ_PREPARE = { file: "../../block/io.c", line: 1988, func: "bdrv_co
 
 /** `bdrv_aligned_pwritev` with `bdrv_co_write_req_prepare` and `_finish`. */
 function alignedPwritev(host: DriverHost, bs: BdsNode, offset: number, data: Data, flags: number, child: Child | undefined): void {
+  // Before anything else, and nothing recorded (bdrv_co_write_req_finish is not reached).
+  if (hasReadonlyBitmaps(bs)) ioFail(Errno.EPERM);
   // bs->total_sectors as the write finds it.
   const known = totalSectorsLength(bs);
   let done = false;
@@ -453,6 +464,7 @@ export function doPwriteZeroes(host: DriverHost, bs: BdsNode, offset: number, by
  */
 export function bdrvPdiscard(host: DriverHost, bs: BdsNode, offset: number, bytes: number): void {
   if (!isInserted(bs)) ioFail(Errno.ENOMEDIUM);
+  if (hasReadonlyBitmaps(bs)) ioFail(Errno.EPERM);
   checkRequest(offset, bytes);
   const pdiscard = bs.driver.pdiscard;
   if (!bs.unmap || !pdiscard) return;
