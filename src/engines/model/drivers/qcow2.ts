@@ -526,12 +526,12 @@ export const qcow2Driver: DriverDef = {
       // prepare, and stays so if the reopen fails after.
       if (st.runtime.useLazyRefcounts && !runtime.useLazyRefcounts) markCleanOrFail(loadedImage(rs.bs), "Failed to disable lazy refcounts");
       if (rs.readOnly) {
-        // qcow2_reopen_bitmaps_ro, then bdrv_flush of the node (which writes back what storing them changed).
+        // qcow2_reopen_bitmaps_ro, then bdrv_flush of the node: a second flush after bdrv_reopen_multiple's,
+        // which writes back what storing the bitmaps changed and, bitmaps or not, announces flush_to_os
+        // to the file child again (a blkdebug rule counts it).
         const ctx = bitmapContext(rs.bs);
-        if (ctx && storesBitmaps(rs.bs)) {
-          reopenBitmapsReadOnly(ctx, rs.bs);
-          bdrvFlush(host, rs.bs);
-        }
+        if (ctx && storesBitmaps(rs.bs)) reopenBitmapsReadOnly(ctx, rs.bs);
+        bdrvFlush(host, rs.bs);
         markCleanOrFail(loadedImage(rs.bs));
       }
     } catch (e) {

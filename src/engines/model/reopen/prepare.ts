@@ -6,6 +6,8 @@
  */
 import { type BdsNode, childNamed, fileChild, reaches, skipImplicitFilters } from "../graph.js";
 import type { Flat } from "../graph.js";
+import { IoError } from "../data/io-error.js";
+import { FilenameCache } from "../query/filename.js";
 import type { LayerState } from "../layer-state.js";
 import { checkDetectZeroes, qemuOptsToQdict } from "../options.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
@@ -49,7 +51,13 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
     }
   }
   const rs: ReopenState = { bs, options: opts, readOnly: entry.readOnly, opaque: null };
-  drv.reopenPrepare(rs, state);
+  try {
+    drv.reopenPrepare(rs, state);
+  } catch (e) {
+    // A driver's prepare that fails with an errno and no message of its own (qcow2's flush).
+    if (e instanceof IoError) fail(`failed while preparing to reopen image '${new FilenameCache().filename(bs)}'`);
+    throw e;
+  }
   try {
     checkAfterDriver(state, entry, opts, tran);
   } catch (e) {
