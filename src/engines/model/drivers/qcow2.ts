@@ -764,7 +764,7 @@ export const qcow2Driver: DriverDef = {
       const ctx = bitmapContext(node);
       if (ctx) truncateBitmapsCheck(ctx, node);
     }
-    qcow2Truncate(dataPath(host, node), offset, exact, prealloc, flags, st.header.dataFileRaw);
+    qcow2Truncate(dataPath(host, node), offset, exact, prealloc, flags, st.header.dataFileRaw, st.runtime.passDiscardOther);
     node.size = Math.floor(offset / 512) * 512;
     st.header = { ...st.header, virtualSize: offset };
   },

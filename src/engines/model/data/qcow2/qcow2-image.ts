@@ -192,8 +192,9 @@ export class Qcow2Image {
   /** L2 entries per table (one L2 slice: QEMU's default l2-cache-entry-size is the cluster size). */
   readonly l2Size: number;
   readonly version: number;
-  readonly l1Size: number;
-  readonly l1Offset: number;
+  /** s->l1_size and s->l1_table_offset: a grown table moves (replaceL1Table). */
+  l1Size: number;
+  l1Offset: number;
   readonly l1: bigint[];
   readonly refcounts: Qcow2Refcounts;
   /** Every L2 table read or made: what QEMU holds in its cache, or wrote back and could read again. */
@@ -263,6 +264,8 @@ export class Qcow2Image {
       discard: (offset, bytes) => this.#discardBelow(this.file, offset, bytes),
       forget: (offset) => this.#forgetL2(offset),
       corrupt: (message) => this.corrupt(true, -1, -1, message),
+      signalCorruption: (message) => this.signalCorruption(true, -1, -1, message),
+      flushFile: () => bdrvFlush(this.host, this.file),
       preWriteOverlapCheck: (offset, bytes) => this.preWriteOverlapCheck(offset, bytes, "refcount block"),
       writeL2Cache: () => this.#writeL2Cache(),
     };
@@ -609,6 +612,13 @@ export class Qcow2Image {
   preWriteOverlapCheck(offset: number, bytes: number, ignore?: OverlapIgnored): void {
     const overlap = this.metadataOverlap(offset, bytes, ignore);
     if (overlap) this.corrupt(true, offset, bytes, `Preventing invalid write on metadata (overlaps with ${overlap})`);
+  }
+
+  /** The end of `qcow2_grow_l1_table`: the new table, which the header already points to, is the image's. */
+  replaceL1Table(offset: number, size: number): void {
+    this.l1Offset = offset;
+    this.l1Size = size;
+    while (this.l1.length < size) this.l1.push(0n);
   }
 
   /** `qcow2_write_l1_entry`: with bdrv_pwrite_sync, a write then a flush of the file. */

@@ -10,7 +10,7 @@
  * block fails only when it is written, and a fatal corruption loses what was not written yet.
  */
 import { Data } from "../data.js";
-import { Errno, ioFail, ModelIoUnsupportedError } from "../io-error.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../io-error.js";
 import { Qcow2CacheSlots } from "./qcow2-cache.js";
 import { cHex } from "./qcow2-corruption.js";
 import type { RefcountTable } from "./qcow2-image.js";
@@ -26,6 +26,10 @@ export interface MetadataIo {
   forget(offset: number): void;
   /** `qcow2_signal_corruption` (fatal), then -EIO. */
   corrupt(message: string): never;
+  /** `qcow2_signal_corruption` (fatal) alone: the caller returns an errno of its own. */
+  signalCorruption(message: string): void;
+  /** `bdrv_flush` of the file, as `bdrv_pwrite_sync` ends. */
+  flushFile(): void;
   /** `qcow2_cache_write` of the L2 table cache: a dependency of the refcount block cache. */
   writeL2Cache(): void;
   /** `qcow2_pre_write_overlap_check` as the refcount block cache flushes a block (refcount blocks ignored). */
@@ -95,21 +99,75 @@ export class Qcow2Refcounts {
   }
 
   /**
-   * The refcount blocks as `qcow2_shrink_reftable` loads them, in table order: an unaligned offset
-   * is a corruption qcow2_cache_get finds.
+   * `qcow2_shrink_reftable`: a refcount block that counts nothing but itself leaves the table, on
+   * disk (the whole table written again, synchronously) and then in memory, where it is discarded
+   * as a cluster (`qcow2_discard_refcount_block`). After an error the table is still cleared in
+   * memory, and the first error is the one thrown.
    */
-  loadAllBlocks(): void {
+  shrinkTable(): void {
+    const cs = this.#clusterSize;
     const all = this.table.toArray();
+    const kept = new Array<boolean>(all.length).fill(false);
     for (let i = 0; i < all.length; i++) {
       if (all[i] === 0) continue;
       const exact = this.table.exactAt(i);
-      if (exact % BigInt(this.#clusterSize) !== 0n) this.io.corrupt(`Cannot get entry from refcount block cache: Offset ${cHex(exact)} is unaligned`);
+      // qcow2_cache_get: an unaligned offset is a corruption.
+      if (exact % BigInt(cs) !== 0n) this.io.corrupt(`Cannot get entry from refcount block cache: Offset ${cHex(exact)} is unaligned`);
+      const offset = this.#checked(i);
+      const block = this.#block(offset);
+      // A block in the range it describes holds its own refcount, which does not make it used.
+      const own = Math.floor(offset / (cs * this.#perBlock)) === i ? ((offset / cs) % this.#perBlock) * this.#bytes : -1;
+      kept[i] = block.some((byte, at) => byte !== 0 && (at < own || at >= own + this.#bytes));
     }
+    const entries = Buffer.alloc(all.length * 8);
+    for (let i = 0; i < all.length; i++) if (kept[i]) entries.writeBigUInt64BE(this.table.exactAt(i), i * 8);
+    let failure: IoError | undefined;
+    try {
+      this.io.write(this.tableOffset, Data.bytes(entries));
+      this.io.flushFile();
+    } catch (e) {
+      if (!(e instanceof IoError)) throw e;
+      failure = e;
+    }
+    for (let i = 0; i < all.length; i++) {
+      if (all[i] === 0 || kept[i]) continue;
+      if (!failure) {
+        try {
+          this.#discardBlock(all[i]!);
+        } catch (e) {
+          if (!(e instanceof IoError)) throw e;
+          failure = e;
+        }
+      }
+      this.table.set(i, 0);
+    }
+    if (!this.cacheDiscards) this.processDiscards(failure === undefined);
+    if (failure) throw failure;
   }
 
-  /** How many refcount blocks the refcount table points to. */
-  get allocatedBlocks(): number {
-    return this.table.blocks().length;
+  /** `qcow2_discard_refcount_block`: the block's own refcount, which must be 1, drops to 0. */
+  #discardBlock(offset: number): void {
+    const cs = this.#clusterSize;
+    const clusterIndex = offset / cs;
+    const tableIndex = Math.floor(clusterIndex / this.#perBlock);
+    // get_refblock_offset: the entry as the table holds it now (an earlier one may be cleared).
+    const covering = tableIndex < this.table.length ? this.table.get(tableIndex) : 0;
+    if (covering === 0) this.io.corrupt(`Refblock at ${cHex(offset)} is not covered by the refcount structures`);
+    const i = clusterIndex % this.#perBlock;
+    const refcount = this.#block(covering).readUIntBE(i * this.#bytes, this.#bytes);
+    if (refcount !== 1) {
+      this.io.signalCorruption(
+        `Invalid refcount: refblock offset ${cHex(covering)}, reftable index ${tableIndex}, block offset ${cHex(offset)}, refcount ${cHex(refcount)}`,
+      );
+      ioFail(Errno.EINVAL);
+    }
+    this.#set(covering, i, 0);
+    if (clusterIndex < this.freeClusterIndex) this.freeClusterIndex = clusterIndex;
+    if (this.#cache.holds(offset)) {
+      this.#cache.discard(offset, cs);
+      this.#blocks.delete(offset);
+    }
+    this.#queueDiscard(offset, cs);
   }
 
   /**

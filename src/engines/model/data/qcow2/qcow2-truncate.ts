@@ -1,17 +1,19 @@
 /**
- * `qcow2_co_truncate` (block/qcow2.c) within the image's L1 table: shrinking discards the cut
- * clusters and cuts the file's tail; growing grows the external data file, and makes the new area
+ * `qcow2_co_truncate` (block/qcow2.c): shrinking discards the cut clusters, shrinks the L1 and
+ * refcount tables and cuts the file's tail; growing grows the L1 table and the external data file,
+ * and makes the new area
  * zero clusters when a longer backing file would show through (BDRV_REQ_ZERO_WRITE); either way the
- * header's size is written. Resizing the L1 or refcount tables and preallocation are not modelled
- * yet: ModelIoUnsupportedError, never a made-up answer.
+ * header's size is written. Preallocation is not modelled yet: ModelIoUnsupportedError, never a
+ * made-up answer.
  */
 import { H } from "../../images/qcow2-format.js";
+import { L1E_OFFSET_MASK } from "./qcow2-layout.js";
 import { nodeLength } from "../../node-length.js";
 import { failErrno, QmpFailure } from "../../qmp-failure.js";
-import { bdrvFlush, bdrvPwritev } from "../block-io.js";
+import { bdrvFlush, bdrvPwritev, bdrvPwriteZeroes } from "../block-io.js";
 import { metadataRequest } from "../metadata-request.js";
 import { Data } from "../data.js";
-import { Errno, IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
+import { Errno, IoError, ioFail, ModelIoUnsupportedError, strerror } from "../io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
 import { bdrvTruncate, type PreallocMode } from "../truncate.js";
 import type { Qcow2Ctx } from "./qcow2-read.js";
@@ -30,8 +32,8 @@ function step(what: string, body: () => void): void {
 
 /**
  * The shrinking half of `qcow2_co_truncate`: the cut clusters are discarded for good (their L2
- * entries cleared, QCOW2_DISCARD_ALWAYS), the L1 and refcount tables shrink (nothing to do while
- * the L1 table keeps its size and one refcount block covers the file), and the file loses the
+ * entries cleared, QCOW2_DISCARD_ALWAYS), the L1 entries past the new size let go of their L2
+ * tables, refcount blocks that count nothing leave the refcount table, and the file loses the
  * clusters past the last one still referenced.
  */
 function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: number): void {
@@ -39,9 +41,8 @@ function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: numbe
   const cutStart = Math.ceil(offset / img.clusterSize) * img.clusterSize;
   if (cutStart > oldLength) throw new ModelIoUnsupportedError("shrinking a qcow2 image within its last cluster");
   if (oldLength > cutStart) step("Failed to discard cropped clusters", () => discardClusters(q, cutStart, oldLength - cutStart, true, true));
-  if (newL1Size < img.l1Size) throw new ModelIoUnsupportedError("shrinking a qcow2 image's L1 table");
-  step("Failed to discard unused refblocks", () => img.refcounts.loadAllBlocks());
-  if (img.refcounts.allocatedBlocks > 1) throw new ModelIoUnsupportedError("shrinking the refcount table of a qcow2 image");
+  step("Failed to reduce the number of L2 tables", () => shrinkL1Table(q, newL1Size));
+  step("Failed to discard unused refblocks", () => img.refcounts.shrinkTable());
   // qcow2_get_last_cluster over the file's length (in whole sectors, as bdrv_getlength has it).
   const oldFileSize = nodeLength(img.file);
   let last = Math.ceil(oldFileSize / img.clusterSize) - 1;
@@ -66,20 +67,97 @@ function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: numbe
   }
 }
 
+/**
+ * `qcow2_shrink_l1_table`: the entries past `newSize` are zeroed in the image (the file flushed
+ * after), then their L2 tables freed, last first, each dropped from memory as it goes; a failed
+ * write drops them all from memory. The table keeps its size (s->l1_size), as the header does.
+ */
+function shrinkL1Table(q: Qcow2Ctx, newSize: number): void {
+  const img = q.img;
+  if (newSize >= img.l1Size) return;
+  try {
+    metadataRequest(() => bdrvPwriteZeroes(q.host, img.file, img.l1Offset + newSize * 8, (img.l1Size - newSize) * 8, 0));
+    bdrvFlush(q.host, img.file);
+  } catch (e) {
+    if (e instanceof IoError) img.l1.fill(0n, newSize);
+    throw e;
+  }
+  for (let i = img.l1Size - 1; i >= newSize; i--) {
+    const l2Offset = img.l1[i]! & L1E_OFFSET_MASK;
+    if (l2Offset === 0n) continue;
+    freeClusters(q, Number(l2Offset), img.clusterSize, true);
+    img.l1[i] = 0n;
+  }
+}
+
+/** QCOW_MAX_L1_SIZE: the largest L1 table QEMU makes, in bytes. */
+const QCOW_MAX_L1_SIZE = 32 * 1024 * 1024;
+
+/**
+ * `qcow2_grow_l1_table` with an exact size, as truncate asks: the table is copied to new clusters
+ * (the refcount cache flushed first, the place checked against the other metadata), the header
+ * pointed at it, and the old table's clusters freed (QCOW2_DISCARD_OTHER). A failure frees the new
+ * clusters and leaves the old table in place.
+ */
+function growL1Table(q: Qcow2Ctx, minSize: number, discardOther: boolean): void {
+  const img = q.img;
+  if (minSize <= img.l1Size) return;
+  if (minSize > QCOW_MAX_L1_SIZE / 8) ioFail(Errno.EFBIG);
+  const bytes = minSize * 8;
+  const offset = img.allocClusters(bytes);
+  try {
+    img.flushRefcountCache();
+    img.preWriteOverlapCheck(offset, bytes);
+    const table = Buffer.alloc(bytes);
+    for (let i = 0; i < img.l1Size; i++) table.writeBigUInt64BE(img.l1[i]!, i * 8);
+    metadataRequest(() => bdrvPwritev(q.host, img.file, offset, Data.bytes(table)));
+    bdrvFlush(q.host, img.file);
+    const pointer = Buffer.alloc(12);
+    pointer.writeUInt32BE(minSize, 0);
+    pointer.writeBigUInt64BE(BigInt(offset), 4);
+    metadataRequest(() => bdrvPwritev(q.host, img.file, H.l1Size, Data.bytes(pointer)));
+    bdrvFlush(q.host, img.file);
+  } catch (e) {
+    if (e instanceof IoError) freeClusters(q, offset, bytes, discardOther);
+    throw e;
+  }
+  const [oldOffset, oldSize] = [img.l1Offset, img.l1Size];
+  img.replaceL1Table(offset, minSize);
+  freeClusters(q, oldOffset, oldSize * 8, discardOther);
+}
+
+/** `qcow2_free_clusters`, which reports a failure on stderr and goes on. */
+function freeClusters(q: Qcow2Ctx, offset: number, bytes: number, discard: boolean): void {
+  try {
+    q.img.refcounts.free(offset, bytes, discard);
+  } catch (e) {
+    if (!(e instanceof IoError)) throw e;
+    q.host.stderrLine?.(`qcow2_free_clusters failed: ${strerror(e.errno)}`);
+  }
+}
+
 /** `qcow2_co_truncate`; the caller then sets bs->total_sectors (the node's size). */
-export function qcow2Truncate(q: Qcow2Ctx, offset: number, exact: boolean, prealloc: PreallocMode, flags: number, dataFileRaw: boolean): void {
+export function qcow2Truncate(
+  q: Qcow2Ctx,
+  offset: number,
+  exact: boolean,
+  prealloc: PreallocMode,
+  flags: number,
+  dataFileRaw: boolean,
+  discardOther: boolean,
+): void {
   if (offset % 512 !== 0) failErrno("The new size must be a multiple of 512", Errno.EINVAL);
   const img = q.img;
   const oldLength = q.node.size;
   // size_to_l1
   const newL1Size = Math.ceil(offset / (img.clusterSize * img.l2Size));
   if (offset < oldLength) {
-    if (prealloc !== "off") failErrno("Preallocation can't be used for shrinking an image", Errno.ENOTSUP);
+    if (prealloc !== "off") failErrno("Preallocation can't be used for shrinking an image", Errno.EINVAL);
     // The cut clusters' discards would go to the stale pointer as to an external data file.
     if (q.staleDataFile) throw new ModelIoUnsupportedError(`shrinking '${q.node.name}' after a failed reopen left its s->data_file stale`);
     shrink(q, offset, oldLength, newL1Size);
-  } else if (newL1Size > img.l1Size) {
-    throw new ModelIoUnsupportedError("growing a qcow2 image's L1 table");
+  } else {
+    step("Failed to grow the L1 table", () => growL1Table(q, newL1Size, discardOther));
   }
   // A data-file-raw image keeps its metadata preallocated.
   if (dataFileRaw && prealloc === "off") prealloc = "metadata";
