@@ -41,7 +41,7 @@ const INT_MAX = 2 ** 31 - 1;
  * bl.max_transfer as bdrv_refresh_limits leaves it: the driver's own, and the smallest of those of
  * the children holding the node's data (bdrv_merge_limits); 0 when none limits it.
  */
-function maxTransferOf(bs: BdsNode): number {
+export function maxTransferOf(bs: BdsNode): number {
   let max = bs.driver.ioLimits?.(bs).maxTransfer ?? 0;
   for (const c of bs.children) {
     if (!(c.role & (BDRV_CHILD_DATA | BDRV_CHILD_FILTERED | BDRV_CHILD_COW))) continue;

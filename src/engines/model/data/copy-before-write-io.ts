@@ -14,7 +14,7 @@ import type { DriverHost } from "../drivers/driver.js";
 import type { BdsNode, Child } from "../graph.js";
 import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import { backingChainNext } from "../chain.js";
-import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "./block-io.js";
+import { bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes, maxTransferOf } from "./block-io.js";
 import { blockStatusAbove } from "./block-status.js";
 import { InjectedIoError, IoError } from "./io-error.js";
 import { BDRV_BLOCK_ALLOCATED, BDRV_BLOCK_ZERO, BDRV_REQ_WRITE_COMPRESSED, BDRV_REQ_WRITE_UNCHANGED } from "./request-flags.js";
@@ -56,6 +56,11 @@ export interface CbwIoState {
   skipUnallocated: boolean;
   /** block_copy_set_copy_opts' compress: cluster-sized compressed writes. */
   compress: boolean;
+  /**
+   * s->max_transfer: the smaller of the source's and the target's bl.max_transfer when the state
+   * was made, down to whole clusters (INT_MAX's when neither has one).
+   */
+  maxTransfer: number;
   /** Set while a backup job runs on the filter. */
   meter?: CopyMeter;
 }
@@ -93,9 +98,23 @@ function sourceStatus(host: DriverHost, s: CbwIoState, offset: number, bytes: nu
   return { zero: (r.status & BDRV_BLOCK_ZERO) !== 0, allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, bytes: num };
 }
 
-/** `block_copy_chunk_size`: a cluster when compressing, else the read/write method's buffer. */
-function chunkSize(s: CbwIoState): number {
-  return s.compress ? s.clusterSize : Math.max(s.clusterSize, MAX_BUFFER);
+/**
+ * `block_copy_chunk_size`, then the call's max-chunk where it has one (MIN_NON_ZERO): a cluster
+ * when compressing or when max_transfer is below a cluster (COPY_READ_WRITE_CLUSTER), else the
+ * read/write method's buffer within max_transfer.
+ */
+function chunkSize(s: CbwIoState, maxChunk: number): number {
+  const chunk = s.compress || s.maxTransfer < s.clusterSize ? s.clusterSize : Math.min(Math.max(s.clusterSize, MAX_BUFFER), s.maxTransfer);
+  return maxChunk > 0 ? Math.min(chunk, maxChunk) : chunk;
+}
+
+const INT_MAX = 2 ** 31 - 1;
+
+/** `block_copy_max_transfer` aligned down to `clusterSize`, as block_copy_state_new keeps it. */
+export function blockCopyMaxTransfer(source: BdsNode, target: BdsNode, clusterSize: number): number {
+  const minNonZero = (a: number, b: number) => (a && b ? Math.min(a, b) : a || b);
+  const max = minNonZero(INT_MAX, minNonZero(maxTransferOf(source), maxTransferOf(target)));
+  return Math.floor(max / clusterSize) * clusterSize;
 }
 
 /**
@@ -103,8 +122,8 @@ function chunkSize(s: CbwIoState): number {
  * the next dirty run in [offset, end) taken out of the bitmap and shrunk to what is alike (the rest
  * dirty again). `skipped` when it is unallocated while those parts are skipped (then it is done).
  */
-export function nextCopyTask(host: DriverHost, s: CbwIoState, offset: number, end: number): { task: CopyTask; skipped: boolean } | undefined {
-  const area = nextDirtyArea(s.copyBitmap, offset, end, chunkSize(s));
+export function nextCopyTask(host: DriverHost, s: CbwIoState, offset: number, end: number, maxChunk = 0): { task: CopyTask; skipped: boolean } | undefined {
+  const area = nextDirtyArea(s.copyBitmap, offset, end, chunkSize(s, maxChunk));
   if (!area) return undefined;
   let bytes = alignUp(area.bytes, s.clusterSize);
   s.copyBitmap.reset(area.offset, bytes);

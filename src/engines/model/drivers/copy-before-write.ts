@@ -15,7 +15,7 @@ import { qemuAssert } from "../qemu-would-crash.js";
 import { findDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
-import { copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
+import { blockCopyMaxTransfer, copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
 import { FILTER_IO, keepsSizeHint } from "./filter.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
@@ -110,7 +110,7 @@ export const copyBeforeWriteDriver: DriverDef = {
     if (length !== ctx.node.size) qemuAssert({ file: "../../util/hbitmap.c", line: 907, func: "hbitmap_merge" }, "b->orig_size == result->orig_size");
     accessBitmap.mergeFrom(copyBitmap);
     const onCbwError = ctx.options["on-cbw-error"] === "break-snapshot" ? "break-snapshot" : "break-guest-write";
-    slot.set(ctx.node, { copyBitmap, sourceChild: file, copyBitmapNode: file.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0, skipUnallocated: false, compress: false });
+    slot.set(ctx.node, { copyBitmap, sourceChild: file, copyBitmapNode: file.bs, targetChild: target, clusterSize: cluster, len: length, doneBitmap, accessBitmap, onCbwError, snapshotError: 0, skipUnallocated: false, compress: false, maxTransfer: blockCopyMaxTransfer(file.bs, target.bs, cluster) });
   },
 
   /** `cbw_close`: the bitmaps go (block_copy_state_free releases the source's). */

@@ -45,6 +45,8 @@ export class BackupJob extends BlockJob {
   clusterSize = 0;
   /** x-perf max-workers: the copy tasks a call runs at once. */
   maxWorkers = BLOCK_COPY_MAX_WORKERS;
+  /** x-perf max-chunk: the most a copy task takes (0: block-copy's own chunk). */
+  maxChunk = 0;
   /** The block-copy state's rate limit (the job's own is not used). */
   readonly copyLimit = new RateLimit();
   bgCall: BlockCopyCall | null = null;
@@ -76,7 +78,7 @@ function copyCallback(job: BackupJob): void {
 function* backupLoop(job: BackupJob): Coroutine<number> {
   let ret = 0;
   for (;;) {
-    const call = new BlockCopyCall(job.state, job.bcs, 0, Math.ceil(job.len / job.clusterSize) * job.clusterSize, job.maxWorkers, () => copyCallback(job));
+    const call = new BlockCopyCall(job.state, job.bcs, 0, Math.ceil(job.len / job.clusterSize) * job.clusterSize, job.maxWorkers, job.maxChunk, () => copyCallback(job));
     job.bgCall = call;
     while (!call.finished && !job.isCancelled()) yield* job.yieldUntilEntered();
     if (!call.finished) {
@@ -296,6 +298,7 @@ function createBackupJob(state: LayerState, req: BackupStart, cbw: BdsNode, len:
   job.len = len;
   job.clusterSize = bcs.clusterSize;
   job.maxWorkers = req.maxWorkers;
+  job.maxChunk = req.maxChunk;
   // block_copy_set_copy_opts, block_copy_set_progress_meter, block_copy_set_speed.
   bcs.compress = req.compress;
   bcs.meter = {

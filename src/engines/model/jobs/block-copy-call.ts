@@ -33,6 +33,8 @@ export class BlockCopyCall {
     private readonly offset: number,
     private readonly bytes: number,
     private readonly maxWorkers: number,
+    /** The call's max_chunk (a backup's x-perf max-chunk; 0: none). */
+    private readonly maxChunk: number,
     private readonly cb: () => void,
   ) {
     this.sleepTimer = state.loop.newTimer(() => this.co.next());
@@ -91,7 +93,7 @@ export class BlockCopyCall {
       const marksBefore = this.state.corruptionMarks;
       let next: ReturnType<typeof nextCopyTask>;
       try {
-        next = nextCopyTask(this.state, s, offset, end);
+        next = nextCopyTask(this.state, s, offset, end, this.maxChunk);
       } catch (e) {
         // A block status that marked its image corrupt waited for that header write (the thread
         // pool) before it went on to crash: after the command that started the call.
