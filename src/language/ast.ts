@@ -202,7 +202,8 @@ export interface ImageStatement extends StatementBase {
   type: "image";
   path: WordValue | StringValue;
   format: Identifier;
-  size: NumberValue;
+  /** A word only where a parameter stands for it (`$size`), until expandParameters() substitutes it. */
+  size: NumberValue | WordValue;
   options: OptionNode[];
 }
 

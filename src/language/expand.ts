@@ -103,7 +103,10 @@ function leaf(v: unknown, bindings: Record<string, string>): { done: true; value
   const n = v as Record<string, unknown>;
   if (n.type === "json") {
     let value = substituteJson(n.value, bindings);
-    for (const path of (n.params as Array<Array<string | number>> | undefined) ?? []) value = retypedAt(value, path);
+    for (const path of (n.params as Array<Array<string | number>> | undefined) ?? []) {
+      // The path's keys are substituted as the object's keys were.
+      value = retypedAt(value, path.map((k) => (typeof k === "string" ? substitute(k, bindings) : k)));
+    }
     return { done: true, value: value === n.value ? v : { ...n, value } };
   }
   if (n.type === "word" && typeof n.value === "string" && n.value.includes("$")) {
@@ -167,8 +170,9 @@ function jsonParameterValue(text: string): unknown {
 }
 
 /**
- * A JSON value with `$name` substituted in its strings (keys stay as written); the same value when
- * nothing changes. Recursive: the parser's nesting limit bounds a JSON value's depth.
+ * A JSON value with `$name` substituted in its strings, keys included (the transcript shows the
+ * statement substituted, so the command sent must be that one); the same value when nothing
+ * changes. Recursive: the parser's nesting limit bounds a JSON value's depth.
  */
 function substituteJson(value: unknown, bindings: Record<string, string>): unknown {
   if (typeof value === "string") return substitute(value, bindings);
@@ -177,8 +181,9 @@ function substituteJson(value: unknown, bindings: Record<string, string>): unkno
     return items.some((v, i) => v !== value[i]) ? items : value;
   }
   if (value === null || typeof value !== "object") return value;
-  const entries = Object.entries(value).map(([k, v]) => [k, substituteJson(v, bindings)] as const);
-  if (entries.every(([k, v]) => v === (value as Record<string, unknown>)[k])) return value;
+  const entries = Object.entries(value).map(([k, v]) => [substitute(k, bindings), substituteJson(v, bindings)] as const);
+  const before = Object.entries(value);
+  if (entries.every(([k, v], i) => k === before[i]![0] && v === before[i]![1])) return value;
   const out = {};
   for (const [k, v] of entries) put(out, k, v);
   return out;

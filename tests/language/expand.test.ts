@@ -60,6 +60,13 @@ describe("expandParameters", () => {
     expect(expand(text)[0]!.scenario.statements[1]).toMatchObject({ text: 'qmp block_resize {"node-name": "n", "size": 1M, "list": [1M, "1M"], "o": {"__proto__": 1M}}' });
   });
 
+  it("JSON keys are substituted too, as the statement text shows them, bare values under them retyped", () => {
+    const [run] = expand('each side in target\neach n in 5\nqmp x {"on-$side-error": "enospc", "o": {"$side": $n}}');
+    const qmp = run!.scenario.statements[2] as { args: { value: Record<string, unknown> }; text: string };
+    expect(qmp.text).toBe('qmp x {"on-target-error": "enospc", "o": {"target": 5}}');
+    expect(qmp.args.value).toEqual({ "on-target-error": "enospc", o: { target: 5 } });
+  });
+
   it("does not change the scenario it was given", () => {
     const { scenario } = parseScenario("each f in a\nadd n: null-co x=$f", "t.scn");
     const before = JSON.stringify(scenario);

@@ -126,6 +126,11 @@ describe("validation rules", () => {
     expect(problems('qmp x {"a": "$TEST_DIR/x $$"}')).toEqual([]);
     // A parameter standing alone as a JSON value, where the JSON is.
     expect(problems('each size in 1M\nqmp x {"a": $size, "b": [$sise]}')).toEqual(["2:7 unknown parameter '$sise'"]);
+    // An image's size may be a parameter; its values must be sizes.
+    expect(problems("each size in 64k 1M\nimage x.raw raw $size")).toEqual([]);
+    expect(problems("each size in 1M big\nimage x.raw raw $size")).toEqual(["2:17 image size 'big' is not a number of bytes"]);
+    expect(problems("each size in 1M -1\nimage x.raw raw $size")).toEqual(["2:17 image size -1 is negative"]);
+    expect(problems("image x.raw raw $sise")).toEqual(["1:17 unknown parameter '$sise'"]);
   });
 
   it("expectations only after commands, and regexes must compile", () => {

@@ -307,10 +307,10 @@ const peg$r10 = /^[^\]\\\r\n]/;
 const peg$r11 = /^[^\/\\[\r\n]/;
 const peg$r12 = /^[0-9]/;
 const peg$r13 = /^[kKMGT]/;
-const peg$r14 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
-const peg$r15 = /^[A-Za-z0-9_$]/;
-const peg$r16 = /^[A-Za-z0-9_.+$\-]/;
-const peg$r17 = /^[A-Za-z0-9_]/;
+const peg$r14 = /^[A-Za-z0-9_]/;
+const peg$r15 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
+const peg$r16 = /^[A-Za-z0-9_$]/;
+const peg$r17 = /^[A-Za-z0-9_.+$\-]/;
 const peg$r18 = /^[eE]/;
 const peg$r19 = /^[+\-]/;
 const peg$r20 = /^[ \t\r\n]/;
@@ -366,16 +366,16 @@ const peg$e43 = peg$otherExpectation("number");
 const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
 const peg$e45 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
 const peg$e46 = peg$otherExpectation("word");
-const peg$e47 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
-const peg$e48 = peg$otherExpectation("name");
-const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
-const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
-const peg$e51 = peg$otherExpectation("node name");
-const peg$e52 = peg$otherExpectation("QMP command name");
-const peg$e53 = peg$otherExpectation("node name or path (top/backing/file)");
-const peg$e54 = peg$otherExpectation("parameter");
-const peg$e55 = peg$literalExpectation("$", false);
-const peg$e56 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+const peg$e47 = peg$literalExpectation("$", false);
+const peg$e48 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
+const peg$e50 = peg$otherExpectation("name");
+const peg$e51 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
+const peg$e52 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
+const peg$e53 = peg$otherExpectation("node name");
+const peg$e54 = peg$otherExpectation("QMP command name");
+const peg$e55 = peg$otherExpectation("node name or path (top/backing/file)");
+const peg$e56 = peg$otherExpectation("parameter");
 const peg$e57 = peg$literalExpectation(".", false);
 const peg$e58 = peg$classExpectation(["e", "E"], false, false, false);
 const peg$e59 = peg$classExpectation(["+", "-"], false, false, false);
@@ -695,31 +695,32 @@ function peg$parse(input, options) {
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
   function peg$f79(value) {    return { type: "word", value, location: location() };  }
-  function peg$f80(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f81(text) {
+  function peg$f80(value) {    return { type: "word", value, location: location() };  }
+  function peg$f81(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f82(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f82(value) {
+  function peg$f83(value) {
     const params = jsonParameters(value);
     return params.length > 0 ? { type: "json", value, params, location: location() } : { type: "json", value, location: location() };
   }
-  function peg$f83(members) {
+  function peg$f84(members) {
     return Object.fromEntries(members);
   }
-  function peg$f84(key, value) {    return [key, value];  }
-  function peg$f85(name) {    return new JsonParameter(name);  }
-  function peg$f86(n) {    return Number(n);  }
-  function peg$f87() {    return true;  }
-  function peg$f88() {    return false;  }
-  function peg$f89() {    return null;  }
-  function peg$f90(value) {    return { type: "string", value, location: location() };  }
-  function peg$f91(chars) {    return chars.join("");  }
-  function peg$f92() {    return "\b";  }
-  function peg$f93() {    return "\f";  }
-  function peg$f94() {    return "\n";  }
-  function peg$f95() {    return "\r";  }
-  function peg$f96() {    return "\t";  }
-  function peg$f97(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f85(key, value) {    return [key, value];  }
+  function peg$f86(name) {    return new JsonParameter(name);  }
+  function peg$f87(n) {    return Number(n);  }
+  function peg$f88() {    return true;  }
+  function peg$f89() {    return false;  }
+  function peg$f90() {    return null;  }
+  function peg$f91(value) {    return { type: "string", value, location: location() };  }
+  function peg$f92(chars) {    return chars.join("");  }
+  function peg$f93() {    return "\b";  }
+  function peg$f94() {    return "\f";  }
+  function peg$f95() {    return "\n";  }
+  function peg$f96() {    return "\r";  }
+  function peg$f97() {    return "\t";  }
+  function peg$f98(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1490,6 +1491,9 @@ function peg$parse(input, options) {
               s6 = peg$parse__w();
               if (s6 !== peg$FAILED) {
                 s7 = peg$parseNumber();
+                if (s7 === peg$FAILED) {
+                  s7 = peg$parseSizeParameter();
+                }
                 if (s7 !== peg$FAILED) {
                   s8 = [];
                   s9 = peg$currPos;
@@ -5090,15 +5094,102 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSizeParameter() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 36) {
+      s3 = peg$c15;
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+    if (s3 !== peg$FAILED) {
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r14.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          s6 = input.charAt(peg$currPos);
+          if (peg$r14.test(s6)) {
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e48); }
+          }
+        }
+        s3 = [s3, s4, s5];
+        s2 = s3;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f80(s1);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+    }
+
+    return s0;
+  }
+
   function peg$parseWordChar() {
     let s0;
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r14.test(s0)) {
+    if (peg$r15.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
 
     return s0;
@@ -5112,29 +5203,29 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     s3 = input.charAt(peg$currPos);
-    if (peg$r15.test(s3)) {
+    if (peg$r16.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s3 !== peg$FAILED) {
       s4 = [];
       s5 = input.charAt(peg$currPos);
-      if (peg$r16.test(s5)) {
+      if (peg$r17.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r16.test(s5)) {
+        if (peg$r17.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e52); }
         }
       }
       s3 = [s3, s4];
@@ -5150,13 +5241,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f81(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     return s0;
@@ -5170,7 +5261,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
 
     return s0;
@@ -5184,7 +5275,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     return s0;
@@ -5258,13 +5349,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f81(s1);
+      s1 = peg$f82(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     return s0;
@@ -5275,29 +5366,29 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.charAt(peg$currPos);
-    if (peg$r15.test(s1)) {
+    if (peg$r16.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r16.test(s3)) {
+      if (peg$r17.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r16.test(s3)) {
+        if (peg$r17.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e52); }
         }
       }
       s1 = [s1, s2];
@@ -5317,7 +5408,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f82(s1);
+      s1 = peg$f83(s1);
     }
     s0 = s1;
 
@@ -5381,7 +5472,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f83(s3);
+        s0 = peg$f84(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5413,7 +5504,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s1, s5);
+          s0 = peg$f85(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -5532,7 +5623,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5547,20 +5638,20 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = [];
         s6 = input.charAt(peg$currPos);
-        if (peg$r17.test(s6)) {
+        if (peg$r14.test(s6)) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
         }
         while (s6 !== peg$FAILED) {
           s5.push(s6);
           s6 = input.charAt(peg$currPos);
-          if (peg$r17.test(s6)) {
+          if (peg$r14.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e56); }
+            if (peg$silentFails === 0) { peg$fail(peg$e48); }
           }
         }
         s4 = [s4, s5];
@@ -5576,7 +5667,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f85(s2);
+        s0 = peg$f86(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -5588,7 +5679,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     return s0;
@@ -5747,7 +5838,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f86(s1);
+      s1 = peg$f87(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -5767,7 +5858,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f87();
+      s1 = peg$f88();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -5775,7 +5866,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f88();
+        s1 = peg$f89();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -5783,7 +5874,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f89();
+          s1 = peg$f90();
         }
         s0 = s1;
       }
@@ -8022,7 +8113,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f90(s1);
+      s1 = peg$f91(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -8062,7 +8153,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f91(s2);
+        s0 = peg$f92(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -8137,7 +8228,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f92();
+        s1 = peg$f93();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -8151,7 +8242,7 @@ function peg$parse(input, options) {
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f93();
+          s1 = peg$f94();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -8165,7 +8256,7 @@ function peg$parse(input, options) {
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f94();
+            s1 = peg$f95();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -8179,7 +8270,7 @@ function peg$parse(input, options) {
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f95();
+              s1 = peg$f96();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -8193,7 +8284,7 @@ function peg$parse(input, options) {
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f96();
+                s1 = peg$f97();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
@@ -8243,7 +8334,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f97(s2);
+                    s0 = peg$f98(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;

@@ -307,10 +307,10 @@ const peg$r10 = /^[^\]\\\r\n]/;
 const peg$r11 = /^[^\/\\[\r\n]/;
 const peg$r12 = /^[0-9]/;
 const peg$r13 = /^[kKMGT]/;
-const peg$r14 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
-const peg$r15 = /^[A-Za-z0-9_$]/;
-const peg$r16 = /^[A-Za-z0-9_.+$\-]/;
-const peg$r17 = /^[A-Za-z0-9_]/;
+const peg$r14 = /^[A-Za-z0-9_]/;
+const peg$r15 = /^[A-Za-z0-9_.+$@%~*\/:\-]/;
+const peg$r16 = /^[A-Za-z0-9_$]/;
+const peg$r17 = /^[A-Za-z0-9_.+$\-]/;
 const peg$r18 = /^[eE]/;
 const peg$r19 = /^[+\-]/;
 const peg$r20 = /^[ \t\r\n]/;
@@ -366,16 +366,16 @@ const peg$e43 = peg$otherExpectation("number");
 const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
 const peg$e45 = peg$classExpectation(["k", "K", "M", "G", "T"], false, false, false);
 const peg$e46 = peg$otherExpectation("word");
-const peg$e47 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
-const peg$e48 = peg$otherExpectation("name");
-const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
-const peg$e50 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
-const peg$e51 = peg$otherExpectation("node name");
-const peg$e52 = peg$otherExpectation("QMP command name");
-const peg$e53 = peg$otherExpectation("node name or path (top/backing/file)");
-const peg$e54 = peg$otherExpectation("parameter");
-const peg$e55 = peg$literalExpectation("$", false);
-const peg$e56 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+const peg$e47 = peg$literalExpectation("$", false);
+const peg$e48 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+const peg$e49 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "@", "%", "~", "*", "/", ":", "-"], false, false, false);
+const peg$e50 = peg$otherExpectation("name");
+const peg$e51 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "$"], false, false, false);
+const peg$e52 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", ".", "+", "$", "-"], false, false, false);
+const peg$e53 = peg$otherExpectation("node name");
+const peg$e54 = peg$otherExpectation("QMP command name");
+const peg$e55 = peg$otherExpectation("node name or path (top/backing/file)");
+const peg$e56 = peg$otherExpectation("parameter");
 const peg$e57 = peg$literalExpectation(".", false);
 const peg$e58 = peg$classExpectation(["e", "E"], false, false, false);
 const peg$e59 = peg$classExpectation(["+", "-"], false, false, false);
@@ -695,31 +695,32 @@ function peg$parse(input, options) {
     return { type: "number", value: Number(m[1]) * SIZE_SUFFIX[m[2]], raw, location: location() };
   }
   function peg$f79(value) {    return { type: "word", value, location: location() };  }
-  function peg$f80(name) {    return { type: "identifier", name, location: location() };  }
-  function peg$f81(text) {
+  function peg$f80(value) {    return { type: "word", value, location: location() };  }
+  function peg$f81(name) {    return { type: "identifier", name, location: location() };  }
+  function peg$f82(text) {
     return { type: "noderef", text, ...splitNodeRef(text), location: location() };
   }
-  function peg$f82(value) {
+  function peg$f83(value) {
     const params = jsonParameters(value);
     return params.length > 0 ? { type: "json", value, params, location: location() } : { type: "json", value, location: location() };
   }
-  function peg$f83(members) {
+  function peg$f84(members) {
     return Object.fromEntries(members);
   }
-  function peg$f84(key, value) {    return [key, value];  }
-  function peg$f85(name) {    return new JsonParameter(name);  }
-  function peg$f86(n) {    return Number(n);  }
-  function peg$f87() {    return true;  }
-  function peg$f88() {    return false;  }
-  function peg$f89() {    return null;  }
-  function peg$f90(value) {    return { type: "string", value, location: location() };  }
-  function peg$f91(chars) {    return chars.join("");  }
-  function peg$f92() {    return "\b";  }
-  function peg$f93() {    return "\f";  }
-  function peg$f94() {    return "\n";  }
-  function peg$f95() {    return "\r";  }
-  function peg$f96() {    return "\t";  }
-  function peg$f97(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
+  function peg$f85(key, value) {    return [key, value];  }
+  function peg$f86(name) {    return new JsonParameter(name);  }
+  function peg$f87(n) {    return Number(n);  }
+  function peg$f88() {    return true;  }
+  function peg$f89() {    return false;  }
+  function peg$f90() {    return null;  }
+  function peg$f91(value) {    return { type: "string", value, location: location() };  }
+  function peg$f92(chars) {    return chars.join("");  }
+  function peg$f93() {    return "\b";  }
+  function peg$f94() {    return "\f";  }
+  function peg$f95() {    return "\n";  }
+  function peg$f96() {    return "\r";  }
+  function peg$f97() {    return "\t";  }
+  function peg$f98(hex) {    return String.fromCharCode(parseInt(hex, 16));  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -875,7 +876,7 @@ function peg$parse(input, options) {
   function peg$parseScenario() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 156 + 0;
+    const key = peg$currPos * 157 + 0;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -908,7 +909,7 @@ function peg$parse(input, options) {
   function peg$parseLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 156 + 1;
+    const key = peg$currPos * 157 + 1;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -935,7 +936,7 @@ function peg$parse(input, options) {
   function peg$parseLastLine() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 156 + 2;
+    const key = peg$currPos * 157 + 2;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -962,7 +963,7 @@ function peg$parse(input, options) {
   function peg$parseLineContent() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 3;
+    const key = peg$currPos * 157 + 3;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -999,7 +1000,7 @@ function peg$parse(input, options) {
   function peg$parseLineEnd() {
     let s0;
 
-    const key = peg$currPos * 156 + 4;
+    const key = peg$currPos * 157 + 4;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1021,7 +1022,7 @@ function peg$parse(input, options) {
   function peg$parsePhase() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 5;
+    const key = peg$currPos * 157 + 5;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1080,7 +1081,7 @@ function peg$parse(input, options) {
   function peg$parseGoodStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 6;
+    const key = peg$currPos * 157 + 6;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1125,7 +1126,7 @@ function peg$parse(input, options) {
   function peg$parseStatement() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 7;
+    const key = peg$currPos * 157 + 7;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1164,7 +1165,7 @@ function peg$parse(input, options) {
   function peg$parseStatementLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 8;
+    const key = peg$currPos * 157 + 8;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1202,7 +1203,7 @@ function peg$parse(input, options) {
   function peg$parseBadStatement() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 156 + 9;
+    const key = peg$currPos * 157 + 9;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1250,7 +1251,7 @@ function peg$parse(input, options) {
   function peg$parseStatementBody() {
     let s0;
 
-    const key = peg$currPos * 156 + 10;
+    const key = peg$currPos * 157 + 10;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1323,7 +1324,7 @@ function peg$parse(input, options) {
   function peg$parseTitle() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 11;
+    const key = peg$currPos * 157 + 11;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1362,7 +1363,7 @@ function peg$parse(input, options) {
   function peg$parseTags() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 12;
+    const key = peg$currPos * 157 + 12;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1430,7 +1431,7 @@ function peg$parse(input, options) {
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 156 + 13;
+    const key = peg$currPos * 157 + 13;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1501,7 +1502,7 @@ function peg$parse(input, options) {
   function peg$parseRequireArg() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 14;
+    const key = peg$currPos * 157 + 14;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1559,7 +1560,7 @@ function peg$parse(input, options) {
   function peg$parseEach() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 156 + 15;
+    const key = peg$currPos * 157 + 15;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1651,7 +1652,7 @@ function peg$parse(input, options) {
   function peg$parseImage() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 156 + 16;
+    const key = peg$currPos * 157 + 16;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1677,6 +1678,9 @@ function peg$parse(input, options) {
               s6 = peg$parse__w();
               if (s6 !== peg$FAILED) {
                 s7 = peg$parseNumber();
+                if (s7 === peg$FAILED) {
+                  s7 = peg$parseSizeParameter();
+                }
                 if (s7 !== peg$FAILED) {
                   s8 = [];
                   s9 = peg$currPos;
@@ -1749,7 +1753,7 @@ function peg$parse(input, options) {
   function peg$parseAdd() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 17;
+    const key = peg$currPos * 157 + 17;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1787,7 +1791,7 @@ function peg$parse(input, options) {
   function peg$parseNodeDecl() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 156 + 18;
+    const key = peg$currPos * 157 + 18;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1866,7 +1870,7 @@ function peg$parse(input, options) {
   function peg$parseGraph() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 156 + 19;
+    const key = peg$currPos * 157 + 19;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -1947,7 +1951,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 20;
+    const key = peg$currPos * 157 + 20;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2001,7 +2005,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryBody() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 21;
+    const key = peg$currPos * 157 + 21;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2058,7 +2062,7 @@ function peg$parse(input, options) {
   function peg$parseGraphEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 22;
+    const key = peg$currPos * 157 + 22;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2096,7 +2100,7 @@ function peg$parse(input, options) {
   function peg$parseReopen() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 156 + 23;
+    const key = peg$currPos * 157 + 23;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2201,7 +2205,7 @@ function peg$parse(input, options) {
   function peg$parseReopenMode() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 24;
+    const key = peg$currPos * 157 + 24;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2235,7 +2239,7 @@ function peg$parse(input, options) {
   function peg$parseReopenTarget() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 156 + 25;
+    const key = peg$currPos * 157 + 25;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2318,7 +2322,7 @@ function peg$parse(input, options) {
   function peg$parseReopenBlockEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 26;
+    const key = peg$currPos * 157 + 26;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2372,7 +2376,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntry() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 27;
+    const key = peg$currPos * 157 + 27;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2431,7 +2435,7 @@ function peg$parse(input, options) {
   function peg$parseReopenEntryLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 28;
+    const key = peg$currPos * 157 + 28;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2469,7 +2473,7 @@ function peg$parse(input, options) {
   function peg$parseDel() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 29;
+    const key = peg$currPos * 157 + 29;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2508,7 +2512,7 @@ function peg$parse(input, options) {
   function peg$parseExport() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 156 + 30;
+    const key = peg$currPos * 157 + 30;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2585,7 +2589,7 @@ function peg$parse(input, options) {
   function peg$parseExportWritable() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 31;
+    const key = peg$currPos * 157 + 31;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2633,7 +2637,7 @@ function peg$parse(input, options) {
   function peg$parseUnexport() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 32;
+    const key = peg$currPos * 157 + 32;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2672,7 +2676,7 @@ function peg$parse(input, options) {
   function peg$parseIothread() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 156 + 33;
+    const key = peg$currPos * 157 + 33;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2743,7 +2747,7 @@ function peg$parse(input, options) {
   function peg$parseSecret() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 156 + 34;
+    const key = peg$currPos * 157 + 34;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2814,7 +2818,7 @@ function peg$parse(input, options) {
   function peg$parseIo() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 35;
+    const key = peg$currPos * 157 + 35;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2865,7 +2869,7 @@ function peg$parse(input, options) {
   function peg$parseQmp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 156 + 36;
+    const key = peg$currPos * 157 + 36;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -2916,7 +2920,7 @@ function peg$parse(input, options) {
   function peg$parseJob() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
-    const key = peg$currPos * 156 + 37;
+    const key = peg$currPos * 157 + 37;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3078,7 +3082,7 @@ function peg$parse(input, options) {
   function peg$parseJobDevice() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 38;
+    const key = peg$currPos * 157 + 38;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3145,7 +3149,7 @@ function peg$parse(input, options) {
   function peg$parseJobType() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 39;
+    const key = peg$currPos * 157 + 39;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3197,7 +3201,7 @@ function peg$parse(input, options) {
   function peg$parseJobVerb() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 40;
+    const key = peg$currPos * 157 + 40;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3267,7 +3271,7 @@ function peg$parse(input, options) {
   function peg$parseWait() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 156 + 41;
+    const key = peg$currPos * 157 + 41;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3385,7 +3389,7 @@ function peg$parse(input, options) {
   function peg$parseEventName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 42;
+    const key = peg$currPos * 157 + 42;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3471,7 +3475,7 @@ function peg$parse(input, options) {
   function peg$parseJobStatusName() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 43;
+    const key = peg$currPos * 157 + 43;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3496,7 +3500,7 @@ function peg$parse(input, options) {
   function peg$parseExpect() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 44;
+    const key = peg$currPos * 157 + 44;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3535,7 +3539,7 @@ function peg$parse(input, options) {
   function peg$parseAssertion() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 156 + 45;
+    const key = peg$currPos * 157 + 45;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3863,7 +3867,7 @@ function peg$parse(input, options) {
   function peg$parseContextName() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 46;
+    const key = peg$currPos * 157 + 46;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3888,7 +3892,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeEntry() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 47;
+    const key = peg$currPos * 157 + 47;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3942,7 +3946,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeLine() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 48;
+    const key = peg$currPos * 157 + 48;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -3980,7 +3984,7 @@ function peg$parse(input, options) {
   function peg$parseEdge() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 156 + 49;
+    const key = peg$currPos * 157 + 49;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4070,7 +4074,7 @@ function peg$parse(input, options) {
   function peg$parseExportRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 156 + 50;
+    const key = peg$currPos * 157 + 50;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4139,7 +4143,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeArrow() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 51;
+    const key = peg$currPos * 157 + 51;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4195,7 +4199,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 52;
+    const key = peg$currPos * 157 + 52;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4320,7 +4324,7 @@ function peg$parse(input, options) {
   function peg$parsePermList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 156 + 53;
+    const key = peg$currPos * 157 + 53;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4481,7 +4485,7 @@ function peg$parse(input, options) {
   function peg$parsePermName() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 54;
+    const key = peg$currPos * 157 + 54;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4539,7 +4543,7 @@ function peg$parse(input, options) {
   function peg$parseShow() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 156 + 55;
+    const key = peg$currPos * 157 + 55;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4685,7 +4689,7 @@ function peg$parse(input, options) {
   function peg$parsePictureName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 56;
+    const key = peg$currPos * 157 + 56;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4771,7 +4775,7 @@ function peg$parse(input, options) {
   function peg$parsePropertyName() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 57;
+    const key = peg$currPos * 157 + 57;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4840,7 +4844,7 @@ function peg$parse(input, options) {
   function peg$parseBadBlockEntry() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 58;
+    const key = peg$currPos * 157 + 58;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4865,7 +4869,7 @@ function peg$parse(input, options) {
   function peg$parseExpectation() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 59;
+    const key = peg$currPos * 157 + 59;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4929,7 +4933,7 @@ function peg$parse(input, options) {
   function peg$parseArrow() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 60;
+    const key = peg$currPos * 157 + 60;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4960,7 +4964,7 @@ function peg$parse(input, options) {
   function peg$parseErrorMatch() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 61;
+    const key = peg$currPos * 157 + 61;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -4988,7 +4992,7 @@ function peg$parse(input, options) {
   function peg$parseRegex() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 156 + 62;
+    const key = peg$currPos * 157 + 62;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5080,7 +5084,7 @@ function peg$parse(input, options) {
   function peg$parseRegexChar() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 63;
+    const key = peg$currPos * 157 + 63;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5239,7 +5243,7 @@ function peg$parse(input, options) {
   function peg$parseOption() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 64;
+    const key = peg$currPos * 157 + 64;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5290,7 +5294,7 @@ function peg$parse(input, options) {
   function peg$parseOptionKey() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 65;
+    const key = peg$currPos * 157 + 65;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5347,7 +5351,7 @@ function peg$parse(input, options) {
   function peg$parseValue() {
     let s0;
 
-    const key = peg$currPos * 156 + 66;
+    const key = peg$currPos * 157 + 66;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5387,7 +5391,7 @@ function peg$parse(input, options) {
   function peg$parseInlineChild() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 156 + 67;
+    const key = peg$currPos * 157 + 67;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5497,7 +5501,7 @@ function peg$parse(input, options) {
   function peg$parseList() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
-    const key = peg$currPos * 156 + 68;
+    const key = peg$currPos * 157 + 68;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5596,7 +5600,7 @@ function peg$parse(input, options) {
   function peg$parseBool() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 156 + 69;
+    const key = peg$currPos * 157 + 69;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5660,7 +5664,7 @@ function peg$parse(input, options) {
   function peg$parseNull() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 70;
+    const key = peg$currPos * 157 + 70;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5691,7 +5695,7 @@ function peg$parse(input, options) {
   function peg$parseNumber() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 71;
+    const key = peg$currPos * 157 + 71;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5794,7 +5798,7 @@ function peg$parse(input, options) {
   function peg$parseWord() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 72;
+    const key = peg$currPos * 157 + 72;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5895,10 +5899,108 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseSizeParameter() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    const key = peg$currPos * 157 + 73;
+    const cached = peg$resultsCache[key];
+
+    if (cached) {
+      peg$currPos = cached.nextPos;
+
+      return cached.result;
+    }
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 36) {
+      s3 = peg$c15;
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+    if (s3 !== peg$FAILED) {
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      }
+      if (s4 !== peg$FAILED) {
+        s5 = [];
+        s6 = input.charAt(peg$currPos);
+        if (peg$r14.test(s6)) {
+          peg$currPos++;
+        } else {
+          s6 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        }
+        while (s6 !== peg$FAILED) {
+          s5.push(s6);
+          s6 = input.charAt(peg$currPos);
+          if (peg$r14.test(s6)) {
+            peg$currPos++;
+          } else {
+            s6 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e48); }
+          }
+        }
+        s3 = [s3, s4, s5];
+        s2 = s3;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseWordChar();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f80(s1);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+    }
+
+    peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
+
+    return s0;
+  }
+
   function peg$parseWordChar() {
     let s0;
 
-    const key = peg$currPos * 156 + 73;
+    const key = peg$currPos * 157 + 74;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5908,11 +6010,11 @@ function peg$parse(input, options) {
     }
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r14.test(s0)) {
+    if (peg$r15.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5923,7 +6025,7 @@ function peg$parse(input, options) {
   function peg$parseIdentifier() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 74;
+    const key = peg$currPos * 157 + 75;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -5937,29 +6039,29 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     s3 = input.charAt(peg$currPos);
-    if (peg$r15.test(s3)) {
+    if (peg$r16.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s3 !== peg$FAILED) {
       s4 = [];
       s5 = input.charAt(peg$currPos);
-      if (peg$r16.test(s5)) {
+      if (peg$r17.test(s5)) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r16.test(s5)) {
+        if (peg$r17.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e52); }
         }
       }
       s3 = [s3, s4];
@@ -5975,13 +6077,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f81(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -5992,7 +6094,7 @@ function peg$parse(input, options) {
   function peg$parseNodeName() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 75;
+    const key = peg$currPos * 157 + 76;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6006,7 +6108,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6017,7 +6119,7 @@ function peg$parse(input, options) {
   function peg$parseQmpCommandName() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 76;
+    const key = peg$currPos * 157 + 77;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6031,7 +6133,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6042,7 +6144,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRef() {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
-    const key = peg$currPos * 156 + 77;
+    const key = peg$currPos * 157 + 78;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6116,13 +6218,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f81(s1);
+      s1 = peg$f82(s1);
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6133,7 +6235,7 @@ function peg$parse(input, options) {
   function peg$parseNodeRefSegment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 78;
+    const key = peg$currPos * 157 + 79;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6144,29 +6246,29 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.charAt(peg$currPos);
-    if (peg$r15.test(s1)) {
+    if (peg$r16.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r16.test(s3)) {
+      if (peg$r17.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e52); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r16.test(s3)) {
+        if (peg$r17.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+          if (peg$silentFails === 0) { peg$fail(peg$e52); }
         }
       }
       s1 = [s1, s2];
@@ -6184,7 +6286,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObjectValue() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 79;
+    const key = peg$currPos * 157 + 80;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6197,7 +6299,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonObject();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f82(s1);
+      s1 = peg$f83(s1);
     }
     s0 = s1;
 
@@ -6209,7 +6311,7 @@ function peg$parse(input, options) {
   function peg$parseJsonObject() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 156 + 80;
+    const key = peg$currPos * 157 + 81;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6272,7 +6374,7 @@ function peg$parse(input, options) {
       }
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f83(s3);
+        s0 = peg$f84(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6290,7 +6392,7 @@ function peg$parse(input, options) {
   function peg$parseJsonMember() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 81;
+    const key = peg$currPos * 157 + 82;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6315,7 +6417,7 @@ function peg$parse(input, options) {
         s5 = peg$parseJsonValue();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s1, s5);
+          s0 = peg$f85(s1, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6337,7 +6439,7 @@ function peg$parse(input, options) {
   function peg$parseJsonArray() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
-    const key = peg$currPos * 156 + 82;
+    const key = peg$currPos * 157 + 83;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6417,7 +6519,7 @@ function peg$parse(input, options) {
   function peg$parseJsonValue() {
     let s0;
 
-    const key = peg$currPos * 156 + 83;
+    const key = peg$currPos * 157 + 84;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6451,7 +6553,7 @@ function peg$parse(input, options) {
   function peg$parseJsonParameter() {
     let s0, s1, s2, s3, s4, s5, s6;
 
-    const key = peg$currPos * 156 + 84;
+    const key = peg$currPos * 157 + 85;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6467,7 +6569,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6482,20 +6584,20 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = [];
         s6 = input.charAt(peg$currPos);
-        if (peg$r17.test(s6)) {
+        if (peg$r14.test(s6)) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e48); }
         }
         while (s6 !== peg$FAILED) {
           s5.push(s6);
           s6 = input.charAt(peg$currPos);
-          if (peg$r17.test(s6)) {
+          if (peg$r14.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e56); }
+            if (peg$silentFails === 0) { peg$fail(peg$e48); }
           }
         }
         s4 = [s4, s5];
@@ -6511,7 +6613,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f85(s2);
+        s0 = peg$f86(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -6523,7 +6625,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
 
     peg$resultsCache[key] = { nextPos: peg$currPos, result: s0 };
@@ -6534,7 +6636,7 @@ function peg$parse(input, options) {
   function peg$parseJsonNumber() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
-    const key = peg$currPos * 156 + 85;
+    const key = peg$currPos * 157 + 86;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6693,7 +6795,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f86(s1);
+      s1 = peg$f87(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -6710,7 +6812,7 @@ function peg$parse(input, options) {
   function peg$parseJsonLiteral() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 86;
+    const key = peg$currPos * 157 + 87;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6724,7 +6826,7 @@ function peg$parse(input, options) {
     s1 = peg$parseTrueToken();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f87();
+      s1 = peg$f88();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -6732,7 +6834,7 @@ function peg$parse(input, options) {
       s1 = peg$parseFalseToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f88();
+        s1 = peg$f89();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -6740,7 +6842,7 @@ function peg$parse(input, options) {
         s1 = peg$parseNullToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f89();
+          s1 = peg$f90();
         }
         s0 = s1;
       }
@@ -6759,7 +6861,7 @@ function peg$parse(input, options) {
   function peg$parseJsonWs() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 87;
+    const key = peg$currPos * 157 + 88;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6797,7 +6899,7 @@ function peg$parse(input, options) {
   function peg$parseAddToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 88;
+    const key = peg$currPos * 157 + 89;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6851,7 +6953,7 @@ function peg$parse(input, options) {
   function peg$parseCancelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 89;
+    const key = peg$currPos * 157 + 90;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6905,7 +7007,7 @@ function peg$parse(input, options) {
   function peg$parseCommitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 90;
+    const key = peg$currPos * 157 + 91;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -6959,7 +7061,7 @@ function peg$parse(input, options) {
   function peg$parseCompleteToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 91;
+    const key = peg$currPos * 157 + 92;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7013,7 +7115,7 @@ function peg$parse(input, options) {
   function peg$parseContextToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 92;
+    const key = peg$currPos * 157 + 93;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7067,7 +7169,7 @@ function peg$parse(input, options) {
   function peg$parseDelToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 93;
+    const key = peg$currPos * 157 + 94;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7121,7 +7223,7 @@ function peg$parse(input, options) {
   function peg$parseDismissToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 94;
+    const key = peg$currPos * 157 + 95;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7175,7 +7277,7 @@ function peg$parse(input, options) {
   function peg$parseEachToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 95;
+    const key = peg$currPos * 157 + 96;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7229,7 +7331,7 @@ function peg$parse(input, options) {
   function peg$parseEdgeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 96;
+    const key = peg$currPos * 157 + 97;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7283,7 +7385,7 @@ function peg$parse(input, options) {
   function peg$parseErrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 97;
+    const key = peg$currPos * 157 + 98;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7337,7 +7439,7 @@ function peg$parse(input, options) {
   function peg$parseEventToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 98;
+    const key = peg$currPos * 157 + 99;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7391,7 +7493,7 @@ function peg$parse(input, options) {
   function peg$parseExistsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 99;
+    const key = peg$currPos * 157 + 100;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7445,7 +7547,7 @@ function peg$parse(input, options) {
   function peg$parseExpectToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 100;
+    const key = peg$currPos * 157 + 101;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7499,7 +7601,7 @@ function peg$parse(input, options) {
   function peg$parseExportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 101;
+    const key = peg$currPos * 157 + 102;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7553,7 +7655,7 @@ function peg$parse(input, options) {
   function peg$parseFalseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 102;
+    const key = peg$currPos * 157 + 103;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7607,7 +7709,7 @@ function peg$parse(input, options) {
   function peg$parseFinalizeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 103;
+    const key = peg$currPos * 157 + 104;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7661,7 +7763,7 @@ function peg$parse(input, options) {
   function peg$parseFreshToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 104;
+    const key = peg$currPos * 157 + 105;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7715,7 +7817,7 @@ function peg$parse(input, options) {
   function peg$parseFrozenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 105;
+    const key = peg$currPos * 157 + 106;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7769,7 +7871,7 @@ function peg$parse(input, options) {
   function peg$parseGoneToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 106;
+    const key = peg$currPos * 157 + 107;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7823,7 +7925,7 @@ function peg$parse(input, options) {
   function peg$parseGraphToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 107;
+    const key = peg$currPos * 157 + 108;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7877,7 +7979,7 @@ function peg$parse(input, options) {
   function peg$parseImageToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 108;
+    const key = peg$currPos * 157 + 109;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7931,7 +8033,7 @@ function peg$parse(input, options) {
   function peg$parseInToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 109;
+    const key = peg$currPos * 157 + 110;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -7985,7 +8087,7 @@ function peg$parse(input, options) {
   function peg$parseIoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 110;
+    const key = peg$currPos * 157 + 111;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8039,7 +8141,7 @@ function peg$parse(input, options) {
   function peg$parseIothreadToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 111;
+    const key = peg$currPos * 157 + 112;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8093,7 +8195,7 @@ function peg$parse(input, options) {
   function peg$parseJobToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 112;
+    const key = peg$currPos * 157 + 113;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8147,7 +8249,7 @@ function peg$parse(input, options) {
   function peg$parseMirrorToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 113;
+    const key = peg$currPos * 157 + 114;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8201,7 +8303,7 @@ function peg$parse(input, options) {
   function peg$parseBackupToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 114;
+    const key = peg$currPos * 157 + 115;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8255,7 +8357,7 @@ function peg$parse(input, options) {
   function peg$parseNodeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 115;
+    const key = peg$currPos * 157 + 116;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8309,7 +8411,7 @@ function peg$parse(input, options) {
   function peg$parseNodesToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 116;
+    const key = peg$currPos * 157 + 117;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8363,7 +8465,7 @@ function peg$parse(input, options) {
   function peg$parseNullToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 117;
+    const key = peg$currPos * 157 + 118;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8417,7 +8519,7 @@ function peg$parse(input, options) {
   function peg$parseOffToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 118;
+    const key = peg$currPos * 157 + 119;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8471,7 +8573,7 @@ function peg$parse(input, options) {
   function peg$parseOkToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 119;
+    const key = peg$currPos * 157 + 120;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8525,7 +8627,7 @@ function peg$parse(input, options) {
   function peg$parseOnToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 120;
+    const key = peg$currPos * 157 + 121;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8579,7 +8681,7 @@ function peg$parse(input, options) {
   function peg$parsePauseToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 121;
+    const key = peg$currPos * 157 + 122;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8633,7 +8735,7 @@ function peg$parse(input, options) {
   function peg$parseQmpToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 122;
+    const key = peg$currPos * 157 + 123;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8687,7 +8789,7 @@ function peg$parse(input, options) {
   function peg$parseRawToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 123;
+    const key = peg$currPos * 157 + 124;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8741,7 +8843,7 @@ function peg$parse(input, options) {
   function peg$parseReopenToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 124;
+    const key = peg$currPos * 157 + 125;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8795,7 +8897,7 @@ function peg$parse(input, options) {
   function peg$parseSecretToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 125;
+    const key = peg$currPos * 157 + 126;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8849,7 +8951,7 @@ function peg$parse(input, options) {
   function peg$parseRequireToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 126;
+    const key = peg$currPos * 157 + 127;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8903,7 +9005,7 @@ function peg$parse(input, options) {
   function peg$parseResumeToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 127;
+    const key = peg$currPos * 157 + 128;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -8957,7 +9059,7 @@ function peg$parse(input, options) {
   function peg$parseRoToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 128;
+    const key = peg$currPos * 157 + 129;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9011,7 +9113,7 @@ function peg$parse(input, options) {
   function peg$parseRwToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 129;
+    const key = peg$currPos * 157 + 130;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9065,7 +9167,7 @@ function peg$parse(input, options) {
   function peg$parseScenarioToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 130;
+    const key = peg$currPos * 157 + 131;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9119,7 +9221,7 @@ function peg$parse(input, options) {
   function peg$parseShowToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 131;
+    const key = peg$currPos * 157 + 132;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9173,7 +9275,7 @@ function peg$parse(input, options) {
   function peg$parseStreamToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 132;
+    const key = peg$currPos * 157 + 133;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9227,7 +9329,7 @@ function peg$parse(input, options) {
   function peg$parseTagsToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 133;
+    const key = peg$currPos * 157 + 134;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9281,7 +9383,7 @@ function peg$parse(input, options) {
   function peg$parseTrueToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 134;
+    const key = peg$currPos * 157 + 135;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9335,7 +9437,7 @@ function peg$parse(input, options) {
   function peg$parseUnexportToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 135;
+    const key = peg$currPos * 157 + 136;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9389,7 +9491,7 @@ function peg$parse(input, options) {
   function peg$parseWaitToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 136;
+    const key = peg$currPos * 157 + 137;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9443,7 +9545,7 @@ function peg$parse(input, options) {
   function peg$parseWritableToken() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 137;
+    const key = peg$currPos * 157 + 138;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9497,7 +9599,7 @@ function peg$parse(input, options) {
   function peg$parsePermToken() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 138;
+    const key = peg$currPos * 157 + 139;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9528,7 +9630,7 @@ function peg$parse(input, options) {
   function peg$parseSharedToken() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 139;
+    const key = peg$currPos * 157 + 140;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9559,7 +9661,7 @@ function peg$parse(input, options) {
   function peg$parseString() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 140;
+    const key = peg$currPos * 157 + 141;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9573,7 +9675,7 @@ function peg$parse(input, options) {
     s1 = peg$parseJsonString();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f90(s1);
+      s1 = peg$f91(s1);
     }
     s0 = s1;
     peg$silentFails--;
@@ -9590,7 +9692,7 @@ function peg$parse(input, options) {
   function peg$parseJsonString() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 141;
+    const key = peg$currPos * 157 + 142;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9624,7 +9726,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f91(s2);
+        s0 = peg$f92(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -9647,7 +9749,7 @@ function peg$parse(input, options) {
   function peg$parseStringChar() {
     let s0, s1, s2;
 
-    const key = peg$currPos * 156 + 142;
+    const key = peg$currPos * 157 + 143;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9694,7 +9796,7 @@ function peg$parse(input, options) {
   function peg$parseEscape() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 143;
+    const key = peg$currPos * 157 + 144;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9721,7 +9823,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f92();
+        s1 = peg$f93();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -9735,7 +9837,7 @@ function peg$parse(input, options) {
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f93();
+          s1 = peg$f94();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -9749,7 +9851,7 @@ function peg$parse(input, options) {
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f94();
+            s1 = peg$f95();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -9763,7 +9865,7 @@ function peg$parse(input, options) {
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f95();
+              s1 = peg$f96();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -9777,7 +9879,7 @@ function peg$parse(input, options) {
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f96();
+                s1 = peg$f97();
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
@@ -9827,7 +9929,7 @@ function peg$parse(input, options) {
                   }
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f97(s2);
+                    s0 = peg$f98(s2);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9851,7 +9953,7 @@ function peg$parse(input, options) {
   function peg$parseComment() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 144;
+    const key = peg$currPos * 157 + 145;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9908,7 +10010,7 @@ function peg$parse(input, options) {
   function peg$parseNewline() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 145;
+    const key = peg$currPos * 157 + 146;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9948,7 +10050,7 @@ function peg$parse(input, options) {
   function peg$parseEOF() {
     let s0, s1;
 
-    const key = peg$currPos * 156 + 146;
+    const key = peg$currPos * 157 + 147;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -9988,7 +10090,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 147;
+    const key = peg$currPos * 157 + 148;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10106,7 +10208,7 @@ function peg$parse(input, options) {
   function peg$parse__w() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 148;
+    const key = peg$currPos * 157 + 149;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10234,7 +10336,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 149;
+    const key = peg$currPos * 157 + 150;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10364,7 +10466,7 @@ function peg$parse(input, options) {
   function peg$parse___() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 150;
+    const key = peg$currPos * 157 + 151;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10504,7 +10606,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryText() {
     let s0, s1, s2, s3, s4;
 
-    const key = peg$currPos * 156 + 151;
+    const key = peg$currPos * 157 + 152;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10626,7 +10728,7 @@ function peg$parse(input, options) {
   function peg$parseUnclosedBlock() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 152;
+    const key = peg$currPos * 157 + 153;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10677,7 +10779,7 @@ function peg$parse(input, options) {
   function peg$parseRecoveryPiece() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 153;
+    const key = peg$currPos * 157 + 154;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -10772,7 +10874,7 @@ function peg$parse(input, options) {
   function peg$parseBracketedRecovery() {
     let s0, s1, s2, s3, s4, s5;
 
-    const key = peg$currPos * 156 + 154;
+    const key = peg$currPos * 157 + 155;
     const cached = peg$resultsCache[key];
 
     if (cached) {
@@ -11085,7 +11187,7 @@ function peg$parse(input, options) {
   function peg$parseBlockRecoveryText() {
     let s0, s1, s2, s3;
 
-    const key = peg$currPos * 156 + 155;
+    const key = peg$currPos * 157 + 156;
     const cached = peg$resultsCache[key];
 
     if (cached) {

@@ -20,6 +20,8 @@ export async function imageStep(ctx: StepContext, stmt: ImageStatement, formats:
   const rel = stmt.path.value;
   const abs = scratchPath(ctx.workdir, rel, stmt.path.location);
   const format = asFormat(stmt.format.name, stmt.format.location);
+  // The checker (rules/image-size.ts) refuses a size that is still a word once substituted.
+  if (stmt.size.type !== "number") throw new StepError(`image size '${stmt.size.value}' is not a number of bytes`, stmt.size.location);
   const spec: ImageSpec = { path: path.relative(ctx.workdir, abs), format, size: stmt.size.value };
   for (const opt of stmt.options) {
     // qemu-img -o values are text: on/off and sizes (1M) go to it as written.
