@@ -91,6 +91,11 @@ describe("job ids and their lifetimes", () => {
     expect(after("job stream j0 top auto-finalize=off", "job commit j0 top")).toEqual(["2:12 duplicate job id 'j0'"]);
     expect(after("job stream j0 top", "wait j0 null", "job stream j0 top", "wait j0 null")).toEqual([]);
     expect(after("job stream j0 top auto-finalize=off", "job commit j0 top -> error \"Job ID 'j0' already in use\"")).toEqual([]);
+    // block-job-dismiss sent with qmp ends a block job as `job dismiss` does.
+    const held = ["job stream j0 top auto-dismiss=off", "wait j0 concluded"];
+    expect(after(...held, 'qmp block-job-dismiss {"id": "j0"}', "job stream j0 top", "wait j0 null")).toEqual([]);
+    expect(after(...held, 'qmp job-dismiss {"id": "j0"}', "job stream j0 top", "wait j0 null")).toEqual([]);
+    expect(after(...held, 'qmp block-job-dismiss {"id": "j0"} -> error "x"', "job stream j0 top")).toEqual(["4:12 duplicate job id 'j0'"]);
   });
 
   it("a verb or expect job before a wait has settled the job's state", () => {
@@ -156,6 +161,8 @@ describe("the job of qmp blockdev-create", () => {
   it("is started by the command, stays concluded, and ends with qmp job-dismiss", () => {
     expect(after(create("c0"), "wait c0 concluded", "expect job c0 type=create", 'qmp job-dismiss {"id": "c0"}', "wait c0 null", "expect job c0 status=null")).toEqual([]);
     expect(after(create("c0"), "wait c0 concluded", 'qmp job-dismiss {"id": "c0"}', "expect job c0 type=create")).toEqual(["4:12 job 'c0' is used after it ended"]);
+    // It is no block job: block-job-dismiss does not find it, so it lives on.
+    expect(after(create("c0"), "wait c0 concluded", 'qmp block-job-dismiss {"id": "c0"}', create("c0"))).toEqual(["4:1 duplicate job id 'c0'"]);
   });
 
   it("finalizes itself; its id is in use until it is dismissed, unless the command is written to fail", () => {

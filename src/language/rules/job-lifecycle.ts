@@ -19,7 +19,8 @@
  *
  * - `qmp blockdev-create` starts a job too (its `job-id`): one that finalizes itself and stays
  *   `concluded` until `qmp job-dismiss` (it is no block job: the `job VERB` statements, which send
- *   block-job-VERB, do not find it). So does a block job's own command sent with `qmp` (a `job`
+ *   block-job-VERB, do not find it, nor does `qmp block-job-dismiss`, which ends a block job as
+ *   `job dismiss` does). So does a block job's own command sent with `qmp` (a `job`
  *   statement's, or drive-backup), with its `job-id` and its `auto-finalize` and `auto-dismiss`.
  *
  * Statements written to fail (`-> error …`) may name jobs that do not exist, and start or end
@@ -130,8 +131,11 @@ export const jobLifecycle: Rule = {
         });
         ended.delete(start.id);
       }
-      const dismissed = s.type === "qmp" && !expectsError(s) && s.command.name === "job-dismiss" ? jsonString(s, "id") : undefined;
-      if (dismissed !== undefined && live.has(dismissed)) end(dismissed, s.location, "dismissed");
+      // job-dismiss ends any job; block-job-dismiss (what `job dismiss` sends) only a block job.
+      const dismissing = s.type === "qmp" && !expectsError(s) ? s.command.name : undefined;
+      const dismissed = dismissing === "job-dismiss" || dismissing === "block-job-dismiss" ? jsonString(s as QmpStatement, "id") : undefined;
+      const dismissable = dismissed !== undefined ? live.get(dismissed) : undefined;
+      if (dismissable && (dismissing === "job-dismiss" || !PLAIN_JOB_TYPES.includes(dismissable.start.jobType))) end(dismissed!, s.location, "dismissed");
       if (s.type === "job-verb") {
         const job = use(s.id, s);
         if (!job) continue;
@@ -283,6 +287,7 @@ const NEVER_READY: readonly string[] = ["stream", "backup", "create", "amend"];
 
 /** Commands that start a job that is no block job, and its type. */
 const PLAIN_JOBS: Readonly<Record<string, string>> = { "blockdev-create": "create", "x-blockdev-amend": "amend" };
+const PLAIN_JOB_TYPES: readonly string[] = Object.values(PLAIN_JOBS);
 
 /** The job `command` with `args` starts (a transaction's action is such a pair too). */
 function qmpStart(command: string, args: unknown, location: Location): JobStart[] {
