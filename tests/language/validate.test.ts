@@ -79,6 +79,9 @@ describe("validation rules", () => {
   it("paths may not leave the scratch directory", () => {
     expect(problems("image /tmp/x.qcow2 qcow2 1M")).toEqual(["1:7 absolute path '/tmp/x.qcow2' escapes the scratch directory"]);
     expect(problems("image a.qcow2 qcow2 1M backing=../b.qcow2")).toEqual(["1:32 path '../b.qcow2' escapes the scratch directory"]);
+    // A backing file name is taken from the image's directory, as qemu-img takes it.
+    expect(problems("image d2/a.qcow2 qcow2 1M backing=../d1/b.qcow2")).toEqual([]);
+    expect(problems("image d2/a.qcow2 qcow2 1M backing=../../b.qcow2")).toEqual(["1:35 path '../../b.qcow2' escapes the scratch directory"]);
     expect(problems("add f: file filename=sub/../../x")).toEqual(["1:22 path 'sub/../../x' escapes the scratch directory"]);
     expect(problems('add f: raw file=(file filename="/etc/passwd")')).toEqual([
       "1:32 absolute path '/etc/passwd' escapes the scratch directory",

@@ -22,7 +22,12 @@ export const scratchPaths: Rule = {
     for (const s of steps(scenario)) {
       if (s.type === "image") {
         checkValue(s.path);
-        for (const o of s.options) if (o.key === "backing" || o.key === "data-file") checkValue(o.value);
+        // qemu-img resolves a backing file name against the image's directory.
+        const dir = s.path.value.includes("/") ? s.path.value.slice(0, s.path.value.lastIndexOf("/")) : "";
+        for (const o of s.options) {
+          if (o.key === "data-file") checkValue(o.value);
+          if (o.key === "backing" && (o.value.type === "word" || o.value.type === "string")) checkPath(o.value.value, o.value.location, out, dir);
+        }
       }
       if (s.type === "add") checkOptions(s.driver.name, s.options, schema, checkValue);
       if (s.type === "reopen") for (const e of s.entries) checkOptions(undefined, e.options, schema, checkValue);
@@ -78,8 +83,11 @@ function checkQmpPath(arg: PathArgument, location: Location, out: Diagnostic[]):
   }
 }
 
-/** Reports `path` if it is absolute or climbs out of the scratch directory. */
-export function checkPath(path: string, location: Location, out: Diagnostic[]): void {
+/**
+ * Reports `path` if it is absolute or climbs out of the scratch directory; a relative `path` is
+ * taken from `dir` (a directory in the scratch directory, "" for its top).
+ */
+export function checkPath(path: string, location: Location, out: Diagnostic[], dir = ""): void {
   if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) {
     out.push(
       error(`absolute path '${path}' escapes the scratch directory`, location, [
@@ -89,6 +97,10 @@ export function checkPath(path: string, location: Location, out: Diagnostic[]): 
     return;
   }
   let depth = 0;
+  for (const part of dir.split("/")) {
+    if (part === "..") depth--;
+    else if (part !== "." && part !== "") depth++;
+  }
   for (const part of path.split("/")) {
     if (part === "..") depth--;
     else if (part !== "." && part !== "") depth++;
