@@ -35,9 +35,11 @@ export const VERB_COMMANDS: Readonly<Record<JobVerb, { command: string; idMember
 /** One argument of a job command, as the schema has it. */
 export interface JobArgument {
   name: string;
-  /** The value's shape: a string, an integer, a boolean or one of `values`. */
-  kind: "str" | "int" | "bool" | "enum";
+  /** The value's shape: a string, an integer, a boolean, one of `values`, or an object of `members`. */
+  kind: "str" | "int" | "bool" | "enum" | "object";
   values?: readonly string[];
+  /** An object's members (`x-perf`'s `max-chunk`, …), which `KEY.MEMBER=VALUE` may give one by one. */
+  members?: readonly string[];
   optional: boolean;
   /** The value names a node (`base-node=hd2`): a node name or a path, checked and resolved as one. */
   node: boolean;
@@ -65,6 +67,7 @@ export function commandArguments(command: string): JobArgument[] {
       if (t?.kind === "enum") return { ...base, kind: "enum" as const, values: [...t.values] };
       if (t?.kind === "builtin" && t.json === "boolean") return { ...base, kind: "bool" as const };
       if (t?.kind === "builtin" && t.json === "int") return { ...base, kind: "int" as const };
+      if (t?.kind === "object") return { ...base, kind: "object" as const, members: (t as SchemaObject).members.map((x) => x.name) };
       return { ...base, kind: "str" as const };
     });
 }

@@ -231,6 +231,19 @@ describe("job options", () => {
     ]);
   });
 
+  it("an object argument takes a JSON object, or its members one by one", () => {
+    expect(after('job backup b0 top target=base sync=full x-perf={"max-chunk": 65536}', "wait b0 null")).toEqual([]);
+    expect(after("job backup b0 top target=base sync=full x-perf.max-chunk=64k x-perf.max-workers=1", "wait b0 null")).toEqual([]);
+    expect(after("job backup b0 top target=base sync=full x-perf=64k x-perf.max-chunks=1", "wait b0 null")).toEqual([
+      "1:48 'x-perf' takes a JSON object",
+      "1:52 option 'x-perf' is given whole and member by member",
+      "1:52 unknown member 'max-chunks' of 'x-perf'",
+    ]);
+    expect(after('job backup b0 top target=base sync=full x-perf.max-chunk=64k x-perf={"max-workers": 1}', "wait b0 null")).toEqual([
+      "1:62 option 'x-perf' is given whole and member by member",
+    ]);
+  });
+
   it("the job's id and node are not options", () => {
     expect(after("job stream s0 top device=top", "wait s0 null")).toEqual(["1:19 unknown option 'device' for 'job stream'"]);
   });

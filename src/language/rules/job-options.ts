@@ -58,6 +58,19 @@ function checkArguments(options: readonly OptionNode[], args: readonly JobArgume
     const first = seen.get(o.key);
     if (first) out.push(error(`option '${o.key}' is given twice`, o.keyLocation, [`first given at line ${first.start.line}`]));
     seen.set(o.key, o.keyLocation);
+    // `x-perf.max-chunk=64k`: one member of an object argument (sent nested).
+    const dot = o.key.indexOf(".");
+    const parent = dot > 0 ? args.find((a) => a.name === o.key.slice(0, dot) && a.kind === "object") : undefined;
+    if (parent) {
+      const member = o.key.slice(dot + 1);
+      const whole = seen.get(parent.name);
+      if (whole) out.push(error(`option '${parent.name}' is given whole and member by member`, o.keyLocation, [`given whole at line ${whole.start.line}`]));
+      if (!seen.has(`${parent.name}.`)) seen.set(`${parent.name}.`, o.keyLocation);
+      if (!parent.members!.includes(member)) out.push(error(`unknown member '${member}' of '${parent.name}'`, o.keyLocation, suggest(member, parent.members!)));
+      continue;
+    }
+    const byMember = seen.get(`${o.key}.`);
+    if (byMember) out.push(error(`option '${o.key}' is given whole and member by member`, o.keyLocation, [`a member given at line ${byMember.start.line}`]));
     const arg = args.find((a) => a.name === o.key);
     if (!arg) {
       const notes = o.key === "job-id" || o.key === "device" || o.key === "id" ? ["the job's id (and a new job's node) come right after the verb"] : suggest(o.key, args.map((a) => a.name));
@@ -101,6 +114,8 @@ function valueProblem(v: Value, want: Pick<JobArgument | JobProperty, "kind" | "
     }
     case "str":
       return v.type === "word" || v.type === "string" ? undefined : "takes a name or a string";
+    case "object":
+      return v.type === "json" && v.value !== null && typeof v.value === "object" && !Array.isArray(v.value) ? undefined : "takes a JSON object";
   }
 }
 
