@@ -69,7 +69,9 @@ export function matchContextsForAttach(
  * The same for a new BlockBackend's root edge (`blk_insert_bs` of one `blk_new` made for `ctx`):
  * blk_new leaves allow_aio_context_change false, and the callers that allow a change do so only
  * once the node is inserted, so the BlockBackend refuses to follow: the node moves into `ctx`, or
- * the insert fails with the node's refusal. An abort moves it back.
+ * the insert fails with the node's refusal. An abort moves it back, with the caller's lock still
+ * held: moving back into that iothread, bdrv_try_change_aio_context takes the lock a second time
+ * for its drained end, which then waits for the iothread (a throttle node's drain callback) for ever.
  */
 export function matchContextForInsert(state: LayerState, ctx: AioContext, childBs: BdsNode, tran: Transaction, held: AioContext | undefined): void {
   const childCtx = state.aio.of(childBs);
@@ -79,7 +81,7 @@ export function matchContextForInsert(state: LayerState, ctx: AioContext, childB
   tran.add({
     abort: () => {
       if (state.aio.of(childBs) === childCtx) return;
-      const problem = tryChangeAioContext(state, childBs, childCtx, { held: undefined });
+      const problem = tryChangeAioContext(state, childBs, childCtx, { held });
       if (problem !== undefined) qemuErrorAbort(REFUSAL_SET_AT, problem);
     },
   });
