@@ -1,13 +1,11 @@
 /**
  * `qcow2_co_truncate` (block/qcow2.c): shrinking discards the cut clusters, shrinks the L1 and
  * refcount tables and cuts the file's tail; growing grows the L1 table and the external data file,
- * and makes the new area
- * zero clusters when a longer backing file would show through (BDRV_REQ_ZERO_WRITE); either way the
- * header's size is written. Preallocation is not modelled yet: ModelIoUnsupportedError, never a
- * made-up answer.
+ * and makes the new area zero clusters when a longer backing file would show through
+ * (BDRV_REQ_ZERO_WRITE); either way the header's size is written. Preallocation is not modelled
+ * yet: ModelIoUnsupportedError, never a made-up answer.
  */
 import { H } from "../../images/qcow2-format.js";
-import { L1E_OFFSET_MASK } from "./qcow2-layout.js";
 import { nodeLength } from "../../node-length.js";
 import { failErrno, QmpFailure } from "../../qmp-failure.js";
 import { bdrvFlush, bdrvPwritev, bdrvPwriteZeroes } from "../block-io.js";
@@ -16,6 +14,7 @@ import { Data } from "../data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError, strerror } from "../io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
 import { bdrvTruncate, type PreallocMode } from "../truncate.js";
+import { L1E_OFFSET_MASK } from "./qcow2-layout.js";
 import type { Qcow2Ctx } from "./qcow2-read.js";
 import { qcow2Pwritev } from "./qcow2-write.js";
 import { discardClusters, zeroize } from "./qcow2-zero.js";
