@@ -8,10 +8,12 @@
  * A job (`child_job_change_aio_ctx`) takes all of its nodes along.
  *
  * QEMU drains each node once its parents and children agreed (bdrv_drained_begin, ended in the
- * transaction's clean). The model does not count those sections, but their poll waits for a job
- * that runs in an iothread, which needs that context's lock (main-thread-wait.ts): so the walk
- * knows whose lock its caller holds.
+ * transaction's clean): a job above pauses while it still runs where it was, and resumes where it
+ * went, which in an iothread whose lock the main thread leaked never happens (the job stays in
+ * standby or paused). The drains' polls wait for a job that runs in an iothread, which needs that
+ * context's lock (main-thread-wait.ts): so the walk knows whose lock its caller holds.
  */
+import { bdrvDrainedBegin, bdrvDrainedEnd } from "../drain.js";
 import type { BdsNode, Child, ParentRef } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
@@ -59,6 +61,7 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
     if (problem) return problem;
   }
   drainedBeginPoll(state, bs, visited.held);
+  const drained = bdrvDrainedBegin(state, bs);
   // bdrv_set_aio_context_commit: detach from the old context, holding its lock unless it is the main
   // loop's (a move out of a deleted iothread's freed context aborts there: the attach that moved a
   // parent in takes no lock, its abort moves the parent back), attach to the new (the driver's hook);
@@ -69,9 +72,12 @@ export function changeAioContext(state: LayerState, bs: BdsNode, ctx: AioContext
       if (!old.isMain) acquireContext(old);
       strandDriverTimer(old, bs);
       state.aio.set(bs, ctx);
-      bs.driver.attachAioContext?.(bs);
+      bs.driver.attachAioContext?.(bs, ctx);
     },
-    clean: () => drainedEndPoll(state, bs, visited.holdsAtEnd(state.aio.of(bs), state.aio.of(bs) === ctx)),
+    clean: () => {
+      if (drained && !bs.freed) bdrvDrainedEnd(bs);
+      drainedEndPoll(state, bs, visited.holdsAtEnd(state.aio.of(bs), state.aio.of(bs) === ctx));
+    },
   });
   return undefined;
 }
