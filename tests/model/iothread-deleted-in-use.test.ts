@@ -87,6 +87,19 @@ const CASES: Array<{ name: string; text: string; crash: string; signal?: "SIGSEG
   },
   { name: "a qcow2 node without a cache-clean timer", text: text(["image a.qcow2 qcow2 1M", "add n: qcow2 file=(file filename=a.qcow2) cache-clean-interval=0", ...MOVED.slice(1)]), crash: "quit" },
   { name: "a qcow2 node's cache-clean timer", text: text(["image a.qcow2 qcow2 1M", "add n: qcow2 file=(file filename=a.qcow2)", ...MOVED.slice(1)]), crash: "qmp" },
+  // The export pins n, so the new backing edge moves q into the freed context (no lock taken), and
+  // qcow2_attach_aio_context arms q's cache-clean timer there: timer_mod takes the freed timer
+  // list's lock (fuzz seed 93). Without the timer the move goes through, and so does the add.
+  {
+    name: "a qcow2 node moved into it by its backing",
+    text: text(["image q.qcow2 qcow2 1M", "add n: null-co", "export n id=e0 iothread=io0 fixed-iothread=on"], "add q: qcow2 file=(file filename=q.qcow2) backing=n"),
+    crash: "add",
+  },
+  {
+    name: "a qcow2 node without a cache-clean timer moved into it by its backing",
+    text: text(["image q.qcow2 qcow2 1M", "add n: null-co", "export n id=e0 iothread=io0 fixed-iothread=on"], "add q: qcow2 file=(file filename=q.qcow2) backing=n cache-clean-interval=0"),
+    crash: "quit",
+  },
 ];
 
 function crashedIn(transcript: string, signal = "SIGABRT"): string {

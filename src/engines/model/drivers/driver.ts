@@ -4,6 +4,7 @@
  * is read only by that driver, through its own OpaqueSlot. Adding a driver touches its own file and
  * the driver table (index.ts), nothing else.
  */
+import type { AioContext } from "../aio-context/aio-contexts.js";
 import type { PermPair } from "../child-perms.js";
 import type { Data } from "../data/data.js";
 import type { HostFiles } from "../data/host-file.js";
@@ -238,8 +239,8 @@ export interface DriverDef {
    * that context then aborts in timerlist_free.
    */
   timerArmed?(node: BdsNode): boolean;
-  /** `.bdrv_attach_aio_context`: the node was moved into another AioContext (aio-context/). */
-  attachAioContext?(node: BdsNode): void;
+  /** `.bdrv_attach_aio_context`: the node was moved into `ctx` (aio-context/). */
+  attachAioContext?(node: BdsNode, ctx: AioContext): void;
   /**
    * Has `.bdrv_co_drain_begin` / `.bdrv_co_drain_end`: bdrv_drain_invoke runs them as coroutines in
    * the node's AioContext, and the drain's poll waits for them (aio-context/main-thread-wait.ts).

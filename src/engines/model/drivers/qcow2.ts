@@ -35,6 +35,7 @@ import { HeaderUpdateError, updateQcow2BackingFile } from "../images/update-head
 import { OpaqueSlot } from "../opaque.js";
 import { allocatedFileSize } from "../query/named-nodes.js";
 import { QemuAbort } from "../qemu-would-crash.js";
+import { DESTROYED_MUTEX_LOCKED, freedContextUse } from "../aio-context/iothread-objects.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { BLK_PERM_WRITE } from "../perms.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_IMAGE } from "../roles.js";
@@ -590,6 +591,15 @@ export const qcow2Driver: DriverDef = {
   closeUnknown: (node) => qcow2QuitUnknown(node),
   /** `cache_clean_timer_init` arms the timer whenever the interval is not 0. */
   timerArmed: (node) => (slot.find(node)?.runtime.cacheCleanInterval ?? 0) > 0,
+
+  /**
+   * `qcow2_attach_aio_context` → cache_clean_timer_init: the timer is made in the new context and
+   * armed there, and timer_mod takes that context's timer list lock, which a deleted iothread's
+   * context destroyed.
+   */
+  attachAioContext(node, ctx) {
+    if (ctx.destroyed && qcow2Driver.timerArmed!(node)) throw freedContextUse(ctx, new QemuAbort("SIGABRT", DESTROYED_MUTEX_LOCKED));
+  },
 
   /** `qcow2_get_info`. */
   getInfo(node) {
