@@ -11,6 +11,7 @@
  */
 import { copyTaskEnd, CopyPassFailure, type CopyTaskResult, nextCopyTask, runCopyTask, type CbwIoState } from "../data/copy-before-write-io.js";
 import type { LayerState } from "../layer-state.js";
+import { verdictAfterReply } from "../data/request-waits.js";
 import type { Timer } from "../main-loop.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import type { Coroutine } from "./coroutine.js";
@@ -126,7 +127,7 @@ export class BlockCopyCall {
       try {
         r = runCopyTask(this.state, s, task);
       } catch (e) {
-        if (!(e instanceof QemuAbort && e.exitCode !== undefined && this.state.laterReads > laterBefore)) throw e;
+        if (!(e instanceof QemuAbort && e.exitCode !== undefined && verdictAfterReply(this.state.laterReads - laterBefore))) throw e;
         verdict = e;
         break;
       } finally {

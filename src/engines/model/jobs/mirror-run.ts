@@ -20,6 +20,7 @@ import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import { catchIoError, catchTruncateError } from "./block-job.js";
 import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { verdictAfterReply } from "../data/request-waits.js";
 import { blockStatusData, isAllocatedAbove } from "./block-status.js";
 import type { MirrorJob } from "./mirror.js";
 import { BLOCK_JOB_SLICE_TIME_NS } from "./ratelimit.js";
@@ -159,8 +160,9 @@ function mirrorPerform(s: MirrorJob, offset: number, bytes: number, method: Mirr
       data = bdrvPreadv(s.state, s.source(), offset, bytes);
     } catch (e) {
       // A comparing driver's verdict (blkverify's, quorum's exit(1)) comes once the reads it
-      // compares are back (from the thread pool, say): after the iteration's wait.
-      if (s.state.laterReads > laterBefore && e instanceof QemuAbort && e.exitCode !== undefined) {
+      // compares are back (from the thread pool, say): after the iteration's wait when more than
+      // one of them waited.
+      if (verdictAfterReply(s.state.laterReads - laterBefore) && e instanceof QemuAbort && e.exitCode !== undefined) {
         pending.push({ offset, verdict: e });
         return;
       }
