@@ -18,7 +18,7 @@ import {
   BDRV_BLOCK_ZERO,
 } from "./request-flags.js";
 import { Errno, IoError, ioFail } from "./io-error.js";
-import { QemuAbort } from "../qemu-would-crash.js";
+import { QemuAbort, qemuAssert } from "../qemu-would-crash.js";
 
 /** `bdrv_co_block_status` of one node (RAW answers are followed into the child they name). */
 export function bdrvCoBlockStatus(host: DriverHost, bs: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer {
@@ -89,20 +89,25 @@ export interface ChainStatus extends BlockStatusAnswer {
 /** `bdrv_co_common_block_status_above`: down from `bs` until a layer holds the range (or `base`). */
 export function blockStatusAbove(
   host: DriverHost,
-  bs: BdsNode,
+  bs: BdsNode | null,
   base: BdsNode | null,
   includeBase: boolean,
   wantZero: boolean,
   offset: number,
   bytes: number,
 ): ChainStatus {
+  if (includeBase && !base) qemuAssert({ file: "../../block/io.c", line: 2630, func: "bdrv_co_common_block_status_above" }, "!include_base || base");
   if (!includeBase && bs === base) return { status: 0, pnum: bytes, map: 0, file: null, depth: 0 };
+  if (!bs) throw offChain();
   let r = bdrvCoBlockStatus(host, bs, wantZero, offset, bytes);
   let depth = 1;
   if (r.pnum === 0 || r.status & BDRV_BLOCK_ALLOCATED || bs === base) return { ...r, depth };
   const eof = r.status & BDRV_BLOCK_EOF ? offset + r.pnum : 0;
   bytes = r.pnum;
-  for (let p = filterOrCowBs(bs); p && (includeBase || p !== base); p = filterOrCowBs(p)) {
+  // The walk ends at the base only: one that is not below `bs` (a copy-on-read `bottom` above
+  // where the read looks) runs it off the chain's end.
+  for (let p = filterOrCowBs(bs); includeBase || p !== base; p = filterOrCowBs(p)) {
+    if (!p) throw offChain();
     r = bdrvCoBlockStatus(host, p, wantZero, offset, bytes);
     depth++;
     if (r.pnum === 0) {
@@ -121,6 +126,11 @@ export function blockStatusAbove(
   return { ...r, depth };
 }
 
+/** bdrv_co_block_status(NULL): bdrv_getlength reads NULL->drv. */
+function offChain(): QemuAbort {
+  return new QemuAbort("SIGSEGV", "bdrv_co_common_block_status_above: the walk down the chain passed its end without meeting its base, and bdrv_co_block_status(NULL) reads bs->drv");
+}
+
 /** `bdrv_is_allocated`: whether `bs` itself decides the range's content, for how many bytes. */
 export function bdrvIsAllocated(host: DriverHost, bs: BdsNode, offset: number, bytes: number): { allocated: boolean; pnum: number } {
   const r = blockStatusAbove(host, bs, bs, true, false, offset, bytes);
@@ -130,7 +140,7 @@ export function bdrvIsAllocated(host: DriverHost, bs: BdsNode, offset: number, b
 /** `bdrv_is_allocated_above`: the depth (1 = top) of the layer holding the range, or 0. */
 export function bdrvIsAllocatedAbove(
   host: DriverHost,
-  top: BdsNode,
+  top: BdsNode | null,
   base: BdsNode | null,
   includeBase: boolean,
   offset: number,

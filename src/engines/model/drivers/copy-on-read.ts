@@ -93,7 +93,7 @@ export const copyOnReadDriver: DriverDef = {
       const top = bdrvIsAllocated(host, file, offset, bytes);
       n = top.pnum;
       if (!top.allocated) {
-        const below = bdrvIsAllocatedAbove(host, backingChainNext(file)!, bottom, true, offset, n);
+        const below = bdrvIsAllocatedAbove(host, backingChainNext(file), bottom, true, offset, n);
         n = below.pnum;
         if (below.depth > 0) localFlags |= BDRV_REQ_COPY_ON_READ;
         // The end of a backing file was reached.
