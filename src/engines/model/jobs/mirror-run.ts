@@ -11,7 +11,7 @@
  * or all data, see block-status.ts); the length reported at READY and completion is the same as
  * QEMU's. How many main-loop turns it takes is the model's own.
  */
-import { bdrvDrainedBegin } from "../drain.js";
+import { bdrvDrainedBegin, bdrvDrainedEnd } from "../drain.js";
 import { nodeLength } from "../node-length.js";
 import type { Coroutine } from "./coroutine.js";
 import { bdrvFlush, bdrvPdiscard, bdrvPreadv, bdrvPwritev, blkPwriteZeroes } from "../data/block-io.js";
@@ -19,7 +19,7 @@ import type { Data } from "../data/data.js";
 import { BDRV_REQ_MAY_UNMAP } from "../data/request-flags.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import { catchIoError, catchTruncateError } from "./block-job.js";
-import { IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { IoError } from "../data/io-error.js";
 import { verdictAfterReply } from "../data/request-waits.js";
 import { blockStatusData, isAllocatedAbove } from "./block-status.js";
 import type { MirrorJob } from "./mirror.js";
@@ -43,21 +43,36 @@ function* coDrainedBegin(s: MirrorJob): Coroutine {
   yield;
 }
 
+/** `bdrv_drained_end` of that section, from the coroutine: through a bottom half too. */
+function* coDrainedEnd(s: MirrorJob): Coroutine {
+  const co = s.co!;
+  s.state.loop.scheduleBh(() => {
+    if (s.sourceDrained) bdrvDrainedEnd(s.source());
+    s.sourceDrained = false;
+    co.next();
+  });
+  yield;
+}
+
 /**
  * `mirror_flush` → `blk_flush(target)`: only what was written since the last flush goes to the
  * disk (bdrv_co_flush compares write generations), and then the coroutine waits for the thread pool.
+ * A failed flush takes the target's error action (a write's), and under `report` ends the job with
+ * its error (s->ret); the caller goes round its loop again. Returns 0 or -errno.
  */
-function* mirrorFlush(s: MirrorJob): Coroutine {
+function* mirrorFlush(s: MirrorJob): Coroutine<number> {
   try {
     bdrvFlush(s.state, s.targetBs());
   } catch (e) {
-    // mirror_flush's error action and the job's retry are not modelled.
-    if (e instanceof IoError) throw new ModelIoUnsupportedError("a mirror whose flush of its target fails");
-    throw e;
+    if (!(e instanceof IoError)) throw e;
+    const ret = -e.errno;
+    if (s.errorAction(false, ret) === "report" && s.requestRet >= 0) s.requestRet = ret;
+    return ret;
   }
-  if (!s.targetWritten) return;
+  if (!s.targetWritten) return 0;
   s.targetWritten = false;
   yield* s.ioWait();
+  return 0;
 }
 
 /** `mirror_throttle`: a sleep every time slice, else just a pause point. */
@@ -315,7 +330,8 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
       // cnt is still the count from before this turn's iteration: READY comes a turn later.
       if (cnt === 0) {
         if (!s.isReady()) {
-          yield* mirrorFlush(s);
+          // A failed flush: round again, where s->ret or the stopped job is seen.
+          if ((yield* mirrorFlush(s)) < 0) continue;
           s.transitionToReady();
           if (s.copyMode !== "background") s.activelySynced = true;
         }
@@ -326,7 +342,12 @@ export function* mirrorRun(s: MirrorJob): Coroutine<number> {
         // Stop the guest's I/O for the switch-over; then the disks are in sync.
         s.inDrain = true;
         yield* coDrainedBegin(s);
-        yield* mirrorFlush(s);
+        cnt = s.dirty.count();
+        if (cnt > 0 || (yield* mirrorFlush(s)) < 0) {
+          yield* coDrainedEnd(s);
+          s.inDrain = false;
+          continue;
+        }
         needDrain = false;
         break;
       }
