@@ -3,7 +3,8 @@
  * (bdrv_co_lock) and gives back the node's context after it (bdrv_co_unlock). When the release
  * moves the node out of an iothread into the main loop, the iothread's lock stays taken for good.
  * What follows: a later move out of that iothread does not trip the lock check; a request to a
- * node in it waits forever, as does a block_resize of one (its coroutine is rescheduled there);
+ * node in it waits forever (and so does qemu-io's map or alloc, whose block status is a coroutine
+ * wrapper), as does a block_resize of one (its coroutine is rescheduled there);
  * deleting the iothread aborts; and at quit, QEMU hangs in the drain while a node runs in the iothread, and
  * aborts destroying it otherwise. The model keeps the leaked lock and ends each way QEMU does.
  */
@@ -43,6 +44,10 @@ const CASES = {
   "hangs at quit while a node runs in it": leak(MOVE_B),
   "aborts at the iothread's deletion": leak('qmp object-del {"id": "io1"}'),
   "hangs in a qemu-io request on a node in the iothread": leak(MOVE_B, 'io b "read 0 4k"'),
+  // map's bdrv_is_allocated is a coroutine wrapper: it waits for the iothread while HMP holds its
+  // lock on top of the leaked one (fuzz seed 94).
+  "hangs in a qemu-io map of a node in the iothread": leak(MOVE_B, 'io b "map"'),
+  "hangs in a qemu-io alloc of a node in the iothread": leak(MOVE_B, 'io b "alloc 0 4k"'),
   // Without the leak, this reopen aborts QEMU 7.2: it moves b out of io1 without holding its lock.
   "lets a reopen move a node out of the iothread": leak(MOVE_B, "reopen c backing=b", "expect context b main"),
   // The failed open's close detaches the file (bdrv_root_unref_child), which goes to the main loop
@@ -75,6 +80,13 @@ describe("a leaked iothread lock, on the model", () => {
     const r = await run(CASES["hangs in a qemu-io request on a node in the iothread"], new ModelEngine());
     expect(r.transcript!.endsWith('io b "read 0 4k"\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
   });
+
+  for (const command of ["map", "alloc 0 4k"]) {
+    it(`hangs in a qemu-io ${command.split(" ")[0]} of a node in the iothread`, async () => {
+      const r = await run(leak(MOVE_B, `io b "${command}"`), new ModelEngine());
+      expect(r.transcript!.endsWith(`io b "${command}"\n  QEMU hung and was killed\n(run stopped)\n`)).toBe(true);
+    });
+  }
 
   it("hangs in blockdev-snapshot's flush of a node in the iothread", async () => {
     const r = await run(CASES["hangs in blockdev-snapshot of a node in the iothread"], new ModelEngine());

@@ -4,6 +4,7 @@
  * `abort_f`.
  */
 import { acquireEveryNodeContext } from "../aio-context/iothread-objects.js";
+import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { isInserted } from "../data/block-io.js";
 import { bdrvIsAllocated } from "../data/block-status.js";
 import { IoError, strerror } from "../data/io-error.js";
@@ -57,8 +58,13 @@ export function aioFlushF(state: LayerState): CommandFn {
   return () => acquireEveryNodeContext(state);
 }
 
-/** `bdrv_is_allocated` of the node itself, with an error as its errno. */
-function isAllocated(state: LayerState, bs: BdsNode, offset: number, bytes: number): { allocated: boolean; pnum: number } | { errno: number } {
+/**
+ * `bdrv_is_allocated` of the node itself, with an error as its errno. It is a coroutine wrapper:
+ * called from HMP's main thread on a node in an iothread, it waits for that iothread while HMP
+ * holds the node's context (a lock block_resize leaked there too, and QEMU never answers).
+ */
+function isAllocated(state: LayerState, bs: BdsNode, offset: number, bytes: number, command: string): { allocated: boolean; pnum: number } | { errno: number } {
+  waitForNodeCoroutine(state, bs, state.aio.of(bs), `qemu-io's ${command}`);
   try {
     return bdrvIsAllocated(state, bs, offset, bytes);
   } catch (e) {
@@ -81,7 +87,7 @@ export function allocF(state: LayerState): CommandFn {
     let remaining = count;
     let sum = 0;
     while (remaining) {
-      const r = isAllocated(state, ctx.blk.bs, offset, remaining);
+      const r = isAllocated(state, ctx.blk.bs, offset, remaining, "alloc");
       if ("errno" in r) return ctx.out.line(`is_allocated failed: ${strerror(r.errno)}`);
       offset += r.pnum;
       remaining -= r.pnum;
@@ -103,13 +109,13 @@ export function mapF(state: LayerState): CommandFn {
     let bytes = ctx.blk.length();
     while (bytes) {
       // map_is_allocated: one answer, extended while the next ones agree.
-      const first = isAllocated(state, ctx.blk.bs, offset, bytes);
+      const first = isAllocated(state, ctx.blk.bs, offset, bytes, "map");
       if ("errno" in first) return ctx.out.monitor(`Failed to get allocation status: ${strerror(first.errno)}`);
       let num = first.pnum;
       let at = offset + num;
       let left = bytes - num;
       while (left > 0) {
-        const next = isAllocated(state, ctx.blk.bs, at, left);
+        const next = isAllocated(state, ctx.blk.bs, at, left, "map");
         if ("errno" in next || next.allocated !== first.allocated || !next.pnum) break;
         num += next.pnum;
         at += next.pnum;
