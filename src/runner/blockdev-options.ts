@@ -6,8 +6,8 @@
  * - values are typed by QEMU's schema (lookupOption): a word for a child member is a node reference
  *   (a path like `top/backing` resolves to the node's current name), a word or string for a path
  *   member (`filename`) becomes an absolute path in the scratch directory, any other word is a
- *   string (QEMU reports a word for a number itself); numbers, booleans (the word as written for
- *   enums with on/off), null, lists and JSON map to themselves.
+ *   string (QEMU reports a word for a number itself); numbers, booleans (the word as written for a
+ *   child, a path, a string or an enum with on/off), null, lists and JSON map to themselves.
  * - options QEMU does not know pass through unchanged, so QEMU reports them exactly as it does.
  */
 import type { OptionNode, Value } from "../language/ast.js";
@@ -108,8 +108,11 @@ async function convertValue(v: Value, info: OptionInfo | undefined, key: string,
     case "number":
       return v.value;
     case "bool":
-      // Enums that include on/off (detect-zeroes=on|off|unmap) take the word as written.
-      return info?.kind === "scalar" && info.scalar === "enum" ? v.raw : v.value;
+      // A child is never a boolean: `file=off` names a node called off. A path or a string member
+      // takes the word as written, and so do enums that include on/off (detect-zeroes=on|off|unmap).
+      if (isChild) return r.nodeName(v.raw, v);
+      if (info?.path) return scratchPath(r.workdir, v.raw, v.location);
+      return info?.kind === "scalar" && (info.scalar === "enum" || info.scalar === "str") ? v.raw : v.value;
     case "null":
       return null;
     case "list":

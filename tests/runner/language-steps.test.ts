@@ -152,3 +152,24 @@ describe("qmp replies", () => {
     expect(Math.max(...out.map((l) => l.length))).toBeLessThanOrEqual(100);
   });
 });
+
+describe("on and off where a name or a string is wanted", () => {
+  it("name a node in a child option and a job's node argument, and stay words in a string member", async () => {
+    const { result, sent } = await run([
+      "require jobs",
+      "add off: null-co size=1M",
+      "add on: null-co size=1M",
+      "add r: raw file=off",
+      "add t: throttle file=on throttle-group=off -> error \"Throttle group 'off' does not exist\"",
+      "job mirror j r target=on sync=full",
+      "wait j ready",
+      "job cancel j",
+      "wait j null",
+    ]);
+    expect(result.failures).toEqual([]);
+    const adds = sent("blockdev-add");
+    expect(adds[2]).toMatchObject({ "node-name": "r", file: "off" });
+    expect(adds[3]).toMatchObject({ file: "on", "throttle-group": "off" });
+    expect(sent("blockdev-mirror")[0]).toMatchObject({ device: "r", target: "on" });
+  });
+});

@@ -113,7 +113,7 @@ function valueProblem(v: Value, want: Pick<JobArgument | JobProperty, "kind" | "
       return want.values!.includes(text) ? undefined : `does not take '${text}': one of ${want.values!.join(", ")}`;
     }
     case "str":
-      return v.type === "word" || v.type === "string" ? undefined : "takes a name or a string";
+      return v.type === "word" || v.type === "string" || v.type === "bool" ? undefined : "takes a name or a string";
     case "object":
       return v.type === "json" && v.value !== null && typeof v.value === "object" && !Array.isArray(v.value) ? undefined : "takes a JSON object";
   }

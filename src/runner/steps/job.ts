@@ -32,11 +32,17 @@ export async function jobVerbStep(ctx: StepContext, stmt: JobVerbStatement): Pro
  * written to fail).
  */
 async function jobArguments(ctx: StepContext, command: string, options: readonly OptionNode[]): Promise<Record<string, unknown>> {
-  const nodeArgs = new Set(commandArguments(command).filter((a) => a.node).map((a) => a.name));
+  const args = commandArguments(command);
+  const nodeArgs = new Set(args.filter((a) => a.node).map((a) => a.name));
+  const strArgs = new Set(args.filter((a) => a.kind === "str").map((a) => a.name));
   const resolve = resolverFor(ctx);
-  const nodes = new Map<OptionNode, string>();
+  const texts = new Map<OptionNode, string>();
   for (const o of options) {
-    if (nodeArgs.has(o.key) && o.value.type === "word") nodes.set(o, await resolve.nodeName(o.value.value, o.value));
+    // on/off for a string argument is the word as written: a node named off, say.
+    const word = o.value.type === "word" ? o.value.value : o.value.type === "bool" ? o.value.raw : undefined;
+    if (word === undefined) continue;
+    if (nodeArgs.has(o.key)) texts.set(o, await resolve.nodeName(word, o.value));
+    else if (strArgs.has(o.key) && o.value.type === "bool") texts.set(o, word);
   }
-  return plainObject(options, (o) => nodes.get(o) ?? plainValue(o.value));
+  return plainObject(options, (o) => texts.get(o) ?? plainValue(o.value));
 }
