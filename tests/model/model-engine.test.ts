@@ -49,6 +49,7 @@ describe("ModelEngine", () => {
       "qed",
       "quorum",
       "raw",
+      "snapshot-access",
       "throttle",
       "vdi",
       "vhdx",

@@ -30,6 +30,7 @@ const NO_CREATION = new Set([
   "null-co",
   "preallocate",
   "quorum",
+  "snapshot-access",
   "throttle",
 ]);
 

@@ -16,6 +16,7 @@ import { findDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvPdiscard, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { blockCopyMaxTransfer, copyBeforeWrite, type CbwIoState } from "../data/copy-before-write-io.js";
+import { cbwPdiscardSnapshot, cbwPreadvSnapshot, cbwSnapshotBlockStatus, type CbwSnapshotState } from "../data/copy-before-write-snapshot.js";
 import { FILTER_IO, keepsSizeHint } from "./filter.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef } from "./driver.js";
@@ -24,11 +25,7 @@ import type { DriverDef } from "./driver.js";
 const CLUSTER_SIZE_DEFAULT = 1 << 16;
 
 /** BDRVCopyBeforeWriteState, the part the model keeps: the copy's state, and the bitmaps it made (and frees at close). */
-interface CbwState extends CbwIoState {
-  accessBitmap: DirtyBitmap;
-}
-
-const slot = new OpaqueSlot<CbwState>("copy-before-write");
+const slot = new OpaqueSlot<CbwSnapshotState>("copy-before-write");
 
 /**
  * `block_copy_calculate_cluster_size`: the target's cluster size, at least 64 KiB; 64 KiB when it
@@ -162,6 +159,17 @@ export const copyBeforeWriteDriver: DriverDef = {
   pdiscard(host, node, offset, bytes) {
     copyBeforeWrite(host, slot.get(node), offset, bytes, 0);
     bdrvPdiscard(host, slot.get(node).sourceChild.bs, offset, bytes);
+  },
+
+  /** `cbw_co_preadv_snapshot` and the rest of the snapshot API (data/copy-before-write-snapshot.ts). */
+  preadvSnapshot(host, node, offset, bytes) {
+    return cbwPreadvSnapshot(host, slot.get(node), offset, bytes);
+  },
+  snapshotBlockStatus(host, node, _wantZero, offset, bytes) {
+    return cbwSnapshotBlockStatus(host, slot.get(node), offset, bytes);
+  },
+  pdiscardSnapshot(host, node, offset, bytes) {
+    cbwPdiscardSnapshot(host, slot.get(node), offset, bytes);
   },
 
   /** `cbw_refresh_filename`: the file child's filename, whatever it is. */

@@ -405,6 +405,13 @@ export interface DriverDef {
   flushToOs?(host: DriverHost, node: BdsNode): void;
   /** `.bdrv_co_flush_to_disk` (file-posix's fdatasync): what the node wrote reaches the disk. */
   flushToDisk?(host: DriverHost, node: BdsNode): void;
+  /**
+   * `.bdrv_co_preadv_snapshot`, `.bdrv_co_snapshot_block_status` and `.bdrv_co_pdiscard_snapshot`:
+   * the point-in-time view a snapshot-access node reads (copy-before-write's). Absent: -ENOTSUP.
+   */
+  preadvSnapshot?(host: DriverHost, node: BdsNode, offset: number, bytes: number): Data;
+  snapshotBlockStatus?(host: DriverHost, node: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer;
+  pdiscardSnapshot?(host: DriverHost, node: BdsNode, offset: number, bytes: number): void;
   /** `.bdrv_co_block_status`. Absent: a filter defers to its filtered child, anything else is data all through. */
   blockStatus?(host: DriverHost, node: BdsNode, wantZero: boolean, offset: number, bytes: number): BlockStatusAnswer;
   /**

@@ -18,6 +18,7 @@ import { qcow2Driver } from "./qcow2.js";
 import { qedDriver } from "./qed.js";
 import { quorumDriver } from "./quorum.js";
 import { rawDriver } from "./raw.js";
+import { snapshotAccessDriver } from "./snapshot-access.js";
 import { throttleDriver } from "./throttle.js";
 import { vmdkDriver } from "./vmdk.js";
 import { vdiDriver } from "./vdi.js";
@@ -45,6 +46,7 @@ const DRIVERS: readonly DriverDef[] = [
   qedDriver,
   quorumDriver,
   rawDriver,
+  snapshotAccessDriver,
   throttleDriver,
   vmdkDriver,
   vdiDriver,
