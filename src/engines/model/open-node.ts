@@ -10,7 +10,7 @@ import { FilenameCache } from "./query/filename.js";
 import { attachRoot, blkNew, blkUnrefDrains, type PendingBackend } from "./block-backend.js";
 import { findDriver, probeDriver } from "./drivers/index.js";
 import type { DriverDef, OpenContext } from "./drivers/driver.js";
-import { type BdsNode, type Child, type Flat, setFuaSupport } from "./graph.js";
+import { type BdsNode, type Child, childNamed, type Flat, setFuaSupport } from "./graph.js";
 import { attachEdge, relaxPerms, registerNode, removeEdge, unreferenced } from "./graph-ops.js";
 import type { LayerState } from "./layer-state.js";
 import type { AioContext } from "./aio-context/aio-contexts.js";
@@ -401,6 +401,25 @@ export class NodeOpener {
     const ctx = this.state.aio.of(node);
     if (ctx.destroyed) throw freedContextUse(ctx, new QemuAbort("SIGSEGV", `bdrv_close's flush of '${node.name}' is scheduled in the AioContext of deleted iothread '${ctx.name}', which QEMU 7.2 freed`));
     if (waitForNodeCoroutine(this.state, node, this.held ?? null, "bdrv_close's flush") === "race") throw unlockNotOwned();
+  }
+
+  /**
+   * `bdrv_open_backing_file(bs, NULL, "backing")` on a node opened without its backing chain: what
+   * its header names (a drive-mirror target with mode=existing, when its job ends).
+   */
+  openBackingFromHeader(node: BdsNode): void {
+    if (childNamed(node, "backing")) return;
+    if (node.backingFile !== "" && !node.driver.supportsBacking) fail("Driver doesn't support backing files");
+    this.openBacking(node, {});
+  }
+
+  /**
+   * `find_image_format` on a file opened by name without a driver: the probe's verdict, or undefined
+   * when it is raw (a probed raw node guards its first sector, which the model does not follow).
+   */
+  probedFormat(filename: string): string | undefined {
+    const format = this.probeFormat(filename);
+    return format === "raw" ? undefined : format;
   }
 
   /**

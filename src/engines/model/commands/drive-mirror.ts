@@ -16,7 +16,6 @@ import { skipImplicitFilters } from "../graph.js";
 import { bdrvUnref } from "../graph-ops.js";
 import { hasZeroInit } from "../has-zero-init.js";
 import type { MirrorStart } from "../jobs/mirror.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
 import { checkOpNotBlocked } from "../op-blockers.js";
 import { FilenameCache } from "../query/filename.js";
@@ -57,12 +56,6 @@ export const driveMirror: CommandHandler = (state, args) => {
     driver: format,
     backing: null,
   });
-  // An existing image whose header names a backing file has it opened when the job ends
-  // (bdrv_open_backing_file), which the model does not do.
-  if (mode === "existing" && skipFilters(target)!.backingFile !== "") {
-    bdrvUnref(state, target);
-    throw new ModelUnsupportedError("drive-mirror mode=existing to an image whose header names a backing file (opened when the job ends)");
-  }
   try {
     const zeroTarget = sync === "full" && (mode === "existing" || !hasZeroInit(target));
     const refusal = tryChangeAioContext(state, target, state.aio.of(bs), { held: state.aio.of(target) });

@@ -17,13 +17,18 @@ export function openCopyTarget(
   file: string,
   options: Record<string, unknown>,
 ): BdsNode {
-  // find_image_format would probe the file's format.
-  if (options["driver"] === null) throw new ModelUnsupportedError(`${command} to an existing target without a format (its format probed)`);
   // The source's BDRV_O_COPY_ON_READ would turn copy-on-read on in the target too.
   if (optBool(bs.options["copy-on-read"]) === true) throw new ModelUnsupportedError(`${command} of a node with copy-on-read=on`);
   const held = state.aio.of(bs);
   return runInTransaction((tran) => {
-    const target = new NodeOpener(state, tran, held).open({
+    const opener = new NodeOpener(state, tran, held);
+    if (options["driver"] === null) {
+      // find_image_format: the format the file's first bytes say.
+      const probed = opener.probedFormat(file);
+      if (probed === undefined) throw new ModelUnsupportedError(`${command} to an existing target without a format that probes as raw (a probed raw node guards its first sector)`);
+      options = { ...options, driver: probed };
+    }
+    const target = opener.open({
       options,
       parent: null,
       parentOptions: null,

@@ -24,7 +24,6 @@ import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
 import { runInTransaction } from "../transaction.js";
-import { ModelUnsupportedError } from "../model-unsupported.js";
 import { setBackingHd } from "../set-backing.js";
 import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, catchIoError, createBlockJob } from "./block-job.js";
 import type { Coroutine } from "./coroutine.js";
@@ -34,6 +33,7 @@ import { jobEarlyFail } from "./job-finish.js";
 import { mirrorRun } from "./mirror-run.js";
 
 const EPERM = 1;
+const EINVAL = 22;
 
 /** DEFAULT_MIRROR_BUF_SIZE: MAX_IN_FLIGHT × MAX_IO_BYTES. */
 const DEFAULT_MIRROR_BUF_SIZE = 16 << 20;
@@ -224,9 +224,15 @@ function mirrorExitCommon(s: MirrorJob): number {
         ret = -EPERM;
       }
     }
-  } else if (!abort && s.backingMode === "open" && skipFilters(targetBs)!.backingFile !== "") {
-    // drive-mirror refuses such a target at its start (drive-mirror.ts); its header changed since.
-    throw new ModelUnsupportedError("bdrv_open_backing_file of a mirror target at the end of its job");
+  } else if (!abort && s.backingMode === "open") {
+    // bdrv_open_backing_file of what the target's header names; a failure goes to stderr.
+    const unfilteredTarget = skipFilters(targetBs)!;
+    try {
+      runInTransaction((tran) => new NodeOpener(state, tran).openBackingFromHeader(unfilteredTarget));
+    } catch (e) {
+      if (!(e instanceof QmpFailure)) throw e;
+      ret = -EINVAL;
+    }
   }
   if (s.shouldComplete && !abort) {
     const toReplace = s.toReplace ?? src;
