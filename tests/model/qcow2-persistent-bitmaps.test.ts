@@ -128,6 +128,12 @@ const CASES: Array<{ name: string; text: string }> = [
       "",
     ].join("\n"),
   },
+  // store_bitmap_data's table has no entry for a bitmap of an empty image, and g_try_new0 of no
+  // elements is NULL: "No memory" (fuzz seed 95).
+  {
+    name: "a bitmap of an image resized to nothing is not stored",
+    text: text('qmp block-dirty-bitmap-add {"node": "q", "name": "p", "persistent": true}', 'qmp block_resize {"node-name": "q", "size": 0}', 'reopen q read-only=on -> error "No memory"', "show node q dirty-bitmaps"),
+  },
 ];
 
 describe("persistent dirty bitmaps on the model", () => {

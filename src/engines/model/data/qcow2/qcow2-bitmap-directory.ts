@@ -231,6 +231,8 @@ function storeBitmapData(ctx: BitmapContext, bitmap: DirtyBitmap, name: string):
   const bmSize = bitmap.size;
   const tbSize = Math.ceil(serializationSize(bitmap, 0, bmSize) / cs);
   if (tbSize > BME_MAX_TABLE_SIZE || tbSize * cs > BME_MAX_PHYS_SIZE) fail(`Bitmap '${name}' is too big`);
+  // g_try_new0 of no elements (a bitmap of an empty image) is NULL.
+  if (tbSize === 0) fail("No memory");
   const tb: bigint[] = new Array<bigint>(tbSize).fill(0n);
   const limit = bitmap.granularity * cs * 8;
   try {
