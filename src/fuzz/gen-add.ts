@@ -243,6 +243,12 @@ function driverOptions(ctx: GenContext, driver: string): FuzzOption[] {
     case "luks":
       // Without a secret: QEMU's refusal, whatever the file holds.
       return [opt("file", childValue(ctx, "any"))];
+    case "snapshot-access": {
+      // Mostly over a copy-before-write node (the only driver with the snapshot API), else anything.
+      const cbw = ctx.world.referable().filter((n) => n.driver === "copy-before-write");
+      const ref = cbw.length > 0 && rng.chance(0.8) ? ctx.world.ref(rng.pick(cbw)) : undefined;
+      return [opt("file", ref !== undefined ? word(ref) : childValue(ctx, "any"))];
+    }
     default:
       if ((OTHER_FORMATS as readonly string[]).includes(driver) && rng.chance(0.75)) {
         // Mostly over an image of its own format (an inline file node), else over anything.
@@ -269,6 +275,7 @@ export function newNode(ctx: GenContext): FuzzNode {
     device: 0.6 * more,
     nbd: 0.2 * more,
     luks: 0.3 * more,
+    "snapshot-access": 0.4 * more,
   });
   const driver =
     kind === "filter"
