@@ -28,8 +28,16 @@ export function pathsFromNamedNodes(graph: BlockGraph): Map<number, string> {
   return paths;
 }
 
-/** Breadth-first from `start`: each child without a path gets the smallest `parent/edge` at its depth. */
-export function extendPaths(graph: BlockGraph, paths: Map<number, string>, start: Iterable<number>): void {
+/**
+ * Breadth-first from `start`: each child without a path gets the smallest `parent/edge` at its
+ * depth, by `before` (code-unit order unless given).
+ */
+export function extendPaths(
+  graph: BlockGraph,
+  paths: Map<number, string>,
+  start: Iterable<number>,
+  before: (a: string, b: string) => boolean = (a, b) => a < b,
+): void {
   let frontier = new Set(start);
   while (frontier.size > 0) {
     const candidates = new Map<number, string>();
@@ -37,7 +45,7 @@ export function extendPaths(graph: BlockGraph, paths: Map<number, string>, start
       if (!frontier.has(e.parent) || paths.has(e.child)) continue;
       const path = `${paths.get(e.parent)}/${e.name}`;
       const best = candidates.get(e.child);
-      if (best === undefined || path < best) candidates.set(e.child, path);
+      if (best === undefined || before(path, best)) candidates.set(e.child, path);
     }
     for (const [id, path] of candidates) paths.set(id, path);
     frontier = new Set(candidates.keys());

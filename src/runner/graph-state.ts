@@ -7,7 +7,7 @@ import type { NodeRef } from "../language/ast.js";
 import { mentionsAutoName } from "../graph-view/auto-name.js";
 import { parseBlockGraph, resolveNodePath, type BlockGraph, type GraphNode } from "../graph-view/block-graph.js";
 import { parseNamedNodes, type NamedNodeInfo } from "../graph-view/named-nodes.js";
-import { implicitNameMap, labelGraph } from "../transcript/labels.js";
+import { implicitNameMap, labelGraph, type ExportRef } from "../transcript/labels.js";
 import { normalizeText } from "../transcript/normalize.js";
 import type { StepContext } from "./context.js";
 import { StepError } from "./errors.js";
@@ -32,9 +32,21 @@ export async function query(ctx: StepContext, command: string, args?: Record<str
 /** Query and label the current graph. */
 export async function graphState(ctx: StepContext): Promise<GraphState> {
   const graph = parseBlockGraph(await query(ctx, "x-debug-query-block-graph"));
-  const labels = labelGraph(graph, ctx.exports);
+  const labels = labelGraph(graph, await exportsNow(ctx));
   const implicitNames = implicitNameMap(graph, labels);
   return { graph, labels, normalize: (t) => normalizeText(t, { scratchDirs: ctx.scratchDirs, implicitNames }) };
+}
+
+/**
+ * The runner's exports with the node each sits on now: a job or a graph change can move an
+ * export's BlockBackend to another node (mirror's completion replaces its source), and the label
+ * must follow it. Asked only when there is an export to label.
+ */
+async function exportsNow(ctx: StepContext): Promise<ExportRef[]> {
+  if (ctx.exports.length === 0) return ctx.exports;
+  const infos = (await query(ctx, "query-block-exports")) as { id: string; "node-name": string }[];
+  const nodeOf = new Map(infos.map((info) => [info.id, info["node-name"]]));
+  return ctx.exports.map((e) => ({ id: e.id, nodeName: nodeOf.get(e.id) ?? e.nodeName }));
 }
 
 /** query-named-block-nodes (flat). */

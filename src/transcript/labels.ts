@@ -3,8 +3,10 @@
  *
  * - block-driver nodes are named by path (src/graph-view/node-paths.ts): a user-given node-name
  *   as it is, an implicit node by its path from a named node, `top/backing/file`;
- * - an export's BlockBackend is `export ID`, a job is `job ID`, any other BlockBackend `unnamed BB`;
- * - an implicit node reachable only from a BlockBackend or job gets that parent's label as the root.
+ * - an export's BlockBackend is `export ID` (on whichever node it sits now), a job is `job ID`, any
+ *   other BlockBackend `unnamed BB`;
+ * - an implicit node reachable only from a BlockBackend or job gets that parent's label as the root,
+ *   a job's first.
  */
 import { isAutoName } from "../graph-view/auto-name.js";
 import type { BlockGraph, GraphEdge } from "../graph-view/block-graph.js";
@@ -25,9 +27,19 @@ export function labelGraph(graph: BlockGraph, exports: readonly ExportRef[] = []
     graph,
     labels,
     [...graph.nodes.values()].filter((n) => n.type !== "block-driver").map((n) => n.id),
+    jobPathFirst,
   );
   for (const n of graph.nodes.values()) if (!labels.has(n.id)) labels.set(n.id, "(implicit)");
   return labels;
+}
+
+/**
+ * A node that both a job and a BlockBackend reach at the same depth is named from the job: the
+ * filter a mirror or commit inserts is the job's node, even when the export it moved is above it.
+ */
+function jobPathFirst(a: string, b: string): boolean {
+  const aJob = a.startsWith("job ");
+  return aJob !== b.startsWith("job ") ? aJob : a < b;
 }
 
 /**
