@@ -17,7 +17,7 @@ export type EventSource = Pick<Engine, "takeEvents" | "waitEvent">;
 
 export class EventJournal {
   readonly #engine: EventSource;
-  readonly #events: QmpEvent[] = [];
+  #events: QmpEvent[] = [];
 
   constructor(engine: EventSource) {
     this.#engine = engine;
@@ -25,17 +25,18 @@ export class EventJournal {
 
   /** Moves what the engine has queued into the journal, after what is already there. */
   collect(): void {
-    this.#events.push(...this.#engine.takeEvents());
+    // One at a time: a job whose errors are ignored can queue hundreds of thousands, more than a
+    // spread's arguments may be.
+    for (const e of this.#engine.takeEvents()) this.#events.push(e);
   }
 
   /** Takes out, oldest first, every event collected so far that `keep` selects. */
   take(keep: (event: QmpEvent) => boolean): QmpEvent[] {
     this.collect();
     const taken: QmpEvent[] = [];
-    for (let i = 0; i < this.#events.length; ) {
-      if (keep(this.#events[i]!)) taken.push(...this.#events.splice(i, 1));
-      else i++;
-    }
+    const kept: QmpEvent[] = [];
+    for (const e of this.#events) (keep(e) ? taken : kept).push(e);
+    this.#events = kept;
     return taken;
   }
 

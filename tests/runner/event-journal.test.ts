@@ -62,4 +62,14 @@ describe("EventJournal", () => {
     expect(journal.take(() => true).map((e) => e.event)).toEqual(["OTHER"]);
     await expect(journal.wait("NEVER", undefined, 10)).rejects.toThrow();
   });
+
+  it("holds the flood of events a job whose errors are ignored sends (hundreds of thousands)", () => {
+    const flood = Array.from({ length: 300_000 }, (_, i) => ev("BLOCK_JOB_ERROR", { n: i }));
+    const engine = engineWith(...flood.slice(0, 10), ev("JOB_STATUS_CHANGE", { status: "paused" }));
+    engine.queued.push(...flood.slice(10, 1000));
+    for (let i = 1000; i < flood.length; i++) engine.queued.push(flood[i]!);
+    const journal = new EventJournal(engine);
+    expect(journal.take((e) => e.event === "JOB_STATUS_CHANGE").map((e) => e.data)).toEqual([{ status: "paused" }]);
+    expect(journal.take((e) => e.event === "BLOCK_JOB_ERROR")).toHaveLength(flood.length);
+  });
 });
