@@ -122,7 +122,7 @@ function command(rng: Prng, compressing: boolean): string {
  * than answer), or where QEMU ends (blkverify exits when its children differ, as they do here, and
  * aborts on a zero write): requests are kept away from nodes above them.
  */
-const UNMODELLED_IO = new Set(["blkverify", "blklogwrites", "mirror_top", "commit_top", "vmdk", "luks"]);
+const UNMODELLED_IO = new Set(["blkverify", "mirror_top", "commit_top", "vmdk", "luks"]);
 
 /** Whether a request on `name` could reach a node whose driver is in `drivers`. */
 function reaches(view: LiveView, name: string, drivers: ReadonlySet<string>, seen = new Set<string>()): boolean {

@@ -75,3 +75,14 @@ export class ModelIoUnsupportedError extends BlockcheckError {
     super("E_MODEL_IO_UNSUPPORTED", `the model engine does not model ${what}`);
   }
 }
+
+/** Run a request: 0, or -errno of the I/O error it failed with (QEMU's return value). */
+export function catchIoError(request: () => void): number {
+  try {
+    request();
+    return 0;
+  } catch (e) {
+    if (e instanceof IoError) return -e.errno;
+    throw e;
+  }
+}

@@ -4,11 +4,12 @@
  * announces BLOCK_JOB_READY / PENDING / COMPLETED / CANCELLED. A drained section on any of its
  * nodes pauses it.
  */
+import type { Coroutine } from "./coroutine.js";
 import type { BdsNode, Child, JobParent } from "../graph.js";
 import { attachEdge, detachAndRelease } from "../graph-ops.js";
 import type { LayerState } from "../layer-state.js";
 import { refreshPerms } from "../perm-refresh.js";
-import { Errno, IoError, ModelIoUnsupportedError } from "../data/io-error.js";
+import { catchIoError, Errno, ModelIoUnsupportedError } from "../data/io-error.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { runInTransaction } from "../transaction.js";
 import { checkNewJobId, Job, type JobDriver, type JobFlags } from "./job.js";
@@ -34,6 +35,9 @@ export class BlockJob extends Job implements JobParent {
   readonly onSourceError: string | undefined;
   readonly onTargetError: string | undefined;
 
+  /** The offset whose chunk failed under on-error=ignore, and how many times in a row (see ignoredAgain). */
+  #ignored = { offset: -1, times: 0 };
+
   /** Use `createBlockJob`. */
   constructor(state: LayerState, id: string, driver: JobDriver<Job>, flags: JobFlags) {
     super(state, id, driver, flags);
@@ -57,6 +61,21 @@ export class BlockJob extends Job implements JobParent {
 
   private emitProgressEvent(event: string): void {
     this.state.emit(event, this.progressEventData());
+  }
+
+  /**
+   * A chunk whose error was ignored is tried again at once, at the same offset, after a zero-delay
+   * sleep (stream and commit): QEMU spins there, sending BLOCK_JOB_ERROR each time, for as long as
+   * the error lasts, while the monitor answers. The model's clock does not move on zero-delay
+   * sleeps, so after IGNORED_RETRIES failures in a row at one offset it takes the error for one
+   * that lasts and waits until something enters the job (a pause, a drain, a cancel), then tries
+   * again, as QEMU would still be doing.
+   */
+  *ignoredAgain(offset: number): Coroutine {
+    this.#ignored = this.#ignored.offset === offset ? { offset, times: this.#ignored.times + 1 } : { offset, times: 1 };
+    if (this.#ignored.times < IGNORED_RETRIES) return;
+    this.#ignored = { offset: -1, times: 0 };
+    yield* this.doYield(-1);
   }
 
   /**
@@ -175,6 +194,9 @@ export class BlockJob extends Job implements JobParent {
   }
 }
 
+/** Failures in a row at one offset after which an ignored error is taken for one that lasts. */
+export const IGNORED_RETRIES = 1_000;
+
 /** The JobDriver hooks every block job type shares (`block_job_free`, `block_job_user_resume`). */
 export const BLOCK_JOB_DRIVER_DEFAULTS = {
   free: (job: BlockJob) => job.removeAllBdrv(),
@@ -216,16 +238,7 @@ export function createBlockJob<J extends BlockJob>(state: LayerState, req: Block
   return job;
 }
 
-/** Run a request of a job's: 0, or -errno of the I/O error it failed with (QEMU's return value). */
-export function catchIoError(request: () => void): number {
-  try {
-    request();
-    return 0;
-  } catch (e) {
-    if (e instanceof IoError) return -e.errno;
-    throw e;
-  }
-}
+export { catchIoError };
 
 /**
  * A job's `blk_truncate(…, NULL)` (commit and active commit growing a shorter base): the message
