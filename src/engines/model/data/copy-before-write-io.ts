@@ -92,7 +92,15 @@ function nextDirtyArea(bitmap: DirtyBitmap, start: number, end: number, max: num
  */
 function sourceStatus(host: DriverHost, s: CbwIoState, offset: number, bytes: number): { zero: boolean; allocated: boolean; bytes: number } {
   const base = s.skipUnallocated ? backingChainNext(s.sourceChild.bs) : null;
-  const r = blockStatusAbove(host, s.sourceChild.bs, base, false, true, offset, bytes);
+  let r: { status: number; pnum: number };
+  try {
+    r = blockStatusAbove(host, s.sourceChild.bs, base, false, true, offset, bytes);
+  } catch (e) {
+    // A failed block status (a snapshot-access node over a driver without the snapshot API) is
+    // one cluster of data to copy, as is an answer shorter than a cluster.
+    if (!(e instanceof IoError)) throw e;
+    r = { status: 0, pnum: 0 };
+  }
   if (r.pnum < s.clusterSize) return { zero: false, allocated: true, bytes: s.clusterSize };
   const num = offset + r.pnum === s.len ? alignUp(r.pnum, s.clusterSize) : alignDown(r.pnum, s.clusterSize);
   return { zero: (r.status & BDRV_BLOCK_ZERO) !== 0, allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, bytes: num };

@@ -10,6 +10,7 @@ import { BLOCK_COPY_MAX_WORKERS } from "../data/copy-before-write-io.js";
 import { cbwCopyState, copyBeforeWriteDriver } from "../drivers/copy-before-write.js";
 import type { CbwIoState } from "../data/copy-before-write-io.js";
 import { bdrvIsAllocated } from "../data/block-status.js";
+import { IoError, strerror } from "../data/io-error.js";
 import type { BdsNode } from "../graph.js";
 import { bdrvUnref } from "../graph-ops.js";
 import { dropFilter } from "../graph-replace.js";
@@ -23,7 +24,7 @@ import { fail } from "../qmp-failure.js";
 import { QemuHang } from "../qemu-would-hang.js";
 import { abdicate, createSuccessor, reclaim } from "./bitmap-successor.js";
 import type { DirtyBitmap } from "./dirty-bitmap.js";
-import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob } from "./block-job.js";
+import { BLOCK_JOB_DRIVER_DEFAULTS, BlockJob, createBlockJob, IGNORED_RETRIES } from "./block-job.js";
 import { BlockCopyCall } from "./block-copy-call.js";
 import type { Coroutine } from "./coroutine.js";
 import type { JobDriver, JobFlags, JobTxn } from "./job.js";
@@ -77,9 +78,11 @@ function copyCallback(job: BackupJob): void {
 /** `backup_loop`: copy everything left; an error is retried or reported as the policy says. */
 function* backupLoop(job: BackupJob): Coroutine<number> {
   let ret = 0;
+  let failedAtOnce = 0;
   for (;;) {
     const call = new BlockCopyCall(job.state, job.bcs, 0, Math.ceil(job.len / job.clusterSize) * job.clusterSize, job.maxWorkers, job.maxChunk, () => copyCallback(job));
     job.bgCall = call;
+    const atOnce = call.finished;
     while (!call.finished && !job.isCancelled()) yield* job.yieldUntilEntered();
     if (!call.finished) {
       call.cancel();
@@ -94,6 +97,14 @@ function* backupLoop(job: BackupJob): Coroutine<number> {
     const action = job.errorAction(call.errorIsRead, ret);
     if (action === "report") break;
     if (action === "stop") yield* job.pausePoint();
+    if (action === "ignore") {
+      // A new call at once, for as long as the error lasts. One that fails before it waits for
+      // anything never yields: QEMU spins inside the coroutine, and its monitor answers nothing more.
+      if (!atOnce) yield* job.ignoredAgain(0);
+      else if (++failedAtOnce >= IGNORED_RETRIES) {
+        throw new QemuHang(`backup_loop: a block-copy call that fails at once (${strerror(-ret)}) is made again under on-error=ignore, for ever, without yielding`);
+      }
+    }
     ret = 0;
   }
   job.bgCall = null;
@@ -129,8 +140,14 @@ function* backupRun(job: BackupJob): Coroutine<number> {
       if (job.isCancelled()) return -ECANCELED;
       yield* job.pausePoint();
       if (job.isCancelled()) return -ECANCELED;
-      // block_copy_reset_unallocated.
-      const r = clusterAllocated(job, offset);
+      // block_copy_reset_unallocated: a failed bdrv_is_allocated ends the job with its error.
+      let r: { allocated: boolean; clusters: number };
+      try {
+        r = clusterAllocated(job, offset);
+      } catch (e) {
+        if (e instanceof IoError) return -e.errno;
+        throw e;
+      }
       const bytes = r.clusters * bcs.clusterSize;
       // Past the end of what is below a source whose length outgrew it (a filter whose file a
       // reopen swapped for a shorter node), no cluster is counted and the loop, which has no

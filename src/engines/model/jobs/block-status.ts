@@ -14,6 +14,7 @@ import { filterOrCowBs } from "../chain.js";
 import type { DriverHost } from "../drivers/driver.js";
 import { type BdsNode, filteredChild } from "../graph.js";
 import { blockStatusAbove } from "../data/block-status.js";
+import { IoError } from "../data/io-error.js";
 import { BDRV_BLOCK_ALLOCATED, BDRV_BLOCK_DATA, BDRV_BLOCK_ZERO } from "../data/request-flags.js";
 import type { Coroutine } from "./coroutine.js";
 
@@ -48,9 +49,20 @@ function* firstLooks(io: IoWaiter, before: Array<[BdsNode, number]>): Coroutine 
   }
 }
 
+/** `bdrv_block_status_above`'s answer, or its failure (`ret` < 0, nothing counted, as QEMU's `*pnum = 0`). */
+function statusOrError(run: () => { status: number; pnum: number; file?: BdsNode | null }): { status: number; pnum: number; file?: BdsNode | null; ret: number } {
+  try {
+    return { ...run(), ret: 0 };
+  } catch (e) {
+    if (!(e instanceof IoError)) throw e;
+    return { status: 0, pnum: 0, ret: -e.errno };
+  }
+}
+
 /**
  * Whether [offset, offset + bytes) of `top` is allocated in `top` or any layer down to `base`
- * (`base` itself included when `includeBase`), and for how many bytes that answer holds.
+ * (`base` itself included when `includeBase`), and for how many bytes that answer holds; `ret` is
+ * the failure's `-errno` (a metadata read that failed), else 0.
  */
 export function* isAllocatedAbove(
   io: IoWaiter,
@@ -59,12 +71,12 @@ export function* isAllocatedAbove(
   includeBase: boolean,
   offset: number,
   bytes: number,
-): Coroutine<{ allocated: boolean; n: number }> {
-  if (!includeBase && top === base) return { allocated: false, n: bytes };
+): Coroutine<{ allocated: boolean; n: number; ret: number }> {
+  if (!includeBase && top === base) return { allocated: false, n: bytes, ret: 0 };
   const before = metadataReads(top, base, includeBase);
-  const r = blockStatusAbove(io.state, top, base, includeBase, false, offset, bytes);
+  const r = statusOrError(() => blockStatusAbove(io.state, top, base, includeBase, false, offset, bytes));
   yield* firstLooks(io, before);
-  return { allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, n: r.pnum };
+  return { allocated: (r.status & BDRV_BLOCK_ALLOCATED) !== 0, n: r.pnum, ret: r.ret };
 }
 
 /**
@@ -77,10 +89,10 @@ export function* blockStatusData(
   top: BdsNode,
   offset: number,
   bytes: number,
-): Coroutine<{ data: boolean; zero: boolean; n: number; inHostFile: boolean }> {
+): Coroutine<{ data: boolean; zero: boolean; n: number; inHostFile: boolean; ret: number }> {
   const before = metadataReads(top, null, false);
-  const r = blockStatusAbove(io.state, top, null, false, true, offset, bytes);
+  const r = statusOrError(() => blockStatusAbove(io.state, top, null, false, true, offset, bytes));
   yield* firstLooks(io, before);
   const data = (r.status & BDRV_BLOCK_DATA) !== 0;
-  return { data, zero: (r.status & BDRV_BLOCK_ZERO) !== 0, n: r.pnum, inHostFile: data && r.file?.driver.readsInThreadPool === true };
+  return { data, zero: (r.status & BDRV_BLOCK_ZERO) !== 0, n: r.pnum, inHostFile: data && r.file?.driver.readsInThreadPool === true, ret: r.ret };
 }

@@ -65,6 +65,14 @@ function* commitRun(s: CommitJob): Coroutine<number> {
     if (s.isCancelled()) break;
     const status = yield* isAllocatedAbove(s, topBs, s.baseOverlay, true, offset, COMMIT_BUFFER_SIZE);
     n = status.n;
+    if (status.ret < 0) {
+      // A failed block status is an error in the source; the same chunk again unless reported.
+      const action = s.errorAction(true, status.ret);
+      if (action === "report") return status.ret;
+      if (action === "ignore") yield* s.ignoredAgain(offset);
+      n = 0;
+      continue;
+    }
     if (n === 0) {
       // Past the end of what is below a top whose length outgrew it (a filter whose file a reopen
       // swapped for a shorter node), nothing answers: QEMU's loop goes round at the same offset
@@ -82,8 +90,10 @@ function* commitRun(s: CommitJob): Coroutine<number> {
         bdrvPwritev(s.state, baseBs, offset, data);
       });
       if (ret < 0) {
-        if (s.errorAction(inSource, ret) === "report") return ret;
+        const action = s.errorAction(inSource, ret);
+        if (action === "report") return ret;
         // Stopped or ignored: the same chunk again (after the user's resume, when stopped).
+        if (action === "ignore") yield* s.ignoredAgain(offset);
         n = 0;
         continue;
       }

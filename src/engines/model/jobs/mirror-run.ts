@@ -111,6 +111,7 @@ function* mirrorDirtyInit(s: MirrorJob): Coroutine<number> {
     yield* mirrorThrottle(s);
     if (s.isCancelled()) return 0;
     const status = yield* isAllocatedAbove(s, bs, s.baseOverlay, true, offset, bytes);
+    if (status.ret < 0) return status.ret;
     // Nothing answers past the end of a node whose length outgrew what is below it (a filter
     // whose file a reopen swapped for a shorter node keeps its old length).
     if (status.n === 0) qemuAssert({ file: "../../block/mirror.c", line: 871, func: "mirror_dirty_init" }, "count");
@@ -239,11 +240,12 @@ function* mirrorIteration(s: MirrorJob): Coroutine<number> {
   const readahead: Array<() => void> = [];
   while (nbChunks > 0 && offset < s.bdevLength) {
     const status = yield* blockStatusData(s, s.source(), offset, nbChunks * s.granularity);
-    let ioBytes = status.data ? Math.min(status.n, maxIoBytes) : status.n;
+    // A failed block status copies as much as the chunks allow.
+    let ioBytes = status.ret < 0 ? Math.min(nbChunks * s.granularity, maxIoBytes) : status.data ? Math.min(status.n, maxIoBytes) : status.n;
     ioBytes -= ioBytes % s.granularity;
     let method: MirrorMethod = "copy";
     if (ioBytes < s.granularity) ioBytes = s.granularity;
-    else if (!status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
+    else if (status.ret >= 0 && !status.data && s.alignedToTargetClusters(offset, ioBytes)) method = status.zero ? "zero" : "discard";
     ioBytes = Math.min(ioBytes, s.bdevLength - offset);
     const queued = pending.length;
     s.state.deferCompletions = readahead;

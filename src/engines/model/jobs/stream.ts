@@ -68,26 +68,28 @@ function* streamRun(s: StreamJob): Coroutine<number> {
     let copy = false;
     const own = yield* isAllocatedAbove(s, unfiltered, unfiltered, true, offset, STREAM_CHUNK);
     n = own.n;
-    if (!own.allocated) {
+    let ret = own.ret;
+    if (ret >= 0 && !own.allocated) {
       // Copy if it is allocated in the intermediate images, within what top leaves unallocated.
       const below = yield* isAllocatedAbove(s, cowBs(unfiltered)!, s.baseOverlay, true, offset, n);
       n = below.n;
+      ret = below.ret;
       // Finish early at the end of the backing file.
-      if (!below.allocated && n === 0) n = len - offset;
-      copy = below.allocated;
+      if (ret >= 0 && !below.allocated && n === 0) n = len - offset;
+      copy = ret >= 0 && below.allocated;
     }
-    if (copy) {
-      const ret = streamPopulate(s, offset, n);
-      if (ret < 0) {
-        const action = s.errorAction(true, ret);
-        if (action === "stop") {
-          // The same chunk again, after the same delay as before.
-          n = 0;
-          continue;
-        }
-        if (error === 0) error = ret;
-        if (action === "report") break;
+    if (copy) ret = streamPopulate(s, offset, n);
+    // A failed block status (nothing counted) takes the error action as a failed copy does.
+    if (ret < 0) {
+      const action = s.errorAction(true, ret);
+      if (action === "stop") {
+        // The same chunk again, after the same delay as before.
+        n = 0;
+        continue;
       }
+      if (error === 0) error = ret;
+      if (action === "report") break;
+      yield* s.ignoredAgain(offset);
     }
     s.progressUpdate(n);
     delayNs = copy ? s.ratelimitDelay(n) : 0;
