@@ -59,6 +59,18 @@ const CASES = {
   // never gets; a node in the main loop is resized there.
   "hangs in a block_resize of a node in the iothread": leak(MOVE_B, 'qmp block_resize {"node-name": "b", "size": 2097152}'),
   "resizes a node in the main loop": leak('qmp block_resize {"node-name": "b", "size": 2097152}', "show node b"),
+  // bdrv_can_store_new_dirty_bitmap is a coroutine wrapper, whatever the driver: it waits for the
+  // iothread while the command holds its lock on top of the leaked one (fuzz seed 96); a bitmap
+  // that is not persistent asks nothing.
+  "hangs in a persistent bitmap's add on a node in the iothread": leak(MOVE_B, 'qmp block-dirty-bitmap-add {"node": "b", "name": "bm", "persistent": true}'),
+  "adds a bitmap that is not persistent there": leak(MOVE_B, 'qmp block-dirty-bitmap-add {"node": "b", "name": "bm"}', 'qmp block-dirty-bitmap-remove {"node": "b", "name": "bm"}'),
+  // So is bdrv_remove_persistent_dirty_bitmap: a persistent bitmap added in the main loop, then
+  // removed once its node is in the iothread.
+  "hangs in a persistent bitmap's remove on a node in the iothread": leak(
+    'qmp block-dirty-bitmap-add {"node": "c", "name": "bm", "persistent": true}',
+    'qmp x-blockdev-set-iothread {"node-name": "c", "iothread": "io1"}',
+    'qmp block-dirty-bitmap-remove {"node": "c", "name": "bm"}',
+  ),
   // A read-only node is not flushed.
   "lets blockdev-snapshot of a read-only node there fail": leak(MOVE_B, "reopen b read-only=on", 'qmp blockdev-snapshot {"node": "b", "overlay": "o"} -> error "Cannot find device=\'o\' nor node-name=\'o\'"'),
 };
@@ -99,6 +111,15 @@ describe("a leaked iothread lock, on the model", () => {
     expect(r.failures[0]!.message).toContain("iothread 'io1'");
     const main = await run(CASES["resizes a node in the main loop"], new ModelEngine());
     expect(main.transcript).toMatch(/qmp block_resize \{"node-name": "b", "size": 2097152\}\n {2}ok\n/);
+  });
+
+  it("hangs in a persistent bitmap's add or remove on a node in the iothread (coroutine wrappers)", async () => {
+    const add = await run(CASES["hangs in a persistent bitmap's add on a node in the iothread"], new ModelEngine());
+    expect(add.transcript!.endsWith('"persistent": true}\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
+    const remove = await run(CASES["hangs in a persistent bitmap's remove on a node in the iothread"], new ModelEngine());
+    expect(remove.transcript!.endsWith('qmp block-dirty-bitmap-remove {"node": "c", "name": "bm"}\n  QEMU hung and was killed\n(run stopped)\n')).toBe(true);
+    const plain = await run(CASES["adds a bitmap that is not persistent there"], new ModelEngine());
+    expect(plain.transcript).toMatch(/qmp block-dirty-bitmap-remove \{"node": "b", "name": "bm"\}\n {2}ok\n/);
   });
 
   it("aborts when the iothread is deleted", async () => {

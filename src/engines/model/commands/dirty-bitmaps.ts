@@ -5,6 +5,7 @@
  * A persistent bitmap is stored in its node's image by the driver (drivers/qcow2-bitmaps.ts).
  */
 import { acquireNodeContext } from "../aio-context/iothread-objects.js";
+import { waitForNodeCoroutine } from "../aio-context/main-thread-wait.js";
 import { BITMAP_ALLOW_RO, BITMAP_BUSY, BITMAP_DEFAULT, BITMAP_RO, checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
 import type { LayerState } from "../layer-state.js";
@@ -27,10 +28,12 @@ function defaultGranularity(bs: BdsNode): number {
 }
 
 /**
- * `bdrv_can_store_new_dirty_bitmap`: a driver that cannot store bitmaps refuses, qcow2 makes its
- * own checks (`qcow2_co_can_store_new_dirty_bitmap`).
+ * `bdrv_can_store_new_dirty_bitmap`, a coroutine wrapper whatever the driver (the caller holds the
+ * node's context): a driver that cannot store bitmaps refuses, qcow2 makes its own checks
+ * (`qcow2_co_can_store_new_dirty_bitmap`).
  */
-function checkCanStore(bs: BdsNode, name: string, granularity: number): void {
+function checkCanStore(state: LayerState, bs: BdsNode, name: string, granularity: number): void {
+  waitForNodeCoroutine(state, bs, state.aio.of(bs), "bdrv_can_store_new_dirty_bitmap");
   const canStore = bs.driver.canStoreNewDirtyBitmap;
   if (!canStore) fail(`Can't store persistent bitmaps to ${bs.name}: Operation not supported`);
   canStore(bs, name, granularity);
@@ -50,7 +53,7 @@ export const blockDirtyBitmapAdd: CommandHandler = (state, args) => {
     granularity = defaultGranularity(bs);
   }
   const persistent = args["persistent"] === true;
-  if (persistent) checkCanStore(bs, name, granularity);
+  if (persistent) checkCanStore(state, bs, name, granularity);
   // bdrv_create_dirty_bitmap: at the head of bs->dirty_bitmaps (the model keeps them oldest first).
   if (findDirtyBitmap(bs, name)) fail(`Bitmap already exists: ${name}`);
   if (Buffer.byteLength(name) > MAX_NAME) fail(`Bitmap name too long: ${name}`);
@@ -68,7 +71,11 @@ export function removeDirtyBitmap(state: LayerState, node: string, name: string,
   const { bs, bitmap } = lookupDirtyBitmap(state, node, name);
   acquireNodeContext(state, bs);
   checkDirtyBitmap(bitmap, BITMAP_BUSY | BITMAP_RO);
-  if (bitmap.storable) bs.driver.removePersistentDirtyBitmap?.(bs, name);
+  if (bitmap.storable) {
+    // bdrv_remove_persistent_dirty_bitmap: a coroutine wrapper too.
+    waitForNodeCoroutine(state, bs, state.aio.of(bs), "bdrv_remove_persistent_dirty_bitmap");
+    bs.driver.removePersistentDirtyBitmap?.(bs, name);
+  }
   if (release) bs.dirtyBitmaps!.splice(bs.dirtyBitmaps!.indexOf(bitmap), 1);
   return { bs, bitmap };
 }
