@@ -6,7 +6,7 @@
  * user's cache directory; the help and the version do not touch it. A local run on the model reports
  * the files that passed and did not change as cached (.blockcheck/results.json).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -39,6 +39,19 @@ function bundled(args: string[], opts: { cwd?: string; cores?: number; env?: Rec
 }
 
 describe("the bundled CLI", () => {
+  it("ends quietly when the reader of its output goes away (| head -1), with SIGPIPE's status", async () => {
+    const child = spawn(process.execPath, [path.join(outdir, "bin.js"), "run", "reopen/*"], {
+      cwd: root,
+      env: { ...process.env, CI: "", XDG_CACHE_HOME: cacheHome },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(141);
+  });
+
   it("says its version and checks a scenario", () => {
     const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
     expect(bundled(["--version"]).stdout).toBe(`blockcheck ${version}\n`);
