@@ -81,7 +81,9 @@ export class DirtyBitmap {
 
   /** `bdrv_dirty_iter_next` from `offset`: the first dirty chunk's offset, or undefined. */
   next(offset: number): number | undefined {
-    for (let i = Math.floor(offset / this.granularity); i < this.bits.length; i++) if (this.bits[i]) return i * this.granularity;
+    // indexOf scans natively: a bitmap of a 1 TiB node at 512 bytes has 2^31 chunks.
+    const i = this.set_ > 0 ? this.bits.indexOf(1, Math.floor(offset / this.granularity)) : -1;
+    if (i >= 0) return i * this.granularity;
     return undefined;
   }
 
@@ -103,8 +105,7 @@ export class DirtyBitmap {
    * `src` (whose granularity may differ: `hbitmap_sparse_merge`) becomes dirty. Same sizes only.
    */
   mergeFrom(src: DirtyBitmap): void {
-    for (let i = 0; i < src.bits.length; i++) {
-      if (!src.bits[i]) continue;
+    for (let i = src.set_ > 0 ? src.bits.indexOf(1) : -1; i >= 0; i = src.bits.indexOf(1, i + 1)) {
       const start = i * src.granularity;
       this.set(start, Math.min(src.granularity, src.length - start));
     }
@@ -116,9 +117,7 @@ export class DirtyBitmap {
    */
   sha256(): string {
     const words = Buffer.alloc(Math.max(Math.ceil(this.bits.length / 64), 1) * 8);
-    this.bits.forEach((bit, i) => {
-      if (bit) words[i >> 3] |= 1 << (i & 7);
-    });
+    for (let i = this.set_ > 0 ? this.bits.indexOf(1) : -1; i >= 0; i = this.bits.indexOf(1, i + 1)) words[i >> 3] |= 1 << (i & 7);
     return createHash("sha256").update(words).digest("hex");
   }
 
