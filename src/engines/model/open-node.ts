@@ -100,8 +100,8 @@ export class NodeOpener {
     for (const [key, value] of Object.entries(req.flags?.options ?? {})) setDefault(options, key, value);
     // bdrv_fill_options: a child of a format node opened from a file name alone is a protocol node
     // (bdrv_inherited_options sets BDRV_O_PROTOCOL for all but COW children) and gets its driver
-    // from the name (bdrv_find_protocol; the model knows plain paths only, `file`).
-    if (options["driver"] === undefined && req.filename !== undefined && (req.role & BDRV_CHILD_COW) === 0) options["driver"] = "file";
+    // from the name (bdrv_find_protocol; the model knows plain paths, `file`, and the null protocols).
+    if (options["driver"] === undefined && req.filename !== undefined && (req.role & BDRV_CHILD_COW) === 0) options["driver"] = protocolDriver(req.filename);
     const driverName = String(options["driver"]);
     const driver = findDriver(driverName);
     if (!driver) {
@@ -439,8 +439,10 @@ export class NodeOpener {
       // The header's name is made absolute before anything is opened; failing that is not an open
       // error. No name in the header gives none (bdrv_make_absolute_filename of "" is NULL).
       if (node.backingFile !== "") filename = fullBackingFilename(node, node.backingFile);
-      // bdrv_fill_options would find another protocol by its prefix.
-      if (filename !== undefined && pathHasProtocol(filename) && !/^(file|json):/.test(filename)) {
+      // bdrv_fill_options would find another protocol by its prefix. A null protocol's node is
+      // opened under the header's format (probing it is not modelled).
+      const nullProtocol = filename !== undefined && NULL_PROTOCOL.test(filename) && node.backingFormat !== "";
+      if (filename !== undefined && pathHasProtocol(filename) && !/^(file|json):/.test(filename) && !nullProtocol) {
         throw new ModelUnsupportedError(`a backing file name with the prefix '${filename.slice(0, filename.indexOf(":") + 1)}'`);
       }
     }
@@ -501,6 +503,15 @@ function parseJsonFilename(filename: string): Flat {
  * `bdrv_fill_options` for a protocol node given a file name: the name goes into its options (it
  * cannot also have one there) and the driver parses it.
  */
+/** A file name with the prefix of a null protocol (`null-co://`). */
+const NULL_PROTOCOL = /^null-(co|aio):/;
+
+/** `bdrv_find_protocol` for a file name the model opens: a null protocol by its prefix, else `file`. */
+function protocolDriver(filename: string): string {
+  const m = NULL_PROTOCOL.exec(filename);
+  return m ? `null-${m[1]}` : "file";
+}
+
 function fillFilename(driver: DriverDef, options: Flat, filename: string): void {
   if (options["filename"] !== undefined) fail("Can't specify 'file' and 'filename' options at the same time");
   if (!driver.parseFilename) fail(`The model does not open driver '${driver.name}' from a file name`);

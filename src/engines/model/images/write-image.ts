@@ -5,13 +5,13 @@
  * model's host files (in memory), or on disk for the qemu engine and tests.
  */
 import { closeSync, ftruncateSync, openSync, readSync, writevSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ImageSpec } from "../../engine.js";
 import { Data } from "../data/data.js";
 import type { HostFiles } from "../data/host-file.js";
 import { ImageReadError, ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout, ImageSurroundings } from "./image-layout.js";
-import { qcow2OpenRefusal } from "./read-image.js";
+import { openBackingFile } from "./backing-open.js";
 import { IMAGE_WRITERS } from "./image-writers.js";
 import { roundUp } from "./qcow2-format.js";
 
@@ -105,22 +105,6 @@ export function surroundings(absPath: string, files?: HostFiles): ImageSurroundi
 
 /** The formats whose images take a backing file; for the others qemu-img refuses one first. */
 const TAKES_BACKING = new Set(["qcow2", "qcow", "qed", "vmdk"]);
-
-/**
- * `bdrv_img_create` opens the backing file before the format creates anything (qemu-img create
- * without -u): it must exist, and open in its format. The model checks that it exists, and for a
- * qcow2 backing file its header as the qcow2 driver does. The name is the one qemu-img opens:
- * relative to the new image's directory, joined as path_combine does.
- */
-function openBackingFile(spec: ImageSpec, around: ImageSurroundings): void {
-  const backing = spec.backingFile!;
-  const relDir = dirname(spec.path);
-  const shown = isAbsolute(backing) || relDir === "." ? backing : `${relDir}/${backing}`;
-  const head = around.read(isAbsolute(backing) ? backing : join(dirname(around.absPath), backing), 0, 2048);
-  const refusal = head === undefined ? `Could not open '${shown}': No such file or directory` : spec.backingFormat === "qcow2" ? qcow2OpenRefusal(head) : undefined;
-  // error_append_hint's line, which qemu-img prints after the error.
-  if (refusal !== undefined) throw new ImageSpecError(`${refusal}\nCould not open backing image.`);
-}
 
 /**
  * The image `spec` describes, as qemu-img would write it. Throws ImageSpecError. `opensBacking`
