@@ -465,9 +465,9 @@ export class NodeOpener {
       if (e instanceof QmpFailure) fail(`Could not open backing file: ${e.body.desc}`);
       throw e;
     }
-    if (implicit && filename !== undefined) node.autoBackingFile = filename;
-    // bdrv_open_backing_file takes the implicit backing node's refreshed name.
-    if (implicit && filename === undefined && node.backingFile.startsWith("json:")) node.autoBackingFile = new FilenameCache().filename(backing);
+    // bdrv_open_backing_file takes the implicit backing node's refreshed name (a `file:` prefix in
+    // the header is not part of it).
+    if (implicit && (filename !== undefined || node.backingFile.startsWith("json:"))) node.autoBackingFile = new FilenameCache().filename(backing);
     this.attach(node, backing, "backing", BDRV_CHILD_COW);
   }
 

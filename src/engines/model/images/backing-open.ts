@@ -4,7 +4,7 @@
  * answers for a plain file (it must be there; a qcow2 one must have a header the driver takes), for
  * a `json:` name that describes one (its options name the file, relative to QEMU's working
  * directory, the scratch directory), and for the null-co and null-aio protocols under raw, which
- * always open. Any other pseudo-filename is one the model cannot open: it says so rather than guess.
+ * always open, and a `file:` name (from the working directory too). Any other pseudo-filename is one the model cannot open: it says so rather than guess.
  */
 import { dirname, isAbsolute, join } from "node:path";
 import type { ImageSpec } from "../../engine.js";
@@ -58,11 +58,15 @@ function openJson(spec: ImageSpec, around: ImageSurroundings, name: string): voi
   if (typeof filename !== "string" || (fileDriver !== undefined && fileDriver !== "file") || extra.length > 0 || typeof driver !== "string") {
     throw new ModelUnsupportedError(`opening the backing file '${name}' of a new image`);
   }
-  // The image's path is relative to the scratch directory, QEMU's working directory.
-  const rel = spec.path.split("/").filter((p) => p !== "" && p !== ".").length - 1;
-  let cwd = dirname(around.absPath);
-  for (let i = 0; i < rel; i++) cwd = dirname(cwd);
-  openFile(around, filename, isAbsolute(filename) ? filename : join(cwd, filename), driver === "file" ? undefined : driver);
+  openFile(around, filename, isAbsolute(filename) ? filename : join(scratchDir(spec, around), filename), driver === "file" ? undefined : driver);
+}
+
+/** The scratch directory, QEMU's working directory: the image's path is relative to it. */
+function scratchDir(spec: ImageSpec, around: ImageSurroundings): string {
+  const depth = spec.path.split("/").filter((p) => p !== "" && p !== ".").length - 1;
+  let dir = dirname(around.absPath);
+  for (let i = 0; i < depth; i++) dir = dirname(dir);
+  return dir;
 }
 
 /** qdict_flatten: nested objects become dotted keys. */
@@ -84,6 +88,12 @@ export function openBackingFile(spec: ImageSpec, around: ImageSurroundings): voi
   const backing = spec.backingFile!;
   if (backing.startsWith("json:")) return openJson(spec, around, backing);
   const protocol = protocolOf(backing);
+  if (protocol === "file") {
+    // A name with a protocol is not joined to the image's directory: the rest is opened from
+    // QEMU's working directory, and named without its prefix (raw_parse_filename).
+    const rest = backing.slice("file:".length);
+    return openFile(around, rest, isAbsolute(rest) ? rest : join(scratchDir(spec, around), rest), spec.backingFormat);
+  }
   if (protocol !== undefined) {
     if (ALWAYS_OPEN.has(protocol) && spec.backingFormat === "raw") return;
     throw new ModelUnsupportedError(`opening the backing file '${backing}' of a new image`);
