@@ -101,6 +101,9 @@ describe("validation rules", () => {
     const change = (name: string) => problems(`qmp change-backing-file {"device": "c", "image-node-name": "c", "backing-file": "${name}"}`);
     expect(change("base.qcow2")).toEqual([]);
     expect(change("$TEST_DIR/base.qcow2")).toEqual([]);
+    // Repeated slashes name one directory (qemu-iotests 228 writes "$TEST_DIR//base").
+    expect(change("$TEST_DIR//base.qcow2")).toEqual([]);
+    expect(change("$TEST_DIR//../base.qcow2")).toEqual(["1:25 path '../base.qcow2' escapes the scratch directory"]);
     expect(change("../base.qcow2")).toEqual(["1:25 path '../base.qcow2' escapes the scratch directory"]);
     expect(change("/base.qcow2")).toEqual(["1:25 absolute path '/base.qcow2' escapes the scratch directory"]);
   });

@@ -71,7 +71,8 @@ function checkQmpPath(arg: PathArgument, location: Location, out: Diagnostic[]):
   const prefix = "$TEST_DIR/";
   const path = arg.path;
   if (path.startsWith(prefix)) {
-    checkPath(path.slice(prefix.length), location, out);
+    // `$TEST_DIR//x` is `$TEST_DIR/x`: repeated slashes name one directory.
+    checkPath(path.slice(prefix.length).replace(/^\/+/, ""), location, out);
   } else if (path.startsWith("/") || HEADER_NAMES.has(arg.name)) {
     checkPath(path, location, out);
   } else {
