@@ -47,7 +47,8 @@ describeWithQemu("reusing QEMU across scenarios", () => {
     expect(r.code).toBe(0);
     // Far fewer processes than runs: most scenarios ran on a process an earlier one left clean.
     expect(await started()).toBeLessThan(Number(summary![3]) * 0.75);
-  }, 120_000);
+    // The whole corpus on one QEMU at a time: about 100 s for 719 runs on an idle 2-core machine.
+  }, 300_000);
 
   it("hands a later scenario a clean directory and process: the same transcripts as with --fresh-qemu", async () => {
     const project = path.join(dir, "project");
