@@ -20,6 +20,8 @@ import { unlockedWaitAbort, unlockNotOwned, waitForNodeCoroutine } from "./aio-c
 import { freedContextUse } from "./aio-context/iothread-objects.js";
 import { QemuAbort } from "./qemu-would-crash.js";
 import { ModelUnsupportedError } from "./model-unsupported.js";
+import { ImageReadError } from "./images/image-errors.js";
+import { readImage } from "./images/read-image.js";
 import { nodeLength } from "./node-length.js";
 import { assignNodeName } from "./node-names.js";
 import { checkDetectZeroes, extractChildOptions, extractSub, flatten, hasSub, inheritChildOptions, optBool, qdictClone, setDefault } from "./options.js";
@@ -419,6 +421,9 @@ export class NodeOpener {
    */
   probedFormat(filename: string): string | undefined {
     const format = this.probeFormat(filename);
+    // A file that cannot be read fails in the protocol's open, which bdrv_open_inherit does
+    // before it probes: under any format the same error, which raw lets the open give.
+    if (format === null) return "raw";
     return format === "raw" ? undefined : format;
   }
 
@@ -458,7 +463,7 @@ export class NodeOpener {
           filename = undefined;
           if (sub["driver"] === undefined) throw new ModelUnsupportedError("a json: backing file name without a driver");
         }
-        if (sub["driver"] === undefined && filename !== undefined) sub["driver"] = this.probeFormat(filename);
+        if (sub["driver"] === undefined && filename !== undefined) sub["driver"] = this.probeFormat(filename) ?? "raw";
         backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW, ...(filename !== undefined ? { filename } : {}) });
       }
     } catch (e) {
@@ -473,14 +478,21 @@ export class NodeOpener {
 
   /**
    * `find_image_format` on a file opened by name (a header without a backing format): an empty file
-   * is raw; otherwise the first 2048 bytes go to every driver's probe.
+   * is raw; otherwise the first 2048 bytes go to every driver's probe. Null when the file cannot be
+   * read.
    */
-  private probeFormat(filename: string): string {
+  private probeFormat(filename: string): string | null {
+    const absPath = resolve(this.state.workdir, filename);
     try {
-      const file = this.state.hostFiles.get(resolve(this.state.workdir, filename));
+      readImage(absPath, this.state.hostFiles);
+    } catch (e) {
+      if (e instanceof ImageReadError) return null;
+      throw e;
+    }
+    try {
+      const file = this.state.hostFiles.get(absPath);
       if (file.length === 0) return "raw";
-      const buf = file.read(0, PROBE_BUF_SIZE).toBuffer();
-      return probeDriver(buf, filename)?.name ?? "raw";
+      return probeDriver(file.read(0, PROBE_BUF_SIZE).toBuffer(), filename)?.name ?? "raw";
     } catch {
       return "raw";
     }
