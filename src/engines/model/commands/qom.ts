@@ -1,10 +1,9 @@
 /**
- * qom-list, qom-get and qom-set (qom/qom-qmp-cmds.c) on /objects and the iothread, throttle-group
- * and secret objects in it. The rest of the QOM tree (the root, /chardevs, qemu-system's machine)
- * differs between qemu-storage-daemon and qemu-system and is not modelled; neither are partial
- * paths, which object_resolve_path searches the whole tree for.
+ * qom-list, qom-get and qom-set (qom/qom-qmp-cmds.c): paths resolve over the whole QOM tree
+ * (qom-tree.ts), absolute or partial; the properties the model has are those of containers and of
+ * the iothread, throttle-group and secret objects in /objects. Those of the machine, a chardev or
+ * a memory region are refused, beyond their type and the child and link properties that lead on.
  */
-import { GHashModel } from "../../../qapi/ghash-order.js";
 import { InputVisitor, VisitError } from "../../../qapi/input-visitor.js";
 import { qmpSchema } from "../../../qapi/generated/qmp-schema.js";
 import { IOTHREAD_QOM_PROPERTIES, setIothreadProperty } from "../aio-context/iothread-objects.js";
@@ -15,8 +14,8 @@ import { limitsOf, limitsType, setLimits, throttleProperty } from "../throttle-c
 import type { SecretProps } from "../objects/secret-objects.js";
 import type { SchemaObject } from "../../../qapi/schema-types.js";
 import type { CommandHandler } from "./handler.js";
-
-type Resolved = { kind: "container" } | { kind: "iothread" | "throttle-group" | "secret"; id: string };
+import { childOrder, type QomObject, qomRoot, resolveQomPath, type UserObjectKind } from "./qom-tree.js";
+import { GHashModel } from "../../../qapi/ghash-order.js";
 
 interface PropertyInfo {
   name: string;
@@ -29,7 +28,7 @@ const visitor = new InputVisitor(qmpSchema);
  * Each class's properties in the order object_class_property_add adds them (its class_init),
  * the class first and its parents after it, as object_property_iter_next walks them.
  */
-const CLASS_PROPERTIES: Record<Exclude<Resolved["kind"], "container">, [string, string][][]> = {
+const CLASS_PROPERTIES: Record<UserObjectKind, [string, string][][]> = {
   iothread: [
     [["poll-max-ns", "int"], ["poll-grow", "int"], ["poll-shrink", "int"]],
     [["aio-max-batch", "int"], ["thread-pool-min", "int"], ["thread-pool-max", "int"]],
@@ -64,10 +63,11 @@ function tableOrder(props: [string, string][]): [string, string][] {
  * qmp_qom_list: object_property_iter_next walks the instance's property table, then each class's
  * from the object's own up to TYPE_OBJECT; QAPI_LIST_PREPEND reverses the whole walk.
  */
-function properties(state: LayerState, obj: Resolved): PropertyInfo[] {
+function properties(state: LayerState, obj: QomObject): PropertyInfo[] {
   const walk: [string, string][] = [];
+  if (obj.kind === "opaque") throw unmodelled(obj);
   if (obj.kind === "container") {
-    for (const id of state.qomObjects.keysInOrder()) walk.push([id, `child<${objectKind(state, id)}>`]);
+    for (const c of childOrder(state, obj)) walk.push([c.name, `child<${typeName(c.object)}>`]);
   } else {
     for (const cls of CLASS_PROPERTIES[obj.kind]) walk.push(...tableOrder(cls));
   }
@@ -75,37 +75,27 @@ function properties(state: LayerState, obj: Resolved): PropertyInfo[] {
   return walk.reverse().map(([name, type]) => ({ name, type }));
 }
 
-function objectKind(state: LayerState, id: string): Exclude<Resolved["kind"], "container"> {
-  if (state.aio.iothreads.has(id)) return "iothread";
-  if (state.throttleGroups.has(id)) return "throttle-group";
-  return "secret";
+function unmodelled(obj: QomObject & { kind: "opaque" }): ModelUnsupportedError {
+  return new ModelUnsupportedError(`the properties of the QOM object '${obj.path}' (${obj.type}), which the model does not have`);
 }
 
-/**
- * object_resolve_path on an absolute path: empty components are skipped, and each step follows a
- * child (or link) property. /objects' children have none.
- */
-function resolve(state: LayerState, path: string): Resolved {
-  if (!path.startsWith("/")) throw new ModelUnsupportedError(`QOM's partial paths ('${path}'), which search the whole QOM tree`);
-  const parts = path.split("/").filter((p) => p !== "");
-  if (parts.length === 0) throw new ModelUnsupportedError("QOM's root object, whose children differ between qemu-storage-daemon and qemu-system");
-  if (parts[0] !== "objects") {
-    throw new ModelUnsupportedError(`the QOM path '${path}' outside /objects`);
-  }
-  if (parts.length === 1) return { kind: "container" };
-  if (parts.length === 2 && state.objectExists(parts[1]!)) return { kind: objectKind(state, parts[1]!), id: parts[1]! };
-  throw new QmpFailure(`Device '${path}' not found`, "DeviceNotFound");
+/** The object at `path`; `listing` is qom-list, which alone tells an ambiguous path apart. */
+function resolve(state: LayerState, path: string, listing = false): QomObject {
+  const found = resolveQomPath(qomRoot(state), path);
+  if (found === "ambiguous" && listing) fail(`Path '${path}' is ambiguous`);
+  if (typeof found === "string") throw new QmpFailure(`Device '${path}' not found`, "DeviceNotFound");
+  return found;
 }
 
 /** object_property_find_err. */
-function findProperty(state: LayerState, obj: Resolved, name: string): PropertyInfo {
+function findProperty(state: LayerState, obj: QomObject, name: string): PropertyInfo {
   const prop = properties(state, obj).find((p) => p.name === name);
   if (!prop) fail(`Property '${typeName(obj)}.${name}' not found`);
   return prop;
 }
 
-function typeName(obj: Resolved): string {
-  return obj.kind === "container" ? "container" : obj.kind;
+function typeName(obj: QomObject): string {
+  return obj.kind === "opaque" ? obj.type : obj.kind;
 }
 
 /** An int64 as the output visitor writes it, exact beyond 2^53. */
@@ -113,15 +103,21 @@ export function int64Out(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-export const qomList: CommandHandler = (state, args) => properties(state, resolve(state, String(args["path"])));
+export const qomList: CommandHandler = (state, args) => properties(state, resolve(state, String(args["path"]), true));
 
 export const qomGet: CommandHandler = (state, args) => {
   const obj = resolve(state, String(args["path"]));
   const name = String(args["property"]);
-  const prop = findProperty(state, obj, name);
   if (name === "type") return typeName(obj);
-  // A child property's getter gives the child's canonical path.
-  if (obj.kind === "container") return `/objects/${name}`;
+  // A child property's getter gives the child's canonical path; a NULL link's gives "".
+  if (obj.kind === "opaque") {
+    const child = obj.children.find((c) => c.name === name);
+    if (child) return child.object.path;
+    if (obj.links.includes(name)) return "";
+    throw unmodelled(obj);
+  }
+  const prop = findProperty(state, obj, name);
+  if (obj.kind === "container") return obj.children.find((c) => c.name === name)!.object.path;
   if (obj.kind === "iothread") return int64Out(state.aio.iothreads.get(obj.id)!.params.get(name)!);
   if (obj.kind === "throttle-group") {
     const cfg = state.throttleGroups.config(obj.id);
@@ -139,8 +135,12 @@ export const qomSet: CommandHandler = (state, args, raw) => {
   const value = args["value"];
   // The setter visits the value as sent: a double, even a whole one, is no integer.
   const sent = raw?.["value"] ?? value;
-  findProperty(state, obj, name);
   // `type` and child properties have no setter (object_property_set).
+  if (obj.kind === "opaque") {
+    if (name === "type" || obj.children.some((c) => c.name === name)) fail(`Property '${obj.type}.${name}' is not writable`);
+    throw unmodelled(obj);
+  }
+  findProperty(state, obj, name);
   if (name === "type" || obj.kind === "container") fail(`Property '${typeName(obj)}.${name}' is not writable`);
   if (obj.kind === "secret") {
     // `loaded` has a getter only.
