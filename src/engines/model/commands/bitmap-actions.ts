@@ -6,7 +6,7 @@
  */
 import { BITMAP_ALLOW_RO, BITMAP_DEFAULT, checkDirtyBitmap, findDirtyBitmap, lookupDirtyBitmap, mergeDirtyBitmap } from "../dirty-bitmaps.js";
 import type { BdsNode } from "../graph.js";
-import type { DirtyBitmap } from "../jobs/dirty-bitmap.js";
+import type { BitmapBits, DirtyBitmap } from "../jobs/dirty-bitmap.js";
 import type { LayerState } from "../layer-state.js";
 import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
@@ -62,7 +62,7 @@ export function bitmapRemove(state: LayerState, args: Args, mode: CompletionMode
 
 export function bitmapClear(state: LayerState, args: Args, mode: CompletionMode): BlkAction {
   let bitmap: DirtyBitmap | undefined;
-  let backup: Uint8Array | undefined;
+  let backup: BitmapBits | undefined;
   return {
     prepare() {
       checkCompletionMode("block-dirty-bitmap-clear", mode);
@@ -105,12 +105,12 @@ export function bitmapSetEnabled(state: LayerState, args: Args, mode: Completion
  */
 export function bitmapMerge(state: LayerState, args: Args, mode: CompletionMode): BlkAction {
   let dest: DirtyBitmap | undefined;
-  let backup: Uint8Array | undefined;
+  let backup: BitmapBits | undefined;
   return {
     prepare() {
       checkCompletionMode("block-dirty-bitmap-merge", mode);
       const target = lookupDirtyBitmap(state, String(args["node"]), String(args["target"]));
-      let local: Uint8Array | undefined;
+      let local: BitmapBits | undefined;
       try {
         for (const source of args["bitmaps"] as unknown[]) {
           let src: DirtyBitmap;
