@@ -15,6 +15,7 @@ import { catchIoError, IoError, strerror } from "../data/io-error.js";
 import { filteredChild, type BdsNode, type Child } from "../graph.js";
 import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_METADATA, BDRV_CHILD_PRIMARY } from "../roles.js";
 import type { DriverDef, DriverHost } from "./driver.js";
@@ -107,6 +108,10 @@ function appendEntry(host: DriverHost, s: LogState, entry: Buffer, payload: Data
  */
 function logged(host: DriverHost, node: BdsNode, offset: number, bytes: number, payload: Data, flags: bigint, zeroWrite: boolean, onFile: (file: Child) => void): void {
   const s = STATE.get(node);
+  // Writes come aligned to the node's request alignment (the log sector), but bdrv_co_pdiscard
+  // hands a discard's unaligned head and tail down in pieces of their own. Lines as in 7.2.22.
+  if (offset % s.sectorSize) throw new QemuAbort("SIGABRT", "../../block/blklogwrites.c:424: blk_log_writes_co_log: Assertion `QEMU_IS_ALIGNED(offset, bs->bl.request_alignment)' failed.");
+  if (bytes % s.sectorSize) throw new QemuAbort("SIGABRT", "../../block/blklogwrites.c:425: blk_log_writes_co_log: Assertion `QEMU_IS_ALIGNED(bytes, bs->bl.request_alignment)' failed.");
   const bits = BigInt(Math.log2(s.sectorSize));
   const entry = Buffer.alloc(ENTRY_SIZE);
   entry.writeBigUInt64LE(BigInt(offset) >> bits, 0);
