@@ -8,7 +8,7 @@ import { qcow2Pwritev, qcow2PwritevCompressed } from "../data/qcow2/qcow2-write.
 import { qcow2Pdiscard, qcow2PwriteZeroes } from "../data/qcow2/qcow2-zero.js";
 import { qcow2Truncate } from "../data/qcow2/qcow2-truncate.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RECURSE, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
-import { type BdsNode, type Child, childNamed, filteredChild } from "../graph.js";
+import { type BdsNode, type Child, childNamed } from "../graph.js";
 import { bdrvDebugEvent, bdrvFlush, bdrvPreadv, setDirty } from "../data/block-io.js";
 import type { BitmapContext } from "../data/qcow2/qcow2-bitmap-directory.js";
 import { nodeLength } from "../node-length.js";
@@ -224,11 +224,12 @@ function detectMetadataPreallocation(img: Qcow2Image, file: BdsNode): boolean {
 const NULL_DRIVERS = new Set(["null-co", "null-aio"]);
 
 /**
- * qcow2_update_header wrote the whole header cluster through `file`: the nodes it passed record it
- * in their dirty bitmaps. Returns 0, the change's success.
+ * qcow2_update_header wrote the whole header cluster through `file`: the nodes it passed (filters
+ * and window-less raw nodes, down to the host file's) record it in their dirty bitmaps. Returns 0,
+ * the change's success.
  */
 function headerWritten(st: Qcow2State, file: BdsNode): number {
-  for (let n: BdsNode | undefined = file; n; n = filteredChild(n)?.bs) {
+  for (const n of nodesAtZero(file)) {
     setDirty(n, 0, Math.min(st.header.clusterSize, nodeLength(n)));
     n.wrHighestOffset = Math.max(n.wrHighestOffset ?? 0, st.header.clusterSize);
   }
@@ -684,6 +685,11 @@ export const qcow2Driver: DriverDef = {
     // qcow2_update_header writes the whole header cluster through `file`: a raw window smaller than
     // that refuses it (the header in memory is changed already).
     if (nodesAtZero(file!.bs).some((n) => windowRefusesWrite(n, 0, st.header.clusterSize))) return -28;
+    // A qcow2 node below whose first cluster is unallocated reads offset 0 from its backing file,
+    // but the header write would allocate that cluster in it.
+    if (nodesAtZero(file!.bs).some((n) => n.driver === qcow2Driver)) {
+      throw new ModelIoUnsupportedError(`a backing file change of qcow2 node '${node.name}' whose header goes into a qcow2 node below it`);
+    }
     // The model writes the header into the host file, past any blkdebug rule that would fail it.
     if (nodesAtZero(file!.bs).some((n) => n.driver.debug?.wouldFail(n, 0, st.header.clusterSize, "write"))) {
       throw new ModelIoUnsupportedError("a blkdebug error injected into a qcow2 header write (change-backing-file)");
