@@ -560,16 +560,15 @@ export class Qcow2Image {
   }
 
   /**
-   * `qcow2_mark_corrupt`: qcow2_update_header writes the whole header cluster, whose other bytes
-   * are as the image has them (see markClean); a version 2 header has no feature bits to write.
+   * `qcow2_mark_corrupt`: qcow2_update_header writes the whole header cluster from what the node
+   * keeps in memory (updateHeader), over whatever another writer left there; a version 2 header has
+   * no feature bits to write.
    */
   #markCorrupt(): void {
     this.#incompatibleFeatures |= INCOMPAT_CORRUPT;
     if (this.version < 3) return;
     try {
-      const header = this.read(0, this.clusterSize);
-      header.writeBigUInt64BE(this.#incompatibleFeatures, H.incompatibleFeatures);
-      this.write(0, Data.bytes(header));
+      this.updateHeader();
     } catch (e) {
       if (!(e instanceof IoError)) throw e;
     }
