@@ -65,8 +65,8 @@ export function encodeMessage(message: JsonObject): string {
 
 /**
  * JSON.stringify, except for what JSON.stringify cannot write as it came: a QmpFloat stays a float
- * (`1e3` is sent as `1000.0`, which QEMU reads as the double it was) and a bigint (an integer
- * beyond 2^53, as the monitor parses one) is written in full.
+ * (`1e3` is sent as `1000.0`, which QEMU reads as the double it was), and a bigint (an integer
+ * beyond 2^53, as the monitor parses one) or a whole number beyond 2^53 is written in full.
  */
 function encodeJson(value: unknown): string {
   if (value instanceof QmpFloat) {
@@ -74,6 +74,9 @@ function encodeJson(value: unknown): string {
     return Object.is(value.value, -0) ? "-0.0" : /[.eE]/.test(text) ? text : `${text}.0`;
   }
   if (typeof value === "bigint") return value.toString();
+  // JSON.stringify writes the shortest decimal that reads back as the double, which QEMU's parser
+  // takes for another integer (2^56 as 72057594037927940); within 64 bits the exact value goes.
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value) && Math.abs(value) < 2 ** 64) return BigInt(value).toString();
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : encodeJson(v))).join(",")}]`;
   if (value !== null && typeof value === "object") {
     const members = Object.entries(value).filter(([, v]) => v !== undefined);

@@ -36,4 +36,14 @@ describe("JsonLineDecoder", () => {
       '{"execute":"x","arguments":{"size":1000.0,"zero":-0.0,"big":1e+300,"n":9223372036854775807,"x":[1.5,null]}}\n',
     );
   });
+
+  it("sends a whole number beyond 2^53 as the integer it is, which the model gets too", () => {
+    // JSON.stringify writes the shortest decimal that reads back as the double (72057594037927940),
+    // another integer to QEMU's parser: QEMU and the model then answered differently. Past 64 bits
+    // QEMU reads a double either way.
+    const args = { a: 2 ** 56, b: -(2 ** 63), c: 2 ** 64, d: 1e300, e: 2 ** 53 - 1 };
+    expect(encodeMessage({ execute: "x", arguments: args })).toBe(
+      '{"execute":"x","arguments":{"a":72057594037927936,"b":-9223372036854775808,"c":18446744073709552000,"d":1e+300,"e":9007199254740991}}\n',
+    );
+  });
 });
