@@ -32,6 +32,9 @@ const PROBED: Record<string, { tag?: Record<string, string[]>; base?: Record<str
   "block-stream": {},
   block_resize: {},
   "block-set-write-threshold": {},
+  // An ill-formed job id fails in job_create, after the driver is found and before anything is made.
+  "blockdev-create": { base: { "job-id": "0" } },
+  "x-blockdev-amend": { base: { "job-id": "0", "node-name": "no-such-node-for-probing" } },
 };
 
 /** A value the visitor accepts for a type (child references as node names, unions by their first tag). */

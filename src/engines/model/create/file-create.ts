@@ -11,8 +11,9 @@ import { Errno } from "../data/io-error.js";
 import type { LayerState } from "../layer-state.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE, permMessageName } from "../perms.js";
 import { createFail } from "./create-failure.js";
+import { int64Of, uint64Of } from "./qapi-sizes.js";
 
-const UINT32_MAX = 2 ** 32 - 1;
+const UINT32_MAX = 2n ** 32n - 1n;
 const EISDIR = 21;
 const EAGAIN = 11;
 /** allocate_first_block's write: MAX_BLOCKSIZE, or a sector for a file shorter than that. */
@@ -20,9 +21,10 @@ const FIRST_BLOCK = 4096;
 
 export function fileCreate(state: LayerState, opts: Record<string, unknown>): void {
   const filename = String(opts["filename"]);
-  const size = Number(opts["size"]);
+  // The size goes to raw_regular_truncate as an int64_t offset: 2^63 and up are negative there.
+  const size = Number(int64Of(opts["size"]));
   const prealloc = (opts["preallocation"] as string | undefined) ?? "off";
-  if (opts["extent-size-hint"] !== undefined && Number(opts["extent-size-hint"]) > UINT32_MAX) createFail("Extent size hint is too large", Errno.EINVAL);
+  if (opts["extent-size-hint"] !== undefined && uint64Of(opts["extent-size-hint"]) > UINT32_MAX) createFail("Extent size hint is too large", Errno.EINVAL);
 
   const file = openCreate(state, filename);
   // raw_check_lock_bytes: WRITE and RESIZE taken, RESIZE alone not shared (the size is promised).
@@ -63,6 +65,11 @@ function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined 
 
 /** `raw_regular_truncate` → `handle_aiocb_truncate` on an empty file. */
 function regularTruncate(file: HostFile, size: number, prealloc: string): void {
+  if (size < 0) {
+    if (prealloc !== "off") createFail("Cannot use preallocation for shrinking files", Errno.ENOTSUP);
+    // ftruncate(2) of a negative length.
+    createFail("Could not resize file: Invalid argument", Errno.EINVAL);
+  }
   const firstBlock = () => {
     if (size > 0) file.write(0, Data.zeros(size < FIRST_BLOCK ? 512 : FIRST_BLOCK));
   };

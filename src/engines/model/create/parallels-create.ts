@@ -11,6 +11,7 @@ import { PARALLELS_DEFAULT_CLUSTER_SIZE } from "../images/parallels-format.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { createFail } from "./create-failure.js";
+import { uint64Of } from "./qapi-sizes.js";
 import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 /** MAX_PARALLELS_IMAGE_FACTOR. */
@@ -19,10 +20,12 @@ const INT64_MAX = (1n << 63n) - 1n;
 const E2BIG = 7;
 
 export function parallelsCreate(state: LayerState, opts: Record<string, unknown>): void {
-  const size = BigInt(Number(opts["size"]));
-  const clusterSize = opts["cluster-size"] === undefined ? BigInt(PARALLELS_DEFAULT_CLUSTER_SIZE) : BigInt(Number(opts["cluster-size"]));
+  // total_size and cl_size are int64_t, but MAX_PARALLELS_IMAGE_FACTOR is an unsigned long long:
+  // both checks compare as uint64_t, a product that overflows wrapping.
+  const size = uint64Of(opts["size"]);
+  const clusterSize = opts["cluster-size"] === undefined ? BigInt(PARALLELS_DEFAULT_CLUSTER_SIZE) : uint64Of(opts["cluster-size"]);
   if (clusterSize >= INT64_MAX / IMAGE_FACTOR) createFail("Cluster size is too large", Errno.EINVAL);
-  if (size >= IMAGE_FACTOR * clusterSize) createFail("Image size is too large for this cluster size", E2BIG);
+  if (size >= BigInt.asUintN(64, IMAGE_FACTOR * clusterSize)) createFail("Image size is too large for this cluster size", E2BIG);
   if (size % 512n !== 0n) createFail("Image size must be a multiple of 512 bytes", Errno.EINVAL);
   if (clusterSize % 512n !== 0n) createFail("Cluster size must be a multiple of 512 bytes", Errno.EINVAL);
   let layout;

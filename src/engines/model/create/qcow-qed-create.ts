@@ -15,6 +15,7 @@ import { qedImage } from "../images/qed-create.js";
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { createFail } from "./create-failure.js";
+import { uint64Of } from "./qapi-sizes.js";
 import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 /** The writer's layout; its refusals are the driver's checks, which fail with -EINVAL. */
@@ -28,7 +29,7 @@ function layoutOrFail(make: () => ImageLayout): ImageLayout {
 }
 
 function spec(format: string, opts: Record<string, unknown>, createOptions?: ImageSpec["createOptions"]): ImageSpec {
-  const s: ImageSpec = { path: "", format, size: Number(opts["size"]) };
+  const s: ImageSpec = { path: "", format, size: Number(uint64Of(opts["size"])) };
   if (opts["backing-file"] !== undefined) s.backingFile = String(opts["backing-file"]);
   if (opts["backing-fmt"] !== undefined) s.backingFormat = String(opts["backing-fmt"]);
   if (createOptions) s.createOptions = createOptions;
@@ -36,8 +37,8 @@ function spec(format: string, opts: Record<string, unknown>, createOptions?: Ima
 }
 
 export function qcowCreate(state: LayerState, opts: Record<string, unknown>): void {
-  const size = Number(opts["size"]);
-  if (size === 0) createFail("Image size is too small, cannot be zero length", Errno.EINVAL);
+  const size = uint64Of(opts["size"]);
+  if (size === 0n) createFail("Image size is too small, cannot be zero length", Errno.EINVAL);
   const encrypt = opts["encrypt"] as Record<string, unknown> | undefined;
   if (encrypt !== undefined && encrypt["format"] !== "qcow") createFail("Unsupported encryption format", Errno.EINVAL);
   // vvfat's special backing file is dropped, but the clusters stay those of an image with one.
@@ -52,7 +53,8 @@ export function qcowCreate(state: LayerState, opts: Record<string, unknown>): vo
 }
 
 export function qedCreate(state: LayerState, opts: Record<string, unknown>): void {
-  const size = Number(opts["size"]);
+  // Compared as the uint64_t it is (Number is near enough to tell it too large).
+  const size = Number(uint64Of(opts["size"]));
   // QEDHeader keeps the low 32 bits of both.
   const low32 = (v: unknown) => String(BigInt.asUintN(32, BigInt(Number(v))));
   const options: [string, string][] = [];

@@ -30,6 +30,7 @@ import { nodeLength } from "../node-length.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { createFail } from "./create-failure.js";
+import { int64Of, uint64Of } from "./qapi-sizes.js";
 import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 /** QCOW2_INCOMPAT_COMPRESSION. */
@@ -60,8 +61,9 @@ const V3_ONLY = "compatibility level 1.1 and above (use version=v3 or greater)";
 
 export function qcow2Create(state: LayerState, opts: Record<string, unknown>): void {
   const bs = openRef(state, opts["file"], "qcow2", "file");
-  const size = Number(opts["size"]);
-  if (size % 512 !== 0) createFail("Image size must be a multiple of 512 bytes", Errno.EINVAL);
+  if (uint64Of(opts["size"]) % 512n !== 0n) createFail("Image size must be a multiple of 512 bytes", Errno.EINVAL);
+  // blk_truncate takes the size as an int64_t offset.
+  const size = Number(int64Of(opts["size"]));
   const version = opts["version"] === "v2" ? 2 : 3;
   const clusterSize = opts["cluster-size"] === undefined ? 65536 : Number(opts["cluster-size"]);
   const extendedL2 = opts["extended-l2"] === true;
@@ -121,6 +123,14 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
       sameFileAndDataFile(state, bs, geometry);
       return;
     }
+    const resizeRefusal = truncateRefusal(size, geometry);
+    if (resizeRefusal !== undefined) {
+      // The image is made with no size, opened once as qcow2, and blk_truncate fails: the file
+      // keeps the empty image (with the data file's name, which is set before the resize).
+      writeLayoutOn(state, bs, qcow2Layout(0, { dataFile: dataBs?.exactFilename }, geometry));
+      state.autoNames.next();
+      createFail(`Could not resize image: ${resizeRefusal.message}`, resizeRefusal.errno);
+    }
     // qcow2_change_backing_file refuses a name longer than the header takes, once the image is made.
     const backingRefused = backingFile !== undefined && Buffer.byteLength(backingFile) > MAX_BACKING_FILE_NAME;
     const backing = backingFile === undefined || backingRefused ? {} : { backingFile, backingFormat: opts["backing-fmt"] as string | undefined };
@@ -151,6 +161,23 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
       createFail(`Could not assign backing file '${backingFile}' with format '${fmt}': Invalid argument`, Errno.EINVAL);
     }
   });
+}
+
+/** BDRV_MAX_LENGTH: INT64_MAX aligned down to BDRV_REQUEST_MAX_BYTES' alignment. */
+const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
+/** QCOW_MAX_L1_SIZE in entries. */
+const QCOW_MAX_L1_ENTRIES = 0x2000000 / 8;
+
+/**
+ * Why blk_truncate refuses to give the new image `size`: bdrv_co_truncate's checks of the offset,
+ * then qcow2_co_truncate's L1 table, which qcow2_grow_l1_table cannot make that large.
+ */
+function truncateRefusal(size: number, g: Qcow2Geometry): { message: string; errno: number } | undefined {
+  if (size < 0) return { message: "Image size cannot be negative", errno: Errno.EINVAL };
+  if (BigInt(size) > BDRV_MAX_LENGTH) return { message: `offset(${BigInt(size)}) exceeds maximum(${BDRV_MAX_LENGTH})`, errno: Errno.EIO };
+  const l1Entries = Math.ceil(size / 2 ** (g.clusterBits * 2 - (g.extendedL2 ? 4 : 3)));
+  if (l1Entries > QCOW_MAX_L1_ENTRIES) return { message: "Failed to grow the L1 table: File too large", errno: Errno.EFBIG };
+  return undefined;
 }
 
 /**

@@ -11,6 +11,8 @@ import { ImageRefusedAfterCreateError } from "../images/image-errors.js";
 import { vdiImage } from "../images/vdi-create.js";
 import type { LayerState } from "../layer-state.js";
 import { createFail } from "./create-failure.js";
+import { uint64Of } from "./qapi-sizes.js";
+import { VDI_DISK_SIZE_MAX } from "../images/vdi-format.js";
 import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 export function vdiCreate(state: LayerState, opts: Record<string, unknown>): void {
@@ -18,6 +20,9 @@ export function vdiCreate(state: LayerState, opts: Record<string, unknown>): voi
   const prealloc = (opts["preallocation"] as string | undefined) ?? "off";
   if (prealloc !== "off" && prealloc !== "metadata") createFail("Preallocation mode not supported for vdi", Errno.EINVAL);
   const isStatic = prealloc === "metadata";
+  // vdi_co_do_create compares the uint64_t size before anything else does.
+  const bytes = uint64Of(opts["size"]);
+  if (bytes > VDI_DISK_SIZE_MAX) createFail(`Unsupported VDI image size (size is 0x${bytes.toString(16)}, max supported is 0x${VDI_DISK_SIZE_MAX.toString(16)})`, Errno.ENOTSUP);
   let layout;
   try {
     layout = vdiImage({ path: "", format: "vdi", size, createOptions: [["static", isStatic ? "on" : "off"]] }, size);

@@ -14,18 +14,20 @@ import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
 import { createFail } from "./create-failure.js";
+import { uint64Of } from "./qapi-sizes.js";
 import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 const MiB = 1 << 20;
 
 export function vhdxCreate(state: LayerState, opts: Record<string, unknown>): void {
+  if (uint64Of(opts["size"]) > BigInt(VHDX_MAX_IMAGE_SIZE)) createFail("Image size too large; max of 64TB", Errno.EINVAL);
   const size = Number(opts["size"]);
-  if (size > VHDX_MAX_IMAGE_SIZE) createFail("Image size too large; max of 64TB", Errno.EINVAL);
+  if (opts["log-size"] !== undefined && uint64Of(opts["log-size"]) > 0xffffffffn) createFail("Log size must be smaller than 4 GB", Errno.EINVAL);
   const logSize = opts["log-size"] === undefined ? undefined : Number(opts["log-size"]);
-  if (logSize !== undefined && logSize > 0xffffffff) createFail("Log size must be smaller than 4 GB", Errno.EINVAL);
   if (logSize !== undefined && (logSize < MiB || logSize % MiB !== 0)) createFail("Log size must be a multiple of 1 MB", Errno.EINVAL);
   const subformat = (opts["subformat"] as string | undefined) ?? "dynamic";
-  const blockSize = opts["block-size"] === undefined ? undefined : Number(opts["block-size"]);
+  // block_size is a uint32_t: the member's high bits are cut off.
+  const blockSize = opts["block-size"] === undefined ? undefined : Number(BigInt.asUintN(32, uint64Of(opts["block-size"])));
   if (blockSize !== undefined) {
     if (blockSize < MiB || blockSize % MiB !== 0) createFail("Block size must be a multiple of 1 MB", Errno.EINVAL);
     if ((blockSize & (blockSize - 1)) !== 0) createFail("Block size must be a power of two", Errno.EINVAL);

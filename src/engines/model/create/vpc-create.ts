@@ -13,10 +13,13 @@ import { roundedImageSize, vpcImage } from "../images/vpc-create.js";
 import { VHD_FOOTER_SIZE } from "../images/vpc-format.js";
 import type { LayerState } from "../layer-state.js";
 import { createFail } from "./create-failure.js";
+import { uint64Of } from "./qapi-sizes.js";
 import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 export function vpcCreate(state: LayerState, opts: Record<string, unknown>): void {
-  const size = Number(opts["size"]);
+  // calculate_rounded_image_size divides total_size by BDRV_SECTOR_SIZE, an unsigned long long:
+  // a size of 2^63 and up counts as the uint64_t it came as (Number is near enough for its checks).
+  const size = Number(uint64Of(opts["size"]));
   const subformat = (opts["subformat"] as string | undefined) ?? "dynamic";
   const forceSize = opts["force-size"] === true;
   const bs = openRef(state, opts["file"], "vpc", "file");

@@ -5,29 +5,35 @@
  * tables 32 KiB, without one 4 KiB each.
  */
 import type { ImageSpec } from "../../engine.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { ImageRefusedAfterCreateError, ImageSpecError } from "./image-errors.js";
 import type { ImageLayout } from "./image-layout.js";
 import { QCOW_CRYPT_NONE, QCOW_HEADER_SIZE, QCOW_MAGIC, QCOW_VERSION, serializeQcowHeader } from "./qcow-format.js";
 
 /** qcow: a backing file (qcow stores no backing format); no -o options. */
-export function qcowImage(spec: ImageSpec, size: number): ImageLayout {
+export function qcowImage(spec: ImageSpec, size: number | bigint): ImageLayout {
   if (spec.dataFile !== undefined) throw new ImageSpecError("Invalid parameter 'data_file'");
   for (const [key] of spec.createOptions ?? []) throw new ImageSpecError(`Invalid parameter '${key}'`);
+  // total_size is an int64_t: blockdev-create's uint64 size of 2^63 and up is negative there.
+  const total = BigInt.asIntN(64, BigInt(size));
   // qcow_co_create checks, once the file is there.
-  if (size === 0) throw new ImageRefusedAfterCreateError("Image size is too small, cannot be zero length");
+  if (total === 0n) throw new ImageRefusedAfterCreateError("Image size is too small, cannot be zero length");
   const backing = spec.backingFile !== undefined ? Buffer.from(spec.backingFile, "utf8") : undefined;
   // Small clusters under a backing file avoid copying unmodified sectors.
   const [clusterBits, l2Bits] = backing ? [9, 12] : [12, 9];
   const headerSize = Math.ceil((QCOW_HEADER_SIZE + (backing?.length ?? 0)) / 8) * 8;
   const shift = clusterBits + l2Bits;
-  const l1Size = Math.ceil(size / 2 ** shift);
+  // `int l1_size`: the int64_t rounded up and shifted, then cut to 32 bits.
+  const l1Size = Number(BigInt.asIntN(32, (total + (1n << BigInt(shift)) - 1n) >> BigInt(shift)));
+  // DIV_ROUND_UP(sizeof(uint64_t) * l1_size, …) of a negative int is a loop of 2^61 sector writes.
+  if (l1Size < 0) throw new ModelUnsupportedError(`a qcow image of ${BigInt.asUintN(64, total)} bytes, whose L1 table size is negative as an int`);
   const header = serializeQcowHeader({
     magic: QCOW_MAGIC,
     version: QCOW_VERSION,
     backingFileOffset: backing ? BigInt(QCOW_HEADER_SIZE) : 0n,
     backingFileSize: backing?.length ?? 0,
     mtime: 0,
-    size: BigInt(size),
+    size: BigInt.asUintN(64, total),
     clusterBits,
     l2Bits,
     cryptMethod: QCOW_CRYPT_NONE,
