@@ -31,7 +31,8 @@ export type PreallocMode = (typeof PREALLOC_MODES)[number];
 /** `bdrv_co_truncate(child → bs, offset, exact, prealloc, flags)`: throws QmpFailure. */
 export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void {
   if (offset < 0) failErrno("Image size cannot be negative", Errno.EINVAL);
-  if (offset > BDRV_MAX_LENGTH) failErrno(`offset(${offset}) exceeds maximum(${BDRV_MAX_LENGTH_TEXT})`, Errno.EIO);
+  // The offset in full: a number this large prints rounded to its shortest form.
+  if (offset > BDRV_MAX_LENGTH) failErrno(`offset(${BigInt(offset)}) exceeds maximum(${BDRV_MAX_LENGTH_TEXT})`, Errno.EIO);
   const oldSize = nodeLength(bs);
   if (bs.readOnly) failErrno("Image is read-only", Errno.EACCES);
   const newBytes = offset > oldSize ? offset - oldSize : 0;
