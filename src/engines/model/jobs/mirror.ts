@@ -20,6 +20,7 @@ import { nodeLength, totalSectorsLength } from "../node-length.js";
 import { NodeOpener } from "../open-node.js";
 import { refreshPerms } from "../perm-refresh.js";
 import { BLK_PERM_ALL, BLK_PERM_CONSISTENT_READ, BLK_PERM_RESIZE, BLK_PERM_WRITE, BLK_PERM_WRITE_UNCHANGED } from "../perms.js";
+import { QemuHang } from "../qemu-would-hang.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { bdrvGetInfo } from "../query/named-nodes.js";
 import { reopenSetReadOnly, reopenSetReadOnlyQuietly } from "../reopen/set-read-only.js";
@@ -189,6 +190,19 @@ export function recurseCanReplace(bs: BdsNode | null, toReplace: BdsNode): boole
   return recurseCanReplace(filterBs(bs), toReplace);
 }
 
+/**
+ * mirror_exit_common takes replace_aio_context while job_prepare_locked holds the job's: when both
+ * are one iothread, the main thread holds its lock twice as bdrv_unref(to_replace) runs. If that was
+ * the node's last reference, bdrv_close's flush waits for a coroutine in the iothread, and
+ * AIO_WAIT_WHILE gives back only one of the two holds: the iothread never runs it.
+ */
+function closeTwiceHeldHangs(s: MirrorJob, toReplace: BdsNode): void {
+  const ctx = s.state.aio.of(toReplace);
+  if (ctx.isMain || ctx !== s.aioContext || (toReplace.heldRefs ?? 0) !== 1) return;
+  if (toReplace.parents.length > 0 || toReplace.monitorOwned) return;
+  throw new QemuHang(`bdrv_close's flush of '${toReplace.name}', which mirror_exit_common frees holding iothread '${ctx.name}''s AioContext lock twice (job_prepare_locked's and replace_aio_context), waits for that iothread for ever`);
+}
+
 /** `mirror_exit_common`, for prepare and abort alike. */
 function mirrorExitCommon(s: MirrorJob): number {
   if (s.prepared) return 0;
@@ -253,6 +267,7 @@ function mirrorExitCommon(s: MirrorJob): number {
   }
   if (s.toReplace) {
     s.toReplace.extraBlockers = (s.toReplace.extraBlockers ?? []).filter((b) => b.reason !== REPLACE_BLOCKER);
+    closeTwiceHeldHangs(s, s.toReplace);
     bdrvUnref(state, s.toReplace);
     s.toReplace = null;
   }
