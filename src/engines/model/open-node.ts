@@ -526,7 +526,7 @@ function protocolDriver(filename: string): string {
 
 function fillFilename(driver: DriverDef, options: Flat, filename: string): void {
   if (options["filename"] !== undefined) fail("Can't specify 'file' and 'filename' options at the same time");
-  if (!driver.parseFilename) fail(`The model does not open driver '${driver.name}' from a file name`);
+  if (!driver.parseFilename) throw new ModelUnsupportedError(`opening driver '${driver.name}' from a file name`);
   options["filename"] = filename;
   driver.parseFilename(filename, options);
 }

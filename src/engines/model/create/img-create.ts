@@ -12,26 +12,35 @@ import { ModelUnsupportedError } from "../model-unsupported.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE, permMessageName } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import { isDriver } from "../../../qapi/blockdev-schema.js";
+import { nbdFilenameRefusal } from "../drivers/nbd.js";
 
 /** Formats that take a backing file, whose images the model writes. */
 const WRITES_WITH_BACKING = new Set(["qcow2", "qcow", "qed"]);
 /** Formats QEMU 7.2 creates, with no backing file among their creation options. */
-const NO_BACKING = new Set(["raw", "file", "luks", "parallels", "vdi", "vpc", "vhdx"]);
+const NO_BACKING = new Set(["raw", "file", "luks", "parallels", "vdi", "vpc", "vhdx", "nbd"]);
+/**
+ * Drivers Debian builds as modules of qemu-block-extra, which the packages QEMU comes from here do
+ * not install: bdrv_find_format finds no such format.
+ */
+const MODULE_DRIVERS = new Set(["http", "https", "ftp", "ftps", "ssh", "iscsi", "nfs", "gluster", "rbd"]);
 /** Drivers without creation options (drv->create_opts NULL). */
 const NO_CREATION = new Set([
   "blkdebug",
   "blklogwrites",
   "blkverify",
+  "bochs",
+  "cloop",
   "compress",
   "copy-before-write",
   "copy-on-read",
-  "nbd",
+  "dmg",
   "null-aio",
   "null-co",
   "preallocate",
   "quorum",
   "snapshot-access",
   "throttle",
+  "vvfat",
 ]);
 
 /** The backing file an image is created over: its name as written into the header, and its format. */
@@ -47,7 +56,7 @@ export interface ImgCreateBase {
  * file is opened (shared, no I/O) to check that it is there.
  */
 export function bdrvImgCreate(state: LayerState, file: string, format: string, base: ImgCreateBase | null, size: number, noBacking: boolean): void {
-  if (!isDriver(format)) fail(`Unknown file format '${format}'`);
+  if (!isDriver(format) || MODULE_DRIVERS.has(format)) fail(`Unknown file format '${format}'`);
   if (NO_CREATION.has(format)) fail(`Format driver '${format}' does not support image creation`);
   if (base) {
     if (NO_BACKING.has(format)) fail(`Backing file not supported for file format '${format}'`);
@@ -57,6 +66,8 @@ export function bdrvImgCreate(state: LayerState, file: string, format: string, b
     if (file === base.file) fail("Error: Trying to create an image with the same filename as the backing file");
     if (base.file === "") fail("Expected backing file name, got empty string");
     if (!noBacking) checkBackingOpens(state, file, base.file);
+  } else if (format === "nbd") {
+    nbdCreate(file);
   } else if (!(format in IMAGE_WRITERS)) {
     throw new ModelUnsupportedError(`creating a ${format} image`);
   }
@@ -69,6 +80,16 @@ export function bdrvImgCreate(state: LayerState, file: string, format: string, b
     if (e instanceof ImageSpecError || e instanceof ImageRefusedAfterCreateError) throw new ModelUnsupportedError(`this ${format} image (${e.message})`);
     throw e;
   }
+}
+
+/**
+ * nbd's create is bdrv_co_create_opts_simple: nothing to create, so it opens the image, which
+ * nbd_parse_filename refuses unless the name is an NBD one.
+ */
+function nbdCreate(file: string): never {
+  const refusal = nbdFilenameRefusal(file);
+  if (refusal === undefined) throw new ModelUnsupportedError("creating an image on an NBD server");
+  fail(`Protocol driver 'nbd' does not support image creation, and opening the image failed: ${refusal}`);
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { statSync } from "node:fs";
 import { ModelIoUnsupportedError } from "../data/io-error.js";
+import { ModelUnsupportedError } from "../model-unsupported.js";
 import { fail } from "../qmp-failure.js";
 import type { DriverDef, OpenContext } from "./driver.js";
 
@@ -23,6 +24,15 @@ function socketAt(ctx: OpenContext, absPath: string): "missing" | "not-listening
   }
 }
 
+/**
+ * What `nbd_parse_filename` says of a file name it refuses, or undefined for an NBD name (a URI,
+ * `nbd:…`), which the model does not parse.
+ */
+export function nbdFilenameRefusal(filename: string): string | undefined {
+  if (filename.includes("://") || filename.includes(":exportname=")) return undefined;
+  return filename.startsWith("nbd:") ? undefined : "File name string for NBD must start with 'nbd:'";
+}
+
 export const nbdDriver: DriverDef = {
   name: "nbd",
   protocol: true,
@@ -31,6 +41,13 @@ export const nbdDriver: DriverDef = {
   // QEMU's NBD server offers NBD_FLAG_SEND_FUA, so nbd_client_handshake sets both.
   fua: { write: "own", zero: "own" },
   mutableOpts: [],
+
+  /** `nbd_parse_filename`: only the refusal of a name that is no NBD one is modelled. */
+  parseFilename(filename) {
+    const refusal = nbdFilenameRefusal(filename);
+    if (refusal === undefined) throw new ModelUnsupportedError(`an nbd node opened from the file name '${filename}'`);
+    fail(refusal);
+  },
 
   /** `nbd_open`: the options (nbd_process_options), then the first connection. */
   open(ctx) {

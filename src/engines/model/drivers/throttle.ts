@@ -14,8 +14,9 @@ interface ThrottleState {
 const slot = new OpaqueSlot<ThrottleState>("throttle");
 const reopenSlot = new OpaqueSlot<ThrottleState>("throttle");
 
-/** `throttle_parse_options`: the group must exist. */
+/** `throttle_parse_options`: a group must be named, and exist. */
 function parseGroup(group: unknown, host: DriverHost): string {
+  if (group === undefined) fail("Please specify a throttle group");
   if (typeof group !== "string" || !host.throttleGroups.has(group)) fail(`Throttle group '${String(group)}' does not exist`);
   return group;
 }
