@@ -203,13 +203,20 @@ export function quorumPwritev(host: DriverHost, node: BdsNode, s: QuorumIoState,
 
 /**
  * `quorum_co_block_status`: zeros where every child reads zeros (for the shortest of their
- * answers), data where any child has data (for the longest).
+ * answers), data where any child has data (for the longest); a child whose status fails is reported
+ * bad and makes the whole range data.
  */
 export function quorumBlockStatus(host: DriverHost, s: QuorumIoState, wantZero: boolean, offset: number, bytes: number): { status: number; pnum: number } {
   let pnumZero = bytes;
   let pnumData = 0;
   for (const c of s.children) {
-    const r = blockStatusAbove(host, c.bs, null, false, wantZero, offset, bytes);
+    const { ret, value: r } = attempt(() => blockStatusAbove(host, c.bs, null, false, wantZero, offset, bytes));
+    // A child that fails is reported, and the whole range counts as data.
+    if (!r) {
+      reportBad(host, "read", offset, bytes, c.bs, ret);
+      pnumData = bytes;
+      break;
+    }
     if (r.status & BDRV_BLOCK_ZERO) pnumZero = Math.min(pnumZero, r.pnum);
     else pnumData = Math.max(pnumData, r.pnum);
   }
