@@ -44,7 +44,8 @@ class RefcountBlockAdded extends Error {}
 
 export class Qcow2Refcounts {
   readonly #clusterSize: number;
-  readonly #bytes: number;
+  /** Bits per refcount (2^refcount_order, 1 to 64). */
+  readonly #bits: number;
   /** Refcounts per block (2^refcount_block_bits). */
   readonly #perBlock: number;
   /** The contents of the blocks the cache holds, by offset. */
@@ -78,10 +79,9 @@ export class Qcow2Refcounts {
     private readonly tableOffset: number,
     private readonly table: RefcountTable,
   ) {
-    if (refcountOrder < 3 || refcountOrder > 5) throw new ModelIoUnsupportedError(`qcow2 images with ${2 ** refcountOrder}-bit refcounts`);
     this.#clusterSize = 2 ** clusterBits;
-    this.#bytes = 2 ** refcountOrder / 8;
-    this.#perBlock = this.#clusterSize / this.#bytes;
+    this.#bits = 2 ** refcountOrder;
+    this.#perBlock = (this.#clusterSize * 8) / this.#bits;
     this.#cache = new Qcow2CacheSlots(MIN_REFCOUNT_CACHE_SIZE, this.#clusterSize);
   }
 
@@ -116,8 +116,8 @@ export class Qcow2Refcounts {
       const offset = this.#checked(i);
       const block = this.#block(offset);
       // A block in the range it describes holds its own refcount, which does not make it used.
-      const own = Math.floor(offset / (cs * this.#perBlock)) === i ? ((offset / cs) % this.#perBlock) * this.#bytes : -1;
-      kept[i] = block.some((byte, at) => byte !== 0 && (at < own || at >= own + this.#bytes));
+      const own = Math.floor(offset / (cs * this.#perBlock)) === i ? (offset / cs) % this.#perBlock : -1;
+      for (let j = 0; j < this.#perBlock && !kept[i]; j++) kept[i] = j !== own && this.#entry(block, j) !== 0;
     }
     const entries = Buffer.alloc(all.length * 8);
     for (let i = 0; i < all.length; i++) if (kept[i]) entries.writeBigUInt64BE(this.table.exactAt(i), i * 8);
@@ -154,7 +154,7 @@ export class Qcow2Refcounts {
     const covering = tableIndex < this.table.length ? this.table.get(tableIndex) : 0;
     if (covering === 0) this.io.corrupt(`Refblock at ${cHex(offset)} is not covered by the refcount structures`);
     const i = clusterIndex % this.#perBlock;
-    const refcount = this.#block(covering).readUIntBE(i * this.#bytes, this.#bytes);
+    const refcount = this.#entry(this.#block(covering), i);
     if (refcount !== 1) {
       this.io.signalCorruption(
         `Invalid refcount: refblock offset ${cHex(covering)}, reftable index ${tableIndex}, block offset ${cHex(offset)}, refcount ${cHex(refcount)}`,
@@ -218,14 +218,44 @@ export class Qcow2Refcounts {
   }
 
   #max(): number {
-    return 2 ** (this.#bytes * 8) - 1;
+    return 2 ** this.#bits - 1;
+  }
+
+  /**
+   * Entry `i` of a refcount block (get_refcount_ro0 to ro6): big-endian from 8 bits up, and below
+   * that packed into bytes from the lowest bits up.
+   */
+  #entry(block: Buffer, i: number): number {
+    const bits = this.#bits;
+    if (bits < 8) return (block[(i * bits) >> 3]! >> ((i * bits) & 7)) & ((1 << bits) - 1);
+    if (bits === 64) {
+      const v = block.readBigUInt64BE(i * 8);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ModelIoUnsupportedError("a 64-bit qcow2 refcount past 2^53");
+      return Number(v);
+    }
+    return block.readUIntBE((i * bits) / 8, bits / 8);
+  }
+
+  /** set_refcount_ro0 to ro6. */
+  #putEntry(block: Buffer, i: number, value: number): void {
+    const bits = this.#bits;
+    if (bits < 8) {
+      const at = (i * bits) >> 3;
+      const shift = (i * bits) & 7;
+      const mask = ((1 << bits) - 1) << shift;
+      block[at] = (block[at]! & ~mask) | ((value << shift) & mask);
+    } else if (bits === 64) {
+      block.writeBigUInt64BE(BigInt(value), i * 8);
+    } else {
+      block.writeUIntBE(value, (i * bits) / 8, bits / 8);
+    }
   }
 
   /** `qcow2_get_refcount`: 0 for clusters no refcount block describes. */
   get(clusterIndex: number): number {
     const blockOffset = this.#checked(Math.floor(clusterIndex / this.#perBlock));
     if (!blockOffset) return 0;
-    return this.#block(blockOffset).readUIntBE((clusterIndex % this.#perBlock) * this.#bytes, this.#bytes);
+    return this.#entry(this.#block(blockOffset), clusterIndex % this.#perBlock);
   }
 
   /**
@@ -244,7 +274,7 @@ export class Qcow2Refcounts {
   /** A refcount change, in the cache until it is written back. */
   #set(blockOffset: number, i: number, value: number): void {
     const block = this.#block(blockOffset);
-    block.writeUIntBE(value, i * this.#bytes, this.#bytes);
+    this.#putEntry(block, i, value);
     this.#cache.markDirty(blockOffset);
   }
 
@@ -264,7 +294,7 @@ export class Qcow2Refcounts {
     const freshIndex = fresh / this.#clusterSize;
     if (Math.floor(freshIndex / this.#perBlock) === tableIndex) {
       const block = this.#block(fresh, Buffer.alloc(this.#clusterSize)).fill(0);
-      block.writeUIntBE(1, (freshIndex % this.#perBlock) * this.#bytes, this.#bytes);
+      this.#putEntry(block, freshIndex % this.#perBlock, 1);
     } else {
       this.#update(fresh, this.#clusterSize, 1, false);
       this.flush();
@@ -306,7 +336,7 @@ export class Qcow2Refcounts {
         const index = c / cs;
         const blockOffset = this.#ensureBlock(index);
         const i = index % this.#perBlock;
-        let refcount = this.#block(blockOffset).readUIntBE(i * this.#bytes, this.#bytes);
+        let refcount = this.#entry(this.#block(blockOffset), i);
         if (decrease ? refcount < addend : refcount + addend > this.#max()) ioFail(Errno.EINVAL);
         refcount += decrease ? -addend : addend;
         if (refcount === 0 && index < this.freeClusterIndex) this.freeClusterIndex = index;
