@@ -72,6 +72,9 @@ export const copyBeforeWriteDriver: DriverDef = {
 
   /** `cbw_open`: `file` (bdrv_open_file_child: a filter's file is FILTERED|PRIMARY), then `target`, then the bitmap. */
   open(ctx) {
+    // cbw_parse_options visits the options as BlockdevOptions first: a node opened from a file
+    // name alone (drive-mirror onto an existing target) names no target.
+    if (ctx.options["target"] === undefined && !Object.keys(ctx.options).some((k) => k.startsWith("target."))) fail("Parameter 'target' is missing");
     const file = ctx.openChild("file", BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY, false)!;
     const target = ctx.openChild("target", BDRV_CHILD_DATA, false)!;
     const bitmapNode = ctx.options["bitmap.node"];
