@@ -39,16 +39,19 @@ export function parallelsImage(spec: ImageSpec, size: number): ImageLayout {
   if (clusterSize >= INT64_MAX / IMAGE_FACTOR) throw new ImageRefusedAfterCreateError("Cluster size is too large");
   if (total >= IMAGE_FACTOR * clusterSize) throw new ImageRefusedAfterCreateError("Image size is too large for this cluster size");
   const cl = Number(clusterSize);
-  const batEntries = Math.ceil(size / cl);
-  const batSectors = (Math.ceil(batEntryOff(batEntries) / cl) * cl) / 512;
+  // bat_entries, bat_sectors and the header's cylinders are uint32_t: a size near the maximum
+  // (2^52 - 512 at 1 MiB clusters) wraps them, as QEMU writes them.
+  const u32 = (v: bigint) => Number(BigInt.asUintN(32, v));
+  const batEntries = u32((total + clusterSize - 1n) / clusterSize);
+  const batSectors = u32(((BigInt(batEntryOff(batEntries)) + clusterSize - 1n) / clusterSize) * clusterSize / 512n);
   const header = serializeParallelsHeader({
     magic: PARALLELS_MAGIC2,
     version: PARALLELS_VERSION,
     heads: PARALLELS_HEADS,
-    cylinders: Math.floor(size / 512 / PARALLELS_HEADS / PARALLELS_SEC_IN_CYL),
+    cylinders: u32(total / 512n / BigInt(PARALLELS_HEADS) / BigInt(PARALLELS_SEC_IN_CYL)),
     tracks: cl / 512,
     batEntries,
-    nbSectors: BigInt(Math.ceil(size / 512)),
+    nbSectors: (total + 511n) / 512n,
     inuse: 0,
     dataOff: batSectors,
     flags: 0,
