@@ -28,6 +28,16 @@ export function openRef(state: LayerState, ref: unknown, format: string, member:
  */
 export class CreateInIothread extends Error {}
 
+/**
+ * The create aborts QEMU once its first request has yielded: the job coroutine runs until then
+ * inside blockdev-create, so the command answers first.
+ */
+export class CreateAbortsAfterFirstRequest extends Error {
+  constructor(readonly abort: Error) {
+    super(abort.message);
+  }
+}
+
 /** `blk_new_with_bs(bs, WRITE | RESIZE, ALL)` around `fn`, then `blk_unref`; a refusal fails with -EPERM. */
 export function withCreateBackend<T>(state: LayerState, bs: BdsNode, fn: (blk: BlockBackend) => T): T {
   const ctx = state.aio.of(bs);

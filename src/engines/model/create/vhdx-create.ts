@@ -13,9 +13,10 @@ import { VHDX_BLOCK_SIZE_MAX, VHDX_MAX_IMAGE_SIZE } from "../images/vhdx-format.
 import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { nodeLength } from "../node-length.js";
+import { QemuAbort } from "../qemu-would-crash.js";
 import { createFail } from "./create-failure.js";
 import { uint64Of } from "./qapi-sizes.js";
-import { openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
+import { CreateAbortsAfterFirstRequest, openRef, requireFileDriver, withCreateBackend, writeLayoutOn } from "./create-on-node.js";
 
 const MiB = 1 << 20;
 
@@ -39,9 +40,14 @@ export function vhdxCreate(state: LayerState, opts: Record<string, unknown>): vo
   if (opts["block-state-zero"] !== undefined) createOptions.push(["block_state_zero", opts["block-state-zero"] ? "on" : "off"]);
   const spec: ImageSpec = { path: "", format: "vhdx", size, createOptions };
   const bs = openRef(state, opts["file"], "vhdx", "file");
-  withCreateBackend(state, bs, () => {
+  withCreateBackend(state, bs, (blk) => {
     requireFileDriver(bs, "vhdx", "file");
     if (nodeLength(bs) !== 0) throw new ModelUnsupportedError("blockdev-create of vhdx on a file that is not empty");
+    // vhdx_create_new_headers writes past its BlockBackend through the node's first parent edge,
+    // and asserts that it is the only one, after the signature's write has yielded.
+    if (bs.parents.some((c) => c !== blk.root)) {
+      throw new CreateAbortsAfterFirstRequest(new QemuAbort("SIGABRT", "../../block/vhdx.c:1530: vhdx_create_new_headers: Assertion `!QLIST_NEXT(child, next_parent)' failed."));
+    }
     const layout = vhdxImage(spec, size);
     writeLayoutOn(state, bs, layout);
     if (layout.length > nodeLength(bs)) bdrvTruncate(state, bs, layout.length, false, "off", 0);
