@@ -18,6 +18,13 @@ export function inOutputOrder(command: string, args: Record<string, unknown>): R
   return reorder(cmd.arg, args) as Record<string, unknown>;
 }
 
+/** A command's argument type's member, reordered as that type (blockdev-create's inline BlockdevOptions). */
+export function inArgTypeOrder(command: string, value: Record<string, unknown>): Record<string, unknown> {
+  const cmd = qmpSchema.commands[command];
+  if (!cmd) throw new Error(`schema has no command '${command}'`);
+  return reorder(cmd.arg, value) as Record<string, unknown>;
+}
+
 function isDict(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -16,7 +16,7 @@ import type { Coroutine } from "../jobs/coroutine.js";
 import { checkNewJobId, Job, type JobDriver } from "../jobs/job.js";
 import { unlockNotOwned } from "../aio-context/main-thread-wait.js";
 import { CreateFailure } from "./create-failure.js";
-import { CreateAbortsAfterFirstRequest, CreateInIothread } from "./create-on-node.js";
+import { CreateAbortsAfterFirstRequest, CreateInIothread, withInlineRefs } from "./create-on-node.js";
 import { fileCreate } from "./file-create.js";
 import { qcow2Create } from "./qcow2-create.js";
 import { parallelsCreate } from "./parallels-create.js";
@@ -44,7 +44,7 @@ const createJobDriver: JobDriver<CreateJob> = {
     job.progressSetRemaining(1);
     let ret = 0;
     try {
-      job.create(job.state, job.opts);
+      withInlineRefs(job.state, () => job.create(job.state, job.opts));
     } catch (e) {
       if (e instanceof CreateInIothread || e instanceof CreateAbortsAfterFirstRequest) {
         const abort = e instanceof CreateInIothread ? unlockNotOwned() : e.abort;

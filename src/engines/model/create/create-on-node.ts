@@ -14,11 +14,46 @@ import { ModelUnsupportedError } from "../model-unsupported.js";
 import { BLK_PERM_ALL, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { QmpFailure } from "../qmp-failure.js";
 import { createFail } from "./create-failure.js";
+import { inArgTypeOrder } from "../../../qapi/output-order.js";
+import { bdrvRef, bdrvUnref } from "../graph-ops.js";
+import { NodeOpener } from "../open-node.js";
+import { flatten, setDefault } from "../options.js";
+import { runInTransaction } from "../transaction.js";
 
-/** `bdrv_open_blockdev_ref` of a node name; an inline definition would open a node of its own. */
-export function openRef(state: LayerState, ref: unknown, format: string, member: string): BdsNode {
-  if (typeof ref !== "string") throw new ModelUnsupportedError(`blockdev-create of ${format} with an inline '${member}' definition`);
-  return state.nodes.get(ref) ?? createFail(`Cannot find device='${ref}' nor node-name='${ref}'`, Errno.EIO);
+/** The nodes inline definitions opened for each create running (innermost last), released at its end. */
+const opened: BdsNode[][] = [];
+
+/**
+ * `bdrv_open_blockdev_ref`: a node name, or an inline definition, which opens a node of its own as
+ * blockdev-add would (with the same defaults, `auto-read-only` too), held by the create alone and
+ * let go when it ends (withInlineRefs). An open that fails fails the create with its error.
+ */
+export function openRef(state: LayerState, ref: unknown): BdsNode {
+  if (typeof ref === "string") return state.nodes.get(ref) ?? createFail(`Cannot find device='${ref}' nor node-name='${ref}'`, Errno.EIO);
+  const options = flatten(inArgTypeOrder("blockdev-add", ref as Record<string, unknown>));
+  for (const key of ["cache.direct", "cache.no-flush", "read-only", "auto-read-only"]) setDefault(options, key, "off");
+  let node: BdsNode | undefined;
+  try {
+    runInTransaction((tran) => {
+      node = new NodeOpener(state, tran).open({ options, parent: null, parentOptions: null, role: 0 });
+    });
+  } catch (e) {
+    if (e instanceof QmpFailure) createFail(e.body.desc, Errno.EIO);
+    throw e;
+  }
+  bdrvRef(node!);
+  (opened[opened.length - 1] ?? []).push(node!);
+  return node!;
+}
+
+/** Run a driver's create; the nodes its inline definitions opened are let go after it, as `out:` does. */
+export function withInlineRefs<T>(state: LayerState, fn: () => T): T {
+  opened.push([]);
+  try {
+    return fn();
+  } finally {
+    for (const node of opened.pop()!.reverse()) bdrvUnref(state, node);
+  }
 }
 
 /**

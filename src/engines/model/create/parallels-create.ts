@@ -35,7 +35,7 @@ export function parallelsCreate(state: LayerState, opts: Record<string, unknown>
     if (e instanceof ImageSpecError || e instanceof ImageRefusedAfterCreateError) throw new ModelUnsupportedError(`blockdev-create of parallels: ${e.message}`);
     throw e;
   }
-  const bs = openRef(state, opts["file"], "parallels", "file");
+  const bs = openRef(state, opts["file"]);
   withCreateBackend(state, bs, () => {
     requireFileDriver(bs, "parallels", "file");
     writeLayoutOn(state, bs, layout);

@@ -44,7 +44,7 @@ export function qcowCreate(state: LayerState, opts: Record<string, unknown>): vo
   // vvfat's special backing file is dropped, but the clusters stay those of an image with one.
   if (opts["backing-file"] === "fat:") throw new ModelUnsupportedError("blockdev-create of qcow with the backing file 'fat:'");
   const layout = layoutOrFail(() => qcowImage(spec("qcow", opts), size));
-  const bs = openRef(state, opts["file"], "qcow", "file");
+  const bs = openRef(state, opts["file"]);
   withCreateBackend(state, bs, () => {
     if (encrypt !== undefined) throw new ModelUnsupportedError("blockdev-create of an encrypted qcow image");
     requireFileDriver(bs, "qcow", "file");
@@ -61,7 +61,7 @@ export function qedCreate(state: LayerState, opts: Record<string, unknown>): voi
   if (opts["cluster-size"] !== undefined) options.push(["cluster_size", low32(opts["cluster-size"])]);
   if (opts["table-size"] !== undefined) options.push(["table_size", low32(opts["table-size"])]);
   const layout = layoutOrFail(() => qedImage(spec("qed", opts, options), size));
-  const bs = openRef(state, opts["file"], "qed", "file");
+  const bs = openRef(state, opts["file"]);
   withCreateBackend(state, bs, () => {
     requireFileDriver(bs, "qed", "file");
     bdrvTruncate(state, bs, 0, true, "off", 0);

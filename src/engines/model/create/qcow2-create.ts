@@ -60,7 +60,7 @@ function validateClusterSize(clusterSize: number, extendedL2: boolean): void {
 const V3_ONLY = "compatibility level 1.1 and above (use version=v3 or greater)";
 
 export function qcow2Create(state: LayerState, opts: Record<string, unknown>): void {
-  const bs = openRef(state, opts["file"], "qcow2", "file");
+  const bs = openRef(state, opts["file"]);
   if (uint64Of(opts["size"]) % 512n !== 0n) createFail("Image size must be a multiple of 512 bytes", Errno.EINVAL);
   // blk_truncate takes the size as an int64_t offset.
   const size = Number(int64Of(opts["size"]));
@@ -90,7 +90,7 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
   let dataBs: BdsNode | undefined;
   if (opts["data-file"] !== undefined) {
     if (version < 3) createFail(`External data files are only supported with ${V3_ONLY}`, Errno.EINVAL);
-    dataBs = openRef(state, opts["data-file"], "qcow2", "data-file");
+    dataBs = openRef(state, opts["data-file"]);
   }
   let compressionType = 0;
   if (opts["compression-type"] !== undefined && opts["compression-type"] !== "zlib") {

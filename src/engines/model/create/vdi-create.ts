@@ -30,7 +30,7 @@ export function vdiCreate(state: LayerState, opts: Record<string, unknown>): voi
     if (e instanceof ImageRefusedAfterCreateError) createFail(e.message, Errno.ENOTSUP);
     throw e;
   }
-  const bs = openRef(state, opts["file"], "vdi", "file");
+  const bs = openRef(state, opts["file"]);
   withCreateBackend(state, bs, () => {
     requireFileDriver(bs, "vdi", "file");
     writeLayoutOn(state, bs, layout);

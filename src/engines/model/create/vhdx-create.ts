@@ -39,7 +39,7 @@ export function vhdxCreate(state: LayerState, opts: Record<string, unknown>): vo
   if (blockSize !== undefined) createOptions.push(["block_size", String(blockSize)]);
   if (opts["block-state-zero"] !== undefined) createOptions.push(["block_state_zero", opts["block-state-zero"] ? "on" : "off"]);
   const spec: ImageSpec = { path: "", format: "vhdx", size, createOptions };
-  const bs = openRef(state, opts["file"], "vhdx", "file");
+  const bs = openRef(state, opts["file"]);
   withCreateBackend(state, bs, (blk) => {
     requireFileDriver(bs, "vhdx", "file");
     if (nodeLength(bs) !== 0) throw new ModelUnsupportedError("blockdev-create of vhdx on a file that is not empty");

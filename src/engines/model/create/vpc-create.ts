@@ -22,7 +22,7 @@ export function vpcCreate(state: LayerState, opts: Record<string, unknown>): voi
   const size = Number(uint64Of(opts["size"]));
   const subformat = (opts["subformat"] as string | undefined) ?? "dynamic";
   const forceSize = opts["force-size"] === true;
-  const bs = openRef(state, opts["file"], "vpc", "file");
+  const bs = openRef(state, opts["file"]);
   withCreateBackend(state, bs, () => {
     requireFileDriver(bs, "vpc", "file");
     let totalSectors: number;
