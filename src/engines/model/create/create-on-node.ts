@@ -13,7 +13,7 @@ import type { LayerState } from "../layer-state.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { BLK_PERM_ALL, BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { QmpFailure } from "../qmp-failure.js";
-import { createFail } from "./create-failure.js";
+import { CreateFailure, createFail } from "./create-failure.js";
 import { inArgTypeOrder } from "../../../qapi/output-order.js";
 import { bdrvRef, bdrvUnref } from "../graph-ops.js";
 import { NodeOpener } from "../open-node.js";
@@ -46,13 +46,23 @@ export function openRef(state: LayerState, ref: unknown): BdsNode {
   return node!;
 }
 
-/** Run a driver's create; the nodes its inline definitions opened are let go after it, as `out:` does. */
+/**
+ * Run a driver's create; the nodes its inline definitions opened are let go after it, as `out:`
+ * does, whether it made the image or failed. Past a crash, a hang or a refusal nothing is let go.
+ */
 export function withInlineRefs<T>(state: LayerState, fn: () => T): T {
   opened.push([]);
+  let ended = false;
   try {
-    return fn();
+    const made = fn();
+    ended = true;
+    return made;
+  } catch (e) {
+    ended = e instanceof CreateFailure || e instanceof QmpFailure;
+    throw e;
   } finally {
-    for (const node of opened.pop()!.reverse()) bdrvUnref(state, node);
+    const nodes = opened.pop()!;
+    if (ended) for (const node of nodes.reverse()) bdrvUnref(state, node);
   }
 }
 
