@@ -10,6 +10,7 @@
  * E_MODEL_UNSUPPORTED.
  */
 import { Errno } from "../data/io-error.js";
+import { BDRV_MAX_LENGTH } from "../data/request-flags.js";
 import { bdrvTruncate } from "../data/truncate.js";
 import type { BdsNode, Child } from "../graph.js";
 import { DEFAULT_QCOW2_GEOMETRY, Qcow2LayoutUnsupported, qcow2Layout, type Qcow2Geometry } from "../images/qcow2-create.js";
@@ -163,8 +164,6 @@ export function qcow2Create(state: LayerState, opts: Record<string, unknown>): v
   });
 }
 
-/** BDRV_MAX_LENGTH: INT64_MAX aligned down to BDRV_REQUEST_MAX_BYTES' alignment. */
-const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 /** QCOW_MAX_L1_SIZE in entries. */
 const QCOW_MAX_L1_ENTRIES = 0x2000000 / 8;
 
@@ -174,7 +173,7 @@ const QCOW_MAX_L1_ENTRIES = 0x2000000 / 8;
  */
 function truncateRefusal(size: number, g: Qcow2Geometry): { message: string; errno: number } | undefined {
   if (size < 0) return { message: "Image size cannot be negative", errno: Errno.EINVAL };
-  if (BigInt(size) > BDRV_MAX_LENGTH) return { message: `offset(${BigInt(size)}) exceeds maximum(${BDRV_MAX_LENGTH})`, errno: Errno.EIO };
+  if (BigInt(size) > BigInt(BDRV_MAX_LENGTH)) return { message: `offset(${BigInt(size)}) exceeds maximum(${BigInt(BDRV_MAX_LENGTH)})`, errno: Errno.EIO };
   const l1Entries = Math.ceil(size / 2 ** (g.clusterBits * 2 - (g.extendedL2 ? 4 : 3)));
   if (l1Entries > QCOW_MAX_L1_ENTRIES) return { message: "Failed to grow the L1 table: File too large", errno: Errno.EFBIG };
   return undefined;

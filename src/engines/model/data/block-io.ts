@@ -26,12 +26,11 @@ import {
   BDRV_REQ_PREFETCH,
   BDRV_REQ_WRITE_COMPRESSED,
   BDRV_REQ_ZERO_WRITE,
+  BDRV_MAX_LENGTH,
   BDRV_REQUEST_MAX_BYTES,
   BDRV_SECTOR_SIZE,
 } from "./request-flags.js";
 
-/** BDRV_MAX_LENGTH: INT64_MAX aligned down to 2^30, as a double (requests never come near it). */
-const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 
 const alignDown = (x: number, a: number) => Math.floor(x / a) * a;
 

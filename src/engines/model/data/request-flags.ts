@@ -26,3 +26,9 @@ export const BDRV_SECTOR_SIZE = 512;
 
 /** BDRV_REQUEST_MAX_BYTES: (INT_MAX >> BDRV_SECTOR_BITS) << BDRV_SECTOR_BITS on a 64-bit host. */
 export const BDRV_REQUEST_MAX_BYTES = 2147483136;
+
+/**
+ * BDRV_MAX_LENGTH: INT64_MAX aligned down to BDRV_MAX_ALIGNMENT (1 GiB). 2^63 - 2^30 has 33
+ * significant bits, so the double is exact; `BigInt(BDRV_MAX_LENGTH)` where a size is a bigint.
+ */
+export const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;

@@ -14,11 +14,8 @@ import { qemuErrorAbort } from "../qemu-would-crash.js";
 import { Data } from "./data.js";
 import { EXT4_MAX_FILE_SIZE } from "./host-file.js";
 import { Errno } from "./io-error.js";
-import { BDRV_REQ_ZERO_WRITE } from "./request-flags.js";
+import { BDRV_MAX_LENGTH, BDRV_REQ_ZERO_WRITE } from "./request-flags.js";
 
-/** BDRV_MAX_LENGTH, as block/io.c's bdrv_check_request words it. */
-const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
-const BDRV_MAX_LENGTH_TEXT = "9223372035781033984";
 /** Where bdrv_check_qiov_request sets its negative-offset error (Debian's 7.2.22 build). */
 const CHECK_QIOV_REQUEST = { file: "../../block/io.c", line: 971, func: "bdrv_check_qiov_request" };
 /** allocate_first_block's write: MAX_BLOCKSIZE, or a sector for a file shorter than that. */
@@ -32,7 +29,7 @@ export type PreallocMode = (typeof PREALLOC_MODES)[number];
 export function bdrvTruncate(host: DriverHost, bs: BdsNode, offset: number, exact: boolean, prealloc: PreallocMode, flags: number): void {
   if (offset < 0) failErrno("Image size cannot be negative", Errno.EINVAL);
   // The offset in full: a number this large prints rounded to its shortest form.
-  if (offset > BDRV_MAX_LENGTH) failErrno(`offset(${BigInt(offset)}) exceeds maximum(${BDRV_MAX_LENGTH_TEXT})`, Errno.EIO);
+  if (offset > BDRV_MAX_LENGTH) failErrno(`offset(${BigInt(offset)}) exceeds maximum(${BigInt(BDRV_MAX_LENGTH)})`, Errno.EIO);
   const oldSize = nodeLength(bs);
   if (bs.readOnly) failErrno("Image is read-only", Errno.EACCES);
   const newBytes = offset > oldSize ? offset - oldSize : 0;

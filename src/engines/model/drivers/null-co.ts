@@ -3,7 +3,7 @@
  * The two differ only in how QEMU calls them (coroutines or AIO callbacks) and in their names.
  */
 import { Data } from "../data/data.js";
-import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO } from "../data/request-flags.js";
+import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO, BDRV_MAX_LENGTH } from "../data/request-flags.js";
 import { OpaqueSlot } from "../opaque.js";
 import { qemuErrorAbort, type QemuSourceLine } from "../qemu-would-crash.js";
 import { fail } from "../qmp-failure.js";
@@ -12,8 +12,6 @@ import type { DriverDef } from "./driver.js";
 /** Where Debian's 7.2.22 build reports parse_option_size's error (util/qemu-option.c). */
 const PARSE_OPTION_SIZE: QemuSourceLine = { file: "../../util/qemu-option.c", line: 145, func: "parse_option_size" };
 
-/** BDRV_MAX_LENGTH: INT64_MAX aligned down to BDRV_MAX_ALIGNMENT (1 GiB). */
-const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 
 /** Options that still let the node name itself "null-co://" or "null-aio://" (`null_refresh_filename`). */
 const PLAIN_KEYS = ["filename", "driver", "latency-ns"];
@@ -56,7 +54,7 @@ function nullDriver(name: "null-co" | "null-aio"): DriverDef {
       // bdrv_open_driver → bdrv_refresh_total_sectors keeps null_getlength's length in whole sectors,
       // rounded up (a size of 12345 is 12800 to the block layer), and it must not pass BDRV_MAX_LENGTH.
       const sectors = ((length + 511n) / 512n) * 512n;
-      if (sectors > BDRV_MAX_LENGTH) fail("Could not refresh total sector count: File too large");
+      if (sectors > BigInt(BDRV_MAX_LENGTH)) fail("Could not refresh total sector count: File too large");
       ctx.node.size = Number(sectors);
       // 7.2 reads zeros only when asked to; otherwise the caller's buffer stays as it was.
       const readZeroes = ctx.options["read-zeroes"];

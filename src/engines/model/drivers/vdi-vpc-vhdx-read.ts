@@ -4,13 +4,12 @@
  */
 import { bdrvPreadv } from "../data/block-io.js";
 import { Errno, IoError, ModelIoUnsupportedError, strerror } from "../data/io-error.js";
+import { BDRV_MAX_LENGTH } from "../data/request-flags.js";
 import type { BdsNode } from "../graph.js";
 import { fail } from "../qmp-failure.js";
 import { FilenameCache } from "../query/filename.js";
 import type { DriverHost } from "./driver.js";
 
-/** BDRV_MAX_LENGTH: bdrv_check_request refuses requests past it (and negative offsets) with -EIO. */
-const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 
 /**
  * `bytes` bytes of `file` from `offset` (zeros past its end, as bdrv_pread gives them), or the errno
@@ -20,7 +19,7 @@ const BDRV_MAX_LENGTH = 2n ** 63n - 2n ** 30n;
 export function preadOrErrno(host: DriverHost, file: BdsNode, offset: number | bigint, bytes: number, uninitialised?: string): Buffer | number {
   const at = BigInt(offset);
   // uint64 header offsets of 2^63 and more are negative int64 offsets to the block layer.
-  if (at > BDRV_MAX_LENGTH - BigInt(bytes)) return Errno.EIO;
+  if (at > BigInt(BDRV_MAX_LENGTH) - BigInt(bytes)) return Errno.EIO;
   // Far past any file the model holds: zeros, as past the end of any file.
   if (at > BigInt(Number.MAX_SAFE_INTEGER)) return Buffer.alloc(bytes);
   try {
