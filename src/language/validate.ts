@@ -14,6 +14,7 @@ import { metadata } from "./rules/metadata.js";
 import { nodeLifecycle } from "./rules/node-lifecycle.js";
 import { nodeProperties } from "./rules/node-properties.js";
 import { unknownOption } from "./rules/options.js";
+import { argumentTypes } from "./rules/argument-types.js";
 import { parameters } from "./rules/parameters.js";
 import { imageSizes } from "./rules/image-size.js";
 import { scratchPaths } from "./rules/paths.js";
@@ -33,6 +34,7 @@ export const RULES: readonly Rule[] = [
   parameters,
   unknownDriver,
   unknownOption,
+  argumentTypes,
   nodeLifecycle,
   iothreads,
   secrets,

@@ -129,9 +129,9 @@ describe("validation rules", () => {
     expect(problems("each fmt in qcow2 raw qcow2")).toEqual(["1:23 value 'qcow2' is listed twice for 'fmt'"]);
     expect(problems("each f in a\neach f in b")).toEqual(["2:6 parameter 'f' is bound twice"]);
     expect(problems("each fmt in raw\nimage x.$fnt $fmt 1M")).toEqual(["2:7 unknown parameter '$fnt'"]);
-    expect(problems('qmp x {"a": "$TEST_DIR/x $$"}')).toEqual([]);
+    expect(problems('qmp x {"a": "$TEST_DIR/x $$"} -> error "x"')).toEqual([]);
     // A parameter standing alone as a JSON value, where the JSON is.
-    expect(problems('each size in 1M\nqmp x {"a": $size, "b": [$sise]}')).toEqual(["2:7 unknown parameter '$sise'"]);
+    expect(problems('each size in 1M\nqmp x {"a": $size, "b": [$sise]} -> error "x"')).toEqual(["2:7 unknown parameter '$sise'"]);
     // An image's size may be a parameter; its values must be sizes.
     expect(problems("each size in 64k 1M\nimage x.raw raw $size")).toEqual([]);
     expect(problems("each size in 1M big\nimage x.raw raw $size")).toEqual(["2:17 image size 'big' is not a number of bytes"]);

@@ -61,7 +61,7 @@ describe("the load cache", () => {
   it("keeps -0, Infinity and parameter expansions as they loaded", async () => {
     const f = scenarioFile(
       "values",
-      'scenario "values"\neach fmt in qcow2 raw\nqmp query-version {"a": -0, "b": 1e999, "c": [-0.0]}\nadd n: null-co\n',
+      'scenario "values"\neach fmt in qcow2 raw\nqmp query-version {"a": -0, "b": 1e999, "c": [-0.0]} -> error "Parameter \'a\' is unexpected"\nadd n: null-co\n',
     );
     const cache = cacheOf();
     const fresh = instancesOf(await loadScenarioFile(f, work));

@@ -22,7 +22,7 @@ beforeEach(async () => {
   tmp = path.join(dir, "tmp");
   await mkdir(tmp);
   await mkdir(path.join(dir, "tests/scenarios"), { recursive: true });
-  for (let i = 1; i <= 8; i++) await writeFile(path.join(dir, `tests/scenarios/h${i}.scn`), `scenario "h${i}"\nqmp x-hang {}\n`);
+  for (let i = 1; i <= 8; i++) await writeFile(path.join(dir, `tests/scenarios/h${i}.scn`), `scenario "h${i}"\nqmp x-hang {} -> error "never answers"\n`);
   fake = new FakeQemu();
 });
 afterEach(async () => {

@@ -40,7 +40,7 @@ export const unknownOption: Rule = {
 };
 
 /** Checks `options` against `driver`; keys below a child (`file.filename`) against the child's driver. */
-function checkDriverOptions(driver: string, options: readonly OptionNode[], schema: SchemaView, out: Diagnostic[]): void {
+export function checkDriverOptions(driver: string, options: readonly OptionNode[], schema: SchemaView, out: Diagnostic[]): void {
   for (const o of options) {
     const [head, ...tail] = o.key.split(".");
     const headInfo = schema.lookupOption(driver, head!);
