@@ -82,10 +82,13 @@ export function hasSub(options: Flat, prefix: string): boolean {
   return false;
 }
 
-/** A boolean option as QemuOpts parses it (QAPI gives booleans; inherited defaults are "on"/"off"). */
+/**
+ * A boolean option as QemuOpts parses it (qapi_bool_parse: QAPI gives booleans; inherited defaults
+ * are "on"/"off"; qemu-io's `reopen -o` passes what was typed).
+ */
 export function optBool(value: unknown, fallback = false): boolean {
   if (value === undefined) return fallback;
-  return value === true || value === "on" || value === "true" || value === "yes";
+  return value === true || value === "on" || value === "true" || value === "yes" || value === "y";
 }
 
 /** How QemuOpts prints a value it absorbed from a QDict. */

@@ -9,6 +9,7 @@ import type { Flat } from "../graph.js";
 import { IoError } from "../data/io-error.js";
 import { FilenameCache } from "../query/filename.js";
 import type { LayerState } from "../layer-state.js";
+import { absorbQemuOpts, type QemuOptType } from "../drivers/qemu-opts.js";
 import { checkDetectZeroes, qemuOptsToQdict } from "../options.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
 import type { ReopenState } from "../drivers/driver.js";
@@ -20,6 +21,19 @@ import type { ReopenEntry } from "./queue.js";
 
 /** Options any node may leave out on reopen (`bdrv_reset_options_allowed`). */
 const COMMON_RESETTABLE = ["node-name", "discard", "cache.direct", "cache.no-flush", "read-only", "auto-read-only", "detect-zeroes"];
+
+/** `bdrv_runtime_opts`: the generic options every node takes, by QemuOpts type. */
+const BDRV_RUNTIME_OPTS: Readonly<Record<string, QemuOptType>> = {
+  "node-name": "string",
+  driver: "string",
+  "cache.direct": "bool",
+  "cache.no-flush": "bool",
+  "read-only": "bool",
+  "auto-read-only": "bool",
+  "detect-zeroes": "string",
+  discard: "string",
+  "force-share": "bool",
+};
 
 /** bdrv_runtime_opts consumed by the generic part of prepare. */
 const GENERIC_CONSUMED = ["read-only", "auto-read-only", "cache.direct", "cache.no-flush", "discard", "detect-zeroes"];
@@ -38,9 +52,15 @@ export function prepareEntry(state: LayerState, entry: ReopenEntry, tran: Transa
   for (const k of GENERIC_CONSUMED) delete opts[k];
   qemuOptsToQdict(opts, GENERIC_PUT_BACK);
 
-  // bdrv_parse_discard_flags: a QMP reopen passes the enum, qemu-io's `reopen -o` any string.
-  const discard = entry.options["discard"];
-  if (discard !== undefined && !["off", "ignore", "on", "unmap"].includes(String(discard))) fail("Invalid discard option");
+  // qemu_opts_absorb_qdict(bdrv_runtime_opts): a QMP reopen passes typed values, qemu-io's
+  // `reopen -o` strings, which must parse as the option's type (the first that does not, in QDict
+  // order, fails the prepare).
+  const generic = absorbQemuOpts({ ...entry.options }, BDRV_RUNTIME_OPTS);
+  const discard = generic.str("discard");
+  if (discard !== undefined && !["off", "ignore", "on", "unmap"].includes(discard)) fail("Invalid discard option");
+  // bdrv_parse_detect_zeroes: qapi_enum_parse of BlockdevDetectZeroesOptions.
+  const detectZeroes = generic.str("detect-zeroes");
+  if (detectZeroes !== undefined && !["off", "on", "unmap"].includes(detectZeroes)) fail(`invalid parameter value: ${detectZeroes}`);
   checkDetectZeroes(entry.options, entry.unmap);
   if (!drv.reopenPrepare) {
     fail(`Block format '${drv.name}' used by node '${bs.name}' does not support reopening files`);
