@@ -11,8 +11,11 @@ import { commandStep, type StepResult } from "./step.js";
 export async function secretStep(ctx: StepContext, stmt: SecretStatement): Promise<StepResult> {
   const props: Record<string, string> = {};
   for (const o of stmt.options) {
-    if (o.value.type !== "word" && o.value.type !== "string") throw new StepError(`secret option '${o.key}' takes a word or a string`, o.value.location);
-    props[o.key] = o.value.value;
+    const v = o.value;
+    // A number or on/off is the text as written: `data=0123` is the passphrase "0123".
+    if (v.type === "number" || v.type === "bool") props[o.key] = v.raw;
+    else if (v.type === "word" || v.type === "string") props[o.key] = v.value;
+    else throw new StepError(`secret option '${o.key}' takes a word or a string`, v.location);
   }
   const id = stmt.id.name;
   return commandStep(ctx, stmt, "object-add", { "qom-type": "secret", id, ...props }, () => {
