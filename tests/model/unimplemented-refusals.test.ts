@@ -28,7 +28,7 @@ it.each([
   [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
   [["image t.img raw 1M", "add n: null-co", 'qmp drive-backup {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-backup to an existing target without a format that probes as raw (a probed raw node guards its first sector)", 4],
   [["add n: null-co", "add t: null-co", 'qmp blockdev-backup {"job-id": "b", "device": "n", "target": "t", "sync": "full", "x-perf": {"use-copy-range": true}}'], "a backup with x-perf use-copy-range", 4],
-  [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(f: file filename=d.qcow2)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk image created over a backing file", 4],
+  [["image d.vmdk vmdk 1M", "add q: vmdk file=(f: file filename=d.vmdk)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk image created over a backing file", 4],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "example.org", "port": "0"}}}'], "nbd-server-start on the host name 'example.org' (the host's answer)", 2],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": "nbd"}}}'], "nbd-server-start on the service 'nbd' (the host's answer)", 2],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": "10809"}}}'], "nbd-server-start on the fixed port 10809 (the host's answer)", 2],

@@ -60,12 +60,16 @@ export function bdrvImgCreate(state: LayerState, file: string, format: string, b
   if (NO_CREATION.has(format)) fail(`Format driver '${format}' does not support image creation`);
   if (base) {
     if (NO_BACKING.has(format)) fail(`Backing file not supported for file format '${format}'`);
-    // vmdk_co_do_create opens the backing file for its CID, under the locks of the node open on it.
-    if (format === "vmdk") throw new ModelUnsupportedError("a vmdk image created over a backing file");
-    if (!WRITES_WITH_BACKING.has(format)) throw new ModelUnsupportedError(`creating a ${format} image`);
+    if (format !== "vmdk" && !WRITES_WITH_BACKING.has(format)) throw new ModelUnsupportedError(`creating a ${format} image`);
     if (file === base.file) fail("Error: Trying to create an image with the same filename as the backing file");
     if (base.file === "") fail("Expected backing file name, got empty string");
     if (!noBacking) checkBackingOpens(state, file, base.file);
+    if (format === "vmdk") {
+      // vmdk_co_create_opts refuses another format before it creates anything; vmdk_co_do_create
+      // then opens the backing file for its CID, under the locks of the node open on it.
+      if (base.format !== "" && base.format !== "vmdk") fail("backing_file must be a vmdk image");
+      throw new ModelUnsupportedError("a vmdk image created over a backing file");
+    }
   } else if (format === "nbd") {
     nbdCreate(file);
   } else if (!(format in IMAGE_WRITERS)) {
