@@ -38,6 +38,8 @@ export interface DriverHost {
   objectExists(id: string): boolean;
   /** `qapi_event_send_*`: queue a QMP event (data built in QAPI member order). */
   emit(event: string, data: Record<string, unknown>): void;
+  /** Whether the process is qemu-system (`bdrv_uses_whitelist`), not qemu-storage-daemon. */
+  readonly qemuSystem: boolean;
   /** The UNIX socket this process's NBD server listens on (absolute), if it runs on one. */
   readonly nbdServerSocket: string | undefined;
   /** `fprintf(stderr, …)` from the block layer: one line, where the running qemu-io command's output has it (else lost). */

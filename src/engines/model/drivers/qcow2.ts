@@ -16,7 +16,7 @@ import type { HostFiles } from "../data/host-file.js";
 import type { MallocHeap } from "../data/malloc-heap.js";
 import { Qcow2HeaderRefusal } from "../images/image-errors.js";
 import { type Qcow2Extensions, readExtensions } from "../images/qcow2-extensions.js";
-import { AUTOCLEAR_KNOWN, H, INCOMPAT_CORRUPT, QCOW2_MAGIC, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
+import { AUTOCLEAR_KNOWN, H, INCOMPAT_CORRUPT, QCOW2_MAGIC, QCOW_CRYPT_AES, QCOW_CRYPT_LUKS, V3_HEADER_LENGTH } from "../images/qcow2-format.js";
 import { fieldsProblem } from "../images/qcow2-open-checks.js";
 import {
   backingFileName,
@@ -316,6 +316,9 @@ function openImage(host: DriverHost, node: BdsNode, file: BdsNode, parseOptions:
     const featureTable = () => readExtensions(bytes, fields, { strict: false, featureTable: true }).featureTable;
     const fieldProblem = fieldsProblem(head, fields, !node.readOnly, featureTable);
     if (fieldProblem !== undefined) fail(fieldProblem);
+    if (fields.cryptMethod === QCOW_CRYPT_AES && host.qemuSystem) {
+      fail("Use of AES-CBC encrypted qcow2 images is no longer supported in system emulators");
+    }
     // The names come with the extensions, read last; the options need none of them.
     const header = qcow2Header(fields, { backingFile: "", backingFormat: "", dataFile: "" }, null);
     let runtime: Qcow2Runtime | undefined;
@@ -325,6 +328,8 @@ function openImage(host: DriverHost, node: BdsNode, file: BdsNode, parseOptions:
     const image = loadTables(host, file, head, options);
     if (runtime === undefined) options();
     const extensions = refusing(() => readExtensions(bytes, fields, { strict: true }));
+    // qcow2_read_extensions opens the LUKS block the extension points at: beyond the model.
+    if (extensions.cryptoHeader) throw new ModelUnsupportedError("encrypted qcow2 images");
     if (image && extensions.bitmapDirectory) image.bitmapDirectory = extensions.bitmapDirectory;
     header.backingFormat = extensions.backingFormat;
     header.dataFile = extensions.dataFile;
@@ -501,6 +506,9 @@ export const qcow2Driver: DriverDef = {
       slot.set(ctx.node, { header, runtime, image, files: ctx.host.hostFiles, heap: ctx.host.heap, dataFileLink: file, dataFileSetAt: 0 });
       ctx.node.size = header.virtualSize;
       openDataFile(ctx, file, header);
+      // A LUKS image without its CRYPTO header extension: nothing to decrypt with (the model
+      // refused the crypto layer where QEMU opens it: the options, or the extension).
+      if (opened.fields.cryptMethod === QCOW_CRYPT_LUKS) fail(`Missing CRYPTO header for crypt method ${QCOW_CRYPT_LUKS}`);
       finishOpen(ctx.host, ctx.node, file.bs, opened);
       ctx.node.backingFile = header.backingFile;
       ctx.node.backingFormat = header.backingFormat;

@@ -16,6 +16,7 @@ import {
   EXT_END,
   EXT_FEATURE_TABLE,
   EXT_HEADER_LENGTH,
+  QCOW_CRYPT_LUKS,
   roundUp,
 } from "./qcow2-format.js";
 import type { HeaderFields, ImageBytes } from "./read-image.js";
@@ -35,6 +36,8 @@ export interface Qcow2Extensions {
   bitmaps: "none" | "stale" | "valid";
   /** A valid bitmaps extension's nb_bitmaps, bitmap_directory_size and bitmap_directory_offset. */
   bitmapDirectory: { count: number; size: number; offset: number } | null;
+  /** A LUKS image's CRYPTO header extension, which passed its checks. */
+  cryptoHeader: boolean;
 }
 
 /** sizeof(Qcow2CryptoHeaderExtension): offset and length, 8 bytes each. */
@@ -43,7 +46,6 @@ const CRYPTO_HEADER_EXT_SIZE = 16;
 const BITMAPS_EXT_SIZE = 24;
 const QCOW2_MAX_BITMAPS = 65535;
 const QCOW2_MAX_BITMAP_DIRECTORY_SIZE = 1024 * QCOW2_MAX_BITMAPS;
-const QCOW_CRYPT_LUKS = 2;
 
 /** The end of the extension area: the backing file name, else the end of the header cluster. */
 export function extensionsEnd(f: HeaderFields): number {
@@ -57,7 +59,7 @@ export function extensionsEnd(f: HeaderFields): number {
  * first problem ends the reading quietly, keeping what was found before it.
  */
 export function readExtensions(image: ImageBytes, f: HeaderFields, opts: { strict: boolean; featureTable?: boolean }): Qcow2Extensions {
-  const found: Qcow2Extensions = { backingFormat: "", dataFile: "", featureTable: null, bitmaps: "none", bitmapDirectory: null };
+  const found: Qcow2Extensions = { backingFormat: "", dataFile: "", featureTable: null, bitmaps: "none", bitmapDirectory: null, cryptoHeader: false };
   try {
     readInto(found, image, f, opts);
   } catch (e) {
@@ -91,6 +93,7 @@ function readInto(found: Qcow2Extensions, image: ImageBytes, f: HeaderFields, op
         break;
       case EXT_CRYPTO_HEADER:
         checkCryptoHeader(f, length, () => read(offset, length, "Unable to read CRYPTO header extension"), clusterSize);
+        found.cryptoHeader = true;
         break;
       case EXT_BITMAPS:
         found.bitmapDirectory = checkBitmaps(f, length, () => read(offset, length, "bitmaps_ext: Could not read ext header"), clusterSize);
@@ -107,7 +110,7 @@ function readInto(found: Qcow2Extensions, image: ImageBytes, f: HeaderFields, op
   }
 }
 
-/** The checks on a full disk encryption header; opening the encryption itself is beyond the model, and its driver stops earlier (qcow2-options). */
+/** The checks on a full disk encryption header; opening the encryption itself is beyond the model, whose driver refuses once the extensions are read (drivers/qcow2.ts). */
 function checkCryptoHeader(f: HeaderFields, length: number, data: () => Buffer, clusterSize: number): void {
   if (f.cryptMethod !== QCOW_CRYPT_LUKS) throw new Qcow2HeaderRefusal("CRYPTO header extension only expected with LUKS encryption method");
   if (length !== CRYPTO_HEADER_EXT_SIZE) {

@@ -50,6 +50,10 @@ export const EXT_DATA_FILE = 0x44415441;
 export const EXT_CRYPTO_HEADER = 0x0537be77;
 export const EXT_BITMAPS = 0x23852875;
 
+/** crypt_method values (qcow2.h). */
+export const QCOW_CRYPT_AES = 1;
+export const QCOW_CRYPT_LUKS = 2;
+
 /** Incompatible feature bit: the image is corrupt, and may only be opened read-only. */
 export const INCOMPAT_CORRUPT = 1n << 1n;
 /** Incompatible feature bit: guest data lives in an external data file. */
