@@ -20,13 +20,11 @@ async function refusal(lines: string[]): Promise<{ message: string; location?: s
 it.each([
   [["image d.qcow2 qcow2 1M", "add q: qcow2 file=(file filename=d.qcow2)", 'qmp blockdev-snapshot-internal-sync {"device": "q", "name": "s"}'], "qcow2 internal snapshots (qcow2_snapshot_create)", 4],
   [["image d.qcow2 qcow2 1M", 'qmp object-add {"qom-type": "throttle-group", "id": "tg"}', "add q: throttle file=(raw file=(qcow2 file=(file filename=d.qcow2))) throttle-group=tg", 'qmp transaction {"actions": [{"type": "blockdev-snapshot-internal-sync", "data": {"device": "q", "name": "s"}}]}'], "qcow2 internal snapshots (qcow2_snapshot_create)", 5],
-  [["image t.img raw 1M", "add n: null-co", 'qmp drive-mirror {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-mirror to an existing target without a format that probes as raw (a probed raw node guards its first sector)", 4],
   [['qmp object-add {"qom-type": "memory-backend-ram", "id": "m0", "size": 1048576}'], "the object type 'memory-backend-ram'", 2],
   [['qmp object-add {"qom-type": "secret", "id": "s0", "file": "$TEST_DIR/key.txt"}'], "secret objects read from a file", 2],
   [["add d: dmg file=(null-co)"], "the driver 'dmg'", 2],
   [['secret s0 data=pw', "image j.luks luks 3M key-secret=s0 iter-time=10", "add j: luks file=(file filename=j.luks) key-secret=s0", 'qmp x-blockdev-amend {"job-id": "x0", "node-name": "j", "options": {"driver": "luks", "state": "inactive", "keyslot": 0}}'], "x-blockdev-amend of a luks node (its keyslots)", 5],
   [["add n: null-co", 'qmp block-export-add {"type": "vhost-user-blk", "id": "e0", "node-name": "n", "addr": {"type": "unix", "path": "$TEST_DIR/v.sock"}}'], "block exports of type 'vhost-user-blk'", 3],
-  [["image t.img raw 1M", "add n: null-co", 'qmp drive-backup {"device": "n", "target": "$TEST_DIR/t.img", "sync": "full", "mode": "existing"}'], "drive-backup to an existing target without a format that probes as raw (a probed raw node guards its first sector)", 4],
   [["add n: null-co", "add t: null-co", 'qmp blockdev-backup {"job-id": "b", "device": "n", "target": "t", "sync": "full", "x-perf": {"use-copy-range": true}}'], "a backup with x-perf use-copy-range", 4],
   [["image d.vmdk vmdk 1M", "add q: vmdk file=(f: file filename=d.vmdk)", 'qmp blockdev-snapshot-sync {"node-name": "q", "snapshot-file": "$TEST_DIR/o.vmdk", "snapshot-node-name": "o", "format": "vmdk"}'], "a vmdk image created over a backing file", 4],
   [['qmp nbd-server-start {"addr": {"type": "inet", "data": {"host": "example.org", "port": "0"}}}'], "nbd-server-start on the host name 'example.org' (the host's answer)", 2],

@@ -89,6 +89,8 @@ export interface BdsNode {
   explicitOptions: Flat;
   readOnly: boolean;
   forceShare: boolean;
+  /** bs->probed: the format came from find_image_format, not from the options (a raw one guards its first sector). */
+  probed?: boolean;
   /** BDRV_O_UNMAP in bs->open_flags: what a detect-zeroes=unmap without a discard option relies on. */
   unmap: boolean;
   /** Child edges, oldest first. */

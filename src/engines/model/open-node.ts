@@ -32,10 +32,9 @@ import { qdictKeyOrder } from "../../qapi/qdict-order.js";
 import { isDriver } from "../../qapi/blockdev-schema.js";
 import { refreshLimits } from "./refresh-limits.js";
 import { BDRV_CHILD_COW, BDRV_CHILD_IMAGE } from "./roles.js";
+import { BLOCK_PROBE_BUF_SIZE } from "./data/request-flags.js";
 import { runStep, type Transaction } from "./transaction.js";
 
-/** BLOCK_PROBE_BUF_SIZE: what find_image_format reads for the probes. */
-const PROBE_BUF_SIZE = 2048;
 
 /** One node to open. */
 export interface OpenRequest {
@@ -57,6 +56,8 @@ export interface OpenRequest {
    * They are not explicit options.
    */
   flags?: { options: Flat; unmap: boolean };
+  /** The driver in `options` is find_image_format's verdict (bs->probed). */
+  probed?: boolean;
 }
 
 /**
@@ -114,6 +115,7 @@ export class NodeOpener {
     }
     if (driver.protocol && req.filename !== undefined) fillFilename(driver, options, req.filename);
     const node = this.blankNode(driver, options, explicit, req.parent);
+    if (req.probed) node.probed = true;
     if (req.flags?.unmap && options["discard"] === undefined) node.unmap = true;
     try {
       return this.openBlank(node, driver, req, options, explicit);
@@ -415,16 +417,11 @@ export class NodeOpener {
     this.openBacking(node, {});
   }
 
-  /**
-   * `find_image_format` on a file opened by name without a driver: the probe's verdict, or undefined
-   * when it is raw (a probed raw node guards its first sector, which the model does not follow).
-   */
-  probedFormat(filename: string): string | undefined {
-    const format = this.probeFormat(filename);
+  /** `find_image_format` on a file opened by name without a driver: the probe's verdict. */
+  probedFormat(filename: string): string {
     // A file that cannot be read fails in the protocol's open, which bdrv_open_inherit does
     // before it probes: under any format the same error, which raw lets the open give.
-    if (format === null) return "raw";
-    return format === "raw" ? undefined : format;
+    return this.probeFormat(filename) ?? "raw";
   }
 
   /**
@@ -463,8 +460,9 @@ export class NodeOpener {
           filename = undefined;
           if (sub["driver"] === undefined) throw new ModelUnsupportedError("a json: backing file name without a driver");
         }
-        if (sub["driver"] === undefined && filename !== undefined) sub["driver"] = this.probeFormat(filename) ?? "raw";
-        backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW, ...(filename !== undefined ? { filename } : {}) });
+        const probed = sub["driver"] === undefined && filename !== undefined;
+        if (probed) sub["driver"] = this.probedFormat(filename!);
+        backing = this.open({ options: sub, parent: node, parentOptions: options, role: BDRV_CHILD_COW, ...(filename !== undefined ? { filename } : {}), probed });
       }
     } catch (e) {
       if (e instanceof QmpFailure) fail(`Could not open backing file: ${e.body.desc}`);
@@ -478,7 +476,7 @@ export class NodeOpener {
 
   /**
    * `find_image_format` on a file opened by name (a header without a backing format): an empty file
-   * is raw; otherwise the first 2048 bytes go to every driver's probe. Null when the file cannot be
+   * is raw; otherwise its first 512 bytes go to every driver's probe. Null when the file cannot be
    * read.
    */
   private probeFormat(filename: string): string | null {
@@ -492,7 +490,7 @@ export class NodeOpener {
     try {
       const file = this.state.hostFiles.get(absPath);
       if (file.length === 0) return "raw";
-      return probeDriver(file.read(0, PROBE_BUF_SIZE).toBuffer(), filename)?.name ?? "raw";
+      return probeDriver(file.read(0, BLOCK_PROBE_BUF_SIZE).toBuffer(), filename)?.name ?? "raw";
     } catch {
       return "raw";
     }

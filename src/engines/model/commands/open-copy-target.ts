@@ -22,12 +22,9 @@ export function openCopyTarget(
   const held = state.aio.of(bs);
   return runInTransaction((tran) => {
     const opener = new NodeOpener(state, tran, held);
-    if (options["driver"] === null) {
-      // find_image_format: the format the file's first bytes say.
-      const probed = opener.probedFormat(file);
-      if (probed === undefined) throw new ModelUnsupportedError(`${command} to an existing target without a format that probes as raw (a probed raw node guards its first sector)`);
-      options = { ...options, driver: probed };
-    }
+    // find_image_format: the format the file's first bytes say.
+    const probed = options["driver"] === null;
+    if (probed) options = { ...options, driver: opener.probedFormat(file) };
     const target = opener.open({
       options,
       parent: null,
@@ -35,6 +32,7 @@ export function openCopyTarget(
       role: 0,
       filename: file,
       flags: openFlagsOf(bs, false),
+      probed,
     });
     bdrvRef(target);
     return target;

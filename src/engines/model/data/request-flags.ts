@@ -32,3 +32,6 @@ export const BDRV_REQUEST_MAX_BYTES = 2147483136;
  * significant bits, so the double is exact; `BigInt(BDRV_MAX_LENGTH)` where a size is a bigint.
  */
 export const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
+
+/** BLOCK_PROBE_BUF_SIZE (block_int-common.h): the bytes find_image_format gives the probes. */
+export const BLOCK_PROBE_BUF_SIZE = 512;

@@ -2,7 +2,9 @@
 import { bdrvDebugEvent, bdrvPdiscard, bdrvPreadv, bdrvPwritev, bdrvPwriteZeroes } from "../data/block-io.js";
 import { Errno, ioFail } from "../data/io-error.js";
 import { rawTruncate } from "../data/truncate.js";
-import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW, BDRV_REQ_ZERO_WRITE } from "../data/request-flags.js";
+import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW, BDRV_REQ_ZERO_WRITE, BDRV_SECTOR_SIZE, BLOCK_PROBE_BUF_SIZE } from "../data/request-flags.js";
+import { qemuAssert } from "../qemu-would-crash.js";
+import { probeDriver } from "./index.js";
 import { BLK_PERM_RESIZE, BLK_PERM_WRITE } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import { BDRV_CHILD_DATA, BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
@@ -86,6 +88,9 @@ export const rawDriver: DriverDef = {
   /** raw_has_zero_init: its file's. */
   hasZeroInit: (node, recurse) => recurse(childNamed(node, "file")!.bs),
 
+  /** `raw_refresh_limits`: a probed node is read-modify-written below a whole sector. */
+  ioLimits: (node) => (node.probed ? { requestAlignment: BDRV_SECTOR_SIZE } : {}),
+
   /** `raw_probe`: anything, as a last resort. */
   probe: () => 1,
 
@@ -143,8 +148,18 @@ export const rawDriver: DriverDef = {
     return bdrvPreadv(host, at.file, at.offset, bytes, flags);
   },
 
-  /** `raw_co_pwritev` (the model's raw nodes are never probed, so the first sector is not guarded). */
+  /**
+   * `raw_co_pwritev`. A probed node guards its first sector: what is written there must probe as
+   * raw again (bdrv_probe_all of those 512 bytes, no file name), or the write fails with EPERM. Its
+   * request alignment makes any write that touches the sector cover all of it.
+   */
   pwritev(host, node, offset, data, flags) {
+    if (node.probed && offset < BLOCK_PROBE_BUF_SIZE && data.length > 0) {
+      if (offset !== 0 || data.length < BLOCK_PROBE_BUF_SIZE) {
+        qemuAssert({ file: "../../block/raw-format.c", line: 234, func: "raw_co_pwritev" }, "offset == 0 && bytes >= BLOCK_PROBE_BUF_SIZE");
+      }
+      if ((probeDriver(data.slice(0, BLOCK_PROBE_BUF_SIZE).toBuffer(), "")?.name ?? "raw") !== "raw") ioFail(Errno.EPERM);
+    }
     const at = adjustOffset(node, offset, data.length, true);
     bdrvDebugEvent(at.file, "write_aio");
     bdrvPwritev(host, at.file, at.offset, data, flags, childNamed(node, "file"));
