@@ -20,3 +20,23 @@ export function metadataRequest<T>(request: () => T): T {
 export function inMetadataRequest(): boolean {
   return depth > 0;
 }
+
+let cachedDepth = 0;
+
+/**
+ * Run `read`, a read the model makes again of what QEMU keeps in memory (a table in a format's
+ * cache): in QEMU no request goes below, so no blkdebug rule sees it.
+ */
+export function cachedRead<T>(read: () => T): T {
+  cachedDepth++;
+  try {
+    return read();
+  } finally {
+    cachedDepth--;
+  }
+}
+
+/** Whether a cachedRead is under way. */
+export function inCachedRead(): boolean {
+  return cachedDepth > 0;
+}

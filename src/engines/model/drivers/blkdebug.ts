@@ -2,7 +2,7 @@
 import { defaultPerms } from "../child-perms.js";
 import { bdrvFlush, requestAlignment } from "../data/block-io.js";
 import { Errno, InjectedIoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
-import { inMetadataRequest } from "../data/metadata-request.js";
+import { inCachedRead, inMetadataRequest } from "../data/metadata-request.js";
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW } from "../data/request-flags.js";
 import { type BdsNode, fileChild } from "../graph.js";
 import { nodeLength } from "../node-length.js";
@@ -123,6 +123,7 @@ function underOpeningParent(node: BdsNode): boolean {
  * flushes are, as nothing in the format above changes when they fail.
  */
 function ruleCheck(node: BdsNode, offset: number, bytes: number, iotype: BlkdebugIoType): void {
+  if (inCachedRead()) return;
   const rules = followedRules(node);
   const metadata = (iotype === "read" || iotype === "write" || iotype === "write-zeroes") && inMetadataRequest() && !underOpeningParent(node);
   if (metadata && rules.wouldFail(offset, bytes, iotype)) {

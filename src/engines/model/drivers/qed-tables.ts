@@ -3,7 +3,8 @@
  * status built on it (block/qed.c `bdrv_qed_co_readv`, `bdrv_qed_co_block_status`). Tables are read
  * through the node's `file` child, as QEMU's L2 cache reads them (writes put them there at once).
  */
-import { bdrvPreadv } from "../data/block-io.js";
+import { bdrvDebugEvent, bdrvPreadv } from "../data/block-io.js";
+import { cachedRead, metadataRequest } from "../data/metadata-request.js";
 import { Data } from "../data/data.js";
 import { Errno, ioFail } from "../data/io-error.js";
 import { BDRV_BLOCK_DATA, BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_ZERO } from "../data/request-flags.js";
@@ -49,7 +50,7 @@ export function readL2Table(host: DriverHost, file: BdsNode, t: QedTables, l2Off
   const armed = host.waitWithoutLock;
   host.waitWithoutLock = null;
   try {
-    return readQedTable(host, file, t, l2Offset);
+    return cachedRead(() => readQedTable(host, file, t, l2Offset));
   } finally {
     host.waitWithoutLock = armed;
   }
@@ -80,7 +81,7 @@ export function qedCheckTableOffset(t: Pick<QedTables, "header" | "fileSize">, o
 
 /** A table's entries (little-endian offsets) as numbers. */
 export function readQedTable(host: DriverHost, file: BdsNode, t: Pick<QedTables, "header">, offset: number): number[] {
-  const raw = bdrvPreadv(host, file, offset, t.header.clusterSize * t.header.tableSize).toBuffer();
+  const raw = metadataRequest(() => bdrvPreadv(host, file, offset, t.header.clusterSize * t.header.tableSize)).toBuffer();
   const out = new Array<number>(raw.length / 8);
   for (let i = 0; i < out.length; i++) out[i] = Number(raw.readBigUInt64LE(i * 8));
   return out;
@@ -122,16 +123,22 @@ export function qedPreadv(host: DriverHost, file: BdsNode, backing: BdsNode | nu
   let pos = offset;
   while (pos < offset + bytes) {
     const f = findCluster(host, file, t, pos, offset + bytes - pos);
-    if (f.kind === "found") parts.push(bdrvPreadv(host, file, f.offset + (pos % t.header.clusterSize), f.len));
-    else if (f.kind === "zero" || backing === null) parts.push(Data.zeros(f.len));
-    else parts.push(qedReadBackingFile(host, backing, pos, f.len));
+    if (f.kind === "found") {
+      bdrvDebugEvent(file, "read_aio");
+      parts.push(bdrvPreadv(host, file, f.offset + (pos % t.header.clusterSize), f.len));
+    } else if (f.kind === "zero" || backing === null) {
+      parts.push(Data.zeros(f.len));
+    } else {
+      parts.push(qedReadBackingFile(host, file, backing, pos, f.len));
+    }
     pos += f.len;
   }
   return Data.concat(parts);
 }
 
-/** `qed_read_backing_file`: block/io.c zero-fills past the backing node's end. */
-function qedReadBackingFile(host: DriverHost, backing: BdsNode, pos: number, len: number): Data {
+/** `qed_read_backing_file` with a backing file: block/io.c zero-fills past the backing node's end. */
+export function qedReadBackingFile(host: DriverHost, file: BdsNode, backing: BdsNode, pos: number, len: number): Data {
+  bdrvDebugEvent(file, "read_backing_aio");
   return bdrvPreadv(host, backing, pos, len);
 }
 

@@ -10,13 +10,14 @@
  * next drain (`bdrv_qed_co_drain_begin`), which every qemu-io command's BlockBackend reaches as it
  * goes; its five seconds of virtual time are never what a scenario waits for.
  */
-import { bdrvFlush, bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
+import { bdrvDebugEvent, bdrvFlush, bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
+import { metadataRequest } from "../data/metadata-request.js";
 import { Data } from "../data/data.js";
 import { IoError } from "../data/io-error.js";
 import type { BdsNode, Child } from "../graph.js";
 import { QED_F_NEED_CHECK, serializeQedHeader } from "../images/qed-format.js";
 import type { DriverHost } from "./driver.js";
-import { commitL2CacheEntry, entriesPerTable, findCluster, type QedTables, readL2Table } from "./qed-tables.js";
+import { commitL2CacheEntry, entriesPerTable, findCluster, qedReadBackingFile, type QedTables, readL2Table } from "./qed-tables.js";
 
 /** BDRVQEDState as writes see it. */
 export interface QedWriteState extends QedTables {
@@ -42,9 +43,11 @@ const QED_ZERO_CLUSTER = 1;
  * written back (the backing file name after them is kept as it is). Errors are IoError.
  */
 export function qedWriteHeader(host: DriverHost, n: QedNodes, t: QedWriteState): void {
-  const buf = bdrvPreadv(host, n.file.bs, 0, BDRV_SECTOR_SIZE).toBuffer();
-  serializeQedHeader(t.header).copy(buf, 0);
-  bdrvPwritev(host, n.file.bs, 0, Data.bytes(buf), 0, n.file);
+  metadataRequest(() => {
+    const buf = bdrvPreadv(host, n.file.bs, 0, BDRV_SECTOR_SIZE).toBuffer();
+    serializeQedHeader(t.header).copy(buf, 0);
+    bdrvPwritev(host, n.file.bs, 0, Data.bytes(buf), 0, n.file);
+  });
 }
 
 /** `qed_write_table`: entries [index, index + count) rounded out to whole sectors. */
@@ -53,15 +56,22 @@ function writeTable(host: DriverHost, n: QedNodes, tableOffset: number, table: r
   const end = Math.ceil((index + count) / ENTRIES_PER_SECTOR) * ENTRIES_PER_SECTOR;
   const buf = Buffer.alloc((end - start) * 8);
   for (let i = start; i < end; i++) buf.writeBigUInt64LE(BigInt(table[i] ?? 0), (i - start) * 8);
-  bdrvPwritev(host, n.file.bs, tableOffset + start * 8, Data.bytes(buf), 0, n.file);
+  metadataRequest(() => bdrvPwritev(host, n.file.bs, tableOffset + start * 8, Data.bytes(buf), 0, n.file));
   if (flush) bdrvFlush(host, n.node);
 }
 
 /** `qed_copy_from_backing_file`: [pos, pos + len) of the backing file (zeros without one) to `offset` in the file. */
 function copyFromBackingFile(host: DriverHost, n: QedNodes, pos: number, len: number, offset: number): void {
   if (len === 0) return;
-  const data = n.backing ? bdrvPreadv(host, n.backing, pos, len) : Data.zeros(len);
+  const data = n.backing ? qedReadBackingFile(host, n.file.bs, n.backing, pos, len) : Data.zeros(len);
+  bdrvDebugEvent(n.file.bs, "cow_write");
   bdrvPwritev(host, n.file.bs, offset, data, 0, n.file);
+}
+
+/** `qed_aio_write_main`: the guest data, to its place in the file. */
+function writeMain(host: DriverHost, n: QedNodes, offset: number, part: Data): void {
+  bdrvDebugEvent(n.file.bs, "write_aio");
+  bdrvPwritev(host, n.file.bs, offset, part, 0, n.file);
 }
 
 /**
@@ -80,7 +90,7 @@ export function qedWrite(host: DriverHost, n: QedNodes, t: QedWriteState, offset
       const part = data ? data.slice(pos - offset, f.len) : Data.zeros(f.len);
       if (f.kind === "found") {
         // qed_aio_write_inplace
-        bdrvPwritev(host, n.file.bs, f.offset + into, part, 0, n.file);
+        writeMain(host, n, f.offset + into, part);
       } else {
         if (!allocating) {
           // The first allocating request cancels the timer (and starts over, finding the same clusters).
@@ -122,7 +132,7 @@ function writeAlloc(host: DriverHost, n: QedNodes, t: QedWriteState, pos: number
     const tailStart = pos + len;
     const tailLen = Math.ceil(tailStart / cs) * cs - tailStart;
     copyFromBackingFile(host, n, tailStart, tailLen, cluster + into + len);
-    bdrvPwritev(host, n.file.bs, cluster + into, part, 0, n.file);
+    writeMain(host, n, cluster + into, part);
     if (n.backing) bdrvFlush(host, n.file.bs);
   }
   l2Update(host, n, t, pos, nclusters, cluster, found === "noL2");

@@ -6,6 +6,7 @@
  */
 import { bdrvDefaultPerms } from "../child-perms.js";
 import { bdrvFlushQuietly, bdrvPreadv, bdrvPwritev } from "../data/block-io.js";
+import { metadataRequest } from "../data/metadata-request.js";
 import { Data } from "../data/data.js";
 import { Errno, IoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { type BdsNode, childNamed, type Child } from "../graph.js";
@@ -72,7 +73,7 @@ function writeHeaderSync(host: DriverHost, file: Child, t: QedTables): number {
     qemuAssert({ file: "../../block/io.c", line: 1997, func: "bdrv_co_write_req_prepare" }, "child->perm & BLK_PERM_WRITE");
   }
   try {
-    bdrvPwritev(host, file.bs, 0, Data.bytes(serializeQedHeader(t.header)));
+    metadataRequest(() => bdrvPwritev(host, file.bs, 0, Data.bytes(serializeQedHeader(t.header))));
     return 0;
   } catch (e) {
     if (e instanceof IoError) return -e.errno;
@@ -143,8 +144,16 @@ function readTableOrFail(host: DriverHost, file: BdsNode, t: QedTables): number[
   }
 }
 
+/**
+ * The events qed.c sends its file (the table events of qed-table.c, l1_update, l2_load and
+ * l2_update, are not followed): before a data read, a backing file read, a copy-on-write and the
+ * guest data's write.
+ */
+const QED_BLKDEBUG_EVENTS = ["read_aio", "read_backing_aio", "cow_write", "write_aio"];
+
 export const qedDriver: DriverDef = {
   name: "qed",
+  blkdebugEvents: QED_BLKDEBUG_EVENTS,
   // bdrv_qed_co_drain_begin: a pending need-check timer is run at once.
   coDrainBegin: true,
   protocol: false,
@@ -220,7 +229,7 @@ export const qedDriver: DriverDef = {
     if (QED_HEADER_SIZE + name.length > header.headerSize * header.clusterSize) return -Errno.ENOSPC;
     const file = childNamed(node, "file")!;
     try {
-      bdrvPwritev(t.host, file.bs, 0, Data.bytes(Buffer.concat([serializeQedHeader(header), name])));
+      metadataRequest(() => bdrvPwritev(t.host, file.bs, 0, Data.bytes(Buffer.concat([serializeQedHeader(header), name]))));
     } catch (e) {
       if (e instanceof IoError) return -e.errno;
       throw e;
