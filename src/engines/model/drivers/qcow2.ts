@@ -198,6 +198,7 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
     hasDataFile: dataFile !== undefined,
     ...(dangles ? { staleDataFile: true } : {}),
     backing: childNamed(node, "backing")?.bs ?? null,
+    discardOther: st.runtime.passDiscardOther,
     markDirty: st.runtime.useLazyRefcounts ? () => st.image!.markDirty() : undefined,
   };
 }

@@ -647,7 +647,10 @@ export class Qcow2Image {
     return Number(l2Offset);
   }
 
-  /** `get_cluster_table`: like findTable, but an L2 table is allocated where there is none. */
+  /**
+   * `get_cluster_table` once the L1 table reaches `guest` (qcow2-grow-l1.ts grows it): like
+   * findTable, but an L2 table is allocated where there is none.
+   */
   getClusterTable(guest: number): { l2Offset: number; table: L2Table; index: number } {
     const l1Index = this.l1Index(guest);
     if (l1Index >= this.l1Size) throw new ModelIoUnsupportedError("growing a qcow2 L1 table");

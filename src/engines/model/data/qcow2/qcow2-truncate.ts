@@ -11,13 +11,14 @@ import { failErrno, QmpFailure } from "../../qmp-failure.js";
 import { bdrvFlush, bdrvPwritev, bdrvPwriteZeroes } from "../block-io.js";
 import { metadataRequest } from "../metadata-request.js";
 import { Data } from "../data.js";
-import { Errno, IoError, ioFail, ModelIoUnsupportedError, strerror } from "../io-error.js";
+import { Errno, IoError, ModelIoUnsupportedError, strerror } from "../io-error.js";
 import { BDRV_REQ_ZERO_WRITE } from "../request-flags.js";
 import { bdrvTruncate, type PreallocMode } from "../truncate.js";
 import { L1E_OFFSET_MASK } from "./qcow2-layout.js";
 import type { Qcow2Ctx } from "./qcow2-read.js";
 import { qcow2Pwritev } from "./qcow2-write.js";
 import { discardClusters, zeroize } from "./qcow2-zero.js";
+import { freeClusters, growL1Table } from "./qcow2-grow-l1.js";
 
 /** Run a metadata step; an I/O error becomes `error_setg_errno(errp, -ret, what)`. */
 function step(what: string, body: () => void): void {
@@ -89,52 +90,6 @@ function shrinkL1Table(q: Qcow2Ctx, newSize: number): void {
   }
 }
 
-/** QCOW_MAX_L1_SIZE: the largest L1 table QEMU makes, in bytes. */
-const QCOW_MAX_L1_SIZE = 32 * 1024 * 1024;
-
-/**
- * `qcow2_grow_l1_table` with an exact size, as truncate asks: the table is copied to new clusters
- * (the refcount cache flushed first, the place checked against the other metadata), the header
- * pointed at it, and the old table's clusters freed (QCOW2_DISCARD_OTHER). A failure frees the new
- * clusters and leaves the old table in place.
- */
-function growL1Table(q: Qcow2Ctx, minSize: number, discardOther: boolean): void {
-  const img = q.img;
-  if (minSize <= img.l1Size) return;
-  if (minSize > QCOW_MAX_L1_SIZE / 8) ioFail(Errno.EFBIG);
-  const bytes = minSize * 8;
-  const offset = img.allocClusters(bytes);
-  try {
-    img.flushRefcountCache();
-    img.preWriteOverlapCheck(offset, bytes);
-    const table = Buffer.alloc(bytes);
-    for (let i = 0; i < img.l1Size; i++) table.writeBigUInt64BE(img.l1[i]!, i * 8);
-    metadataRequest(() => bdrvPwritev(q.host, img.file, offset, Data.bytes(table)));
-    bdrvFlush(q.host, img.file);
-    const pointer = Buffer.alloc(12);
-    pointer.writeUInt32BE(minSize, 0);
-    pointer.writeBigUInt64BE(BigInt(offset), 4);
-    metadataRequest(() => bdrvPwritev(q.host, img.file, H.l1Size, Data.bytes(pointer)));
-    bdrvFlush(q.host, img.file);
-  } catch (e) {
-    if (e instanceof IoError) freeClusters(q, offset, bytes, discardOther);
-    throw e;
-  }
-  const [oldOffset, oldSize] = [img.l1Offset, img.l1Size];
-  img.replaceL1Table(offset, minSize);
-  freeClusters(q, oldOffset, oldSize * 8, discardOther);
-}
-
-/** `qcow2_free_clusters`, which reports a failure on stderr and goes on. */
-function freeClusters(q: Qcow2Ctx, offset: number, bytes: number, discard: boolean): void {
-  try {
-    q.img.refcounts.free(offset, bytes, discard);
-  } catch (e) {
-    if (!(e instanceof IoError)) throw e;
-    q.host.stderrLine?.(`qcow2_free_clusters failed: ${strerror(e.errno)}`);
-  }
-}
-
 /** `qcow2_co_truncate`; the caller then sets bs->total_sectors (the node's size). */
 export function qcow2Truncate(
   q: Qcow2Ctx,
@@ -156,7 +111,7 @@ export function qcow2Truncate(
     if (q.staleDataFile) throw new ModelIoUnsupportedError(`shrinking '${q.node.name}' after a failed reopen left its s->data_file stale`);
     shrink(q, offset, oldLength, newL1Size);
   } else {
-    step("Failed to grow the L1 table", () => growL1Table(q, newL1Size, discardOther));
+    step("Failed to grow the L1 table", () => growL1Table(q, newL1Size, true, discardOther));
   }
   // A data-file-raw image keeps its metadata preallocated.
   if (dataFileRaw && prealloc === "off") prealloc = "metadata";

@@ -7,6 +7,7 @@
  * of each new cluster copied from what the guest saw there before (the backing file, zeros, the old
  * cluster), or zeroed in one request when nothing below holds them.
  */
+import { clusterTable } from "./qcow2-grow-l1.js";
 import { bdrvIsZeroFast } from "../block-status.js";
 import { bdrvDebugEvent, bdrvPwritev, bdrvPwriteZeroes, supportedZeroFlags } from "../block-io.js";
 import { BDRV_REQ_NO_FALLBACK } from "../request-flags.js";
@@ -91,7 +92,7 @@ function calculateL2Meta(q: Qcow2Ctx, hostCluster: number, guest: number, bytes:
 function handleCopied(q: Qcow2Ctx, guest: number, host: number, bytes: number, metas: L2Meta[]): { ret: number; host: number; bytes: number } {
   const img = q.img;
   const n = clustersToLookAt(q, guest, bytes);
-  const { table, index } = img.getClusterTable(guest);
+  const { table, index } = clusterTable(q, guest);
   const entry = table[index]!;
   if (needsNewAlloc(q, entry)) return { ret: 0, host, bytes };
   const clusterOffset = entryOffset(entry);
@@ -119,7 +120,7 @@ function doAllocClusterOffset(q: Qcow2Ctx, guest: number, host: number, n: numbe
 function handleAlloc(q: Qcow2Ctx, guest: number, host: number, bytes: number, metas: L2Meta[]): { ret: number; host: number; bytes: number } {
   const img = q.img;
   let n = clustersToLookAt(q, guest, bytes);
-  const { table, index } = img.getClusterTable(guest);
+  const { table, index } = clusterTable(q, guest);
   n = countSingleWrite(q, n, table, index, true);
   const alloc = doAllocClusterOffset(q, guest, host === INV ? INV : img.startOfCluster(host), n);
   if (alloc.n === 0) return { ret: 0, host, bytes: 0 };
@@ -181,7 +182,7 @@ function linkL2(q: Qcow2Ctx, m: L2Meta): void {
   const img = q.img;
   // qcow2_need_accurate_refcounts: the new entries are written after the refcounts counting them.
   if (!img.dirty) img.refcounts.setL2DependsOnRefcounts();
-  const { l2Offset, table, index } = img.getClusterTable(m.offset);
+  const { l2Offset, table, index } = clusterTable(q, m.offset);
   const old: bigint[] = [];
   for (let i = 0; i < m.nbClusters; i++) {
     const e = table[index + i]!;
@@ -416,7 +417,7 @@ function compressedCluster(q: Qcow2Ctx, guest: number, chunk: Data): void {
     return;
   }
   // qcow2_alloc_compressed_cluster_offset
-  const { l2Offset, table, index } = img.getClusterTable(guest);
+  const { l2Offset, table, index } = clusterTable(q, guest);
   if (table[index]! & L2E_OFFSET_MASK) ioFail(Errno.EIO);
   const host = img.refcounts.allocBytes(out.length);
   img.setL2Entry(l2Offset, index, compressedEntry(host, out.length, img.clusterBits));

@@ -5,6 +5,7 @@
  * or go away; a partial cluster is left to the generic code (-ENOTSUP), which writes zeros or, for
  * a discard, does nothing.
  */
+import { clusterTable } from "./qcow2-grow-l1.js";
 import { readsAsZeros } from "../block-status.js";
 import { Errno, IoError, ioFail } from "../io-error.js";
 import { BDRV_REQ_MAY_UNMAP } from "../request-flags.js";
@@ -42,7 +43,7 @@ function zeroClusters(q: Qcow2Ctx, offset: number, nbClusters: number, flags: nu
 function zeroSlices(q: Qcow2Ctx, offset: number, nbClusters: number, flags: number): void {
   const img = q.img;
   while (nbClusters > 0) {
-    const { l2Offset, table, index } = img.getClusterTable(offset);
+    const { l2Offset, table, index } = clusterTable(q, offset);
     const n = Math.min(nbClusters, img.l2Size - index);
     for (let i = 0; i < n; i++) {
       const old = table[index + i]!;
@@ -111,7 +112,7 @@ function discardSlices(q: Qcow2Ctx, offset: number, bytes: number, fullDiscard: 
   const img = q.img;
   let nbClusters = img.sizeToClusters(bytes);
   while (nbClusters > 0) {
-    const { l2Offset, table, index } = img.getClusterTable(offset);
+    const { l2Offset, table, index } = clusterTable(q, offset);
     const n = Math.min(nbClusters, img.l2Size - index);
     for (let i = 0; i < n; i++) {
       const old = table[index + i]!;
