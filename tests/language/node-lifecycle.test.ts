@@ -101,4 +101,15 @@ describe("node lifetimes follow the graph", () => {
     expect(check(ADD_BASE_AGAIN, mirror, "expect exists t")).toEqual([]);
     expect(check(ADD_BASE_AGAIN, mirror.replace(', "node-name": "t"', ""), "expect exists t")).toEqual(["3:15 unknown node 't'"]);
   });
+
+  it("a job started with qmp names its filter with filter-node-name", () => {
+    for (const start of [
+      `qmp drive-backup {"job-id": "j", "device": "base", "target": "$TEST_DIR/t.qcow2", "sync": "none", "filter-node-name": "flt"}`,
+      `qmp block-stream {"job-id": "j", "device": "base", "filter-node-name": "flt"}`,
+      `qmp blockdev-mirror {"job-id": "j", "device": "base", "target": "base/file", "sync": "full", "filter-node-name": "flt"}`,
+    ]) {
+      expect(check(ADD_BASE_AGAIN, start, "add r: raw file=flt")).toEqual([]);
+      expect(check(ADD_BASE_AGAIN, start.replace(', "filter-node-name": "flt"', ""), "add r: raw file=flt")).toEqual(["3:17 unknown node 'flt'"]);
+    }
+  });
 });

@@ -82,6 +82,9 @@ export const nodeLifecycle: Rule = {
         if (name && s.command.name === "blockdev-del") graph.del(name, s.location);
         // drive-mirror names the target it opens; the job holds it, as a job holds its filter.
         if (name && s.command.name === "drive-mirror") graph.addOwned(name, typeof args["format"] === "string" ? args["format"] : "", s.location);
+        const filterName = args[FILTER_NODE_ARGUMENT];
+        const filterDriver = QMP_JOB_FILTERS[s.command.name];
+        if (typeof filterName === "string" && filterDriver !== undefined) graph.addOwned(filterName, filterDriver, s.location);
         for (const [overlay, format] of syncSnapshots(s.command.name, args)) graph.addOwned(overlay, format, s.location);
       }
       if (s.type === "del" && s.node.path.length === 0) graph.del(s.node.root, s.location);
@@ -115,6 +118,15 @@ function syncSnapshots(command: string, args: Record<string, unknown>): Array<[s
  * job, at a moment the checker does not follow (nor the other changes a job makes to the graph).
  */
 const FILTER_DRIVERS: Partial<Record<JobStatement["jobType"], string>> = { stream: "copy-on-read", backup: "copy-before-write" };
+
+/** The same for a job started with `qmp`: its command, and the filter's driver ("" for none QEMU has by name). */
+const QMP_JOB_FILTERS: Readonly<Record<string, string>> = {
+  "block-stream": "copy-on-read",
+  "block-commit": "",
+  "blockdev-mirror": "",
+  "blockdev-backup": "copy-before-write",
+  "drive-backup": "copy-before-write",
+};
 
 function jobFilter(s: JobStatement): { name: WordValue; driver: string } | undefined {
   const v = s.options.find((o) => o.key === FILTER_NODE_ARGUMENT)?.value;
