@@ -10,7 +10,8 @@
 import { BlockcheckError } from "../../errors.js";
 
 /** How QEMU would end: an assertion or g_assert_not_reached aborts (SIGABRT); a NULL dereference is SIGSEGV. */
-export type QemuCrashSignal = "SIGABRT" | "SIGSEGV";
+/** SIGFPE: an integer division by zero (QEMU_IS_ALIGNED with an alignment of 0). */
+export type QemuCrashSignal = "SIGABRT" | "SIGSEGV" | "SIGFPE";
 
 /** Where QEMU ends itself with `exit(code)` instead of a signal (blkverify's mismatch): the exit code. */
 export interface QemuCrashOptions {

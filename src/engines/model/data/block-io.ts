@@ -50,6 +50,21 @@ export function maxTransferOf(bs: BdsNode): number {
   return max;
 }
 
+/**
+ * bl.pdiscard_alignment as bdrv_refresh_limits leaves it: the largest of the children holding the
+ * node's data (bdrv_merge_limits), unless the driver sets its own (qcow2's cluster size,
+ * blkdebug's opt-discard); 0 when none.
+ */
+export function pdiscardAlignmentOf(bs: BdsNode): number {
+  const own = bs.driver.ioLimits?.(bs).pdiscardAlignment ?? 0;
+  if (own) return own;
+  let max = 0;
+  for (const c of bs.children) {
+    if (c.role & (BDRV_CHILD_DATA | BDRV_CHILD_FILTERED | BDRV_CHILD_COW)) max = Math.max(max, pdiscardAlignmentOf(c.bs));
+  }
+  return max;
+}
+
 /** MAX_BOUNCE_BUFFER: the most a zero write that falls back writes at once. */
 const MAX_BOUNCE_BUFFER = 32768 * 512;
 const alignUp = (x: number, a: number) => Math.ceil(x / a) * a;
@@ -481,7 +496,7 @@ function discardPieces(host: DriverHost, bs: BdsNode, offset: number, bytes: num
   writeThresholdCheck(host, bs, offset, bytes);
   const limits = bs.driver.ioLimits?.(bs) ?? {};
   const requestAlign = requestAlignment(bs);
-  const align = Math.max(limits.pdiscardAlignment ?? 0, requestAlign);
+  const align = Math.max(pdiscardAlignmentOf(bs), requestAlign);
   const maxPdiscard = alignDown(limits.maxPdiscard || Number.MAX_SAFE_INTEGER, align);
   let head = offset % align;
   let tail = (offset + bytes) % align;

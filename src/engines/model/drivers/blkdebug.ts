@@ -1,6 +1,6 @@
 /** `blkdebug`: a protocol-style filter over `image`, with configurable extra and unshared child perms. */
 import { defaultPerms } from "../child-perms.js";
-import { bdrvFlush, requestAlignment } from "../data/block-io.js";
+import { bdrvFlush, pdiscardAlignmentOf, requestAlignment } from "../data/block-io.js";
 import { Errno, InjectedIoError, ioFail, ModelIoUnsupportedError } from "../data/io-error.js";
 import { inCachedRead, inMetadataRequest } from "../data/metadata-request.js";
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW } from "../data/request-flags.js";
@@ -9,7 +9,7 @@ import { nodeLength } from "../node-length.js";
 import { OpaqueSlot } from "../opaque.js";
 import { flatList } from "../options.js";
 import { permsFromQapiList } from "../perms.js";
-import { ERROR_SETV, qemuAssert } from "../qemu-would-crash.js";
+import { ERROR_SETV, QemuAbort, qemuAssert, type QemuSourceLine } from "../qemu-would-crash.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import { BDRV_CHILD_FILTERED, BDRV_CHILD_PRIMARY } from "../roles.js";
 import { qdictKeyOrder } from "../../../qapi/qdict-order.js";
@@ -205,9 +205,31 @@ export const blkdebugDriver: DriverDef = {
     ruleCheck(node, offset, bytes, "write-zeroes");
     FILTER_IO.pwriteZeroes(host, node, offset, bytes, flags);
   },
-  /** Requests smaller than the request alignment are dropped (-ENOTSUP, which discards ignore). */
+  /**
+   * `blkdebug_co_pdiscard`: requests smaller than the request alignment are dropped (-ENOTSUP,
+   * which discards ignore); its assertions on what block/io.c's split hands it are QEMU's, the
+   * first of them a division by zero where no discard alignment is set.
+   */
   pdiscard(host, node, offset, bytes) {
-    if (bytes < requestAlignment(node)) ioFail(Errno.ENOTSUP);
+    const requestAlign = requestAlignment(node);
+    const align = pdiscardAlignmentOf(node);
+    const at = (line: number): QemuSourceLine => ({ file: "../../block/blkdebug.c", line, func: "blkdebug_co_pdiscard" });
+    if (bytes < requestAlign) {
+      if (align === 0) throw new QemuAbort("SIGFPE", "blkdebug_co_pdiscard: QEMU_IS_ALIGNED(offset, 0) divides by zero");
+      const end = offset + bytes;
+      if (offset % align !== 0 && end % align !== 0 && Math.ceil(offset / align) !== Math.ceil(end / align)) {
+        qemuAssert(at(725), "QEMU_IS_ALIGNED(offset, align) || QEMU_IS_ALIGNED(offset + bytes, align) || DIV_ROUND_UP(offset, align) == DIV_ROUND_UP(offset + bytes, align)");
+      }
+      ioFail(Errno.ENOTSUP);
+    }
+    if (offset % requestAlign !== 0) qemuAssert(at(731), "QEMU_IS_ALIGNED(offset, bs->bl.request_alignment)");
+    if (bytes % requestAlign !== 0) qemuAssert(at(732), "QEMU_IS_ALIGNED(bytes, bs->bl.request_alignment)");
+    if (align && bytes >= align) {
+      if (offset % align !== 0) qemuAssert(at(734), "QEMU_IS_ALIGNED(offset, align)");
+      if (bytes % align !== 0) qemuAssert(at(735), "QEMU_IS_ALIGNED(bytes, align)");
+    }
+    const maxPdiscard = sizeOption(node.options, "max-discard");
+    if (maxPdiscard && bytes > maxPdiscard) qemuAssert(at(738), "bytes <= bs->bl.max_pdiscard");
     ruleCheck(node, offset, bytes, "discard");
     FILTER_IO.pdiscard(host, node, offset, bytes);
   },
