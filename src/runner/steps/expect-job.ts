@@ -2,12 +2,14 @@
  * `expect job ID KEY=VALUE…`: members of the job's query-jobs entry (type, status, current-progress,
  * total-progress, error) and query-block-jobs entry (len, offset, busy, paused, speed, io-status,
  * ready, auto-finalize, auto-dismiss) have these values. `status=null` holds when the job is gone.
- * Every member that differs is reported, not just the first.
+ * Every member that differs is reported, not just the first. Strings are compared as transcripts
+ * show them (`$TEST_DIR/…`).
  */
 import type { Identifier, OptionNode } from "../../language/ast.js";
 import { JOB_PROPERTIES } from "../../language/job-commands.js";
 import type { StepContext } from "../context.js";
 import { StepError } from "../errors.js";
+import { normalizeMessage } from "../graph-state.js";
 import { jobView } from "../job-state.js";
 import { plainValue } from "../plain-values.js";
 
@@ -25,7 +27,9 @@ export async function checkJob(ctx: StepContext, id: Identifier, properties: rea
     }
     const entry = prop.from === "query-jobs" ? view.info : view.block;
     if (!entry) return `expected job '${id.name}' to have ${properties.map((o) => o.key).join(", ")}, but there is no such job`;
-    const got = entry[p.key];
+    // Strings as transcripts show them: a job's error names scratch files as $TEST_DIR/….
+    const raw = entry[p.key];
+    const got = typeof raw === "string" ? await normalizeMessage(ctx, raw) : raw;
     if (got !== want) problems.push(`expected ${p.key}=${show(want)}, got ${p.key}=${got === undefined ? "(absent)" : show(got)}`);
   }
   return problems.length ? `job '${id.name}': ${problems.join("; ")}` : undefined;
