@@ -65,7 +65,7 @@ export class LayerState implements DriverHost {
   nbdServerRunning = false;
   /** Whether the process is qemu-system (a scenario that needs `io`), not qemu-storage-daemon. */
   qemuSystem = false;
-  /** The UNIX socket the NBD server listens on (absolute), while it runs on one. */
+  /** The UNIX socket the NBD server listens on (absolute; a NUL and the name for an abstract one), while it runs on one. */
   nbdServerSocket: string | undefined = undefined;
   /** Image lock counts by absolute path. */
   readonly fileLocks = new Map<string, FileLockTable>();

@@ -297,6 +297,7 @@ export class NodeOpener {
         refreshPerms(this.state, [node], this.tran);
       },
       resolvePath: (filename) => resolve(this.state.workdir, filename),
+      workdir: this.state.workdir,
       host: this.state,
     };
   }

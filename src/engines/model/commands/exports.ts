@@ -37,7 +37,10 @@ export const nbdServerStart: CommandHandler = (state, args) => {
   }
   state.nbdServerRunning = true;
   // Where an nbd client node of this process would connect to it (drivers/nbd.ts).
-  if (addr?.type === "unix" && typeof addr.data?.path === "string") state.nbdServerSocket = resolve(state.workdir, addr.data.path);
+  // An abstract name is kept as Linux spells it, after a NUL: it names no file.
+  if (addr?.type === "unix" && typeof addr.data?.path === "string") {
+    state.nbdServerSocket = addr.data.abstract === true ? `\0${addr.data.path}` : resolve(state.workdir, addr.data.path);
+  }
   return {};
 };
 

@@ -4,46 +4,29 @@
  * follows is where either fails, and an old socket replaced by the new one; a path that holds
  * another file, which QEMU would delete, is left to QEMU.
  */
-import { lstatSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { join } from "node:path";
 import type { HostFiles } from "../data/host-file.js";
+import { kindAt, walkToLast } from "../data/path-walk.js";
 import { ModelUnsupportedError } from "../model-unsupported.js";
 import { fail } from "../qmp-failure.js";
 
-type Kind = "file" | "directory" | "socket" | "none";
-
-function kindAt(files: HostFiles, absPath: string): Kind {
-  const entry = files.entry(absPath);
-  if (entry.kind !== "disk") return entry.kind;
-  try {
-    const st = lstatSync(absPath);
-    return st.isDirectory() ? "directory" : st.isSocket() ? "socket" : "file";
-  } catch {
-    return "none";
-  }
-}
-
-/** What a path lookup meets on the way to `absPath`'s last component: ENOENT, ENOTDIR or nothing. */
-function lookupError(files: HostFiles, absPath: string): string | null {
-  const parent = dirname(absPath);
-  if (parent === absPath) return null;
-  const above = lookupError(files, parent);
-  if (above) return above;
-  const kind = kindAt(files, parent);
-  if (kind === "none") return "No such file or directory";
-  if (kind === "file") return "Not a directory";
-  return null;
-}
+/** sizeof(struct sockaddr_un.sun_path) on Linux. */
+const SUN_PATH_SIZE = 108;
 
 /** Throws QmpFailure with QEMU's message where unlinking or binding `path` fails. */
 export function unixListen(files: HostFiles, workdir: string, path: string, abstract: boolean): void {
+  // Before anything touches the file system; an abstract name leaves room for its leading NUL.
+  const length = Buffer.byteLength(path);
+  if (length > SUN_PATH_SIZE || (abstract && length > SUN_PATH_SIZE - 1)) fail(`UNIX socket path '${path}' is too long`);
   if (abstract) return;
-  const absPath = resolve(workdir, path);
-  const lookup = lookupError(files, absPath);
-  // unlink: ENOENT is no error; bind then fails on the same missing directory.
-  if (lookup === "Not a directory") fail(`Failed to unlink socket ${path}: ${lookup}`);
-  if (lookup) fail(`Failed to bind socket to ${path}: ${lookup}`);
-  const kind = kindAt(files, absPath);
+  // The kernel walks the path as written (`missing/..` is missing); unlink's ENOENT is no error,
+  // and bind then fails on the same missing directory.
+  const walk = walkToLast(files, workdir, path);
+  if ("errno" in walk) {
+    if (walk.errno === "ENOENT") fail(`Failed to bind socket to ${path}: No such file or directory`);
+    fail(`Failed to unlink socket ${path}: ${walk.errno === "ENOTDIR" ? "Not a directory" : "File name too long"}`);
+  }
+  const kind = kindAt(files, join(walk.dir, walk.last));
   if (kind === "directory") fail(`Failed to unlink socket ${path}: Is a directory`);
   if (kind === "file") throw new ModelUnsupportedError("an NBD server socket over an existing file (QEMU unlinks it)");
 }

@@ -2,7 +2,6 @@
  * `bdrv_img_create` (block.c): an image file made from inside QEMU, as blockdev-snapshot-sync makes
  * its overlay and drive-backup its target, with qemu-img's bytes (images/write-image.ts).
  */
-import { statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ImageRefusedAfterCreateError, ImageSpecError } from "../images/image-errors.js";
 import { IMAGE_WRITERS } from "../images/image-writers.js";
@@ -13,6 +12,7 @@ import { BLK_PERM_RESIZE, BLK_PERM_WRITE, permMessageName } from "../perms.js";
 import { fail } from "../qmp-failure.js";
 import { isDriver } from "../../../qapi/blockdev-schema.js";
 import { nbdFilenameRefusal } from "../drivers/nbd.js";
+import { kindAt, walkToLast } from "../data/path-walk.js";
 
 /** Formats that take a backing file, whose images the model writes. */
 const WRITES_WITH_BACKING = new Set(["qcow2", "qcow", "qed"]);
@@ -103,7 +103,7 @@ function nbdCreate(file: string): never {
  */
 function checkBackingOpens(state: LayerState, file: string, backingFile: string): void {
   const full = isAbsolute(backingFile) ? backingFile : join(dirname(resolve(state.workdir, file)), backingFile);
-  if (backingFile.startsWith("json:") || kindAt(state, full) !== "file") {
+  if (backingFile.startsWith("json:") || kindAt(state.hostFiles, full) !== "file") {
     throw new ModelUnsupportedError(`opening the backing file '${backingFile}' of a new image`);
   }
 }
@@ -113,43 +113,18 @@ function checkBackingOpens(state: LayerState, file: string, backingFile: string)
  * kernel walks the name as written, so `missing/..` is missing, not the directory it would name.
  */
 function createErrno(state: LayerState, file: string): string | undefined {
-  const parts = file.split("/");
-  const last = parts.pop()!;
-  let dir = isAbsolute(file) ? "/" : state.workdir;
-  for (const part of parts) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      dir = dirname(dir);
-      continue;
-    }
-    dir = join(dir, part);
-    const kind = kindAt(state, dir);
-    if (kind === undefined) return "ENOENT";
-    if (kind === "file") return "ENOTDIR";
-  }
-  if (last === "" || last === "." || last === ".." || kindAt(state, join(dir, last)) === "directory") return "EISDIR";
+  const walk = walkToLast(state.hostFiles, state.workdir, file);
+  if ("errno" in walk) return walk.errno;
+  const { dir, last } = walk;
+  if (last === "" || last === "." || last === ".." || kindAt(state.hostFiles, join(dir, last)) === "directory") return "EISDIR";
   return undefined;
-}
-
-/** What is at a path: the model's files and directories first, then the disk. */
-function kindAt(state: LayerState, absPath: string): "file" | "directory" | undefined {
-  const entry = state.hostFiles.entry(absPath);
-  if (entry.kind !== "disk") return entry.kind;
-  return diskKind(absPath);
-}
-
-function diskKind(absPath: string): "file" | "directory" | undefined {
-  try {
-    return statSync(absPath).isDirectory() ? "directory" : "file";
-  } catch {
-    return undefined;
-  }
 }
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: "No such file or directory",
   EISDIR: "Is a directory",
   ENOTDIR: "Not a directory",
+  ENAMETOOLONG: "File name too long",
 };
 
 /**

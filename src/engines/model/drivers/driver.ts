@@ -40,7 +40,7 @@ export interface DriverHost {
   emit(event: string, data: Record<string, unknown>): void;
   /** Whether the process is qemu-system (`bdrv_uses_whitelist`), not qemu-storage-daemon. */
   readonly qemuSystem: boolean;
-  /** The UNIX socket this process's NBD server listens on (absolute), if it runs on one. */
+  /** The UNIX socket this process's NBD server listens on (absolute; a NUL and the name for an abstract one), if it runs on one. */
   readonly nbdServerSocket: string | undefined;
   /** `fprintf(stderr, …)` from the block layer: one line, where the running qemu-io command's output has it (else lost). */
   readonly stderrLine?: ((line: string) => void) | undefined;
@@ -94,6 +94,8 @@ export interface OpenContext {
   setChildRole(child: Child, role: number): void;
   /** Resolve a filename as given against the engine's working directory. */
   resolvePath(filename: string): string;
+  /** The engine's working directory, where a relative name is looked up from. */
+  workdir: string;
   /** Locks and objects. */
   host: DriverHost;
 }

@@ -16,6 +16,7 @@ import { optBool, qemuOptsToQdict } from "../options.js";
 import { BLK_PERM_ALL, permMessageName } from "../perms.js";
 import { fail, QmpFailure } from "../qmp-failure.js";
 import type { DriverDef, DriverHost } from "./driver.js";
+import { walkToLast } from "../data/path-walk.js";
 
 /** BDRVRawState, the part the model keeps. */
 interface FileState {
@@ -87,6 +88,9 @@ export const fileDriver: DriverDef = {
   open(ctx) {
     const filename = String(ctx.options["filename"]);
     const absPath = ctx.resolvePath(filename);
+    // open(2) walks the name as written: `missing/..` is missing, `file/..` is not a directory.
+    const walk = walkToLast(ctx.host.hostFiles, ctx.workdir, filename);
+    if ("errno" in walk) fail(`Could not open '${filename}': ${ERRNO_TEXT[walk.errno]}`);
     let info;
     try {
       info = readImage(absPath, ctx.host.hostFiles);
