@@ -199,6 +199,7 @@ function dataPath(host: DriverHost, node: BdsNode, reads = false): Qcow2Ctx {
     ...(dangles ? { staleDataFile: true } : {}),
     backing: childNamed(node, "backing")?.bs ?? null,
     discardOther: st.runtime.passDiscardOther,
+    dataFileRaw: st.header.dataFileRaw,
     markDirty: st.runtime.useLazyRefcounts ? () => st.image!.markDirty() : undefined,
   };
 }

@@ -30,6 +30,8 @@ export interface Qcow2Ctx {
   staleDataFile?: boolean;
   /** bs->backing's node, or null. */
   backing: BdsNode | null;
+  /** data_file_is_raw: the raw external data file's bytes are the guest's, and kept so. */
+  dataFileRaw?: boolean;
   /** The pass-discard-other option: what freeing a grown L1 table's old clusters passes down. */
   discardOther?: boolean;
   /** `qcow2_mark_dirty`, with lazy refcounts on: before an allocating write links its clusters. */

@@ -39,7 +39,8 @@ function step(what: string, body: () => void): void {
 function shrink(q: Qcow2Ctx, offset: number, oldLength: number, newL1Size: number): void {
   const img = q.img;
   const cutStart = Math.ceil(offset / img.clusterSize) * img.clusterSize;
-  if (cutStart > oldLength) throw new ModelIoUnsupportedError("shrinking a qcow2 image within its last cluster");
+  // Within the last cluster, QEMU's byte count (old_length - cutStart, unsigned) wraps, and
+  // size_to_clusters wraps it back to no cluster at all: nothing is discarded.
   if (oldLength > cutStart) step("Failed to discard cropped clusters", () => discardClusters(q, cutStart, oldLength - cutStart, true, true));
   step("Failed to reduce the number of L2 tables", () => shrinkL1Table(q, newL1Size));
   step("Failed to discard unused refblocks", () => img.refcounts.shrinkTable());
@@ -112,9 +113,9 @@ export function qcow2Truncate(
     shrink(q, offset, oldLength, newL1Size);
   } else {
     step("Failed to grow the L1 table", () => growL1Table(q, newL1Size, true, discardOther));
+    // A data-file-raw image keeps its metadata preallocated over what it grows by.
+    if (dataFileRaw && prealloc === "off") prealloc = "metadata";
   }
-  // A data-file-raw image keeps its metadata preallocated.
-  if (dataFileRaw && prealloc === "off") prealloc = "metadata";
   if (prealloc !== "off") throw new ModelIoUnsupportedError(`growing a qcow2 image with preallocation '${prealloc}'`);
   // has_data_file() is s->data_file != bs->file, so a stale pointer is truncated too.
   if (q.hasDataFile || q.staleDataFile) bdrvTruncate(q.host, q.data, offset, exact, prealloc, 0);

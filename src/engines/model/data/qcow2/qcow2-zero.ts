@@ -7,6 +7,7 @@
  */
 import { clusterTable } from "./qcow2-grow-l1.js";
 import { readsAsZeros } from "../block-status.js";
+import { bdrvPwriteZeroes } from "../block-io.js";
 import { Errno, IoError, ioFail } from "../io-error.js";
 import { BDRV_REQ_MAY_UNMAP } from "../request-flags.js";
 import { clusterType, isAllocatedType, QCOW_OFLAG_ZERO } from "./qcow2-layout.js";
@@ -61,6 +62,8 @@ function zeroSlices(q: Qcow2Ctx, offset: number, nbClusters: number, flags: numb
 
 /** `qcow2_subcluster_zeroize` (aligned ranges; version 2 images have no zero flag). */
 export function zeroize(q: Qcow2Ctx, offset: number, bytes: number, flags: number): void {
+  // A raw data file is kept in sync: it is zeroed first, with the same flags.
+  if (q.dataFileRaw) bdrvPwriteZeroes(q.host, q.data, offset, bytes, flags);
   if (q.img.version < 3) {
     if (!q.backing) {
       discardClusters(q, offset, bytes, false);
