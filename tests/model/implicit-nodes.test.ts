@@ -4,7 +4,7 @@
  * child's. No command makes one yet (the job filters come later), so the tests mark a filter by hand.
  * Nodes opened inline or from an image header are not implicit.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -79,6 +79,8 @@ describe("bdrv_dirname", () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it("goes down the primary children to a protocol node's directory", () => {
+    // open(2) walks `sub/..` as written: the directory must be there.
+    mkdirSync(join(dir, "sub"));
     blockdevAdd(state, { driver: "raw", "node-name": "r", file: { driver: "blkdebug", image: { driver: "file", filename: "sub/../raw.img" } } });
     expect(bdrvDirname(state.nodes.get("r")!)).toBe("sub/../");
   });
